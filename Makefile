@@ -1,0 +1,159 @@
+# leasepool: a plain GNU Makefile.  Everything is built below $(BUILD), so
+# the source tree stays clean; `make BUILD=/tmp/x` builds elsewhere.
+#
+#   make                 daemon, client library, tool, modules, examples
+#   make check           the whole test suite (Check)
+#   make check-sanitize  the suite again, built with ASan and UBSan
+#   make fuzz            libFuzzer targets (clang)
+#   make demo            start a daemon, run the examples against it, stop
+#   make install         PREFIX=/usr/local DESTDIR=
+
+BUILD ?= build
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+VERSION := 0.1.0
+SOVERSION := 1
+
+CC ?= cc
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLP_VERSION='"$(VERSION)"' -fPIC $(WARN) \
+	-Iinclude -I. $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+# Dependencies: checked (and installed when root) once per build directory,
+# then their flags are cached in config.mk.
+CONFIG_MK := $(BUILD)/config.mk
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+-include $(CONFIG_MK)
+endif
+
+$(CONFIG_MK): scripts/deps.sh
+	@mkdir -p $(@D)
+	@sh scripts/deps.sh
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags libevent msgpack inih)"; \
+	   echo "EVENT_LIBS := $$(pkg-config --libs libevent)"; \
+	   echo "MSGPACK_LIBS := $$(pkg-config --libs msgpack)"; \
+	   echo "INIH_LIBS := $$(pkg-config --libs inih)"; \
+	   echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
+	   echo "CHECK_LIBS := $$(pkg-config --libs check)"; \
+	   echo "JANSSON_LIBS := $$(pkg-config --libs jansson)"; } > $@.tmp && mv $@.tmp $@
+
+OBJ := $(BUILD)/obj
+
+PROTO_SRC := $(sort $(wildcard proto/*.c))
+DAEMON_SRC := $(sort $(filter-out daemon/main.c,$(wildcard daemon/*.c)))
+CLIENT_SRC := $(sort $(wildcard client/lib/*.c))
+TOOL_SRC := $(sort $(wildcard client/tool/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/*.c tests/integration/*.c tests/*.c))
+
+objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+PROTO_OBJ := $(call objs,$(PROTO_SRC))
+DAEMON_OBJ := $(call objs,$(DAEMON_SRC))
+CLIENT_OBJ := $(call objs,$(CLIENT_SRC))
+TOOL_OBJ := $(call objs,$(TOOL_SRC))
+TEST_OBJ := $(call objs,$(TEST_SRC))
+
+DAEMON := $(BUILD)/leasepoold
+TOOL := $(BUILD)/leasepool
+LIB_A := $(BUILD)/libleasepool.a
+LIB_SO := $(BUILD)/libleasepool.so.$(SOVERSION)
+TESTS := $(BUILD)/tests/leasepool-tests
+
+.PHONY: all check check-sanitize fuzz fuzz-smoke demo install uninstall clean deps
+
+all: $(DAEMON) $(LIB_A) $(LIB_SO)
+
+deps:
+	@sh scripts/deps.sh
+
+$(OBJ)/%.o: %.c | $(CONFIG_MK)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(if $(filter tests/%,$<),$(CHECK_CFLAGS)) -MMD -MP -c $< -o $@
+
+-include $(wildcard $(OBJ)/*/*.d $(OBJ)/*/*/*.d)
+
+$(BUILD)/libproto.a: $(PROTO_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libleasepoold.a: $(DAEMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(DAEMON): $(OBJ)/daemon/main.o $(BUILD)/libleasepoold.a $(BUILD)/libproto.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) -lm
+
+# The client library carries its own copy of the protocol layer, so users
+# link one library.
+$(LIB_A): $(CLIENT_OBJ) $(PROTO_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_SO): $(CLIENT_OBJ) $(PROTO_OBJ)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libleasepool.so.$(SOVERSION) \
+		-Wl,--version-script=client/lib/libleasepool.map -o $@ $^ $(MSGPACK_LIBS)
+	ln -sf libleasepool.so.$(SOVERSION) $(BUILD)/libleasepool.so
+
+# One Check binary holds every suite; CK_RUN_SUITE picks one.
+$(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
+		$(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(CHECK_LIBS) -lm
+
+check: $(DAEMON) $(TESTS)
+	LP_DAEMON=$(abspath $(DAEMON)) $(TESTS)
+
+check-sanitize:
+	$(MAKE) BUILD=$(BUILD)-sanitize SANITIZE=1 OPT=-O1 check
+
+# libFuzzer needs clang; FUZZ_SECONDS bounds the smoke run.
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) | $(CONFIG_MK)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS) \
+		-o $@ $< $(PROTO_SRC) $(MSGPACK_LIBS) -lm
+
+fuzz: $(FUZZERS)
+
+fuzz-smoke: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+		mkdir -p $(BUILD)/fuzz/corpus-$$(basename $$f); \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(BUILD)/fuzz/corpus-$$(basename $$f) tests/fuzz/corpus 2>&1 | tail -n 12 || exit 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/leasepool \
+		$(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/leasepoold
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libleasepool.a
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOVERSION)
+	ln -sf libleasepool.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libleasepool.so
+	install -m 0644 include/leasepool/*.h $(DESTDIR)$(INCLUDEDIR)/leasepool/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+		client/lib/leasepool.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/leasepool.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/leasepoold $(DESTDIR)$(LIBDIR)/libleasepool.a \
+		$(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libleasepool.so \
+		$(DESTDIR)$(PKGCONFIGDIR)/leasepool.pc
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/leasepool
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-sanitize

@@ -1,0 +1,107 @@
+/*
+ * Strict checking of each method's named parameters (PROTOCOL.md,
+ * "Methods").  One table per method says each parameter's name, type and
+ * range; unknown or duplicate keys, wrong types, NaN, infinite, zero or
+ * negative durations are INVALID_ARGUMENT with a message that names the
+ * parameter.  The decoded structs point into the message (valid as long as
+ * its msgpack zone).
+ */
+#ifndef LP_PROTO_PARAMS_H
+#define LP_PROTO_PARAMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <msgpack.h>
+
+#include "rpc.h"
+
+enum lp_method {
+	LP_METHOD_HELLO,
+	LP_METHOD_ACQUIRE,
+	LP_METHOD_RUN,
+	LP_METHOD_RELEASE,
+	LP_METHOD_RENEW,
+	LP_METHOD_SUBMIT,
+	LP_METHOD_STATS,
+	LP_METHOD__COUNT
+};
+
+/* "acquire" for LP_METHOD_ACQUIRE. */
+const char *lp_method_name(enum lp_method m);
+
+/* The method named by s; false when there is none. */
+bool lp_method_lookup(struct lp_str s, enum lp_method *m);
+
+struct lp_hello_params {
+	bool has_client;
+	struct lp_str client;		/* <= LP_NAME_MAX bytes */
+};
+
+struct lp_acquire_params {
+	bool has_pool, has_owner, has_lease_seconds, has_timeout;
+	struct lp_str pool;		/* <= LP_NAME_MAX */
+	struct lp_str owner;		/* <= LP_OWNER_MAX */
+	double lease_seconds;		/* finite, > 0 */
+	bool wait;			/* default true */
+	double timeout;			/* finite, > 0 */
+};
+
+struct lp_run_params {
+	uint64_t lease;			/* required */
+	struct lp_str fn;		/* required, <= LP_NAME_MAX */
+	const msgpack_object *args;	/* an array; NULL when absent (= []) */
+	const msgpack_object *kwargs;	/* a map; NULL when absent (= {}) */
+	bool has_timeout;
+	double timeout;			/* finite, > 0 */
+};
+
+struct lp_release_params {
+	uint64_t lease;			/* required */
+};
+
+struct lp_renew_params {
+	uint64_t lease;			/* required */
+	bool has_lease_seconds;
+	double lease_seconds;		/* finite, > 0 */
+};
+
+struct lp_submit_params {
+	struct lp_str fn;		/* required */
+	const msgpack_object *args;	/* NULL when absent */
+	const msgpack_object *kwargs;	/* NULL when absent */
+	bool has_pool, has_owner, has_timeout;
+	struct lp_str pool;
+	struct lp_str owner;
+	double timeout;
+};
+
+struct lp_stats_params {
+	bool has_pool;
+	struct lp_str pool;
+};
+
+/* A request whose envelope and parameters have both been checked. */
+struct lp_request {
+	uint32_t msgid;
+	enum lp_method method;
+	union {
+		struct lp_hello_params hello;
+		struct lp_acquire_params acquire;
+		struct lp_run_params run;
+		struct lp_release_params release;
+		struct lp_renew_params renew;
+		struct lp_submit_params submit;
+		struct lp_stats_params stats;
+	} p;
+};
+
+/*
+ * Checks a whole request.  Returns LP_OK, or the error to answer with:
+ * INVALID_REQUEST (bad envelope), UNKNOWN_METHOD, INVALID_ARGUMENT.
+ * *msgid_known tells whether req->msgid holds the id to answer to; when it
+ * is false the caller sends an "error" notification instead.
+ */
+enum lp_err lp_request_decode(const msgpack_object *o, struct lp_request *req,
+    struct lp_error *err, bool *msgid_known);
+
+#endif

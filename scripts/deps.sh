@@ -1,0 +1,44 @@
+#!/bin/sh
+# Makes sure the build dependencies are present.  As root on Debian or Ubuntu
+# it installs what is missing with apt-get; otherwise it prints the one
+# command that does and fails.  Used by make (all targets), and by .ci/run.
+set -eu
+
+# pkg-config module : Debian package
+modules="libevent:libevent-dev msgpack:libmsgpack-dev check:check inih:libinih-dev jansson:libjansson-dev"
+# command : Debian package
+commands="pkg-config:pkg-config cc:gcc make:make"
+
+missing=""
+command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"
+for pair in $commands; do
+	cmd=${pair%%:*} pkg=${pair#*:}
+	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+for pair in $modules; do
+	mod=${pair%%:*} pkg=${pair#*:}
+	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists "$mod"; then
+		missing="$missing $pkg"
+	fi
+done
+# Extra packages a caller asks for, e.g. "clang valgrind" for CI.
+for pkg in "$@"; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+
+# shellcheck disable=SC2086 # word splitting wanted: one package a line
+missing=$(printf "%s\n" $missing | sort -u | tr "\n" " " | sed "s/ *$//")
+[ -z "$missing" ] && exit 0
+
+install="apt-get install -y --no-install-recommends $missing"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "deps: installing $missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >&2
+	exit 0
+fi
+echo "deps: missing build dependencies; run as root:" >&2
+echo "  $install" >&2
+exit 1

@@ -1,0 +1,16 @@
+/* Every Check suite of the test binary; tests/main.c runs them all. */
+#ifndef LP_TESTS_SUITES_H
+#define LP_TESTS_SUITES_H
+
+#include <check.h>
+
+#define LP_SUITES(X) \
+	X(frame) \
+	X(rpc) \
+	X(params)
+
+#define LP_SUITE_DECL(name) Suite *name##_suite(void);
+LP_SUITES(LP_SUITE_DECL)
+#undef LP_SUITE_DECL
+
+#endif
