@@ -9,6 +9,7 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 
 BUILD ?= build
+.DEFAULT_GOAL := all
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin

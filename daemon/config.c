@@ -1,0 +1,485 @@
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "daemon/config.h"
+#include "daemon/log.h"
+
+#define POOL_SECTION "pool "
+
+enum section {
+	SECTION_NONE,
+	SECTION_DAEMON,
+	SECTION_POOL,
+};
+
+enum key_type {
+	KEY_PATH,		/* a socket path */
+	KEY_NAME,		/* a pool name */
+	KEY_UINT,
+	KEY_SECONDS,		/* finite, >= min */
+	KEY_MODE,		/* octal file mode */
+	KEY_LOG_LEVEL,
+	KEY_BACKEND,
+};
+
+struct key {
+	enum section section;
+	const char *name;
+	enum key_type type;
+	size_t offset;		/* into struct lp_config or struct lp_pool_config */
+	double min, max;
+	const char *def;	/* NULL: computed from the machine */
+	bool reloadable;
+};
+
+#define D(field) offsetof(struct lp_config, field)
+#define P(field) offsetof(struct lp_pool_config, field)
+
+/* Every key, once.  Defaults are parsed by the same code as the file. */
+static const struct key keys[] = {
+	{ SECTION_DAEMON, "socket", KEY_PATH, D(socket_path), 0, 0, NULL, false },
+	{ SECTION_DAEMON, "socket_mode", KEY_MODE, D(socket_mode), 0, 0777, "0600", false },
+	{ SECTION_DAEMON, "default_pool", KEY_NAME, D(default_pool), 0, 0, "cpu", true },
+	{ SECTION_DAEMON, "max_connections", KEY_UINT, D(max_connections), 1, 1000000, "4096", true },
+	{ SECTION_DAEMON, "max_message_bytes", KEY_UINT, D(max_message_bytes), 1024, 1 << 30, "4194304", true },
+	{ SECTION_DAEMON, "shutdown_timeout", KEY_SECONDS, D(shutdown_timeout), 0, 86400, "10", true },
+	{ SECTION_DAEMON, "log_level", KEY_LOG_LEVEL, D(log_level), 0, 0, "info", true },
+	{ SECTION_POOL, "backend", KEY_BACKEND, P(backend), 0, 0, "process", false },
+	{ SECTION_POOL, "executors_min", KEY_UINT, P(executors_min), 0, 1024, "1", true },
+	{ SECTION_POOL, "executors_max", KEY_UINT, P(executors_max), 1, 1024, "4", true },
+	{ SECTION_POOL, "workers", KEY_UINT, P(workers), 1, 1024, NULL, false },
+	{ SECTION_POOL, "lease_seconds", KEY_SECONDS, P(lease_seconds), 1e-3, 31536000, "60", true },
+	{ SECTION_POOL, "grace_seconds", KEY_SECONDS, P(grace_seconds), 0, 31536000, "10", true },
+	{ SECTION_POOL, "job_timeout", KEY_SECONDS, P(job_timeout), 1e-3, 31536000, "300", true },
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+/* Used when the file defines no pool. */
+static const char embedded_pools[] = "[pool cpu]\nbackend = process\n";
+
+struct parse {
+	struct lp_config *cfg;
+	const char *name;	/* file name for messages */
+	unsigned line;
+	enum section section;
+	struct lp_pool_config *pool;
+	char section_label[LP_POOL_NAME_MAX + 32];
+	unsigned char seen[NKEYS];	/* keys set in the current section */
+	char *err;
+	size_t errlen;
+	bool failed;
+	/* the text being parsed, for the string reader */
+	const char *text;
+	FILE *file;
+};
+
+static void parse_fail(struct parse *ps, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+parse_fail(struct parse *ps, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (ps->failed)
+		return;		/* the first error is the one worth reading */
+	ps->failed = true;
+	if (ps->line > 0)
+		n = snprintf(ps->err, ps->errlen, "%s:%u: ", ps->name, ps->line);
+	else
+		n = snprintf(ps->err, ps->errlen, "%s: ", ps->name);
+	if (n < 0 || (size_t)n >= ps->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static unsigned
+machine_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 1024 ? 1024 : (unsigned)n;
+}
+
+void
+config_default_socket(char *buf, size_t len)
+{
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+
+	if (dir != NULL && *dir == '/')
+		snprintf(buf, len, "%s/leasepool.sock", dir);
+	else if (getuid() == 0)
+		snprintf(buf, len, "/run/leasepool/leasepool.sock");
+	else
+		snprintf(buf, len, "/tmp/leasepool-%u.sock", (unsigned)getuid());
+}
+
+const char *
+config_backend_name(enum lp_backend b)
+{
+	switch (b) {
+	case LP_BACKEND_PROCESS:
+		return "process";
+	}
+	return "?";
+}
+
+static bool
+valid_pool_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > LP_POOL_NAME_MAX)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("_-.", *s) == NULL)
+			return false;
+	return true;
+}
+
+static const char *
+range_text(const struct key *k, char *buf, size_t len)
+{
+	switch (k->type) {
+	case KEY_UINT:
+		snprintf(buf, len, "an integer from %.0f to %.0f", k->min, k->max);
+		break;
+	case KEY_SECONDS:
+		if (k->min > 0)
+			snprintf(buf, len, "a finite number of seconds > 0, at most %.0f", k->max);
+		else
+			snprintf(buf, len, "a finite number of seconds >= 0, at most %.0f", k->max);
+		break;
+	case KEY_MODE:
+		snprintf(buf, len, "an octal file mode from 0 to 0777");
+		break;
+	case KEY_LOG_LEVEL:
+		snprintf(buf, len, "one of error, warning, notice, info, debug");
+		break;
+	case KEY_BACKEND:
+		snprintf(buf, len, "one of process");
+		break;
+	case KEY_NAME:
+		snprintf(buf, len, "a name of 1 to %d letters, digits, '_', '-', '.'", LP_POOL_NAME_MAX);
+		break;
+	case KEY_PATH:
+		snprintf(buf, len, "an absolute path shorter than %d bytes", LP_SOCKET_PATH_MAX);
+		break;
+	}
+	return buf;
+}
+
+/* Parses value into dst; false when it is not acceptable for k. */
+static bool
+parse_value(const struct key *k, const char *value, void *dst)
+{
+	char *end;
+
+	switch (k->type) {
+	case KEY_UINT: {
+		long long v;
+
+		if (!isdigit((unsigned char)value[0]))
+			return false;
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (errno != 0 || *end != '\0' || v < k->min || v > k->max)
+			return false;
+		*(unsigned *)dst = (unsigned)v;
+		return true;
+	}
+	case KEY_SECONDS: {
+		double v;
+
+		if (!isdigit((unsigned char)value[0]) && value[0] != '.')
+			return false;
+		errno = 0;
+		v = strtod(value, &end);
+		if (errno != 0 || *end != '\0' || !isfinite(v) || v < k->min || v > k->max)
+			return false;
+		if (k->min > 0 && v <= 0)
+			return false;
+		*(double *)dst = v;
+		return true;
+	}
+	case KEY_MODE: {
+		long v;
+
+		if (value[0] < '0' || value[0] > '7')
+			return false;
+		errno = 0;
+		v = strtol(value, &end, 8);
+		if (errno != 0 || *end != '\0' || v < 0 || v > 0777)
+			return false;
+		*(mode_t *)dst = (mode_t)v;
+		return true;
+	}
+	case KEY_LOG_LEVEL: {
+		int level = log_level_from_name(value);
+
+		if (level < LOG_ERR)
+			return false;
+		*(int *)dst = level;
+		return true;
+	}
+	case KEY_BACKEND:
+		if (strcmp(value, "process") != 0)
+			return false;
+		*(enum lp_backend *)dst = LP_BACKEND_PROCESS;
+		return true;
+	case KEY_NAME:
+		if (!valid_pool_name(value))
+			return false;
+		snprintf(dst, LP_POOL_NAME_MAX + 1, "%s", value);
+		return true;
+	case KEY_PATH:
+		if (value[0] != '/' || strlen(value) >= LP_SOCKET_PATH_MAX)
+			return false;
+		snprintf(dst, LP_SOCKET_PATH_MAX, "%s", value);
+		return true;
+	}
+	return false;
+}
+
+static void *
+key_target(struct parse *ps, const struct key *k)
+{
+	char *base = k->section == SECTION_DAEMON ? (char *)ps->cfg : (char *)ps->pool;
+
+	return base + k->offset;
+}
+
+static void
+apply_defaults(struct parse *ps, enum section section)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+
+		if (k->section != section || k->def == NULL)
+			continue;
+		if (!parse_value(k, k->def, key_target(ps, k)))
+			fatalx("config: bad built-in default for %s", k->name);
+	}
+	if (section == SECTION_DAEMON)
+		config_default_socket(ps->cfg->socket_path, sizeof ps->cfg->socket_path);
+	else
+		ps->pool->workers = machine_cpus();
+}
+
+static void
+begin_section(struct parse *ps, const char *name)
+{
+	memset(ps->seen, 0, sizeof ps->seen);
+	ps->pool = NULL;
+	snprintf(ps->section_label, sizeof ps->section_label, "[%s]", name);
+	if (strcmp(name, "daemon") == 0) {
+		ps->section = SECTION_DAEMON;
+		return;
+	}
+	if (strncmp(name, POOL_SECTION, strlen(POOL_SECTION)) != 0) {
+		ps->section = SECTION_NONE;
+		parse_fail(ps, "unknown section [%s]: expected [daemon] or [pool NAME]", name);
+		return;
+	}
+	name += strlen(POOL_SECTION);
+	ps->section = SECTION_POOL;
+	if (!valid_pool_name(name)) {
+		parse_fail(ps, "bad pool name '%s': use 1 to %d letters, digits, '_', '-', '.'",
+		    name, LP_POOL_NAME_MAX);
+		return;
+	}
+	if (config_pool(ps->cfg, name, strlen(name)) != NULL) {
+		parse_fail(ps, "pool '%s' is defined twice", name);
+		return;
+	}
+	if (ps->cfg->npools == LP_POOLS_MAX) {
+		parse_fail(ps, "too many pools (at most %d)", LP_POOLS_MAX);
+		return;
+	}
+	ps->pool = &ps->cfg->pools[ps->cfg->npools++];
+	memset(ps->pool, 0, sizeof *ps->pool);
+	snprintf(ps->pool->name, sizeof ps->pool->name, "%s", name);
+	apply_defaults(ps, SECTION_POOL);
+}
+
+/*
+ * inih calls the handler only for keys, so a section with no keys would go
+ * unseen; the reader sees every line, and declares sections as they come.
+ */
+static void
+scan_section_header(struct parse *ps, const char *line)
+{
+	const char *start, *end;
+	char name[LP_POOL_NAME_MAX + 16];
+
+	while (isspace((unsigned char)*line))
+		line++;
+	if (*line != '[')
+		return;
+	start = line + 1;
+	end = strchr(start, ']');
+	if (end == NULL)
+		return;		/* inih reports the syntax error */
+	if ((size_t)(end - start) >= sizeof name) {
+		parse_fail(ps, "section name too long");
+		return;
+	}
+	memcpy(name, start, (size_t)(end - start));
+	name[end - start] = '\0';
+	begin_section(ps, name);
+}
+
+static char *
+read_line(char *buf, int size, void *stream)
+{
+	struct parse *ps = stream;
+
+	if (ps->file != NULL) {
+		if (fgets(buf, size, ps->file) == NULL)
+			return NULL;
+	} else {
+		const char *nl;
+		size_t n;
+
+		if (*ps->text == '\0')
+			return NULL;
+		nl = strchr(ps->text, '\n');
+		n = nl != NULL ? (size_t)(nl - ps->text) + 1 : strlen(ps->text);
+		if (n > (size_t)size - 1)
+			n = (size_t)size - 1;
+		memcpy(buf, ps->text, n);
+		buf[n] = '\0';
+		ps->text += n;
+	}
+	ps->line++;
+	scan_section_header(ps, buf);
+	return buf;
+}
+
+static int
+handle_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *ps = user;
+	char range[128];
+
+	if (ps->section == SECTION_NONE) {
+		if (section[0] == '\0')
+			parse_fail(ps, "key '%s' outside any section", name);
+		return 1;
+	}
+	if (ps->section == SECTION_POOL && ps->pool == NULL)
+		return 1;	/* the bad section was reported */
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+
+		if (k->section != ps->section || strcmp(k->name, name) != 0)
+			continue;
+		if (ps->seen[i]) {
+			parse_fail(ps, "%s %s: set twice", ps->section_label, name);
+			return 1;
+		}
+		ps->seen[i] = 1;
+		if (!parse_value(k, value, key_target(ps, k)))
+			parse_fail(ps, "%s %s: must be %s, got '%s'", ps->section_label,
+			    name, range_text(k, range, sizeof range), value);
+		return 1;
+	}
+	parse_fail(ps, "%s: unknown key '%s'", ps->section_label, name);
+	return 1;
+}
+
+static void
+check_whole(struct parse *ps)
+{
+	struct lp_config *cfg = ps->cfg;
+
+	ps->line = 0;
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct lp_pool_config *p = &cfg->pools[i];
+
+		if (p->executors_min > p->executors_max)
+			parse_fail(ps, "[pool %s] executors_min (%u) is larger than executors_max (%u)",
+			    p->name, p->executors_min, p->executors_max);
+	}
+	if (config_pool(cfg, cfg->default_pool, strlen(cfg->default_pool)) == NULL)
+		parse_fail(ps, "[daemon] default_pool: no pool named '%s'", cfg->default_pool);
+}
+
+static int
+parse_into(struct lp_config *cfg, struct parse *ps)
+{
+	int rc;
+
+	memset(cfg, 0, sizeof *cfg);
+	ps->cfg = cfg;
+	snprintf(cfg->source, sizeof cfg->source, "%s", ps->name);
+	apply_defaults(ps, SECTION_DAEMON);
+	rc = ini_parse_stream(read_line, ps, handle_key, ps);
+	if (rc > 0 && !ps->failed) {
+		ps->line = (unsigned)rc;
+		parse_fail(ps, "syntax error: expected [section] or key = value");
+	}
+	if (!ps->failed && cfg->npools == 0) {
+		struct parse defaults = *ps;
+
+		defaults.text = embedded_pools;
+		defaults.file = NULL;
+		defaults.name = "(embedded default)";
+		defaults.line = 0;
+		if (ini_parse_stream(read_line, &defaults, handle_key, &defaults) != 0 || defaults.failed)
+			fatalx("config: bad embedded default pools");
+		ps->pool = NULL;
+	}
+	if (!ps->failed)
+		check_whole(ps);
+	return ps->failed ? -1 : 0;
+}
+
+int
+config_load_string(struct lp_config *cfg, const char *text, const char *name,
+    char *err, size_t errlen)
+{
+	struct parse ps = { .name = name, .text = text, .err = err, .errlen = errlen };
+
+	return parse_into(cfg, &ps);
+}
+
+int
+config_load(struct lp_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct parse ps = { .err = err, .errlen = errlen };
+	int rc;
+
+	if (path == NULL)
+		return config_load_string(cfg, "", "(embedded default)", err, errlen);
+	ps.name = path;
+	ps.file = fopen(path, "re");
+	if (ps.file == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = parse_into(cfg, &ps);
+	fclose(ps.file);
+	return rc;
+}
+
+const struct lp_pool_config *
+config_pool(const struct lp_config *cfg, const char *name, size_t len)
+{
+	for (size_t i = 0; i < cfg->npools; i++)
+		if (strlen(cfg->pools[i].name) == len &&
+		    memcmp(cfg->pools[i].name, name, len) == 0)
+			return &cfg->pools[i];
+	return NULL;
+}

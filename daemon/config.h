@@ -1,0 +1,68 @@
+/*
+ * The configuration: one table of every key (type, default, range, whether
+ * a reload can change it), read from an INI file with inih or taken from
+ * the embedded default.  Every value is validated; a bad one is reported
+ * with file, line, key and the accepted range.
+ */
+#ifndef LP_DAEMON_CONFIG_H
+#define LP_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "proto/rpc.h"
+
+#define LP_POOLS_MAX 64
+#define LP_POOL_NAME_MAX 64
+#define LP_SOCKET_PATH_MAX 108	/* sun_path */
+
+enum lp_backend {
+	LP_BACKEND_PROCESS,
+};
+
+struct lp_pool_config {
+	char name[LP_POOL_NAME_MAX + 1];
+	enum lp_backend backend;
+	unsigned executors_min;
+	unsigned executors_max;
+	unsigned workers;
+	double lease_seconds;
+	double grace_seconds;
+	double job_timeout;
+};
+
+struct lp_config {
+	char source[256];		/* the file, or "(embedded default)" */
+	char socket_path[LP_SOCKET_PATH_MAX];
+	mode_t socket_mode;
+	char default_pool[LP_POOL_NAME_MAX + 1];
+	unsigned max_connections;
+	unsigned max_message_bytes;
+	double shutdown_timeout;
+	int log_level;
+	size_t npools;
+	struct lp_pool_config pools[LP_POOLS_MAX];
+};
+
+/*
+ * Loads path, or the embedded default when path is NULL.  On failure
+ * returns -1 with a message such as
+ * "/etc/leasepool/leasepoold.conf:7: [pool cpu] workers: must be an integer from 1 to 1024, got '0'".
+ */
+int config_load(struct lp_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Same, from a string (for tests); name is used in messages. */
+int config_load_string(struct lp_config *cfg, const char *text,
+    const char *name, char *err, size_t errlen);
+
+/* The pool of that name (len bytes), or NULL. */
+const struct lp_pool_config *config_pool(const struct lp_config *cfg,
+    const char *name, size_t len);
+
+/* The socket path used when neither the file nor -s names one. */
+void config_default_socket(char *buf, size_t len);
+
+const char *config_backend_name(enum lp_backend b);
+
+#endif

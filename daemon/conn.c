@@ -1,0 +1,356 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/conn.h"
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+#include "daemon/server.h"
+#include "proto/params.h"
+
+#define READ_CHUNK (64u * 1024)
+/* Stop reading a client whose unsent output passes OUT_HIGH; resume below OUT_LOW. */
+#define OUT_HIGH (1u << 20)
+#define OUT_LOW (256u * 1024)
+
+static void conn_readable(evutil_socket_t fd, short what, void *arg);
+static void conn_writable(evutil_socket_t fd, short what, void *arg);
+static void conn_process(struct conn *c);
+
+const char *
+conn_label(const struct conn *c)
+{
+	static char buf[96];
+
+	snprintf(buf, sizeof buf, "client %llu (pid %d, uid %u)",
+	    (unsigned long long)c->id, (int)c->holder.pid, (unsigned)c->holder.uid);
+	return buf;
+}
+
+static void
+refuse(int fd, enum lp_err code, const char *message)
+{
+	struct lp_error err = { .code = code };
+
+	snprintf(err.message, sizeof err.message, "%s", message);
+	msgpack_sbuffer_clear(&server.scratch);
+	lp_pack_error_notification(&server.packer, &err);
+	(void)!send(fd, server.scratch.data, server.scratch.size, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+void
+conn_accept(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	struct conn *c;
+
+	/* Peer credentials fail closed: no identity, no service. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("refusing a connection: SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (server.nconns >= server.cfg.max_connections) {
+		log_warn("refusing a connection from pid %d uid %u: %u connections (max_connections)",
+		    (int)cred.pid, (unsigned)cred.uid, server.nconns);
+		refuse(fd, LP_ERR_LIMIT_EXCEEDED, "too many connections");
+		return;
+	}
+	if (evutil_make_socket_nonblocking(fd) == -1 || (c = calloc(1, sizeof *c)) == NULL) {
+		close(fd);
+		return;
+	}
+	c->id = ++server.next_conn_id;
+	c->fd = fd;
+	c->connected = server_now();
+	lease_holder_init(&c->holder, c);
+	c->holder.pid = cred.pid;
+	c->holder.uid = cred.uid;
+	c->holder.gid = cred.gid;
+	TAILQ_INIT(&c->runs);
+	lp_framer_init(&c->framer, server.cfg.max_message_bytes, LP_DEFAULT_MAX_DEPTH);
+	msgpack_zone_init(&c->zone, 4096);
+	c->out = evbuffer_new();
+	c->ev_read = event_new(server.base, fd, EV_READ | EV_PERSIST, conn_readable, c);
+	c->ev_write = event_new(server.base, fd, EV_WRITE | EV_PERSIST, conn_writable, c);
+	if (c->out == NULL || c->ev_read == NULL || c->ev_write == NULL) {
+		conn_free(c);
+		close(fd);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&server.conns, c, link);
+	server.nconns++;
+	event_add(c->ev_read, NULL);
+	log_debug("%s connected", conn_label(c));
+}
+
+void
+conn_free(struct conn *c)
+{
+	if (c->ev_read != NULL)
+		event_free(c->ev_read);
+	if (c->ev_write != NULL)
+		event_free(c->ev_write);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	msgpack_zone_destroy(&c->zone);
+	free(c->in);
+	free(c);
+}
+
+static unsigned
+count_leases(const struct conn *c)
+{
+	const struct lp_lease *l;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(l, &c->holder.leases, holder_link)
+		n++;
+	return n;
+}
+
+void
+conn_close(struct conn *c, const char *why)
+{
+	struct run *r;
+	double now = server_now();
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	log_info("%s disconnected: %s (%u leases released)", conn_label(c), why,
+	    count_leases(c));
+	/* Whatever bytes are still queued get one last chance, e.g. the error notification. */
+	if (evbuffer_get_length(c->out) > 0)
+		(void)evbuffer_write(c->out, c->fd);
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	close(c->fd);
+	c->fd = -1;
+	while ((r = TAILQ_FIRST(&c->runs)) != NULL) {
+		TAILQ_REMOVE(&c->runs, r, conn_link);
+		r->conn = NULL;		/* it still runs; its answer is dropped */
+	}
+	lease_holder_drop(&c->holder, now);
+	TAILQ_REMOVE(&server.conns, c, link);
+	server.nconns--;
+	TAILQ_INSERT_TAIL(&server.closed, c, link);
+	event_active(server.ev_reap, 0, 0);
+	server_schedule();
+	server_check_drained();
+}
+
+static void
+pause_reading(struct conn *c)
+{
+	c->read_paused = true;
+	event_del(c->ev_read);
+}
+
+static void
+resume_reading(struct conn *c)
+{
+	c->read_paused = false;
+	event_add(c->ev_read, NULL);
+	conn_process(c);	/* requests already buffered */
+}
+
+static void
+conn_flush(struct conn *c)
+{
+	if (c->closed || c->dispatching)
+		return;
+	if (evbuffer_get_length(c->out) > 0 && evbuffer_write(c->out, c->fd) == -1 &&
+	    errno != EAGAIN && errno != EINTR) {
+		conn_close(c, strerror(errno));
+		return;
+	}
+	if (evbuffer_get_length(c->out) > 0) {
+		event_add(c->ev_write, NULL);
+		if (!c->read_paused && evbuffer_get_length(c->out) > OUT_HIGH)
+			pause_reading(c);
+	} else {
+		event_del(c->ev_write);
+	}
+}
+
+static void
+conn_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	conn_flush(c);
+	if (!c->closed && c->read_paused && evbuffer_get_length(c->out) < OUT_LOW)
+		resume_reading(c);
+}
+
+msgpack_packer *
+conn_packer(void)
+{
+	msgpack_sbuffer_clear(&server.scratch);
+	return &server.packer;
+}
+
+void
+conn_send(struct conn *c)
+{
+	if (c->closed)
+		return;
+	if (evbuffer_add(c->out, server.scratch.data, server.scratch.size) == -1) {
+		conn_close(c, "out of memory for its output");
+		return;
+	}
+	conn_flush(c);
+}
+
+void
+conn_send_error(struct conn *c, uint32_t msgid, const struct lp_error *err)
+{
+	lp_pack_response_error(conn_packer(), msgid, err);
+	conn_send(c);
+}
+
+void
+conn_send_result(struct conn *c, uint32_t msgid, struct evbuffer *src, size_t len)
+{
+	lp_pack_response_ok(conn_packer(), msgid);
+	if (c->closed || evbuffer_add(c->out, server.scratch.data, server.scratch.size) == -1 ||
+	    evbuffer_remove_buffer(src, c->out, len) != (int)len) {
+		evbuffer_drain(src, len);
+		conn_close(c, "out of memory for its output");
+		return;
+	}
+	conn_flush(c);
+}
+
+/* The stream cannot be read any further: say why, once, and hang up. */
+static void
+conn_protocol_error(struct conn *c, enum lp_err code, const char *message)
+{
+	struct lp_error err = { .code = code };
+
+	snprintf(err.message, sizeof err.message, "%s", message);
+	log_warn("%s: %s", conn_label(c), message);
+	lp_pack_error_notification(conn_packer(), &err);
+	conn_send(c);
+	conn_close(c, message);
+}
+
+static void
+conn_message(struct conn *c, const char *msg, size_t len)
+{
+	struct lp_request req;
+	struct lp_error err;
+	msgpack_object obj;
+	size_t off = 0;
+	bool msgid_known;
+
+	if (msgpack_unpack(msg, len, &off, &c->zone, &obj) != MSGPACK_UNPACK_SUCCESS) {
+		conn_protocol_error(c, LP_ERR_INVALID_REQUEST, "message could not be decoded");
+		return;
+	}
+	if (lp_request_decode(&obj, &req, &err, &msgid_known) != LP_OK) {
+		log_debug("%s: %s", conn_label(c), err.message);
+		if (msgid_known) {
+			conn_send_error(c, req.msgid, &err);
+		} else {
+			/* The stream is still in step: answer with a notification and go on. */
+			lp_pack_error_notification(conn_packer(), &err);
+			conn_send(c);
+		}
+	} else {
+		dispatch(c, &req);
+	}
+	msgpack_zone_clear(&c->zone);
+}
+
+static void
+conn_process(struct conn *c)
+{
+	size_t start = 0, used;
+	enum lp_frame_status st;
+
+	c->dispatching = true;
+	while (!c->closed && !c->read_paused && c->in_scanned < c->in_len) {
+		st = lp_framer_feed(&c->framer, c->in + c->in_scanned,
+		    c->in_len - c->in_scanned, &used);
+		c->in_scanned += used;
+		if (st == LP_FRAME_MORE)
+			break;
+		if (st == LP_FRAME_ERROR) {
+			c->dispatching = false;
+			conn_protocol_error(c, c->framer.error == LP_FRAME_TOO_BIG ?
+			    LP_ERR_LIMIT_EXCEEDED : LP_ERR_INVALID_REQUEST,
+			    lp_frame_error_string(c->framer.error));
+			return;
+		}
+		conn_message(c, c->in + start, c->in_scanned - start);
+		start = c->in_scanned;
+		if (evbuffer_get_length(c->out) > OUT_HIGH && !c->read_paused)
+			pause_reading(c);
+	}
+	c->dispatching = false;
+	if (c->closed)
+		return;
+	if (start > 0) {
+		memmove(c->in, c->in + start, c->in_len - start);
+		c->in_len -= start;
+		c->in_scanned -= start;
+	}
+	server_schedule();
+	conn_flush(c);
+}
+
+static bool
+reserve_input(struct conn *c)
+{
+	size_t want = c->in_len + READ_CHUNK;
+	char *p;
+
+	if (want <= c->in_cap)
+		return true;
+	if (want < 2 * c->in_cap)
+		want = 2 * c->in_cap;
+	if ((p = realloc(c->in, want)) == NULL)
+		return false;
+	c->in = p;
+	c->in_cap = want;
+	return true;
+}
+
+static void
+conn_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	ssize_t n;
+
+	if (!reserve_input(c)) {
+		conn_close(c, "out of memory for its input");
+		return;
+	}
+	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (n == 0) {
+		conn_close(c, "closed by the client");
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			conn_close(c, strerror(errno));
+		return;
+	}
+	c->in_len += (size_t)n;
+	conn_process(c);
+	/* A big idle buffer goes back once a large message has passed. */
+	if (c->in_len == 0 && c->in_cap > 4 * READ_CHUNK) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+}

@@ -1,0 +1,59 @@
+/*
+ * A client connection: reads requests (framed, decoded, validated by
+ * proto/), hands them to dispatch, and writes responses in completion
+ * order.  A client whose unsent output passes a bound is not read from
+ * until it drains, so a client that never reads cannot grow our memory.
+ */
+#ifndef LP_DAEMON_CONN_H
+#define LP_DAEMON_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <event2/buffer.h>
+#include <msgpack.h>
+
+#include "daemon/lease.h"
+#include "daemon/run.h"
+#include "proto/frame.h"
+
+struct conn {
+	uint64_t id;
+	int fd;
+	struct event *ev_read;
+	struct event *ev_write;
+	char *in;			/* received bytes not yet consumed */
+	size_t in_len, in_cap, in_scanned;
+	struct lp_framer framer;
+	msgpack_zone zone;		/* the message being dispatched */
+	struct evbuffer *out;
+	struct lp_holder holder;	/* its leases and waiting acquires */
+	struct run_queue runs;		/* accepted, unanswered */
+	char name[64];			/* from hello */
+	bool read_paused;
+	bool closed;
+	bool dispatching;		/* flush once at the end of a read */
+	double connected;
+	TAILQ_ENTRY(conn) link;
+};
+
+/* Takes an accepted socket; closes it when the client cannot be served. */
+void conn_accept(int fd);
+
+/* The one teardown path: EOF, error, bad stream or daemon stop. */
+void conn_close(struct conn *c, const char *why);
+void conn_free(struct conn *c);
+
+/* Packing a response: conn_packer() hands out a cleared packer, conn_send() queues what was packed. */
+msgpack_packer *conn_packer(void);
+void conn_send(struct conn *c);
+void conn_send_error(struct conn *c, uint32_t msgid, const struct lp_error *err);
+/* A result whose len packed bytes are moved out of src. */
+void conn_send_result(struct conn *c, uint32_t msgid, struct evbuffer *src, size_t len);
+
+/* "client 7 (pid 1234, uid 1000)" for log lines. */
+const char *conn_label(const struct conn *c);
+
+#endif

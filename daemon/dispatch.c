@@ -1,0 +1,276 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/conn.h"
+#include "daemon/dispatch.h"
+#include "daemon/jobs.h"
+#include "daemon/log.h"
+#include "daemon/procpool.h"
+#include "daemon/run.h"
+#include "daemon/server.h"
+#include "daemon/stats.h"
+
+static void
+answer_error(struct conn *c, uint32_t msgid, enum lp_err code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+answer_error(struct conn *c, uint32_t msgid, enum lp_err code, const char *fmt, ...)
+{
+	struct lp_error err = { .code = code };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err.message, sizeof err.message, fmt, ap);
+	va_end(ap);
+	conn_send_error(c, msgid, &err);
+}
+
+static struct lp_pool *
+find_pool(struct conn *c, uint32_t msgid, bool named, struct lp_str name)
+{
+	struct lp_pool *p;
+
+	if (!named)
+		return lease_table_pool(&server.leases, server.cfg.default_pool,
+		    strlen(server.cfg.default_pool));
+	if ((p = lease_table_pool(&server.leases, name.ptr, name.len)) == NULL)
+		answer_error(c, msgid, LP_ERR_NO_SUCH_POOL, "no pool named '%.*s'",
+		    (int)name.len, name.ptr);
+	return p;
+}
+
+static struct lp_lease *
+find_lease(struct conn *c, uint32_t msgid, uint64_t id)
+{
+	struct lp_lease *l = lease_find(&c->holder, id);
+
+	if (l == NULL)
+		answer_error(c, msgid, LP_ERR_NO_SUCH_LEASE,
+		    "no lease %llu on this connection", (unsigned long long)id);
+	return l;
+}
+
+static void
+do_hello(struct conn *c, const struct lp_request *req)
+{
+	const struct lp_hello_params *p = &req->p.hello;
+	msgpack_packer *pk = conn_packer();
+
+	if (p->has_client)
+		snprintf(c->name, sizeof c->name, "%.*s", (int)p->client.len, p->client.ptr);
+	lp_pack_response_ok(pk, req->msgid);
+	msgpack_pack_map(pk, 5);
+	lp_pack_kv_str(pk, "server", "leasepoold " LP_VERSION);
+	lp_pack_kv_u64(pk, "protocol", LP_PROTOCOL_VERSION);
+	lp_pack_kv_u64(pk, "pid", (uint64_t)getpid());
+	lp_pack_cstr(pk, "pools");
+	msgpack_pack_array(pk, (uint32_t)server.leases.npools);
+	for (size_t i = 0; i < server.leases.npools; i++)
+		lp_pack_cstr(pk, server.leases.pools[i].cfg.name);
+	lp_pack_cstr(pk, "functions");
+	msgpack_pack_array(pk, (uint32_t)jobs_count());
+	for (size_t i = 0; i < jobs_count(); i++)
+		lp_pack_cstr(pk, jobs_name(i));
+	conn_send(c);
+}
+
+static void
+answer_lease(struct conn *c, uint32_t msgid, const struct lp_lease *l)
+{
+	msgpack_packer *pk = conn_packer();
+
+	lp_pack_response_ok(pk, msgid);
+	msgpack_pack_map(pk, 6);
+	lp_pack_kv_u64(pk, "lease", l->id);
+	lp_pack_kv_str(pk, "pool", l->pool->cfg.name);
+	lp_pack_kv_str(pk, "backend", config_backend_name(l->pool->cfg.backend));
+	lp_pack_kv_u64(pk, "workers", l->pool->cfg.workers);
+	lp_pack_kv_double(pk, "lease_seconds", l->soft_expiry - l->acquired);
+	lp_pack_kv_double(pk, "grace_seconds", l->pool->cfg.grace_seconds);
+	conn_send(c);
+	log_info("lease %llu granted to %s on pool %s executor %u%s%s",
+	    (unsigned long long)l->id, conn_label(c), l->pool->cfg.name,
+	    l->executor->id, l->owner[0] ? ", owner " : "", l->owner);
+}
+
+static void
+do_acquire(struct conn *c, const struct lp_request *req)
+{
+	const struct lp_acquire_params *p = &req->p.acquire;
+	struct lp_acquire a = {
+		.owner = p->has_owner ? p->owner.ptr : NULL,
+		.owner_len = p->has_owner ? p->owner.len : 0,
+		.lease_seconds = p->has_lease_seconds ? p->lease_seconds : 0,
+		.wait = p->wait,
+		.timeout = p->has_timeout ? p->timeout : 0,
+		.tag = req->msgid,
+	};
+	struct lp_pool *pool;
+	struct lp_lease *l;
+	struct lp_waiter *w;
+	struct lp_error err;
+
+	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL)
+		return;
+	if (lease_acquire(pool, &c->holder, &a, server_now(), &l, &w, &err) != LP_OK) {
+		conn_send_error(c, req->msgid, &err);
+		return;
+	}
+	if (l != NULL)
+		answer_lease(c, req->msgid, l);
+	else
+		log_debug("%s waits for pool %s (%u waiting)", conn_label(c),
+		    pool->cfg.name, pool->nwaiters);
+}
+
+static void
+do_run(struct conn *c, const struct lp_request *req)
+{
+	const struct lp_run_params *p = &req->p.run;
+	struct lp_lease *l;
+	struct lp_error err;
+	double timeout;
+	struct run *r;
+
+	if ((l = find_lease(c, req->msgid, p->lease)) == NULL)
+		return;
+	if (server.stopping) {
+		answer_error(c, req->msgid, LP_ERR_STOPPING, "the daemon is stopping");
+		return;
+	}
+	if (jobs_find(p->fn.ptr, p->fn.len) == NULL) {
+		answer_error(c, req->msgid, LP_ERR_NO_SUCH_FUNCTION,
+		    "no function named '%.*s' (hello lists them)", (int)p->fn.len, p->fn.ptr);
+		return;
+	}
+	if (lease_run_begin(l, server_now(), &err) != LP_OK) {
+		conn_send_error(c, req->msgid, &err);
+		return;
+	}
+	/* The pool's job_timeout is the default and the ceiling. */
+	timeout = l->pool->cfg.job_timeout;
+	if (p->has_timeout && p->timeout < timeout)
+		timeout = p->timeout;
+	r = run_new(c, req->msgid, l, p, timeout);
+	TAILQ_INSERT_TAIL(&c->runs, r, conn_link);
+	server.runs_in_flight++;
+	procpool_submit(l->executor, r);
+}
+
+static void
+do_release(struct conn *c, const struct lp_request *req)
+{
+	struct lp_lease *l;
+
+	if ((l = find_lease(c, req->msgid, req->p.release.lease)) == NULL)
+		return;
+	log_info("lease %llu released by %s (%u runs in flight)",
+	    (unsigned long long)l->id, conn_label(c), l->runs);
+	lease_release(l, server_now());
+	lp_pack_response_ok(conn_packer(), req->msgid);
+	msgpack_pack_true(&server.packer);
+	conn_send(c);
+}
+
+static void
+do_renew(struct conn *c, const struct lp_request *req)
+{
+	const struct lp_renew_params *p = &req->p.renew;
+	struct lp_error err;
+	struct lp_lease *l;
+	double granted;
+
+	if ((l = find_lease(c, req->msgid, p->lease)) == NULL)
+		return;
+	if (lease_renew(l, p->has_lease_seconds ? p->lease_seconds : 0, server_now(),
+	    &granted, &err) != LP_OK) {
+		conn_send_error(c, req->msgid, &err);
+		return;
+	}
+	lp_pack_response_ok(conn_packer(), req->msgid);
+	msgpack_pack_map(&server.packer, 1);
+	lp_pack_kv_double(&server.packer, "lease_seconds", granted);
+	conn_send(c);
+}
+
+static void
+do_stats(struct conn *c, const struct lp_request *req)
+{
+	const struct lp_stats_params *p = &req->p.stats;
+	struct lp_pool *pool = NULL;
+	msgpack_packer *pk;
+
+	if (p->has_pool && (pool = find_pool(c, req->msgid, true, p->pool)) == NULL)
+		return;
+	pk = conn_packer();
+	lp_pack_response_ok(pk, req->msgid);
+	stats_pack(pk, pool, server_now());
+	conn_send(c);
+}
+
+static void
+do_submit(struct conn *c, const struct lp_request *req)
+{
+	answer_error(c, req->msgid, LP_ERR_UNKNOWN_METHOD,
+	    "method 'submit' is not available in this version of leasepoold");
+}
+
+void
+dispatch(struct conn *c, const struct lp_request *req)
+{
+	static void (*const handlers[LP_METHOD__COUNT])(struct conn *,
+	    const struct lp_request *) = {
+		[LP_METHOD_HELLO] = do_hello,
+		[LP_METHOD_ACQUIRE] = do_acquire,
+		[LP_METHOD_RUN] = do_run,
+		[LP_METHOD_RELEASE] = do_release,
+		[LP_METHOD_RENEW] = do_renew,
+		[LP_METHOD_SUBMIT] = do_submit,
+		[LP_METHOD_STATS] = do_stats,
+	};
+
+	handlers[req->method](c, req);
+}
+
+/* ---- the delayed halves of acquire ---- */
+
+static void
+on_granted(struct lp_waiter *w, struct lp_lease *l, void *arg)
+{
+	answer_lease(w->holder->ctx, w->tag, l);
+}
+
+static void
+on_waiter_failed(struct lp_waiter *w, const struct lp_error *err, void *arg)
+{
+	struct conn *c = w->holder->ctx;
+
+	log_debug("%s: acquire on pool %s failed: %s", conn_label(c), w->pool->cfg.name,
+	    err->message);
+	conn_send_error(c, w->tag, err);
+}
+
+static void
+on_expired(struct lp_lease *l, void *arg)
+{
+	log_notice("lease %llu of %s on pool %s expired (%u runs in flight)",
+	    (unsigned long long)l->id,
+	    l->holder != NULL ? conn_label(l->holder->ctx) : "a closed client",
+	    l->pool->cfg.name, l->runs);
+}
+
+static void
+on_start_executor(struct lp_executor *ex, void *arg)
+{
+	procpool_start_executor(ex);
+}
+
+const struct lp_lease_events dispatch_lease_events = {
+	.granted = on_granted,
+	.waiter_failed = on_waiter_failed,
+	.expired = on_expired,
+	.start_executor = on_start_executor,
+};

@@ -1,0 +1,42 @@
+/*
+ * The fork server: a small single-threaded process forked at start-up,
+ * before any thread exists, that forks every worker process.  Forking from
+ * a process that runs threads is unsafe (a lock held by another thread
+ * stays held in the child), so the daemon itself never forks a worker.
+ *
+ * The daemon asks for workers over a SOCK_SEQPACKET channel; the fork
+ * server answers with the worker's pid and its end of the worker's
+ * socketpair (SCM_RIGHTS), and reports every worker's exit status.  If the
+ * fork server dies the daemon starts a new one and asks again for what
+ * was not answered; running workers are unaffected (the daemon is their
+ * subreaper).
+ */
+#ifndef LP_DAEMON_FORKSERVER_H
+#define LP_DAEMON_FORKSERVER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daemon/worker.h"
+
+struct event_base;
+
+struct forkserver_events {
+	void (*spawned)(uint32_t token, pid_t pid, int fd);
+	void (*spawn_failed)(uint32_t token, int error);
+	void (*exited)(pid_t pid, int status);
+	/* The fork server was restarted: every unanswered request is lost; ask again. */
+	void (*restarted)(void);
+};
+
+void forkserver_start(struct event_base *base, const struct worker_limits *limits,
+    const struct forkserver_events *events);
+/* Asks for one worker; the answer comes through spawned or spawn_failed. */
+void forkserver_spawn(uint32_t token);
+/* Main's SIGCHLD handler found the fork server dead. */
+pid_t forkserver_pid(void);
+void forkserver_died(int status);
+/* Closes the channel: the fork server exits. */
+void forkserver_stop(void);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * A binary min-heap of deadlines: one place for every lease expiry and
+ * acquire timeout, so one timer serves them all.  Items are embedded in
+ * their owners and remember their index, so removal is O(log n).
+ */
+#ifndef LP_DAEMON_HEAP_H
+#define LP_DAEMON_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct lp_deadline {
+	double when;
+	size_t index;		/* position in the heap; SIZE_MAX when not in it */
+	int kind;		/* the owner's: tells what kind of object holds it */
+};
+
+struct lp_heap {
+	struct lp_deadline **items;
+	size_t len, cap;
+};
+
+void heap_init(struct lp_heap *h);
+void heap_free(struct lp_heap *h);
+void heap_item_init(struct lp_deadline *d, int kind);
+bool heap_contains(const struct lp_deadline *d);
+/* Inserts d, or moves it when it is already in the heap. */
+void heap_set(struct lp_heap *h, struct lp_deadline *d, double when);
+void heap_remove(struct lp_heap *h, struct lp_deadline *d);
+/* The earliest deadline, or NULL. */
+struct lp_deadline *heap_top(const struct lp_heap *h);
+
+#endif

@@ -1,0 +1,451 @@
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/lease.h"
+#include "daemon/log.h"
+
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+enum deadline_kind {
+	DEADLINE_LEASE,
+	DEADLINE_WAITER,
+};
+
+static void *
+zalloc(size_t size)
+{
+	void *p = calloc(1, size);
+
+	if (p == NULL)
+		fatalx("out of memory");
+	return p;
+}
+
+static void
+copy_owner(char *dst, const char *src, size_t len)
+{
+	if (len > LP_OWNER_MAX)
+		len = LP_OWNER_MAX;
+	if (src != NULL)
+		memcpy(dst, src, len);
+	dst[src != NULL ? len : 0] = '\0';
+}
+
+void
+lease_table_init(struct lp_lease_table *t, const struct lp_config *cfg,
+    const struct lp_lease_events *events, void *arg)
+{
+	memset(t, 0, sizeof *t);
+	heap_init(&t->deadlines);
+	t->next_lease_id = 1;
+	t->events = events;
+	t->arg = arg;
+	t->npools = cfg->npools;
+	t->pools = zalloc(cfg->npools * sizeof *t->pools);
+	for (size_t i = 0; i < cfg->npools; i++) {
+		struct lp_pool *p = &t->pools[i];
+
+		p->table = t;
+		p->cfg = cfg->pools[i];
+		TAILQ_INIT(&p->executors);
+		TAILQ_INIT(&p->free);
+		TAILQ_INIT(&p->waiters);
+	}
+}
+
+static void start_executor(struct lp_pool *p);
+
+void
+lease_table_warm(struct lp_lease_table *t)
+{
+	for (size_t i = 0; i < t->npools; i++)
+		while (t->pools[i].nexecutors < t->pools[i].cfg.executors_min)
+			start_executor(&t->pools[i]);
+}
+
+void
+lease_table_free(struct lp_lease_table *t)
+{
+	for (size_t i = 0; i < t->npools; i++) {
+		struct lp_pool *p = &t->pools[i];
+		struct lp_executor *ex;
+		struct lp_waiter *w;
+
+		while ((w = TAILQ_FIRST(&p->waiters)) != NULL) {
+			TAILQ_REMOVE(&p->waiters, w, pool_link);
+			TAILQ_REMOVE(&w->holder->waiters, w, holder_link);
+			free(w);
+		}
+		while ((ex = TAILQ_FIRST(&p->executors)) != NULL) {
+			TAILQ_REMOVE(&p->executors, ex, link);
+			if (ex->lease != NULL) {
+				if (ex->lease->holder != NULL)
+					TAILQ_REMOVE(&ex->lease->holder->leases, ex->lease, holder_link);
+				free(ex->lease);
+			}
+			free(ex);
+		}
+	}
+	free(t->pools);
+	heap_free(&t->deadlines);
+	t->pools = NULL;
+	t->npools = 0;
+}
+
+struct lp_pool *
+lease_table_pool(struct lp_lease_table *t, const char *name, size_t len)
+{
+	for (size_t i = 0; i < t->npools; i++)
+		if (strlen(t->pools[i].cfg.name) == len &&
+		    memcmp(t->pools[i].cfg.name, name, len) == 0)
+			return &t->pools[i];
+	return NULL;
+}
+
+unsigned
+lease_pool_leased(const struct lp_pool *p)
+{
+	return p->nexecutors - p->nfree - p->nstarting;
+}
+
+static void
+start_executor(struct lp_pool *p)
+{
+	struct lp_executor *ex = zalloc(sizeof *ex);
+
+	ex->pool = p;
+	ex->id = p->next_executor_id++;
+	ex->state = EXECUTOR_STARTING;
+	TAILQ_INSERT_TAIL(&p->executors, ex, link);
+	p->nexecutors++;
+	p->nstarting++;
+	p->table->events->start_executor(ex, p->table->arg);
+}
+
+/* Starts executors for waiters that no free or starting executor will serve. */
+static void
+grow_for_waiters(struct lp_pool *p)
+{
+	while (p->nwaiters > p->nstarting && p->nexecutors < p->cfg.executors_max &&
+	    !p->failing)
+		start_executor(p);
+}
+
+static struct lp_lease *
+grant(struct lp_pool *p, struct lp_executor *ex, struct lp_holder *h,
+    const char *owner, size_t owner_len, double lease_seconds, double now)
+{
+	struct lp_lease_table *t = p->table;
+	struct lp_lease *l = zalloc(sizeof *l);
+
+	TAILQ_REMOVE(&p->free, ex, free_link);
+	p->nfree--;
+	ex->state = EXECUTOR_LEASED;
+	ex->lease = l;
+
+	l->id = t->next_lease_id++;
+	l->state = LEASE_ACTIVE;
+	l->executor = ex;
+	l->pool = p;
+	l->holder = h;
+	TAILQ_INSERT_TAIL(&h->leases, l, holder_link);
+	copy_owner(l->owner, owner, owner_len);
+	l->acquired = now;
+	if (lease_seconds <= 0)
+		lease_seconds = p->cfg.lease_seconds;
+	l->soft_expiry = now + lease_seconds;
+	l->hard_expiry = l->soft_expiry + p->cfg.grace_seconds;
+	heap_item_init(&l->deadline, DEADLINE_LEASE);
+	heap_set(&t->deadlines, &l->deadline, l->hard_expiry);
+	p->counters.granted++;
+	return l;
+}
+
+static void
+waiter_remove(struct lp_waiter *w)
+{
+	struct lp_pool *p = w->pool;
+
+	TAILQ_REMOVE(&p->waiters, w, pool_link);
+	TAILQ_REMOVE(&w->holder->waiters, w, holder_link);
+	heap_remove(&p->table->deadlines, &w->deadline);
+	p->nwaiters--;
+}
+
+static void
+waiter_fail(struct lp_waiter *w, const struct lp_error *err)
+{
+	struct lp_lease_table *t = w->pool->table;
+
+	waiter_remove(w);
+	t->events->waiter_failed(w, err, t->arg);
+	free(w);
+}
+
+/* An executor is free: the longest waiter gets it. */
+static void
+executor_free(struct lp_executor *ex, double now)
+{
+	struct lp_pool *p = ex->pool;
+	struct lp_lease_table *t = p->table;
+	struct lp_waiter *w;
+	struct lp_lease *l;
+
+	ex->state = EXECUTOR_FREE;
+	ex->lease = NULL;
+	TAILQ_INSERT_TAIL(&p->free, ex, free_link);
+	p->nfree++;
+	if ((w = TAILQ_FIRST(&p->waiters)) == NULL)
+		return;
+	waiter_remove(w);
+	l = grant(p, ex, w->holder, w->owner, strlen(w->owner), w->lease_seconds, now);
+	t->events->granted(w, l, t->arg);
+	free(w);
+}
+
+void
+lease_executor_ready(struct lp_executor *ex, double now)
+{
+	struct lp_pool *p = ex->pool;
+
+	p->nstarting--;
+	executor_free(ex, now);
+}
+
+/*
+ * The one place where an ended lease lets go: its executor returns once no
+ * run is in flight, and the lease itself is freed once its holder has let go
+ * too.
+ */
+static void
+lease_settle(struct lp_lease *l, double now)
+{
+	if (l->state != LEASE_ACTIVE && l->runs == 0 && l->executor != NULL) {
+		struct lp_executor *ex = l->executor;
+
+		l->executor = NULL;
+		executor_free(ex, now);
+	} else if (l->state != LEASE_ACTIVE && l->executor != NULL) {
+		l->executor->state = EXECUTOR_DRAINING;
+	}
+	if (l->holder == NULL && l->runs == 0)
+		free(l);
+}
+
+static void
+lease_end(struct lp_lease *l, enum lp_lease_state state)
+{
+	l->state = state;
+	heap_remove(&l->pool->table->deadlines, &l->deadline);
+}
+
+enum lp_err
+lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *req,
+    double now, struct lp_lease **lease, struct lp_waiter **waiter,
+    struct lp_error *err)
+{
+	struct lp_lease_table *t = p->table;
+	struct lp_executor *ex;
+	struct lp_waiter *w;
+
+	*lease = NULL;
+	*waiter = NULL;
+	if (t->stopping)
+		return lp_error_set(err, LP_ERR_STOPPING, "the daemon is stopping");
+	/* Waiters are served first come, first served: nobody jumps the queue. */
+	if (TAILQ_EMPTY(&p->waiters) && (ex = TAILQ_FIRST(&p->free)) != NULL) {
+		*lease = grant(p, ex, h, req->owner, req->owner_len, req->lease_seconds, now);
+		return LP_OK;
+	}
+	if (!req->wait) {
+		p->counters.unavailable++;
+		return lp_error_set(err, LP_ERR_UNAVAILABLE,
+		    "no executor of pool '%s' is free (%u of %u leased)", p->cfg.name,
+		    lease_pool_leased(p), p->cfg.executors_max);
+	}
+	if (p->failing && p->nfree == 0) {
+		p->counters.unavailable++;
+		return lp_error_set(err, LP_ERR_UNAVAILABLE, "pool '%s' cannot start workers: %s",
+		    p->cfg.name, p->failing_reason);
+	}
+	w = zalloc(sizeof *w);
+	w->pool = p;
+	w->holder = h;
+	copy_owner(w->owner, req->owner, req->owner_len);
+	w->lease_seconds = req->lease_seconds;
+	w->since = now;
+	w->tag = req->tag;
+	heap_item_init(&w->deadline, DEADLINE_WAITER);
+	if (req->timeout > 0)
+		heap_set(&t->deadlines, &w->deadline, now + req->timeout);
+	TAILQ_INSERT_TAIL(&p->waiters, w, pool_link);
+	TAILQ_INSERT_TAIL(&h->waiters, w, holder_link);
+	p->nwaiters++;
+	grow_for_waiters(p);
+	*waiter = w;
+	return LP_OK;
+}
+
+struct lp_lease *
+lease_find(struct lp_holder *h, uint64_t id)
+{
+	struct lp_lease *l;
+
+	TAILQ_FOREACH(l, &h->leases, holder_link)
+		if (l->id == id)
+			return l;
+	return NULL;
+}
+
+static void
+holder_let_go(struct lp_lease *l)
+{
+	TAILQ_REMOVE(&l->holder->leases, l, holder_link);
+	l->holder = NULL;
+}
+
+void
+lease_release(struct lp_lease *l, double now)
+{
+	if (l->state == LEASE_ACTIVE) {
+		lease_end(l, LEASE_RELEASED);
+		l->pool->counters.released++;
+	}
+	holder_let_go(l);
+	lease_settle(l, now);
+}
+
+enum lp_err
+lease_renew(struct lp_lease *l, double lease_seconds, double now, double *granted,
+    struct lp_error *err)
+{
+	if (l->state != LEASE_ACTIVE)
+		return lp_error_set(err, LP_ERR_LEASE_EXPIRED, "lease %llu has expired",
+		    (unsigned long long)l->id);
+	if (lease_seconds <= 0)
+		lease_seconds = l->pool->cfg.lease_seconds;
+	l->soft_expiry = now + lease_seconds;
+	l->hard_expiry = l->soft_expiry + l->pool->cfg.grace_seconds;
+	heap_set(&l->pool->table->deadlines, &l->deadline, l->hard_expiry);
+	*granted = lease_seconds;
+	return LP_OK;
+}
+
+static void
+expire(struct lp_lease *l, double now)
+{
+	struct lp_lease_table *t = l->pool->table;
+
+	lease_end(l, LEASE_EXPIRED);
+	l->pool->counters.expired++;
+	t->events->expired(l, t->arg);
+	lease_settle(l, now);
+}
+
+enum lp_err
+lease_run_begin(struct lp_lease *l, double now, struct lp_error *err)
+{
+	/* The timer may not have fired yet in this loop turn: the clock decides. */
+	if (l->state == LEASE_ACTIVE && now >= l->hard_expiry)
+		expire(l, now);
+	if (l->state != LEASE_ACTIVE)
+		return lp_error_set(err, LP_ERR_LEASE_EXPIRED,
+		    "lease %llu has expired (hard expiry passed)", (unsigned long long)l->id);
+	l->runs++;
+	return LP_OK;
+}
+
+void
+lease_run_end(struct lp_lease *l, double now)
+{
+	l->runs--;
+	lease_settle(l, now);
+}
+
+void
+lease_holder_init(struct lp_holder *h, void *ctx)
+{
+	memset(h, 0, sizeof *h);
+	TAILQ_INIT(&h->leases);
+	TAILQ_INIT(&h->waiters);
+	h->ctx = ctx;
+}
+
+void
+lease_holder_drop(struct lp_holder *h, double now)
+{
+	struct lp_waiter *w;
+	struct lp_lease *l;
+
+	while ((w = TAILQ_FIRST(&h->waiters)) != NULL) {
+		waiter_remove(w);
+		free(w);
+	}
+	while ((l = TAILQ_FIRST(&h->leases)) != NULL)
+		lease_release(l, now);
+}
+
+double
+lease_table_advance(struct lp_lease_table *t, double now)
+{
+	struct lp_deadline *d;
+
+	while ((d = heap_top(&t->deadlines)) != NULL && d->when <= now) {
+		if (d->kind == DEADLINE_WAITER) {
+			struct lp_waiter *w = container_of(d, struct lp_waiter, deadline);
+			struct lp_error err;
+
+			w->pool->counters.acquire_timeouts++;
+			lp_error_set(&err, LP_ERR_TIMEOUT,
+			    "no executor of pool '%s' became free within %.3f s",
+			    w->pool->cfg.name, d->when - w->since);
+			waiter_fail(w, &err);
+		} else {
+			expire(container_of(d, struct lp_lease, deadline), now);
+		}
+	}
+	return d != NULL ? d->when : 0;
+}
+
+static void
+fail_all_waiters(struct lp_pool *p, const struct lp_error *err)
+{
+	struct lp_waiter *w;
+
+	while ((w = TAILQ_FIRST(&p->waiters)) != NULL)
+		waiter_fail(w, err);
+}
+
+void
+lease_table_stop(struct lp_lease_table *t)
+{
+	struct lp_error err;
+
+	t->stopping = true;
+	lp_error_set(&err, LP_ERR_STOPPING, "the daemon is stopping");
+	for (size_t i = 0; i < t->npools; i++)
+		fail_all_waiters(&t->pools[i], &err);
+}
+
+void
+lease_pool_failing(struct lp_pool *p, const char *reason)
+{
+	struct lp_error err;
+
+	p->failing = true;
+	snprintf(p->failing_reason, sizeof p->failing_reason, "%s", reason);
+	lp_error_set(&err, LP_ERR_UNAVAILABLE, "pool '%s' cannot start workers: %s",
+	    p->cfg.name, reason);
+	fail_all_waiters(p, &err);
+}
+
+void
+lease_pool_recovered(struct lp_pool *p)
+{
+	p->failing = false;
+	p->failing_reason[0] = '\0';
+	grow_for_waiters(p);
+}

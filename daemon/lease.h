@@ -1,0 +1,205 @@
+/*
+ * The lease state machine: pools of executors, leases on them, acquirers
+ * waiting for them, and every deadline (expiry, acquire timeout).  No I/O
+ * and no clock of its own: callers pass `now` (monotonic seconds), so tests
+ * drive expiry without sleeping.  What it decides comes back through the
+ * callbacks of struct lp_lease_events.
+ *
+ * Lifetimes: a waiter lives until it is granted, fails or is cancelled.  A
+ * lease lives while its holder still refers to it or runs on it are in
+ * flight; its executor goes back to the pool once the lease has ended
+ * (released or expired) and its last run has been answered.
+ */
+#ifndef LP_DAEMON_LEASE_H
+#define LP_DAEMON_LEASE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "daemon/config.h"
+#include "daemon/heap.h"
+#include "proto/rpc.h"
+
+struct lp_pool;
+struct lp_lease_table;
+
+enum lp_executor_state {
+	EXECUTOR_STARTING,	/* the backend is bringing its workers up */
+	EXECUTOR_FREE,
+	EXECUTOR_LEASED,
+	EXECUTOR_DRAINING,	/* lease ended; runs still in flight */
+};
+
+struct lp_executor {
+	struct lp_pool *pool;
+	unsigned id;			/* within the pool, for logs */
+	enum lp_executor_state state;
+	struct lp_lease *lease;		/* LEASED and DRAINING */
+	void *backend;			/* the backend's own state */
+	TAILQ_ENTRY(lp_executor) link;	/* pool->executors */
+	TAILQ_ENTRY(lp_executor) free_link;
+};
+
+enum lp_lease_state {
+	LEASE_ACTIVE,
+	LEASE_RELEASED,
+	LEASE_EXPIRED,		/* revoked at hard expiry */
+};
+
+/* Whoever holds leases and waits for them: one per client connection. */
+struct lp_holder {
+	TAILQ_HEAD(, lp_lease) leases;
+	TAILQ_HEAD(, lp_waiter) waiters;
+	void *ctx;			/* the connection */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct lp_lease {
+	uint64_t id;
+	enum lp_lease_state state;
+	struct lp_executor *executor;	/* until it goes back to the pool */
+	struct lp_pool *pool;
+	struct lp_holder *holder;	/* NULL once the holder let go */
+	TAILQ_ENTRY(lp_lease) holder_link;
+	char owner[LP_OWNER_MAX + 1];
+	double acquired;
+	double soft_expiry;
+	double hard_expiry;
+	unsigned runs;			/* accepted, not yet answered */
+	struct lp_deadline deadline;	/* hard expiry, while active */
+};
+
+struct lp_waiter {
+	struct lp_pool *pool;
+	struct lp_holder *holder;
+	TAILQ_ENTRY(lp_waiter) pool_link;
+	TAILQ_ENTRY(lp_waiter) holder_link;
+	char owner[LP_OWNER_MAX + 1];
+	double lease_seconds;		/* 0: the pool's */
+	double since;
+	struct lp_deadline deadline;	/* the acquire timeout, when given */
+	uint32_t tag;			/* the holder's: the request to answer */
+};
+
+struct lp_pool_counters {
+	uint64_t granted;
+	uint64_t released;
+	uint64_t expired;
+	uint64_t acquire_timeouts;
+	uint64_t unavailable;
+	/* Runs, counted by whoever answers them. */
+	uint64_t runs_completed;
+	uint64_t runs_failed;		/* JOB_FAILED and other errors from the job */
+	uint64_t runs_timed_out;
+	uint64_t runs_crashed;
+};
+
+struct lp_pool {
+	struct lp_lease_table *table;
+	struct lp_pool_config cfg;
+	TAILQ_HEAD(, lp_executor) executors;
+	TAILQ_HEAD(, lp_executor) free;
+	TAILQ_HEAD(, lp_waiter) waiters;
+	unsigned nexecutors;
+	unsigned nfree;
+	unsigned nstarting;
+	unsigned nwaiters;
+	unsigned next_executor_id;
+	bool failing;			/* workers cannot start: do not let acquirers hang */
+	char failing_reason[128];
+	struct lp_pool_counters counters;
+	void *backend;			/* the backend's per-pool state */
+};
+
+struct lp_lease_events {
+	/* A waiter got a lease; the waiter is freed after the call. */
+	void (*granted)(struct lp_waiter *w, struct lp_lease *l, void *arg);
+	/* A waiter gave up (TIMEOUT, STOPPING, UNAVAILABLE); freed after the call. */
+	void (*waiter_failed)(struct lp_waiter *w, const struct lp_error *err, void *arg);
+	/* A lease passed its hard expiry and was revoked. */
+	void (*expired)(struct lp_lease *l, void *arg);
+	/* The pool wants another executor: start its workers, then call lp_executor_ready(). */
+	void (*start_executor)(struct lp_executor *ex, void *arg);
+};
+
+struct lp_lease_table {
+	struct lp_pool *pools;
+	size_t npools;
+	struct lp_heap deadlines;
+	uint64_t next_lease_id;
+	bool stopping;
+	const struct lp_lease_events *events;
+	void *arg;
+};
+
+struct lp_acquire {
+	const char *owner;		/* may be NULL */
+	size_t owner_len;
+	double lease_seconds;		/* 0: the pool's */
+	bool wait;
+	double timeout;			/* 0: none */
+	uint32_t tag;
+};
+
+void lease_table_init(struct lp_lease_table *t, const struct lp_config *cfg,
+    const struct lp_lease_events *events, void *arg);
+/* Frees everything; callbacks are not called. */
+void lease_table_free(struct lp_lease_table *t);
+/* Asks for executors_min executors in every pool. */
+void lease_table_warm(struct lp_lease_table *t);
+
+struct lp_pool *lease_table_pool(struct lp_lease_table *t, const char *name, size_t len);
+
+/*
+ * Acquire: LP_OK with *lease set (granted now) or *waiter set (queued; the
+ * answer comes through granted or waiter_failed), or an error in err:
+ * UNAVAILABLE, STOPPING.
+ */
+enum lp_err lease_acquire(struct lp_pool *p, struct lp_holder *h,
+    const struct lp_acquire *req, double now, struct lp_lease **lease,
+    struct lp_waiter **waiter, struct lp_error *err);
+
+/* The holder's lease with that id, expired ones included; NULL if none. */
+struct lp_lease *lease_find(struct lp_holder *h, uint64_t id);
+
+/* Ends the lease for its holder; the executor returns once runs drain. */
+void lease_release(struct lp_lease *l, double now);
+
+/* Pushes expiry out; LEASE_EXPIRED once revoked.  *granted gets the term. */
+enum lp_err lease_renew(struct lp_lease *l, double lease_seconds, double now,
+    double *granted, struct lp_error *err);
+
+/* A run is accepted on l (LP_OK), or refused (LEASE_EXPIRED). */
+enum lp_err lease_run_begin(struct lp_lease *l, double now, struct lp_error *err);
+/* A run on l was answered; l may be freed by this call. */
+void lease_run_end(struct lp_lease *l, double now);
+
+/* The holder is gone: withdraw its waiters, release its leases. */
+void lease_holder_init(struct lp_holder *h, void *ctx);
+void lease_holder_drop(struct lp_holder *h, double now);
+
+/* Processes every deadline due at now; returns the next one, or 0 when none. */
+double lease_table_advance(struct lp_lease_table *t, double now);
+
+/* Stopping: waiters fail with STOPPING, and so do later acquires. */
+void lease_table_stop(struct lp_lease_table *t);
+
+/* The backend brought the executor's workers up. */
+void lease_executor_ready(struct lp_executor *ex, double now);
+
+/*
+ * Workers of the pool cannot start (crash loop): waiters fail with
+ * UNAVAILABLE naming the reason, and so do acquires that would wait, until
+ * lease_pool_recovered().
+ */
+void lease_pool_failing(struct lp_pool *p, const char *reason);
+void lease_pool_recovered(struct lp_pool *p);
+
+/* Gauges for stats: leased = executors held by a lease or draining. */
+unsigned lease_pool_leased(const struct lp_pool *p);
+
+#endif

@@ -1,0 +1,119 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+
+static int log_level = LOG_INFO;
+static int log_to_journal;
+
+static const char *const level_names[] = {
+	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
+	[LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+};
+
+/* journald sets JOURNAL_STREAM to the device and inode of our stderr. */
+static int
+stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (env == NULL || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+void
+log_init(int level)
+{
+	log_level = level;
+	log_to_journal = stderr_is_journal();
+}
+
+void
+log_set_level(int level)
+{
+	log_level = level;
+}
+
+int
+log_get_level(void)
+{
+	return log_level;
+}
+
+int
+log_level_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
+		if (strcasecmp(name, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+log_level_name(int level)
+{
+	if (level < 0 || level > LOG_DEBUG)
+		return "?";
+	return level_names[level];
+}
+
+static void
+log_vmsg(int prio, const char *fmt, va_list ap)
+{
+	char line[2048];
+	int n;
+
+	/* One write per line, so lines of the daemon and its workers never interleave. */
+	if (log_to_journal) {
+		n = snprintf(line, sizeof line, "<%d>", prio);
+	} else {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		n = (int)strftime(line, sizeof line, "%H:%M:%S", &tm);
+		n += snprintf(line + n, sizeof line - (size_t)n, ".%03ld leasepoold[%d] %s: ",
+		    ts.tv_nsec / 1000000, (int)getpid(), level_names[prio]);
+	}
+	n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	if (n > (int)sizeof line - 2)
+		n = (int)sizeof line - 2;
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+void
+log_msg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (prio > log_level)
+		return;
+	va_start(ap, fmt);
+	log_vmsg(prio, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_CRIT, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

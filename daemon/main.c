@@ -1,0 +1,129 @@
+/*
+ * leasepoold: lends the workers of this host to the programs that ask.
+ * Start-up order matters: configuration, then the fork server (before any
+ * thread or client socket exists), then the listener and the loop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/config.h"
+#include "daemon/forkserver.h"
+#include "daemon/log.h"
+#include "daemon/procpool.h"
+#include "daemon/server.h"
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: leasepoold [-tvqVh] [-c file] [-s socket]\n"
+	    "  -c file    read the configuration from file (default: the embedded one)\n"
+	    "  -s socket  listen on this socket path, whatever the file says\n"
+	    "  -t         check the configuration and exit\n"
+	    "  -v, -q     log more, log less (repeatable)\n"
+	    "  -V         print the version and exit\n"
+	    "  -h         print this help and exit\n");
+	exit(status);
+}
+
+static void
+print_config(const struct lp_config *cfg)
+{
+	printf("configuration %s is valid\n", cfg->source);
+	printf("socket %s (mode %04o), default pool %s\n", cfg->socket_path,
+	    (unsigned)cfg->socket_mode, cfg->default_pool);
+	for (size_t i = 0; i < cfg->npools; i++) {
+		const struct lp_pool_config *p = &cfg->pools[i];
+
+		printf("pool %s: %s backend, %u-%u executors of %u workers, "
+		    "lease %gs + %gs grace, job timeout %gs\n", p->name,
+		    config_backend_name(p->backend), p->executors_min, p->executors_max,
+		    p->workers, p->lease_seconds, p->grace_seconds, p->job_timeout);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *config_path = NULL, *socket_path = NULL;
+	struct worker_limits limits;
+	struct event_base *base;
+	int opt, verbosity = 0;
+	bool check_only = false;
+	char err[1024];
+
+	while ((opt = getopt(argc, argv, "c:s:tvqVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'v':
+			verbosity++;
+			break;
+		case 'q':
+			verbosity--;
+			break;
+		case 'V':
+			printf("leasepoold %s (protocol %d)\n", LP_VERSION, LP_PROTOCOL_VERSION);
+			return 0;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+
+	if (config_load(&server.cfg, config_path, err, sizeof err) == -1) {
+		fprintf(stderr, "leasepoold: %s\n", err);
+		return 1;
+	}
+	if (socket_path != NULL) {
+		if (strlen(socket_path) >= sizeof server.cfg.socket_path) {
+			fprintf(stderr, "leasepoold: -s %s: longer than %zu bytes\n", socket_path,
+			    sizeof server.cfg.socket_path - 1);
+			return 1;
+		}
+		snprintf(server.cfg.socket_path, sizeof server.cfg.socket_path, "%s", socket_path);
+	}
+	if (check_only) {
+		print_config(&server.cfg);
+		return 0;
+	}
+	server.cfg.log_level += verbosity;
+	if (server.cfg.log_level > LOG_DEBUG)
+		server.cfg.log_level = LOG_DEBUG;
+	if (server.cfg.log_level < LOG_ERR)
+		server.cfg.log_level = LOG_ERR;
+	log_init(server.cfg.log_level);
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	limits.max_job_bytes = (size_t)server.cfg.max_message_bytes + 4096;
+	limits.max_result_bytes = server.cfg.max_message_bytes;
+	procpool_init(base, &limits);
+	forkserver_start(base, &limits, &procpool_forkserver_events);
+	server_init(base);
+	log_notice("leasepoold %s listening on %s (%s, %zu pools)", LP_VERSION,
+	    server.cfg.socket_path, server.cfg.source, server.cfg.npools);
+
+	event_base_dispatch(base);
+
+	procpool_stop();
+	server_free();
+	forkserver_stop();
+	event_base_free(base);
+	log_notice("stopped");
+	return 0;
+}

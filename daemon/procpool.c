@@ -1,0 +1,635 @@
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "daemon/forkserver.h"
+#include "daemon/log.h"
+#include "daemon/procpool.h"
+#include "daemon/server.h"
+#include "daemon/wire.h"
+
+/* Workers dying before they are ready this many times in a row: a crash loop. */
+#define CRASH_LOOP_LIMIT 5
+#define BACKOFF_FIRST 0.1
+#define BACKOFF_MAX 30.0
+/* How long a dead worker's run waits for the exit status before it is answered without it. */
+#define STATUS_WAIT 2.0
+
+enum worker_state {
+	WORKER_SPAWNING,	/* asked of the fork server (maybe after a backoff) */
+	WORKER_STARTING,	/* forked; not ready yet */
+	WORKER_IDLE,
+	WORKER_BUSY,
+	WORKER_DEAD,		/* gone; waiting for its exit status */
+};
+
+struct pexec;
+
+struct worker {
+	struct pexec *pe;	/* NULL once dead */
+	struct lp_pool *pool;
+	unsigned slot;
+	uint32_t token;
+	pid_t pid;
+	int fd;
+	enum worker_state state;
+	struct event *ev_read;
+	struct event *ev_write;
+	struct event *ev_timer;	/* backoff, job timeout, or status wait */
+	struct evbuffer *in;
+	struct evbuffer *out;
+	struct run *run;	/* BUSY, and DEAD while its answer waits for the status */
+	uint32_t job_id;
+	LIST_ENTRY(worker) link;
+};
+
+/* The backend's half of an executor. */
+struct pexec {
+	struct lp_executor *ex;
+	unsigned nworkers;
+	unsigned nready;
+	bool announced;
+	struct run_queue queue;
+	struct worker *workers[];
+};
+
+struct ppool {
+	unsigned start_failures;	/* in a row */
+};
+
+static struct {
+	struct event_base *base;
+	struct worker_limits limits;
+	LIST_HEAD(, worker) workers;	/* every worker, dead ones included */
+	uint32_t next_token;
+	uint32_t next_job;
+} pp;
+
+static void spawn_slot(struct pexec *pe, unsigned slot, double delay);
+static void worker_readable(evutil_socket_t fd, short what, void *arg);
+static void worker_writable(evutil_socket_t fd, short what, void *arg);
+static void worker_timer(evutil_socket_t fd, short what, void *arg);
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL)
+		fatalx("out of memory");
+	return p;
+}
+
+static struct ppool *
+ppool_of(struct lp_pool *p)
+{
+	if (p->backend == NULL)
+		p->backend = xcalloc(1, sizeof(struct ppool));
+	return p->backend;
+}
+
+static const char *
+worker_label(const struct worker *w)
+{
+	static char buf[96];
+
+	snprintf(buf, sizeof buf, "worker %d of pool %s", (int)w->pid, w->pool->cfg.name);
+	return buf;
+}
+
+static void
+describe_status(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else
+		snprintf(buf, len, "ended (status unknown)");
+}
+
+static void
+timer_start(struct worker *w, double seconds)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	evtimer_add(w->ev_timer, &tv);
+}
+
+static struct worker *
+worker_new(struct pexec *pe, unsigned slot)
+{
+	struct worker *w = xcalloc(1, sizeof *w);
+
+	w->pe = pe;
+	w->pool = pe->ex->pool;
+	w->slot = slot;
+	w->fd = -1;
+	w->ev_timer = evtimer_new(pp.base, worker_timer, w);
+	if (w->ev_timer == NULL)
+		fatalx("out of memory");
+	LIST_INSERT_HEAD(&pp.workers, w, link);
+	return w;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	LIST_REMOVE(w, link);
+	if (w->ev_read != NULL)
+		event_free(w->ev_read);
+	if (w->ev_write != NULL)
+		event_free(w->ev_write);
+	event_free(w->ev_timer);
+	if (w->in != NULL)
+		evbuffer_free(w->in);
+	if (w->out != NULL)
+		evbuffer_free(w->out);
+	if (w->fd != -1)
+		close(w->fd);
+	free(w);
+}
+
+void
+procpool_init(struct event_base *base, const struct worker_limits *limits)
+{
+	pp.base = base;
+	pp.limits = *limits;
+	LIST_INIT(&pp.workers);
+}
+
+void
+procpool_start_executor(struct lp_executor *ex)
+{
+	unsigned n = ex->pool->cfg.workers;
+	struct pexec *pe = xcalloc(1, sizeof *pe + n * sizeof pe->workers[0]);
+
+	pe->ex = ex;
+	pe->nworkers = n;
+	TAILQ_INIT(&pe->queue);
+	ex->backend = pe;
+	for (unsigned i = 0; i < n; i++)
+		spawn_slot(pe, i, 0);
+}
+
+static void
+spawn_now(struct worker *w)
+{
+	w->token = ++pp.next_token;
+	forkserver_spawn(w->token);
+}
+
+static void
+spawn_slot(struct pexec *pe, unsigned slot, double delay)
+{
+	struct worker *w = worker_new(pe, slot);
+
+	pe->workers[slot] = w;
+	w->state = WORKER_SPAWNING;
+	if (delay > 0)
+		timer_start(w, delay);
+	else
+		spawn_now(w);
+}
+
+static double
+backoff(unsigned failures)
+{
+	double d;
+
+	if (failures <= 1)
+		return 0;
+	d = BACKOFF_FIRST * pow(2, failures - 2);
+	return d < BACKOFF_MAX ? d : BACKOFF_MAX;
+}
+
+static void
+start_failed(struct pexec *pe, unsigned slot, const char *why)
+{
+	struct lp_pool *pool = pe->ex->pool;
+	struct ppool *st = ppool_of(pool);
+	double delay;
+
+	st->start_failures++;
+	delay = backoff(st->start_failures);
+	log_err("pool %s: a worker failed to start (%s); retrying in %.1f s",
+	    pool->cfg.name, why, delay);
+	if (st->start_failures == CRASH_LOOP_LIMIT) {
+		log_msg(LOG_CRIT, "pool %s: CRASH LOOP: %u workers in a row died before they "
+		    "were ready; acquires fail until one starts (retrying up to every %.0f s)",
+		    pool->cfg.name, st->start_failures, BACKOFF_MAX);
+		lease_pool_failing(pool, "workers die at start-up (crash loop)");
+	}
+	spawn_slot(pe, slot, delay);
+}
+
+static void
+pump(struct pexec *pe)
+{
+	struct run *r;
+
+	while ((r = TAILQ_FIRST(&pe->queue)) != NULL) {
+		struct worker *w = NULL;
+		struct wire_header h;
+
+		for (unsigned i = 0; i < pe->nworkers && w == NULL; i++)
+			if (pe->workers[i]->state == WORKER_IDLE)
+				w = pe->workers[i];
+		if (w == NULL)
+			return;
+		TAILQ_REMOVE(&pe->queue, r, queue_link);
+		w->state = WORKER_BUSY;
+		w->run = r;
+		w->job_id = ++pp.next_job;
+		h = (struct wire_header){ .len = (uint32_t)r->len, .job = w->job_id,
+		    .type = WIRE_JOB };
+		evbuffer_add(w->out, &h, sizeof h);
+		evbuffer_add(w->out, r->payload, r->len);
+		timer_start(w, r->timeout);
+		worker_writable(w->fd, EV_WRITE, w);
+	}
+}
+
+void
+procpool_submit(struct lp_executor *ex, struct run *r)
+{
+	struct pexec *pe = ex->backend;
+
+	TAILQ_INSERT_TAIL(&pe->queue, r, queue_link);
+	pump(pe);
+}
+
+static void
+answer_crash(struct worker *w, int status, bool known)
+{
+	struct lp_error err = { .code = LP_ERR_WORKER_CRASHED };
+	char how[96];
+	struct run *r = w->run;
+
+	if (r == NULL)
+		return;
+	w->run = NULL;
+	if (known) {
+		describe_status(status, how, sizeof how);
+		if (WIFSIGNALED(status))
+			err.signal = WTERMSIG(status);
+	} else {
+		snprintf(how, sizeof how, "died (exit status unknown)");
+	}
+	snprintf(err.message, sizeof err.message, "%s %s while running '%s'",
+	    worker_label(w), how, r->fn);
+	log_warn("%s", err.message);
+	run_answer_error(r, &err);
+}
+
+/*
+ * The one path for a worker that is gone, whatever the cause: its slot gets
+ * a replacement at once, and the old one waits for its exit status (to
+ * answer its run with the signal) unless that is already known.
+ */
+static void
+worker_lost(struct worker *w, const char *why, int status, bool status_known)
+{
+	struct pexec *pe = w->pe;
+	bool was_ready = w->state == WORKER_IDLE || w->state == WORKER_BUSY;
+
+	if (w->state == WORKER_DEAD)
+		return;
+	w->state = WORKER_DEAD;
+	w->pe = NULL;
+	event_del(w->ev_read);
+	event_del(w->ev_write);
+	evtimer_del(w->ev_timer);
+	close(w->fd);
+	w->fd = -1;
+	if (was_ready)
+		pe->nready--;
+	if (!server.stopping) {
+		if (was_ready)
+			spawn_slot(pe, w->slot, 0);
+		else
+			start_failed(pe, w->slot, why);
+	}
+	if (status_known) {
+		answer_crash(w, status, true);
+		worker_free(w);
+	} else {
+		timer_start(w, STATUS_WAIT);
+	}
+	if (pe != NULL)
+		pump(pe);
+}
+
+static void
+worker_ready(struct worker *w)
+{
+	struct pexec *pe = w->pe;
+	struct ppool *st = ppool_of(w->pool);
+
+	w->state = WORKER_IDLE;
+	pe->nready++;
+	log_debug("%s ready (executor %u)", worker_label(w), pe->ex->id);
+	if (st->start_failures >= CRASH_LOOP_LIMIT) {
+		log_notice("pool %s: workers start again; crash loop over", w->pool->cfg.name);
+		lease_pool_recovered(w->pool);
+	}
+	st->start_failures = 0;
+	if (!pe->announced && pe->nready == pe->nworkers) {
+		pe->announced = true;
+		lease_executor_ready(pe->ex, server_now());
+		server_schedule();
+	}
+	pump(pe);
+}
+
+static void
+worker_result(struct worker *w, const struct wire_header *h)
+{
+	struct pexec *pe = w->pe;
+	struct run *r = w->run;
+
+	if (w->state != WORKER_BUSY || h->job != w->job_id) {
+		log_err("%s sent a result for job %u it was not running; stopping it",
+		    worker_label(w), h->job);
+		evbuffer_drain(w->in, h->len);
+		kill(w->pid, SIGKILL);
+		worker_lost(w, "protocol error", 0, false);
+		return;
+	}
+	evtimer_del(w->ev_timer);
+	w->run = NULL;
+	w->state = WORKER_IDLE;
+	if (h->code == LP_OK) {
+		run_answer_result(r, w->in, h->len);
+	} else {
+		struct lp_error err = { .code = (enum lp_err)h->code };
+		size_t n = h->len < sizeof err.message - 1 ? h->len : sizeof err.message - 1;
+
+		if (err.code <= LP_OK || err.code > LP_ERR_INTERNAL)
+			err.code = LP_ERR_INTERNAL;
+		evbuffer_remove(w->in, err.message, n);
+		err.message[n] = '\0';
+		evbuffer_drain(w->in, h->len - n);
+		run_answer_error(r, &err);
+	}
+	pump(pe);
+}
+
+static void
+worker_frames(struct worker *w)
+{
+	struct wire_header h;
+
+	while (w->state != WORKER_DEAD &&
+	    evbuffer_copyout(w->in, &h, sizeof h) == (ssize_t)sizeof h) {
+		if (h.len > pp.limits.max_result_bytes + LP_ERROR_MESSAGE_MAX) {
+			log_err("%s sent a frame of %u bytes; stopping it", worker_label(w), h.len);
+			kill(w->pid, SIGKILL);
+			worker_lost(w, "protocol error", 0, false);
+			return;
+		}
+		if (evbuffer_get_length(w->in) < sizeof h + h.len)
+			return;
+		evbuffer_drain(w->in, sizeof h);
+		switch (h.type) {
+		case WIRE_READY:
+			if (w->state == WORKER_STARTING)
+				worker_ready(w);
+			break;
+		case WIRE_RESULT:
+			worker_result(w, &h);
+			break;
+		default:
+			log_err("%s sent an unknown frame type %u", worker_label(w), h.type);
+			evbuffer_drain(w->in, h.len);
+		}
+	}
+}
+
+static void
+worker_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	int n = evbuffer_read(w->in, fd, -1);
+
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		worker_lost(w, n == 0 ? "closed its channel" : strerror(errno), 0, false);
+		return;
+	}
+	worker_frames(w);
+}
+
+static void
+worker_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (evbuffer_write(w->out, w->fd) == -1 && errno != EAGAIN && errno != EINTR) {
+		worker_lost(w, strerror(errno), 0, false);
+		return;
+	}
+	if (evbuffer_get_length(w->out) > 0)
+		event_add(w->ev_write, NULL);
+}
+
+static void
+kill_worker(struct worker *w)
+{
+	/* The whole group: whatever the job started dies with it. */
+	kill(-w->pid, SIGKILL);
+	kill(w->pid, SIGKILL);
+}
+
+static void
+worker_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct lp_error err = { .code = LP_ERR_JOB_TIMEOUT };
+	struct run *r;
+
+	switch (w->state) {
+	case WORKER_SPAWNING:		/* the backoff is over */
+		spawn_now(w);
+		break;
+	case WORKER_BUSY:
+		r = w->run;
+		w->run = NULL;
+		snprintf(err.message, sizeof err.message,
+		    "'%s' ran longer than its timeout of %.3f s; %s was killed",
+		    r->fn, r->timeout, worker_label(w));
+		log_warn("%s", err.message);
+		kill_worker(w);
+		run_answer_error(r, &err);
+		worker_lost(w, "killed after a job timeout", 0, false);
+		break;
+	case WORKER_DEAD:		/* no exit status came: answer without it */
+		answer_crash(w, 0, false);
+		worker_free(w);
+		break;
+	default:
+		break;
+	}
+}
+
+static struct worker *
+find_worker(bool by_pid, uint32_t key)
+{
+	struct worker *w;
+
+	LIST_FOREACH(w, &pp.workers, link) {
+		if (by_pid ? (w->pid == (pid_t)key && w->state != WORKER_SPAWNING)
+		    : (w->token == key && w->state == WORKER_SPAWNING))
+			return w;
+	}
+	return NULL;
+}
+
+static void
+on_spawned(uint32_t token, pid_t pid, int fd)
+{
+	struct worker *w = find_worker(false, token);
+
+	if (w == NULL || server.stopping) {
+		close(fd);
+		kill(pid, SIGKILL);
+		return;
+	}
+	w->pid = pid;
+	w->fd = fd;
+	w->state = WORKER_STARTING;
+	evutil_make_socket_nonblocking(fd);
+	w->in = evbuffer_new();
+	w->out = evbuffer_new();
+	w->ev_read = event_new(pp.base, fd, EV_READ | EV_PERSIST, worker_readable, w);
+	w->ev_write = event_new(pp.base, fd, EV_WRITE, worker_writable, w);
+	if (w->in == NULL || w->out == NULL || w->ev_read == NULL || w->ev_write == NULL)
+		fatalx("out of memory");
+	event_add(w->ev_read, NULL);
+	log_debug("%s forked for executor %u", worker_label(w), w->pe->ex->id);
+}
+
+static void
+on_spawn_failed(uint32_t token, int error)
+{
+	struct worker *w = find_worker(false, token);
+	struct pexec *pe;
+	unsigned slot;
+
+	if (w == NULL)
+		return;
+	pe = w->pe;
+	slot = w->slot;
+	worker_free(w);
+	start_failed(pe, slot, strerror(error));
+}
+
+void
+procpool_reaped(pid_t pid, int status)
+{
+	struct worker *w = find_worker(true, (uint32_t)pid);
+	char how[96];
+
+	if (w == NULL)
+		return;
+	describe_status(status, how, sizeof how);
+	if (w->state == WORKER_DEAD) {
+		answer_crash(w, status, true);
+		worker_free(w);
+		return;
+	}
+	/* The status came before the end of its channel. */
+	worker_lost(w, how, status, true);
+}
+
+static void
+on_restarted(void)
+{
+	struct worker *w;
+
+	LIST_FOREACH(w, &pp.workers, link)
+		if (w->state == WORKER_SPAWNING && !evtimer_pending(w->ev_timer, NULL))
+			spawn_now(w);
+}
+
+const struct forkserver_events procpool_forkserver_events = {
+	.spawned = on_spawned,
+	.spawn_failed = on_spawn_failed,
+	.exited = procpool_reaped,
+	.restarted = on_restarted,
+};
+
+unsigned
+procpool_worker_pids(const struct lp_executor *ex, pid_t *pids, unsigned max)
+{
+	const struct pexec *pe = ex->backend;
+	unsigned n = 0;
+
+	for (unsigned i = 0; pe != NULL && i < pe->nworkers && n < max; i++) {
+		const struct worker *w = pe->workers[i];
+
+		if (w->state == WORKER_IDLE || w->state == WORKER_BUSY)
+			pids[n++] = w->pid;
+	}
+	return n;
+}
+
+void
+procpool_stop(void)
+{
+	struct lp_error err = { .code = LP_ERR_STOPPING };
+	struct worker *w;
+
+	snprintf(err.message, sizeof err.message,
+	    "the daemon stopped before the job finished");
+	for (size_t i = 0; i < server.leases.npools; i++) {
+		struct lp_pool *p = &server.leases.pools[i];
+		struct lp_executor *ex;
+
+		TAILQ_FOREACH(ex, &p->executors, link) {
+			struct pexec *pe = ex->backend;
+			struct run *r;
+
+			if (pe == NULL)
+				continue;
+			while ((r = TAILQ_FIRST(&pe->queue)) != NULL) {
+				TAILQ_REMOVE(&pe->queue, r, queue_link);
+				run_answer_error(r, &err);
+			}
+		}
+	}
+	while ((w = LIST_FIRST(&pp.workers)) != NULL) {
+		if (w->run != NULL) {
+			struct run *r = w->run;
+
+			w->run = NULL;
+			run_answer_error(r, &err);
+		}
+		/* Idle workers exit when their channel closes; busy ones are past the drain. */
+		if (w->state == WORKER_BUSY || w->state == WORKER_STARTING)
+			kill_worker(w);
+		worker_free(w);
+	}
+	for (size_t i = 0; i < server.leases.npools; i++) {
+		struct lp_pool *p = &server.leases.pools[i];
+		struct lp_executor *ex;
+
+		TAILQ_FOREACH(ex, &p->executors, link) {
+			free(ex->backend);
+			ex->backend = NULL;
+		}
+		free(p->backend);
+		p->backend = NULL;
+	}
+}

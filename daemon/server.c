@@ -1,0 +1,271 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/conn.h"
+#include "daemon/dispatch.h"
+#include "daemon/forkserver.h"
+#include "daemon/log.h"
+#include "daemon/procpool.h"
+#include "daemon/server.h"
+
+struct server server;
+
+/* After EMFILE, accept again this much later instead of spinning. */
+#define ACCEPT_PAUSE_MS 100
+
+double
+server_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct timeval
+seconds_tv(double s)
+{
+	struct timeval tv;
+
+	if (s < 0)
+		s = 0;
+	tv.tv_sec = (time_t)s;
+	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+void
+server_schedule(void)
+{
+	double now = server_now();
+	double next = lease_table_advance(&server.leases, now);
+	struct timeval tv;
+
+	if (next == 0) {
+		evtimer_del(server.ev_deadline);
+		return;
+	}
+	tv = seconds_tv(next - now);
+	evtimer_add(server.ev_deadline, &tv);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	server_schedule();
+}
+
+void
+server_check_drained(void)
+{
+	if (server.stopping && server.runs_in_flight == 0)
+		event_base_loopexit(server.base, NULL);
+}
+
+static void
+on_shutdown_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	log_warn("shutdown_timeout passed with %u runs in flight; stopping them",
+	    server.runs_in_flight);
+	event_base_loopexit(server.base, NULL);
+}
+
+static void
+begin_stop(int sig)
+{
+	struct timeval tv;
+
+	if (server.stopping) {
+		log_notice("%s again: stopping now", strsignal(sig));
+		event_base_loopexit(server.base, NULL);
+		return;
+	}
+	server.stopping = true;
+	log_notice("%s: stopping; %u runs in flight may finish within %.1f s",
+	    strsignal(sig), server.runs_in_flight, server.cfg.shutdown_timeout);
+	lease_table_stop(&server.leases);
+	tv = seconds_tv(server.cfg.shutdown_timeout);
+	evtimer_add(server.ev_shutdown, &tv);
+	server_check_drained();
+}
+
+static void
+reap_children(void)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == forkserver_pid()) {
+			if (!server.stopping)
+				forkserver_died(status);
+		} else {
+			procpool_reaped(pid, status);
+		}
+	}
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		begin_stop((int)sig);
+		break;
+	case SIGHUP:
+		log_notice("SIGHUP: reloading the configuration is not supported by this "
+		    "version; nothing changed");
+		break;
+	case SIGCHLD:
+		reap_children();
+		break;
+	}
+}
+
+static void
+on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&server.closed)) != NULL) {
+		TAILQ_REMOVE(&server.closed, c, link);
+		conn_free(c);
+	}
+}
+
+static void
+on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	event_add(server.ev_accept, NULL);
+}
+
+static void
+on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
+	int fd;
+
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd != -1) {
+			conn_accept(fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			log_warn("accept: %s; pausing new connections for %d ms",
+			    strerror(errno), ACCEPT_PAUSE_MS);
+			event_del(server.ev_accept);
+			evtimer_add(server.ev_accept_pause, &pause);
+		} else if (errno != EAGAIN) {
+			log_err("accept: %s", strerror(errno));
+		}
+		return;
+	}
+}
+
+/* Refuses to take over a socket that another daemon still answers on. */
+static void
+remove_stale_socket(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd == -1)
+		fatalx("socket: %s", strerror(errno));
+	if (connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0)
+		fatalx("%s: another leasepoold is listening there", sun->sun_path);
+	close(fd);
+	if (unlink(sun->sun_path) == -1 && errno != ENOENT)
+		fatalx("%s: cannot remove the old socket: %s", sun->sun_path, strerror(errno));
+}
+
+static int
+listen_on(const char *path, mode_t mode)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd;
+
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	remove_stale_socket(&sun);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
+		fatalx("socket: %s", strerror(errno));
+	/* The mode is right from the first moment: no window between bind and chmod. */
+	old = umask(~mode & 0777);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1)
+		fatalx("%s: bind: %s", path, strerror(errno));
+	umask(old);
+	if (listen(fd, SOMAXCONN) == -1)
+		fatalx("%s: listen: %s", path, strerror(errno));
+	return fd;
+}
+
+static struct event *
+new_event(evutil_socket_t fd, short what, event_callback_fn cb)
+{
+	struct event *ev = event_new(server.base, fd, what, cb, NULL);
+
+	if (ev == NULL)
+		fatalx("out of memory");
+	return ev;
+}
+
+void
+server_init(struct event_base *base)
+{
+	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+
+	server.base = base;
+	server.started = server_now();
+	TAILQ_INIT(&server.conns);
+	TAILQ_INIT(&server.closed);
+	msgpack_sbuffer_init(&server.scratch);
+	msgpack_packer_init(&server.packer, &server.scratch, msgpack_sbuffer_write);
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+		server.ev_signals[i] = evsignal_new(base, signals[i], on_signal, NULL);
+		if (server.ev_signals[i] == NULL || event_add(server.ev_signals[i], NULL) == -1)
+			fatalx("cannot handle signal %d", signals[i]);
+	}
+	server.ev_deadline = new_event(-1, 0, on_deadline);
+	server.ev_shutdown = new_event(-1, 0, on_shutdown_timeout);
+	server.ev_reap = new_event(-1, 0, on_reap);
+	server.ev_accept_pause = new_event(-1, 0, on_accept_resume);
+	lease_table_init(&server.leases, &server.cfg, &dispatch_lease_events, NULL);
+	server.listen_fd = listen_on(server.cfg.socket_path, server.cfg.socket_mode);
+	server.ev_accept = new_event(server.listen_fd, EV_READ | EV_PERSIST, on_accept);
+	event_add(server.ev_accept, NULL);
+	lease_table_warm(&server.leases);
+}
+
+void
+server_free(void)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&server.conns)) != NULL)
+		conn_close(c, "the daemon stopped");
+	on_reap(-1, 0, NULL);
+	event_free(server.ev_accept);
+	close(server.listen_fd);
+	unlink(server.cfg.socket_path);
+	for (size_t i = 0; i < sizeof server.ev_signals / sizeof server.ev_signals[0]; i++)
+		if (server.ev_signals[i] != NULL)
+			event_free(server.ev_signals[i]);
+	event_free(server.ev_deadline);
+	event_free(server.ev_shutdown);
+	event_free(server.ev_reap);
+	event_free(server.ev_accept_pause);
+	lease_table_free(&server.leases);
+	msgpack_sbuffer_destroy(&server.scratch);
+}

@@ -1,0 +1,59 @@
+/*
+ * The daemon's one event loop and the state it owns: configuration, lease
+ * table, listener, connections.  Single-threaded: everything here is
+ * touched only from the loop, so nothing needs a lock.
+ */
+#ifndef LP_DAEMON_SERVER_H
+#define LP_DAEMON_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <msgpack.h>
+
+#include "daemon/config.h"
+#include "daemon/lease.h"
+
+struct conn;
+
+struct server {
+	struct event_base *base;
+	struct lp_config cfg;
+	struct lp_lease_table leases;
+	int listen_fd;
+	struct event *ev_accept;
+	struct event *ev_accept_pause;	/* EMFILE: accept again a little later */
+	struct event *ev_deadline;	/* the lease table's next deadline */
+	struct event *ev_shutdown;	/* the drain's deadline */
+	struct event *ev_reap;		/* frees connections closed this turn */
+	struct event *ev_signals[5];
+	TAILQ_HEAD(, conn) conns;
+	TAILQ_HEAD(, conn) closed;
+	unsigned nconns;
+	uint64_t next_conn_id;
+	unsigned runs_in_flight;
+	bool stopping;
+	double started;
+	/* Responses are packed here, then appended to a connection in one piece. */
+	msgpack_sbuffer scratch;
+	msgpack_packer packer;
+};
+
+extern struct server server;
+
+/* Monotonic seconds. */
+double server_now(void);
+
+/* Re-arms the deadline timer after the lease table changed. */
+void server_schedule(void);
+
+/* Called when a run ends or a connection goes: maybe the drain is over. */
+void server_check_drained(void);
+
+/* Starts the listener, signals and timers; the config is in server.cfg. */
+void server_init(struct event_base *base);
+void server_free(void);
+
+#endif

@@ -1,0 +1,118 @@
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "daemon/conn.h"
+#include "daemon/procpool.h"
+#include "daemon/server.h"
+#include "daemon/stats.h"
+#include "proto/rpc.h"
+
+static const char *
+lease_state_name(const struct lp_lease *l, double now)
+{
+	switch (l->state) {
+	case LEASE_ACTIVE:
+		return now < l->soft_expiry ? "active" : "grace";
+	case LEASE_RELEASED:
+		return "draining";
+	case LEASE_EXPIRED:
+		return "expired";
+	}
+	return "?";
+}
+
+static void
+pack_lease(msgpack_packer *pk, const struct lp_lease *l, double now)
+{
+	const struct lp_holder *h = l->holder;
+	pid_t pids[64];
+	unsigned npids = procpool_worker_pids(l->executor, pids, 64);
+
+	msgpack_pack_map(pk, 10);
+	lp_pack_kv_u64(pk, "id", l->id);
+	lp_pack_kv_str(pk, "owner", l->owner);
+	lp_pack_kv_str(pk, "state", lease_state_name(l, now));
+	lp_pack_kv_u64(pk, "executor", l->executor->id);
+	/* A released lease still draining has no client any more: -1. */
+	lp_pack_kv_i64(pk, "pid", h != NULL ? (int64_t)h->pid : -1);
+	lp_pack_kv_i64(pk, "uid", h != NULL ? (int64_t)h->uid : -1);
+	lp_pack_kv_double(pk, "age", now - l->acquired);
+	lp_pack_kv_double(pk, "expires_in", l->state == LEASE_ACTIVE ? l->soft_expiry - now : 0);
+	lp_pack_kv_u64(pk, "runs", l->runs);
+	lp_pack_cstr(pk, "workers");
+	msgpack_pack_array(pk, npids);
+	for (unsigned i = 0; i < npids; i++)
+		msgpack_pack_int64(pk, pids[i]);
+}
+
+static void
+pack_counters(msgpack_packer *pk, const struct lp_pool_counters *n)
+{
+	msgpack_pack_map(pk, 9);
+	lp_pack_kv_u64(pk, "granted", n->granted);
+	lp_pack_kv_u64(pk, "released", n->released);
+	lp_pack_kv_u64(pk, "expired", n->expired);
+	lp_pack_kv_u64(pk, "acquire_timeouts", n->acquire_timeouts);
+	lp_pack_kv_u64(pk, "unavailable", n->unavailable);
+	lp_pack_kv_u64(pk, "completed", n->runs_completed);
+	lp_pack_kv_u64(pk, "failed", n->runs_failed);
+	lp_pack_kv_u64(pk, "timed_out", n->runs_timed_out);
+	lp_pack_kv_u64(pk, "crashed", n->runs_crashed);
+}
+
+static void
+pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
+{
+	const struct lp_executor *ex;
+	unsigned runs = 0, nleases = 0;
+
+	TAILQ_FOREACH(ex, &p->executors, link) {
+		if (ex->lease != NULL) {
+			runs += ex->lease->runs;
+			nleases++;
+		}
+	}
+	lp_pack_cstr(pk, p->cfg.name);
+	msgpack_pack_map(pk, 9);
+	lp_pack_kv_str(pk, "backend", config_backend_name(p->cfg.backend));
+	lp_pack_kv_u64(pk, "workers", p->cfg.workers);
+	lp_pack_cstr(pk, "executors");
+	msgpack_pack_map(pk, 6);
+	lp_pack_kv_u64(pk, "min", p->cfg.executors_min);
+	lp_pack_kv_u64(pk, "max", p->cfg.executors_max);
+	lp_pack_kv_u64(pk, "total", p->nexecutors);
+	lp_pack_kv_u64(pk, "available", p->nfree);
+	lp_pack_kv_u64(pk, "leased", lease_pool_leased(p));
+	lp_pack_kv_u64(pk, "starting", p->nstarting);
+	lp_pack_kv_u64(pk, "waiting", p->nwaiters);
+	lp_pack_kv_u64(pk, "runs_in_flight", runs);
+	lp_pack_kv_bool(pk, "failing", p->failing);
+	lp_pack_cstr(pk, "counters");
+	pack_counters(pk, &p->counters);
+	lp_pack_cstr(pk, "leases");
+	msgpack_pack_array(pk, nleases);
+	TAILQ_FOREACH(ex, &p->executors, link)
+		if (ex->lease != NULL)
+			pack_lease(pk, ex->lease, now);
+}
+
+void
+stats_pack(msgpack_packer *pk, const struct lp_pool *only, double now)
+{
+	msgpack_pack_map(pk, 7);
+	lp_pack_kv_str(pk, "version", LP_VERSION);
+	lp_pack_kv_u64(pk, "pid", (uint64_t)getpid());
+	lp_pack_kv_double(pk, "uptime", now - server.started);
+	lp_pack_kv_u64(pk, "connections", server.nconns);
+	lp_pack_kv_u64(pk, "runs_in_flight", server.runs_in_flight);
+	lp_pack_kv_bool(pk, "stopping", server.stopping);
+	lp_pack_cstr(pk, "pools");
+	if (only != NULL) {
+		msgpack_pack_map(pk, 1);
+		pack_pool(pk, only, now);
+		return;
+	}
+	msgpack_pack_map(pk, (uint32_t)server.leases.npools);
+	for (size_t i = 0; i < server.leases.npools; i++)
+		pack_pool(pk, &server.leases.pools[i], now);
+}

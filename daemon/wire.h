@@ -1,0 +1,28 @@
+/*
+ * The channel between the daemon and one worker process: fixed headers and
+ * raw payloads.  Both ends are this program on this host, so the header is
+ * in native byte order, and a job's result travels as the exact msgpack
+ * bytes the job packed: the daemon forwards them to the client untouched.
+ */
+#ifndef LP_DAEMON_WIRE_H
+#define LP_DAEMON_WIRE_H
+
+#include <stdint.h>
+
+enum wire_type {
+	WIRE_READY = 1,		/* worker -> daemon: started, modules initialised */
+	WIRE_JOB,		/* daemon -> worker: payload [fn, args, kwargs] */
+	WIRE_RESULT,		/* worker -> daemon: code LP_OK: one msgpack object; else a message */
+};
+
+struct wire_header {
+	uint32_t len;		/* payload bytes after the header */
+	uint32_t job;		/* the daemon's job id, echoed */
+	uint8_t type;
+	uint8_t code;		/* enum lp_err, WIRE_RESULT only */
+	uint16_t reserved;
+};
+
+_Static_assert(sizeof(struct wire_header) == 12, "wire header is 12 bytes");
+
+#endif

@@ -1,0 +1,153 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "daemon/jobs.h"
+#include "daemon/wire.h"
+#include "daemon/worker.h"
+#include "leasepool/errors.h"
+
+static bool
+read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n == 0)
+			return false;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void
+send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code,
+    const void *payload, size_t len)
+{
+	struct wire_header h = { .len = (uint32_t)len, .job = job, .type = type, .code = code };
+	struct iovec iov[2] = {
+		{ .iov_base = &h, .iov_len = sizeof h },
+		{ .iov_base = (void *)payload, .iov_len = len },
+	};
+	int cnt = len > 0 ? 2 : 1;
+
+	while (cnt > 0) {
+		ssize_t n = writev(fd, iov, cnt);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			_exit(0);	/* the daemon is gone */
+		}
+		for (int i = 0; i < cnt && n > 0; i++) {
+			size_t take = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+
+			iov[i].iov_base = (char *)iov[i].iov_base + take;
+			iov[i].iov_len -= take;
+			n -= (ssize_t)take;
+		}
+		while (cnt > 0 && iov[0].iov_len == 0) {
+			iov[0] = iov[1];
+			cnt--;
+		}
+	}
+}
+
+static void
+send_error(int fd, uint32_t job, enum lp_err code, const char *message)
+{
+	send_frame(fd, job, WIRE_RESULT, code, message, strlen(message));
+}
+
+/* The daemon packed [fn, args, kwargs]; anything else is its bug. */
+static bool
+parse_job(const msgpack_object *o, const msgpack_object **fn,
+    const msgpack_object **args, const msgpack_object **kwargs)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3)
+		return false;
+	*fn = &o->via.array.ptr[0];
+	*args = &o->via.array.ptr[1];
+	*kwargs = &o->via.array.ptr[2];
+	return (*fn)->type == MSGPACK_OBJECT_STR &&
+	    (*args)->type == MSGPACK_OBJECT_ARRAY && (*kwargs)->type == MSGPACK_OBJECT_MAP;
+}
+
+static void
+run_job(int fd, uint32_t id, const char *payload, size_t len, msgpack_zone *zone,
+    struct lp_job *job, const struct worker_limits *limits)
+{
+	const msgpack_object *fn, *args, *kwargs;
+	const struct lp_job_function *f;
+	msgpack_object o;
+	size_t off = 0;
+	char msg[256];
+
+	if (msgpack_unpack(payload, len, &off, zone, &o) != MSGPACK_UNPACK_SUCCESS ||
+	    !parse_job(&o, &fn, &args, &kwargs)) {
+		send_error(fd, id, LP_ERR_INTERNAL, "worker received a malformed job");
+		return;
+	}
+	if ((f = jobs_find(fn->via.str.ptr, fn->via.str.size)) == NULL) {
+		send_error(fd, id, LP_ERR_NO_SUCH_FUNCTION, "no such function in the worker");
+		return;
+	}
+	jobs_reset(job);
+	jobs_call(f, job, args, kwargs);
+	if (job->failed) {
+		send_error(fd, id, LP_ERR_JOB_FAILED, job->message);
+	} else if (job->result.size > limits->max_result_bytes) {
+		snprintf(msg, sizeof msg, "%s returned %zu bytes, more than the limit of %zu",
+		    f->name, job->result.size, limits->max_result_bytes);
+		send_error(fd, id, LP_ERR_LIMIT_EXCEEDED, msg);
+	} else {
+		send_frame(fd, id, WIRE_RESULT, LP_OK, job->result.data, job->result.size);
+	}
+	/* A huge result should not pin its memory for the worker's whole life. */
+	if (job->result.alloc > (1u << 20)) {
+		jobs_destroy(job);
+		jobs_init(job);
+	}
+}
+
+void
+worker_main(int fd, const struct worker_limits *limits)
+{
+	struct wire_header h;
+	struct lp_job job;
+	msgpack_zone zone;
+	char *buf = NULL;
+	size_t cap = 0;
+
+	prctl(PR_SET_NAME, "leasepool-work");
+	jobs_init(&job);
+	msgpack_zone_init(&zone, 4096);
+	send_frame(fd, 0, WIRE_READY, LP_OK, NULL, 0);
+	while (read_full(fd, &h, sizeof h)) {
+		if (h.type != WIRE_JOB || h.len > limits->max_job_bytes)
+			_exit(2);
+		if (h.len > cap) {
+			free(buf);
+			cap = h.len;
+			if ((buf = malloc(cap)) == NULL)
+				_exit(3);
+		}
+		if (!read_full(fd, buf, h.len))
+			break;
+		run_job(fd, h.job, buf, h.len, &zone, &job, limits);
+		msgpack_zone_clear(&zone);
+	}
+	_exit(0);
+}
