@@ -1,0 +1,192 @@
+/*
+ * libleasepool: borrow workers of the host's leasepoold.
+ *
+ *	struct lp_error err;
+ *	struct lp_client *c = lp_connect(NULL, &err);
+ *	struct lp_lease lease;
+ *	lp_acquire(c, NULL, &lease, &err);
+ *	struct lp_args *a = lp_args_new();
+ *	lp_args_int(a, 1000000);
+ *	struct lp_value *v;
+ *	if (lp_run(c, lease.id, "primes.count", a, &v, &err) == LP_OK) {
+ *		printf("%lld\n", (long long)lp_value_int(v));
+ *		lp_value_free(v);
+ *	}
+ *	lp_args_free(a);
+ *	lp_release(c, lease.id, &err);
+ *	lp_client_free(c);
+ *
+ * Every call that can fail returns LP_OK or an error code, and fills the
+ * caller's struct lp_error (which may be NULL) with the code and the
+ * daemon's message.
+ *
+ * Thread safety: a struct lp_client belongs to one thread at a time; use
+ * one client per thread, or your own lock.  Different clients are
+ * independent.
+ */
+#ifndef LEASEPOOL_LEASEPOOL_H
+#define LEASEPOOL_LEASEPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "leasepool/errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LP_ENV_SOCKET "LEASEPOOL_SOCKET"
+
+struct lp_client;
+
+/*
+ * Connects to the daemon at path; NULL means $LEASEPOOL_SOCKET, else
+ * $XDG_RUNTIME_DIR/leasepool.sock, else /tmp/leasepool-$UID.sock, else
+ * /run/leasepool/leasepool.sock (the first that exists).
+ */
+struct lp_client *lp_connect(const char *path, struct lp_error *err);
+
+/* Closes the connection; the daemon releases every lease it still held. */
+void lp_client_free(struct lp_client *c);
+
+/* The path lp_connect(NULL, ...) would use, in a static buffer. */
+const char *lp_default_socket(void);
+
+/* ---- values: results and arguments ---- */
+
+/* A decoded msgpack value owned by the caller; free with lp_value_free(). */
+struct lp_value;
+
+void lp_value_free(struct lp_value *v);
+const msgpack_object *lp_value_object(const struct lp_value *v);
+/* Convenience readers: 0 / NULL / false when the value has another type. */
+int64_t lp_value_int(const struct lp_value *v);
+double lp_value_double(const struct lp_value *v);
+bool lp_value_bool(const struct lp_value *v);
+bool lp_value_is_nil(const struct lp_value *v);
+/* A string or bin value; *len gets its length.  Not NUL-terminated. */
+const char *lp_value_str(const struct lp_value *v, size_t *len);
+/* A map entry by key (string keys), or NULL. */
+const msgpack_object *lp_value_get(const struct lp_value *v, const char *key);
+
+/* Arguments of a job: positional args and keyword args, built in order. */
+struct lp_args;
+
+struct lp_args *lp_args_new(void);
+void lp_args_free(struct lp_args *a);
+void lp_args_clear(struct lp_args *a);
+void lp_args_nil(struct lp_args *a);
+void lp_args_bool(struct lp_args *a, bool v);
+void lp_args_int(struct lp_args *a, int64_t v);
+void lp_args_double(struct lp_args *a, double v);
+void lp_args_str(struct lp_args *a, const char *s);
+void lp_args_bin(struct lp_args *a, const void *p, size_t len);
+/* Appends an already packed msgpack object (one object, len bytes). */
+void lp_args_raw(struct lp_args *a, const void *packed, size_t len);
+void lp_kwargs_bool(struct lp_args *a, const char *key, bool v);
+void lp_kwargs_int(struct lp_args *a, const char *key, int64_t v);
+void lp_kwargs_double(struct lp_args *a, const char *key, double v);
+void lp_kwargs_str(struct lp_args *a, const char *key, const char *s);
+void lp_kwargs_bin(struct lp_args *a, const char *key, const void *p, size_t len);
+void lp_kwargs_raw(struct lp_args *a, const char *key, const void *packed, size_t len);
+
+/* ---- blocking API ---- */
+
+struct lp_acquire_opts {
+	const char *pool;	/* NULL: the daemon's default pool */
+	const char *owner;	/* NULL: none */
+	double lease_seconds;	/* 0: the pool's */
+	bool nowait;		/* fail with LP_ERR_UNAVAILABLE instead of waiting */
+	double timeout;		/* 0: wait as long as it takes */
+};
+
+struct lp_lease {
+	uint64_t id;
+	char pool[256];
+	char backend[16];
+	unsigned workers;
+	double lease_seconds;
+	double grace_seconds;
+};
+
+/* hello: the daemon's description ({server, protocol, pid, pools, functions}). */
+enum lp_err lp_hello(struct lp_client *c, const char *client_name,
+    struct lp_value **out, struct lp_error *err);
+
+enum lp_err lp_acquire(struct lp_client *c, const struct lp_acquire_opts *opts,
+    struct lp_lease *lease, struct lp_error *err);
+
+/* Runs fn on the lease; args may be NULL.  timeout 0: the pool's. */
+enum lp_err lp_run(struct lp_client *c, uint64_t lease, const char *fn,
+    const struct lp_args *args, struct lp_value **result, struct lp_error *err);
+enum lp_err lp_run_timeout(struct lp_client *c, uint64_t lease, const char *fn,
+    const struct lp_args *args, double timeout, struct lp_value **result,
+    struct lp_error *err);
+
+/*
+ * Ends a lease.  Releasing twice, or after the connection died, is harmless
+ * and returns LP_OK: the lease is gone either way.
+ */
+enum lp_err lp_release(struct lp_client *c, uint64_t lease, struct lp_error *err);
+
+/* lease_seconds 0: the pool's.  *granted (may be NULL) gets the new term. */
+enum lp_err lp_renew(struct lp_client *c, uint64_t lease, double lease_seconds,
+    double *granted, struct lp_error *err);
+
+/* One-shot work through the daemon's grinder; pool NULL for the default. */
+enum lp_err lp_submit(struct lp_client *c, const char *pool, const char *fn,
+    const struct lp_args *args, struct lp_value **result, struct lp_error *err);
+
+/* The daemon's statistics as a map; pool NULL for all pools. */
+enum lp_err lp_stats(struct lp_client *c, const char *pool,
+    struct lp_value **out, struct lp_error *err);
+
+/*
+ * Any method: params is one packed msgpack map (NULL for {}).  For methods
+ * this header does not wrap yet, and for tests of the protocol itself.
+ */
+enum lp_err lp_call(struct lp_client *c, const char *method,
+    const void *params, size_t params_len, struct lp_value **result,
+    struct lp_error *err);
+
+/* ---- asynchronous API ---- */
+
+/*
+ * Completion of an asynchronous request: code is LP_OK and result the value
+ * (owned by the callback: free it, or keep it), or code is the error and
+ * result NULL.  Called from lp_client_process() or, with
+ * LP_ERR_DISCONNECTED, when the connection is lost or the client freed.
+ */
+typedef void lp_done_cb(struct lp_client *c, enum lp_err code,
+    struct lp_value *result, const struct lp_error *err, void *arg);
+
+/* Queues a request; returns LP_OK once it is queued (not yet sent). */
+enum lp_err lp_call_async(struct lp_client *c, const char *method,
+    const void *params, size_t params_len, lp_done_cb *done, void *arg,
+    struct lp_error *err);
+enum lp_err lp_run_async(struct lp_client *c, uint64_t lease, const char *fn,
+    const struct lp_args *args, lp_done_cb *done, void *arg,
+    struct lp_error *err);
+enum lp_err lp_submit_async(struct lp_client *c, const char *pool,
+    const char *fn, const struct lp_args *args, lp_done_cb *done, void *arg,
+    struct lp_error *err);
+
+/* The socket, for the caller's event loop (non-blocking). */
+int lp_client_fd(const struct lp_client *c);
+/* True when queued bytes wait to be written: watch the fd for writing. */
+bool lp_client_want_write(const struct lp_client *c);
+/* Reads what is readable, completes what arrived, writes what is pending. */
+enum lp_err lp_client_process(struct lp_client *c, struct lp_error *err);
+/* Requests sent or queued but not yet answered. */
+size_t lp_client_pending(const struct lp_client *c);
+/* Blocks until no request is pending (or the connection fails). */
+enum lp_err lp_client_wait_all(struct lp_client *c, struct lp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
