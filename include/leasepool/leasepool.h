@@ -44,13 +44,18 @@ extern "C" {
 struct lp_client;
 
 /*
- * Connects to the daemon at path; NULL means $LEASEPOOL_SOCKET, else
- * $XDG_RUNTIME_DIR/leasepool.sock, else /tmp/leasepool-$UID.sock, else
- * /run/leasepool/leasepool.sock (the first that exists).
+ * Connects to the daemon at path; NULL means $LEASEPOOL_SOCKET when set,
+ * else the first that exists of $XDG_RUNTIME_DIR/leasepool.sock,
+ * /tmp/leasepool-$UID.sock and /run/leasepool/leasepool.sock (the last
+ * when none does).
  */
 struct lp_client *lp_connect(const char *path, struct lp_error *err);
 
-/* Closes the connection; the daemon releases every lease it still held. */
+/*
+ * Closes the connection; the daemon releases every lease it still held.
+ * Pending requests complete with LP_ERR_DISCONNECTED.  Never call it from
+ * a completion callback of the same client.
+ */
 void lp_client_free(struct lp_client *c);
 
 /* The path lp_connect(NULL, ...) would use, in a static buffer. */
@@ -63,7 +68,10 @@ struct lp_value;
 
 void lp_value_free(struct lp_value *v);
 const msgpack_object *lp_value_object(const struct lp_value *v);
-/* Convenience readers: 0 / NULL / false when the value has another type. */
+/*
+ * Convenience readers: 0 / NULL / false when the value has another type
+ * (lp_value_double also reads integers) or v is NULL.
+ */
 int64_t lp_value_int(const struct lp_value *v);
 double lp_value_double(const struct lp_value *v);
 bool lp_value_bool(const struct lp_value *v);
@@ -164,7 +172,10 @@ enum lp_err lp_call(struct lp_client *c, const char *method,
 typedef void lp_done_cb(struct lp_client *c, enum lp_err code,
     struct lp_value *result, const struct lp_error *err, void *arg);
 
-/* Queues a request; returns LP_OK once it is queued (not yet sent). */
+/*
+ * Queues a request; returns LP_OK once it is queued (not yet sent).  done
+ * may be NULL when the answer does not matter.
+ */
 enum lp_err lp_call_async(struct lp_client *c, const char *method,
     const void *params, size_t params_len, lp_done_cb *done, void *arg,
     struct lp_error *err);
@@ -185,6 +196,14 @@ enum lp_err lp_client_process(struct lp_client *c, struct lp_error *err);
 size_t lp_client_pending(const struct lp_client *c);
 /* Blocks until no request is pending (or the connection fails). */
 enum lp_err lp_client_wait_all(struct lp_client *c, struct lp_error *err);
+
+/*
+ * For event loops: cb runs whenever a request is queued while nothing was
+ * waiting to be written, so that the loop starts watching the fd (see
+ * leasepool-event.h).  NULL removes it.
+ */
+typedef void lp_queue_cb(struct lp_client *c, void *arg);
+void lp_client_on_queue(struct lp_client *c, lp_queue_cb *cb, void *arg);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,276 @@
+/*
+ * Requests in flight: the table of callbacks keyed by msgid, queueing a
+ * request, completing it when its answer arrives (in completion order, not
+ * request order), and the blocking call built on top.
+ *
+ * The table is indexed by msgid & (ncalls - 1) and kept at most half full.
+ * A new request takes the next msgid whose slot is free, which also skips
+ * every id still pending after the counter wraps.  Doubling the table never
+ * collides: ids apart in the low bits stay apart in more of them.
+ *
+ * Every queued request's callback runs exactly once: with its answer, or
+ * with the error that ended the connection, or when the client is freed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/lib/client.h"
+#include "proto/rpc.h"
+
+#define CALLS_MIN 16
+
+static bool
+calls_grow(struct lp_client *c)
+{
+	uint32_t n = c->ncalls == 0 ? CALLS_MIN : c->ncalls * 2, i;
+	struct call *calls;
+
+	if (n == 0 || (calls = calloc(n, sizeof *calls)) == NULL)
+		return false;
+	for (i = 0; i < c->ncalls; i++) {
+		if (c->calls[i].used)
+			calls[c->calls[i].msgid & (n - 1)] = c->calls[i];
+	}
+	free(c->calls);
+	c->calls = calls;
+	c->ncalls = n;
+	return true;
+}
+
+static struct call *
+calls_add(struct lp_client *c, lp_done_cb *done, void *arg)
+{
+	struct call *call;
+
+	if (c->pending >= c->ncalls / 2 && !calls_grow(c))
+		return NULL;
+	while (c->calls[c->next_msgid & (c->ncalls - 1)].used)
+		c->next_msgid++;
+	call = &c->calls[c->next_msgid & (c->ncalls - 1)];
+	*call = (struct call){ c->next_msgid++, true, done, arg };
+	c->pending++;
+	return call;
+}
+
+/* Takes the request out of the table before its callback can run. */
+static bool
+calls_take(struct lp_client *c, uint32_t msgid, struct call *out)
+{
+	struct call *call;
+
+	if (c->ncalls == 0)
+		return false;
+	call = &c->calls[msgid & (c->ncalls - 1)];
+	if (!call->used || call->msgid != msgid)
+		return false;
+	*out = *call;
+	call->used = false;
+	c->pending--;
+	return true;
+}
+
+static void
+call_done(struct lp_client *c, const struct call *call, enum lp_err code,
+    struct lp_value *result, const struct lp_error *err)
+{
+	if (call->done != NULL)
+		call->done(c, code, result, err, call->arg);
+	else
+		lp_value_free(result);
+}
+
+void
+lpc_call_fail_all(struct lp_client *c, const struct lp_error *why)
+{
+	struct call call;
+	uint32_t i;
+
+	/* Callbacks cannot add to the table: the connection is dead. */
+	for (i = 0; i < c->ncalls; i++) {
+		if (calls_take(c, c->calls[i].msgid, &call))
+			call_done(c, &call, why->code, NULL, why);
+	}
+}
+
+void
+lpc_calls_free(struct lp_client *c)
+{
+	free(c->calls);
+	c->calls = NULL;
+	c->ncalls = 0;
+}
+
+enum lp_err
+lpc_call_queue(struct lp_client *c, const char *method, const struct params *ps,
+    lp_done_cb *done, void *arg, struct lp_error *err)
+{
+	bool was_idle = !lp_client_want_write(c);
+	size_t mark = c->out.len;
+	msgpack_packer pk;
+	struct call *call, dropped;
+
+	if (c->dead)
+		return lpc_conn_dead_error(c, err);
+	if (ps->failed)
+		return lpc_error_set(err, LP_ERR_SYSTEM,
+		    "out of memory for the arguments");
+	if ((call = calls_add(c, done, arg)) == NULL)
+		return lpc_error_set(err, LP_ERR_SYSTEM,
+		    "out of memory for a request");
+
+	msgpack_packer_init(&pk, &c->out, lpc_buf_write);
+	lp_pack_request(&pk, call->msgid, method, ps->entries);
+	lpc_params_pack(&pk, ps);
+	if (c->out.failed) {
+		c->out.len = mark;
+		c->out.failed = false;
+		calls_take(c, call->msgid, &dropped);
+		return lpc_error_set(err, LP_ERR_SYSTEM,
+		    "out of memory for a request");
+	}
+	if (was_idle && c->queue_cb != NULL)
+		c->queue_cb(c, c->queue_arg);
+	return lpc_error_ok(err);
+}
+
+static void
+call_response(struct lp_client *c, msgpack_zone *zone,
+    const struct lp_message *m)
+{
+	struct lp_value *v = NULL;
+	struct lp_error e;
+	struct call call;
+
+	if (!calls_take(c, m->msgid, &call)) {
+		msgpack_zone_free(zone);
+		lpc_conn_fail(c, LP_ERR_PROTOCOL,
+		    "leasepoold answered request %u, which was not asked",
+		    (unsigned)m->msgid);
+		return;
+	}
+	if (m->error->type != MSGPACK_OBJECT_NIL)
+		lp_response_error(m->error, &e);
+	else if ((v = lpc_value_new(zone, m->result)) == NULL)
+		lpc_error_set(&e, LP_ERR_SYSTEM, "out of memory for a result");
+	else
+		lpc_error_ok(&e);
+	if (v == NULL)
+		msgpack_zone_free(zone);
+	call_done(c, &call, e.code, v, &e);
+}
+
+/* An "error" notification: the daemon found our stream bad and hangs up. */
+static void
+call_notification(struct lp_client *c, const struct lp_message *m)
+{
+	static const char error[] = "error";
+	struct lp_error e;
+
+	/* Other notifications are for newer clients. */
+	if (m->method.len != sizeof error - 1 ||
+	    memcmp(m->method.ptr, error, sizeof error - 1) != 0)
+		return;
+	lp_response_error(m->params, &e);
+	lpc_conn_fail(c, e.code, "%s", e.message);
+}
+
+/* Takes ownership of zone, which holds o. */
+void
+lpc_call_dispatch(struct lp_client *c, msgpack_zone *zone,
+    const msgpack_object *o)
+{
+	struct lp_message m;
+	struct lp_error e;
+	bool known;
+
+	if (lp_message_parse(o, &m, &e, &known) != LP_OK)
+		lpc_conn_fail(c, LP_ERR_PROTOCOL,
+		    "leasepoold sent a bad message: %s", e.message);
+	else if (m.kind == LP_MSG_REQUEST)
+		lpc_conn_fail(c, LP_ERR_PROTOCOL, "leasepoold sent a request");
+	else if (m.kind == LP_MSG_RESPONSE) {
+		call_response(c, zone, &m);
+		return;
+	} else
+		call_notification(c, &m);
+	msgpack_zone_free(zone);
+}
+
+struct waiter {
+	bool done;
+	struct lp_value *result;
+	struct lp_error err;
+};
+
+static void
+waiter_done(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg)
+{
+	struct waiter *w = arg;
+
+	w->done = true;
+	w->result = result;
+	w->err = *err;
+}
+
+/* Other requests may complete while this one waits: that is their turn. */
+enum lp_err
+lpc_call_wait(struct lp_client *c, const char *method, const struct params *ps,
+    struct lp_value **result, struct lp_error *err)
+{
+	struct waiter w = { 0 };
+	enum lp_err code;
+
+	if (result != NULL)
+		*result = NULL;
+	code = lpc_call_queue(c, method, ps, waiter_done, &w, err);
+	if (code != LP_OK)
+		return code;
+	while (!w.done)
+		lpc_conn_wait(c);
+	if (result != NULL)
+		*result = w.result;
+	else
+		lp_value_free(w.result);
+	return lpc_error_copy(err, &w.err);
+}
+
+enum lp_err
+lp_call_async(struct lp_client *c, const char *method, const void *params,
+    size_t params_len, lp_done_cb *done, void *arg, struct lp_error *err)
+{
+	struct params ps = { 0 };
+	enum lp_err code;
+
+	if ((code = lpc_params_raw(&ps, params, params_len, err)) != LP_OK)
+		return code;
+	return lpc_call_queue(c, method, &ps, done, arg, err);
+}
+
+enum lp_err
+lp_call(struct lp_client *c, const char *method, const void *params,
+    size_t params_len, struct lp_value **result, struct lp_error *err)
+{
+	struct params ps = { 0 };
+	enum lp_err code;
+
+	if ((code = lpc_params_raw(&ps, params, params_len, err)) != LP_OK)
+		return code;
+	return lpc_call_wait(c, method, &ps, result, err);
+}
+
+size_t
+lp_client_pending(const struct lp_client *c)
+{
+	return c->pending;
+}
+
+enum lp_err
+lp_client_wait_all(struct lp_client *c, struct lp_error *err)
+{
+	while (c->pending > 0)
+		lpc_conn_wait(c);
+	if (c->dead)
+		return lpc_conn_dead_error(c, err);
+	return lpc_error_ok(err);
+}
