@@ -7,7 +7,8 @@
 #define LP_SUITES(X) \
 	X(frame) \
 	X(rpc) \
-	X(params)
+	X(params) \
+	X(client)
 
 #define LP_SUITE_DECL(name) Suite *name##_suite(void);
 LP_SUITES(LP_SUITE_DECL)
