@@ -55,7 +55,8 @@ struct lp_message {
  * method a string, params an array of exactly one map.  On failure returns
  * LP_ERR_INVALID_REQUEST with a message in err, and sets *msgid_known when
  * the message was a request whose msgid could be read, so that the caller
- * can answer it; otherwise the caller sends an "error" notification.
+ * can answer it (m->msgid then holds the id); otherwise the caller sends an
+ * "error" notification.
  */
 enum lp_err lp_message_parse(const msgpack_object *o, struct lp_message *m,
     struct lp_error *err, bool *msgid_known);
@@ -95,5 +96,13 @@ bool lp_obj_is_str(const msgpack_object *o, const char *s);
 
 /* Looks up key in a map object; NULL when absent or when m is not a map. */
 const msgpack_object *lp_map_get(const msgpack_object *m, const char *key);
+
+/*
+ * Describes o for an error message, in buf of size bytes: the value of a
+ * number, boolean or nil ("-1", "NaN", "true"), else its type ("a string").
+ * Never quotes client-supplied strings.  Returns buf or a constant.
+ */
+#define LP_OBJ_DESCRIBE_MAX 32
+const char *lp_obj_describe(const msgpack_object *o, char *buf, size_t size);
 
 #endif
