@@ -15,6 +15,12 @@
 
 #include "rpc.h"
 
+/*
+ * The longest duration accepted, in seconds (about 31 years), so that a
+ * deadline in int64 nanoseconds of the monotonic clock cannot overflow.
+ */
+#define LP_DURATION_MAX 1e9
+
 enum lp_method {
 	LP_METHOD_HELLO,
 	LP_METHOD_ACQUIRE,

@@ -1,0 +1,358 @@
+/*
+ * Method parameters (params.h).  Each method has one table saying, for
+ * every parameter, its name, type, whether it is required and where it is
+ * stored; one loop checks any params map against any table, so a new
+ * parameter is one line of a table and no parsing code.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "proto/params.h"
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+/* 0, or a compile error when cond is false. */
+#define BUILD_ZERO(cond) (0 * sizeof(char[(cond) ? 1 : -1]))
+
+enum param_type {
+	PARAM_NAME,		/* a non-empty string: pool, function */
+	PARAM_LABEL,		/* a string, possibly empty: owner, client */
+	PARAM_BOOL,
+	PARAM_LEASE,		/* a lease id: an unsigned integer > 0 */
+	PARAM_DURATION,		/* seconds: a finite number > 0 */
+	PARAM_ARRAY,		/* kept as the msgpack array */
+	PARAM_MAP,		/* kept as the msgpack map */
+};
+
+/* The C type of the field each parameter type is stored in. */
+#define CTYPE_NAME	struct lp_str
+#define CTYPE_LABEL	struct lp_str
+#define CTYPE_BOOL	bool
+#define CTYPE_LEASE	uint64_t
+#define CTYPE_DURATION	double
+#define CTYPE_ARRAY	const msgpack_object *
+#define CTYPE_MAP	const msgpack_object *
+
+/*
+ * offsetof(struct st, f), refusing to compile unless f has type T: a
+ * comparison of distinct pointer types is an error, so a table entry can
+ * never write a double into a uint64_t.
+ */
+#define TYPED_OFFSET(st, f, T) \
+	(offsetof(struct st, f) + 0 * sizeof(&((struct st *)0)->f == (T *)0))
+
+#define NO_FLAG SIZE_MAX
+
+struct param {
+	const char *name;
+	enum param_type type;
+	uint32_t max_len;	/* NAME, LABEL: most bytes */
+	bool required;
+	bool bool_default;	/* BOOL: the value when absent */
+	size_t offset;		/* of the value in the method's struct */
+	size_t has_offset;	/* of its has_ flag, or NO_FLAG */
+};
+
+#define PARAM(st, f, t, max, req, dflt, has) \
+	{ #f, PARAM_##t, max, req, dflt, TYPED_OFFSET(st, f, CTYPE_##t), has }
+/* Optional, with a has_ flag telling whether it was given. */
+#define OPTIONAL(st, f, t, max) \
+	PARAM(st, f, t, max, false, false, TYPED_OFFSET(st, has_##f, bool))
+/* Required: always there when decoding succeeds, so no flag. */
+#define REQUIRED(st, f, t, max) \
+	PARAM(st, f, t, max, true, false, NO_FLAG)
+/* Optional without a flag: when absent it reads as NULL, or as dflt. */
+#define DEFAULTED(st, f, t, dflt) \
+	PARAM(st, f, t, 0, false, dflt, NO_FLAG)
+
+static const struct param hello_params[] = {
+	OPTIONAL(lp_hello_params, client, LABEL, LP_NAME_MAX),
+};
+
+static const struct param acquire_params[] = {
+	OPTIONAL(lp_acquire_params, pool, NAME, LP_NAME_MAX),
+	OPTIONAL(lp_acquire_params, owner, LABEL, LP_OWNER_MAX),
+	OPTIONAL(lp_acquire_params, lease_seconds, DURATION, 0),
+	DEFAULTED(lp_acquire_params, wait, BOOL, true),
+	OPTIONAL(lp_acquire_params, timeout, DURATION, 0),
+};
+
+static const struct param run_params[] = {
+	REQUIRED(lp_run_params, lease, LEASE, 0),
+	REQUIRED(lp_run_params, fn, NAME, LP_NAME_MAX),
+	DEFAULTED(lp_run_params, args, ARRAY, false),
+	DEFAULTED(lp_run_params, kwargs, MAP, false),
+	OPTIONAL(lp_run_params, timeout, DURATION, 0),
+};
+
+static const struct param release_params[] = {
+	REQUIRED(lp_release_params, lease, LEASE, 0),
+};
+
+static const struct param renew_params[] = {
+	REQUIRED(lp_renew_params, lease, LEASE, 0),
+	OPTIONAL(lp_renew_params, lease_seconds, DURATION, 0),
+};
+
+static const struct param submit_params[] = {
+	REQUIRED(lp_submit_params, fn, NAME, LP_NAME_MAX),
+	DEFAULTED(lp_submit_params, args, ARRAY, false),
+	DEFAULTED(lp_submit_params, kwargs, MAP, false),
+	OPTIONAL(lp_submit_params, pool, NAME, LP_NAME_MAX),
+	OPTIONAL(lp_submit_params, owner, LABEL, LP_OWNER_MAX),
+	OPTIONAL(lp_submit_params, timeout, DURATION, 0),
+};
+
+static const struct param stats_params[] = {
+	OPTIONAL(lp_stats_params, pool, NAME, LP_NAME_MAX),
+};
+
+static const struct method {
+	const char *name;
+	const struct param *params;
+	unsigned nparams;	/* at most 32: one bit each while decoding */
+} methods[LP_METHOD__COUNT] = {
+#define METHOD(name, table) \
+	{ name, table, nitems(table) + BUILD_ZERO(nitems(table) <= 32) }
+	[LP_METHOD_HELLO] = METHOD("hello", hello_params),
+	[LP_METHOD_ACQUIRE] = METHOD("acquire", acquire_params),
+	[LP_METHOD_RUN] = METHOD("run", run_params),
+	[LP_METHOD_RELEASE] = METHOD("release", release_params),
+	[LP_METHOD_RENEW] = METHOD("renew", renew_params),
+	[LP_METHOD_SUBMIT] = METHOD("submit", submit_params),
+	[LP_METHOD_STATS] = METHOD("stats", stats_params),
+#undef METHOD
+};
+
+static bool
+str_eq(struct lp_str s, const char *c)
+{
+	size_t len = strlen(c);
+
+	return s.len == len && (len == 0 || memcmp(s.ptr, c, len) == 0);
+}
+
+/*
+ * A client's string made safe for a message that may end up in a log: at
+ * most QUOTE_MAX bytes, and any byte that is not printable ASCII as '?'.
+ */
+#define QUOTE_MAX 64
+#define QUOTE_SIZE (QUOTE_MAX + sizeof "...")
+
+static const char *
+quote(struct lp_str s, char *buf)
+{
+	uint32_t i, len = s.len < QUOTE_MAX ? s.len : QUOTE_MAX;
+
+	for (i = 0; i < len; i++)
+		buf[i] = s.ptr[i] >= 0x20 && s.ptr[i] < 0x7f ? s.ptr[i] : '?';
+	strcpy(buf + len, s.len > QUOTE_MAX ? "..." : "");
+	return buf;
+}
+
+const char *
+lp_method_name(enum lp_method m)
+{
+	if ((unsigned)m >= LP_METHOD__COUNT)
+		return "unknown";
+	return methods[m].name;
+}
+
+bool
+lp_method_lookup(struct lp_str s, enum lp_method *m)
+{
+	unsigned i;
+
+	for (i = 0; i < LP_METHOD__COUNT; i++) {
+		if (str_eq(s, methods[i].name)) {
+			*m = (enum lp_method)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static enum lp_err
+param_expected(const struct param *p, const char *expected,
+    const msgpack_object *got, struct lp_error *err)
+{
+	char buf[LP_OBJ_DESCRIBE_MAX];
+
+	return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
+	    "parameter '%s' must be %s, got %s", p->name, expected,
+	    lp_obj_describe(got, buf, sizeof buf));
+}
+
+static enum lp_err
+decode_string(const struct param *p, const msgpack_object *v,
+    struct lp_str *s, struct lp_error *err)
+{
+	if (v->type != MSGPACK_OBJECT_STR)
+		return param_expected(p, "a string", v, err);
+	if (v->via.str.size > p->max_len)
+		return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
+		    "parameter '%s' must be at most %" PRIu32 " bytes, got %"
+		    PRIu32, p->name, p->max_len, v->via.str.size);
+	if (v->via.str.size == 0 && p->type == PARAM_NAME)
+		return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
+		    "parameter '%s' must not be empty", p->name);
+	s->ptr = v->via.str.ptr;
+	s->len = v->via.str.size;
+	return LP_OK;
+}
+
+static enum lp_err
+decode_duration(const struct param *p, const msgpack_object *v, double *d,
+    struct lp_error *err)
+{
+	static const char expected[] = "a finite number of seconds > 0";
+	char buf[LP_OBJ_DESCRIBE_MAX];
+
+	if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
+		*d = v->via.f64;
+	else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		*d = (double)v->via.u64;
+	else
+		return param_expected(p, expected, v, err);
+	/* Written so that NaN fails too. */
+	if (!(*d > 0) || !isfinite(*d))
+		return param_expected(p, expected, v, err);
+	if (*d > LP_DURATION_MAX)
+		return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
+		    "parameter '%s' must be at most %g seconds, got %s",
+		    p->name, LP_DURATION_MAX, lp_obj_describe(v, buf, sizeof buf));
+	return LP_OK;
+}
+
+/* Checks v against p and stores it in the method's struct at base. */
+static enum lp_err
+decode_value(const struct param *p, const msgpack_object *v, char *base,
+    struct lp_error *err)
+{
+	void *field = base + p->offset;
+
+	switch (p->type) {
+	case PARAM_NAME:
+	case PARAM_LABEL:
+		return decode_string(p, v, field, err);
+	case PARAM_BOOL:
+		if (v->type != MSGPACK_OBJECT_BOOLEAN)
+			return param_expected(p, "true or false", v, err);
+		*(bool *)field = v->via.boolean;
+		return LP_OK;
+	case PARAM_LEASE:
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 == 0)
+			return param_expected(p, "a lease id (an integer > 0)",
+			    v, err);
+		*(uint64_t *)field = v->via.u64;
+		return LP_OK;
+	case PARAM_DURATION:
+		return decode_duration(p, v, field, err);
+	case PARAM_ARRAY:
+		if (v->type != MSGPACK_OBJECT_ARRAY)
+			return param_expected(p, "an array", v, err);
+		break;
+	case PARAM_MAP:
+		if (v->type != MSGPACK_OBJECT_MAP)
+			return param_expected(p, "a map", v, err);
+		break;
+	}
+	/* Arrays and maps are kept as they are, for the job to read. */
+	*(const msgpack_object **)field = v;
+	return LP_OK;
+}
+
+/* The index of the parameter named key, or nparams. */
+static unsigned
+param_find(const struct method *md, struct lp_str key)
+{
+	unsigned i;
+
+	for (i = 0; i < md->nparams; i++) {
+		if (str_eq(key, md->params[i].name))
+			break;
+	}
+	return i;
+}
+
+static void
+params_defaults(const struct method *md, char *base)
+{
+	unsigned i;
+
+	for (i = 0; i < md->nparams; i++) {
+		if (md->params[i].type == PARAM_BOOL)
+			*(bool *)(base + md->params[i].offset) =
+			    md->params[i].bool_default;
+	}
+}
+
+/* Decodes the params map into base, which the caller has zeroed. */
+static enum lp_err
+params_decode(const struct method *md, const msgpack_object *map, char *base,
+    struct lp_error *err)
+{
+	const msgpack_object_kv *kv;
+	const struct param *p;
+	char buf[QUOTE_SIZE], what[LP_OBJ_DESCRIBE_MAX];
+	struct lp_str key;
+	uint32_t seen = 0, i;
+	unsigned k;
+
+	params_defaults(md, base);
+	for (i = 0; i < map->via.map.size; i++) {
+		kv = &map->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
+			    "parameter names must be strings, got %s",
+			    lp_obj_describe(&kv->key, what, sizeof what));
+		key.ptr = kv->key.via.str.ptr;
+		key.len = kv->key.via.str.size;
+		k = param_find(md, key);
+		if (k == md->nparams)
+			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
+			    "unknown parameter '%s' for %s", quote(key, buf),
+			    md->name);
+		p = &md->params[k];
+		if (seen & (UINT32_C(1) << k))
+			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
+			    "duplicate parameter '%s'", p->name);
+		seen |= UINT32_C(1) << k;
+		if (decode_value(p, &kv->val, base, err) != LP_OK)
+			return err->code;
+		if (p->has_offset != NO_FLAG)
+			*(bool *)(base + p->has_offset) = true;
+	}
+	for (k = 0; k < md->nparams; k++) {
+		if (md->params[k].required && !(seen & (UINT32_C(1) << k)))
+			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
+			    "missing parameter '%s'", md->params[k].name);
+	}
+	return LP_OK;
+}
+
+enum lp_err
+lp_request_decode(const msgpack_object *o, struct lp_request *req,
+    struct lp_error *err, bool *msgid_known)
+{
+	struct lp_message m;
+	char buf[QUOTE_SIZE];
+
+	memset(req, 0, sizeof *req);
+	if (lp_message_parse(o, &m, err, msgid_known) != LP_OK) {
+		req->msgid = m.msgid;
+		return err->code;
+	}
+	if (m.kind != LP_MSG_REQUEST)
+		return lp_error_set(err, LP_ERR_INVALID_REQUEST,
+		    "expected a request, got a %s",
+		    m.kind == LP_MSG_RESPONSE ? "response" : "notification");
+	req->msgid = m.msgid;
+	if (!lp_method_lookup(m.method, &req->method))
+		return lp_error_set(err, LP_ERR_UNKNOWN_METHOD,
+		    "unknown method '%s'", quote(m.method, buf));
+	return params_decode(&methods[req->method], m.params, (char *)&req->p,
+	    err);
+}
