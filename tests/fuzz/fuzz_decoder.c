@@ -1,0 +1,146 @@
+/*
+ * libFuzzer target for the daemon's whole decoding path: the framer, fed
+ * in pieces whose sizes come from the input itself, then msgpack_unpack()
+ * of every framed message, lp_message_parse(), lp_response_error() and
+ * lp_request_decode().
+ *
+ * Beyond "no crash", it checks the framer's promise: whatever it frames,
+ * msgpack-c decodes whole.  A decoded request must also honour what
+ * params.h promises, so the daemon can rely on it.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "proto/frame.h"
+#include "proto/params.h"
+
+/* Small enough that real inputs hit it too, not only declared lengths. */
+#define FUZZ_MAX_BYTES 1024
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check(bool ok)
+{
+	if (!ok)
+		abort();
+}
+
+static void
+check_duration(bool has, double d)
+{
+	check(!has || (isfinite(d) && d > 0 && d <= LP_DURATION_MAX));
+}
+
+static void
+check_request(const struct lp_request *req)
+{
+	const struct lp_acquire_params *a = &req->p.acquire;
+
+	switch (req->method) {
+	case LP_METHOD_ACQUIRE:
+		check(!a->has_pool || (a->pool.len > 0 &&
+		    a->pool.len <= LP_NAME_MAX));
+		check(!a->has_owner || a->owner.len <= LP_OWNER_MAX);
+		check_duration(a->has_lease_seconds, a->lease_seconds);
+		check_duration(a->has_timeout, a->timeout);
+		break;
+	case LP_METHOD_RUN:
+		check(req->p.run.lease > 0 && req->p.run.fn.len > 0);
+		check(req->p.run.args == NULL ||
+		    req->p.run.args->type == MSGPACK_OBJECT_ARRAY);
+		check(req->p.run.kwargs == NULL ||
+		    req->p.run.kwargs->type == MSGPACK_OBJECT_MAP);
+		check_duration(req->p.run.has_timeout, req->p.run.timeout);
+		break;
+	case LP_METHOD_RENEW:
+		check(req->p.renew.lease > 0);
+		check_duration(req->p.renew.has_lease_seconds,
+		    req->p.renew.lease_seconds);
+		break;
+	case LP_METHOD_SUBMIT:
+		check(req->p.submit.fn.len > 0);
+		check_duration(req->p.submit.has_timeout, req->p.submit.timeout);
+		break;
+	default:
+		check(req->method < LP_METHOD__COUNT);
+		break;
+	}
+}
+
+static void
+decode(const uint8_t *msg, size_t len)
+{
+	struct lp_request req;
+	struct lp_message m;
+	struct lp_error err;
+	msgpack_zone zone;
+	msgpack_object obj;
+	size_t off = 0;
+	bool known;
+
+	msgpack_zone_init(&zone, 2048);
+	check(msgpack_unpack((const char *)msg, len, &off, &zone, &obj) ==
+	    MSGPACK_UNPACK_SUCCESS && off == len);
+
+	if (lp_message_parse(&obj, &m, &err, &known) == LP_OK) {
+		if (m.kind == LP_MSG_RESPONSE)
+			lp_response_error(m.error, &err);
+		else if (m.kind == LP_MSG_NOTIFY)
+			lp_response_error(m.params, &err);
+		check(strlen(err.message) < sizeof err.message);
+	}
+
+	if (lp_request_decode(&obj, &req, &err, &known) == LP_OK)
+		check_request(&req);
+	else
+		check(err.code == LP_ERR_INVALID_REQUEST ||
+		    err.code == LP_ERR_UNKNOWN_METHOD ||
+		    err.code == LP_ERR_INVALID_ARGUMENT);
+	msgpack_zone_destroy(&zone);
+}
+
+/*
+ * The byte where a piece starts decides its size: the whole rest when its
+ * top bit is set, else 1 to 32 bytes, so every way of splitting headers
+ * and payloads gets tried.
+ */
+static size_t
+piece_size(const uint8_t *data, size_t pos, size_t size)
+{
+	size_t n = data[pos] & 0x80 ? size - pos : 1 + (data[pos] & 0x1f);
+
+	return n < size - pos ? n : size - pos;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct lp_framer f;
+	enum lp_frame_status st;
+	size_t pos = 0, start = 0, stop, used;
+
+	lp_framer_init(&f, FUZZ_MAX_BYTES, LP_FRAME_DEPTH_MAX);
+	while (pos < size) {
+		stop = pos + piece_size(data, pos, size);
+		while (pos < stop) {
+			st = lp_framer_feed(&f, data + pos, stop - pos, &used);
+			check(used <= stop - pos);
+			check(st != LP_FRAME_MORE || used == stop - pos);
+			pos += used;
+			if (st == LP_FRAME_DONE)
+				decode(data + start, pos - start);
+			else if (st == LP_FRAME_ERROR)
+				lp_framer_init(&f, FUZZ_MAX_BYTES,
+				    LP_FRAME_DEPTH_MAX);
+			if (st != LP_FRAME_MORE)
+				start = pos;
+		}
+		check(lp_framer_partial(&f) == pos - start);
+	}
+	return 0;
+}
