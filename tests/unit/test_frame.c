@@ -560,6 +560,7 @@ START_TEST(test_error_strings)
 			ck_assert_str_ne(lp_frame_error_string(errors[i]),
 			    lp_frame_error_string(errors[j]));
 	}
+	ck_assert_str_ne(lp_frame_error_string((enum lp_frame_error)99), "");
 }
 END_TEST
 

@@ -245,8 +245,8 @@ START_TEST(test_unknown_keys)
 	decode_fails("[0, 9, 'stats', [{'pool\\x00': 'p'}]]",
 	    LP_ERR_INVALID_ARGUMENT, "unknown parameter 'pool?' for stats");
 	/* A client's bytes are never echoed raw, nor at any length. */
-	decode_fails("[0, 9, 'stats', [{'a\\x1b[2Jb\\xff': 1}]]",
-	    LP_ERR_INVALID_ARGUMENT, "unknown parameter 'a?[2Jb?' for stats");
+	decode_fails("[0, 9, 'stats', [{'a\\x1b[2Jb\\xff\\x7f~': 1}]]",
+	    LP_ERR_INVALID_ARGUMENT, "unknown parameter 'a?[2Jb??~' for stats");
 	decode_fails("[0, 9, 'stats', [{'k'*100: 1}]]", LP_ERR_INVALID_ARGUMENT,
 	    truncated);
 }

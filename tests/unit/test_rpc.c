@@ -101,6 +101,7 @@ START_TEST(test_describe)
 	};
 	char buf[LP_OBJ_DESCRIBE_MAX];
 	struct mt_object m;
+	msgpack_object corrupt = { .type = (msgpack_object_type)99 };
 	size_t i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -108,6 +109,7 @@ START_TEST(test_describe)
 		    cases[i].text), buf, sizeof buf), cases[i].want);
 		mt_free(&m);
 	}
+	ck_assert_str_ne(lp_obj_describe(&corrupt, buf, sizeof buf), "");
 }
 END_TEST
 
@@ -186,20 +188,22 @@ START_TEST(test_request_roundtrip)
 	struct packed p;
 	msgpack_packer *pk = packed_start(&p);
 
-	lp_pack_request(pk, UINT32_MAX, "acquire", 3);
+	lp_pack_request(pk, UINT32_MAX, "acquire", 4);
 	lp_pack_kv_str(pk, "pool", "default");
 	lp_pack_kv_double(pk, "timeout", 2.5);
 	lp_pack_kv_bool(pk, "wait", false);
+	lp_pack_kv_bool(pk, "flag", true);
 	parse_ok(packed_decode(&p), &m);
 
 	ck_assert_int_eq(m.kind, LP_MSG_REQUEST);
 	ck_assert_uint_eq(m.msgid, UINT32_MAX);
 	ck_assert_uint_eq(m.method.len, 7);
 	ck_assert_mem_eq(m.method.ptr, "acquire", 7);
-	ck_assert_uint_eq(m.params->via.map.size, 3);
+	ck_assert_uint_eq(m.params->via.map.size, 4);
 	ck_assert(lp_obj_is_str(lp_map_get(m.params, "pool"), "default"));
 	ck_assert_double_eq(lp_map_get(m.params, "timeout")->via.f64, 2.5);
 	ck_assert(!lp_map_get(m.params, "wait")->via.boolean);
+	ck_assert(lp_map_get(m.params, "flag")->via.boolean);
 	ck_assert_ptr_null(m.error);
 	ck_assert_ptr_null(m.result);
 	packed_free(&p);
