@@ -8,6 +8,9 @@
 	X(frame) \
 	X(rpc) \
 	X(params) \
+	X(lease) \
+	X(heap) \
+	X(config) \
 	X(client)
 
 #define LP_SUITE_DECL(name) Suite *name##_suite(void);
