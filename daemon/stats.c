@@ -73,7 +73,7 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 		}
 	}
 	lp_pack_cstr(pk, p->cfg.name);
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 8);
 	lp_pack_kv_str(pk, "backend", config_backend_name(p->cfg.backend));
 	lp_pack_kv_u64(pk, "workers", p->cfg.workers);
 	lp_pack_cstr(pk, "executors");

@@ -11,6 +11,7 @@
 	X(lease) \
 	X(heap) \
 	X(config) \
+	X(daemon) \
 	X(client)
 
 #define LP_SUITE_DECL(name) Suite *name##_suite(void);

@@ -1,0 +1,247 @@
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+#define POLL_NS (5 * 1000 * 1000)
+
+static double
+monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+pause_briefly(void)
+{
+	struct timespec ts = { 0, POLL_NS };
+
+	nanosleep(&ts, NULL);
+}
+
+bool
+wait_until(bool (*cond)(void *arg), void *arg)
+{
+	double until = monotonic() + HARNESS_WAIT_SECONDS;
+
+	while (!cond(arg)) {
+		if (monotonic() > until)
+			return false;
+		pause_briefly();
+	}
+	return true;
+}
+
+static const char *
+daemon_path(void)
+{
+	const char *p = getenv("LP_DAEMON");
+
+	return p != NULL ? p : "build/leasepoold";
+}
+
+int
+raw_connect(const struct daemon *d)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", d->socket);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool
+daemon_answers(void *arg)
+{
+	struct daemon *d = arg;
+	int fd;
+
+	if (waitpid(d->pid, NULL, WNOHANG) == d->pid)
+		ck_abort_msg("leasepoold exited during start-up; see %s", d->log);
+	if ((fd = raw_connect(d)) == -1)
+		return false;
+	close(fd);
+	return true;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
+void
+daemon_start(struct daemon *d, const char *config_text)
+{
+	pid_t parent = getpid();
+
+	memset(d, 0, sizeof *d);
+	snprintf(d->dir, sizeof d->dir, "/tmp/lp-test-XXXXXX");
+	ck_assert_msg(mkdtemp(d->dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(d->socket, sizeof d->socket, "%s/leasepool.sock", d->dir);
+	snprintf(d->config, sizeof d->config, "%s/leasepoold.conf", d->dir);
+	snprintf(d->log, sizeof d->log, "%s/leasepoold.log", d->dir);
+	if (config_text != NULL)
+		write_file(d->config, config_text);
+
+	d->pid = fork();
+	ck_assert_int_ge(d->pid, 0);
+	if (d->pid == 0) {
+		int log = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		/* Never outlive the test process, however it ends. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		dup2(log, STDERR_FILENO);
+		if (config_text != NULL)
+			execl(daemon_path(), "leasepoold", "-v", "-c", d->config, "-s", d->socket,
+			    (char *)NULL);
+		else
+			execl(daemon_path(), "leasepoold", "-v", "-s", d->socket, (char *)NULL);
+		dprintf(STDERR_FILENO, "exec %s: %s\n", daemon_path(), strerror(errno));
+		_exit(127);
+	}
+	ck_assert_msg(wait_until(daemon_answers, d), "leasepoold did not answer on %s", d->socket);
+}
+
+int
+daemon_stop(struct daemon *d)
+{
+	int status = -1;
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	if (waitpid(d->pid, &status, 0) == -1)
+		status = -1;
+	d->pid = 0;
+	return status;
+}
+
+void
+daemon_cleanup(struct daemon *d)
+{
+	if (d->pid > 0) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, NULL, 0);
+		d->pid = 0;
+	}
+	unlink(d->socket);
+	unlink(d->config);
+	unlink(d->log);
+	rmdir(d->dir);
+}
+
+struct lp_client *
+daemon_connect(const struct daemon *d)
+{
+	struct lp_error err;
+	struct lp_client *c = lp_connect(d->socket, &err);
+
+	ck_assert_msg(c != NULL, "lp_connect(%s): %s", d->socket, err.message);
+	return c;
+}
+
+bool
+daemon_log_contains(const struct daemon *d, const char *needle)
+{
+	FILE *f = fopen(d->log, "r");
+	char line[4096];
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof line, f) != NULL)
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+static const msgpack_object *
+map_lookup(const msgpack_object *m, const char *key, size_t len)
+{
+	if (m->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len &&
+		    memcmp(k->via.str.ptr, key, len) == 0)
+			return &m->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+long long
+stats_int(struct lp_client *c, const char *path)
+{
+	const msgpack_object *o;
+	struct lp_value *v;
+	struct lp_error err;
+	long long result = -1;
+
+	if (lp_stats(c, NULL, &v, &err) != LP_OK)
+		ck_abort_msg("stats: %s", err.message);
+	o = lp_value_object(v);
+	while (o != NULL && *path != '\0') {
+		const char *dot = strchr(path, '.');
+		size_t len = dot != NULL ? (size_t)(dot - path) : strlen(path);
+
+		o = map_lookup(o, path, len);
+		path += len + (dot != NULL);
+	}
+	if (o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		result = (long long)o->via.u64;
+	else if (o != NULL && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		result = o->via.i64;
+	else if (o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN)
+		result = o->via.boolean;
+	lp_value_free(v);
+	return result;
+}
+
+struct stats_wait {
+	struct lp_client *c;
+	const char *path;
+	long long want;
+};
+
+static bool
+stats_reached(void *arg)
+{
+	struct stats_wait *w = arg;
+
+	return stats_int(w->c, w->path) == w->want;
+}
+
+bool
+wait_stats(struct lp_client *c, const char *path, long long want)
+{
+	struct stats_wait w = { c, path, want };
+
+	return wait_until(stats_reached, &w);
+}

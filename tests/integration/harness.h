@@ -1,0 +1,52 @@
+/*
+ * A real leasepoold per test case, in its own temporary directory, on its
+ * own socket, logging to a file there.  It dies with the test process, so a
+ * failed assertion leaves nothing running.  Tests wait on events (a socket
+ * that answers, a stats value, a log line) with generous bounds, never on
+ * fixed sleeps.
+ */
+#ifndef LP_TESTS_HARNESS_H
+#define LP_TESTS_HARNESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "leasepool/leasepool.h"
+
+/* Bound on every wait: generous, so a slow machine is not a failure. */
+#define HARNESS_WAIT_SECONDS 20.0
+
+struct daemon {
+	char dir[64];
+	char socket[100];
+	char config[128];
+	char log[128];
+	pid_t pid;
+};
+
+/* Starts a daemon on config_text (NULL: the embedded default) and waits until it answers. */
+void daemon_start(struct daemon *d, const char *config_text);
+/* SIGTERM, then waits for it; returns its exit status (as from waitpid). */
+int daemon_stop(struct daemon *d);
+/* Kills it (if running) and removes its directory. */
+void daemon_cleanup(struct daemon *d);
+
+/* A client of d; fails the test when it cannot connect. */
+struct lp_client *daemon_connect(const struct daemon *d);
+
+/* Polls cond every few milliseconds until it holds or the bound passes. */
+bool wait_until(bool (*cond)(void *arg), void *arg);
+
+/* True when the daemon's log holds needle. */
+bool daemon_log_contains(const struct daemon *d, const char *needle);
+
+/* A stats value by path, e.g. "pools.cpu.executors.available"; -1 if absent. */
+long long stats_int(struct lp_client *c, const char *path);
+
+/* Waits until stats_int(c, path) == want; false when it never does. */
+bool wait_stats(struct lp_client *c, const char *path, long long want);
+
+/* A raw Unix-socket connection to d, for bytes no client library would send. */
+int raw_connect(const struct daemon *d);
+
+#endif

@@ -1,0 +1,771 @@
+/*
+ * leasepoold driven as clients drive it: through libleasepool, and through
+ * raw bytes where a test needs what no client library would send.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto/frame.h"
+#include "proto/rpc.h"
+#include "tests/integration/harness.h"
+#include "tests/suites.h"
+
+/* One executor of two workers: contention is easy to arrange. */
+static const char one_executor[] =
+    "[daemon]\n"
+    "shutdown_timeout = 20\n"
+    "[pool cpu]\n"
+    "executors_min = 1\n"
+    "executors_max = 1\n"
+    "workers = 2\n"
+    "lease_seconds = 60\n"
+    "grace_seconds = 5\n"
+    "job_timeout = 60\n";
+
+/* Leases that end on their own, quickly. */
+static const char short_leases[] =
+    "[pool cpu]\n"
+    "executors_min = 1\n"
+    "executors_max = 1\n"
+    "workers = 1\n"
+    "lease_seconds = 0.2\n"
+    "grace_seconds = 0\n";
+
+static struct daemon d;
+
+static void
+start_one_executor(void)
+{
+	daemon_start(&d, one_executor);
+}
+
+static void
+start_short_leases(void)
+{
+	daemon_start(&d, short_leases);
+}
+
+static void
+stop_daemon(void)
+{
+	daemon_cleanup(&d);
+}
+
+static uint64_t
+acquire(struct lp_client *c, const struct lp_acquire_opts *opts)
+{
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert_msg(lp_acquire(c, opts, &lease, &err) == LP_OK, "acquire: %s", err.message);
+	return lease.id;
+}
+
+static enum lp_err
+run_echo_int(struct lp_client *c, uint64_t lease, int64_t v, struct lp_error *err)
+{
+	struct lp_args *a = lp_args_new();
+	struct lp_value *result = NULL;
+	enum lp_err rc;
+
+	lp_args_int(a, v);
+	rc = lp_run(c, lease, "echo", a, &result, err);
+	if (rc == LP_OK) {
+		ck_assert_int_eq(lp_value_int(result), v);
+		lp_value_free(result);
+	}
+	lp_args_free(a);
+	return rc;
+}
+
+static struct lp_args *
+one_double(double v)
+{
+	struct lp_args *a = lp_args_new();
+
+	lp_args_double(a, v);
+	return a;
+}
+
+/* Completion of an async request, recorded for the test to look at. */
+struct outcome {
+	int done;
+	enum lp_err code;
+	int signal;
+	int order;
+	char message[LP_ERROR_MESSAGE_MAX];
+	int64_t value;
+};
+
+static int completions;
+
+static void
+record(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg)
+{
+	struct outcome *o = arg;
+
+	o->done++;
+	o->code = code;
+	o->order = ++completions;
+	if (err != NULL) {
+		o->signal = err->signal;
+		snprintf(o->message, sizeof o->message, "%s", err->message);
+	}
+	if (result != NULL) {
+		o->value = lp_value_int(result);
+		lp_value_free(result);
+	}
+}
+
+static void
+acquire_async(struct lp_client *c, struct outcome *o)
+{
+	struct lp_error err;
+
+	ck_assert(lp_call_async(c, "acquire", NULL, 0, record, o, &err) == LP_OK);
+	ck_assert(lp_client_process(c, &err) == LP_OK);
+}
+
+struct pending {
+	struct lp_client *c;
+	struct outcome *o;
+};
+
+static bool
+completed(void *arg)
+{
+	struct pending *p = arg;
+	struct lp_error err;
+
+	lp_client_process(p->c, &err);
+	return p->o->done > 0;
+}
+
+static void
+wait_outcome(struct lp_client *c, struct outcome *o)
+{
+	struct pending p = { c, o };
+
+	ck_assert_msg(wait_until(completed, &p), "no answer came");
+}
+
+START_TEST(hello_lists_pools_and_builtins)
+{
+	struct lp_client *c = daemon_connect(&d);
+	const msgpack_object *pools, *fns;
+	struct lp_value *v;
+	struct lp_error err;
+	int found = 0;
+
+	ck_assert(lp_hello(c, "test", &v, &err) == LP_OK);
+	ck_assert_int_eq(lp_value_get(v, "protocol")->via.u64, 1);
+	ck_assert_int_eq(lp_value_get(v, "pid")->via.u64, d.pid);
+	pools = lp_value_get(v, "pools");
+	ck_assert_int_eq(pools->via.array.size, 1);
+	ck_assert(lp_obj_is_str(&pools->via.array.ptr[0], "cpu"));
+	fns = lp_value_get(v, "functions");
+	for (uint32_t i = 0; i < fns->via.array.size; i++)
+		found += lp_obj_is_str(&fns->via.array.ptr[i], "echo") ||
+		    lp_obj_is_str(&fns->via.array.ptr[i], "sleep") ||
+		    lp_obj_is_str(&fns->via.array.ptr[i], "spin");
+	ck_assert_int_eq(found, 3);
+	lp_value_free(v);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(run_returns_what_the_job_returned)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_acquire_opts opts = { .owner = "tester", .lease_seconds = 30 };
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+	uint64_t lease = acquire(c, &opts);
+	size_t len;
+	const char *s;
+
+	ck_assert(run_echo_int(c, lease, -12345678901LL, &err) == LP_OK);
+	lp_args_str(a, "héllo wörld");
+	ck_assert(lp_run(c, lease, "echo", a, &v, &err) == LP_OK);
+	s = lp_value_str(v, &len);
+	ck_assert_int_eq(len, strlen("héllo wörld"));
+	ck_assert(memcmp(s, "héllo wörld", len) == 0);
+	lp_value_free(v);
+
+	lp_args_clear(a);
+	lp_args_double(a, 1000);
+	ck_assert(lp_run(c, lease, "spin", a, &v, &err) == LP_OK);
+	ck_assert_int_gt(lp_value_int(v), 0);
+	lp_value_free(v);
+
+	lp_args_clear(a);
+	lp_args_double(a, 0.01);
+	ck_assert(lp_run(c, lease, "sleep", a, &v, &err) == LP_OK);
+	ck_assert(lp_value_is_nil(v));
+	lp_value_free(v);
+
+	ck_assert(lp_release(c, lease, &err) == LP_OK);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(job_errors_reach_the_caller)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c, NULL);
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert_int_eq(lp_run(c, lease, "echo", NULL, &v, &err), LP_ERR_JOB_FAILED);
+	ck_assert_ptr_nonnull(strstr(err.message, "echo"));
+	lp_args_str(a, "soon");
+	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err), LP_ERR_JOB_FAILED);
+	ck_assert_int_eq(lp_run(c, lease, "no.such", NULL, &v, &err), LP_ERR_NO_SUCH_FUNCTION);
+	ck_assert_ptr_nonnull(strstr(err.message, "no.such"));
+	/* A failed job does not cost the lease its executor. */
+	ck_assert(run_echo_int(c, lease, 7, &err) == LP_OK);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(leases_belong_to_their_connection)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	uint64_t lease = acquire(a, NULL);
+	struct lp_error err;
+
+	ck_assert_int_eq(run_echo_int(b, lease, 1, &err), LP_ERR_NO_SUCH_LEASE);
+	ck_assert_int_eq(lp_release(b, lease, &err), LP_ERR_NO_SUCH_LEASE);
+	ck_assert_int_eq(run_echo_int(a, lease + 1000, 1, &err), LP_ERR_NO_SUCH_LEASE);
+	ck_assert(run_echo_int(a, lease, 2, &err) == LP_OK);
+	ck_assert(lp_release(a, lease, &err) == LP_OK);
+	ck_assert_int_eq(run_echo_int(a, lease, 3, &err), LP_ERR_NO_SUCH_LEASE);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+START_TEST(nowait_and_timeout_when_all_are_leased)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_acquire_opts nowait = { .nowait = true };
+	struct lp_acquire_opts bounded = { .timeout = 0.2 };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	acquire(a, NULL);
+	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err), LP_ERR_UNAVAILABLE);
+	ck_assert_int_eq(lp_acquire(b, &bounded, &lease, &err), LP_ERR_TIMEOUT);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.acquire_timeouts"), 1);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.unavailable"), 1);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.waiting"), 0);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+START_TEST(waiters_are_served_first_come_first_served)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome ob = { 0 }, oc = { 0 };
+	uint64_t lease = acquire(a, NULL);
+	struct lp_error err;
+
+	acquire_async(b, &ob);
+	ck_assert(wait_stats(a, "pools.cpu.waiting", 1));
+	acquire_async(c, &oc);
+	ck_assert(wait_stats(a, "pools.cpu.waiting", 2));
+	ck_assert(lp_release(a, lease, &err) == LP_OK);
+	wait_outcome(b, &ob);
+	ck_assert_int_eq(ob.code, LP_OK);
+	ck_assert_int_eq(oc.done, 0);
+	ck_assert_int_eq(stats_int(a, "pools.cpu.waiting"), 1);
+	/* b goes away holding the lease: c gets it. */
+	lp_client_free(b);
+	wait_outcome(c, &oc);
+	ck_assert_int_eq(oc.code, LP_OK);
+	lp_client_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(release_drains_runs_before_reuse)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_acquire_opts nowait = { .nowait = true };
+	struct lp_args *slow = one_double(0.3);
+	struct outcome run = { 0 };
+	struct lp_lease lease;
+	struct lp_error err;
+	uint64_t id = acquire(a, NULL);
+
+	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
+	ck_assert(lp_client_process(a, &err) == LP_OK);
+	ck_assert(wait_stats(b, "pools.cpu.runs_in_flight", 1));
+	ck_assert(lp_release(a, id, &err) == LP_OK);
+	/* Released, but its run still holds the executor. */
+	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err), LP_ERR_UNAVAILABLE);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.leased"), 1);
+	ck_assert_int_eq(run_echo_int(a, id, 1, &err), LP_ERR_NO_SUCH_LEASE);
+	wait_outcome(a, &run);
+	ck_assert_int_eq(run.code, LP_OK);
+	ck_assert(lp_acquire(b, &nowait, &lease, &err) == LP_OK);
+	lp_args_free(slow);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+START_TEST(disconnect_releases_leases_and_waiters)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_client *watcher = daemon_connect(&d);
+	struct lp_args *slow = one_double(0.2);
+	struct outcome run = { 0 }, waiting = { 0 };
+	struct lp_error err;
+	uint64_t id = acquire(a, NULL);
+
+	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
+	ck_assert(lp_client_process(a, &err) == LP_OK);
+	acquire_async(b, &waiting);
+	ck_assert(wait_stats(watcher, "pools.cpu.waiting", 1));
+	lp_client_free(a);
+	/* The run ends unanswered, the executor comes back, and the waiter gets it. */
+	wait_outcome(b, &waiting);
+	ck_assert_int_eq(waiting.code, LP_OK);
+	lp_client_free(b);
+	ck_assert(wait_stats(watcher, "pools.cpu.executors.leased", 0));
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.waiting"), 0);
+	ck_assert_int_eq(stats_int(watcher, "runs_in_flight"), 0);
+	ck_assert_int_eq(stats_int(watcher, "connections"), 1);
+	lp_args_free(slow);
+	lp_client_free(watcher);
+}
+END_TEST
+
+START_TEST(expired_lease_is_revoked_without_further_requests)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_acquire_opts patient = { .timeout = HARNESS_WAIT_SECONDS };
+	struct lp_error err;
+	uint64_t id = acquire(a, NULL);
+
+	/* Nothing but the clock ends a's lease; b's wait proves it ended. */
+	ck_assert(lp_acquire(b, &patient, &(struct lp_lease){ 0 }, &err) == LP_OK);
+	ck_assert_int_eq(run_echo_int(a, id, 1, &err), LP_ERR_LEASE_EXPIRED);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.expired"), 1);
+	ck_assert(lp_release(a, id, &err) == LP_OK);
+	ck_assert_int_eq(run_echo_int(a, id, 1, &err), LP_ERR_NO_SUCH_LEASE);
+	ck_assert(daemon_log_contains(&d, "expired"));
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+START_TEST(renew_pushes_expiry_out)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_acquire_opts bounded = { .timeout = 1.0 };
+	struct lp_error err;
+	uint64_t id = acquire(a, NULL);
+	double granted = 0;
+
+	ck_assert(lp_renew(a, id, 60, &granted, &err) == LP_OK);
+	ck_assert(fabs(granted - 60) < 1e-9);
+	/* Five times the original term passes and the lease still holds. */
+	ck_assert_int_eq(lp_acquire(b, &bounded, &(struct lp_lease){ 0 }, &err), LP_ERR_TIMEOUT);
+	ck_assert(run_echo_int(a, id, 5, &err) == LP_OK);
+	ck_assert_int_eq(lp_renew(a, id + 1, 1, NULL, &err), LP_ERR_NO_SUCH_LEASE);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+/* The pids of the workers of the first live lease of the cpu pool. */
+static unsigned
+lease_workers(struct lp_client *c, pid_t *pids, unsigned max)
+{
+	const msgpack_object *pools, *pool, *leases, *workers;
+	struct lp_value *v;
+	struct lp_error err;
+	unsigned n = 0;
+
+	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
+	pools = lp_value_get(v, "pools");
+	pool = lp_map_get(pools, "cpu");
+	leases = lp_map_get(pool, "leases");
+	ck_assert_int_eq(leases->via.array.size, 1);
+	workers = lp_map_get(&leases->via.array.ptr[0], "workers");
+	for (uint32_t i = 0; i < workers->via.array.size && n < max; i++)
+		pids[n++] = (pid_t)workers->via.array.ptr[i].via.i64;
+	lp_value_free(v);
+	return n;
+}
+
+START_TEST(crashed_worker_is_reported_and_replaced)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_args *slow = one_double(60);
+	struct outcome run = { 0 };
+	struct lp_error err;
+	uint64_t id = acquire(c, NULL);
+	pid_t pids[8];
+	unsigned n;
+
+	ck_assert(wait_stats(c, "pools.cpu.executors.available", 0));
+	n = lease_workers(c, pids, 8);
+	ck_assert_int_eq(n, 2);
+	ck_assert(lp_run_async(c, id, "sleep", slow, record, &run, &err) == LP_OK);
+	ck_assert(lp_client_process(c, &err) == LP_OK);
+	ck_assert(wait_stats(c, "pools.cpu.runs_in_flight", 1));
+	for (unsigned i = 0; i < n; i++)
+		kill(pids[i], SIGSEGV);
+	wait_outcome(c, &run);
+	ck_assert_int_eq(run.code, LP_ERR_WORKER_CRASHED);
+	ck_assert_int_eq(run.signal, SIGSEGV);
+	ck_assert_ptr_nonnull(strstr(run.message, "sleep"));
+	/* The lease keeps working on replacements. */
+	ck_assert(run_echo_int(c, id, 42, &err) == LP_OK);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 1);
+	n = lease_workers(c, pids + 2, 6);
+	ck_assert_int_ge(n, 1);
+	ck_assert_int_ne(pids[2], pids[0]);
+	ck_assert_int_ne(pids[2], pids[1]);
+	lp_args_free(slow);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(job_past_its_timeout_is_killed)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_args *slow = one_double(60);
+	struct lp_value *v;
+	struct lp_error err;
+	uint64_t id = acquire(c, NULL);
+
+	ck_assert_int_eq(lp_run_timeout(c, id, "sleep", slow, 0.2, &v, &err), LP_ERR_JOB_TIMEOUT);
+	ck_assert_ptr_nonnull(strstr(err.message, "timeout"));
+	ck_assert(run_echo_int(c, id, 9, &err) == LP_OK);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 1);
+	lp_args_free(slow);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(many_pipelined_runs_are_all_answered)
+{
+	enum { RUNS = 2000 };
+	struct lp_client *c = daemon_connect(&d);
+	static struct outcome out[RUNS];
+	struct lp_args *a = lp_args_new();
+	struct lp_error err;
+	uint64_t id = acquire(c, NULL);
+
+	for (int i = 0; i < RUNS; i++) {
+		lp_args_clear(a);
+		lp_args_int(a, i * 3);
+		ck_assert(lp_run_async(c, id, "echo", a, record, &out[i], &err) == LP_OK);
+	}
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	for (int i = 0; i < RUNS; i++) {
+		ck_assert_int_eq(out[i].done, 1);
+		ck_assert_int_eq(out[i].code, LP_OK);
+		ck_assert_int_eq(out[i].value, i * 3);
+	}
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.completed"), RUNS);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+static void
+pack_nan_acquire(msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	lp_pack_cstr(&pk, "lease_seconds");
+	msgpack_pack_double(&pk, NAN);
+}
+
+START_TEST(invalid_arguments_are_named)
+{
+	struct lp_client *c = daemon_connect(&d);
+	msgpack_sbuffer sb;
+	struct lp_value *v;
+	struct lp_error err;
+
+	pack_nan_acquire(&sb);
+	ck_assert_int_eq(lp_call(c, "acquire", sb.data, sb.size, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(err.message, "lease_seconds"));
+	ck_assert_int_eq(lp_call(c, "frobnicate", NULL, 0, &v, &err), LP_ERR_UNKNOWN_METHOD);
+	/* Nothing was granted by the bad request. */
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.granted"), 0);
+	msgpack_sbuffer_destroy(&sb);
+	lp_client_free(c);
+}
+END_TEST
+
+/* Reads until EOF; true when an "error" notification came first. */
+static bool
+read_error_notification(int fd, char *code, size_t len)
+{
+	char buf[4096];
+	size_t have = 0, off = 0;
+	msgpack_unpacked u;
+	ssize_t n;
+	bool ok = false;
+
+	while ((n = read(fd, buf + have, sizeof buf - have)) > 0)
+		have += (size_t)n;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, buf, have, &off) == MSGPACK_UNPACK_SUCCESS) {
+		const msgpack_object *o = &u.data;
+
+		if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 3 &&
+		    o->via.array.ptr[0].via.u64 == 2 &&
+		    lp_obj_is_str(&o->via.array.ptr[1], "error")) {
+			const msgpack_object *m = &o->via.array.ptr[2].via.array.ptr[0];
+			const msgpack_object *c = lp_map_get(m, "code");
+
+			snprintf(code, len, "%.*s", (int)c->via.str.size, c->via.str.ptr);
+			ok = true;
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	return ok;
+}
+
+START_TEST(garbage_closes_only_that_connection)
+{
+	struct lp_client *good = daemon_connect(&d);
+	uint64_t id = acquire(good, NULL);
+	int fd = raw_connect(&d);
+	char code[64];
+	struct lp_error err;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "\x93\x00\x01\xc1", 4), 4);
+	ck_assert(read_error_notification(fd, code, sizeof code));
+	ck_assert_str_eq(code, "INVALID_REQUEST");
+	close(fd);
+	ck_assert(run_echo_int(good, id, 11, &err) == LP_OK);
+	lp_client_free(good);
+}
+END_TEST
+
+START_TEST(oversized_message_is_refused)
+{
+	struct lp_client *good = daemon_connect(&d);
+	int fd = raw_connect(&d);
+	/* A string header declaring 1 GiB: refused before any of it arrives. */
+	static const unsigned char huge[] = { 0x94, 0x00, 0x01, 0xdb, 0x40, 0x00, 0x00, 0x00 };
+	char code[64];
+
+	ck_assert_int_eq(write(fd, huge, sizeof huge), (ssize_t)sizeof huge);
+	ck_assert(read_error_notification(fd, code, sizeof code));
+	ck_assert_str_eq(code, "LIMIT_EXCEEDED");
+	close(fd);
+	ck_assert_int_eq(stats_int(good, "connections"), 1);
+	lp_client_free(good);
+}
+END_TEST
+
+static long
+daemon_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static size_t
+count_messages(struct lp_framer *f, const char *buf, size_t len)
+{
+	size_t off = 0, used, n = 0;
+
+	while (off < len) {
+		enum lp_frame_status st = lp_framer_feed(f, buf + off, len - off, &used);
+
+		ck_assert(st != LP_FRAME_ERROR);
+		off += used;
+		n += st == LP_FRAME_DONE;
+	}
+	return n;
+}
+
+START_TEST(client_that_never_reads_is_backpressured)
+{
+	struct lp_client *good = daemon_connect(&d);
+	int fd = raw_connect(&d);
+	msgpack_sbuffer req;
+	msgpack_packer pk;
+	size_t sent = 0, written = 0, answered = 0;
+	struct lp_framer f;
+	static char buf[65536];
+	struct lp_error err;
+	uint64_t id;
+
+	msgpack_sbuffer_init(&req);
+	msgpack_packer_init(&pk, &req, msgpack_sbuffer_write);
+	lp_pack_request(&pk, 1, "stats", 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	/* Write until the daemon stops reading us; bound the bytes so a missing brake fails. */
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		ssize_t n = write(fd, req.data, req.size);
+
+		if (n == (ssize_t)req.size) {
+			sent++;
+			written += req.size;
+			ck_assert_msg(written < (64u << 20), "the daemon never stopped reading");
+			continue;
+		}
+		ck_assert_int_eq(n, -1);
+		ck_assert_int_eq(errno, EAGAIN);
+		/* Stalled: the daemon has stopped reading; it stays stopped. */
+		if (poll(&p, 1, 200) == 0)
+			break;
+	}
+	ck_assert_int_lt(daemon_rss_kib(d.pid), 64 * 1024);
+	/* Others are served meanwhile. */
+	id = acquire(good, NULL);
+	ck_assert(run_echo_int(good, id, 3, &err) == LP_OK);
+	/* And nothing the stalled client asked for is lost. */
+	fcntl(fd, F_SETFL, 0);
+	lp_framer_init(&f, 1u << 20, LP_FRAME_DEPTH_MAX);
+	while (answered < sent) {
+		ssize_t n = read(fd, buf, sizeof buf);
+
+		ck_assert_int_gt(n, 0);
+		answered += count_messages(&f, buf, (size_t)n);
+	}
+	ck_assert_int_eq(answered, sent);
+	close(fd);
+	msgpack_sbuffer_destroy(&req);
+	lp_client_free(good);
+}
+END_TEST
+
+START_TEST(stop_lets_accepted_runs_finish)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_args *slow = one_double(0.5);
+	struct outcome run = { 0 };
+	struct lp_lease lease;
+	struct lp_error err;
+	struct stat st;
+	uint64_t id = acquire(a, NULL);
+	int status;
+
+	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
+	ck_assert(lp_client_process(a, &err) == LP_OK);
+	ck_assert(wait_stats(b, "pools.cpu.runs_in_flight", 1));
+	kill(d.pid, SIGTERM);
+	ck_assert(wait_stats(b, "stopping", 1));
+	ck_assert_int_eq(lp_acquire(b, NULL, &lease, &err), LP_ERR_STOPPING);
+	wait_outcome(a, &run);
+	ck_assert_int_eq(run.code, LP_OK);
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	d.pid = 0;
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(stat(d.socket, &st), -1);
+	lp_args_free(slow);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+START_TEST(waiting_acquire_gets_stopping)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct outcome waiting = { 0 };
+
+	acquire(a, NULL);
+	acquire_async(b, &waiting);
+	ck_assert(wait_stats(a, "pools.cpu.waiting", 1));
+	kill(d.pid, SIGTERM);
+	wait_outcome(b, &waiting);
+	ck_assert_int_eq(waiting.code, LP_ERR_STOPPING);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+Suite *
+daemon_suite(void)
+{
+	Suite *s = suite_create("daemon");
+	TCase *basic = tcase_create("basic");
+	TCase *faults = tcase_create("faults");
+	TCase *expiry = tcase_create("expiry");
+	TCase *stop = tcase_create("stop");
+
+	tcase_add_checked_fixture(basic, start_one_executor, stop_daemon);
+	tcase_set_timeout(basic, 60);
+	tcase_add_test(basic, hello_lists_pools_and_builtins);
+	tcase_add_test(basic, run_returns_what_the_job_returned);
+	tcase_add_test(basic, job_errors_reach_the_caller);
+	tcase_add_test(basic, leases_belong_to_their_connection);
+	tcase_add_test(basic, nowait_and_timeout_when_all_are_leased);
+	tcase_add_test(basic, waiters_are_served_first_come_first_served);
+	tcase_add_test(basic, release_drains_runs_before_reuse);
+	tcase_add_test(basic, disconnect_releases_leases_and_waiters);
+	tcase_add_test(basic, many_pipelined_runs_are_all_answered);
+	tcase_add_test(basic, invalid_arguments_are_named);
+	suite_add_tcase(s, basic);
+
+	tcase_add_checked_fixture(faults, start_one_executor, stop_daemon);
+	tcase_set_timeout(faults, 60);
+	tcase_add_test(faults, crashed_worker_is_reported_and_replaced);
+	tcase_add_test(faults, job_past_its_timeout_is_killed);
+	tcase_add_test(faults, garbage_closes_only_that_connection);
+	tcase_add_test(faults, oversized_message_is_refused);
+	tcase_add_test(faults, client_that_never_reads_is_backpressured);
+	suite_add_tcase(s, faults);
+
+	tcase_add_checked_fixture(expiry, start_short_leases, stop_daemon);
+	tcase_set_timeout(expiry, 60);
+	tcase_add_test(expiry, expired_lease_is_revoked_without_further_requests);
+	tcase_add_test(expiry, renew_pushes_expiry_out);
+	suite_add_tcase(s, expiry);
+
+	tcase_add_checked_fixture(stop, start_one_executor, stop_daemon);
+	tcase_set_timeout(stop, 60);
+	tcase_add_test(stop, stop_lets_accepted_runs_finish);
+	tcase_add_test(stop, waiting_acquire_gets_stopping);
+	suite_add_tcase(s, stop);
+	return s;
+}
