@@ -76,6 +76,7 @@ struct parse {
 	char *err;
 	size_t errlen;
 	bool failed;
+	unsigned failed_line;	/* 0: not about a line */
 	/* the text being parsed, for the string reader */
 	const char *text;
 	FILE *file;
@@ -90,9 +91,11 @@ parse_fail(struct parse *ps, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (ps->failed)
-		return;		/* the first error is the one worth reading */
+	/* The earliest error is the one worth reading; inih reports syntax errors last. */
+	if (ps->failed && (ps->line == 0 || ps->failed_line == 0 || ps->line >= ps->failed_line))
+		return;
 	ps->failed = true;
+	ps->failed_line = ps->line;
 	if (ps->line > 0)
 		n = snprintf(ps->err, ps->errlen, "%s:%u: ", ps->name, ps->line);
 	else
@@ -156,10 +159,7 @@ range_text(const struct key *k, char *buf, size_t len)
 		snprintf(buf, len, "an integer from %.0f to %.0f", k->min, k->max);
 		break;
 	case KEY_SECONDS:
-		if (k->min > 0)
-			snprintf(buf, len, "a finite number of seconds > 0, at most %.0f", k->max);
-		else
-			snprintf(buf, len, "a finite number of seconds >= 0, at most %.0f", k->max);
+		snprintf(buf, len, "a finite number of seconds from %g to %.0f", k->min, k->max);
 		break;
 	case KEY_MODE:
 		snprintf(buf, len, "an octal file mode from 0 to 0777");
@@ -277,10 +277,19 @@ apply_defaults(struct parse *ps, enum section section)
 		ps->pool->workers = machine_cpus();
 }
 
+/* Pool keys are per pool; [daemon] keys are once per file, however many [daemon] sections. */
+static void
+forget_pool_keys(struct parse *ps)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].section == SECTION_POOL)
+			ps->seen[i] = 0;
+}
+
 static void
 begin_section(struct parse *ps, const char *name)
 {
-	memset(ps->seen, 0, sizeof ps->seen);
+	forget_pool_keys(ps);
 	ps->pool = NULL;
 	snprintf(ps->section_label, sizeof ps->section_label, "[%s]", name);
 	if (strcmp(name, "daemon") == 0) {
@@ -309,7 +318,7 @@ begin_section(struct parse *ps, const char *name)
 	}
 	ps->pool = &ps->cfg->pools[ps->cfg->npools++];
 	memset(ps->pool, 0, sizeof *ps->pool);
-	snprintf(ps->pool->name, sizeof ps->pool->name, "%s", name);
+	snprintf(ps->pool->name, sizeof ps->pool->name, "%.*s", LP_POOL_NAME_MAX, name);
 	apply_defaults(ps, SECTION_POOL);
 }
 
@@ -426,7 +435,7 @@ parse_into(struct lp_config *cfg, struct parse *ps)
 	snprintf(cfg->source, sizeof cfg->source, "%s", ps->name);
 	apply_defaults(ps, SECTION_DAEMON);
 	rc = ini_parse_stream(read_line, ps, handle_key, ps);
-	if (rc > 0 && !ps->failed) {
+	if (rc > 0) {
 		ps->line = (unsigned)rc;
 		parse_fail(ps, "syntax error: expected [section] or key = value");
 	}

@@ -40,6 +40,7 @@ lease_table_init(struct lp_lease_table *t, const struct lp_config *cfg,
 {
 	memset(t, 0, sizeof *t);
 	heap_init(&t->deadlines);
+	TAILQ_INIT(&t->leases);
 	t->next_lease_id = 1;
 	t->events = events;
 	t->arg = arg;
@@ -69,6 +70,8 @@ lease_table_warm(struct lp_lease_table *t)
 void
 lease_table_free(struct lp_lease_table *t)
 {
+	struct lp_lease *l;
+
 	for (size_t i = 0; i < t->npools; i++) {
 		struct lp_pool *p = &t->pools[i];
 		struct lp_executor *ex;
@@ -81,13 +84,14 @@ lease_table_free(struct lp_lease_table *t)
 		}
 		while ((ex = TAILQ_FIRST(&p->executors)) != NULL) {
 			TAILQ_REMOVE(&p->executors, ex, link);
-			if (ex->lease != NULL) {
-				if (ex->lease->holder != NULL)
-					TAILQ_REMOVE(&ex->lease->holder->leases, ex->lease, holder_link);
-				free(ex->lease);
-			}
 			free(ex);
 		}
+	}
+	while ((l = TAILQ_FIRST(&t->leases)) != NULL) {
+		TAILQ_REMOVE(&t->leases, l, table_link);
+		if (l->holder != NULL)
+			TAILQ_REMOVE(&l->holder->leases, l, holder_link);
+		free(l);
 	}
 	free(t->pools);
 	heap_free(&t->deadlines);
@@ -152,6 +156,7 @@ grant(struct lp_pool *p, struct lp_executor *ex, struct lp_holder *h,
 	l->pool = p;
 	l->holder = h;
 	TAILQ_INSERT_TAIL(&h->leases, l, holder_link);
+	TAILQ_INSERT_TAIL(&t->leases, l, table_link);
 	copy_owner(l->owner, owner, owner_len);
 	l->acquired = now;
 	if (lease_seconds <= 0)
@@ -231,8 +236,10 @@ lease_settle(struct lp_lease *l, double now)
 	} else if (l->state != LEASE_ACTIVE && l->executor != NULL) {
 		l->executor->state = EXECUTOR_DRAINING;
 	}
-	if (l->holder == NULL && l->runs == 0)
+	if (l->holder == NULL && l->runs == 0) {
+		TAILQ_REMOVE(&l->pool->table->leases, l, table_link);
 		free(l);
+	}
 }
 
 static void
@@ -318,10 +325,30 @@ lease_release(struct lp_lease *l, double now)
 	lease_settle(l, now);
 }
 
+static void
+expire(struct lp_lease *l, double now)
+{
+	struct lp_lease_table *t = l->pool->table;
+
+	lease_end(l, LEASE_EXPIRED);
+	l->pool->counters.expired++;
+	t->events->expired(l, t->arg);
+	lease_settle(l, now);
+}
+
+/* The timer may not have fired yet in this loop turn: the clock decides. */
+static void
+expire_if_due(struct lp_lease *l, double now)
+{
+	if (l->state == LEASE_ACTIVE && now >= l->hard_expiry)
+		expire(l, now);
+}
+
 enum lp_err
 lease_renew(struct lp_lease *l, double lease_seconds, double now, double *granted,
     struct lp_error *err)
 {
+	expire_if_due(l, now);
 	if (l->state != LEASE_ACTIVE)
 		return lp_error_set(err, LP_ERR_LEASE_EXPIRED, "lease %llu has expired",
 		    (unsigned long long)l->id);
@@ -334,23 +361,10 @@ lease_renew(struct lp_lease *l, double lease_seconds, double now, double *grante
 	return LP_OK;
 }
 
-static void
-expire(struct lp_lease *l, double now)
-{
-	struct lp_lease_table *t = l->pool->table;
-
-	lease_end(l, LEASE_EXPIRED);
-	l->pool->counters.expired++;
-	t->events->expired(l, t->arg);
-	lease_settle(l, now);
-}
-
 enum lp_err
 lease_run_begin(struct lp_lease *l, double now, struct lp_error *err)
 {
-	/* The timer may not have fired yet in this loop turn: the clock decides. */
-	if (l->state == LEASE_ACTIVE && now >= l->hard_expiry)
-		expire(l, now);
+	expire_if_due(l, now);
 	if (l->state != LEASE_ACTIVE)
 		return lp_error_set(err, LP_ERR_LEASE_EXPIRED,
 		    "lease %llu has expired (hard expiry passed)", (unsigned long long)l->id);
@@ -436,6 +450,7 @@ lease_pool_failing(struct lp_pool *p, const char *reason)
 	struct lp_error err;
 
 	p->failing = true;
+	p->counters.unavailable += p->nwaiters;
 	snprintf(p->failing_reason, sizeof p->failing_reason, "%s", reason);
 	lp_error_set(&err, LP_ERR_UNAVAILABLE, "pool '%s' cannot start workers: %s",
 	    p->cfg.name, reason);

@@ -65,6 +65,7 @@ struct lp_lease {
 	struct lp_pool *pool;
 	struct lp_holder *holder;	/* NULL once the holder let go */
 	TAILQ_ENTRY(lp_lease) holder_link;
+	TAILQ_ENTRY(lp_lease) table_link;	/* every lease not yet freed */
 	char owner[LP_OWNER_MAX + 1];
 	double acquired;
 	double soft_expiry;
@@ -130,6 +131,7 @@ struct lp_lease_table {
 	struct lp_pool *pools;
 	size_t npools;
 	struct lp_heap deadlines;
+	TAILQ_HEAD(, lp_lease) leases;
 	uint64_t next_lease_id;
 	bool stopping;
 	const struct lp_lease_events *events;
@@ -169,7 +171,10 @@ struct lp_lease *lease_find(struct lp_holder *h, uint64_t id);
 /* Ends the lease for its holder; the executor returns once runs drain. */
 void lease_release(struct lp_lease *l, double now);
 
-/* Pushes expiry out; LEASE_EXPIRED once revoked.  *granted gets the term. */
+/*
+ * Pushes expiry out to now + lease_seconds (0: the pool's term); LEASE_EXPIRED
+ * once past hard expiry.  *granted gets the term.
+ */
 enum lp_err lease_renew(struct lp_lease *l, double lease_seconds, double now,
     double *granted, struct lp_error *err);
 
@@ -178,11 +183,14 @@ enum lp_err lease_run_begin(struct lp_lease *l, double now, struct lp_error *err
 /* A run on l was answered; l may be freed by this call. */
 void lease_run_end(struct lp_lease *l, double now);
 
-/* The holder is gone: withdraw its waiters, release its leases. */
+/* The holder is gone: withdraw its waiters (no callback), release its leases. */
 void lease_holder_init(struct lp_holder *h, void *ctx);
 void lease_holder_drop(struct lp_holder *h, double now);
 
-/* Processes every deadline due at now; returns the next one, or 0 when none. */
+/*
+ * Processes every deadline due at now; returns the next one, or 0 when none
+ * (the monotonic clock is never 0 on a running system).
+ */
 double lease_table_advance(struct lp_lease_table *t, double now);
 
 /* Stopping: waiters fail with STOPPING, and so do later acquires. */

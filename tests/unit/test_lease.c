@@ -1043,7 +1043,7 @@ START_TEST(test_renew_refused_after_revocation)
 END_TEST
 
 /*
- * BUG (not registered): lease_renew() does not look at the clock the way
+ * Regression: lease_renew() does not look at the clock the way
  * lease_run_begin() does, so a lease past its hard expiry whose timer has
  * not fired yet is brought back to life.
  */
@@ -1235,7 +1235,7 @@ START_TEST(test_pool_recovered_lets_acquirers_wait)
 END_TEST
 
 /*
- * BUG? (not registered): waiters failed with UNAVAILABLE by
+ * Regression: waiters failed with UNAVAILABLE by
  * lease_pool_failing() are not counted in counters.unavailable, while an
  * acquire refused with the same code is; acquire_timeouts, by contrast,
  * counts waiters.
@@ -1290,7 +1290,7 @@ START_TEST(test_stop_fails_waiters_and_acquires)
 END_TEST
 
 /*
- * BUG (not registered): lease_table_free() frees leases through their
+ * Regression: lease_table_free() frees leases through their
  * executors, but a lease revoked with no run in flight has already given
  * its executor back; its holder still lists it, and it is never freed.
  */
@@ -1593,17 +1593,11 @@ lease_suite(void)
 	tcase_add_loop_test(tc, test_random_operations, 0, 8);
 	suite_add_tcase(s, tc);
 
-	/*
-	 * Bugs reported to lease.c's owner: these fail until fixed, so they
-	 * run only when asked (LP_KNOWN_BUGS=1); move them above once fixed.
-	 */
-	if (getenv("LP_KNOWN_BUGS") != NULL) {
-		tc = tcase_create("known bugs");
-		tcase_add_checked_fixture(tc, NULL, teardown);
-		tcase_add_test(tc, test_renew_refused_past_hard_expiry_before_advance);
-		tcase_add_test(tc, test_pool_failing_counts_unavailable);
-		tcase_add_test(tc, test_table_free_frees_expired_leases);
-		suite_add_tcase(s, tc);
-	}
+	tc = tcase_create("regressions");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_renew_refused_past_hard_expiry_before_advance);
+	tcase_add_test(tc, test_pool_failing_counts_unavailable);
+	tcase_add_test(tc, test_table_free_frees_expired_leases);
+	suite_add_tcase(s, tc);
 	return s;
 }
