@@ -286,8 +286,8 @@ conn_process(struct conn *c)
 			break;
 		if (st == LP_FRAME_ERROR) {
 			c->dispatching = false;
-			conn_protocol_error(c, c->framer.error == LP_FRAME_TOO_BIG ?
-			    LP_ERR_LIMIT_EXCEEDED : LP_ERR_INVALID_REQUEST,
+			conn_protocol_error(c, c->framer.error == LP_FRAME_MALFORMED ?
+			    LP_ERR_INVALID_REQUEST : LP_ERR_LIMIT_EXCEEDED,
 			    lp_frame_error_string(c->framer.error));
 			return;
 		}
