@@ -39,10 +39,10 @@ ifeq ($(filter clean,$(MAKECMDGOALS)),)
 -include $(CONFIG_MK)
 endif
 
-$(CONFIG_MK): scripts/deps.sh
+$(CONFIG_MK): scripts/deps.sh Makefile
 	@mkdir -p $(@D)
 	@sh scripts/deps.sh
-	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags libevent msgpack inih)"; \
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags libevent msgpack inih jansson)"; \
 	   echo "EVENT_LIBS := $$(pkg-config --libs libevent)"; \
 	   echo "MSGPACK_LIBS := $$(pkg-config --libs msgpack)"; \
 	   echo "INIH_LIBS := $$(pkg-config --libs inih)"; \
@@ -57,6 +57,8 @@ DAEMON_SRC := $(sort $(filter-out daemon/main.c,$(wildcard daemon/*.c)))
 CLIENT_SRC := $(sort $(wildcard client/lib/*.c))
 TOOL_SRC := $(sort $(wildcard client/tool/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c tests/integration/*.c tests/*.c))
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 PROTO_OBJ := $(call objs,$(PROTO_SRC))
@@ -64,16 +66,19 @@ DAEMON_OBJ := $(call objs,$(DAEMON_SRC))
 CLIENT_OBJ := $(call objs,$(CLIENT_SRC))
 TOOL_OBJ := $(call objs,$(TOOL_SRC))
 TEST_OBJ := $(call objs,$(TEST_SRC))
+BENCH_OBJ := $(call objs,$(BENCH_SRC))
 
 DAEMON := $(BUILD)/leasepoold
 TOOL := $(BUILD)/leasepool
 LIB_A := $(BUILD)/libleasepool.a
 LIB_SO := $(BUILD)/libleasepool.so.$(SOVERSION)
 TESTS := $(BUILD)/tests/leasepool-tests
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
+BENCH := $(BUILD)/leasepool-bench
 
-.PHONY: all check check-sanitize fuzz fuzz-smoke demo install uninstall clean deps
+.PHONY: all check check-sanitize fuzz fuzz-smoke demo bench benchmark install uninstall clean deps
 
-all: $(DAEMON) $(LIB_A) $(LIB_SO)
+all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES)
 
 deps:
 	@sh scripts/deps.sh
@@ -106,14 +111,35 @@ $(LIB_SO): $(CLIENT_OBJ) $(PROTO_OBJ)
 		-Wl,--version-script=client/lib/libleasepool.map -o $@ $^ $(MSGPACK_LIBS)
 	ln -sf libleasepool.so.$(SOVERSION) $(BUILD)/libleasepool.so
 
+$(TOOL): $(TOOL_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB_A) $(JANSSON_LIBS) $(MSGPACK_LIBS) -lm
+
+# Examples link the static library, as a user's program would link the shared one.
+$(BUILD)/examples/%: $(OBJ)/examples/%.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB_A) $(EVENT_LIBS) $(MSGPACK_LIBS) -lm
+
+$(BENCH): $(BENCH_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB_A) $(EVENT_LIBS) $(MSGPACK_LIBS) -lm
+
 # One Check binary holds every suite; CK_RUN_SUITE picks one.
 $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(CHECK_LIBS) -lm
 
-check: $(DAEMON) $(TESTS)
-	LP_DAEMON=$(abspath $(DAEMON)) $(TESTS)
+check: all $(TESTS)
+	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) $(TESTS)
+
+# Builds, starts a daemon on its embedded default configuration on a private
+# socket, runs the examples against it at the same time, shows stats, stops.
+demo: all
+	@sh scripts/demo.sh $(BUILD)
+
+bench: $(BENCH)
+
+benchmark: $(BENCH) $(DAEMON)
+	$(BENCH) --daemon $(abspath $(DAEMON))
 
 check-sanitize:
 	$(MAKE) BUILD=$(BUILD)-sanitize SANITIZE=1 OPT=-O1 check
