@@ -58,6 +58,8 @@ CLIENT_SRC := $(sort $(wildcard client/lib/*.c))
 TOOL_SRC := $(sort $(wildcard client/tool/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c tests/integration/*.c tests/*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+MODULE_SRC := $(sort $(wildcard modules/*.c))
+TEST_MODULE_SRC := $(sort $(wildcard tests/modules/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -75,10 +77,12 @@ LIB_SO := $(BUILD)/libleasepool.so.$(SOVERSION)
 TESTS := $(BUILD)/tests/leasepool-tests
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 BENCH := $(BUILD)/leasepool-bench
+MODULES := $(patsubst modules/%.c,$(BUILD)/modules/%.so,$(MODULE_SRC))
+TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_MODULE_SRC))
 
 .PHONY: all check check-sanitize fuzz fuzz-smoke demo bench benchmark install uninstall clean deps
 
-all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES)
+all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
 deps:
 	@sh scripts/deps.sh
@@ -97,8 +101,17 @@ $(BUILD)/libleasepoold.a: $(DAEMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(DAEMON): $(OBJ)/daemon/main.o $(BUILD)/libleasepoold.a $(BUILD)/libproto.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) -lm
+# The job-module ABI functions are exported from the daemon, for modules to call.
+$(DAEMON): $(OBJ)/daemon/main.o $(BUILD)/libleasepoold.a $(BUILD)/libproto.a daemon/exports.list
+	$(CC) $(ALL_LDFLAGS) -Wl,--dynamic-list=daemon/exports.list -o $@ \
+		$(filter %.o %.a,$^) $(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) -lm
+
+# Job modules: shared objects the daemon loads at start-up.
+link_module = mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -shared -o $@ $< $(MSGPACK_LIBS)
+$(MODULES): $(BUILD)/modules/%.so: modules/%.c include/leasepool/job.h | $(CONFIG_MK)
+	$(link_module)
+$(TEST_MODULES): $(BUILD)/tests/modules/%.so: tests/modules/%.c include/leasepool/job.h | $(CONFIG_MK)
+	$(link_module)
 
 # The client library carries its own copy of the protocol layer, so users
 # link one library.
@@ -128,8 +141,9 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(CHECK_LIBS) -lm
 
-check: all $(TESTS)
-	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) $(TESTS)
+check: all $(TESTS) $(TEST_MODULES)
+	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
+		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) $(TESTS)
 
 # Builds, starts a daemon on its embedded default configuration on a private
 # socket, runs the examples against it at the same time, shows stats, stops.

@@ -1,7 +1,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,9 @@ enum key_type {
 	KEY_MODE,		/* octal file mode */
 	KEY_LOG_LEVEL,
 	KEY_BACKEND,
+	KEY_BOOL,		/* yes/no, true/false, on/off, 1/0 */
+	KEY_BYTES,		/* an integer with an optional K, M or G suffix */
+	KEY_PATHS,		/* absolute paths separated by spaces */
 };
 
 struct key {
@@ -52,6 +57,7 @@ static const struct key keys[] = {
 	{ SECTION_DAEMON, "max_message_bytes", KEY_UINT, D(max_message_bytes), 1024, 1 << 30, "4194304", true },
 	{ SECTION_DAEMON, "shutdown_timeout", KEY_SECONDS, D(shutdown_timeout), 0, 86400, "10", true },
 	{ SECTION_DAEMON, "log_level", KEY_LOG_LEVEL, D(log_level), 0, 0, "info", true },
+	{ SECTION_DAEMON, "modules", KEY_PATHS, D(modules), 0, 0, "", false },
 	{ SECTION_POOL, "backend", KEY_BACKEND, P(backend), 0, 0, "process", false },
 	{ SECTION_POOL, "executors_min", KEY_UINT, P(executors_min), 0, 1024, "1", true },
 	{ SECTION_POOL, "executors_max", KEY_UINT, P(executors_max), 1, 1024, "4", true },
@@ -59,6 +65,10 @@ static const struct key keys[] = {
 	{ SECTION_POOL, "lease_seconds", KEY_SECONDS, P(lease_seconds), 1e-3, 31536000, "60", true },
 	{ SECTION_POOL, "grace_seconds", KEY_SECONDS, P(grace_seconds), 0, 31536000, "10", true },
 	{ SECTION_POOL, "job_timeout", KEY_SECONDS, P(job_timeout), 1e-3, 31536000, "300", true },
+	{ SECTION_POOL, "exec", KEY_BOOL, P(exec), 0, 0, "no", true },
+	{ SECTION_POOL, "exec_output_max", KEY_BYTES, P(exec_output_max), 0, 1 << 30, "1M", true },
+	{ SECTION_POOL, "max_jobs_per_worker", KEY_UINT, P(max_jobs_per_worker), 0, 1e9, "0", true },
+	{ SECTION_POOL, "memory_limit", KEY_BYTES, P(memory_limit), 0, 1ULL << 50, "0", true },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -176,8 +186,90 @@ range_text(const struct key *k, char *buf, size_t len)
 	case KEY_PATH:
 		snprintf(buf, len, "an absolute path shorter than %d bytes", LP_SOCKET_PATH_MAX);
 		break;
+	case KEY_BOOL:
+		snprintf(buf, len, "yes or no");
+		break;
+	case KEY_BYTES:
+		snprintf(buf, len, "a size from %.0f to %.0f bytes (suffix K, M or G allowed)",
+		    k->min, k->max);
+		break;
+	case KEY_PATHS:
+		snprintf(buf, len, "absolute paths separated by spaces, %d bytes at most",
+		    LP_MODULES_MAX - 1);
+		break;
 	}
 	return buf;
+}
+
+static bool
+parse_bool(const char *value, bool *dst)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*dst = true;
+			return true;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*dst = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Sizes land in unsigned or unsigned long long fields: the key's max says which. */
+static bool
+parse_bytes(const struct key *k, const char *value, void *dst)
+{
+	unsigned long long v, unit = 1;
+	char *end;
+
+	if (!isdigit((unsigned char)value[0]))
+		return false;
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno != 0)
+		return false;
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		unit = 1ULL << 10;
+		end++;
+		break;
+	case 'M':
+		unit = 1ULL << 20;
+		end++;
+		break;
+	case 'G':
+		unit = 1ULL << 30;
+		end++;
+		break;
+	}
+	if (*end != '\0' || v > (unsigned long long)k->max / unit || v * unit < k->min)
+		return false;
+	if (k->max > UINT_MAX)
+		*(unsigned long long *)dst = v * unit;
+	else
+		*(unsigned *)dst = (unsigned)(v * unit);
+	return true;
+}
+
+static bool
+all_absolute(const char *list)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if (*p != '\0' && *p != '/')
+			return false;
+		while (*p != '\0' && *p != ' ')
+			p++;
+	}
+	return true;
 }
 
 /* Parses value into dst; false when it is not acceptable for k. */
@@ -247,6 +339,15 @@ parse_value(const struct key *k, const char *value, void *dst)
 		if (value[0] != '/' || strlen(value) >= LP_SOCKET_PATH_MAX)
 			return false;
 		snprintf(dst, LP_SOCKET_PATH_MAX, "%s", value);
+		return true;
+	case KEY_BOOL:
+		return parse_bool(value, dst);
+	case KEY_BYTES:
+		return parse_bytes(k, value, dst);
+	case KEY_PATHS:
+		if (strlen(value) >= LP_MODULES_MAX || !all_absolute(value))
+			return false;
+		snprintf(dst, LP_MODULES_MAX, "%s", value);
 		return true;
 	}
 	return false;

@@ -16,6 +16,7 @@
 #define LP_POOLS_MAX 64
 #define LP_POOL_NAME_MAX 64
 #define LP_SOCKET_PATH_MAX 108	/* sun_path */
+#define LP_MODULES_MAX 1024	/* bytes of the space-separated module list */
 
 enum lp_backend {
 	LP_BACKEND_PROCESS,
@@ -30,6 +31,10 @@ struct lp_pool_config {
 	double lease_seconds;
 	double grace_seconds;
 	double job_timeout;
+	bool exec;			/* the exec built-in may run here */
+	unsigned exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
+	unsigned max_jobs_per_worker;	/* 0: never recycle */
+	unsigned long long memory_limit;	/* address space per worker; 0: none */
 };
 
 struct lp_config {
@@ -41,6 +46,7 @@ struct lp_config {
 	unsigned max_message_bytes;
 	double shutdown_timeout;
 	int log_level;
+	char modules[LP_MODULES_MAX];	/* paths of job modules, space-separated */
 	size_t npools;
 	struct lp_pool_config pools[LP_POOLS_MAX];
 };
