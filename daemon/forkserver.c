@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -28,6 +29,7 @@ struct fs_msg {
 	uint32_t token;
 	int32_t pid;
 	int32_t status;
+	struct worker_limits limits;	/* FS_SPAWN */
 };
 
 /* ---- the fork server process ---- */
@@ -52,14 +54,15 @@ reset_signals(void)
 			signal(sig, SIG_DFL);
 }
 
+/* Sends m, with the worker's channel and log pipe when fds is not NULL. */
 static void
-fs_send(int chan, const struct fs_msg *m, int fd)
+fs_send(int chan, const struct fs_msg *m, const int *fds)
 {
-	char control[CMSG_SPACE(sizeof(int))];
+	char control[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof *m };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (fd != -1) {
+	if (fds != NULL) {
 		struct cmsghdr *c;
 
 		memset(control, 0, sizeof control);
@@ -68,8 +71,8 @@ fs_send(int chan, const struct fs_msg *m, int fd)
 		c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof fd);
+		c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, 2 * sizeof(int));
 	}
 	while (sendmsg(chan, &msg, MSG_NOSIGNAL) == -1) {
 		if (errno != EINTR)
@@ -78,41 +81,71 @@ fs_send(int chan, const struct fs_msg *m, int fd)
 }
 
 static void
+fs_spawn_failed(int chan, uint32_t token, int error)
+{
+	struct fs_msg m = { .type = FS_SPAWN_FAILED, .token = token, .status = error };
+
+	fs_send(chan, &m, NULL);
+}
+
+/* In the new worker: the standard descriptors, its limits, nothing else inherited. */
+static void __attribute__((noreturn))
+worker_start(int channel, int log, const struct worker_limits *limits)
+{
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	/* Its own process group, so a timeout kills what the job started too. */
+	setpgid(0, 0);
+	reset_signals();
+	if (devnull != -1)
+		dup2(devnull, STDIN_FILENO);
+	/* What it, or a program it runs, prints goes to the daemon's log. */
+	dup2(log, STDOUT_FILENO);
+	dup2(log, STDERR_FILENO);
+	close_all_but(channel);
+	if (limits->memory_limit > 0) {
+		struct rlimit rl = { limits->memory_limit, limits->memory_limit };
+
+		setrlimit(RLIMIT_AS, &rl);
+	}
+	worker_main(channel, limits);
+}
+
+static void
 fs_spawn(int chan, uint32_t token, const struct worker_limits *limits)
 {
 	struct fs_msg m = { .type = FS_SPAWNED, .token = token };
-	int sv[2];
+	int sv[2], log[2], fds[2];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		m.type = FS_SPAWN_FAILED;
-		m.status = errno;
-		fs_send(chan, &m, -1);
+		fs_spawn_failed(chan, token, errno);
 		return;
 	}
-	if ((pid = fork()) == -1) {
-		m.type = FS_SPAWN_FAILED;
-		m.status = errno;
-		fs_send(chan, &m, -1);
+	if (pipe2(log, O_CLOEXEC) == -1) {
+		fs_spawn_failed(chan, token, errno);
 		close(sv[0]);
 		close(sv[1]);
 		return;
 	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		/* Its own process group, so a timeout kills what the job started too. */
-		setpgid(0, 0);
-		reset_signals();
-		if (devnull != -1)
-			dup2(devnull, STDIN_FILENO);
-		close_all_but(sv[1]);
-		worker_main(sv[1], limits);
+	if ((pid = fork()) == -1) {
+		fs_spawn_failed(chan, token, errno);
+		close(sv[0]);
+		close(sv[1]);
+		close(log[0]);
+		close(log[1]);
+		return;
 	}
+	if (pid == 0)
+		worker_start(sv[1], log[1], limits);
 	close(sv[1]);
+	close(log[1]);
 	m.pid = pid;
-	fs_send(chan, &m, sv[0]);
+	fds[0] = sv[0];
+	fds[1] = log[0];
+	fs_send(chan, &m, fds);
 	close(sv[0]);
+	close(log[0]);
 }
 
 static void
@@ -125,12 +158,12 @@ fs_reap(int chan)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		m.pid = pid;
 		m.status = status;
-		fs_send(chan, &m, -1);
+		fs_send(chan, &m, NULL);
 	}
 }
 
 static void __attribute__((noreturn))
-fs_main(int chan, pid_t daemon_pid, const struct worker_limits *limits)
+fs_main(int chan, pid_t daemon_pid)
 {
 	struct pollfd pfd[2];
 	struct signalfd_siginfo si;
@@ -174,22 +207,27 @@ fs_main(int chan, pid_t daemon_pid, const struct worker_limits *limits)
 			if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN))
 				_exit(0);
 			if (n == (ssize_t)sizeof m && m.type == FS_SPAWN)
-				fs_spawn(chan, m.token, limits);
+				fs_spawn(chan, m.token, &m.limits);
 		}
 	}
 }
 
 /* ---- the daemon's side ---- */
 
+/* A spawn request not yet sent: the channel was full. */
+struct fs_request {
+	uint32_t token;
+	struct worker_limits limits;
+};
+
 static struct {
 	struct event_base *base;
-	struct worker_limits limits;
 	const struct forkserver_events *events;
 	int fd;
 	pid_t pid;
 	struct event *ev_read;
 	struct event *ev_write;
-	uint32_t *queue;	/* tokens not yet sent: the channel was full */
+	struct fs_request *queue;
 	size_t qlen, qcap;
 } fs = { .fd = -1 };
 
@@ -208,7 +246,7 @@ fs_fork(void)
 		fatalx("fork server: fork: %s", strerror(errno));
 	if (fs.pid == 0) {
 		close(sv[0]);
-		fs_main(sv[1], parent, &fs.limits);
+		fs_main(sv[1], parent);
 	}
 	close(sv[1]);
 	fs.fd = sv[0];
@@ -222,11 +260,9 @@ fs_fork(void)
 }
 
 void
-forkserver_start(struct event_base *base, const struct worker_limits *limits,
-    const struct forkserver_events *events)
+forkserver_start(struct event_base *base, const struct forkserver_events *events)
 {
 	fs.base = base;
-	fs.limits = *limits;
 	fs.events = events;
 	/* Workers outlive a dead fork server: make the daemon their new parent. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
@@ -276,30 +312,32 @@ forkserver_died(int status)
 }
 
 static bool
-fs_send_now(uint32_t token)
+fs_send_now(const struct fs_request *r)
 {
-	struct fs_msg m = { .type = FS_SPAWN, .token = token };
+	struct fs_msg m = { .type = FS_SPAWN, .token = r->token, .limits = r->limits };
 
 	return send(fs.fd, &m, sizeof m, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof m;
 }
 
 void
-forkserver_spawn(uint32_t token)
+forkserver_spawn(uint32_t token, const struct worker_limits *limits)
 {
+	struct fs_request r = { .token = token, .limits = *limits };
+
 	if (fs.fd == -1)
 		return;		/* stopping */
-	if (fs.qlen == 0 && fs_send_now(token))
+	if (fs.qlen == 0 && fs_send_now(&r))
 		return;
 	if (fs.qlen == fs.qcap) {
 		size_t cap = fs.qcap ? fs.qcap * 2 : 64;
-		uint32_t *q = reallocarray(fs.queue, cap, sizeof *q);
+		struct fs_request *q = reallocarray(fs.queue, cap, sizeof *q);
 
 		if (q == NULL)
 			fatalx("out of memory");
 		fs.queue = q;
 		fs.qcap = cap;
 	}
-	fs.queue[fs.qlen++] = token;
+	fs.queue[fs.qlen++] = r;
 	event_add(fs.ev_write, NULL);
 }
 
@@ -308,7 +346,7 @@ fs_writable(evutil_socket_t fd, short what, void *arg)
 {
 	size_t sent = 0;
 
-	while (sent < fs.qlen && fs_send_now(fs.queue[sent]))
+	while (sent < fs.qlen && fs_send_now(&fs.queue[sent]))
 		sent++;
 	memmove(fs.queue, fs.queue + sent, (fs.qlen - sent) * sizeof *fs.queue);
 	fs.qlen -= sent;
@@ -317,9 +355,17 @@ fs_writable(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+close_fds(const int fds[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+}
+
+static void
 fs_readable(evutil_socket_t fd, short what, void *arg)
 {
-	char control[CMSG_SPACE(sizeof(int))];
+	char control[CMSG_SPACE(2 * sizeof(int))];
 	struct fs_msg m;
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
 	struct msghdr msg = {
@@ -328,7 +374,7 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 	};
 	struct cmsghdr *c;
 	ssize_t n;
-	int wfd;
+	int fds[2];
 
 	for (;;) {
 		msg.msg_controllen = sizeof control;
@@ -340,24 +386,21 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 			event_del(fs.ev_read);
 			return;
 		}
-		wfd = -1;
+		fds[0] = fds[1] = -1;
 		for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-				memcpy(&wfd, CMSG_DATA(c), sizeof wfd);
-		if (n != (ssize_t)sizeof m) {
-			log_err("fork server sent a short message (%zd bytes)", n);
-			if (wfd != -1)
-				close(wfd);
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+				memcpy(fds, CMSG_DATA(c), sizeof fds);
+		if (n != (ssize_t)sizeof m || (m.type == FS_SPAWNED && fds[1] == -1)) {
+			log_err("fork server sent a malformed message (%zd bytes)", n);
+			close_fds(fds);
+			if (m.type == FS_SPAWNED && n == (ssize_t)sizeof m)
+				fs.events->spawn_failed(m.token, EPROTO);
 			continue;
 		}
 		switch (m.type) {
 		case FS_SPAWNED:
-			if (wfd == -1) {
-				log_err("fork server sent no socket for worker %d", (int)m.pid);
-				fs.events->spawn_failed(m.token, EPROTO);
-				break;
-			}
-			fs.events->spawned(m.token, m.pid, wfd);
+			fs.events->spawned(m.token, m.pid, fds[0], fds[1]);
 			break;
 		case FS_SPAWN_FAILED:
 			fs.events->spawn_failed(m.token, m.status);
@@ -367,8 +410,7 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		default:
 			log_err("fork server sent an unknown message type %u", m.type);
-			if (wfd != -1)
-				close(wfd);
+			close_fds(fds);
 		}
 	}
 }

@@ -22,17 +22,17 @@
 struct event_base;
 
 struct forkserver_events {
-	void (*spawned)(uint32_t token, pid_t pid, int fd);
+	/* fd: the worker's channel; logfd: the read end of its stdout and stderr. */
+	void (*spawned)(uint32_t token, pid_t pid, int fd, int logfd);
 	void (*spawn_failed)(uint32_t token, int error);
 	void (*exited)(pid_t pid, int status);
 	/* The fork server was restarted: every unanswered request is lost; ask again. */
 	void (*restarted)(void);
 };
 
-void forkserver_start(struct event_base *base, const struct worker_limits *limits,
-    const struct forkserver_events *events);
+void forkserver_start(struct event_base *base, const struct forkserver_events *events);
 /* Asks for one worker; the answer comes through spawned or spawn_failed. */
-void forkserver_spawn(uint32_t token);
+void forkserver_spawn(uint32_t token, const struct worker_limits *limits);
 /* Main's SIGCHLD handler found the fork server dead. */
 pid_t forkserver_pid(void);
 void forkserver_died(int status);

@@ -51,7 +51,6 @@ int
 main(int argc, char **argv)
 {
 	const char *config_path = NULL, *socket_path = NULL;
-	struct worker_limits limits;
 	struct event_base *base;
 	int opt, verbosity = 0;
 	bool check_only = false;
@@ -111,10 +110,8 @@ main(int argc, char **argv)
 
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	limits.max_job_bytes = (size_t)server.cfg.max_message_bytes + 4096;
-	limits.max_result_bytes = server.cfg.max_message_bytes;
-	procpool_init(base, &limits);
-	forkserver_start(base, &limits, &procpool_forkserver_events);
+	procpool_init(base);
+	forkserver_start(base, &procpool_forkserver_events);
 	server_init(base);
 	log_notice("leasepoold %s listening on %s (%s, %zu pools)", LP_VERSION,
 	    server.cfg.socket_path, server.cfg.source, server.cfg.npools);

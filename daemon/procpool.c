@@ -16,6 +16,7 @@
 #include "daemon/procpool.h"
 #include "daemon/server.h"
 #include "daemon/wire.h"
+#include "daemon/worklog.h"
 
 /* Workers dying before they are ready this many times in a row: a crash loop. */
 #define CRASH_LOOP_LIMIT 5
@@ -49,6 +50,12 @@ struct worker {
 	struct evbuffer *out;
 	struct run *run;	/* BUSY, and DEAD while its answer waits for the status */
 	uint32_t job_id;
+	unsigned jobs;		/* answered, for max_jobs_per_worker */
+	/* Recycling: started before this one stops, it takes the slot once ready. */
+	struct worker *successor;
+	struct worklog *log;
+	char last_fn[LP_NAME_MAX + 1];	/* output may arrive just after the job */
+	char last_owner[LP_OWNER_MAX + 1];
 	LIST_ENTRY(worker) link;
 };
 
@@ -68,7 +75,6 @@ struct ppool {
 
 static struct {
 	struct event_base *base;
-	struct worker_limits limits;
 	LIST_HEAD(, worker) workers;	/* every worker, dead ones included */
 	uint32_t next_token;
 	uint32_t next_job;
@@ -159,15 +165,35 @@ worker_free(struct worker *w)
 		evbuffer_free(w->out);
 	if (w->fd != -1)
 		close(w->fd);
+	worklog_close(w->log);
 	free(w);
 }
 
 void
-procpool_init(struct event_base *base, const struct worker_limits *limits)
+procpool_init(struct event_base *base)
 {
 	pp.base = base;
-	pp.limits = *limits;
 	LIST_INIT(&pp.workers);
+}
+
+/* Read at each spawn, so a reload applies to the next worker forked. */
+static struct worker_limits
+pool_limits(const struct lp_pool *p)
+{
+	struct worker_limits l = {
+		.max_job_bytes = (uint64_t)server.cfg.max_message_bytes + 4096,
+		.max_result_bytes = server.cfg.max_message_bytes,
+		.memory_limit = p->cfg.memory_limit,
+		.exec_output_max = p->cfg.exec_output_max,
+	};
+
+	return l;
+}
+
+static bool
+in_slot(const struct worker *w)
+{
+	return w->pe != NULL && w->pe->workers[w->slot] == w;
 }
 
 void
@@ -187,8 +213,10 @@ procpool_start_executor(struct lp_executor *ex)
 static void
 spawn_now(struct worker *w)
 {
+	struct worker_limits limits = pool_limits(w->pool);
+
 	w->token = ++pp.next_token;
-	forkserver_spawn(w->token);
+	forkserver_spawn(w->token, &limits);
 }
 
 static void
@@ -252,6 +280,8 @@ pump(struct pexec *pe)
 		TAILQ_REMOVE(&pe->queue, r, queue_link);
 		w->state = WORKER_BUSY;
 		w->run = r;
+		snprintf(w->last_fn, sizeof w->last_fn, "%s", r->fn);
+		snprintf(w->last_owner, sizeof w->last_owner, "%s", r->lease->owner);
 		w->job_id = ++pp.next_job;
 		h = (struct wire_header){ .len = (uint32_t)r->len, .job = w->job_id,
 		    .type = WIRE_JOB };
@@ -294,10 +324,29 @@ answer_crash(struct worker *w, int status, bool known)
 	run_answer_error(r, &err);
 }
 
+/* A worker that ended, whatever the cause, waits for its exit status (to answer its run). */
+static void
+worker_bury(struct worker *w, int status, bool status_known)
+{
+	w->state = WORKER_DEAD;
+	w->pe = NULL;
+	event_del(w->ev_read);
+	event_del(w->ev_write);
+	evtimer_del(w->ev_timer);
+	close(w->fd);
+	w->fd = -1;
+	if (status_known) {
+		answer_crash(w, status, true);
+		worker_free(w);
+	} else {
+		timer_start(w, STATUS_WAIT);
+	}
+}
+
 /*
  * The one path for a worker that is gone, whatever the cause: its slot gets
- * a replacement at once, and the old one waits for its exit status (to
- * answer its run with the signal) unless that is already known.
+ * its successor if one is on the way, else a replacement at once (or after
+ * a backoff when it never became ready).
  */
 static void
 worker_lost(struct worker *w, const char *why, int status, bool status_known)
@@ -307,29 +356,58 @@ worker_lost(struct worker *w, const char *why, int status, bool status_known)
 
 	if (w->state == WORKER_DEAD)
 		return;
-	w->state = WORKER_DEAD;
-	w->pe = NULL;
-	event_del(w->ev_read);
-	event_del(w->ev_write);
-	evtimer_del(w->ev_timer);
-	close(w->fd);
-	w->fd = -1;
+	if (!in_slot(w)) {
+		/* A successor that died: the worker it was to replace carries on. */
+		log_warn("%s died before it could take over (%s)", worker_label(w), why);
+		pe->workers[w->slot]->successor = NULL;
+		worker_bury(w, status, status_known);
+		return;
+	}
 	if (was_ready)
 		pe->nready--;
-	if (!server.stopping) {
+	if (w->successor != NULL) {
+		pe->workers[w->slot] = w->successor;
+		if (w->successor->state == WORKER_IDLE)
+			pe->nready++;
+		w->successor = NULL;
+	} else if (!server.stopping) {
 		if (was_ready)
 			spawn_slot(pe, w->slot, 0);
 		else
 			start_failed(pe, w->slot, why);
 	}
-	if (status_known) {
-		answer_crash(w, status, true);
-		worker_free(w);
-	} else {
-		timer_start(w, STATUS_WAIT);
-	}
-	if (pe != NULL)
-		pump(pe);
+	worker_bury(w, status, status_known);
+	pump(pe);
+}
+
+/* The successor is ready and old is idle: old leaves, its channel closes, it exits. */
+static void
+worker_retire(struct worker *old)
+{
+	struct pexec *pe = old->pe;
+	struct worker *s = old->successor;
+
+	log_info("%s retired after %u jobs; worker %d takes over", worker_label(old),
+	    old->jobs, (int)s->pid);
+	pe->workers[old->slot] = s;
+	old->successor = NULL;
+	worker_bury(old, 0, false);
+	pump(pe);
+}
+
+/* max_jobs_per_worker: start the replacement first; the swap waits until both allow it. */
+static void
+recycle_if_due(struct worker *w)
+{
+	unsigned max = w->pool->cfg.max_jobs_per_worker;
+	struct worker *s;
+
+	if (max == 0 || w->jobs < max || w->successor != NULL || server.stopping)
+		return;
+	s = worker_new(w->pe, w->slot);
+	s->state = WORKER_SPAWNING;
+	w->successor = s;
+	spawn_now(s);
 }
 
 static void
@@ -339,6 +417,13 @@ worker_ready(struct worker *w)
 	struct ppool *st = ppool_of(w->pool);
 
 	w->state = WORKER_IDLE;
+	if (!in_slot(w)) {
+		struct worker *old = pe->workers[w->slot];
+
+		if (old->state == WORKER_IDLE)
+			worker_retire(old);
+		return;
+	}
 	pe->nready++;
 	log_debug("%s ready (executor %u)", worker_label(w), pe->ex->id);
 	if (st->start_failures >= CRASH_LOOP_LIMIT) {
@@ -384,6 +469,12 @@ worker_result(struct worker *w, const struct wire_header *h)
 		evbuffer_drain(w->in, h->len - n);
 		run_answer_error(r, &err);
 	}
+	w->jobs++;
+	if (w->successor != NULL && w->successor->state == WORKER_IDLE) {
+		worker_retire(w);
+		return;
+	}
+	recycle_if_due(w);
 	pump(pe);
 }
 
@@ -394,7 +485,7 @@ worker_frames(struct worker *w)
 
 	while (w->state != WORKER_DEAD &&
 	    evbuffer_copyout(w->in, &h, sizeof h) == (ssize_t)sizeof h) {
-		if (h.len > pp.limits.max_result_bytes + LP_ERROR_MESSAGE_MAX) {
+		if (h.len > server.cfg.max_message_bytes + LP_ERROR_MESSAGE_MAX) {
 			log_err("%s sent a frame of %u bytes; stopping it", worker_label(w), h.len);
 			kill(w->pid, SIGKILL);
 			worker_lost(w, "protocol error", 0, false);
@@ -497,17 +588,31 @@ find_worker(bool by_pid, uint32_t key)
 }
 
 static void
-on_spawned(uint32_t token, pid_t pid, int fd)
+log_tag(void *arg, char *buf, size_t len)
+{
+	const struct worker *w = arg;
+
+	if (w->last_fn[0] == '\0')
+		snprintf(buf, len, "%s", worker_label(w));
+	else
+		snprintf(buf, len, "%s, %s%s%s", worker_label(w), w->last_fn,
+		    w->last_owner[0] ? " for " : "", w->last_owner);
+}
+
+static void
+on_spawned(uint32_t token, pid_t pid, int fd, int logfd)
 {
 	struct worker *w = find_worker(false, token);
 
 	if (w == NULL || server.stopping) {
 		close(fd);
+		close(logfd);
 		kill(pid, SIGKILL);
 		return;
 	}
 	w->pid = pid;
 	w->fd = fd;
+	w->log = worklog_open(pp.base, logfd, log_tag, w);
 	w->state = WORKER_STARTING;
 	evutil_make_socket_nonblocking(fd);
 	w->in = evbuffer_new();

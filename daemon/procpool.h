@@ -19,7 +19,7 @@ struct event_base;
 /* What the fork server tells us, for forkserver_start(). */
 extern const struct forkserver_events procpool_forkserver_events;
 
-void procpool_init(struct event_base *base, const struct worker_limits *limits);
+void procpool_init(struct event_base *base);
 void procpool_start_executor(struct lp_executor *ex);
 void procpool_submit(struct lp_executor *ex, struct run *r);
 /* The pids of the executor's live workers, at most max of them; returns how many. */

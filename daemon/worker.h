@@ -5,11 +5,14 @@
 #ifndef LP_DAEMON_WORKER_H
 #define LP_DAEMON_WORKER_H
 
-#include <stddef.h>
+#include <stdint.h>
 
+/* What a worker is told when it is forked: it travels in the spawn request. */
 struct worker_limits {
-	size_t max_job_bytes;		/* a job message larger than this is a daemon bug */
-	size_t max_result_bytes;	/* larger results become LIMIT_EXCEEDED */
+	uint64_t max_job_bytes;		/* a job message larger than this is a daemon bug */
+	uint64_t max_result_bytes;	/* larger results become LIMIT_EXCEEDED */
+	uint64_t memory_limit;		/* RLIMIT_AS; 0: none */
+	uint64_t exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
 };
 
 void worker_main(int fd, const struct worker_limits *limits) __attribute__((noreturn));
