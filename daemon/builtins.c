@@ -1,9 +1,10 @@
-/* The built-in jobs of PROTOCOL.md: echo, sleep, spin. */
+/* The built-in jobs of PROTOCOL.md: echo, sleep, spin, and exec (in exec.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "daemon/exec.h"
 #include "daemon/jobs.h"
 
 static const msgpack_object *
@@ -93,5 +94,6 @@ const struct lp_job_function builtin_functions[] = {
 	{ "echo", job_echo, 0 },
 	{ "sleep", job_sleep, 0 },
 	{ "spin", job_spin, 0 },
+	{ EXEC_FUNCTION, job_exec, 0 },
 	{ NULL, NULL, 0 },
 };

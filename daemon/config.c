@@ -584,6 +584,86 @@ config_load(struct lp_config *cfg, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+static size_t
+key_size(const struct key *k)
+{
+	switch (k->type) {
+	case KEY_PATH:
+		return LP_SOCKET_PATH_MAX;
+	case KEY_NAME:
+		return LP_POOL_NAME_MAX + 1;
+	case KEY_UINT:
+		return sizeof(unsigned);
+	case KEY_SECONDS:
+		return sizeof(double);
+	case KEY_MODE:
+		return sizeof(mode_t);
+	case KEY_LOG_LEVEL:
+		return sizeof(int);
+	case KEY_BACKEND:
+		return sizeof(enum lp_backend);
+	case KEY_BOOL:
+		return sizeof(bool);
+	case KEY_BYTES:
+		return k->max > UINT_MAX ? sizeof(unsigned long long) : sizeof(unsigned);
+	case KEY_PATHS:
+		return LP_MODULES_MAX;
+	}
+	return 0;
+}
+
+/* Copies the keys of one section that a reload may change; names the others. */
+static unsigned
+reload_section(enum section section, void *running, const void *next, const char *label,
+    config_restart_fn *restart, void *arg)
+{
+	unsigned changed = 0;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		char *cur = (char *)running + k->offset;
+		const char *nxt = (const char *)next + k->offset;
+
+		if (k->section != section || memcmp(cur, nxt, key_size(k)) == 0)
+			continue;
+		if (!k->reloadable) {
+			restart(arg, label, k->name);
+			continue;
+		}
+		memcpy(cur, nxt, key_size(k));
+		changed++;
+	}
+	return changed;
+}
+
+unsigned
+config_reload(struct lp_config *running, const struct lp_config *next,
+    config_restart_fn *restart, void *arg)
+{
+	char label[LP_POOL_NAME_MAX + 16];
+	unsigned changed;
+	size_t i;
+
+	changed = reload_section(SECTION_DAEMON, running, next, "[daemon]", restart, arg);
+	for (i = 0; i < running->npools; i++) {
+		struct lp_pool_config *p = &running->pools[i];
+		const struct lp_pool_config *n = config_pool(next, p->name, strlen(p->name));
+
+		snprintf(label, sizeof label, "[pool %s]", p->name);
+		if (n == NULL)
+			restart(arg, label, "(removed)");
+		else
+			changed += reload_section(SECTION_POOL, p, n, label, restart, arg);
+	}
+	for (i = 0; i < next->npools; i++) {
+		if (config_pool(running, next->pools[i].name, strlen(next->pools[i].name)) == NULL) {
+			snprintf(label, sizeof label, "[pool %s]", next->pools[i].name);
+			restart(arg, label, "(added)");
+		}
+	}
+	return changed;
+}
+
 const struct lp_pool_config *
 config_pool(const struct lp_config *cfg, const char *name, size_t len)
 {

@@ -62,6 +62,17 @@ int config_load(struct lp_config *cfg, const char *path, char *err, size_t errle
 int config_load_string(struct lp_config *cfg, const char *text,
     const char *name, char *err, size_t errlen);
 
+/* Told about each changed key that only a restart applies, e.g. ("[pool cpu]", "workers"). */
+typedef void config_restart_fn(void *arg, const char *section, const char *key);
+
+/*
+ * A reload: copies into running every key of next that may change without a
+ * restart and returns how many changed; for the others (and for pools added
+ * or removed) calls restart and keeps the running value.
+ */
+unsigned config_reload(struct lp_config *running, const struct lp_config *next,
+    config_restart_fn *restart, void *arg);
+
 /* The pool of that name (len bytes), or NULL. */
 const struct lp_pool_config *config_pool(const struct lp_config *cfg,
     const char *name, size_t len);

@@ -5,6 +5,7 @@
 
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
+#include "daemon/exec.h"
 #include "daemon/jobs.h"
 #include "daemon/log.h"
 #include "daemon/procpool.h"
@@ -144,6 +145,14 @@ do_run(struct conn *c, const struct lp_request *req)
 	if (jobs_find(p->fn.ptr, p->fn.len) == NULL) {
 		answer_error(c, req->msgid, LP_ERR_NO_SUCH_FUNCTION,
 		    "no function named '%.*s' (hello lists them)", (int)p->fn.len, p->fn.ptr);
+		return;
+	}
+	if (!l->pool->cfg.exec && p->fn.len == strlen(EXEC_FUNCTION) &&
+	    memcmp(p->fn.ptr, EXEC_FUNCTION, p->fn.len) == 0) {
+		log_warn("%s: exec refused on pool %s", conn_label(c), l->pool->cfg.name);
+		answer_error(c, req->msgid, LP_ERR_PERMISSION_DENIED,
+		    "pool '%s' does not allow exec (set exec = yes in its [pool %s] section)",
+		    l->pool->cfg.name, l->pool->cfg.name);
 		return;
 	}
 	if (lease_run_begin(l, server_now(), &err) != LP_OK) {

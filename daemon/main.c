@@ -101,12 +101,10 @@ main(int argc, char **argv)
 		print_config(&server.cfg);
 		return 0;
 	}
-	server.cfg.log_level += verbosity;
-	if (server.cfg.log_level > LOG_DEBUG)
-		server.cfg.log_level = LOG_DEBUG;
-	if (server.cfg.log_level < LOG_ERR)
-		server.cfg.log_level = LOG_ERR;
-	log_init(server.cfg.log_level);
+	server.config_path = config_path;
+	server.socket_override = socket_path;
+	server.verbosity = verbosity;
+	log_init(server_log_level());
 
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");

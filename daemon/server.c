@@ -14,12 +14,21 @@
 #include "daemon/forkserver.h"
 #include "daemon/log.h"
 #include "daemon/procpool.h"
+#include "daemon/reload.h"
 #include "daemon/server.h"
 
 struct server server;
 
 /* After EMFILE, accept again this much later instead of spinning. */
 #define ACCEPT_PAUSE_MS 100
+
+int
+server_log_level(void)
+{
+	int level = server.cfg.log_level + server.verbosity;
+
+	return level > LOG_DEBUG ? LOG_DEBUG : level < LOG_ERR ? LOG_ERR : level;
+}
 
 double
 server_now(void)
@@ -122,8 +131,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		begin_stop((int)sig);
 		break;
 	case SIGHUP:
-		log_notice("SIGHUP: reloading the configuration is not supported by this "
-		    "version; nothing changed");
+		reload_config();
 		break;
 	case SIGCHLD:
 		reap_children();

@@ -21,6 +21,9 @@ struct conn;
 struct server {
 	struct event_base *base;
 	struct lp_config cfg;
+	const char *config_path;	/* NULL: the embedded default */
+	const char *socket_override;	/* -s */
+	int verbosity;			/* -v minus -q */
 	struct lp_lease_table leases;
 	int listen_fd;
 	struct event *ev_accept;
@@ -42,6 +45,9 @@ struct server {
 };
 
 extern struct server server;
+
+/* The configured log level moved by -v and -q. */
+int server_log_level(void);
 
 /* Monotonic seconds. */
 double server_now(void);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "daemon/exec.h"
 #include "daemon/jobs.h"
 #include "daemon/wire.h"
 #include "daemon/worker.h"
@@ -132,6 +134,9 @@ worker_main(int fd, const struct worker_limits *limits)
 	size_t cap = 0;
 
 	prctl(PR_SET_NAME, "leasepool-work");
+	/* A program that exec quits early must not kill us through its stdin pipe. */
+	signal(SIGPIPE, SIG_IGN);
+	exec_set_output_max(limits->exec_output_max);
 	jobs_init(&job);
 	msgpack_zone_init(&zone, 4096);
 	send_frame(fd, 0, WIRE_READY, LP_OK, NULL, 0);

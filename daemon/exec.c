@@ -1,0 +1,347 @@
+/*
+ * The exec built-in: runs a program on a worker with kwargs argv, stdin,
+ * env and cwd, and returns {status, signal, stdout, stderr, truncated}.
+ *
+ * The program stays in the worker's process group, which is its own: a job
+ * timeout kills the group, so the program and whatever it started die with
+ * the worker.  Output beyond exec_output_max is read and dropped, so a
+ * chatty program can neither block on a full pipe nor fill our memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/exec.h"
+#include "proto/rpc.h"
+
+#define ARGV_MAX 4096
+
+static uint64_t output_max = 1u << 20;
+
+void
+exec_set_output_max(uint64_t bytes)
+{
+	output_max = bytes;
+}
+
+struct exec_request {
+	char **argv;
+	char **envp;		/* NULL: the worker's environment */
+	char *cwd;
+	const char *input;
+	size_t input_len;
+};
+
+struct capture {
+	char *data;
+	size_t len;
+	bool truncated;
+};
+
+static char *
+str_dup(const msgpack_object *o)
+{
+	char *s = malloc(o->via.str.size + 1);
+
+	if (s != NULL) {
+		memcpy(s, o->via.str.ptr, o->via.str.size);
+		s[o->via.str.size] = '\0';
+	}
+	return s;
+}
+
+static bool
+is_clean_str(const msgpack_object *o)
+{
+	return o->type == MSGPACK_OBJECT_STR && memchr(o->via.str.ptr, '\0', o->via.str.size) == NULL;
+}
+
+static void
+free_strv(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+request_free(struct exec_request *r)
+{
+	free_strv(r->argv);
+	free_strv(r->envp);
+	free(r->cwd);
+}
+
+static int
+parse_argv(struct lp_job *job, const msgpack_object *o, struct exec_request *r)
+{
+	uint32_t n = o->via.array.size;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || n == 0 || n > ARGV_MAX)
+		return lp_job_fail(job, "exec: argv must be a non-empty array of at most %d strings",
+		    ARGV_MAX);
+	if ((r->argv = calloc(n + 1, sizeof *r->argv)) == NULL)
+		return lp_job_fail(job, "exec: out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		if (!is_clean_str(&o->via.array.ptr[i]))
+			return lp_job_fail(job, "exec: argv[%u] must be a string without NUL bytes", i);
+		if ((r->argv[i] = str_dup(&o->via.array.ptr[i])) == NULL)
+			return lp_job_fail(job, "exec: out of memory");
+	}
+	return 0;
+}
+
+static int
+parse_env(struct lp_job *job, const msgpack_object *o, struct exec_request *r)
+{
+	uint32_t n = o->via.map.size;
+
+	if (o->type != MSGPACK_OBJECT_MAP || n > ARGV_MAX)
+		return lp_job_fail(job, "exec: env must be a map of strings to strings");
+	if ((r->envp = calloc(n + 1, sizeof *r->envp)) == NULL)
+		return lp_job_fail(job, "exec: out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+
+		if (!is_clean_str(k) || !is_clean_str(v) || k->via.str.size == 0 ||
+		    memchr(k->via.str.ptr, '=', k->via.str.size) != NULL)
+			return lp_job_fail(job, "exec: env must map names (no '=') to strings");
+		if (asprintf(&r->envp[i], "%.*s=%.*s", (int)k->via.str.size, k->via.str.ptr,
+		    (int)v->via.str.size, v->via.str.ptr) == -1) {
+			r->envp[i] = NULL;
+			return lp_job_fail(job, "exec: out of memory");
+		}
+	}
+	return 0;
+}
+
+static int
+parse_request(struct lp_job *job, const msgpack_object *kwargs, struct exec_request *r)
+{
+	const msgpack_object *argv = NULL;
+
+	for (uint32_t i = 0; i < kwargs->via.map.size; i++) {
+		const msgpack_object *k = &kwargs->via.map.ptr[i].key, *v = &kwargs->via.map.ptr[i].val;
+		int rc = 0;
+
+		if (lp_obj_is_str(k, "argv")) {
+			argv = v;
+		} else if (lp_obj_is_str(k, "env")) {
+			rc = parse_env(job, v, r);
+		} else if (lp_obj_is_str(k, "cwd")) {
+			if (!is_clean_str(v))
+				return lp_job_fail(job, "exec: cwd must be a string");
+			if ((r->cwd = str_dup(v)) == NULL)
+				return lp_job_fail(job, "exec: out of memory");
+		} else if (lp_obj_is_str(k, "stdin")) {
+			if (v->type != MSGPACK_OBJECT_BIN && v->type != MSGPACK_OBJECT_STR)
+				return lp_job_fail(job, "exec: stdin must be bin or str");
+			r->input = v->via.bin.ptr;
+			r->input_len = v->via.bin.size;
+		} else {
+			return lp_job_fail(job, "exec: unknown keyword argument (expected argv, "
+			    "stdin, env, cwd)");
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (argv == NULL)
+		return lp_job_fail(job, "exec: the argv keyword argument is required");
+	return parse_argv(job, argv, r);
+}
+
+/* In the child: wire the pipes, then become the program; errors go back through report. */
+static void __attribute__((noreturn))
+child(const struct exec_request *r, int in, int out, int err, int report)
+{
+	int e;
+
+	signal(SIGPIPE, SIG_DFL);	/* the worker ignores it; the program must not */
+	dup2(in, STDIN_FILENO);
+	dup2(out, STDOUT_FILENO);
+	dup2(err, STDERR_FILENO);
+	if (report > 3)
+		close_range(3, (unsigned)report - 1, 0);
+	close_range((unsigned)report + 1, ~0U, 0);
+	if (r->cwd != NULL && chdir(r->cwd) == -1) {
+		e = -errno;	/* negative: chdir, not exec, failed */
+		(void)!write(report, &e, sizeof e);
+		_exit(127);
+	}
+	if (r->envp != NULL)
+		execvpe(r->argv[0], r->argv, r->envp);
+	else
+		execvp(r->argv[0], r->argv);
+	e = errno;
+	(void)!write(report, &e, sizeof e);
+	_exit(127);
+}
+
+static void
+capture_add(struct capture *c, const char *p, size_t n)
+{
+	size_t room = output_max > c->len ? (size_t)(output_max - c->len) : 0;
+	size_t take = n < room ? n : room;
+	char *grown;
+
+	if (take < n)
+		c->truncated = true;
+	if (take == 0)
+		return;
+	if ((grown = realloc(c->data, c->len + take)) == NULL) {
+		c->truncated = true;
+		return;
+	}
+	c->data = grown;
+	memcpy(c->data + c->len, p, take);
+	c->len += take;
+}
+
+/* Feeds stdin and drains stdout and stderr until both close. */
+static void
+pump_pipes(int in, int out, int err, const struct exec_request *r,
+    struct capture *cout, struct capture *cerr)
+{
+	struct pollfd p[3] = {
+		{ .fd = out, .events = POLLIN }, { .fd = err, .events = POLLIN },
+		{ .fd = in, .events = POLLOUT },
+	};
+	struct capture *caps[2] = { cout, cerr };
+	size_t written = 0;
+	char buf[16384];
+
+	if (r->input_len == 0) {
+		close(in);
+		p[2].fd = -1;
+	}
+	while (p[0].fd != -1 || p[1].fd != -1) {
+		if (poll(p, 3, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (p[i].fd == -1 || p[i].revents == 0)
+				continue;
+			if ((n = read(p[i].fd, buf, sizeof buf)) > 0) {
+				capture_add(caps[i], buf, (size_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				close(p[i].fd);
+				p[i].fd = -1;
+			}
+		}
+		if (p[2].fd != -1 && p[2].revents != 0) {
+			ssize_t n = write(in, r->input + written, r->input_len - written);
+
+			if (n > 0)
+				written += (size_t)n;
+			if ((n == -1 && errno != EINTR && errno != EAGAIN) || written == r->input_len) {
+				close(in);
+				p[2].fd = -1;
+			}
+		}
+	}
+	if (p[2].fd != -1)
+		close(in);
+}
+
+static void
+pack_result(struct lp_job *job, int status, const struct capture *out,
+    const struct capture *err)
+{
+	msgpack_packer *pk = lp_job_result(job);
+	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+
+	msgpack_pack_map(pk, 5);
+	lp_pack_kv_i64(pk, "status", sig ? 128 + sig : WEXITSTATUS(status));
+	lp_pack_kv_i64(pk, "signal", sig);
+	lp_pack_cstr(pk, "stdout");
+	msgpack_pack_bin_with_body(pk, out->data, out->len);
+	lp_pack_cstr(pk, "stderr");
+	msgpack_pack_bin_with_body(pk, err->data, err->len);
+	lp_pack_kv_bool(pk, "truncated", out->truncated || err->truncated);
+}
+
+static void
+close_pair(int p[2])
+{
+	close(p[0]);
+	close(p[1]);
+}
+
+static int
+run_program(struct lp_job *job, const struct exec_request *r)
+{
+	int in[2], out[2], err[2], report[2], e = 0, status;
+	struct capture cout = { 0 }, cerr = { 0 };
+	pid_t pid;
+
+	if (pipe2(in, O_CLOEXEC) == -1)
+		return lp_job_fail(job, "exec: pipe: %s", strerror(errno));
+	if (pipe2(out, O_CLOEXEC) == -1) {
+		close_pair(in);
+		return lp_job_fail(job, "exec: pipe: %s", strerror(errno));
+	}
+	if (pipe2(err, O_CLOEXEC) == -1) {
+		close_pair(in);
+		close_pair(out);
+		return lp_job_fail(job, "exec: pipe: %s", strerror(errno));
+	}
+	if (pipe2(report, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		e = errno;
+		close_pair(in);
+		close_pair(out);
+		close_pair(err);
+		return lp_job_fail(job, "exec: cannot start a process: %s", strerror(e));
+	}
+	if (pid == 0)
+		child(r, in[0], out[1], err[1], report[1]);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	close(report[1]);
+	/* Nothing comes back when exec succeeded: the report pipe just closes. */
+	if (read(report[0], &e, sizeof e) != (ssize_t)sizeof e)
+		e = 0;
+	close(report[0]);
+	if (e != 0) {
+		close(in[1]);
+		close(out[0]);
+		close(err[0]);
+		waitpid(pid, &status, 0);
+		if (e < 0)
+			return lp_job_fail(job, "exec: cannot change to directory '%s': %s", r->cwd,
+			    strerror(-e));
+		return lp_job_fail(job, "exec: cannot run '%s': %s", r->argv[0], strerror(e));
+	}
+	pump_pipes(in[1], out[0], err[0], r, &cout, &cerr);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		continue;
+	pack_result(job, status, &cout, &cerr);
+	free(cout.data);
+	free(cerr.data);
+	return 0;
+}
+
+int
+job_exec(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+{
+	struct exec_request r = { 0 };
+	int rc;
+
+	if (args->via.array.size != 0)
+		return lp_job_fail(job, "exec takes keyword arguments only (argv, stdin, env, cwd)");
+	rc = parse_request(job, kwargs, &r);
+	if (rc == 0)
+		rc = run_program(job, &r);
+	request_free(&r);
+	return rc;
+}
