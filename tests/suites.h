@@ -12,6 +12,7 @@
 	X(heap) \
 	X(config) \
 	X(daemon) \
+	X(workers) \
 	X(client)
 
 #define LP_SUITE_DECL(name) Suite *name##_suite(void);

@@ -1,0 +1,358 @@
+/*
+ * What workers do beyond running a function: exec, recycling after N jobs,
+ * and configuration reloads that reach them, against a real daemon.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto/rpc.h"
+#include "tests/integration/harness.h"
+#include "tests/suites.h"
+
+static const char exec_pool[] =
+    "[pool cpu]\n"
+    "executors_max = 1\n"
+    "workers = 1\n"
+    "exec = yes\n"
+    "exec_output_max = 64\n"
+    "max_jobs_per_worker = 3\n";
+
+static const char no_exec_pool[] =
+    "[pool cpu]\n"
+    "executors_max = 1\n"
+    "workers = 1\n";
+
+static struct daemon d;
+
+static void
+start_exec_pool(void)
+{
+	daemon_start(&d, exec_pool);
+}
+
+static void
+start_no_exec_pool(void)
+{
+	daemon_start(&d, no_exec_pool);
+}
+
+static void
+stop_daemon(void)
+{
+	daemon_cleanup(&d);
+}
+
+static uint64_t
+acquire(struct lp_client *c)
+{
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert_msg(lp_acquire(c, NULL, &lease, &err) == LP_OK, "acquire: %s", err.message);
+	return lease.id;
+}
+
+/* Runs `sh -c script` through exec; stdin may be NULL. */
+static enum lp_err
+run_sh(struct lp_client *c, uint64_t lease, const char *script, const char *input,
+    double timeout, struct lp_value **out, struct lp_error *err)
+{
+	struct lp_args *a = lp_args_new();
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	enum lp_err rc;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	lp_pack_cstr(&pk, "sh");
+	lp_pack_cstr(&pk, "-c");
+	lp_pack_cstr(&pk, script);
+	lp_kwargs_raw(a, "argv", sb.data, sb.size);
+	if (input != NULL)
+		lp_kwargs_bin(a, "stdin", input, strlen(input));
+	rc = lp_run_timeout(c, lease, "exec", a, timeout, out, err);
+	msgpack_sbuffer_destroy(&sb);
+	lp_args_free(a);
+	return rc;
+}
+
+static int64_t
+result_int(const struct lp_value *v, const char *key)
+{
+	const msgpack_object *o = lp_value_get(v, key);
+
+	ck_assert_ptr_nonnull(o);
+	return o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (int64_t)o->via.u64;
+}
+
+static void
+assert_bytes(const struct lp_value *v, const char *key, const char *want)
+{
+	const msgpack_object *o = lp_value_get(v, key);
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(o->type, MSGPACK_OBJECT_BIN);
+	ck_assert_int_eq(o->via.bin.size, strlen(want));
+	ck_assert(memcmp(o->via.bin.ptr, want, o->via.bin.size) == 0);
+}
+
+START_TEST(exec_returns_output_and_status)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert(run_sh(c, id, "tr a-z A-Z; echo oops >&2; exit 3", "shout", 0, &v, &err) == LP_OK);
+	ck_assert_int_eq(result_int(v, "status"), 3);
+	ck_assert_int_eq(result_int(v, "signal"), 0);
+	assert_bytes(v, "stdout", "SHOUT");
+	assert_bytes(v, "stderr", "oops\n");
+	ck_assert(!lp_value_get(v, "truncated")->via.boolean);
+	lp_value_free(v);
+
+	ck_assert(run_sh(c, id, "kill -TERM $$", NULL, 0, &v, &err) == LP_OK);
+	ck_assert_int_eq(result_int(v, "signal"), SIGTERM);
+	ck_assert_int_eq(result_int(v, "status"), 128 + SIGTERM);
+	lp_value_free(v);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(exec_output_is_bounded)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_value *v;
+	struct lp_error err;
+
+	/* Far more than the pipe holds: the worker must keep draining, not block. */
+	ck_assert(run_sh(c, id, "head -c 1000000 /dev/zero | tr '\\0' x", NULL, 0, &v, &err) == LP_OK);
+	ck_assert_int_eq(result_int(v, "status"), 0);
+	ck_assert_int_eq(lp_value_get(v, "stdout")->via.bin.size, 64);
+	ck_assert(lp_value_get(v, "truncated")->via.boolean);
+	lp_value_free(v);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(exec_reports_what_cannot_run)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+
+	lp_kwargs_raw(a, "argv", "\x91\xa9/no/such!", 11);
+	ck_assert_int_eq(lp_run(c, id, "exec", a, &v, &err), LP_ERR_JOB_FAILED);
+	ck_assert_ptr_nonnull(strstr(err.message, "/no/such!"));
+	lp_args_clear(a);
+	lp_kwargs_str(a, "argv", "not an array");
+	ck_assert_int_eq(lp_run(c, id, "exec", a, &v, &err), LP_ERR_JOB_FAILED);
+	ck_assert_ptr_nonnull(strstr(err.message, "argv"));
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+static bool
+process_gone(void *arg)
+{
+	pid_t pid = *(pid_t *)arg;
+
+	return kill(pid, 0) == -1 && errno == ESRCH;
+}
+
+START_TEST(exec_timeout_kills_what_it_started)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	char script[256], path[160];
+	struct lp_value *v;
+	struct lp_error err;
+	pid_t child = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/child.pid", d.dir);
+	snprintf(script, sizeof script, "sleep 300 & echo $! > %s; wait", path);
+	ck_assert_int_eq(run_sh(c, id, script, NULL, 0.5, &v, &err), LP_ERR_JOB_TIMEOUT);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_int_eq(fscanf(f, "%d", &child), 1);
+	fclose(f);
+	unlink(path);
+	ck_assert_msg(wait_until(process_gone, &child), "the background child %d survived",
+	    (int)child);
+	/* And the lease works on the replacement worker. */
+	ck_assert(run_sh(c, id, "exit 0", NULL, 0, &v, &err) == LP_OK);
+	lp_value_free(v);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(exec_needs_a_pool_that_allows_it)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert_int_eq(run_sh(c, id, "exit 0", NULL, 0, &v, &err), LP_ERR_PERMISSION_DENIED);
+	ck_assert_ptr_nonnull(strstr(err.message, "'cpu'"));
+	ck_assert(daemon_log_contains(&d, "exec refused"));
+	lp_client_free(c);
+}
+END_TEST
+
+/* The pid of the worker that ran the job: the parent of the shell. */
+static pid_t
+worker_pid(struct lp_client *c, uint64_t id)
+{
+	struct lp_value *v;
+	struct lp_error err;
+	pid_t pid;
+
+	ck_assert(run_sh(c, id, "echo $PPID", NULL, 0, &v, &err) == LP_OK);
+	pid = (pid_t)strtol(lp_value_get(v, "stdout")->via.bin.ptr, NULL, 10);
+	lp_value_free(v);
+	return pid;
+}
+
+struct recycled {
+	struct lp_client *c;
+	uint64_t lease;
+	pid_t old;
+};
+
+static bool
+new_worker_serves(void *arg)
+{
+	struct recycled *r = arg;
+
+	return worker_pid(r->c, r->lease) != r->old;
+}
+
+START_TEST(worker_is_recycled_after_max_jobs)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct recycled r = { c, acquire(c), 0 };
+
+	r.old = worker_pid(c, r.lease);
+	ck_assert_int_eq(worker_pid(c, r.lease), r.old);
+	ck_assert_int_eq(worker_pid(c, r.lease), r.old);
+	/* Three jobs done: a successor starts, and takes over once ready. */
+	ck_assert(wait_until(new_worker_serves, &r));
+	ck_assert(daemon_log_contains(&d, "retired after"));
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 0);
+	lp_client_free(c);
+}
+END_TEST
+
+static void
+rewrite_config(const char *text)
+{
+	char tmp[160];
+	FILE *f;
+
+	/* Renamed into place, so the daemon never reads half a file. */
+	snprintf(tmp, sizeof tmp, "%s.new", d.config);
+	ck_assert_ptr_nonnull(f = fopen(tmp, "w"));
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(rename(tmp, d.config), 0);
+}
+
+struct logged {
+	const struct daemon *d;
+	const char *text;
+};
+
+static bool
+log_has(void *arg)
+{
+	struct logged *l = arg;
+
+	return daemon_log_contains(l->d, l->text);
+}
+
+static void
+reload_and_wait(const char *marker)
+{
+	struct logged l = { &d, marker };
+
+	kill(d.pid, SIGHUP);
+	ck_assert_msg(wait_until(log_has, &l), "no '%s' in %s", marker, d.log);
+}
+
+START_TEST(reload_changes_sizes_and_timeouts_without_dropping_work)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_acquire_opts patient = { .timeout = HARNESS_WAIT_SECONDS };
+	struct lp_args *slow = lp_args_new();
+	struct lp_lease second;
+	struct lp_value *v;
+	struct lp_error err;
+	uint64_t id = acquire(a);
+
+	lp_args_double(slow, 0.5);
+	ck_assert(lp_run_async(a, id, "sleep", slow, NULL, NULL, &err) == LP_OK);
+	ck_assert(lp_client_process(a, &err) == LP_OK);
+	ck_assert(wait_stats(b, "pools.cpu.runs_in_flight", 1));
+	rewrite_config("[pool cpu]\nexecutors_max = 2\nworkers = 1\njob_timeout = 0.3\n"
+	    "socket_mode = 0600\n");
+	/* socket_mode is not a pool key: the whole file is refused, nothing changes. */
+	reload_and_wait("reload failed");
+	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.max"), 1);
+	rewrite_config("[daemon]\nsocket_mode = 0660\n"
+	    "[pool cpu]\nexecutors_max = 2\nworkers = 1\njob_timeout = 0.3\n");
+	reload_and_wait("configuration reloaded");
+	ck_assert(daemon_log_contains(&d, "socket_mode changed"));
+	/* The run accepted before the reload still finishes, and b gets a second executor. */
+	ck_assert(lp_client_wait_all(a, &err) == LP_OK);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.completed"), 1);
+	ck_assert(lp_acquire(b, &patient, &second, &err) == LP_OK);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.max"), 2);
+	/* The new job_timeout applies to new runs. */
+	lp_args_clear(slow);
+	lp_args_double(slow, 30);
+	ck_assert_int_eq(lp_run(b, second.id, "sleep", slow, &v, &err), LP_ERR_JOB_TIMEOUT);
+	lp_args_free(slow);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+Suite *
+workers_suite(void)
+{
+	Suite *s = suite_create("workers");
+	TCase *exec = tcase_create("exec");
+	TCase *refused = tcase_create("exec refused");
+	TCase *reload = tcase_create("reload");
+
+	tcase_add_checked_fixture(exec, start_exec_pool, stop_daemon);
+	tcase_set_timeout(exec, 60);
+	tcase_add_test(exec, exec_returns_output_and_status);
+	tcase_add_test(exec, exec_output_is_bounded);
+	tcase_add_test(exec, exec_reports_what_cannot_run);
+	tcase_add_test(exec, exec_timeout_kills_what_it_started);
+	tcase_add_test(exec, worker_is_recycled_after_max_jobs);
+	suite_add_tcase(s, exec);
+
+	tcase_add_checked_fixture(refused, start_no_exec_pool, stop_daemon);
+	tcase_set_timeout(refused, 60);
+	tcase_add_test(refused, exec_needs_a_pool_that_allows_it);
+	suite_add_tcase(s, refused);
+
+	tcase_add_checked_fixture(reload, start_no_exec_pool, stop_daemon);
+	tcase_set_timeout(reload, 60);
+	tcase_add_test(reload, reload_changes_sizes_and_timeouts_without_dropping_work);
+	suite_add_tcase(s, reload);
+	return s;
+}
