@@ -3,6 +3,7 @@
  * and configuration reloads that reach them, against a real daemon.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -210,6 +211,22 @@ START_TEST(exec_needs_a_pool_that_allows_it)
 }
 END_TEST
 
+static int
+count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	ck_assert_ptr_nonnull(dir = opendir(path));
+	while ((e = readdir(dir)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
 /* The pid of the worker that ran the job: the parent of the shell. */
 static pid_t
 worker_pid(struct lp_client *c, uint64_t id)
@@ -237,6 +254,17 @@ new_worker_serves(void *arg)
 
 	return worker_pid(r->c, r->lease) != r->old;
 }
+
+START_TEST(worker_holds_only_its_channel)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+
+	/* stdin (/dev/null), stdout and stderr (the log pipe), the channel: nothing of the daemon's. */
+	ck_assert_int_eq(count_fds(worker_pid(c, id)), 4);
+	lp_client_free(c);
+}
+END_TEST
 
 START_TEST(worker_is_recycled_after_max_jobs)
 {
@@ -343,6 +371,7 @@ workers_suite(void)
 	tcase_add_test(exec, exec_reports_what_cannot_run);
 	tcase_add_test(exec, exec_timeout_kills_what_it_started);
 	tcase_add_test(exec, worker_is_recycled_after_max_jobs);
+	tcase_add_test(exec, worker_holds_only_its_channel);
 	suite_add_tcase(s, exec);
 
 	tcase_add_checked_fixture(refused, start_no_exec_pool, stop_daemon);
