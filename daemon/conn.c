@@ -21,6 +21,7 @@
 static void conn_readable(evutil_socket_t fd, short what, void *arg);
 static void conn_writable(evutil_socket_t fd, short what, void *arg);
 static void conn_process(struct conn *c);
+static void conn_write(struct conn *c);
 
 const char *
 conn_label(const struct conn *c)
@@ -132,6 +133,10 @@ conn_close(struct conn *c, const char *why)
 		(void)evbuffer_write(c->out, c->fd);
 	event_del(c->ev_read);
 	event_del(c->ev_write);
+	if (c->flush_queued) {
+		TAILQ_REMOVE(&server.flushing, c, flush_link);
+		c->flush_queued = false;
+	}
 	close(c->fd);
 	c->fd = -1;
 	while ((r = TAILQ_FIRST(&c->runs)) != NULL) {
@@ -162,11 +167,32 @@ resume_reading(struct conn *c)
 	conn_process(c);	/* requests already buffered */
 }
 
+/* Responses of one loop turn leave in one write: conn_flush() only queues the connection. */
 static void
 conn_flush(struct conn *c)
 {
-	if (c->closed || c->dispatching)
+	if (c->closed || c->flush_queued)
 		return;
+	c->flush_queued = true;
+	TAILQ_INSERT_TAIL(&server.flushing, c, flush_link);
+	event_active(server.ev_flush, 0, 0);
+}
+
+void
+conn_flush_queued(void)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&server.flushing)) != NULL) {
+		TAILQ_REMOVE(&server.flushing, c, flush_link);
+		c->flush_queued = false;
+		conn_write(c);
+	}
+}
+
+static void
+conn_write(struct conn *c)
+{
 	if (evbuffer_get_length(c->out) > 0 && evbuffer_write(c->out, c->fd) == -1 &&
 	    errno != EAGAIN && errno != EINTR) {
 		conn_close(c, strerror(errno));
@@ -186,7 +212,7 @@ conn_writable(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	conn_flush(c);
+	conn_write(c);
 	if (!c->closed && c->read_paused && evbuffer_get_length(c->out) < OUT_LOW)
 		resume_reading(c);
 }
@@ -277,7 +303,6 @@ conn_process(struct conn *c)
 	size_t start = 0, used;
 	enum lp_frame_status st;
 
-	c->dispatching = true;
 	while (!c->closed && !c->read_paused && c->in_scanned < c->in_len) {
 		st = lp_framer_feed(&c->framer, c->in + c->in_scanned,
 		    c->in_len - c->in_scanned, &used);
@@ -285,7 +310,6 @@ conn_process(struct conn *c)
 		if (st == LP_FRAME_MORE)
 			break;
 		if (st == LP_FRAME_ERROR) {
-			c->dispatching = false;
 			conn_protocol_error(c, c->framer.error == LP_FRAME_MALFORMED ?
 			    LP_ERR_INVALID_REQUEST : LP_ERR_LIMIT_EXCEEDED,
 			    lp_frame_error_string(c->framer.error));
@@ -296,7 +320,6 @@ conn_process(struct conn *c)
 		if (evbuffer_get_length(c->out) > OUT_HIGH && !c->read_paused)
 			pause_reading(c);
 	}
-	c->dispatching = false;
 	if (c->closed)
 		return;
 	if (start > 0) {

@@ -34,9 +34,10 @@ struct conn {
 	char name[64];			/* from hello */
 	bool read_paused;
 	bool closed;
-	bool dispatching;		/* flush once at the end of a read */
+	bool flush_queued;
 	double connected;
 	TAILQ_ENTRY(conn) link;
+	TAILQ_ENTRY(conn) flush_link;
 };
 
 /* Takes an accepted socket; closes it when the client cannot be served. */
@@ -52,6 +53,9 @@ void conn_send(struct conn *c);
 void conn_send_error(struct conn *c, uint32_t msgid, const struct lp_error *err);
 /* A result whose len packed bytes are moved out of src. */
 void conn_send_result(struct conn *c, uint32_t msgid, struct evbuffer *src, size_t len);
+
+/* Writes what every connection queued this loop turn (server's flush event). */
+void conn_flush_queued(void);
 
 /* "client 7 (pid 1234, uid 1000)" for log lines. */
 const char *conn_label(const struct conn *c);

@@ -151,6 +151,12 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	conn_flush_queued();
+}
+
+static void
 on_accept_resume(evutil_socket_t fd, short what, void *arg)
 {
 	event_add(server.ev_accept, NULL);
@@ -237,6 +243,7 @@ server_init(struct event_base *base)
 	server.started = server_now();
 	TAILQ_INIT(&server.conns);
 	TAILQ_INIT(&server.closed);
+	TAILQ_INIT(&server.flushing);
 	msgpack_sbuffer_init(&server.scratch);
 	msgpack_packer_init(&server.packer, &server.scratch, msgpack_sbuffer_write);
 	signal(SIGPIPE, SIG_IGN);
@@ -248,6 +255,7 @@ server_init(struct event_base *base)
 	server.ev_deadline = new_event(-1, 0, on_deadline);
 	server.ev_shutdown = new_event(-1, 0, on_shutdown_timeout);
 	server.ev_reap = new_event(-1, 0, on_reap);
+	server.ev_flush = new_event(-1, 0, on_flush);
 	server.ev_accept_pause = new_event(-1, 0, on_accept_resume);
 	lease_table_init(&server.leases, &server.cfg, &dispatch_lease_events, NULL);
 	server.listen_fd = listen_on(server.cfg.socket_path, server.cfg.socket_mode);
@@ -273,6 +281,7 @@ server_free(void)
 	event_free(server.ev_deadline);
 	event_free(server.ev_shutdown);
 	event_free(server.ev_reap);
+	event_free(server.ev_flush);
 	event_free(server.ev_accept_pause);
 	lease_table_free(&server.leases);
 	msgpack_sbuffer_destroy(&server.scratch);

@@ -31,9 +31,11 @@ struct server {
 	struct event *ev_deadline;	/* the lease table's next deadline */
 	struct event *ev_shutdown;	/* the drain's deadline */
 	struct event *ev_reap;		/* frees connections closed this turn */
+	struct event *ev_flush;		/* writes the responses of this turn */
 	struct event *ev_signals[5];
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, conn) closed;
+	TAILQ_HEAD(, conn) flushing;
 	unsigned nconns;
 	uint64_t next_conn_id;
 	unsigned runs_in_flight;
