@@ -69,6 +69,8 @@ static const struct key keys[] = {
 	{ SECTION_POOL, "exec_output_max", KEY_BYTES, P(exec_output_max), 0, 1 << 30, "1M", true },
 	{ SECTION_POOL, "max_jobs_per_worker", KEY_UINT, P(max_jobs_per_worker), 0, 1e9, "0", true },
 	{ SECTION_POOL, "memory_limit", KEY_BYTES, P(memory_limit), 0, 1ULL << 50, "0", true },
+	{ SECTION_POOL, "batch_size", KEY_UINT, P(batch_size), 1, 4096, "64", true },
+	{ SECTION_POOL, "batch_wait", KEY_SECONDS, P(batch_wait), 1e-6, 60, "0.002", true },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 

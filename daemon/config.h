@@ -35,6 +35,8 @@ struct lp_pool_config {
 	unsigned exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
 	unsigned max_jobs_per_worker;	/* 0: never recycle */
 	unsigned long long memory_limit;	/* address space per worker; 0: none */
+	unsigned batch_size;		/* the grinder dispatches this many items at once */
+	double batch_wait;		/* ...or when the oldest has waited this long */
 };
 
 struct lp_config {

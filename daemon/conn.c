@@ -9,6 +9,7 @@
 
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
+#include "daemon/grinder.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
 #include "proto/params.h"
@@ -76,6 +77,7 @@ conn_accept(int fd)
 	c->holder.uid = cred.uid;
 	c->holder.gid = cred.gid;
 	TAILQ_INIT(&c->runs);
+	LIST_INIT(&c->grinds);
 	lp_framer_init(&c->framer, server.cfg.max_message_bytes, LP_DEFAULT_MAX_DEPTH);
 	msgpack_zone_init(&c->zone, 4096);
 	c->out = evbuffer_new();
@@ -139,6 +141,7 @@ conn_close(struct conn *c, const char *why)
 	}
 	close(c->fd);
 	c->fd = -1;
+	grinder_drop_conn(c);	/* queued items go unrun */
 	while ((r = TAILQ_FIRST(&c->runs)) != NULL) {
 		TAILQ_REMOVE(&c->runs, r, conn_link);
 		r->conn = NULL;		/* it still runs; its answer is dropped */

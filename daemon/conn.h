@@ -19,6 +19,8 @@
 #include "daemon/run.h"
 #include "proto/frame.h"
 
+struct gqueue;
+
 struct conn {
 	uint64_t id;
 	int fd;
@@ -31,6 +33,7 @@ struct conn {
 	struct evbuffer *out;
 	struct lp_holder holder;	/* its leases and waiting acquires */
 	struct run_queue runs;		/* accepted, unanswered */
+	LIST_HEAD(, gqueue) grinds;	/* its items queued in grinders */
 	char name[64];			/* from hello */
 	bool read_paused;
 	bool closed;

@@ -6,6 +6,7 @@
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
 #include "daemon/exec.h"
+#include "daemon/grinder.h"
 #include "daemon/jobs.h"
 #include "daemon/log.h"
 #include "daemon/procpool.h"
@@ -127,6 +128,35 @@ do_acquire(struct conn *c, const struct lp_request *req)
 		    pool->cfg.name, pool->nwaiters);
 }
 
+/* The function exists, and the pool lets this client run it. */
+static bool
+function_allowed(struct conn *c, uint32_t msgid, const struct lp_pool *pool, struct lp_str fn)
+{
+	if (jobs_find(fn.ptr, fn.len) == NULL) {
+		answer_error(c, msgid, LP_ERR_NO_SUCH_FUNCTION,
+		    "no function named '%.*s' (hello lists them)", (int)fn.len, fn.ptr);
+		return false;
+	}
+	if (!pool->cfg.exec && fn.len == strlen(EXEC_FUNCTION) &&
+	    memcmp(fn.ptr, EXEC_FUNCTION, fn.len) == 0) {
+		log_warn("%s: exec refused on pool %s", conn_label(c), pool->cfg.name);
+		answer_error(c, msgid, LP_ERR_PERMISSION_DENIED,
+		    "pool '%s' does not allow exec (set exec = yes in its [pool %s] section)",
+		    pool->cfg.name, pool->cfg.name);
+		return false;
+	}
+	return true;
+}
+
+/* The pool's job_timeout is the default and the ceiling. */
+static double
+job_timeout(const struct lp_pool *pool, bool has_timeout, double timeout)
+{
+	if (has_timeout && timeout < pool->cfg.job_timeout)
+		return timeout;
+	return pool->cfg.job_timeout;
+}
+
 static void
 do_run(struct conn *c, const struct lp_request *req)
 {
@@ -142,28 +172,15 @@ do_run(struct conn *c, const struct lp_request *req)
 		answer_error(c, req->msgid, LP_ERR_STOPPING, "the daemon is stopping");
 		return;
 	}
-	if (jobs_find(p->fn.ptr, p->fn.len) == NULL) {
-		answer_error(c, req->msgid, LP_ERR_NO_SUCH_FUNCTION,
-		    "no function named '%.*s' (hello lists them)", (int)p->fn.len, p->fn.ptr);
+	if (!function_allowed(c, req->msgid, l->pool, p->fn))
 		return;
-	}
-	if (!l->pool->cfg.exec && p->fn.len == strlen(EXEC_FUNCTION) &&
-	    memcmp(p->fn.ptr, EXEC_FUNCTION, p->fn.len) == 0) {
-		log_warn("%s: exec refused on pool %s", conn_label(c), l->pool->cfg.name);
-		answer_error(c, req->msgid, LP_ERR_PERMISSION_DENIED,
-		    "pool '%s' does not allow exec (set exec = yes in its [pool %s] section)",
-		    l->pool->cfg.name, l->pool->cfg.name);
-		return;
-	}
 	if (lease_run_begin(l, server_now(), &err) != LP_OK) {
 		conn_send_error(c, req->msgid, &err);
 		return;
 	}
-	/* The pool's job_timeout is the default and the ceiling. */
-	timeout = l->pool->cfg.job_timeout;
-	if (p->has_timeout && p->timeout < timeout)
-		timeout = p->timeout;
-	r = run_new(c, req->msgid, l, p, timeout);
+	timeout = job_timeout(l->pool, p->has_timeout, p->timeout);
+	r = run_new(c, req->msgid, l->pool, l, &(struct run_job){ .fn = p->fn, .args = p->args,
+	    .kwargs = p->kwargs, .timeout = timeout });
 	TAILQ_INSERT_TAIL(&c->runs, r, conn_link);
 	server.runs_in_flight++;
 	procpool_submit(l->executor, r);
@@ -223,8 +240,18 @@ do_stats(struct conn *c, const struct lp_request *req)
 static void
 do_submit(struct conn *c, const struct lp_request *req)
 {
-	answer_error(c, req->msgid, LP_ERR_UNKNOWN_METHOD,
-	    "method 'submit' is not available in this version of leasepoold");
+	const struct lp_submit_params *p = &req->p.submit;
+	struct lp_pool *pool;
+
+	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL)
+		return;
+	if (server.stopping) {
+		answer_error(c, req->msgid, LP_ERR_STOPPING, "the daemon is stopping");
+		return;
+	}
+	if (!function_allowed(c, req->msgid, pool, p->fn))
+		return;
+	grinder_submit(c, req->msgid, pool, p, job_timeout(pool, p->has_timeout, p->timeout));
 }
 
 void
@@ -249,7 +276,10 @@ dispatch(struct conn *c, const struct lp_request *req)
 static void
 on_granted(struct lp_waiter *w, struct lp_lease *l, void *arg)
 {
-	answer_lease(w->holder->ctx, w->tag, l);
+	if (w->holder->grinder != NULL)
+		grinder_granted(w->holder, l);
+	else
+		answer_lease(w->holder->ctx, w->tag, l);
 }
 
 static void
@@ -257,6 +287,10 @@ on_waiter_failed(struct lp_waiter *w, const struct lp_error *err, void *arg)
 {
 	struct conn *c = w->holder->ctx;
 
+	if (w->holder->grinder != NULL) {
+		grinder_acquire_failed(w->holder, err);
+		return;
+	}
 	log_debug("%s: acquire on pool %s failed: %s", conn_label(c), w->pool->cfg.name,
 	    err->message);
 	conn_send_error(c, w->tag, err);

@@ -22,6 +22,7 @@
 #include "daemon/heap.h"
 #include "proto/rpc.h"
 
+struct grinder;
 struct lp_pool;
 struct lp_lease_table;
 
@@ -53,6 +54,7 @@ struct lp_holder {
 	TAILQ_HEAD(, lp_lease) leases;
 	TAILQ_HEAD(, lp_waiter) waiters;
 	void *ctx;			/* the connection */
+	struct grinder *grinder;	/* instead, for a pool's grinder */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
@@ -114,6 +116,7 @@ struct lp_pool {
 	char failing_reason[128];
 	struct lp_pool_counters counters;
 	void *backend;			/* the backend's per-pool state */
+	struct grinder *grinder;
 };
 
 struct lp_lease_events {

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "daemon/forkserver.h"
+#include "daemon/grinder.h"
 #include "daemon/log.h"
 #include "daemon/procpool.h"
 #include "daemon/server.h"
@@ -48,7 +49,13 @@ struct worker {
 	struct event *ev_timer;	/* backoff, job timeout, or status wait */
 	struct evbuffer *in;
 	struct evbuffer *out;
-	struct run *run;	/* BUSY, and DEAD while its answer waits for the status */
+	/*
+	 * The jobs of the frame it was sent, in order: one run on a lease, or a
+	 * batch of the grinder.  batch[done] is running; BUSY until all are
+	 * answered, and DEAD while the unanswered ones wait for the exit status.
+	 */
+	struct run **batch;
+	unsigned nbatch, done, batch_cap;
 	uint32_t job_id;
 	unsigned jobs;		/* answered, for max_jobs_per_worker */
 	/* Recycling: started before this one stops, it takes the slot once ready. */
@@ -166,6 +173,7 @@ worker_free(struct worker *w)
 	if (w->fd != -1)
 		close(w->fd);
 	worklog_close(w->log);
+	free(w->batch);
 	free(w);
 }
 
@@ -263,33 +271,76 @@ start_failed(struct pexec *pe, unsigned slot, const char *why)
 	spawn_slot(pe, slot, delay);
 }
 
+static struct worker *
+idle_worker(struct pexec *pe)
+{
+	for (unsigned i = 0; i < pe->nworkers; i++)
+		if (pe->workers[i]->state == WORKER_IDLE)
+			return pe->workers[i];
+	return NULL;
+}
+
+static void
+note_running(struct worker *w, const struct run *r)
+{
+	snprintf(w->last_fn, sizeof w->last_fn, "%s", r->fn);
+	snprintf(w->last_owner, sizeof w->last_owner, "%s", r->owner);
+	timer_start(w, r->timeout);
+}
+
+/* One frame: [job, job, ...], each job as its run packed it. */
+static void
+worker_send(struct worker *w, struct run **runs, unsigned n)
+{
+	struct wire_header h = { .type = WIRE_JOB };
+	unsigned char head[5];
+	size_t len = 0, headlen;
+
+	if (n > w->batch_cap) {
+		free(w->batch);
+		if ((w->batch = calloc(n, sizeof *w->batch)) == NULL)
+			fatalx("out of memory");
+		w->batch_cap = n;
+	}
+	memcpy(w->batch, runs, n * sizeof *runs);
+	w->nbatch = n;
+	w->done = 0;
+	w->state = WORKER_BUSY;
+	w->job_id = ++pp.next_job;
+	head[0] = 0xdd;		/* array 32: simple, and the worker does not care */
+	head[1] = (unsigned char)(n >> 24);
+	head[2] = (unsigned char)(n >> 16);
+	head[3] = (unsigned char)(n >> 8);
+	head[4] = (unsigned char)n;
+	headlen = sizeof head;
+	for (unsigned i = 0; i < n; i++)
+		len += runs[i]->len;
+	h.len = (uint32_t)(headlen + len);
+	h.job = w->job_id;
+	evbuffer_add(w->out, &h, sizeof h);
+	evbuffer_add(w->out, head, headlen);
+	for (unsigned i = 0; i < n; i++)
+		evbuffer_add(w->out, runs[i]->payload, runs[i]->len);
+	note_running(w, runs[0]);
+	worker_writable(w->fd, EV_WRITE, w);
+}
+
 static void
 pump(struct pexec *pe)
 {
+	struct run *batch[GRINDER_BATCH_MAX];
+	struct worker *w;
 	struct run *r;
+	unsigned n;
 
-	while ((r = TAILQ_FIRST(&pe->queue)) != NULL) {
-		struct worker *w = NULL;
-		struct wire_header h;
-
-		for (unsigned i = 0; i < pe->nworkers && w == NULL; i++)
-			if (pe->workers[i]->state == WORKER_IDLE)
-				w = pe->workers[i];
-		if (w == NULL)
-			return;
+	while ((r = TAILQ_FIRST(&pe->queue)) != NULL && (w = idle_worker(pe)) != NULL) {
 		TAILQ_REMOVE(&pe->queue, r, queue_link);
-		w->state = WORKER_BUSY;
-		w->run = r;
-		snprintf(w->last_fn, sizeof w->last_fn, "%s", r->fn);
-		snprintf(w->last_owner, sizeof w->last_owner, "%s", r->lease->owner);
-		w->job_id = ++pp.next_job;
-		h = (struct wire_header){ .len = (uint32_t)r->len, .job = w->job_id,
-		    .type = WIRE_JOB };
-		evbuffer_add(w->out, &h, sizeof h);
-		evbuffer_add(w->out, r->payload, r->len);
-		timer_start(w, r->timeout);
-		worker_writable(w->fd, EV_WRITE, w);
+		worker_send(w, &r, 1);
 	}
+	/* An executor the grinder leased takes batches as long as it has idle workers. */
+	while ((w = idle_worker(pe)) != NULL &&
+	    (n = grinder_take(pe->ex, batch, GRINDER_BATCH_MAX)) > 0)
+		worker_send(w, batch, n);
 }
 
 void
@@ -301,16 +352,30 @@ procpool_submit(struct lp_executor *ex, struct run *r)
 	pump(pe);
 }
 
+void
+procpool_poke(struct lp_executor *ex)
+{
+	if (ex->backend != NULL)
+		pump(ex->backend);
+}
+
+/* The job running now, removed from the batch; NULL when there is none. */
+static struct run *
+batch_next(struct worker *w)
+{
+	if (w->done == w->nbatch)
+		return NULL;
+	return w->batch[w->done++];
+}
+
 static void
 answer_crash(struct worker *w, int status, bool known)
 {
 	struct lp_error err = { .code = LP_ERR_WORKER_CRASHED };
 	char how[96];
-	struct run *r = w->run;
+	struct run *r;
+	bool first = true;
 
-	if (r == NULL)
-		return;
-	w->run = NULL;
 	if (known) {
 		describe_status(status, how, sizeof how);
 		if (WIFSIGNALED(status))
@@ -318,10 +383,15 @@ answer_crash(struct worker *w, int status, bool known)
 	} else {
 		snprintf(how, sizeof how, "died (exit status unknown)");
 	}
-	snprintf(err.message, sizeof err.message, "%s %s while running '%s'",
-	    worker_label(w), how, r->fn);
-	log_warn("%s", err.message);
-	run_answer_error(r, &err);
+	/* Every job of the frame not yet answered: finished ones already were. */
+	while ((r = batch_next(w)) != NULL) {
+		snprintf(err.message, sizeof err.message, "%s %s %s '%s'", worker_label(w), how,
+		    first ? "while running" : "before it could run", r->fn);
+		if (first)
+			log_warn("%s", err.message);
+		first = false;
+		run_answer_error(r, &err);
+	}
 }
 
 /* A worker that ended, whatever the cause, waits for its exit status (to answer its run). */
@@ -443,7 +513,7 @@ static void
 worker_result(struct worker *w, const struct wire_header *h)
 {
 	struct pexec *pe = w->pe;
-	struct run *r = w->run;
+	struct run *r;
 
 	if (w->state != WORKER_BUSY || h->job != w->job_id) {
 		log_err("%s sent a result for job %u it was not running; stopping it",
@@ -454,8 +524,11 @@ worker_result(struct worker *w, const struct wire_header *h)
 		return;
 	}
 	evtimer_del(w->ev_timer);
-	w->run = NULL;
-	w->state = WORKER_IDLE;
+	r = batch_next(w);
+	if (w->done < w->nbatch)
+		note_running(w, w->batch[w->done]);
+	else
+		w->state = WORKER_IDLE;
 	if (h->code == LP_OK) {
 		run_answer_result(r, w->in, h->len);
 	} else {
@@ -470,6 +543,8 @@ worker_result(struct worker *w, const struct wire_header *h)
 		run_answer_error(r, &err);
 	}
 	w->jobs++;
+	if (w->state != WORKER_IDLE)
+		return;
 	if (w->successor != NULL && w->successor->state == WORKER_IDLE) {
 		worker_retire(w);
 		return;
@@ -555,14 +630,16 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 		spawn_now(w);
 		break;
 	case WORKER_BUSY:
-		r = w->run;
-		w->run = NULL;
+		r = batch_next(w);
 		snprintf(err.message, sizeof err.message,
 		    "'%s' ran longer than its timeout of %.3f s; %s was killed",
 		    r->fn, r->timeout, worker_label(w));
 		log_warn("%s", err.message);
 		kill_worker(w);
 		run_answer_error(r, &err);
+		/* Jobs of the batch that never started go back to the grinder. */
+		while ((r = batch_next(w)) != NULL)
+			grinder_requeue(r);
 		worker_lost(w, "killed after a job timeout", 0, false);
 		break;
 	case WORKER_DEAD:		/* no exit status came: answer without it */
@@ -715,12 +792,10 @@ procpool_stop(void)
 		}
 	}
 	while ((w = LIST_FIRST(&pp.workers)) != NULL) {
-		if (w->run != NULL) {
-			struct run *r = w->run;
+		struct run *r;
 
-			w->run = NULL;
+		while ((r = batch_next(w)) != NULL)
 			run_answer_error(r, &err);
-		}
 		/* Idle workers exit when their channel closes; busy ones are past the drain. */
 		if (w->state == WORKER_BUSY || w->state == WORKER_STARTING)
 			kill_worker(w);

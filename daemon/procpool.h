@@ -22,6 +22,8 @@ extern const struct forkserver_events procpool_forkserver_events;
 void procpool_init(struct event_base *base);
 void procpool_start_executor(struct lp_executor *ex);
 void procpool_submit(struct lp_executor *ex, struct run *r);
+/* The grinder has work for the executor it leased: let idle workers take it. */
+void procpool_poke(struct lp_executor *ex);
 /* The pids of the executor's live workers, at most max of them; returns how many. */
 unsigned procpool_worker_pids(const struct lp_executor *ex, pid_t *pids, unsigned max);
 /* Main's SIGCHLD: a worker that was re-parented to us has exited. */

@@ -1,55 +1,72 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/conn.h"
+#include "daemon/grinder.h"
 #include "daemon/log.h"
 #include "daemon/run.h"
 #include "daemon/server.h"
 
 struct run *
-run_new(struct conn *c, uint32_t msgid, struct lp_lease *lease,
-    const struct lp_run_params *p, double timeout)
+run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool, struct lp_lease *lease,
+    const struct run_job *job)
 {
-	static msgpack_sbuffer job;
+	static msgpack_sbuffer packed;
 	static msgpack_packer pk;
+	size_t owner_len = lease != NULL ? 0 : job->owner.len;
 	struct run *r;
 
 	if (pk.data == NULL)
-		msgpack_packer_init(&pk, &job, msgpack_sbuffer_write);
-	msgpack_sbuffer_clear(&job);
+		msgpack_packer_init(&pk, &packed, msgpack_sbuffer_write);
+	msgpack_sbuffer_clear(&packed);
 	msgpack_pack_array(&pk, 3);
-	msgpack_pack_str_with_body(&pk, p->fn.ptr, p->fn.len);
-	if (p->args != NULL)
-		msgpack_pack_object(&pk, *p->args);
+	msgpack_pack_str_with_body(&pk, job->fn.ptr, job->fn.len);
+	if (job->args != NULL)
+		msgpack_pack_object(&pk, *job->args);
 	else
 		msgpack_pack_array(&pk, 0);
-	if (p->kwargs != NULL)
-		msgpack_pack_object(&pk, *p->kwargs);
+	if (job->kwargs != NULL)
+		msgpack_pack_object(&pk, *job->kwargs);
 	else
 		msgpack_pack_map(&pk, 0);
 
-	if ((r = malloc(sizeof *r + job.size)) == NULL)
+	/* One allocation: the run, its packed job, and an item's owner after it. */
+	if ((r = malloc(sizeof *r + packed.size + owner_len + 1)) == NULL)
 		fatalx("out of memory");
 	memset(r, 0, sizeof *r);
 	r->conn = c;
 	r->msgid = msgid;
+	r->pool = pool;
 	r->lease = lease;
-	snprintf(r->fn, sizeof r->fn, "%.*s", (int)p->fn.len, p->fn.ptr);
-	r->timeout = timeout;
+	snprintf(r->fn, sizeof r->fn, "%.*s", (int)job->fn.len, job->fn.ptr);
+	r->timeout = job->timeout;
 	r->accepted = server_now();
-	r->len = job.size;
-	memcpy(r->payload, job.data, job.size);
+	r->len = packed.size;
+	memcpy(r->payload, packed.data, packed.size);
+	if (lease != NULL) {
+		r->owner = lease->owner;
+	} else {
+		memcpy(r->payload + r->len, job->owner.ptr, owner_len);
+		r->payload[r->len + owner_len] = '\0';
+		r->owner = r->payload + r->len;
+	}
 	return r;
 }
 
 static void
-run_end(struct run *r)
+run_end(struct run *r, bool ok)
 {
+	struct grinder *g = r->grinder;
+
 	if (r->conn != NULL)
 		TAILQ_REMOVE(&r->conn->runs, r, conn_link);
 	server.runs_in_flight--;
-	lease_run_end(r->lease, server_now());
+	if (r->lease != NULL)
+		lease_run_end(r->lease, server_now());
 	free(r);
+	if (g != NULL)
+		grinder_item_done(g, ok);
 	server_schedule();
 	server_check_drained();
 }
@@ -57,18 +74,18 @@ run_end(struct run *r)
 void
 run_answer_result(struct run *r, struct evbuffer *src, size_t len)
 {
-	r->lease->pool->counters.runs_completed++;
+	r->pool->counters.runs_completed++;
 	if (r->conn != NULL)
 		conn_send_result(r->conn, r->msgid, src, len);
 	else
 		evbuffer_drain(src, len);
-	run_end(r);
+	run_end(r, true);
 }
 
 void
 run_answer_error(struct run *r, const struct lp_error *err)
 {
-	struct lp_pool_counters *n = &r->lease->pool->counters;
+	struct lp_pool_counters *n = &r->pool->counters;
 
 	switch (err->code) {
 	case LP_ERR_JOB_TIMEOUT:
@@ -82,5 +99,5 @@ run_answer_error(struct run *r, const struct lp_error *err)
 	}
 	if (r->conn != NULL)
 		conn_send_error(r->conn, r->msgid, err);
-	run_end(r);
+	run_end(r, false);
 }

@@ -1,8 +1,9 @@
 /*
- * A run: one accepted `run` request on a lease, from the moment it is
- * accepted until it is answered.  Its client may vanish meanwhile (conn
- * becomes NULL and the answer is dropped); its lease stays counted until
- * the answer, so the executor is not reused under a running job.
+ * A run: one accepted `run` request on a lease, or one `submit` item of a
+ * grinder, from the moment it is accepted until it is answered.  Its client
+ * may vanish meanwhile (conn becomes NULL and the answer is dropped); its
+ * lease stays counted until the answer, so the executor is not reused under
+ * a running job.  A grinder item has no lease until it is dispatched.
  */
 #ifndef LP_DAEMON_RUN_H
 #define LP_DAEMON_RUN_H
@@ -19,12 +20,18 @@
 
 struct conn;
 
+struct grinder;
+
 struct run {
 	struct conn *conn;
 	uint32_t msgid;
 	struct lp_lease *lease;
+	struct lp_pool *pool;
+	struct grinder *grinder;	/* a submit item */
 	TAILQ_ENTRY(run) conn_link;
-	TAILQ_ENTRY(run) queue_link;	/* waiting for a worker of the executor */
+	TAILQ_ENTRY(run) queue_link;	/* waiting: for a worker, or in its client's grinder queue */
+	TAILQ_ENTRY(run) age_link;	/* a grinder's queue, oldest first */
+	const char *owner;		/* for logs: the lease's, or the item's own copy */
 	char fn[LP_NAME_MAX + 1];
 	double timeout;
 	double accepted;
@@ -34,8 +41,18 @@ struct run {
 
 TAILQ_HEAD(run_queue, run);
 
-struct run *run_new(struct conn *c, uint32_t msgid, struct lp_lease *lease,
-    const struct lp_run_params *p, double timeout);
+/* What a job is: the function, its arguments (NULL: none) and its bounds. */
+struct run_job {
+	struct lp_str fn;
+	const msgpack_object *args;
+	const msgpack_object *kwargs;
+	double timeout;
+	struct lp_str owner;		/* a submit item's; a lease run takes its lease's */
+};
+
+/* A run on lease (which gives the pool), or a grinder item when lease is NULL. */
+struct run *run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool,
+    struct lp_lease *lease, const struct run_job *job);
 
 /* Answers with len bytes of packed result taken from src. */
 void run_answer_result(struct run *r, struct evbuffer *src, size_t len);

@@ -12,6 +12,7 @@
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
 #include "daemon/forkserver.h"
+#include "daemon/grinder.h"
 #include "daemon/log.h"
 #include "daemon/procpool.h"
 #include "daemon/reload.h"
@@ -101,6 +102,7 @@ begin_stop(int sig)
 	log_notice("%s: stopping; %u runs in flight may finish within %.1f s",
 	    strsignal(sig), server.runs_in_flight, server.cfg.shutdown_timeout);
 	lease_table_stop(&server.leases);
+	grinder_stop(&server.leases);
 	tv = seconds_tv(server.cfg.shutdown_timeout);
 	evtimer_add(server.ev_shutdown, &tv);
 	server_check_drained();
@@ -258,6 +260,7 @@ server_init(struct event_base *base)
 	server.ev_flush = new_event(-1, 0, on_flush);
 	server.ev_accept_pause = new_event(-1, 0, on_accept_resume);
 	lease_table_init(&server.leases, &server.cfg, &dispatch_lease_events, NULL);
+	grinder_init(&server.leases);
 	server.listen_fd = listen_on(server.cfg.socket_path, server.cfg.socket_mode);
 	server.ev_accept = new_event(server.listen_fd, EV_READ | EV_PERSIST, on_accept);
 	event_add(server.ev_accept, NULL);
@@ -283,6 +286,7 @@ server_free(void)
 	event_free(server.ev_reap);
 	event_free(server.ev_flush);
 	event_free(server.ev_accept_pause);
+	grinder_free(&server.leases);
 	lease_table_free(&server.leases);
 	msgpack_sbuffer_destroy(&server.scratch);
 }

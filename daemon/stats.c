@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "daemon/conn.h"
+#include "daemon/grinder.h"
 #include "daemon/procpool.h"
 #include "daemon/server.h"
 #include "daemon/stats.h"
@@ -73,7 +74,7 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 		}
 	}
 	lp_pack_cstr(pk, p->cfg.name);
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, 9);
 	lp_pack_kv_str(pk, "backend", config_backend_name(p->cfg.backend));
 	lp_pack_kv_u64(pk, "workers", p->cfg.workers);
 	lp_pack_cstr(pk, "executors");
@@ -89,6 +90,8 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 	lp_pack_kv_bool(pk, "failing", p->failing);
 	lp_pack_cstr(pk, "counters");
 	pack_counters(pk, &p->counters);
+	lp_pack_cstr(pk, "grinder");
+	grinder_pack_stats(pk, p);
 	lp_pack_cstr(pk, "leases");
 	msgpack_pack_array(pk, nleases);
 	TAILQ_FOREACH(ex, &p->executors, link)

@@ -9,6 +9,7 @@
 
 #include "daemon/exec.h"
 #include "daemon/jobs.h"
+#include "daemon/modules.h"
 #include "daemon/wire.h"
 #include "daemon/worker.h"
 #include "leasepool/errors.h"
@@ -87,18 +88,16 @@ parse_job(const msgpack_object *o, const msgpack_object **fn,
 	    (*args)->type == MSGPACK_OBJECT_ARRAY && (*kwargs)->type == MSGPACK_OBJECT_MAP;
 }
 
+/* Runs one job and answers it at once, so a crash later in the batch loses no finished result. */
 static void
-run_job(int fd, uint32_t id, const char *payload, size_t len, msgpack_zone *zone,
-    struct lp_job *job, const struct worker_limits *limits)
+run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
+    const struct worker_limits *limits)
 {
 	const msgpack_object *fn, *args, *kwargs;
 	const struct lp_job_function *f;
-	msgpack_object o;
-	size_t off = 0;
 	char msg[256];
 
-	if (msgpack_unpack(payload, len, &off, zone, &o) != MSGPACK_UNPACK_SUCCESS ||
-	    !parse_job(&o, &fn, &args, &kwargs)) {
+	if (!parse_job(o, &fn, &args, &kwargs)) {
 		send_error(fd, id, LP_ERR_INTERNAL, "worker received a malformed job");
 		return;
 	}
@@ -111,8 +110,8 @@ run_job(int fd, uint32_t id, const char *payload, size_t len, msgpack_zone *zone
 	if (job->failed) {
 		send_error(fd, id, LP_ERR_JOB_FAILED, job->message);
 	} else if (job->result.size > limits->max_result_bytes) {
-		snprintf(msg, sizeof msg, "%s returned %zu bytes, more than the limit of %zu",
-		    f->name, job->result.size, limits->max_result_bytes);
+		snprintf(msg, sizeof msg, "%s returned %zu bytes, more than the limit of %llu",
+		    f->name, job->result.size, (unsigned long long)limits->max_result_bytes);
 		send_error(fd, id, LP_ERR_LIMIT_EXCEEDED, msg);
 	} else {
 		send_frame(fd, id, WIRE_RESULT, LP_OK, job->result.data, job->result.size);
@@ -122,6 +121,21 @@ run_job(int fd, uint32_t id, const char *payload, size_t len, msgpack_zone *zone
 		jobs_destroy(job);
 		jobs_init(job);
 	}
+}
+
+/* A frame holds an array of jobs: one for a run, many for a batch of the grinder. */
+static void
+run_jobs(int fd, uint32_t id, const char *payload, size_t len, msgpack_zone *zone,
+    struct lp_job *job, const struct worker_limits *limits)
+{
+	msgpack_object o;
+	size_t off = 0;
+
+	if (msgpack_unpack(payload, len, &off, zone, &o) != MSGPACK_UNPACK_SUCCESS ||
+	    o.type != MSGPACK_OBJECT_ARRAY)
+		_exit(2);	/* the daemon's bug: it will see us die */
+	for (uint32_t i = 0; i < o.via.array.size; i++)
+		run_job(fd, id, &o.via.array.ptr[i], job, limits);
 }
 
 void
@@ -139,6 +153,8 @@ worker_main(int fd, const struct worker_limits *limits)
 	exec_set_output_max(limits->exec_output_max);
 	jobs_init(&job);
 	msgpack_zone_init(&zone, 4096);
+	if (modules_worker_init() != 0)
+		_exit(70);
 	send_frame(fd, 0, WIRE_READY, LP_OK, NULL, 0);
 	while (read_full(fd, &h, sizeof h)) {
 		if (h.type != WIRE_JOB || h.len > limits->max_job_bytes)
@@ -151,8 +167,9 @@ worker_main(int fd, const struct worker_limits *limits)
 		}
 		if (!read_full(fd, buf, h.len))
 			break;
-		run_job(fd, h.job, buf, h.len, &zone, &job, limits);
+		run_jobs(fd, h.job, buf, h.len, &zone, &job, limits);
 		msgpack_zone_clear(&zone);
 	}
+	modules_worker_fini();
 	_exit(0);
 }

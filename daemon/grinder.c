@@ -1,0 +1,384 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/conn.h"
+#include "daemon/grinder.h"
+#include "daemon/log.h"
+#include "daemon/procpool.h"
+#include "daemon/server.h"
+
+/* The grinder's own lease never expires in practice: it lets go when idle. */
+#define GRINDER_LEASE_SECONDS 1e9
+
+/* One client's items in one grinder. */
+struct gqueue {
+	struct grinder *g;
+	struct conn *conn;
+	struct run_queue items;
+	bool in_ring;
+	TAILQ_ENTRY(gqueue) ring_link;	/* the grinder's turn order, while it has items */
+	LIST_ENTRY(gqueue) conn_link;	/* c->grinds */
+};
+
+struct grinder {
+	struct lp_pool *pool;
+	struct lp_holder holder;	/* the grinder's lease, and its wait for one */
+	struct lp_lease *lease;
+	bool acquiring;
+	TAILQ_HEAD(, gqueue) ring;
+	TAILQ_HEAD(, run) by_age;	/* every queued item, oldest first */
+	unsigned queued;
+	unsigned running;
+	struct event *timer;		/* batch_wait of the oldest item */
+	uint64_t batches;
+	uint64_t dispatched;
+	uint64_t completed;
+	uint64_t failed;
+};
+
+static void grinder_kick(struct grinder *g);
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	grinder_kick(arg);
+}
+
+void
+grinder_init(struct lp_lease_table *t)
+{
+	for (size_t i = 0; i < t->npools; i++) {
+		struct grinder *g = calloc(1, sizeof *g);
+
+		if (g == NULL || (g->timer = evtimer_new(server.base, on_timer, g)) == NULL)
+			fatalx("out of memory");
+		g->pool = &t->pools[i];
+		lease_holder_init(&g->holder, NULL);
+		g->holder.grinder = g;
+		g->holder.pid = getpid();
+		g->holder.uid = getuid();
+		g->holder.gid = getgid();
+		TAILQ_INIT(&g->ring);
+		TAILQ_INIT(&g->by_age);
+		t->pools[i].grinder = g;
+	}
+}
+
+static struct gqueue *
+queue_of(struct grinder *g, struct conn *c)
+{
+	struct gqueue *q;
+
+	LIST_FOREACH(q, &c->grinds, conn_link)
+		if (q->g == g)
+			return q;
+	if ((q = calloc(1, sizeof *q)) == NULL)
+		fatalx("out of memory");
+	q->g = g;
+	q->conn = c;
+	TAILQ_INIT(&q->items);
+	LIST_INSERT_HEAD(&c->grinds, q, conn_link);
+	return q;
+}
+
+static void
+ring_join(struct gqueue *q)
+{
+	if (!q->in_ring) {
+		TAILQ_INSERT_TAIL(&q->g->ring, q, ring_link);
+		q->in_ring = true;
+	}
+}
+
+static void
+ring_leave(struct gqueue *q)
+{
+	if (q->in_ring) {
+		TAILQ_REMOVE(&q->g->ring, q, ring_link);
+		q->in_ring = false;
+	}
+}
+
+void
+grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
+    const struct lp_submit_params *p, double timeout)
+{
+	struct grinder *g = pool->grinder;
+	struct gqueue *q = queue_of(g, c);
+	struct run_job job = {
+		.fn = p->fn, .args = p->args, .kwargs = p->kwargs, .timeout = timeout,
+		.owner = p->has_owner ? p->owner : (struct lp_str){ "", 0 },
+	};
+	struct run *r = run_new(c, msgid, pool, NULL, &job);
+
+	r->grinder = g;
+	TAILQ_INSERT_TAIL(&c->runs, r, conn_link);
+	server.runs_in_flight++;
+	TAILQ_INSERT_TAIL(&q->items, r, queue_link);
+	TAILQ_INSERT_TAIL(&g->by_age, r, age_link);
+	g->queued++;
+	ring_join(q);
+	grinder_kick(g);
+}
+
+/* Takes r out of the queue, without answering it. */
+static void
+unqueue(struct gqueue *q, struct run *r)
+{
+	TAILQ_REMOVE(&q->items, r, queue_link);
+	TAILQ_REMOVE(&q->g->by_age, r, age_link);
+	q->g->queued--;
+	if (TAILQ_EMPTY(&q->items))
+		ring_leave(q);
+}
+
+static bool
+batch_due(struct grinder *g, double now)
+{
+	const struct run *oldest = TAILQ_FIRST(&g->by_age);
+
+	return oldest != NULL && (g->queued >= g->pool->cfg.batch_size ||
+	    now - oldest->accepted >= g->pool->cfg.batch_wait);
+}
+
+static void
+arm_timer(struct grinder *g, double now)
+{
+	const struct run *oldest = TAILQ_FIRST(&g->by_age);
+	double wait;
+	struct timeval tv;
+
+	if (oldest == NULL) {
+		evtimer_del(g->timer);
+		return;
+	}
+	wait = oldest->accepted + g->pool->cfg.batch_wait - now;
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = (time_t)wait;
+	tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec) * 1e6);
+	evtimer_add(g->timer, &tv);
+}
+
+static void
+acquire_executor(struct grinder *g)
+{
+	struct lp_acquire a = { .owner = "grinder", .owner_len = 7,
+	    .lease_seconds = GRINDER_LEASE_SECONDS, .wait = true };
+	struct lp_lease *l;
+	struct lp_waiter *w;
+	struct lp_error err;
+
+	g->acquiring = true;
+	if (lease_acquire(g->pool, &g->holder, &a, server_now(), &l, &w, &err) != LP_OK) {
+		grinder_acquire_failed(&g->holder, &err);
+		return;
+	}
+	if (l != NULL)
+		grinder_granted(&g->holder, l);
+}
+
+static void
+release_if_idle(struct grinder *g)
+{
+	if (g->lease == NULL || g->queued > 0 || g->running > 0)
+		return;
+	lease_release(g->lease, server_now());
+	g->lease = NULL;
+}
+
+static void
+grinder_kick(struct grinder *g)
+{
+	if (g->queued == 0) {
+		release_if_idle(g);
+		return;
+	}
+	if (g->lease == NULL) {
+		if (!g->acquiring)
+			acquire_executor(g);
+		return;
+	}
+	procpool_poke(g->lease->executor);
+	if (g->queued > 0)
+		arm_timer(g, server_now());
+}
+
+unsigned
+grinder_take(struct lp_executor *ex, struct run **out, unsigned max)
+{
+	struct lp_lease *l = ex->lease;
+	struct grinder *g;
+	double now = server_now();
+	unsigned n = 0, want;
+
+	if (l == NULL || l->holder == NULL || (g = l->holder->grinder) == NULL)
+		return 0;
+	if (!batch_due(g, now))
+		return 0;
+	want = g->pool->cfg.batch_size;
+	if (want > max)
+		want = max;
+	/* One item from each client in turn: nobody waits behind another's flood. */
+	while (n < want && !TAILQ_EMPTY(&g->ring)) {
+		struct gqueue *q = TAILQ_FIRST(&g->ring);
+		struct run *r = TAILQ_FIRST(&q->items);
+		struct lp_error err;
+
+		unqueue(q, r);
+		if (q->in_ring) {
+			TAILQ_REMOVE(&g->ring, q, ring_link);
+			TAILQ_INSERT_TAIL(&g->ring, q, ring_link);
+		}
+		if (lease_run_begin(l, now, &err) != LP_OK)
+			fatalx("grinder: its own lease refused a run: %s", err.message);
+		r->lease = l;
+		g->running++;
+		out[n++] = r;
+	}
+	g->batches++;
+	g->dispatched += n;
+	return n;
+}
+
+void
+grinder_requeue(struct run *r)
+{
+	struct grinder *g = r->grinder;
+	struct gqueue *q;
+
+	lease_run_end(r->lease, server_now());
+	r->lease = NULL;
+	g->running--;
+	if (r->conn == NULL) {
+		/* Its client is gone: nobody wants it run any more. */
+		server.runs_in_flight--;
+		free(r);
+		server_check_drained();
+		return;
+	}
+	q = queue_of(g, r->conn);
+	TAILQ_INSERT_HEAD(&q->items, r, queue_link);
+	TAILQ_INSERT_HEAD(&g->by_age, r, age_link);
+	g->queued++;
+	ring_join(q);
+	grinder_kick(g);
+}
+
+void
+grinder_item_done(struct grinder *g, bool ok)
+{
+	g->running--;
+	if (ok)
+		g->completed++;
+	else
+		g->failed++;
+	release_if_idle(g);
+}
+
+void
+grinder_granted(struct lp_holder *h, struct lp_lease *l)
+{
+	struct grinder *g = h->grinder;
+
+	g->acquiring = false;
+	g->lease = l;
+	log_debug("grinder of pool %s holds lease %llu", g->pool->cfg.name,
+	    (unsigned long long)l->id);
+	if (g->queued == 0)
+		release_if_idle(g);
+	else
+		grinder_kick(g);
+}
+
+/* Every queued item gets err. */
+static void
+fail_queued(struct grinder *g, const struct lp_error *err)
+{
+	struct run *r;
+
+	while ((r = TAILQ_FIRST(&g->by_age)) != NULL) {
+		struct gqueue *q = queue_of(g, r->conn);
+
+		unqueue(q, r);
+		g->running++;		/* run_answer_error() ends it through grinder_item_done() */
+		run_answer_error(r, err);
+	}
+	evtimer_del(g->timer);
+}
+
+void
+grinder_acquire_failed(struct lp_holder *h, const struct lp_error *err)
+{
+	struct grinder *g = h->grinder;
+
+	g->acquiring = false;
+	log_warn("grinder of pool %s: %s", g->pool->cfg.name, err->message);
+	fail_queued(g, err);
+}
+
+void
+grinder_drop_conn(struct conn *c)
+{
+	struct gqueue *q;
+	struct run *r;
+
+	while ((q = LIST_FIRST(&c->grinds)) != NULL) {
+		struct grinder *g = q->g;
+
+		while ((r = TAILQ_FIRST(&q->items)) != NULL) {
+			unqueue(q, r);
+			TAILQ_REMOVE(&c->runs, r, conn_link);
+			server.runs_in_flight--;
+			free(r);
+		}
+		ring_leave(q);
+		LIST_REMOVE(q, conn_link);
+		free(q);
+		if (g->queued == 0)
+			evtimer_del(g->timer);
+		release_if_idle(g);
+	}
+}
+
+void
+grinder_stop(struct lp_lease_table *t)
+{
+	struct lp_error err = { .code = LP_ERR_STOPPING };
+
+	snprintf(err.message, sizeof err.message, "the daemon is stopping");
+	for (size_t i = 0; i < t->npools; i++)
+		fail_queued(t->pools[i].grinder, &err);
+}
+
+void
+grinder_free(struct lp_lease_table *t)
+{
+	grinder_stop(t);
+	for (size_t i = 0; i < t->npools; i++) {
+		struct grinder *g = t->pools[i].grinder;
+
+		event_free(g->timer);
+		free(g);
+		t->pools[i].grinder = NULL;
+	}
+}
+
+void
+grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p)
+{
+	const struct grinder *g = p->grinder;
+
+	msgpack_pack_map(pk, 6);
+	lp_pack_kv_u64(pk, "queue", g->queued);
+	lp_pack_kv_u64(pk, "running", g->running);
+	lp_pack_kv_u64(pk, "batches", g->batches);
+	lp_pack_kv_double(pk, "mean_batch",
+	    g->batches ? (double)g->dispatched / (double)g->batches : 0);
+	lp_pack_kv_u64(pk, "completed", g->completed);
+	lp_pack_kv_u64(pk, "failed", g->failed);
+}

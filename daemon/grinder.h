@@ -1,0 +1,52 @@
+/*
+ * The grinder: `submit` without a lease.  Each pool's grinder queues the
+ * submissions of every client, holds a lease of its own while it has work,
+ * and hands an idle worker of that executor a batch of items when
+ * batch_size are pending or the oldest has waited batch_wait.  A batch is
+ * filled round-robin across clients, so one client's flood delays another
+ * client's item by one batch at most.  Items answer one by one, as the
+ * worker finishes them.
+ */
+#ifndef LP_DAEMON_GRINDER_H
+#define LP_DAEMON_GRINDER_H
+
+#include <msgpack.h>
+
+#include "daemon/lease.h"
+#include "daemon/run.h"
+
+#define GRINDER_BATCH_MAX 4096	/* the largest batch_size */
+
+struct conn;
+struct grinder;
+
+/* One grinder per pool of the lease table. */
+void grinder_init(struct lp_lease_table *t);
+/* Answers what is still queued with STOPPING, and frees every grinder. */
+void grinder_free(struct lp_lease_table *t);
+
+/* Queues an item; the caller checked pool, function and permissions. */
+void grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
+    const struct lp_submit_params *p, double timeout);
+
+/* The client is gone: its queued items go, unrun. */
+void grinder_drop_conn(struct conn *c);
+
+/* Stopping: queued items are answered STOPPING; running batches finish. */
+void grinder_stop(struct lp_lease_table *t);
+
+/* For an idle worker of ex: a batch to run, when ex is a grinder's and one is due. */
+unsigned grinder_take(struct lp_executor *ex, struct run **out, unsigned max);
+/* An item of a batch that never started (its worker was killed): queue it again. */
+void grinder_requeue(struct run *r);
+/* An item was answered. */
+void grinder_item_done(struct grinder *g, bool ok);
+
+/* The lease table's answers to a grinder's acquire. */
+void grinder_granted(struct lp_holder *h, struct lp_lease *l);
+void grinder_acquire_failed(struct lp_holder *h, const struct lp_error *err);
+
+/* The pool's grinder in stats: {queue, running, batches, mean_batch, completed, failed}. */
+void grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p);
+
+#endif
