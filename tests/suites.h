@@ -13,6 +13,7 @@
 	X(config) \
 	X(daemon) \
 	X(workers) \
+	X(grinder) \
 	X(client)
 
 #define LP_SUITE_DECL(name) Suite *name##_suite(void);

@@ -1,0 +1,308 @@
+/*
+ * The grinder: submissions without a lease, batched across clients, against
+ * a real daemon.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto/rpc.h"
+#include "tests/integration/harness.h"
+#include "tests/suites.h"
+
+/* Batches of 4 that only the threshold starts. */
+static const char threshold[] =
+    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 4\nbatch_wait = 60\n"
+    "exec = yes\n";
+/* Batches that only the timer starts. */
+static const char timer[] =
+    "[daemon]\nshutdown_timeout = 20\n"
+    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 1000\nbatch_wait = 0.2\n";
+/* Slow items, so queues build up. */
+static const char slow[] =
+    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 64\nbatch_wait = 0.001\n";
+
+static struct daemon d;
+
+static void
+start_threshold(void)
+{
+	daemon_start(&d, threshold);
+}
+
+static void
+start_timer(void)
+{
+	daemon_start(&d, timer);
+}
+
+static void
+start_slow(void)
+{
+	daemon_start(&d, slow);
+}
+
+static void
+stop_daemon(void)
+{
+	daemon_cleanup(&d);
+}
+
+struct outcome {
+	int done;
+	enum lp_err code;
+	int signal;
+	int64_t value;
+};
+
+static void
+record(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg)
+{
+	struct outcome *o = arg;
+
+	o->done++;
+	o->code = code;
+	if (err != NULL)
+		o->signal = err->signal;
+	if (result != NULL) {
+		o->value = lp_value_int(result);
+		lp_value_free(result);
+	}
+}
+
+static void
+submit(struct lp_client *c, const char *fn, struct lp_args *a, struct outcome *o)
+{
+	struct lp_error err;
+
+	ck_assert(lp_submit_async(c, NULL, fn, a, record, o, &err) == LP_OK);
+	ck_assert(lp_client_process(c, &err) == LP_OK);
+}
+
+static void
+submit_echo(struct lp_client *c, int64_t v, struct outcome *o)
+{
+	struct lp_args *a = lp_args_new();
+
+	lp_args_int(a, v);
+	submit(c, "echo", a, o);
+	lp_args_free(a);
+}
+
+START_TEST(threshold_starts_a_batch)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome out[4] = { 0 };
+	struct lp_error err;
+
+	for (int i = 0; i < 4; i++)
+		submit_echo(c, i * 10, &out[i]);
+	/* batch_wait is a minute: only the fourth item can have started the batch. */
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(out[i].code, LP_OK);
+		ck_assert_int_eq(out[i].value, i * 10);
+	}
+	ck_assert_int_eq(stats_int(c, "pools.cpu.grinder.batches"), 1);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.grinder.completed"), 4);
+	/* Idle again, the grinder gave its executor back. */
+	ck_assert(wait_stats(c, "pools.cpu.executors.leased", 0));
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(failures_stay_with_their_item)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome out[4] = { 0 };
+	struct lp_args *none = lp_args_new();
+	struct lp_error err;
+
+	submit_echo(c, 1, &out[0]);
+	submit(c, "echo", none, &out[1]);	/* echo without an argument fails */
+	submit_echo(c, 3, &out[2]);
+	submit_echo(c, 4, &out[3]);
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	ck_assert_int_eq(out[0].value, 1);
+	ck_assert_int_eq(out[1].code, LP_ERR_JOB_FAILED);
+	ck_assert_int_eq(out[2].value, 3);
+	ck_assert_int_eq(out[3].value, 4);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.grinder.failed"), 1);
+	lp_args_free(none);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(crash_mid_batch_keeps_finished_results)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome out[4] = { 0 };
+	struct lp_args *crash = lp_args_new();
+	struct lp_error err;
+
+	/* The shell's parent is the worker: the second item kills it. */
+	lp_kwargs_raw(crash, "argv", "\x93\xa2sh\xa2-c\xad" "kill -9 $PPID", 21);
+	submit_echo(c, 1, &out[0]);
+	submit(c, "exec", crash, &out[1]);
+	submit_echo(c, 3, &out[2]);
+	submit_echo(c, 4, &out[3]);
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	ck_assert_int_eq(out[0].code, LP_OK);
+	ck_assert_int_eq(out[0].value, 1);
+	ck_assert_int_eq(out[1].code, LP_ERR_WORKER_CRASHED);
+	ck_assert_int_eq(out[1].signal, SIGKILL);
+	ck_assert_int_eq(out[2].code, LP_ERR_WORKER_CRASHED);
+	ck_assert_int_eq(out[3].code, LP_ERR_WORKER_CRASHED);
+	/* The grinder goes on with a replacement worker. */
+	for (int i = 0; i < 4; i++) {
+		memset(&out[i], 0, sizeof out[i]);
+		submit_echo(c, 5, &out[i]);
+	}
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	ck_assert_int_eq(out[3].value, 5);
+	lp_args_free(crash);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(timer_starts_a_batch)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome one = { 0 };
+	struct lp_error err;
+
+	submit_echo(c, 7, &one);
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	ck_assert_int_eq(one.value, 7);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.grinder.batches"), 1);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(disconnect_drops_queued_items)
+{
+	struct lp_client *a = daemon_connect(&d), *watcher = daemon_connect(&d);
+	struct lp_args *slow_job = lp_args_new();
+	static struct outcome out[50];
+	struct lp_error err;
+
+	/* Behind a lease holding the only executor, the items can only queue. */
+	struct lp_lease lease;
+	ck_assert(lp_acquire(watcher, NULL, &lease, &err) == LP_OK);
+	lp_args_double(slow_job, 0);
+	for (int i = 0; i < 50; i++)
+		submit(a, "sleep", slow_job, &out[i]);
+	ck_assert(wait_stats(watcher, "pools.cpu.grinder.queue", 50));
+	ck_assert_int_eq(stats_int(watcher, "runs_in_flight"), 50);
+	lp_client_free(a);
+	ck_assert(wait_stats(watcher, "pools.cpu.grinder.queue", 0));
+	ck_assert_int_eq(stats_int(watcher, "runs_in_flight"), 0);
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.grinder.completed"), 0);
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.completed"), 0);
+	lp_args_free(slow_job);
+	lp_client_free(watcher);
+}
+END_TEST
+
+START_TEST(stop_answers_queued_items)
+{
+	struct lp_client *a = daemon_connect(&d), *holder = daemon_connect(&d);
+	struct outcome out[3] = { 0 };
+	struct lp_lease lease;
+	struct lp_error err;
+	int status;
+
+	ck_assert(lp_acquire(holder, NULL, &lease, &err) == LP_OK);
+	for (int i = 0; i < 3; i++)
+		submit_echo(a, i, &out[i]);
+	ck_assert(wait_stats(holder, "pools.cpu.grinder.queue", 3));
+	kill(d.pid, SIGTERM);
+	ck_assert(lp_client_wait_all(a, &err) == LP_OK);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(out[i].code, LP_ERR_STOPPING);
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	d.pid = 0;
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	lp_client_free(a);
+	lp_client_free(holder);
+}
+END_TEST
+
+struct flooding {
+	struct lp_client *flooder, *watcher;
+	long long queued;
+};
+
+/* Keeps the flooder's requests flowing until enough of them are queued. */
+static bool
+flood_queued(void *arg)
+{
+	struct flooding *f = arg;
+	struct lp_error err;
+
+	lp_client_process(f->flooder, &err);
+	return stats_int(f->watcher, "pools.cpu.grinder.queue") >= f->queued;
+}
+
+START_TEST(a_flood_does_not_starve_a_single_item)
+{
+	enum { FLOOD = 3000, BATCH = 64 };
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	static struct outcome flood[FLOOD];
+	struct lp_args *spin = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+	long long before, after;
+
+	lp_args_int(spin, 100);		/* 100 us each: the flood takes about 0.3 s */
+	for (int i = 0; i < FLOOD; i++)
+		ck_assert(lp_submit_async(a, NULL, "spin", spin, record, &flood[i], &err) == LP_OK);
+	ck_assert(wait_until(flood_queued, &(struct flooding){ a, b, FLOOD / 2 }));
+	before = stats_int(b, "pools.cpu.grinder.completed");
+	lp_args_clear(spin);
+	lp_args_int(spin, 0);
+	ck_assert(lp_submit(b, NULL, "spin", spin, &v, &err) == LP_OK);
+	lp_value_free(v);
+	after = stats_int(b, "pools.cpu.grinder.completed");
+	/* The batch running when b came, b's own batch, and one for the stats call's drift. */
+	ck_assert_msg(after - before <= 3 * BATCH, "%lld items of the flood went first",
+	    after - before);
+	ck_assert(lp_client_wait_all(a, &err) == LP_OK);
+	lp_args_free(spin);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+Suite *
+grinder_suite(void)
+{
+	Suite *s = suite_create("grinder");
+	TCase *batch = tcase_create("batch");
+	TCase *timed = tcase_create("timer");
+	TCase *fair = tcase_create("fairness");
+
+	tcase_add_checked_fixture(batch, start_threshold, stop_daemon);
+	tcase_set_timeout(batch, 60);
+	tcase_add_test(batch, threshold_starts_a_batch);
+	tcase_add_test(batch, failures_stay_with_their_item);
+	tcase_add_test(batch, crash_mid_batch_keeps_finished_results);
+	suite_add_tcase(s, batch);
+
+	tcase_add_checked_fixture(timed, start_timer, stop_daemon);
+	tcase_set_timeout(timed, 60);
+	tcase_add_test(timed, timer_starts_a_batch);
+	tcase_add_test(timed, disconnect_drops_queued_items);
+	tcase_add_test(timed, stop_answers_queued_items);
+	suite_add_tcase(s, timed);
+
+	tcase_add_checked_fixture(fair, start_slow, stop_daemon);
+	tcase_set_timeout(fair, 60);
+	tcase_add_test(fair, a_flood_does_not_starve_a_single_item);
+	suite_add_tcase(s, fair);
+	return s;
+}
