@@ -240,7 +240,8 @@ END_TEST
  * its own out-of-range ones, written on line 3 of the file.
  */
 
-enum value_kind { INTEGER, DURATION, MODE, LEVEL, BACKEND, NAME, PATH, NKINDS };
+enum value_kind { INTEGER, DURATION, MODE, LEVEL, BACKEND, NAME, PATH, BOOL, BYTES, PATHS,
+	NKINDS };
 
 #define VALUES(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -255,6 +256,9 @@ static const char *const *const bad_of_kind[NKINDS] = {
 	[BACKEND] = VALUES("", "thread", "processes", "fork"),
 	[NAME] = VALUES("", "a b", "x/y", "caf\xc3\xa9", NAME_65),
 	[PATH] = VALUES("", "relative.sock", "./x.sock", "~/x.sock", PATH_108),
+	[BOOL] = VALUES("", "maybe", "2", "yess", "-1"),
+	[BYTES] = VALUES("-1", "0.5", "1T", "1KB", "K", "", "1 M", "ten"),
+	[PATHS] = VALUES("relative.so", "/a.so b.so", "./x.so"),
 };
 
 static const struct key_spec {
@@ -292,6 +296,19 @@ static const struct key_spec {
 	    VALUES("31536001") },
 	{ "pool cpu", "job_timeout", DURATION, "1e3", "seconds from 0.001 to 31536000",
 	    VALUES("0", "31536001") },
+	{ "daemon", "modules", PATHS, "/a/x.so /b/y.so", "absolute paths separated by spaces",
+	    VALUES("x.so") },
+	{ "pool cpu", "exec", BOOL, "yes", "yes or no", VALUES("y") },
+	{ "pool cpu", "exec_output_max", BYTES, "64K", "a size from 0 to 1073741824 bytes",
+	    VALUES("2G", "1073741825") },
+	{ "pool cpu", "max_jobs_per_worker", INTEGER, "0", "an integer from 0 to 1000000000",
+	    VALUES("1000000001") },
+	{ "pool cpu", "memory_limit", BYTES, "512M", "a size from 0 to",
+	    VALUES("2000000G") },
+	{ "pool cpu", "batch_size", INTEGER, "64", "an integer from 1 to 4096",
+	    VALUES("0", "4097") },
+	{ "pool cpu", "batch_wait", DURATION, "0.002", "seconds from 1e-06 to 60",
+	    VALUES("0", "61") },
 };
 #define NKEYS (sizeof key_specs / sizeof key_specs[0])
 
