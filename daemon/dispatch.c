@@ -9,7 +9,7 @@
 #include "daemon/grinder.h"
 #include "daemon/jobs.h"
 #include "daemon/log.h"
-#include "daemon/procpool.h"
+#include "daemon/backend.h"
 #include "daemon/run.h"
 #include "daemon/server.h"
 #include "daemon/stats.h"
@@ -183,7 +183,7 @@ do_run(struct conn *c, const struct lp_request *req)
 	    .kwargs = p->kwargs, .timeout = timeout });
 	TAILQ_INSERT_TAIL(&c->runs, r, conn_link);
 	server.runs_in_flight++;
-	procpool_submit(l->executor, r);
+	backend_of(l->pool)->submit(l->executor, r);
 }
 
 static void
@@ -308,7 +308,7 @@ on_expired(struct lp_lease *l, void *arg)
 static void
 on_start_executor(struct lp_executor *ex, void *arg)
 {
-	procpool_start_executor(ex);
+	backend_of(ex->pool)->start_executor(ex);
 }
 
 const struct lp_lease_events dispatch_lease_events = {

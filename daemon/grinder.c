@@ -8,7 +8,7 @@
 #include "daemon/conn.h"
 #include "daemon/grinder.h"
 #include "daemon/log.h"
-#include "daemon/procpool.h"
+#include "daemon/backend.h"
 #include "daemon/server.h"
 
 /* The grinder's own lease never expires in practice: it lets go when idle. */
@@ -203,7 +203,7 @@ grinder_kick(struct grinder *g)
 			acquire_executor(g);
 		return;
 	}
-	procpool_poke(g->lease->executor);
+	backend_of(g->pool)->poke(g->lease->executor);
 	if (g->queued > 0)
 		arm_timer(g, server_now());
 }

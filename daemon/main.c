@@ -14,6 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/forkserver.h"
 #include "daemon/log.h"
+#include "daemon/backend.h"
 #include "daemon/procpool.h"
 #include "daemon/server.h"
 
@@ -116,7 +117,7 @@ main(int argc, char **argv)
 
 	event_base_dispatch(base);
 
-	procpool_stop();
+	backends_stop();
 	server_free();
 	/* Freeing libevent's signal events restored the default actions: a late signal must not cut the clean-up short. */
 	signal(SIGTERM, SIG_IGN);

@@ -204,7 +204,7 @@ in_slot(const struct worker *w)
 	return w->pe != NULL && w->pe->workers[w->slot] == w;
 }
 
-void
+static void
 procpool_start_executor(struct lp_executor *ex)
 {
 	unsigned n = ex->pool->cfg.workers;
@@ -343,7 +343,7 @@ pump(struct pexec *pe)
 		worker_send(w, batch, n);
 }
 
-void
+static void
 procpool_submit(struct lp_executor *ex, struct run *r)
 {
 	struct pexec *pe = ex->backend;
@@ -352,7 +352,7 @@ procpool_submit(struct lp_executor *ex, struct run *r)
 	pump(pe);
 }
 
-void
+static void
 procpool_poke(struct lp_executor *ex)
 {
 	if (ex->backend != NULL)
@@ -752,8 +752,8 @@ const struct forkserver_events procpool_forkserver_events = {
 	.restarted = on_restarted,
 };
 
-unsigned
-procpool_worker_pids(const struct lp_executor *ex, pid_t *pids, unsigned max)
+static unsigned
+procpool_worker_pids(const struct lp_executor *ex, int64_t *pids, unsigned max)
 {
 	const struct pexec *pe = ex->backend;
 	unsigned n = 0;
@@ -767,7 +767,7 @@ procpool_worker_pids(const struct lp_executor *ex, pid_t *pids, unsigned max)
 	return n;
 }
 
-void
+static void
 procpool_stop(void)
 {
 	struct lp_error err = { .code = LP_ERR_STOPPING };
@@ -813,3 +813,48 @@ procpool_stop(void)
 		p->backend = NULL;
 	}
 }
+
+/* Closing its channel ends an idle worker; one not forked yet is simply forgotten. */
+static void
+let_go(struct worker *w)
+{
+	if (w->state == WORKER_SPAWNING) {
+		worker_free(w);		/* a late answer of the fork server finds no token */
+		return;
+	}
+	if (w->state != WORKER_IDLE)
+		kill_worker(w);
+	worker_bury(w, 0, false);
+}
+
+/* Adaptive sizing retired the executor: it is free, so its workers are idle. */
+static void
+procpool_stop_executor(struct lp_executor *ex)
+{
+	struct pexec *pe = ex->backend;
+
+	for (unsigned i = 0; pe != NULL && i < pe->nworkers; i++) {
+		if (pe->workers[i]->successor != NULL)
+			let_go(pe->workers[i]->successor);
+		let_go(pe->workers[i]);
+	}
+	free(pe);
+	ex->backend = NULL;
+}
+
+/* A process past its timeout is killed at once: none is ever stuck. */
+static unsigned
+procpool_stuck_workers(const struct lp_pool *p)
+{
+	return 0;
+}
+
+const struct backend_ops procpool_ops = {
+	.start_executor = procpool_start_executor,
+	.stop_executor = procpool_stop_executor,
+	.submit = procpool_submit,
+	.poke = procpool_poke,
+	.worker_ids = procpool_worker_pids,
+	.stuck_workers = procpool_stuck_workers,
+	.stop = procpool_stop,
+};

@@ -3,7 +3,7 @@
 
 #include "daemon/conn.h"
 #include "daemon/grinder.h"
-#include "daemon/procpool.h"
+#include "daemon/backend.h"
 #include "daemon/server.h"
 #include "daemon/stats.h"
 #include "proto/rpc.h"
@@ -26,8 +26,8 @@ static void
 pack_lease(msgpack_packer *pk, const struct lp_lease *l, double now)
 {
 	const struct lp_holder *h = l->holder;
-	pid_t pids[64];
-	unsigned npids = procpool_worker_pids(l->executor, pids, 64);
+	int64_t ids[64];
+	unsigned nids = backend_of(l->pool)->worker_ids(l->executor, ids, 64);
 
 	msgpack_pack_map(pk, 10);
 	lp_pack_kv_u64(pk, "id", l->id);
@@ -41,9 +41,9 @@ pack_lease(msgpack_packer *pk, const struct lp_lease *l, double now)
 	lp_pack_kv_double(pk, "expires_in", l->state == LEASE_ACTIVE ? l->soft_expiry - now : 0);
 	lp_pack_kv_u64(pk, "runs", l->runs);
 	lp_pack_cstr(pk, "workers");
-	msgpack_pack_array(pk, npids);
-	for (unsigned i = 0; i < npids; i++)
-		msgpack_pack_int64(pk, pids[i]);
+	msgpack_pack_array(pk, nids);
+	for (unsigned i = 0; i < nids; i++)
+		msgpack_pack_int64(pk, ids[i]);
 }
 
 static void
