@@ -1,0 +1,196 @@
+/*
+ * leasepool-bench: what its files share.
+ *
+ * main.c runs a table of measurements, each a function that records
+ * figures (report.c) from repeated runs; stats.c turns samples into
+ * percentiles; daemon.c owns the leasepoold under test; baseline.c is the
+ * raw relay every leasepool figure is compared with.
+ */
+#ifndef LP_BENCH_H
+#define LP_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "leasepool/leasepool.h"
+
+/* Repetitions of each measurement; the median of them is reported. */
+#define BENCH_REPS_DEFAULT 5
+#define BENCH_REPS_MAX 50
+
+/* The messages of the baseline and the payload of the small echo. */
+#define BENCH_SMALL_BYTES 16
+/* Requests in flight in the pipelined figures, baseline and leasepool alike. */
+#define BENCH_PIPELINE_DEPTH 64
+/* Sequential round trips, and the pipelined window, shared by both sides. */
+#define BENCH_SEQ_WARMUP 2000
+#define BENCH_SEQ_SAMPLES 20000
+#define BENCH_RATE_WARMUP 0.2
+#define BENCH_RATE_SECONDS 1.0
+
+struct bench_opts {
+	const char *daemon;
+	const char *json;
+	const char *only;
+	bool quick;
+	unsigned reps;
+};
+
+/* The leasepoold under test: its own directory, socket, config and log. */
+struct bench_daemon {
+	char dir[64];
+	char socket[100];		/* fits sun_path */
+	char config[128];
+	char log[128];
+	pid_t pid;
+};
+
+struct bench_ctx {
+	const struct bench_opts *opts;
+	struct bench_daemon *daemon;
+	unsigned ncpu;
+	unsigned rep;		/* 0 .. opts->reps - 1 */
+};
+
+/* One measurement: a row of main.c's table. */
+struct measurement {
+	const char *name;	/* for --only */
+	const char *what;
+	void (*run)(struct bench_ctx *);
+	bool once;		/* not repeated: its figures do not vary by run */
+	bool needs_baseline;	/* its figures are compared with the baseline's */
+};
+
+/* The pool names of the configuration daemon.c writes. */
+#define BENCH_POOL_CPU "cpu"
+#define BENCH_POOL_PAIR "pair"	/* two executors, for contended acquires */
+
+/* ---- stats.c: the clock, samples, percentiles ---- */
+
+uint64_t now_ns(void);
+double seconds_since(uint64_t start_ns);
+void sleep_seconds(double seconds);
+
+/* Latency samples in nanoseconds; percentiles sort them first. */
+struct samples {
+	uint64_t *v;
+	size_t n;
+	size_t cap;
+	bool sorted;
+};
+
+void samples_init(struct samples *s, size_t expected);
+void samples_add(struct samples *s, uint64_t ns);
+void samples_free(struct samples *s);
+/* Nearest-rank percentile (0 < p <= 100), in microseconds. */
+double samples_percentile_us(struct samples *s, double p);
+/* The median of n values (sorts them in place). */
+double median(double *v, size_t n);
+/* Times n calls of op, after warmup calls that are not timed. */
+void time_ops(struct samples *s, size_t warmup, size_t n, void (*op)(void *),
+    void *arg);
+
+/*
+ * A rate over a window that opens after a warm-up: feed it the running
+ * count of completions as they happen; it says when the window has closed.
+ */
+struct rate_window {
+	uint64_t opens;		/* ns */
+	uint64_t closes;
+	uint64_t opened_at;
+	uint64_t closed_at;
+	uint64_t count_opened;
+	uint64_t count_closed;
+	bool open;
+	bool closed;
+};
+
+void window_start(struct rate_window *w, double warmup, double seconds);
+bool window_update(struct rate_window *w, uint64_t count);
+/* Completions per second inside the window. */
+double window_rate(const struct rate_window *w);
+
+/* ---- io.c: whole reads and writes on blocking descriptors ---- */
+
+bool write_full(int fd, const void *p, size_t len);
+/* False at EOF or on an error before len bytes came. */
+bool read_full(int fd, void *p, size_t len);
+
+/* ---- report.c: figures, the table, JSON ---- */
+
+enum unit {
+	UNIT_USEC,
+	UNIT_PER_SEC,
+	UNIT_PERCENT,
+	UNIT_KIB,
+	UNIT_COUNT,
+	UNIT_RATIO,
+};
+
+enum target_kind {
+	TARGET_NONE,
+	TARGET_RATIO_AT_MOST,	/* figure / baseline <= value */
+	TARGET_RATIO_AT_LEAST,	/* figure / baseline >= value */
+	TARGET_AT_MOST,
+	TARGET_AT_LEAST,
+};
+
+/*
+ * What a figure is; measurements keep these as static tables.  baseline
+ * names the key of the baseline figure it is divided by: a latency by the
+ * same percentile of the raw round trip, a rate by the raw pipelined rate.
+ */
+struct figure_def {
+	const char *key;
+	const char *label;
+	enum unit unit;
+	const char *baseline;
+	enum target_kind target;
+	double target_value;
+};
+
+void report_record(const struct figure_def *def, double value);
+/* defs[0..2]: the p50, p99 and p99.9 of s. */
+void report_latency(const struct figure_def *defs, struct samples *s);
+void report_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void report_print(const struct bench_ctx *ctx);
+/* False when the file cannot be written. */
+bool report_json(const struct bench_ctx *ctx, const char *path);
+
+/* ---- daemon.c: the leasepoold under test ---- */
+
+void daemon_start(struct bench_daemon *d, const char *path, unsigned ncpu);
+void daemon_stop(struct bench_daemon *d);
+/* Removes its directory: config, log, socket. */
+void daemon_remove_files(const struct bench_daemon *d);
+struct lp_client *daemon_connect(const struct bench_daemon *d);
+/* A lease on pool, waiting as long as it takes. */
+void daemon_acquire(struct lp_client *c, const char *pool, struct lp_lease *lease);
+void daemon_release(struct lp_client *c, const struct lp_lease *lease);
+/* A plain socket connected to the daemon, or -1 with errno set. */
+int daemon_raw_connect(const struct bench_daemon *d);
+
+/* ---- main.c ---- */
+
+/* Says what went wrong, stops the daemon, exits. */
+void bench_fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+/* A measurement's size: as given, or a fraction of it with --quick. */
+size_t bench_count(const struct bench_ctx *ctx, size_t normal);
+double bench_seconds(const struct bench_ctx *ctx, double normal);
+
+/* ---- the measurements ---- */
+
+void measure_baseline(struct bench_ctx *);	/* baseline.c */
+void measure_run_latency(struct bench_ctx *);	/* runs.c */
+void measure_pipelined(struct bench_ctx *);	/* runs.c */
+void measure_spin(struct bench_ctx *);		/* runs.c */
+void measure_acquire(struct bench_ctx *);	/* leases.c */
+void measure_contended(struct bench_ctx *);	/* leases.c */
+void measure_memory(struct bench_ctx *);	/* memory.c */
+/* Reads the daemon's footprint before any load, for measure_memory() (memory.c). */
+void memory_take_fresh(struct bench_ctx *);
+
+#endif
