@@ -1,0 +1,225 @@
+/*
+ * Runs on one lease: sequential echo latency (blocking API), pipelined
+ * echo throughput and CPU-bound spin throughput (asynchronous API, a fixed
+ * number of runs kept in flight).  Every result is checked: a run that
+ * failed fast must never pass for a fast run.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench.h"
+
+#define BIG_BYTES (64u * 1024)
+#define SPIN_MICROS 1000
+
+static const struct figure_def echo16_defs[] = {
+	{ "run.echo16.p50_us", "run echo 16 B p50", UNIT_USEC,
+	    "baseline.rtt.p50_us", TARGET_RATIO_AT_MOST, 1.5 },
+	{ "run.echo16.p99_us", "run echo 16 B p99", UNIT_USEC,
+	    "baseline.rtt.p99_us", TARGET_NONE, 0 },
+	{ "run.echo16.p999_us", "run echo 16 B p99.9", UNIT_USEC,
+	    "baseline.rtt.p999_us", TARGET_NONE, 0 },
+};
+
+static const struct figure_def echo64k_defs[] = {
+	{ "run.echo64k.p50_us", "run echo 64 KiB p50", UNIT_USEC,
+	    "baseline.rtt.p50_us", TARGET_NONE, 0 },
+	{ "run.echo64k.p99_us", "run echo 64 KiB p99", UNIT_USEC,
+	    "baseline.rtt.p99_us", TARGET_NONE, 0 },
+	{ "run.echo64k.p999_us", "run echo 64 KiB p99.9", UNIT_USEC,
+	    "baseline.rtt.p999_us", TARGET_NONE, 0 },
+};
+
+static const struct figure_def pipelined_def = {
+	"run.pipelined.runs_per_s", "runs pipelined, echo 16 B (64 in flight)", UNIT_PER_SEC,
+	"baseline.pipelined.msgs_per_s", TARGET_RATIO_AT_LEAST, 0.75
+};
+
+static const struct figure_def spin_defs[] = {
+	{ "spin.runs_per_s", "spin 1 ms, workers in flight", UNIT_PER_SEC,
+	    NULL, TARGET_NONE, 0 },
+	{ "spin.percent_of_ideal", "spin 1 ms, workers in flight: of ideal", UNIT_PERCENT,
+	    NULL, TARGET_AT_LEAST, 95 },
+	{ "spin_queued.percent_of_ideal", "spin 1 ms, 2x workers in flight: of ideal",
+	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
+};
+
+struct echo_op {
+	struct lp_client *c;
+	uint64_t lease;
+	struct lp_args *args;
+	size_t len;
+};
+
+/* Runs kept in flight on one lease, counted as they complete. */
+struct pipeline {
+	struct lp_client *c;
+	uint64_t lease;
+	const char *fn;
+	struct lp_args *args;
+	unsigned depth;
+	uint64_t completed;
+	uint64_t failed;
+	struct lp_error first_error;
+};
+
+static void
+echo_once(void *arg)
+{
+	struct echo_op *op = arg;
+	struct lp_value *v;
+	struct lp_error err;
+	size_t len = 0;
+
+	if (lp_run(op->c, op->lease, "echo", op->args, &v, &err) != LP_OK)
+		bench_fatal("run echo: %s", err.message);
+	if (lp_value_str(v, &len) == NULL || len != op->len)
+		bench_fatal("run echo: %zu bytes back instead of %zu", len, op->len);
+	lp_value_free(v);
+}
+
+static void
+echo_latency(struct bench_ctx *ctx, struct echo_op *op, size_t warmup, size_t n,
+    const struct figure_def *defs)
+{
+	struct samples s;
+
+	samples_init(&s, n);
+	time_ops(&s, warmup, n, echo_once, op);
+	report_latency(defs, &s);
+	samples_free(&s);
+}
+
+void
+measure_run_latency(struct bench_ctx *ctx)
+{
+	static const char small[BENCH_SMALL_BYTES + 1] = "0123456789abcdef";
+	struct lp_client *c = daemon_connect(ctx->daemon);
+	struct echo_op op = { .c = c };
+	struct lp_lease lease;
+	char *big;
+
+	daemon_acquire(c, BENCH_POOL_CPU, &lease);
+	op.lease = lease.id;
+	if ((op.args = lp_args_new()) == NULL || (big = malloc(BIG_BYTES)) == NULL)
+		bench_fatal("out of memory");
+
+	lp_args_str(op.args, small);
+	op.len = BENCH_SMALL_BYTES;
+	echo_latency(ctx, &op, bench_count(ctx, BENCH_SEQ_WARMUP),
+	    bench_count(ctx, BENCH_SEQ_SAMPLES), echo16_defs);
+
+	memset(big, 'x', BIG_BYTES);
+	lp_args_clear(op.args);
+	lp_args_bin(op.args, big, BIG_BYTES);
+	op.len = BIG_BYTES;
+	echo_latency(ctx, &op, bench_count(ctx, 200), bench_count(ctx, 3000), echo64k_defs);
+
+	free(big);
+	lp_args_free(op.args);
+	daemon_release(c, &lease);
+	lp_client_free(c);
+}
+
+static void
+pipeline_done(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg)
+{
+	struct pipeline *p = arg;
+
+	p->completed++;
+	if (code != LP_OK && p->failed++ == 0)
+		p->first_error = *err;
+	lp_value_free(result);
+}
+
+/* Keeps p->depth runs in flight; the rate counts those completed inside the window. */
+static double
+pipeline_rate(struct pipeline *p, double warmup, double seconds)
+{
+	struct rate_window w;
+	struct lp_error err;
+	struct pollfd pfd;
+
+	window_start(&w, warmup, seconds);
+	while (!window_update(&w, p->completed)) {
+		while (lp_client_pending(p->c) < p->depth) {
+			if (lp_run_async(p->c, p->lease, p->fn, p->args, pipeline_done, p,
+			    &err) != LP_OK)
+				bench_fatal("run %s: %s", p->fn, err.message);
+		}
+		pfd.fd = lp_client_fd(p->c);
+		pfd.events = POLLIN | (lp_client_want_write(p->c) ? POLLOUT : 0);
+		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+			bench_fatal("poll: %s", strerror(errno));
+		if (lp_client_process(p->c, &err) != LP_OK)
+			bench_fatal("run %s: %s", p->fn, err.message);
+	}
+	if (lp_client_wait_all(p->c, &err) != LP_OK)
+		bench_fatal("run %s: %s", p->fn, err.message);
+	if (p->failed > 0)
+		bench_fatal("%llu runs of %s failed, the first with: %s",
+		    (unsigned long long)p->failed, p->fn, p->first_error.message);
+	return window_rate(&w);
+}
+
+/* A pipeline on a fresh lease of the cpu pool; returns the rate and the lease's workers. */
+static double
+pipeline_measure(struct bench_ctx *ctx, const char *fn, struct lp_args *args,
+    unsigned depth_per_worker, unsigned fixed_depth, unsigned *workers)
+{
+	struct lp_client *c = daemon_connect(ctx->daemon);
+	struct pipeline p = { .c = c, .fn = fn, .args = args };
+	struct lp_lease lease;
+	double rate;
+
+	daemon_acquire(c, BENCH_POOL_CPU, &lease);
+	p.lease = lease.id;
+	p.depth = fixed_depth > 0 ? fixed_depth : depth_per_worker * lease.workers;
+	rate = pipeline_rate(&p, bench_seconds(ctx, BENCH_RATE_WARMUP),
+	    bench_seconds(ctx, BENCH_RATE_SECONDS));
+	daemon_release(c, &lease);
+	lp_client_free(c);
+	if (workers != NULL)
+		*workers = lease.workers;
+	return rate;
+}
+
+void
+measure_pipelined(struct bench_ctx *ctx)
+{
+	struct lp_args *args = lp_args_new();
+
+	if (args == NULL)
+		bench_fatal("out of memory");
+	lp_args_str(args, "0123456789abcdef");
+	report_record(&pipelined_def, pipeline_measure(ctx, "echo", args, 0,
+	    BENCH_PIPELINE_DEPTH, NULL));
+	lp_args_free(args);
+}
+
+/*
+ * Ideal: every worker spins all the time, workers x 1000 runs/s.  With
+ * exactly `workers` in flight a worker idles for each round trip to the
+ * client; with twice as many the next run already waits in the daemon.
+ */
+void
+measure_spin(struct bench_ctx *ctx)
+{
+	struct lp_args *args = lp_args_new();
+	unsigned workers;
+	double rate, ideal;
+
+	if (args == NULL)
+		bench_fatal("out of memory");
+	lp_args_int(args, SPIN_MICROS);
+	rate = pipeline_measure(ctx, "spin", args, 1, 0, &workers);
+	ideal = workers * (1e6 / SPIN_MICROS);
+	report_record(&spin_defs[0], rate);
+	report_record(&spin_defs[1], 100 * rate / ideal);
+	rate = pipeline_measure(ctx, "spin", args, 2, 0, &workers);
+	report_record(&spin_defs[2], 100 * rate / ideal);
+	lp_args_free(args);
+}
