@@ -1,0 +1,71 @@
+/*
+ * What went wrong, said once on stderr as "leasepool: CODE: message", and
+ * the exit status it means.  The statuses group the codes by what a script
+ * should do next: blame the job, fix the command, start the daemon, retry
+ * later, give up, or report a bug.
+ */
+#include <stdio.h>
+
+#include "client/tool/tool.h"
+
+enum tool_exit
+exit_status(enum lp_err code)
+{
+	switch (code) {
+	case LP_OK:
+		return TOOL_OK;
+	case LP_ERR_JOB_FAILED:
+	case LP_ERR_JOB_TIMEOUT:
+	case LP_ERR_WORKER_CRASHED:
+		return TOOL_JOB_FAILED;
+	case LP_ERR_DISCONNECTED:
+		return TOOL_UNREACHABLE;
+	case LP_ERR_UNAVAILABLE:
+	case LP_ERR_TIMEOUT:
+	case LP_ERR_LIMIT_EXCEEDED:
+	case LP_ERR_STOPPING:
+	case LP_ERR_NO_SUCH_LEASE:
+	case LP_ERR_LEASE_EXPIRED:
+		return TOOL_BUSY;
+	case LP_ERR_NO_SUCH_POOL:
+	case LP_ERR_NO_SUCH_FUNCTION:
+	case LP_ERR_PERMISSION_DENIED:
+	case LP_ERR_INVALID_ARGUMENT:
+	case LP_ERR_UNKNOWN_METHOD:
+		return TOOL_REFUSED;
+	case LP_ERR_INVALID_REQUEST:
+	case LP_ERR_INTERNAL:
+	case LP_ERR_PROTOCOL:
+	case LP_ERR_SYSTEM:
+	case LP_ERR__COUNT:
+		break;
+	}
+	return TOOL_BROKEN;
+}
+
+enum tool_exit
+report(const struct lp_error *err)
+{
+	fprintf(stderr, "leasepool: %s: %s\n", lp_err_name(err->code), err->message);
+	return exit_status(err->code);
+}
+
+enum tool_exit
+report_oom(void)
+{
+	fprintf(stderr, "leasepool: %s: out of memory\n", lp_err_name(LP_ERR_SYSTEM));
+	return TOOL_BROKEN;
+}
+
+/* Whatever made connecting fail, the daemon cannot be reached. */
+enum tool_exit
+tool_connect(struct tool *t)
+{
+	struct lp_error err;
+
+	if ((t->client = lp_connect(t->socket, &err)) != NULL)
+		return TOOL_OK;
+	fprintf(stderr, "leasepool: %s: cannot connect to leasepoold: %s\n",
+	    lp_err_name(err.code), err.message);
+	return TOOL_UNREACHABLE;
+}

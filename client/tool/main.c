@@ -1,0 +1,176 @@
+/*
+ * leasepool(1): the global options, the command table, help, and the one
+ * exit path that makes sure stdout really got what we printed.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/tool/tool.h"
+
+#define SYNOPSIS \
+	"usage: leasepool [-n] [-s socket] [-p pool] [-t seconds] [-j seconds] [-o owner]\n" \
+	"                 command [arg...]\n"
+
+static int cmd_help(struct tool *, int, char **);
+
+static const struct command {
+	const char *name;
+	tool_command *run;
+} commands[] = {
+	{ "ping", cmd_ping },
+	{ "stats", cmd_stats },
+	{ "run", cmd_run },
+	{ "submit", cmd_submit },
+	{ "exec", cmd_exec },
+	{ "help", cmd_help },
+};
+
+static int
+cmd_help(struct tool *t, int argc, char **argv)
+{
+	printf(SYNOPSIS "\n"
+	    "Borrow workers of the host's leasepoold.\n"
+	    "\n"
+	    "commands:\n"
+	    "  ping                 the daemon's version, protocol, pid, pools, functions\n"
+	    "                       and the time an answer takes\n"
+	    "  stats [--json]       pools, executors, counters and live leases\n"
+	    "  run [--kw key=value]... fn [arg...]\n"
+	    "                       lease an executor, run fn(args, kwargs) on it, release it,\n"
+	    "                       and print the result as one line of JSON\n"
+	    "  submit [--kw key=value]... fn [arg...]\n"
+	    "                       the same through the daemon's batching grinder, no lease\n"
+	    "  exec [-C dir] [--] program [arg...]\n"
+	    "                       run a program on a worker: our stdin goes to it (unless a\n"
+	    "                       terminal), its output comes out here, it starts in our\n"
+	    "                       directory (or dir), and its exit status is ours\n"
+	    "  help                 this text\n"
+	    "\n"
+	    "options:\n"
+	    "  -s socket   the daemon's socket (default: $LEASEPOOL_SOCKET, else the first\n"
+	    "              that exists of $XDG_RUNTIME_DIR/leasepool.sock,\n"
+	    "              /tmp/leasepool-$UID.sock, /run/leasepool/leasepool.sock;\n"
+	    "              now %s)\n"
+	    "  -p pool     the pool to use (default: the daemon's default pool)\n"
+	    "  -t seconds  wait at most this long for a free executor\n"
+	    "  -n          do not wait: fail at once when no executor is free\n"
+	    "  -j seconds  the job's timeout, for run and exec (default: the pool's)\n"
+	    "  -o owner    the lease's label in stats (default: \"leasepool run fn\")\n"
+	    "\n"
+	    "values: an arg or --kw value that parses as JSON is that value (42, -1.5,\n"
+	    "  true, null, \"text\", [1,2], {\"a\":1}); anything else is a plain string.\n"
+	    "  {\"$base64\":\"...\"} stands for bytes.  Options go before fn: every word\n"
+	    "  after it is a value, \"-5\" included.\n"
+	    "\n"
+	    "exit status:\n"
+	    "  0    success\n"
+	    "  1    the job failed, ran past its timeout, or crashed its worker\n"
+	    "  2    usage error\n"
+	    "  3    the daemon cannot be reached, or the connection was lost\n"
+	    "  4    busy, worth retrying later: no free executor (-n), waited too long\n"
+	    "       (-t), a limit reached, the daemon stopping, the lease gone\n"
+	    "  5    refused: no such function or pool, not permitted, invalid argument,\n"
+	    "       method not supported by this daemon\n"
+	    "  6    protocol or internal error\n"
+	    "  exec exits with the program's status (128+N when signal N killed it), or\n"
+	    "  124 when it ran past its timeout, 125 when leasepool failed (see stderr),\n"
+	    "  127 when it could not be started, 2 on a usage error.\n"
+	    "Errors are reported on stderr as \"leasepool: CODE: message\".\n",
+	    t->socket != NULL ? t->socket : lp_default_socket());
+	return TOOL_OK;
+}
+
+int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("leasepool: USAGE: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n" SYNOPSIS "(leasepool help describes the commands)\n", stderr);
+	return TOOL_USAGE;
+}
+
+static bool
+parse_seconds(const char *text, double *seconds)
+{
+	char *end;
+
+	errno = 0;
+	*seconds = strtod(text, &end);
+	return errno == 0 && end != text && *end == '\0' && isfinite(*seconds) && *seconds > 0;
+}
+
+static int
+dispatch(struct tool *t, int argc, char **argv)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(argv[0], commands[i].name) == 0)
+			return commands[i].run(t, argc, argv);
+	}
+	return usage_error("no command named '%s'", argv[0]);
+}
+
+/* A full disk or a closed pipe must not pass for success. */
+static int
+flush_stdout(int status)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return status;
+	fprintf(stderr, "leasepool: %s: stdout: %s\n", lp_err_name(LP_ERR_SYSTEM),
+	    strerror(errno));
+	return status == TOOL_OK ? TOOL_BROKEN : status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tool t = { 0 };
+	int ch, status;
+
+	while ((ch = getopt(argc, argv, "+:s:p:t:j:o:nhV")) != -1) {
+		switch (ch) {
+		case 's':
+			t.socket = optarg;
+			break;
+		case 'p':
+			t.acquire.pool = optarg;
+			break;
+		case 't':
+			if (!parse_seconds(optarg, &t.acquire.timeout))
+				return usage_error("-t takes a number of seconds > 0, not '%s'", optarg);
+			break;
+		case 'j':
+			if (!parse_seconds(optarg, &t.job_timeout))
+				return usage_error("-j takes a number of seconds > 0, not '%s'", optarg);
+			break;
+		case 'o':
+			t.acquire.owner = optarg;
+			break;
+		case 'n':
+			t.acquire.nowait = true;
+			break;
+		case 'h':
+			return flush_stdout(cmd_help(&t, 0, NULL));
+		case 'V':
+			puts("leasepool " LP_VERSION);
+			return flush_stdout(TOOL_OK);
+		case ':':
+			return usage_error("-%c needs a value", optopt);
+		default:
+			return usage_error("no option -%c", optopt);
+		}
+	}
+	if (optind == argc)
+		return usage_error("no command given");
+	status = dispatch(&t, argc - optind, argv + optind);
+	lp_client_free(t.client);
+	return flush_stdout(status);
+}

@@ -1,0 +1,63 @@
+/* ping: is the daemon there, what is it, and how long does an answer take. */
+#include <stdio.h>
+#include <time.h>
+
+#include "client/tool/tool.h"
+
+static double
+monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+print_list(const char *title, json_t *list)
+{
+	json_t *v;
+	size_t i;
+
+	printf("%s:", title);
+	json_array_foreach(list, i, v)
+		printf(" %s", json_string_value(v));
+	putchar('\n');
+}
+
+static void
+print_hello(json_t *hello, const char *socket, double seconds)
+{
+	printf("%s on %s: protocol %" JSON_INTEGER_FORMAT ", pid %" JSON_INTEGER_FORMAT
+	    ", time %.3f ms\n", json_string_value(json_object_get(hello, "server")), socket,
+	    json_integer_value(json_object_get(hello, "protocol")),
+	    json_integer_value(json_object_get(hello, "pid")), seconds * 1e3);
+	print_list("pools", json_object_get(hello, "pools"));
+	print_list("functions", json_object_get(hello, "functions"));
+}
+
+int
+cmd_ping(struct tool *t, int argc, char **argv)
+{
+	struct lp_value *v;
+	struct lp_error err;
+	double started, seconds;
+	json_t *hello;
+	int rc;
+
+	if (argc > 1)
+		return usage_error("ping takes no arguments");
+	if ((rc = tool_connect(t)) != TOOL_OK)
+		return rc;
+	started = monotonic();
+	if (lp_hello(t->client, "leasepool ping", &v, &err) != LP_OK)
+		return report(&err);
+	seconds = monotonic() - started;
+	hello = json_from_msgpack(lp_value_object(v));
+	lp_value_free(v);
+	if (hello == NULL)
+		return report_oom();
+	print_hello(hello, t->socket != NULL ? t->socket : lp_default_socket(), seconds);
+	json_decref(hello);
+	return TOOL_OK;
+}
