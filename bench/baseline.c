@@ -178,7 +178,7 @@ relay_stop(struct relay *r)
 static void
 round_trip(void *arg)
 {
-	static const char msg[BENCH_SMALL_BYTES] = "0123456789abcde";
+	static const char msg[BENCH_SMALL_BYTES] = "0123456789abcde";	/* and a NUL */
 	const struct relay *r = arg;
 	char back[BENCH_SMALL_BYTES];
 

@@ -22,6 +22,7 @@
 
 /* The messages of the baseline and the payload of the small echo. */
 #define BENCH_SMALL_BYTES 16
+#define BENCH_SMALL_STRING "0123456789abcdef"
 /* Requests in flight in the pipelined figures, baseline and leasepool alike. */
 #define BENCH_PIPELINE_DEPTH 64
 /* Sequential round trips, and the pipelined window, shared by both sides. */
@@ -184,7 +185,8 @@ double bench_seconds(const struct bench_ctx *ctx, double normal);
 /* ---- the measurements ---- */
 
 void measure_baseline(struct bench_ctx *);	/* baseline.c */
-void measure_run_latency(struct bench_ctx *);	/* runs.c */
+void measure_echo_small(struct bench_ctx *);	/* runs.c */
+void measure_echo_big(struct bench_ctx *);	/* runs.c */
 void measure_pipelined(struct bench_ctx *);	/* runs.c */
 void measure_spin(struct bench_ctx *);		/* runs.c */
 void measure_acquire(struct bench_ctx *);	/* leases.c */

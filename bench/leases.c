@@ -74,7 +74,7 @@ contender_main(void *arg)
 
 	if (args == NULL)
 		bench_fatal("out of memory");
-	lp_args_str(args, "0123456789abcdef");
+	lp_args_str(args, BENCH_SMALL_STRING);
 	while (!atomic_load(ct->stop)) {
 		if (lp_acquire(ct->c, &opts, &lease, &err) != LP_OK)
 			bench_fatal("%s: acquire: %s", ct->owner, err.message);

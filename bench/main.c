@@ -29,7 +29,8 @@
 static const struct measurement measurements[] = {
 	{ "baseline", "raw relay: round trip and pipelined throughput",
 	    measure_baseline, false, false },
-	{ "run", "sequential run of echo, 16 B and 64 KiB", measure_run_latency, false, true },
+	{ "echo16", "sequential runs of echo, 16 B", measure_echo_small, false, true },
+	{ "echo64k", "sequential runs of echo, 64 KiB", measure_echo_big, false, true },
 	{ "pipelined", "pipelined runs of echo on one lease", measure_pipelined, false, true },
 	{ "acquire", "acquire + release cycle", measure_acquire, false, true },
 	{ "contended", "16 clients acquiring 2 executors", measure_contended, false, true },

@@ -80,47 +80,61 @@ echo_once(void *arg)
 	lp_value_free(v);
 }
 
+/* Sequential runs of echo with args (len bytes to come back) on a fresh lease. */
 static void
-echo_latency(struct bench_ctx *ctx, struct echo_op *op, size_t warmup, size_t n,
-    const struct figure_def *defs)
+echo_latency(struct bench_ctx *ctx, struct lp_args *args, size_t len, size_t warmup,
+    size_t n, const struct figure_def *defs)
 {
-	struct samples s;
-
-	samples_init(&s, n);
-	time_ops(&s, warmup, n, echo_once, op);
-	report_latency(defs, &s);
-	samples_free(&s);
-}
-
-void
-measure_run_latency(struct bench_ctx *ctx)
-{
-	static const char small[BENCH_SMALL_BYTES + 1] = "0123456789abcdef";
 	struct lp_client *c = daemon_connect(ctx->daemon);
-	struct echo_op op = { .c = c };
+	struct echo_op op = { .c = c, .args = args, .len = len };
 	struct lp_lease lease;
-	char *big;
+	struct samples s;
 
 	daemon_acquire(c, BENCH_POOL_CPU, &lease);
 	op.lease = lease.id;
-	if ((op.args = lp_args_new()) == NULL || (big = malloc(BIG_BYTES)) == NULL)
-		bench_fatal("out of memory");
-
-	lp_args_str(op.args, small);
-	op.len = BENCH_SMALL_BYTES;
-	echo_latency(ctx, &op, bench_count(ctx, BENCH_SEQ_WARMUP),
-	    bench_count(ctx, BENCH_SEQ_SAMPLES), echo16_defs);
-
-	memset(big, 'x', BIG_BYTES);
-	lp_args_clear(op.args);
-	lp_args_bin(op.args, big, BIG_BYTES);
-	op.len = BIG_BYTES;
-	echo_latency(ctx, &op, bench_count(ctx, 200), bench_count(ctx, 3000), echo64k_defs);
-
-	free(big);
-	lp_args_free(op.args);
+	samples_init(&s, n);
+	time_ops(&s, warmup, n, echo_once, &op);
+	report_latency(defs, &s);
+	samples_free(&s);
 	daemon_release(c, &lease);
 	lp_client_free(c);
+}
+
+static struct lp_args *
+args_new(void)
+{
+	struct lp_args *a = lp_args_new();
+
+	if (a == NULL)
+		bench_fatal("out of memory");
+	return a;
+}
+
+void
+measure_echo_small(struct bench_ctx *ctx)
+{
+	struct lp_args *args = args_new();
+
+	lp_args_str(args, BENCH_SMALL_STRING);
+	echo_latency(ctx, args, BENCH_SMALL_BYTES, bench_count(ctx, BENCH_SEQ_WARMUP),
+	    bench_count(ctx, BENCH_SEQ_SAMPLES), echo16_defs);
+	lp_args_free(args);
+}
+
+void
+measure_echo_big(struct bench_ctx *ctx)
+{
+	struct lp_args *args = args_new();
+	char *big = malloc(BIG_BYTES);
+
+	if (big == NULL)
+		bench_fatal("out of memory");
+	memset(big, 'x', BIG_BYTES);
+	lp_args_bin(args, big, BIG_BYTES);
+	echo_latency(ctx, args, BIG_BYTES, bench_count(ctx, 200), bench_count(ctx, 3000),
+	    echo64k_defs);
+	free(big);
+	lp_args_free(args);
 }
 
 static void
@@ -190,11 +204,9 @@ pipeline_measure(struct bench_ctx *ctx, const char *fn, struct lp_args *args,
 void
 measure_pipelined(struct bench_ctx *ctx)
 {
-	struct lp_args *args = lp_args_new();
+	struct lp_args *args = args_new();
 
-	if (args == NULL)
-		bench_fatal("out of memory");
-	lp_args_str(args, "0123456789abcdef");
+	lp_args_str(args, BENCH_SMALL_STRING);
 	report_record(&pipelined_def, pipeline_measure(ctx, "echo", args, 0,
 	    BENCH_PIPELINE_DEPTH, NULL));
 	lp_args_free(args);
@@ -208,12 +220,10 @@ measure_pipelined(struct bench_ctx *ctx)
 void
 measure_spin(struct bench_ctx *ctx)
 {
-	struct lp_args *args = lp_args_new();
+	struct lp_args *args = args_new();
 	unsigned workers;
 	double rate, ideal;
 
-	if (args == NULL)
-		bench_fatal("out of memory");
 	lp_args_int(args, SPIN_MICROS);
 	rate = pipeline_measure(ctx, "spin", args, 1, 0, &workers);
 	ideal = workers * (1e6 / SPIN_MICROS);
