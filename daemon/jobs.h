@@ -1,6 +1,8 @@
 /*
- * The job registry: every function the daemon can run, by name.  The
- * built-ins live in builtins.c.
+ * The job registry: every function the daemon can run, by name: the
+ * built-ins (builtins.c), then the functions of each job module (modules.c)
+ * as "MODULE.FUNCTION".  It is filled at start-up, before any worker or
+ * thread exists, and only read afterwards; a lookup is a binary search.
  */
 #ifndef LP_DAEMON_JOBS_H
 #define LP_DAEMON_JOBS_H
@@ -18,8 +20,21 @@ struct lp_job {
 	char message[512];
 };
 
-/* The function named name (len bytes), or NULL. */
+/*
+ * The function named name (len bytes, not NUL-terminated), or NULL.  The
+ * name of what it returns is the full one ("primes.count").
+ */
 const struct lp_job_function *jobs_find(const char *name, size_t len);
+
+/*
+ * Adds the functions of a module as "MODULE.FUNCTION", at start-up only.
+ * The caller has checked the names (modules.c); the registry keeps its own
+ * copies of them.
+ */
+void jobs_add_module(const char *module, const struct lp_job_function *functions);
+
+/* Forgets every module's functions and frees the registry (the built-ins come back). */
+void jobs_clear(void);
 
 /* Calls f with args and kwargs (nil objects stand for [] and {}). */
 void jobs_call(const struct lp_job_function *f, struct lp_job *job,
@@ -29,6 +44,7 @@ void jobs_init(struct lp_job *job);
 void jobs_reset(struct lp_job *job);
 void jobs_destroy(struct lp_job *job);
 
+/* Every function, for hello: built-ins first, then the modules in load order. */
 size_t jobs_count(void);
 const char *jobs_name(size_t i);
 

@@ -14,6 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/forkserver.h"
 #include "daemon/log.h"
+#include "daemon/modules.h"
 #include "daemon/backend.h"
 #include "daemon/procpool.h"
 #include "daemon/server.h"
@@ -98,6 +99,10 @@ main(int argc, char **argv)
 		}
 		snprintf(server.cfg.socket_path, sizeof server.cfg.socket_path, "%s", socket_path);
 	}
+	if (modules_load(server.cfg.modules, err, sizeof err) == -1) {
+		fprintf(stderr, "leasepoold: %s\n", err);
+		return 1;
+	}
 	if (check_only) {
 		print_config(&server.cfg);
 		return 0;
@@ -125,5 +130,6 @@ main(int argc, char **argv)
 	forkserver_stop();
 	event_base_free(base);
 	log_notice("stopped");
+	modules_unload();
 	return 0;
 }
