@@ -14,7 +14,9 @@
 	X(daemon) \
 	X(workers) \
 	X(grinder) \
-	X(client)
+	X(client) \
+	X(modules) \
+	X(tool)
 
 #define LP_SUITE_DECL(name) Suite *name##_suite(void);
 LP_SUITES(LP_SUITE_DECL)

@@ -1,6 +1,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,11 +94,10 @@ write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-void
-daemon_start(struct daemon *d, const char *config_text)
+/* A private directory with the paths of d, and the configuration file. */
+static void
+daemon_prepare(struct daemon *d, const char *config_text)
 {
-	pid_t parent = getpid();
-
 	memset(d, 0, sizeof *d);
 	snprintf(d->dir, sizeof d->dir, "/tmp/lp-test-XXXXXX");
 	ck_assert_msg(mkdtemp(d->dir) != NULL, "mkdtemp: %s", strerror(errno));
@@ -106,6 +106,14 @@ daemon_start(struct daemon *d, const char *config_text)
 	snprintf(d->log, sizeof d->log, "%s/leasepoold.log", d->dir);
 	if (config_text != NULL)
 		write_file(d->config, config_text);
+}
+
+void
+daemon_start(struct daemon *d, const char *config_text)
+{
+	pid_t parent = getpid();
+
+	daemon_prepare(d, config_text);
 
 	d->pid = fork();
 	ck_assert_int_ge(d->pid, 0);
@@ -244,4 +252,81 @@ wait_stats(struct lp_client *c, const char *path, long long want)
 	struct stats_wait w = { c, path, want };
 
 	return wait_until(stats_reached, &w);
+}
+
+/* Reads fd until EOF or the deadline, keeping what fits in buf (NUL-terminated). */
+static void
+read_until_eof(int fd, char *buf, size_t len, double until)
+{
+	char scratch[4096];
+	size_t used = 0;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		double left = until - monotonic();
+		size_t keep;
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) == 0)
+			break;
+		if ((n = read(fd, scratch, sizeof scratch)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		keep = (size_t)n < len - 1 - used ? (size_t)n : len - 1 - used;
+		memcpy(buf + used, scratch, keep);
+		used += keep;
+	}
+	buf[used] = '\0';
+}
+
+struct reap {
+	pid_t pid;
+	int status;
+};
+
+static bool
+reaped(void *arg)
+{
+	struct reap *r = arg;
+
+	return waitpid(r->pid, &r->status, WNOHANG) == r->pid;
+}
+
+int
+daemon_run_once(const char *config_text, bool check_only, char *output, size_t len)
+{
+	pid_t parent = getpid();
+	struct daemon d;
+	struct reap r;
+	int out[2];
+
+	daemon_prepare(&d, config_text);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	d.pid = fork();
+	ck_assert_int_ge(d.pid, 0);
+	if (d.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(out[1], STDERR_FILENO);
+		execl(daemon_path(), "leasepoold", check_only ? "-t" : "-v", "-c", d.config,
+		    "-s", d.socket, (char *)NULL);
+		dprintf(STDERR_FILENO, "exec %s: %s\n", daemon_path(), strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	/* EOF comes when it exits: a daemon that started keeps its stderr open. */
+	read_until_eof(out[0], output, len, monotonic() + HARNESS_WAIT_SECONDS);
+	close(out[0]);
+	r = (struct reap){ .pid = d.pid, .status = -1 };
+	if (!wait_until(reaped, &r)) {
+		daemon_cleanup(&d);
+		ck_abort_msg("leasepoold %s was still running after %.0f s; it said: %s",
+		    check_only ? "-t" : "", HARNESS_WAIT_SECONDS, output);
+	}
+	d.pid = 0;
+	daemon_cleanup(&d);
+	return r.status;
 }

@@ -49,4 +49,12 @@ bool wait_stats(struct lp_client *c, const char *path, long long want);
 /* A raw Unix-socket connection to d, for bytes no client library would send. */
 int raw_connect(const struct daemon *d);
 
+/*
+ * Runs leasepoold once on config_text, with -t when check_only, else as a
+ * real start on a private socket, and waits for it to exit (a daemon still
+ * running after the bound is killed: the test then fails).  Its stdout and
+ * stderr, cut to fit, go to output.  Returns the exit status (as from waitpid).
+ */
+int daemon_run_once(const char *config_text, bool check_only, char *output, size_t len);
+
 #endif

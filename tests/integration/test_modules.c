@@ -1,0 +1,864 @@
+/*
+ * Job modules against a real daemon: the example modules (primes, bytes),
+ * the misbehaving test module (testjobs), and every kind of module the
+ * daemon must refuse to start with.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto/rpc.h"
+#include "tests/integration/harness.h"
+#include "tests/suites.h"
+
+static struct daemon d;
+
+/*
+ * Expands "@M/x.so" to the built example module x and "@T/x.so" to the
+ * built test module x (the directories `make check` passes in LP_MODULES
+ * and LP_TEST_MODULES).
+ */
+static void
+expand_paths(char *buf, size_t len, const char *text)
+{
+	static const struct {
+		const char *token, *env, *fallback;
+	} dirs[] = {
+		{ "@M", "LP_MODULES", "build/modules" },
+		{ "@T", "LP_TEST_MODULES", "build/tests/modules" },
+	};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	while (*text != '\0') {
+		size_t i, n = 1;
+		int w = 0;
+
+		for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+			if (strncmp(text, dirs[i].token, 2) == 0)
+				break;
+		if (i < sizeof dirs / sizeof dirs[0]) {
+			const char *dir = getenv(dirs[i].env);
+			char cwd[512];
+
+			if (dir != NULL)
+				w = snprintf(buf + used, len - used, "%s", dir);
+			else
+				w = snprintf(buf + used, len - used, "%s/%s",
+				    getcwd(cwd, sizeof cwd), dirs[i].fallback);
+			n = 2;
+		} else {
+			w = snprintf(buf + used, len - used, "%c", *text);
+		}
+		ck_assert_msg(w >= 0 && (size_t)w < len - used, "expanded text too long");
+		used += (size_t)w;
+		text += n;
+	}
+}
+
+static void
+start_with(const char *config_template)
+{
+	char config[2048];
+
+	expand_paths(config, sizeof config, config_template);
+	daemon_start(&d, config);
+}
+
+static void
+start_modules(void)
+{
+	start_with("[daemon]\n"
+	    "modules = @M/primes.so @M/bytes.so @T/testjobs.so\n"
+	    "[pool cpu]\n"
+	    "executors_max = 2\n"
+	    "workers = 1\n");
+}
+
+static void
+start_badinit(void)
+{
+	start_with("[daemon]\n"
+	    "modules = @M/primes.so @T/badinit.so\n"
+	    "[pool cpu]\n"
+	    "executors_min = 1\n"
+	    "executors_max = 1\n"
+	    "workers = 1\n");
+}
+
+static void
+stop_daemon(void)
+{
+	daemon_cleanup(&d);
+}
+
+static uint64_t
+acquire(struct lp_client *c)
+{
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert_msg(lp_acquire(c, NULL, &lease, &err) == LP_OK, "acquire: %s", err.message);
+	return lease.id;
+}
+
+/* Runs fn with the one integer argument n; the result, which must be a success. */
+static struct lp_value *
+run_int(struct lp_client *c, uint64_t lease, const char *fn, int64_t n)
+{
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+
+	lp_args_int(a, n);
+	ck_assert_msg(lp_run(c, lease, fn, a, &v, &err) == LP_OK, "%s(%lld): %s", fn,
+	    (long long)n, err.message);
+	lp_args_free(a);
+	return v;
+}
+
+static uint64_t
+run_uint_result(struct lp_client *c, uint64_t lease, const char *fn, int64_t n)
+{
+	struct lp_value *v = run_int(c, lease, fn, n);
+	const msgpack_object *o = lp_value_object(v);
+	uint64_t result;
+
+	ck_assert_int_eq(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	result = o->via.u64;
+	lp_value_free(v);
+	return result;
+}
+
+/* Runs fn, which must fail with want; err gets the daemon's error. */
+static void
+run_fails(struct lp_client *c, uint64_t lease, const char *fn, const struct lp_args *a,
+    enum lp_err want, struct lp_error *err)
+{
+	struct lp_value *v = NULL;
+	enum lp_err rc = lp_run(c, lease, fn, a, &v, err);
+
+	ck_assert_msg(rc == want, "%s: %s instead of %s (%s)", fn, lp_err_name(rc),
+	    lp_err_name(want), rc == LP_OK ? "" : err->message);
+}
+
+static void
+assert_contains(const char *haystack, const char *needle)
+{
+	ck_assert_msg(strstr(haystack, needle) != NULL, "'%s' does not contain '%s'",
+	    haystack, needle);
+}
+
+START_TEST(hello_lists_module_functions)
+{
+	static const char *const want[] = {
+		"echo", "primes.count", "primes.is_prime", "bytes.fnv1a64", "bytes.reverse",
+		"testjobs.args", "testjobs.abort",
+	};
+	struct lp_client *c = daemon_connect(&d);
+	const msgpack_object *fns;
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert(lp_hello(c, "test", &v, &err) == LP_OK);
+	fns = lp_value_get(v, "functions");
+	ck_assert_ptr_nonnull(fns);
+	ck_assert_int_eq(fns->type, MSGPACK_OBJECT_ARRAY);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		bool found = false;
+
+		for (uint32_t j = 0; j < fns->via.array.size && !found; j++) {
+			const msgpack_object *f = &fns->via.array.ptr[j];
+
+			found = f->type == MSGPACK_OBJECT_STR && f->via.str.size == strlen(want[i]) &&
+			    memcmp(f->via.str.ptr, want[i], f->via.str.size) == 0;
+		}
+		ck_assert_msg(found, "hello does not list %s", want[i]);
+	}
+	lp_value_free(v);
+	lp_client_free(c);
+}
+END_TEST
+
+/* Every function hello names can be run, the misbehaving ones aside. */
+START_TEST(every_listed_module_function_runs)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	const msgpack_object *fns;
+	struct lp_value *v, *r;
+	struct lp_error err;
+	unsigned ran = 0;
+
+	ck_assert(lp_hello(c, "test", &v, &err) == LP_OK);
+	fns = lp_value_get(v, "functions");
+	for (uint32_t i = 0; i < fns->via.array.size; i++) {
+		const msgpack_object *f = &fns->via.array.ptr[i];
+		char name[LP_NAME_MAX + 1];
+		struct lp_args *a = lp_args_new();
+
+		snprintf(name, sizeof name, "%.*s", (int)f->via.str.size, f->via.str.ptr);
+		if (strncmp(name, "primes.", 7) == 0)
+			lp_args_int(a, 10);
+		else if (strncmp(name, "bytes.", 6) == 0)
+			lp_args_str(a, "abc");
+		else if (strcmp(name, "testjobs.pid") != 0 && strcmp(name, "testjobs.inited") != 0)
+			name[0] = '\0';
+		if (name[0] != '\0') {
+			ck_assert_msg(lp_run(c, id, name, a, &r, &err) == LP_OK, "%s: %s", name,
+			    err.message);
+			lp_value_free(r);
+			ran++;
+		}
+		lp_args_free(a);
+	}
+	ck_assert_uint_eq(ran, 6);
+	lp_value_free(v);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(primes_count)
+{
+	static const struct {
+		int64_t n;
+		uint64_t count;
+	} cases[] = {
+		{ -5, 0 }, { 0, 0 }, { 2, 0 }, { 3, 1 }, { 4, 2 }, { 10, 4 }, { 11, 4 },
+		{ 12, 5 }, { 100, 25 }, { 101, 25 }, { 65536, 6542 }, { 1000000, 78498 },
+		{ 10000000, 664579 },
+	};
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		ck_assert_msg(run_uint_result(c, id, "primes.count", cases[i].n) == cases[i].count,
+		    "primes below %lld", (long long)cases[i].n);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(primes_count_checks_its_argument)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_args *a = lp_args_new();
+	struct lp_error err;
+
+	lp_args_int(a, 10000000001LL);
+	run_fails(c, id, "primes.count", a, LP_ERR_JOB_FAILED, &err);
+	assert_contains(err.message, "more than the limit of 10000000000");
+	lp_args_clear(a);
+	lp_args_str(a, "100");
+	run_fails(c, id, "primes.count", a, LP_ERR_JOB_FAILED, &err);
+	assert_contains(err.message, "primes.count takes an integer, got a string");
+	lp_args_clear(a);
+	lp_args_double(a, 100.0);
+	run_fails(c, id, "primes.count", a, LP_ERR_JOB_FAILED, &err);
+	assert_contains(err.message, "got a float");
+	lp_args_clear(a);
+	run_fails(c, id, "primes.count", a, LP_ERR_JOB_FAILED, &err);
+	assert_contains(err.message, "takes one integer argument, got 0");
+	lp_args_int(a, 100);
+	lp_kwargs_int(a, "fast", 1);
+	run_fails(c, id, "primes.count", a, LP_ERR_JOB_FAILED, &err);
+	assert_contains(err.message, "takes no keyword arguments");
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(primes_is_prime)
+{
+	static const struct {
+		int64_t n;
+		bool prime;
+	} cases[] = {
+		{ -7, false }, { 0, false }, { 1, false }, { 2, true }, { 3, true }, { 4, false },
+		{ 37, true }, { 41, true }, { 561, false },		/* a Carmichael number */
+		{ 3215031751LL, false },	/* a strong pseudoprime to bases 2, 3, 5 and 7 */
+		{ 2147483647, true }, { 2305843009213693951LL, true },	/* 2^31 - 1, 2^61 - 1 */
+		{ 9223372036854775783LL, true },	/* the largest prime below 2^63 */
+		{ 9223372036854775807LL, false },
+	};
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct lp_value *v = run_int(c, id, "primes.is_prime", cases[i].n);
+
+		ck_assert_int_eq(lp_value_object(v)->type, MSGPACK_OBJECT_BOOLEAN);
+		ck_assert_msg(lp_value_bool(v) == cases[i].prime, "is_prime(%lld)",
+		    (long long)cases[i].n);
+		lp_value_free(v);
+	}
+	lp_client_free(c);
+}
+END_TEST
+
+static uint64_t
+fnv1a64(struct lp_client *c, uint64_t lease, const char *s, bool as_bin)
+{
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+	uint64_t h;
+
+	if (as_bin)
+		lp_args_bin(a, s, strlen(s));
+	else
+		lp_args_str(a, s);
+	ck_assert_msg(lp_run(c, lease, "bytes.fnv1a64", a, &v, &err) == LP_OK, "%s", err.message);
+	ck_assert_int_eq(lp_value_object(v)->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	h = lp_value_object(v)->via.u64;
+	lp_value_free(v);
+	lp_args_free(a);
+	return h;
+}
+
+START_TEST(bytes_fnv1a64_known_vectors)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+
+	for (int bin = 0; bin <= 1; bin++) {
+		ck_assert_uint_eq(fnv1a64(c, id, "", bin), 0xcbf29ce484222325ULL);
+		ck_assert_uint_eq(fnv1a64(c, id, "a", bin), 0xaf63dc4c8601ec8cULL);
+		ck_assert_uint_eq(fnv1a64(c, id, "foobar", bin), 0x85944171f73967e8ULL);
+	}
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(bytes_reverse)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_args *a = lp_args_new();
+	static char in[10000];
+	struct lp_value *v;
+	struct lp_error err;
+	const char *out;
+	size_t len;
+
+	/* Longer than the module's chunk, and not a multiple of it. */
+	for (size_t i = 0; i < sizeof in; i++)
+		in[i] = (char)(i * 7 + i / 256);
+	lp_args_bin(a, in, sizeof in);
+	ck_assert(lp_run(c, id, "bytes.reverse", a, &v, &err) == LP_OK);
+	ck_assert_int_eq(lp_value_object(v)->type, MSGPACK_OBJECT_BIN);
+	out = lp_value_str(v, &len);
+	ck_assert_uint_eq(len, sizeof in);
+	for (size_t i = 0; i < len; i++)
+		ck_assert_msg(out[i] == in[len - 1 - i], "byte %zu", i);
+	lp_value_free(v);
+
+	lp_args_clear(a);
+	lp_args_str(a, "");
+	ck_assert(lp_run(c, id, "bytes.reverse", a, &v, &err) == LP_OK);
+	ck_assert_int_eq(lp_value_object(v)->type, MSGPACK_OBJECT_BIN);
+	ck_assert_uint_eq(lp_value_object(v)->via.bin.size, 0);
+	lp_value_free(v);
+
+	lp_args_clear(a);
+	lp_args_int(a, 5);
+	run_fails(c, id, "bytes.reverse", a, LP_ERR_JOB_FAILED, &err);
+	assert_contains(err.message, "bytes.reverse takes a bin or a string, got an integer");
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+/* The i-th of the objects the round trip carries; false past the last. */
+static bool
+pack_sample(msgpack_packer *pk, int i)
+{
+	static const char bin[] = { 0, 1, (char)0xff };
+
+	switch (i) {
+	case 0:
+		msgpack_pack_nil(pk);
+		break;
+	case 1:
+		msgpack_pack_true(pk);
+		break;
+	case 2:
+		msgpack_pack_int64(pk, -1);
+		break;
+	case 3:
+		msgpack_pack_int64(pk, INT64_MIN);
+		break;
+	case 4:
+		msgpack_pack_uint64(pk, UINT64_MAX);
+		break;
+	case 5:
+		msgpack_pack_double(pk, -1.5e300);
+		break;
+	case 6:
+		msgpack_pack_float(pk, 0.25f);
+		break;
+	case 7:
+		msgpack_pack_str_with_body(pk, "nul\0inside", 10);
+		break;
+	case 8:
+		msgpack_pack_bin_with_body(pk, bin, sizeof bin);
+		break;
+	case 9:
+		msgpack_pack_map(pk, 3);
+		msgpack_pack_str_with_body(pk, "a", 1);
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_int64(pk, -300);
+		msgpack_pack_map(pk, 1);
+		msgpack_pack_str_with_body(pk, "b", 1);
+		msgpack_pack_bin_with_body(pk, bin, sizeof bin);
+		msgpack_pack_str_with_body(pk, "empty", 5);
+		msgpack_pack_map(pk, 0);
+		msgpack_pack_int64(pk, 7);	/* a non-string key */
+		msgpack_pack_array(pk, 0);
+		break;
+	case 10:
+		msgpack_pack_ext_with_body(pk, "xyz", 3, 5);
+		break;
+	case 11:
+		for (int depth = 0; depth < 10; depth++)
+			msgpack_pack_array(pk, 1);
+		msgpack_pack_str_with_body(pk, "deep", 4);
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+static void
+pack_kwargs(msgpack_packer *pk, struct lp_args *a)
+{
+	static const char *const keys[] = { "map", "ext", "float", "neg" };
+	static const int samples[] = { 9, 10, 5, 3 };
+	msgpack_sbuffer one;
+	msgpack_packer opk;
+
+	msgpack_sbuffer_init(&one);
+	msgpack_packer_init(&opk, &one, msgpack_sbuffer_write);
+	msgpack_pack_map(pk, 4);
+	for (size_t i = 0; i < 4; i++) {
+		msgpack_sbuffer_clear(&one);
+		pack_sample(&opk, samples[i]);
+		lp_kwargs_raw(a, keys[i], one.data, one.size);
+		msgpack_pack_str_with_body(pk, keys[i], strlen(keys[i]));
+		pack_sample(pk, samples[i]);
+	}
+	msgpack_sbuffer_destroy(&one);
+}
+
+START_TEST(args_and_kwargs_round_trip_exactly)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_args *a = lp_args_new();
+	msgpack_sbuffer want, got, one;
+	msgpack_packer pk, gpk, opk;
+	struct lp_value *v;
+	struct lp_error err;
+	int n;
+
+	msgpack_sbuffer_init(&want);
+	msgpack_sbuffer_init(&got);
+	msgpack_sbuffer_init(&one);
+	msgpack_packer_init(&pk, &want, msgpack_sbuffer_write);
+	msgpack_packer_init(&gpk, &got, msgpack_sbuffer_write);
+	msgpack_packer_init(&opk, &one, msgpack_sbuffer_write);
+	for (n = 0; pack_sample(&opk, n); n++) {
+		lp_args_raw(a, one.data, one.size);
+		msgpack_sbuffer_clear(&one);
+	}
+	/* What testjobs.args answers: [args, kwargs], as msgpack-c packs them. */
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_array(&pk, (uint32_t)n);
+	for (int i = 0; i < n; i++)
+		pack_sample(&pk, i);
+	pack_kwargs(&pk, a);
+
+	ck_assert_msg(lp_run(c, id, "testjobs.args", a, &v, &err) == LP_OK, "%s", err.message);
+	msgpack_pack_object(&gpk, *lp_value_object(v));
+	ck_assert_uint_eq(got.size, want.size);
+	ck_assert(memcmp(got.data, want.data, want.size) == 0);
+	lp_value_free(v);
+
+	/* No args and no kwargs arrive as [] and {}. */
+	ck_assert(lp_run(c, id, "testjobs.args", NULL, &v, &err) == LP_OK);
+	msgpack_sbuffer_clear(&got);
+	msgpack_pack_object(&gpk, *lp_value_object(v));
+	ck_assert_uint_eq(got.size, 3);
+	ck_assert(memcmp(got.data, "\x92\x90\x80", 3) == 0);
+	lp_value_free(v);
+
+	msgpack_sbuffer_destroy(&want);
+	msgpack_sbuffer_destroy(&got);
+	msgpack_sbuffer_destroy(&one);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(big_results_arrive_whole)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_value *v = run_int(c, id, "testjobs.big", 3 << 20);
+	const msgpack_object *o = lp_value_object(v);
+
+	ck_assert_int_eq(o->type, MSGPACK_OBJECT_BIN);
+	ck_assert_uint_eq(o->via.bin.size, 3 << 20);
+	lp_value_free(v);
+	/* And the worker serves the next job normally. */
+	ck_assert_uint_eq(run_uint_result(c, id, "primes.count", 100), 25);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(a_failing_job_reports_its_message)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_args *a = lp_args_new();
+	struct lp_error err;
+
+	lp_args_str(a, "out of coffee: 0 cups left");
+	run_fails(c, id, "testjobs.fail", a, LP_ERR_JOB_FAILED, &err);
+	ck_assert_str_eq(err.message, "out of coffee: 0 cups left");
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(abi_violations_fail_the_job_by_name)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_error err;
+
+	run_fails(c, id, "testjobs.two", NULL, LP_ERR_JOB_FAILED, &err);
+	assert_contains(err.message, "testjobs.two packed 2 result objects instead of one");
+	run_fails(c, id, "testjobs.none", NULL, LP_ERR_JOB_FAILED, &err);
+	assert_contains(err.message, "testjobs.none packed 0 result objects instead of one");
+	/* The worker carries on. */
+	ck_assert_uint_eq(run_uint_result(c, id, "primes.count", 100), 25);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(unknown_functions_are_refused)
+{
+	static const char *const names[] = {
+		"primes.nope", "primes", "primes.", ".count", "nomodule.count", "primes.count.x",
+		"PRIMES.count",
+	};
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_error err;
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		run_fails(c, id, names[i], NULL, LP_ERR_NO_SUCH_FUNCTION, &err);
+	lp_client_free(c);
+}
+END_TEST
+
+static int64_t
+worker_pid(struct lp_client *c, uint64_t lease)
+{
+	struct lp_value *v;
+	struct lp_error err;
+	int64_t pid;
+
+	ck_assert_msg(lp_run(c, lease, "testjobs.pid", NULL, &v, &err) == LP_OK, "%s",
+	    err.message);
+	pid = lp_value_int(v);
+	lp_value_free(v);
+	return pid;
+}
+
+/* A crash is the client's WORKER_CRASHED; the lease then runs on a new worker, set up by init. */
+static void
+assert_crash_and_recovery(const char *fn, const struct lp_args *a, int signal,
+    const char *how)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	int64_t before = worker_pid(c, id);
+	struct lp_value *v;
+	struct lp_error err;
+
+	run_fails(c, id, fn, a, LP_ERR_WORKER_CRASHED, &err);
+	ck_assert_int_eq(err.signal, signal);
+	assert_contains(err.message, how);
+	assert_contains(err.message, fn);
+	ck_assert_int_ne(worker_pid(c, id), before);
+	ck_assert(lp_run(c, id, "testjobs.inited", NULL, &v, &err) == LP_OK);
+	ck_assert(lp_value_bool(v));
+	lp_value_free(v);
+	ck_assert_uint_eq(run_uint_result(c, id, "primes.count", 1000), 168);
+	lp_client_free(c);
+}
+
+START_TEST(abort_is_a_crash_with_sigabrt)
+{
+	assert_crash_and_recovery("testjobs.abort", NULL, SIGABRT, "killed by signal 6");
+}
+END_TEST
+
+START_TEST(segv_is_a_crash_with_sigsegv)
+{
+	assert_crash_and_recovery("testjobs.segv", NULL, SIGSEGV, "killed by signal 11");
+}
+END_TEST
+
+START_TEST(exit_is_a_crash_with_its_status)
+{
+	struct lp_args *a = lp_args_new();
+
+	lp_args_int(a, 3);
+	assert_crash_and_recovery("testjobs.exit", a, 0, "exited with status 3");
+	lp_args_free(a);
+}
+END_TEST
+
+START_TEST(a_hung_job_times_out)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert_int_eq(lp_run_timeout(c, id, "testjobs.hang", NULL, 0.2, &v, &err),
+	    LP_ERR_JOB_TIMEOUT);
+	ck_assert_uint_eq(run_uint_result(c, id, "primes.count", 100), 25);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(init_runs_in_every_worker)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert(lp_run(c, id, "testjobs.inited", NULL, &v, &err) == LP_OK);
+	ck_assert_int_eq(lp_value_object(v)->type, MSGPACK_OBJECT_BOOLEAN);
+	ck_assert(lp_value_bool(v));
+	lp_value_free(v);
+	lp_client_free(c);
+}
+END_TEST
+
+struct log_wait {
+	const struct daemon *d;
+	const char *needle;
+};
+
+static bool
+log_has(void *arg)
+{
+	const struct log_wait *w = arg;
+
+	return daemon_log_contains(w->d, w->needle);
+}
+
+static bool
+wait_log(const char *needle)
+{
+	struct log_wait w = { &d, needle };
+
+	return wait_until(log_has, &w);
+}
+
+START_TEST(what_a_module_prints_reaches_the_log)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+
+	lp_args_str(a, "a line from a job module\n");
+	ck_assert(lp_run(c, id, "testjobs.print", a, &v, &err) == LP_OK);
+	ck_assert(lp_value_is_nil(v));
+	lp_value_free(v);
+	ck_assert_msg(wait_log("a line from a job module"), "the line is not in %s", d.log);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+static bool
+file_exists(void *arg)
+{
+	return access(arg, F_OK) == 0;
+}
+
+START_TEST(fini_runs_when_workers_stop)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	int64_t pid = worker_pid(c, id);
+	char path[160], line[64], want[64];
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+	FILE *f;
+	int status;
+
+	snprintf(path, sizeof path, "%s/fini", d.dir);
+	lp_args_str(a, path);
+	ck_assert(lp_run(c, id, "testjobs.fini_file", a, &v, &err) == LP_OK);
+	lp_value_free(v);
+	lp_args_free(a);
+	lp_client_free(c);
+	status = daemon_stop(&d);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The worker exits once it sees its channel close, maybe after the daemon. */
+	ck_assert_msg(wait_until(file_exists, path), "worker %lld never ran fini", (long long)pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+	fclose(f);
+	unlink(path);
+	snprintf(want, sizeof want, "fini %lld\n", (long long)pid);
+	ck_assert_str_eq(line, want);
+}
+END_TEST
+
+START_TEST(a_failing_init_is_a_crash_loop_not_a_hang)
+{
+	struct lp_acquire_opts opts = { .timeout = HARNESS_WAIT_SECONDS };
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert_int_eq(lp_acquire(c, &opts, &lease, &err), LP_ERR_UNAVAILABLE);
+	assert_contains(err.message, "crash loop");
+	ck_assert_msg(wait_log("CRASH LOOP"), "no CRASH LOOP line in %s", d.log);
+	ck_assert(daemon_log_contains(&d, "job module badinit"));
+	ck_assert(daemon_log_contains(&d, "init failed"));
+	/* Nothing waits either. */
+	opts.nowait = true;
+	ck_assert_int_eq(lp_acquire(c, &opts, &lease, &err), LP_ERR_UNAVAILABLE);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(check_accepts_good_modules)
+{
+	char config[2048], out[4096];
+	int status;
+
+	expand_paths(config, sizeof config,
+	    "[daemon]\nmodules = @M/primes.so @M/bytes.so @T/testjobs.so\n");
+	status = daemon_run_once(config, true, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "leasepoold -t: %s", out);
+}
+END_TEST
+
+/* Modules the daemon must refuse, with the path it must name and what it must say. */
+static const struct {
+	const char *modules;
+	const char *bad;
+	const char *says;
+} bad_modules[] = {
+	{ "@M/primes.so @T/no-such-module.so", "@T/no-such-module.so",
+	    "cannot load it: cannot open shared object file" },
+	{ "@T/notable.so", "@T/notable.so", "does not export leasepool_job_module" },
+	{ "@M/primes.so @T/badabi.so", "@T/badabi.so",
+	    "built for job ABI 999, this daemon speaks 1" },
+	{ "@T/badname.so", "@T/badname.so", "module name 'bad.name' is not valid" },
+	{ "@T/badfunc.so", "@T/badfunc.so", "function name 'no op' is not valid" },
+	{ "@T/dupfunc.so", "@T/dupfunc.so", "function dupfunc.noop is listed twice" },
+	{ "@M/primes.so @M/bytes.so @M/primes.so", "@M/primes.so",
+	    "module name primes is already taken by" },
+	{ "@T/unresolved.so", "@T/unresolved.so",
+	    "cannot load it: undefined symbol: lp_job_no_such_function" },
+};
+#define NBAD (int)(sizeof bad_modules / sizeof bad_modules[0])
+
+static void
+assert_refused(int i, bool check_only)
+{
+	char config[2048], want[1024], bad[512], out[8192];
+	char tmpl[1024];
+	int status;
+
+	snprintf(tmpl, sizeof tmpl, "[daemon]\nmodules = %s\n", bad_modules[i].modules);
+	expand_paths(config, sizeof config, tmpl);
+	expand_paths(bad, sizeof bad, bad_modules[i].bad);
+	snprintf(want, sizeof want, "leasepoold: job module %s: %s", bad, bad_modules[i].says);
+	status = daemon_run_once(config, check_only, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	    "leasepoold %s exited with status 0x%x: %s", check_only ? "-t" : "", status, out);
+	assert_contains(out, want);
+}
+
+START_TEST(check_reports_a_bad_module)
+{
+	assert_refused(_i, true);
+}
+END_TEST
+
+START_TEST(start_refuses_a_bad_module)
+{
+	assert_refused(_i, false);
+}
+END_TEST
+
+Suite *
+modules_suite(void)
+{
+	Suite *s = suite_create("modules");
+	TCase *run = tcase_create("run");
+	TCase *faults = tcase_create("faults");
+	TCase *badinit = tcase_create("failing init");
+	TCase *refused = tcase_create("refused");
+
+	tcase_add_checked_fixture(run, start_modules, stop_daemon);
+	tcase_set_timeout(run, 60);
+	tcase_add_test(run, hello_lists_module_functions);
+	tcase_add_test(run, every_listed_module_function_runs);
+	tcase_add_test(run, primes_count);
+	tcase_add_test(run, primes_count_checks_its_argument);
+	tcase_add_test(run, primes_is_prime);
+	tcase_add_test(run, bytes_fnv1a64_known_vectors);
+	tcase_add_test(run, bytes_reverse);
+	tcase_add_test(run, args_and_kwargs_round_trip_exactly);
+	tcase_add_test(run, big_results_arrive_whole);
+	tcase_add_test(run, init_runs_in_every_worker);
+	suite_add_tcase(s, run);
+
+	tcase_add_checked_fixture(faults, start_modules, stop_daemon);
+	tcase_set_timeout(faults, 60);
+	tcase_add_test(faults, a_failing_job_reports_its_message);
+	tcase_add_test(faults, abi_violations_fail_the_job_by_name);
+	tcase_add_test(faults, unknown_functions_are_refused);
+	tcase_add_test(faults, abort_is_a_crash_with_sigabrt);
+	tcase_add_test(faults, segv_is_a_crash_with_sigsegv);
+	tcase_add_test(faults, exit_is_a_crash_with_its_status);
+	tcase_add_test(faults, a_hung_job_times_out);
+	tcase_add_test(faults, what_a_module_prints_reaches_the_log);
+	tcase_add_test(faults, fini_runs_when_workers_stop);
+	suite_add_tcase(s, faults);
+
+	tcase_add_checked_fixture(badinit, start_badinit, stop_daemon);
+	tcase_set_timeout(badinit, 60);
+	tcase_add_test(badinit, a_failing_init_is_a_crash_loop_not_a_hang);
+	suite_add_tcase(s, badinit);
+
+	tcase_set_timeout(refused, 60);
+	tcase_add_test(refused, check_accepts_good_modules);
+	tcase_add_loop_test(refused, check_reports_a_bad_module, 0, NBAD);
+	tcase_add_loop_test(refused, start_refuses_a_bad_module, 0, NBAD);
+	suite_add_tcase(s, refused);
+	return s;
+}

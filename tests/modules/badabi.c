@@ -1,0 +1,20 @@
+/* badabi: a module built for a job ABI this daemon does not speak. */
+#include <leasepool/job.h>
+
+static int
+job_noop(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+{
+	msgpack_pack_nil(lp_job_result(job));
+	return 0;
+}
+
+static const struct lp_job_function functions[] = {
+	{ "noop", job_noop, 0 },
+	{ NULL, NULL, 0 },
+};
+
+const struct lp_job_module leasepool_job_module = {
+	.abi_version = 999,
+	.name = "badabi",
+	.functions = functions,
+};

@@ -1,0 +1,31 @@
+/* badinit: a module whose init always fails, so no worker can ever start. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include <leasepool/job.h>
+
+static int
+job_noop(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+{
+	msgpack_pack_nil(lp_job_result(job));
+	return 0;
+}
+
+static int
+badinit_init(void)
+{
+	dprintf(STDERR_FILENO, "badinit: refusing to start\n");
+	return 7;
+}
+
+static const struct lp_job_function functions[] = {
+	{ "noop", job_noop, 0 },
+	{ NULL, NULL, 0 },
+};
+
+const struct lp_job_module leasepool_job_module = {
+	.abi_version = LP_JOB_ABI_VERSION,
+	.name = "badinit",
+	.functions = functions,
+	.init = badinit_init,
+};
