@@ -69,6 +69,8 @@ static const struct key keys[] = {
 	{ SECTION_POOL, "exec_output_max", KEY_BYTES, P(exec_output_max), 0, 1 << 30, "1M", true },
 	{ SECTION_POOL, "max_jobs_per_worker", KEY_UINT, P(max_jobs_per_worker), 0, 1e9, "0", true },
 	{ SECTION_POOL, "memory_limit", KEY_BYTES, P(memory_limit), 0, 1ULL << 50, "0", true },
+	{ SECTION_POOL, "idle_seconds", KEY_SECONDS, P(idle_seconds), 1e-3, 31536000, "60", true },
+	{ SECTION_POOL, "units_per_executor", KEY_UINT, P(units_per_executor), 1, 1000000000, "1", true },
 	{ SECTION_POOL, "batch_size", KEY_UINT, P(batch_size), 1, 4096, "64", true },
 	{ SECTION_POOL, "batch_wait", KEY_SECONDS, P(batch_wait), 1e-6, 60, "0.002", true },
 };
@@ -146,6 +148,8 @@ config_backend_name(enum lp_backend b)
 	switch (b) {
 	case LP_BACKEND_PROCESS:
 		return "process";
+	case LP_BACKEND_THREAD:
+		return "thread";
 	}
 	return "?";
 }
@@ -180,7 +184,7 @@ range_text(const struct key *k, char *buf, size_t len)
 		snprintf(buf, len, "one of error, warning, notice, info, debug");
 		break;
 	case KEY_BACKEND:
-		snprintf(buf, len, "one of process");
+		snprintf(buf, len, "one of process, thread");
 		break;
 	case KEY_NAME:
 		snprintf(buf, len, "a name of 1 to %d letters, digits, '_', '-', '.'", LP_POOL_NAME_MAX);
@@ -328,9 +332,12 @@ parse_value(const struct key *k, const char *value, void *dst)
 		return true;
 	}
 	case KEY_BACKEND:
-		if (strcmp(value, "process") != 0)
+		if (strcmp(value, "process") == 0)
+			*(enum lp_backend *)dst = LP_BACKEND_PROCESS;
+		else if (strcmp(value, "thread") == 0)
+			*(enum lp_backend *)dst = LP_BACKEND_THREAD;
+		else
 			return false;
-		*(enum lp_backend *)dst = LP_BACKEND_PROCESS;
 		return true;
 	case KEY_NAME:
 		if (!valid_pool_name(value))

@@ -20,6 +20,7 @@
 
 enum lp_backend {
 	LP_BACKEND_PROCESS,
+	LP_BACKEND_THREAD,
 };
 
 struct lp_pool_config {
@@ -35,6 +36,8 @@ struct lp_pool_config {
 	unsigned exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
 	unsigned max_jobs_per_worker;	/* 0: never recycle */
 	unsigned long long memory_limit;	/* address space per worker; 0: none */
+	double idle_seconds;		/* an idle executor above the target goes after this */
+	unsigned units_per_executor;	/* scale: target = ceil(units / units_per_executor) */
 	unsigned batch_size;		/* the grinder dispatches this many items at once */
 	double batch_wait;		/* ...or when the oldest has waited this long */
 };

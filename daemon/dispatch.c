@@ -254,6 +254,27 @@ do_submit(struct conn *c, const struct lp_request *req)
 	grinder_submit(c, req->msgid, pool, p, job_timeout(pool, p->has_timeout, p->timeout));
 }
 
+static void
+do_scale(struct conn *c, const struct lp_request *req)
+{
+	const struct lp_scale_params *p = &req->p.scale;
+	struct lp_pool *pool;
+	msgpack_packer *pk;
+
+	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL)
+		return;
+	lease_pool_scale(pool, p->units, server_now());
+	log_info("%s scaled pool %s to %llu units: target %u executors", conn_label(c),
+	    pool->cfg.name, (unsigned long long)p->units, pool->target);
+	pk = conn_packer();
+	lp_pack_response_ok(pk, req->msgid);
+	msgpack_pack_map(pk, 3);
+	lp_pack_kv_str(pk, "pool", pool->cfg.name);
+	lp_pack_kv_u64(pk, "units", pool->units);
+	lp_pack_kv_u64(pk, "target", pool->target);
+	conn_send(c);
+}
+
 void
 dispatch(struct conn *c, const struct lp_request *req)
 {
@@ -266,6 +287,7 @@ dispatch(struct conn *c, const struct lp_request *req)
 		[LP_METHOD_RENEW] = do_renew,
 		[LP_METHOD_SUBMIT] = do_submit,
 		[LP_METHOD_STATS] = do_stats,
+		[LP_METHOD_SCALE] = do_scale,
 	};
 
 	handlers[req->method](c, req);
@@ -311,9 +333,18 @@ on_start_executor(struct lp_executor *ex, void *arg)
 	backend_of(ex->pool)->start_executor(ex);
 }
 
+static void
+on_stop_executor(struct lp_executor *ex, void *arg)
+{
+	log_info("pool %s: executor %u idle above the target; retired", ex->pool->cfg.name,
+	    ex->id);
+	backend_of(ex->pool)->stop_executor(ex);
+}
+
 const struct lp_lease_events dispatch_lease_events = {
 	.granted = on_granted,
 	.waiter_failed = on_waiter_failed,
 	.expired = on_expired,
 	.start_executor = on_start_executor,
+	.stop_executor = on_stop_executor,
 };

@@ -1,3 +1,4 @@
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 enum deadline_kind {
 	DEADLINE_LEASE,
 	DEADLINE_WAITER,
+	DEADLINE_IDLE,		/* an executor above the target */
 };
 
 static void *
@@ -57,14 +59,13 @@ lease_table_init(struct lp_lease_table *t, const struct lp_config *cfg,
 	}
 }
 
-static void start_executor(struct lp_pool *p);
+static void retarget(struct lp_pool *p, double now);
 
 void
-lease_table_warm(struct lp_lease_table *t)
+lease_table_warm(struct lp_lease_table *t, double now)
 {
 	for (size_t i = 0; i < t->npools; i++)
-		while (t->pools[i].nexecutors < t->pools[i].cfg.executors_min)
-			start_executor(&t->pools[i]);
+		retarget(&t->pools[i], now);
 }
 
 void
@@ -123,6 +124,7 @@ start_executor(struct lp_pool *p)
 	ex->pool = p;
 	ex->id = p->next_executor_id++;
 	ex->state = EXECUTOR_STARTING;
+	heap_item_init(&ex->idle, DEADLINE_IDLE);
 	TAILQ_INSERT_TAIL(&p->executors, ex, link);
 	p->nexecutors++;
 	p->nstarting++;
@@ -147,6 +149,7 @@ grant(struct lp_pool *p, struct lp_executor *ex, struct lp_holder *h,
 
 	TAILQ_REMOVE(&p->free, ex, free_link);
 	p->nfree--;
+	heap_remove(&t->deadlines, &ex->idle);
 	ex->state = EXECUTOR_LEASED;
 	ex->lease = l;
 
@@ -203,8 +206,11 @@ executor_free(struct lp_executor *ex, double now)
 	ex->lease = NULL;
 	TAILQ_INSERT_TAIL(&p->free, ex, free_link);
 	p->nfree++;
-	if ((w = TAILQ_FIRST(&p->waiters)) == NULL)
+	if ((w = TAILQ_FIRST(&p->waiters)) == NULL) {
+		if (p->nexecutors > p->target)
+			heap_set(&t->deadlines, &ex->idle, now + p->cfg.idle_seconds);
 		return;
+	}
 	waiter_remove(w);
 	l = grant(p, ex, w->holder, w->owner, strlen(w->owner), w->lease_seconds, now);
 	t->events->granted(w, l, t->arg);
@@ -402,13 +408,72 @@ lease_holder_drop(struct lp_holder *h, double now)
 		lease_release(l, now);
 }
 
+static unsigned
+pool_target(const struct lp_pool *p)
+{
+	uint64_t per = p->cfg.units_per_executor ? p->cfg.units_per_executor : 1;
+	uint64_t want = (p->units + per - 1) / per;
+
+	if (want < p->cfg.executors_min)
+		want = p->cfg.executors_min;
+	if (want > p->cfg.executors_max)
+		want = p->cfg.executors_max;
+	return (unsigned)want;
+}
+
+static void
+retarget(struct lp_pool *p, double now)
+{
+	struct lp_executor *ex;
+	unsigned above;
+
+	p->target = pool_target(p);
+	while (p->nexecutors < p->target)
+		start_executor(p);
+	/* Free executors above the target go, the longest idle first. */
+	above = p->nexecutors > p->target ? p->nexecutors - p->target : 0;
+	TAILQ_FOREACH(ex, &p->free, free_link) {
+		if (above == 0)
+			heap_remove(&p->table->deadlines, &ex->idle);
+		else if (!heap_contains(&ex->idle))
+			heap_set(&p->table->deadlines, &ex->idle, now + p->cfg.idle_seconds);
+		above -= above > 0;
+	}
+}
+
+void
+lease_pool_scale(struct lp_pool *p, uint64_t units, double now)
+{
+	p->units = units > UINT_MAX ? UINT_MAX : (unsigned)units;
+	retarget(p, now);
+}
+
+/* An idle executor's time is up: it goes, unless the pool needs it again. */
+static void
+retire(struct lp_executor *ex)
+{
+	struct lp_pool *p = ex->pool;
+
+	if (ex->state != EXECUTOR_FREE || p->nexecutors <= p->target)
+		return;
+	TAILQ_REMOVE(&p->free, ex, free_link);
+	p->nfree--;
+	TAILQ_REMOVE(&p->executors, ex, link);
+	p->nexecutors--;
+	p->table->events->stop_executor(ex, p->table->arg);
+	free(ex);
+}
+
 double
 lease_table_advance(struct lp_lease_table *t, double now)
 {
 	struct lp_deadline *d;
 
 	while ((d = heap_top(&t->deadlines)) != NULL && d->when <= now) {
-		if (d->kind == DEADLINE_WAITER) {
+		if (d->kind == DEADLINE_IDLE) {
+			heap_remove(&t->deadlines, d);
+			retire(container_of(d, struct lp_executor, idle));
+		} else if (d->kind == DEADLINE_WAITER) {
 			struct lp_waiter *w = container_of(d, struct lp_waiter, deadline);
 			struct lp_error err;
 

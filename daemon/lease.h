@@ -39,6 +39,7 @@ struct lp_executor {
 	enum lp_executor_state state;
 	struct lp_lease *lease;		/* LEASED and DRAINING */
 	void *backend;			/* the backend's own state */
+	struct lp_deadline idle;	/* free above the target: retired at this time */
 	TAILQ_ENTRY(lp_executor) link;	/* pool->executors */
 	TAILQ_ENTRY(lp_executor) free_link;
 };
@@ -112,6 +113,8 @@ struct lp_pool {
 	unsigned nstarting;
 	unsigned nwaiters;
 	unsigned next_executor_id;
+	unsigned units;			/* the load announced by scale */
+	unsigned target;		/* executors wanted warm: see lease_pool_scale() */
 	bool failing;			/* workers cannot start: do not let acquirers hang */
 	char failing_reason[128];
 	struct lp_pool_counters counters;
@@ -128,6 +131,8 @@ struct lp_lease_events {
 	void (*expired)(struct lp_lease *l, void *arg);
 	/* The pool wants another executor: start its workers, then call lp_executor_ready(). */
 	void (*start_executor)(struct lp_executor *ex, void *arg);
+	/* A free executor above the target stayed idle for idle_seconds: stop its workers; freed after. */
+	void (*stop_executor)(struct lp_executor *ex, void *arg);
 };
 
 struct lp_lease_table {
@@ -154,8 +159,20 @@ void lease_table_init(struct lp_lease_table *t, const struct lp_config *cfg,
     const struct lp_lease_events *events, void *arg);
 /* Frees everything; callbacks are not called. */
 void lease_table_free(struct lp_lease_table *t);
-/* Asks for executors_min executors in every pool. */
-void lease_table_warm(struct lp_lease_table *t);
+/*
+ * Brings every pool to its target (after start-up or a reload): starts
+ * executors below it, and lets free ones above it go after idle_seconds.
+ */
+void lease_table_warm(struct lp_lease_table *t, double now);
+
+/*
+ * Adaptive sizing: the target is max(executors_min, ceil(units /
+ * units_per_executor)), at most executors_max.  Executors below the target
+ * are started at once; free ones above it are retired after idle_seconds;
+ * leased ones are never taken away, only retired once free and idle.
+ * Acquirers may still grow the pool up to executors_max.
+ */
+void lease_pool_scale(struct lp_pool *p, uint64_t units, double now);
 
 struct lp_pool *lease_table_pool(struct lp_lease_table *t, const char *name, size_t len);
 

@@ -50,7 +50,7 @@ reload_config(void)
 		p->cfg = *config_pool(&server.cfg, p->cfg.name, strlen(p->cfg.name));
 	}
 	log_set_level(server_log_level());
-	lease_table_warm(&server.leases);
+	lease_table_warm(&server.leases, server_now());
 	server_schedule();
 	log_notice("configuration reloaded from %s: %u keys changed, %u need a restart",
 	    server.config_path, changed, restart);

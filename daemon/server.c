@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/backend.h"
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
 #include "daemon/forkserver.h"
@@ -241,6 +242,10 @@ server_init(struct event_base *base)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 
+	const char *unserved;
+
+	if ((unserved = backends_check(&server.cfg)) != NULL)
+		fatalx("pool %s: its backend is not available in this build", unserved);
 	server.base = base;
 	server.started = server_now();
 	TAILQ_INIT(&server.conns);
@@ -264,7 +269,7 @@ server_init(struct event_base *base)
 	server.listen_fd = listen_on(server.cfg.socket_path, server.cfg.socket_mode);
 	server.ev_accept = new_event(server.listen_fd, EV_READ | EV_PERSIST, on_accept);
 	event_add(server.ev_accept, NULL);
-	lease_table_warm(&server.leases);
+	lease_table_warm(&server.leases, server_now());
 }
 
 void

@@ -74,20 +74,26 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 		}
 	}
 	lp_pack_cstr(pk, p->cfg.name);
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 11);
 	lp_pack_kv_str(pk, "backend", config_backend_name(p->cfg.backend));
 	lp_pack_kv_u64(pk, "workers", p->cfg.workers);
 	lp_pack_cstr(pk, "executors");
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 10);
 	lp_pack_kv_u64(pk, "min", p->cfg.executors_min);
 	lp_pack_kv_u64(pk, "max", p->cfg.executors_max);
+	lp_pack_kv_u64(pk, "target", p->target);
 	lp_pack_kv_u64(pk, "total", p->nexecutors);
+	lp_pack_kv_u64(pk, "warm", p->nexecutors - p->nstarting);
+	lp_pack_kv_u64(pk, "idle", p->nfree);
+	lp_pack_kv_u64(pk, "busy", lease_pool_leased(p));
 	lp_pack_kv_u64(pk, "available", p->nfree);
 	lp_pack_kv_u64(pk, "leased", lease_pool_leased(p));
 	lp_pack_kv_u64(pk, "starting", p->nstarting);
 	lp_pack_kv_u64(pk, "waiting", p->nwaiters);
 	lp_pack_kv_u64(pk, "runs_in_flight", runs);
 	lp_pack_kv_bool(pk, "failing", p->failing);
+	lp_pack_kv_u64(pk, "units", p->units);
+	lp_pack_kv_u64(pk, "stuck_workers", backend_of(p)->stuck_workers(p));
 	lp_pack_cstr(pk, "counters");
 	pack_counters(pk, &p->counters);
 	lp_pack_cstr(pk, "grinder");

@@ -24,6 +24,7 @@ enum param_type {
 	PARAM_DURATION,		/* seconds: a finite number > 0 */
 	PARAM_ARRAY,		/* kept as the msgpack array */
 	PARAM_MAP,		/* kept as the msgpack map */
+	PARAM_COUNT,		/* an integer from 0 to LP_COUNT_MAX: scale's units */
 };
 
 /* The C type of the field each parameter type is stored in. */
@@ -34,6 +35,7 @@ enum param_type {
 #define CTYPE_DURATION	double
 #define CTYPE_ARRAY	const msgpack_object *
 #define CTYPE_MAP	const msgpack_object *
+#define CTYPE_COUNT	uint64_t
 
 /*
  * offsetof(struct st, f), refusing to compile unless f has type T: a
@@ -109,6 +111,11 @@ static const struct param stats_params[] = {
 	OPTIONAL(lp_stats_params, pool, NAME, LP_NAME_MAX),
 };
 
+static const struct param scale_params[] = {
+	OPTIONAL(lp_scale_params, pool, NAME, LP_NAME_MAX),
+	REQUIRED(lp_scale_params, units, COUNT, 0),
+};
+
 static const struct method {
 	const char *name;
 	const struct param *params;
@@ -123,6 +130,7 @@ static const struct method {
 	[LP_METHOD_RENEW] = METHOD("renew", renew_params),
 	[LP_METHOD_SUBMIT] = METHOD("submit", submit_params),
 	[LP_METHOD_STATS] = METHOD("stats", stats_params),
+	[LP_METHOD_SCALE] = METHOD("scale", scale_params),
 #undef METHOD
 };
 
@@ -251,6 +259,11 @@ decode_value(const struct param *p, const msgpack_object *v, char *base,
 		return LP_OK;
 	case PARAM_DURATION:
 		return decode_duration(p, v, field, err);
+	case PARAM_COUNT:
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > LP_COUNT_MAX)
+			return param_expected(p, "an integer from 0 to 1000000000", v, err);
+		*(uint64_t *)field = v->via.u64;
+		return LP_OK;
 	case PARAM_ARRAY:
 		if (v->type != MSGPACK_OBJECT_ARRAY)
 			return param_expected(p, "an array", v, err);

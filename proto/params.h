@@ -29,6 +29,7 @@ enum lp_method {
 	LP_METHOD_RENEW,
 	LP_METHOD_SUBMIT,
 	LP_METHOD_STATS,
+	LP_METHOD_SCALE,
 	LP_METHOD__COUNT
 };
 
@@ -86,6 +87,15 @@ struct lp_stats_params {
 	struct lp_str pool;
 };
 
+#define LP_COUNT_MAX 1000000000
+
+/* scale: the load a program expects, in the pool's units. */
+struct lp_scale_params {
+	bool has_pool;
+	struct lp_str pool;
+	uint64_t units;			/* required, 0 to LP_COUNT_MAX */
+};
+
 /* A request whose envelope and parameters have both been checked. */
 struct lp_request {
 	uint32_t msgid;
@@ -98,6 +108,7 @@ struct lp_request {
 		struct lp_renew_params renew;
 		struct lp_submit_params submit;
 		struct lp_stats_params stats;
+		struct lp_scale_params scale;
 	} p;
 };
 

@@ -326,6 +326,11 @@ fake_request(struct fake *f, msgpack_packer *pk, const struct lp_request *r)
 	case LP_METHOD_SUBMIT:
 		return fake_job(f, pk, id, r->p.submit.fn, r->p.submit.args,
 		    r->p.submit.kwargs);
+	case LP_METHOD_SCALE:
+		lp_pack_response_ok(pk, id);
+		msgpack_pack_map(pk, 1);
+		lp_pack_kv_u64(pk, "target", r->p.scale.units);
+		break;
 	case LP_METHOD__COUNT:
 		break;
 	}

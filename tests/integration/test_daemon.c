@@ -42,7 +42,22 @@ static const char short_leases[] =
     "lease_seconds = 0.2\n"
     "grace_seconds = 0\n";
 
+/* Adaptive sizing: 1 to 6 executors of 10 units each, idle ones go fast. */
+static const char scaling[] =
+    "[pool cpu]\n"
+    "executors_min = 1\n"
+    "executors_max = 6\n"
+    "workers = 1\n"
+    "units_per_executor = 10\n"
+    "idle_seconds = 0.2\n";
+
 static struct daemon d;
+
+static void
+start_scaling(void)
+{
+	daemon_start(&d, scaling);
+}
 
 static void
 start_one_executor(void)
@@ -724,6 +739,53 @@ START_TEST(waiting_acquire_gets_stopping)
 }
 END_TEST
 
+static int64_t
+scale(struct lp_client *c, uint32_t units)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct lp_value *v;
+	struct lp_error err;
+	int64_t target;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	lp_pack_kv_u64(&pk, "units", units);
+	ck_assert_msg(lp_call(c, "scale", sb.data, sb.size, &v, &err) == LP_OK, "scale: %s",
+	    err.message);
+	target = (int64_t)lp_value_get(v, "target")->via.u64;
+	lp_value_free(v);
+	msgpack_sbuffer_destroy(&sb);
+	return target;
+}
+
+START_TEST(scale_grows_and_shrinks_the_pool)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id;
+
+	ck_assert(wait_stats(c, "pools.cpu.executors.warm", 1));
+	ck_assert_int_eq(scale(c, 31), 4);
+	ck_assert(wait_stats(c, "pools.cpu.executors.warm", 4));
+	ck_assert_int_eq(stats_int(c, "pools.cpu.executors.target"), 4);
+	id = acquire(c, NULL);
+	ck_assert_int_eq(scale(c, 0), 1);
+	/* The three idle ones go; the leased one stays. */
+	ck_assert(wait_stats(c, "pools.cpu.executors.total", 1));
+	ck_assert_int_eq(stats_int(c, "pools.cpu.executors.busy"), 1);
+	ck_assert(daemon_log_contains(&d, "retired"));
+	{
+		struct lp_error err;
+
+		ck_assert(run_echo_int(c, id, 8, &err) == LP_OK);
+	}
+	ck_assert_int_eq(scale(c, 1000), 6);
+	ck_assert(wait_stats(c, "pools.cpu.executors.warm", 6));
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 daemon_suite(void)
 {
@@ -761,6 +823,15 @@ daemon_suite(void)
 	tcase_add_test(expiry, expired_lease_is_revoked_without_further_requests);
 	tcase_add_test(expiry, renew_pushes_expiry_out);
 	suite_add_tcase(s, expiry);
+
+	{
+		TCase *sizing = tcase_create("sizing");
+
+		tcase_add_checked_fixture(sizing, start_scaling, stop_daemon);
+		tcase_set_timeout(sizing, 60);
+		tcase_add_test(sizing, scale_grows_and_shrinks_the_pool);
+		suite_add_tcase(s, sizing);
+	}
 
 	tcase_add_checked_fixture(stop, start_one_executor, stop_daemon);
 	tcase_set_timeout(stop, 60);

@@ -226,12 +226,14 @@ START_TEST(test_socket_mode_octal)
 }
 END_TEST
 
-/* Only the process backend exists for now. */
-START_TEST(test_backend_thread_rejected)
+START_TEST(test_backends)
 {
-	load_fails("[pool io]\nbackend = thread\n", "test.conf:2:", "[pool io] backend",
-	    "one of process", "got 'thread'", NULL);
+	load_fails("[pool io]\nbackend = threads\n", "test.conf:2:", "[pool io] backend",
+	    "one of process, thread", "got 'threads'", NULL);
+	load_ok("[daemon]\ndefault_pool = io\n[pool io]\nbackend = thread\n");
+	ck_assert_int_eq(cfg.pools[0].backend, LP_BACKEND_THREAD);
 	ck_assert_str_eq(config_backend_name(LP_BACKEND_PROCESS), "process");
+	ck_assert_str_eq(config_backend_name(LP_BACKEND_THREAD), "thread");
 }
 END_TEST
 
@@ -253,7 +255,7 @@ static const char *const *const bad_of_kind[NKINDS] = {
 	    "true", "", "1s", "1,5", "1e999", "."),
 	[MODE] = VALUES("-1", "", "abc", "8", "0o660", "0x1ff", "rw-rw----"),
 	[LEVEL] = VALUES("", "verbose", "emerg", "alert", "crit", "6", "info debug"),
-	[BACKEND] = VALUES("", "thread", "processes", "fork"),
+	[BACKEND] = VALUES("", "threads", "processes", "fork"),
 	[NAME] = VALUES("", "a b", "x/y", "caf\xc3\xa9", NAME_65),
 	[PATH] = VALUES("", "relative.sock", "./x.sock", "~/x.sock", PATH_108),
 	[BOOL] = VALUES("", "maybe", "2", "yess", "-1"),
@@ -283,7 +285,8 @@ static const struct key_spec {
 	    VALUES("86400.5", "86401") },
 	{ "daemon", "log_level", LEVEL, "warning",
 	    "one of error, warning, notice, info, debug", VALUES("warn") },
-	{ "pool cpu", "backend", BACKEND, "process", "one of process", VALUES("PROCESS") },
+	{ "pool cpu", "backend", BACKEND, "process", "one of process, thread",
+	    VALUES("PROCESS") },
 	{ "pool cpu", "executors_min", INTEGER, "0", "an integer from 0 to 1024",
 	    VALUES("1025") },
 	{ "pool cpu", "executors_max", INTEGER, "1024", "an integer from 1 to 1024",
@@ -657,7 +660,7 @@ config_suite(void)
 	tcase_add_test(tc, test_limits_accepted);
 	tcase_add_test(tc, test_log_levels);
 	tcase_add_test(tc, test_socket_mode_octal);
-	tcase_add_test(tc, test_backend_thread_rejected);
+	tcase_add_test(tc, test_backends);
 	tcase_add_test(tc, test_value_spacing_and_comments);
 	tcase_add_test(tc, test_default_socket);
 	suite_add_tcase(s, tc);

@@ -61,6 +61,7 @@ struct recorder {
 	struct lp_executor *started[RECORDS_MAX];
 	size_t nstarted;
 	size_t nready;			/* started[0 .. nready) are up */
+	size_t nstopped;		/* retired by adaptive sizing */
 };
 
 static struct fixture {
@@ -183,11 +184,18 @@ check_table(void)
 		const struct lp_waiter *w;
 
 		check_pool(p);
-		TAILQ_FOREACH(ex, &p->executors, link)
+		TAILQ_FOREACH(ex, &p->executors, link) {
 			if (ex->state == EXECUTOR_LEASED) {
 				if (deadlines++ == 0 || ex->lease->hard_expiry < earliest)
 					earliest = ex->lease->hard_expiry;
 			}
+			/* Only a free executor waits to be retired. */
+			if (heap_contains(&ex->idle)) {
+				ck_assert_int_eq(ex->state, EXECUTOR_FREE);
+				if (deadlines++ == 0 || ex->idle.when < earliest)
+					earliest = ex->idle.when;
+			}
+		}
 		TAILQ_FOREACH(w, &p->waiters, pool_link)
 			if (heap_contains(&w->deadline)) {
 				if (deadlines++ == 0 || w->deadline.when < earliest)
@@ -262,11 +270,22 @@ on_start_executor(struct lp_executor *ex, void *arg)
 	check_table();
 }
 
+static void
+on_stop_executor(struct lp_executor *ex, void *arg)
+{
+	struct recorder *r = arg;
+
+	ck_assert_int_eq(ex->state, EXECUTOR_FREE);
+	ck_assert_ptr_null(ex->lease);
+	r->nstopped++;
+}
+
 static const struct lp_lease_events recording_events = {
 	.granted = on_granted,
 	.waiter_failed = on_waiter_failed,
 	.expired = on_expired,
 	.start_executor = on_start_executor,
+	.stop_executor = on_stop_executor,
 };
 
 /* The backend brings up the next executor it was asked for. */
@@ -300,7 +319,7 @@ start_table_cold(const char *ini)
 	lease_holder_init(&fx.alice, &fx.alice);
 	lease_holder_init(&fx.bob, &fx.bob);
 	lease_holder_init(&fx.carol, &fx.carol);
-	lease_table_warm(&fx.table);
+	lease_table_warm(&fx.table, 0);
 	check_table();
 }
 
@@ -476,7 +495,7 @@ START_TEST(test_warm_starts_executors_min)
 	ck_assert_uint_eq(fx.pool->nstarting, 0);
 	ck_assert_int_eq(fx.rec.started[0]->state, EXECUTOR_FREE);
 
-	lease_table_warm(&fx.table);	/* already warm: nothing more */
+	lease_table_warm(&fx.table, 0);	/* already warm: nothing more */
 	ck_assert_uint_eq(fx.rec.nstarted, 2);
 }
 END_TEST
@@ -1145,6 +1164,85 @@ START_TEST(test_grows_on_demand_up_to_max)
 }
 END_TEST
 
+/* Adaptive sizing: a pool of 1 to 8 executors, 10 units each, idle for 5 s before it goes. */
+#define SCALING "[pool cpu]\nexecutors_min = 1\nexecutors_max = 8\n" \
+	"units_per_executor = 10\nidle_seconds = 5\n"
+
+START_TEST(test_scale_up_starts_to_target)
+{
+	start_table(SCALING);
+	ck_assert_uint_eq(fx.pool->target, 1);
+	lease_pool_scale(fx.pool, 31, 1);
+	ck_assert_uint_eq(fx.pool->target, 4);
+	ck_assert_uint_eq(fx.rec.nstarted, 4);
+	bring_up_all(1);
+	ck_assert_uint_eq(fx.pool->nfree, 4);
+	lease_pool_scale(fx.pool, 1000, 1);	/* capped by executors_max */
+	ck_assert_uint_eq(fx.pool->target, 8);
+	ck_assert_uint_eq(fx.rec.nstarted, 8);
+	check_table();
+}
+END_TEST
+
+START_TEST(test_scale_down_never_takes_a_leased_executor)
+{
+	struct lp_lease *a, *b;
+
+	start_table(SCALING);
+	lease_pool_scale(fx.pool, 41, 0);
+	bring_up_all(0);
+	a = acquire_now(&fx.alice, 0, 0);
+	b = acquire_now(&fx.bob, 0, 0);
+	lease_pool_scale(fx.pool, 0, 10);
+	ck_assert_uint_eq(fx.pool->target, 1);
+	ck_assert_uint_eq(lease_table_advance(&fx.table, 14.9), 15);
+	ck_assert_uint_eq(fx.rec.nstopped, 0);
+	lease_table_advance(&fx.table, 15);
+	/* The three free ones went; both leased ones stay. */
+	ck_assert_uint_eq(fx.rec.nstopped, 3);
+	ck_assert_uint_eq(fx.pool->nexecutors, 2);
+	ck_assert_uint_eq(lease_pool_leased(fx.pool), 2);
+	check_table();
+	/* Released, one more is above the target: it goes after idle_seconds. */
+	release(a, 20);
+	lease_table_advance(&fx.table, 24.9);
+	ck_assert_uint_eq(fx.rec.nstopped, 3);
+	lease_table_advance(&fx.table, 25);
+	ck_assert_uint_eq(fx.rec.nstopped, 4);
+	ck_assert_uint_eq(fx.pool->nexecutors, 1);
+	/* At the target, the last one stays however long it idles. */
+	release(b, 30);
+	ck_assert_uint_eq(lease_table_advance(&fx.table, 1000), 0);
+	ck_assert_uint_eq(fx.pool->nexecutors, 1);
+	check_table();
+}
+END_TEST
+
+START_TEST(test_idle_executor_leased_again_stays)
+{
+	start_table(SCALING);
+	lease_pool_scale(fx.pool, 20, 0);
+	bring_up_all(0);
+	lease_pool_scale(fx.pool, 0, 1);
+	acquire_now(&fx.alice, 0, 2);	/* takes a free executor before its time is up */
+	lease_table_advance(&fx.table, 50);
+	ck_assert_uint_eq(fx.rec.nstopped, 0);
+	ck_assert_uint_eq(fx.pool->nexecutors, 2);
+	check_table();
+}
+END_TEST
+
+START_TEST(test_below_min_started_again)
+{
+	start_table(SCALING);
+	fx.pool->cfg.executors_min = 3;	/* as a reload does */
+	lease_table_warm(&fx.table, 1);
+	ck_assert_uint_eq(fx.rec.nstarted, 3);
+	ck_assert_uint_eq(fx.pool->target, 3);
+	check_table();
+}
+END_TEST
+
 /* A free executor serves before any is started; wait=false never grows. */
 START_TEST(test_grows_only_when_needed)
 {
@@ -1582,6 +1680,10 @@ lease_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_grows_on_demand_up_to_max);
 	tcase_add_test(tc, test_grows_only_when_needed);
+	tcase_add_test(tc, test_scale_up_starts_to_target);
+	tcase_add_test(tc, test_scale_down_never_takes_a_leased_executor);
+	tcase_add_test(tc, test_idle_executor_leased_again_stays);
+	tcase_add_test(tc, test_below_min_started_again);
 	tcase_add_test(tc, test_timed_out_waiter_strands_nothing);
 	tcase_add_test(tc, test_pool_failing_fails_waiters);
 	tcase_add_test(tc, test_pool_recovered_lets_acquirers_wait);

@@ -577,7 +577,7 @@ END_TEST
 START_TEST(test_methods)
 {
 	static const char *const names[] = { "hello", "acquire", "run",
-		"release", "renew", "submit", "stats" };
+		"release", "renew", "submit", "stats", "scale" };
 	enum lp_method m;
 	struct lp_str s;
 	unsigned i;
