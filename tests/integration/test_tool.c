@@ -1,0 +1,336 @@
+/*
+ * The leasepool tool as scripts use it: a separate program against a real
+ * daemon, judged by its stdout, its stderr and its exit status.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+#include "tests/integration/program.h"
+#include "tests/suites.h"
+
+/* The exit statuses documented in `leasepool help`. */
+enum {
+	OK = 0,
+	JOB_FAILED = 1,
+	USAGE = 2,
+	UNREACHABLE = 3,
+	BUSY = 4,
+	REFUSED = 5,
+	EXEC_TIMED_OUT = 124,
+	EXEC_FAILED = 125,
+	EXEC_CANNOT_START = 127,
+};
+
+#define ARGS_MAX 16
+
+/* One executor, so that a test can hold all of them; exec allowed but on noexec. */
+static const char config[] =
+    "[pool cpu]\n"
+    "executors_min = 1\n"
+    "executors_max = 1\n"
+    "workers = 2\n"
+    "exec = yes\n"
+    "[pool noexec]\n"
+    "executors_min = 0\n"
+    "executors_max = 1\n"
+    "workers = 1\n";
+
+static struct daemon d;
+static struct program p;
+
+static void
+start(void)
+{
+	daemon_start(&d, config);
+}
+
+static void
+stop(void)
+{
+	daemon_cleanup(&d);
+}
+
+/* Runs `leasepool -s SOCKET args...` (the list ends with NULL) with input on stdin. */
+static int
+tool_input(const char *input, const char *arg, ...)
+{
+	char *argv[ARGS_MAX] = { (char *)program_tool(), "-s", d.socket };
+	int argc = 3;
+	va_list ap;
+
+	va_start(ap, arg);
+	for (; arg != NULL; arg = va_arg(ap, const char *)) {
+		ck_assert_int_lt(argc, ARGS_MAX - 1);
+		argv[argc++] = (char *)arg;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	return program_run(&p, argv, NULL, input);
+}
+
+#define tool(...) tool_input(NULL, __VA_ARGS__, (const char *)NULL)
+
+static void
+assert_error(int status, int want, const char *code)
+{
+	char prefix[64];
+
+	snprintf(prefix, sizeof prefix, "leasepool: %s: ", code);
+	ck_assert_msg(status == want, "exit status %d, wanted %d; stderr: %s", status, want, p.err);
+	ck_assert_msg(strncmp(p.err, prefix, strlen(prefix)) == 0, "stderr: %s", p.err);
+	ck_assert_str_eq(p.out, "");
+}
+
+static uint64_t
+hold_lease(struct lp_client *c)
+{
+	struct lp_acquire_opts opts = { .owner = "held by the test" };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK, "acquire: %s", err.message);
+	return lease.id;
+}
+
+START_TEST(ping_through_the_environment)
+{
+	char *argv[] = { (char *)program_tool(), "ping", NULL };
+	char pid[32];
+
+	ck_assert_int_eq(program_run(&p, argv, d.socket, NULL), OK);
+	snprintf(pid, sizeof pid, "pid %d,", (int)d.pid);
+	ck_assert_msg(strstr(p.out, "protocol 1, ") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, pid) != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, " ms\npools: cpu noexec\nfunctions: ") != NULL, "%s", p.out);
+	ck_assert_str_eq(p.err, "");
+}
+END_TEST
+
+START_TEST(stats_table_shows_pools_and_leases)
+{
+	struct lp_client *c = daemon_connect(&d);
+
+	hold_lease(c);
+	ck_assert_int_eq(tool("stats"), OK);
+	ck_assert_msg(strstr(p.out, "POOL    BACKEND  WORKERS") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\ncpu     process        2") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "held by the test  active") != NULL, "%s", p.out);
+	lp_client_free(c);
+}
+END_TEST
+
+/* The tool's own JSON parser (jansson) reads it back: echo returns the same object. */
+START_TEST(stats_json_is_json)
+{
+	char json[sizeof p.out];
+
+	ck_assert_int_eq(tool("stats", "--json"), OK);
+	ck_assert_int_eq(p.out[0], '{');
+	snprintf(json, sizeof json, "%s", p.out);
+	ck_assert_int_eq(tool("run", "echo", json), OK);
+	ck_assert_msg(strncmp(p.out, "{\"version\":\"", 12) == 0, "%s", p.out);
+	ck_assert_msg(strstr(p.out, ",\"pools\":{\"cpu\":{\"backend\":\"process\",") != NULL,
+	    "%s", p.out);
+}
+END_TEST
+
+/* What echo gives back for an argument: the same JSON, or the plain word as a string. */
+static const struct {
+	const char *arg;
+	const char *out;
+} echoes[] = {
+	{ "42", "42" },
+	{ "-7", "-7" },
+	{ "9223372036854775807", "9223372036854775807" },
+	{ "-9223372036854775808", "-9223372036854775808" },
+	{ "1.5", "1.5" },
+	{ "0.1", "0.1" },
+	{ "1e300", "1e300" },
+	{ "2.0", "2.0" },
+	{ "true", "true" },
+	{ "null", "null" },
+	{ "\"42\"", "\"42\"" },
+	{ "hello", "\"hello\"" },
+	{ "hello world", "\"hello world\"" },
+	{ "", "\"\"" },
+	{ "-x", "\"-x\"" },
+	{ "--kw", "\"--kw\"" },
+	{ "{not json", "\"{not json\"" },
+	{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },
+	{ "\"tab\\tquote\\\"\"", "\"tab\\tquote\\\"\"" },
+	{ "[1,[2,[3,[]]],{\"a\":null}]", "[1,[2,[3,[]]],{\"a\":null}]" },
+	{ "{\"k\":\"v\",\"n\":[1,2.5,-3],\"o\":{},\"b\":false}",
+	  "{\"k\":\"v\",\"n\":[1,2.5,-3],\"o\":{},\"b\":false}" },
+	{ "{\"$base64\":\"AAEC/w==\"}", "{\"$base64\":\"AAEC/w==\"}" },
+	{ "{\"$base64\":\"aGk=\"}", "\"hi\"" },
+	{ "{\"$base64\":\"no base64!\"}", "{\"$base64\":\"no base64!\"}" },
+};
+
+START_TEST(run_echo_round_trips)
+{
+	char want[256];
+
+	snprintf(want, sizeof want, "%s\n", echoes[_i].out);
+	ck_assert_msg(tool("run", "echo", echoes[_i].arg) == OK, "%s: %s", echoes[_i].arg, p.err);
+	ck_assert_str_eq(p.out, want);
+	ck_assert_str_eq(p.err, "");
+}
+END_TEST
+
+START_TEST(run_passes_kwargs_and_only_the_first_word_is_fn)
+{
+	ck_assert_int_eq(tool("run", "--kw", "n=[1]", "--kw", "s=x=y", "echo", "3", "4"), OK);
+	ck_assert_str_eq(p.out, "3\n");
+}
+END_TEST
+
+START_TEST(submit_prints_the_result)
+{
+	ck_assert_int_eq(tool("submit", "echo", "{\"a\":[1]}"), OK);
+	ck_assert_str_eq(p.out, "{\"a\":[1]}\n");
+}
+END_TEST
+
+START_TEST(unknown_function_is_refused)
+{
+	assert_error(tool("run", "no.such.function"), REFUSED, "NO_SUCH_FUNCTION");
+	assert_error(tool("-p", "nowhere", "run", "echo", "1"), REFUSED, "NO_SUCH_POOL");
+}
+END_TEST
+
+START_TEST(failed_job_is_the_jobs_problem)
+{
+	assert_error(tool("run", "sleep", "-1"), JOB_FAILED, "JOB_FAILED");
+	assert_error(tool("-j", "0.2", "run", "sleep", "30"), JOB_FAILED, "JOB_TIMEOUT");
+}
+END_TEST
+
+/* Every one of these is a mistake on the command line. */
+static const char *const usages[][4] = {
+	{ NULL },
+	{ "frobnicate", NULL },
+	{ "run", NULL },
+	{ "run", "--kw", NULL },
+	{ "run", "--kw", "novalue", "echo" },
+	{ "run", "--bogus", "echo", NULL },
+	{ "-t", "0", "ping", NULL },
+	{ "-j", "soon", "ping", NULL },
+	{ "-x", "ping", NULL },
+	{ "ping", "extra", NULL },
+	{ "stats", "--table", NULL },
+	{ "exec", NULL },
+	{ "exec", "-Z", "true", NULL },
+};
+
+START_TEST(bad_usage_exits_2)
+{
+	const char *const *u = usages[_i];
+
+	assert_error(tool_input(NULL, u[0], u[1], u[2], u[3], (const char *)NULL), USAGE, "USAGE");
+}
+END_TEST
+
+START_TEST(help_documents_the_exit_statuses)
+{
+	ck_assert_int_eq(tool("help"), OK);
+	ck_assert_msg(strstr(p.out, "exit status:\n  0    success\n  1    the job failed") != NULL,
+	    "%s", p.out);
+	ck_assert_msg(strstr(p.out, "  6    protocol or internal error\n") != NULL, "%s", p.out);
+}
+END_TEST
+
+START_TEST(no_daemon_exits_3)
+{
+	char *argv[] = { (char *)program_tool(), "-s", "/nonexistent/leasepool.sock", "run", "echo",
+	    "1", NULL };
+
+	ck_assert_int_eq(program_run(&p, argv, NULL, NULL), UNREACHABLE);
+	ck_assert_msg(strstr(p.err, "cannot connect to leasepoold: /nonexistent/leasepool.sock: ")
+	    != NULL, "%s", p.err);
+}
+END_TEST
+
+START_TEST(full_pool_is_busy)
+{
+	struct lp_client *c = daemon_connect(&d);
+
+	hold_lease(c);
+	assert_error(tool("-n", "run", "echo", "1"), BUSY, "UNAVAILABLE");
+	assert_error(tool("-t", "0.2", "run", "echo", "1"), BUSY, "TIMEOUT");
+	lp_client_free(c);
+	ck_assert_int_eq(tool("-t", "20", "run", "echo", "1"), OK);
+}
+END_TEST
+
+START_TEST(exec_is_a_program_run_elsewhere)
+{
+	ck_assert_int_eq(tool_input("some input\n", "exec", "--", "sh", "-c",
+	    "cat; echo oops >&2; exit 3", (const char *)NULL), 3);
+	ck_assert_str_eq(p.out, "some input\n");
+	ck_assert_str_eq(p.err, "oops\n");
+}
+END_TEST
+
+START_TEST(exec_status_follows_the_program)
+{
+	char cwd[1024];
+
+	ck_assert_int_eq(tool("exec", "sh", "-c", "kill -KILL $$"), 128 + 9);
+	ck_assert_int_eq(tool("exec", "true"), OK);
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd - 1));
+	strcat(cwd, "\n");
+	ck_assert_int_eq(tool("exec", "pwd"), OK);
+	ck_assert_str_eq(p.out, cwd);
+	ck_assert_int_eq(tool("exec", "-C", "/", "pwd"), OK);
+	ck_assert_str_eq(p.out, "/\n");
+}
+END_TEST
+
+START_TEST(exec_failures_of_its_own)
+{
+	assert_error(tool("exec", "--", "/nonexistent/program"), EXEC_CANNOT_START, "JOB_FAILED");
+	assert_error(tool("-j", "0.2", "exec", "sleep", "30"), EXEC_TIMED_OUT, "JOB_TIMEOUT");
+	assert_error(tool("-p", "noexec", "exec", "true"), EXEC_FAILED, "PERMISSION_DENIED");
+}
+END_TEST
+
+Suite *
+tool_suite(void)
+{
+	Suite *s = suite_create("tool");
+	TCase *tc = tcase_create("commands");
+
+	tcase_add_checked_fixture(tc, start, stop);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, ping_through_the_environment);
+	tcase_add_test(tc, stats_table_shows_pools_and_leases);
+	tcase_add_test(tc, stats_json_is_json);
+	tcase_add_loop_test(tc, run_echo_round_trips, 0, sizeof echoes / sizeof echoes[0]);
+	tcase_add_test(tc, run_passes_kwargs_and_only_the_first_word_is_fn);
+	tcase_add_test(tc, submit_prints_the_result);
+	tcase_add_test(tc, help_documents_the_exit_statuses);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exit statuses");
+	tcase_add_checked_fixture(tc, start, stop);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, unknown_function_is_refused);
+	tcase_add_test(tc, failed_job_is_the_jobs_problem);
+	tcase_add_loop_test(tc, bad_usage_exits_2, 0, sizeof usages / sizeof usages[0]);
+	tcase_add_test(tc, no_daemon_exits_3);
+	tcase_add_test(tc, full_pool_is_busy);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exec");
+	tcase_add_checked_fixture(tc, start, stop);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, exec_is_a_program_run_elsewhere);
+	tcase_add_test(tc, exec_status_follows_the_program);
+	tcase_add_test(tc, exec_failures_of_its_own);
+	suite_add_tcase(s, tc);
+	return s;
+}
