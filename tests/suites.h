@@ -16,7 +16,8 @@
 	X(grinder) \
 	X(client) \
 	X(modules) \
-	X(tool)
+	X(tool) \
+	X(examples)
 
 #define LP_SUITE_DECL(name) Suite *name##_suite(void);
 LP_SUITES(LP_SUITE_DECL)
