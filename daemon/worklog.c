@@ -15,9 +15,13 @@
 #define LINES_PER_SECOND 100.0
 #define BURST 500.0
 
+/* How soon after the first dropped line the count is logged. */
+#define REPORT_AFTER_SECONDS 1
+
 struct worklog {
 	int fd;
 	struct event *ev;
+	struct event *ev_report;	/* logs the dropped count even if the worker falls silent */
 	worklog_tag_fn *tag;
 	void *arg;
 	char line[LINE_MAX_BYTES];
@@ -62,12 +66,24 @@ report_dropped(struct worklog *wl, const char *tag)
 }
 
 static void
+on_report(evutil_socket_t fd, short what, void *arg)
+{
+	struct worklog *wl = arg;
+	char tag[160];
+
+	wl->tag(wl->arg, tag, sizeof tag);
+	report_dropped(wl, tag);
+}
+
+static void
 emit(struct worklog *wl, bool cut)
 {
+	struct timeval later = { REPORT_AFTER_SECONDS, 0 };
 	char tag[160];
 
 	if (!take_token(wl)) {
-		wl->dropped++;
+		if (wl->dropped++ == 0)
+			evtimer_add(wl->ev_report, &later);
 		wl->len = 0;
 		return;
 	}
@@ -139,7 +155,8 @@ worklog_open(struct event_base *base, int fd, worklog_tag_fn *tag, void *arg)
 	wl->refilled = now();
 	evutil_make_socket_nonblocking(fd);
 	wl->ev = event_new(base, fd, EV_READ | EV_PERSIST, worklog_readable, wl);
-	if (wl->ev == NULL)
+	wl->ev_report = evtimer_new(base, on_report, wl);
+	if (wl->ev == NULL || wl->ev_report == NULL)
 		fatalx("out of memory");
 	event_add(wl->ev, NULL);
 	return wl;
@@ -160,6 +177,7 @@ worklog_close(struct worklog *wl)
 		wl->tag(wl->arg, tag, sizeof tag);
 		report_dropped(wl, tag);
 	}
+	event_free(wl->ev_report);
 	event_free(wl->ev);
 	close(wl->fd);
 	free(wl);

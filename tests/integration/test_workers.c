@@ -30,6 +30,20 @@ static const char no_exec_pool[] =
 
 static struct daemon d;
 
+/* A pool with the test module and a memory limit. */
+static void
+start_module_pool(void)
+{
+	const char *dir = getenv("LP_TEST_MODULES");
+	char config[512];
+
+	snprintf(config, sizeof config,
+	    "[daemon]\nmodules = %s/testjobs.so\n"
+	    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nmemory_limit = 256M\n",
+	    dir != NULL ? dir : "/nonexistent");
+	daemon_start(&d, config);
+}
+
 static void
 start_exec_pool(void)
 {
@@ -356,6 +370,79 @@ START_TEST(reload_changes_sizes_and_timeouts_without_dropping_work)
 }
 END_TEST
 
+static enum lp_err
+run_str(struct lp_client *c, uint64_t lease, const char *fn, const char *arg, int64_t num,
+    struct lp_error *err)
+{
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v = NULL;
+	enum lp_err rc;
+
+	if (arg != NULL)
+		lp_args_str(a, arg);
+	else
+		lp_args_int(a, num);
+	rc = lp_run(c, lease, fn, a, &v, err);
+	lp_value_free(v);
+	lp_args_free(a);
+	return rc;
+}
+
+static void
+wait_log(const char *text)
+{
+	struct logged l = { &d, text };
+
+	ck_assert_msg(wait_until(log_has, &l), "no '%s' in %s", text, d.log);
+}
+
+START_TEST(worker_output_reaches_the_log_tagged)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_acquire_opts opts = { .owner = "alice" };
+	struct lp_lease lease;
+	struct lp_error err;
+	char *flood, *longline;
+
+	ck_assert(lp_acquire(c, &opts, &lease, &err) == LP_OK);
+	ck_assert(run_str(c, lease.id, "testjobs.print", "hello from the job\n", 0, &err) == LP_OK);
+	wait_log("testjobs.print for alice: hello from the job");
+	/* A flood is cut down to a burst, and what was dropped is counted. */
+	ck_assert_ptr_nonnull(flood = malloc(2 * 2000 + 1));
+	for (int i = 0; i < 2000; i++)
+		memcpy(flood + 2 * i, "x\n", 2);
+	flood[4000] = '\0';
+	ck_assert(run_str(c, lease.id, "testjobs.print", flood, 0, &err) == LP_OK);
+	wait_log("lines of output dropped");
+	/* An endless line is cut, not buffered without bound. */
+	ck_assert_ptr_nonnull(longline = malloc(5001));
+	memset(longline, 'y', 5000);
+	longline[5000] = '\0';
+	ck_assert(run_str(c, lease.id, "testjobs.print", longline, 0, &err) == LP_OK);
+	wait_log("yyyy [...]");
+	free(flood);
+	free(longline);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(memory_limit_contains_a_greedy_job)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_lease lease;
+	struct lp_error err;
+	enum lp_err rc;
+
+	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+	/* 1 GiB against a 256 MiB address space: the job fails or its worker dies, nothing else. */
+	rc = run_str(c, lease.id, "testjobs.alloc", NULL, 1024, &err);
+	ck_assert_msg(rc == LP_ERR_JOB_FAILED || rc == LP_ERR_WORKER_CRASHED,
+	    "alloc of 1 GiB: %s", lp_err_name(rc));
+	ck_assert(run_str(c, lease.id, "testjobs.alloc", NULL, 16, &err) == LP_OK);
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 workers_suite(void)
 {
@@ -373,6 +460,16 @@ workers_suite(void)
 	tcase_add_test(exec, worker_is_recycled_after_max_jobs);
 	tcase_add_test(exec, worker_holds_only_its_channel);
 	suite_add_tcase(s, exec);
+
+	{
+		TCase *module = tcase_create("module");
+
+		tcase_add_checked_fixture(module, start_module_pool, stop_daemon);
+		tcase_set_timeout(module, 60);
+		tcase_add_test(module, worker_output_reaches_the_log_tagged);
+		tcase_add_test(module, memory_limit_contains_a_greedy_job);
+		suite_add_tcase(s, module);
+	}
 
 	tcase_add_checked_fixture(refused, start_no_exec_pool, stop_daemon);
 	tcase_set_timeout(refused, 60);
