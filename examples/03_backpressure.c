@@ -98,18 +98,18 @@ main(void)
 	struct lp_acquire_opts patient = { .owner = "03_backpressure B", .timeout = 0.2 };
 	struct grant g = { .code = LP_ERR_INTERNAL };
 	struct lp_client *a, *b;
-	struct lp_lease lease;
+	struct lp_lease held, lease;
 	struct lp_error err;
 	int64_t max;
 	double t0;
 
 	if ((a = lp_connect(NULL, &err)) == NULL || (b = lp_connect(NULL, &err)) == NULL)
 		errx(1, "connect: %s", err.message);
-	expect(lp_acquire(a, &mine, &lease, &err), LP_OK, "A acquire", &err);
-	max = pool_stat(a, lease.pool, "executors", "max");
-	for (int64_t held = 1; held < max; held++)
-		expect(lp_acquire(a, &mine, &lease, &err), LP_OK, "A acquire", &err);
-	printf("A holds all %" PRId64 " executors of pool %s\n", max, lease.pool);
+	expect(lp_acquire(a, &mine, &held, &err), LP_OK, "A acquire", &err);
+	max = pool_stat(a, held.pool, "executors", "max");
+	for (int64_t n = 1; n < max; n++)
+		expect(lp_acquire(a, &mine, &held, &err), LP_OK, "A acquire", &err);
+	printf("A holds all %" PRId64 " executors of pool %s\n", max, held.pool);
 
 	expect(lp_acquire(b, &nowait, &lease, &err), LP_ERR_UNAVAILABLE, "B nowait", &err);
 	printf("B, wait = false: UNAVAILABLE at once (%s)\n", err.message);
@@ -120,7 +120,7 @@ main(void)
 	/* Queued, not blocking: A must be free to let go while B waits. */
 	expect(lp_call_async(b, "acquire", NULL, 0, granted, &g, &err), LP_OK, "B acquire", &err);
 	expect(lp_client_process(b, &err), LP_OK, "B send", &err);
-	for (int tries = 0; pool_stat(a, lease.pool, "waiting", NULL) == 0; tries++) {
+	for (int tries = 0; pool_stat(a, held.pool, "waiting", NULL) == 0; tries++) {
 		if (tries == 1000)
 			errx(1, "B never showed up in line");
 		nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);

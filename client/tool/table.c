@@ -60,26 +60,41 @@ print_row(FILE *f, const struct table *t, const size_t *width, char *const *cell
 	}
 }
 
-/* Prints the table and frees its cells.  A row cut short by lack of memory is left out. */
-static void
-table_print(FILE *f, struct table *t)
+/* Each column as wide as its widest cell, title included; NULL without memory. */
+static size_t *
+table_widths(const struct table *t, size_t rows)
 {
-	size_t width[16] = { 0 }, rows = t->ncells / t->ncols;
+	size_t *width = calloc(t->ncols, sizeof *width);
 
-	for (size_t c = 0; c < t->ncols; c++)
+	for (size_t c = 0; width != NULL && c < t->ncols; c++)
 		width[c] = strlen(t->cols[c].title);
-	for (size_t i = 0; i < rows * t->ncols; i++) {
+	for (size_t i = 0; width != NULL && i < rows * t->ncols; i++) {
 		size_t len = t->cells[i] != NULL ? strlen(t->cells[i]) : 0;
 
 		if (len > width[i % t->ncols])
 			width[i % t->ncols] = len;
 	}
-	print_row(f, t, width, NULL, true);
-	for (size_t r = 0; r < rows; r++)
-		print_row(f, t, width, t->cells + r * t->ncols, false);
+	return width;
+}
+
+/*
+ * Prints the table and frees its cells.  Short of memory it prints less: a
+ * row cut short is left out, a cell that could not be made is blank.
+ */
+static void
+table_print(FILE *f, struct table *t)
+{
+	size_t rows = t->ncells / t->ncols, *width = table_widths(t, rows);
+
+	if (width != NULL) {
+		print_row(f, t, width, NULL, true);
+		for (size_t r = 0; r < rows; r++)
+			print_row(f, t, width, t->cells + r * t->ncols, false);
+	}
 	for (size_t i = 0; i < t->ncells; i++)
 		free(t->cells[i]);
 	free(t->cells);
+	free(width);
 }
 
 /* A member by dotted path ("executors.total"), or NULL. */
