@@ -46,6 +46,14 @@ static const struct figure_def pipelined_def = {
 	NULL, TARGET_NONE, 0
 };
 
+/* The middle's CPU time, kernel included: what a relay costs at the least. */
+static const struct figure_def cpu_defs[] = {
+	{ "baseline.rtt.relay_cpu_us", "baseline relay CPU per round trip", UNIT_USEC,
+	    NULL, TARGET_NONE, 0 },
+	{ "baseline.pipelined.relay_cpu_us", "baseline relay CPU per message, pipelined",
+	    UNIT_USEC, NULL, TARGET_NONE, 0 },
+};
+
 /* The worker's stream is whole messages; it echoes each as soon as it is whole. */
 static void __attribute__((noreturn))
 worker_main(int fd)
@@ -189,18 +197,17 @@ round_trip(void *arg)
 }
 
 /* BENCH_PIPELINE_DEPTH messages in flight: each one back sends one more. */
-static double
-pipelined_rate(const struct relay *r, double warmup, double seconds)
+static void
+pipelined(const struct relay *r, double warmup, double seconds, struct rate_window *w)
 {
 	static char out[BENCH_PIPELINE_DEPTH * BENCH_SMALL_BYTES];
 	static char in[64 * 1024];
 	uint64_t sent = BENCH_PIPELINE_DEPTH, received = 0;
-	struct rate_window w;
 	size_t more;
 	ssize_t n;
 
 	memset(out, 'x', sizeof out);
-	window_start(&w, warmup, seconds);
+	window_start(w, warmup, seconds, r->middle);
 	if (!write_full(r->fd, out, sizeof out))
 		bench_fatal("baseline relay: %s", strerror(errno));
 	while (received < sent * BENCH_SMALL_BYTES) {
@@ -210,29 +217,33 @@ pipelined_rate(const struct relay *r, double warmup, double seconds)
 			bench_fatal("baseline relay: %s", n == 0 ? "closed" : strerror(errno));
 		}
 		received += (uint64_t)n;
-		if (window_update(&w, received / BENCH_SMALL_BYTES))
+		if (window_update(w, received / BENCH_SMALL_BYTES))
 			continue;	/* drain what is still in flight */
 		more = received / BENCH_SMALL_BYTES + BENCH_PIPELINE_DEPTH - sent;
 		if (!write_full(r->fd, out, more * BENCH_SMALL_BYTES))
 			bench_fatal("baseline relay: %s", strerror(errno));
 		sent += more;
 	}
-	return window_rate(&w);
 }
 
 void
 measure_baseline(struct bench_ctx *ctx)
 {
-	struct relay r;
+	struct rate_window w;
 	struct samples s;
+	struct relay r;
+	double cpu;
 
 	relay_start(&r);
 	samples_init(&s, bench_count(ctx, BENCH_SEQ_SAMPLES));
-	time_ops(&s, bench_count(ctx, BENCH_SEQ_WARMUP), bench_count(ctx, BENCH_SEQ_SAMPLES),
-	    round_trip, &r);
+	cpu = time_ops(&s, bench_count(ctx, BENCH_SEQ_WARMUP),
+	    bench_count(ctx, BENCH_SEQ_SAMPLES), round_trip, &r, r.middle);
 	report_latency(rtt_defs, &s);
+	report_record(&cpu_defs[0], cpu);
 	samples_free(&s);
-	report_record(&pipelined_def, pipelined_rate(&r,
-	    bench_seconds(ctx, BENCH_RATE_WARMUP), bench_seconds(ctx, BENCH_RATE_SECONDS)));
+	pipelined(&r, bench_seconds(ctx, BENCH_RATE_WARMUP),
+	    bench_seconds(ctx, BENCH_RATE_SECONDS), &w);
+	report_record(&pipelined_def, window_rate(&w));
+	report_record(&cpu_defs[1], window_cpu_us(&w));
 	relay_stop(&r);
 }

@@ -89,35 +89,51 @@ void samples_free(struct samples *s);
 double samples_percentile_us(struct samples *s, double p);
 /* The median of n values (sorts them in place). */
 double median(double *v, size_t n);
-/* Times n calls of op, after warmup calls that are not timed. */
-void time_ops(struct samples *s, size_t warmup, size_t n, void (*op)(void *),
-    void *arg);
+/*
+ * Times n calls of op, after warmup calls that are not timed; returns the
+ * CPU time process watch used during the n calls, in microseconds per
+ * call (NaN when watch is 0).
+ */
+double time_ops(struct samples *s, size_t warmup, size_t n, void (*op)(void *),
+    void *arg, pid_t watch);
 
 /*
  * A rate over a window that opens after a warm-up: feed it the running
  * count of completions as they happen; it says when the window has closed.
  */
 struct rate_window {
+	pid_t watch;		/* whose CPU time to count, or 0 */
 	uint64_t opens;		/* ns */
 	uint64_t closes;
 	uint64_t opened_at;
 	uint64_t closed_at;
 	uint64_t count_opened;
 	uint64_t count_closed;
+	uint64_t cpu_opened;	/* ns of CPU time of watch */
+	uint64_t cpu_closed;
 	bool open;
 	bool closed;
 };
 
-void window_start(struct rate_window *w, double warmup, double seconds);
+void window_start(struct rate_window *w, double warmup, double seconds, pid_t watch);
 bool window_update(struct rate_window *w, uint64_t count);
 /* Completions per second inside the window. */
 double window_rate(const struct rate_window *w);
+/* CPU time of watch per completion inside the window, in microseconds. */
+double window_cpu_us(const struct rate_window *w);
 
 /* ---- io.c: whole reads and writes on blocking descriptors ---- */
 
 bool write_full(int fd, const void *p, size_t len);
 /* False at EOF or on an error before len bytes came. */
 bool read_full(int fd, void *p, size_t len);
+
+/* ---- proc.c: /proc of a process ---- */
+
+/* A "Key:   123 kB" line of /proc/PID/file, in KiB; NaN when absent. */
+double proc_kib(pid_t pid, const char *file, const char *key);
+/* CPU time used so far, user and system, in ns; 0 when unknown. */
+uint64_t proc_cpu_ns(pid_t pid);
 
 /* ---- report.c: figures, the table, JSON ---- */
 
@@ -156,6 +172,8 @@ void report_record(const struct figure_def *def, double value);
 /* defs[0..2]: the p50, p99 and p99.9 of s. */
 void report_latency(const struct figure_def *defs, struct samples *s);
 void report_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The 1-minute load average at a moment of the run (for the JSON). */
+void report_load(const char *when, double load);
 void report_print(const struct bench_ctx *ctx);
 /* False when the file cannot be written. */
 bool report_json(const struct bench_ctx *ctx, const char *path);

@@ -24,6 +24,11 @@ static const struct figure_def cycle_defs[] = {
 	    "baseline.rtt.p999_us", TARGET_NONE, 0 },
 };
 
+static const struct figure_def cycle_cpu_def = {
+	"acquire_release.daemon_cpu_us", "daemon CPU per acquire + release", UNIT_USEC,
+	"baseline.rtt.relay_cpu_us", TARGET_NONE, 0
+};
+
 static const struct figure_def contended_defs[] = {
 	{ "contended.grants_per_s", "contended: 16 clients, 2 executors: grants", UNIT_PER_SEC,
 	    "baseline.pipelined.msgs_per_s", TARGET_NONE, 0 },
@@ -54,10 +59,12 @@ measure_acquire(struct bench_ctx *ctx)
 	struct lp_client *c = daemon_connect(ctx->daemon);
 	struct samples s;
 	size_t n = bench_count(ctx, 5000);
+	double cpu;
 
 	samples_init(&s, n);
-	time_ops(&s, bench_count(ctx, 500), n, cycle_once, c);
+	cpu = time_ops(&s, bench_count(ctx, 500), n, cycle_once, c, ctx->daemon->pid);
 	report_latency(cycle_defs, &s);
+	report_record(&cycle_cpu_def, cpu);
 	samples_free(&s);
 	lp_client_free(c);
 }

@@ -201,6 +201,28 @@ default_json_path(char *buf, size_t len)
 	snprintf(buf, len, "%s/leasepool-bench.json", dirname(exe));
 }
 
+/*
+ * Other programs on the machine skew every figure, ratios less so: say so
+ * when the load average was high at the start, rather than let a reader
+ * guess.  (At the end it is mostly our own load.)
+ */
+static void
+note_load(const char *when, unsigned ncpu, bool warn)
+{
+	double load = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = -1;
+		fclose(f);
+	}
+	report_load(when, load);
+	if (warn && load >= 0.5 * ncpu)
+		report_note("load average %.2f %s on %u CPUs: other programs were running; "
+		    "trust the ratios more than the absolute figures", load, when, ncpu);
+}
+
 /* One pass over the selected measurements that are repeated, or those that are not. */
 static void
 run_pass(struct bench_ctx *ctx, const struct measurement *only, bool once, const char *label)
@@ -246,6 +268,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 
+	note_load("at the start", ctx.ncpu, true);
 	daemon_start(&daemon, opts.daemon, ctx.ncpu);
 	running = &daemon;
 	if (selected(find_measurement("memory"), only))
@@ -256,6 +279,7 @@ main(int argc, char **argv)
 		run_pass(&ctx, only, false, label);
 	}
 	run_pass(&ctx, only, true, "once");
+	note_load("at the end", ctx.ncpu, false);
 
 	daemon_stop(&daemon);
 	running = NULL;

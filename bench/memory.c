@@ -76,28 +76,6 @@ static const struct figure_def held_def = {
 	TARGET_AT_LEAST, 10000
 };
 
-/* A "Key:   123 kB" line of a /proc file, in KiB; NaN when absent. */
-static double
-proc_kib(pid_t pid, const char *file, const char *key)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	double v = NAN;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-	if ((f = fopen(path, "r")) == NULL)
-		return NAN;
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-			v = strtod(line + klen + 1, NULL);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
 static void
 footprint_read(pid_t pid, struct footprint *fp)
 {

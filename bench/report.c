@@ -15,6 +15,7 @@
 
 #define FIGURES_MAX 64
 #define NOTES_MAX 16
+#define LOADS_MAX 4
 
 struct figure {
 	const struct figure_def *def;
@@ -26,6 +27,11 @@ static struct figure figures[FIGURES_MAX];
 static size_t nfigures;
 static char notes[NOTES_MAX][256];
 static size_t nnotes;
+static struct {
+	const char *when;
+	double load;
+} loads[LOADS_MAX];
+static size_t nloads;
 
 static struct figure *
 figure_find(const char *key)
@@ -61,6 +67,15 @@ report_note(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(notes[nnotes++], sizeof notes[0], fmt, ap);
 	va_end(ap);
+}
+
+void
+report_load(const char *when, double load)
+{
+	if (nloads < LOADS_MAX && load >= 0) {
+		loads[nloads].when = when;
+		loads[nloads++].load = load;
+	}
 }
 
 static double
@@ -297,6 +312,12 @@ report_json(const struct bench_ctx *ctx, const char *path)
 	json_string(f, u.release);
 	fprintf(f, ", \"cpu\": ");
 	json_string(f, model);
+	fprintf(f, "},\n  \"load_average\": {");
+	for (size_t i = 0; i < nloads; i++) {
+		fprintf(f, "%s", i > 0 ? ", " : "");
+		json_string(f, loads[i].when);
+		fprintf(f, ": %.2f", loads[i].load);
+	}
 	fprintf(f, "},\n  \"repetitions\": %u,\n  \"quick\": %s,\n", ctx->opts->reps,
 	    ctx->opts->quick ? "true" : "false");
 	fprintf(f, "  \"figures\": [\n");

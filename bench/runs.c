@@ -32,9 +32,22 @@ static const struct figure_def echo64k_defs[] = {
 	    "baseline.rtt.p999_us", TARGET_NONE, 0 },
 };
 
-static const struct figure_def pipelined_def = {
-	"run.pipelined.runs_per_s", "runs pipelined, echo 16 B (64 in flight)", UNIT_PER_SEC,
-	"baseline.pipelined.msgs_per_s", TARGET_RATIO_AT_LEAST, 0.75
+static const struct figure_def pipelined_defs[] = {
+	{ "run.pipelined.runs_per_s", "runs pipelined, echo 16 B (64 in flight)",
+	    UNIT_PER_SEC, "baseline.pipelined.msgs_per_s", TARGET_RATIO_AT_LEAST, 0.75 },
+	{ "run.pipelined.daemon_cpu_us", "daemon CPU per run, pipelined", UNIT_USEC,
+	    "baseline.pipelined.relay_cpu_us", TARGET_NONE, 0 },
+};
+
+/* The daemon's CPU time per run, kernel included, against the relay's. */
+static const struct figure_def echo16_cpu_def = {
+	"run.echo16.daemon_cpu_us", "daemon CPU per run echo 16 B", UNIT_USEC,
+	"baseline.rtt.relay_cpu_us", TARGET_NONE, 0
+};
+
+static const struct figure_def echo64k_cpu_def = {
+	"run.echo64k.daemon_cpu_us", "daemon CPU per run echo 64 KiB", UNIT_USEC,
+	"baseline.rtt.relay_cpu_us", TARGET_NONE, 0
 };
 
 static const struct figure_def spin_defs[] = {
@@ -83,18 +96,20 @@ echo_once(void *arg)
 /* Sequential runs of echo with args (len bytes to come back) on a fresh lease. */
 static void
 echo_latency(struct bench_ctx *ctx, struct lp_args *args, size_t len, size_t warmup,
-    size_t n, const struct figure_def *defs)
+    size_t n, const struct figure_def *defs, const struct figure_def *cpu_def)
 {
 	struct lp_client *c = daemon_connect(ctx->daemon);
 	struct echo_op op = { .c = c, .args = args, .len = len };
 	struct lp_lease lease;
 	struct samples s;
+	double cpu;
 
 	daemon_acquire(c, BENCH_POOL_CPU, &lease);
 	op.lease = lease.id;
 	samples_init(&s, n);
-	time_ops(&s, warmup, n, echo_once, &op);
+	cpu = time_ops(&s, warmup, n, echo_once, &op, ctx->daemon->pid);
 	report_latency(defs, &s);
+	report_record(cpu_def, cpu);
 	samples_free(&s);
 	daemon_release(c, &lease);
 	lp_client_free(c);
@@ -117,7 +132,7 @@ measure_echo_small(struct bench_ctx *ctx)
 
 	lp_args_str(args, BENCH_SMALL_STRING);
 	echo_latency(ctx, args, BENCH_SMALL_BYTES, bench_count(ctx, BENCH_SEQ_WARMUP),
-	    bench_count(ctx, BENCH_SEQ_SAMPLES), echo16_defs);
+	    bench_count(ctx, BENCH_SEQ_SAMPLES), echo16_defs, &echo16_cpu_def);
 	lp_args_free(args);
 }
 
@@ -132,7 +147,7 @@ measure_echo_big(struct bench_ctx *ctx)
 	memset(big, 'x', BIG_BYTES);
 	lp_args_bin(args, big, BIG_BYTES);
 	echo_latency(ctx, args, BIG_BYTES, bench_count(ctx, 200), bench_count(ctx, 3000),
-	    echo64k_defs);
+	    echo64k_defs, &echo64k_cpu_def);
 	free(big);
 	lp_args_free(args);
 }
@@ -149,16 +164,14 @@ pipeline_done(struct lp_client *c, enum lp_err code, struct lp_value *result,
 	lp_value_free(result);
 }
 
-/* Keeps p->depth runs in flight; the rate counts those completed inside the window. */
-static double
-pipeline_rate(struct pipeline *p, double warmup, double seconds)
+/* Keeps p->depth runs in flight; w counts those completed inside its window. */
+static void
+pipeline_run(struct pipeline *p, struct rate_window *w)
 {
-	struct rate_window w;
 	struct lp_error err;
 	struct pollfd pfd;
 
-	window_start(&w, warmup, seconds);
-	while (!window_update(&w, p->completed)) {
+	while (!window_update(w, p->completed)) {
 		while (lp_client_pending(p->c) < p->depth) {
 			if (lp_run_async(p->c, p->lease, p->fn, p->args, pipeline_done, p,
 			    &err) != LP_OK)
@@ -176,29 +189,31 @@ pipeline_rate(struct pipeline *p, double warmup, double seconds)
 	if (p->failed > 0)
 		bench_fatal("%llu runs of %s failed, the first with: %s",
 		    (unsigned long long)p->failed, p->fn, p->first_error.message);
-	return window_rate(&w);
 }
 
-/* A pipeline on a fresh lease of the cpu pool; returns the rate and the lease's workers. */
-static double
+/*
+ * A pipeline on a fresh lease of the cpu pool, fixed_depth deep or else
+ * depth_per_worker per worker of the lease; w gets the figures.
+ */
+static void
 pipeline_measure(struct bench_ctx *ctx, const char *fn, struct lp_args *args,
-    unsigned depth_per_worker, unsigned fixed_depth, unsigned *workers)
+    unsigned depth_per_worker, unsigned fixed_depth, unsigned *workers,
+    struct rate_window *w)
 {
 	struct lp_client *c = daemon_connect(ctx->daemon);
 	struct pipeline p = { .c = c, .fn = fn, .args = args };
 	struct lp_lease lease;
-	double rate;
 
 	daemon_acquire(c, BENCH_POOL_CPU, &lease);
 	p.lease = lease.id;
 	p.depth = fixed_depth > 0 ? fixed_depth : depth_per_worker * lease.workers;
-	rate = pipeline_rate(&p, bench_seconds(ctx, BENCH_RATE_WARMUP),
-	    bench_seconds(ctx, BENCH_RATE_SECONDS));
+	window_start(w, bench_seconds(ctx, BENCH_RATE_WARMUP),
+	    bench_seconds(ctx, BENCH_RATE_SECONDS), ctx->daemon->pid);
+	pipeline_run(&p, w);
 	daemon_release(c, &lease);
 	lp_client_free(c);
 	if (workers != NULL)
 		*workers = lease.workers;
-	return rate;
 }
 
 void
@@ -206,9 +221,12 @@ measure_pipelined(struct bench_ctx *ctx)
 {
 	struct lp_args *args = args_new();
 
+	struct rate_window w;
+
 	lp_args_str(args, BENCH_SMALL_STRING);
-	report_record(&pipelined_def, pipeline_measure(ctx, "echo", args, 0,
-	    BENCH_PIPELINE_DEPTH, NULL));
+	pipeline_measure(ctx, "echo", args, 0, BENCH_PIPELINE_DEPTH, NULL, &w);
+	report_record(&pipelined_defs[0], window_rate(&w));
+	report_record(&pipelined_defs[1], window_cpu_us(&w));
 	lp_args_free(args);
 }
 
@@ -221,15 +239,16 @@ void
 measure_spin(struct bench_ctx *ctx)
 {
 	struct lp_args *args = args_new();
+	struct rate_window w;
 	unsigned workers;
-	double rate, ideal;
+	double ideal;
 
 	lp_args_int(args, SPIN_MICROS);
-	rate = pipeline_measure(ctx, "spin", args, 1, 0, &workers);
+	pipeline_measure(ctx, "spin", args, 1, 0, &workers, &w);
 	ideal = workers * (1e6 / SPIN_MICROS);
-	report_record(&spin_defs[0], rate);
-	report_record(&spin_defs[1], 100 * rate / ideal);
-	rate = pipeline_measure(ctx, "spin", args, 2, 0, &workers);
-	report_record(&spin_defs[2], 100 * rate / ideal);
+	report_record(&spin_defs[0], window_rate(&w));
+	report_record(&spin_defs[1], 100 * window_rate(&w) / ideal);
+	pipeline_measure(ctx, "spin", args, 2, 0, &workers, &w);
+	report_record(&spin_defs[2], 100 * window_rate(&w) / ideal);
 	lp_args_free(args);
 }

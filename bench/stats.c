@@ -115,26 +115,33 @@ median(double *v, size_t n)
 	return (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-void
-time_ops(struct samples *s, size_t warmup, size_t n, void (*op)(void *), void *arg)
+double
+time_ops(struct samples *s, size_t warmup, size_t n, void (*op)(void *), void *arg,
+    pid_t watch)
 {
-	uint64_t t;
+	uint64_t t, cpu = 0;
 
 	for (size_t i = 0; i < warmup; i++)
 		op(arg);
+	if (watch > 0)
+		cpu = proc_cpu_ns(watch);
 	for (size_t i = 0; i < n; i++) {
 		t = now_ns();
 		op(arg);
 		samples_add(s, now_ns() - t);
 	}
+	if (watch <= 0 || n == 0 || cpu == 0)
+		return NAN;
+	return (double)(proc_cpu_ns(watch) - cpu) / 1e3 / (double)n;
 }
 
 void
-window_start(struct rate_window *w, double warmup, double seconds)
+window_start(struct rate_window *w, double warmup, double seconds, pid_t watch)
 {
 	uint64_t now = now_ns();
 
 	memset(w, 0, sizeof *w);
+	w->watch = watch;
 	w->opens = now + (uint64_t)(warmup * 1e9);
 	w->closes = w->opens + (uint64_t)(seconds * 1e9);
 }
@@ -151,11 +158,15 @@ window_update(struct rate_window *w, uint64_t count)
 		w->open = true;
 		w->opened_at = now;
 		w->count_opened = count;
+		if (w->watch > 0)
+			w->cpu_opened = proc_cpu_ns(w->watch);
 	}
 	if (w->open && now >= w->closes) {
 		w->closed = true;
 		w->closed_at = now;
 		w->count_closed = count;
+		if (w->watch > 0)
+			w->cpu_closed = proc_cpu_ns(w->watch);
 	}
 	return w->closed;
 }
@@ -167,4 +178,14 @@ window_rate(const struct rate_window *w)
 		return NAN;
 	return (double)(w->count_closed - w->count_opened) /
 	    ((double)(w->closed_at - w->opened_at) / 1e9);
+}
+
+double
+window_cpu_us(const struct rate_window *w)
+{
+	if (!w->closed || w->watch <= 0 || w->cpu_opened == 0 ||
+	    w->count_closed == w->count_opened)
+		return NAN;
+	return (double)(w->cpu_closed - w->cpu_opened) / 1e3 /
+	    (double)(w->count_closed - w->count_opened);
 }
