@@ -13,6 +13,15 @@
 
 #include "leasepool/leasepool.h"
 
+/* Built with AddressSanitizer (gcc says so one way, clang another). */
+#if defined(__SANITIZE_ADDRESS__)
+#define LP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LP_ASAN 1
+#endif
+#endif
+
 /* Bound on every wait: generous, so a slow machine is not a failure. */
 #define HARNESS_WAIT_SECONDS 20.0
 
