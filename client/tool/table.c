@@ -1,7 +1,8 @@
 /*
- * The stats table for people: a line about the daemon, one row per pool
- * for its executors and one for its counters, one row per live lease.
- * Columns are as wide as their widest cell; numbers align on the right.
+ * The stats table for people: a line about the daemon; per pool, a row for
+ * its executors, one for its counters and one for its grinder; a row per
+ * live lease.  Columns are as wide as their widest cell; numbers align on
+ * the right.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -215,6 +216,32 @@ print_counters(FILE *f, json_t *pools)
 	table_print(f, &t);
 }
 
+/* The first column names the pool; its title says what the table is about. */
+static void
+print_grinders(FILE *f, json_t *pools)
+{
+	static const struct column cols[] = {
+		{ "GRINDER", false }, { "QUEUED", true }, { "RUNNING", true }, { "BATCHES", true },
+		{ "MEAN BATCH", true }, { "OK", true }, { "FAILED", true },
+	};
+	struct table t = { cols, sizeof cols / sizeof cols[0], NULL, 0, 0 };
+	const char *name;
+	json_t *p;
+
+	json_object_foreach(pools, name, p) {
+		json_t *g = member(p, "grinder");
+
+		table_cell(&t, "%s", name);
+		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "queue"));
+		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "running"));
+		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "batches"));
+		table_cell(&t, "%.1f", json_number_value(member(g, "mean_batch")));
+		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "completed"));
+		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "failed"));
+	}
+	table_print(f, &t);
+}
+
 static void
 lease_row(struct table *t, const char *pool, json_t *l)
 {
@@ -270,6 +297,8 @@ stats_table(FILE *f, json_t *stats)
 	print_executors(f, pools);
 	fputc('\n', f);
 	print_counters(f, pools);
+	fputc('\n', f);
+	print_grinders(f, pools);
 	fputc('\n', f);
 	print_leases(f, pools);
 }

@@ -28,6 +28,7 @@ static const char *const examples[] = {
 	"05_stats",
 	"06_expiry",
 	"07_async_libevent",
+	"08_batched_submit",
 };
 
 #define NEXAMPLES (sizeof examples / sizeof examples[0])
