@@ -4,7 +4,9 @@
  * of the lease execute in parallel and the rest queue inside the lease:
  * twice as many runs as workers take about twice one run's time, not
  * `runs` times it.  The job is the built-in spin, which keeps a CPU busy
- * for the microseconds it is given.
+ * for the microseconds it is given; with the primes module loaded
+ * (modules = .../primes.so in the daemon's configuration), primes.count
+ * is the same idea with real work.
  */
 #include <err.h>
 #include <inttypes.h>
