@@ -1,8 +1,10 @@
 /*
  * The job registry: every function the daemon can run, by name: the
  * built-ins (builtins.c), then the functions of each job module (modules.c)
- * as "MODULE.FUNCTION".  It is filled at start-up, before any worker or
- * thread exists, and only read afterwards; a lookup is a binary search.
+ * as "MODULE.FUNCTION".  It is filled in the main thread (the modules as
+ * modules_load adds them at start-up, the built-ins then or on first use,
+ * which is before any job can run) and only read afterwards; a lookup is a
+ * binary search.
  */
 #ifndef LP_DAEMON_JOBS_H
 #define LP_DAEMON_JOBS_H

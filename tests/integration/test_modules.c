@@ -1,7 +1,8 @@
 /*
  * Job modules against a real daemon: the example modules (primes, bytes),
  * the misbehaving test module (testjobs), and every kind of module the
- * daemon must refuse to start with.
+ * daemon must refuse to start with.  And the job registry in-process, for
+ * what no module can show from outside.
  */
 #include <check.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/jobs.h"
 #include "proto/rpc.h"
 #include "tests/integration/harness.h"
 #include "tests/suites.h"
@@ -814,6 +816,153 @@ START_TEST(start_refuses_a_bad_module)
 }
 END_TEST
 
+/* ---- the registry, in-process ---- */
+
+static int
+pack_two(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+{
+	msgpack_pack_nil(lp_job_result(job));
+	msgpack_pack_nil(lp_job_result(job));
+	return 0;
+}
+
+static int
+pack_half(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+{
+	msgpack_pack_array(lp_job_result(job), 2);
+	msgpack_pack_nil(lp_job_result(job));
+	return 0;
+}
+
+static int
+fail_silently(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+{
+	return -1;
+}
+
+static const struct lp_job_function misfits[] = {
+	{ "two", pack_two, 0 },
+	{ "half", pack_half, 0 },
+	{ "silent", fail_silently, LP_JOB_THREAD_SAFE },
+	{ NULL, NULL, 0 },
+};
+
+static void
+forget_modules(void)
+{
+	jobs_clear();
+}
+
+static const struct lp_job_function *
+find(const char *name)
+{
+	return jobs_find(name, strlen(name));
+}
+
+START_TEST(registry_finds_exact_names_only)
+{
+	const struct lp_job_function *f;
+
+	jobs_add_module("mis", misfits);
+	ck_assert_ptr_nonnull(f = find("mis.two"));
+	ck_assert_str_eq(f->name, "mis.two");
+	ck_assert(f->fn == pack_two);
+	ck_assert_ptr_nonnull(f = find("mis.silent"));
+	ck_assert_uint_eq(f->flags, LP_JOB_THREAD_SAFE);
+	ck_assert_ptr_nonnull(find("echo"));
+	/* Names are (pointer, length), not C strings. */
+	ck_assert_ptr_nonnull(jobs_find("echo!", 4));
+	ck_assert_ptr_nonnull(jobs_find("mis.halfway", 8));
+	ck_assert_ptr_null(find("ech"));
+	ck_assert_ptr_null(find("echoo"));
+	ck_assert_ptr_null(find("mis"));
+	ck_assert_ptr_null(find("mis."));
+	ck_assert_ptr_null(find("two"));
+	ck_assert_ptr_null(find("mis.tw"));
+	ck_assert_ptr_null(find("mis.twoo"));
+	ck_assert_ptr_null(jobs_find("", 0));
+}
+END_TEST
+
+START_TEST(registry_lists_builtins_then_modules_in_order)
+{
+	static const char *const want[] = { "mis.two", "mis.half", "mis.silent" };
+	size_t builtins = jobs_count();
+
+	ck_assert_str_eq(jobs_name(0), "echo");
+	jobs_add_module("mis", misfits);
+	ck_assert_uint_eq(jobs_count(), builtins + 3);
+	ck_assert_str_eq(jobs_name(0), "echo");
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_str_eq(jobs_name(builtins + i), want[i]);
+	jobs_clear();
+	ck_assert_uint_eq(jobs_count(), builtins);
+	ck_assert_ptr_null(find("mis.two"));
+	ck_assert_ptr_nonnull(find("echo"));
+}
+END_TEST
+
+START_TEST(registry_finds_every_one_of_many)
+{
+	enum { MODULES = 20, FUNCTIONS = 50 };
+	static struct lp_job_function fns[MODULES][FUNCTIONS + 1];
+	static char names[MODULES][FUNCTIONS][16];
+	char full[64];
+
+	for (int m = 0; m < MODULES; m++) {
+		for (int i = 0; i < FUNCTIONS; i++) {
+			/* Names that share prefixes and differ in length. */
+			snprintf(names[m][i], sizeof names[m][i], "f%d%s", (i * 7919) % 997,
+			    i % 3 == 0 ? "x" : "");
+			fns[m][i] = (struct lp_job_function){ names[m][i], pack_two, 0 };
+		}
+		snprintf(full, sizeof full, "m%d", m);
+		jobs_add_module(full, fns[m]);
+	}
+	for (int m = 0; m < MODULES; m++) {
+		for (int i = 0; i < FUNCTIONS; i++) {
+			const struct lp_job_function *f;
+
+			snprintf(full, sizeof full, "m%d.%s", m, names[m][i]);
+			ck_assert_msg((f = find(full)) != NULL, "%s not found", full);
+			ck_assert_str_eq(f->name, full);
+			snprintf(full, sizeof full, "m%d.%sy", m, names[m][i]);
+			ck_assert_ptr_null(find(full));
+		}
+	}
+}
+END_TEST
+
+/* Calls the module function name; returns the job's failure message ("" for none). */
+static const char *
+call(const char *name, struct lp_job *job)
+{
+	msgpack_object args = { .type = MSGPACK_OBJECT_ARRAY };
+	msgpack_object kwargs = { .type = MSGPACK_OBJECT_MAP };
+	const struct lp_job_function *f = find(name);
+
+	ck_assert_ptr_nonnull(f);
+	jobs_reset(job);
+	jobs_call(f, job, &args, &kwargs);
+	if (job->failed)
+		ck_assert_uint_eq(job->result.size, 0);
+	return job->failed ? job->message : "";
+}
+
+START_TEST(abi_violations_are_named_by_their_full_name)
+{
+	struct lp_job job;
+
+	jobs_init(&job);
+	jobs_add_module("mis", misfits);
+	ck_assert_str_eq(call("mis.two", &job), "mis.two packed 2 result objects instead of one");
+	assert_contains(call("mis.half", &job), "mis.half packed a result that is incomplete");
+	ck_assert_str_eq(call("mis.silent", &job), "mis.silent failed without a message");
+	assert_contains(call("echo", &job), "echo");
+	jobs_destroy(&job);
+}
+END_TEST
+
 Suite *
 modules_suite(void)
 {
@@ -822,6 +971,7 @@ modules_suite(void)
 	TCase *faults = tcase_create("faults");
 	TCase *badinit = tcase_create("failing init");
 	TCase *refused = tcase_create("refused");
+	TCase *registry = tcase_create("registry");
 
 	tcase_add_checked_fixture(run, start_modules, stop_daemon);
 	tcase_set_timeout(run, 60);
@@ -860,5 +1010,12 @@ modules_suite(void)
 	tcase_add_loop_test(refused, check_reports_a_bad_module, 0, NBAD);
 	tcase_add_loop_test(refused, start_refuses_a_bad_module, 0, NBAD);
 	suite_add_tcase(s, refused);
+
+	tcase_add_checked_fixture(registry, NULL, forget_modules);
+	tcase_add_test(registry, registry_finds_exact_names_only);
+	tcase_add_test(registry, registry_lists_builtins_then_modules_in_order);
+	tcase_add_test(registry, registry_finds_every_one_of_many);
+	tcase_add_test(registry, abi_violations_are_named_by_their_full_name);
+	suite_add_tcase(s, registry);
 	return s;
 }
