@@ -50,11 +50,13 @@ start_module_pool(void)
 	start_module_pool_limited("0");
 }
 
+#ifndef LP_ASAN
 static void
 start_limited_pool(void)
 {
 	start_module_pool_limited("256M");
 }
+#endif
 
 static void
 start_exec_pool(void)
@@ -438,6 +440,7 @@ START_TEST(worker_output_reaches_the_log_tagged)
 }
 END_TEST
 
+#ifndef LP_ASAN
 START_TEST(memory_limit_contains_a_greedy_job)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -454,6 +457,7 @@ START_TEST(memory_limit_contains_a_greedy_job)
 	lp_client_free(c);
 }
 END_TEST
+#endif
 
 Suite *
 workers_suite(void)
