@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <ini.h>
 
 #include "daemon/config.h"
@@ -33,6 +36,8 @@ enum key_type {
 	KEY_BOOL,		/* yes/no, true/false, on/off, 1/0 */
 	KEY_BYTES,		/* an integer with an optional K, M or G suffix */
 	KEY_PATHS,		/* absolute paths separated by spaces */
+	KEY_USERS,		/* user names or uids, separated by spaces or commas */
+	KEY_GROUPS,		/* group names or gids, likewise */
 };
 
 struct key {
@@ -55,6 +60,9 @@ static const struct key keys[] = {
 	{ SECTION_DAEMON, "default_pool", KEY_NAME, D(default_pool), 0, 0, "cpu", true },
 	{ SECTION_DAEMON, "max_connections", KEY_UINT, D(max_connections), 1, 1000000, "4096", true },
 	{ SECTION_DAEMON, "max_message_bytes", KEY_UINT, D(max_message_bytes), 1024, 1 << 30, "4194304", true },
+	{ SECTION_DAEMON, "max_depth", KEY_UINT, D(max_depth), 4, 32, "32", true },
+	{ SECTION_DAEMON, "max_result_bytes", KEY_BYTES, D(max_result_bytes), 1024, 1 << 30, "16M", true },
+	{ SECTION_DAEMON, "max_requests_per_connection", KEY_UINT, D(max_requests_per_connection), 1, 1000000, "4096", true },
 	{ SECTION_DAEMON, "shutdown_timeout", KEY_SECONDS, D(shutdown_timeout), 0, 86400, "10", true },
 	{ SECTION_DAEMON, "log_level", KEY_LOG_LEVEL, D(log_level), 0, 0, "info", true },
 	{ SECTION_DAEMON, "modules", KEY_PATHS, D(modules), 0, 0, "", false },
@@ -73,6 +81,10 @@ static const struct key keys[] = {
 	{ SECTION_POOL, "units_per_executor", KEY_UINT, P(units_per_executor), 1, 1000000000, "1", true },
 	{ SECTION_POOL, "batch_size", KEY_UINT, P(batch_size), 1, 4096, "64", true },
 	{ SECTION_POOL, "batch_wait", KEY_SECONDS, P(batch_wait), 1e-6, 60, "0.002", true },
+	{ SECTION_POOL, "allow_users", KEY_USERS, P(allow_users), 0, 0, "", true },
+	{ SECTION_POOL, "allow_groups", KEY_GROUPS, P(allow_groups), 0, 0, "", true },
+	{ SECTION_POOL, "max_leases_per_client", KEY_UINT, P(max_leases_per_client), 0, 1024, "0", true },
+	{ SECTION_POOL, "max_leases_per_user", KEY_UINT, P(max_leases_per_user), 0, 1024, "0", true },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -203,6 +215,12 @@ range_text(const struct key *k, char *buf, size_t len)
 		snprintf(buf, len, "absolute paths separated by spaces, %d bytes at most",
 		    LP_MODULES_MAX - 1);
 		break;
+	case KEY_USERS:
+		snprintf(buf, len, "at most %d existing user names or uids", LP_IDS_MAX);
+		break;
+	case KEY_GROUPS:
+		snprintf(buf, len, "at most %d existing group names or gids", LP_IDS_MAX);
+		break;
 	}
 	return buf;
 }
@@ -274,6 +292,52 @@ all_absolute(const char *list)
 			return false;
 		while (*p != '\0' && *p != ' ')
 			p++;
+	}
+	return true;
+}
+
+/* A user or group by name or number; false when the system has no such one. */
+static bool
+resolve_id(const char *name, bool user, uint32_t *id)
+{
+	char buf[16384], *end;
+	struct passwd pw, *pwp;
+	struct group gr, *grp;
+	unsigned long n;
+
+	if (isdigit((unsigned char)name[0])) {
+		errno = 0;
+		n = strtoul(name, &end, 10);
+		if (errno != 0 || *end != '\0' || n >= UINT32_MAX)
+			return false;
+		*id = (uint32_t)n;
+		return true;
+	}
+	if (user) {
+		if (getpwnam_r(name, &pw, buf, sizeof buf, &pwp) != 0 || pwp == NULL)
+			return false;
+		*id = pw.pw_uid;
+	} else {
+		if (getgrnam_r(name, &gr, buf, sizeof buf, &grp) != 0 || grp == NULL)
+			return false;
+		*id = gr.gr_gid;
+	}
+	return true;
+}
+
+static bool
+parse_ids(const char *value, bool users, struct lp_idlist *list)
+{
+	char copy[1024], *word, *save;
+
+	if (strlen(value) >= sizeof copy)
+		return false;
+	snprintf(copy, sizeof copy, "%s", value);
+	memset(list, 0, sizeof *list);
+	for (word = strtok_r(copy, " ,", &save); word != NULL; word = strtok_r(NULL, " ,", &save)) {
+		if (list->n == LP_IDS_MAX || !resolve_id(word, users, &list->ids[list->n]))
+			return false;
+		list->n++;
 	}
 	return true;
 }
@@ -358,6 +422,9 @@ parse_value(const struct key *k, const char *value, void *dst)
 			return false;
 		snprintf(dst, LP_MODULES_MAX, "%s", value);
 		return true;
+	case KEY_USERS:
+	case KEY_GROUPS:
+		return parse_ids(value, k->type == KEY_USERS, dst);
 	}
 	return false;
 }
@@ -617,6 +684,9 @@ key_size(const struct key *k)
 		return k->max > UINT_MAX ? sizeof(unsigned long long) : sizeof(unsigned);
 	case KEY_PATHS:
 		return LP_MODULES_MAX;
+	case KEY_USERS:
+	case KEY_GROUPS:
+		return sizeof(struct lp_idlist);
 	}
 	return 0;
 }

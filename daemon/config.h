@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "proto/rpc.h"
@@ -17,6 +18,13 @@
 #define LP_POOL_NAME_MAX 64
 #define LP_SOCKET_PATH_MAX 108	/* sun_path */
 #define LP_MODULES_MAX 1024	/* bytes of the space-separated module list */
+#define LP_IDS_MAX 32		/* users, and groups, a pool may name */
+
+/* Numeric user or group ids, resolved from names when the file is read. */
+struct lp_idlist {
+	unsigned n;
+	uint32_t ids[LP_IDS_MAX];
+};
 
 enum lp_backend {
 	LP_BACKEND_PROCESS,
@@ -40,6 +48,10 @@ struct lp_pool_config {
 	unsigned units_per_executor;	/* scale: target = ceil(units / units_per_executor) */
 	unsigned batch_size;		/* the grinder dispatches this many items at once */
 	double batch_wait;		/* ...or when the oldest has waited this long */
+	struct lp_idlist allow_users;	/* both empty: everyone */
+	struct lp_idlist allow_groups;
+	unsigned max_leases_per_client;	/* 0: no limit */
+	unsigned max_leases_per_user;	/* 0: no limit */
 };
 
 struct lp_config {
@@ -49,6 +61,9 @@ struct lp_config {
 	char default_pool[LP_POOL_NAME_MAX + 1];
 	unsigned max_connections;
 	unsigned max_message_bytes;
+	unsigned max_depth;		/* nested containers in a message */
+	unsigned max_result_bytes;	/* a job's packed result */
+	unsigned max_requests_per_connection;	/* runs, submits and waiting acquires in flight */
 	double shutdown_timeout;
 	int log_level;
 	char modules[LP_MODULES_MAX];	/* paths of job modules, space-separated */

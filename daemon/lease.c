@@ -56,10 +56,12 @@ lease_table_init(struct lp_lease_table *t, const struct lp_config *cfg,
 		TAILQ_INIT(&p->executors);
 		TAILQ_INIT(&p->free);
 		TAILQ_INIT(&p->waiters);
+		TAILQ_INIT(&p->users);
 	}
 }
 
 static void retarget(struct lp_pool *p, double now);
+static void waiter_remove(struct lp_waiter *w);
 
 void
 lease_table_warm(struct lp_lease_table *t, double now)
@@ -79,8 +81,7 @@ lease_table_free(struct lp_lease_table *t)
 		struct lp_waiter *w;
 
 		while ((w = TAILQ_FIRST(&p->waiters)) != NULL) {
-			TAILQ_REMOVE(&p->waiters, w, pool_link);
-			TAILQ_REMOVE(&w->holder->waiters, w, holder_link);
+			waiter_remove(w);
 			free(w);
 		}
 		while ((ex = TAILQ_FIRST(&p->executors)) != NULL) {
@@ -172,15 +173,50 @@ grant(struct lp_pool *p, struct lp_executor *ex, struct lp_holder *h,
 	return l;
 }
 
+static struct lp_userq *
+userq_of(struct lp_pool *p, uid_t uid)
+{
+	struct lp_userq *uq;
+
+	TAILQ_FOREACH(uq, &p->users, link)
+		if (uq->uid == uid)
+			return uq;
+	uq = zalloc(sizeof *uq);
+	uq->uid = uid;
+	TAILQ_INIT(&uq->waiters);
+	TAILQ_INSERT_TAIL(&p->users, uq, link);
+	return uq;
+}
+
 static void
 waiter_remove(struct lp_waiter *w)
 {
 	struct lp_pool *p = w->pool;
+	struct lp_userq *uq = w->userq;
 
 	TAILQ_REMOVE(&p->waiters, w, pool_link);
 	TAILQ_REMOVE(&w->holder->waiters, w, holder_link);
+	TAILQ_REMOVE(&uq->waiters, w, user_link);
+	if (TAILQ_EMPTY(&uq->waiters)) {
+		TAILQ_REMOVE(&p->users, uq, link);
+		free(uq);
+	}
 	heap_remove(&p->table->deadlines, &w->deadline);
 	p->nwaiters--;
+	w->holder->nwaiters--;
+}
+
+/* The next waiter to serve: the first of the user whose turn it is; that user goes last. */
+static struct lp_waiter *
+next_waiter(struct lp_pool *p)
+{
+	struct lp_userq *uq = TAILQ_FIRST(&p->users);
+
+	if (uq == NULL)
+		return NULL;
+	TAILQ_REMOVE(&p->users, uq, link);
+	TAILQ_INSERT_TAIL(&p->users, uq, link);
+	return TAILQ_FIRST(&uq->waiters);
 }
 
 static void
@@ -206,7 +242,7 @@ executor_free(struct lp_executor *ex, double now)
 	ex->lease = NULL;
 	TAILQ_INSERT_TAIL(&p->free, ex, free_link);
 	p->nfree++;
-	if ((w = TAILQ_FIRST(&p->waiters)) == NULL) {
+	if ((w = next_waiter(p)) == NULL) {
 		if (p->nexecutors > p->target)
 			heap_set(&t->deadlines, &ex->idle, now + p->cfg.idle_seconds);
 		return;
@@ -255,6 +291,50 @@ lease_end(struct lp_lease *l, enum lp_lease_state state)
 	heap_remove(&l->pool->table->deadlines, &l->deadline);
 }
 
+/* Leases held and acquires waiting in p: of the holder h, or of every holder of uid. */
+static unsigned
+count_claims(const struct lp_pool *p, const struct lp_holder *h, uid_t uid)
+{
+	const struct lp_executor *ex;
+	const struct lp_waiter *w;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(ex, &p->executors, link) {
+		const struct lp_lease *l = ex->lease;
+
+		if (l != NULL && l->state == LEASE_ACTIVE && l->holder != NULL &&
+		    l->holder->grinder == NULL &&
+		    (h != NULL ? l->holder == h : l->holder->uid == uid))
+			n++;
+	}
+	TAILQ_FOREACH(w, &p->waiters, pool_link)
+		if (h != NULL ? w->holder == h : w->holder->uid == uid)
+			n++;
+	return n;
+}
+
+/* A pool's own grinder is not a client: the limits are for clients. */
+static bool
+over_limits(const struct lp_pool *p, const struct lp_holder *h, struct lp_error *err)
+{
+	unsigned max;
+
+	if (h->grinder != NULL)
+		return false;
+	if ((max = p->cfg.max_leases_per_client) > 0 && count_claims(p, h, 0) >= max) {
+		lp_error_set(err, LP_ERR_LIMIT_EXCEEDED, "this client already holds or awaits "
+		    "%u leases of pool '%s' (max_leases_per_client)", max, p->cfg.name);
+		return true;
+	}
+	if ((max = p->cfg.max_leases_per_user) > 0 && count_claims(p, NULL, h->uid) >= max) {
+		lp_error_set(err, LP_ERR_LIMIT_EXCEEDED, "user %u already holds or awaits "
+		    "%u leases of pool '%s' (max_leases_per_user)", (unsigned)h->uid, max,
+		    p->cfg.name);
+		return true;
+	}
+	return false;
+}
+
 enum lp_err
 lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *req,
     double now, struct lp_lease **lease, struct lp_waiter **waiter,
@@ -268,6 +348,8 @@ lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *r
 	*waiter = NULL;
 	if (t->stopping)
 		return lp_error_set(err, LP_ERR_STOPPING, "the daemon is stopping");
+	if (over_limits(p, h, err))
+		return err->code;
 	/* Waiters are served first come, first served: nobody jumps the queue. */
 	if (TAILQ_EMPTY(&p->waiters) && (ex = TAILQ_FIRST(&p->free)) != NULL) {
 		*lease = grant(p, ex, h, req->owner, req->owner_len, req->lease_seconds, now);
@@ -296,7 +378,10 @@ lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *r
 		heap_set(&t->deadlines, &w->deadline, now + req->timeout);
 	TAILQ_INSERT_TAIL(&p->waiters, w, pool_link);
 	TAILQ_INSERT_TAIL(&h->waiters, w, holder_link);
+	w->userq = userq_of(p, h->uid);
+	TAILQ_INSERT_TAIL(&w->userq->waiters, w, user_link);
 	p->nwaiters++;
+	h->nwaiters++;
 	grow_for_waiters(p);
 	*waiter = w;
 	return LP_OK;

@@ -56,6 +56,7 @@ struct lp_holder {
 	TAILQ_HEAD(, lp_waiter) waiters;
 	void *ctx;			/* the connection */
 	struct grinder *grinder;	/* instead, for a pool's grinder */
+	unsigned nwaiters;		/* its acquires waiting, all pools */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
@@ -77,10 +78,19 @@ struct lp_lease {
 	struct lp_deadline deadline;	/* hard expiry, while active */
 };
 
+/* One user's waiters in one pool: users take turns, each user's in order. */
+struct lp_userq {
+	uid_t uid;
+	TAILQ_HEAD(, lp_waiter) waiters;
+	TAILQ_ENTRY(lp_userq) link;
+};
+
 struct lp_waiter {
 	struct lp_pool *pool;
 	struct lp_holder *holder;
-	TAILQ_ENTRY(lp_waiter) pool_link;
+	struct lp_userq *userq;
+	TAILQ_ENTRY(lp_waiter) pool_link;	/* every waiter of the pool, oldest first */
+	TAILQ_ENTRY(lp_waiter) user_link;
 	TAILQ_ENTRY(lp_waiter) holder_link;
 	char owner[LP_OWNER_MAX + 1];
 	double lease_seconds;		/* 0: the pool's */
@@ -108,6 +118,7 @@ struct lp_pool {
 	TAILQ_HEAD(, lp_executor) executors;
 	TAILQ_HEAD(, lp_executor) free;
 	TAILQ_HEAD(, lp_waiter) waiters;
+	TAILQ_HEAD(, lp_userq) users;	/* users with waiters, in turn order */
 	unsigned nexecutors;
 	unsigned nfree;
 	unsigned nstarting;
@@ -179,7 +190,10 @@ struct lp_pool *lease_table_pool(struct lp_lease_table *t, const char *name, siz
 /*
  * Acquire: LP_OK with *lease set (granted now) or *waiter set (queued; the
  * answer comes through granted or waiter_failed), or an error in err:
- * UNAVAILABLE, STOPPING.
+ * UNAVAILABLE, STOPPING, LIMIT_EXCEEDED (max_leases_per_client or _user,
+ * counting leases held and acquires waiting).  Waiters of different users
+ * are served in turn, one each; a user's own waiters first come, first
+ * served, so one user's flood cannot starve another's single acquire.
  */
 enum lp_err lease_acquire(struct lp_pool *p, struct lp_holder *h,
     const struct lp_acquire *req, double now, struct lp_lease **lease,

@@ -243,7 +243,7 @@ END_TEST
  */
 
 enum value_kind { INTEGER, DURATION, MODE, LEVEL, BACKEND, NAME, PATH, BOOL, BYTES, PATHS,
-	NKINDS };
+	USERS, GROUPS, NKINDS };
 
 #define VALUES(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -261,6 +261,8 @@ static const char *const *const bad_of_kind[NKINDS] = {
 	[BOOL] = VALUES("", "maybe", "2", "yess", "-1"),
 	[BYTES] = VALUES("-1", "0.5", "1T", "1KB", "K", "", "1 M", "ten"),
 	[PATHS] = VALUES("relative.so", "/a.so b.so", "./x.so"),
+	[USERS] = VALUES("no-such-user-xyz", "root no-such-user-xyz", "-1", "4294967296"),
+	[GROUPS] = VALUES("no-such-group-xyz", "root,no-such-group-xyz", "-1"),
 };
 
 static const struct key_spec {
@@ -312,6 +314,20 @@ static const struct key_spec {
 	    VALUES("0", "4097") },
 	{ "pool cpu", "batch_wait", DURATION, "0.002", "seconds from 1e-06 to 60",
 	    VALUES("0", "61") },
+	{ "daemon", "max_depth", INTEGER, "8", "an integer from 4 to 32", VALUES("3", "33") },
+	{ "daemon", "max_result_bytes", BYTES, "1M", "a size from 1024 to 1073741824 bytes",
+	    VALUES("1023", "2G") },
+	{ "daemon", "max_requests_per_connection", INTEGER, "64",
+	    "an integer from 1 to 1000000", VALUES("0", "1000001") },
+	{ "pool cpu", "allow_users", USERS, "root 0", "existing user names or uids",
+	    VALUES("0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 "
+	    "28 29 30 31 32") },
+	{ "pool cpu", "allow_groups", GROUPS, "root,0", "existing group names or gids",
+	    VALUES("x y") },
+	{ "pool cpu", "max_leases_per_client", INTEGER, "2", "an integer from 0 to 1024",
+	    VALUES("1025") },
+	{ "pool cpu", "max_leases_per_user", INTEGER, "0", "an integer from 0 to 1024",
+	    VALUES("1025") },
 };
 #define NKEYS (sizeof key_specs / sizeof key_specs[0])
 

@@ -1243,6 +1243,71 @@ START_TEST(test_below_min_started_again)
 }
 END_TEST
 
+/* Users take turns for a free executor; each user's own waiters keep their order. */
+START_TEST(test_waiters_take_turns_by_user)
+{
+	struct lp_lease *held;
+	uint32_t order[4];
+
+	start_table("[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\n");
+	fx.alice.uid = 1000;
+	fx.carol.uid = 1000;
+	fx.bob.uid = 2000;
+	held = acquire_now(&fx.carol, 0, 0);
+	acquire_queued(&fx.alice, 1, 0, 1);
+	acquire_queued(&fx.alice, 2, 0, 2);
+	acquire_queued(&fx.carol, 3, 0, 3);
+	acquire_queued(&fx.bob, 4, 0, 4);
+	release(held, 5);
+	for (int i = 0; i < 4; i++) {
+		order[i] = last_grant()->tag;
+		if (i < 3)
+			release(last_grant()->lease, 6 + i);
+	}
+	/* User 1000 first (it came first), then user 2000, then 1000's others in order. */
+	ck_assert_uint_eq(order[0], 1);
+	ck_assert_uint_eq(order[1], 4);
+	ck_assert_uint_eq(order[2], 2);
+	ck_assert_uint_eq(order[3], 3);
+	check_table();
+}
+END_TEST
+
+START_TEST(test_max_leases_per_client)
+{
+	struct lp_error err;
+
+	start_table("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n"
+	    "max_leases_per_client = 1\n");
+	acquire_now(&fx.alice, 0, 0);
+	acquire_refused(&fx.alice, true, 0, LP_ERR_LIMIT_EXCEEDED, &err);
+	ck_assert_ptr_nonnull(strstr(err.message, "max_leases_per_client"));
+	acquire_now(&fx.bob, 0, 0);
+	/* A waiting acquire counts as well. */
+	acquire_queued(&fx.carol, 1, 0, 0);
+	acquire_refused(&fx.carol, true, 0, LP_ERR_LIMIT_EXCEEDED, &err);
+	check_table();
+}
+END_TEST
+
+START_TEST(test_max_leases_per_user)
+{
+	struct lp_error err;
+
+	start_table("[pool cpu]\nexecutors_min = 4\nexecutors_max = 4\n"
+	    "max_leases_per_user = 2\n");
+	fx.alice.uid = fx.carol.uid = 1000;
+	fx.bob.uid = 2000;
+	acquire_now(&fx.alice, 0, 0);
+	acquire_now(&fx.carol, 0, 0);
+	acquire_refused(&fx.carol, true, 0, LP_ERR_LIMIT_EXCEEDED, &err);
+	ck_assert_ptr_nonnull(strstr(err.message, "user 1000"));
+	acquire_now(&fx.bob, 0, 0);
+	acquire_now(&fx.bob, 0, 0);
+	check_table();
+}
+END_TEST
+
 /* A free executor serves before any is started; wait=false never grows. */
 START_TEST(test_grows_only_when_needed)
 {
@@ -1684,6 +1749,9 @@ lease_suite(void)
 	tcase_add_test(tc, test_scale_down_never_takes_a_leased_executor);
 	tcase_add_test(tc, test_idle_executor_leased_again_stays);
 	tcase_add_test(tc, test_below_min_started_again);
+	tcase_add_test(tc, test_waiters_take_turns_by_user);
+	tcase_add_test(tc, test_max_leases_per_client);
+	tcase_add_test(tc, test_max_leases_per_user);
 	tcase_add_test(tc, test_timed_out_waiter_strands_nothing);
 	tcase_add_test(tc, test_pool_failing_fails_waiters);
 	tcase_add_test(tc, test_pool_recovered_lets_acquirers_wait);
