@@ -162,8 +162,10 @@ cmd_exec(struct tool *t, int argc, char **argv)
 	}
 	if (optind == argc)
 		return usage_error("exec needs a command");
-	if ((a = lp_args_new()) == NULL)
-		return report_oom();
+	if ((a = lp_args_new()) == NULL) {
+		report_oom();
+		return EXEC_FAILED;
+	}
 	tool_owner(t, "exec", argv[optind]);
 	if (!add_argv(a, argc - optind, argv + optind) || !add_cwd(a, dir) || !add_stdin(a) ||
 	    tool_connect(t) != TOOL_OK)
