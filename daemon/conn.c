@@ -23,6 +23,7 @@ static void conn_readable(evutil_socket_t fd, short what, void *arg);
 static void conn_writable(evutil_socket_t fd, short what, void *arg);
 static void conn_process(struct conn *c);
 static void conn_write(struct conn *c);
+static void read_peer_groups(struct conn *c);
 
 const char *
 conn_label(const struct conn *c)
@@ -76,9 +77,10 @@ conn_accept(int fd)
 	c->holder.pid = cred.pid;
 	c->holder.uid = cred.uid;
 	c->holder.gid = cred.gid;
+	read_peer_groups(c);
 	TAILQ_INIT(&c->runs);
 	LIST_INIT(&c->grinds);
-	lp_framer_init(&c->framer, server.cfg.max_message_bytes, LP_DEFAULT_MAX_DEPTH);
+	lp_framer_init(&c->framer, server.cfg.max_message_bytes, server.cfg.max_depth);
 	msgpack_zone_init(&c->zone, 4096);
 	c->out = evbuffer_new();
 	c->ev_read = event_new(server.base, fd, EV_READ | EV_PERSIST, conn_readable, c);
@@ -92,6 +94,41 @@ conn_accept(int fd)
 	server.nconns++;
 	event_add(c->ev_read, NULL);
 	log_debug("%s connected", conn_label(c));
+}
+
+void
+conn_add_run(struct conn *c, struct run *r)
+{
+	TAILQ_INSERT_TAIL(&c->runs, r, conn_link);
+	c->nruns++;
+}
+
+void
+conn_remove_run(struct conn *c, struct run *r)
+{
+	TAILQ_REMOVE(&c->runs, r, conn_link);
+	c->nruns--;
+}
+
+bool
+conn_has_group(const struct conn *c, gid_t gid)
+{
+	if (c->holder.gid == gid)
+		return true;
+	for (unsigned i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* Supplementary groups count for allow_groups; a peer with too many keeps the first ones. */
+static void
+read_peer_groups(struct conn *c)
+{
+	socklen_t len = sizeof c->groups;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0)
+		c->ngroups = len / sizeof c->groups[0];
 }
 
 void
@@ -143,7 +180,7 @@ conn_close(struct conn *c, const char *why)
 	c->fd = -1;
 	grinder_drop_conn(c);	/* queued items go unrun */
 	while ((r = TAILQ_FIRST(&c->runs)) != NULL) {
-		TAILQ_REMOVE(&c->runs, r, conn_link);
+		conn_remove_run(c, r);
 		r->conn = NULL;		/* it still runs; its answer is dropped */
 	}
 	lease_holder_drop(&c->holder, now);

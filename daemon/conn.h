@@ -19,6 +19,8 @@
 #include "daemon/run.h"
 #include "proto/frame.h"
 
+#define LP_PEER_GROUPS_MAX 64
+
 struct gqueue;
 
 struct conn {
@@ -33,6 +35,9 @@ struct conn {
 	struct evbuffer *out;
 	struct lp_holder holder;	/* its leases and waiting acquires */
 	struct run_queue runs;		/* accepted, unanswered */
+	unsigned nruns;
+	gid_t groups[LP_PEER_GROUPS_MAX];	/* supplementary groups, from SO_PEERGROUPS */
+	unsigned ngroups;
 	LIST_HEAD(, gqueue) grinds;	/* its items queued in grinders */
 	char name[64];			/* from hello */
 	bool read_paused;
@@ -42,6 +47,13 @@ struct conn {
 	TAILQ_ENTRY(conn) link;
 	TAILQ_ENTRY(conn) flush_link;
 };
+
+/* A run or submitted item of c is accepted, or answered. */
+void conn_add_run(struct conn *c, struct run *r);
+void conn_remove_run(struct conn *c, struct run *r);
+
+/* True when the peer is uid, in gid, or in a supplementary group gid. */
+bool conn_has_group(const struct conn *c, gid_t gid);
 
 /* Takes an accepted socket; closes it when the client cannot be served. */
 void conn_accept(int fd);

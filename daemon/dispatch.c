@@ -44,6 +44,40 @@ find_pool(struct conn *c, uint32_t msgid, bool named, struct lp_str name)
 	return p;
 }
 
+/* allow_users and allow_groups: both empty lets everyone in. */
+static bool
+pool_allows(struct conn *c, uint32_t msgid, const struct lp_pool *pool)
+{
+	const struct lp_pool_config *cfg = &pool->cfg;
+
+	if (cfg->allow_users.n == 0 && cfg->allow_groups.n == 0)
+		return true;
+	for (unsigned i = 0; i < cfg->allow_users.n; i++)
+		if (cfg->allow_users.ids[i] == c->holder.uid)
+			return true;
+	for (unsigned i = 0; i < cfg->allow_groups.n; i++)
+		if (conn_has_group(c, cfg->allow_groups.ids[i]))
+			return true;
+	log_warn("%s: refused pool %s (allow_users, allow_groups)", conn_label(c), cfg->name);
+	answer_error(c, msgid, LP_ERR_PERMISSION_DENIED, "uid %u may not use pool '%s'",
+	    (unsigned)c->holder.uid, cfg->name);
+	return false;
+}
+
+/* Runs, submissions and waiting acquires in flight on one connection are bounded. */
+static bool
+room_for_request(struct conn *c, uint32_t msgid)
+{
+	unsigned max = server.cfg.max_requests_per_connection;
+
+	if (c->nruns + c->holder.nwaiters < max)
+		return true;
+	log_warn("%s: %u requests in flight (max_requests_per_connection)", conn_label(c), max);
+	answer_error(c, msgid, LP_ERR_LIMIT_EXCEEDED,
+	    "%u requests already in flight on this connection (max_requests_per_connection)", max);
+	return false;
+}
+
 static struct lp_lease *
 find_lease(struct conn *c, uint32_t msgid, uint64_t id)
 {
@@ -115,7 +149,8 @@ do_acquire(struct conn *c, const struct lp_request *req)
 	struct lp_waiter *w;
 	struct lp_error err;
 
-	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL)
+	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
+	    !pool_allows(c, req->msgid, pool) || !room_for_request(c, req->msgid))
 		return;
 	if (lease_acquire(pool, &c->holder, &a, server_now(), &l, &w, &err) != LP_OK) {
 		conn_send_error(c, req->msgid, &err);
@@ -128,13 +163,20 @@ do_acquire(struct conn *c, const struct lp_request *req)
 		    pool->cfg.name, pool->nwaiters);
 }
 
-/* The function exists, and the pool lets this client run it. */
+/* The function exists, can run on the pool's backend, and the pool lets this client run it. */
 static bool
 function_allowed(struct conn *c, uint32_t msgid, const struct lp_pool *pool, struct lp_str fn)
 {
-	if (jobs_find(fn.ptr, fn.len) == NULL) {
+	const struct lp_job_function *f;
+
+	if ((f = jobs_find(fn.ptr, fn.len)) == NULL) {
 		answer_error(c, msgid, LP_ERR_NO_SUCH_FUNCTION,
 		    "no function named '%.*s' (hello lists them)", (int)fn.len, fn.ptr);
+		return false;
+	}
+	if (pool->cfg.backend == LP_BACKEND_THREAD && (f->flags & LP_JOB_THREAD_SAFE) == 0) {
+		answer_error(c, msgid, LP_ERR_INVALID_ARGUMENT,
+		    "function '%s' is not marked thread-safe; run it on a process pool", f->name);
 		return false;
 	}
 	if (!pool->cfg.exec && fn.len == strlen(EXEC_FUNCTION) &&
@@ -172,7 +214,7 @@ do_run(struct conn *c, const struct lp_request *req)
 		answer_error(c, req->msgid, LP_ERR_STOPPING, "the daemon is stopping");
 		return;
 	}
-	if (!function_allowed(c, req->msgid, l->pool, p->fn))
+	if (!room_for_request(c, req->msgid) || !function_allowed(c, req->msgid, l->pool, p->fn))
 		return;
 	if (lease_run_begin(l, server_now(), &err) != LP_OK) {
 		conn_send_error(c, req->msgid, &err);
@@ -181,7 +223,7 @@ do_run(struct conn *c, const struct lp_request *req)
 	timeout = job_timeout(l->pool, p->has_timeout, p->timeout);
 	r = run_new(c, req->msgid, l->pool, l, &(struct run_job){ .fn = p->fn, .args = p->args,
 	    .kwargs = p->kwargs, .timeout = timeout });
-	TAILQ_INSERT_TAIL(&c->runs, r, conn_link);
+	conn_add_run(c, r);
 	server.runs_in_flight++;
 	backend_of(l->pool)->submit(l->executor, r);
 }
@@ -243,13 +285,14 @@ do_submit(struct conn *c, const struct lp_request *req)
 	const struct lp_submit_params *p = &req->p.submit;
 	struct lp_pool *pool;
 
-	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL)
+	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
+	    !pool_allows(c, req->msgid, pool))
 		return;
 	if (server.stopping) {
 		answer_error(c, req->msgid, LP_ERR_STOPPING, "the daemon is stopping");
 		return;
 	}
-	if (!function_allowed(c, req->msgid, pool, p->fn))
+	if (!room_for_request(c, req->msgid) || !function_allowed(c, req->msgid, pool, p->fn))
 		return;
 	grinder_submit(c, req->msgid, pool, p, job_timeout(pool, p->has_timeout, p->timeout));
 }
@@ -261,7 +304,8 @@ do_scale(struct conn *c, const struct lp_request *req)
 	struct lp_pool *pool;
 	msgpack_packer *pk;
 
-	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL)
+	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
+	    !pool_allows(c, req->msgid, pool))
 		return;
 	lease_pool_scale(pool, p->units, server_now());
 	log_info("%s scaled pool %s to %llu units: target %u executors", conn_label(c),

@@ -116,7 +116,7 @@ grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
 	struct run *r = run_new(c, msgid, pool, NULL, &job);
 
 	r->grinder = g;
-	TAILQ_INSERT_TAIL(&c->runs, r, conn_link);
+	conn_add_run(c, r);
 	server.runs_in_flight++;
 	TAILQ_INSERT_TAIL(&q->items, r, queue_link);
 	TAILQ_INSERT_TAIL(&g->by_age, r, age_link);
@@ -332,7 +332,7 @@ grinder_drop_conn(struct conn *c)
 
 		while ((r = TAILQ_FIRST(&q->items)) != NULL) {
 			unqueue(q, r);
-			TAILQ_REMOVE(&c->runs, r, conn_link);
+			conn_remove_run(c, r);
 			server.runs_in_flight--;
 			free(r);
 		}

@@ -190,7 +190,7 @@ pool_limits(const struct lp_pool *p)
 {
 	struct worker_limits l = {
 		.max_job_bytes = (uint64_t)server.cfg.max_message_bytes + 4096,
-		.max_result_bytes = server.cfg.max_message_bytes,
+		.max_result_bytes = server.cfg.max_result_bytes,
 		.memory_limit = p->cfg.memory_limit,
 		.exec_output_max = p->cfg.exec_output_max,
 	};
@@ -560,7 +560,7 @@ worker_frames(struct worker *w)
 
 	while (w->state != WORKER_DEAD &&
 	    evbuffer_copyout(w->in, &h, sizeof h) == (ssize_t)sizeof h) {
-		if (h.len > server.cfg.max_message_bytes + LP_ERROR_MESSAGE_MAX) {
+		if (h.len > server.cfg.max_result_bytes + LP_ERROR_MESSAGE_MAX) {
 			log_err("%s sent a frame of %u bytes; stopping it", worker_label(w), h.len);
 			kill(w->pid, SIGKILL);
 			worker_lost(w, "protocol error", 0, false);

@@ -60,7 +60,7 @@ run_end(struct run *r, bool ok)
 	struct grinder *g = r->grinder;
 
 	if (r->conn != NULL)
-		TAILQ_REMOVE(&r->conn->runs, r, conn_link);
+		conn_remove_run(r->conn, r);
 	server.runs_in_flight--;
 	if (r->lease != NULL)
 		lease_run_end(r->lease, server_now());

@@ -105,16 +105,49 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 			pack_lease(pk, ex->lease, now);
 }
 
+/* Enough to see who is there; a daemon with thousands of clients lists the first ones. */
+#define STATS_CLIENTS_MAX 256
+
+static void
+pack_clients(msgpack_packer *pk, double now)
+{
+	const struct conn *c;
+	unsigned n = server.nconns < STATS_CLIENTS_MAX ? server.nconns : STATS_CLIENTS_MAX;
+
+	msgpack_pack_array(pk, n);
+	TAILQ_FOREACH(c, &server.conns, link) {
+		const struct lp_lease *l;
+		unsigned leases = 0;
+
+		if (n-- == 0)
+			break;
+		TAILQ_FOREACH(l, &c->holder.leases, holder_link)
+			leases++;
+		msgpack_pack_map(pk, 9);
+		lp_pack_kv_u64(pk, "id", c->id);
+		lp_pack_kv_i64(pk, "pid", c->holder.pid);
+		lp_pack_kv_i64(pk, "uid", c->holder.uid);
+		lp_pack_kv_i64(pk, "gid", c->holder.gid);
+		lp_pack_kv_str(pk, "name", c->name);
+		lp_pack_kv_double(pk, "connected", now - c->connected);
+		lp_pack_kv_u64(pk, "leases", leases);
+		lp_pack_kv_u64(pk, "waiting", c->holder.nwaiters);
+		lp_pack_kv_u64(pk, "runs", c->nruns);
+	}
+}
+
 void
 stats_pack(msgpack_packer *pk, const struct lp_pool *only, double now)
 {
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	lp_pack_kv_str(pk, "version", LP_VERSION);
 	lp_pack_kv_u64(pk, "pid", (uint64_t)getpid());
 	lp_pack_kv_double(pk, "uptime", now - server.started);
 	lp_pack_kv_u64(pk, "connections", server.nconns);
 	lp_pack_kv_u64(pk, "runs_in_flight", server.runs_in_flight);
 	lp_pack_kv_bool(pk, "stopping", server.stopping);
+	lp_pack_cstr(pk, "clients");
+	pack_clients(pk, now);
 	lp_pack_cstr(pk, "pools");
 	if (only != NULL) {
 		msgpack_pack_map(pk, 1);

@@ -14,6 +14,7 @@
 	X(daemon) \
 	X(workers) \
 	X(grinder) \
+	X(shared) \
 	X(client) \
 	X(modules) \
 	X(tool) \

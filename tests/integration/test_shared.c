@@ -1,0 +1,376 @@
+/*
+ * One daemon shared by many programs: who may use which pool, limits that
+ * keep one client from hurting the others, and clients that misbehave.
+ */
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "proto/rpc.h"
+#include "tests/integration/harness.h"
+#include "tests/suites.h"
+
+static struct daemon d;
+
+static void
+start_with(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+start_with(const char *fmt, ...)
+{
+	char config[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(config, sizeof config, fmt, ap);
+	va_end(ap);
+	daemon_start(&d, config);
+}
+
+static const char *
+test_modules(void)
+{
+	const char *dir = getenv("LP_TEST_MODULES");
+
+	return dir != NULL ? dir : "/nonexistent";
+}
+
+/* Pool "closed" admits a uid nobody has; pool "mine" admits our group. */
+static void
+start_access(void)
+{
+	start_with("[daemon]\ndefault_pool = mine\n"
+	    "[pool closed]\nexecutors_max = 1\nworkers = 1\nallow_users = 4000000\n"
+	    "[pool mine]\nexecutors_max = 1\nworkers = 1\nallow_users = 4000001\n"
+	    "allow_groups = %u\n", (unsigned)getgid());
+}
+
+static void
+start_limits(void)
+{
+	start_with("[daemon]\nmax_requests_per_connection = 3\nmax_result_bytes = 1M\n"
+	    "modules = %s/testjobs.so\n"
+	    "[pool cpu]\nexecutors_max = 2\nworkers = 1\nmax_leases_per_client = 1\n",
+	    test_modules());
+}
+
+static void
+start_crowded(void)
+{
+	start_with("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\nworkers = 1\n");
+}
+
+static void
+stop_daemon(void)
+{
+	daemon_cleanup(&d);
+}
+
+static struct lp_args *
+one_number(double v)
+{
+	struct lp_args *a = lp_args_new();
+
+	lp_args_double(a, v);
+	return a;
+}
+
+START_TEST(pools_admit_only_their_users_and_groups)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_acquire_opts closed = { .pool = "closed" };
+	struct lp_args *a = one_number(1);
+	struct lp_lease lease;
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert_int_eq(lp_acquire(c, &closed, &lease, &err), LP_ERR_PERMISSION_DENIED);
+	ck_assert_ptr_nonnull(strstr(err.message, "'closed'"));
+	ck_assert_int_eq(lp_submit(c, "closed", "echo", a, &v, &err), LP_ERR_PERMISSION_DENIED);
+	ck_assert(daemon_log_contains(&d, "refused pool closed"));
+	/* Our own group is enough for "mine". */
+	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+	ck_assert(lp_release(c, lease.id, &err) == LP_OK);	/* the grinder needs the executor */
+	ck_assert(lp_submit(c, "mine", "echo", a, &v, &err) == LP_OK);
+	lp_value_free(v);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+static void
+count_done(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg)
+{
+	(*(int *)arg)++;
+	lp_value_free(result);
+}
+
+START_TEST(requests_in_flight_are_bounded)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_args *slow = one_number(0.2);
+	struct lp_lease lease;
+	struct lp_value *v;
+	struct lp_error err;
+	int done = 0;
+
+	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+	for (int i = 0; i < 3; i++)
+		ck_assert(lp_run_async(c, lease.id, "sleep", slow, count_done, &done, &err) == LP_OK);
+	ck_assert_int_eq(lp_run(c, lease.id, "sleep", slow, &v, &err), LP_ERR_LIMIT_EXCEEDED);
+	ck_assert_ptr_nonnull(strstr(err.message, "max_requests_per_connection"));
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	ck_assert_int_eq(done, 3);
+	/* Answered, they no longer count. */
+	ck_assert(lp_run(c, lease.id, "sleep", slow, &v, &err) == LP_OK);
+	lp_value_free(v);
+	lp_args_free(slow);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(leases_per_client_are_bounded)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert(lp_acquire(a, NULL, &lease, &err) == LP_OK);
+	ck_assert_int_eq(lp_acquire(a, NULL, &lease, &err), LP_ERR_LIMIT_EXCEEDED);
+	ck_assert_ptr_nonnull(strstr(err.message, "max_leases_per_client"));
+	ck_assert(lp_acquire(b, NULL, &lease, &err) == LP_OK);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+START_TEST(oversized_result_is_an_error_for_that_run)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_args *big = lp_args_new(), *small = lp_args_new();
+	struct lp_lease lease;
+	struct lp_value *v;
+	struct lp_error err;
+
+	lp_args_int(big, 64 << 20);
+	lp_args_int(small, 1000);
+	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+	ck_assert_int_eq(lp_run(c, lease.id, "testjobs.big", big, &v, &err), LP_ERR_LIMIT_EXCEEDED);
+	ck_assert(lp_run(c, lease.id, "testjobs.big", small, &v, &err) == LP_OK);
+	lp_value_free(v);
+	lp_args_free(big);
+	lp_args_free(small);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(stats_name_every_client)
+{
+	struct lp_client *c = daemon_connect(&d);
+	const msgpack_object *clients, *me;
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert(lp_hello(c, "stats-test", &v, &err) == LP_OK);
+	lp_value_free(v);
+	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
+	clients = lp_value_get(v, "clients");
+	ck_assert_int_eq(clients->via.array.size, 1);
+	me = &clients->via.array.ptr[0];
+	ck_assert_int_eq(lp_map_get(me, "pid")->via.u64, getpid());
+	ck_assert_int_eq(lp_map_get(me, "uid")->via.u64, getuid());
+	ck_assert(lp_obj_is_str(lp_map_get(me, "name"), "stats-test"));
+	lp_value_free(v);
+	lp_client_free(c);
+}
+END_TEST
+
+/* ---- a crowd: many connections at once ---- */
+
+enum step { WANT_LEASE, WANT_RUN, WANT_RELEASE, FINISHED, FAILED };
+
+struct member {
+	struct lp_client *c;
+	enum step step;
+	uint64_t lease;
+	int expected;
+};
+
+static struct lp_args *crowd_args;
+
+static void member_next(struct member *m);
+
+static void
+member_done(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg)
+{
+	struct member *m = arg;
+
+	if (code != LP_OK) {
+		m->step = FAILED;
+	} else if (m->step == WANT_LEASE) {
+		m->lease = lp_value_get(result, "lease")->via.u64;
+		m->step = WANT_RUN;
+	} else if (m->step == WANT_RUN) {
+		m->step = lp_value_int(result) == m->expected ? WANT_RELEASE : FAILED;
+	} else {
+		m->step = FINISHED;
+	}
+	lp_value_free(result);
+	if (m->step != FINISHED && m->step != FAILED)
+		member_next(m);
+}
+
+static void
+member_next(struct member *m)
+{
+	struct lp_error err;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	switch (m->step) {
+	case WANT_LEASE:
+		ck_assert(lp_call_async(m->c, "acquire", NULL, 0, member_done, m, &err) == LP_OK);
+		break;
+	case WANT_RUN:
+		lp_args_clear(crowd_args);
+		lp_args_int(crowd_args, m->expected);
+		ck_assert(lp_run_async(m->c, m->lease, "echo", crowd_args, member_done, m,
+		    &err) == LP_OK);
+		break;
+	case WANT_RELEASE:
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 1);
+		lp_pack_kv_u64(&pk, "lease", m->lease);
+		ck_assert(lp_call_async(m->c, "release", sb.data, sb.size, member_done, m,
+		    &err) == LP_OK);
+		msgpack_sbuffer_destroy(&sb);
+		break;
+	default:
+		break;
+	}
+}
+
+START_TEST(a_thousand_connections_acquire_run_release)
+{
+	enum { N = 1000 };
+	static struct member crowd[N];
+	static struct pollfd fds[N];
+	struct rlimit rl;
+	struct lp_client *watcher;
+	int finished = 0;
+
+	/* A thousand sockets, and the daemon's need not be ours to raise. */
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_msg(rl.rlim_cur > N + 64, "RLIMIT_NOFILE hard limit %lu is too low",
+	    (unsigned long)rl.rlim_max);
+	crowd_args = lp_args_new();
+	for (int i = 0; i < N; i++) {
+		crowd[i] = (struct member){ .c = daemon_connect(&d), .expected = i };
+		member_next(&crowd[i]);
+	}
+	while (finished < N) {
+		int n = 0;
+
+		for (int i = 0; i < N; i++) {
+			fds[i] = (struct pollfd){ .fd = lp_client_fd(crowd[i].c), .events = POLLIN };
+			if (lp_client_want_write(crowd[i].c))
+				fds[i].events |= POLLOUT;
+		}
+		ck_assert_int_gt(poll(fds, N, (int)(HARNESS_WAIT_SECONDS * 1000)), 0);
+		for (int i = 0; i < N; i++) {
+			struct lp_error err;
+
+			if (fds[i].revents != 0)
+				lp_client_process(crowd[i].c, &err);
+			ck_assert_msg(crowd[i].step != FAILED, "member %d failed", i);
+			n += crowd[i].step == FINISHED;
+		}
+		finished = n;
+	}
+	watcher = daemon_connect(&d);
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.granted"), N);
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.completed"), N);
+	for (int i = 0; i < N; i++)
+		lp_client_free(crowd[i].c);
+	ck_assert(wait_stats(watcher, "connections", 1));
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.executors.leased"), 0);
+	lp_args_free(crowd_args);
+	lp_client_free(watcher);
+}
+END_TEST
+
+/* Clients vanish while waiting, running and submitting: nothing they held stays held. */
+START_TEST(vanishing_clients_leak_nothing)
+{
+	enum { N = 40 };
+	struct lp_client *clients[N], *watcher = daemon_connect(&d);
+	struct lp_args *slow = one_number(0.3);
+	struct lp_error err;
+
+	for (int i = 0; i < N; i++) {
+		struct lp_client *c = clients[i] = daemon_connect(&d);
+		struct lp_lease lease;
+
+		if (i < 2) {
+			ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+			ck_assert(lp_run_async(c, lease.id, "sleep", slow, NULL, NULL, &err) == LP_OK);
+		} else if (i % 2 == 0) {
+			ck_assert(lp_call_async(c, "acquire", NULL, 0, NULL, NULL, &err) == LP_OK);
+		} else {
+			ck_assert(lp_submit_async(c, NULL, "sleep", slow, NULL, NULL, &err) == LP_OK);
+		}
+		ck_assert(lp_client_process(c, &err) == LP_OK);
+	}
+	ck_assert(wait_stats(watcher, "connections", N + 1));
+	for (int i = 0; i < N; i++)
+		lp_client_free(clients[i]);
+	ck_assert(wait_stats(watcher, "connections", 1));
+	ck_assert(wait_stats(watcher, "runs_in_flight", 0));
+	ck_assert(wait_stats(watcher, "pools.cpu.executors.leased", 0));
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.waiting"), 0);
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.grinder.queue"), 0);
+	lp_args_free(slow);
+	lp_client_free(watcher);
+}
+END_TEST
+
+Suite *
+shared_suite(void)
+{
+	Suite *s = suite_create("shared");
+	TCase *access = tcase_create("access");
+	TCase *limits = tcase_create("limits");
+	TCase *crowd = tcase_create("crowd");
+
+	tcase_add_checked_fixture(access, start_access, stop_daemon);
+	tcase_set_timeout(access, 60);
+	tcase_add_test(access, pools_admit_only_their_users_and_groups);
+	tcase_add_test(access, stats_name_every_client);
+	suite_add_tcase(s, access);
+
+	tcase_add_checked_fixture(limits, start_limits, stop_daemon);
+	tcase_set_timeout(limits, 60);
+	tcase_add_test(limits, requests_in_flight_are_bounded);
+	tcase_add_test(limits, leases_per_client_are_bounded);
+	tcase_add_test(limits, oversized_result_is_an_error_for_that_run);
+	suite_add_tcase(s, limits);
+
+	tcase_add_checked_fixture(crowd, start_crowded, stop_daemon);
+	tcase_set_timeout(crowd, 120);
+	tcase_add_test(crowd, a_thousand_connections_acquire_run_release);
+	tcase_add_test(crowd, vanishing_clients_leak_nothing);
+	suite_add_tcase(s, crowd);
+	return s;
+}
