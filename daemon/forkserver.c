@@ -1,8 +1,11 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -16,6 +19,16 @@
 
 #include "daemon/forkserver.h"
 #include "daemon/log.h"
+#include "daemon/modules.h"
+
+/*
+ * A fork server that dies this soon after its start is restarted after a
+ * growing delay, so that one that cannot start (its exec fails, a module
+ * is gone) does not spin.
+ */
+#define RESTART_STABLE 5.0
+#define RESTART_DELAY_FIRST 0.1
+#define RESTART_DELAY_MAX 30.0
 
 enum fs_msg_type {
 	FS_SPAWN = 1,		/* daemon -> fork server */
@@ -212,6 +225,40 @@ fs_main(int chan, pid_t daemon_pid)
 	}
 }
 
+static bool
+parse_int(const char *s, long min, long max, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return errno == 0 && end != s && *end == '\0' && *v >= min && *v <= max;
+}
+
+/*
+ * A fork server that the daemon restarted with fork and exec: a fresh
+ * image with none of the daemon's threads or their locks.  It loads the
+ * job modules the daemon loaded at start-up, for its workers to inherit.
+ */
+void
+forkserver_main(int argc, char **argv)
+{
+	char err[1024];
+	long chan, daemon_pid;
+
+	if (argc != 5 || strcmp(argv[1], FORKSERVER_ARG) != 0 ||
+	    !parse_int(argv[2], 0, INT_MAX, &chan) || !parse_int(argv[3], 1, INT_MAX, &daemon_pid)) {
+		fprintf(stderr, "usage: leasepoold %s FD DAEMON_PID MODULES (the daemon runs it)\n",
+		    FORKSERVER_ARG);
+		_exit(2);
+	}
+	if (modules_load(argv[4], err, sizeof err) == -1) {
+		fprintf(stderr, "leasepoold fork server: %s\n", err);
+		_exit(1);
+	}
+	fs_main((int)chan, (pid_t)daemon_pid);
+}
+
 /* ---- the daemon's side ---- */
 
 /* A spawn request not yet sent: the channel was full. */
@@ -225,29 +272,72 @@ static struct {
 	const struct forkserver_events *events;
 	int fd;
 	pid_t pid;
+	double started;
+	unsigned quick_deaths;		/* in a row, each before RESTART_STABLE */
 	struct event *ev_read;
 	struct event *ev_write;
+	struct event *ev_restart;
 	struct fs_request *queue;
 	size_t qlen, qcap;
+	/* The command line of a restart, ready before the fork that needs it. */
+	char *argv[6];
+	char chan_arg[16];
+	char pid_arg[16];
+	char *modules;
 } fs = { .fd = -1 };
 
 static void fs_readable(evutil_socket_t fd, short what, void *arg);
 static void fs_writable(evutil_socket_t fd, short what, void *arg);
 
+static double
+monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * In the child of a fork of the daemon, which may run threads: any lock
+ * one of them held at the fork stays held here, malloc's included, so
+ * only async-signal-safe calls until the exec.
+ */
+static void __attribute__((noreturn))
+exec_fork_server(int chan)
+{
+	extern char **environ;
+
+	/* The channel must survive the exec; every other descriptor is close-on-exec or closed by fs_main. */
+	if (fcntl(chan, F_SETFD, 0) == 0)
+		execve("/proc/self/exe", fs.argv, environ);
+	_exit(127);
+}
+
+/*
+ * At start-up no thread exists yet, and the child runs fs_main() straight
+ * away.  A restart happens while the thread backend may be running jobs:
+ * the child execs a fresh fork server instead (forkserver_main()).
+ */
 static void
-fs_fork(void)
+fs_fork(bool by_exec)
 {
 	pid_t parent = getpid();
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		fatalx("fork server: socketpair: %s", strerror(errno));
+	snprintf(fs.chan_arg, sizeof fs.chan_arg, "%d", sv[1]);
+	snprintf(fs.pid_arg, sizeof fs.pid_arg, "%d", (int)parent);
 	if ((fs.pid = fork()) == -1)
 		fatalx("fork server: fork: %s", strerror(errno));
 	if (fs.pid == 0) {
+		if (by_exec)
+			exec_fork_server(sv[1]);
 		close(sv[0]);
 		fs_main(sv[1], parent);
 	}
+	fs.started = monotonic();
 	close(sv[1]);
 	fs.fd = sv[0];
 	evutil_make_socket_nonblocking(fs.fd);
@@ -259,15 +349,32 @@ fs_fork(void)
 	log_info("fork server started, pid %d", (int)fs.pid);
 }
 
+static void
+fs_restart(evutil_socket_t fd, short what, void *arg)
+{
+	fs_fork(true);
+	fs.events->restarted();
+}
+
 void
-forkserver_start(struct event_base *base, const struct forkserver_events *events)
+forkserver_start(struct event_base *base, const struct forkserver_events *events,
+    const char *modules)
 {
 	fs.base = base;
 	fs.events = events;
+	if ((fs.modules = strdup(modules)) == NULL ||
+	    (fs.ev_restart = evtimer_new(base, fs_restart, NULL)) == NULL)
+		fatalx("fork server: out of memory");
+	fs.argv[0] = "leasepoold";
+	fs.argv[1] = FORKSERVER_ARG;
+	fs.argv[2] = fs.chan_arg;
+	fs.argv[3] = fs.pid_arg;
+	fs.argv[4] = fs.modules;
+	fs.argv[5] = NULL;
 	/* Workers outlive a dead fork server: make the daemon their new parent. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-	fs_fork();
+	fs_fork(false);
 }
 
 pid_t
@@ -295,20 +402,42 @@ forkserver_stop(void)
 	free(fs.queue);
 	fs.queue = NULL;
 	fs.qcap = 0;
+	if (fs.ev_restart != NULL)
+		event_free(fs.ev_restart);
+	fs.ev_restart = NULL;
+	free(fs.modules);
+	fs.modules = NULL;
 }
 
 void
 forkserver_died(int status)
 {
+	struct timeval tv;
+	char how[64];
+	double delay;
+
 	if (WIFSIGNALED(status))
-		log_err("fork server %d was killed by signal %d; starting a new one",
-		    (int)fs.pid, WTERMSIG(status));
+		snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
 	else
-		log_err("fork server %d exited with status %d; starting a new one",
-		    (int)fs.pid, WEXITSTATUS(status));
+		snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
 	fs_close();
-	fs_fork();
-	fs.events->restarted();
+	if (monotonic() - fs.started >= RESTART_STABLE)
+		fs.quick_deaths = 0;
+	fs.quick_deaths++;
+	/* Requests meanwhile are dropped; restarted() asks again for every one. */
+	if (fs.quick_deaths == 1) {
+		log_err("fork server %d %s; starting a new one", (int)fs.pid, how);
+		fs_restart(-1, 0, NULL);
+		return;
+	}
+	delay = RESTART_DELAY_FIRST * pow(2, fs.quick_deaths - 2);
+	if (delay > RESTART_DELAY_MAX)
+		delay = RESTART_DELAY_MAX;
+	log_err("fork server %d %s, %u times in a row soon after its start; "
+	    "starting a new one in %.1f s", (int)fs.pid, how, fs.quick_deaths, delay);
+	tv.tv_sec = (time_t)delay;
+	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
+	evtimer_add(fs.ev_restart, &tv);
 }
 
 static bool

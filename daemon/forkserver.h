@@ -9,7 +9,9 @@
  * socketpair (SCM_RIGHTS), and reports every worker's exit status.  If the
  * fork server dies the daemon starts a new one and asks again for what
  * was not answered; running workers are unaffected (the daemon is their
- * subreaper).
+ * subreaper).  By then the daemon may run threads, so that one is not a
+ * mere fork of the daemon: the child execs the daemon's program in its
+ * fork-server mode (FORKSERVER_ARG), which loads the job modules again.
  */
 #ifndef LP_DAEMON_FORKSERVER_H
 #define LP_DAEMON_FORKSERVER_H
@@ -21,6 +23,9 @@
 
 struct event_base;
 
+/* argv[1] of the fork-server mode: leasepoold --fork-server FD DAEMON_PID MODULES */
+#define FORKSERVER_ARG "--fork-server"
+
 struct forkserver_events {
 	/* fd: the worker's channel; logfd: the read end of its stdout and stderr. */
 	void (*spawned)(uint32_t token, pid_t pid, int fd, int logfd);
@@ -30,7 +35,9 @@ struct forkserver_events {
 	void (*restarted)(void);
 };
 
-void forkserver_start(struct event_base *base, const struct forkserver_events *events);
+/* modules: the list the daemon loaded, for a restarted fork server to load. */
+void forkserver_start(struct event_base *base, const struct forkserver_events *events,
+    const char *modules);
 /* Asks for one worker; the answer comes through spawned or spawn_failed. */
 void forkserver_spawn(uint32_t token, const struct worker_limits *limits);
 /* Main's SIGCHLD handler found the fork server dead. */
@@ -38,5 +45,8 @@ pid_t forkserver_pid(void);
 void forkserver_died(int status);
 /* Closes the channel: the fork server exits. */
 void forkserver_stop(void);
+
+/* main() with argv[1] == FORKSERVER_ARG, before anything else: it never returns. */
+void forkserver_main(int argc, char **argv) __attribute__((noreturn));
 
 #endif

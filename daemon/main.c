@@ -58,6 +58,9 @@ main(int argc, char **argv)
 	bool check_only = false;
 	char err[1024];
 
+	/* A fork server the daemon restarted (forkserver.c): nothing of the daemon's start-up. */
+	if (argc > 1 && strcmp(argv[1], FORKSERVER_ARG) == 0)
+		forkserver_main(argc, argv);
 	while ((opt = getopt(argc, argv, "c:s:tvqVh")) != -1) {
 		switch (opt) {
 		case 'c':
@@ -115,7 +118,7 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	procpool_init(base);
-	forkserver_start(base, &procpool_forkserver_events);
+	forkserver_start(base, &procpool_forkserver_events, server.cfg.modules);
 	server_init(base);
 	log_notice("leasepoold %s listening on %s (%s, %zu pools)", LP_VERSION,
 	    server.cfg.socket_path, server.cfg.source, server.cfg.npools);
