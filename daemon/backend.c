@@ -1,8 +1,10 @@
 #include "daemon/backend.h"
 #include "daemon/procpool.h"
+#include "daemon/threadpool.h"
 
 static const struct backend_ops *const backends[] = {
 	[LP_BACKEND_PROCESS] = &procpool_ops,
+	[LP_BACKEND_THREAD] = &threadpool_ops,
 };
 
 const struct backend_ops *
@@ -23,10 +25,14 @@ backends_check(const struct lp_config *cfg)
 	return NULL;
 }
 
+/*
+ * Last to first: procpool_stop() frees the backend state of every
+ * executor that still has some, so the other backends free theirs first.
+ */
 void
 backends_stop(void)
 {
-	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-		if (backends[i] != NULL)
-			backends[i]->stop();
+	for (size_t i = sizeof backends / sizeof backends[0]; i > 0; i--)
+		if (backends[i - 1] != NULL)
+			backends[i - 1]->stop();
 }

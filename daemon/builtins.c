@@ -90,10 +90,11 @@ job_spin(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 	return 0;
 }
 
+/* exec forks: it runs on processes only, never on a thread of the daemon. */
 const struct lp_job_function builtin_functions[] = {
-	{ "echo", job_echo, 0 },
-	{ "sleep", job_sleep, 0 },
-	{ "spin", job_spin, 0 },
+	{ "echo", job_echo, LP_JOB_THREAD_SAFE },
+	{ "sleep", job_sleep, LP_JOB_THREAD_SAFE },
+	{ "spin", job_spin, LP_JOB_THREAD_SAFE },
 	{ EXEC_FUNCTION, job_exec, 0 },
 	{ NULL, NULL, 0 },
 };

@@ -18,6 +18,7 @@
 #include "daemon/backend.h"
 #include "daemon/procpool.h"
 #include "daemon/server.h"
+#include "daemon/threadpool.h"
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -133,6 +134,8 @@ main(int argc, char **argv)
 	forkserver_stop();
 	event_base_free(base);
 	log_notice("stopped");
-	modules_unload();
+	/* A thread left inside a job function still runs the modules' code. */
+	if (threadpool_abandoned() == 0)
+		modules_unload();
 	return 0;
 }
