@@ -18,7 +18,8 @@
 	X(client) \
 	X(modules) \
 	X(tool) \
-	X(examples)
+	X(examples) \
+	X(threads)
 
 #define LP_SUITE_DECL(name) Suite *name##_suite(void);
 LP_SUITES(LP_SUITE_DECL)
