@@ -4,6 +4,7 @@
 #   make                 daemon, client library, tool, modules, examples
 #   make check           the whole test suite (Check)
 #   make check-sanitize  the suite again, built with ASan and UBSan
+#   make check-tsan      the suite again, built with ThreadSanitizer
 #   make fuzz            libFuzzer targets (clang)
 #   make demo            start a daemon, run the examples against it, stop
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -28,8 +29,11 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLP_VERSION='"$(VERSION)"' -fPIC -pthread $
 	-Iinclude -I. $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(SAN_FLAGS) $(LDFLAGS)
 
+# SANITIZE=1: ASan and UBSan.  SANITIZE=thread: TSan (it cannot be combined with ASan).
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),thread)
+SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 endif
 
 # Dependencies: checked (and installed when root) once per build directory,
@@ -80,7 +84,7 @@ BENCH := $(BUILD)/leasepool-bench
 MODULES := $(patsubst modules/%.c,$(BUILD)/modules/%.so,$(MODULE_SRC))
 TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_MODULE_SRC))
 
-.PHONY: all check check-sanitize fuzz fuzz-smoke demo bench benchmark install uninstall clean deps
+.PHONY: all check check-sanitize check-tsan fuzz fuzz-smoke demo bench benchmark install uninstall clean deps
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -158,6 +162,18 @@ benchmark: $(BENCH) $(DAEMON)
 check-sanitize:
 	$(MAKE) BUILD=$(BUILD)-sanitize SANITIZE=1 OPT=-O1 check
 
+# Every process (tests, daemons, workers) writes its reports to TSAN_REPORTS,
+# not to a test daemon's log that is gone with its directory: any report
+# fails the target.  CK_RUN_SUITE=threads runs the thread backend's tests alone.
+TSAN_REPORTS = $(abspath $(BUILD)-tsan)/tsan-reports
+check-tsan:
+	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	TSAN_OPTIONS="log_path=$(TSAN_REPORTS)/report second_deadlock_stack=1 $(TSAN_OPTIONS)" \
+		$(MAKE) BUILD=$(BUILD)-tsan SANITIZE=thread OPT=-O1 check
+	@if ls $(TSAN_REPORTS)/report.* >/dev/null 2>&1; then \
+		cat $(TSAN_REPORTS)/report.*; echo "check-tsan: ThreadSanitizer reports above"; exit 1; \
+	fi
+
 # libFuzzer needs clang; FUZZ_SECONDS bounds the smoke run.
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -197,4 +213,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/leasepool
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-sanitize
+	rm -rf $(BUILD) $(BUILD)-sanitize $(BUILD)-tsan
