@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -37,7 +38,10 @@ pause_briefly(void)
 bool
 wait_until(bool (*cond)(void *arg), void *arg)
 {
-	double until = monotonic() + HARNESS_WAIT_SECONDS;
+	/* Under valgrind everything the daemon does takes many times longer. */
+	double bound = getenv("LP_DAEMON_WRAPPER") != NULL ? 6 * HARNESS_WAIT_SECONDS :
+	    HARNESS_WAIT_SECONDS;
+	double until = monotonic() + bound;
 
 	while (!cond(arg)) {
 		if (monotonic() > until)
@@ -108,11 +112,100 @@ daemon_prepare(struct daemon *d, const char *config_text)
 		write_file(d->config, config_text);
 }
 
-void
-daemon_start(struct daemon *d, const char *config_text)
+/*
+ * LP_DAEMON_WRAPPER, e.g. "valgrind --error-exitcode=99", runs the daemon
+ * under another program; its words come before the daemon's.
+ */
+static void __attribute__((noreturn))
+exec_daemon(const struct daemon *d, bool with_config)
+{
+	char wrapper[1024], *argv[64], *save;
+	const char *env = getenv("LP_DAEMON_WRAPPER");
+	int argc = 0;
+
+	if (env != NULL) {
+		snprintf(wrapper, sizeof wrapper, "%s", env);
+		for (char *w = strtok_r(wrapper, " ", &save); w != NULL && argc < 48;
+		    w = strtok_r(NULL, " ", &save))
+			argv[argc++] = w;
+	}
+	argv[argc++] = (char *)daemon_path();
+	argv[argc++] = "-v";
+	if (with_config) {
+		argv[argc++] = "-c";
+		argv[argc++] = (char *)d->config;
+	}
+	argv[argc++] = "-s";
+	argv[argc++] = (char *)d->socket;
+	argv[argc] = NULL;
+	execvp(argv[0], argv);
+	dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Finds program in $PATH, as execvp would. */
+static bool
+in_path(const char *program)
+{
+	const char *dirs = getenv("PATH");
+	char path[4096];
+
+	if (dirs == NULL)
+		dirs = "/usr/bin:/bin";
+	while (*dirs != '\0') {
+		size_t len = strcspn(dirs, ":");
+
+		snprintf(path, sizeof path, "%.*s/%s", (int)len, dirs, program);
+		if (access(path, X_OK) == 0)
+			return true;
+		dirs += len + (dirs[len] == ':');
+	}
+	return false;
+}
+
+#define ACTIVATE_ARGS_MAX 64
+
+/*
+ * The child under systemd-socket-activate: it binds d->socket, passes env
+ * on with -E (it passes no other variable), and execs leasepoold on the
+ * first connection, so the pid stays the daemon's.
+ */
+static void __attribute__((noreturn))
+exec_activated(const struct daemon *d, bool with_config, const char *const *env)
+{
+	const char *argv[ACTIVATE_ARGS_MAX];
+	int argc = 0;
+
+	argv[argc++] = "systemd-socket-activate";
+	argv[argc++] = "-l";
+	argv[argc++] = d->socket;
+	for (; env != NULL && *env != NULL && argc < ACTIVATE_ARGS_MAX - 12; env++) {
+		argv[argc++] = "-E";
+		argv[argc++] = *env;
+	}
+	argv[argc++] = daemon_path();
+	argv[argc++] = "-v";
+	if (with_config) {
+		argv[argc++] = "-c";
+		argv[argc++] = d->config;
+	}
+	argv[argc++] = "-s";
+	argv[argc++] = d->socket;
+	argv[argc] = NULL;
+	execvp(argv[0], (char *const *)argv);
+	dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static void
+start(struct daemon *d, const char *config_text, const char *const *env, bool activated)
 {
 	pid_t parent = getpid();
 
+	if (activated)
+		ck_assert_msg(in_path("systemd-socket-activate"),
+		    "systemd-socket-activate is not installed: it comes with the systemd "
+		    "package (apt-get install systemd; .ci/run installs it)");
 	daemon_prepare(d, config_text);
 
 	d->pid = fork();
@@ -125,15 +218,33 @@ daemon_start(struct daemon *d, const char *config_text)
 		if (getppid() != parent)
 			_exit(1);
 		dup2(log, STDERR_FILENO);
-		if (config_text != NULL)
-			execl(daemon_path(), "leasepoold", "-v", "-c", d->config, "-s", d->socket,
-			    (char *)NULL);
-		else
-			execl(daemon_path(), "leasepoold", "-v", "-s", d->socket, (char *)NULL);
-		dprintf(STDERR_FILENO, "exec %s: %s\n", daemon_path(), strerror(errno));
-		_exit(127);
+		/* Workers crash on purpose here; their cores (and valgrind's) are not wanted. */
+		setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+		if (activated)
+			exec_activated(d, config_text != NULL, env);
+		for (; env != NULL && *env != NULL; env++)
+			putenv((char *)*env);
+		exec_daemon(d, config_text != NULL);
 	}
 	ck_assert_msg(wait_until(daemon_answers, d), "leasepoold did not answer on %s", d->socket);
+}
+
+void
+daemon_start(struct daemon *d, const char *config_text)
+{
+	start(d, config_text, NULL, false);
+}
+
+void
+daemon_start_env(struct daemon *d, const char *config_text, const char *const *env)
+{
+	start(d, config_text, env, false);
+}
+
+void
+daemon_start_activated(struct daemon *d, const char *config_text, const char *const *env)
+{
+	start(d, config_text, env, true);
 }
 
 int
@@ -150,13 +261,39 @@ daemon_stop(struct daemon *d)
 	return status;
 }
 
+struct exit_wait {
+	pid_t pid;
+	int status;
+};
+
+static bool
+exited(void *arg)
+{
+	struct exit_wait *w = arg;
+
+	return waitpid(w->pid, &w->status, WNOHANG) == w->pid;
+}
+
+/*
+ * Every test's daemon is stopped as an operator would (a second SIGTERM
+ * means "now"), and must exit 0: sanitizers and valgrind report their
+ * findings through that status.
+ */
 void
 daemon_cleanup(struct daemon *d)
 {
+	struct exit_wait w = { d->pid, -1 };
+
 	if (d->pid > 0) {
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, NULL, 0);
+		kill(d->pid, SIGTERM);
+		kill(d->pid, SIGTERM);
+		if (!wait_until(exited, &w)) {
+			kill(d->pid, SIGKILL);
+			waitpid(d->pid, NULL, 0);
+		}
 		d->pid = 0;
+		ck_assert_msg(WIFEXITED(w.status) && WEXITSTATUS(w.status) == 0,
+		    "leasepoold did not stop cleanly (status %#x); see %s", w.status, d->log);
 	}
 	unlink(d->socket);
 	unlink(d->config);

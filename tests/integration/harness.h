@@ -35,6 +35,15 @@ struct daemon {
 
 /* Starts a daemon on config_text (NULL: the embedded default) and waits until it answers. */
 void daemon_start(struct daemon *d, const char *config_text);
+/* The same, with "NAME=value" strings (NULL-terminated) added to the daemon's environment. */
+void daemon_start_env(struct daemon *d, const char *config_text, const char *const *env);
+/*
+ * The same under systemd-socket-activate, which listens on d->socket and
+ * starts leasepoold with the socket (and env) on the first connection:
+ * "answers" then only means the socket accepts; a request waits for the
+ * daemon.  Fails the test when systemd-socket-activate is not installed.
+ */
+void daemon_start_activated(struct daemon *d, const char *config_text, const char *const *env);
 /* SIGTERM, then waits for it; returns its exit status (as from waitpid). */
 int daemon_stop(struct daemon *d);
 /* Kills it (if running) and removes its directory. */
