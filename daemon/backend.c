@@ -13,18 +13,6 @@ backend_of(const struct lp_pool *p)
 	return backends[p->cfg.backend];
 }
 
-const char *
-backends_check(const struct lp_config *cfg)
-{
-	for (size_t i = 0; i < cfg->npools; i++) {
-		enum lp_backend b = cfg->pools[i].backend;
-
-		if ((size_t)b >= sizeof backends / sizeof backends[0] || backends[b] == NULL)
-			return cfg->pools[i].name;
-	}
-	return NULL;
-}
-
 /*
  * Last to first: procpool_stop() frees the backend state of every
  * executor that still has some, so the other backends free theirs first.

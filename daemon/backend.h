@@ -31,9 +31,6 @@ struct backend_ops {
 
 const struct backend_ops *backend_of(const struct lp_pool *p);
 
-/* The first pool whose backend this build lacks, or NULL. */
-const char *backends_check(const struct lp_config *cfg);
-
 /* Every backend's stop(), at shutdown. */
 void backends_stop(void);
 

@@ -88,8 +88,13 @@ static const struct key keys[] = {
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-/* Used when the file defines no pool. */
-static const char embedded_pools[] = "[pool cpu]\nbackend = process\n";
+/*
+ * Used when the file defines no pool: CPU work on processes, and blocking
+ * I/O on threads, where a job that waits costs a thread, not a process.
+ */
+static const char embedded_pools[] =
+    "[pool cpu]\nbackend = process\n"
+    "[pool io]\nbackend = thread\nworkers = 16\nexecutors_max = 8\n";
 
 struct parse {
 	struct lp_config *cfg;

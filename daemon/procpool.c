@@ -779,6 +779,8 @@ procpool_stop(void)
 		struct lp_pool *p = &server.leases.pools[i];
 		struct lp_executor *ex;
 
+		if (p->cfg.backend != LP_BACKEND_PROCESS)
+			continue;
 		TAILQ_FOREACH(ex, &p->executors, link) {
 			struct pexec *pe = ex->backend;
 			struct run *r;
@@ -805,6 +807,8 @@ procpool_stop(void)
 		struct lp_pool *p = &server.leases.pools[i];
 		struct lp_executor *ex;
 
+		if (p->cfg.backend != LP_BACKEND_PROCESS)
+			continue;
 		TAILQ_FOREACH(ex, &p->executors, link) {
 			free(ex->backend);
 			ex->backend = NULL;

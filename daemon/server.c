@@ -242,10 +242,6 @@ server_init(struct event_base *base)
 {
 	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 
-	const char *unserved;
-
-	if ((unserved = backends_check(&server.cfg)) != NULL)
-		fatalx("pool %s: its backend is not available in this build", unserved);
 	server.base = base;
 	server.started = server_now();
 	TAILQ_INIT(&server.conns);

@@ -13,11 +13,14 @@
 
 #include "leasepool/leasepool.h"
 
-/* Built with AddressSanitizer (gcc says so one way, clang another). */
-#if defined(__SANITIZE_ADDRESS__)
+/*
+ * Built with a sanitizer that maps terabytes of shadow memory (ASan, TSan),
+ * which no address-space limit can hold (gcc says so one way, clang another).
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define LP_ASAN 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define LP_ASAN 1
 #endif
 #endif

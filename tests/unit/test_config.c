@@ -76,12 +76,23 @@ assert_default_pool(const struct lp_pool_config *p, const char *name)
 	ck_assert(p->job_timeout == 300);
 }
 
+/* The embedded pool for blocking jobs. */
+static void
+assert_io_pool(const struct lp_pool_config *p)
+{
+	ck_assert_str_eq(p->name, "io");
+	ck_assert_int_eq(p->backend, LP_BACKEND_THREAD);
+	ck_assert_uint_eq(p->workers, 16);
+	ck_assert_uint_eq(p->executors_max, 8);
+}
+
 static void
 assert_embedded_default(const char *source)
 {
 	ck_assert_str_eq(cfg.source, source);
-	ck_assert_uint_eq(cfg.npools, 1);
+	ck_assert_uint_eq(cfg.npools, 2);
 	assert_default_pool(&cfg.pools[0], "cpu");
+	assert_io_pool(&cfg.pools[1]);
 	ck_assert_str_eq(cfg.default_pool, "cpu");
 	ck_assert_uint_eq(cfg.socket_mode, 0600);
 	ck_assert_uint_eq(cfg.max_connections, 4096);
@@ -113,8 +124,9 @@ START_TEST(test_daemon_section_alone)
 {
 	load_ok("[daemon]\nmax_connections = 7\n");
 	ck_assert_uint_eq(cfg.max_connections, 7);
-	ck_assert_uint_eq(cfg.npools, 1);
+	ck_assert_uint_eq(cfg.npools, 2);
 	assert_default_pool(&cfg.pools[0], "cpu");
+	assert_io_pool(&cfg.pools[1]);
 }
 END_TEST
 
