@@ -48,14 +48,22 @@
  *    JOB_FAILED with that message, and anything packed is discarded.
  * Packing no object, or more than one, or returning non-zero without a
  * message, is a bug of the module: the client gets JOB_FAILED naming the
- * function.  A function that crashes or calls exit() takes its worker
- * with it: the client gets WORKER_CRASHED and the daemon starts another
- * worker; one that runs past its timeout is killed (JOB_TIMEOUT).
+ * function.  On a process pool, a function that crashes or calls exit()
+ * takes its worker with it: the client gets WORKER_CRASHED and the daemon
+ * starts another worker; one that runs past its timeout is killed with
+ * everything it started (JOB_TIMEOUT).
  *
  * Processes: each worker is a process that runs one job at a time, so a
  * function may block, keep global state between jobs (per worker, not
  * shared between workers) and call non-reentrant code.  What it writes to
  * stdout or stderr goes to the daemon's log, tagged with the worker.
+ *
+ * Threads: on a pool with backend = thread, workers are threads of the
+ * daemon itself, and only functions flagged LP_JOB_THREAD_SAFE may run
+ * there (others are refused with INVALID_ARGUMENT).  Such a function runs
+ * inside the daemon: a crash there takes the daemon down, and a thread
+ * cannot be killed, so one past its timeout is answered JOB_TIMEOUT at
+ * once while its thread stays busy until the function returns.
  */
 #ifndef LEASEPOOL_JOB_H
 #define LEASEPOOL_JOB_H
@@ -78,9 +86,9 @@ extern "C" {
 /*
  * lp_job_function.flags: the function may run concurrently with itself
  * and with the module's other functions on several threads of one process
- * (no unguarded global state, only reentrant calls).  Today every worker is
- * a process and the flag changes nothing; a future thread backend will run
- * only functions that carry it.  Set it only on functions that deserve it.
+ * (no unguarded global state, only reentrant calls).  Thread pools run
+ * only functions that carry it; process pools run every function.  Set it
+ * only on functions that deserve it, and that cannot crash.
  */
 #define LP_JOB_THREAD_SAFE 0x1
 
