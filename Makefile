@@ -84,7 +84,7 @@ BENCH := $(BUILD)/leasepool-bench
 MODULES := $(patsubst modules/%.c,$(BUILD)/modules/%.so,$(MODULE_SRC))
 TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_MODULE_SRC))
 
-.PHONY: all check check-sanitize check-tsan fuzz fuzz-smoke demo bench benchmark install uninstall clean deps
+.PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -158,6 +158,19 @@ bench: $(BENCH)
 
 benchmark: $(BENCH) $(DAEMON)
 	$(BENCH) --daemon $(abspath $(DAEMON))
+
+# The integration suites again with the daemon under valgrind: no leak, no
+# invalid access (its exit status says; the harness stops every daemon).
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --child-silent-after-fork=yes
+VALGRIND_SUITES ?= daemon grinder shared workers threads
+check-valgrind: all $(TESTS) $(TEST_MODULES)
+	@for suite in $(VALGRIND_SUITES); do \
+		echo "== $$suite under valgrind"; \
+		CK_RUN_SUITE=$$suite CK_TIMEOUT_MULTIPLIER=6 LP_DAEMON_WRAPPER="$(VALGRIND)" \
+		LP_DAEMON=$(abspath $(DAEMON)) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
+		$(TESTS) || exit 1; \
+	done
 
 check-sanitize:
 	$(MAKE) BUILD=$(BUILD)-sanitize SANITIZE=1 OPT=-O1 check
