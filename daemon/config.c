@@ -10,8 +10,11 @@
 #include <unistd.h>
 
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
+#include <sys/socket.h>
 
+#include <event2/util.h>
 #include <ini.h>
 
 #include "daemon/config.h"
@@ -38,6 +41,7 @@ enum key_type {
 	KEY_PATHS,		/* absolute paths separated by spaces */
 	KEY_USERS,		/* user names or uids, separated by spaces or commas */
 	KEY_GROUPS,		/* group names or gids, likewise */
+	KEY_ADDRESS,		/* empty, or a numeric HOST:PORT to listen on */
 };
 
 struct key {
@@ -66,6 +70,7 @@ static const struct key keys[] = {
 	{ SECTION_DAEMON, "shutdown_timeout", KEY_SECONDS, D(shutdown_timeout), 0, 86400, "10", true },
 	{ SECTION_DAEMON, "log_level", KEY_LOG_LEVEL, D(log_level), 0, 0, "info", true },
 	{ SECTION_DAEMON, "modules", KEY_PATHS, D(modules), 0, 0, "", false },
+	{ SECTION_DAEMON, "metrics_listen", KEY_ADDRESS, D(metrics_listen), 0, 0, "", false },
 	{ SECTION_POOL, "backend", KEY_BACKEND, P(backend), 0, 0, "process", false },
 	{ SECTION_POOL, "executors_min", KEY_UINT, P(executors_min), 0, 1024, "1", true },
 	{ SECTION_POOL, "executors_max", KEY_UINT, P(executors_max), 1, 1024, "4", true },
@@ -150,8 +155,12 @@ void
 config_default_socket(char *buf, size_t len)
 {
 	const char *dir = getenv("XDG_RUNTIME_DIR");
+	/* systemd's RuntimeDirectory= of the service: a system service has no XDG_RUNTIME_DIR. */
+	const char *service_dir = getenv("RUNTIME_DIRECTORY");
 
-	if (dir != NULL && *dir == '/')
+	if (service_dir != NULL && *service_dir == '/' && strchr(service_dir, ':') == NULL)
+		snprintf(buf, len, "%s/leasepool.sock", service_dir);
+	else if (dir != NULL && *dir == '/')
 		snprintf(buf, len, "%s/leasepool.sock", dir);
 	else if (getuid() == 0)
 		snprintf(buf, len, "/run/leasepool/leasepool.sock");
@@ -225,6 +234,10 @@ range_text(const struct key *k, char *buf, size_t len)
 		break;
 	case KEY_GROUPS:
 		snprintf(buf, len, "at most %d existing group names or gids", LP_IDS_MAX);
+		break;
+	case KEY_ADDRESS:
+		snprintf(buf, len, "empty, or a numeric address and port such as "
+		    "127.0.0.1:9464 or [::1]:9464");
 		break;
 	}
 	return buf;
@@ -347,6 +360,20 @@ parse_ids(const char *value, bool users, struct lp_idlist *list)
 	return true;
 }
 
+/* A numeric address with a port: names would need a resolver at start-up. */
+static bool
+valid_listen_address(const char *value)
+{
+	struct sockaddr_storage ss;
+	int len = (int)sizeof ss;
+
+	if (evutil_parse_sockaddr_port(value, (struct sockaddr *)&ss, &len) != 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return ((struct sockaddr_in *)&ss)->sin_port != 0;
+	return ss.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&ss)->sin6_port != 0;
+}
+
 /* Parses value into dst; false when it is not acceptable for k. */
 static bool
 parse_value(const struct key *k, const char *value, void *dst)
@@ -430,6 +457,12 @@ parse_value(const struct key *k, const char *value, void *dst)
 	case KEY_USERS:
 	case KEY_GROUPS:
 		return parse_ids(value, k->type == KEY_USERS, dst);
+	case KEY_ADDRESS:
+		if (strlen(value) >= LP_ADDRESS_MAX ||
+		    (value[0] != '\0' && !valid_listen_address(value)))
+			return false;
+		snprintf(dst, LP_ADDRESS_MAX, "%s", value);
+		return true;
 	}
 	return false;
 }
@@ -692,6 +725,8 @@ key_size(const struct key *k)
 	case KEY_USERS:
 	case KEY_GROUPS:
 		return sizeof(struct lp_idlist);
+	case KEY_ADDRESS:
+		return LP_ADDRESS_MAX;
 	}
 	return 0;
 }
@@ -756,4 +791,12 @@ config_pool(const struct lp_config *cfg, const char *name, size_t len)
 		    memcmp(cfg->pools[i].name, name, len) == 0)
 			return &cfg->pools[i];
 	return NULL;
+}
+
+void
+config_each_key(config_key_fn *fn, void *arg)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		fn(arg, keys[i].section == SECTION_DAEMON ? "daemon" : "pool", keys[i].name,
+		    keys[i].def);
 }

@@ -18,6 +18,7 @@
 #define LP_POOL_NAME_MAX 64
 #define LP_SOCKET_PATH_MAX 108	/* sun_path */
 #define LP_MODULES_MAX 1024	/* bytes of the space-separated module list */
+#define LP_ADDRESS_MAX 64	/* HOST:PORT of a TCP listener */
 #define LP_IDS_MAX 32		/* users, and groups, a pool may name */
 
 /* Numeric user or group ids, resolved from names when the file is read. */
@@ -67,6 +68,7 @@ struct lp_config {
 	double shutdown_timeout;
 	int log_level;
 	char modules[LP_MODULES_MAX];	/* paths of job modules, space-separated */
+	char metrics_listen[LP_ADDRESS_MAX];	/* the Prometheus endpoint; "": none */
 	size_t npools;
 	struct lp_pool_config pools[LP_POOLS_MAX];
 };
@@ -99,6 +101,15 @@ const struct lp_pool_config *config_pool(const struct lp_config *cfg,
 
 /* The socket path used when neither the file nor -s names one. */
 void config_default_socket(char *buf, size_t len);
+
+/*
+ * Every key of the table, in order, for documentation and its tests:
+ * section is "daemon" or "pool", def the default as the file would spell
+ * it (NULL: computed from the machine).
+ */
+typedef void config_key_fn(void *arg, const char *section, const char *name,
+    const char *def);
+void config_each_key(config_key_fn *fn, void *arg);
 
 const char *config_backend_name(enum lp_backend b);
 
