@@ -15,6 +15,7 @@
 #include "daemon/forkserver.h"
 #include "daemon/grinder.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/procpool.h"
 #include "daemon/reload.h"
 #include "daemon/server.h"
@@ -60,6 +61,7 @@ server_schedule(void)
 	double next = lease_table_advance(&server.leases, now);
 	struct timeval tv;
 
+	notify_changed(now);
 	if (next == 0) {
 		evtimer_del(server.ev_deadline);
 		return;
@@ -100,6 +102,7 @@ begin_stop(int sig)
 		return;
 	}
 	server.stopping = true;
+	notify_stopping();
 	log_notice("%s: stopping; %u runs in flight may finish within %.1f s",
 	    strsignal(sig), server.runs_in_flight, server.cfg.shutdown_timeout);
 	lease_table_stop(&server.leases);
@@ -134,7 +137,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		begin_stop((int)sig);
 		break;
 	case SIGHUP:
+		notify_reloading();
 		reload_config();
+		notify_reloaded();
 		break;
 	case SIGCHLD:
 		reap_children();
@@ -262,10 +267,17 @@ server_init(struct event_base *base)
 	server.ev_accept_pause = new_event(-1, 0, on_accept_resume);
 	lease_table_init(&server.leases, &server.cfg, &dispatch_lease_events, NULL);
 	grinder_init(&server.leases);
-	server.listen_fd = listen_on(server.cfg.socket_path, server.cfg.socket_mode);
+	/* Socket activation: systemd's socket, or one of our own. */
+	server.listen_fd = notify_listen_fd(server.cfg.socket_path, sizeof server.cfg.socket_path);
+	server.socket_from_systemd = server.listen_fd != -1;
+	if (server.socket_from_systemd)
+		log_info("listening on the socket systemd passed: %s", server.cfg.socket_path);
+	else
+		server.listen_fd = listen_on(server.cfg.socket_path, server.cfg.socket_mode);
 	server.ev_accept = new_event(server.listen_fd, EV_READ | EV_PERSIST, on_accept);
 	event_add(server.ev_accept, NULL);
 	lease_table_warm(&server.leases, server_now());
+	notify_init(base);
 }
 
 void
@@ -278,7 +290,10 @@ server_free(void)
 	on_reap(-1, 0, NULL);
 	event_free(server.ev_accept);
 	close(server.listen_fd);
-	unlink(server.cfg.socket_path);
+	/* systemd's socket outlives us: leasepoold.socket keeps accepting while we restart. */
+	if (!server.socket_from_systemd)
+		unlink(server.cfg.socket_path);
+	notify_free();
 	for (size_t i = 0; i < sizeof server.ev_signals / sizeof server.ev_signals[0]; i++)
 		if (server.ev_signals[i] != NULL)
 			event_free(server.ev_signals[i]);

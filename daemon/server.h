@@ -26,6 +26,7 @@ struct server {
 	int verbosity;			/* -v minus -q */
 	struct lp_lease_table leases;
 	int listen_fd;
+	bool socket_from_systemd;	/* socket activation: never unlinked */
 	struct event *ev_accept;
 	struct event *ev_accept_pause;	/* EMFILE: accept again a little later */
 	struct event *ev_deadline;	/* the lease table's next deadline */
