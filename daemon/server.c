@@ -15,6 +15,7 @@
 #include "daemon/forkserver.h"
 #include "daemon/grinder.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/procpool.h"
 #include "daemon/reload.h"
@@ -276,6 +277,8 @@ server_init(struct event_base *base)
 		server.listen_fd = listen_on(server.cfg.socket_path, server.cfg.socket_mode);
 	server.ev_accept = new_event(server.listen_fd, EV_READ | EV_PERSIST, on_accept);
 	event_add(server.ev_accept, NULL);
+	if (server.cfg.metrics_listen[0] != '\0')
+		metrics_start(base, server.cfg.metrics_listen);
 	lease_table_warm(&server.leases, server_now());
 	notify_init(base);
 }
@@ -293,6 +296,7 @@ server_free(void)
 	/* systemd's socket outlives us: leasepoold.socket keeps accepting while we restart. */
 	if (!server.socket_from_systemd)
 		unlink(server.cfg.socket_path);
+	metrics_stop();
 	notify_free();
 	for (size_t i = 0; i < sizeof server.ev_signals / sizeof server.ev_signals[0]; i++)
 		if (server.ev_signals[i] != NULL)
