@@ -91,7 +91,8 @@ BENCH := $(BUILD)/leasepool-bench
 MODULES := $(patsubst modules/%.c,$(BUILD)/modules/%.so,$(MODULE_SRC))
 TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_MODULE_SRC))
 
-.PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps
+.PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
+	lint-man
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -152,9 +153,22 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(CHECK_LIBS) -lm
 
-check: all $(TESTS) $(TEST_MODULES)
+check: all $(TESTS) $(TEST_MODULES) lint-man
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) $(TESTS)
+
+# Man pages must render without a warning: mandoc's linter, else groff's.
+MAN_PAGES := $(sort $(wildcard docs/*.[1-8]))
+lint-man:
+	@if command -v mandoc >/dev/null 2>&1; then \
+		mandoc -T lint -W warning $(MAN_PAGES) || exit 1; \
+	else \
+		for page in $(MAN_PAGES); do \
+			out=$$(groff -ww -z -mandoc $$page 2>&1); \
+			[ -z "$$out" ] || { echo "$$page: $$out"; exit 1; }; \
+		done; \
+	fi
+	@echo "lint-man: $(words $(MAN_PAGES)) man pages are clean"
 
 # Builds, starts a daemon on its embedded default configuration on a private
 # socket, runs the examples against it at the same time, shows stats, stops.

@@ -62,6 +62,12 @@ start_limits(void)
 }
 
 static void
+start_two_workers(void)
+{
+	start_with("[pool cpu]\nexecutors_max = 1\nworkers = 2\n");
+}
+
+static void
 start_crowded(void)
 {
 	start_with("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\nworkers = 1\n");
@@ -346,6 +352,115 @@ START_TEST(vanishing_clients_leak_nothing)
 }
 END_TEST
 
+/* ---- workers killed under load ---- */
+
+struct answer {
+	int times;
+	enum lp_err code;
+};
+
+static void
+count_answer(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg)
+{
+	struct answer *a = arg;
+
+	a->times++;
+	a->code = code;
+	lp_value_free(result);
+}
+
+/* The pids of the first lease's workers, from stats. */
+static unsigned
+worker_pids(struct lp_client *c, pid_t *pids, unsigned max)
+{
+	const msgpack_object *leases;
+	struct lp_value *v;
+	struct lp_error err;
+	unsigned n = 0;
+
+	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
+	leases = lp_map_get(lp_map_get(lp_value_get(v, "pools"), "cpu"), "leases");
+	if (leases->via.array.size > 0) {
+		const msgpack_object *w = lp_map_get(&leases->via.array.ptr[0], "workers");
+
+		for (uint32_t i = 0; i < w->via.array.size && n < max; i++)
+			pids[n++] = (pid_t)w->via.array.ptr[i].via.i64;
+	}
+	lp_value_free(v);
+	return n;
+}
+
+struct full_size {
+	struct lp_client *c;
+	unsigned want;
+};
+
+static bool
+back_to_full_size(void *arg)
+{
+	struct full_size *f = arg;
+	pid_t pids[8];
+
+	return worker_pids(f->c, pids, 8) == f->want;
+}
+
+START_TEST(killed_workers_lose_no_run)
+{
+	enum { RUNS = 300, KILLS = 5 };
+	struct lp_client *c = daemon_connect(&d), *watcher = daemon_connect(&d);
+	static struct answer answers[RUNS];
+	struct lp_args *work = lp_args_new();
+	struct lp_lease lease;
+	struct lp_error err;
+	int answered = 0, kills = 0, ok = 0, crashed = 0;
+	unsigned seed = 7;
+
+	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+	lp_args_int(work, 2000);	/* 2 ms of CPU each */
+	for (int i = 0; i < RUNS; i++)
+		ck_assert(lp_run_async(c, lease.id, "spin", work, count_answer, &answers[i],
+		    &err) == LP_OK);
+	while (answered < RUNS) {
+		struct pollfd p = { .fd = lp_client_fd(c), .events = POLLIN };
+
+		if (lp_client_want_write(c))
+			p.events |= POLLOUT;
+		ck_assert_int_ge(poll(&p, 1, (int)(HARNESS_WAIT_SECONDS * 1000)), 1);
+		ck_assert(lp_client_process(c, &err) == LP_OK);
+		answered = 0;
+		for (int i = 0; i < RUNS; i++)
+			answered += answers[i].times > 0;
+		/* Every so many answers, one worker dies: whichever the dice pick. */
+		if (kills < KILLS && answered >= (kills + 1) * RUNS / (KILLS + 2)) {
+			pid_t pids[8];
+			unsigned n = worker_pids(watcher, pids, 8);
+
+			if (n > 0) {
+				kill(pids[rand_r(&seed) % n], SIGKILL);
+				kills++;
+			}
+		}
+	}
+	for (int i = 0; i < RUNS; i++) {
+		ck_assert_int_eq(answers[i].times, 1);
+		ck_assert_msg(answers[i].code == LP_OK || answers[i].code == LP_ERR_WORKER_CRASHED,
+		    "run %d: %s", i, lp_err_name(answers[i].code));
+		ok += answers[i].code == LP_OK;
+		crashed += answers[i].code == LP_ERR_WORKER_CRASHED;
+	}
+	ck_assert_int_eq(kills, KILLS);
+	ck_assert_int_eq(ok + crashed, RUNS);
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.completed"), ok);
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.crashed"), crashed);
+	/* The executor is whole again. */
+	ck_assert(wait_until(back_to_full_size, &(struct full_size){ watcher, 2 }));
+	lp_args_free(work);
+	lp_client_free(c);
+	lp_client_free(watcher);
+}
+END_TEST
+
 Suite *
 shared_suite(void)
 {
@@ -366,6 +481,15 @@ shared_suite(void)
 	tcase_add_test(limits, leases_per_client_are_bounded);
 	tcase_add_test(limits, oversized_result_is_an_error_for_that_run);
 	suite_add_tcase(s, limits);
+
+	{
+		TCase *kills = tcase_create("kills");
+
+		tcase_add_checked_fixture(kills, start_two_workers, stop_daemon);
+		tcase_set_timeout(kills, 120);
+		tcase_add_test(kills, killed_workers_lose_no_run);
+		suite_add_tcase(s, kills);
+	}
 
 	tcase_add_checked_fixture(crowd, start_crowded, stop_daemon);
 	tcase_set_timeout(crowd, 120);
