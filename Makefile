@@ -7,7 +7,8 @@
 #   make check-tsan      the suite again, built with ThreadSanitizer
 #   make fuzz            libFuzzer targets (clang)
 #   make demo            start a daemon, run the examples against it, stop
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (and SYSCONFDIR, SYSTEMDUNITDIR...)
+#   make uninstall       the same variables
 
 BUILD ?= build
 .DEFAULT_GOAL := all
@@ -17,6 +18,13 @@ SBINDIR ?= $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+MODULEDIR ?= $(PREFIX)/lib/leasepool/modules
+# /etc for a distribution's /usr, else beside the prefix; systemd's own
+# directories (from its pkg-config file) wherever systemd reads them.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SYSTEMDUNITDIR ?= $(or $(SYSTEMD_UNITDIR_PC),$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(or $(SYSUSERSDIR_PC),$(PREFIX)/lib/sysusers.d)
 
 VERSION := 0.1.0
 SOVERSION := 1
@@ -92,7 +100,7 @@ MODULES := $(patsubst modules/%.c,$(BUILD)/modules/%.so,$(MODULE_SRC))
 TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_MODULE_SRC))
 
 .PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
-	lint-man
+	lint-man check-install
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -153,7 +161,7 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(CHECK_LIBS) -lm
 
-check: all $(TESTS) $(TEST_MODULES) lint-man
+check: all $(TESTS) $(TEST_MODULES) lint-man check-install
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) $(TESTS)
 
@@ -169,6 +177,10 @@ lint-man:
 		done; \
 	fi
 	@echo "lint-man: $(words $(MAN_PAGES)) man pages are clean"
+
+# make install into a scratch DESTDIR must lay down exactly tests/install.list.
+check-install: all
+	@sh tests/check-install.sh "$(MAKE)" "$(BUILD)"
 
 # Builds, starts a daemon on its embedded default configuration on a private
 # socket, runs the examples against it at the same time, shows stats, stops.
@@ -229,22 +241,59 @@ fuzz-smoke: $(FUZZERS)
 			$(BUILD)/fuzz/corpus-$$(basename $$f) tests/fuzz/corpus 2>&1 | tail -n 12 || exit 1; \
 	done
 
+# The installed library: libleasepool.so -> .so.1 (the SONAME) -> .so.1.0.0.
+SOFULL := $(SOVERSION).0.0
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g; s|@BINDIR@|$(BINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@MODULEDIR@|$(MODULEDIR)|g; s|@PREFIX@|$(PREFIX)|g; s|@LIBDIR@|$(LIBDIR)|g' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g; s|@VERSION@|$(VERSION)|g'
+MAN_SECTIONS := 1 3 5 8
+# $(call install_subst,SOURCE,TARGET): the source with the paths filled in, mode 0644 whatever the umask.
+install_subst = $(SUBST) $(1) > $(BUILD)/install.tmp && install -m 0644 $(BUILD)/install.tmp $(2) && \
+	rm -f $(BUILD)/install.tmp
+CONF := $(DESTDIR)$(SYSCONFDIR)/leasepool/leasepoold.conf
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/leasepool \
-		$(DESTDIR)$(PKGCONFIGDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/leasepool $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MODULEDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/leasepool $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(foreach n,$(MAN_SECTIONS),$(DESTDIR)$(MANDIR)/man$(n))
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/leasepoold
+	install -m 0755 $(TOOL) $(DESTDIR)$(BINDIR)/leasepool
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libleasepool.a
-	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOVERSION)
+	install -m 0644 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOFULL)
+	ln -sf libleasepool.so.$(SOFULL) $(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOVERSION)
 	ln -sf libleasepool.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libleasepool.so
 	install -m 0644 include/leasepool/*.h $(DESTDIR)$(INCLUDEDIR)/leasepool/
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
-		client/lib/leasepool.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/leasepool.pc
+	$(call install_subst,client/lib/leasepool.pc.in,$(DESTDIR)$(PKGCONFIGDIR)/leasepool.pc)
+	install -m 0644 $(MODULES) $(DESTDIR)$(MODULEDIR)/
+	$(call install_subst,systemd/leasepoold.service,$(DESTDIR)$(SYSTEMDUNITDIR)/leasepoold.service)
+	$(call install_subst,systemd/leasepoold.socket,$(DESTDIR)$(SYSTEMDUNITDIR)/leasepoold.socket)
+	install -m 0644 systemd/sysusers.d/leasepool.conf $(DESTDIR)$(SYSUSERSDIR)/leasepool.conf
+	@# The administrator's configuration stays as it is.
+	@if [ -e $(CONF) ]; then echo "install: keeping $(CONF)"; \
+	else echo "install: $(CONF)"; $(call install_subst,etc/leasepoold.conf,$(CONF)); fi
+	for page in $(MAN_PAGES); do \
+		$(call install_subst,$$page,$(DESTDIR)$(MANDIR)/man$${page##*.}/$${page#docs/}) || exit 1; \
+	done
 
+# The configuration goes only when nobody changed it, like a conffile on `apt remove`.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/leasepoold $(DESTDIR)$(LIBDIR)/libleasepool.a \
-		$(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libleasepool.so \
-		$(DESTDIR)$(PKGCONFIGDIR)/leasepool.pc
+	rm -f $(DESTDIR)$(SBINDIR)/leasepoold $(DESTDIR)$(BINDIR)/leasepool \
+		$(DESTDIR)$(LIBDIR)/libleasepool.a $(DESTDIR)$(LIBDIR)/libleasepool.so \
+		$(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOFULL) \
+		$(DESTDIR)$(PKGCONFIGDIR)/leasepool.pc \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/leasepoold.service $(DESTDIR)$(SYSTEMDUNITDIR)/leasepoold.socket \
+		$(DESTDIR)$(SYSUSERSDIR)/leasepool.conf \
+		$(patsubst modules/%.c,$(DESTDIR)$(MODULEDIR)/%.so,$(MODULE_SRC)) \
+		$(foreach page,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(page)))/$(notdir $(page)))
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/leasepool
+	@if [ -e $(CONF) ]; then \
+		if $(SUBST) etc/leasepoold.conf | cmp -s - $(CONF); then rm -f $(CONF); \
+		else echo "uninstall: keeping $(CONF): it was changed"; fi; \
+	fi
+	@# Our own directories, once empty.
+	@rmdir $(DESTDIR)$(SYSCONFDIR)/leasepool $(DESTDIR)$(MODULEDIR) \
+		$(DESTDIR)$(PREFIX)/lib/leasepool 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-sanitize $(BUILD)-tsan

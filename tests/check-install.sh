@@ -1,0 +1,60 @@
+#!/bin/sh
+# make install into a scratch DESTDIR lays down exactly tests/install.list
+# with every path filled in; a second install keeps a changed configuration,
+# and make uninstall takes away everything else.  Run by make check:
+#   sh tests/check-install.sh MAKE BUILD
+set -eu
+make=$1
+build=$2
+list=tests/install.list
+dest=$(mktemp -d /tmp/lp-install-XXXXXX)
+trap 'rm -rf "$dest" "$dest.want" "$dest.got" "$dest.log"' EXIT
+
+fail() {
+	echo "check-install: $*" >&2
+	exit 1
+}
+
+# The tree as install.list spells it.
+tree() {
+	(cd "$1" && find . \( -type f -printf 'f %m %P\n' \) -o \( -type l -printf 'l %P -> %l\n' \)) |
+	    sed 's|^\(f [0-7]* \)|\1/|; s|^l |l /|' | sort
+}
+
+run_make() {
+	$make -s --no-print-directory BUILD="$build" "$@" >"$dest.log" 2>&1 ||
+	    { cat "$dest.log" >&2; fail "make $* failed"; }
+}
+
+unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || true)
+sysusersdir=$(pkg-config --variable=sysusersdir systemd 2>/dev/null || true)
+grep -v '^#' "$list" |
+    sed "s|@UNITDIR@|${unitdir:-/usr/lib/systemd/system}|; s|@SYSUSERSDIR@|${sysusersdir:-/usr/lib/sysusers.d}|" |
+    sort >"$dest.want"
+
+run_make install DESTDIR="$dest/root" PREFIX=/usr
+tree "$dest/root" >"$dest.got"
+diff -u "$dest.want" "$dest.got" >&2 || fail "the installed tree differs from $list (- expected, + installed)"
+
+root=$dest/root
+grep -rl '@[A-Z]*@' "$root/etc" "$root/usr/share" "$root/usr/lib/pkgconfig" \
+    "$root${unitdir:-/usr/lib/systemd/system}" && fail "placeholders left in the files above"
+grep -qx 'ExecStart=/usr/sbin/leasepoold -c /etc/leasepool/leasepoold.conf' \
+    "$root${unitdir:-/usr/lib/systemd/system}/leasepoold.service" || fail "ExecStart is not the installed daemon"
+
+# An administrator's configuration survives install and uninstall.
+echo "# changed" >>"$root/etc/leasepool/leasepoold.conf"
+run_make install DESTDIR="$root" PREFIX=/usr
+tail -n 1 "$root/etc/leasepool/leasepoold.conf" | grep -qx '# changed' || fail "install overwrote a changed configuration"
+run_make uninstall DESTDIR="$root" PREFIX=/usr
+left=$(cd "$root" && find . \( -type f -o -type l \) -printf '/%P\n')
+[ "$left" = /etc/leasepool/leasepoold.conf ] || fail "after uninstall, left: $left"
+
+# Beside any other prefix, the configuration goes to PREFIX/etc.
+run_make install DESTDIR="$dest/local" PREFIX=/usr/local
+[ -f "$dest/local/usr/local/etc/leasepool/leasepoold.conf" ] || fail "PREFIX=/usr/local: no /usr/local/etc/leasepool/leasepoold.conf"
+run_make uninstall DESTDIR="$dest/local" PREFIX=/usr/local
+left=$(cd "$dest/local" && find . \( -type f -o -type l \))
+[ -z "$left" ] || fail "after uninstall, left: $left"
+
+echo "check-install: make install lays down the $(wc -l <"$dest.want") expected files; uninstall removes them"
