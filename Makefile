@@ -163,7 +163,8 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 
 check: all $(TESTS) $(TEST_MODULES) lint-man check-install
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
-		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) $(TESTS)
+		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
+		LP_SOURCE=$(CURDIR) $(TESTS)
 
 # Man pages must render without a warning: mandoc's linter, else groff's.
 MAN_PAGES := $(sort $(wildcard docs/*.[1-8]))

@@ -19,7 +19,8 @@
 	X(modules) \
 	X(tool) \
 	X(examples) \
-	X(threads)
+	X(threads) \
+	X(service)
 
 #define LP_SUITE_DECL(name) Suite *name##_suite(void);
 LP_SUITES(LP_SUITE_DECL)

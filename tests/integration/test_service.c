@@ -1,0 +1,738 @@
+/*
+ * leasepoold as a system service: what it tells systemd (readiness, status,
+ * reloads, stopping, watchdog) on a NOTIFY_SOCKET the test binds; the socket
+ * systemd passes, through systemd-socket-activate; the Prometheus endpoint,
+ * scraped over plain HTTP on the loopback and checked line by line against
+ * stats; and the installed configuration, man page and unit against the
+ * key table.
+ */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/config.h"
+#include "tests/integration/harness.h"
+#include "tests/integration/program.h"
+#include "tests/suites.h"
+
+static double
+monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The line at p, without its newline, into buf; returns the next line, or NULL after the last. */
+static const char *
+take_line(const char *p, char *buf, size_t size)
+{
+	size_t len;
+
+	if (p == NULL || *p == '\0')
+		return NULL;
+	len = strcspn(p, "\n");
+	ck_assert_msg(len < size, "a line longer than %zu bytes", size);
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return p[len] == '\n' ? p + len + 1 : p + len;
+}
+
+/* ---- a NOTIFY_SOCKET of our own ---- */
+
+struct notify {
+	char dir[64];
+	char path[108];
+	char env[128];		/* NOTIFY_SOCKET=path, for the daemon's environment */
+	int fd;
+	char last[1024];	/* the last datagram */
+	unsigned nstatus;	/* STATUS= lines received */
+	unsigned nwatchdog;	/* WATCHDOG=1 received */
+};
+
+static struct notify n;
+static struct daemon d;
+
+static void
+notify_open(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	memset(&n, 0, sizeof n);
+	snprintf(n.dir, sizeof n.dir, "/tmp/lp-notify-XXXXXX");
+	ck_assert_msg(mkdtemp(n.dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(n.path, sizeof n.path, "%s/notify.sock", n.dir);
+	snprintf(n.env, sizeof n.env, "NOTIFY_SOCKET=%s", n.path);
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", n.path);
+	n.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(n.fd, 0);
+	ck_assert_int_eq(bind(n.fd, (struct sockaddr *)&sun, sizeof sun), 0);
+}
+
+static void
+notify_close(void)
+{
+	daemon_cleanup(&d);
+	close(n.fd);
+	unlink(n.path);
+	rmdir(n.dir);
+}
+
+/* True when the datagram has a line starting with prefix. */
+static bool
+has_line(const char *msg, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	for (const char *line = msg; line != NULL; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (strncmp(line, prefix, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Receives one datagram within seconds into n.last, counting what it says; false if none came. */
+static bool
+notify_receive(double seconds)
+{
+	struct pollfd pfd = { .fd = n.fd, .events = POLLIN };
+	ssize_t len;
+
+	if (poll(&pfd, 1, (int)(seconds * 1000)) != 1)
+		return false;
+	len = recv(n.fd, n.last, sizeof n.last - 1, 0);
+	ck_assert_int_gt(len, 0);
+	n.last[len] = '\0';
+	n.nstatus += has_line(n.last, "STATUS=");
+	n.nwatchdog += has_line(n.last, "WATCHDOG=1");
+	return true;
+}
+
+/* Waits for a datagram with a line starting with prefix; fails the test when none comes. */
+static void
+notify_expect(const char *prefix)
+{
+	double until = monotonic() + HARNESS_WAIT_SECONDS;
+
+	do {
+		if (notify_receive(until - monotonic()) && has_line(n.last, prefix))
+			return;
+	} while (monotonic() < until);
+	ck_abort_msg("no \"%s\" from the daemon; the last message was \"%s\"", prefix, n.last);
+}
+
+/* Two pools, so that READY=1 has to wait for both. */
+static const char two_pools[] =
+    "[pool cpu]\n"
+    "executors_min = 2\n"
+    "executors_max = 3\n"
+    "workers = 1\n"
+    "[pool spare]\n"
+    "executors_min = 1\n"
+    "executors_max = 1\n"
+    "workers = 2\n";
+
+static void
+start_notified(void)
+{
+	const char *env[] = { n.env, NULL };
+
+	notify_open();
+	daemon_start_env(&d, two_pools, env);
+}
+
+START_TEST(ready_once_every_pool_is_warm)
+{
+	struct lp_client *c;
+
+	notify_expect("READY=1");
+	ck_assert_msg(has_line(n.last, "STATUS=leases: 0, waiters: 0, runs in flight: 0"),
+	    "READY=1 came with \"%s\"", n.last);
+	/* Warm executors only grow while nothing is leased: what stats says now held at READY=1. */
+	c = daemon_connect(&d);
+	ck_assert_int_ge(stats_int(c, "pools.cpu.executors.warm"), 2);
+	ck_assert_int_ge(stats_int(c, "pools.spare.executors.warm"), 1);
+	lp_client_free(c);
+	ck_assert(daemon_log_contains(&d, "every pool is warm"));
+}
+END_TEST
+
+START_TEST(status_follows_leases_at_most_once_a_second)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_lease lease;
+	struct lp_error err;
+	unsigned before;
+	double began;
+
+	notify_expect("READY=1");
+	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_OK);
+	notify_expect("STATUS=leases: 1, waiters: 0");
+	ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
+	notify_expect("STATUS=leases: 0, waiters: 0");
+
+	/* Hundreds of changes in a burst: STATUS= still comes at most once a second. */
+	before = n.nstatus;
+	began = monotonic();
+	for (int i = 0; i < 300; i++) {
+		ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_OK);
+		ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
+	}
+	while (notify_receive(1.5))
+		;
+	ck_assert_msg(n.nstatus - before <= (unsigned)(monotonic() - began) + 2,
+	    "%u STATUS= lines in %.1f s", n.nstatus - before, monotonic() - began);
+	ck_assert_msg(has_line(n.last, "STATUS=leases: 0, waiters: 0, runs in flight: 0"),
+	    "the last status was \"%s\"", n.last);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(reload_is_announced)
+{
+	notify_expect("READY=1");
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	notify_expect("RELOADING=1");
+	ck_assert_msg(has_line(n.last, "MONOTONIC_USEC="), "RELOADING=1 came with \"%s\"", n.last);
+	notify_expect("READY=1");
+	ck_assert(daemon_log_contains(&d, "configuration reloaded"));
+}
+END_TEST
+
+START_TEST(stop_is_announced)
+{
+	int status;
+
+	notify_expect("READY=1");
+	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+	notify_expect("STOPPING=1");
+	ck_assert_msg(has_line(n.last, "STATUS=stopping"), "STOPPING=1 came with \"%s\"", n.last);
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	d.pid = 0;
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
+START_TEST(watchdog_is_pinged_every_half_period)
+{
+	const char *env[] = { n.env, "WATCHDOG_USEC=200000", NULL };
+	double began;
+
+	daemon_cleanup(&d);
+	daemon_start_env(&d, two_pools, env);
+	began = monotonic();
+	n.nwatchdog = 0;
+	while (n.nwatchdog < 5 && monotonic() - began < HARNESS_WAIT_SECONDS)
+		notify_receive(1);
+	ck_assert_uint_ge(n.nwatchdog, 5);
+	ck_assert(daemon_log_contains(&d, "systemd watchdog: a ping every 0.100 s"));
+}
+END_TEST
+
+/* ---- socket activation ---- */
+
+START_TEST(takes_the_socket_systemd_passes)
+{
+	const char *env[] = { n.env, NULL };
+	char message[256];
+	struct lp_client *c;
+	struct lp_value *v;
+	struct lp_error err;
+	struct stat st;
+	int status;
+
+	daemon_start_activated(&d, two_pools, env);
+	c = daemon_connect(&d);
+	ck_assert_int_eq(lp_hello(c, "test", &v, &err), LP_OK);
+	lp_value_free(v);
+	lp_client_free(c);
+	notify_expect("READY=1");
+	snprintf(message, sizeof message, "listening on the socket systemd passed: %s", d.socket);
+	ck_assert_msg(daemon_log_contains(&d, message), "the log does not say \"%s\"", message);
+
+	/* The socket is systemd's: it stays when the daemon goes. */
+	status = daemon_stop(&d);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(stat(d.socket, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+}
+END_TEST
+
+/* ---- the metrics endpoint ---- */
+
+static int
+free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sin;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+struct http_reply {
+	int status;
+	char headers[4096];
+	char body[65536];
+};
+
+static int metrics_port;
+
+/* One HTTP/1.0 request on the loopback; the server closes when it has answered. */
+static void
+http_request(const char *method, const char *path, struct http_reply *r)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		.sin_port = htons((uint16_t)metrics_port) };
+	static char reply[sizeof r->headers + sizeof r->body];
+	size_t used = 0;
+	char request[256], *end;
+	ssize_t got;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
+	    "connect 127.0.0.1:%d: %s", metrics_port, strerror(errno));
+	snprintf(request, sizeof request, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, path);
+	ck_assert_int_eq(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+	while (used < sizeof reply - 1 && (got = read(fd, reply + used, sizeof reply - 1 - used)) > 0)
+		used += (size_t)got;
+	close(fd);
+	reply[used] = '\0';
+	ck_assert_msg(sscanf(reply, "HTTP/1.%*d %d", &r->status) == 1, "no status line: %s", reply);
+	end = strstr(reply, "\r\n\r\n");
+	ck_assert_msg(end != NULL, "no end of headers: %s", reply);
+	ck_assert_uint_lt((size_t)(end - reply), sizeof r->headers);
+	memcpy(r->headers, reply, (size_t)(end - reply));
+	r->headers[end - reply] = '\0';
+	ck_assert_uint_lt(strlen(end + 4), sizeof r->body);
+	memcpy(r->body, end + 4, strlen(end + 4) + 1);
+}
+
+static void
+start_metrics(void)
+{
+	char config[256];
+
+	metrics_port = free_port();
+	snprintf(config, sizeof config,
+	    "[daemon]\n"
+	    "metrics_listen = 127.0.0.1:%d\n"
+	    "[pool cpu]\n"
+	    "executors_min = 1\n"
+	    "executors_max = 1\n"
+	    "workers = 1\n", metrics_port);
+	daemon_start(&d, config);
+}
+
+static void
+stop_daemon(void)
+{
+	daemon_cleanup(&d);
+}
+
+/* Past the labels of a sample, {name="value",...}, at p; fails the test on bad syntax. */
+static const char *
+skip_labels(const char *p, const char *line)
+{
+	for (p++;; p++) {
+		size_t name = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+
+		ck_assert_msg(name > 0 && p[name] == '=' && p[name + 1] == '"', "bad label: %s", line);
+		for (p += name + 2; *p != '"'; p++) {
+			ck_assert_msg(*p != '\0' && *p != '\n', "unterminated label value: %s", line);
+			if (*p == '\\')
+				p++;
+		}
+		if (*++p == '}')
+			return p + 1;
+		ck_assert_msg(*p == ',', "bad labels: %s", line);
+	}
+}
+
+/*
+ * Checks the text format line by line: every line is a HELP or TYPE
+ * comment, or NAME{LABELS} VALUE of the family the last TYPE declared.
+ * Returns how many samples there were.
+ */
+static unsigned
+check_exposition(const char *text)
+{
+	char family[128] = "", help[128] = "", line[1024];
+	unsigned samples = 0;
+
+	ck_assert_msg(*text != '\0' && text[strlen(text) - 1] == '\n', "the text must end with a newline");
+	for (const char *p = take_line(text, line, sizeof line); p != NULL;
+	    p = take_line(p, line, sizeof line)) {
+		char name[128], type[16], *end;
+		const char *value;
+
+		if (strncmp(line, "# HELP ", 7) == 0) {
+			ck_assert_msg(sscanf(line, "# HELP %127s %*s", help) == 1, "bad HELP: %s", line);
+			continue;
+		}
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			ck_assert_msg(sscanf(line, "# TYPE %127s %15s", family, type) == 2, "bad TYPE: %s", line);
+			ck_assert_msg(strcmp(family, help) == 0, "TYPE %s without its HELP", family);
+			ck_assert_msg(strcmp(type, "gauge") == 0 || strcmp(type, "counter") == 0,
+			    "type %s of %s", type, family);
+			ck_assert_msg(strcmp(type, "counter") != 0 ||
+			    strcmp(family + strlen(family) - 6, "_total") == 0, "counter %s without _total", family);
+			continue;
+		}
+		ck_assert_msg(sscanf(line, "%127[a-zA-Z0-9_:]", name) == 1,
+		    "neither a comment nor a sample: '%s'", line);
+		ck_assert_msg(strcmp(name, family) == 0, "%s is not in family %s", line, family);
+		value = line + strlen(name);
+		if (*value == '{')
+			value = skip_labels(value, line);
+		ck_assert_msg(*value == ' ', "no value: %s", line);
+		(void)strtod(value + 1, &end);
+		ck_assert_msg(end != value + 1 && *end == '\0', "bad value: %s", line);
+		samples++;
+	}
+	return samples;
+}
+
+/* The value of the sample whose name and labels are series, e.g. leasepool_connections. */
+static double
+sample(const char *text, const char *series)
+{
+	size_t len = strlen(series);
+	char line[1024];
+
+	for (const char *p = take_line(text, line, sizeof line); p != NULL;
+	    p = take_line(p, line, sizeof line))
+		if (strncmp(line, series, len) == 0 && line[len] == ' ')
+			return strtod(line + len + 1, NULL);
+	ck_abort_msg("no sample %s", series);
+	return -1;
+}
+
+START_TEST(scrape_parses_and_agrees_with_stats)
+{
+	static struct http_reply r;
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_lease lease;
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+
+	lp_args_int(a, 7);
+	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_OK);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(lp_run(c, lease.id, "echo", a, &v, &err), LP_OK);
+		lp_value_free(v);
+	}
+	lp_args_free(a);
+	http_request("GET", "/metrics", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_msg(strstr(r.headers, "Content-Type: text/plain; version=0.0.4") != NULL,
+	    "headers: %s", r.headers);
+	ck_assert_uint_ge(check_exposition(r.body), 30);
+
+	ck_assert(sample(r.body, "leasepool_connections") == stats_int(c, "connections"));
+	ck_assert(sample(r.body, "leasepool_stopping") == 0);
+	ck_assert(sample(r.body, "leasepool_info{version=\"" LP_VERSION "\"}") == 1);
+	ck_assert(sample(r.body, "leasepool_pool_executors{pool=\"cpu\",state=\"busy\"}") ==
+	    stats_int(c, "pools.cpu.executors.leased"));
+	ck_assert(sample(r.body, "leasepool_pool_executors{pool=\"cpu\",state=\"idle\"}") ==
+	    stats_int(c, "pools.cpu.executors.available"));
+	ck_assert(sample(r.body, "leasepool_pool_executors{pool=\"cpu\",state=\"starting\"}") ==
+	    stats_int(c, "pools.cpu.executors.starting"));
+	ck_assert(sample(r.body, "leasepool_pool_workers_per_executor{pool=\"cpu\"}") == 1);
+	ck_assert(sample(r.body, "leasepool_leases{pool=\"cpu\",state=\"active\"}") == 1);
+	ck_assert(sample(r.body, "leasepool_leases_granted_total{pool=\"cpu\"}") ==
+	    stats_int(c, "pools.cpu.counters.granted"));
+	ck_assert(sample(r.body, "leasepool_runs_total{pool=\"cpu\",result=\"completed\"}") == 3);
+	ck_assert(sample(r.body, "leasepool_runs_total{pool=\"cpu\",result=\"completed\"}") ==
+	    stats_int(c, "pools.cpu.counters.completed"));
+	ck_assert(sample(r.body, "leasepool_runs_total{pool=\"cpu\",result=\"crashed\"}") == 0);
+	ck_assert(sample(r.body, "leasepool_pool_waiters{pool=\"cpu\"}") == 0);
+	ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(only_get_and_head_of_metrics)
+{
+	static struct http_reply r;
+
+	http_request("GET", "/elsewhere", &r);
+	ck_assert_int_eq(r.status, 404);
+	http_request("HEAD", "/metrics", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "");
+	http_request("POST", "/metrics", &r);
+	ck_assert_int_ge(r.status, 400);
+}
+END_TEST
+
+/* The lines of text without their values: names, labels, HELP and TYPE. */
+static void
+series_of(const char *text, char *out, size_t size)
+{
+	char line[1024];
+	size_t used = 0;
+
+	for (const char *p = take_line(text, line, sizeof line); p != NULL;
+	    p = take_line(p, line, sizeof line)) {
+		char *value = strrchr(line, ' ');
+
+		if (line[0] != '#' && value != NULL)
+			*value = '\0';
+		ck_assert_uint_lt(used + strlen(line) + 1, size);
+		used += (size_t)snprintf(out + used, size - used, "%s\n", line);
+	}
+}
+
+START_TEST(tool_prints_what_the_endpoint_serves)
+{
+	static struct http_reply r;
+	static struct program p;
+	static char from_tool[65536], from_http[65536];
+	char *argv[] = { (char *)program_tool(), "-s", d.socket, "stats", "--prometheus", NULL };
+
+	ck_assert_int_eq(program_run(&p, argv, NULL, NULL), 0);
+	http_request("GET", "/metrics", &r);
+	check_exposition(p.out);
+	series_of(p.out, from_tool, sizeof from_tool);
+	series_of(r.body, from_http, sizeof from_http);
+	ck_assert_str_eq(from_tool, from_http);
+}
+END_TEST
+
+START_TEST(metrics_listen_takes_numeric_addresses_only)
+{
+	static const char *const bad[] = { "localhost:9464", "127.0.0.1", "127.0.0.1:0", "[::1]", "nonsense" };
+	char config[128], output[4096];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(config, sizeof config, "[daemon]\nmetrics_listen = %s\n", bad[i]);
+		ck_assert_int_ne(daemon_run_once(config, true, output, sizeof output), 0);
+		ck_assert_msg(strstr(output, "metrics_listen: must be empty, or a numeric address") != NULL,
+		    "%s: %s", bad[i], output);
+	}
+	snprintf(config, sizeof config, "[daemon]\nmetrics_listen = [::1]:9464\n");
+	ck_assert_int_eq(daemon_run_once(config, true, output, sizeof output), 0);
+}
+END_TEST
+
+START_TEST(metrics_port_in_use_stops_the_start)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sin;
+	char config[128], output[4096], want[64];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status;
+
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(config, sizeof config, "[daemon]\nmetrics_listen = 127.0.0.1:%d\n", ntohs(sin.sin_port));
+	status = daemon_run_once(config, false, output, sizeof output);
+	close(fd);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	snprintf(want, sizeof want, "metrics_listen 127.0.0.1:%d: ", ntohs(sin.sin_port));
+	ck_assert_msg(strstr(output, want) != NULL, "%s", output);
+}
+END_TEST
+
+/* ---- the installed files against the key table ---- */
+
+static char *
+source_file(const char *relative)
+{
+	const char *root = getenv("LP_SOURCE");
+	static char path[4096];
+	static char text[65536];
+	FILE *f;
+	size_t len;
+
+	snprintf(path, sizeof path, "%s/%s", root != NULL ? root : ".", relative);
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: %s (make check sets LP_SOURCE)", path, strerror(errno));
+	len = fread(text, 1, sizeof text - 1, f);
+	ck_assert_msg(feof(f), "%s: larger than %zu bytes", path, sizeof text - 1);
+	fclose(f);
+	text[len] = '\0';
+	return text;
+}
+
+struct key_check {
+	const char *text;
+	const char *file;
+};
+
+/*
+ * etc/leasepoold.conf: a commented "#key = default" line for every key, in
+ * its commented section; keys computed from the machine may show any value.
+ */
+static void
+check_config_key(void *arg, const char *section, const char *name, const char *def)
+{
+	const struct key_check *k = arg;
+	char line[256], current[16] = "";
+	size_t keylen = strlen(name);
+
+	for (const char *p = take_line(k->text, line, sizeof line); p != NULL;
+	    p = take_line(p, line, sizeof line)) {
+		const char *value;
+
+		if (strncmp(line, "#[", 2) == 0)
+			snprintf(current, sizeof current, "%s", strncmp(line, "#[pool ", 7) == 0 ? "pool" :
+			    strcmp(line, "#[daemon]") == 0 ? "daemon" : "?");
+		if (line[0] != '#' || strncmp(line + 1, name, keylen) != 0 ||
+		    strncmp(line + 1 + keylen, " =", 2) != 0)
+			continue;
+		ck_assert_msg(strcmp(current, section) == 0, "%s: %s is under [%s], not [%s]",
+		    k->file, name, current, section);
+		value = line + 1 + keylen + 2;
+		value += *value == ' ';
+		if (def != NULL)
+			ck_assert_msg(strcmp(value, def) == 0, "%s: #%s = %s, but the default is '%s'",
+			    k->file, name, value, def);
+		return;
+	}
+	ck_abort_msg("%s has no line \"#%s = %s\"", k->file, name, def != NULL ? def : "...");
+}
+
+START_TEST(installed_config_lists_every_key_at_its_default)
+{
+	struct key_check k = { source_file("etc/leasepoold.conf"), "etc/leasepoold.conf" };
+
+	config_each_key(check_config_key, &k);
+}
+END_TEST
+
+/*
+ * Removing every '#' of a key or section line gives a valid file that
+ * means the defaults: those of [daemon], and of a pool that sets nothing.
+ */
+START_TEST(installed_config_uncommented_means_the_defaults)
+{
+	static struct lp_config file, defaults;
+	static char text[65536];
+	const char *src = source_file("etc/leasepoold.conf");
+	char err[1024];
+	size_t used = 0;
+
+	for (const char *p = src; *p != '\0'; p++) {
+		bool line_start = p == src || p[-1] == '\n';
+
+		if (line_start && p[0] == '#' && (p[1] == '[' || (p[1] >= 'a' && p[1] <= 'z')))
+			continue;
+		text[used++] = *p;
+	}
+	text[used] = '\0';
+	ck_assert_msg(config_load_string(&file, text, "uncommented", err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(config_load_string(&defaults, "[pool cpu]\n", "defaults", err, sizeof err) == 0,
+	    "%s", err);
+	ck_assert_uint_eq(file.npools, 1);
+	/* What the machine decides: the socket path and the workers per executor. */
+	memcpy(file.source, defaults.source, sizeof file.source);
+	memcpy(file.socket_path, defaults.socket_path, sizeof file.socket_path);
+	file.pools[0].workers = defaults.pools[0].workers;
+	ck_assert_msg(memcmp(&file, &defaults, sizeof file) == 0,
+	    "etc/leasepoold.conf, uncommented, differs from the built-in defaults");
+}
+END_TEST
+
+/* leasepoold.conf(5): an entry ".It Cm key ..." for every key. */
+static void
+check_man_key(void *arg, const char *section, const char *name, const char *def)
+{
+	const struct key_check *k = arg;
+	char entry[128];
+	const char *p;
+
+	snprintf(entry, sizeof entry, "\n.It Cm %s ", name);
+	p = strstr(k->text, entry);
+	ck_assert_msg(p != NULL, "%s does not describe %s", k->file, name);
+}
+
+START_TEST(man_page_describes_every_key)
+{
+	struct key_check k = { source_file("docs/leasepoold.conf.5"), "docs/leasepoold.conf.5" };
+
+	config_each_key(check_man_key, &k);
+}
+END_TEST
+
+/* systemd must not kill the daemon before its own drain deadline passes. */
+START_TEST(unit_waits_longer_than_the_drain)
+{
+	static struct lp_config defaults;
+	const char *unit = source_file("systemd/leasepoold.service");
+	const char *stop = strstr(unit, "\nTimeoutStopSec=");
+	char err[1024];
+
+	ck_assert_msg(stop != NULL, "the unit sets no TimeoutStopSec=");
+	ck_assert_msg(config_load_string(&defaults, "", "defaults", err, sizeof err) == 0, "%s", err);
+	ck_assert_double_gt(strtod(stop + strlen("\nTimeoutStopSec="), NULL), defaults.shutdown_timeout);
+}
+END_TEST
+
+Suite *
+service_suite(void)
+{
+	Suite *s = suite_create("service");
+	TCase *notify = tcase_create("notify");
+	TCase *activation = tcase_create("activation");
+	TCase *metrics = tcase_create("metrics");
+	TCase *files = tcase_create("configuration");
+
+#ifndef LP_HAVE_SYSTEMD
+	/* Nothing is skipped: these fail, and say why. */
+	fprintf(stderr, "service: leasepoold was built without libsystemd: install libsystemd-dev "
+	    "and rebuild (make clean all) for notifications and socket activation\n");
+#endif
+	tcase_add_checked_fixture(notify, start_notified, notify_close);
+	tcase_set_timeout(notify, 60);
+	tcase_add_test(notify, ready_once_every_pool_is_warm);
+	tcase_add_test(notify, status_follows_leases_at_most_once_a_second);
+	tcase_add_test(notify, reload_is_announced);
+	tcase_add_test(notify, stop_is_announced);
+	tcase_add_test(notify, watchdog_is_pinged_every_half_period);
+	suite_add_tcase(s, notify);
+
+	tcase_add_checked_fixture(activation, notify_open, notify_close);
+	tcase_set_timeout(activation, 60);
+	tcase_add_test(activation, takes_the_socket_systemd_passes);
+	suite_add_tcase(s, activation);
+
+	tcase_add_checked_fixture(metrics, start_metrics, stop_daemon);
+	tcase_set_timeout(metrics, 60);
+	tcase_add_test(metrics, scrape_parses_and_agrees_with_stats);
+	tcase_add_test(metrics, only_get_and_head_of_metrics);
+	tcase_add_test(metrics, tool_prints_what_the_endpoint_serves);
+	suite_add_tcase(s, metrics);
+
+	tcase_set_timeout(files, 60);
+	tcase_add_test(files, metrics_listen_takes_numeric_addresses_only);
+	tcase_add_test(files, metrics_port_in_use_stops_the_start);
+	tcase_add_test(files, installed_config_lists_every_key_at_its_default);
+	tcase_add_test(files, installed_config_uncommented_means_the_defaults);
+	tcase_add_test(files, man_page_describes_every_key);
+	tcase_add_test(files, unit_waits_longer_than_the_drain);
+	suite_add_tcase(s, files);
+	return s;
+}
