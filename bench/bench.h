@@ -134,6 +134,10 @@ bool read_full(int fd, void *p, size_t len);
 double proc_kib(pid_t pid, const char *file, const char *key);
 /* CPU time used so far, user and system, in ns; 0 when unknown. */
 uint64_t proc_cpu_ns(pid_t pid);
+/* The share (0 to 1) of all CPUs' time not idle over the next `seconds`; NaN if unknown. */
+double machine_busy(double seconds);
+/* The 1-minute load average; NaN if unknown. */
+double machine_load(void);
 
 /* ---- report.c: figures, the table, JSON ---- */
 
@@ -172,8 +176,8 @@ void report_record(const struct figure_def *def, double value);
 /* defs[0..2]: the p50, p99 and p99.9 of s. */
 void report_latency(const struct figure_def *defs, struct samples *s);
 void report_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The 1-minute load average at a moment of the run (for the JSON). */
-void report_load(const char *when, double load);
+/* A fact about the conditions of the run, for the JSON. */
+void report_context(const char *key, double value);
 void report_print(const struct bench_ctx *ctx);
 /* False when the file cannot be written. */
 bool report_json(const struct bench_ctx *ctx, const char *path);

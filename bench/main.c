@@ -202,25 +202,23 @@ default_json_path(char *buf, size_t len)
 }
 
 /*
- * Other programs on the machine skew every figure, ratios less so: say so
- * when the load average was high at the start, rather than let a reader
- * guess.  (At the end it is mostly our own load.)
+ * Other programs on the machine skew every figure, ratios less so: look
+ * how busy the CPUs are just before we start, and say so when they are,
+ * rather than let a reader guess.
  */
-static void
-note_load(const char *when, unsigned ncpu, bool warn)
-{
-	double load = -1;
-	FILE *f = fopen("/proc/loadavg", "r");
+#define BUSY_SAMPLE 0.5
+#define BUSY_WARN 0.15
 
-	if (f != NULL) {
-		if (fscanf(f, "%lf", &load) != 1)
-			load = -1;
-		fclose(f);
-	}
-	report_load(when, load);
-	if (warn && load >= 0.5 * ncpu)
-		report_note("load average %.2f %s on %u CPUs: other programs were running; "
-		    "trust the ratios more than the absolute figures", load, when, ncpu);
+static void
+note_machine(void)
+{
+	double busy = machine_busy(BUSY_SAMPLE);
+
+	report_context("cpu_busy_before", busy);
+	report_context("load_average_before", machine_load());
+	if (busy > BUSY_WARN)
+		report_note("other programs kept %.0f %% of the CPUs busy just before the run: "
+		    "trust the ratios more than the absolute figures", 100 * busy);
 }
 
 /* One pass over the selected measurements that are repeated, or those that are not. */
@@ -268,7 +266,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 
-	note_load("at the start", ctx.ncpu, true);
+	note_machine();
 	daemon_start(&daemon, opts.daemon, ctx.ncpu);
 	running = &daemon;
 	if (selected(find_measurement("memory"), only))
@@ -279,7 +277,6 @@ main(int argc, char **argv)
 		run_pass(&ctx, only, false, label);
 	}
 	run_pass(&ctx, only, true, "once");
-	note_load("at the end", ctx.ncpu, false);
 
 	daemon_stop(&daemon);
 	running = NULL;

@@ -15,7 +15,7 @@
 
 #define FIGURES_MAX 64
 #define NOTES_MAX 16
-#define LOADS_MAX 4
+#define CONTEXT_MAX 8
 
 struct figure {
 	const struct figure_def *def;
@@ -28,10 +28,10 @@ static size_t nfigures;
 static char notes[NOTES_MAX][256];
 static size_t nnotes;
 static struct {
-	const char *when;
-	double load;
-} loads[LOADS_MAX];
-static size_t nloads;
+	const char *key;
+	double value;
+} context[CONTEXT_MAX];
+static size_t ncontext;
 
 static struct figure *
 figure_find(const char *key)
@@ -70,11 +70,11 @@ report_note(const char *fmt, ...)
 }
 
 void
-report_load(const char *when, double load)
+report_context(const char *key, double value)
 {
-	if (nloads < LOADS_MAX && load >= 0) {
-		loads[nloads].when = when;
-		loads[nloads++].load = load;
+	if (ncontext < CONTEXT_MAX) {
+		context[ncontext].key = key;
+		context[ncontext++].value = value;
 	}
 }
 
@@ -312,11 +312,12 @@ report_json(const struct bench_ctx *ctx, const char *path)
 	json_string(f, u.release);
 	fprintf(f, ", \"cpu\": ");
 	json_string(f, model);
-	fprintf(f, "},\n  \"load_average\": {");
-	for (size_t i = 0; i < nloads; i++) {
+	fprintf(f, "},\n  \"context\": {");
+	for (size_t i = 0; i < ncontext; i++) {
 		fprintf(f, "%s", i > 0 ? ", " : "");
-		json_string(f, loads[i].when);
-		fprintf(f, ": %.2f", loads[i].load);
+		json_string(f, context[i].key);
+		fprintf(f, ": ");
+		json_number(f, context[i].value);
 	}
 	fprintf(f, "},\n  \"repetitions\": %u,\n  \"quick\": %s,\n", ctx->opts->reps,
 	    ctx->opts->quick ? "true" : "false");
