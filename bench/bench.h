@@ -25,6 +25,7 @@
 #define BENCH_SMALL_STRING "0123456789abcdef"
 /* Requests in flight in the pipelined figures, baseline and leasepool alike. */
 #define BENCH_PIPELINE_DEPTH 64
+#define BENCH_SUBMIT_DEPTH 1024	/* submissions in flight: batches fill up */
 /* Sequential round trips, and the pipelined window, shared by both sides. */
 #define BENCH_SEQ_WARMUP 2000
 #define BENCH_SEQ_SAMPLES 20000
@@ -67,6 +68,11 @@ struct measurement {
 /* The pool names of the configuration daemon.c writes. */
 #define BENCH_POOL_CPU "cpu"
 #define BENCH_POOL_PAIR "pair"	/* two executors, for contended acquires */
+/* One grinder pool per batch size, each an executor of all CPUs. */
+#define BENCH_POOL_GRIND1 "grind1"
+#define BENCH_POOL_GRIND16 "grind16"
+#define BENCH_POOL_GRIND64 "grind64"
+#define BENCH_POOL_GRIND256 "grind256"
 
 /* ---- stats.c: the clock, samples, percentiles ---- */
 
@@ -211,6 +217,7 @@ void measure_echo_small(struct bench_ctx *);	/* runs.c */
 void measure_echo_big(struct bench_ctx *);	/* runs.c */
 void measure_pipelined(struct bench_ctx *);	/* runs.c */
 void measure_spin(struct bench_ctx *);		/* runs.c */
+void measure_submit(struct bench_ctx *);	/* runs.c */
 void measure_acquire(struct bench_ctx *);	/* leases.c */
 void measure_contended(struct bench_ctx *);	/* leases.c */
 void measure_memory(struct bench_ctx *);	/* memory.c */

@@ -20,9 +20,15 @@
 #define START_SECONDS 10.0
 #define STOP_SECONDS 15.0
 
+/* A pool whose grinder dispatches batches of batch items, on one executor of all CPUs. */
+#define GRINDER_POOL(name, batch) \
+	"\n[pool " name "]\nworkers = %u\nexecutors_min = 1\nexecutors_max = 1\n" \
+	"batch_size = " batch "\nbatch_wait = 0.002\njob_timeout = 600\n"
+
 /*
- * One pool sized to the machine, as the issue asks, and a second one of
- * exactly two single-worker executors for the contended acquires.
+ * One pool sized to the machine, as the issue asks, a second one of
+ * exactly two single-worker executors for the contended acquires, and one
+ * grinder pool per batch size measured.
  * job_timeout is generous: no figure should ever be a timeout.
  */
 static void
@@ -48,10 +54,18 @@ write_config(const char *path, unsigned ncpu)
 	    "workers = 1\n"
 	    "executors_min = 2\n"
 	    "executors_max = 2\n"
-	    "job_timeout = 600\n", ncpu);
+	    "job_timeout = 600\n"
+	    GRINDER_POOL(BENCH_POOL_GRIND1, "1")
+	    GRINDER_POOL(BENCH_POOL_GRIND16, "16")
+	    GRINDER_POOL(BENCH_POOL_GRIND64, "64")
+	    GRINDER_POOL(BENCH_POOL_GRIND256, "256"), ncpu, ncpu, ncpu, ncpu, ncpu);
 	if (fclose(f) != 0)
 		bench_fatal("%s: %s", path, strerror(errno));
 }
+
+#define GRINDER_POOL(name, batch) \
+	"\n[pool " name "]\nworkers = %u\nexecutors_min = 1\nexecutors_max = 1\n" \
+	"batch_size = " batch "\nbatch_wait = 0.002\njob_timeout = 600\n"
 
 static void __attribute__((noreturn))
 exec_daemon(const struct bench_daemon *d, const char *path)
@@ -70,6 +84,10 @@ exec_daemon(const struct bench_daemon *d, const char *path)
 }
 
 /* The daemon answers hello: it is listening and its pools are configured. */
+#define GRINDER_POOL(name, batch) \
+	"\n[pool " name "]\nworkers = %u\nexecutors_min = 1\nexecutors_max = 1\n" \
+	"batch_size = " batch "\nbatch_wait = 0.002\njob_timeout = 600\n"
+
 static bool
 daemon_answers(const struct bench_daemon *d)
 {

@@ -66,10 +66,11 @@ struct echo_op {
 	size_t len;
 };
 
-/* Runs kept in flight on one lease, counted as they complete. */
+/* Runs kept in flight on one lease (or submissions to pool), counted as they complete. */
 struct pipeline {
 	struct lp_client *c;
 	uint64_t lease;
+	const char *pool;		/* submit to this pool's grinder instead */
 	const char *fn;
 	struct lp_args *args;
 	unsigned depth;
@@ -173,8 +174,11 @@ pipeline_run(struct pipeline *p, struct rate_window *w)
 
 	while (!window_update(w, p->completed)) {
 		while (lp_client_pending(p->c) < p->depth) {
-			if (lp_run_async(p->c, p->lease, p->fn, p->args, pipeline_done, p,
-			    &err) != LP_OK)
+			enum lp_err rc = p->pool != NULL ?
+			    lp_submit_async(p->c, p->pool, p->fn, p->args, pipeline_done, p, &err) :
+			    lp_run_async(p->c, p->lease, p->fn, p->args, pipeline_done, p, &err);
+
+			if (rc != LP_OK)
 				bench_fatal("run %s: %s", p->fn, err.message);
 		}
 		pfd.fd = lp_client_fd(p->c);
@@ -227,6 +231,41 @@ measure_pipelined(struct bench_ctx *ctx)
 	pipeline_measure(ctx, "echo", args, 0, BENCH_PIPELINE_DEPTH, NULL, &w);
 	report_record(&pipelined_defs[0], window_rate(&w));
 	report_record(&pipelined_defs[1], window_cpu_us(&w));
+	lp_args_free(args);
+}
+
+/* The grinder at each batch size, against runs pipelined on a lease. */
+static const struct figure_def submit_defs[] = {
+	{ "submit.b1.jobs_per_s", "submit echo, batch 1 (1024 in flight)", UNIT_PER_SEC,
+	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
+	{ "submit.b16.jobs_per_s", "submit echo, batch 16", UNIT_PER_SEC,
+	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
+	{ "submit.b64.jobs_per_s", "submit echo, batch 64", UNIT_PER_SEC,
+	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
+	{ "submit.b256.jobs_per_s", "submit echo, batch 256", UNIT_PER_SEC,
+	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
+};
+
+void
+measure_submit(struct bench_ctx *ctx)
+{
+	static const char *const pools[] = { BENCH_POOL_GRIND1, BENCH_POOL_GRIND16,
+	    BENCH_POOL_GRIND64, BENCH_POOL_GRIND256 };
+	struct lp_args *args = args_new();
+
+	lp_args_str(args, BENCH_SMALL_STRING);
+	for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++) {
+		struct lp_client *c = daemon_connect(ctx->daemon);
+		struct pipeline p = { .c = c, .pool = pools[i], .fn = "echo", .args = args,
+		    .depth = BENCH_SUBMIT_DEPTH };
+		struct rate_window w;
+
+		window_start(&w, bench_seconds(ctx, BENCH_RATE_WARMUP),
+		    bench_seconds(ctx, BENCH_RATE_SECONDS), ctx->daemon->pid);
+		pipeline_run(&p, &w);
+		report_record(&submit_defs[i], window_rate(&w));
+		lp_client_free(c);
+	}
 	lp_args_free(args);
 }
 
