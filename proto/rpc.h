@@ -14,9 +14,7 @@
 
 #define LP_PROTOCOL_VERSION 1
 
-/* Defaults of the daemon's limits; the configuration may change them. */
-#define LP_DEFAULT_MAX_MESSAGE_BYTES (4u << 20)
-#define LP_DEFAULT_MAX_DEPTH 32
+/* Limits the protocol itself sets; the daemon's own are in its configuration. */
 #define LP_OWNER_MAX 128	/* PROTOCOL.md: owner is at most 128 bytes */
 #define LP_NAME_MAX 255		/* pool and function names */
 
