@@ -9,6 +9,8 @@
 #ifndef LP_BENCH_H
 #define LP_BENCH_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +28,8 @@
 /* Requests in flight in the pipelined figures, baseline and leasepool alike. */
 #define BENCH_PIPELINE_DEPTH 64
 #define BENCH_SUBMIT_DEPTH 1024	/* submissions in flight: batches fill up */
+/* Connections of the many-clients figures: contended acquires, submissions. */
+#define BENCH_CROWD 16
 /* Sequential round trips, and the pipelined window, shared by both sides. */
 #define BENCH_SEQ_WARMUP 2000
 #define BENCH_SEQ_SAMPLES 20000
@@ -73,6 +77,8 @@ struct measurement {
 #define BENCH_POOL_GRIND16 "grind16"
 #define BENCH_POOL_GRIND64 "grind64"
 #define BENCH_POOL_GRIND256 "grind256"
+/* The thread backend: one executor of many threads, which mostly sleep. */
+#define BENCH_POOL_THREADS "threads"
 
 /* ---- stats.c: the clock, samples, percentiles ---- */
 
@@ -201,6 +207,54 @@ void daemon_release(struct lp_client *c, const struct lp_lease *lease);
 /* A plain socket connected to the daemon, or -1 with errno set. */
 int daemon_raw_connect(const struct bench_daemon *d);
 
+/* ---- pipeline.c: requests kept in flight on one connection ---- */
+
+/* Runs on one lease, or submissions to one pool, counted as they complete. */
+struct pipeline {
+	struct lp_client *c;
+	uint64_t lease;
+	const char *pool;		/* submit to this pool's grinder instead */
+	const char *fn;
+	const struct lp_args *args;
+	unsigned depth;
+	uint64_t completed;
+	uint64_t failed;
+	struct lp_error first_error;
+};
+
+/* Tops p up to its depth, waits for the daemon, takes what has come back. */
+void pipeline_step(struct pipeline *p);
+/* Waits for what is still in flight; fatal if any request failed. */
+void pipeline_finish(struct pipeline *p);
+/* Steps until w has closed over p's completions, then finishes. */
+void pipeline_run(struct pipeline *p, struct rate_window *w);
+
+/* ---- crowd.c: many connections at once, a thread each ---- */
+
+struct crowd_member {
+	struct lp_client *c;		/* its own: a client is not shared between threads */
+	unsigned index;
+	const void *arg;		/* the measurement's, the same for every member */
+	const atomic_bool *stop;	/* work until it is set */
+	/* Completions so far: the member counts, the crowd reads while it works. */
+	atomic_uint_fast64_t done;
+	void (*work)(struct crowd_member *);
+	pthread_t thread;
+};
+
+struct crowd_figures {
+	double per_s;		/* all members' completions per second in the window */
+	double fairness;	/* most completions of a member / fewest; inf if one had none */
+	double daemon_cpu_us;	/* the daemon's CPU time per completion in the window */
+};
+
+/*
+ * n members do work on their own connections at once; after a warm-up,
+ * their completions are counted over a window.
+ */
+void crowd_run(struct bench_ctx *ctx, unsigned n, void (*work)(struct crowd_member *),
+    const void *arg, struct crowd_figures *f);
+
 /* ---- main.c ---- */
 
 /* Says what went wrong, stops the daemon, exits. */
@@ -217,7 +271,9 @@ void measure_echo_small(struct bench_ctx *);	/* runs.c */
 void measure_echo_big(struct bench_ctx *);	/* runs.c */
 void measure_pipelined(struct bench_ctx *);	/* runs.c */
 void measure_spin(struct bench_ctx *);		/* runs.c */
-void measure_submit(struct bench_ctx *);	/* runs.c */
+void measure_threads(struct bench_ctx *);	/* runs.c */
+void measure_submit(struct bench_ctx *);	/* submit.c */
+void measure_submit_crowd(struct bench_ctx *);	/* submit.c */
 void measure_acquire(struct bench_ctx *);	/* leases.c */
 void measure_contended(struct bench_ctx *);	/* leases.c */
 void measure_memory(struct bench_ctx *);	/* memory.c */

@@ -26,9 +26,17 @@
 	"batch_size = " batch "\nbatch_wait = 0.002\njob_timeout = 600\n"
 
 /*
+ * Threads of the thread backend: sleep needs no CPU, so far more of them
+ * than CPUs can be kept busy, and it takes that many to load the daemon.
+ * They exist only while leased (executors_min 0, a short idle_seconds):
+ * idle, their stacks would be counted in the daemon's idle footprint.
+ */
+#define THREAD_WORKERS "64"
+
+/*
  * One pool sized to the machine, as the issue asks, a second one of
- * exactly two single-worker executors for the contended acquires, and one
- * grinder pool per batch size measured.
+ * exactly two single-worker executors for the contended acquires, one
+ * grinder pool per batch size measured, and one of many threads.
  * job_timeout is generous: no figure should ever be a timeout.
  */
 static void
@@ -58,14 +66,18 @@ write_config(const char *path, unsigned ncpu)
 	    GRINDER_POOL(BENCH_POOL_GRIND1, "1")
 	    GRINDER_POOL(BENCH_POOL_GRIND16, "16")
 	    GRINDER_POOL(BENCH_POOL_GRIND64, "64")
-	    GRINDER_POOL(BENCH_POOL_GRIND256, "256"), ncpu, ncpu, ncpu, ncpu, ncpu);
+	    GRINDER_POOL(BENCH_POOL_GRIND256, "256")
+	    "\n"
+	    "[pool " BENCH_POOL_THREADS "]\n"
+	    "backend = thread\n"
+	    "workers = " THREAD_WORKERS "\n"
+	    "executors_min = 0\n"
+	    "executors_max = 1\n"
+	    "idle_seconds = 0.5\n"
+	    "job_timeout = 600\n", ncpu, ncpu, ncpu, ncpu, ncpu);
 	if (fclose(f) != 0)
 		bench_fatal("%s: %s", path, strerror(errno));
 }
-
-#define GRINDER_POOL(name, batch) \
-	"\n[pool " name "]\nworkers = %u\nexecutors_min = 1\nexecutors_max = 1\n" \
-	"batch_size = " batch "\nbatch_wait = 0.002\njob_timeout = 600\n"
 
 static void __attribute__((noreturn))
 exec_daemon(const struct bench_daemon *d, const char *path)
@@ -84,10 +96,6 @@ exec_daemon(const struct bench_daemon *d, const char *path)
 }
 
 /* The daemon answers hello: it is listening and its pools are configured. */
-#define GRINDER_POOL(name, batch) \
-	"\n[pool " name "]\nworkers = %u\nexecutors_min = 1\nexecutors_max = 1\n" \
-	"batch_size = " batch "\nbatch_wait = 0.002\njob_timeout = 600\n"
-
 static bool
 daemon_answers(const struct bench_daemon *d)
 {

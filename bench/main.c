@@ -35,13 +35,12 @@ static const struct measurement measurements[] = {
 	{ "acquire", "acquire + release cycle", measure_acquire, false, true },
 	{ "contended", "16 clients acquiring 2 executors", measure_contended, false, true },
 	{ "spin", "CPU-bound runs of spin 1 ms", measure_spin, false, false },
+	{ "threads", "sleep 1 ms on the thread backend, 64 workers", measure_threads,
+	    false, false },
 	{ "submit", "submissions of echo through the grinder, batch 1 to 256",
 	    measure_submit, false, false },
-	/*
-	 * Still to come (issue 10): "submit" through the grinder (1 and 16
-	 * clients, batches of 1 to 256) and "threads" (sleep 1 ms on the
-	 * thread backend): a measure_*() function and a row here each.
-	 */
+	{ "submit16", "the same from 16 connections at once", measure_submit_crowd,
+	    false, false },
 	{ "memory", "daemon RSS idle and with 1,000 and 10,000 connections",
 	    measure_memory, true, false },
 };

@@ -1,11 +1,9 @@
 /*
  * Runs on one lease: sequential echo latency (blocking API), pipelined
- * echo throughput and CPU-bound spin throughput (asynchronous API, a fixed
- * number of runs kept in flight).  Every result is checked: a run that
- * failed fast must never pass for a fast run.
+ * echo throughput, CPU-bound spin throughput and the thread backend's
+ * sleep (asynchronous API, a fixed number of runs kept in flight).  Every
+ * result is checked: a run that failed fast must never pass for a fast run.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +11,8 @@
 
 #define BIG_BYTES (64u * 1024)
 #define SPIN_MICROS 1000
+#define SLEEP_MILLIS 1
+#define SLEEP_SAMPLES 200
 
 static const struct figure_def echo16_defs[] = {
 	{ "run.echo16.p50_us", "run echo 16 B p50", UNIT_USEC,
@@ -59,24 +59,22 @@ static const struct figure_def spin_defs[] = {
 	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
 };
 
+static const struct figure_def threads_defs[] = {
+	{ "threads.sleep.runs_per_s", "thread sleep 1 ms, workers in flight", UNIT_PER_SEC,
+	    NULL, TARGET_NONE, 0 },
+	{ "threads.sleep.efficiency", "thread sleep 1 ms: parallel efficiency",
+	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
+	{ "threads.sleep_queued.efficiency", "thread sleep 1 ms, 2x in flight: efficiency",
+	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
+	{ "threads.nanosleep_us", "sleep 1 ms in the bench: p50", UNIT_USEC,
+	    NULL, TARGET_NONE, 0 },
+};
+
 struct echo_op {
 	struct lp_client *c;
 	uint64_t lease;
 	struct lp_args *args;
 	size_t len;
-};
-
-/* Runs kept in flight on one lease (or submissions to pool), counted as they complete. */
-struct pipeline {
-	struct lp_client *c;
-	uint64_t lease;
-	const char *pool;		/* submit to this pool's grinder instead */
-	const char *fn;
-	struct lp_args *args;
-	unsigned depth;
-	uint64_t completed;
-	uint64_t failed;
-	struct lp_error first_error;
 };
 
 static void
@@ -153,62 +151,20 @@ measure_echo_big(struct bench_ctx *ctx)
 	lp_args_free(args);
 }
 
-static void
-pipeline_done(struct lp_client *c, enum lp_err code, struct lp_value *result,
-    const struct lp_error *err, void *arg)
-{
-	struct pipeline *p = arg;
-
-	p->completed++;
-	if (code != LP_OK && p->failed++ == 0)
-		p->first_error = *err;
-	lp_value_free(result);
-}
-
-/* Keeps p->depth runs in flight; w counts those completed inside its window. */
-static void
-pipeline_run(struct pipeline *p, struct rate_window *w)
-{
-	struct lp_error err;
-	struct pollfd pfd;
-
-	while (!window_update(w, p->completed)) {
-		while (lp_client_pending(p->c) < p->depth) {
-			enum lp_err rc = p->pool != NULL ?
-			    lp_submit_async(p->c, p->pool, p->fn, p->args, pipeline_done, p, &err) :
-			    lp_run_async(p->c, p->lease, p->fn, p->args, pipeline_done, p, &err);
-
-			if (rc != LP_OK)
-				bench_fatal("run %s: %s", p->fn, err.message);
-		}
-		pfd.fd = lp_client_fd(p->c);
-		pfd.events = POLLIN | (lp_client_want_write(p->c) ? POLLOUT : 0);
-		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
-			bench_fatal("poll: %s", strerror(errno));
-		if (lp_client_process(p->c, &err) != LP_OK)
-			bench_fatal("run %s: %s", p->fn, err.message);
-	}
-	if (lp_client_wait_all(p->c, &err) != LP_OK)
-		bench_fatal("run %s: %s", p->fn, err.message);
-	if (p->failed > 0)
-		bench_fatal("%llu runs of %s failed, the first with: %s",
-		    (unsigned long long)p->failed, p->fn, p->first_error.message);
-}
-
 /*
- * A pipeline on a fresh lease of the cpu pool, fixed_depth deep or else
+ * A pipeline on a fresh lease of pool, fixed_depth deep or else
  * depth_per_worker per worker of the lease; w gets the figures.
  */
 static void
-pipeline_measure(struct bench_ctx *ctx, const char *fn, struct lp_args *args,
-    unsigned depth_per_worker, unsigned fixed_depth, unsigned *workers,
-    struct rate_window *w)
+pipeline_measure(struct bench_ctx *ctx, const char *pool, const char *fn,
+    struct lp_args *args, unsigned depth_per_worker, unsigned fixed_depth,
+    unsigned *workers, struct rate_window *w)
 {
 	struct lp_client *c = daemon_connect(ctx->daemon);
 	struct pipeline p = { .c = c, .fn = fn, .args = args };
 	struct lp_lease lease;
 
-	daemon_acquire(c, BENCH_POOL_CPU, &lease);
+	daemon_acquire(c, pool, &lease);
 	p.lease = lease.id;
 	p.depth = fixed_depth > 0 ? fixed_depth : depth_per_worker * lease.workers;
 	window_start(w, bench_seconds(ctx, BENCH_RATE_WARMUP),
@@ -224,70 +180,74 @@ void
 measure_pipelined(struct bench_ctx *ctx)
 {
 	struct lp_args *args = args_new();
-
 	struct rate_window w;
 
 	lp_args_str(args, BENCH_SMALL_STRING);
-	pipeline_measure(ctx, "echo", args, 0, BENCH_PIPELINE_DEPTH, NULL, &w);
+	pipeline_measure(ctx, BENCH_POOL_CPU, "echo", args, 0, BENCH_PIPELINE_DEPTH, NULL, &w);
 	report_record(&pipelined_defs[0], window_rate(&w));
 	report_record(&pipelined_defs[1], window_cpu_us(&w));
 	lp_args_free(args);
 }
 
-/* The grinder at each batch size, against runs pipelined on a lease. */
-static const struct figure_def submit_defs[] = {
-	{ "submit.b1.jobs_per_s", "submit echo, batch 1 (1024 in flight)", UNIT_PER_SEC,
-	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
-	{ "submit.b16.jobs_per_s", "submit echo, batch 16", UNIT_PER_SEC,
-	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
-	{ "submit.b64.jobs_per_s", "submit echo, batch 64", UNIT_PER_SEC,
-	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
-	{ "submit.b256.jobs_per_s", "submit echo, batch 256", UNIT_PER_SEC,
-	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
-};
-
-void
-measure_submit(struct bench_ctx *ctx)
-{
-	static const char *const pools[] = { BENCH_POOL_GRIND1, BENCH_POOL_GRIND16,
-	    BENCH_POOL_GRIND64, BENCH_POOL_GRIND256 };
-	struct lp_args *args = args_new();
-
-	lp_args_str(args, BENCH_SMALL_STRING);
-	for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++) {
-		struct lp_client *c = daemon_connect(ctx->daemon);
-		struct pipeline p = { .c = c, .pool = pools[i], .fn = "echo", .args = args,
-		    .depth = BENCH_SUBMIT_DEPTH };
-		struct rate_window w;
-
-		window_start(&w, bench_seconds(ctx, BENCH_RATE_WARMUP),
-		    bench_seconds(ctx, BENCH_RATE_SECONDS), ctx->daemon->pid);
-		pipeline_run(&p, &w);
-		report_record(&submit_defs[i], window_rate(&w));
-		lp_client_free(c);
-	}
-	lp_args_free(args);
-}
-
 /*
- * Ideal: every worker spins all the time, workers x 1000 runs/s.  With
- * exactly `workers` in flight a worker idles for each round trip to the
- * client; with twice as many the next run already waits in the daemon.
+ * Runs of fn(args), each of which keeps a worker busy for `seconds`, on a
+ * lease of pool: ideal is every worker busy all the time, workers /
+ * seconds runs/s.  With exactly `workers` in flight a worker idles for
+ * each round trip to the client; with twice as many the next run already
+ * waits in the daemon.  defs: the rate, then both as a percentage of ideal.
  */
-void
-measure_spin(struct bench_ctx *ctx)
+static void
+parallel_efficiency(struct bench_ctx *ctx, const char *pool, const char *fn,
+    struct lp_args *args, double seconds, const struct figure_def *defs)
 {
-	struct lp_args *args = args_new();
 	struct rate_window w;
 	unsigned workers;
 	double ideal;
 
+	pipeline_measure(ctx, pool, fn, args, 1, 0, &workers, &w);
+	ideal = workers / seconds;
+	report_record(&defs[0], window_rate(&w));
+	report_record(&defs[1], 100 * window_rate(&w) / ideal);
+	pipeline_measure(ctx, pool, fn, args, 2, 0, &workers, &w);
+	report_record(&defs[2], 100 * window_rate(&w) / ideal);
+}
+
+/* spin works on a CPU: as many workers as CPUs should keep them all busy. */
+void
+measure_spin(struct bench_ctx *ctx)
+{
+	struct lp_args *args = args_new();
+
 	lp_args_int(args, SPIN_MICROS);
-	pipeline_measure(ctx, "spin", args, 1, 0, &workers, &w);
-	ideal = workers * (1e6 / SPIN_MICROS);
-	report_record(&spin_defs[0], window_rate(&w));
-	report_record(&spin_defs[1], 100 * window_rate(&w) / ideal);
-	pipeline_measure(ctx, "spin", args, 2, 0, &workers, &w);
-	report_record(&spin_defs[2], 100 * window_rate(&w) / ideal);
+	parallel_efficiency(ctx, BENCH_POOL_CPU, "spin", args, SPIN_MICROS / 1e6, spin_defs);
 	lp_args_free(args);
+}
+
+static void
+sleep_once(void *arg)
+{
+	sleep_seconds(*(const double *)arg);
+}
+
+/*
+ * sleep on the thread backend needs no CPU, so many threads' worth of it
+ * fit on two CPUs: what limits it is the daemon handing runs to threads
+ * and answering for them.  nanosleep itself overruns (timer slack, the
+ * wake-up), which caps the efficiency below 100 %: how long one sleep
+ * lasts in this process shows by how much.
+ */
+void
+measure_threads(struct bench_ctx *ctx)
+{
+	struct lp_args *args = args_new();
+	double seconds = SLEEP_MILLIS / 1e3;
+	struct samples s;
+
+	lp_args_double(args, seconds);
+	parallel_efficiency(ctx, BENCH_POOL_THREADS, "sleep", args, seconds, threads_defs);
+	lp_args_free(args);
+	samples_init(&s, SLEEP_SAMPLES);
+	time_ops(&s, 0, bench_count(ctx, SLEEP_SAMPLES), sleep_once, &seconds, 0);
+	report_record(&threads_defs[3], samples_percentile_us(&s, 50));
+	samples_free(&s);
 }
