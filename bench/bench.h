@@ -67,6 +67,7 @@ struct measurement {
 	void (*run)(struct bench_ctx *);
 	bool once;		/* not repeated: its figures do not vary by run */
 	bool needs_baseline;	/* its figures are compared with the baseline's */
+	bool on_request;	/* only with --only: its many figures would crowd the table */
 };
 
 /* The pool names of the configuration daemon.c writes. */
@@ -209,7 +210,10 @@ int daemon_raw_connect(const struct bench_daemon *d);
 
 /* ---- pipeline.c: requests kept in flight on one connection ---- */
 
-/* Runs on one lease, or submissions to one pool, counted as they complete. */
+/*
+ * Runs on one lease, or submissions to one pool, counted as they complete;
+ * while latency is set, each request's round trip is added to it.
+ */
 struct pipeline {
 	struct lp_client *c;
 	uint64_t lease;
@@ -217,14 +221,17 @@ struct pipeline {
 	const char *fn;
 	const struct lp_args *args;
 	unsigned depth;
+	struct samples *latency;
 	uint64_t completed;
 	uint64_t failed;
 	struct lp_error first_error;
+	struct pipeline_slot *slots;	/* depth of them, for the requests in flight */
+	struct pipeline_slot *free;
 };
 
 /* Tops p up to its depth, waits for the daemon, takes what has come back. */
 void pipeline_step(struct pipeline *p);
-/* Waits for what is still in flight; fatal if any request failed. */
+/* Waits for what is still in flight, frees p's slots; fatal if any request failed. */
 void pipeline_finish(struct pipeline *p);
 /* Steps until w has closed over p's completions, then finishes. */
 void pipeline_run(struct pipeline *p, struct rate_window *w);
@@ -271,6 +278,7 @@ void measure_echo_small(struct bench_ctx *);	/* runs.c */
 void measure_echo_big(struct bench_ctx *);	/* runs.c */
 void measure_pipelined(struct bench_ctx *);	/* runs.c */
 void measure_spin(struct bench_ctx *);		/* runs.c */
+void measure_load(struct bench_ctx *);		/* runs.c */
 void measure_threads(struct bench_ctx *);	/* runs.c */
 void measure_submit(struct bench_ctx *);	/* submit.c */
 void measure_submit_crowd(struct bench_ctx *);	/* submit.c */

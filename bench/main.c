@@ -28,21 +28,27 @@
 
 static const struct measurement measurements[] = {
 	{ "baseline", "raw relay: round trip and pipelined throughput",
-	    measure_baseline, false, false },
-	{ "echo16", "sequential runs of echo, 16 B", measure_echo_small, false, true },
-	{ "echo64k", "sequential runs of echo, 64 KiB", measure_echo_big, false, true },
-	{ "pipelined", "pipelined runs of echo on one lease", measure_pipelined, false, true },
-	{ "acquire", "acquire + release cycle", measure_acquire, false, true },
-	{ "contended", "16 clients acquiring 2 executors", measure_contended, false, true },
-	{ "spin", "CPU-bound runs of spin 1 ms", measure_spin, false, false },
+	    measure_baseline, false, false, false },
+	{ "echo16", "sequential runs of echo, 16 B", measure_echo_small,
+	    false, true, false },
+	{ "echo64k", "sequential runs of echo, 64 KiB", measure_echo_big,
+	    false, true, false },
+	{ "pipelined", "pipelined runs of echo on one lease", measure_pipelined,
+	    false, true, false },
+	{ "acquire", "acquire + release cycle", measure_acquire, false, true, false },
+	{ "contended", "16 clients acquiring 2 executors", measure_contended,
+	    false, true, false },
+	{ "spin", "CPU-bound runs of spin 1 ms", measure_spin, false, false, false },
 	{ "threads", "sleep 1 ms on the thread backend, 64 workers", measure_threads,
-	    false, false },
+	    false, false, false },
 	{ "submit", "submissions of echo through the grinder, batch 1 to 256",
-	    measure_submit, false, false },
+	    measure_submit, false, false, false },
 	{ "submit16", "the same from 16 connections at once", measure_submit_crowd,
-	    false, false },
+	    false, false, false },
 	{ "memory", "daemon RSS idle and with 1,000 and 10,000 connections",
-	    measure_memory, true, false },
+	    measure_memory, true, false, false },
+	{ "load", "echo latency at 1 to 64 in flight, for bench/plot-latency.sh "
+	    "(only when named)", measure_load, false, true, true },
 };
 
 #define NMEASUREMENTS (sizeof measurements / sizeof measurements[0])
@@ -170,7 +176,9 @@ find_measurement(const char *name)
 static bool
 selected(const struct measurement *m, const struct measurement *only)
 {
-	if (only == NULL || m == only)
+	if (only == NULL)
+		return !m->on_request;
+	if (m == only)
 		return true;
 	return m->run == measure_baseline && only->needs_baseline;
 }

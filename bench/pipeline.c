@@ -2,37 +2,69 @@
  * A fixed number of requests kept in flight on one connection with the
  * asynchronous API: a run on a lease or a submission to a grinder goes
  * out as soon as an earlier one has come back.  Every answer is checked,
- * so that a request that failed fast never passes for a fast one.
+ * so that a request that failed fast never passes for a fast one.  Each
+ * request in flight has a slot of its own, since answers from several
+ * workers need not come back in the order the requests went.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
+
+/* A request in flight: whose it is, and when it went if it is timed. */
+struct pipeline_slot {
+	struct pipeline *p;
+	uint64_t sent_ns;		/* 0: not timed */
+	struct pipeline_slot *next;	/* on p->free */
+};
 
 static void
 pipeline_done(struct lp_client *c, enum lp_err code, struct lp_value *result,
     const struct lp_error *err, void *arg)
 {
-	struct pipeline *p = arg;
+	struct pipeline_slot *s = arg;
+	struct pipeline *p = s->p;
 
+	if (s->sent_ns != 0 && p->latency != NULL)
+		samples_add(p->latency, now_ns() - s->sent_ns);
+	s->next = p->free;
+	p->free = s;
 	p->completed++;
 	if (code != LP_OK && p->failed++ == 0)
 		p->first_error = *err;
 	lp_value_free(result);
 }
 
+static void
+pipeline_slots(struct pipeline *p)
+{
+	if ((p->slots = calloc(p->depth, sizeof *p->slots)) == NULL)
+		bench_fatal("out of memory");
+	for (unsigned i = 0; i < p->depth; i++) {
+		p->slots[i].p = p;
+		p->slots[i].next = p->free;
+		p->free = &p->slots[i];
+	}
+}
+
 void
 pipeline_step(struct pipeline *p)
 {
+	struct pipeline_slot *s;
 	struct lp_error err;
 	struct pollfd pfd;
+	enum lp_err rc;
 
-	while (lp_client_pending(p->c) < p->depth) {
-		enum lp_err rc = p->pool != NULL ?
-		    lp_submit_async(p->c, p->pool, p->fn, p->args, pipeline_done, p, &err) :
-		    lp_run_async(p->c, p->lease, p->fn, p->args, pipeline_done, p, &err);
-
+	if (p->slots == NULL)
+		pipeline_slots(p);
+	while ((s = p->free) != NULL) {
+		p->free = s->next;
+		s->sent_ns = p->latency != NULL ? now_ns() : 0;
+		rc = p->pool != NULL ?
+		    lp_submit_async(p->c, p->pool, p->fn, p->args, pipeline_done, s, &err) :
+		    lp_run_async(p->c, p->lease, p->fn, p->args, pipeline_done, s, &err);
 		if (rc != LP_OK)
 			bench_fatal("run %s: %s", p->fn, err.message);
 	}
@@ -51,6 +83,8 @@ pipeline_finish(struct pipeline *p)
 
 	if (lp_client_wait_all(p->c, &err) != LP_OK)
 		bench_fatal("run %s: %s", p->fn, err.message);
+	free(p->slots);
+	p->slots = p->free = NULL;
 	if (p->failed > 0)
 		bench_fatal("%llu runs of %s failed, the first with: %s",
 		    (unsigned long long)p->failed, p->fn, p->first_error.message);

@@ -70,6 +70,23 @@ static const struct figure_def threads_defs[] = {
 	    NULL, TARGET_NONE, 0 },
 };
 
+/* Echo 16 B on one lease at each of these numbers of runs in flight. */
+#define NLOADS 7
+static const unsigned load_depths[NLOADS] = { 1, 2, 4, 8, 16, 32, 64 };
+
+#define LOAD_DEFS(depth) { \
+	{ "load.d" #depth ".p50_us", "echo 16 B, " #depth " in flight: p50", UNIT_USEC, \
+	    "baseline.rtt.p50_us", TARGET_NONE, 0 }, \
+	{ "load.d" #depth ".p99_us", "echo 16 B, " #depth " in flight: p99", UNIT_USEC, \
+	    "baseline.rtt.p99_us", TARGET_NONE, 0 }, \
+	{ "load.d" #depth ".p999_us", "echo 16 B, " #depth " in flight: p99.9", UNIT_USEC, \
+	    "baseline.rtt.p999_us", TARGET_NONE, 0 } }
+
+static const struct figure_def load_defs[NLOADS][3] = {
+	LOAD_DEFS(1), LOAD_DEFS(2), LOAD_DEFS(4), LOAD_DEFS(8), LOAD_DEFS(16), LOAD_DEFS(32),
+	LOAD_DEFS(64),
+};
+
 struct echo_op {
 	struct lp_client *c;
 	uint64_t lease;
@@ -250,4 +267,39 @@ measure_threads(struct bench_ctx *ctx)
 	time_ops(&s, 0, bench_count(ctx, SLEEP_SAMPLES), sleep_once, &seconds, 0);
 	report_record(&threads_defs[3], samples_percentile_us(&s, 50));
 	samples_free(&s);
+}
+
+/*
+ * Latency against load: each run's time from the moment it is queued to
+ * its answer, with more and more runs in flight on one lease of the cpu
+ * pool, so that queueing in the client, the daemon and the workers shows.
+ */
+void
+measure_load(struct bench_ctx *ctx)
+{
+	struct lp_client *c = daemon_connect(ctx->daemon);
+	struct lp_args *args = args_new();
+	size_t warmup = bench_count(ctx, BENCH_SEQ_WARMUP), n = bench_count(ctx, BENCH_SEQ_SAMPLES);
+	struct lp_lease lease;
+	struct samples s;
+
+	lp_args_str(args, BENCH_SMALL_STRING);
+	daemon_acquire(c, BENCH_POOL_CPU, &lease);
+	for (size_t i = 0; i < NLOADS; i++) {
+		struct pipeline p = { .c = c, .lease = lease.id, .fn = "echo", .args = args,
+		    .depth = load_depths[i] };
+
+		samples_init(&s, n + load_depths[i]);
+		while (p.completed < warmup)
+			pipeline_step(&p);
+		p.latency = &s;
+		while (s.n < n)
+			pipeline_step(&p);
+		pipeline_finish(&p);
+		report_latency(load_defs[i], &s);
+		samples_free(&s);
+	}
+	daemon_release(c, &lease);
+	lp_args_free(args);
+	lp_client_free(c);
 }
