@@ -32,6 +32,7 @@ struct grinder {
 	TAILQ_HEAD(, gqueue) ring;
 	TAILQ_HEAD(, run) by_age;	/* every queued item, oldest first */
 	unsigned queued;
+	unsigned requeued;		/* of them, sent once already: they wait for no batch */
 	unsigned running;
 	struct event *timer;		/* batch_wait of the oldest item */
 	uint64_t batches;
@@ -132,6 +133,8 @@ unqueue(struct gqueue *q, struct run *r)
 	TAILQ_REMOVE(&q->items, r, queue_link);
 	TAILQ_REMOVE(&q->g->by_age, r, age_link);
 	q->g->queued--;
+	if (q->g->requeued > q->g->queued)
+		q->g->requeued = q->g->queued;
 	if (TAILQ_EMPTY(&q->items))
 		ring_leave(q);
 }
@@ -141,7 +144,7 @@ batch_due(struct grinder *g, double now)
 {
 	const struct run *oldest = TAILQ_FIRST(&g->by_age);
 
-	return oldest != NULL && (g->queued >= g->pool->cfg.batch_size ||
+	return oldest != NULL && (g->queued >= g->pool->cfg.batch_size || g->requeued > 0 ||
 	    now - oldest->accepted >= g->pool->cfg.batch_wait);
 }
 
@@ -242,30 +245,38 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max)
 	}
 	g->batches++;
 	g->dispatched += n;
+	/* Requeued items head their clients' queues: a batch takes them (any left waits as usual). */
+	g->requeued = 0;
 	return n;
 }
 
 void
-grinder_requeue(struct run *r)
+grinder_requeue(struct run **items, unsigned n)
 {
-	struct grinder *g = r->grinder;
-	struct gqueue *q;
+	struct grinder *g = items[0]->grinder;
 
-	lease_run_end(r->lease, server_now());
-	r->lease = NULL;
-	g->running--;
-	if (r->conn == NULL) {
-		/* Its client is gone: nobody wants it run any more. */
-		server.runs_in_flight--;
-		free(r);
-		server_check_drained();
-		return;
+	/* Last first, each to the head of its queue: they keep their order. */
+	while (n-- > 0) {
+		struct run *r = items[n];
+		struct gqueue *q;
+
+		lease_run_end(r->lease, server_now());
+		r->lease = NULL;
+		g->running--;
+		if (r->conn == NULL) {
+			/* Its client is gone: nobody wants it run any more. */
+			server.runs_in_flight--;
+			free(r);
+			server_check_drained();
+			continue;
+		}
+		q = queue_of(g, r->conn);
+		TAILQ_INSERT_HEAD(&q->items, r, queue_link);
+		TAILQ_INSERT_HEAD(&g->by_age, r, age_link);
+		g->queued++;
+		g->requeued++;
+		ring_join(q);
 	}
-	q = queue_of(g, r->conn);
-	TAILQ_INSERT_HEAD(&q->items, r, queue_link);
-	TAILQ_INSERT_HEAD(&g->by_age, r, age_link);
-	g->queued++;
-	ring_join(q);
 	grinder_kick(g);
 }
 

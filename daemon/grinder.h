@@ -37,8 +37,8 @@ void grinder_stop(struct lp_lease_table *t);
 
 /* For an idle worker of ex: a batch to run, when ex is a grinder's and one is due. */
 unsigned grinder_take(struct lp_executor *ex, struct run **out, unsigned max);
-/* An item of a batch that never started (its worker was killed): queue it again. */
-void grinder_requeue(struct run *r);
+/* The n items of a batch that never started (their worker was killed), in order: queue them again. */
+void grinder_requeue(struct run **items, unsigned n);
 /* An item was answered. */
 void grinder_item_done(struct grinder *g, bool ok);
 

@@ -644,8 +644,9 @@ slot_timeout(evutil_socket_t fd, short what, void *arg)
 	    "'%s' ran longer than its timeout of %.3f s; %s stays busy until it returns",
 	    r->fn, r->timeout, slot_label(s));
 	log_warn("%s", err.message);
-	while (s->done < s->nbatch)
-		grinder_requeue(s->batch[s->done++]);
+	if (s->done < s->nbatch)
+		grinder_requeue(s->batch + s->done, s->nbatch - s->done);
+	s->done = s->nbatch;
 	run_answer_error(r, &err);
 }
 
