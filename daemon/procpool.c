@@ -25,6 +25,8 @@
 #define BACKOFF_MAX 30.0
 /* How long a dead worker's run waits for the exit status before it is answered without it. */
 #define STATUS_WAIT 2.0
+/* At most this many queued runs of a lease travel to a worker in one frame. */
+#define RUNS_PER_FRAME 16
 
 enum worker_state {
 	WORKER_SPAWNING,	/* asked of the fork server (maybe after a backoff) */
@@ -56,6 +58,7 @@ struct worker {
 	 */
 	struct run **batch;
 	unsigned nbatch, done, batch_cap;
+	unsigned timed_out;	/* 1 + the index of the job killed for its timeout; 0: none */
 	uint32_t job_id;
 	unsigned jobs;		/* answered, for max_jobs_per_worker */
 	/* Recycling: started before this one stops, it takes the slot once ready. */
@@ -73,6 +76,7 @@ struct pexec {
 	unsigned nready;
 	bool announced;
 	struct run_queue queue;
+	unsigned nqueued;
 	struct worker *workers[];
 };
 
@@ -271,11 +275,12 @@ start_failed(struct pexec *pe, unsigned slot, const char *why)
 	spawn_slot(pe, slot, delay);
 }
 
+/* Not one killed for a timeout whose last result came in after the kill. */
 static struct worker *
 idle_worker(struct pexec *pe)
 {
 	for (unsigned i = 0; i < pe->nworkers; i++)
-		if (pe->workers[i]->state == WORKER_IDLE)
+		if (pe->workers[i]->state == WORKER_IDLE && pe->workers[i]->timed_out == 0)
 			return pe->workers[i];
 	return NULL;
 }
@@ -325,17 +330,38 @@ worker_send(struct worker *w, struct run **runs, unsigned n)
 	worker_writable(w->fd, EV_WRITE, w);
 }
 
+/*
+ * An idle worker takes its share of the lease's queued runs in one frame,
+ * the queue split over all ready workers (busy ones too, so that one about
+ * to finish is not left without work): while it runs one, the next is
+ * already there, and a pipelining client costs one round trip per frame
+ * rather than per run.
+ */
+static unsigned
+frame_share(const struct pexec *pe)
+{
+	unsigned ready = pe->nready > 0 ? pe->nready : 1;
+	unsigned share = (pe->nqueued + ready - 1) / ready;
+
+	return share < RUNS_PER_FRAME ? share : RUNS_PER_FRAME;
+}
+
 static void
 pump(struct pexec *pe)
 {
 	struct run *batch[GRINDER_BATCH_MAX];
 	struct worker *w;
-	struct run *r;
 	unsigned n;
 
-	while ((r = TAILQ_FIRST(&pe->queue)) != NULL && (w = idle_worker(pe)) != NULL) {
-		TAILQ_REMOVE(&pe->queue, r, queue_link);
-		worker_send(w, &r, 1);
+	_Static_assert(RUNS_PER_FRAME <= GRINDER_BATCH_MAX, "a frame fits the batch array");
+	while (pe->nqueued > 0 && (w = idle_worker(pe)) != NULL) {
+		n = frame_share(pe);
+		for (unsigned i = 0; i < n; i++) {
+			batch[i] = TAILQ_FIRST(&pe->queue);
+			TAILQ_REMOVE(&pe->queue, batch[i], queue_link);
+		}
+		pe->nqueued -= n;
+		worker_send(w, batch, n);
 	}
 	/* An executor the grinder leased takes batches as long as it has idle workers. */
 	while ((w = idle_worker(pe)) != NULL &&
@@ -349,6 +375,7 @@ procpool_submit(struct lp_executor *ex, struct run *r)
 	struct pexec *pe = ex->backend;
 
 	TAILQ_INSERT_TAIL(&pe->queue, r, queue_link);
+	pe->nqueued++;
 	pump(pe);
 }
 
@@ -368,14 +395,16 @@ batch_next(struct worker *w)
 	return w->batch[w->done++];
 }
 
+/* The job it was running: the others of its frame were answered or went back. */
 static void
 answer_crash(struct worker *w, int status, bool known)
 {
 	struct lp_error err = { .code = LP_ERR_WORKER_CRASHED };
 	char how[96];
 	struct run *r;
-	bool first = true;
 
+	if ((r = batch_next(w)) == NULL)
+		return;
 	if (known) {
 		describe_status(status, how, sizeof how);
 		if (WIFSIGNALED(status))
@@ -383,15 +412,47 @@ answer_crash(struct worker *w, int status, bool known)
 	} else {
 		snprintf(how, sizeof how, "died (exit status unknown)");
 	}
-	/* Every job of the frame not yet answered: finished ones already were. */
-	while ((r = batch_next(w)) != NULL) {
-		snprintf(err.message, sizeof err.message, "%s %s %s '%s'", worker_label(w), how,
-		    first ? "while running" : "before it could run", r->fn);
-		if (first)
-			log_warn("%s", err.message);
-		first = false;
-		run_answer_error(r, &err);
+	snprintf(err.message, sizeof err.message, "%s %s while running '%s'", worker_label(w),
+	    how, r->fn);
+	log_warn("%s", err.message);
+	run_answer_error(r, &err);
+}
+
+static void
+answer_timeout(struct worker *w, struct run *r)
+{
+	struct lp_error err = { .code = LP_ERR_JOB_TIMEOUT };
+
+	snprintf(err.message, sizeof err.message,
+	    "'%s' ran longer than its timeout of %.3f s; %s was killed",
+	    r->fn, r->timeout, worker_label(w));
+	run_answer_error(r, &err);
+}
+
+/*
+ * A lost worker's frame, once its channel has been read to the end: the
+ * jobs after the running one never started, so they go back, in order, to
+ * run elsewhere rather than fail with it; the one it was killed for (a
+ * timeout) is answered so.  Only the running job can still be a crash.
+ */
+static void
+settle_frame(struct worker *w, struct pexec *pe)
+{
+	unsigned first = w->done + 1;
+
+	/* A frame is all runs of the lease, or all items of a grinder batch. */
+	if (first < w->nbatch && w->batch[first]->grinder != NULL) {
+		grinder_requeue(w->batch + first, w->nbatch - first);
+		w->nbatch = first;
 	}
+	while (w->nbatch > first) {
+		struct run *r = w->batch[--w->nbatch];
+
+		TAILQ_INSERT_HEAD(&pe->queue, r, queue_link);
+		pe->nqueued++;
+	}
+	if (w->timed_out == w->done + 1 && w->done < w->nbatch)
+		answer_timeout(w, batch_next(w));
 }
 
 /* A worker that ended, whatever the cause, waits for its exit status (to answer its run). */
@@ -446,6 +507,7 @@ worker_lost(struct worker *w, const char *why, int status, bool status_known)
 		else
 			start_failed(pe, w->slot, why);
 	}
+	settle_frame(w, pe);
 	worker_bury(w, status, status_known);
 	pump(pe);
 }
@@ -523,12 +585,14 @@ worker_result(struct worker *w, const struct wire_header *h)
 		worker_lost(w, "protocol error", 0, false);
 		return;
 	}
-	evtimer_del(w->ev_timer);
+	/* One killed for a timeout keeps the kill's wait for the end of its channel. */
+	if (w->timed_out == 0)
+		evtimer_del(w->ev_timer);
 	r = batch_next(w);
-	if (w->done < w->nbatch)
-		note_running(w, w->batch[w->done]);
-	else
+	if (w->done == w->nbatch)
 		w->state = WORKER_IDLE;
+	else if (w->timed_out == 0)
+		note_running(w, w->batch[w->done]);
 	if (h->code == LP_OK) {
 		run_answer_result(r, w->in, h->len);
 	} else {
@@ -584,17 +648,47 @@ worker_frames(struct worker *w)
 	}
 }
 
+/*
+ * One read of up to 64 KiB: evbuffer_read() would ask FIONREAD first and
+ * then read 4 KiB at most, a loop turn for every 4 KiB of a large result.
+ * Returns the bytes read, 0 for none now, -1 when the channel is gone (and
+ * so is the worker).
+ */
+static ssize_t
+worker_read(struct worker *w)
+{
+	static char buf[64 * 1024];
+	ssize_t n;
+
+	do
+		n = read(w->fd, buf, sizeof buf);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		if (evbuffer_add(w->in, buf, (size_t)n) == -1)
+			fatalx("out of memory");
+		return n;
+	}
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	worker_lost(w, n == 0 ? "closed its channel" : strerror(errno), 0, false);
+	return -1;
+}
+
 static void
 worker_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	int n = evbuffer_read(w->in, fd, -1);
 
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-		worker_lost(w, n == 0 ? "closed its channel" : strerror(errno), 0, false);
-		return;
-	}
-	worker_frames(w);
+	if (worker_read(w) > 0)
+		worker_frames(w);
+}
+
+/* A worker reaped before its channel ended: what it wrote last still counts. */
+static void
+worker_drain(struct worker *w)
+{
+	while (w->state != WORKER_DEAD && worker_read(w) > 0)
+		worker_frames(w);
 }
 
 static void
@@ -618,29 +712,35 @@ kill_worker(struct worker *w)
 	kill(w->pid, SIGKILL);
 }
 
+/*
+ * A job past its timeout: the worker is killed, and the job is answered
+ * when the channel ends, once whatever the worker wrote before it died has
+ * been read, so that no job of the frame is answered twice or run twice.
+ */
 static void
 worker_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct lp_error err = { .code = LP_ERR_JOB_TIMEOUT };
-	struct run *r;
+	const struct run *r;
 
 	switch (w->state) {
 	case WORKER_SPAWNING:		/* the backoff is over */
 		spawn_now(w);
 		break;
+	case WORKER_IDLE:
 	case WORKER_BUSY:
-		r = batch_next(w);
-		snprintf(err.message, sizeof err.message,
-		    "'%s' ran longer than its timeout of %.3f s; %s was killed",
+		if (w->timed_out != 0) {
+			worker_lost(w, "killed after a job timeout", 0, false);
+			break;
+		}
+		if (w->state == WORKER_IDLE)
+			break;
+		r = w->batch[w->done];
+		log_warn("'%s' ran longer than its timeout of %.3f s; %s is killed",
 		    r->fn, r->timeout, worker_label(w));
-		log_warn("%s", err.message);
+		w->timed_out = w->done + 1;
 		kill_worker(w);
-		run_answer_error(r, &err);
-		/* Jobs of the batch that never started go back to the grinder. */
-		while ((r = batch_next(w)) != NULL)
-			grinder_requeue(r);
-		worker_lost(w, "killed after a job timeout", 0, false);
+		timer_start(w, STATUS_WAIT);
 		break;
 	case WORKER_DEAD:		/* no exit status came: answer without it */
 		answer_crash(w, 0, false);
@@ -726,6 +826,8 @@ procpool_reaped(pid_t pid, int status)
 	if (w == NULL)
 		return;
 	describe_status(status, how, sizeof how);
+	if (w->fd != -1)
+		worker_drain(w);
 	if (w->state == WORKER_DEAD) {
 		answer_crash(w, status, true);
 		worker_free(w);

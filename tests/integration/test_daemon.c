@@ -485,6 +485,70 @@ START_TEST(job_past_its_timeout_is_killed)
 }
 END_TEST
 
+/* run of sleep(seconds) on lease, with its own timeout, answered into o. */
+static void
+run_sleep_async(struct lp_client *c, uint64_t lease, double seconds, double timeout,
+    struct outcome *o)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct lp_error err;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	lp_pack_cstr(&pk, "lease");
+	msgpack_pack_uint64(&pk, lease);
+	lp_pack_cstr(&pk, "fn");
+	lp_pack_cstr(&pk, "sleep");
+	lp_pack_cstr(&pk, "args");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_double(&pk, seconds);
+	lp_pack_cstr(&pk, "timeout");
+	msgpack_pack_double(&pk, timeout);
+	ck_assert(lp_call_async(c, "run", sb.data, sb.size, record, o, &err) == LP_OK);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/*
+ * Runs queued while both workers are busy travel to a worker in frames of
+ * several.  One that times out takes its worker with it; the runs of its
+ * frame behind it never started, and they still run, on another worker.
+ */
+START_TEST(runs_behind_a_timed_out_run_still_run)
+{
+	enum { ECHOES = 7 };
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome busy[2] = { 0 }, stuck = { 0 }, echoes[ECHOES] = { 0 };
+	struct lp_args *a = lp_args_new();
+	struct lp_error err;
+	uint64_t id = acquire(c, NULL);
+
+	run_sleep_async(c, id, 0.1, 60, &busy[0]);
+	run_sleep_async(c, id, 0.1, 60, &busy[1]);
+	run_sleep_async(c, id, 60, 0.3, &stuck);
+	for (int i = 0; i < ECHOES; i++) {
+		lp_args_clear(a);
+		lp_args_int(a, i);
+		ck_assert(lp_run_async(c, id, "echo", a, record, &echoes[i], &err) == LP_OK);
+	}
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	ck_assert_int_eq(busy[0].code, LP_OK);
+	ck_assert_int_eq(busy[1].code, LP_OK);
+	ck_assert_int_eq(stuck.code, LP_ERR_JOB_TIMEOUT);
+	for (int i = 0; i < ECHOES; i++) {
+		ck_assert_int_eq(echoes[i].done, 1);
+		ck_assert_msg(echoes[i].code == LP_OK, "echo %d: %s", i, echoes[i].message);
+		ck_assert_int_eq(echoes[i].value, i);
+	}
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 1);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 0);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.completed"), 2 + ECHOES);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(many_pipelined_runs_are_all_answered)
 {
 	enum { RUNS = 2000 };
@@ -813,6 +877,7 @@ daemon_suite(void)
 	tcase_set_timeout(faults, 60);
 	tcase_add_test(faults, crashed_worker_is_reported_and_replaced);
 	tcase_add_test(faults, job_past_its_timeout_is_killed);
+	tcase_add_test(faults, runs_behind_a_timed_out_run_still_run);
 	tcase_add_test(faults, garbage_closes_only_that_connection);
 	tcase_add_test(faults, oversized_message_is_refused);
 	tcase_add_test(faults, client_that_never_reads_is_backpressured);

@@ -451,6 +451,8 @@ START_TEST(killed_workers_lose_no_run)
 	}
 	ck_assert_int_eq(kills, KILLS);
 	ck_assert_int_eq(ok + crashed, RUNS);
+	/* Only the run a worker died in fails: those queued at it run elsewhere. */
+	ck_assert_int_le(crashed, KILLS);
 	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.completed"), ok);
 	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.crashed"), crashed);
 	/* The executor is whole again. */
