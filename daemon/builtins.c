@@ -6,6 +6,7 @@
 
 #include "daemon/exec.h"
 #include "daemon/jobs.h"
+#include "proto/params.h"
 
 static const msgpack_object *
 first_arg(const msgpack_object *args)
@@ -61,8 +62,10 @@ job_sleep(struct lp_job *job, const msgpack_object *args, const msgpack_object *
 	struct timespec ts;
 	double seconds;
 
-	if (v == NULL || !number_arg(v, &seconds) || !isfinite(seconds) || seconds < 0)
-		return lp_job_fail(job, "sleep takes a finite number of seconds >= 0");
+	/* Capped like every duration of the protocol: beyond it, time_t may not hold it. */
+	if (v == NULL || !number_arg(v, &seconds) || !isfinite(seconds) || seconds < 0 ||
+	    seconds > LP_DURATION_MAX)
+		return lp_job_fail(job, "sleep takes a number of seconds from 0 to %g", LP_DURATION_MAX);
 	ts.tv_sec = (time_t)seconds;
 	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)

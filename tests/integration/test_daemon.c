@@ -250,6 +250,12 @@ START_TEST(job_errors_reach_the_caller)
 	ck_assert_ptr_nonnull(strstr(err.message, "echo"));
 	lp_args_str(a, "soon");
 	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err), LP_ERR_JOB_FAILED);
+	lp_args_free(a);
+	/* Finite, yet more seconds than a timespec holds: found by fuzz_conn. */
+	a = lp_args_new();
+	lp_args_double(a, 1e300);
+	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err), LP_ERR_JOB_FAILED);
+	ck_assert_ptr_nonnull(strstr(err.message, "sleep takes"));
 	ck_assert_int_eq(lp_run(c, lease, "no.such", NULL, &v, &err), LP_ERR_NO_SUCH_FUNCTION);
 	ck_assert_ptr_nonnull(strstr(err.message, "no.such"));
 	/* A failed job does not cost the lease its executor. */
