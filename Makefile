@@ -222,25 +222,45 @@ check-tsan:
 		cat $(TSAN_REPORTS)/report.*; echo "check-tsan: ThreadSanitizer reports above"; exit 1; \
 	fi
 
-# libFuzzer needs clang; FUZZ_SECONDS bounds the smoke run.
+# libFuzzer needs clang; FUZZ_SECONDS bounds each target's smoke run.
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DLP_VERSION='"$(VERSION)"' -pthread $(WARN) -Iinclude -I. \
+	$(PKG_CFLAGS)
 FUZZ_SECONDS ?= 60
 FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) | $(CONFIG_MK)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS) \
-		-o $@ $< $(PROTO_SRC) $(MSGPACK_LIBS) -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) $(MSGPACK_LIBS) -lm
+
+# The connection target runs the daemon itself; its jobs' sleeps are cut
+# short (tests/fuzz/fuzz_conn.c says why).
+$(BUILD)/fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(DAEMON_SRC) $(PROTO_SRC) \
+    $(wildcard daemon/*.h proto/*.h include/leasepool/*.h) | $(CONFIG_MK)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CFLAGS) $(SYSTEMD_CFLAGS) -Wl,--wrap=nanosleep -o $@ $< \
+		$(DAEMON_SRC) $(PROTO_SRC) $(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) -lm
 
 fuzz: $(FUZZERS)
 
+# Seeds: tests/fuzz/corpus-NAME for fuzz_NAME, else the decoder's tests/fuzz/corpus.
+# What a target finds is in $(BUILD)/fuzz, with its log; the smoke fails on it.
 fuzz-smoke: $(FUZZERS)
 	@for f in $(FUZZERS); do \
-		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
-		mkdir -p $(BUILD)/fuzz/corpus-$$(basename $$f); \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(BUILD)/fuzz/corpus-$$(basename $$f) tests/fuzz/corpus 2>&1 | tail -n 12 || exit 1; \
+		name=$$(basename $$f); \
+		seeds=tests/fuzz/corpus-$${name#fuzz_}; \
+		[ -d $$seeds ] || seeds=tests/fuzz/corpus; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS)s, seeds from $$seeds"; \
+		mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+		if $$f -max_total_time=$(FUZZ_SECONDS) -timeout=60 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$name $$seeds \
+			>$(BUILD)/fuzz/$$name.log 2>&1; then \
+			tail -n 12 $(BUILD)/fuzz/$$name.log; \
+		else \
+			tail -n 80 $(BUILD)/fuzz/$$name.log; \
+			echo "fuzz: $$name failed; see $(BUILD)/fuzz/$$name.log"; exit 1; \
+		fi; \
 	done
 
 # The installed library: libleasepool.so -> .so.1 (the SONAME) -> .so.1.0.0.
