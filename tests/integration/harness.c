@@ -1,4 +1,5 @@
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -466,4 +467,70 @@ daemon_run_once(const char *config_text, bool check_only, char *output, size_t l
 	d.pid = 0;
 	daemon_cleanup(&d);
 	return r.status;
+}
+
+/* The parent pid of pid from /proc/PID/stat, and its name (comm) into name. */
+static pid_t
+parent_and_name(pid_t pid, char *name, size_t len)
+{
+	char path[64], line[1024], *open, *close;
+	FILE *f;
+	pid_t ppid = 0;
+	char state;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+	if (fgets(line, sizeof line, f) != NULL && (open = strchr(line, '(')) != NULL &&
+	    (close = strrchr(line, ')')) != NULL &&
+	    sscanf(close + 1, " %c %d", &state, &ppid) == 2)
+		snprintf(name, len, "%.*s", (int)(close - open - 1), open + 1);
+	fclose(f);
+	return ppid;
+}
+
+pid_t
+fork_server_of(const struct daemon *d)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	ck_assert_ptr_nonnull(dir);
+	while (found == 0 && (e = readdir(dir)) != NULL) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		char name[64] = "";
+
+		if (pid > 0 && parent_and_name(pid, name, sizeof name) == d->pid &&
+		    strcmp(name, "leasepool-fork") == 0)
+			found = pid;
+	}
+	closedir(dir);
+	return found;
+}
+
+struct fork_server_change {
+	const struct daemon *d;
+	pid_t old;
+};
+
+static bool
+fork_server_replaced(void *arg)
+{
+	struct fork_server_change *fc = arg;
+	pid_t now = fork_server_of(fc->d);
+
+	return now != 0 && now != fc->old;
+}
+
+void
+kill_fork_server(const struct daemon *d)
+{
+	struct fork_server_change fc = { d, fork_server_of(d) };
+
+	ck_assert_int_ne(fc.old, 0);
+	kill(fc.old, SIGKILL);
+	ck_assert_msg(wait_until(fork_server_replaced, &fc),
+	    "the fork server %d was not replaced", (int)fc.old);
 }

@@ -67,6 +67,16 @@ long long stats_int(struct lp_client *c, const char *path);
 /* Waits until stats_int(c, path) == want; false when it never does. */
 bool wait_stats(struct lp_client *c, const char *path, long long want);
 
+/*
+ * d's fork server: its child that names itself leasepool-fork (workers are
+ * its children, or d's named leasepool-work once the fork server that forked
+ * them died).  0 when there is none.
+ */
+pid_t fork_server_of(const struct daemon *d);
+
+/* SIGKILLs d's fork server and waits until d has started another. */
+void kill_fork_server(const struct daemon *d);
+
 /* A raw Unix-socket connection to d, for bytes no client library would send. */
 int raw_connect(const struct daemon *d);
 

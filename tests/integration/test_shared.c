@@ -397,6 +397,14 @@ struct full_size {
 };
 
 static bool
+has_a_worker(void *arg)
+{
+	pid_t pids[8];
+
+	return worker_pids(arg, pids, 8) > 0;
+}
+
+static bool
 back_to_full_size(void *arg)
 {
 	struct full_size *f = arg;
@@ -405,19 +413,40 @@ back_to_full_size(void *arg)
 	return worker_pids(f->c, pids, 8) == f->want;
 }
 
-START_TEST(killed_workers_lose_no_run)
+/* A random worker of the cpu pool's lease dies. */
+static void
+kill_a_worker(struct lp_client *watcher, unsigned *seed)
 {
-	enum { RUNS = 300, KILLS = 5 };
+	pid_t pids[8];
+	unsigned n;
+
+	/* Between a death and its replacement the lease may show no worker: wait for one. */
+	ck_assert(wait_until(has_a_worker, watcher));
+	n = worker_pids(watcher, pids, 8);
+	kill(pids[rand_r(seed) % n], SIGKILL);
+}
+
+/*
+ * RUNS runs of 2 ms of CPU on one lease of two workers, and kills, spread
+ * evenly over the answers: a worker each, or first the fork server (so that
+ * the replacements come from its successor).  Every run must be answered
+ * exactly once, and only the run a worker died in may fail.
+ */
+static void
+runs_survive_kills(int kills, bool fork_server_first)
+{
+	enum { RUNS = 300 };
 	struct lp_client *c = daemon_connect(&d), *watcher = daemon_connect(&d);
 	static struct answer answers[RUNS];
 	struct lp_args *work = lp_args_new();
 	struct lp_lease lease;
 	struct lp_error err;
-	int answered = 0, kills = 0, ok = 0, crashed = 0;
+	int answered = 0, done = 0, ok = 0, crashed = 0;
 	unsigned seed = 7;
 
+	memset(answers, 0, sizeof answers);
 	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
-	lp_args_int(work, 2000);	/* 2 ms of CPU each */
+	lp_args_int(work, 2000);
 	for (int i = 0; i < RUNS; i++)
 		ck_assert(lp_run_async(c, lease.id, "spin", work, count_answer, &answers[i],
 		    &err) == LP_OK);
@@ -431,15 +460,12 @@ START_TEST(killed_workers_lose_no_run)
 		answered = 0;
 		for (int i = 0; i < RUNS; i++)
 			answered += answers[i].times > 0;
-		/* Every so many answers, one worker dies: whichever the dice pick. */
-		if (kills < KILLS && answered >= (kills + 1) * RUNS / (KILLS + 2)) {
-			pid_t pids[8];
-			unsigned n = worker_pids(watcher, pids, 8);
-
-			if (n > 0) {
-				kill(pids[rand_r(&seed) % n], SIGKILL);
-				kills++;
-			}
+		if (done < kills && answered >= (done + 1) * RUNS / (kills + 2)) {
+			if (done == 0 && fork_server_first)
+				kill_fork_server(&d);
+			else
+				kill_a_worker(watcher, &seed);
+			done++;
 		}
 	}
 	for (int i = 0; i < RUNS; i++) {
@@ -449,17 +475,30 @@ START_TEST(killed_workers_lose_no_run)
 		ok += answers[i].code == LP_OK;
 		crashed += answers[i].code == LP_ERR_WORKER_CRASHED;
 	}
-	ck_assert_int_eq(kills, KILLS);
+	ck_assert_int_eq(done, kills);
 	ck_assert_int_eq(ok + crashed, RUNS);
 	/* Only the run a worker died in fails: those queued at it run elsewhere. */
-	ck_assert_int_le(crashed, KILLS);
+	ck_assert_int_le(crashed, kills - fork_server_first);
 	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.completed"), ok);
 	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.crashed"), crashed);
 	/* The executor is whole again. */
 	ck_assert(wait_until(back_to_full_size, &(struct full_size){ watcher, 2 }));
+	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
+	ck_assert(wait_stats(watcher, "pools.cpu.executors.leased", 0));
 	lp_args_free(work);
 	lp_client_free(c);
 	lp_client_free(watcher);
+}
+
+START_TEST(killed_workers_lose_no_run)
+{
+	runs_survive_kills(5, false);
+}
+END_TEST
+
+START_TEST(killed_fork_server_loses_no_run)
+{
+	runs_survive_kills(3, true);
 }
 END_TEST
 
@@ -470,6 +509,7 @@ shared_suite(void)
 	TCase *access = tcase_create("access");
 	TCase *limits = tcase_create("limits");
 	TCase *crowd = tcase_create("crowd");
+	TCase *kills = tcase_create("kills");
 
 	tcase_add_checked_fixture(access, start_access, stop_daemon);
 	tcase_set_timeout(access, 60);
@@ -484,14 +524,11 @@ shared_suite(void)
 	tcase_add_test(limits, oversized_result_is_an_error_for_that_run);
 	suite_add_tcase(s, limits);
 
-	{
-		TCase *kills = tcase_create("kills");
-
-		tcase_add_checked_fixture(kills, start_two_workers, stop_daemon);
-		tcase_set_timeout(kills, 120);
-		tcase_add_test(kills, killed_workers_lose_no_run);
-		suite_add_tcase(s, kills);
-	}
+	tcase_add_checked_fixture(kills, start_two_workers, stop_daemon);
+	tcase_set_timeout(kills, 120);
+	tcase_add_test(kills, killed_workers_lose_no_run);
+	tcase_add_test(kills, killed_fork_server_loses_no_run);
+	suite_add_tcase(s, kills);
 
 	tcase_add_checked_fixture(crowd, start_crowded, stop_daemon);
 	tcase_set_timeout(crowd, 120);

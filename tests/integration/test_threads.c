@@ -11,7 +11,6 @@
  * time, and whose hold, held and release hold a lock in the daemon.
  */
 #include <check.h>
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -512,65 +511,6 @@ END_TEST
 
 /* ---- fork safety ---- */
 
-/* The parent pid of pid from /proc/PID/stat, and its name (comm) into name. */
-static pid_t
-parent_and_name(pid_t pid, char *name, size_t len)
-{
-	char path[64], line[1024], *open, *close;
-	FILE *f;
-	pid_t ppid = 0;
-	char state;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
-	if (fgets(line, sizeof line, f) != NULL && (open = strchr(line, '(')) != NULL &&
-	    (close = strrchr(line, ')')) != NULL &&
-	    sscanf(close + 1, " %c %d", &state, &ppid) == 2)
-		snprintf(name, len, "%.*s", (int)(close - open - 1), open + 1);
-	fclose(f);
-	return ppid;
-}
-
-/*
- * The fork server: the daemon's child that names itself leasepool-fork
- * (workers are its children, or the daemon's named leasepool-work once
- * the fork server that forked them died).  0 when there is none.
- */
-static pid_t
-fork_server_of(pid_t daemon)
-{
-	DIR *dir = opendir("/proc");
-	struct dirent *e;
-	pid_t found = 0;
-
-	ck_assert_ptr_nonnull(dir);
-	while (found == 0 && (e = readdir(dir)) != NULL) {
-		pid_t pid = (pid_t)atoi(e->d_name);
-		char name[64] = "";
-
-		if (pid > 0 && parent_and_name(pid, name, sizeof name) == daemon &&
-		    strcmp(name, "leasepool-fork") == 0)
-			found = pid;
-	}
-	closedir(dir);
-	return found;
-}
-
-struct fork_server_change {
-	pid_t old;
-};
-
-static bool
-fork_server_replaced(void *arg)
-{
-	struct fork_server_change *w = arg;
-	pid_t now = fork_server_of(d.pid);
-
-	return now != 0 && now != w->old;
-}
-
 /* The pid of the one worker of the cpu pool's lease; 0 while it has none ready. */
 static pid_t
 cpu_worker(struct lp_client *c)
@@ -621,13 +561,13 @@ lock_held(void *arg)
 /*
  * A thread of the daemon holds the lock of the locks module while the cpu
  * pool's worker is killed and a new one forked (after the fork server
- * itself was killed and restarted, when kill_fork_server).  Had the new
+ * itself was killed and restarted, when restart_fork_server).  Had the new
  * worker been forked from the daemon, or from a fork server forked from
  * it, its copy of the lock would be held by a thread it does not have,
  * and locks.take would hang there until its timeout.
  */
 static void
-worker_forked_while_a_thread_holds_a_lock(bool kill_fork_server)
+worker_forked_while_a_thread_holds_a_lock(bool restart_fork_server)
 {
 	struct lp_client *c;
 	struct lp_args *long_hold = args_number(60);
@@ -643,14 +583,8 @@ worker_forked_while_a_thread_holds_a_lock(bool kill_fork_server)
 	probe = (struct lock_probe){ c, io };
 	run_async(c, io, "locks.hold", long_hold, &hold);
 	ck_assert_msg(wait_until(lock_held, &probe), "locks.hold never took the lock");
-	if (kill_fork_server) {
-		struct fork_server_change fc = { fork_server_of(d.pid) };
-
-		ck_assert_int_ne(fc.old, 0);
-		kill(fc.old, SIGKILL);
-		ck_assert_msg(wait_until(fork_server_replaced, &fc),
-		    "the fork server %d was not replaced", (int)fc.old);
-	}
+	if (restart_fork_server)
+		kill_fork_server(&d);
 	wc = (struct worker_change){ .c = c, .old = cpu_worker(c) };
 	ck_assert_int_ne(wc.old, 0);
 	kill(wc.old, SIGKILL);
