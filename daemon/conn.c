@@ -81,7 +81,6 @@ conn_accept(int fd)
 	TAILQ_INIT(&c->runs);
 	LIST_INIT(&c->grinds);
 	lp_framer_init(&c->framer, server.cfg.max_message_bytes, server.cfg.max_depth);
-	msgpack_zone_init(&c->zone, 4096);
 	c->out = evbuffer_new();
 	c->ev_read = event_new(server.base, fd, EV_READ | EV_PERSIST, conn_readable, c);
 	c->ev_write = event_new(server.base, fd, EV_WRITE | EV_PERSIST, conn_writable, c);
@@ -140,7 +139,6 @@ conn_free(struct conn *c)
 		event_free(c->ev_write);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
-	msgpack_zone_destroy(&c->zone);
 	free(c->in);
 	free(c);
 }
@@ -318,7 +316,7 @@ conn_message(struct conn *c, const char *msg, size_t len)
 	size_t off = 0;
 	bool msgid_known;
 
-	if (msgpack_unpack(msg, len, &off, &c->zone, &obj) != MSGPACK_UNPACK_SUCCESS) {
+	if (msgpack_unpack(msg, len, &off, &server.zone, &obj) != MSGPACK_UNPACK_SUCCESS) {
 		conn_protocol_error(c, LP_ERR_INVALID_REQUEST, "message could not be decoded");
 		return;
 	}
@@ -334,18 +332,22 @@ conn_message(struct conn *c, const char *msg, size_t len)
 	} else {
 		dispatch(c, &req);
 	}
-	msgpack_zone_clear(&c->zone);
+	msgpack_zone_clear(&server.zone);
 }
 
-static void
-conn_process(struct conn *c)
+/*
+ * Frames and dispatches the whole messages in buf, of which the first
+ * c->in_scanned bytes were fed to the framer already; returns the bytes
+ * consumed.  It stops early when the connection closes or pauses.
+ */
+static size_t
+conn_frames(struct conn *c, const char *buf, size_t len)
 {
 	size_t start = 0, used;
 	enum lp_frame_status st;
 
-	while (!c->closed && !c->read_paused && c->in_scanned < c->in_len) {
-		st = lp_framer_feed(&c->framer, c->in + c->in_scanned,
-		    c->in_len - c->in_scanned, &used);
+	while (!c->closed && !c->read_paused && c->in_scanned < len) {
+		st = lp_framer_feed(&c->framer, buf + c->in_scanned, len - c->in_scanned, &used);
 		c->in_scanned += used;
 		if (st == LP_FRAME_MORE)
 			break;
@@ -353,28 +355,22 @@ conn_process(struct conn *c)
 			conn_protocol_error(c, c->framer.error == LP_FRAME_MALFORMED ?
 			    LP_ERR_INVALID_REQUEST : LP_ERR_LIMIT_EXCEEDED,
 			    lp_frame_error_string(c->framer.error));
-			return;
+			return start;
 		}
-		conn_message(c, c->in + start, c->in_scanned - start);
+		conn_message(c, buf + start, c->in_scanned - start);
 		start = c->in_scanned;
 		if (evbuffer_get_length(c->out) > OUT_HIGH && !c->read_paused)
 			pause_reading(c);
 	}
-	if (c->closed)
-		return;
-	if (start > 0) {
-		memmove(c->in, c->in + start, c->in_len - start);
-		c->in_len -= start;
-		c->in_scanned -= start;
-	}
-	server_schedule();
-	conn_flush(c);
+	c->in_scanned -= start;
+	return start;
 }
 
+/* Room for more bytes at the end of c->in. */
 static bool
-reserve_input(struct conn *c)
+reserve_input(struct conn *c, size_t more)
 {
-	size_t want = c->in_len + READ_CHUNK;
+	size_t want = c->in_len + more;
 	char *p;
 
 	if (want <= c->in_cap)
@@ -388,17 +384,53 @@ reserve_input(struct conn *c)
 	return true;
 }
 
+/* After c->in's first used bytes were consumed: an idle connection keeps no buffer. */
+static void
+consume_input(struct conn *c, size_t used)
+{
+	c->in_len -= used;
+	if (c->in_len == 0) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	} else if (used > 0) {
+		memmove(c->in, c->in + used, c->in_len);
+	}
+}
+
+/* The requests c->in holds: its part of the last read, or all of it when reading resumes. */
+static void
+conn_process(struct conn *c)
+{
+	consume_input(c, conn_frames(c, c->in, c->in_len));
+	if (c->closed)
+		return;
+	server_schedule();
+	conn_flush(c);
+}
+
+/*
+ * Every connection reads into one shared buffer and keeps only what is
+ * left of it (a message cut by the read, or requests behind a pause), so
+ * thousands of idle clients cost no input buffers.
+ */
 static void
 conn_readable(evutil_socket_t fd, short what, void *arg)
 {
+	static char shared[READ_CHUNK];
 	struct conn *c = arg;
+	char *buf = shared;
+	size_t used;
 	ssize_t n;
 
-	if (!reserve_input(c)) {
-		conn_close(c, "out of memory for its input");
-		return;
+	if (c->in_len > 0) {
+		if (!reserve_input(c, READ_CHUNK)) {
+			conn_close(c, "out of memory for its input");
+			return;
+		}
+		buf = c->in + c->in_len;
 	}
-	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	n = read(c->fd, buf, READ_CHUNK);
 	if (n == 0) {
 		conn_close(c, "closed by the client");
 		return;
@@ -408,12 +440,22 @@ conn_readable(evutil_socket_t fd, short what, void *arg)
 			conn_close(c, strerror(errno));
 		return;
 	}
-	c->in_len += (size_t)n;
-	conn_process(c);
-	/* A big idle buffer goes back once a large message has passed. */
-	if (c->in_len == 0 && c->in_cap > 4 * READ_CHUNK) {
-		free(c->in);
-		c->in = NULL;
-		c->in_cap = 0;
+	if (buf != shared) {
+		c->in_len += (size_t)n;
+		conn_process(c);
+		return;
 	}
+	used = conn_frames(c, shared, (size_t)n);
+	if (c->closed)
+		return;
+	if (used < (size_t)n) {
+		if (!reserve_input(c, (size_t)n - used)) {
+			conn_close(c, "out of memory for its input");
+			return;
+		}
+		memcpy(c->in, shared + used, (size_t)n - used);
+		c->in_len = (size_t)n - used;
+	}
+	server_schedule();
+	conn_flush(c);
 }

@@ -31,7 +31,6 @@ struct conn {
 	char *in;			/* received bytes not yet consumed */
 	size_t in_len, in_cap, in_scanned;
 	struct lp_framer framer;
-	msgpack_zone zone;		/* the message being dispatched */
 	struct evbuffer *out;
 	struct lp_holder holder;	/* its leases and waiting acquires */
 	struct run_queue runs;		/* accepted, unanswered */
