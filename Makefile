@@ -34,7 +34,7 @@ OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLP_VERSION='"$(VERSION)"' -fPIC -pthread $(WARN) \
-	-Iinclude -I. $(PKG_CFLAGS) $(SYSTEMD_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+	-Iinclude -I. $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(SAN_FLAGS) $(LDFLAGS)
 
 # SANITIZE=1: ASan and UBSan.  SANITIZE=thread: TSan (it cannot be combined with ASan).
@@ -61,10 +61,6 @@ $(CONFIG_MK): scripts/deps.sh Makefile
 	   echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
 	   echo "CHECK_LIBS := $$(pkg-config --libs check)"; \
 	   echo "JANSSON_LIBS := $$(pkg-config --libs jansson)"; \
-	   if pkg-config --exists libsystemd; then \
-		echo "SYSTEMD_CFLAGS := -DLP_HAVE_SYSTEMD $$(pkg-config --cflags libsystemd)"; \
-		echo "SYSTEMD_LIBS := $$(pkg-config --libs libsystemd)"; \
-	   fi; \
 	   echo "SYSTEMD_UNITDIR_PC := $$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)"; \
 	   echo "SYSUSERSDIR_PC := $$(pkg-config --variable=sysusersdir systemd 2>/dev/null)"; \
 	} > $@.tmp && mv $@.tmp $@
@@ -124,7 +120,7 @@ $(BUILD)/libleasepoold.a: $(DAEMON_OBJ)
 # The job-module ABI functions are exported from the daemon, for modules to call.
 $(DAEMON): $(OBJ)/daemon/main.o $(BUILD)/libleasepoold.a $(BUILD)/libproto.a daemon/exports.list
 	$(CC) $(ALL_LDFLAGS) -Wl,--dynamic-list=daemon/exports.list -o $@ \
-		$(filter %.o %.a,$^) $(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) -lm
+		$(filter %.o %.a,$^) $(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) -lm
 
 # Job modules: shared objects the daemon loads at start-up.
 link_module = mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -shared -o $@ $< $(MSGPACK_LIBS)
@@ -159,7 +155,7 @@ $(BENCH): $(BENCH_OBJ) $(LIB_A)
 $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
-		$(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(CHECK_LIBS) -lm
+		$(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(CHECK_LIBS) -lm
 
 check: all $(TESTS) $(TEST_MODULES) lint-man check-install
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
@@ -239,8 +235,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) | $(CONFIG_MK)
 $(BUILD)/fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(DAEMON_SRC) $(PROTO_SRC) \
     $(wildcard daemon/*.h proto/*.h include/leasepool/*.h) | $(CONFIG_MK)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CFLAGS) $(SYSTEMD_CFLAGS) -Wl,--wrap=nanosleep -o $@ $< \
-		$(DAEMON_SRC) $(PROTO_SRC) $(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CFLAGS) -Wl,--wrap=nanosleep -o $@ $< \
+		$(DAEMON_SRC) $(PROTO_SRC) $(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) -lm
 
 fuzz: $(FUZZERS)
 

@@ -9,12 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef LP_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "daemon/log.h"
 #include "daemon/notify.h"
+#include "daemon/sdproto.h"
 #include "daemon/server.h"
 
 /* A busy daemon changes state thousands of times a second; systemctl status needs far fewer. */
@@ -30,12 +27,10 @@ static struct {
 	struct event *ev_watchdog;
 } notify;
 
-#ifdef LP_HAVE_SYSTEMD
-
 static void
 send_text(const char *text)
 {
-	int rc = sd_notify(0, text);
+	int rc = sd_proto_notify(text);
 
 	if (rc < 0 && !notify.warned) {
 		notify.warned = true;
@@ -48,18 +43,18 @@ notify_listen_fd(char *path, size_t len)
 {
 	struct sockaddr_un sun;
 	socklen_t sunlen = sizeof sun;
-	int fd = SD_LISTEN_FDS_START;
+	int fd = SD_PROTO_LISTEN_FDS_START;
 	int n;
 
 	/* Unsets LISTEN_*, and marks the socket close-on-exec: no worker inherits it. */
-	if ((n = sd_listen_fds(1)) < 0)
+	if ((n = sd_proto_listen_fds()) < 0)
 		fatalx("systemd passed sockets the daemon cannot read: %s", strerror(-n));
 	if (n == 0)
 		return -1;
 	if (n > 1)
 		fatalx("systemd passed %d sockets; leasepoold listens on one "
 		    "(one ListenStream= in leasepoold.socket)", n);
-	if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
+	if (!sd_proto_is_listening_unix_stream(fd))
 		fatalx("the socket systemd passed is not a listening Unix stream socket "
 		    "(ListenStream=/path in leasepoold.socket)");
 	/* systemd passes it blocking; accept4() drains it in a loop. */
@@ -85,10 +80,10 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 static void
 watchdog_start(struct event_base *base)
 {
-	uint64_t usec;
+	uint64_t usec = sd_proto_watchdog_usec();
 	struct timeval tv;
 
-	if (sd_watchdog_enabled(1, &usec) <= 0)
+	if (usec == 0)
 		return;
 	usec /= 2;
 	tv.tv_sec = (time_t)(usec / 1000000);
@@ -99,31 +94,6 @@ watchdog_start(struct event_base *base)
 	log_info("systemd watchdog: a ping every %.3f s", (double)usec / 1e6);
 	send_text("WATCHDOG=1");
 }
-
-#else /* !LP_HAVE_SYSTEMD */
-
-static void
-send_text(const char *text)
-{
-}
-
-int
-notify_listen_fd(char *path, size_t len)
-{
-	const char *pid = getenv("LISTEN_PID");
-
-	if (pid != NULL && strtol(pid, NULL, 10) == (long)getpid() && getenv("LISTEN_FDS") != NULL)
-		fatalx("systemd passed a socket, but this leasepoold was built without "
-		    "libsystemd: rebuild it with libsystemd-dev installed, or stop leasepoold.socket");
-	return -1;
-}
-
-static void
-watchdog_start(struct event_base *base)
-{
-}
-
-#endif /* LP_HAVE_SYSTEMD */
 
 /* The first pool with fewer than executors_min executors warm, or NULL. */
 static const struct lp_pool *
@@ -217,11 +187,7 @@ notify_init(struct event_base *base)
 	const char *notify_socket = getenv("NOTIFY_SOCKET");
 
 	watchdog_start(base);
-#ifdef LP_HAVE_SYSTEMD
 	notify.enabled = notify_socket != NULL && *notify_socket != '\0';
-#else
-	(void)notify_socket;
-#endif
 	if (!notify.enabled)
 		return;
 	if ((notify.ev_status = evtimer_new(base, on_status_due, NULL)) == NULL)

@@ -1,9 +1,8 @@
 /*
  * What the daemon tells systemd and takes from it: readiness, status lines,
- * reloads, stopping and watchdog pings through sd_notify(3), and its
- * listening socket through sd_listen_fds(3).  Built without libsystemd
- * every notification does nothing, and a socket systemd passes anyway is
- * refused with a message that says why.
+ * reloads, stopping and watchdog pings through $NOTIFY_SOCKET, and its
+ * listening socket through $LISTEN_FDS (sdproto.h speaks the protocols).
+ * Outside systemd every notification does nothing.
  *
  * Readiness: the daemon is ready once the socket listens and every pool
  * has executors_min executors warm.  Executors come up asynchronously;

@@ -8,10 +8,8 @@ set -eu
 modules="libevent:libevent-dev msgpack:libmsgpack-dev check:check inih:libinih-dev jansson:libjansson-dev"
 # command : Debian package
 commands="pkg-config:pkg-config cc:gcc make:make"
-# Optional: the build goes on without them, but the daemon needs libsystemd
-# to notify systemd and take its socket, and make check needs
+# Optional: the build goes on without them, but make check needs
 # systemd-socket-activate and mandoc.  Installed along when root.
-optional_modules="libsystemd:libsystemd-dev"
 optional_commands="systemd-socket-activate:systemd mandoc:mandoc"
 
 missing=""
@@ -32,10 +30,6 @@ for pkg in "$@"; do
 done
 
 optional=""
-for pair in $optional_modules; do
-	mod=${pair%%:*} pkg=${pair#*:}
-	command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$mod" || optional="$optional $pkg"
-done
 for pair in $optional_commands; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || optional="$optional $pkg"

@@ -700,11 +700,6 @@ service_suite(void)
 	TCase *metrics = tcase_create("metrics");
 	TCase *files = tcase_create("configuration");
 
-#ifndef LP_HAVE_SYSTEMD
-	/* Nothing is skipped: these fail, and say why. */
-	fprintf(stderr, "service: leasepoold was built without libsystemd: install libsystemd-dev "
-	    "and rebuild (make clean all) for notifications and socket activation\n");
-#endif
 	tcase_add_checked_fixture(notify, start_notified, notify_close);
 	tcase_set_timeout(notify, 60);
 	tcase_add_test(notify, ready_once_every_pool_is_warm);
