@@ -327,12 +327,19 @@ conn_step(struct lp_client *c)
 		conn_flush(c);
 }
 
-/* One turn of a blocking call: wait for the socket, then step. */
+/*
+ * One turn of a blocking call: send, wait for the socket, then step.
+ * Sending first spares a request its round trip through poll() just to
+ * learn that the socket is writable: send, poll, recv is the whole call.
+ */
 void
 lpc_conn_wait(struct lp_client *c)
 {
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 
+	conn_flush(c);
+	if (c->dead)
+		return;
 	if (lp_client_want_write(c))
 		pfd.events |= POLLOUT;
 	if (poll(&pfd, 1, -1) == -1) {
