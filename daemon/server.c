@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,8 @@ struct server server;
 
 /* After EMFILE, accept again this much later instead of spinning. */
 #define ACCEPT_PAUSE_MS 100
+/* Idle this long after the last run, the daemon gives memory back. */
+#define QUIET_SECONDS 2
 
 int
 server_log_level(void)
@@ -80,8 +83,26 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 void
 server_check_drained(void)
 {
-	if (server.stopping && server.runs_in_flight == 0)
+	static const struct timeval quiet = { QUIET_SECONDS, 0 };
+
+	if (server.runs_in_flight > 0)
+		return;
+	if (server.stopping)
 		event_base_loopexit(server.base, NULL);
+	else if (!evtimer_pending(server.ev_quiet, NULL))
+		evtimer_add(server.ev_quiet, &quiet);
+}
+
+/*
+ * A burst's queues, runs and buffers are freed by now, but malloc keeps
+ * their pages: an idle daemon gives them back (after the bench's load,
+ * 1.6 MiB of anonymous memory where a fresh daemon has 0.25).
+ */
+static void
+on_quiet(evutil_socket_t fd, short what, void *arg)
+{
+	if (server.runs_in_flight == 0)
+		malloc_trim(0);
 }
 
 static void
@@ -266,6 +287,7 @@ server_init(struct event_base *base)
 	server.ev_shutdown = new_event(-1, 0, on_shutdown_timeout);
 	server.ev_reap = new_event(-1, 0, on_reap);
 	server.ev_flush = new_event(-1, 0, on_flush);
+	server.ev_quiet = new_event(-1, 0, on_quiet);
 	server.ev_accept_pause = new_event(-1, 0, on_accept_resume);
 	lease_table_init(&server.leases, &server.cfg, &dispatch_lease_events, NULL);
 	grinder_init(&server.leases);
@@ -306,6 +328,7 @@ server_free(void)
 	event_free(server.ev_shutdown);
 	event_free(server.ev_reap);
 	event_free(server.ev_flush);
+	event_free(server.ev_quiet);
 	event_free(server.ev_accept_pause);
 	grinder_free(&server.leases);
 	lease_table_free(&server.leases);

@@ -33,6 +33,7 @@ struct server {
 	struct event *ev_shutdown;	/* the drain's deadline */
 	struct event *ev_reap;		/* frees connections closed this turn */
 	struct event *ev_flush;		/* writes the responses of this turn */
+	struct event *ev_quiet;		/* a while after the last run ended */
 	struct event *ev_signals[5];
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, conn) closed;
@@ -60,7 +61,7 @@ double server_now(void);
 /* Re-arms the deadline timer after the lease table changed. */
 void server_schedule(void);
 
-/* Called when a run ends or a connection goes: maybe the drain is over. */
+/* Called when a run ends or a connection goes: maybe the drain is over, or the daemon idle. */
 void server_check_drained(void);
 
 /* Starts the listener, signals and timers; the config is in server.cfg. */
