@@ -22,6 +22,8 @@
 /* Descriptors this process keeps for itself besides the connections. */
 #define FD_MARGIN 64
 #define SETTLE_SECONDS 30.0
+/* Longer than the daemon's QUIET_SECONDS, after which an idle daemon trims its heap. */
+#define IDLE_SECONDS 3.0
 
 struct footprint {
 	double rss_kib;
@@ -232,6 +234,8 @@ measure_memory(struct bench_ctx *ctx)
 		footprint_record(fresh_defs, &fresh);
 	if (!settle(control, 1))
 		bench_fatal("connections of earlier measurements are still open");
+	/* Idle means idle: the daemon gives freed memory back after QUIET_SECONDS (server.c) without runs. */
+	sleep_seconds(IDLE_SECONDS);
 	footprint_read(ctx->daemon->pid, &idle);
 	footprint_record(idle_defs, &idle);
 	for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
