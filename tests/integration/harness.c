@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/rpc.h"
 #include "tests/integration/harness.h"
 
 #define POLL_NS (5 * 1000 * 1000)
@@ -533,4 +534,34 @@ kill_fork_server(const struct daemon *d)
 	kill(fc.old, SIGKILL);
 	ck_assert_msg(wait_until(fork_server_replaced, &fc),
 	    "the fork server %d was not replaced", (int)fc.old);
+}
+
+void
+sleep_async(struct lp_client *c, uint64_t lease, const char *pool, double seconds,
+    double timeout, lp_done_cb *done, void *arg)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct lp_error err;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	if (lease != 0) {
+		lp_pack_cstr(&pk, "lease");
+		msgpack_pack_uint64(&pk, lease);
+	} else {
+		lp_pack_cstr(&pk, "pool");
+		lp_pack_cstr(&pk, pool);
+	}
+	lp_pack_cstr(&pk, "fn");
+	lp_pack_cstr(&pk, "sleep");
+	lp_pack_cstr(&pk, "args");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_double(&pk, seconds);
+	lp_pack_cstr(&pk, "timeout");
+	msgpack_pack_double(&pk, timeout);
+	ck_assert(lp_call_async(c, lease != 0 ? "run" : "submit", sb.data, sb.size, done, arg,
+	    &err) == LP_OK);
+	msgpack_sbuffer_destroy(&sb);
 }

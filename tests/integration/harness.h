@@ -77,6 +77,13 @@ pid_t fork_server_of(const struct daemon *d);
 /* SIGKILLs d's fork server and waits until d has started another. */
 void kill_fork_server(const struct daemon *d);
 
+/*
+ * sleep seconds with a timeout, which the library's async calls do not
+ * take: a run on lease, or with lease 0 a submit to pool.
+ */
+void sleep_async(struct lp_client *c, uint64_t lease, const char *pool, double seconds,
+    double timeout, lp_done_cb *done, void *arg);
+
 /* A raw Unix-socket connection to d, for bytes no client library would send. */
 int raw_connect(const struct daemon *d);
 

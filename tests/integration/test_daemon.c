@@ -491,31 +491,6 @@ START_TEST(job_past_its_timeout_is_killed)
 }
 END_TEST
 
-/* run of sleep(seconds) on lease, with its own timeout, answered into o. */
-static void
-run_sleep_async(struct lp_client *c, uint64_t lease, double seconds, double timeout,
-    struct outcome *o)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	struct lp_error err;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 4);
-	lp_pack_cstr(&pk, "lease");
-	msgpack_pack_uint64(&pk, lease);
-	lp_pack_cstr(&pk, "fn");
-	lp_pack_cstr(&pk, "sleep");
-	lp_pack_cstr(&pk, "args");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_double(&pk, seconds);
-	lp_pack_cstr(&pk, "timeout");
-	msgpack_pack_double(&pk, timeout);
-	ck_assert(lp_call_async(c, "run", sb.data, sb.size, record, o, &err) == LP_OK);
-	msgpack_sbuffer_destroy(&sb);
-}
-
 /*
  * Runs queued while both workers are busy travel to a worker in frames of
  * several.  One that times out takes its worker with it; the runs of its
@@ -530,9 +505,9 @@ START_TEST(runs_behind_a_timed_out_run_still_run)
 	struct lp_error err;
 	uint64_t id = acquire(c, NULL);
 
-	run_sleep_async(c, id, 0.1, 60, &busy[0]);
-	run_sleep_async(c, id, 0.1, 60, &busy[1]);
-	run_sleep_async(c, id, 60, 0.3, &stuck);
+	sleep_async(c, id, NULL, 0.1, 60, record, &busy[0]);
+	sleep_async(c, id, NULL, 0.1, 60, record, &busy[1]);
+	sleep_async(c, id, NULL, 60, 0.3, record, &stuck);
 	for (int i = 0; i < ECHOES; i++) {
 		lp_args_clear(a);
 		lp_args_int(a, i);

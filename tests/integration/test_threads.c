@@ -429,30 +429,6 @@ START_TEST(thread_unsafe_function_is_refused)
 }
 END_TEST
 
-/* submit {pool: io, fn: sleep, args: [seconds], timeout}: lp_submit_async() has no timeout. */
-static void
-submit_sleep(struct lp_client *c, double seconds, double timeout, struct outcome *o)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	struct lp_error err;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 4);
-	lp_pack_cstr(&pk, "pool");
-	lp_pack_cstr(&pk, "io");
-	lp_pack_cstr(&pk, "fn");
-	lp_pack_cstr(&pk, "sleep");
-	lp_pack_cstr(&pk, "args");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_double(&pk, seconds);
-	lp_pack_cstr(&pk, "timeout");
-	msgpack_pack_double(&pk, timeout);
-	ck_assert(lp_call_async(c, "submit", sb.data, sb.size, record, o, &err) == LP_OK);
-	msgpack_sbuffer_destroy(&sb);
-}
-
 START_TEST(grinder_batch_past_its_timeout_gives_back_what_never_started)
 {
 	struct lp_client *c;
@@ -463,7 +439,7 @@ START_TEST(grinder_batch_past_its_timeout_gives_back_what_never_started)
 	start_pools(&(struct setup){ .io_workers = 2 });
 	c = daemon_connect(&d);
 	/* One batch of three on one thread: the sleep, then two echoes it never reaches. */
-	submit_sleep(c, 30, 0.2, &slow);
+	sleep_async(c, 0, "io", 30, 0.2, record, &slow);
 	for (int i = 0; i < 3; i++) {
 		lp_args_clear(a);
 		lp_args_int(a, 100 + i);
