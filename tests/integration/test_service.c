@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,27 @@ START_TEST(watchdog_is_pinged_every_half_period)
 		notify_receive(1);
 	ck_assert_uint_ge(n.nwatchdog, 5);
 	ck_assert(daemon_log_contains(&d, "systemd watchdog: a ping every 0.100 s"));
+}
+END_TEST
+
+/* systemd's NOTIFY_SOCKET may be in the abstract namespace, written "@name". */
+START_TEST(notifies_an_abstract_socket)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char env[128];
+	const char *envp[] = { env, NULL };
+	socklen_t len;
+
+	daemon_cleanup(&d);
+	snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1, "lp-notify-%d", (int)getpid());
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sun.sun_path + 1));
+	close(n.fd);
+	n.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(n.fd, 0);
+	ck_assert_int_eq(bind(n.fd, (struct sockaddr *)&sun, len), 0);
+	snprintf(env, sizeof env, "NOTIFY_SOCKET=@%s", sun.sun_path + 1);
+	daemon_start_env(&d, two_pools, envp);
+	notify_expect("READY=1");
 }
 END_TEST
 
@@ -707,6 +729,7 @@ service_suite(void)
 	tcase_add_test(notify, reload_is_announced);
 	tcase_add_test(notify, stop_is_announced);
 	tcase_add_test(notify, watchdog_is_pinged_every_half_period);
+	tcase_add_test(notify, notifies_an_abstract_socket);
 	suite_add_tcase(s, notify);
 
 	tcase_add_checked_fixture(activation, notify_open, notify_close);
