@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,14 +53,18 @@ struct worker {
 	struct evbuffer *in;
 	struct evbuffer *out;
 	/*
-	 * The jobs of the frame it was sent, in order: one run on a lease, or a
+	 * The jobs of the frames it was sent, in order: runs of a lease, or a
 	 * batch of the grinder.  batch[done] is running; BUSY until all are
 	 * answered, and DEAD while the unanswered ones wait for the exit status.
+	 * A second frame of runs may follow the first (next_frame: where it
+	 * starts in batch; 0: none), sent while the first one's last job runs.
 	 */
 	struct run **batch;
 	unsigned nbatch, done, batch_cap;
 	unsigned timed_out;	/* 1 + the index of the job killed for its timeout; 0: none */
-	uint32_t job_id;
+	uint32_t job_id;	/* of the frame batch[done] is in */
+	unsigned next_frame;
+	uint32_t next_job_id;
 	unsigned jobs;		/* answered, for max_jobs_per_worker */
 	/* Recycling: started before this one stops, it takes the slot once ready. */
 	struct worker *successor;
@@ -293,25 +298,23 @@ note_running(struct worker *w, const struct run *r)
 	timer_start(w, r->timeout);
 }
 
-/* One frame: [job, job, ...], each job as its run packed it. */
-static void
-worker_send(struct worker *w, struct run **runs, unsigned n)
+/* One frame, [job, job, ...] with each job as its run packed it, after w's others; returns its id. */
+static uint32_t
+frame_send(struct worker *w, struct run **runs, unsigned n)
 {
 	struct wire_header h = { .type = WIRE_JOB };
 	unsigned char head[5];
 	size_t len = 0, headlen;
 
-	if (n > w->batch_cap) {
-		free(w->batch);
-		if ((w->batch = calloc(n, sizeof *w->batch)) == NULL)
+	if (w->nbatch + n > w->batch_cap) {
+		unsigned cap = w->nbatch + n;
+
+		if ((w->batch = realloc(w->batch, cap * sizeof *w->batch)) == NULL)
 			fatalx("out of memory");
-		w->batch_cap = n;
+		w->batch_cap = cap;
 	}
-	memcpy(w->batch, runs, n * sizeof *runs);
-	w->nbatch = n;
-	w->done = 0;
-	w->state = WORKER_BUSY;
-	w->job_id = ++pp.next_job;
+	memcpy(w->batch + w->nbatch, runs, n * sizeof *runs);
+	w->nbatch += n;
 	head[0] = 0xdd;		/* array 32: simple, and the worker does not care */
 	head[1] = (unsigned char)(n >> 24);
 	head[2] = (unsigned char)(n >> 16);
@@ -321,13 +324,49 @@ worker_send(struct worker *w, struct run **runs, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		len += runs[i]->len;
 	h.len = (uint32_t)(headlen + len);
-	h.job = w->job_id;
+	h.job = ++pp.next_job;
 	evbuffer_add(w->out, &h, sizeof h);
 	evbuffer_add(w->out, head, headlen);
 	for (unsigned i = 0; i < n; i++)
 		evbuffer_add(w->out, runs[i]->payload, runs[i]->len);
-	note_running(w, runs[0]);
 	worker_writable(w->fd, EV_WRITE, w);
+	return h.job;
+}
+
+/* An idle worker's frame. */
+static void
+worker_send(struct worker *w, struct run **runs, unsigned n)
+{
+	w->nbatch = w->done = 0;
+	w->state = WORKER_BUSY;
+	w->job_id = frame_send(w, runs, n);
+	note_running(w, runs[0]);
+}
+
+/* How many more jobs it may be sent before max_jobs_per_worker retires it. */
+static unsigned
+job_budget(const struct worker *w)
+{
+	unsigned max = w->pool->cfg.max_jobs_per_worker;
+	unsigned sent = w->jobs + (w->nbatch - w->done);
+
+	if (max == 0)
+		return UINT_MAX;
+	return sent < max ? max - sent : 0;
+}
+
+/*
+ * A busy worker running the last job of its frame may take the next frame
+ * of its lease's runs now, so that it starts them without waiting for the
+ * daemon: not one that is to be recycled or was killed, and not a grinder's
+ * (its batches wait for an idle worker).
+ */
+static bool
+takes_next_frame(const struct worker *w)
+{
+	return w->state == WORKER_BUSY && w->timed_out == 0 && w->next_frame == 0 &&
+	    w->done + 1 == w->nbatch && w->batch[w->done]->grinder == NULL &&
+	    w->successor == NULL && job_budget(w) > 0;
 }
 
 /*
@@ -346,6 +385,26 @@ frame_share(const struct pexec *pe)
 	return share < RUNS_PER_FRAME ? share : RUNS_PER_FRAME;
 }
 
+/*
+ * w's share of the queue, taken off the queue into batch; how many.  One
+ * past its budget waits for its successor, meanwhile taking one at a time.
+ */
+static unsigned
+take_share(struct pexec *pe, const struct worker *w, struct run **batch)
+{
+	unsigned n = frame_share(pe), budget = job_budget(w);
+
+	if (n > budget)
+		n = budget > 0 ? budget : 1;
+
+	for (unsigned i = 0; i < n; i++) {
+		batch[i] = TAILQ_FIRST(&pe->queue);
+		TAILQ_REMOVE(&pe->queue, batch[i], queue_link);
+	}
+	pe->nqueued -= n;
+	return n;
+}
+
 static void
 pump(struct pexec *pe)
 {
@@ -355,13 +414,16 @@ pump(struct pexec *pe)
 
 	_Static_assert(RUNS_PER_FRAME <= GRINDER_BATCH_MAX, "a frame fits the batch array");
 	while (pe->nqueued > 0 && (w = idle_worker(pe)) != NULL) {
-		n = frame_share(pe);
-		for (unsigned i = 0; i < n; i++) {
-			batch[i] = TAILQ_FIRST(&pe->queue);
-			TAILQ_REMOVE(&pe->queue, batch[i], queue_link);
-		}
-		pe->nqueued -= n;
+		n = take_share(pe, w, batch);
 		worker_send(w, batch, n);
+	}
+	for (unsigned i = 0; i < pe->nworkers && pe->nqueued > 0; i++) {
+		w = pe->workers[i];
+		if (takes_next_frame(w)) {
+			w->next_frame = w->nbatch;
+			n = take_share(pe, w, batch);
+			w->next_job_id = frame_send(w, batch, n);
+		}
 	}
 	/* An executor the grinder leased takes batches as long as it has idle workers. */
 	while ((w = idle_worker(pe)) != NULL &&
@@ -589,6 +651,11 @@ worker_result(struct worker *w, const struct wire_header *h)
 	if (w->timed_out == 0)
 		evtimer_del(w->ev_timer);
 	r = batch_next(w);
+	/* Its first frame is answered: the results that follow are the next one's. */
+	if (w->next_frame != 0 && w->done == w->next_frame) {
+		w->job_id = w->next_job_id;
+		w->next_frame = 0;
+	}
 	if (w->done == w->nbatch)
 		w->state = WORKER_IDLE;
 	else if (w->timed_out == 0)
@@ -607,8 +674,12 @@ worker_result(struct worker *w, const struct wire_header *h)
 		run_answer_error(r, &err);
 	}
 	w->jobs++;
-	if (w->state != WORKER_IDLE)
+	if (w->state != WORKER_IDLE) {
+		/* On the last job of its frame now, it may take the next one. */
+		if (w->pe != NULL && w->pe->nqueued > 0 && takes_next_frame(w))
+			pump(w->pe);
 		return;
+	}
 	if (w->successor != NULL && w->successor->state == WORKER_IDLE) {
 		worker_retire(w);
 		return;

@@ -50,6 +50,19 @@ start_module_pool(void)
 	start_module_pool_limited("0");
 }
 
+static void
+start_recycling_pool(void)
+{
+	const char *dir = getenv("LP_TEST_MODULES");
+	char config[512];
+
+	snprintf(config, sizeof config,
+	    "[daemon]\nmodules = %s/testjobs.so\n"
+	    "[pool cpu]\nexecutors_max = 1\nworkers = 2\nmax_jobs_per_worker = 3\n",
+	    dir != NULL ? dir : "/nonexistent");
+	daemon_start(&d, config);
+}
+
 #ifndef LP_ASAN
 static void
 start_limited_pool(void)
@@ -283,6 +296,70 @@ new_worker_serves(void *arg)
 	return worker_pid(r->c, r->lease) != r->old;
 }
 
+struct answered_by {
+	int times;
+	enum lp_err code;
+	pid_t pid;
+};
+
+static void
+note_pid(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg)
+{
+	struct answered_by *a = arg;
+
+	a->times++;
+	a->code = code;
+	if (code == LP_OK)
+		a->pid = (pid_t)lp_value_int(result);
+	lp_value_free(result);
+}
+
+/*
+ * Runs queued on a lease reach its workers in frames, the next one sent
+ * while the last job of the one before runs: a worker under a steady
+ * stream need never be idle, and must still be retired on time.
+ */
+START_TEST(workers_are_recycled_under_a_stream_of_runs)
+{
+	enum { PAIRS = 40 };
+	struct lp_client *c = daemon_connect(&d);
+	static struct answered_by pids[PAIRS], spins[PAIRS];
+	struct lp_args *two_ms = lp_args_new();
+	uint64_t lease = acquire(c);
+	struct lp_error err;
+	pid_t seen[2 * PAIRS];
+	unsigned nseen = 0;
+
+	lp_args_int(two_ms, 2000);
+	for (int i = 0; i < PAIRS; i++) {
+		ck_assert(lp_run_async(c, lease, "testjobs.pid", NULL, note_pid, &pids[i],
+		    &err) == LP_OK);
+		ck_assert(lp_run_async(c, lease, "spin", two_ms, note_pid, &spins[i],
+		    &err) == LP_OK);
+	}
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	for (int i = 0; i < PAIRS; i++) {
+		bool known = false;
+
+		ck_assert_int_eq(pids[i].times, 1);
+		ck_assert_int_eq(spins[i].times, 1);
+		ck_assert_int_eq(pids[i].code, LP_OK);
+		ck_assert_int_eq(spins[i].code, LP_OK);
+		for (unsigned j = 0; j < nseen; j++)
+			known = known || seen[j] == pids[i].pid;
+		if (!known)
+			seen[nseen++] = pids[i].pid;
+	}
+	/* 80 jobs at 3 a worker: two workers that never went idle would have been all. */
+	ck_assert_uint_gt(nseen, 2);
+	ck_assert(daemon_log_contains(&d, "retired after"));
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 0);
+	lp_args_free(two_ms);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(worker_holds_only_its_channel)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -464,6 +541,7 @@ workers_suite(void)
 {
 	Suite *s = suite_create("workers");
 	TCase *exec = tcase_create("exec");
+	TCase *recycling = tcase_create("recycling");
 	TCase *refused = tcase_create("exec refused");
 	TCase *reload = tcase_create("reload");
 
@@ -500,6 +578,11 @@ workers_suite(void)
 		suite_add_tcase(s, limited);
 	}
 #endif
+
+	tcase_add_checked_fixture(recycling, start_recycling_pool, stop_daemon);
+	tcase_set_timeout(recycling, 60);
+	tcase_add_test(recycling, workers_are_recycled_under_a_stream_of_runs);
+	suite_add_tcase(s, recycling);
 
 	tcase_add_checked_fixture(refused, start_no_exec_pool, stop_daemon);
 	tcase_set_timeout(refused, 60);
