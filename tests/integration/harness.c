@@ -565,3 +565,24 @@ sleep_async(struct lp_client *c, uint64_t lease, const char *pool, double second
 	    &err) == LP_OK);
 	msgpack_sbuffer_destroy(&sb);
 }
+
+void
+record(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg)
+{
+	static int answered;
+	struct outcome *o = arg;
+
+	o->done++;
+	o->code = code;
+	o->order = ++answered;
+	if (err != NULL) {
+		o->signal = err->signal;
+		snprintf(o->message, sizeof o->message, "%s", err->message);
+	}
+	if (result != NULL) {
+		o->truth = lp_value_bool(result);
+		o->value = lp_value_int(result);
+		lp_value_free(result);
+	}
+}

@@ -77,6 +77,21 @@ pid_t fork_server_of(const struct daemon *d);
 /* SIGKILLs d's fork server and waits until d has started another. */
 void kill_fork_server(const struct daemon *d);
 
+/* How an async call was answered, by record(): pass one as its arg. */
+struct outcome {
+	int done;			/* times answered: exactly once, or a bug */
+	enum lp_err code;
+	int signal;			/* WORKER_CRASHED: the signal, if one */
+	int order;			/* 1 + how many calls record() saw answered before */
+	char message[LP_ERROR_MESSAGE_MAX];
+	bool truth;			/* a boolean result */
+	int64_t value;			/* an integer result (the pid of testjobs.pid, ...) */
+};
+
+/* An lp_done_cb that fills the struct outcome at arg. */
+void record(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg);
+
 /*
  * sleep seconds with a timeout, which the library's async calls do not
  * take: a run on lease, or with lease 0 a submit to pool.

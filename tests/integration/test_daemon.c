@@ -113,37 +113,7 @@ one_double(double v)
 	return a;
 }
 
-/* Completion of an async request, recorded for the test to look at. */
-struct outcome {
-	int done;
-	enum lp_err code;
-	int signal;
-	int order;
-	char message[LP_ERROR_MESSAGE_MAX];
-	int64_t value;
-};
-
-static int completions;
-
-static void
-record(struct lp_client *c, enum lp_err code, struct lp_value *result,
-    const struct lp_error *err, void *arg)
-{
-	struct outcome *o = arg;
-
-	o->done++;
-	o->code = code;
-	o->order = ++completions;
-	if (err != NULL) {
-		o->signal = err->signal;
-		snprintf(o->message, sizeof o->message, "%s", err->message);
-	}
-	if (result != NULL) {
-		o->value = lp_value_int(result);
-		lp_value_free(result);
-	}
-}
-
+/* An acquire whose answer record() keeps in o. */
 static void
 acquire_async(struct lp_client *c, struct outcome *o)
 {

@@ -51,29 +51,6 @@ stop_daemon(void)
 	daemon_cleanup(&d);
 }
 
-struct outcome {
-	int done;
-	enum lp_err code;
-	int signal;
-	int64_t value;
-};
-
-static void
-record(struct lp_client *c, enum lp_err code, struct lp_value *result,
-    const struct lp_error *err, void *arg)
-{
-	struct outcome *o = arg;
-
-	o->done++;
-	o->code = code;
-	if (err != NULL)
-		o->signal = err->signal;
-	if (result != NULL) {
-		o->value = lp_value_int(result);
-		lp_value_free(result);
-	}
-}
-
 static void
 submit(struct lp_client *c, const char *fn, struct lp_args *a, struct outcome *o)
 {

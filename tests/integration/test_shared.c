@@ -354,22 +354,6 @@ END_TEST
 
 /* ---- workers killed under load ---- */
 
-struct answer {
-	int times;
-	enum lp_err code;
-};
-
-static void
-count_answer(struct lp_client *c, enum lp_err code, struct lp_value *result,
-    const struct lp_error *err, void *arg)
-{
-	struct answer *a = arg;
-
-	a->times++;
-	a->code = code;
-	lp_value_free(result);
-}
-
 /* The pids of the first lease's workers, from stats. */
 static unsigned
 worker_pids(struct lp_client *c, pid_t *pids, unsigned max)
@@ -437,7 +421,7 @@ runs_survive_kills(int kills, bool fork_server_first)
 {
 	enum { RUNS = 300 };
 	struct lp_client *c = daemon_connect(&d), *watcher = daemon_connect(&d);
-	static struct answer answers[RUNS];
+	static struct outcome answers[RUNS];
 	struct lp_args *work = lp_args_new();
 	struct lp_lease lease;
 	struct lp_error err;
@@ -448,7 +432,7 @@ runs_survive_kills(int kills, bool fork_server_first)
 	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
 	lp_args_int(work, 2000);
 	for (int i = 0; i < RUNS; i++)
-		ck_assert(lp_run_async(c, lease.id, "spin", work, count_answer, &answers[i],
+		ck_assert(lp_run_async(c, lease.id, "spin", work, record, &answers[i],
 		    &err) == LP_OK);
 	while (answered < RUNS) {
 		struct pollfd p = { .fd = lp_client_fd(c), .events = POLLIN };
@@ -459,7 +443,7 @@ runs_survive_kills(int kills, bool fork_server_first)
 		ck_assert(lp_client_process(c, &err) == LP_OK);
 		answered = 0;
 		for (int i = 0; i < RUNS; i++)
-			answered += answers[i].times > 0;
+			answered += answers[i].done > 0;
 		if (done < kills && answered >= (done + 1) * RUNS / (kills + 2)) {
 			if (done == 0 && fork_server_first)
 				kill_fork_server(&d);
@@ -469,7 +453,7 @@ runs_survive_kills(int kills, bool fork_server_first)
 		}
 	}
 	for (int i = 0; i < RUNS; i++) {
-		ck_assert_int_eq(answers[i].times, 1);
+		ck_assert_int_eq(answers[i].done, 1);
 		ck_assert_msg(answers[i].code == LP_OK || answers[i].code == LP_ERR_WORKER_CRASHED,
 		    "run %d: %s", i, lp_err_name(answers[i].code));
 		ok += answers[i].code == LP_OK;

@@ -116,32 +116,7 @@ args_rendezvous(int64_t n, double seconds)
 	return a;
 }
 
-/* What an asynchronous request came back with. */
-struct outcome {
-	bool done;
-	enum lp_err code;
-	char message[LP_ERROR_MESSAGE_MAX];
-	bool truth;			/* a boolean result */
-	int64_t value;			/* an integer result */
-};
-
-static void
-record(struct lp_client *c, enum lp_err code, struct lp_value *result,
-    const struct lp_error *err, void *arg)
-{
-	struct outcome *o = arg;
-
-	o->done = true;
-	o->code = code;
-	if (err != NULL)
-		snprintf(o->message, sizeof o->message, "%s", err->message);
-	if (result != NULL) {
-		o->truth = lp_value_bool(result);
-		o->value = lp_value_int(result);
-		lp_value_free(result);
-	}
-}
-
+/* A run whose answer record() keeps in o. */
 static void
 run_async(struct lp_client *c, uint64_t lease, const char *fn, const struct lp_args *a,
     struct outcome *o)

@@ -296,25 +296,6 @@ new_worker_serves(void *arg)
 	return worker_pid(r->c, r->lease) != r->old;
 }
 
-struct answered_by {
-	int times;
-	enum lp_err code;
-	pid_t pid;
-};
-
-static void
-note_pid(struct lp_client *c, enum lp_err code, struct lp_value *result,
-    const struct lp_error *err, void *arg)
-{
-	struct answered_by *a = arg;
-
-	a->times++;
-	a->code = code;
-	if (code == LP_OK)
-		a->pid = (pid_t)lp_value_int(result);
-	lp_value_free(result);
-}
-
 /*
  * Runs queued on a lease reach its workers in frames, the next one sent
  * while the last job of the one before runs: a worker under a steady
@@ -324,7 +305,7 @@ START_TEST(workers_are_recycled_under_a_stream_of_runs)
 {
 	enum { PAIRS = 40 };
 	struct lp_client *c = daemon_connect(&d);
-	static struct answered_by pids[PAIRS], spins[PAIRS];
+	static struct outcome pids[PAIRS], spins[PAIRS];
 	struct lp_args *two_ms = lp_args_new();
 	uint64_t lease = acquire(c);
 	struct lp_error err;
@@ -333,23 +314,23 @@ START_TEST(workers_are_recycled_under_a_stream_of_runs)
 
 	lp_args_int(two_ms, 2000);
 	for (int i = 0; i < PAIRS; i++) {
-		ck_assert(lp_run_async(c, lease, "testjobs.pid", NULL, note_pid, &pids[i],
+		ck_assert(lp_run_async(c, lease, "testjobs.pid", NULL, record, &pids[i],
 		    &err) == LP_OK);
-		ck_assert(lp_run_async(c, lease, "spin", two_ms, note_pid, &spins[i],
+		ck_assert(lp_run_async(c, lease, "spin", two_ms, record, &spins[i],
 		    &err) == LP_OK);
 	}
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
 	for (int i = 0; i < PAIRS; i++) {
 		bool known = false;
 
-		ck_assert_int_eq(pids[i].times, 1);
-		ck_assert_int_eq(spins[i].times, 1);
+		ck_assert_int_eq(pids[i].done, 1);
+		ck_assert_int_eq(spins[i].done, 1);
 		ck_assert_int_eq(pids[i].code, LP_OK);
 		ck_assert_int_eq(spins[i].code, LP_OK);
 		for (unsigned j = 0; j < nseen; j++)
-			known = known || seen[j] == pids[i].pid;
+			known = known || seen[j] == (pid_t)pids[i].value;
 		if (!known)
-			seen[nseen++] = pids[i].pid;
+			seen[nseen++] = (pid_t)pids[i].value;
 	}
 	/* 80 jobs at 3 a worker: two workers that never went idle would have been all. */
 	ck_assert_uint_gt(nseen, 2);
