@@ -89,7 +89,7 @@ server_check_drained(void)
 		return;
 	if (server.stopping)
 		event_base_loopexit(server.base, NULL);
-	else if (!evtimer_pending(server.ev_quiet, NULL))
+	else	/* re-armed at every drain: a daemon whose runs keep ending is not trimmed */
 		evtimer_add(server.ev_quiet, &quiet);
 }
 

@@ -33,7 +33,7 @@ struct server {
 	struct event *ev_shutdown;	/* the drain's deadline */
 	struct event *ev_reap;		/* frees connections closed this turn */
 	struct event *ev_flush;		/* writes the responses of this turn */
-	struct event *ev_quiet;		/* a while after the last run ended */
+	struct event *ev_quiet;		/* QUIET_SECONDS after the last run ended */
 	struct event *ev_signals[5];
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, conn) closed;
