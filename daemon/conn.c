@@ -440,22 +440,20 @@ conn_readable(evutil_socket_t fd, short what, void *arg)
 			conn_close(c, strerror(errno));
 		return;
 	}
-	if (buf != shared) {
-		c->in_len += (size_t)n;
-		conn_process(c);
-		return;
-	}
-	used = conn_frames(c, shared, (size_t)n);
-	if (c->closed)
-		return;
-	if (used < (size_t)n) {
-		if (!reserve_input(c, (size_t)n - used)) {
-			conn_close(c, "out of memory for its input");
+	if (buf == shared) {
+		used = conn_frames(c, shared, (size_t)n);
+		if (c->closed)
 			return;
+		/* What is left of it, a message cut by the read or requests behind a pause, is kept. */
+		n -= (ssize_t)used;
+		if (n > 0) {
+			if (!reserve_input(c, (size_t)n)) {
+				conn_close(c, "out of memory for its input");
+				return;
+			}
+			memcpy(c->in, shared + used, (size_t)n);
 		}
-		memcpy(c->in, shared + used, (size_t)n - used);
-		c->in_len = (size_t)n - used;
 	}
-	server_schedule();
-	conn_flush(c);
+	c->in_len += (size_t)n;
+	conn_process(c);
 }
