@@ -32,10 +32,13 @@
 
 enum fs_msg_type {
 	FS_SPAWN = 1,		/* daemon -> fork server */
-	FS_SPAWNED,		/* with the worker's socket */
+	FS_SPAWNED,		/* with the worker's channel and log: SPAWNED_FDS */
 	FS_SPAWN_FAILED,	/* status holds errno */
 	FS_EXITED,		/* status as from waitpid() */
 };
+
+/* Of FS_SPAWNED: frames to the worker, its results, its stdout and stderr. */
+#define SPAWNED_FDS 3
 
 struct fs_msg {
 	uint32_t type;
@@ -47,12 +50,17 @@ struct fs_msg {
 
 /* ---- the fork server process ---- */
 
+/* Closes every descriptor above stderr but a and b. */
 static void
-close_all_but(int keep)
+close_all_but(int a, int b)
 {
-	if (keep > 3)
-		close_range(3, (unsigned)keep - 1, 0);
-	close_range((unsigned)keep + 1, ~0U, 0);
+	unsigned lo = (unsigned)(a < b ? a : b), hi = (unsigned)(a < b ? b : a);
+
+	if (lo > 3)
+		close_range(3, lo - 1, 0);
+	if (hi > lo + 1)
+		close_range(lo + 1, hi - 1, 0);
+	close_range(hi + 1, ~0U, 0);
 }
 
 static void
@@ -67,11 +75,11 @@ reset_signals(void)
 			signal(sig, SIG_DFL);
 }
 
-/* Sends m, with the worker's channel and log pipe when fds is not NULL. */
+/* Sends m, with SPAWNED_FDS descriptors when fds is not NULL. */
 static void
 fs_send(int chan, const struct fs_msg *m, const int *fds)
 {
-	char control[CMSG_SPACE(2 * sizeof(int))];
+	char control[CMSG_SPACE(SPAWNED_FDS * sizeof(int))];
 	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof *m };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
@@ -84,8 +92,8 @@ fs_send(int chan, const struct fs_msg *m, const int *fds)
 		c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(2 * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, 2 * sizeof(int));
+		c->cmsg_len = CMSG_LEN(SPAWNED_FDS * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, SPAWNED_FDS * sizeof(int));
 	}
 	while (sendmsg(chan, &msg, MSG_NOSIGNAL) == -1) {
 		if (errno != EINTR)
@@ -103,7 +111,7 @@ fs_spawn_failed(int chan, uint32_t token, int error)
 
 /* In the new worker: the standard descriptors, its limits, nothing else inherited. */
 static void __attribute__((noreturn))
-worker_start(int channel, int log, const struct worker_limits *limits)
+worker_start(int in, int out, int log, const struct worker_limits *limits)
 {
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -115,50 +123,48 @@ worker_start(int channel, int log, const struct worker_limits *limits)
 	/* What it, or a program it runs, prints goes to the daemon's log. */
 	dup2(log, STDOUT_FILENO);
 	dup2(log, STDERR_FILENO);
-	close_all_but(channel);
+	close_all_but(in, out);
 	if (limits->memory_limit > 0) {
 		struct rlimit rl = { limits->memory_limit, limits->memory_limit };
 
 		setrlimit(RLIMIT_AS, &rl);
 	}
-	worker_main(channel, limits);
+	worker_main(in, out, limits);
+}
+
+static void
+close_pipes(int (*p)[2], int n)
+{
+	for (int i = 0; i < n; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
 }
 
 static void
 fs_spawn(int chan, uint32_t token, const struct worker_limits *limits)
 {
+	enum { DOWN, UP, LOG, NPIPES };	/* frames to the worker, its results, its output */
 	struct fs_msg m = { .type = FS_SPAWNED, .token = token };
-	int sv[2], log[2], fds[2];
+	int p[NPIPES][2], made, fds[SPAWNED_FDS];
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+	for (made = 0; made < NPIPES; made++)
+		if (pipe2(p[made], O_CLOEXEC) == -1)
+			break;
+	if (made < NPIPES || (pid = fork()) == -1) {
 		fs_spawn_failed(chan, token, errno);
-		return;
-	}
-	if (pipe2(log, O_CLOEXEC) == -1) {
-		fs_spawn_failed(chan, token, errno);
-		close(sv[0]);
-		close(sv[1]);
-		return;
-	}
-	if ((pid = fork()) == -1) {
-		fs_spawn_failed(chan, token, errno);
-		close(sv[0]);
-		close(sv[1]);
-		close(log[0]);
-		close(log[1]);
+		close_pipes(p, made);
 		return;
 	}
 	if (pid == 0)
-		worker_start(sv[1], log[1], limits);
-	close(sv[1]);
-	close(log[1]);
+		worker_start(p[DOWN][0], p[UP][1], p[LOG][1], limits);
 	m.pid = pid;
-	fds[0] = sv[0];
-	fds[1] = log[0];
+	fds[0] = p[DOWN][1];
+	fds[1] = p[UP][0];
+	fds[2] = p[LOG][0];
 	fs_send(chan, &m, fds);
-	close(sv[0]);
-	close(log[0]);
+	close_pipes(p, NPIPES);
 }
 
 static void
@@ -189,7 +195,7 @@ fs_main(int chan, pid_t daemon_pid)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != daemon_pid)
 		_exit(0);
-	close_all_but(chan);
+	close_all_but(chan, chan);
 	reset_signals();
 	/* Terminal signals are the daemon's to handle; it tells us by closing the channel. */
 	signal(SIGINT, SIG_IGN);
@@ -484,9 +490,9 @@ fs_writable(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-close_fds(const int fds[2])
+close_fds(const int fds[SPAWNED_FDS])
 {
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < SPAWNED_FDS; i++)
 		if (fds[i] != -1)
 			close(fds[i]);
 }
@@ -494,7 +500,7 @@ close_fds(const int fds[2])
 static void
 fs_readable(evutil_socket_t fd, short what, void *arg)
 {
-	char control[CMSG_SPACE(2 * sizeof(int))];
+	char control[CMSG_SPACE(SPAWNED_FDS * sizeof(int))];
 	struct fs_msg m;
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
 	struct msghdr msg = {
@@ -503,7 +509,7 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 	};
 	struct cmsghdr *c;
 	ssize_t n;
-	int fds[2];
+	int fds[SPAWNED_FDS];
 
 	for (;;) {
 		msg.msg_controllen = sizeof control;
@@ -515,12 +521,12 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 			event_del(fs.ev_read);
 			return;
 		}
-		fds[0] = fds[1] = -1;
+		fds[0] = fds[1] = fds[2] = -1;
 		for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-			    c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+			    c->cmsg_len == CMSG_LEN(sizeof fds))
 				memcpy(fds, CMSG_DATA(c), sizeof fds);
-		if (n != (ssize_t)sizeof m || (m.type == FS_SPAWNED && fds[1] == -1)) {
+		if (n != (ssize_t)sizeof m || (m.type == FS_SPAWNED && fds[2] == -1)) {
 			log_err("fork server sent a malformed message (%zd bytes)", n);
 			close_fds(fds);
 			if (m.type == FS_SPAWNED && n == (ssize_t)sizeof m)
@@ -529,7 +535,7 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		switch (m.type) {
 		case FS_SPAWNED:
-			fs.events->spawned(m.token, m.pid, fds[0], fds[1]);
+			fs.events->spawned(m.token, m.pid, fds[0], fds[1], fds[2]);
 			break;
 		case FS_SPAWN_FAILED:
 			fs.events->spawn_failed(m.token, m.status);

@@ -5,8 +5,8 @@
  * stays held in the child), so the daemon itself never forks a worker.
  *
  * The daemon asks for workers over a SOCK_SEQPACKET channel; the fork
- * server answers with the worker's pid and its end of the worker's
- * socketpair (SCM_RIGHTS), and reports every worker's exit status.  If the
+ * server answers with the worker's pid and the daemon's ends of its
+ * channel and log pipes (SCM_RIGHTS), and reports every worker's exit status.  If the
  * fork server dies the daemon starts a new one and asks again for what
  * was not answered; running workers are unaffected (the daemon is their
  * subreaper).  By then the daemon may run threads, so that one is not a
@@ -27,8 +27,8 @@ struct event_base;
 #define FORKSERVER_ARG "--fork-server"
 
 struct forkserver_events {
-	/* fd: the worker's channel; logfd: the read end of its stdout and stderr. */
-	void (*spawned)(uint32_t token, pid_t pid, int fd, int logfd);
+	/* to, from: the worker's channel (pipes); logfd: its stdout and stderr. */
+	void (*spawned)(uint32_t token, pid_t pid, int to, int from, int logfd);
 	void (*spawn_failed)(uint32_t token, int error);
 	void (*exited)(pid_t pid, int status);
 	/* The fork server was restarted: every unanswered request is lost; ask again. */

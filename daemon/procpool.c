@@ -45,7 +45,8 @@ struct worker {
 	unsigned slot;
 	uint32_t token;
 	pid_t pid;
-	int fd;
+	int to_fd;		/* frames to it; -1 once it is gone */
+	int from_fd;		/* its results */
 	enum worker_state state;
 	struct event *ev_read;
 	struct event *ev_write;
@@ -158,12 +159,22 @@ worker_new(struct pexec *pe, unsigned slot)
 	w->pe = pe;
 	w->pool = pe->ex->pool;
 	w->slot = slot;
-	w->fd = -1;
+	w->to_fd = w->from_fd = -1;
 	w->ev_timer = evtimer_new(pp.base, worker_timer, w);
 	if (w->ev_timer == NULL)
 		fatalx("out of memory");
 	LIST_INSERT_HEAD(&pp.workers, w, link);
 	return w;
+}
+
+static void
+close_channel(struct worker *w)
+{
+	if (w->to_fd != -1)
+		close(w->to_fd);
+	if (w->from_fd != -1)
+		close(w->from_fd);
+	w->to_fd = w->from_fd = -1;
 }
 
 static void
@@ -179,8 +190,7 @@ worker_free(struct worker *w)
 		evbuffer_free(w->in);
 	if (w->out != NULL)
 		evbuffer_free(w->out);
-	if (w->fd != -1)
-		close(w->fd);
+	close_channel(w);
 	worklog_close(w->log);
 	free(w->batch);
 	free(w);
@@ -329,7 +339,7 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 	evbuffer_add(w->out, head, headlen);
 	for (unsigned i = 0; i < n; i++)
 		evbuffer_add(w->out, runs[i]->payload, runs[i]->len);
-	worker_writable(w->fd, EV_WRITE, w);
+	worker_writable(w->to_fd, EV_WRITE, w);
 	return h.job;
 }
 
@@ -526,8 +536,7 @@ worker_bury(struct worker *w, int status, bool status_known)
 	event_del(w->ev_read);
 	event_del(w->ev_write);
 	evtimer_del(w->ev_timer);
-	close(w->fd);
-	w->fd = -1;
+	close_channel(w);
 	if (status_known) {
 		answer_crash(w, status, true);
 		worker_free(w);
@@ -732,7 +741,7 @@ worker_read(struct worker *w)
 	ssize_t n;
 
 	do
-		n = read(w->fd, buf, sizeof buf);
+		n = read(w->from_fd, buf, sizeof buf);
 	while (n == -1 && errno == EINTR);
 	if (n > 0) {
 		if (evbuffer_add(w->in, buf, (size_t)n) == -1)
@@ -767,7 +776,7 @@ worker_writable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (evbuffer_write(w->out, w->fd) == -1 && errno != EAGAIN && errno != EINTR) {
+	if (evbuffer_write(w->out, w->to_fd) == -1 && errno != EAGAIN && errno != EINTR) {
 		worker_lost(w, strerror(errno), 0, false);
 		return;
 	}
@@ -848,25 +857,28 @@ log_tag(void *arg, char *buf, size_t len)
 }
 
 static void
-on_spawned(uint32_t token, pid_t pid, int fd, int logfd)
+on_spawned(uint32_t token, pid_t pid, int to, int from, int logfd)
 {
 	struct worker *w = find_worker(false, token);
 
 	if (w == NULL || server.stopping) {
-		close(fd);
+		close(to);
+		close(from);
 		close(logfd);
 		kill(pid, SIGKILL);
 		return;
 	}
 	w->pid = pid;
-	w->fd = fd;
+	w->to_fd = to;
+	w->from_fd = from;
 	w->log = worklog_open(pp.base, logfd, log_tag, w);
 	w->state = WORKER_STARTING;
-	evutil_make_socket_nonblocking(fd);
+	evutil_make_socket_nonblocking(to);
+	evutil_make_socket_nonblocking(from);
 	w->in = evbuffer_new();
 	w->out = evbuffer_new();
-	w->ev_read = event_new(pp.base, fd, EV_READ | EV_PERSIST, worker_readable, w);
-	w->ev_write = event_new(pp.base, fd, EV_WRITE, worker_writable, w);
+	w->ev_read = event_new(pp.base, from, EV_READ | EV_PERSIST, worker_readable, w);
+	w->ev_write = event_new(pp.base, to, EV_WRITE, worker_writable, w);
 	if (w->in == NULL || w->out == NULL || w->ev_read == NULL || w->ev_write == NULL)
 		fatalx("out of memory");
 	event_add(w->ev_read, NULL);
@@ -897,7 +909,7 @@ procpool_reaped(pid_t pid, int status)
 	if (w == NULL)
 		return;
 	describe_status(status, how, sizeof how);
-	if (w->fd != -1)
+	if (w->from_fd != -1)
 		worker_drain(w);
 	if (w->state == WORKER_DEAD) {
 		answer_crash(w, status, true);

@@ -139,7 +139,7 @@ run_jobs(int fd, uint32_t id, const char *payload, size_t len, msgpack_zone *zon
 }
 
 void
-worker_main(int fd, const struct worker_limits *limits)
+worker_main(int in, int out, const struct worker_limits *limits)
 {
 	struct wire_header h;
 	struct lp_job job;
@@ -155,8 +155,8 @@ worker_main(int fd, const struct worker_limits *limits)
 	msgpack_zone_init(&zone, 4096);
 	if (modules_worker_init() != 0)
 		_exit(70);
-	send_frame(fd, 0, WIRE_READY, LP_OK, NULL, 0);
-	while (read_full(fd, &h, sizeof h)) {
+	send_frame(out, 0, WIRE_READY, LP_OK, NULL, 0);
+	while (read_full(in, &h, sizeof h)) {
 		if (h.type != WIRE_JOB || h.len > limits->max_job_bytes)
 			_exit(2);
 		if (h.len > cap) {
@@ -165,9 +165,9 @@ worker_main(int fd, const struct worker_limits *limits)
 			if ((buf = malloc(cap)) == NULL)
 				_exit(3);
 		}
-		if (!read_full(fd, buf, h.len))
+		if (!read_full(in, buf, h.len))
 			break;
-		run_jobs(fd, h.job, buf, h.len, &zone, &job, limits);
+		run_jobs(out, h.job, buf, h.len, &zone, &job, limits);
 		msgpack_zone_clear(&zone);
 	}
 	modules_worker_fini();

@@ -1,6 +1,11 @@
 /*
  * The worker process: a plain blocking loop that reads a job, runs it and
  * writes the result.  Started by the fork server; never returns.
+ *
+ * Its channel to the daemon is two pipes, one each way.  A pipe merges
+ * small writes into one page and wakes its reader only when it was empty,
+ * so a busy worker's results cost the daemon one read, not one socket
+ * buffer each, and still outlive a worker that dies after writing them.
  */
 #ifndef LP_DAEMON_WORKER_H
 #define LP_DAEMON_WORKER_H
@@ -15,6 +20,6 @@ struct worker_limits {
 	uint64_t exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
 };
 
-void worker_main(int fd, const struct worker_limits *limits) __attribute__((noreturn));
+void worker_main(int in, int out, const struct worker_limits *limits) __attribute__((noreturn));
 
 #endif

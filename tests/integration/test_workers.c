@@ -346,8 +346,8 @@ START_TEST(worker_holds_only_its_channel)
 	struct lp_client *c = daemon_connect(&d);
 	uint64_t id = acquire(c);
 
-	/* stdin (/dev/null), stdout and stderr (the log pipe), the channel: nothing of the daemon's. */
-	ck_assert_int_eq(count_fds(worker_pid(c, id)), 4);
+	/* stdin (/dev/null), stdout and stderr (the log pipe), the channel's two pipes: nothing of the daemon's. */
+	ck_assert_int_eq(count_fds(worker_pid(c, id)), 5);
 	lp_client_free(c);
 }
 END_TEST
