@@ -82,6 +82,7 @@ static const struct key keys[] = {
 	{ SECTION_POOL, "exec_output_max", KEY_BYTES, P(exec_output_max), 0, 1 << 30, "1M", true },
 	{ SECTION_POOL, "max_jobs_per_worker", KEY_UINT, P(max_jobs_per_worker), 0, 1e9, "0", true },
 	{ SECTION_POOL, "memory_limit", KEY_BYTES, P(memory_limit), 0, 1ULL << 50, "0", true },
+	{ SECTION_POOL, "sched_batch", KEY_BOOL, P(sched_batch), 0, 0, "yes", true },
 	{ SECTION_POOL, "idle_seconds", KEY_SECONDS, P(idle_seconds), 1e-3, 31536000, "60", true },
 	{ SECTION_POOL, "units_per_executor", KEY_UINT, P(units_per_executor), 1, 1000000000, "1", true },
 	{ SECTION_POOL, "batch_size", KEY_UINT, P(batch_size), 1, 4096, "64", true },

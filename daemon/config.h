@@ -45,6 +45,7 @@ struct lp_pool_config {
 	unsigned exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
 	unsigned max_jobs_per_worker;	/* 0: never recycle */
 	unsigned long long memory_limit;	/* address space per worker; 0: none */
+	bool sched_batch;		/* worker processes run under SCHED_BATCH */
 	double idle_seconds;		/* an idle executor above the target goes after this */
 	unsigned units_per_executor;	/* scale: target = ceil(units / units_per_executor) */
 	unsigned batch_size;		/* the grinder dispatches this many items at once */

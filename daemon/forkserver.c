@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -128,6 +129,17 @@ worker_start(int in, int out, int log, const struct worker_limits *limits)
 		struct rlimit rl = { limits->memory_limit, limits->memory_limit };
 
 		setrlimit(RLIMIT_AS, &rl);
+	}
+	/*
+	 * A batch task's wake-up does not preempt the running task: a worker
+	 * handed a job lets the daemon's loop finish its turn, which then
+	 * hands out more, instead of taking its CPU at every frame.  Always
+	 * permitted from SCHED_OTHER, so there is no failure to report.
+	 */
+	if (limits->sched_batch) {
+		struct sched_param none = { .sched_priority = 0 };
+
+		sched_setscheduler(0, SCHED_BATCH, &none);
 	}
 	worker_main(in, out, limits);
 }

@@ -212,6 +212,7 @@ pool_limits(const struct lp_pool *p)
 		.max_result_bytes = server.cfg.max_result_bytes,
 		.memory_limit = p->cfg.memory_limit,
 		.exec_output_max = p->cfg.exec_output_max,
+		.sched_batch = p->cfg.sched_batch,
 	};
 
 	return l;

@@ -18,6 +18,7 @@ struct worker_limits {
 	uint64_t max_result_bytes;	/* larger results become LIMIT_EXCEEDED */
 	uint64_t memory_limit;		/* RLIMIT_AS; 0: none */
 	uint64_t exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
+	uint64_t sched_batch;		/* nonzero: run under SCHED_BATCH */
 };
 
 void worker_main(int in, int out, const struct worker_limits *limits) __attribute__((noreturn));

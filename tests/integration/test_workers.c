@@ -5,6 +5,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,6 +405,26 @@ reload_and_wait(const char *marker)
 	ck_assert_msg(wait_until(log_has, &l), "no '%s' in %s", marker, d.log);
 }
 
+/* sched_batch is read at each fork: after a reload, the next worker has the new policy. */
+START_TEST(workers_run_as_batch_tasks_unless_told_otherwise)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	pid_t first = worker_pid(c, id), next;
+	char config[sizeof exec_pool + 32];
+
+	ck_assert_int_eq(sched_getscheduler(first), SCHED_BATCH);
+	snprintf(config, sizeof config, "%ssched_batch = no\n", exec_pool);
+	rewrite_config(config);
+	reload_and_wait("configuration reloaded");
+	/* max_jobs_per_worker = 3: within a few jobs a new worker takes the slot. */
+	for (int i = 0; (next = worker_pid(c, id)) == first; i++)
+		ck_assert_int_lt(i, 10);
+	ck_assert_int_eq(sched_getscheduler(next), SCHED_OTHER);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(reload_changes_sizes_and_timeouts_without_dropping_work)
 {
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
@@ -534,6 +555,7 @@ workers_suite(void)
 	tcase_add_test(exec, exec_timeout_kills_what_it_started);
 	tcase_add_test(exec, worker_is_recycled_after_max_jobs);
 	tcase_add_test(exec, worker_holds_only_its_channel);
+	tcase_add_test(exec, workers_run_as_batch_tasks_unless_told_otherwise);
 	suite_add_tcase(s, exec);
 
 	{

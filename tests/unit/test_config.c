@@ -316,6 +316,7 @@ static const struct key_spec {
 	{ "daemon", "modules", PATHS, "/a/x.so /b/y.so", "absolute paths separated by spaces",
 	    VALUES("x.so") },
 	{ "pool cpu", "exec", BOOL, "yes", "yes or no", VALUES("y") },
+	{ "pool cpu", "sched_batch", BOOL, "no", "yes or no", VALUES("batch") },
 	{ "pool cpu", "exec_output_max", BYTES, "64K", "a size from 0 to 1073741824 bytes",
 	    VALUES("2G", "1073741825") },
 	{ "pool cpu", "max_jobs_per_worker", INTEGER, "0", "an integer from 0 to 1000000000",
