@@ -301,11 +301,19 @@ idle_worker(struct pexec *pe)
 	return NULL;
 }
 
+/* strlcpy: this is on every run's path, where snprintf's formatting showed in profiles. */
+static void
+copy_name(char *dst, size_t size, const char *src)
+{
+	if (memccpy(dst, src, '\0', size) == NULL)
+		dst[size - 1] = '\0';
+}
+
 static void
 note_running(struct worker *w, const struct run *r)
 {
-	snprintf(w->last_fn, sizeof w->last_fn, "%s", r->fn);
-	snprintf(w->last_owner, sizeof w->last_owner, "%s", r->owner);
+	copy_name(w->last_fn, sizeof w->last_fn, r->fn);
+	copy_name(w->last_owner, sizeof w->last_owner, r->owner);
 	timer_start(w, r->timeout);
 }
 

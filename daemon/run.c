@@ -1,4 +1,3 @@
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +38,8 @@ run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool, struct lp_lease *l
 	r->msgid = msgid;
 	r->pool = pool;
 	r->lease = lease;
-	snprintf(r->fn, sizeof r->fn, "%.*s", (int)job->fn.len, job->fn.ptr);
+	/* Validated to fit; memset ended it.  (snprintf here was 2 % of a pipelined run.) */
+	memcpy(r->fn, job->fn.ptr, job->fn.len < sizeof r->fn ? job->fn.len : sizeof r->fn - 1);
 	r->timeout = job->timeout;
 	r->accepted = server_now();
 	r->len = packed.size;
