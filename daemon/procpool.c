@@ -352,6 +352,21 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 	return h.job;
 }
 
+/*
+ * A worker that always has a second frame never goes idle, so its batch
+ * would otherwise grow by one run pointer per run for as long as the
+ * stream lasts.  One being killed for a timeout keeps its indices.
+ */
+static void
+batch_forget_answered(struct worker *w)
+{
+	if (w->timed_out != 0)
+		return;
+	memmove(w->batch, w->batch + w->done, (w->nbatch - w->done) * sizeof *w->batch);
+	w->nbatch -= w->done;
+	w->done = 0;
+}
+
 /* An idle worker's frame. */
 static void
 worker_send(struct worker *w, struct run **runs, unsigned n)
@@ -673,6 +688,7 @@ worker_result(struct worker *w, const struct wire_header *h)
 	if (w->next_frame != 0 && w->done == w->next_frame) {
 		w->job_id = w->next_job_id;
 		w->next_frame = 0;
+		batch_forget_answered(w);
 	}
 	if (w->done == w->nbatch)
 		w->state = WORKER_IDLE;

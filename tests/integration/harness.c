@@ -586,3 +586,21 @@ record(struct lp_client *c, enum lp_err code, struct lp_value *result,
 		lp_value_free(result);
 	}
 }
+
+long
+proc_status_kib(pid_t pid, const char *name)
+{
+	char path[64], line[256];
+	size_t len = strlen(name);
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s: %s", path, strerror(errno));
+	while (kib == -1 && fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, name, len) == 0 && line[len] == ':')
+			kib = strtol(line + len + 1, NULL, 10);
+	fclose(f);
+	ck_assert_msg(kib >= 0, "no %s in %s", name, path);
+	return kib;
+}

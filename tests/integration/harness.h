@@ -99,6 +99,9 @@ void record(struct lp_client *c, enum lp_err code, struct lp_value *result,
 void sleep_async(struct lp_client *c, uint64_t lease, const char *pool, double seconds,
     double timeout, lp_done_cb *done, void *arg);
 
+/* A "NAME: N kB" line of /proc/PID/status (VmRSS, RssAnon...), in KiB; the test fails without it. */
+long proc_status_kib(pid_t pid, const char *name);
+
 /* A raw Unix-socket connection to d, for bytes no client library would send. */
 int raw_connect(const struct daemon *d);
 

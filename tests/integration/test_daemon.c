@@ -627,23 +627,6 @@ START_TEST(oversized_message_is_refused)
 }
 END_TEST
 
-static long
-daemon_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 static size_t
 count_messages(struct lp_framer *f, const char *buf, size_t len)
 {
@@ -692,7 +675,7 @@ START_TEST(client_that_never_reads_is_backpressured)
 		if (poll(&p, 1, 200) == 0)
 			break;
 	}
-	ck_assert_int_lt(daemon_rss_kib(d.pid), 64 * 1024);
+	ck_assert_int_lt(proc_status_kib(d.pid, "VmRSS"), 64 * 1024);
 	/* Others are served meanwhile. */
 	id = acquire(good, NULL);
 	ck_assert(run_echo_int(good, id, 3, &err) == LP_OK);

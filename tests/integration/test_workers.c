@@ -520,6 +520,76 @@ START_TEST(worker_output_reaches_the_log_tagged)
 END_TEST
 
 #ifndef LP_ASAN
+/* Runs of spin kept STREAM_DEPTH deep on one lease: each answer sends the next. */
+#define STREAM_DEPTH 256
+
+struct stream {
+	struct lp_client *c;
+	uint64_t lease;
+	struct lp_args *args;
+	unsigned sent, answered, failed, total;
+};
+
+static void stream_send(struct stream *s);
+
+static void
+stream_answered(struct lp_client *c, enum lp_err code, struct lp_value *result,
+    const struct lp_error *err, void *arg)
+{
+	struct stream *s = arg;
+
+	s->answered++;
+	s->failed += code != LP_OK;
+	lp_value_free(result);
+	stream_send(s);
+}
+
+static void
+stream_send(struct stream *s)
+{
+	struct lp_error err;
+
+	for (; s->sent < s->total && s->sent - s->answered < STREAM_DEPTH; s->sent++)
+		ck_assert_msg(lp_run_async(s->c, s->lease, "spin", s->args, stream_answered, s,
+		    &err) == LP_OK, "run: %s", err.message);
+}
+
+static void
+stream_more(struct stream *s, unsigned runs)
+{
+	struct lp_error err;
+
+	s->total += runs;
+	stream_send(s);
+	ck_assert_msg(lp_client_wait_all(s->c, &err) == LP_OK, "wait: %s", err.message);
+	ck_assert_uint_eq(s->answered, s->total);
+	ck_assert_uint_eq(s->failed, 0);
+}
+
+/*
+ * One worker, and runs long enough (10 us) that the queue never empties:
+ * it always has its next frame before it finishes one, so it is never
+ * idle, and what the daemon keeps about it must not grow with the runs it
+ * has answered.
+ */
+START_TEST(a_worker_that_is_never_idle_costs_no_memory_per_run)
+{
+	enum { RUNS = 300000 };
+	struct lp_client *c = daemon_connect(&d);
+	struct stream s = { .c = c, .lease = acquire(c), .args = lp_args_new() };
+	long before;
+
+	lp_args_int(s.args, 10);
+	stream_more(&s, 20000);		/* the heap's working size */
+	before = proc_status_kib(d.pid, "RssAnon");
+	stream_more(&s, RUNS);
+	/* A run pointer kept per run would be 2.3 MiB. */
+	ck_assert_int_lt(proc_status_kib(d.pid, "RssAnon") - before, 1024);
+	lp_args_free(s.args);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(memory_limit_contains_a_greedy_job)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -579,6 +649,15 @@ workers_suite(void)
 		tcase_set_timeout(limited, 60);
 		tcase_add_test(limited, memory_limit_contains_a_greedy_job);
 		suite_add_tcase(s, limited);
+	}
+	/* Nor under ASan: its quarantine holds on to freed memory. */
+	{
+		TCase *stream = tcase_create("stream");
+
+		tcase_add_checked_fixture(stream, start_no_exec_pool, stop_daemon);
+		tcase_set_timeout(stream, 120);
+		tcase_add_test(stream, a_worker_that_is_never_idle_costs_no_memory_per_run);
+		suite_add_tcase(s, stream);
 	}
 #endif
 
