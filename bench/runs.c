@@ -50,13 +50,19 @@ static const struct figure_def echo64k_cpu_def = {
 	"baseline.rtt.relay_cpu_us", TARGET_NONE, 0
 };
 
+/*
+ * The target is on the pool kept fed.  With exactly `workers` in flight
+ * each job also waits one client round trip, which is the relay's own
+ * p50 at least (80 to 100 us on the VM of bench/README.md: 8 to 10 % of
+ * 1 ms before leasepool adds anything).
+ */
 static const struct figure_def spin_defs[] = {
 	{ "spin.runs_per_s", "spin 1 ms, workers in flight", UNIT_PER_SEC,
 	    NULL, TARGET_NONE, 0 },
 	{ "spin.percent_of_ideal", "spin 1 ms, workers in flight: of ideal", UNIT_PERCENT,
-	    NULL, TARGET_AT_LEAST, 95 },
+	    NULL, TARGET_NONE, 0 },
 	{ "spin_queued.percent_of_ideal", "spin 1 ms, 2x workers in flight: of ideal",
-	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
+	    UNIT_PERCENT, NULL, TARGET_AT_LEAST, 95 },
 };
 
 static const struct figure_def threads_defs[] = {
