@@ -95,8 +95,8 @@ server_check_drained(void)
 
 /*
  * A burst's queues, runs and buffers are freed by now, but malloc keeps
- * their pages: an idle daemon gives them back (after the bench's load,
- * 1.6 MiB of anonymous memory where a fresh daemon has 0.25).
+ * their pages: an idle daemon gives them back (bench/README.md, T,
+ * measures what that saves).
  */
 static void
 on_quiet(evutil_socket_t fd, short what, void *arg)
