@@ -226,10 +226,11 @@ struct pipeline {
 	uint64_t failed;
 	struct lp_error first_error;
 	struct pipeline_slot *slots;	/* depth of them, for the requests in flight */
-	struct pipeline_slot *free;
+	struct pipeline_slot *free;	/* after a failure, or while draining */
+	bool draining;			/* answers send nothing more */
 };
 
-/* Tops p up to its depth, waits for the daemon, takes what has come back. */
+/* Tops p up to its depth, waits for the daemon, takes what has come back and sends as much. */
 void pipeline_step(struct pipeline *p);
 /* Waits for what is still in flight, frees p's slots; fatal if any request failed. */
 void pipeline_finish(struct pipeline *p);

@@ -1,7 +1,11 @@
 /*
  * A fixed number of requests kept in flight on one connection with the
  * asynchronous API: a run on a lease or a submission to a grinder goes
- * out as soon as an earlier one has come back.  Every answer is checked,
+ * out as soon as an earlier one has come back, from its completion
+ * callback, so that the library sends it in the same step that read the
+ * answer (as the baseline's client writes as soon as it has read).
+ * Queued outside the step, it would cost a poll() that returns at once
+ * to say the socket is writable.  Every answer is checked,
  * so that a request that failed fast never passes for a fast one.  Each
  * request in flight has a slot of its own, since answers from several
  * workers need not come back in the order the requests went.
@@ -20,6 +24,23 @@ struct pipeline_slot {
 	struct pipeline_slot *next;	/* on p->free */
 };
 
+static void pipeline_done(struct lp_client *, enum lp_err, struct lp_value *,
+    const struct lp_error *, void *);
+
+static void
+pipeline_send(struct pipeline *p, struct pipeline_slot *s)
+{
+	struct lp_error err;
+	enum lp_err rc;
+
+	s->sent_ns = p->latency != NULL ? now_ns() : 0;
+	rc = p->pool != NULL ?
+	    lp_submit_async(p->c, p->pool, p->fn, p->args, pipeline_done, s, &err) :
+	    lp_run_async(p->c, p->lease, p->fn, p->args, pipeline_done, s, &err);
+	if (rc != LP_OK)
+		bench_fatal("run %s: %s", p->fn, err.message);
+}
+
 static void
 pipeline_done(struct lp_client *c, enum lp_err code, struct lp_value *result,
     const struct lp_error *err, void *arg)
@@ -29,12 +50,15 @@ pipeline_done(struct lp_client *c, enum lp_err code, struct lp_value *result,
 
 	if (s->sent_ns != 0 && p->latency != NULL)
 		samples_add(p->latency, now_ns() - s->sent_ns);
-	s->next = p->free;
-	p->free = s;
 	p->completed++;
 	if (code != LP_OK && p->failed++ == 0)
 		p->first_error = *err;
 	lp_value_free(result);
+	if (p->draining || code != LP_OK) {
+		s->next = p->free;
+		p->free = s;
+	} else
+		pipeline_send(p, s);
 }
 
 static void
@@ -55,18 +79,12 @@ pipeline_step(struct pipeline *p)
 	struct pipeline_slot *s;
 	struct lp_error err;
 	struct pollfd pfd;
-	enum lp_err rc;
 
 	if (p->slots == NULL)
 		pipeline_slots(p);
 	while ((s = p->free) != NULL) {
 		p->free = s->next;
-		s->sent_ns = p->latency != NULL ? now_ns() : 0;
-		rc = p->pool != NULL ?
-		    lp_submit_async(p->c, p->pool, p->fn, p->args, pipeline_done, s, &err) :
-		    lp_run_async(p->c, p->lease, p->fn, p->args, pipeline_done, s, &err);
-		if (rc != LP_OK)
-			bench_fatal("run %s: %s", p->fn, err.message);
+		pipeline_send(p, s);
 	}
 	pfd.fd = lp_client_fd(p->c);
 	pfd.events = POLLIN | (lp_client_want_write(p->c) ? POLLOUT : 0);
@@ -81,10 +99,12 @@ pipeline_finish(struct pipeline *p)
 {
 	struct lp_error err;
 
+	p->draining = true;
 	if (lp_client_wait_all(p->c, &err) != LP_OK)
 		bench_fatal("run %s: %s", p->fn, err.message);
 	free(p->slots);
 	p->slots = p->free = NULL;
+	p->draining = false;
 	if (p->failed > 0)
 		bench_fatal("%llu runs of %s failed, the first with: %s",
 		    (unsigned long long)p->failed, p->fn, p->first_error.message);
