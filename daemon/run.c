@@ -67,7 +67,7 @@ run_end(struct run *r, bool ok)
 	free(r);
 	if (g != NULL)
 		grinder_item_done(g, ok);
-	server_schedule();
+	server_schedule_soon();
 	server_check_drained();
 }
 

@@ -80,6 +80,13 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	server_schedule();
 }
 
+/* Once for all the runs that end in this loop turn, not once for each. */
+void
+server_schedule_soon(void)
+{
+	event_active(server.ev_deadline, EV_TIMEOUT, 0);
+}
+
 void
 server_check_drained(void)
 {

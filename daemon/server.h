@@ -60,6 +60,7 @@ double server_now(void);
 
 /* Re-arms the deadline timer after the lease table changed. */
 void server_schedule(void);
+void server_schedule_soon(void);
 
 /* Called when a run ends or a connection goes: maybe the drain is over, or the daemon idle. */
 void server_check_drained(void);
