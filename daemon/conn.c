@@ -415,10 +415,9 @@ conn_process(struct conn *c)
  * thousands of idle clients cost no input buffers.
  */
 static void
-conn_readable(evutil_socket_t fd, short what, void *arg)
+conn_read_requests(struct conn *c)
 {
 	static char shared[READ_CHUNK];
-	struct conn *c = arg;
 	char *buf = shared;
 	size_t used;
 	ssize_t n;
@@ -456,4 +455,12 @@ conn_readable(evutil_socket_t fd, short what, void *arg)
 	}
 	c->in_len += (size_t)n;
 	conn_process(c);
+}
+
+static void
+conn_readable(evutil_socket_t fd, short what, void *arg)
+{
+	server_clock_hold();
+	conn_read_requests(arg);
+	server_clock_release();
 }

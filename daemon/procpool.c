@@ -784,8 +784,10 @@ worker_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
+	server_clock_hold();
 	if (worker_read(w) > 0)
 		worker_frames(w);
+	server_clock_release();
 }
 
 /* A worker reaped before its channel ended: what it wrote last still counts. */
