@@ -51,6 +51,8 @@ struct worker {
 	struct event *ev_read;
 	struct event *ev_write;
 	struct event *ev_timer;	/* backoff, job timeout, or status wait */
+	double timer_at;	/* when ev_timer fires, while it is pending */
+	double job_deadline;	/* when the running job's timeout passes */
 	struct evbuffer *in;
 	struct evbuffer *out;
 	/*
@@ -146,6 +148,7 @@ timer_start(struct worker *w, double seconds)
 {
 	struct timeval tv;
 
+	w->timer_at = server_now() + seconds;
 	tv.tv_sec = (time_t)seconds;
 	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
 	evtimer_add(w->ev_timer, &tv);
@@ -309,12 +312,20 @@ copy_name(char *dst, size_t size, const char *src)
 		dst[size - 1] = '\0';
 }
 
+/*
+ * The job timer is only ever moved closer: one still armed for an earlier
+ * job of the stream fires early and re-arms itself for this one's deadline
+ * (worker_timer).  Re-arming it for every run, and removing it at every
+ * result, was two timer-heap operations per run.
+ */
 static void
 note_running(struct worker *w, const struct run *r)
 {
 	copy_name(w->last_fn, sizeof w->last_fn, r->fn);
 	copy_name(w->last_owner, sizeof w->last_owner, r->owner);
-	timer_start(w, r->timeout);
+	w->job_deadline = server_now() + r->timeout;
+	if (!evtimer_pending(w->ev_timer, NULL) || w->job_deadline < w->timer_at)
+		timer_start(w, r->timeout);
 }
 
 /* One frame, [job, job, ...] with each job as its run packed it, after w's others; returns its id. */
@@ -680,9 +691,6 @@ worker_result(struct worker *w, const struct wire_header *h)
 		worker_lost(w, "protocol error", 0, false);
 		return;
 	}
-	/* One killed for a timeout keeps the kill's wait for the end of its channel. */
-	if (w->timed_out == 0)
-		evtimer_del(w->ev_timer);
 	r = batch_next(w);
 	/* Its first frame is answered: the results that follow are the next one's. */
 	if (w->next_frame != 0 && w->done == w->next_frame) {
@@ -842,6 +850,10 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 		}
 		if (w->state == WORKER_IDLE)
 			break;
+		if (server_now() < w->job_deadline) {	/* armed for an earlier job */
+			timer_start(w, w->job_deadline - server_now());
+			break;
+		}
 		r = w->batch[w->done];
 		log_warn("'%s' ran longer than its timeout of %.3f s; %s is killed",
 		    r->fn, r->timeout, worker_label(w));

@@ -467,6 +467,55 @@ START_TEST(job_past_its_timeout_is_killed)
 END_TEST
 
 /*
+ * A worker's job timer is left armed between runs and only ever moved
+ * closer.  Sequential runs on an idle executor all go to its first worker,
+ * so the second run here finds the timer the first one armed, an hour
+ * out: its own 0.2 s must still apply.
+ */
+START_TEST(a_shorter_timeout_after_a_longer_one_still_applies)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_args *slow = one_double(60), *quick = one_double(0);
+	struct lp_value *v;
+	struct lp_error err;
+	uint64_t id = acquire(c, NULL);
+
+	ck_assert_int_eq(lp_run_timeout(c, id, "sleep", quick, 3600, &v, &err), LP_OK);
+	lp_value_free(v);
+	ck_assert_int_eq(lp_run_timeout(c, id, "sleep", slow, 0.2, &v, &err), LP_ERR_JOB_TIMEOUT);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 1);
+	lp_args_free(slow);
+	lp_args_free(quick);
+	lp_client_free(c);
+}
+END_TEST
+
+/*
+ * The timer an earlier run armed fires while a later one runs, within the
+ * later one's own timeout: it re-arms for that deadline and kills nothing.
+ */
+START_TEST(a_timer_left_by_an_earlier_run_kills_no_later_one)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_args *second = one_double(1.0), *quick = one_double(0);
+	struct lp_value *v;
+	struct lp_error err;
+	uint64_t id = acquire(c, NULL);
+
+	ck_assert_int_eq(lp_run_timeout(c, id, "sleep", quick, 0.3, &v, &err), LP_OK);
+	lp_value_free(v);
+	ck_assert_msg(lp_run_timeout(c, id, "sleep", second, 30, &v, &err) == LP_OK,
+	    "a 1 s run with a 30 s timeout: %s", err.message);
+	lp_value_free(v);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 0);
+	ck_assert(run_echo_int(c, id, 5, &err) == LP_OK);
+	lp_args_free(second);
+	lp_args_free(quick);
+	lp_client_free(c);
+}
+END_TEST
+
+/*
  * Runs queued while both workers are busy travel to a worker in frames of
  * several.  One that times out takes its worker with it; the runs of its
  * frame behind it never started, and they still run, on another worker.
@@ -816,6 +865,8 @@ daemon_suite(void)
 	tcase_set_timeout(faults, 60);
 	tcase_add_test(faults, crashed_worker_is_reported_and_replaced);
 	tcase_add_test(faults, job_past_its_timeout_is_killed);
+	tcase_add_test(faults, a_shorter_timeout_after_a_longer_one_still_applies);
+	tcase_add_test(faults, a_timer_left_by_an_earlier_run_kills_no_later_one);
 	tcase_add_test(faults, runs_behind_a_timed_out_run_still_run);
 	tcase_add_test(faults, garbage_closes_only_that_connection);
 	tcase_add_test(faults, oversized_message_is_refused);
