@@ -35,7 +35,7 @@ lpc_buf_reserve(struct buf *b, size_t more)
 	return true;
 }
 
-/* A msgpack_packer_write callback. */
+/* A msgpack_packer_write callback: a dozen calls for every request packed. */
 int
 lpc_buf_write(void *arg, const char *p, size_t len)
 {
@@ -43,7 +43,7 @@ lpc_buf_write(void *arg, const char *p, size_t len)
 
 	if (len == 0)
 		return 0;
-	if (!lpc_buf_reserve(b, len))
+	if (b->cap - b->len < len && !lpc_buf_reserve(b, len))
 		return -1;
 	memcpy(b->data + b->len, p, len);
 	b->len += len;
