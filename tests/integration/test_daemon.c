@@ -469,48 +469,50 @@ END_TEST
 /*
  * A worker's job timer is left armed between runs and only ever moved
  * closer.  Sequential runs on an idle executor all go to its first worker,
- * so the second run here finds the timer the first one armed, an hour
- * out: its own 0.2 s must still apply.
+ * so the run of `seconds` here finds the timer that a quick run before it
+ * armed for quick_timeout.
  */
+static enum lp_err
+sleep_after_a_quick_run(struct lp_client *c, uint64_t lease, double quick_timeout,
+    double seconds, double timeout, struct lp_error *err)
+{
+	struct lp_args *quick = one_double(0), *a = one_double(seconds);
+	struct lp_value *v = NULL;
+	enum lp_err rc;
+
+	ck_assert_int_eq(lp_run_timeout(c, lease, "sleep", quick, quick_timeout, &v, err), LP_OK);
+	lp_value_free(v);
+	rc = lp_run_timeout(c, lease, "sleep", a, timeout, &v, err);
+	lp_value_free(v);
+	lp_args_free(quick);
+	lp_args_free(a);
+	return rc;
+}
+
+/* The timer is an hour out: the run's own 0.2 s must still apply. */
 START_TEST(a_shorter_timeout_after_a_longer_one_still_applies)
 {
 	struct lp_client *c = daemon_connect(&d);
-	struct lp_args *slow = one_double(60), *quick = one_double(0);
-	struct lp_value *v;
 	struct lp_error err;
 	uint64_t id = acquire(c, NULL);
 
-	ck_assert_int_eq(lp_run_timeout(c, id, "sleep", quick, 3600, &v, &err), LP_OK);
-	lp_value_free(v);
-	ck_assert_int_eq(lp_run_timeout(c, id, "sleep", slow, 0.2, &v, &err), LP_ERR_JOB_TIMEOUT);
+	ck_assert_int_eq(sleep_after_a_quick_run(c, id, 3600, 60, 0.2, &err), LP_ERR_JOB_TIMEOUT);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 1);
-	lp_args_free(slow);
-	lp_args_free(quick);
 	lp_client_free(c);
 }
 END_TEST
 
-/*
- * The timer an earlier run armed fires while a later one runs, within the
- * later one's own timeout: it re-arms for that deadline and kills nothing.
- */
+/* The timer fires during the run, within its own timeout: it re-arms and kills nothing. */
 START_TEST(a_timer_left_by_an_earlier_run_kills_no_later_one)
 {
 	struct lp_client *c = daemon_connect(&d);
-	struct lp_args *second = one_double(1.0), *quick = one_double(0);
-	struct lp_value *v;
 	struct lp_error err;
 	uint64_t id = acquire(c, NULL);
 
-	ck_assert_int_eq(lp_run_timeout(c, id, "sleep", quick, 0.3, &v, &err), LP_OK);
-	lp_value_free(v);
-	ck_assert_msg(lp_run_timeout(c, id, "sleep", second, 30, &v, &err) == LP_OK,
+	ck_assert_msg(sleep_after_a_quick_run(c, id, 0.3, 1.0, 30, &err) == LP_OK,
 	    "a 1 s run with a 30 s timeout: %s", err.message);
-	lp_value_free(v);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 0);
 	ck_assert(run_echo_int(c, id, 5, &err) == LP_OK);
-	lp_args_free(second);
-	lp_args_free(quick);
 	lp_client_free(c);
 }
 END_TEST
