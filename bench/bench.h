@@ -41,6 +41,7 @@ struct bench_opts {
 	const char *json;
 	const char *only;
 	bool quick;
+	double scale;		/* of every count and duration */
 	unsigned reps;
 };
 

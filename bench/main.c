@@ -25,6 +25,9 @@
 
 /* --quick: one repetition, and this fraction of every count and duration. */
 #define QUICK_FRACTION 0.25
+/* --scale: from a quick look to a window long enough to profile. */
+#define SCALE_MIN 0.01
+#define SCALE_MAX 100.0
 
 static const struct measurement measurements[] = {
 	{ "baseline", "raw relay: round trip and pipelined throughput",
@@ -82,22 +85,25 @@ bench_fatal(const char *fmt, ...)
 size_t
 bench_count(const struct bench_ctx *ctx, size_t normal)
 {
-	return ctx->opts->quick ? (size_t)(normal * QUICK_FRACTION) : normal;
+	return (size_t)(normal * ctx->opts->scale);
 }
 
 double
 bench_seconds(const struct bench_ctx *ctx, double normal)
 {
-	return ctx->opts->quick ? normal * QUICK_FRACTION : normal;
+	return normal * ctx->opts->scale;
 }
 
 static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: leasepool-bench --daemon PATH [--quick] [--reps N] [--json FILE] [--only NAME]\n"
+	    "usage: leasepool-bench --daemon PATH [--quick] [--scale F] [--reps N] [--json FILE]\n"
+	    "                       [--only NAME]\n"
 	    "  --daemon PATH  the leasepoold to start and measure (required)\n"
-	    "  --quick        one repetition of shorter measurements\n"
+	    "  --quick        one repetition of shorter measurements (--scale 0.25)\n"
+	    "  --scale F      every count and duration times F, 0.01 to 100: e.g. 10 for\n"
+	    "                 a window long enough to profile the daemon with perf\n"
 	    "  --reps N       repetitions of each measurement (default %d; median reported)\n"
 	    "  --json FILE    write the figures there (default: leasepool-bench.json\n"
 	    "                 next to this program)\n"
@@ -115,26 +121,37 @@ parse_options(int argc, char **argv, struct bench_opts *o)
 	static const struct option longopts[] = {
 		{ "daemon", required_argument, NULL, 'd' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "scale", required_argument, NULL, 's' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool reps_given = false;
+	bool reps_given = false, scale_given = false;
 	char *end;
 	long n;
 	int ch;
 
 	memset(o, 0, sizeof *o);
 	o->reps = BENCH_REPS_DEFAULT;
-	while ((ch = getopt_long(argc, argv, "d:qr:j:o:h", longopts, NULL)) != -1) {
+	o->scale = 1;
+	while ((ch = getopt_long(argc, argv, "d:qs:r:j:o:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			o->daemon = optarg;
 			break;
 		case 'q':
 			o->quick = true;
+			break;
+		case 's':
+			o->scale = strtod(optarg, &end);
+			if (*end != '\0' || !(o->scale >= SCALE_MIN && o->scale <= SCALE_MAX)) {
+				fprintf(stderr, "leasepool-bench: --scale takes %g to %g\n",
+				    SCALE_MIN, SCALE_MAX);
+				exit(2);
+			}
+			scale_given = true;
 			break;
 		case 'r':
 			n = strtol(optarg, &end, 10);
@@ -162,6 +179,8 @@ parse_options(int argc, char **argv, struct bench_opts *o)
 		usage(2);
 	if (o->quick && !reps_given)
 		o->reps = 1;
+	if (o->quick && !scale_given)
+		o->scale = QUICK_FRACTION;
 }
 
 static const struct measurement *

@@ -319,8 +319,10 @@ report_json(const struct bench_ctx *ctx, const char *path)
 		fprintf(f, ": ");
 		json_number(f, context[i].value);
 	}
-	fprintf(f, "},\n  \"repetitions\": %u,\n  \"quick\": %s,\n", ctx->opts->reps,
+	fprintf(f, "},\n  \"repetitions\": %u,\n  \"quick\": %s,\n  \"scale\": ", ctx->opts->reps,
 	    ctx->opts->quick ? "true" : "false");
+	json_number(f, ctx->opts->scale);
+	fprintf(f, ",\n");
 	fprintf(f, "  \"figures\": [\n");
 	for (size_t i = 0; i < nfigures; i++)
 		json_figure(f, &figures[i], i + 1 == nfigures);
