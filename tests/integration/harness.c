@@ -313,19 +313,25 @@ daemon_connect(const struct daemon *d)
 	return c;
 }
 
-bool
-daemon_log_contains(const struct daemon *d, const char *needle)
+unsigned
+daemon_log_count(const struct daemon *d, const char *needle)
 {
 	FILE *f = fopen(d->log, "r");
 	char line[4096];
-	bool found = false;
+	unsigned n = 0;
 
 	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof line, f) != NULL)
-		found = strstr(line, needle) != NULL;
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL)
+		n += strstr(line, needle) != NULL;
 	fclose(f);
-	return found;
+	return n;
+}
+
+bool
+daemon_log_contains(const struct daemon *d, const char *needle)
+{
+	return daemon_log_count(d, needle) > 0;
 }
 
 static const msgpack_object *

@@ -58,8 +58,9 @@ struct lp_client *daemon_connect(const struct daemon *d);
 /* Polls cond every few milliseconds until it holds or the bound passes. */
 bool wait_until(bool (*cond)(void *arg), void *arg);
 
-/* True when the daemon's log holds needle. */
+/* True when the daemon's log holds needle; how many of its lines do. */
 bool daemon_log_contains(const struct daemon *d, const char *needle);
+unsigned daemon_log_count(const struct daemon *d, const char *needle);
 
 /* A stats value by path, e.g. "pools.cpu.executors.available"; -1 if absent. */
 long long stats_int(struct lp_client *c, const char *path);

@@ -840,6 +840,43 @@ START_TEST(scale_grows_and_shrinks_the_pool)
 }
 END_TEST
 
+/* The log says two executors retired; d is the daemon. */
+static bool
+two_retired(void *arg)
+{
+	return daemon_log_count(arg, "idle above the target; retired") >= 2;
+}
+
+/*
+ * An executor that a released lease's last run frees is idle above the
+ * target, and retires idle_seconds later with no request to prompt it:
+ * the run's end re-arms the deadline timer, here the only thing that does
+ * (the other lease's expiry is a minute away).  The client only waits.
+ */
+START_TEST(an_executor_freed_by_its_last_run_retires_unprompted)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome run = { 0 };
+	uint64_t drained, kept;
+	struct lp_error err;
+
+	ck_assert_int_eq(scale(c, 21), 3);
+	ck_assert(wait_stats(c, "pools.cpu.executors.warm", 3));
+	drained = acquire(c, NULL);
+	kept = acquire(c, NULL);
+	sleep_async(c, drained, NULL, 2, 60, record, &run);
+	ck_assert(lp_release(c, drained, &err) == LP_OK);
+	/* The third, idle, goes first; the drained one's run outlasts it. */
+	ck_assert_int_eq(scale(c, 0), 1);
+	wait_outcome(c, &run);
+	ck_assert_int_eq(run.code, LP_OK);
+	ck_assert_msg(wait_until(two_retired, &d), "the drained executor never retired");
+	ck_assert_int_eq(stats_int(c, "pools.cpu.executors.total"), 1);
+	ck_assert(run_echo_int(c, kept, 3, &err) == LP_OK);
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 daemon_suite(void)
 {
@@ -887,6 +924,7 @@ daemon_suite(void)
 		tcase_add_checked_fixture(sizing, start_scaling, stop_daemon);
 		tcase_set_timeout(sizing, 60);
 		tcase_add_test(sizing, scale_grows_and_shrinks_the_pool);
+		tcase_add_test(sizing, an_executor_freed_by_its_last_run_retires_unprompted);
 		suite_add_tcase(s, sizing);
 	}
 
