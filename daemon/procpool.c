@@ -837,6 +837,7 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	const struct run *r;
+	double now;
 
 	switch (w->state) {
 	case WORKER_SPAWNING:		/* the backoff is over */
@@ -850,8 +851,8 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 		}
 		if (w->state == WORKER_IDLE)
 			break;
-		if (server_now() < w->job_deadline) {	/* armed for an earlier job */
-			timer_start(w, w->job_deadline - server_now());
+		if ((now = server_now()) < w->job_deadline) {	/* armed for an earlier job */
+			timer_start(w, w->job_deadline - now);
 			break;
 		}
 		r = w->batch[w->done];

@@ -40,15 +40,19 @@ server_log_level(void)
 /* Nonzero while one batch of input is handled: see server_clock_hold(). */
 static double clock_held;
 
-double
-server_now(void)
+static double
+clock_read(void)
 {
 	struct timespec ts;
 
-	if (clock_held != 0)
-		return clock_held;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double
+server_now(void)
+{
+	return clock_held != 0 ? clock_held : clock_read();
 }
 
 /*
@@ -60,8 +64,7 @@ server_now(void)
 void
 server_clock_hold(void)
 {
-	clock_held = 0;
-	clock_held = server_now();
+	clock_held = clock_read();
 }
 
 void

@@ -63,6 +63,7 @@ void server_clock_release(void);
 
 /* Re-arms the deadline timer after the lease table changed. */
 void server_schedule(void);
+/* The same, at the end of this loop turn: once for all the runs it ends. */
 void server_schedule_soon(void);
 
 /* Called when a run ends or a connection goes: maybe the drain is over, or the daemon idle. */
