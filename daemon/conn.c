@@ -312,15 +312,9 @@ conn_message(struct conn *c, const char *msg, size_t len)
 {
 	struct lp_request req;
 	struct lp_error err;
-	msgpack_object obj;
-	size_t off = 0;
 	bool msgid_known;
 
-	if (msgpack_unpack(msg, len, &off, &server.zone, &obj) != MSGPACK_UNPACK_SUCCESS) {
-		conn_protocol_error(c, LP_ERR_INVALID_REQUEST, "message could not be decoded");
-		return;
-	}
-	if (lp_request_decode(&obj, &req, &err, &msgid_known) != LP_OK) {
+	if (lp_request_decode(msg, len, &req, &err, &msgid_known) != LP_OK) {
 		log_debug("%s: %s", conn_label(c), err.message);
 		if (msgid_known) {
 			conn_send_error(c, req.msgid, &err);
@@ -332,7 +326,6 @@ conn_message(struct conn *c, const char *msg, size_t len)
 	} else {
 		dispatch(c, &req);
 	}
-	msgpack_zone_clear(&server.zone);
 }
 
 /*

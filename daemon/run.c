@@ -7,31 +7,36 @@
 #include "daemon/run.h"
 #include "daemon/server.h"
 
+/*
+ * Arguments go to the worker as the client encoded them: the daemon never
+ * reads them, so it neither decodes nor packs them again.  Absent ones are
+ * the empty array or map they stand for.
+ */
+static struct lp_raw
+raw_or(struct lp_raw given, const char *empty)
+{
+	return given.len > 0 ? given : (struct lp_raw){ empty, 1 };
+}
+
 struct run *
 run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool, struct lp_lease *lease,
     const struct run_job *job)
 {
-	static msgpack_sbuffer packed;
+	static msgpack_sbuffer head;
 	static msgpack_packer pk;
-	size_t owner_len = lease != NULL ? 0 : job->owner.len;
+	struct lp_raw args = raw_or(job->args, "\x90"), kwargs = raw_or(job->kwargs, "\x80");
+	size_t owner_len = lease != NULL ? 0 : job->owner.len, len;
 	struct run *r;
 
 	if (pk.data == NULL)
-		msgpack_packer_init(&pk, &packed, msgpack_sbuffer_write);
-	msgpack_sbuffer_clear(&packed);
+		msgpack_packer_init(&pk, &head, msgpack_sbuffer_write);
+	msgpack_sbuffer_clear(&head);
 	msgpack_pack_array(&pk, 3);
 	msgpack_pack_str_with_body(&pk, job->fn.ptr, job->fn.len);
-	if (job->args != NULL)
-		msgpack_pack_object(&pk, *job->args);
-	else
-		msgpack_pack_array(&pk, 0);
-	if (job->kwargs != NULL)
-		msgpack_pack_object(&pk, *job->kwargs);
-	else
-		msgpack_pack_map(&pk, 0);
+	len = head.size + args.len + kwargs.len;
 
 	/* One allocation: the run, its packed job, and an item's owner after it. */
-	if ((r = malloc(sizeof *r + packed.size + owner_len + 1)) == NULL)
+	if ((r = malloc(sizeof *r + len + owner_len + 1)) == NULL)
 		fatalx("out of memory");
 	memset(r, 0, sizeof *r);
 	r->conn = c;
@@ -42,8 +47,10 @@ run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool, struct lp_lease *l
 	memcpy(r->fn, job->fn.ptr, job->fn.len < sizeof r->fn ? job->fn.len : sizeof r->fn - 1);
 	r->timeout = job->timeout;
 	r->accepted = server_now();
-	r->len = packed.size;
-	memcpy(r->payload, packed.data, packed.size);
+	r->len = len;
+	memcpy(r->payload, head.data, head.size);
+	memcpy(r->payload + head.size, args.ptr, args.len);
+	memcpy(r->payload + head.size + args.len, kwargs.ptr, kwargs.len);
 	if (lease != NULL) {
 		r->owner = lease->owner;
 	} else {

@@ -41,11 +41,11 @@ struct run {
 
 TAILQ_HEAD(run_queue, run);
 
-/* What a job is: the function, its arguments (NULL: none) and its bounds. */
+/* What a job is: the function, its arguments (as the client encoded them, len 0: none) and its bounds. */
 struct run_job {
 	struct lp_str fn;
-	const msgpack_object *args;
-	const msgpack_object *kwargs;
+	struct lp_raw args;
+	struct lp_raw kwargs;
 	double timeout;
 	struct lp_str owner;		/* a submit item's; a lease run takes its lease's */
 };

@@ -309,7 +309,6 @@ server_init(struct event_base *base)
 	TAILQ_INIT(&server.closed);
 	TAILQ_INIT(&server.flushing);
 	msgpack_sbuffer_init(&server.scratch);
-	msgpack_zone_init(&server.zone, 4096);
 	msgpack_packer_init(&server.packer, &server.scratch, msgpack_sbuffer_write);
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
@@ -367,5 +366,4 @@ server_free(void)
 	grinder_free(&server.leases);
 	lease_table_free(&server.leases);
 	msgpack_sbuffer_destroy(&server.scratch);
-	msgpack_zone_destroy(&server.zone);
 }

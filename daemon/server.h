@@ -46,8 +46,6 @@ struct server {
 	/* Responses are packed here, then appended to a connection in one piece. */
 	msgpack_sbuffer scratch;
 	msgpack_packer packer;
-	/* Requests are decoded here, one at a time, so no connection keeps a zone. */
-	msgpack_zone zone;
 };
 
 extern struct server server;

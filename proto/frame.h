@@ -6,8 +6,9 @@
  * Why not msgpack_unpacker alone: it allocates arrays and maps from their
  * declared counts before the elements arrive, so a five-byte header can ask
  * for gigabytes.  The framer enforces the message size and nesting limits
- * first; msgpack_unpack() is then only ever given one complete message whose
- * counts are bounded by the bytes actually present.
+ * first; a decoder (msgpack_unpack() in the client, the cursor of cursor.h
+ * in the daemon) is then only ever given one complete message whose counts
+ * are bounded by the bytes actually present.
  */
 #ifndef LP_PROTO_FRAME_H
 #define LP_PROTO_FRAME_H

@@ -22,8 +22,8 @@ enum param_type {
 	PARAM_BOOL,
 	PARAM_LEASE,		/* a lease id: an unsigned integer > 0 */
 	PARAM_DURATION,		/* seconds: a finite number > 0 */
-	PARAM_ARRAY,		/* kept as the msgpack array */
-	PARAM_MAP,		/* kept as the msgpack map */
+	PARAM_ARRAY,		/* kept as its encoding */
+	PARAM_MAP,		/* kept as its encoding */
 	PARAM_COUNT,		/* an integer from 0 to LP_COUNT_MAX: scale's units */
 };
 
@@ -33,8 +33,8 @@ enum param_type {
 #define CTYPE_BOOL	bool
 #define CTYPE_LEASE	uint64_t
 #define CTYPE_DURATION	double
-#define CTYPE_ARRAY	const msgpack_object *
-#define CTYPE_MAP	const msgpack_object *
+#define CTYPE_ARRAY	struct lp_raw
+#define CTYPE_MAP	struct lp_raw
 #define CTYPE_COUNT	uint64_t
 
 /*
@@ -49,6 +49,7 @@ enum param_type {
 
 struct param {
 	const char *name;
+	uint32_t name_len;
 	enum param_type type;
 	uint32_t max_len;	/* NAME, LABEL: most bytes */
 	bool required;
@@ -58,7 +59,7 @@ struct param {
 };
 
 #define PARAM(st, f, t, max, req, dflt, has) \
-	{ #f, PARAM_##t, max, req, dflt, TYPED_OFFSET(st, f, CTYPE_##t), has }
+	{ #f, sizeof #f - 1, PARAM_##t, max, req, dflt, TYPED_OFFSET(st, f, CTYPE_##t), has }
 /* Optional, with a has_ flag telling whether it was given. */
 #define OPTIONAL(st, f, t, max) \
 	PARAM(st, f, t, max, false, false, TYPED_OFFSET(st, has_##f, bool))
@@ -118,11 +119,12 @@ static const struct param scale_params[] = {
 
 static const struct method {
 	const char *name;
+	uint32_t name_len;
 	const struct param *params;
 	unsigned nparams;	/* at most 32: one bit each while decoding */
 } methods[LP_METHOD__COUNT] = {
 #define METHOD(name, table) \
-	{ name, table, nitems(table) + BUILD_ZERO(nitems(table) <= 32) }
+	{ name, sizeof name - 1, table, nitems(table) + BUILD_ZERO(nitems(table) <= 32) }
 	[LP_METHOD_HELLO] = METHOD("hello", hello_params),
 	[LP_METHOD_ACQUIRE] = METHOD("acquire", acquire_params),
 	[LP_METHOD_RUN] = METHOD("run", run_params),
@@ -134,13 +136,11 @@ static const struct method {
 #undef METHOD
 };
 
-/* c is a name from a table, never empty. */
+/* name, of name_len bytes, is from a table, never empty; every request looks a few up. */
 static bool
-str_eq(struct lp_str s, const char *c)
+str_eq(struct lp_str s, const char *name, uint32_t name_len)
 {
-	size_t len = strlen(c);
-
-	return s.len == len && memcmp(s.ptr, c, len) == 0;
+	return s.len == name_len && memcmp(s.ptr, name, name_len) == 0;
 }
 
 /*
@@ -175,7 +175,7 @@ lp_method_lookup(struct lp_str s, enum lp_method *m)
 	unsigned i;
 
 	for (i = 0; i < LP_METHOD__COUNT; i++) {
-		if (str_eq(s, methods[i].name)) {
+		if (str_eq(s, methods[i].name, methods[i].name_len)) {
 			*m = (enum lp_method)i;
 			return true;
 		}
@@ -235,10 +235,10 @@ decode_duration(const struct param *p, const msgpack_object *v, double *d,
 	return LP_OK;
 }
 
-/* Checks v against p and stores it in the method's struct at base. */
+/* Checks v, encoded as raw, against p and stores it in the method's struct at base. */
 static enum lp_err
-decode_value(const struct param *p, const msgpack_object *v, char *base,
-    struct lp_error *err)
+decode_value(const struct param *p, const msgpack_object *v, const struct lp_raw *raw,
+    char *base, struct lp_error *err)
 {
 	void *field = base + p->offset;
 
@@ -273,8 +273,8 @@ decode_value(const struct param *p, const msgpack_object *v, char *base,
 			return param_expected(p, "a map", v, err);
 		break;
 	}
-	/* Arrays and maps are kept as they are, for the job to read. */
-	*(const msgpack_object **)field = v;
+	/* Arrays and maps are kept as they came, for the job to read. */
+	*(struct lp_raw *)field = *raw;
 	return LP_OK;
 }
 
@@ -285,7 +285,7 @@ param_find(const struct method *md, struct lp_str key)
 	unsigned i;
 
 	for (i = 0; i < md->nparams; i++) {
-		if (str_eq(key, md->params[i].name))
+		if (str_eq(key, md->params[i].name, md->params[i].name_len))
 			break;
 	}
 	return i;
@@ -303,38 +303,42 @@ params_defaults(const struct method *md, char *base)
 	}
 }
 
-/* Decodes the params map into base, which the caller has zeroed. */
+/* Decodes the params map's npairs pairs, read from c, into base, which the caller has zeroed. */
 static enum lp_err
-params_decode(const struct method *md, const msgpack_object *map, char *base,
+params_decode(const struct method *md, struct lp_cursor *c, uint32_t npairs, char *base,
     struct lp_error *err)
 {
-	const msgpack_object_kv *kv;
 	const struct param *p;
 	char buf[QUOTE_SIZE], what[LP_OBJ_DESCRIBE_MAX];
-	struct lp_str key;
+	msgpack_object key, value;
+	struct lp_raw raw;
+	struct lp_str name;
 	uint32_t seen = 0, i;
 	unsigned k;
 
 	params_defaults(md, base);
-	for (i = 0; i < map->via.map.size; i++) {
-		kv = &map->via.map.ptr[i];
-		if (kv->key.type != MSGPACK_OBJECT_STR)
+	for (i = 0; i < npairs; i++) {
+		if (!lp_cursor_next(c, &key))
+			return lp_error_undecodable(err);
+		if (key.type != MSGPACK_OBJECT_STR)
 			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
 			    "parameter names must be strings, got %s",
-			    lp_obj_describe(&kv->key, what, sizeof what));
-		key.ptr = kv->key.via.str.ptr;
-		key.len = kv->key.via.str.size;
-		k = param_find(md, key);
+			    lp_obj_describe(&key, what, sizeof what));
+		name.ptr = key.via.str.ptr;
+		name.len = key.via.str.size;
+		k = param_find(md, name);
 		if (k == md->nparams)
 			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
-			    "unknown parameter '%s' for %s", quote(key, buf),
+			    "unknown parameter '%s' for %s", quote(name, buf),
 			    md->name);
 		p = &md->params[k];
 		if (seen & (UINT32_C(1) << k))
 			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
 			    "duplicate parameter '%s'", p->name);
 		seen |= UINT32_C(1) << k;
-		if (decode_value(p, &kv->val, base, err) != LP_OK)
+		if (!lp_cursor_value(c, &value, &raw))
+			return lp_error_undecodable(err);
+		if (decode_value(p, &value, &raw, base, err) != LP_OK)
 			return err->code;
 		if (p->has_offset != NO_FLAG)
 			*(bool *)(base + p->has_offset) = true;
@@ -348,25 +352,23 @@ params_decode(const struct method *md, const msgpack_object *map, char *base,
 }
 
 enum lp_err
-lp_request_decode(const msgpack_object *o, struct lp_request *req,
+lp_request_decode(const void *msg, size_t len, struct lp_request *req,
     struct lp_error *err, bool *msgid_known)
 {
-	struct lp_message m;
+	struct lp_request_head h;
+	struct lp_cursor c;
 	char buf[QUOTE_SIZE];
 
 	memset(req, 0, sizeof *req);
-	if (lp_message_parse(o, &m, err, msgid_known) != LP_OK) {
-		req->msgid = m.msgid;
+	lp_cursor_init(&c, msg, len);
+	if (lp_request_open(&c, &h, err, msgid_known) != LP_OK) {
+		req->msgid = h.msgid;
 		return err->code;
 	}
-	if (m.kind != LP_MSG_REQUEST)
-		return lp_error_set(err, LP_ERR_INVALID_REQUEST,
-		    "expected a request, got a %s",
-		    m.kind == LP_MSG_RESPONSE ? "response" : "notification");
-	req->msgid = m.msgid;
-	if (!lp_method_lookup(m.method, &req->method))
+	req->msgid = h.msgid;
+	if (!lp_method_lookup(h.method, &req->method))
 		return lp_error_set(err, LP_ERR_UNKNOWN_METHOD,
-		    "unknown method '%s'", quote(m.method, buf));
-	return params_decode(&methods[req->method], m.params, (char *)&req->p,
+		    "unknown method '%s'", quote(h.method, buf));
+	return params_decode(&methods[req->method], &c, h.nparams, (char *)&req->p,
 	    err);
 }

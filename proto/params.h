@@ -3,8 +3,7 @@
  * "Methods").  One table per method says each parameter's name, type and
  * range; unknown or duplicate keys, wrong types, NaN, infinite, zero or
  * negative durations are INVALID_ARGUMENT with a message that names the
- * parameter.  The decoded structs point into the message (valid as long as
- * its msgpack zone).
+ * parameter.  The decoded structs point into the message's buffer.
  */
 #ifndef LP_PROTO_PARAMS_H
 #define LP_PROTO_PARAMS_H
@@ -56,8 +55,8 @@ struct lp_acquire_params {
 struct lp_run_params {
 	uint64_t lease;			/* required */
 	struct lp_str fn;		/* required, <= LP_NAME_MAX */
-	const msgpack_object *args;	/* an array; NULL when absent (= []) */
-	const msgpack_object *kwargs;	/* a map; NULL when absent (= {}) */
+	struct lp_raw args;		/* an array's encoding; len 0 when absent (= []) */
+	struct lp_raw kwargs;		/* a map's encoding; len 0 when absent (= {}) */
 	bool has_timeout;
 	double timeout;			/* finite, > 0 */
 };
@@ -74,8 +73,8 @@ struct lp_renew_params {
 
 struct lp_submit_params {
 	struct lp_str fn;		/* required */
-	const msgpack_object *args;	/* NULL when absent */
-	const msgpack_object *kwargs;	/* NULL when absent */
+	struct lp_raw args;		/* len 0 when absent */
+	struct lp_raw kwargs;		/* len 0 when absent */
 	bool has_pool, has_owner, has_timeout;
 	struct lp_str pool;
 	struct lp_str owner;
@@ -113,12 +112,15 @@ struct lp_request {
 };
 
 /*
- * Checks a whole request.  Returns LP_OK, or the error to answer with:
- * INVALID_REQUEST (bad envelope), UNKNOWN_METHOD, INVALID_ARGUMENT.
- * *msgid_known tells whether req->msgid holds the id to answer to; when it
- * is false the caller sends an "error" notification instead.
+ * Checks a whole request, the len bytes at msg, in place: one message, as
+ * the framer delivers it (bytes after it are not looked at).  Returns
+ * LP_OK, or the error to answer with: INVALID_REQUEST (bad envelope, or
+ * bytes that are not one msgpack message), UNKNOWN_METHOD,
+ * INVALID_ARGUMENT.  *msgid_known tells whether req->msgid holds the id to
+ * answer to; when it is false the caller sends an "error" notification
+ * instead.
  */
-enum lp_err lp_request_decode(const msgpack_object *o, struct lp_request *req,
+enum lp_err lp_request_decode(const void *msg, size_t len, struct lp_request *req,
     struct lp_error *err, bool *msgid_known);
 
 #endif

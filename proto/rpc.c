@@ -100,9 +100,9 @@ envelope_method(const msgpack_object *o, struct lp_str *method,
 	return LP_OK;
 }
 
+/* params: an array of one element, which envelope_params_map() checks. */
 static enum lp_err
-envelope_params(const msgpack_object *o, const msgpack_object **params,
-    struct lp_error *err)
+envelope_params_array(const msgpack_object *o, struct lp_error *err)
 {
 	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return envelope_error(err, "params", "an array holding one map",
@@ -111,9 +111,24 @@ envelope_params(const msgpack_object *o, const msgpack_object **params,
 		return lp_error_set(err, LP_ERR_INVALID_REQUEST,
 		    "params must be an array holding one map, got %" PRIu32
 		    " elements", o->via.array.size);
-	if (o->via.array.ptr[0].type != MSGPACK_OBJECT_MAP)
-		return envelope_error(err, "the element of params", "a map",
-		    &o->via.array.ptr[0]);
+	return LP_OK;
+}
+
+static enum lp_err
+envelope_params_map(const msgpack_object *o, struct lp_error *err)
+{
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return envelope_error(err, "the element of params", "a map", o);
+	return LP_OK;
+}
+
+static enum lp_err
+envelope_params(const msgpack_object *o, const msgpack_object **params,
+    struct lp_error *err)
+{
+	if (envelope_params_array(o, err) != LP_OK ||
+	    envelope_params_map(&o->via.array.ptr[0], err) != LP_OK)
+		return LP_ERR_INVALID_REQUEST;
 	*params = &o->via.array.ptr[0];
 	return LP_OK;
 }
@@ -167,32 +182,98 @@ parse_notification(const msgpack_object_array *a, struct lp_message *m,
 	return envelope_params(&a->ptr[2], &m->params, err);
 }
 
+/* A message is a non-empty array. */
+static enum lp_err
+envelope_array(const msgpack_object *o, struct lp_error *err)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return envelope_error(err, "a message", "an array", o);
+	if (o->via.array.size == 0)
+		return lp_error_set(err, LP_ERR_INVALID_REQUEST,
+		    "a message must not be an empty array");
+	return LP_OK;
+}
+
+static enum lp_err
+envelope_kind(const msgpack_object *type, enum lp_msg_kind *kind,
+    struct lp_error *err)
+{
+	if (type->type != MSGPACK_OBJECT_POSITIVE_INTEGER || type->via.u64 > 2)
+		return envelope_error(err, "the message type",
+		    "0 (request), 1 (response) or 2 (notification)", type);
+	*kind = (enum lp_msg_kind)type->via.u64;
+	return LP_OK;
+}
+
 enum lp_err
 lp_message_parse(const msgpack_object *o, struct lp_message *m,
     struct lp_error *err, bool *msgid_known)
 {
 	const msgpack_object_array *a;
-	const msgpack_object *type;
 
 	memset(m, 0, sizeof *m);
 	*msgid_known = false;
-	if (o->type != MSGPACK_OBJECT_ARRAY)
-		return envelope_error(err, "a message", "an array", o);
+	if (envelope_array(o, err) != LP_OK)
+		return LP_ERR_INVALID_REQUEST;
 	a = &o->via.array;
-	if (a->size == 0)
-		return lp_error_set(err, LP_ERR_INVALID_REQUEST,
-		    "a message must not be an empty array");
-	type = &a->ptr[0];
-	if (type->type != MSGPACK_OBJECT_POSITIVE_INTEGER || type->via.u64 > 2)
-		return envelope_error(err, "the message type",
-		    "0 (request), 1 (response) or 2 (notification)", type);
-
-	m->kind = (enum lp_msg_kind)type->via.u64;
+	if (envelope_kind(&a->ptr[0], &m->kind, err) != LP_OK)
+		return LP_ERR_INVALID_REQUEST;
 	if (m->kind == LP_MSG_REQUEST)
 		return parse_request(a, m, err, msgid_known);
 	if (m->kind == LP_MSG_RESPONSE)
 		return parse_response(a, m, err);
 	return parse_notification(a, m, err);
+}
+
+enum lp_err
+lp_error_undecodable(struct lp_error *err)
+{
+	return lp_error_set(err, LP_ERR_INVALID_REQUEST,
+	    "message could not be decoded");
+}
+
+/* The next value's head, or an error when the message ends or is not msgpack. */
+static enum lp_err
+read_head(struct lp_cursor *c, msgpack_object *o, struct lp_error *err)
+{
+	return lp_cursor_next(c, o) ? LP_OK : lp_error_undecodable(err);
+}
+
+/*
+ * parse_request() reading in place: the same checks in the same order, so
+ * that a request gets the same answer from either.
+ */
+enum lp_err
+lp_request_open(struct lp_cursor *c, struct lp_request_head *h,
+    struct lp_error *err, bool *msgid_known)
+{
+	msgpack_object msg, o;
+	enum lp_msg_kind kind = LP_MSG_REQUEST;
+	uint32_t size;
+
+	memset(h, 0, sizeof *h);
+	*msgid_known = false;
+	if (read_head(c, &msg, err) != LP_OK || envelope_array(&msg, err) != LP_OK ||
+	    read_head(c, &o, err) != LP_OK || envelope_kind(&o, &kind, err) != LP_OK)
+		return LP_ERR_INVALID_REQUEST;
+	if (kind != LP_MSG_REQUEST)
+		return lp_error_set(err, LP_ERR_INVALID_REQUEST,
+		    "expected a request, got a %s",
+		    kind == LP_MSG_RESPONSE ? "response" : "notification");
+	size = msg.via.array.size;
+	if (size < 2)
+		return envelope_size_error(err, "a request", 4, size);
+	if (read_head(c, &o, err) != LP_OK || envelope_msgid(&o, &h->msgid, err) != LP_OK)
+		return LP_ERR_INVALID_REQUEST;
+	*msgid_known = true;
+	if (size != 4)
+		return envelope_size_error(err, "a request", 4, size);
+	if (read_head(c, &o, err) != LP_OK || envelope_method(&o, &h->method, err) != LP_OK ||
+	    read_head(c, &o, err) != LP_OK || envelope_params_array(&o, err) != LP_OK ||
+	    read_head(c, &o, err) != LP_OK || envelope_params_map(&o, err) != LP_OK)
+		return LP_ERR_INVALID_REQUEST;
+	h->nparams = o.via.map.size;
+	return LP_OK;
 }
 
 void

@@ -11,6 +11,7 @@
 #include <msgpack.h>
 
 #include "leasepool/errors.h"
+#include "proto/cursor.h"
 
 #define LP_PROTOCOL_VERSION 1
 
@@ -58,6 +59,24 @@ struct lp_message {
  */
 enum lp_err lp_message_parse(const msgpack_object *o, struct lp_message *m,
     struct lp_error *err, bool *msgid_known);
+
+/* A request's envelope read in place: the params map's pairs come next. */
+struct lp_request_head {
+	uint32_t msgid;
+	struct lp_str method;		/* points into the cursor's buffer */
+	uint32_t nparams;		/* pairs of the params map */
+};
+
+/*
+ * lp_message_parse() for a request, read in place from c: the same checks
+ * and answers, except that a response or a notification is refused as
+ * such.  On success c is at the first key of the params map.
+ */
+enum lp_err lp_request_open(struct lp_cursor *c, struct lp_request_head *h,
+    struct lp_error *err, bool *msgid_known);
+
+/* INVALID_REQUEST for a message cut short or holding the reserved byte 0xc1. */
+enum lp_err lp_error_undecodable(struct lp_error *err);
 
 /*
  * Reads a response's error map {"code": str, "message": str, ...} into err.

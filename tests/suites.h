@@ -6,6 +6,7 @@
 
 #define LP_SUITES(X) \
 	X(frame) \
+	X(cursor) \
 	X(rpc) \
 	X(params) \
 	X(lease) \

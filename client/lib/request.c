@@ -58,16 +58,6 @@ lpc_params_args(struct params *ps, const struct lp_args *a)
 		params_add(ps, "kwargs", PARAM_KWARGS)->v.args = a;
 }
 
-static uint32_t
-be(const unsigned char *p, unsigned n)
-{
-	uint32_t v = 0;
-
-	while (n-- > 0)
-		v = v << 8 | *p++;
-	return v;
-}
-
 /*
  * lp_call()'s params come packed, but the request's map header is packed
  * with the envelope: keep the entries and their count, drop the header.
@@ -76,25 +66,20 @@ enum lp_err
 lpc_params_raw(struct params *ps, const void *map, size_t len,
     struct lp_error *err)
 {
-	const unsigned char *p = map;
+	struct lp_cursor c;
+	msgpack_object head;
 	struct param *raw;
-	unsigned head;
 
 	if (map == NULL)
 		return LP_OK;
-	if (len >= 1 && (p[0] & 0xf0) == 0x80)
-		head = 1;
-	else if (len >= 3 && p[0] == 0xde)
-		head = 3;
-	else if (len >= 5 && p[0] == 0xdf)
-		head = 5;
-	else
+	lp_cursor_init(&c, map, len);
+	if (!lp_cursor_next(&c, &head) || head.type != MSGPACK_OBJECT_MAP)
 		return lpc_error_set(err, LP_ERR_INVALID_ARGUMENT,
 		    "params must be a packed msgpack map");
 	raw = params_add(ps, NULL, PARAM_RAW);
-	raw->v.raw.ptr = (const char *)p + head;
-	raw->v.raw.len = len - head;
-	ps->entries = head == 1 ? p[0] & 0x0f : be(p + 1, head - 1);
+	raw->v.raw.ptr = (const char *)c.p;
+	raw->v.raw.len = (size_t)(c.end - c.p);
+	ps->entries = head.via.map.size;
 	return LP_OK;
 }
 

@@ -1,12 +1,14 @@
 /*
  * libFuzzer target for the daemon's whole decoding path: the framer, fed
- * in pieces whose sizes come from the input itself, then msgpack_unpack()
- * of every framed message, lp_message_parse(), lp_response_error() and
- * lp_request_decode().
+ * in pieces whose sizes come from the input itself, then, for every framed
+ * message, msgpack_unpack(), lp_message_parse(), lp_response_error(), the
+ * cursor and lp_request_decode(); lp_request_decode() also reads the raw
+ * input, framed or not.
  *
  * Beyond "no crash", it checks the framer's promise: whatever it frames,
- * msgpack-c decodes whole.  A decoded request must also honour what
- * params.h promises, so the daemon can rely on it.
+ * msgpack-c decodes whole.  The cursor must read every value of it as
+ * msgpack-c does, and span it exactly.  A decoded request must also honour
+ * what params.h promises, so the daemon can rely on it.
  */
 #include <math.h>
 #include <stdint.h>
@@ -17,6 +19,7 @@
 
 #include "proto/frame.h"
 #include "proto/params.h"
+#include "tests/unit/cursor_match.h"
 
 /* Small enough that real inputs hit it too, not only declared lengths. */
 #define FUZZ_MAX_BYTES 1024
@@ -36,6 +39,39 @@ check_duration(bool has, double d)
 	check(!has || (isfinite(d) && d > 0 && d <= LP_DURATION_MAX));
 }
 
+/* Absent, or exactly one value of that type, which a worker will unpack. */
+static void
+check_raw(struct lp_raw raw, msgpack_object_type type)
+{
+	msgpack_zone zone;
+	msgpack_object obj;
+	size_t off = 0;
+
+	if (raw.len == 0)
+		return;
+	msgpack_zone_init(&zone, 2048);
+	check(msgpack_unpack(raw.ptr, raw.len, &off, &zone, &obj) ==
+	    MSGPACK_UNPACK_SUCCESS && off == raw.len && obj.type == type);
+	msgpack_zone_destroy(&zone);
+}
+
+/* A whole message spans len bytes, and one byte fewer is not a message. */
+static void
+check_span(const uint8_t *msg, size_t len, const msgpack_object *obj)
+{
+	struct lp_cursor c;
+	msgpack_object head;
+	struct lp_raw raw;
+
+	lp_cursor_init(&c, msg, len);
+	check(cursor_matches(&c, obj) && c.p == c.end);
+	lp_cursor_init(&c, msg, len);
+	check(lp_cursor_value(&c, &head, &raw) && raw.len == len &&
+	    raw.ptr == (const char *)msg && c.p == c.end);
+	lp_cursor_init(&c, msg, len - 1);
+	check(!lp_cursor_value(&c, &head, &raw) && c.p == msg);
+}
+
 static void
 check_request(const struct lp_request *req)
 {
@@ -51,10 +87,8 @@ check_request(const struct lp_request *req)
 		break;
 	case LP_METHOD_RUN:
 		check(req->p.run.lease > 0 && req->p.run.fn.len > 0);
-		check(req->p.run.args == NULL ||
-		    req->p.run.args->type == MSGPACK_OBJECT_ARRAY);
-		check(req->p.run.kwargs == NULL ||
-		    req->p.run.kwargs->type == MSGPACK_OBJECT_MAP);
+		check_raw(req->p.run.args, MSGPACK_OBJECT_ARRAY);
+		check_raw(req->p.run.kwargs, MSGPACK_OBJECT_MAP);
 		check_duration(req->p.run.has_timeout, req->p.run.timeout);
 		break;
 	case LP_METHOD_RENEW:
@@ -64,6 +98,8 @@ check_request(const struct lp_request *req)
 		break;
 	case LP_METHOD_SUBMIT:
 		check(req->p.submit.fn.len > 0);
+		check_raw(req->p.submit.args, MSGPACK_OBJECT_ARRAY);
+		check_raw(req->p.submit.kwargs, MSGPACK_OBJECT_MAP);
 		check_duration(req->p.submit.has_timeout, req->p.submit.timeout);
 		break;
 	default:
@@ -72,10 +108,25 @@ check_request(const struct lp_request *req)
 	}
 }
 
+/* Any bytes: a request, or one of the errors lp_request_decode() promises. */
+static void
+decode_request(const uint8_t *msg, size_t len)
+{
+	struct lp_request req;
+	struct lp_error err;
+	bool known;
+
+	if (lp_request_decode(msg, len, &req, &err, &known) == LP_OK)
+		check_request(&req);
+	else
+		check(err.code == LP_ERR_INVALID_REQUEST ||
+		    err.code == LP_ERR_UNKNOWN_METHOD ||
+		    err.code == LP_ERR_INVALID_ARGUMENT);
+}
+
 static void
 decode(const uint8_t *msg, size_t len)
 {
-	struct lp_request req;
 	struct lp_message m;
 	struct lp_error err;
 	msgpack_zone zone;
@@ -95,12 +146,8 @@ decode(const uint8_t *msg, size_t len)
 		check(strlen(err.message) < sizeof err.message);
 	}
 
-	if (lp_request_decode(&obj, &req, &err, &known) == LP_OK)
-		check_request(&req);
-	else
-		check(err.code == LP_ERR_INVALID_REQUEST ||
-		    err.code == LP_ERR_UNKNOWN_METHOD ||
-		    err.code == LP_ERR_INVALID_ARGUMENT);
+	check_span(msg, len, &obj);
+	decode_request(msg, len);
 	msgpack_zone_destroy(&zone);
 }
 
@@ -124,6 +171,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum lp_frame_status st;
 	size_t pos = 0, start = 0, stop, used;
 
+	decode_request(data, size);
 	lp_framer_init(&f, FUZZ_MAX_BYTES, LP_FRAME_DEPTH_MAX);
 	while (pos < size) {
 		stop = pos + piece_size(data, pos, size);

@@ -278,8 +278,10 @@ fake_renew(msgpack_packer *pk, uint32_t msgid, const struct lp_renew_params *p)
 	    p->has_lease_seconds ? p->lease_seconds : 30);
 }
 
+/* m is r as an object, for the jobs that read their arguments. */
 static bool
-fake_request(struct fake *f, msgpack_packer *pk, const struct lp_request *r)
+fake_request(struct fake *f, msgpack_packer *pk, const struct lp_request *r,
+    const struct lp_message *m)
 {
 	uint32_t id = r->msgid;
 
@@ -321,11 +323,11 @@ fake_request(struct fake *f, msgpack_packer *pk, const struct lp_request *r)
 			no_lease(pk, id);
 			break;
 		}
-		return fake_job(f, pk, id, r->p.run.fn, r->p.run.args,
-		    r->p.run.kwargs);
+		return fake_job(f, pk, id, r->p.run.fn, lp_map_get(m->params, "args"),
+		    lp_map_get(m->params, "kwargs"));
 	case LP_METHOD_SUBMIT:
-		return fake_job(f, pk, id, r->p.submit.fn, r->p.submit.args,
-		    r->p.submit.kwargs);
+		return fake_job(f, pk, id, r->p.submit.fn, lp_map_get(m->params, "args"),
+		    lp_map_get(m->params, "kwargs"));
 	case LP_METHOD_SCALE:
 		lp_pack_response_ok(pk, id);
 		msgpack_pack_map(pk, 1);
@@ -355,7 +357,8 @@ fake_remember(struct fake *f, const struct lp_message *m)
 }
 
 static bool
-fake_message(struct fake *f, msgpack_packer *pk, const msgpack_object *o)
+fake_message(struct fake *f, msgpack_packer *pk, const char *msg, size_t len,
+    const msgpack_object *o)
 {
 	struct lp_request req;
 	struct lp_message m;
@@ -373,11 +376,11 @@ fake_message(struct fake *f, msgpack_packer *pk, const msgpack_object *o)
 		return true;
 	}
 	fake_remember(f, &m);
-	if (lp_request_decode(o, &req, &e, &known) != LP_OK) {
+	if (lp_request_decode(msg, len, &req, &e, &known) != LP_OK) {
 		lp_pack_response_error(pk, m.msgid, &e);
 		return true;
 	}
-	return fake_request(f, pk, &req);
+	return fake_request(f, pk, &req, &m);
 }
 
 static bool
@@ -425,7 +428,7 @@ fake_serve(struct fake *f)
 			off = 0;
 			fake_assert(msgpack_unpack(buf + start, scan - start,
 			    &off, &zone, &o) == MSGPACK_UNPACK_SUCCESS);
-			alive = fake_message(f, &pk, &o);
+			alive = fake_message(f, &pk, buf + start, scan - start, &o);
 			msgpack_zone_destroy(&zone);
 			start = scan;
 		}
