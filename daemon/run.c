@@ -15,7 +15,7 @@
 static struct lp_raw
 raw_or(struct lp_raw given, const char *empty)
 {
-	return given.len > 0 ? given : (struct lp_raw){ empty, 1 };
+	return given.len > 0 ? given : (struct lp_raw){ .ptr = empty, .len = 1, .depth = 1 };
 }
 
 struct run *

@@ -211,34 +211,53 @@ lp_cursor_next(struct lp_cursor *c, msgpack_object *o)
 	return true;
 }
 
-/* How many values a head opens: an array's elements, a map's keys and values. */
+static bool
+is_container(const msgpack_object *o)
+{
+	return o->type == MSGPACK_OBJECT_ARRAY || o->type == MSGPACK_OBJECT_MAP;
+}
+
+/* How many values a container's head opens: an array's elements, a map's keys and values. */
 static uint64_t
 elements(const msgpack_object *o)
 {
 	if (o->type == MSGPACK_OBJECT_ARRAY)
 		return o->via.array.size;
-	if (o->type == MSGPACK_OBJECT_MAP)
-		return 2 * (uint64_t)o->via.map.size;
-	return 0;
+	return 2 * (uint64_t)o->via.map.size;
 }
 
 bool
 lp_cursor_value(struct lp_cursor *c, msgpack_object *o, struct lp_raw *raw)
 {
+	uint64_t left[LP_CURSOR_DEPTH_MAX];	/* elements still to read, per open container */
 	struct lp_cursor walk = *c;
 	msgpack_object inner;
-	uint64_t left;
+	const msgpack_object *head = o;
+	unsigned open = 0, deepest = 0;
 
 	if (!lp_cursor_next(&walk, o))
 		return false;
 	/* Each element takes a byte at least, so this ends with the buffer. */
-	for (left = elements(o); left > 0; left--) {
+	for (;;) {
+		if (is_container(head)) {
+			if (open == LP_CURSOR_DEPTH_MAX)
+				return false;
+			left[open++] = elements(head);
+			if (open > deepest)
+				deepest = open;
+		}
+		while (open > 0 && left[open - 1] == 0)
+			open--;
+		if (open == 0)
+			break;
+		left[open - 1]--;
 		if (!lp_cursor_next(&walk, &inner))
 			return false;
-		left += elements(&inner);
+		head = &inner;
 	}
 	raw->ptr = (const char *)c->p;
 	raw->len = (size_t)(walk.p - c->p);
+	raw->depth = deepest;
 	*c = walk;
 	return true;
 }

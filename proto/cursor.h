@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <msgpack.h>
 
+/* msgpack-c refuses a value with more than 32 containers open at once. */
+#define LP_CURSOR_DEPTH_MAX 32
+
 struct lp_cursor {
 	const unsigned char *p;
 	const unsigned char *end;
@@ -24,6 +27,7 @@ struct lp_cursor {
 struct lp_raw {
 	const char *ptr;
 	size_t len;
+	unsigned depth;		/* containers open at once in it, itself included */
 };
 
 void lp_cursor_init(struct lp_cursor *c, const void *buf, size_t len);
@@ -40,6 +44,8 @@ bool lp_cursor_next(struct lp_cursor *c, msgpack_object *o);
 /*
  * Reads the next value whole: its head into o as lp_cursor_next() does,
  * and the span of bytes that encode it, elements included, into raw.
+ * Like lp_cursor_next() it fails when the bytes end first, hold 0xc1, or
+ * nest more than LP_CURSOR_DEPTH_MAX containers.
  */
 bool lp_cursor_value(struct lp_cursor *c, msgpack_object *o, struct lp_raw *raw);
 

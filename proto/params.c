@@ -303,10 +303,13 @@ params_defaults(const struct method *md, char *base)
 	}
 }
 
-/* Decodes the params map's npairs pairs, read from c, into base, which the caller has zeroed. */
+/*
+ * Decodes the params map's npairs pairs, read from c, into base, which the
+ * caller has zeroed; *deepest becomes the depth of the most nested value.
+ */
 static enum lp_err
 params_decode(const struct method *md, struct lp_cursor *c, uint32_t npairs, char *base,
-    struct lp_error *err)
+    unsigned *deepest, struct lp_error *err)
 {
 	const struct param *p;
 	char buf[QUOTE_SIZE], what[LP_OBJ_DESCRIBE_MAX];
@@ -338,6 +341,8 @@ params_decode(const struct method *md, struct lp_cursor *c, uint32_t npairs, cha
 		seen |= UINT32_C(1) << k;
 		if (!lp_cursor_value(c, &value, &raw))
 			return lp_error_undecodable(err);
+		if (raw.depth > *deepest)
+			*deepest = raw.depth;
 		if (decode_value(p, &value, &raw, base, err) != LP_OK)
 			return err->code;
 		if (p->has_offset != NO_FLAG)
@@ -358,6 +363,7 @@ lp_request_decode(const void *msg, size_t len, struct lp_request *req,
 	struct lp_request_head h;
 	struct lp_cursor c;
 	char buf[QUOTE_SIZE];
+	unsigned deepest = 0;
 
 	memset(req, 0, sizeof *req);
 	lp_cursor_init(&c, msg, len);
@@ -369,6 +375,10 @@ lp_request_decode(const void *msg, size_t len, struct lp_request *req,
 	if (!lp_method_lookup(h.method, &req->method))
 		return lp_error_set(err, LP_ERR_UNKNOWN_METHOD,
 		    "unknown method '%s'", quote(h.method, buf));
-	return params_decode(&methods[req->method], &c, h.nparams, (char *)&req->p,
-	    err);
+	if (params_decode(&methods[req->method], &c, h.nparams, (char *)&req->p,
+	    &deepest, err) != LP_OK)
+		return err->code;
+	req->len = (size_t)(c.p - (const unsigned char *)msg);
+	req->depth = LP_REQUEST_PARAMS_DEPTH + deepest;
+	return LP_OK;
 }

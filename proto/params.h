@@ -97,6 +97,13 @@ struct lp_scale_params {
 
 /* A request whose envelope and parameters have both been checked. */
 struct lp_request {
+	/*
+	 * The message as the framer counts it, its bytes and the most
+	 * containers open at once, for a caller that decodes a buffer's next
+	 * message before framing it.
+	 */
+	size_t len;
+	unsigned depth;
 	uint32_t msgid;
 	enum lp_method method;
 	union {
@@ -112,8 +119,8 @@ struct lp_request {
 };
 
 /*
- * Checks a whole request, the len bytes at msg, in place: one message, as
- * the framer delivers it (bytes after it are not looked at).  Returns
+ * Checks a whole request, the message at the start of the len bytes at
+ * msg, in place (bytes after it are not looked at).  Returns
  * LP_OK, or the error to answer with: INVALID_REQUEST (bad envelope, or
  * bytes that are not one msgpack message), UNKNOWN_METHOD,
  * INVALID_ARGUMENT.  *msgid_known tells whether req->msgid holds the id to

@@ -67,6 +67,9 @@ struct lp_request_head {
 	uint32_t nparams;		/* pairs of the params map */
 };
 
+/* The params map is this deep in a request: [0, msgid, method, [{...}]]. */
+#define LP_REQUEST_PARAMS_DEPTH 3
+
 /*
  * lp_message_parse() for a request, read in place from c: the same checks
  * and answers, except that a response or a notification is refused as

@@ -124,6 +124,34 @@ decode_request(const uint8_t *msg, size_t len)
 		    err.code == LP_ERR_INVALID_ARGUMENT);
 }
 
+static bool
+frames_whole(const uint8_t *msg, size_t len, unsigned max_depth)
+{
+	struct lp_framer f;
+	size_t used;
+
+	lp_framer_init(&f, len, max_depth);
+	return lp_framer_feed(&f, msg, len, &used) == LP_FRAME_DONE && used == len;
+}
+
+/*
+ * The daemon dispatches a request that arrives whole without framing it,
+ * on the length and depth the decoder counts: they must be the framer's.
+ */
+static void
+check_request_bounds(const uint8_t *msg, size_t len)
+{
+	struct lp_request req;
+	struct lp_error err;
+	bool known;
+
+	if (lp_request_decode(msg, len, &req, &err, &known) != LP_OK)
+		return;
+	check(req.len == len);
+	check(frames_whole(msg, len, req.depth));
+	check(!frames_whole(msg, len, req.depth - 1));
+}
+
 static void
 decode(const uint8_t *msg, size_t len)
 {
@@ -148,6 +176,7 @@ decode(const uint8_t *msg, size_t len)
 
 	check_span(msg, len, &obj);
 	decode_request(msg, len);
+	check_request_bounds(msg, len);
 	msgpack_zone_destroy(&zone);
 }
 

@@ -51,6 +51,16 @@ static const char scaling[] =
     "units_per_executor = 10\n"
     "idle_seconds = 0.2\n";
 
+/* Limits a test can reach with whole requests in one write. */
+static const char tight_limits[] =
+    "[daemon]\n"
+    "max_message_bytes = 1024\n"
+    "max_depth = 8\n"
+    "[pool cpu]\n"
+    "executors_min = 1\n"
+    "executors_max = 1\n"
+    "workers = 1\n";
+
 static struct daemon d;
 
 static void
@@ -63,6 +73,12 @@ static void
 start_one_executor(void)
 {
 	daemon_start(&d, one_executor);
+}
+
+static void
+start_tight_limits(void)
+{
+	daemon_start(&d, tight_limits);
 }
 
 static void
@@ -678,6 +694,107 @@ START_TEST(oversized_message_is_refused)
 }
 END_TEST
 
+/*
+ * A whole submit of echo, packed into sb.  Its args are arrays nested
+ * `nesting` deep, so the message is nested 3 + nesting deep; the innermost
+ * holds len bytes of text, or nothing when text is NULL.
+ */
+static void
+pack_submit(msgpack_sbuffer *sb, unsigned nesting, const char *text, size_t len)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	lp_pack_request(&pk, 1, "submit", 2);
+	lp_pack_kv_str(&pk, "fn", "echo");
+	lp_pack_cstr(&pk, "args");
+	for (unsigned i = 1; i < nesting; i++)
+		msgpack_pack_array(&pk, 1);
+	msgpack_pack_array(&pk, text != NULL);
+	if (text != NULL)
+		msgpack_pack_str_with_body(&pk, text, len);
+}
+
+/* Sends sb whole on a new connection: true when a response to it comes back. */
+static bool
+answered_whole(msgpack_sbuffer *sb)
+{
+	int fd = raw_connect(&d);
+	char buf[4096];
+	size_t have = 0, off = 0;
+	msgpack_unpacked u;
+	ssize_t n;
+	bool response = false;
+
+	ck_assert_int_eq(write(fd, sb->data, sb->size), (ssize_t)sb->size);
+	msgpack_unpacked_init(&u);
+	while ((n = read(fd, buf + have, sizeof buf - have)) > 0) {
+		have += (size_t)n;
+		if (msgpack_unpack_next(&u, buf, have, &off) == MSGPACK_UNPACK_SUCCESS) {
+			response = u.data.type == MSGPACK_OBJECT_ARRAY &&
+			    u.data.via.array.size == 4 && u.data.via.array.ptr[0].via.u64 == 1 &&
+			    u.data.via.array.ptr[2].type == MSGPACK_OBJECT_NIL;
+			break;
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+	msgpack_sbuffer_destroy(sb);
+	return response;
+}
+
+/* Sends sb whole on a new connection: true when it is refused with LIMIT_EXCEEDED. */
+static bool
+refused_whole(msgpack_sbuffer *sb)
+{
+	int fd = raw_connect(&d);
+	char code[64];
+	bool refused;
+
+	ck_assert_int_eq(write(fd, sb->data, sb->size), (ssize_t)sb->size);
+	refused = read_error_notification(fd, code, sizeof code) &&
+	    strcmp(code, "LIMIT_EXCEEDED") == 0;
+	close(fd);
+	msgpack_sbuffer_destroy(sb);
+	return refused;
+}
+
+/* A request that arrives whole is held to the limits as one that arrives in pieces. */
+START_TEST(a_whole_request_is_held_to_the_size_limit)
+{
+	static char text[1024];
+	msgpack_sbuffer sb;
+	size_t len;
+
+	memset(text, 'x', sizeof text);
+	pack_submit(&sb, 1, text, 900);
+	len = 900 + (1024 - sb.size);		/* a str 16 either way */
+	msgpack_sbuffer_destroy(&sb);
+	pack_submit(&sb, 1, text, len);
+	ck_assert_uint_eq(sb.size, 1024);
+	ck_assert(answered_whole(&sb));
+	pack_submit(&sb, 1, text, len + 1);
+	ck_assert(refused_whole(&sb));
+}
+END_TEST
+
+/* An empty container counts as deep as a full one. */
+START_TEST(a_whole_request_is_held_to_the_depth_limit)
+{
+	msgpack_sbuffer sb;
+
+	pack_submit(&sb, 5, "x", 1);
+	ck_assert(answered_whole(&sb));
+	pack_submit(&sb, 5, NULL, 0);
+	ck_assert(answered_whole(&sb));
+	pack_submit(&sb, 6, "x", 1);
+	ck_assert(refused_whole(&sb));
+	pack_submit(&sb, 6, NULL, 0);
+	ck_assert(refused_whole(&sb));
+}
+END_TEST
+
 static size_t
 count_messages(struct lp_framer *f, const char *buf, size_t len)
 {
@@ -917,6 +1034,16 @@ daemon_suite(void)
 	tcase_add_test(expiry, expired_lease_is_revoked_without_further_requests);
 	tcase_add_test(expiry, renew_pushes_expiry_out);
 	suite_add_tcase(s, expiry);
+
+	{
+		TCase *limits = tcase_create("limits");
+
+		tcase_add_checked_fixture(limits, start_tight_limits, stop_daemon);
+		tcase_set_timeout(limits, 60);
+		tcase_add_test(limits, a_whole_request_is_held_to_the_size_limit);
+		tcase_add_test(limits, a_whole_request_is_held_to_the_depth_limit);
+		suite_add_tcase(s, limits);
+	}
 
 	{
 		TCase *sizing = tcase_create("sizing");

@@ -140,6 +140,53 @@ START_TEST(test_declared_counts_are_not_trusted)
 }
 END_TEST
 
+/* The containers open at once in a value, itself and empty ones included. */
+START_TEST(test_value_depth)
+{
+	static const struct {
+		const char *hex;
+		unsigned depth;
+	} cases[] = {
+		{ "05", 0 }, { "a161", 0 }, { "90", 1 }, { "80", 1 }, { "9190", 2 },
+		{ "929090", 2 },			/* siblings do not add up */
+		{ "930191a1619190", 3 },		/* [1, ['a'], [[]]] */
+		{ "81a1619180", 3 },			/* {a: [{}]} */
+		{ "9291919190c0", 5 },			/* [[[[[]]]], nil] */
+	};
+	unsigned char buf[16];
+	msgpack_object head;
+	struct lp_cursor c;
+	struct lp_raw raw;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		lp_cursor_init(&c, buf, from_hex(cases[i].hex, buf));
+		ck_assert_msg(lp_cursor_value(&c, &head, &raw), "%s", cases[i].hex);
+		ck_assert_uint_eq(raw.depth, cases[i].depth);
+	}
+}
+END_TEST
+
+/* As deep as msgpack-c goes, and not one container more. */
+START_TEST(test_depth_limit)
+{
+	unsigned char buf[LP_CURSOR_DEPTH_MAX + 1];
+	msgpack_object head;
+	struct lp_cursor c;
+	struct lp_raw raw;
+
+	memset(buf, 0x91, sizeof buf);
+	buf[LP_CURSOR_DEPTH_MAX - 1] = 0x90;
+	lp_cursor_init(&c, buf, LP_CURSOR_DEPTH_MAX);
+	ck_assert(lp_cursor_value(&c, &head, &raw));
+	ck_assert_uint_eq(raw.depth, LP_CURSOR_DEPTH_MAX);
+	buf[LP_CURSOR_DEPTH_MAX - 1] = 0x91;
+	buf[LP_CURSOR_DEPTH_MAX] = 0x90;
+	lp_cursor_init(&c, buf, sizeof buf);
+	ck_assert(!lp_cursor_value(&c, &head, &raw));
+	ck_assert_ptr_eq(c.p, buf);
+}
+END_TEST
+
 Suite *
 cursor_suite(void)
 {
@@ -151,6 +198,8 @@ cursor_suite(void)
 	tcase_add_loop_test(tc, test_cut_short, 0, NENCODINGS);
 	tcase_add_test(tc, test_reserved_byte);
 	tcase_add_test(tc, test_declared_counts_are_not_trusted);
+	tcase_add_test(tc, test_value_depth);
+	tcase_add_test(tc, test_depth_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -581,6 +581,38 @@ START_TEST(test_pack_roundtrip)
 }
 END_TEST
 
+/* A request's bytes and depth, as the framer counts them; what follows it is not read. */
+START_TEST(test_length_and_depth)
+{
+	static const struct {
+		const char *text;
+		unsigned depth;
+	} cases[] = {
+		{ "[0, 9, 'stats', [{}]]", 3 },
+		{ "[0, 9, 'run', [{lease: 5, fn: 'f'}]]", 3 },
+		{ "[0, 9, 'run', [{lease: 5, fn: 'f', args: []}]]", 4 },
+		{ "[0, 9, 'run', [{lease: 5, fn: 'f', args: [[[]], 1], kwargs: {}}]]", 6 },
+		{ "[0, 9, 'submit', [{fn: 'f', kwargs: {a: [{}]}, args: [1]}]]", 6 },
+	};
+	struct lp_request req;
+	struct lp_error err;
+	struct mt_object o;
+	size_t len;
+	bool known;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		mt_decode(&o, "%s", cases[i].text);
+		len = o.sbuf.size;
+		msgpack_sbuffer_write(&o.sbuf, "\xc1\x93", 2);
+		ck_assert_msg(lp_request_decode(o.sbuf.data, o.sbuf.size, &req, &err,
+		    &known) == LP_OK, "%s: %s", cases[i].text, err.message);
+		ck_assert_uint_eq(req.len, len);
+		ck_assert_uint_eq(req.depth, cases[i].depth);
+		mt_free(&o);
+	}
+}
+END_TEST
+
 START_TEST(test_methods)
 {
 	static const char *const names[] = { "hello", "acquire", "run",
@@ -671,6 +703,7 @@ params_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_all_params);
 	tcase_add_test(tc, test_pack_roundtrip);
+	tcase_add_test(tc, test_length_and_depth);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keys and methods");
