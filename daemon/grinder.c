@@ -212,12 +212,13 @@ grinder_kick(struct grinder *g)
 }
 
 unsigned
-grinder_take(struct lp_executor *ex, struct run **out, unsigned max)
+grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_bytes)
 {
 	struct lp_lease *l = ex->lease;
 	struct grinder *g;
 	double now = server_now();
 	unsigned n = 0, want;
+	size_t bytes = 0;
 
 	if (l == NULL || l->holder == NULL || (g = l->holder->grinder) == NULL)
 		return 0;
@@ -232,6 +233,9 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max)
 		struct run *r = TAILQ_FIRST(&q->items);
 		struct lp_error err;
 
+		if (n > 0 && bytes + r->len > max_bytes)
+			break;
+		bytes += r->len;
 		unqueue(q, r);
 		if (q->in_ring) {
 			TAILQ_REMOVE(&g->ring, q, ring_link);

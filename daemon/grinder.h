@@ -35,8 +35,12 @@ void grinder_drop_conn(struct conn *c);
 /* Stopping: queued items are answered STOPPING; running batches finish. */
 void grinder_stop(struct lp_lease_table *t);
 
-/* For an idle worker of ex: a batch to run, when ex is a grinder's and one is due. */
-unsigned grinder_take(struct lp_executor *ex, struct run **out, unsigned max);
+/*
+ * For an idle worker of ex: a batch to run, when ex is a grinder's and one
+ * is due; at most max items, and past the first at most max_bytes of jobs.
+ */
+unsigned grinder_take(struct lp_executor *ex, struct run **out, unsigned max,
+    size_t max_bytes);
 /* The n items of a batch that never started (their worker was killed), in order: queue them again. */
 void grinder_requeue(struct run **items, unsigned n);
 /* An item was answered. */

@@ -28,6 +28,8 @@
 #define STATUS_WAIT 2.0
 /* At most this many queued runs of a lease travel to a worker in one frame. */
 #define RUNS_PER_FRAME 16
+/* A frame's jobs follow an array 32 header. */
+#define FRAME_HEAD_BYTES 5
 
 enum worker_state {
 	WORKER_SPAWNING,	/* asked of the fork server (maybe after a backoff) */
@@ -206,12 +208,22 @@ procpool_init(struct event_base *base)
 	LIST_INIT(&pp.workers);
 }
 
+/*
+ * The most bytes of jobs a worker reads in one frame: any one run's job
+ * fits, since a request carries its job; a frame of many stops short of it.
+ */
+static size_t
+frame_bytes_max(void)
+{
+	return (size_t)server.cfg.max_message_bytes + 4096;
+}
+
 /* Read at each spawn, so a reload applies to the next worker forked. */
 static struct worker_limits
 pool_limits(const struct lp_pool *p)
 {
 	struct worker_limits l = {
-		.max_job_bytes = (uint64_t)server.cfg.max_message_bytes + 4096,
+		.max_job_bytes = frame_bytes_max(),
 		.max_result_bytes = server.cfg.max_result_bytes,
 		.memory_limit = p->cfg.memory_limit,
 		.exec_output_max = p->cfg.exec_output_max,
@@ -333,7 +345,7 @@ static uint32_t
 frame_send(struct worker *w, struct run **runs, unsigned n)
 {
 	struct wire_header h = { .type = WIRE_JOB };
-	unsigned char head[5];
+	unsigned char head[FRAME_HEAD_BYTES];
 	size_t len = 0, headlen;
 
 	if (w->nbatch + n > w->batch_cap) {
@@ -433,21 +445,28 @@ frame_share(const struct pexec *pe)
 /*
  * w's share of the queue, taken off the queue into batch; how many.  One
  * past its budget waits for its successor, meanwhile taking one at a time.
+ * Big runs make a frame shorter: it must fit what the worker reads.
  */
 static unsigned
 take_share(struct pexec *pe, const struct worker *w, struct run **batch)
 {
-	unsigned n = frame_share(pe), budget = job_budget(w);
+	unsigned n = frame_share(pe), budget = job_budget(w), i;
+	size_t bytes = FRAME_HEAD_BYTES;
+	struct run *r;
 
 	if (n > budget)
 		n = budget > 0 ? budget : 1;
 
-	for (unsigned i = 0; i < n; i++) {
-		batch[i] = TAILQ_FIRST(&pe->queue);
-		TAILQ_REMOVE(&pe->queue, batch[i], queue_link);
+	for (i = 0; i < n; i++) {
+		r = TAILQ_FIRST(&pe->queue);
+		if (i > 0 && bytes + r->len > frame_bytes_max())
+			break;
+		bytes += r->len;
+		batch[i] = r;
+		TAILQ_REMOVE(&pe->queue, r, queue_link);
 	}
-	pe->nqueued -= n;
-	return n;
+	pe->nqueued -= i;
+	return i;
 }
 
 static void
@@ -472,7 +491,8 @@ pump(struct pexec *pe)
 	}
 	/* An executor the grinder leased takes batches as long as it has idle workers. */
 	while ((w = idle_worker(pe)) != NULL &&
-	    (n = grinder_take(pe->ex, batch, GRINDER_BATCH_MAX)) > 0)
+	    (n = grinder_take(pe->ex, batch, GRINDER_BATCH_MAX,
+	    frame_bytes_max() - FRAME_HEAD_BYTES)) > 0)
 		worker_send(w, batch, n);
 }
 

@@ -535,7 +535,7 @@ pump(struct texec *te)
 	}
 	/* An executor the grinder leased takes a batch per idle thread. */
 	while ((s = idle_slot(te)) != NULL &&
-	    (n = grinder_take(te->ex, batch, GRINDER_BATCH_MAX)) > 0)
+	    (n = grinder_take(te->ex, batch, GRINDER_BATCH_MAX, SIZE_MAX)) > 0)
 		slot_give(s, batch, n);
 }
 

@@ -598,6 +598,56 @@ START_TEST(many_pipelined_runs_are_all_answered)
 }
 END_TEST
 
+enum { BIG_CALLS = 24, BIG_BYTES = 1536 * 1024 };
+
+/* lease 0: submits to the default pool; else runs on that lease. */
+static void
+send_big_calls(struct lp_client *c, uint64_t lease, struct outcome *out)
+{
+	struct lp_args *a = lp_args_new();
+	char *blob = calloc(1, BIG_BYTES);
+	struct lp_error err;
+
+	ck_assert_ptr_nonnull(blob);
+	lp_args_bin(a, blob, BIG_BYTES);
+	for (int i = 0; i < BIG_CALLS; i++)
+		ck_assert(lease == 0 ?
+		    lp_submit_async(c, NULL, "echo", a, record, &out[i], &err) == LP_OK :
+		    lp_run_async(c, lease, "echo", a, record, &out[i], &err) == LP_OK);
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	for (int i = 0; i < BIG_CALLS; i++) {
+		ck_assert_int_eq(out[i].done, 1);
+		ck_assert_msg(out[i].code == LP_OK, "call %d: %s", i, out[i].message);
+	}
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 0);
+	free(blob);
+	lp_args_free(a);
+}
+
+/*
+ * Calls near the message size limit, many in flight: a frame to a worker
+ * holds as many as fit what a worker reads, never more.
+ */
+START_TEST(big_pipelined_runs_are_all_answered)
+{
+	static struct outcome out[BIG_CALLS];
+	struct lp_client *c = daemon_connect(&d);
+
+	send_big_calls(c, acquire(c, NULL), out);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(big_submits_are_all_answered)
+{
+	static struct outcome out[BIG_CALLS];
+	struct lp_client *c = daemon_connect(&d);
+
+	send_big_calls(c, 0, out);
+	lp_client_free(c);
+}
+END_TEST
+
 static void
 pack_nan_acquire(msgpack_sbuffer *sb)
 {
@@ -1014,6 +1064,8 @@ daemon_suite(void)
 	tcase_add_test(basic, release_drains_runs_before_reuse);
 	tcase_add_test(basic, disconnect_releases_leases_and_waiters);
 	tcase_add_test(basic, many_pipelined_runs_are_all_answered);
+	tcase_add_test(basic, big_pipelined_runs_are_all_answered);
+	tcase_add_test(basic, big_submits_are_all_answered);
 	tcase_add_test(basic, invalid_arguments_are_named);
 	suite_add_tcase(s, basic);
 
