@@ -56,13 +56,16 @@ struct lp_pool_config {
 	unsigned max_leases_per_user;	/* 0: no limit */
 };
 
+/* The most max_message_bytes can be, whatever a reload sets it to. */
+#define LP_MESSAGE_BYTES_CEILING (1u << 30)
+
 struct lp_config {
 	char source[256];		/* the file, or "(embedded default)" */
 	char socket_path[LP_SOCKET_PATH_MAX];
 	mode_t socket_mode;
 	char default_pool[LP_POOL_NAME_MAX + 1];
 	unsigned max_connections;
-	unsigned max_message_bytes;
+	unsigned max_message_bytes;	/* at most LP_MESSAGE_BYTES_CEILING */
 	unsigned max_depth;		/* nested containers in a message */
 	unsigned max_result_bytes;	/* a job's packed result */
 	unsigned max_requests_per_connection;	/* runs, submits and waiting acquires in flight */

@@ -209,8 +209,8 @@ procpool_init(struct event_base *base)
 }
 
 /*
- * The most bytes of jobs a worker reads in one frame: any one run's job
- * fits, since a request carries its job; a frame of many stops short of it.
+ * The most bytes of jobs in one frame: any one run's job fits, since a
+ * request carries its job; a frame of many stops short of it.
  */
 static size_t
 frame_bytes_max(void)
@@ -218,12 +218,16 @@ frame_bytes_max(void)
 	return (size_t)server.cfg.max_message_bytes + 4096;
 }
 
-/* Read at each spawn, so a reload applies to the next worker forked. */
+/*
+ * Read at each spawn, so a reload applies to the next worker forked.  The
+ * frame size a worker accepts is the ceiling of every configuration, not
+ * this one's: a reload may raise the limit for workers already running.
+ */
 static struct worker_limits
 pool_limits(const struct lp_pool *p)
 {
 	struct worker_limits l = {
-		.max_job_bytes = frame_bytes_max(),
+		.max_job_bytes = (uint64_t)LP_MESSAGE_BYTES_CEILING + 4096,
 		.max_result_bytes = server.cfg.max_result_bytes,
 		.memory_limit = p->cfg.memory_limit,
 		.exec_output_max = p->cfg.exec_output_max,

@@ -845,6 +845,43 @@ START_TEST(a_whole_request_is_held_to_the_depth_limit)
 }
 END_TEST
 
+static bool
+reloaded(void *arg)
+{
+	return daemon_log_contains(&d, "configuration reloaded");
+}
+
+/* Workers forked before a reload raised the size limit take runs up to the new one. */
+START_TEST(a_raised_size_limit_reaches_the_workers_already_running)
+{
+	static char blob[64 * 1024];
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+	uint64_t id;
+	FILE *f;
+
+	/* The worker is forked under the old limit. */
+	ck_assert(run_echo_int(c, acquire(c, NULL), 1, &err) == LP_OK);
+	lp_client_free(c);
+	ck_assert_ptr_nonnull(f = fopen(d.config, "w"));
+	fputs("[daemon]\nmax_message_bytes = 1048576\n"
+	    "[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert(wait_until(reloaded, NULL));
+	/* A connection keeps the limits it was accepted under: a new one. */
+	c = daemon_connect(&d);
+	id = acquire(c, NULL);
+	lp_args_bin(a, blob, sizeof blob);
+	ck_assert_msg(lp_run(c, id, "echo", a, &v, &err) == LP_OK, "%s", err.message);
+	lp_value_free(v);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
 static size_t
 count_messages(struct lp_framer *f, const char *buf, size_t len)
 {
@@ -1094,6 +1131,7 @@ daemon_suite(void)
 		tcase_set_timeout(limits, 60);
 		tcase_add_test(limits, a_whole_request_is_held_to_the_size_limit);
 		tcase_add_test(limits, a_whole_request_is_held_to_the_depth_limit);
+		tcase_add_test(limits, a_raised_size_limit_reaches_the_workers_already_running);
 		suite_add_tcase(s, limits);
 	}
 
