@@ -142,7 +142,7 @@ call_response(struct lp_client *c, msgpack_zone *zone,
 	struct call call;
 
 	if (!calls_take(c, m->msgid, &call)) {
-		msgpack_zone_free(zone);
+		lpc_zone_free(zone);
 		lpc_conn_fail(c, LP_ERR_PROTOCOL,
 		    "leasepoold answered request %u, which was not asked",
 		    (unsigned)m->msgid);
@@ -155,7 +155,7 @@ call_response(struct lp_client *c, msgpack_zone *zone,
 	else
 		lpc_error_ok(&e);
 	if (v == NULL)
-		msgpack_zone_free(zone);
+		lpc_zone_free(zone);
 	call_done(c, &call, e.code, v, &e);
 }
 
@@ -193,7 +193,7 @@ lpc_call_dispatch(struct lp_client *c, msgpack_zone *zone,
 		return;
 	} else
 		call_notification(c, &m);
-	msgpack_zone_free(zone);
+	lpc_zone_free(zone);
 }
 
 struct waiter {

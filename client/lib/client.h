@@ -153,6 +153,9 @@ void lpc_kwargs_pack(msgpack_packer *, const struct lp_args *);
 
 /* value.c */
 struct lp_value *lpc_value_new(msgpack_zone *, const msgpack_object *);
+/* A zone for a message from the daemon, and its end: a freed one is reused. */
+msgpack_zone *lpc_zone_new(void);
+void lpc_zone_free(msgpack_zone *);
 bool lpc_obj_u64(const msgpack_object *, uint64_t *);
 bool lpc_obj_double(const msgpack_object *, double *);
 bool lpc_obj_strcpy(const msgpack_object *, char *, size_t);

@@ -227,16 +227,16 @@ conn_unpack(struct lp_client *c)
 	msgpack_object o;
 	const char *p;
 
-	if ((zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)) == NULL ||
+	if ((zone = lpc_zone_new()) == NULL ||
 	    (p = conn_take_message(c, zone, len)) == NULL) {
 		if (zone != NULL)
-			msgpack_zone_free(zone);
+			lpc_zone_free(zone);
 		lpc_conn_fail(c, LP_ERR_SYSTEM, "out of memory for a message");
 		return;
 	}
 	if ((r = msgpack_unpack(p, len, &off, zone, &o)) !=
 	    MSGPACK_UNPACK_SUCCESS) {
-		msgpack_zone_free(zone);
+		lpc_zone_free(zone);
 		lpc_conn_fail(c, r == MSGPACK_UNPACK_NOMEM_ERROR ?
 		    LP_ERR_SYSTEM : LP_ERR_PROTOCOL,
 		    "cannot decode a message from leasepoold");

@@ -3,6 +3,7 @@
  * holding the whole message, itself included: handing a result to the
  * caller copies nothing, and freeing it is freeing the zone.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "client/lib/client.h"
@@ -12,6 +13,43 @@ struct lp_value {
 	msgpack_zone *zone;
 	msgpack_object obj;
 };
+
+/*
+ * The zone of the last message freed, kept for the next one: making and
+ * freeing a zone per answer, two mallocs and two frees, was a quarter of
+ * the library's work per pipelined run.  Values may be freed in any
+ * thread, so the slot is swapped atomically; one zone in it at most.
+ */
+static _Atomic(msgpack_zone *) spare_zone;
+
+msgpack_zone *
+lpc_zone_new(void)
+{
+	msgpack_zone *z = atomic_exchange(&spare_zone, NULL);
+
+	return z != NULL ? z : msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+}
+
+void
+lpc_zone_free(msgpack_zone *z)
+{
+	msgpack_zone *empty = NULL;
+
+	/* Clearing keeps the first chunk only: a big message's memory goes. */
+	msgpack_zone_clear(z);
+	if (!atomic_compare_exchange_strong(&spare_zone, &empty, z))
+		msgpack_zone_free(z);
+}
+
+/* At exit, or when the library is unloaded: nothing left behind. */
+__attribute__((destructor)) static void
+free_spare_zone(void)
+{
+	msgpack_zone *z = atomic_exchange(&spare_zone, NULL);
+
+	if (z != NULL)
+		msgpack_zone_free(z);
+}
 
 struct lp_value *
 lpc_value_new(msgpack_zone *zone, const msgpack_object *o)
@@ -29,7 +67,7 @@ void
 lp_value_free(struct lp_value *v)
 {
 	if (v != NULL)
-		msgpack_zone_free(v->zone);
+		lpc_zone_free(v->zone);
 }
 
 const msgpack_object *
