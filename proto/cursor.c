@@ -229,7 +229,7 @@ elements(const msgpack_object *o)
 bool
 lp_cursor_value(struct lp_cursor *c, msgpack_object *o, struct lp_raw *raw)
 {
-	uint64_t left[LP_CURSOR_DEPTH_MAX];	/* elements still to read, per open container */
+	uint64_t left[LP_FRAME_DEPTH_MAX];	/* elements still to read, per open container */
 	struct lp_cursor walk = *c;
 	msgpack_object inner;
 	const msgpack_object *head = o;
@@ -240,7 +240,7 @@ lp_cursor_value(struct lp_cursor *c, msgpack_object *o, struct lp_raw *raw)
 	/* Each element takes a byte at least, so this ends with the buffer. */
 	for (;;) {
 		if (is_container(head)) {
-			if (open == LP_CURSOR_DEPTH_MAX)
+			if (open == LP_FRAME_DEPTH_MAX)
 				return false;
 			left[open++] = elements(head);
 			if (open > deepest)

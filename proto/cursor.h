@@ -15,8 +15,7 @@
 #include <stddef.h>
 #include <msgpack.h>
 
-/* msgpack-c refuses a value with more than 32 containers open at once. */
-#define LP_CURSOR_DEPTH_MAX 32
+#include "proto/frame.h"	/* LP_FRAME_DEPTH_MAX: how deep msgpack-c goes */
 
 struct lp_cursor {
 	const unsigned char *p;
@@ -45,7 +44,7 @@ bool lp_cursor_next(struct lp_cursor *c, msgpack_object *o);
  * Reads the next value whole: its head into o as lp_cursor_next() does,
  * and the span of bytes that encode it, elements included, into raw.
  * Like lp_cursor_next() it fails when the bytes end first, hold 0xc1, or
- * nest more than LP_CURSOR_DEPTH_MAX containers.
+ * nest more than LP_FRAME_DEPTH_MAX containers.
  */
 bool lp_cursor_value(struct lp_cursor *c, msgpack_object *o, struct lp_raw *raw);
 

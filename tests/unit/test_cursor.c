@@ -169,18 +169,18 @@ END_TEST
 /* As deep as msgpack-c goes, and not one container more. */
 START_TEST(test_depth_limit)
 {
-	unsigned char buf[LP_CURSOR_DEPTH_MAX + 1];
+	unsigned char buf[LP_FRAME_DEPTH_MAX + 1];
 	msgpack_object head;
 	struct lp_cursor c;
 	struct lp_raw raw;
 
 	memset(buf, 0x91, sizeof buf);
-	buf[LP_CURSOR_DEPTH_MAX - 1] = 0x90;
-	lp_cursor_init(&c, buf, LP_CURSOR_DEPTH_MAX);
+	buf[LP_FRAME_DEPTH_MAX - 1] = 0x90;
+	lp_cursor_init(&c, buf, LP_FRAME_DEPTH_MAX);
 	ck_assert(lp_cursor_value(&c, &head, &raw));
-	ck_assert_uint_eq(raw.depth, LP_CURSOR_DEPTH_MAX);
-	buf[LP_CURSOR_DEPTH_MAX - 1] = 0x91;
-	buf[LP_CURSOR_DEPTH_MAX] = 0x90;
+	ck_assert_uint_eq(raw.depth, LP_FRAME_DEPTH_MAX);
+	buf[LP_FRAME_DEPTH_MAX - 1] = 0x91;
+	buf[LP_FRAME_DEPTH_MAX] = 0x90;
 	lp_cursor_init(&c, buf, sizeof buf);
 	ck_assert(!lp_cursor_value(&c, &head, &raw));
 	ck_assert_ptr_eq(c.p, buf);
