@@ -3,7 +3,6 @@
  * Start-up order matters: configuration, then the fork server (before any
  * thread or client socket exists), then the listener and the loop.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,9 +127,6 @@ main(int argc, char **argv)
 
 	backends_stop();
 	server_free();
-	/* Freeing libevent's signal events restored the default actions: a late signal must not cut the clean-up short. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
 	forkserver_stop();
 	event_base_free(base);
 	log_notice("stopped");

@@ -339,6 +339,29 @@ server_init(struct event_base *base)
 	notify_init(base);
 }
 
+/*
+ * Freeing libevent's signal events restores the default actions, under
+ * which the operator's second SIGTERM would kill the clean-up midway.  The
+ * signals stay blocked (only this thread takes them) until they are
+ * ignored, so none can land in between.
+ */
+static void
+stop_signals_free(void)
+{
+	sigset_t stop, old;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, &old);
+	for (size_t i = 0; i < sizeof server.ev_signals / sizeof server.ev_signals[0]; i++)
+		if (server.ev_signals[i] != NULL)
+			event_free(server.ev_signals[i]);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void
 server_free(void)
 {
@@ -354,9 +377,7 @@ server_free(void)
 		unlink(server.cfg.socket_path);
 	metrics_stop();
 	notify_free();
-	for (size_t i = 0; i < sizeof server.ev_signals / sizeof server.ev_signals[0]; i++)
-		if (server.ev_signals[i] != NULL)
-			event_free(server.ev_signals[i]);
+	stop_signals_free();
 	event_free(server.ev_deadline);
 	event_free(server.ev_shutdown);
 	event_free(server.ev_reap);
