@@ -202,7 +202,7 @@ range_text(const struct key *k, char *buf, size_t len)
 		snprintf(buf, len, "an integer from %.0f to %.0f", k->min, k->max);
 		break;
 	case KEY_SECONDS:
-		snprintf(buf, len, "a finite number of seconds from %g to %.0f", k->min, k->max);
+		snprintf(buf, len, "a finite number of seconds from %g to %.15g", k->min, k->max);
 		break;
 	case KEY_MODE:
 		snprintf(buf, len, "an octal file mode from 0 to 0777");
