@@ -68,6 +68,7 @@ static const struct key keys[] = {
 	{ SECTION_DAEMON, "max_result_bytes", KEY_BYTES, D(max_result_bytes), 1024, 1 << 30, "16M", true },
 	{ SECTION_DAEMON, "max_requests_per_connection", KEY_UINT, D(max_requests_per_connection), 1, 1000000, "4096", true },
 	{ SECTION_DAEMON, "shutdown_timeout", KEY_SECONDS, D(shutdown_timeout), 0, 86400, "10", true },
+	{ SECTION_DAEMON, "busy_poll", KEY_SECONDS, D(busy_poll), 0, 0.001, "0.00003", true },
 	{ SECTION_DAEMON, "log_level", KEY_LOG_LEVEL, D(log_level), 0, 0, "info", true },
 	{ SECTION_DAEMON, "modules", KEY_PATHS, D(modules), 0, 0, "", false },
 	{ SECTION_DAEMON, "metrics_listen", KEY_ADDRESS, D(metrics_listen), 0, 0, "", false },

@@ -70,6 +70,7 @@ struct lp_config {
 	unsigned max_result_bytes;	/* a job's packed result */
 	unsigned max_requests_per_connection;	/* runs, submits and waiting acquires in flight */
 	double shutdown_timeout;
+	double busy_poll;		/* seconds the loop may poll for input before it sleeps */
 	int log_level;
 	char modules[LP_MODULES_MAX];	/* paths of job modules, space-separated */
 	char metrics_listen[LP_ADDRESS_MAX];	/* the Prometheus endpoint; "": none */

@@ -13,6 +13,7 @@
 #include "daemon/config.h"
 #include "daemon/forkserver.h"
 #include "daemon/log.h"
+#include "daemon/loop.h"
 #include "daemon/modules.h"
 #include "daemon/backend.h"
 #include "daemon/procpool.h"
@@ -123,7 +124,7 @@ main(int argc, char **argv)
 	log_notice("leasepoold %s listening on %s (%s, %zu pools)", LP_VERSION,
 	    server.cfg.socket_path, server.cfg.source, server.cfg.npools);
 
-	event_base_dispatch(base);
+	loop_run(base);
 
 	backends_stop();
 	server_free();

@@ -16,6 +16,7 @@
 #include "daemon/forkserver.h"
 #include "daemon/grinder.h"
 #include "daemon/log.h"
+#include "daemon/loop.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/procpool.h"
@@ -65,6 +66,7 @@ void
 server_clock_hold(void)
 {
 	clock_held = clock_read();
+	loop_note_input(clock_held);
 }
 
 void

@@ -11,6 +11,7 @@
 	X(params) \
 	X(lease) \
 	X(heap) \
+	X(loop) \
 	X(config) \
 	X(daemon) \
 	X(workers) \

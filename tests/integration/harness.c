@@ -476,14 +476,13 @@ daemon_run_once(const char *config_text, bool check_only, char *output, size_t l
 	return r.status;
 }
 
-/* The parent pid of pid from /proc/PID/stat, and its name (comm) into name. */
+/* The parent pid of pid from /proc/PID/stat, its name (comm) into name, its state into *state. */
 static pid_t
-parent_and_name(pid_t pid, char *name, size_t len)
+proc_stat_head(pid_t pid, char *name, size_t len, char *state)
 {
 	char path[64], line[1024], *open, *close;
 	FILE *f;
 	pid_t ppid = 0;
-	char state;
 
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	if ((f = fopen(path, "r")) == NULL)
@@ -491,7 +490,7 @@ parent_and_name(pid_t pid, char *name, size_t len)
 	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
 	if (fgets(line, sizeof line, f) != NULL && (open = strchr(line, '(')) != NULL &&
 	    (close = strrchr(line, ')')) != NULL &&
-	    sscanf(close + 1, " %c %d", &state, &ppid) == 2)
+	    sscanf(close + 1, " %c %d", state, &ppid) == 2)
 		snprintf(name, len, "%.*s", (int)(close - open - 1), open + 1);
 	fclose(f);
 	return ppid;
@@ -507,9 +506,9 @@ fork_server_of(const struct daemon *d)
 	ck_assert_ptr_nonnull(dir);
 	while (found == 0 && (e = readdir(dir)) != NULL) {
 		pid_t pid = (pid_t)atoi(e->d_name);
-		char name[64] = "";
+		char name[64] = "", state;
 
-		if (pid > 0 && parent_and_name(pid, name, sizeof name) == d->pid &&
+		if (pid > 0 && proc_stat_head(pid, name, sizeof name, &state) == d->pid &&
 		    strcmp(name, "leasepool-fork") == 0)
 			found = pid;
 	}
@@ -591,6 +590,15 @@ record(struct lp_client *c, enum lp_err code, struct lp_value *result,
 		o->value = lp_value_int(result);
 		lp_value_free(result);
 	}
+}
+
+char
+proc_state(pid_t pid)
+{
+	char name[64], state = '?';
+
+	proc_stat_head(pid, name, sizeof name, &state);
+	return state;
 }
 
 long

@@ -100,6 +100,9 @@ void record(struct lp_client *c, enum lp_err code, struct lp_value *result,
 void sleep_async(struct lp_client *c, uint64_t lease, const char *pool, double seconds,
     double timeout, lp_done_cb *done, void *arg);
 
+/* The state letter of /proc/PID/stat (R, S, D, Z...); '?' when there is no such process. */
+char proc_state(pid_t pid);
+
 /* A "NAME: N kB" line of /proc/PID/status (VmRSS, RssAnon...), in KiB; the test fails without it. */
 long proc_status_kib(pid_t pid, const char *name);
 

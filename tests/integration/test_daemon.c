@@ -598,6 +598,43 @@ START_TEST(many_pipelined_runs_are_all_answered)
 }
 END_TEST
 
+static bool
+daemon_sleeps(void *arg)
+{
+	const struct daemon *daemon = arg;
+
+	return proc_state(daemon->pid) == 'S';
+}
+
+/*
+ * A stream of short runs makes the loop poll for input rather than sleep
+ * (busy_poll); once the stream ends it must sleep again, or an idle daemon
+ * would burn a CPU.
+ */
+START_TEST(the_loop_sleeps_once_its_clients_stop)
+{
+	enum { ROUNDS = 5, RUNS = 400 };
+	struct lp_client *c = daemon_connect(&d);
+	static struct outcome out[RUNS];
+	struct lp_args *a = lp_args_new();
+	struct lp_error err;
+	uint64_t id = acquire(c, NULL);
+
+	lp_args_int(a, 1);
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int i = 0; i < RUNS; i++)
+			ck_assert(lp_run_async(c, id, "echo", a, record, &out[i], &err) == LP_OK);
+		ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+		ck_assert_msg(wait_until(daemon_sleeps, &d),
+		    "the daemon was still running (state %c) after its client stopped",
+		    proc_state(d.pid));
+	}
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.completed"), ROUNDS * RUNS);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
 enum { BIG_CALLS = 24, BIG_BYTES = 1536 * 1024 };
 
 /* lease 0: submits to the default pool; else runs on that lease. */
@@ -1101,6 +1138,7 @@ daemon_suite(void)
 	tcase_add_test(basic, release_drains_runs_before_reuse);
 	tcase_add_test(basic, disconnect_releases_leases_and_waiters);
 	tcase_add_test(basic, many_pipelined_runs_are_all_answered);
+	tcase_add_test(basic, the_loop_sleeps_once_its_clients_stop);
 	tcase_add_test(basic, big_pipelined_runs_are_all_answered);
 	tcase_add_test(basic, big_submits_are_all_answered);
 	tcase_add_test(basic, invalid_arguments_are_named);

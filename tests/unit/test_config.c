@@ -297,6 +297,8 @@ static const struct key_spec {
 	    "an integer from 1024 to 1073741824", VALUES("0", "1023", "1073741825") },
 	{ "daemon", "shutdown_timeout", DURATION, "0", "seconds from 0 to 86400",
 	    VALUES("86400.5", "86401") },
+	{ "daemon", "busy_poll", DURATION, "0", "seconds from 0 to 0.001",
+	    VALUES("0.0011", "0.01") },
 	{ "daemon", "log_level", LEVEL, "warning",
 	    "one of error, warning, notice, info, debug", VALUES("warn") },
 	{ "pool cpu", "backend", BACKEND, "process", "one of process, thread",

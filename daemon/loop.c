@@ -1,0 +1,95 @@
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/loop.h"
+#include "daemon/server.h"
+
+/* Longer gaps than this count as this long: after an idle hour a stream is recognised at once. */
+#define GAP_CAP 1e-3
+/* The average's memory, in inputs: long enough that one stall does not end polling. */
+#define GAP_WEIGHT 8
+
+static struct {
+	uint64_t inputs;	/* loop_note_input() calls so far */
+	double last_input;
+	double mean_gap;	/* between inputs, a moving average; starts slow */
+} lp = { .mean_gap = GAP_CAP };
+
+double
+loop_mean_gap(double mean, double gap)
+{
+	if (gap > GAP_CAP)
+		gap = GAP_CAP;
+	if (gap < 0)
+		gap = 0;
+	return mean + (gap - mean) / GAP_WEIGHT;
+}
+
+bool
+loop_polls(double mean_gap, double busy_poll)
+{
+	return busy_poll > 0 && mean_gap < busy_poll;
+}
+
+void
+loop_note_input(double now)
+{
+	lp.inputs++;
+	lp.mean_gap = loop_mean_gap(lp.mean_gap, now - lp.last_input);
+	lp.last_input = now;
+}
+
+static bool
+loop_ended(struct event_base *base)
+{
+	return event_base_got_exit(base) || event_base_got_break(base);
+}
+
+/*
+ * Handles whatever is ready until busy_poll passes without input, or input
+ * stops coming often enough.  Yields between polls, so that a worker or a
+ * client that shares the CPU runs at once.  False when the loop is to end.
+ */
+static bool
+poll_until_quiet(struct event_base *base)
+{
+	uint64_t seen = lp.inputs;
+	double quiet_since = server_now(), now;
+
+	for (;;) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		if (loop_ended(base))
+			return false;
+		now = server_now();
+		if (lp.inputs != seen) {
+			seen = lp.inputs;
+			quiet_since = now;
+		} else if (now - quiet_since >= server.cfg.busy_poll) {
+			return true;
+		}
+		if (!loop_polls(lp.mean_gap, server.cfg.busy_poll))
+			return true;
+		sched_yield();
+	}
+}
+
+/* Not after a timer's wake-up long after the last input: the stream has ended. */
+static bool
+input_is_streaming(void)
+{
+	return loop_polls(lp.mean_gap, server.cfg.busy_poll) &&
+	    server_now() - lp.last_input < server.cfg.busy_poll;
+}
+
+void
+loop_run(struct event_base *base)
+{
+	for (;;) {
+		if (input_is_streaming() && !poll_until_quiet(base))
+			return;
+		event_base_loop(base, EVLOOP_ONCE);
+		if (loop_ended(base))
+			return;
+	}
+}

@@ -1,0 +1,31 @@
+#ifndef LEASEPOOL_DAEMON_LOOP_H
+#define LEASEPOOL_DAEMON_LOOP_H
+
+#include <stdbool.h>
+
+#include <event2/event.h>
+
+/*
+ * The daemon's event loop.  While input comes more often than every
+ * [daemon] busy_poll seconds on average, it keeps polling for up to that
+ * long before it sleeps: on this kind of machine a sleeping process costs
+ * its waker a cross-CPU wake-up and itself a context switch, and under a
+ * stream of short runs the next input comes within microseconds.  Input
+ * that comes more rarely (CPU-bound jobs, idle clients) makes it sleep at
+ * once, as a plain loop does: there polling would only take CPU time from
+ * the workers.
+ */
+
+/* Runs the loop until event_base_loopexit(). */
+void loop_run(struct event_base *base);
+
+/* Input was read at now (a client's or a worker's). */
+void loop_note_input(double now);
+
+/* The moving average of the gaps between inputs, after one more gap. */
+double loop_mean_gap(double mean, double gap);
+
+/* Whether input comes often enough for polling to pay. */
+bool loop_polls(double mean_gap, double busy_poll);
+
+#endif

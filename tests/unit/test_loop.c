@@ -1,0 +1,80 @@
+/*
+ * When the event loop polls before it sleeps: only while input comes more
+ * often than every busy_poll seconds on average, as a stream of short runs
+ * makes it; one stall does not end it, a millisecond-long job does.
+ */
+#include <check.h>
+
+#include "daemon/loop.h"
+#include "tests/suites.h"
+
+#define BUSY_POLL 30e-6
+
+/* The mean gap after n equal gaps, from start. */
+static double
+after(double start, double gap, int n)
+{
+	double mean = start;
+
+	while (n-- > 0)
+		mean = loop_mean_gap(mean, gap);
+	return mean;
+}
+
+START_TEST(test_disabled_never_polls)
+{
+	ck_assert(!loop_polls(0, 0));
+	ck_assert(!loop_polls(1e-6, 0));
+}
+END_TEST
+
+START_TEST(test_a_stream_of_short_runs_polls)
+{
+	/* From an idle daemon's mean: a stream is recognised within a few dozen inputs. */
+	ck_assert(loop_polls(after(1e-3, 3e-6, 30), BUSY_POLL));
+	ck_assert(!loop_polls(after(1e-3, 3e-6, 10), BUSY_POLL));
+}
+END_TEST
+
+START_TEST(test_one_stall_does_not_end_polling)
+{
+	double mean = after(1e-3, 3e-6, 100);
+
+	ck_assert(loop_polls(loop_mean_gap(mean, 150e-6), BUSY_POLL));
+	/* A gap of an hour counts as 1 ms, so it is soon forgotten too. */
+	ck_assert(loop_polls(after(loop_mean_gap(mean, 3600), 3e-6, 30), BUSY_POLL));
+}
+END_TEST
+
+START_TEST(test_cpu_bound_jobs_do_not_poll)
+{
+	/* 1 ms jobs on two workers: results and the next runs come ~250 us apart. */
+	ck_assert(!loop_polls(after(3e-6, 250e-6, 30), BUSY_POLL));
+	ck_assert(!loop_polls(after(1e-3, 250e-6, 1000), BUSY_POLL));
+}
+END_TEST
+
+START_TEST(test_mean_stays_within_its_inputs)
+{
+	double mean = after(1e-3, 5e-6, 1000);
+
+	ck_assert(mean >= 5e-6 && mean < 5.1e-6);
+	ck_assert(loop_mean_gap(0, -1) == 0);
+	ck_assert(after(0, 2, 1000) <= 1e-3);
+}
+END_TEST
+
+Suite *
+loop_suite(void)
+{
+	Suite *s = suite_create("loop");
+	TCase *tc = tcase_create("polling");
+
+	tcase_add_test(tc, test_disabled_never_polls);
+	tcase_add_test(tc, test_a_stream_of_short_runs_polls);
+	tcase_add_test(tc, test_one_stall_does_not_end_polling);
+	tcase_add_test(tc, test_cpu_bound_jobs_do_not_poll);
+	tcase_add_test(tc, test_mean_stays_within_its_inputs);
+	suite_add_tcase(s, tc);
+	return s;
+}
