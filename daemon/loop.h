@@ -11,9 +11,9 @@
  * long before it sleeps: on this kind of machine a sleeping process costs
  * its waker a cross-CPU wake-up and itself a context switch, and under a
  * stream of short runs the next input comes within microseconds.  Input
- * that comes more rarely (CPU-bound jobs, idle clients) makes it sleep at
- * once, as a plain loop does: there polling would only take CPU time from
- * the workers.
+ * that comes more rarely (CPU-bound jobs, idle clients), or a few runs in
+ * flight (sequential calls), make it sleep at once, as a plain loop does:
+ * there polling would only take CPU time from the workers and clients.
  */
 
 /* Runs the loop until event_base_loopexit(). */
@@ -25,7 +25,7 @@ void loop_note_input(double now);
 /* The moving average of the gaps between inputs, after one more gap. */
 double loop_mean_gap(double mean, double gap);
 
-/* Whether input comes often enough for polling to pay. */
-bool loop_polls(double mean_gap, double busy_poll);
+/* Whether input comes often enough, with enough runs in flight, for polling to pay. */
+bool loop_polls(double mean_gap, double busy_poll, unsigned in_flight);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * When the event loop polls before it sleeps: only while input comes more
  * often than every busy_poll seconds on average, as a stream of short runs
- * makes it; one stall does not end it, a millisecond-long job does.
+ * makes it, and with enough runs in flight; one stall does not end it, a
+ * millisecond-long job does, and so do sequential runs.
  */
 #include <check.h>
 
@@ -9,6 +10,7 @@
 #include "tests/suites.h"
 
 #define BUSY_POLL 30e-6
+#define IN_FLIGHT 64
 
 /* The mean gap after n equal gaps, from start. */
 static double
@@ -23,16 +25,16 @@ after(double start, double gap, int n)
 
 START_TEST(test_disabled_never_polls)
 {
-	ck_assert(!loop_polls(0, 0));
-	ck_assert(!loop_polls(1e-6, 0));
+	ck_assert(!loop_polls(0, 0, IN_FLIGHT));
+	ck_assert(!loop_polls(1e-6, 0, IN_FLIGHT));
 }
 END_TEST
 
 START_TEST(test_a_stream_of_short_runs_polls)
 {
 	/* From an idle daemon's mean: a stream is recognised within a few dozen inputs. */
-	ck_assert(loop_polls(after(1e-3, 3e-6, 30), BUSY_POLL));
-	ck_assert(!loop_polls(after(1e-3, 3e-6, 10), BUSY_POLL));
+	ck_assert(loop_polls(after(1e-3, 3e-6, 30), BUSY_POLL, IN_FLIGHT));
+	ck_assert(!loop_polls(after(1e-3, 3e-6, 10), BUSY_POLL, IN_FLIGHT));
 }
 END_TEST
 
@@ -40,17 +42,29 @@ START_TEST(test_one_stall_does_not_end_polling)
 {
 	double mean = after(1e-3, 3e-6, 100);
 
-	ck_assert(loop_polls(loop_mean_gap(mean, 150e-6), BUSY_POLL));
+	ck_assert(loop_polls(loop_mean_gap(mean, 150e-6), BUSY_POLL, IN_FLIGHT));
 	/* A gap of an hour counts as 1 ms, so it is soon forgotten too. */
-	ck_assert(loop_polls(after(loop_mean_gap(mean, 3600), 3e-6, 30), BUSY_POLL));
+	ck_assert(loop_polls(after(loop_mean_gap(mean, 3600), 3e-6, 30), BUSY_POLL, IN_FLIGHT));
+}
+END_TEST
+
+/* Sequential runs: the daemon's wait is the worker's or the client's turn. */
+START_TEST(test_a_few_runs_in_flight_do_not_poll)
+{
+	double mean = after(1e-3, 3e-6, 100);
+
+	ck_assert(loop_polls(mean, BUSY_POLL, 16));
+	ck_assert(!loop_polls(mean, BUSY_POLL, 15));
+	ck_assert(!loop_polls(mean, BUSY_POLL, 1));
+	ck_assert(!loop_polls(mean, BUSY_POLL, 0));
 }
 END_TEST
 
 START_TEST(test_cpu_bound_jobs_do_not_poll)
 {
 	/* 1 ms jobs on two workers: results and the next runs come ~250 us apart. */
-	ck_assert(!loop_polls(after(3e-6, 250e-6, 30), BUSY_POLL));
-	ck_assert(!loop_polls(after(1e-3, 250e-6, 1000), BUSY_POLL));
+	ck_assert(!loop_polls(after(3e-6, 250e-6, 30), BUSY_POLL, IN_FLIGHT));
+	ck_assert(!loop_polls(after(1e-3, 250e-6, 1000), BUSY_POLL, IN_FLIGHT));
 }
 END_TEST
 
@@ -73,6 +87,7 @@ loop_suite(void)
 	tcase_add_test(tc, test_disabled_never_polls);
 	tcase_add_test(tc, test_a_stream_of_short_runs_polls);
 	tcase_add_test(tc, test_one_stall_does_not_end_polling);
+	tcase_add_test(tc, test_a_few_runs_in_flight_do_not_poll);
 	tcase_add_test(tc, test_cpu_bound_jobs_do_not_poll);
 	tcase_add_test(tc, test_mean_stays_within_its_inputs);
 	suite_add_tcase(s, tc);
