@@ -1,6 +1,6 @@
+#include <math.h>
 #include <sched.h>
 #include <stdbool.h>
-#include <stdint.h>
 
 #include "daemon/loop.h"
 #include "daemon/server.h"
@@ -17,7 +17,6 @@
 #define GAP_WEIGHT 8
 
 static struct {
-	uint64_t inputs;	/* loop_note_input() calls so far */
 	double last_input;
 	double mean_gap;	/* between inputs, a moving average; starts slow */
 } lp = { .mean_gap = GAP_CAP };
@@ -41,7 +40,6 @@ loop_polls(double mean_gap, double busy_poll, unsigned in_flight)
 void
 loop_note_input(double now)
 {
-	lp.inputs++;
 	lp.mean_gap = loop_mean_gap(lp.mean_gap, now - lp.last_input);
 	lp.last_input = now;
 }
@@ -60,21 +58,14 @@ loop_ended(struct event_base *base)
 static bool
 poll_until_quiet(struct event_base *base)
 {
-	uint64_t seen = lp.inputs;
-	double quiet_since = server_now(), now;
+	double started = server_now();
 
 	for (;;) {
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		if (loop_ended(base))
 			return false;
-		now = server_now();
-		if (lp.inputs != seen) {
-			seen = lp.inputs;
-			quiet_since = now;
-		} else if (now - quiet_since >= server.cfg.busy_poll) {
-			return true;
-		}
-		if (!loop_polls(lp.mean_gap, server.cfg.busy_poll, server.runs_in_flight))
+		if (server_now() - fmax(started, lp.last_input) >= server.cfg.busy_poll ||
+		    !loop_polls(lp.mean_gap, server.cfg.busy_poll, server.runs_in_flight))
 			return true;
 		sched_yield();
 	}
