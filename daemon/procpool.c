@@ -30,6 +30,8 @@
 #define RUNS_PER_FRAME 16
 /* A frame's jobs follow an array 32 header. */
 #define FRAME_HEAD_BYTES 5
+/* Room over the message limit in a frame: its header, and a safe margin. */
+#define FRAME_SLACK_BYTES 4096
 
 enum worker_state {
 	WORKER_SPAWNING,	/* asked of the fork server (maybe after a backoff) */
@@ -215,7 +217,7 @@ procpool_init(struct event_base *base)
 static size_t
 frame_bytes_max(void)
 {
-	return (size_t)server.cfg.max_message_bytes + 4096;
+	return (size_t)server.cfg.max_message_bytes + FRAME_SLACK_BYTES;
 }
 
 /*
@@ -227,7 +229,7 @@ static struct worker_limits
 pool_limits(const struct lp_pool *p)
 {
 	struct worker_limits l = {
-		.max_job_bytes = (uint64_t)LP_MESSAGE_BYTES_CEILING + 4096,
+		.max_job_bytes = (uint64_t)LP_MESSAGE_BYTES_CEILING + FRAME_SLACK_BYTES,
 		.max_result_bytes = server.cfg.max_result_bytes,
 		.memory_limit = p->cfg.memory_limit,
 		.exec_output_max = p->cfg.exec_output_max,
