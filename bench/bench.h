@@ -111,6 +111,13 @@ double median(double *v, size_t n);
 double time_ops(struct samples *s, size_t warmup, size_t n, void (*op)(void *),
     void *arg, pid_t watch);
 
+/* The machine's CPU time so far, in /proc/stat's ticks. */
+struct cpu_times {
+	uint64_t total;
+	uint64_t idle;
+	uint64_t steal;
+};
+
 /*
  * A rate over a window that opens after a warm-up: feed it the running
  * count of completions as they happen; it says when the window has closed.
@@ -125,6 +132,8 @@ struct rate_window {
 	uint64_t count_closed;
 	uint64_t cpu_opened;	/* ns of CPU time of watch */
 	uint64_t cpu_closed;
+	struct cpu_times machine_opened;
+	struct cpu_times machine_closed;
 	bool open;
 	bool closed;
 };
@@ -135,6 +144,8 @@ bool window_update(struct rate_window *w, uint64_t count);
 double window_rate(const struct rate_window *w);
 /* CPU time of watch per completion inside the window, in microseconds. */
 double window_cpu_us(const struct rate_window *w);
+/* The share (0 to 1) of the machine's CPU time the hypervisor took inside the window. */
+double window_steal(const struct rate_window *w);
 
 /* ---- io.c: whole reads and writes on blocking descriptors ---- */
 
@@ -148,10 +159,15 @@ bool read_full(int fd, void *p, size_t len);
 double proc_kib(pid_t pid, const char *file, const char *key);
 /* CPU time used so far, user and system, in ns; 0 when unknown. */
 uint64_t proc_cpu_ns(pid_t pid);
+bool cpu_times_read(struct cpu_times *t);
+/* The share (0 to 1) of all CPUs' time between from and to stolen by the hypervisor; NaN if unknown. */
+double cpu_steal_share(const struct cpu_times *from, const struct cpu_times *to);
 /* The share (0 to 1) of all CPUs' time not idle over the next `seconds`; NaN if unknown. */
 double machine_busy(double seconds);
 /* The 1-minute load average; NaN if unknown. */
 double machine_load(void);
+/* The haltpoll driver's guest_halt_poll_ns; NaN when it is not loaded. */
+double machine_halt_poll_ns(void);
 
 /* ---- report.c: figures, the table, JSON ---- */
 

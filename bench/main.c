@@ -244,9 +244,32 @@ note_machine(void)
 
 	report_context("cpu_busy_before", busy);
 	report_context("load_average_before", machine_load());
+	report_context("guest_halt_poll_ns", machine_halt_poll_ns());
 	if (busy > BUSY_WARN)
 		report_note("other programs kept %.0f %% of the CPUs busy just before the run: "
 		    "trust the ratios more than the absolute figures", 100 * busy);
+}
+
+/*
+ * On a VM the host may run something else on our CPUs ("steal"): every
+ * figure tied to the clock loses about that share, and no program in the
+ * guest can win it back.
+ */
+#define STEAL_WARN 0.01
+
+static void
+note_steal(const struct cpu_times *start)
+{
+	struct cpu_times end;
+	double steal;
+
+	if (!cpu_times_read(&end))
+		return;
+	steal = cpu_steal_share(start, &end);
+	report_context("cpu_steal_during_run", steal);
+	if (steal > STEAL_WARN)
+		report_note("the VM's host took %.1f %% of the CPUs' time during the run "
+		    "(steal): rates and the spin figures lose about as much", 100 * steal);
 }
 
 /* One pass over the selected measurements that are repeated, or those that are not. */
@@ -282,6 +305,7 @@ main(int argc, char **argv)
 	struct bench_ctx ctx = { .opts = &opts, .daemon = &daemon };
 	char json[PATH_MAX], label[48];
 	uint64_t start = now_ns();
+	struct cpu_times machine_start;
 	long ncpu;
 
 	parse_options(argc, argv, &opts);
@@ -295,6 +319,8 @@ main(int argc, char **argv)
 	raise_fd_limit();
 
 	note_machine();
+	if (!cpu_times_read(&machine_start))
+		machine_start.total = 0;
 	daemon_start(&daemon, opts.daemon, ctx.ncpu);
 	running = &daemon;
 	if (selected(find_measurement("memory"), only))
@@ -309,6 +335,8 @@ main(int argc, char **argv)
 	daemon_stop(&daemon);
 	running = NULL;
 	daemon_remove_files(&daemon);
+	if (machine_start.total != 0)
+		note_steal(&machine_start);
 
 	report_print(&ctx);
 	if (opts.json != NULL)

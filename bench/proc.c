@@ -48,9 +48,12 @@ proc_cpu_ns(pid_t pid)
 	return ns;
 }
 
-/* The "cpu" line of /proc/stat: all time, and idle time (idle + iowait). */
-static bool
-cpu_times(uint64_t *total, uint64_t *idle)
+/*
+ * The "cpu" line of /proc/stat: all time, idle time (idle + iowait) and
+ * steal, the time the hypervisor ran something else on our virtual CPUs.
+ */
+bool
+cpu_times_read(struct cpu_times *t)
 {
 	uint64_t v[8] = { 0 };
 	FILE *f = fopen("/proc/stat", "r");
@@ -64,24 +67,33 @@ cpu_times(uint64_t *total, uint64_t *idle)
 	fclose(f);
 	if (n < 5)
 		return false;
-	*total = 0;
+	t->total = 0;
 	for (int i = 0; i < 8; i++)
-		*total += v[i];
-	*idle = v[3] + v[4];
+		t->total += v[i];
+	t->idle = v[3] + v[4];
+	t->steal = v[7];
 	return true;
+}
+
+double
+cpu_steal_share(const struct cpu_times *from, const struct cpu_times *to)
+{
+	if (to->total <= from->total)
+		return NAN;
+	return (double)(to->steal - from->steal) / (double)(to->total - from->total);
 }
 
 double
 machine_busy(double seconds)
 {
-	uint64_t t0, i0, t1, i1;
+	struct cpu_times t0, t1;
 
-	if (!cpu_times(&t0, &i0))
+	if (!cpu_times_read(&t0))
 		return NAN;
 	sleep_seconds(seconds);
-	if (!cpu_times(&t1, &i1) || t1 == t0)
+	if (!cpu_times_read(&t1) || t1.total == t0.total)
 		return NAN;
-	return 1.0 - (double)(i1 - i0) / (double)(t1 - t0);
+	return 1.0 - (double)(t1.idle - t0.idle) / (double)(t1.total - t0.total);
 }
 
 double
@@ -96,4 +108,24 @@ machine_load(void)
 		fclose(f);
 	}
 	return load;
+}
+
+/*
+ * How long an idle virtual CPU polls before it halts (the haltpoll
+ * cpuidle driver): at 0 every sleep of the daemon or a worker costs an
+ * exit to the hypervisor, which is what bounds the relay's and the
+ * daemon's rates on such a VM.  NaN where there is no such driver.
+ */
+double
+machine_halt_poll_ns(void)
+{
+	double ns = NAN;
+	FILE *f = fopen("/sys/module/haltpoll/parameters/guest_halt_poll_ns", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%lf", &ns) != 1)
+			ns = NAN;
+		fclose(f);
+	}
+	return ns;
 }

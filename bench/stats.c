@@ -160,6 +160,8 @@ window_update(struct rate_window *w, uint64_t count)
 		w->count_opened = count;
 		if (w->watch > 0)
 			w->cpu_opened = proc_cpu_ns(w->watch);
+		if (!cpu_times_read(&w->machine_opened))
+			w->machine_opened.total = 0;
 	}
 	if (w->open && now >= w->closes) {
 		w->closed = true;
@@ -167,6 +169,8 @@ window_update(struct rate_window *w, uint64_t count)
 		w->count_closed = count;
 		if (w->watch > 0)
 			w->cpu_closed = proc_cpu_ns(w->watch);
+		if (!cpu_times_read(&w->machine_closed))
+			w->machine_closed.total = 0;
 	}
 	return w->closed;
 }
@@ -188,4 +192,12 @@ window_cpu_us(const struct rate_window *w)
 		return NAN;
 	return (double)(w->cpu_closed - w->cpu_opened) / 1e3 /
 	    (double)(w->count_closed - w->count_opened);
+}
+
+double
+window_steal(const struct rate_window *w)
+{
+	if (!w->closed || w->machine_opened.total == 0 || w->machine_closed.total == 0)
+		return NAN;
+	return cpu_steal_share(&w->machine_opened, &w->machine_closed);
 }
