@@ -1,10 +1,12 @@
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/exec.h"
@@ -88,6 +90,24 @@ parse_job(const msgpack_object *o, const msgpack_object **fn,
 	    (*args)->type == MSGPACK_OBJECT_ARRAY && (*kwargs)->type == MSGPACK_OBJECT_MAP;
 }
 
+static uint64_t
+monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Writing a result wakes the daemon on this CPU (the kernel expects the
+ * writer to sleep next), but a worker under SCHED_BATCH is not preempted
+ * by that wake-up: if its next job is already here, the daemon waits for
+ * the end of the worker's time slice, milliseconds, while the other
+ * workers may starve.  After a long job, step aside once.
+ */
+#define YIELD_AFTER_NS 100000u
+
 /* Runs one job and answers it at once, so a crash later in the batch loses no finished result. */
 static void
 run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
@@ -95,6 +115,7 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 {
 	const msgpack_object *fn, *args, *kwargs;
 	const struct lp_job_function *f;
+	uint64_t started;
 	char msg[256];
 
 	if (!parse_job(o, &fn, &args, &kwargs)) {
@@ -106,6 +127,7 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 		return;
 	}
 	jobs_reset(job);
+	started = monotonic_ns();
 	jobs_call(f, job, args, kwargs);
 	if (job->failed) {
 		send_error(fd, id, LP_ERR_JOB_FAILED, job->message);
@@ -116,6 +138,8 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 	} else {
 		send_frame(fd, id, WIRE_RESULT, LP_OK, job->result.data, job->result.size);
 	}
+	if (monotonic_ns() - started >= YIELD_AFTER_NS)
+		sched_yield();
 	/* A huge result should not pin its memory for the worker's whole life. */
 	if (job->result.alloc > (1u << 20)) {
 		jobs_destroy(job);
