@@ -229,7 +229,6 @@ pipelined(const struct relay *r, double warmup, double seconds, struct rate_wind
 void
 measure_baseline(struct bench_ctx *ctx)
 {
-	struct rate_window w;
 	struct samples s;
 	struct relay r;
 	double cpu;
@@ -241,6 +240,16 @@ measure_baseline(struct bench_ctx *ctx)
 	report_latency(rtt_defs, &s);
 	report_record(&cpu_defs[0], cpu);
 	samples_free(&s);
+	relay_stop(&r);
+}
+
+void
+measure_baseline_pipelined(struct bench_ctx *ctx)
+{
+	struct rate_window w;
+	struct relay r;
+
+	relay_start(&r);
 	pipelined(&r, bench_seconds(ctx, BENCH_RATE_WARMUP),
 	    bench_seconds(ctx, BENCH_RATE_SECONDS), &w);
 	report_record(&pipelined_def, window_rate(&w));

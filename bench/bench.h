@@ -66,8 +66,8 @@ struct measurement {
 	const char *name;	/* for --only */
 	const char *what;
 	void (*run)(struct bench_ctx *);
+	const char *baseline;	/* the measurement its figures are compared with, or NULL */
 	bool once;		/* not repeated: its figures do not vary by run */
-	bool needs_baseline;	/* its figures are compared with the baseline's */
 	bool on_request;	/* only with --only: its many figures would crowd the table */
 };
 
@@ -292,6 +292,7 @@ double bench_seconds(const struct bench_ctx *ctx, double normal);
 /* ---- the measurements ---- */
 
 void measure_baseline(struct bench_ctx *);	/* baseline.c */
+void measure_baseline_pipelined(struct bench_ctx *);
 void measure_echo_small(struct bench_ctx *);	/* runs.c */
 void measure_echo_big(struct bench_ctx *);	/* runs.c */
 void measure_pipelined(struct bench_ctx *);	/* runs.c */
