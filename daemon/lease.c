@@ -401,6 +401,8 @@ lease_find(struct lp_holder *h, uint64_t id)
 static void
 holder_let_go(struct lp_lease *l)
 {
+	if (l->state == LEASE_EXPIRED)
+		l->holder->nexpired--;
 	TAILQ_REMOVE(&l->holder->leases, l, holder_link);
 	l->holder = NULL;
 }
@@ -416,15 +418,33 @@ lease_release(struct lp_lease *l, double now)
 	lease_settle(l, now);
 }
 
+/* Leases are listed in the order they were granted: the first expired one is the oldest. */
+static void
+forget_oldest_expired(struct lp_holder *h, double now)
+{
+	struct lp_lease *l;
+
+	TAILQ_FOREACH(l, &h->leases, holder_link) {
+		if (l->state == LEASE_EXPIRED) {
+			holder_let_go(l);
+			lease_settle(l, now);
+			return;
+		}
+	}
+}
+
 static void
 expire(struct lp_lease *l, double now)
 {
 	struct lp_lease_table *t = l->pool->table;
+	struct lp_holder *h = l->holder;
 
 	lease_end(l, LEASE_EXPIRED);
 	l->pool->counters.expired++;
 	t->events->expired(l, t->arg);
 	lease_settle(l, now);
+	if (h != NULL && ++h->nexpired > LEASE_EXPIRED_REMEMBERED)
+		forget_oldest_expired(h, now);
 }
 
 /* The timer may not have fired yet in this loop turn: the clock decides. */

@@ -57,6 +57,7 @@ struct lp_holder {
 	void *ctx;			/* the connection */
 	struct grinder *grinder;	/* instead, for a pool's grinder */
 	unsigned nwaiters;		/* its acquires waiting, all pools */
+	unsigned nexpired;		/* its leases that expired and are still remembered */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
@@ -198,6 +199,15 @@ struct lp_pool *lease_table_pool(struct lp_lease_table *t, const char *name, siz
 enum lp_err lease_acquire(struct lp_pool *p, struct lp_holder *h,
     const struct lp_acquire *req, double now, struct lp_lease **lease,
     struct lp_waiter **waiter, struct lp_error *err);
+
+/*
+ * A holder is told "expired" rather than "no such lease" for the leases
+ * that expired under it, until it releases them, but only for this many:
+ * a client that never releases would otherwise grow the daemon's memory,
+ * and the walk of every lookup of its leases, without bound.  The oldest
+ * is forgotten first.
+ */
+#define LEASE_EXPIRED_REMEMBERED 64
 
 /* The holder's lease with that id, expired ones included; NULL if none. */
 struct lp_lease *lease_find(struct lp_holder *h, uint64_t id);

@@ -999,6 +999,51 @@ START_TEST(test_holder_drop_with_expired_lease)
 }
 END_TEST
 
+/*
+ * A client that lets leases expire and never releases them is told
+ * "expired" for the last LEASE_EXPIRED_REMEMBERED of them; older ones are
+ * forgotten and freed, so it cannot grow the daemon without bound.
+ */
+START_TEST(test_expired_leases_remembered_up_to_a_bound)
+{
+	uint64_t ids[LEASE_EXPIRED_REMEMBERED + 2];
+	const size_t n = sizeof ids / sizeof ids[0];
+	struct lp_lease *l;
+	size_t held = 0;
+	double now = 0;
+
+	start_table(ONE_EXECUTOR);
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = acquire_now(&fx.alice, 0, now)->id;
+		now += 15;
+		advance(now);
+		check_table();
+	}
+	ck_assert_uint_eq(fx.rec.nexpired, n);
+	ck_assert_uint_eq(fx.alice.nexpired, LEASE_EXPIRED_REMEMBERED);
+	TAILQ_FOREACH(l, &fx.alice.leases, holder_link)
+		held++;
+	ck_assert_uint_eq(held, LEASE_EXPIRED_REMEMBERED);
+	ck_assert_ptr_null(lease_find(&fx.alice, ids[0]));
+	ck_assert_ptr_null(lease_find(&fx.alice, ids[1]));
+	for (size_t i = 2; i < n; i++) {
+		ck_assert_ptr_nonnull(l = lease_find(&fx.alice, ids[i]));
+		ck_assert_int_eq(l->state, LEASE_EXPIRED);
+	}
+	/* Releasing one makes room: nothing more is forgotten at the next expiry. */
+	release(lease_find(&fx.alice, ids[n - 1]), now);
+	ck_assert_uint_eq(fx.alice.nexpired, LEASE_EXPIRED_REMEMBERED - 1);
+	acquire_now(&fx.alice, 0, now);
+	advance(now + 15);
+	ck_assert_uint_eq(fx.alice.nexpired, LEASE_EXPIRED_REMEMBERED);
+	ck_assert_ptr_nonnull(lease_find(&fx.alice, ids[2]));
+	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = n + 1, .expired = n + 1 });
+	lease_holder_drop(&fx.alice, now + 16);
+	ck_assert_uint_eq(fx.alice.nexpired, 0);
+	check_table();
+}
+END_TEST
+
 START_TEST(test_renew_pushes_expiry)
 {
 	struct lp_lease *l;
@@ -1738,6 +1783,7 @@ lease_suite(void)
 	tcase_add_test(tc, test_holder_drop_withdraws_and_releases);
 	tcase_add_test(tc, test_holder_drop_with_runs_in_flight);
 	tcase_add_test(tc, test_holder_drop_with_expired_lease);
+	tcase_add_test(tc, test_expired_leases_remembered_up_to_a_bound);
 	tcase_add_test(tc, test_table_free_unlinks_holders);
 	suite_add_tcase(s, tc);
 
