@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "daemon/clock.h"
 #include "daemon/exec.h"
 #include "daemon/jobs.h"
 #include "proto/params.h"
@@ -33,15 +34,6 @@ number_arg(const msgpack_object *o, double *v)
 	default:
 		return false;
 	}
-}
-
-static double
-monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int
@@ -83,12 +75,12 @@ job_spin(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 
 	if (v == NULL || !number_arg(v, &micros) || !isfinite(micros) || micros < 0)
 		return lp_job_fail(job, "spin takes a number of microseconds >= 0");
-	until = monotonic() + micros / 1e6;
+	until = monotonic_now() + micros / 1e6;
 	/* Read the clock every 1024 iterations: cheap, and still precise to ~10 us. */
 	do {
 		for (int i = 0; i < 1024; i++)
 			iterations++;
-	} while (monotonic() < until);
+	} while (monotonic_now() < until);
 	msgpack_pack_uint64(lp_job_result(job), iterations);
 	return 0;
 }

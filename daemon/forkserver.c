@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 
+#include "daemon/clock.h"
 #include "daemon/forkserver.h"
 #include "daemon/log.h"
 #include "daemon/modules.h"
@@ -307,15 +308,6 @@ static struct {
 static void fs_readable(evutil_socket_t fd, short what, void *arg);
 static void fs_writable(evutil_socket_t fd, short what, void *arg);
 
-static double
-monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * In the child of a fork of the daemon, which may run threads: any lock
  * one of them held at the fork stays held here, malloc's included, so
@@ -355,7 +347,7 @@ fs_fork(bool by_exec)
 		close(sv[0]);
 		fs_main(sv[1], parent);
 	}
-	fs.started = monotonic();
+	fs.started = monotonic_now();
 	close(sv[1]);
 	fs.fd = sv[0];
 	evutil_make_socket_nonblocking(fs.fd);
@@ -439,7 +431,7 @@ forkserver_died(int status)
 	else
 		snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
 	fs_close();
-	if (monotonic() - fs.started >= RESTART_STABLE)
+	if (monotonic_now() - fs.started >= RESTART_STABLE)
 		fs.quick_deaths = 0;
 	fs.quick_deaths++;
 	/* Requests meanwhile are dropped; restarted() asks again for every one. */

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "daemon/backend.h"
+#include "daemon/clock.h"
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
 #include "daemon/forkserver.h"
@@ -41,19 +41,10 @@ server_log_level(void)
 /* Nonzero while one batch of input is handled: see server_clock_hold(). */
 static double clock_held;
 
-static double
-clock_read(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 double
 server_now(void)
 {
-	return clock_held != 0 ? clock_held : clock_read();
+	return clock_held != 0 ? clock_held : monotonic_now();
 }
 
 /*
@@ -65,7 +56,7 @@ server_now(void)
 void
 server_clock_hold(void)
 {
-	clock_held = clock_read();
+	clock_held = monotonic_now();
 	loop_note_input(clock_held);
 }
 

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "daemon/clock.h"
 #include "daemon/exec.h"
 #include "daemon/jobs.h"
 #include "daemon/modules.h"
@@ -90,15 +90,6 @@ parse_job(const msgpack_object *o, const msgpack_object **fn,
 	    (*args)->type == MSGPACK_OBJECT_ARRAY && (*kwargs)->type == MSGPACK_OBJECT_MAP;
 }
 
-static uint64_t
-monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Writing a result wakes the daemon on this CPU (the kernel expects the
  * writer to sleep next), but a worker under SCHED_BATCH is not preempted
@@ -106,7 +97,7 @@ monotonic_ns(void)
  * the end of the worker's time slice, milliseconds, while the other
  * workers may starve.  After a long job, step aside once.
  */
-#define YIELD_AFTER_NS 100000u
+#define YIELD_AFTER 100e-6
 
 /* Runs one job and answers it at once, so a crash later in the batch loses no finished result. */
 static void
@@ -115,7 +106,7 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 {
 	const msgpack_object *fn, *args, *kwargs;
 	const struct lp_job_function *f;
-	uint64_t started;
+	double started;
 	char msg[256];
 
 	if (!parse_job(o, &fn, &args, &kwargs)) {
@@ -127,7 +118,7 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 		return;
 	}
 	jobs_reset(job);
-	started = monotonic_ns();
+	started = monotonic_now();
 	jobs_call(f, job, args, kwargs);
 	if (job->failed) {
 		send_error(fd, id, LP_ERR_JOB_FAILED, job->message);
@@ -138,7 +129,7 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 	} else {
 		send_frame(fd, id, WIRE_RESULT, LP_OK, job->result.data, job->result.size);
 	}
-	if (monotonic_ns() - started >= YIELD_AFTER_NS)
+	if (monotonic_now() - started >= YIELD_AFTER)
 		sched_yield();
 	/* A huge result should not pin its memory for the worker's whole life. */
 	if (job->result.alloc > (1u << 20)) {

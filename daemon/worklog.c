@@ -2,11 +2,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "daemon/clock.h"
 #include "daemon/log.h"
 #include "daemon/worklog.h"
 
@@ -31,19 +31,10 @@ struct worklog {
 	unsigned long dropped;
 };
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static bool
 take_token(struct worklog *wl)
 {
-	double t = now();
+	double t = monotonic_now();
 
 	wl->tokens += (t - wl->refilled) * LINES_PER_SECOND;
 	if (wl->tokens > BURST)
@@ -152,7 +143,7 @@ worklog_open(struct event_base *base, int fd, worklog_tag_fn *tag, void *arg)
 	wl->tag = tag;
 	wl->arg = arg;
 	wl->tokens = BURST;
-	wl->refilled = now();
+	wl->refilled = monotonic_now();
 	evutil_make_socket_nonblocking(fd);
 	wl->ev = event_new(base, fd, EV_READ | EV_PERSIST, worklog_readable, wl);
 	wl->ev_report = evtimer_new(base, on_report, wl);
