@@ -159,6 +159,7 @@ bool read_full(int fd, void *p, size_t len);
 double proc_kib(pid_t pid, const char *file, const char *key);
 /* CPU time used so far, user and system, in ns; 0 when unknown. */
 uint64_t proc_cpu_ns(pid_t pid);
+/* False when /proc/stat cannot be read. */
 bool cpu_times_read(struct cpu_times *t);
 /* The share (0 to 1) of all CPUs' time between from and to stolen by the hypervisor; NaN if unknown. */
 double cpu_steal_share(const struct cpu_times *from, const struct cpu_times *to);

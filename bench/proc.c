@@ -96,18 +96,25 @@ machine_busy(double seconds)
 	return 1.0 - (double)(t1.idle - t0.idle) / (double)(t1.total - t0.total);
 }
 
+/* The number a file starts with; NaN if it cannot be read. */
+static double
+first_number(const char *path)
+{
+	double v = NAN;
+	FILE *f = fopen(path, "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%lf", &v) != 1)
+			v = NAN;
+		fclose(f);
+	}
+	return v;
+}
+
 double
 machine_load(void)
 {
-	double load = NAN;
-	FILE *f = fopen("/proc/loadavg", "r");
-
-	if (f != NULL) {
-		if (fscanf(f, "%lf", &load) != 1)
-			load = NAN;
-		fclose(f);
-	}
-	return load;
+	return first_number("/proc/loadavg");
 }
 
 /*
@@ -119,13 +126,5 @@ machine_load(void)
 double
 machine_halt_poll_ns(void)
 {
-	double ns = NAN;
-	FILE *f = fopen("/sys/module/haltpoll/parameters/guest_halt_poll_ns", "r");
-
-	if (f != NULL) {
-		if (fscanf(f, "%lf", &ns) != 1)
-			ns = NAN;
-		fclose(f);
-	}
-	return ns;
+	return first_number("/sys/module/haltpoll/parameters/guest_halt_poll_ns");
 }
