@@ -54,6 +54,18 @@ static const struct figure_def cpu_defs[] = {
 	    UNIT_USEC, NULL, TARGET_NONE, 0 },
 };
 
+/*
+ * What keeps a pipeline of small messages from the machine's limit is
+ * mostly waiting: the CPUs left idle, and the context switches (a sleep,
+ * a wake-up, a yield) each message costs across the whole machine.
+ */
+static const struct figure_def scheduling_defs[] = {
+	{ "baseline.pipelined.switches_per_k", "baseline context switches per 1k messages",
+	    UNIT_COUNT, NULL, TARGET_NONE, 0 },
+	{ "baseline.pipelined.idle_percent", "baseline CPUs idle, pipelined", UNIT_PERCENT,
+	    NULL, TARGET_NONE, 0 },
+};
+
 /* The worker's stream is whole messages; it echoes each as soon as it is whole. */
 static void __attribute__((noreturn))
 worker_main(int fd)
@@ -254,5 +266,7 @@ measure_baseline_pipelined(struct bench_ctx *ctx)
 	    bench_seconds(ctx, BENCH_RATE_SECONDS), &w);
 	report_record(&pipelined_def, window_rate(&w));
 	report_record(&cpu_defs[1], window_cpu_us(&w));
+	report_record(&scheduling_defs[0], window_switches_per_k(&w));
+	report_record(&scheduling_defs[1], 100 * window_idle(&w));
 	relay_stop(&r);
 }

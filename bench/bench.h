@@ -116,6 +116,7 @@ struct cpu_times {
 	uint64_t total;
 	uint64_t idle;
 	uint64_t steal;
+	uint64_t switches;	/* context switches since boot, all CPUs */
 };
 
 /*
@@ -146,6 +147,10 @@ double window_rate(const struct rate_window *w);
 double window_cpu_us(const struct rate_window *w);
 /* The share (0 to 1) of the machine's CPU time the hypervisor took inside the window. */
 double window_steal(const struct rate_window *w);
+/* The share (0 to 1) of the machine's CPU time left idle inside the window. */
+double window_idle(const struct rate_window *w);
+/* The machine's context switches per 1,000 completions inside the window. */
+double window_switches_per_k(const struct rate_window *w);
 
 /* ---- io.c: whole reads and writes on blocking descriptors ---- */
 

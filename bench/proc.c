@@ -50,12 +50,14 @@ proc_cpu_ns(pid_t pid)
 
 /*
  * The "cpu" line of /proc/stat: all time, idle time (idle + iowait) and
- * steal, the time the hypervisor ran something else on our virtual CPUs.
+ * steal, the time the hypervisor ran something else on our virtual CPUs;
+ * and its "ctxt" line, every context switch on every CPU (0 if absent).
  */
 bool
 cpu_times_read(struct cpu_times *t)
 {
 	uint64_t v[8] = { 0 };
+	char line[256];
 	FILE *f = fopen("/proc/stat", "r");
 	int n;
 
@@ -64,6 +66,10 @@ cpu_times_read(struct cpu_times *t)
 	n = fscanf(f, "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
 	    " %" SCNu64 " %" SCNu64 " %" SCNu64, &v[0], &v[1], &v[2], &v[3], &v[4],
 	    &v[5], &v[6], &v[7]);
+	t->switches = 0;
+	while (n >= 5 && fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "ctxt %" SCNu64, &t->switches) == 1)
+			break;
 	fclose(f);
 	if (n < 5)
 		return false;

@@ -37,6 +37,10 @@ static const struct figure_def pipelined_defs[] = {
 	    UNIT_PER_SEC, "baseline.pipelined.msgs_per_s", TARGET_RATIO_AT_LEAST, 0.75 },
 	{ "run.pipelined.daemon_cpu_us", "daemon CPU per run, pipelined", UNIT_USEC,
 	    "baseline.pipelined.relay_cpu_us", TARGET_NONE, 0 },
+	{ "run.pipelined.switches_per_k", "context switches per 1k runs, pipelined", UNIT_COUNT,
+	    "baseline.pipelined.switches_per_k", TARGET_NONE, 0 },
+	{ "run.pipelined.idle_percent", "CPUs idle, pipelined", UNIT_PERCENT,
+	    "baseline.pipelined.idle_percent", TARGET_NONE, 0 },
 };
 
 /* The daemon's CPU time per run, kernel included, against the relay's. */
@@ -213,6 +217,8 @@ measure_pipelined(struct bench_ctx *ctx)
 	pipeline_measure(ctx, BENCH_POOL_CPU, "echo", args, 0, BENCH_PIPELINE_DEPTH, NULL, &w);
 	report_record(&pipelined_defs[0], window_rate(&w));
 	report_record(&pipelined_defs[1], window_cpu_us(&w));
+	report_record(&pipelined_defs[2], window_switches_per_k(&w));
+	report_record(&pipelined_defs[3], 100 * window_idle(&w));
 	lp_args_free(args);
 }
 

@@ -194,10 +194,36 @@ window_cpu_us(const struct rate_window *w)
 	    (double)(w->count_closed - w->count_opened);
 }
 
+static bool
+window_machine_known(const struct rate_window *w)
+{
+	return w->closed && w->machine_opened.total != 0 &&
+	    w->machine_closed.total > w->machine_opened.total;
+}
+
 double
 window_steal(const struct rate_window *w)
 {
-	if (!w->closed || w->machine_opened.total == 0 || w->machine_closed.total == 0)
+	if (!window_machine_known(w))
 		return NAN;
 	return cpu_steal_share(&w->machine_opened, &w->machine_closed);
+}
+
+double
+window_idle(const struct rate_window *w)
+{
+	if (!window_machine_known(w))
+		return NAN;
+	return (double)(w->machine_closed.idle - w->machine_opened.idle) /
+	    (double)(w->machine_closed.total - w->machine_opened.total);
+}
+
+double
+window_switches_per_k(const struct rate_window *w)
+{
+	if (!window_machine_known(w) || w->machine_opened.switches == 0 ||
+	    w->count_closed == w->count_opened)
+		return NAN;
+	return 1e3 * (double)(w->machine_closed.switches - w->machine_opened.switches) /
+	    (double)(w->count_closed - w->count_opened);
 }
