@@ -99,15 +99,29 @@ figure_spread(const struct figure *f, double *lo, double *hi)
 	}
 }
 
-/* The figure over its baseline's, or NaN when there is none to compare. */
+/*
+ * The figure over its baseline's, or NaN when there is none to compare.
+ * Both halves of a pair are measured seconds apart in each repetition, so
+ * that the machine's phase (the host's load, where the scheduler put each
+ * process) cancels out: the median of those per-repetition ratios, not the
+ * ratio of two medians that may come from different repetitions.  A
+ * baseline measured a different number of times is compared by medians.
+ */
 static double
 figure_ratio(const struct figure *f)
 {
 	const struct figure *b;
+	double r[BENCH_REPS_MAX];
+	size_t n = 0;
 
 	if (f->def->baseline == NULL || (b = figure_find(f->def->baseline)) == NULL)
 		return NAN;
-	return figure_median(f) / figure_median(b);
+	if (b->n != f->n)
+		return figure_median(f) / figure_median(b);
+	for (size_t i = 0; i < f->n; i++)
+		if (!isnan(f->values[i]) && !isnan(b->values[i]) && b->values[i] != 0)
+			r[n++] = f->values[i] / b->values[i];
+	return median(r, n);
 }
 
 static bool
