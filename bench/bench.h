@@ -168,6 +168,8 @@ uint64_t proc_cpu_ns(pid_t pid);
 bool cpu_times_read(struct cpu_times *t);
 /* The share (0 to 1) of all CPUs' time between from and to stolen by the hypervisor; NaN if unknown. */
 double cpu_steal_share(const struct cpu_times *from, const struct cpu_times *to);
+/* The share (0 to 1) of all CPUs' time between from and to left idle; NaN if unknown. */
+double cpu_idle_share(const struct cpu_times *from, const struct cpu_times *to);
 /* The share (0 to 1) of all CPUs' time not idle over the next `seconds`; NaN if unknown. */
 double machine_busy(double seconds);
 /* The 1-minute load average; NaN if unknown. */

@@ -90,6 +90,14 @@ cpu_steal_share(const struct cpu_times *from, const struct cpu_times *to)
 }
 
 double
+cpu_idle_share(const struct cpu_times *from, const struct cpu_times *to)
+{
+	if (to->total <= from->total)
+		return NAN;
+	return (double)(to->idle - from->idle) / (double)(to->total - from->total);
+}
+
+double
 machine_busy(double seconds)
 {
 	struct cpu_times t0, t1;
@@ -97,9 +105,9 @@ machine_busy(double seconds)
 	if (!cpu_times_read(&t0))
 		return NAN;
 	sleep_seconds(seconds);
-	if (!cpu_times_read(&t1) || t1.total == t0.total)
+	if (!cpu_times_read(&t1))
 		return NAN;
-	return 1.0 - (double)(t1.idle - t0.idle) / (double)(t1.total - t0.total);
+	return 1.0 - cpu_idle_share(&t0, &t1);
 }
 
 /* The number a file starts with; NaN if it cannot be read. */

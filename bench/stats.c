@@ -214,8 +214,7 @@ window_idle(const struct rate_window *w)
 {
 	if (!window_machine_known(w))
 		return NAN;
-	return (double)(w->machine_closed.idle - w->machine_opened.idle) /
-	    (double)(w->machine_closed.total - w->machine_opened.total);
+	return cpu_idle_share(&w->machine_opened, &w->machine_closed);
 }
 
 double
