@@ -37,6 +37,12 @@ loop_polls(double mean_gap, double busy_poll, unsigned in_flight)
 	return busy_poll > 0 && mean_gap < busy_poll && in_flight >= POLL_MIN_IN_FLIGHT;
 }
 
+bool
+loop_worker_polls(bool stream_frame, double ran, double busy_poll)
+{
+	return stream_frame && ran < busy_poll;
+}
+
 void
 loop_note_input(double now)
 {

@@ -28,4 +28,12 @@ double loop_mean_gap(double mean, double gap);
 /* Whether input comes often enough, with enough runs in flight, for polling to pay. */
 bool loop_polls(double mean_gap, double busy_poll, unsigned in_flight);
 
+/*
+ * Whether a worker that ran a frame for ran seconds polls for its next
+ * frame before it sleeps (worker.c): only after a lease's frame of several
+ * runs, which a stream of runs makes, and only if the frame took less than
+ * busy_poll, so that polling never costs it more than its work did.
+ */
+bool loop_worker_polls(bool stream_frame, double ran, double busy_poll);
+
 #endif

@@ -234,6 +234,7 @@ pool_limits(const struct lp_pool *p)
 		.memory_limit = p->cfg.memory_limit,
 		.exec_output_max = p->cfg.exec_output_max,
 		.sched_batch = p->cfg.sched_batch,
+		.busy_poll_ns = (uint64_t)(server.cfg.busy_poll * 1e9),
 	};
 
 	return l;
@@ -373,6 +374,12 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 		len += runs[i]->len;
 	h.len = (uint32_t)(headlen + len);
 	h.job = ++pp.next_job;
+	/*
+	 * Not a grinder's batch: with many submitting clients, workers polling
+	 * for batches took the CPUs the clients needed (bench/README.md).
+	 */
+	if (n >= 2 && runs[0]->grinder == NULL)
+		h.flags = WIRE_STREAM;
 	evbuffer_add(w->out, &h, sizeof h);
 	evbuffer_add(w->out, head, headlen);
 	for (unsigned i = 0; i < n; i++)

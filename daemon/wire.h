@@ -15,12 +15,18 @@ enum wire_type {
 	WIRE_RESULT,		/* worker -> daemon: code LP_OK: one msgpack object; else a message */
 };
 
+/* WIRE_JOB only. */
+enum wire_flag {
+	/* Several runs of a lease: runs were queued, so more are likely on the way. */
+	WIRE_STREAM = 1,
+};
+
 struct wire_header {
 	uint32_t len;		/* payload bytes after the header */
 	uint32_t job;		/* the daemon's job id, echoed */
 	uint8_t type;
 	uint8_t code;		/* enum lp_err, WIRE_RESULT only */
-	uint16_t reserved;
+	uint16_t flags;		/* enum wire_flag */
 };
 
 _Static_assert(sizeof(struct wire_header) == 12, "wire header is 12 bytes");

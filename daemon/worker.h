@@ -19,6 +19,7 @@ struct worker_limits {
 	uint64_t memory_limit;		/* RLIMIT_AS; 0: none */
 	uint64_t exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
 	uint64_t sched_batch;		/* nonzero: run under SCHED_BATCH */
+	uint64_t busy_poll_ns;		/* how long it may poll for its next frame */
 };
 
 void worker_main(int in, int out, const struct worker_limits *limits) __attribute__((noreturn));

@@ -2,7 +2,8 @@
  * When the event loop polls before it sleeps: only while input comes more
  * often than every busy_poll seconds on average, as a stream of short runs
  * makes it, and with enough runs in flight; one stall does not end it, a
- * millisecond-long job does, and so do sequential runs.
+ * millisecond-long job does, and so do sequential runs.  A worker polls for
+ * its next frame only after a short frame of a lease's stream of runs.
  */
 #include <check.h>
 
@@ -78,6 +79,23 @@ START_TEST(test_mean_stays_within_its_inputs)
 }
 END_TEST
 
+START_TEST(test_a_worker_polls_after_a_short_frame_of_a_stream)
+{
+	ck_assert(loop_worker_polls(true, 16e-6, BUSY_POLL));
+	ck_assert(loop_worker_polls(true, 0, BUSY_POLL));
+}
+END_TEST
+
+/* Single runs, grinder batches (no stream flag), CPU-bound frames, or polling off. */
+START_TEST(test_a_worker_sleeps_at_once_otherwise)
+{
+	ck_assert(!loop_worker_polls(false, 16e-6, BUSY_POLL));
+	ck_assert(!loop_worker_polls(true, BUSY_POLL, BUSY_POLL));
+	ck_assert(!loop_worker_polls(true, 2e-3, BUSY_POLL));
+	ck_assert(!loop_worker_polls(true, 0, 0));
+}
+END_TEST
+
 Suite *
 loop_suite(void)
 {
@@ -90,6 +108,8 @@ loop_suite(void)
 	tcase_add_test(tc, test_a_few_runs_in_flight_do_not_poll);
 	tcase_add_test(tc, test_cpu_bound_jobs_do_not_poll);
 	tcase_add_test(tc, test_mean_stays_within_its_inputs);
+	tcase_add_test(tc, test_a_worker_polls_after_a_short_frame_of_a_stream);
+	tcase_add_test(tc, test_a_worker_sleeps_at_once_otherwise);
 	suite_add_tcase(s, tc);
 	return s;
 }
