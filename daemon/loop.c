@@ -38,6 +38,12 @@ loop_polls(double mean_gap, double busy_poll, unsigned in_flight)
 }
 
 bool
+loop_stream_frame(unsigned runs, bool grinder)
+{
+	return runs >= 2 && !grinder;
+}
+
+bool
 loop_worker_polls(bool stream_frame, double ran, double busy_poll)
 {
 	return stream_frame && ran < busy_poll;

@@ -29,10 +29,18 @@ double loop_mean_gap(double mean, double gap);
 bool loop_polls(double mean_gap, double busy_poll, unsigned in_flight);
 
 /*
+ * Whether a frame of this many runs is marked WIRE_STREAM: several runs of
+ * a lease, which only a queue of them makes.  Not a grinder's batch: with
+ * many submitting clients, workers polling for batches took the CPUs the
+ * clients needed (bench/README.md).
+ */
+bool loop_stream_frame(unsigned runs, bool grinder);
+
+/*
  * Whether a worker that ran a frame for ran seconds polls for its next
- * frame before it sleeps (worker.c): only after a lease's frame of several
- * runs, which a stream of runs makes, and only if the frame took less than
- * busy_poll, so that polling never costs it more than its work did.
+ * frame before it sleeps (worker.c): only after a stream frame, and only
+ * if it took less than busy_poll, so that polling never costs the worker
+ * more than its work did.
  */
 bool loop_worker_polls(bool stream_frame, double ran, double busy_poll);
 

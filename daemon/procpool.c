@@ -15,6 +15,7 @@
 #include "daemon/forkserver.h"
 #include "daemon/grinder.h"
 #include "daemon/log.h"
+#include "daemon/loop.h"
 #include "daemon/procpool.h"
 #include "daemon/server.h"
 #include "daemon/wire.h"
@@ -374,11 +375,7 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 		len += runs[i]->len;
 	h.len = (uint32_t)(headlen + len);
 	h.job = ++pp.next_job;
-	/*
-	 * Not a grinder's batch: with many submitting clients, workers polling
-	 * for batches took the CPUs the clients needed (bench/README.md).
-	 */
-	if (n >= 2 && runs[0]->grinder == NULL)
+	if (loop_stream_frame(n, runs[0]->grinder != NULL))
 		h.flags = WIRE_STREAM;
 	evbuffer_add(w->out, &h, sizeof h);
 	evbuffer_add(w->out, head, headlen);

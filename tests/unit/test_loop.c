@@ -86,7 +86,17 @@ START_TEST(test_a_worker_polls_after_a_short_frame_of_a_stream)
 }
 END_TEST
 
-/* Single runs, grinder batches (no stream flag), CPU-bound frames, or polling off. */
+START_TEST(test_only_a_lease_s_frame_of_several_runs_is_a_stream)
+{
+	ck_assert(loop_stream_frame(2, false));
+	ck_assert(loop_stream_frame(16, false));
+	ck_assert(!loop_stream_frame(1, false));
+	ck_assert(!loop_stream_frame(16, true));
+	ck_assert(!loop_stream_frame(256, true));
+}
+END_TEST
+
+/* Not after other frames, nor CPU-bound ones, nor with polling off. */
 START_TEST(test_a_worker_sleeps_at_once_otherwise)
 {
 	ck_assert(!loop_worker_polls(false, 16e-6, BUSY_POLL));
@@ -108,6 +118,7 @@ loop_suite(void)
 	tcase_add_test(tc, test_a_few_runs_in_flight_do_not_poll);
 	tcase_add_test(tc, test_cpu_bound_jobs_do_not_poll);
 	tcase_add_test(tc, test_mean_stays_within_its_inputs);
+	tcase_add_test(tc, test_only_a_lease_s_frame_of_several_runs_is_a_stream);
 	tcase_add_test(tc, test_a_worker_polls_after_a_short_frame_of_a_stream);
 	tcase_add_test(tc, test_a_worker_sleeps_at_once_otherwise);
 	suite_add_tcase(s, tc);
