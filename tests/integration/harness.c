@@ -618,3 +618,14 @@ proc_status_kib(pid_t pid, const char *name)
 	ck_assert_msg(kib >= 0, "no %s in %s", name, path);
 	return kib;
 }
+
+void
+fill_pattern(char *buf, size_t len)
+{
+	uint32_t state = 12345;
+
+	for (size_t i = 0; i < len; i++) {
+		state = state * 1103515245u + 12345u;
+		buf[i] = (char)(state >> 16);
+	}
+}

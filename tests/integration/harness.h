@@ -117,4 +117,10 @@ int raw_connect(const struct daemon *d);
  */
 int daemon_run_once(const char *config_text, bool check_only, char *output, size_t len);
 
+/*
+ * len bytes that vary from one offset to the next without a short period,
+ * the same on every call: a lost, repeated or reordered chunk shows.
+ */
+void fill_pattern(char *buf, size_t len);
+
 #endif

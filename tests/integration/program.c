@@ -49,10 +49,9 @@ seconds_now(void)
 
 /* A memory file, so the child reads its input at its own pace and we never block on it. */
 static int
-input_file(const char *input)
+input_file(const char *input, size_t len)
 {
 	int fd = memfd_create("stdin", MFD_CLOEXEC);
-	size_t len = input != NULL ? strlen(input) : 0;
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, input, len), (ssize_t)len);
@@ -124,24 +123,35 @@ collect(struct capture *caps)
 int
 program_run(struct program *p, char *const argv[], const char *socket, const char *input)
 {
+	return program_run_bytes(p, argv, socket, input, input != NULL ? strlen(input) : 0, -1);
+}
+
+/* out -1: stdout into p->out. */
+int
+program_run_bytes(struct program *p, char *const argv[], const char *socket,
+    const char *input, size_t len, int out)
+{
 	struct capture caps[2] = { { -1, p->out, sizeof p->out, 0 }, { -1, p->err, sizeof p->err, 0 } };
-	int in = input_file(input), out[2], err[2], status;
+	int in = input_file(input, len), pipe_out[2] = { -1, -1 }, err[2], status;
 	pid_t parent = getpid(), pid;
 	bool finished;
 
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	if (out == -1) {
+		ck_assert_int_eq(pipe2(pipe_out, O_CLOEXEC), 0);
+		out = pipe_out[1];
+	}
 	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
 	p->out[0] = p->err[0] = '\0';
 	if ((pid = fork()) == 0)
-		child(argv, socket, in, out[1], err[1], parent);
+		child(argv, socket, in, out, err[1], parent);
 	ck_assert_int_ge(pid, 0);
 	close(in);
-	close(out[1]);
+	close(pipe_out[1]);
 	close(err[1]);
-	caps[0].fd = out[0];
+	caps[0].fd = pipe_out[0];	/* -1 when out is a file: poll skips it */
 	caps[1].fd = err[0];
 	finished = collect(caps);
-	close(out[0]);
+	close(pipe_out[0]);
 	close(err[0]);
 	if (!finished)
 		kill(pid, SIGKILL);

@@ -24,6 +24,13 @@ struct program {
 int program_run(struct program *p, char *const argv[], const char *socket,
     const char *input);
 
+/*
+ * The same with len bytes of input, whatever they are, and its stdout
+ * written to the file out (p->out stays empty), for output of any size.
+ */
+int program_run_bytes(struct program *p, char *const argv[], const char *socket,
+    const char *input, size_t len, int out);
+
 /* $LP_TOOL, $LP_EXAMPLES: what make check built. */
 const char *program_tool(void);
 const char *program_examples(void);
