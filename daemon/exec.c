@@ -4,8 +4,11 @@
  *
  * The program stays in the worker's process group, which is its own: a job
  * timeout kills the group, so the program and whatever it started die with
- * the worker.  Output beyond exec_output_max is read and dropped, so a
- * chatty program can neither block on a full pipe nor fill our memory.
+ * the worker.  Its stdin is written as the pipe takes it, between reads of
+ * its output, so a program that writes while it reads (cat) never waits on
+ * us while we wait on it, whatever the sizes.  Output beyond
+ * exec_output_max is read and dropped, so a chatty program can neither
+ * block on a full pipe nor fill our memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -163,6 +166,7 @@ child(const struct exec_request *r, int in, int out, int err, int report)
 	int e;
 
 	signal(SIGPIPE, SIG_DFL);	/* the worker ignores it; the program must not */
+	fcntl(in, F_SETFL, 0);		/* only our end of its stdin is non-blocking */
 	dup2(in, STDIN_FILENO);
 	dup2(out, STDOUT_FILENO);
 	dup2(err, STDERR_FILENO);
@@ -203,7 +207,43 @@ capture_add(struct capture *c, const char *p, size_t n)
 	c->len += take;
 }
 
-/* Feeds stdin and drains stdout and stderr until both close. */
+/* Reads what a pipe holds; false at its end. */
+static bool
+drain_some(int fd, struct capture *c)
+{
+	char buf[16384];
+	ssize_t n = read(fd, buf, sizeof buf);
+
+	if (n > 0)
+		capture_add(c, buf, (size_t)n);
+	return n > 0 || (n == -1 && errno == EINTR);
+}
+
+/*
+ * Writes what the non-blocking pipe takes; false once stdin is done: all of
+ * it written, or the program closed it or exited (EPIPE, as SIGPIPE is
+ * ignored in the worker).
+ */
+static bool
+feed_some(int fd, const char **next, size_t *left)
+{
+	ssize_t n = write(fd, *next, *left);
+
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR;
+	*next += n;
+	*left -= (size_t)n;
+	return *left > 0;
+}
+
+static void
+close_polled(struct pollfd *p)
+{
+	close(p->fd);
+	p->fd = -1;
+}
+
+/* Feeds stdin and drains stdout and stderr until all three are done. */
 static void
 pump_pipes(int in, int out, int err, const struct exec_request *r,
     struct capture *cout, struct capture *cerr)
@@ -213,44 +253,28 @@ pump_pipes(int in, int out, int err, const struct exec_request *r,
 		{ .fd = in, .events = POLLOUT },
 	};
 	struct capture *caps[2] = { cout, cerr };
-	size_t written = 0;
-	char buf[16384];
+	const char *next = r->input;
+	size_t left = r->input_len;
 
-	if (r->input_len == 0) {
-		close(in);
-		p[2].fd = -1;
-	}
-	while (p[0].fd != -1 || p[1].fd != -1) {
+	if (left == 0)
+		close_polled(&p[2]);
+	while (p[0].fd != -1 || p[1].fd != -1 || p[2].fd != -1) {
 		if (poll(p, 3, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (p[i].fd == -1 || p[i].revents == 0)
-				continue;
-			if ((n = read(p[i].fd, buf, sizeof buf)) > 0) {
-				capture_add(caps[i], buf, (size_t)n);
-			} else if (n == 0 || errno != EINTR) {
-				close(p[i].fd);
-				p[i].fd = -1;
-			}
+			if (p[i].fd != -1 && p[i].revents != 0 && !drain_some(p[i].fd, caps[i]))
+				close_polled(&p[i]);
 		}
-		if (p[2].fd != -1 && p[2].revents != 0) {
-			ssize_t n = write(in, r->input + written, r->input_len - written);
-
-			if (n > 0)
-				written += (size_t)n;
-			if ((n == -1 && errno != EINTR && errno != EAGAIN) || written == r->input_len) {
-				close(in);
-				p[2].fd = -1;
-			}
-		}
+		if (p[2].fd != -1 && p[2].revents != 0 && !feed_some(p[2].fd, &next, &left))
+			close_polled(&p[2]);
 	}
-	if (p[2].fd != -1)
-		close(in);
+	for (int i = 0; i < 3; i++) {
+		if (p[i].fd != -1)
+			close(p[i].fd);
+	}
 }
 
 static void
@@ -284,7 +308,7 @@ run_program(struct lp_job *job, const struct exec_request *r)
 	struct capture cout = { 0 }, cerr = { 0 };
 	pid_t pid;
 
-	if (pipe2(in, O_CLOEXEC) == -1)
+	if (pipe2(in, O_CLOEXEC | O_NONBLOCK) == -1)
 		return lp_job_fail(job, "exec: pipe: %s", strerror(errno));
 	if (pipe2(out, O_CLOEXEC) == -1) {
 		close_pair(in);

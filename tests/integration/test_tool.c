@@ -5,7 +5,9 @@
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tests/integration/harness.h"
@@ -54,22 +56,45 @@ stop(void)
 	daemon_cleanup(&d);
 }
 
-/* Runs `leasepool -s SOCKET args...` (the list ends with NULL) with input on stdin. */
+/* Runs `leasepool -s SOCKET args...` with len bytes of input, its stdout to out (-1: p.out). */
 static int
-tool_input(const char *input, const char *arg, ...)
+tool_va(const char *input, size_t len, int out, const char *arg, va_list ap)
 {
 	char *argv[ARGS_MAX] = { (char *)program_tool(), "-s", d.socket };
 	int argc = 3;
-	va_list ap;
 
-	va_start(ap, arg);
 	for (; arg != NULL; arg = va_arg(ap, const char *)) {
 		ck_assert_int_lt(argc, ARGS_MAX - 1);
 		argv[argc++] = (char *)arg;
 	}
-	va_end(ap);
 	argv[argc] = NULL;
-	return program_run(&p, argv, NULL, input);
+	return program_run_bytes(&p, argv, NULL, input, len, out);
+}
+
+/* The same (the list ends with NULL) with a string on stdin. */
+static int
+tool_input(const char *input, const char *arg, ...)
+{
+	va_list ap;
+	int status;
+
+	va_start(ap, arg);
+	status = tool_va(input, input != NULL ? strlen(input) : 0, -1, arg, ap);
+	va_end(ap);
+	return status;
+}
+
+/* The same with any bytes on stdin, and stdout to the file out. */
+static int
+tool_bytes(const char *input, size_t len, int out, const char *arg, ...)
+{
+	va_list ap;
+	int status;
+
+	va_start(ap, arg);
+	status = tool_va(input, len, out, arg, ap);
+	va_end(ap);
+	return status;
 }
 
 #define tool(...) tool_input(NULL, __VA_ARGS__, (const char *)NULL)
@@ -276,6 +301,38 @@ START_TEST(exec_is_a_program_run_elsewhere)
 }
 END_TEST
 
+/* The daemon's default exec_output_max. */
+#define OUTPUT_MAX (1u << 20)
+
+/* Empty, one byte, around a pipe's 64 KiB, and around exec_output_max. */
+static const size_t stdin_sizes[] = { 0, 1, 65535, 65536, 65537, OUTPUT_MAX, OUTPUT_MAX + 1 };
+
+START_TEST(exec_passes_stdin_of_any_size)
+{
+	size_t len = stdin_sizes[_i], want = len < OUTPUT_MAX ? len : OUTPUT_MAX;
+	char *input = malloc(len + 1), *output = malloc(want + 1);
+	int out = memfd_create("stdout", MFD_CLOEXEC);
+
+	ck_assert_ptr_nonnull(input);
+	ck_assert_ptr_nonnull(output);
+	ck_assert_int_ge(out, 0);
+	fill_pattern(input, len);
+	/* A job timeout well inside the harness's bound: a stuck exec shows as one. */
+	ck_assert_msg(tool_bytes(input, len, out, "-j", "10", "exec", "cat", (const char *)NULL) ==
+	    OK, "%zu bytes: exit status %d; stderr: %s", len, p.status, p.err);
+	ck_assert_int_eq(pread(out, output, want + 1, 0), (ssize_t)want);
+	ck_assert_msg(memcmp(output, input, want) == 0, "%zu bytes through cat differ", len);
+	if (len > OUTPUT_MAX)
+		ck_assert_msg(strstr(p.err, "kept only the first exec_output_max bytes") != NULL,
+		    "stderr: %s", p.err);
+	else
+		ck_assert_str_eq(p.err, "");
+	close(out);
+	free(output);
+	free(input);
+}
+END_TEST
+
 START_TEST(exec_status_follows_the_program)
 {
 	char cwd[1024];
@@ -332,6 +389,8 @@ tool_suite(void)
 	tcase_add_test(tc, exec_is_a_program_run_elsewhere);
 	tcase_add_test(tc, exec_status_follows_the_program);
 	tcase_add_test(tc, exec_failures_of_its_own);
+	tcase_add_loop_test(tc, exec_passes_stdin_of_any_size, 0,
+	    sizeof stdin_sizes / sizeof stdin_sizes[0]);
 	suite_add_tcase(s, tc);
 	return s;
 }

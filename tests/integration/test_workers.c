@@ -24,6 +24,19 @@ static const char exec_pool[] =
     "exec_output_max = 64\n"
     "max_jobs_per_worker = 3\n";
 
+/* Room for a MiB of output and more, so that the sizes around a pipe's come back whole. */
+#define BIG_OUTPUT_MAX (2u << 20)
+
+static const char big_exec_pool[] =
+    "[pool cpu]\n"
+    "executors_max = 1\n"
+    "workers = 1\n"
+    "exec = yes\n"
+    "exec_output_max = 2M\n";
+
+/* Well before the default job_timeout, so that a stuck exec fails as JOB_TIMEOUT. */
+#define STDIN_TIMEOUT 10.0
+
 static const char no_exec_pool[] =
     "[pool cpu]\n"
     "executors_max = 1\n"
@@ -79,6 +92,12 @@ start_exec_pool(void)
 }
 
 static void
+start_big_exec_pool(void)
+{
+	daemon_start(&d, big_exec_pool);
+}
+
+static void
 start_no_exec_pool(void)
 {
 	daemon_start(&d, no_exec_pool);
@@ -100,29 +119,42 @@ acquire(struct lp_client *c)
 	return lease.id;
 }
 
+/* Runs argv (NULL-terminated) through exec with len bytes of stdin; input may be NULL (none). */
+static enum lp_err
+run_exec(struct lp_client *c, uint64_t lease, const char *const argv[], const char *input,
+    size_t len, double timeout, struct lp_value **out, struct lp_error *err)
+{
+	struct lp_args *a = lp_args_new();
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint32_t argc = 0;
+	enum lp_err rc;
+
+	while (argv[argc] != NULL)
+		argc++;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, argc);
+	for (uint32_t i = 0; i < argc; i++)
+		lp_pack_cstr(&pk, argv[i]);
+	lp_kwargs_raw(a, "argv", sb.data, sb.size);
+	if (input != NULL)
+		lp_kwargs_bin(a, "stdin", input, len);
+	rc = lp_run_timeout(c, lease, "exec", a, timeout, out, err);
+	msgpack_sbuffer_destroy(&sb);
+	lp_args_free(a);
+	return rc;
+}
+
 /* Runs `sh -c script` through exec; stdin may be NULL. */
 static enum lp_err
 run_sh(struct lp_client *c, uint64_t lease, const char *script, const char *input,
     double timeout, struct lp_value **out, struct lp_error *err)
 {
-	struct lp_args *a = lp_args_new();
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	enum lp_err rc;
+	const char *argv[] = { "sh", "-c", script, NULL };
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	lp_pack_cstr(&pk, "sh");
-	lp_pack_cstr(&pk, "-c");
-	lp_pack_cstr(&pk, script);
-	lp_kwargs_raw(a, "argv", sb.data, sb.size);
-	if (input != NULL)
-		lp_kwargs_bin(a, "stdin", input, strlen(input));
-	rc = lp_run_timeout(c, lease, "exec", a, timeout, out, err);
-	msgpack_sbuffer_destroy(&sb);
-	lp_args_free(a);
-	return rc;
+	return run_exec(c, lease, argv, input, input != NULL ? strlen(input) : 0, timeout, out,
+	    err);
 }
 
 static int64_t
@@ -201,6 +233,76 @@ START_TEST(exec_reports_what_cannot_run)
 	ck_assert_int_eq(lp_run(c, id, "exec", a, &v, &err), LP_ERR_JOB_FAILED);
 	ck_assert_ptr_nonnull(strstr(err.message, "argv"));
 	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
+/* Empty, one byte, around a pipe's 64 KiB, a MiB, and one byte over exec_output_max. */
+static const size_t stdin_sizes[] = {
+	0, 1, 65535, 65536, 65537, 1u << 20, BIG_OUTPUT_MAX + 1,
+};
+
+static const char *const cat[] = { "cat", NULL };
+
+START_TEST(exec_stdin_of_any_size_comes_back_through_cat)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	size_t len = stdin_sizes[_i], want = len < BIG_OUTPUT_MAX ? len : BIG_OUTPUT_MAX;
+	char *input = malloc(len + 1);
+	const msgpack_object *o;
+	struct lp_value *v;
+	struct lp_error err;
+	enum lp_err rc;
+
+	ck_assert_ptr_nonnull(input);
+	fill_pattern(input, len);
+	rc = run_exec(c, id, cat, input, len, STDIN_TIMEOUT, &v, &err);
+	ck_assert_msg(rc == LP_OK, "%zu bytes through cat: %s: %s", len, lp_err_name(rc),
+	    err.message);
+	ck_assert_int_eq(result_int(v, "status"), 0);
+	ck_assert_ptr_nonnull(o = lp_value_get(v, "stdout"));
+	ck_assert_int_eq(o->type, MSGPACK_OBJECT_BIN);
+	ck_assert_uint_eq(o->via.bin.size, want);
+	ck_assert_msg(memcmp(o->via.bin.ptr, input, want) == 0, "%zu bytes through cat differ",
+	    len);
+	ck_assert(lp_value_get(v, "truncated")->via.boolean == (len > BIG_OUTPUT_MAX));
+	lp_value_free(v);
+	free(input);
+	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(exec_answers_a_program_that_leaves_its_stdin_unread)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	const char *const head[] = { "head", "-c", "5", NULL };
+	const char *const quit[] = { "sh", "-c", "exit 7", NULL };
+	const char *const talk[] = { "sh", "-c", "head -c 100000 /dev/zero; exit 7", NULL };
+	size_t len = 1u << 20;
+	char *input = malloc(len);
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert_ptr_nonnull(input);
+	fill_pattern(input, len);
+	/* Reads a little, then closes its stdin and exits. */
+	ck_assert(run_exec(c, id, head, input, len, STDIN_TIMEOUT, &v, &err) == LP_OK);
+	ck_assert_int_eq(result_int(v, "status"), 0);
+	ck_assert_int_eq(lp_value_get(v, "stdout")->via.bin.size, 5);
+	ck_assert(memcmp(lp_value_get(v, "stdout")->via.bin.ptr, input, 5) == 0);
+	lp_value_free(v);
+	/* Reads nothing. */
+	ck_assert(run_exec(c, id, quit, input, len, STDIN_TIMEOUT, &v, &err) == LP_OK);
+	ck_assert_int_eq(result_int(v, "status"), 7);
+	lp_value_free(v);
+	/* Reads nothing, and writes more than its stdout pipe holds before it exits. */
+	ck_assert(run_exec(c, id, talk, input, len, STDIN_TIMEOUT, &v, &err) == LP_OK);
+	ck_assert_int_eq(result_int(v, "status"), 7);
+	ck_assert_int_eq(lp_value_get(v, "stdout")->via.bin.size, 100000);
+	lp_value_free(v);
+	free(input);
 	lp_client_free(c);
 }
 END_TEST
@@ -627,6 +729,17 @@ workers_suite(void)
 	tcase_add_test(exec, worker_holds_only_its_channel);
 	tcase_add_test(exec, workers_run_as_batch_tasks_unless_told_otherwise);
 	suite_add_tcase(s, exec);
+
+	{
+		TCase *in = tcase_create("exec stdin");
+
+		tcase_add_checked_fixture(in, start_big_exec_pool, stop_daemon);
+		tcase_set_timeout(in, 60);
+		tcase_add_loop_test(in, exec_stdin_of_any_size_comes_back_through_cat, 0,
+		    sizeof stdin_sizes / sizeof stdin_sizes[0]);
+		tcase_add_test(in, exec_answers_a_program_that_leaves_its_stdin_unread);
+		suite_add_tcase(s, in);
+	}
 
 	{
 		TCase *module = tcase_create("module");
