@@ -19,6 +19,7 @@
 
 #include "daemon/config.h"
 #include "daemon/log.h"
+#include "proto/socket_trust.h"
 
 #define POOL_SECTION "pool "
 
@@ -165,7 +166,7 @@ config_default_socket(char *buf, size_t len)
 	else if (dir != NULL && *dir == '/')
 		snprintf(buf, len, "%s/leasepool.sock", dir);
 	else if (getuid() == 0)
-		snprintf(buf, len, "/run/leasepool/leasepool.sock");
+		snprintf(buf, len, "%s", LP_SYSTEM_SOCKET);
 	else
 		snprintf(buf, len, "/tmp/leasepool-%u.sock", (unsigned)getuid());
 }

@@ -12,6 +12,7 @@
 
 #include "daemon/config.h"
 #include "daemon/forkserver.h"
+#include "daemon/listen_path.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/modules.h"
@@ -48,6 +49,21 @@ print_config(const struct lp_config *cfg)
 		    config_backend_name(p->backend), p->executors_min, p->executors_max,
 		    p->workers, p->lease_seconds, p->grace_seconds, p->job_timeout);
 	}
+}
+
+/* -t: would the daemon listen where the configuration says? */
+static int
+check_socket_path(const char *path)
+{
+	char why[512];
+
+	if (listen_path_check(path, false, why, sizeof why) == -1) {
+		fprintf(stderr, "leasepoold: %s: will not listen there: %s\n", path, why);
+		return 1;
+	}
+	if (why[0] != '\0')
+		printf("socket directory: %s\n", why);
+	return 0;
 }
 
 int
@@ -109,7 +125,7 @@ main(int argc, char **argv)
 	}
 	if (check_only) {
 		print_config(&server.cfg);
-		return 0;
+		return check_socket_path(server.cfg.socket_path);
 	}
 	server.config_path = config_path;
 	server.socket_override = socket_path;

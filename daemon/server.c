@@ -15,6 +15,7 @@
 #include "daemon/dispatch.h"
 #include "daemon/forkserver.h"
 #include "daemon/grinder.h"
+#include "daemon/listen_path.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/metrics.h"
@@ -245,13 +246,19 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
-/* Refuses to take over a socket that another daemon still answers on. */
+/*
+ * Takes over a socket of ours that no daemon answers on any more; refuses
+ * anything else (listen_path.h).
+ */
 static void
 remove_stale_socket(const struct sockaddr_un *sun)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char why[512];
+	int fd;
 
-	if (fd == -1)
+	if (listen_path_check(sun->sun_path, true, why, sizeof why) == -1)
+		fatalx("%s: will not listen there: %s", sun->sun_path, why);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		fatalx("socket: %s", strerror(errno));
 	if (connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0)
 		fatalx("%s: another leasepoold is listening there", sun->sun_path);

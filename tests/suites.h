@@ -11,6 +11,7 @@
 	X(params) \
 	X(lease) \
 	X(heap) \
+	X(socket_trust) \
 	X(loop) \
 	X(config) \
 	X(daemon) \

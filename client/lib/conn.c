@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,34 +23,79 @@
 #include <unistd.h>
 
 #include "client/lib/client.h"
+#include "proto/socket_trust.h"
 
 /* Room for each read; also the smallest message worth moving, not copying. */
 #define READ_MIN (64u << 10)
 
-static void
-default_socket(char *path, size_t size)
-{
-	const char *env, *runtime;
-	char user[PATH_MAX], tmp[64];
+/* The daemon's user under the shipped unit: its socket is as trusted as root's. */
+#define DAEMON_USER "leasepool"
 
-	if ((env = getenv(LP_ENV_SOCKET)) != NULL && *env != '\0') {
+static void
+trusted_uids(struct lp_trusted_uids *t)
+{
+	struct passwd pw, *found = NULL;
+	char buf[1024];
+
+	t->uid[0] = getuid();
+	t->uid[1] = 0;
+	t->n = 2;
+	if (getpwnam_r(DAEMON_USER, &pw, buf, sizeof buf, &found) == 0 && found != NULL)
+		t->uid[t->n++] = found->pw_uid;
+}
+
+/*
+ * lp_connect(NULL)'s socket: $LEASEPOOL_SOCKET as it is, else the first
+ * trusted socket of the system's, the user's runtime directory's and the
+ * user's in /tmp (socket_trust.h).  Nothing there: the system's path, and
+ * an error that lists what was tried.  Only a distrusted socket there: an
+ * error that says why, for a socket in a shared place may be a trap that
+ * another user laid.
+ */
+static enum lp_err
+default_socket(char *path, size_t size, struct lp_error *err)
+{
+	const char *env = getenv(LP_ENV_SOCKET), *runtime = getenv("XDG_RUNTIME_DIR");
+	char candidates[3][PATH_MAX], why[512] = "", tried[512] = "";
+	struct lp_trusted_uids trusted;
+	size_t n = 0;
+
+	if (env != NULL && *env != '\0') {
 		snprintf(path, size, "%s", env);
-		return;
+		return lpc_error_ok(err);
 	}
-	runtime = getenv("XDG_RUNTIME_DIR");
-	if (runtime != NULL && *runtime != '\0') {
-		snprintf(user, sizeof user, "%s/leasepool.sock", runtime);
-		if (access(user, F_OK) == 0) {
-			snprintf(path, size, "%s", user);
-			return;
+	trusted_uids(&trusted);
+	snprintf(candidates[n++], PATH_MAX, "%s", LP_SYSTEM_SOCKET);
+	if (runtime != NULL && *runtime == '/')
+		snprintf(candidates[n++], PATH_MAX, "%s/leasepool.sock", runtime);
+	snprintf(candidates[n++], PATH_MAX, "/tmp/leasepool-%u.sock", (unsigned)getuid());
+	snprintf(path, size, "%s", LP_SYSTEM_SOCKET);
+	for (size_t i = 0; i < n; i++) {
+		char reason[sizeof why];
+
+		switch (lp_socket_check(candidates[i], &trusted, reason, sizeof reason)) {
+		case LP_SOCKET_TRUSTED:
+			snprintf(path, size, "%s", candidates[i]);
+			return lpc_error_ok(err);
+		case LP_SOCKET_NOT_SOCKET:
+		case LP_SOCKET_UNTRUSTED:
+			if (why[0] == '\0') {
+				snprintf(path, size, "%s", candidates[i]);
+				memcpy(why, reason, sizeof why);
+			}
+			break;
+		case LP_SOCKET_ABSENT:
+		case LP_SOCKET_NO_DIR:
+			break;
 		}
+		snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s",
+		    i == 0 ? "" : ", ", candidates[i]);
 	}
-	snprintf(tmp, sizeof tmp, "/tmp/leasepool-%u.sock", (unsigned)getuid());
-	if (access(tmp, F_OK) == 0) {
-		snprintf(path, size, "%s", tmp);
-		return;
-	}
-	snprintf(path, size, "/run/leasepool/leasepool.sock");
+	if (why[0] != '\0')
+		return lpc_error_set(err, LP_ERR_PERMISSION_DENIED, "not using %s: %s "
+		    "(set " LP_ENV_SOCKET " to the socket to use)", path, why);
+	return lpc_error_set(err, LP_ERR_SYSTEM, "no leasepoold socket at %s: start leasepoold, "
+	    "or set " LP_ENV_SOCKET " to its socket", tried);
 }
 
 const char *
@@ -57,7 +103,7 @@ lp_default_socket(void)
 {
 	static char path[PATH_MAX];
 
-	default_socket(path, sizeof path);
+	default_socket(path, sizeof path, NULL);
 	return path;
 }
 
@@ -96,7 +142,8 @@ lp_connect(const char *path, struct lp_error *err)
 	struct lp_client *c;
 
 	if (path == NULL) {
-		default_socket(def, sizeof def);
+		if (default_socket(def, sizeof def, err) != LP_OK)
+			return NULL;
 		path = def;
 	}
 	if ((c = calloc(1, sizeof *c)) == NULL) {

@@ -45,9 +45,12 @@ struct lp_client;
 
 /*
  * Connects to the daemon at path; NULL means $LEASEPOOL_SOCKET when set,
- * else the first that exists of $XDG_RUNTIME_DIR/leasepool.sock,
- * /tmp/leasepool-$UID.sock and /run/leasepool/leasepool.sock (the last
- * when none does).
+ * else the first that exists of /run/leasepool/leasepool.sock (the system
+ * service's), $XDG_RUNTIME_DIR/leasepool.sock and /tmp/leasepool-$UID.sock,
+ * each used only when it is a socket of the user's, root's or the
+ * leasepool user's in directories that no one else may write to (else
+ * LP_ERR_PERMISSION_DENIED says why).  A path given, or $LEASEPOOL_SOCKET,
+ * is used as it is.
  */
 struct lp_client *lp_connect(const char *path, struct lp_error *err);
 
@@ -58,7 +61,7 @@ struct lp_client *lp_connect(const char *path, struct lp_error *err);
  */
 void lp_client_free(struct lp_client *c);
 
-/* The path lp_connect(NULL, ...) would use, in a static buffer. */
+/* The path lp_connect(NULL, ...) would use or refuse, in a static buffer. */
 const char *lp_default_socket(void);
 
 /* ---- values: results and arguments ---- */

@@ -441,6 +441,13 @@ reaped(void *arg)
 int
 daemon_run_once(const char *config_text, bool check_only, char *output, size_t len)
 {
+	return daemon_run_once_at(NULL, config_text, check_only, output, len);
+}
+
+int
+daemon_run_once_at(const char *socket, const char *config_text, bool check_only, char *output,
+    size_t len)
+{
 	pid_t parent = getpid();
 	struct daemon d;
 	struct reap r;
@@ -457,7 +464,7 @@ daemon_run_once(const char *config_text, bool check_only, char *output, size_t l
 		dup2(out[1], STDOUT_FILENO);
 		dup2(out[1], STDERR_FILENO);
 		execl(daemon_path(), "leasepoold", check_only ? "-t" : "-v", "-c", d.config,
-		    "-s", d.socket, (char *)NULL);
+		    "-s", socket != NULL ? socket : d.socket, (char *)NULL);
 		dprintf(STDERR_FILENO, "exec %s: %s\n", daemon_path(), strerror(errno));
 		_exit(127);
 	}

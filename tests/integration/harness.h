@@ -116,6 +116,9 @@ int raw_connect(const struct daemon *d);
  * stderr, cut to fit, go to output.  Returns the exit status (as from waitpid).
  */
 int daemon_run_once(const char *config_text, bool check_only, char *output, size_t len);
+/* The same on the socket path given rather than a private one. */
+int daemon_run_once_at(const char *socket, const char *config_text, bool check_only, char *output,
+    size_t len);
 
 /*
  * len bytes that vary from one offset to the next without a short period,

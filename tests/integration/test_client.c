@@ -7,6 +7,7 @@
  * on top of these; here the client's own behaviour is pinned down.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include "proto/frame.h"
 #include "proto/params.h"
 #include "proto/rpc.h"
+#include "proto/socket_trust.h"
 #include "tests/suites.h"
 
 /* ---- the fake daemon ---- */
@@ -651,23 +653,37 @@ START_TEST(test_connect_errors)
 }
 END_TEST
 
+/* The tests below choose among the defaults: no system daemon may be in the way. */
+static void
+assert_no_system_socket(void)
+{
+	ck_assert_msg(access(LP_SYSTEM_SOCKET, F_OK) == -1,
+	    "%s exists: a system daemon would be chosen first", LP_SYSTEM_SOCKET);
+}
+
+static const char *
+tmp_socket(void)
+{
+	static char path[64];
+
+	snprintf(path, sizeof path, "/tmp/leasepool-%u.sock", (unsigned)getuid());
+	return path;
+}
+
 START_TEST(test_default_socket)
 {
-	char tmp[64], want[128];
-
 	setenv(LP_ENV_SOCKET, "/somewhere/else.sock", 1);
 	ck_assert_str_eq(lp_default_socket(), "/somewhere/else.sock");
 
 	unsetenv(LP_ENV_SOCKET);
+	assert_no_system_socket();
 	setenv("XDG_RUNTIME_DIR", fake.dir, 1);
 	ck_assert_str_eq(lp_default_socket(), fake.path);
 
 	/* The first that exists: here not the runtime directory's. */
 	setenv("XDG_RUNTIME_DIR", "/nonexistent", 1);
-	snprintf(tmp, sizeof tmp, "/tmp/leasepool-%u.sock", (unsigned)getuid());
-	snprintf(want, sizeof want, "%s", access(tmp, F_OK) == 0 ? tmp :
-	    "/run/leasepool/leasepool.sock");
-	ck_assert_str_eq(lp_default_socket(), want);
+	ck_assert_str_eq(lp_default_socket(),
+	    access(tmp_socket(), F_OK) == 0 ? tmp_socket() : LP_SYSTEM_SOCKET);
 
 	/* lp_connect(NULL) follows the same path. */
 	lp_client_free(c);
@@ -676,6 +692,84 @@ START_TEST(test_default_socket)
 	ck_assert_msg(c != NULL, "%s", err.message);
 	assert_code(lp_hello(c, NULL, NULL, &err), LP_OK);
 	unsetenv(LP_ENV_SOCKET);
+}
+END_TEST
+
+/* A listening socket at dir/leasepool.sock, as another user could plant one. */
+static int
+plant_socket(const char *dir)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/leasepool.sock", dir);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	return fd;
+}
+
+static void
+assert_refused(const char *why)
+{
+	struct lp_error e;
+
+	ck_assert_ptr_null(lp_connect(NULL, &e));
+	ck_assert_msg(e.code == LP_ERR_PERMISSION_DENIED && strstr(e.message, why) != NULL,
+	    "%s: %s", lp_err_name(e.code), e.message);
+	ck_assert_ptr_nonnull(strstr(e.message, LP_ENV_SOCKET));
+}
+
+START_TEST(test_default_socket_must_be_trusted)
+{
+	char dir[] = "/tmp/lp-planted.XXXXXX", link_path[64];
+	int planted;
+
+	unsetenv(LP_ENV_SOCKET);
+	assert_no_system_socket();
+	ck_assert_msg(access(tmp_socket(), F_OK) == -1, "%s exists", tmp_socket());
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+
+	/* In a directory anyone may write to, a socket may be anyone's trap. */
+	planted = plant_socket(dir);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	assert_refused("writable by others");
+	ck_assert_int_eq(accept(planted, NULL, NULL), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	/* The path it names is the one it refuses. */
+	snprintf(link_path, sizeof link_path, "%s/leasepool.sock", dir);
+	ck_assert_str_eq(lp_default_socket(), link_path);
+
+	/* With the sticky bit only its owner, here the user, could have put it there. */
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	lp_client_free(lp_connect(NULL, &err));
+	ck_assert_msg(err.code == LP_OK, "%s", err.message);
+	close(planted);
+
+	/* Something that is not a socket is not followed, a link neither. */
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_int_eq(unlink(link_path), 0);
+	ck_assert_int_eq(symlink(fake.path, link_path), 0);
+	assert_refused("is not a socket");
+	ck_assert_int_eq(unlink(link_path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+START_TEST(test_no_default_socket_says_what_was_tried)
+{
+	struct lp_error e;
+
+	unsetenv(LP_ENV_SOCKET);
+	assert_no_system_socket();
+	ck_assert_msg(access(tmp_socket(), F_OK) == -1, "%s exists", tmp_socket());
+	setenv("XDG_RUNTIME_DIR", "/nonexistent", 1);
+	ck_assert_ptr_null(lp_connect(NULL, &e));
+	ck_assert_int_eq(e.code, LP_ERR_SYSTEM);
+	ck_assert_msg(strstr(e.message, LP_SYSTEM_SOCKET) != NULL &&
+	    strstr(e.message, "/nonexistent/leasepool.sock") != NULL &&
+	    strstr(e.message, tmp_socket()) != NULL && strstr(e.message, LP_ENV_SOCKET) != NULL,
+	    "%s", e.message);
 }
 END_TEST
 
@@ -1506,6 +1600,8 @@ client_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_connect_errors);
 	tcase_add_test(tc, test_default_socket);
+	tcase_add_test(tc, test_default_socket_must_be_trusted);
+	tcase_add_test(tc, test_no_default_socket_says_what_was_tried);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("methods");

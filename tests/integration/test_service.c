@@ -713,6 +713,52 @@ START_TEST(unit_waits_longer_than_the_drain)
 }
 END_TEST
 
+/* ---- where the daemon listens ---- */
+
+START_TEST(daemon_replaces_only_a_socket)
+{
+	char dir[] = "/tmp/lp-place.XXXXXX", path[64], output[4096], text[16] = "";
+	int status;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/important", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("important\n", f);
+	fclose(f);
+	status = daemon_run_once_at(path, "", false, output, sizeof output);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert_msg(strstr(output, "is not a socket") != NULL, "%s", output);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(text, sizeof text, f));
+	fclose(f);
+	ck_assert_str_eq(text, "important\n");
+	/* -t says the same before anything starts. */
+	ck_assert_int_ne(daemon_run_once_at(path, "", true, output, sizeof output), 0);
+	ck_assert_msg(strstr(output, "is not a socket") != NULL, "%s", output);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(daemon_refuses_a_directory_others_may_write)
+{
+	char dir[] = "/tmp/lp-place.XXXXXX", path[64], output[4096];
+	int status;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	snprintf(path, sizeof path, "%s/leasepool.sock", dir);
+	status = daemon_run_once_at(path, "", false, output, sizeof output);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert_msg(strstr(output, "writable by others") != NULL, "%s", output);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_ne(daemon_run_once_at(path, "", true, output, sizeof output), 0);
+	ck_assert_msg(strstr(output, "writable by others") != NULL, "%s", output);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *
 service_suite(void)
 {
@@ -751,6 +797,8 @@ service_suite(void)
 	tcase_add_test(files, installed_config_uncommented_means_the_defaults);
 	tcase_add_test(files, man_page_describes_every_key);
 	tcase_add_test(files, unit_waits_longer_than_the_drain);
+	tcase_add_test(files, daemon_replaces_only_a_socket);
+	tcase_add_test(files, daemon_refuses_a_directory_others_may_write);
 	suite_add_tcase(s, files);
 	return s;
 }
