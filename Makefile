@@ -20,11 +20,13 @@ INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR ?= $(PREFIX)/share/man
 MODULEDIR ?= $(PREFIX)/lib/leasepool/modules
-# /etc for a distribution's /usr, else beside the prefix; systemd's own
-# directories (from its pkg-config file) wherever systemd reads them.
-SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
-SYSTEMDUNITDIR ?= $(or $(SYSTEMD_UNITDIR_PC),$(PREFIX)/lib/systemd/system)
-SYSUSERSDIR ?= $(or $(SYSUSERSDIR_PC),$(PREFIX)/lib/sysusers.d)
+# For a distribution's /usr: /etc, and systemd's own directories (from its
+# pkg-config file).  Any other prefix keeps everything below it, so that a
+# user can install into a directory of their own.
+usr_prefix = $(filter /usr,$(PREFIX))
+SYSCONFDIR ?= $(if $(usr_prefix),/etc,$(PREFIX)/etc)
+SYSTEMDUNITDIR ?= $(if $(usr_prefix),$(or $(SYSTEMD_UNITDIR_PC),/usr/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(if $(usr_prefix),$(or $(SYSUSERSDIR_PC),/usr/lib/sysusers.d),$(PREFIX)/lib/sysusers.d)
 
 VERSION := 0.1.0
 SOVERSION := 1
@@ -267,9 +269,9 @@ SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g; s|@BINDIR@|$(BINDIR)|g; s|@SYSCONFDIR@
 	-e 's|@MODULEDIR@|$(MODULEDIR)|g; s|@PREFIX@|$(PREFIX)|g; s|@LIBDIR@|$(LIBDIR)|g' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g; s|@VERSION@|$(VERSION)|g'
 MAN_SECTIONS := 1 3 5 8
-# $(call install_subst,SOURCE,TARGET): the source with the paths filled in, mode 0644 whatever the umask.
-install_subst = $(SUBST) $(1) > $(BUILD)/install.tmp && install -m 0644 $(BUILD)/install.tmp $(2) && \
-	rm -f $(BUILD)/install.tmp
+# $(call install_subst,SOURCE,TARGET): the source with the paths filled in, mode 0644 whatever
+# the umask; nothing is written to the build directory, which the installing user may not own.
+install_subst = $(SUBST) $(1) > $(2) && chmod 0644 $(2)
 CONF := $(DESTDIR)$(SYSCONFDIR)/leasepool/leasepoold.conf
 
 install: all

@@ -57,4 +57,28 @@ run_make uninstall DESTDIR="$dest/local" PREFIX=/usr/local
 left=$(cd "$dest/local" && find . \( -type f -o -type l \))
 [ -z "$left" ] || fail "after uninstall, left: $left"
 
+# A user's own PREFIX: everything below it, nothing in the system's directories.
+# As root the install runs as nobody, when nobody can read this tree.
+user=$dest/user
+mkdir "$user"
+as_user=""
+if [ "$(id -u)" = 0 ] && setpriv --reuid=nobody --regid=nogroup --clear-groups test -r Makefile 2>/dev/null &&
+    setpriv --reuid=nobody --regid=nogroup --clear-groups test -r "$build/leasepoold"; then
+	chmod 0711 "$dest"
+	chown nobody "$user"
+	as_user="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+fi
+$as_user $make -s --no-print-directory BUILD="$build" install PREFIX="$user" >"$dest.log" 2>&1 ||
+    { cat "$dest.log" >&2; fail "make install PREFIX=$user${as_user:+ as nobody} failed"; }
+for f in lib/systemd/system/leasepoold.service lib/systemd/system/leasepoold.socket \
+    lib/sysusers.d/leasepool.conf etc/leasepool/leasepoold.conf sbin/leasepoold; do
+	[ -f "$user/$f" ] || fail "PREFIX=$user: no $user/$f"
+done
+installed=$(cd "$user" && find . \( -type f -o -type l \) | wc -l)
+[ "$installed" -eq "$(wc -l <"$dest.want")" ] || fail "PREFIX=$user: $installed files, not $(wc -l <"$dest.want")"
+$as_user $make -s --no-print-directory BUILD="$build" uninstall PREFIX="$user" >"$dest.log" 2>&1 ||
+    { cat "$dest.log" >&2; fail "make uninstall PREFIX=$user failed"; }
+left=$(cd "$user" && find . \( -type f -o -type l \))
+[ -z "$left" ] || fail "PREFIX=$user: after uninstall, left: $left"
+
 echo "check-install: make install lays down the $(wc -l <"$dest.want") expected files; uninstall removes them"
