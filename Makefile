@@ -150,6 +150,12 @@ $(BUILD)/examples/%: $(OBJ)/examples/%.o $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB_A) $(EVENT_LIBS) $(MSGPACK_LIBS) -lm
 
+# Every C block of README.md is a whole program, built here and run by the examples suite.
+README_PROGRAMS := $(BUILD)/readme/.built
+$(README_PROGRAMS): README.md scripts/readme-programs.sh $(LIB_A)
+	@sh scripts/readme-programs.sh README.md $(@D) "$(CC) $(ALL_CFLAGS)" "$(LIB_A) $(MSGPACK_LIBS) -lm"
+	@touch $@
+
 $(BENCH): $(BENCH_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB_A) $(EVENT_LIBS) $(MSGPACK_LIBS) -lm
 
@@ -159,8 +165,9 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(CHECK_LIBS) -lm
 
-check: all $(TESTS) $(TEST_MODULES) lint-man check-install
+check: all $(TESTS) $(TEST_MODULES) $(README_PROGRAMS) lint-man check-install
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
+		LP_README=$(abspath $(BUILD)/readme) \
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
 		LP_SOURCE=$(CURDIR) $(TESTS)
 

@@ -22,20 +22,30 @@ struct capture {
 	size_t used;
 };
 
+static const char *
+env_or(const char *name, const char *otherwise)
+{
+	const char *p = getenv(name);
+
+	return p != NULL ? p : otherwise;
+}
+
 const char *
 program_tool(void)
 {
-	const char *p = getenv("LP_TOOL");
-
-	return p != NULL ? p : "build/leasepool";
+	return env_or("LP_TOOL", "build/leasepool");
 }
 
 const char *
 program_examples(void)
 {
-	const char *p = getenv("LP_EXAMPLES");
+	return env_or("LP_EXAMPLES", "build/examples");
+}
 
-	return p != NULL ? p : "build/examples";
+const char *
+program_readme(void)
+{
+	return env_or("LP_README", "build/readme");
 }
 
 static double

@@ -31,8 +31,9 @@ int program_run(struct program *p, char *const argv[], const char *socket,
 int program_run_bytes(struct program *p, char *const argv[], const char *socket,
     const char *input, size_t len, int out);
 
-/* $LP_TOOL, $LP_EXAMPLES: what make check built. */
+/* $LP_TOOL, $LP_EXAMPLES, $LP_README: what make check built. */
 const char *program_tool(void);
 const char *program_examples(void);
+const char *program_readme(void);
 
 #endif

@@ -88,6 +88,61 @@ START_TEST(every_example_is_tested)
 }
 END_TEST
 
+/* The programs of a directory (examples, README's), each run as run() says. */
+static void
+run_each(const char *dir_path, void (*run)(const char *path))
+{
+	DIR *dir = opendir(dir_path);
+	struct dirent *e;
+	char path[1024];
+	size_t found = 0;
+
+	ck_assert_msg(dir != NULL, "%s: cannot open", dir_path);
+	while ((e = readdir(dir)) != NULL) {
+		if (e->d_type != DT_REG || e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir_path, e->d_name);
+		run(path);
+		found++;
+	}
+	closedir(dir);
+	ck_assert_uint_gt(found, 0);
+}
+
+static void
+succeeds(const char *path)
+{
+	char *argv[] = { (char *)path, NULL };
+
+	ck_assert_msg(program_run(&p, argv, d.socket, NULL) == 0,
+	    "%s exited with %d; it said:\n%s%s", path, p.status, p.out, p.err);
+}
+
+/* With no daemon a program says so and exits: no crash, no hang. */
+static void
+fails_cleanly(const char *path)
+{
+	char *argv[] = { (char *)path, NULL };
+
+	program_run(&p, argv, "/nonexistent/leasepool.sock", NULL);
+	ck_assert_msg(p.status > 0 && strstr(p.err, "/nonexistent/leasepool.sock") != NULL,
+	    "%s without a daemon: status %d, stderr: %s", path, p.status, p.err);
+}
+
+/* What the README shows is what runs: scripts/readme-programs.sh built each block. */
+START_TEST(readme_programs_succeed)
+{
+	run_each(program_readme(), succeeds);
+}
+END_TEST
+
+START_TEST(every_program_fails_cleanly_without_a_daemon)
+{
+	run_each(program_readme(), fails_cleanly);
+	run_each(program_examples(), fails_cleanly);
+}
+END_TEST
+
 Suite *
 examples_suite(void)
 {
@@ -98,6 +153,8 @@ examples_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, example_succeeds, 0, NEXAMPLES);
 	tcase_add_test(tc, every_example_is_tested);
+	tcase_add_test(tc, readme_programs_succeed);
+	tcase_add_test(tc, every_program_fails_cleanly_without_a_daemon);
 	suite_add_tcase(s, tc);
 	return s;
 }
