@@ -56,10 +56,9 @@ endif
 $(CONFIG_MK): scripts/deps.sh Makefile
 	@mkdir -p $(@D)
 	@sh scripts/deps.sh
-	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags libevent msgpack inih jansson)"; \
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags libevent msgpack jansson)"; \
 	   echo "EVENT_LIBS := $$(pkg-config --libs libevent)"; \
 	   echo "MSGPACK_LIBS := $$(pkg-config --libs msgpack)"; \
-	   echo "INIH_LIBS := $$(pkg-config --libs inih)"; \
 	   echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
 	   echo "CHECK_LIBS := $$(pkg-config --libs check)"; \
 	   echo "JANSSON_LIBS := $$(pkg-config --libs jansson)"; \
@@ -122,7 +121,7 @@ $(BUILD)/libleasepoold.a: $(DAEMON_OBJ)
 # The job-module ABI functions are exported from the daemon, for modules to call.
 $(DAEMON): $(OBJ)/daemon/main.o $(BUILD)/libleasepoold.a $(BUILD)/libproto.a daemon/exports.list
 	$(CC) $(ALL_LDFLAGS) -Wl,--dynamic-list=daemon/exports.list -o $@ \
-		$(filter %.o %.a,$^) $(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) -lm
+		$(filter %.o %.a,$^) $(EVENT_LIBS) $(MSGPACK_LIBS) -lm
 
 # Job modules: shared objects the daemon loads at start-up.
 link_module = mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -shared -o $@ $< $(MSGPACK_LIBS)
@@ -163,7 +162,7 @@ $(BENCH): $(BENCH_OBJ) $(LIB_A)
 $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
-		$(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) $(CHECK_LIBS) -lm
+		$(EVENT_LIBS) $(MSGPACK_LIBS) $(CHECK_LIBS) -lm
 
 check: all $(TESTS) $(TEST_MODULES) $(README_PROGRAMS) lint-man check-install
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
@@ -247,7 +246,7 @@ $(BUILD)/fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(DAEMON_SRC) $(PROTO_SRC) \
     $(wildcard daemon/*.h proto/*.h include/leasepool/*.h) | $(CONFIG_MK)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CFLAGS) -Wl,--wrap=nanosleep -o $@ $< \
-		$(DAEMON_SRC) $(PROTO_SRC) $(EVENT_LIBS) $(MSGPACK_LIBS) $(INIH_LIBS) -lm
+		$(DAEMON_SRC) $(PROTO_SRC) $(EVENT_LIBS) $(MSGPACK_LIBS) -lm
 
 fuzz: $(FUZZERS)
 

@@ -15,13 +15,13 @@
 #include <sys/socket.h>
 
 #include <event2/util.h>
-#include <ini.h>
 
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "proto/socket_trust.h"
 
 #define POOL_SECTION "pool "
+#define SYNTAX_ERROR "syntax error: expected [section] or key = value"
 
 enum section {
 	SECTION_NONE,
@@ -115,10 +115,9 @@ struct parse {
 	char *err;
 	size_t errlen;
 	bool failed;
-	unsigned failed_line;	/* 0: not about a line */
-	/* the text being parsed, for the string reader */
-	const char *text;
+	/* what is read: a file, else text */
 	FILE *file;
+	const char *text;
 };
 
 static void parse_fail(struct parse *ps, const char *fmt, ...)
@@ -130,11 +129,10 @@ parse_fail(struct parse *ps, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	/* The earliest error is the one worth reading; inih reports syntax errors last. */
-	if (ps->failed && (ps->line == 0 || ps->failed_line == 0 || ps->line >= ps->failed_line))
+	/* The first error is the one worth reading: what follows may only be its echo. */
+	if (ps->failed)
 		return;
 	ps->failed = true;
-	ps->failed_line = ps->line;
 	if (ps->line > 0)
 		n = snprintf(ps->err, ps->errlen, "%s:%u: ", ps->name, ps->line);
 	else
@@ -349,7 +347,7 @@ resolve_id(const char *name, bool user, uint32_t *id)
 static bool
 parse_ids(const char *value, bool users, struct lp_idlist *list)
 {
-	char copy[1024], *word, *save;
+	char copy[LP_CONFIG_LINE_MAX + 1], *word, *save;
 
 	if (strlen(value) >= sizeof copy)
 		return false;
@@ -540,73 +538,100 @@ begin_section(struct parse *ps, const char *name)
 	apply_defaults(ps, SECTION_POOL);
 }
 
-/*
- * inih calls the handler only for keys, so a section with no keys would go
- * unseen; the reader sees every line, and declares sections as they come.
- */
-static void
-scan_section_header(struct parse *ps, const char *line)
+static int
+next_byte(struct parse *ps)
 {
-	const char *start, *end;
-	char name[LP_POOL_NAME_MAX + 16];
+	if (ps->file != NULL)
+		return getc(ps->file);
+	return *ps->text == '\0' ? EOF : (unsigned char)*ps->text++;
+}
 
-	while (isspace((unsigned char)*line))
-		line++;
-	if (*line != '[')
-		return;
-	start = line + 1;
-	end = strchr(start, ']');
-	if (end == NULL)
-		return;		/* inih reports the syntax error */
-	if ((size_t)(end - start) >= sizeof name) {
-		parse_fail(ps, "section name too long");
-		return;
+/*
+ * The next line, without its newline, into buf, as much of it as fits; its
+ * whole length, or -1 after the last line.  A line too long for buf is
+ * read to its end all the same, so that its rest is not taken for lines.
+ */
+static long
+read_line(struct parse *ps, char *buf, size_t size)
+{
+	long len = 0;
+	int c;
+
+	while ((c = next_byte(ps)) != EOF && c != '\n') {
+		if ((size_t)len < size - 1)
+			buf[len] = (char)c;
+		len++;
 	}
-	memcpy(name, start, (size_t)(end - start));
-	name[end - start] = '\0';
-	begin_section(ps, name);
+	buf[(size_t)len < size - 1 ? (size_t)len : size - 1] = '\0';
+	if (c == EOF && len == 0)
+		return -1;
+	ps->line++;
+	return len;
 }
 
 static char *
-read_line(char *buf, int size, void *stream)
+trim(char *s)
 {
-	struct parse *ps = stream;
+	char *end;
 
-	if (ps->file != NULL) {
-		if (fgets(buf, size, ps->file) == NULL)
-			return NULL;
-	} else {
-		const char *nl;
-		size_t n;
-
-		if (*ps->text == '\0')
-			return NULL;
-		nl = strchr(ps->text, '\n');
-		n = nl != NULL ? (size_t)(nl - ps->text) + 1 : strlen(ps->text);
-		if (n > (size_t)size - 1)
-			n = (size_t)size - 1;
-		memcpy(buf, ps->text, n);
-		buf[n] = '\0';
-		ps->text += n;
-	}
-	ps->line++;
-	scan_section_header(ps, buf);
-	return buf;
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		end--;
+	*end = '\0';
+	return s;
 }
 
-static int
-handle_key(void *user, const char *section, const char *name, const char *value)
+/* ';' after a space starts a comment (a path may hold one elsewhere). */
+static void
+cut_inline_comment(char *s)
 {
-	struct parse *ps = user;
+	for (char *p = s; *p != '\0'; p++) {
+		if (*p == ';' && p > s && isspace((unsigned char)p[-1])) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+static void
+refuse_long_line(struct parse *ps, char *start)
+{
+	char *eq = strchr(start, '=');
+
+	if (eq != NULL && ps->section != SECTION_NONE) {
+		*eq = '\0';
+		parse_fail(ps, "%s %s: the line is longer than %d bytes, the most a line may hold",
+		    ps->section_label, trim(start), LP_CONFIG_LINE_MAX);
+	} else {
+		parse_fail(ps, "the line is longer than %d bytes, the most a line may hold",
+		    LP_CONFIG_LINE_MAX);
+	}
+}
+
+static void
+parse_section_header(struct parse *ps, char *s)
+{
+	char *end = strchr(s, ']');
+
+	if (end == NULL || end[1] != '\0') {
+		parse_fail(ps, SYNTAX_ERROR);
+		return;
+	}
+	*end = '\0';
+	begin_section(ps, s + 1);
+}
+
+static void
+handle_key(struct parse *ps, const char *name, const char *value)
+{
 	char range[128];
 
 	if (ps->section == SECTION_NONE) {
-		if (section[0] == '\0')
-			parse_fail(ps, "key '%s' outside any section", name);
-		return 1;
+		parse_fail(ps, "key '%s' outside any section", name);
+		return;
 	}
-	if (ps->section == SECTION_POOL && ps->pool == NULL)
-		return 1;	/* the bad section was reported */
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
 
@@ -614,16 +639,64 @@ handle_key(void *user, const char *section, const char *name, const char *value)
 			continue;
 		if (ps->seen[i]) {
 			parse_fail(ps, "%s %s: set twice", ps->section_label, name);
-			return 1;
+			return;
 		}
 		ps->seen[i] = 1;
 		if (!parse_value(k, value, key_target(ps, k)))
 			parse_fail(ps, "%s %s: must be %s, got '%s'", ps->section_label,
 			    name, range_text(k, range, sizeof range), value);
-		return 1;
+		return;
 	}
 	parse_fail(ps, "%s: unknown key '%s'", ps->section_label, name);
-	return 1;
+}
+
+/*
+ * One line of len bytes, of which line holds what fit: blank, a comment
+ * ('#' or ';' first), [section], or key = value.
+ */
+static void
+parse_line(struct parse *ps, char *line, long len)
+{
+	char *s = line, *eq;
+
+	if (len <= LP_CONFIG_LINE_MAX && (long)strlen(line) != len) {
+		parse_fail(ps, "a NUL byte in the line");
+		return;
+	}
+	if (ps->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;		/* a UTF-8 byte order mark */
+	s = trim(s);
+	if (*s == '#' || *s == ';')
+		return;		/* however long: it says nothing */
+	if (len > LP_CONFIG_LINE_MAX) {
+		refuse_long_line(ps, s);
+		return;
+	}
+	cut_inline_comment(s);
+	s = trim(s);
+	if (*s == '\0')
+		return;
+	if (*s == '[') {
+		parse_section_header(ps, s);
+		return;
+	}
+	if ((eq = strchr(s, '=')) == NULL) {
+		parse_fail(ps, SYNTAX_ERROR);
+		return;
+	}
+	*eq = '\0';
+	handle_key(ps, trim(s), trim(eq + 1));
+}
+
+/* Up to the first error, which says all a reader can trust. */
+static void
+parse_lines(struct parse *ps)
+{
+	char line[LP_CONFIG_LINE_MAX + 1];
+	long len;
+
+	while (!ps->failed && (len = read_line(ps, line, sizeof line)) >= 0)
+		parse_line(ps, line, len);
 }
 
 static void
@@ -646,17 +719,11 @@ check_whole(struct parse *ps)
 static int
 parse_into(struct lp_config *cfg, struct parse *ps)
 {
-	int rc;
-
 	memset(cfg, 0, sizeof *cfg);
 	ps->cfg = cfg;
 	snprintf(cfg->source, sizeof cfg->source, "%s", ps->name);
 	apply_defaults(ps, SECTION_DAEMON);
-	rc = ini_parse_stream(read_line, ps, handle_key, ps);
-	if (rc > 0) {
-		ps->line = (unsigned)rc;
-		parse_fail(ps, "syntax error: expected [section] or key = value");
-	}
+	parse_lines(ps);
 	if (!ps->failed && cfg->npools == 0) {
 		struct parse defaults = *ps;
 
@@ -664,7 +731,8 @@ parse_into(struct lp_config *cfg, struct parse *ps)
 		defaults.file = NULL;
 		defaults.name = "(embedded default)";
 		defaults.line = 0;
-		if (ini_parse_stream(read_line, &defaults, handle_key, &defaults) != 0 || defaults.failed)
+		parse_lines(&defaults);
+		if (defaults.failed)
 			fatalx("config: bad embedded default pools");
 		ps->pool = NULL;
 	}

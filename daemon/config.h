@@ -1,8 +1,8 @@
 /*
  * The configuration: one table of every key (type, default, range, whether
- * a reload can change it), read from an INI file with inih or taken from
- * the embedded default.  Every value is validated; a bad one is reported
- * with file, line, key and the accepted range.
+ * a reload can change it), read from an INI file or taken from the embedded
+ * default.  Every value is validated; a bad one is reported with file,
+ * line, key and the accepted range.
  */
 #ifndef LP_DAEMON_CONFIG_H
 #define LP_DAEMON_CONFIG_H
@@ -20,6 +20,7 @@
 #define LP_MODULES_MAX 1024	/* bytes of the space-separated module list */
 #define LP_ADDRESS_MAX 64	/* HOST:PORT of a TCP listener */
 #define LP_IDS_MAX 32		/* users, and groups, a pool may name */
+#define LP_CONFIG_LINE_MAX 4096	/* bytes of a line of the file, its newline aside */
 
 /* Numeric user or group ids, resolved from names when the file is read. */
 struct lp_idlist {

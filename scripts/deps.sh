@@ -5,7 +5,7 @@
 set -eu
 
 # pkg-config module : Debian package
-modules="libevent:libevent-dev msgpack:libmsgpack-dev check:check inih:libinih-dev jansson:libjansson-dev"
+modules="libevent:libevent-dev msgpack:libmsgpack-dev check:check jansson:libjansson-dev"
 # command : Debian package
 commands="pkg-config:pkg-config cc:gcc make:make"
 # Optional: the build goes on without them, but make check needs

@@ -578,6 +578,152 @@ START_TEST(metrics_port_in_use_stops_the_start)
 }
 END_TEST
 
+/*
+ * ---- lines as long as the documented values need ----
+ * A modules value of 1,000 bytes, 32 uids of 32 digits each: lines that
+ * Debian's inih cut after 199 bytes, reading the rest as another line.
+ */
+
+#define NOBODY_UID 4000000000u
+
+/* The built bytes module after as many slashes as make len bytes, into buf. */
+static void
+padded_module(char *buf, size_t len)
+{
+	const char *dir = getenv("LP_MODULES");
+	char path[512];
+	size_t size;
+
+	snprintf(path, sizeof path, "%s/bytes.so", dir != NULL ? dir : "build/modules");
+	size = strlen(path);
+	ck_assert_uint_le(size, len);
+	memset(buf, '/', len - size);
+	memcpy(buf + len - size, path, size + 1);
+}
+
+/* count uids of 32 digits, space-separated, NOBODY_UID but for the last, into buf. */
+static void
+uid_list(char *buf, size_t len, unsigned count, unsigned last)
+{
+	size_t used = 0;
+
+	for (unsigned i = 0; i < count; i++) {
+		used += (size_t)snprintf(buf + used, len - used, "%s%032u", i > 0 ? " " : "",
+		    i + 1 < count ? NOBODY_UID : last);
+		ck_assert_uint_lt(used, len);
+	}
+}
+
+/* A pool of one worker for the users on line 7, with the modules on line 2. */
+static void
+long_lines_config(char *buf, size_t len, const char *users)
+{
+	char modules[1001];
+
+	padded_module(modules, sizeof modules - 1);
+	snprintf(buf, len, "[daemon]\nmodules = %s\n[pool cpu]\nexecutors_min = 1\n"
+	    "executors_max = 1\nworkers = 1\nallow_users = %s\n", modules, users);
+}
+
+static char long_config[4 * LP_CONFIG_LINE_MAX], long_users[2 * LP_CONFIG_LINE_MAX];
+
+START_TEST(check_reads_lines_as_long_as_documented)
+{
+	char output[4096];
+
+	uid_list(long_users, sizeof long_users, LP_IDS_MAX, getuid());
+	long_lines_config(long_config, sizeof long_config, long_users);
+	ck_assert_msg(daemon_run_once(long_config, true, output, sizeof output) == 0, "%s", output);
+	ck_assert_msg(strstr(output, "is valid") != NULL, "%s", output);
+
+	uid_list(long_users, sizeof long_users, 200, NOBODY_UID);
+	long_lines_config(long_config, sizeof long_config, long_users);
+	ck_assert_int_ne(daemon_run_once(long_config, true, output, sizeof output), 0);
+	ck_assert_msg(strstr(output, "leasepoold.conf:7: [pool cpu] allow_users") != NULL &&
+	    strstr(output, "4096 bytes") != NULL, "%s", output);
+}
+END_TEST
+
+static enum lp_err
+acquire_and_release(struct lp_client *c)
+{
+	struct lp_acquire_opts patient = { .timeout = HARNESS_WAIT_SECONDS };
+	struct lp_lease lease;
+	struct lp_error err;
+	enum lp_err rc = lp_acquire(c, &patient, &lease, &err);
+
+	if (rc == LP_OK)
+		ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
+	return rc;
+}
+
+struct log_line {
+	const char *text;
+	unsigned seen;		/* lines holding it before */
+};
+
+static bool
+logged_again(void *arg)
+{
+	const struct log_line *l = arg;
+
+	return daemon_log_count(&d, l->text) > l->seen;
+}
+
+/* Writes config over d's file, sends SIGHUP and waits for a new line holding logged. */
+static void
+reload_with(const char *config, const char *logged)
+{
+	struct log_line l = { logged, daemon_log_count(&d, logged) };
+	FILE *f = fopen(d.config, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(config, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert_msg(wait_until(logged_again, &l), "no new '%s' in %s", logged, d.log);
+}
+
+START_TEST(reload_reads_lines_as_long_as_documented)
+{
+	struct lp_args *a = lp_args_new();
+	struct lp_client *c;
+	struct lp_lease lease;
+	struct lp_value *v;
+	struct lp_error err;
+	char where[256];
+
+	uid_list(long_users, sizeof long_users, LP_IDS_MAX, NOBODY_UID);
+	long_lines_config(long_config, sizeof long_config, long_users);
+	daemon_start(&d, long_config);
+	c = daemon_connect(&d);
+	ck_assert_int_eq(acquire_and_release(c), LP_ERR_PERMISSION_DENIED);
+
+	/* The 32nd uid, the test's own, is past byte 1,000 of its line. */
+	uid_list(long_users, sizeof long_users, LP_IDS_MAX, getuid());
+	long_lines_config(long_config, sizeof long_config, long_users);
+	reload_with(long_config, "configuration reloaded");
+	ck_assert_int_eq(acquire_and_release(c), LP_OK);
+
+	/* Refused whole: the running configuration stays. */
+	uid_list(long_users, sizeof long_users, 200, NOBODY_UID);
+	long_lines_config(long_config, sizeof long_config, long_users);
+	reload_with(long_config, "reload failed");
+	snprintf(where, sizeof where, "%s:7: [pool cpu] allow_users", d.config);
+	ck_assert_msg(daemon_log_contains(&d, where), "no '%s' in %s", where, d.log);
+	ck_assert(daemon_log_contains(&d, "4096 bytes"));
+	ck_assert_int_eq(acquire_and_release(c), LP_OK);
+
+	/* The module at the end of the 1,000-byte modules line was loaded at the start. */
+	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+	lp_args_str(a, "abc");
+	ck_assert_msg(lp_run(c, lease.id, "bytes.reverse", a, &v, &err) == LP_OK, "%s", err.message);
+	lp_value_free(v);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
 /* ---- the installed files against the key table ---- */
 
 static char *
@@ -791,6 +937,9 @@ service_suite(void)
 	suite_add_tcase(s, metrics);
 
 	tcase_set_timeout(files, 60);
+	tcase_add_checked_fixture(files, NULL, stop_daemon);
+	tcase_add_test(files, check_reads_lines_as_long_as_documented);
+	tcase_add_test(files, reload_reads_lines_as_long_as_documented);
 	tcase_add_test(files, metrics_listen_takes_numeric_addresses_only);
 	tcase_add_test(files, metrics_port_in_use_stops_the_start);
 	tcase_add_test(files, installed_config_lists_every_key_at_its_default);

@@ -33,7 +33,7 @@ load_ok(const char *text)
 {
 	err[0] = '\0';
 	ck_assert_msg(config_load_string(&cfg, text, "test.conf", err, sizeof err) == 0,
-	    "rejected: %s\n--- text:\n%s", err, text);
+	    "rejected: %s\n--- text:\n%.512s", err, text);
 }
 
 /* The text is rejected with a message holding each part (NULL ends them). */
@@ -47,7 +47,7 @@ load_fails(const char *text, ...)
 
 	err[0] = '\0';
 	ck_assert_msg(config_load_string(&cfg, text, "test.conf", err, sizeof err) == -1,
-	    "accepted:\n%s", text);
+	    "accepted:\n%.512s", text);
 	va_start(ap, text);
 	while ((part = va_arg(ap, const char *)) != NULL)
 		ck_assert_msg(strstr(err, part) != NULL, "'%s' does not mention '%s'", err, part);
@@ -396,6 +396,21 @@ START_TEST(test_value_spacing_and_comments)
 }
 END_TEST
 
+/*
+ * Indentation is only indentation, not the continuation of the line before
+ * (issue 26: "workers: set twice" named the key above it).
+ */
+START_TEST(test_indented_keys)
+{
+	load_ok("[pool cpu]\nexecutors_max = 2\n  workers = 3\n\tbatch_size = 8\n");
+	ck_assert_uint_eq(cfg.pools[0].executors_max, 2);
+	ck_assert_uint_eq(cfg.pools[0].workers, 3);
+	ck_assert_uint_eq(cfg.pools[0].batch_size, 8);
+	load_fails("[pool cpu]\nworkers = 2\nexecutors_max = 2\n    workers = 3\n", "test.conf:4: ",
+	    "[pool cpu] workers: set twice", NULL);
+}
+END_TEST
+
 START_TEST(test_unknown_key)
 {
 	load_fails("[daemon]\nworkers = 2\n", "test.conf:2: ", "[daemon]",
@@ -538,6 +553,31 @@ START_TEST(test_syntax_errors)
 {
 	load_fails("[daemon]\nthis is not a key\n", "test.conf:2: ", "syntax error", NULL);
 	load_fails("[daemon]\n[pool cpu\n", "test.conf:2: ", "syntax error", NULL);
+	load_fails("[daemon] log_level = info\n", "test.conf:1: ", "syntax error", NULL);
+	/* Keys take '=', as the manual says, not ':'. */
+	load_fails("[pool cpu]\nworkers: 2\n", "test.conf:2: ", "syntax error", NULL);
+}
+END_TEST
+
+/* A byte order mark opens a file edited elsewhere; a NUL byte is nothing a file should hold. */
+START_TEST(test_odd_bytes)
+{
+	char path[] = "/tmp/leasepool-config-test-XXXXXX", where[64];
+	int fd = mkstemp(path);
+	static const char nul[] = "[pool cpu]\nworkers = 2\0 3\n";
+
+	load_ok("\xef\xbb\xbf[pool cpu]\nworkers = 2\n");
+	ck_assert_uint_eq(cfg.pools[0].workers, 2);
+	load_fails("[pool cpu]\n\xef\xbb\xbfworkers = 2\n", "test.conf:2: ", NULL);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, nul, sizeof nul - 1), (ssize_t)sizeof nul - 1);
+	close(fd);
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof err), -1);
+	unlink(path);
+	snprintf(where, sizeof where, "%s:2: ", path);
+	ck_assert_msg(strncmp(err, where, strlen(where)) == 0 && strstr(err, "NUL") != NULL,
+	    "%s", err);
 }
 END_TEST
 
@@ -552,8 +592,8 @@ START_TEST(test_first_error_reported)
 END_TEST
 
 /*
- * Regression: inih reports a syntax error only when the whole
- * file has been read, so an error on a later line is reported instead.
+ * Regression: a syntax error was reported only once the whole file
+ * had been read, so an error on a later line was reported instead.
  */
 START_TEST(test_syntax_error_before_bad_value)
 {
@@ -572,6 +612,162 @@ END_TEST
 START_TEST(test_range_names_real_minimum)
 {
 	load_fails("[pool cpu]\nlease_seconds = 0.0005\n", "test.conf:2: ", "0.001", NULL);
+}
+END_TEST
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/*
+ * Lines as long as the documented values need: a modules value of up to
+ * LP_MODULES_MAX - 1 bytes, 32 user or group names of up to 32 bytes each.
+ * Regression: the parser cut every line after 199 bytes (inih's
+ * INI_MAX_LINE as Debian builds it) and read the rest as another line.
+ */
+
+/* Absolute paths of 12 bytes, one space apart, the first one longer: len bytes (12 or more). */
+static void
+module_list(char *buf, size_t len)
+{
+	size_t n = (len + 1) / 13, used = len + 1 - 13 * n;
+
+	memset(buf, '/', used);
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)sprintf(buf + used, "%s/m/%06zu.so", i > 0 ? " " : "", i);
+}
+
+START_TEST(test_long_modules_line)
+{
+	static const size_t sizes[] = { 1000, LP_MODULES_MAX - 1 };
+	static char text[2 * LP_MODULES_MAX], value[LP_MODULES_MAX];
+
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		module_list(value, sizes[i]);
+		ck_assert_uint_eq(strlen(value), sizes[i]);
+		snprintf(text, sizeof text, "# modules\n[daemon]\nmodules = %s\n"
+		    "log_level = debug\n[pool cpu]\nworkers = 2\n", value);
+		load_ok(text);
+		ck_assert_str_eq(cfg.modules, value);
+		ck_assert_int_eq(cfg.log_level, LOG_DEBUG);
+		ck_assert_uint_eq(cfg.pools[0].workers, 2);
+	}
+}
+END_TEST
+
+/* 32 uids of 32 digits each (leading zeros), joined by sep: 1,055 bytes or more. */
+static void
+id_list(char *buf, size_t len, const char *sep)
+{
+	size_t used = 0;
+
+	for (unsigned i = 0; i < LP_IDS_MAX; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%032u", i > 0 ? sep : "",
+		    1000 + i);
+	ck_assert_uint_lt(used, len);
+}
+
+START_TEST(test_long_id_lines)
+{
+	static char text[3 * 2048], users[2048], groups[2048];
+
+	id_list(users, sizeof users, " ");
+	id_list(groups, sizeof groups, ", ");
+	snprintf(text, sizeof text, "[pool cpu]\nallow_users = %s\nallow_groups = %s\n"
+	    "workers = 3\n", users, groups);
+	load_ok(text);
+	ck_assert_uint_eq(cfg.pools[0].allow_users.n, LP_IDS_MAX);
+	ck_assert_uint_eq(cfg.pools[0].allow_groups.n, LP_IDS_MAX);
+	for (unsigned i = 0; i < LP_IDS_MAX; i++) {
+		ck_assert_uint_eq(cfg.pools[0].allow_users.ids[i], 1000 + i);
+		ck_assert_uint_eq(cfg.pools[0].allow_groups.ids[i], 1000 + i);
+	}
+	ck_assert_uint_eq(cfg.pools[0].workers, 3);
+}
+END_TEST
+
+/* "key = value", padded with spaces to len bytes, into buf. */
+static void
+padded_line(char *buf, size_t len, const char *key_value)
+{
+	size_t n = strlen(key_value);
+
+	memcpy(buf, key_value, n);
+	memset(buf + n, ' ', len - n);
+	buf[len] = '\0';
+}
+
+/* A line holds LP_CONFIG_LINE_MAX bytes, its newline aside; one more is refused. */
+START_TEST(test_line_limit)
+{
+	static char text[2 * LP_CONFIG_LINE_MAX], line[LP_CONFIG_LINE_MAX + 2];
+
+	ck_assert_int_eq(LP_CONFIG_LINE_MAX, 4096);	/* the documented limit */
+	padded_line(line, LP_CONFIG_LINE_MAX, "workers = 3");
+	snprintf(text, sizeof text, "[pool cpu]\n%s\nexecutors_max = 2\n", line);
+	load_ok(text);
+	ck_assert_uint_eq(cfg.pools[0].workers, 3);
+	ck_assert_uint_eq(cfg.pools[0].executors_max, 2);
+
+	padded_line(line, LP_CONFIG_LINE_MAX + 1, "workers = 3");
+	snprintf(text, sizeof text, "[pool cpu]\n%s\nexecutors_max = 2\n", line);
+	load_fails(text, "test.conf:2: ", "[pool cpu] workers", "4096 bytes", NULL);
+}
+END_TEST
+
+/*
+ * A line over the limit is refused with its own line number and key; the
+ * rest of it is not read as more lines, so no second error follows.
+ */
+START_TEST(test_too_long_line_refused)
+{
+	static char text[4 * LP_CONFIG_LINE_MAX], value[2 * LP_CONFIG_LINE_MAX];
+
+	module_list(value, sizeof value - 1);
+	snprintf(text, sizeof text, "[daemon]\nlog_level = debug\nmodules = %s\n"
+	    "max_connections = 5\n[pool cpu]\nworkers = 2\n", value);
+	load_fails(text, "test.conf:3: ", "[daemon] modules", "4096 bytes", NULL);
+	ck_assert_msg(strstr(err, "syntax") == NULL, "%s", err);
+	/* A comment may be longer: it says nothing. */
+	snprintf(text, sizeof text, "# %s\n[pool cpu]\nworkers = 2\n", value);
+	load_ok(text);
+	ck_assert_uint_eq(cfg.pools[0].workers, 2);
+}
+END_TEST
+
+/* A file is read the same way: long lines whole, too long ones refused with their line. */
+START_TEST(test_long_lines_in_a_file)
+{
+	static char text[4 * LP_CONFIG_LINE_MAX], value[2 * LP_CONFIG_LINE_MAX];
+	char path[] = "/tmp/leasepool-config-test-XXXXXX", where[64];
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	module_list(value, LP_MODULES_MAX - 1);
+	snprintf(text, sizeof text, "[daemon]\nmodules = %s\n[pool cpu]\nworkers = 2\n", value);
+	write_file(path, text);
+	ck_assert_msg(config_load(&cfg, path, err, sizeof err) == 0, "%s", err);
+	ck_assert_str_eq(cfg.modules, value);
+	ck_assert_uint_eq(cfg.pools[0].workers, 2);
+
+	module_list(value, sizeof value - 1);
+	snprintf(text, sizeof text, "[daemon]\n\nmodules = %s\n[pool cpu]\nworkers = 2\n",
+	    value);
+	write_file(path, text);
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof err), -1);
+	unlink(path);
+	snprintf(where, sizeof where, "%s:3: ", path);
+	ck_assert_msg(strncmp(err, where, strlen(where)) == 0, "'%s' does not start with '%s'",
+	    err, where);
+	ck_assert_msg(strstr(err, "modules") != NULL && strstr(err, "4096 bytes") != NULL,
+	    "%s", err);
 }
 END_TEST
 
@@ -601,16 +797,6 @@ START_TEST(test_load_missing_file)
 	ck_assert_msg(strstr(err, "No such file") != NULL, "%s", err);
 }
 END_TEST
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_ge(fputs(text, f), 0);
-	ck_assert_int_eq(fclose(f), 0);
-}
 
 /* A file is read like a string, and messages name its path. */
 START_TEST(test_load_file)
@@ -693,6 +879,7 @@ config_suite(void)
 	tcase_add_test(tc, test_socket_mode_octal);
 	tcase_add_test(tc, test_backends);
 	tcase_add_test(tc, test_value_spacing_and_comments);
+	tcase_add_test(tc, test_indented_keys);
 	tcase_add_test(tc, test_default_socket);
 	suite_add_tcase(s, tc);
 
@@ -713,6 +900,7 @@ config_suite(void)
 	tcase_add_test(tc, test_executors_min_above_max);
 	tcase_add_test(tc, test_default_pool_must_exist);
 	tcase_add_test(tc, test_syntax_errors);
+	tcase_add_test(tc, test_odd_bytes);
 	tcase_add_test(tc, test_first_error_reported);
 	suite_add_tcase(s, tc);
 
@@ -721,6 +909,14 @@ config_suite(void)
 	tcase_add_test(tc, test_load_missing_file);
 	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_config_pool_lookup);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("long lines");
+	tcase_add_test(tc, test_long_modules_line);
+	tcase_add_test(tc, test_long_id_lines);
+	tcase_add_test(tc, test_line_limit);
+	tcase_add_test(tc, test_too_long_line_refused);
+	tcase_add_test(tc, test_long_lines_in_a_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("regressions");
