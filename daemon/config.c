@@ -583,12 +583,12 @@ trim(char *s)
 	return s;
 }
 
-/* ';' after a space starts a comment (a path may hold one elsewhere). */
+/* '#' or ';' after a blank starts a comment (a path may hold either elsewhere). */
 static void
 cut_inline_comment(char *s)
 {
 	for (char *p = s; *p != '\0'; p++) {
-		if (*p == ';' && p > s && isspace((unsigned char)p[-1])) {
+		if ((*p == '#' || *p == ';') && p > s && isspace((unsigned char)p[-1])) {
 			*p = '\0';
 			return;
 		}

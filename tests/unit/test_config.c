@@ -397,6 +397,22 @@ START_TEST(test_value_spacing_and_comments)
 END_TEST
 
 /*
+ * '#' starts a comment after a blank as ';' does: the installed file uses
+ * '#' (issue 26).  Elsewhere it is part of the value.
+ */
+START_TEST(test_inline_hash_comments)
+{
+	load_ok("[daemon] # the daemon\nmodules = /a.so /b#c.so # the examples\n"
+	    "socket = /run/a#b.sock\t# not the default\n[pool cpu] ; the pool\n"
+	    "workers = 3 # three\n");
+	ck_assert_str_eq(cfg.modules, "/a.so /b#c.so");
+	ck_assert_str_eq(cfg.socket_path, "/run/a#b.sock");
+	ck_assert_uint_eq(cfg.pools[0].workers, 3);
+	load_fails("[pool cpu]\nworkers = # none\n", "test.conf:2: ", "got ''", NULL);
+}
+END_TEST
+
+/*
  * Indentation is only indentation, not the continuation of the line before
  * (issue 26: "workers: set twice" named the key above it).
  */
@@ -880,6 +896,7 @@ config_suite(void)
 	tcase_add_test(tc, test_backends);
 	tcase_add_test(tc, test_value_spacing_and_comments);
 	tcase_add_test(tc, test_indented_keys);
+	tcase_add_test(tc, test_inline_hash_comments);
 	tcase_add_test(tc, test_default_socket);
 	suite_add_tcase(s, tc);
 
