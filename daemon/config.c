@@ -548,8 +548,9 @@ next_byte(struct parse *ps)
 
 /*
  * The next line, without its newline, into buf, as much of it as fits; its
- * whole length, or -1 after the last line.  A line too long for buf is
- * read to its end all the same, so that its rest is not taken for lines.
+ * whole length, or -1 after the last line or a read error.  A line too
+ * long for buf is read to its end all the same, so that its rest is not
+ * taken for lines.
  */
 static long
 read_line(struct parse *ps, char *buf, size_t size)
@@ -563,6 +564,11 @@ read_line(struct parse *ps, char *buf, size_t size)
 		len++;
 	}
 	buf[(size_t)len < size - 1 ? (size_t)len : size - 1] = '\0';
+	/* A directory opens; reading it is what fails. */
+	if (c == EOF && ps->file != NULL && ferror(ps->file)) {
+		parse_fail(ps, "%s", strerror(errno));
+		return -1;
+	}
 	if (c == EOF && len == 0)
 		return -1;
 	ps->line++;

@@ -631,6 +631,19 @@ START_TEST(test_range_names_real_minimum)
 }
 END_TEST
 
+/* A directory opens as a file would; reading it is what fails (issue 26). */
+START_TEST(test_load_directory)
+{
+	char path[] = "/tmp/leasepool-config-test-XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(path));
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof err), -1);
+	rmdir(path);
+	ck_assert_msg(strncmp(err, path, strlen(path)) == 0 && strstr(err, "Is a directory") != NULL,
+	    "%s", err);
+}
+END_TEST
+
 static void
 write_file(const char *path, const char *text)
 {
@@ -924,6 +937,7 @@ config_suite(void)
 	tc = tcase_create("messages and files");
 	tcase_add_test(tc, test_short_error_buffer);
 	tcase_add_test(tc, test_load_missing_file);
+	tcase_add_test(tc, test_load_directory);
 	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_config_pool_lookup);
 	suite_add_tcase(s, tc);
