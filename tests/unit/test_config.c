@@ -208,6 +208,20 @@ START_TEST(test_limits_accepted)
 }
 END_TEST
 
+/* Every size takes K, M or G (issue 26: max_message_bytes = 4M was refused). */
+START_TEST(test_sizes_take_suffixes)
+{
+	load_ok("[daemon]\nmax_message_bytes = 4M\nmax_result_bytes = 1g\n"
+	    "[pool cpu]\nexec_output_max = 64K\nmemory_limit = 3G\n");
+	ck_assert_uint_eq(cfg.max_message_bytes, 4u << 20);
+	ck_assert_uint_eq(cfg.max_result_bytes, 1u << 30);
+	ck_assert_uint_eq(cfg.pools[0].exec_output_max, 64u << 10);
+	ck_assert_uint_eq(cfg.pools[0].memory_limit, 3ULL << 30);
+	load_ok("[daemon]\nmax_message_bytes = 1k\n");
+	ck_assert_uint_eq(cfg.max_message_bytes, 1024);
+}
+END_TEST
+
 START_TEST(test_log_levels)
 {
 	static const struct {
@@ -293,8 +307,8 @@ static const struct key_spec {
 	    VALUES("pool cpu") },
 	{ "daemon", "max_connections", INTEGER, "1", "an integer from 1 to 1000000",
 	    VALUES("0", "1000001") },
-	{ "daemon", "max_message_bytes", INTEGER, "1024",
-	    "an integer from 1024 to 1073741824", VALUES("0", "1023", "1073741825") },
+	{ "daemon", "max_message_bytes", BYTES, "1024",
+	    "a size from 1024 to 1073741824 bytes", VALUES("0", "1023", "1073741825", "2G") },
 	{ "daemon", "shutdown_timeout", DURATION, "0", "seconds from 0 to 86400",
 	    VALUES("86400.5", "86401") },
 	{ "daemon", "busy_poll", DURATION, "0", "seconds from 0 to 0.001",
@@ -904,6 +918,7 @@ config_suite(void)
 	tcase_add_test(tc, test_daemon_section_alone);
 	tcase_add_test(tc, test_every_key_parsed);
 	tcase_add_test(tc, test_limits_accepted);
+	tcase_add_test(tc, test_sizes_take_suffixes);
 	tcase_add_test(tc, test_log_levels);
 	tcase_add_test(tc, test_socket_mode_octal);
 	tcase_add_test(tc, test_backends);
