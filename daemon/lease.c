@@ -535,6 +535,12 @@ retarget(struct lp_pool *p, double now)
 	p->target = pool_target(p);
 	while (p->nexecutors < p->target)
 		start_executor(p);
+	/*
+	 * A reload that raised executors_max made room: the waiters get it
+	 * first, through executors that serve them as they come up, the way a
+	 * released one does.
+	 */
+	grow_for_waiters(p);
 	/* Free executors above the target go, the longest idle first. */
 	above = p->nexecutors > p->target ? p->nexecutors - p->target : 0;
 	TAILQ_FOREACH(ex, &p->free, free_link) {

@@ -174,6 +174,8 @@ void lease_table_free(struct lp_lease_table *t);
 /*
  * Brings every pool to its target (after start-up or a reload): starts
  * executors below it, and lets free ones above it go after idle_seconds.
+ * Room a reload made for waiters (a higher executors_max) is theirs:
+ * executors are started for them and serve them in turn as they come up.
  */
 void lease_table_warm(struct lp_lease_table *t, double now);
 

@@ -129,14 +129,24 @@ one_double(double v)
 	return a;
 }
 
-/* An acquire whose answer record() keeps in o. */
+/* An acquire whose answer record() keeps in o; timeout 0 waits without a bound. */
 static void
-acquire_async(struct lp_client *c, struct outcome *o)
+acquire_async(struct lp_client *c, double timeout, struct outcome *o)
 {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
 	struct lp_error err;
 
-	ck_assert(lp_call_async(c, "acquire", NULL, 0, record, o, &err) == LP_OK);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, timeout > 0);
+	if (timeout > 0) {
+		lp_pack_cstr(&pk, "timeout");
+		msgpack_pack_double(&pk, timeout);
+	}
+	ck_assert(lp_call_async(c, "acquire", sb.data, sb.size, record, o, &err) == LP_OK);
 	ck_assert(lp_client_process(c, &err) == LP_OK);
+	msgpack_sbuffer_destroy(&sb);
 }
 
 struct pending {
@@ -295,9 +305,9 @@ START_TEST(waiters_are_served_first_come_first_served)
 	uint64_t lease = acquire(a, NULL);
 	struct lp_error err;
 
-	acquire_async(b, &ob);
+	acquire_async(b, 0, &ob);
 	ck_assert(wait_stats(a, "pools.cpu.waiting", 1));
-	acquire_async(c, &oc);
+	acquire_async(c, 0, &oc);
 	ck_assert(wait_stats(a, "pools.cpu.waiting", 2));
 	ck_assert(lp_release(a, lease, &err) == LP_OK);
 	wait_outcome(b, &ob);
@@ -351,7 +361,7 @@ START_TEST(disconnect_releases_leases_and_waiters)
 
 	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
-	acquire_async(b, &waiting);
+	acquire_async(b, 0, &waiting);
 	ck_assert(wait_stats(watcher, "pools.cpu.waiting", 1));
 	lp_client_free(a);
 	/* The run ends unanswered, the executor comes back, and the waiter gets it. */
@@ -882,10 +892,27 @@ START_TEST(a_whole_request_is_held_to_the_depth_limit)
 }
 END_TEST
 
+/* The log says the configuration was reloaded more often than *arg times. */
 static bool
-reloaded(void *arg)
+reloaded_again(void *arg)
 {
-	return daemon_log_contains(&d, "configuration reloaded");
+	const unsigned *before = arg;
+
+	return daemon_log_count(&d, "configuration reloaded") > *before;
+}
+
+/* Rewrites d's configuration file to text, and waits until SIGHUP has reloaded it. */
+static void
+reload(const char *text)
+{
+	unsigned before = daemon_log_count(&d, "configuration reloaded");
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(d.config, "w"));
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert_msg(wait_until(reloaded_again, &before), "the reload was not logged");
 }
 
 /* Workers forked before a reload raised the size limit take runs up to the new one. */
@@ -897,17 +924,12 @@ START_TEST(a_raised_size_limit_reaches_the_workers_already_running)
 	struct lp_value *v;
 	struct lp_error err;
 	uint64_t id;
-	FILE *f;
 
 	/* The worker is forked under the old limit. */
 	ck_assert(run_echo_int(c, acquire(c, NULL), 1, &err) == LP_OK);
 	lp_client_free(c);
-	ck_assert_ptr_nonnull(f = fopen(d.config, "w"));
-	fputs("[daemon]\nmax_message_bytes = 1048576\n"
-	    "[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\n", f);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	ck_assert(wait_until(reloaded, NULL));
+	reload("[daemon]\nmax_message_bytes = 1048576\n"
+	    "[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\n");
 	/* A connection keeps the limits it was accepted under: a new one. */
 	c = daemon_connect(&d);
 	id = acquire(c, NULL);
@@ -1023,7 +1045,7 @@ START_TEST(waiting_acquire_gets_stopping)
 	struct outcome waiting = { 0 };
 
 	acquire(a, NULL);
-	acquire_async(b, &waiting);
+	acquire_async(b, 0, &waiting);
 	ck_assert(wait_stats(a, "pools.cpu.waiting", 1));
 	kill(d.pid, SIGTERM);
 	wait_outcome(b, &waiting);
@@ -1118,6 +1140,56 @@ START_TEST(an_executor_freed_by_its_last_run_retires_unprompted)
 }
 END_TEST
 
+/* one_executor with room for five. */
+static const char five_executors[] =
+    "[daemon]\n"
+    "shutdown_timeout = 20\n"
+    "[pool cpu]\n"
+    "executors_min = 1\n"
+    "executors_max = 5\n"
+    "workers = 2\n"
+    "lease_seconds = 60\n"
+    "grace_seconds = 5\n"
+    "job_timeout = 60\n";
+
+/*
+ * A reload that raises executors_max serves the acquires already waiting,
+ * in their order, well before their timeout; a later acquire is served too
+ * (issue 29: the waiters timed out while later acquires were granted).
+ * The waiters share a connection, so their answers arrive in the daemon's
+ * order.
+ */
+START_TEST(a_reload_that_makes_room_serves_the_waiters_first)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome waiters[3] = { { 0 } };
+	struct lp_acquire_opts bounded = { .timeout = 20 };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	acquire(a, NULL);
+	for (int i = 0; i < 3; i++) {
+		acquire_async(b, 60, &waiters[i]);
+		ck_assert(wait_stats(a, "pools.cpu.waiting", i + 1));
+	}
+	reload(five_executors);
+	for (int i = 0; i < 3; i++) {
+		wait_outcome(b, &waiters[i]);
+		ck_assert_int_eq(waiters[i].code, LP_OK);
+		ck_assert_int_eq(waiters[i].done, 1);
+	}
+	ck_assert_int_lt(waiters[0].order, waiters[1].order);
+	ck_assert_int_lt(waiters[1].order, waiters[2].order);
+	ck_assert_msg(lp_acquire(c, &bounded, &lease, &err) == LP_OK, "%s", err.message);
+	ck_assert_int_eq(stats_int(a, "pools.cpu.counters.acquire_timeouts"), 0);
+	ck_assert_int_eq(stats_int(a, "pools.cpu.executors.leased"), 5);
+	lp_client_free(a);
+	lp_client_free(b);
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 daemon_suite(void)
 {
@@ -1126,6 +1198,7 @@ daemon_suite(void)
 	TCase *faults = tcase_create("faults");
 	TCase *expiry = tcase_create("expiry");
 	TCase *stop = tcase_create("stop");
+	TCase *reloads = tcase_create("reload");
 
 	tcase_add_checked_fixture(basic, start_one_executor, stop_daemon);
 	tcase_set_timeout(basic, 60);
@@ -1188,5 +1261,10 @@ daemon_suite(void)
 	tcase_add_test(stop, stop_lets_accepted_runs_finish);
 	tcase_add_test(stop, waiting_acquire_gets_stopping);
 	suite_add_tcase(s, stop);
+
+	tcase_add_checked_fixture(reloads, start_one_executor, stop_daemon);
+	tcase_set_timeout(reloads, 60);
+	tcase_add_test(reloads, a_reload_that_makes_room_serves_the_waiters_first);
+	suite_add_tcase(s, reloads);
 	return s;
 }

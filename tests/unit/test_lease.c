@@ -1288,6 +1288,37 @@ START_TEST(test_below_min_started_again)
 }
 END_TEST
 
+/*
+ * A reload that raises executors_max serves the acquirers already waiting,
+ * users in turn, before any later one: issue 29, where they timed out.
+ */
+START_TEST(test_reload_raising_max_serves_waiters)
+{
+	static const uint32_t order[] = { 1, 3, 2, 4 };
+	struct lp_lease *held;
+
+	start_table(ONE_EXECUTOR);
+	fx.bob.uid = 1000;
+	fx.carol.uid = 2000;
+	held = acquire_now(&fx.alice, 0, 0);
+	for (uint32_t tag = 1; tag <= 3; tag++)
+		acquire_queued(tag < 3 ? &fx.bob : &fx.carol, tag, 20, tag);
+	ck_assert_uint_eq(fx.rec.nstarted, 1);
+	fx.pool->cfg.executors_max = 3;	/* as a reload does */
+	lease_table_warm(&fx.table, 4);
+	ck_assert_uint_eq(fx.rec.nstarted, 3);
+	acquire_queued(&fx.carol, 4, 20, 5);	/* behind them, though there is room */
+	ck_assert_uint_eq(fx.rec.nstarted, 3);
+	bring_up_all(6);
+	release(held, 7);
+	release(fx.rec.grants[0].lease, 8);
+	ck_assert_uint_eq(fx.rec.ngrants, 4);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_uint_eq(fx.rec.grants[i].tag, order[i]);
+	ck_assert_uint_eq(fx.pool->counters.acquire_timeouts, 0);
+}
+END_TEST
+
 /* Users take turns for a free executor; each user's own waiters keep their order. */
 START_TEST(test_waiters_take_turns_by_user)
 {
@@ -1802,6 +1833,7 @@ lease_suite(void)
 	tcase_add_test(tc, test_pool_failing_fails_waiters);
 	tcase_add_test(tc, test_pool_recovered_lets_acquirers_wait);
 	tcase_add_test(tc, test_stop_fails_waiters_and_acquires);
+	tcase_add_test(tc, test_reload_raising_max_serves_waiters);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("random");
