@@ -15,7 +15,7 @@
 struct backend_ops {
 	/* Bring the executor's workers up, then call lease_executor_ready(). */
 	void (*start_executor)(struct lp_executor *ex);
-	/* The executor is free and no longer wanted: let its workers go. */
+	/* The executor is free, or still starting, and no longer wanted: let its workers go. */
 	void (*stop_executor)(struct lp_executor *ex);
 	/* Run r on one of the executor's workers, when one is idle. */
 	void (*submit)(struct lp_executor *ex, struct run *r);

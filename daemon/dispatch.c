@@ -30,6 +30,15 @@ answer_error(struct conn *c, uint32_t msgid, enum lp_err code, const char *fmt, 
 	conn_send_error(c, msgid, &err);
 }
 
+/* Once the drain has begun, nothing new is taken on. */
+static bool
+refuse_when_stopping(struct conn *c, uint32_t msgid)
+{
+	if (server.stopping)
+		answer_error(c, msgid, LP_ERR_STOPPING, "the daemon is stopping");
+	return server.stopping;
+}
+
 static struct lp_pool *
 find_pool(struct conn *c, uint32_t msgid, bool named, struct lp_str name)
 {
@@ -210,11 +219,8 @@ do_run(struct conn *c, const struct lp_request *req)
 
 	if ((l = find_lease(c, req->msgid, p->lease)) == NULL)
 		return;
-	if (server.stopping) {
-		answer_error(c, req->msgid, LP_ERR_STOPPING, "the daemon is stopping");
-		return;
-	}
-	if (!room_for_request(c, req->msgid) || !function_allowed(c, req->msgid, l->pool, p->fn))
+	if (refuse_when_stopping(c, req->msgid) || !room_for_request(c, req->msgid) ||
+	    !function_allowed(c, req->msgid, l->pool, p->fn))
 		return;
 	if (lease_run_begin(l, server_now(), &err) != LP_OK) {
 		conn_send_error(c, req->msgid, &err);
@@ -288,11 +294,8 @@ do_submit(struct conn *c, const struct lp_request *req)
 	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
 	    !pool_allows(c, req->msgid, pool))
 		return;
-	if (server.stopping) {
-		answer_error(c, req->msgid, LP_ERR_STOPPING, "the daemon is stopping");
-		return;
-	}
-	if (!room_for_request(c, req->msgid) || !function_allowed(c, req->msgid, pool, p->fn))
+	if (refuse_when_stopping(c, req->msgid) || !room_for_request(c, req->msgid) ||
+	    !function_allowed(c, req->msgid, pool, p->fn))
 		return;
 	grinder_submit(c, req->msgid, pool, p, job_timeout(pool, p->has_timeout, p->timeout));
 }
@@ -305,7 +308,7 @@ do_scale(struct conn *c, const struct lp_request *req)
 	msgpack_packer *pk;
 
 	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
-	    !pool_allows(c, req->msgid, pool))
+	    !pool_allows(c, req->msgid, pool) || refuse_when_stopping(c, req->msgid))
 		return;
 	lease_pool_scale(pool, p->units, server_now());
 	log_info("%s scaled pool %s to %llu units: target %u executors", conn_label(c),
@@ -380,8 +383,12 @@ on_start_executor(struct lp_executor *ex, void *arg)
 static void
 on_stop_executor(struct lp_executor *ex, void *arg)
 {
-	log_info("pool %s: executor %u idle above the target; retired", ex->pool->cfg.name,
-	    ex->id);
+	if (ex->state == EXECUTOR_STARTING)
+		log_info("pool %s: executor %u was still starting; withdrawn by the stop",
+		    ex->pool->cfg.name, ex->id);
+	else
+		log_info("pool %s: executor %u idle above the target; retired",
+		    ex->pool->cfg.name, ex->id);
 	backend_of(ex->pool)->stop_executor(ex);
 }
 

@@ -519,6 +519,9 @@ pool_target(const struct lp_pool *p)
 	uint64_t per = p->cfg.units_per_executor ? p->cfg.units_per_executor : 1;
 	uint64_t want = (p->units + per - 1) / per;
 
+	/* A drain grants nothing more: it wants no executor warm. */
+	if (p->table->stopping)
+		return 0;
 	if (want < p->cfg.executors_min)
 		want = p->cfg.executors_min;
 	if (want > p->cfg.executors_max)
@@ -559,6 +562,18 @@ lease_pool_scale(struct lp_pool *p, uint64_t units, double now)
 	retarget(p, now);
 }
 
+/* The executor leaves the pool, and the backend lets its workers go. */
+static void
+executor_remove(struct lp_executor *ex)
+{
+	struct lp_pool *p = ex->pool;
+
+	TAILQ_REMOVE(&p->executors, ex, link);
+	p->nexecutors--;
+	p->table->events->stop_executor(ex, p->table->arg);
+	free(ex);
+}
+
 /* An idle executor's time is up: it goes, unless the pool needs it again. */
 static void
 retire(struct lp_executor *ex)
@@ -569,10 +584,7 @@ retire(struct lp_executor *ex)
 		return;
 	TAILQ_REMOVE(&p->free, ex, free_link);
 	p->nfree--;
-	TAILQ_REMOVE(&p->executors, ex, link);
-	p->nexecutors--;
-	p->table->events->stop_executor(ex, p->table->arg);
-	free(ex);
+	executor_remove(ex);
 }
 
 double
@@ -609,6 +621,25 @@ fail_all_waiters(struct lp_pool *p, const struct lp_error *err)
 		waiter_fail(w, err);
 }
 
+/*
+ * An executor still starting would serve nobody once the daemon stops, and
+ * may never finish (the process backend kills the workers the fork server
+ * hands it then): it goes now rather than show as starting until the end.
+ */
+static void
+withdraw_starting(struct lp_pool *p)
+{
+	struct lp_executor *ex = TAILQ_FIRST(&p->executors), *next;
+
+	for (; ex != NULL; ex = next) {
+		next = TAILQ_NEXT(ex, link);
+		if (ex->state == EXECUTOR_STARTING) {
+			p->nstarting--;
+			executor_remove(ex);
+		}
+	}
+}
+
 void
 lease_table_stop(struct lp_lease_table *t)
 {
@@ -616,8 +647,13 @@ lease_table_stop(struct lp_lease_table *t)
 
 	t->stopping = true;
 	lp_error_set(&err, LP_ERR_STOPPING, "the daemon is stopping");
-	for (size_t i = 0; i < t->npools; i++)
-		fail_all_waiters(&t->pools[i], &err);
+	for (size_t i = 0; i < t->npools; i++) {
+		struct lp_pool *p = &t->pools[i];
+
+		fail_all_waiters(p, &err);
+		withdraw_starting(p);
+		p->target = pool_target(p);
+	}
 }
 
 void

@@ -143,7 +143,10 @@ struct lp_lease_events {
 	void (*expired)(struct lp_lease *l, void *arg);
 	/* The pool wants another executor: start its workers, then call lp_executor_ready(). */
 	void (*start_executor)(struct lp_executor *ex, void *arg);
-	/* A free executor above the target stayed idle for idle_seconds: stop its workers; freed after. */
+	/*
+	 * Stop its workers; freed after.  A free executor above the target that
+	 * stayed idle for idle_seconds, or one still STARTING when the table stops.
+	 */
 	void (*stop_executor)(struct lp_executor *ex, void *arg);
 };
 
@@ -239,7 +242,11 @@ void lease_holder_drop(struct lp_holder *h, double now);
  */
 double lease_table_advance(struct lp_lease_table *t, double now);
 
-/* Stopping: waiters fail with STOPPING, and so do later acquires. */
+/*
+ * Stopping: waiters fail with STOPPING, and so do later acquires; executors
+ * still starting are withdrawn, and the target is 0 from then on, so
+ * neither scale nor a reload starts another.
+ */
 void lease_table_stop(struct lp_lease_table *t);
 
 /* The backend brought the executor's workers up. */

@@ -1086,7 +1086,7 @@ let_go(struct worker *w)
 	worker_bury(w, 0, false);
 }
 
-/* Adaptive sizing retired the executor: it is free, so its workers are idle. */
+/* Retired while free (idle workers), or withdrawn by the stop while starting (let_go). */
 static void
 procpool_stop_executor(struct lp_executor *ex)
 {

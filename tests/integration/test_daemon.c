@@ -1009,6 +1009,20 @@ START_TEST(client_that_never_reads_is_backpressured)
 }
 END_TEST
 
+/* d, already stopping, exits 0 on its own once its runs end, and removes its socket. */
+static void
+assert_stops_cleanly(void)
+{
+	struct stat st;
+	int status;
+
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	d.pid = 0;
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(stat(d.socket, &st), -1);
+}
+
 START_TEST(stop_lets_accepted_runs_finish)
 {
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
@@ -1016,9 +1030,7 @@ START_TEST(stop_lets_accepted_runs_finish)
 	struct outcome run = { 0 };
 	struct lp_lease lease;
 	struct lp_error err;
-	struct stat st;
 	uint64_t id = acquire(a, NULL);
-	int status;
 
 	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
@@ -1028,11 +1040,7 @@ START_TEST(stop_lets_accepted_runs_finish)
 	ck_assert_int_eq(lp_acquire(b, NULL, &lease, &err), LP_ERR_STOPPING);
 	wait_outcome(a, &run);
 	ck_assert_int_eq(run.code, LP_OK);
-	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
-	d.pid = 0;
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	ck_assert_int_eq(stat(d.socket, &st), -1);
+	assert_stops_cleanly();
 	lp_args_free(slow);
 	lp_client_free(a);
 	lp_client_free(b);
@@ -1056,24 +1064,34 @@ START_TEST(waiting_acquire_gets_stopping)
 }
 END_TEST
 
-static int64_t
-scale(struct lp_client *c, uint32_t units)
+/* scale to units; on LP_OK, *target is the pool's new target. */
+static enum lp_err
+scale_call(struct lp_client *c, uint32_t units, int64_t *target, struct lp_error *err)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	struct lp_value *v;
-	struct lp_error err;
-	int64_t target;
+	enum lp_err rc;
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 1);
 	lp_pack_kv_u64(&pk, "units", units);
-	ck_assert_msg(lp_call(c, "scale", sb.data, sb.size, &v, &err) == LP_OK, "scale: %s",
-	    err.message);
-	target = (int64_t)lp_value_get(v, "target")->via.u64;
-	lp_value_free(v);
+	if ((rc = lp_call(c, "scale", sb.data, sb.size, &v, err)) == LP_OK) {
+		*target = (int64_t)lp_value_get(v, "target")->via.u64;
+		lp_value_free(v);
+	}
 	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+static int64_t
+scale(struct lp_client *c, uint32_t units)
+{
+	struct lp_error err;
+	int64_t target;
+
+	ck_assert_msg(scale_call(c, units, &target, &err) == LP_OK, "scale: %s", err.message);
 	return target;
 }
 
@@ -1190,6 +1208,54 @@ START_TEST(a_reload_that_makes_room_serves_the_waiters_first)
 }
 END_TEST
 
+/* scaling with four executors kept warm. */
+static const char scaling_min_four[] =
+    "[pool cpu]\n"
+    "executors_min = 4\n"
+    "executors_max = 6\n"
+    "workers = 1\n"
+    "units_per_executor = 10\n"
+    "idle_seconds = 0.2\n";
+
+/*
+ * During a drain, scale is answered STOPPING and a reload starts nothing:
+ * stats shows no executor starting (issue 29: they showed starting and
+ * never started) and the drain's target, 0; the daemon still stops once
+ * its run ends (here when its worker is killed).
+ */
+START_TEST(a_drain_starts_no_executor)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct outcome run = { 0 };
+	struct lp_error err;
+	int64_t target;
+	enum lp_err rc;
+	uint64_t id;
+	pid_t worker;
+
+	ck_assert(wait_stats(b, "pools.cpu.executors.warm", 1));
+	id = acquire(a, NULL);
+	sleep_async(a, id, NULL, 60, 60, record, &run);
+	ck_assert(lp_client_process(a, &err) == LP_OK);
+	ck_assert(wait_stats(b, "pools.cpu.runs_in_flight", 1));
+	ck_assert_int_eq(lease_workers(b, &worker, 1), 1);
+	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+	ck_assert(wait_stats(b, "stopping", 1));
+	rc = scale_call(b, 50, &target, &err);
+	reload(scaling_min_four);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.starting"), 0);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.target"), 0);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.total"), 1);
+	ck_assert_int_eq(rc, LP_ERR_STOPPING);
+	ck_assert_int_eq(kill(worker, SIGKILL), 0);
+	wait_outcome(a, &run);
+	ck_assert_int_eq(run.code, LP_ERR_WORKER_CRASHED);
+	assert_stops_cleanly();
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
 Suite *
 daemon_suite(void)
 {
@@ -1253,6 +1319,7 @@ daemon_suite(void)
 		tcase_set_timeout(sizing, 60);
 		tcase_add_test(sizing, scale_grows_and_shrinks_the_pool);
 		tcase_add_test(sizing, an_executor_freed_by_its_last_run_retires_unprompted);
+		tcase_add_test(sizing, a_drain_starts_no_executor);
 		suite_add_tcase(s, sizing);
 	}
 
