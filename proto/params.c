@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "proto/params.h"
+#include "proto/text.h"
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -141,24 +142,6 @@ static bool
 str_eq(struct lp_str s, const char *name, uint32_t name_len)
 {
 	return s.len == name_len && memcmp(s.ptr, name, name_len) == 0;
-}
-
-/*
- * A client's string made safe for a message that may end up in a log: at
- * most QUOTE_MAX bytes, and any byte that is not printable ASCII as '?'.
- */
-#define QUOTE_MAX 64
-#define QUOTE_SIZE (QUOTE_MAX + sizeof "...")
-
-static const char *
-quote(struct lp_str s, char *buf)
-{
-	uint32_t i, len = s.len < QUOTE_MAX ? s.len : QUOTE_MAX;
-
-	for (i = 0; i < len; i++)
-		buf[i] = s.ptr[i] >= 0x20 && s.ptr[i] < 0x7f ? s.ptr[i] : '?';
-	strcpy(buf + len, s.len > QUOTE_MAX ? "..." : "");
-	return buf;
 }
 
 const char *
@@ -312,7 +295,7 @@ params_decode(const struct method *md, struct lp_cursor *c, uint32_t npairs, cha
     unsigned *deepest, struct lp_error *err)
 {
 	const struct param *p;
-	char buf[QUOTE_SIZE], what[LP_OBJ_DESCRIBE_MAX];
+	char buf[LP_QUOTE_SIZE], what[LP_OBJ_DESCRIBE_MAX];
 	msgpack_object key, value;
 	struct lp_raw raw;
 	struct lp_str name;
@@ -332,7 +315,7 @@ params_decode(const struct method *md, struct lp_cursor *c, uint32_t npairs, cha
 		k = param_find(md, name);
 		if (k == md->nparams)
 			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
-			    "unknown parameter '%s' for %s", quote(name, buf),
+			    "unknown parameter '%s' for %s", lp_quote(name.ptr, name.len, buf),
 			    md->name);
 		p = &md->params[k];
 		if (seen & (UINT32_C(1) << k))
@@ -362,7 +345,7 @@ lp_request_decode(const void *msg, size_t len, struct lp_request *req,
 {
 	struct lp_request_head h;
 	struct lp_cursor c;
-	char buf[QUOTE_SIZE];
+	char buf[LP_QUOTE_SIZE];
 	unsigned deepest = 0;
 
 	memset(req, 0, sizeof *req);
@@ -374,7 +357,7 @@ lp_request_decode(const void *msg, size_t len, struct lp_request *req,
 	req->msgid = h.msgid;
 	if (!lp_method_lookup(h.method, &req->method))
 		return lp_error_set(err, LP_ERR_UNKNOWN_METHOD,
-		    "unknown method '%s'", quote(h.method, buf));
+		    "unknown method '%s'", lp_quote(h.method.ptr, h.method.len, buf));
 	if (params_decode(&methods[req->method], &c, h.nparams, (char *)&req->p,
 	    &deepest, err) != LP_OK)
 		return err->code;

@@ -9,6 +9,7 @@
 	X(cursor) \
 	X(rpc) \
 	X(params) \
+	X(text) \
 	X(lease) \
 	X(heap) \
 	X(socket_trust) \

@@ -1,0 +1,63 @@
+/*
+ * Checking and quoting a client's strings (text.h).
+ */
+#include <string.h>
+
+#include "proto/text.h"
+
+size_t
+lp_utf8_char(const unsigned char *s, size_t len)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	/* 0x80-0xbf continue a character; 0xc0 and 0xc1 could only start an overlong one. */
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	/* The second byte's range rules out overlong forms, surrogates and past U+10FFFF. */
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	return n;
+}
+
+bool
+lp_utf8_valid(const char *s, size_t len, size_t *bad)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t off = 0, n;
+
+	while (off < len) {
+		if ((n = lp_utf8_char(p + off, len - off)) == 0) {
+			*bad = off;
+			return false;
+		}
+		off += n;
+	}
+	return true;
+}
+
+const char *
+lp_quote(const char *s, size_t len, char *buf)
+{
+	size_t i, cut = len < LP_QUOTE_MAX ? len : LP_QUOTE_MAX;
+
+	for (i = 0; i < cut; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	strcpy(buf + cut, len > LP_QUOTE_MAX ? "..." : "");
+	return buf;
+}

@@ -1,0 +1,31 @@
+/*
+ * Strings a client sends, held to what the protocol promises and made safe
+ * to show: a strict UTF-8 check (RFC 3629: no overlong forms, surrogates,
+ * code points past U+10FFFF or cut sequences), and names cut and cleaned
+ * for error messages.  Pure functions, no I/O.
+ */
+#ifndef LP_PROTO_TEXT_H
+#define LP_PROTO_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * The length (1 to 4) of the UTF-8 character at s, which has len > 0 bytes;
+ * 0 when the bytes there are not one.
+ */
+size_t lp_utf8_char(const unsigned char *s, size_t len);
+
+/* True when the len bytes at s are UTF-8; else *bad is the offset of the first that is not. */
+bool lp_utf8_valid(const char *s, size_t len, size_t *bad);
+
+/*
+ * A client's name made fit for an error message: at most LP_QUOTE_MAX
+ * bytes, "..." after a longer one, and every byte that is not printable
+ * ASCII shown as '?'.  Written to buf, of LP_QUOTE_SIZE bytes; returns buf.
+ */
+#define LP_QUOTE_MAX 64
+#define LP_QUOTE_SIZE (LP_QUOTE_MAX + sizeof "...")
+const char *lp_quote(const char *s, size_t len, char *buf);
+
+#endif

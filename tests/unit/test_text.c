@@ -1,0 +1,145 @@
+/*
+ * A client's strings: the strict UTF-8 check at every edge of RFC 3629's
+ * table, and names quoted for error messages.
+ */
+#include <string.h>
+
+#include <check.h>
+
+#include "proto/text.h"
+#include "tests/suites.h"
+
+/* A string literal with its length: UTF-8 tests are full of NUL-free bytes but need lengths. */
+#define BYTES(s) s, sizeof s - 1
+
+static const struct {
+	const char *s;
+	size_t len;
+} valid[] = {
+	{ BYTES("") },
+	{ BYTES("plain ASCII, \x01 and \x7f included") },
+	{ BYTES("\xc2\x80") },			/* U+0080, the first of two bytes */
+	{ BYTES("\xdf\xbf") },			/* U+07FF */
+	{ BYTES("\xe0\xa0\x80") },		/* U+0800, the first of three */
+	{ BYTES("\xed\x9f\xbf") },		/* U+D7FF, just below the surrogates */
+	{ BYTES("\xee\x80\x80") },		/* U+E000, just above them */
+	{ BYTES("\xef\xbf\xbf") },		/* U+FFFF */
+	{ BYTES("\xf0\x90\x80\x80") },		/* U+10000, the first of four */
+	{ BYTES("\xf4\x8f\xbf\xbf") },		/* U+10FFFF, the last code point */
+	{ BYTES("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") },	/* é, €, an emoji */
+};
+
+static const struct {
+	const char *s;
+	size_t len;
+	size_t bad;				/* the offset the check names */
+} invalid[] = {
+	/* Bytes that continue a character, alone. */
+	{ BYTES("\x80"), 0 },
+	{ BYTES("ab\xbf"), 2 },
+	{ BYTES("\xc3\xa9\xa9"), 2 },
+	/* Overlong forms: each could have been written shorter. */
+	{ BYTES("\xc0\x80"), 0 },		/* NUL in two bytes */
+	{ BYTES("\xc1\xbf"), 0 },
+	{ BYTES("\xe0\x80\x80"), 0 },
+	{ BYTES("\xe0\x9f\xbf"), 0 },		/* U+07FF in three */
+	{ BYTES("\xf0\x80\x80\x80"), 0 },
+	{ BYTES("\xf0\x8f\xbf\xbf"), 0 },	/* U+FFFF in four */
+	/* UTF-16 surrogates. */
+	{ BYTES("\xed\xa0\x80"), 0 },		/* U+D800 */
+	{ BYTES("x\xed\xbf\xbf"), 1 },		/* U+DFFF */
+	/* Past U+10FFFF, and bytes UTF-8 never uses. */
+	{ BYTES("\xf4\x90\x80\x80"), 0 },	/* U+110000 */
+	{ BYTES("\xf5\x80\x80\x80"), 0 },
+	{ BYTES("\xfe"), 0 },
+	{ BYTES("\xff"), 0 },
+	/* Characters cut short, at the end or by another byte. */
+	{ BYTES("\xc2"), 0 },
+	{ BYTES("ok\xe0\xa0"), 2 },
+	{ BYTES("\xf0\x90\x80"), 0 },
+	{ BYTES("\xe2\x82" "A"), 0 },
+	{ BYTES("\xf0\x9f\x98" "\xc3\xa9"), 0 },
+	/* The findings of the issue: an owner of ff c0 80. */
+	{ BYTES("\xff\xc0\x80"), 0 },
+	{ BYTES("\xc3\xa9\xc0\x80"), 2 },
+};
+
+START_TEST(test_valid)
+{
+	size_t bad = 12345;
+
+	ck_assert_msg(lp_utf8_valid(valid[_i].s, valid[_i].len, &bad), "valid[%d]", _i);
+	ck_assert_uint_eq(bad, 12345);
+}
+END_TEST
+
+START_TEST(test_invalid)
+{
+	size_t bad = 12345;
+
+	ck_assert_msg(!lp_utf8_valid(invalid[_i].s, invalid[_i].len, &bad), "invalid[%d]", _i);
+	ck_assert_uint_eq(bad, invalid[_i].bad);
+}
+END_TEST
+
+START_TEST(test_char_lengths)
+{
+	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"A", 1), 1);
+	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xc3\xa9", 2), 2);
+	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xe2\x82\xac", 3), 3);
+	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
+	/* Only the first character counts; len bounds what may be read. */
+	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xc3\xa9\xff", 3), 2);
+	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xe2\x82\xac", 2), 0);
+}
+END_TEST
+
+static void
+assert_quote(const char *s, size_t len, const char *want)
+{
+	char buf[LP_QUOTE_SIZE];
+
+	ck_assert_str_eq(lp_quote(s, len, buf), want);
+}
+
+START_TEST(test_quote)
+{
+	char name[256], want[LP_QUOTE_SIZE];
+
+	assert_quote(BYTES(""), "");
+	assert_quote(BYTES("echo"), "echo");
+	assert_quote(BYTES(" printable ~ ASCII "), " printable ~ ASCII ");
+	/* Control bytes, DEL and every byte past ASCII, UTF-8 or not. */
+	assert_quote(BYTES("bad\x01name\xff"), "bad?name?");
+	assert_quote(BYTES("\nFAKE\r\x1b[2J\x7f"), "?FAKE??[2J?");
+	assert_quote(BYTES("caf\xc3\xa9"), "caf??");
+	assert_quote(BYTES("a\0b"), "a?b");
+
+	/* Cut at LP_QUOTE_MAX bytes, and said to be. */
+	memset(name, 'f', sizeof name);
+	memset(want, 'f', LP_QUOTE_MAX);
+	want[LP_QUOTE_MAX] = '\0';
+	assert_quote(name, LP_QUOTE_MAX, want);
+	strcat(want, "...");
+	assert_quote(name, LP_QUOTE_MAX + 1, want);
+	assert_quote(name, sizeof name, want);
+	ck_assert_uint_eq(strlen(want), LP_QUOTE_SIZE - 1);
+}
+END_TEST
+
+Suite *
+text_suite(void)
+{
+	Suite *s = suite_create("text");
+	TCase *tc = tcase_create("utf8");
+
+	tcase_add_loop_test(tc, test_valid, 0, sizeof valid / sizeof valid[0]);
+	tcase_add_loop_test(tc, test_invalid, 0, sizeof invalid / sizeof invalid[0]);
+	tcase_add_test(tc, test_char_lengths);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("quote");
+	tcase_add_test(tc, test_quote);
+	suite_add_tcase(s, tc);
+	return s;
+}
