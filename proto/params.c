@@ -181,6 +181,8 @@ static enum lp_err
 decode_string(const struct param *p, const msgpack_object *v,
     struct lp_str *s, struct lp_error *err)
 {
+	size_t bad;
+
 	if (v->type != MSGPACK_OBJECT_STR)
 		return param_expected(p, "a string", v, err);
 	if (v->via.str.size > p->max_len)
@@ -190,6 +192,11 @@ decode_string(const struct param *p, const msgpack_object *v,
 	if (v->via.str.size == 0 && p->type == PARAM_NAME)
 		return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
 		    "parameter '%s' must not be empty", p->name);
+	/* A string the daemon keeps may reach stats, whose readers may decode strictly. */
+	if (!lp_utf8_valid(v->via.str.ptr, v->via.str.size, &bad))
+		return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
+		    "parameter '%s' must be UTF-8, got byte 0x%02x at offset %zu", p->name,
+		    (unsigned char)v->via.str.ptr[bad], bad);
 	s->ptr = v->via.str.ptr;
 	s->len = v->via.str.size;
 	return LP_OK;

@@ -51,6 +51,17 @@ lp_utf8_valid(const char *s, size_t len, size_t *bad)
 	return true;
 }
 
+void
+lp_utf8_repair(char *s, size_t len)
+{
+	size_t off = 0, bad;
+
+	while (!lp_utf8_valid(s + off, len - off, &bad)) {
+		off += bad;
+		s[off++] = '?';
+	}
+}
+
 const char *
 lp_quote(const char *s, size_t len, char *buf)
 {

@@ -19,6 +19,9 @@ size_t lp_utf8_char(const unsigned char *s, size_t len);
 /* True when the len bytes at s are UTF-8; else *bad is the offset of the first that is not. */
 bool lp_utf8_valid(const char *s, size_t len, size_t *bad);
 
+/* Makes the len bytes at s UTF-8 in place: each byte that is not part of a character becomes '?'. */
+void lp_utf8_repair(char *s, size_t len);
+
 /*
  * A client's name made fit for an error message: at most LP_QUOTE_MAX
  * bytes, "..." after a longer one, and every byte that is not printable

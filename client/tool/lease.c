@@ -3,8 +3,10 @@
  * options, used for one run, released.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "client/tool/tool.h"
+#include "proto/text.h"
 
 /* PROTOCOL.md: an owner label holds at most 128 bytes. */
 #define OWNER_MAX 128
@@ -18,6 +20,8 @@ tool_owner(struct tool *t, const char *command, const char *name)
 	if (t->acquire.owner != NULL)
 		return;
 	snprintf(owner, sizeof owner, "leasepool %s %s", command, name);
+	/* The daemon takes UTF-8 only; a program's path need not be, nor stay whole when cut. */
+	lp_utf8_repair(owner, strlen(owner));
 	t->acquire.owner = owner;
 }
 

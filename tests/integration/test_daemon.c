@@ -18,8 +18,10 @@
 
 #include "proto/frame.h"
 #include "proto/rpc.h"
+#include "proto/text.h"
 #include "tests/integration/harness.h"
 #include "tests/suites.h"
+#include "tests/unit/msgpack_text.h"
 
 /* One executor of two workers: contention is easy to arrange. */
 static const char one_executor[] =
@@ -726,6 +728,134 @@ START_TEST(invalid_arguments_are_named)
 }
 END_TEST
 
+/*
+ * Sends the request written as text (msgpack_text.h) on fd, as no client
+ * library would send it, and reads its response [1, msgid, error, result]
+ * into u.  The response's strings point into a buffer the next call reuses.
+ */
+static const msgpack_object *
+raw_call(int fd, msgpack_unpacked *u, const char *text)
+{
+	static char buf[1 << 16];
+	const msgpack_object *r = &u->data;
+	size_t have = 0, off = 0;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	ssize_t n;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	mt_pack(&pk, text);
+	ck_assert_int_eq(write(fd, sb.data, sb.size), (ssize_t)sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	do {
+		ck_assert_uint_lt(have, sizeof buf);
+		ck_assert_int_gt(n = read(fd, buf + have, sizeof buf - have), 0);
+		have += (size_t)n;
+		off = 0;
+	} while (msgpack_unpack_next(u, buf, have, &off) != MSGPACK_UNPACK_SUCCESS);
+	ck_assert_msg(r->type == MSGPACK_OBJECT_ARRAY && r->via.array.size == 4 &&
+	    r->via.array.ptr[0].via.u64 == LP_MSG_RESPONSE, "%s: not a response", text);
+	return r;
+}
+
+/* The result of a response that must have succeeded. */
+static const msgpack_object *
+raw_result(const msgpack_object *r)
+{
+	ck_assert_msg(r->via.array.ptr[2].type == MSGPACK_OBJECT_NIL, "the request failed");
+	return &r->via.array.ptr[3];
+}
+
+/*
+ * A response that must be the error code, its message saying says and
+ * holding nothing but printable ASCII: no client's bytes come back raw.
+ */
+static void
+assert_refused(const msgpack_object *r, const char *code, const char *says)
+{
+	const msgpack_object *e = &r->via.array.ptr[2], *c, *m;
+	char message[1024];
+
+	ck_assert_msg(e->type == MSGPACK_OBJECT_MAP, "not refused: wanted %s: %s", code, says);
+	c = lp_map_get(e, "code");
+	m = lp_map_get(e, "message");
+	ck_assert(c != NULL && m != NULL && m->type == MSGPACK_OBJECT_STR);
+	ck_assert_uint_lt(m->via.str.size, sizeof message);
+	for (uint32_t i = 0; i < m->via.str.size; i++)
+		message[i] = m->via.str.ptr[i] >= 0x20 && m->via.str.ptr[i] < 0x7f ?
+		    m->via.str.ptr[i] : '#';
+	message[m->via.str.size] = '\0';
+	ck_assert_msg(lp_obj_is_str(c, code), "wanted %s: %s", code, message);
+	ck_assert_msg(strstr(message, says) != NULL, "\"%s\" does not say \"%s\"", message, says);
+	ck_assert_msg(strchr(message, '#') == NULL, "raw bytes in \"%s\"", message);
+}
+
+/* Every string in o, map keys included, is UTF-8. */
+static bool
+all_strings_utf8(const msgpack_object *o)
+{
+	size_t bad;
+	uint32_t i;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR:
+		return lp_utf8_valid(o->via.str.ptr, o->via.str.size, &bad);
+	case MSGPACK_OBJECT_ARRAY:
+		for (i = 0; i < o->via.array.size; i++)
+			if (!all_strings_utf8(&o->via.array.ptr[i]))
+				return false;
+		return true;
+	case MSGPACK_OBJECT_MAP:
+		for (i = 0; i < o->via.map.size; i++)
+			if (!all_strings_utf8(&o->via.map.ptr[i].key) ||
+			    !all_strings_utf8(&o->via.map.ptr[i].val))
+				return false;
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* Issue 29, item 5: a strict reader of stats must never meet a client's non-UTF-8 string. */
+START_TEST(strings_that_are_not_utf8_are_refused)
+{
+	static const struct {
+		const char *request, *says;
+	} refused[] = {
+		{ "[0, 1, hello, [{client: 'c\\xff'}]]",
+		    "parameter 'client' must be UTF-8, got byte 0xff at offset 1" },
+		{ "[0, 1, acquire, [{owner: '\\xff\\xc0\\x80'}]]",
+		    "parameter 'owner' must be UTF-8, got byte 0xff at offset 0" },
+		{ "[0, 1, acquire, [{owner: 'ok\\xc0\\x80'}]]", "'owner' must be UTF-8" },
+		{ "[0, 1, acquire, [{pool: '\\xed\\xa0\\x80'}]]", "'pool' must be UTF-8" },
+		{ "[0, 1, submit, [{fn: 'echo\\xe2\\x82'}]]", "'fn' must be UTF-8" },
+		{ "[0, 1, submit, [{fn: echo, owner: '\\xf4\\x90\\x80\\x80'}]]",
+		    "'owner' must be UTF-8" },
+		{ "[0, 1, run, [{lease: 1, fn: 'bad\\x01name\\xff'}]]", "'fn' must be UTF-8" },
+		{ "[0, 1, stats, [{pool: '\\x80'}]]", "'pool' must be UTF-8" },
+		{ "[0, 1, scale, [{pool: 'cpu\\xc1', units: 1}]]", "'pool' must be UTF-8" },
+	};
+	int fd = raw_connect(&d);
+	const msgpack_object *stats;
+	msgpack_unpacked u;
+
+	msgpack_unpacked_init(&u);
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		assert_refused(raw_call(fd, &u, refused[i].request), "INVALID_ARGUMENT",
+		    refused[i].says);
+	/* UTF-8 beyond ASCII is welcome. */
+	raw_result(raw_call(fd, &u, "[0, 1, hello, [{client: 'caf\\xc3\\xa9'}]]"));
+	raw_result(raw_call(fd, &u, "[0, 1, acquire, [{owner: '\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80'}]]"));
+	stats = raw_result(raw_call(fd, &u, "[0, 1, stats, [{}]]"));
+	ck_assert(all_strings_utf8(stats));
+	ck_assert_int_eq(lp_map_get(lp_map_get(lp_map_get(lp_map_get(stats, "pools"), "cpu"),
+	    "counters"), "granted")->via.u64, 1);
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+}
+END_TEST
+
 /* Reads until EOF; true when an "error" notification came first. */
 static bool
 read_error_notification(int fd, char *code, size_t len)
@@ -1281,6 +1411,7 @@ daemon_suite(void)
 	tcase_add_test(basic, big_pipelined_runs_are_all_answered);
 	tcase_add_test(basic, big_submits_are_all_answered);
 	tcase_add_test(basic, invalid_arguments_are_named);
+	tcase_add_test(basic, strings_that_are_not_utf8_are_refused);
 	suite_add_tcase(s, basic);
 
 	tcase_add_checked_fixture(faults, start_one_executor, stop_daemon);

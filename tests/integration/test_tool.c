@@ -348,6 +348,28 @@ START_TEST(exec_status_follows_the_program)
 }
 END_TEST
 
+/*
+ * A program's path need not be UTF-8, and the default owner "leasepool
+ * exec PATH", which the daemon takes in UTF-8 only, is cut at 128 bytes:
+ * here inside a two-byte character.
+ */
+START_TEST(exec_runs_a_program_named_in_any_bytes)
+{
+	size_t start = strlen("leasepool exec ") + strlen(d.dir) + strlen("/\xff");
+	char path[512];
+	int status;
+
+	snprintf(path, sizeof path, "%s/\xff%s", d.dir, (128 - start) % 2 == 0 ? "x" : "");
+	for (int i = 0; i < 60; i++)
+		strcat(path, "\xc3\xa9");
+	ck_assert_int_eq(symlink("/bin/echo", path), 0);
+	status = tool("exec", path, "hi");
+	unlink(path);			/* before any assertion: the harness removes only its own files */
+	ck_assert_msg(status == OK, "stderr: %s", p.err);
+	ck_assert_str_eq(p.out, "hi\n");
+}
+END_TEST
+
 START_TEST(exec_failures_of_its_own)
 {
 	assert_error(tool("exec", "--", "/nonexistent/program"), EXEC_CANNOT_START, "JOB_FAILED");
@@ -391,6 +413,7 @@ tool_suite(void)
 	tcase_add_test(tc, exec_failures_of_its_own);
 	tcase_add_loop_test(tc, exec_passes_stdin_of_any_size, 0,
 	    sizeof stdin_sizes / sizeof stdin_sizes[0]);
+	tcase_add_test(tc, exec_runs_a_program_named_in_any_bytes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,7 +1,7 @@
 /*
  * Method parameters: every parameter of every method given every wrong
- * type, the edges of durations, lease ids and strings, unknown, duplicate
- * and missing keys, and requests packed then decoded.
+ * type, the edges of durations, lease ids and strings (lengths, UTF-8),
+ * unknown, duplicate and missing keys, and requests packed then decoded.
  */
 #include <math.h>
 #include <stdio.h>
@@ -375,7 +375,7 @@ START_TEST(test_leases)
 }
 END_TEST
 
-START_TEST(test_string_lengths)
+START_TEST(test_strings)
 {
 	static const struct {
 		const char *method, *param;
@@ -413,6 +413,17 @@ START_TEST(test_string_lengths)
 		    "bytes, got %u", cases[i].param, cases[i].max,
 		    cases[i].max + 1);
 		decode_fails(text, LP_ERR_INVALID_ARGUMENT, says);
+
+		/* UTF-8, strictly: an overlong NUL is refused, a euro sign welcome. */
+		snprintf(text, sizeof text, "[0, 9, '%s', [{%s%s: 'x\\xc0\\x80'}]]",
+		    cases[i].method, required, cases[i].param);
+		snprintf(says, sizeof says, "parameter '%s' must be UTF-8, got byte 0xc0 at "
+		    "offset 1", cases[i].param);
+		decode_fails(text, LP_ERR_INVALID_ARGUMENT, says);
+		snprintf(text, sizeof text, "[0, 9, '%s', [{%s%s: '\\xe2\\x82\\xac'}]]",
+		    cases[i].method, required, cases[i].param);
+		decode_ok(&o, text, &req);
+		mt_free(&o);
 
 		snprintf(text, sizeof text, "[0, 9, '%s', [{%s%s: ''}]]",
 		    cases[i].method, required, cases[i].param);
@@ -699,7 +710,7 @@ params_suite(void)
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_packed_nan);
 	tcase_add_test(tc, test_leases);
-	tcase_add_test(tc, test_string_lengths);
+	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_all_params);
 	tcase_add_test(tc, test_pack_roundtrip);

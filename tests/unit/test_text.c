@@ -1,6 +1,6 @@
 /*
  * A client's strings: the strict UTF-8 check at every edge of RFC 3629's
- * table, and names quoted for error messages.
+ * table, repairs, and names quoted for error messages.
  */
 #include <string.h>
 
@@ -94,6 +94,31 @@ START_TEST(test_char_lengths)
 }
 END_TEST
 
+START_TEST(test_repair)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		const char *want;
+	} cases[] = {
+		{ BYTES(""), "" },
+		{ BYTES("caf\xc3\xa9"), "caf\xc3\xa9" },
+		{ BYTES("\xff\xc0\x80"), "???" },
+		{ BYTES("a\xed\xa0\x80z"), "a???z" },
+		/* A character cut by a length limit, at the end. */
+		{ BYTES("\xe2\x82\xac\xe2\x82"), "\xe2\x82\xac??" },
+	};
+	char buf[16];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memcpy(buf, cases[i].s, cases[i].len);
+		lp_utf8_repair(buf, cases[i].len);
+		buf[cases[i].len] = '\0';
+		ck_assert_str_eq(buf, cases[i].want);
+	}
+}
+END_TEST
+
 static void
 assert_quote(const char *s, size_t len, const char *want)
 {
@@ -136,6 +161,7 @@ text_suite(void)
 	tcase_add_loop_test(tc, test_valid, 0, sizeof valid / sizeof valid[0]);
 	tcase_add_loop_test(tc, test_invalid, 0, sizeof invalid / sizeof invalid[0]);
 	tcase_add_test(tc, test_char_lengths);
+	tcase_add_test(tc, test_repair);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("quote");
