@@ -13,6 +13,7 @@
 #include "daemon/run.h"
 #include "daemon/server.h"
 #include "daemon/stats.h"
+#include "proto/text.h"
 
 static void
 answer_error(struct conn *c, uint32_t msgid, enum lp_err code, const char *fmt, ...)
@@ -42,14 +43,15 @@ refuse_when_stopping(struct conn *c, uint32_t msgid)
 static struct lp_pool *
 find_pool(struct conn *c, uint32_t msgid, bool named, struct lp_str name)
 {
+	char buf[LP_QUOTE_SIZE];
 	struct lp_pool *p;
 
 	if (!named)
 		return lease_table_pool(&server.leases, server.cfg.default_pool,
 		    strlen(server.cfg.default_pool));
 	if ((p = lease_table_pool(&server.leases, name.ptr, name.len)) == NULL)
-		answer_error(c, msgid, LP_ERR_NO_SUCH_POOL, "no pool named '%.*s'",
-		    (int)name.len, name.ptr);
+		answer_error(c, msgid, LP_ERR_NO_SUCH_POOL, "no pool named '%s'",
+		    lp_quote(name.ptr, name.len, buf));
 	return p;
 }
 
@@ -177,10 +179,11 @@ static bool
 function_allowed(struct conn *c, uint32_t msgid, const struct lp_pool *pool, struct lp_str fn)
 {
 	const struct lp_job_function *f;
+	char buf[LP_QUOTE_SIZE];
 
 	if ((f = jobs_find(fn.ptr, fn.len)) == NULL) {
 		answer_error(c, msgid, LP_ERR_NO_SUCH_FUNCTION,
-		    "no function named '%.*s' (hello lists them)", (int)fn.len, fn.ptr);
+		    "no function named '%s' (hello lists them)", lp_quote(fn.ptr, fn.len, buf));
 		return false;
 	}
 	if (pool->cfg.backend == LP_BACKEND_THREAD && (f->flags & LP_JOB_THREAD_SAFE) == 0) {

@@ -22,6 +22,7 @@
 
 #include "daemon/exec.h"
 #include "proto/rpc.h"
+#include "proto/text.h"
 
 #define ARGV_MAX 4096
 
@@ -306,6 +307,7 @@ run_program(struct lp_job *job, const struct exec_request *r)
 {
 	int in[2], out[2], err[2], report[2], e = 0, status;
 	struct capture cout = { 0 }, cerr = { 0 };
+	char buf[LP_QUOTE_SIZE];
 	pid_t pid;
 
 	if (pipe2(in, O_CLOEXEC | O_NONBLOCK) == -1)
@@ -342,9 +344,10 @@ run_program(struct lp_job *job, const struct exec_request *r)
 		close(err[0]);
 		waitpid(pid, &status, 0);
 		if (e < 0)
-			return lp_job_fail(job, "exec: cannot change to directory '%s': %s", r->cwd,
-			    strerror(-e));
-		return lp_job_fail(job, "exec: cannot run '%s': %s", r->argv[0], strerror(e));
+			return lp_job_fail(job, "exec: cannot change to directory '%s': %s",
+			    lp_quote(r->cwd, strlen(r->cwd), buf), strerror(-e));
+		return lp_job_fail(job, "exec: cannot run '%s': %s",
+		    lp_quote(r->argv[0], strlen(r->argv[0]), buf), strerror(e));
 	}
 	pump_pipes(in[1], out[0], err[0], r, &cout, &cerr);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)

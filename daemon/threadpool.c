@@ -19,6 +19,7 @@
 #include "daemon/log.h"
 #include "daemon/server.h"
 #include "daemon/threadpool.h"
+#include "proto/text.h"
 
 /* pthread_create failed: the executor tries again this much later. */
 #define START_RETRY_SECONDS 1.0
@@ -230,6 +231,7 @@ run_item(struct slot *s, unsigned i, struct lp_job *job, msgpack_zone *zone)
 {
 	const msgpack_object *fn, *args, *kwargs;
 	const struct lp_job_function *f;
+	char buf[LP_QUOTE_SIZE];
 	struct completion *c;
 	msgpack_object o;
 	size_t off = 0;
@@ -240,8 +242,8 @@ run_item(struct slot *s, unsigned i, struct lp_job *job, msgpack_zone *zone)
 		return completion_error(s, i, LP_ERR_INTERNAL,
 		    "the daemon handed a thread a malformed job");
 	if ((f = jobs_find(fn->via.str.ptr, fn->via.str.size)) == NULL)
-		return completion_error(s, i, LP_ERR_NO_SUCH_FUNCTION, "no function named '%.*s'",
-		    (int)fn->via.str.size, fn->via.str.ptr);
+		return completion_error(s, i, LP_ERR_NO_SUCH_FUNCTION, "no function named '%s'",
+		    lp_quote(fn->via.str.ptr, fn->via.str.size, buf));
 	/* dispatch.c refused it already; a thread must never run one anyway. */
 	if ((f->flags & LP_JOB_THREAD_SAFE) == 0)
 		return completion_error(s, i, LP_ERR_INTERNAL,

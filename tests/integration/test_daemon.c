@@ -856,6 +856,37 @@ START_TEST(strings_that_are_not_utf8_are_refused)
 }
 END_TEST
 
+/* Issue 29, item 6: names in errors are cut at 64 bytes and show '?' for what is not printable. */
+START_TEST(names_in_errors_are_cut_and_cleaned)
+{
+	char cut[128] = "no function named '";
+	int fd = raw_connect(&d);
+	msgpack_unpacked u;
+	uint64_t lease;
+
+	memset(cut + strlen(cut), 'f', LP_QUOTE_MAX);
+	strcat(cut, "...' (hello lists them)");
+	msgpack_unpacked_init(&u);
+	lease = lp_map_get(raw_result(raw_call(fd, &u, "[0, 1, acquire, [{}]]")), "lease")->via.u64;
+	ck_assert_uint_eq(lease, 1);
+	assert_refused(raw_call(fd, &u, "[0, 1, run, [{lease: 1, fn: 'f'*255}]]"),
+	    "NO_SUCH_FUNCTION", cut);
+	assert_refused(raw_call(fd, &u, "[0, 1, submit, [{fn: 'f'*255}]]"), "NO_SUCH_FUNCTION", cut);
+	assert_refused(raw_call(fd, &u, "[0, 1, run, [{lease: 1, fn: 'bad\\x01nam\\xc3\\xa9'}]]"),
+	    "NO_SUCH_FUNCTION", "no function named 'bad?nam?\?'");
+	assert_refused(raw_call(fd, &u, "[0, 1, submit, [{fn: '\\x1b[2J'}]]"),
+	    "NO_SUCH_FUNCTION", "no function named '?[2J'");
+	assert_refused(raw_call(fd, &u, "[0, 1, acquire, [{pool: 'bad\\x01pool\\x7f'}]]"),
+	    "NO_SUCH_POOL", "no pool named 'bad?pool?'");
+	assert_refused(raw_call(fd, &u, "[0, 1, stats, [{pool: 'p'*255}]]"),
+	    "NO_SUCH_POOL", "pppp...'");
+	assert_refused(raw_call(fd, &u, "[0, 1, scale, [{pool: 'caf\\xc3\\xa9', units: 1}]]"),
+	    "NO_SUCH_POOL", "no pool named 'caf?\?'");
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+}
+END_TEST
+
 /* Reads until EOF; true when an "error" notification came first. */
 static bool
 read_error_notification(int fd, char *code, size_t len)
@@ -1412,6 +1443,7 @@ daemon_suite(void)
 	tcase_add_test(basic, big_submits_are_all_answered);
 	tcase_add_test(basic, invalid_arguments_are_named);
 	tcase_add_test(basic, strings_that_are_not_utf8_are_refused);
+	tcase_add_test(basic, names_in_errors_are_cut_and_cleaned);
 	suite_add_tcase(s, basic);
 
 	tcase_add_checked_fixture(faults, start_one_executor, stop_daemon);

@@ -348,6 +348,26 @@ START_TEST(exec_status_follows_the_program)
 }
 END_TEST
 
+/* Issue 29, item 6: the paths an exec failure names are cut and cleaned as every name. */
+START_TEST(exec_failures_quote_the_path)
+{
+	char path[256] = "/nonexistent/";
+
+	assert_error(tool("exec", "--", "/nonexistent/\x01\xff", "x"), EXEC_CANNOT_START,
+	    "JOB_FAILED");
+	ck_assert_msg(strstr(p.err, "cannot run '/nonexistent/?\?': ") != NULL, "%s", p.err);
+	assert_error(tool("exec", "-C", "/nonexistent/\x1b[2J", "true"), EXEC_CANNOT_START,
+	    "JOB_FAILED");
+	ck_assert_msg(strstr(p.err, "cannot change to directory '/nonexistent/?[2J': ") != NULL,
+	    "%s", p.err);
+	memset(path + strlen(path), 'p', 200);
+	assert_error(tool("exec", "--", path), EXEC_CANNOT_START, "JOB_FAILED");
+	path[64] = '\0';
+	strcat(path, "...': ");
+	ck_assert_msg(strstr(p.err, path) != NULL, "%s", p.err);
+}
+END_TEST
+
 /*
  * A program's path need not be UTF-8, and the default owner "leasepool
  * exec PATH", which the daemon takes in UTF-8 only, is cut at 128 bytes:
@@ -414,6 +434,7 @@ tool_suite(void)
 	tcase_add_loop_test(tc, exec_passes_stdin_of_any_size, 0,
 	    sizeof stdin_sizes / sizeof stdin_sizes[0]);
 	tcase_add_test(tc, exec_runs_a_program_named_in_any_bytes);
+	tcase_add_test(tc, exec_failures_quote_the_path);
 	suite_add_tcase(s, tc);
 	return s;
 }
