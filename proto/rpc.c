@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "proto/rpc.h"
+#include "proto/text.h"
 
 enum lp_err
 lp_error_set(struct lp_error *err, enum lp_err code, const char *fmt, ...)
@@ -372,13 +373,23 @@ lp_pack_response_ok(msgpack_packer *pk, uint32_t msgid)
 	msgpack_pack_nil(pk);
 }
 
-/* {"code": name, "message": text[, "signal": n]} */
+/*
+ * {"code": name, "message": text[, "signal": n]}.  The text goes out as
+ * UTF-8, for strict readers, whatever a job wrote into it or wherever the
+ * cut at LP_ERROR_MESSAGE_MAX fell.
+ */
 static void
 pack_error_map(msgpack_packer *pk, const struct lp_error *err)
 {
+	char message[sizeof err->message];
+	size_t len = strnlen(err->message, sizeof message);
+
+	memcpy(message, err->message, len);
+	lp_utf8_repair(message, len);
 	msgpack_pack_map(pk, err->signal != 0 ? 3 : 2);
 	lp_pack_kv_str(pk, "code", lp_err_name(err->code));
-	lp_pack_kv_str(pk, "message", err->message);
+	lp_pack_cstr(pk, "message");
+	msgpack_pack_str_with_body(pk, message, len);
 	if (err->signal != 0)
 		lp_pack_kv_i64(pk, "signal", err->signal);
 }

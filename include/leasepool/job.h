@@ -105,9 +105,11 @@ typedef int lp_job_fn(struct lp_job *job, const msgpack_object *args,
 msgpack_packer *lp_job_result(struct lp_job *job);
 
 /*
- * Makes the job fail with a printf-formatted message (cut at 511 bytes),
- * which the client receives with JOB_FAILED; returns -1, so a function can
- * `return lp_job_fail(job, "...")`.  A later call replaces the message.
+ * Makes the job fail with a printf-formatted message (cut at 511 bytes;
+ * any byte that is not UTF-8, or of a character the cut split, is sent as
+ * '?'), which the client receives with JOB_FAILED; returns -1, so a
+ * function can `return lp_job_fail(job, "...")`.  A later call replaces
+ * the message.
  */
 int lp_job_fail(struct lp_job *job, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

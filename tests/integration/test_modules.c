@@ -535,6 +535,12 @@ START_TEST(a_failing_job_reports_its_message)
 	run_fails(c, id, "testjobs.fail", a, LP_ERR_JOB_FAILED, &err);
 	ck_assert_str_eq(err.message, "out of coffee: 0 cups left");
 	lp_args_free(a);
+	/* A message that is not UTF-8 reaches the client as UTF-8, for strict readers. */
+	a = lp_args_new();
+	lp_args_str(a, "caf\xc3\xa9 \xff\xc0\x80!");
+	run_fails(c, id, "testjobs.fail", a, LP_ERR_JOB_FAILED, &err);
+	ck_assert_str_eq(err.message, "caf\xc3\xa9 ?\?\?!");
+	lp_args_free(a);
 	lp_client_free(c);
 }
 END_TEST

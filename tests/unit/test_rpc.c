@@ -286,6 +286,34 @@ START_TEST(test_error_notification)
 }
 END_TEST
 
+/* Whatever a job wrote, and wherever the cut fell, a strict reader can read the message. */
+START_TEST(test_error_message_is_utf8)
+{
+	char cut[LP_ERROR_MESSAGE_MAX + 8];
+	struct lp_error out, in;
+	struct lp_message m;
+	struct packed p;
+
+	lp_error_set(&out, LP_ERR_JOB_FAILED, "caf\xc3\xa9 \xff\xc0\x80!");
+	lp_pack_response_error(packed_start(&p), 7, &out);
+	parse_ok(packed_decode(&p), &m);
+	lp_response_error(m.error, &in);
+	ck_assert_str_eq(in.message, "caf\xc3\xa9 ?\?\?!");
+	packed_free(&p);
+
+	/* A euro sign cut after two of its three bytes. */
+	memset(cut, 'x', LP_ERROR_MESSAGE_MAX - 3);
+	strcpy(cut + LP_ERROR_MESSAGE_MAX - 3, "\xe2\x82\xac");
+	lp_error_set(&out, LP_ERR_JOB_FAILED, "%s", cut);
+	lp_pack_error_notification(packed_start(&p), &out);
+	parse_ok(packed_decode(&p), &m);
+	lp_response_error(m.params, &in);
+	strcpy(cut + LP_ERROR_MESSAGE_MAX - 3, "??");
+	ck_assert_str_eq(in.message, cut);
+	packed_free(&p);
+}
+END_TEST
+
 START_TEST(test_response_error_malformed)
 {
 	static const char *const bad[] = {
@@ -520,6 +548,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_response_ok_roundtrip);
 	tcase_add_loop_test(tc, test_response_error_roundtrip, 0, NNAMES);
 	tcase_add_test(tc, test_error_notification);
+	tcase_add_test(tc, test_error_message_is_utf8);
 	tcase_add_test(tc, test_response_error_malformed);
 	tcase_add_test(tc, test_response_error_lenient);
 	tcase_add_test(tc, test_response_error_truncates);
