@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "proto/text.h"
 
 static int log_level = LOG_INFO;
 static int log_to_journal;
@@ -72,7 +73,7 @@ log_level_name(int level)
 static void
 log_vmsg(int prio, const char *fmt, va_list ap)
 {
-	char line[2048];
+	char line[2048], text[2048];
 	int n;
 
 	/* One write per line, so lines of the daemon and its workers never interleave. */
@@ -88,9 +89,12 @@ log_vmsg(int prio, const char *fmt, va_list ap)
 		n += snprintf(line + n, sizeof line - (size_t)n, ".%03ld leasepoold[%d] %s: ",
 		    ts.tv_nsec / 1000000, (int)getpid(), level_names[prio]);
 	}
-	n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-	if (n > (int)sizeof line - 2)
-		n = (int)sizeof line - 2;
+	/*
+	 * Clients' names, owners and their programs' output are in the text:
+	 * escaped, none of them can break the line or forge another.
+	 */
+	vsnprintf(text, sizeof text, fmt, ap);
+	n += (int)lp_escape(line + n, sizeof line - 1 - (size_t)n, text, strlen(text));
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }

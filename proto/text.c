@@ -72,3 +72,58 @@ lp_quote(const char *s, size_t len, char *buf)
 	strcpy(buf + cut, len > LP_QUOTE_MAX ? "..." : "");
 	return buf;
 }
+
+/* Writes the escape of c, a byte not shown as itself, to e; returns its length. */
+static size_t
+escape_byte(unsigned char c, char *e)
+{
+	static const char hex[] = "0123456789abcdef", named[] = "\n\r\t\\", as[] = "nrt\\";
+	const char *q;
+
+	e[0] = '\\';
+	if (c != '\0' && (q = strchr(named, c)) != NULL) {
+		e[1] = as[q - named];
+		return 2;
+	}
+	e[1] = 'x';
+	e[2] = hex[c >> 4];
+	e[3] = hex[c & 0xf];
+	return 4;
+}
+
+/* True when the n-byte character at p is shown as itself in a log line. */
+static bool
+shown(const unsigned char *p, size_t n)
+{
+	if (n == 1)
+		return p[0] >= 0x20 && p[0] != 0x7f && p[0] != '\\';
+	/* U+0080 to U+009F: C1 controls, which some terminals obey. */
+	return n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0);
+}
+
+size_t
+lp_escape(char *dst, size_t size, const char *src, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t in = 0, out = 0, n, k, i;
+	char e[4 * 4];
+
+	while (in < len) {
+		n = lp_utf8_char(p + in, len - in);
+		if (shown(p + in, n)) {
+			memcpy(e, p + in, n);
+			k = n;
+		} else {
+			n = n == 0 ? 1 : n;
+			for (i = k = 0; i < n; i++)
+				k += escape_byte(p[in + i], e + k);
+		}
+		if (out + k >= size)
+			break;
+		memcpy(dst + out, e, k);
+		out += k;
+		in += n;
+	}
+	dst[out] = '\0';
+	return out;
+}

@@ -1,8 +1,8 @@
 /*
  * Strings a client sends, held to what the protocol promises and made safe
  * to show: a strict UTF-8 check (RFC 3629: no overlong forms, surrogates,
- * code points past U+10FFFF or cut sequences), and names cut and cleaned
- * for error messages.  Pure functions, no I/O.
+ * code points past U+10FFFF or cut sequences), names cut and cleaned for
+ * error messages, and escapes for log lines.  Pure functions, no I/O.
  */
 #ifndef LP_PROTO_TEXT_H
 #define LP_PROTO_TEXT_H
@@ -30,5 +30,15 @@ void lp_utf8_repair(char *s, size_t len);
 #define LP_QUOTE_MAX 64
 #define LP_QUOTE_SIZE (LP_QUOTE_MAX + sizeof "...")
 const char *lp_quote(const char *s, size_t len, char *buf);
+
+/*
+ * The len bytes at src written for a log line, as sshd writes its own: a
+ * control character (C0, DEL or C1), a backslash and a byte that is not
+ * UTF-8 become escapes (\n, \r, \t, \\, else \xHH), so that no string
+ * can start a line of its own or fake one.  At most size - 1 bytes (size >
+ * 0) go to dst, never part of an escape or a character, then a NUL;
+ * returns how many.
+ */
+size_t lp_escape(char *dst, size_t size, const char *src, size_t len);
 
 #endif

@@ -887,6 +887,25 @@ START_TEST(names_in_errors_are_cut_and_cleaned)
 }
 END_TEST
 
+static bool
+escaped_owner_logged(void *arg)
+{
+	return daemon_log_contains(&d, "owner x\\nFAKE LOG LINE");
+}
+
+/* Issue 30, item 8: a client's strings cannot start or fake a line of the daemon's log. */
+START_TEST(client_strings_cannot_forge_log_lines)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_acquire_opts opts = { .owner = "x\nFAKE LOG LINE" };
+
+	acquire(c, &opts);
+	ck_assert_msg(wait_until(escaped_owner_logged, NULL), "see %s", d.log);
+	ck_assert_uint_eq(daemon_log_count(&d, "FAKE LOG LINE"), 1);
+	lp_client_free(c);
+}
+END_TEST
+
 /* Reads until EOF; true when an "error" notification came first. */
 static bool
 read_error_notification(int fd, char *code, size_t len)
@@ -1444,6 +1463,7 @@ daemon_suite(void)
 	tcase_add_test(basic, invalid_arguments_are_named);
 	tcase_add_test(basic, strings_that_are_not_utf8_are_refused);
 	tcase_add_test(basic, names_in_errors_are_cut_and_cleaned);
+	tcase_add_test(basic, client_strings_cannot_forge_log_lines);
 	suite_add_tcase(s, basic);
 
 	tcase_add_checked_fixture(faults, start_one_executor, stop_daemon);

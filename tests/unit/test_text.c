@@ -1,6 +1,6 @@
 /*
  * A client's strings: the strict UTF-8 check at every edge of RFC 3629's
- * table, repairs, and names quoted for error messages.
+ * table, repairs, names quoted for error messages and text escaped for logs.
  */
 #include <string.h>
 
@@ -152,6 +152,40 @@ START_TEST(test_quote)
 }
 END_TEST
 
+static void
+assert_escape(const char *s, size_t len, size_t size, const char *want)
+{
+	char buf[64];
+
+	ck_assert_uint_le(size, sizeof buf);
+	ck_assert_uint_eq(lp_escape(buf, size, s, len), strlen(want));
+	ck_assert_str_eq(buf, want);
+}
+
+START_TEST(test_escape)
+{
+	assert_escape(BYTES(""), 64, "");
+	assert_escape(BYTES("lease 7 granted"), 64, "lease 7 granted");
+	/* Issue 30 item 8: an owner that would start a log line of its own. */
+	assert_escape(BYTES("x\nFAKE LOG LINE"), 64, "x\\nFAKE LOG LINE");
+	assert_escape(BYTES("\r\t\\"), 64, "\\r\\t\\\\");
+	assert_escape(BYTES("\x1b[2J\x7f\x01"), 64, "\\x1b[2J\\x7f\\x01");
+	assert_escape(BYTES("a\0b"), 64, "a\\x00b");
+	/* UTF-8 shows as itself, except C1 controls; other bytes are escaped. */
+	assert_escape(BYTES("caf\xc3\xa9 \xe2\x82\xac \xc2\xa0"), 64,
+	    "caf\xc3\xa9 \xe2\x82\xac \xc2\xa0");
+	assert_escape(BYTES("\xc2\x9b" "1m"), 64, "\\xc2\\x9b" "1m");
+	assert_escape(BYTES("\xff\xc0\x80"), 64, "\\xff\\xc0\\x80");
+	assert_escape(BYTES("\xe2\x82"), 64, "\\xe2\\x82");
+	/* The room left ends the text between escapes and between characters. */
+	assert_escape(BYTES("ab\ncd"), 6, "ab\\nc");
+	assert_escape(BYTES("ab\ncd"), 4, "ab");
+	assert_escape(BYTES("a\xc3\xa9" "b"), 4, "a\xc3\xa9");
+	assert_escape(BYTES("a\xc3\xa9" "b"), 3, "a");
+	assert_escape(BYTES("abc"), 1, "");
+}
+END_TEST
+
 Suite *
 text_suite(void)
 {
@@ -166,6 +200,7 @@ text_suite(void)
 
 	tc = tcase_create("quote");
 	tcase_add_test(tc, test_quote);
+	tcase_add_test(tc, test_escape);
 	suite_add_tcase(s, tc);
 	return s;
 }
