@@ -3,6 +3,7 @@
  * Start-up order matters: configuration, then the fork server (before any
  * thread or client socket exists), then the listener and the loop.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,14 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: leasepoold [-tvqVh] [-c file] [-s socket]\n"
-	    "  -c file    read the configuration from file (default: the embedded one)\n"
-	    "  -s socket  listen on this socket path, whatever the file says\n"
-	    "  -t         check the configuration and exit\n"
-	    "  -v, -q     log more, log less (repeatable)\n"
-	    "  -V         print the version and exit\n"
-	    "  -h         print this help and exit\n");
+	    "  -c, --config=file    read the configuration from file\n"
+	    "                       (default: the embedded one)\n"
+	    "  -s, --socket=path    listen on this socket path, whatever the file says\n"
+	    "  -t, --check          check the configuration and exit\n"
+	    "  -v, --verbose        log more (repeatable)\n"
+	    "  -q, --quiet          log less (repeatable)\n"
+	    "  -V, --version        print the version and exit\n"
+	    "  -h, --help           print this help and exit\n");
 	exit(status);
 }
 
@@ -66,6 +69,17 @@ check_socket_path(const char *path)
 	return 0;
 }
 
+static const struct option options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "check", no_argument, NULL, 't' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int
 main(int argc, char **argv)
 {
@@ -78,7 +92,7 @@ main(int argc, char **argv)
 	/* A fork server the daemon restarted (forkserver.c): nothing of the daemon's start-up. */
 	if (argc > 1 && strcmp(argv[1], FORKSERVER_ARG) == 0)
 		forkserver_main(argc, argv);
-	while ((opt = getopt(argc, argv, "c:s:tvqVh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:tvqVh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;

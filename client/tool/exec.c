@@ -10,6 +10,7 @@
  * failed, 127 the program could not be started.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,10 @@ finish(struct lp_value *v)
 int
 cmd_exec(struct tool *t, int argc, char **argv)
 {
+	static const struct option options[] = {
+		{ "directory", required_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct lp_args *a;
 	struct lp_value *v;
 	struct lp_error err;
@@ -154,7 +159,7 @@ cmd_exec(struct tool *t, int argc, char **argv)
 	int ch, rc;
 
 	optind = 0;	/* glibc: start afresh on this vector */
-	while ((ch = getopt(argc, argv, "+:C:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:C:", options, NULL)) != -1) {
 		if (ch != 'C')
 			return usage_error("exec: unknown option or missing value: '%s'",
 			    argv[optind - 1]);

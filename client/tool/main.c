@@ -3,6 +3,7 @@
  * exit path that makes sure stdout really got what we printed.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +15,8 @@
 
 #define SYNOPSIS \
 	"usage: leasepool [-n] [-s socket] [-p pool] [-t seconds] [-j seconds] [-o owner]\n" \
-	"                 command [arg...]\n"
+	"                 command [arg...]\n" \
+	"       leasepool -h | -V\n"
 
 static int cmd_help(struct tool *, int, char **);
 
@@ -46,22 +48,28 @@ cmd_help(struct tool *t, int argc, char **argv)
 	    "                       and print the result as one line of JSON\n"
 	    "  submit [--kw key=value]... fn [arg...]\n"
 	    "                       the same through the daemon's batching grinder, no lease\n"
-	    "  exec [-C dir] [--] program [arg...]\n"
+	    "  exec [-C dir | --directory=dir] [--] program [arg...]\n"
 	    "                       run a program on a worker: our stdin goes to it (unless a\n"
 	    "                       terminal), its output comes out here, it starts in our\n"
 	    "                       directory (or dir), and its exit status is ours\n"
 	    "  help                 this text\n"
 	    "\n"
 	    "options:\n"
-	    "  -s socket   the daemon's socket (default: $LEASEPOOL_SOCKET, else the first\n"
-	    "              that exists of /run/leasepool/leasepool.sock,\n"
-	    "              $XDG_RUNTIME_DIR/leasepool.sock, /tmp/leasepool-$UID.sock, if\n"
-	    "              no other user could have put it there; now %s)\n"
-	    "  -p pool     the pool to use (default: the daemon's default pool)\n"
-	    "  -t seconds  wait at most this long for a free executor\n"
-	    "  -n          do not wait: fail at once when no executor is free\n"
-	    "  -j seconds  the job's timeout, for run and exec (default: the pool's)\n"
-	    "  -o owner    the lease's label in stats (default: \"leasepool run fn\")\n"
+	    "  -s, --socket=path          the daemon's socket (default: $LEASEPOOL_SOCKET,\n"
+	    "                             else the first that exists of\n"
+	    "                             /run/leasepool/leasepool.sock,\n"
+	    "                             $XDG_RUNTIME_DIR/leasepool.sock,\n"
+	    "                             /tmp/leasepool-$UID.sock, if no other user could\n"
+	    "                             have put it there; now %s)\n"
+	    "  -p, --pool=pool            the pool to use (default: the daemon's default pool)\n"
+	    "  -t, --timeout=seconds      wait at most this long for a free executor\n"
+	    "  -n, --nowait               do not wait: fail at once when no executor is free\n"
+	    "  -j, --job-timeout=seconds  the job's timeout, for run and exec\n"
+	    "                             (default: the pool's)\n"
+	    "  -o, --owner=owner          the lease's label in stats\n"
+	    "                             (default: \"leasepool run fn\")\n"
+	    "  -h, --help                 this text\n"
+	    "  -V, --version              the tool's version\n"
 	    "\n"
 	    "values: an arg or --kw value that parses as JSON is that value (42, -1.5,\n"
 	    "  true, null, \"text\", [1,2], {\"a\":1}); anything else is a plain string.\n"
@@ -130,13 +138,47 @@ flush_stdout(int status)
 	return status == TOOL_OK ? TOOL_BROKEN : status;
 }
 
+/* The global options: every short one has a long name too. */
+static const struct option options[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "pool", required_argument, NULL, 'p' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "nowait", no_argument, NULL, 'n' },
+	{ "job-timeout", required_argument, NULL, 'j' },
+	{ "owner", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *
+long_name(int ch)
+{
+	for (const struct option *o = options; o->name != NULL; o++) {
+		if (o->val == ch)
+			return o->name;
+	}
+	return "?";
+}
+
+/* getopt's ':' or '?' for argv[optind - 1], in the words the user typed. */
+static int
+option_error(int ch, char **argv)
+{
+	if (ch == ':')
+		return usage_error("-%c (--%s) needs a value", optopt, long_name(optopt));
+	if (optopt != 0)
+		return usage_error("no option -%c", optopt);
+	return usage_error("no option '%s'", argv[optind - 1]);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct tool t = { 0 };
 	int ch, status;
 
-	while ((ch = getopt(argc, argv, "+:s:p:t:j:o:nhV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:s:p:t:j:o:nhV", options, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			t.socket = optarg;
@@ -163,10 +205,8 @@ main(int argc, char **argv)
 		case 'V':
 			puts("leasepool " LP_VERSION);
 			return flush_stdout(TOOL_OK);
-		case ':':
-			return usage_error("-%c needs a value", optopt);
 		default:
-			return usage_error("no option -%c", optopt);
+			return option_error(ch, argv);
 		}
 	}
 	if (optind == argc)

@@ -53,7 +53,7 @@ wait_until(bool (*cond)(void *arg), void *arg)
 	return true;
 }
 
-static const char *
+const char *
 daemon_path(void)
 {
 	const char *p = getenv("LP_DAEMON");

@@ -36,6 +36,9 @@ struct daemon {
 	pid_t pid;
 };
 
+/* $LP_DAEMON: the leasepoold that make check built. */
+const char *daemon_path(void);
+
 /* Starts a daemon on config_text (NULL: the embedded default) and waits until it answers. */
 void daemon_start(struct daemon *d, const char *config_text);
 /* The same, with "NAME=value" strings (NULL-terminated) added to the daemon's environment. */

@@ -859,6 +859,33 @@ START_TEST(unit_waits_longer_than_the_drain)
 }
 END_TEST
 
+/* ---- the command line ---- */
+
+START_TEST(daemon_options_long_and_short)
+{
+	char *version[] = { (char *)daemon_path(), "--version", NULL };
+	char *help[] = { (char *)daemon_path(), "--help", NULL };
+	char *check[] = { (char *)daemon_path(), "--check", "--socket", "/tmp/lp-options.sock",
+	    "--quiet", "--verbose", NULL };
+	char *bogus[] = { (char *)daemon_path(), "--bogus", NULL };
+	static struct program p;
+
+	ck_assert_int_eq(program_run(&p, version, NULL, NULL), 0);
+	ck_assert_str_eq(p.out, "leasepoold " LP_VERSION " (protocol 1)\n");
+	version[1] = "-V";
+	ck_assert_int_eq(program_run(&p, version, NULL, NULL), 0);
+	ck_assert_str_eq(p.out, "leasepoold " LP_VERSION " (protocol 1)\n");
+	ck_assert_int_eq(program_run(&p, help, NULL, NULL), 0);
+	ck_assert_msg(strstr(p.out, "\n  -V, --version ") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\n  -c, --config=file ") != NULL, "%s", p.out);
+	ck_assert_msg(program_run(&p, check, NULL, NULL) == 0, "%s%s", p.out, p.err);
+	ck_assert_msg(strstr(p.out, "\nsocket /tmp/lp-options.sock (mode 0600)") != NULL, "%s",
+	    p.out);
+	ck_assert_int_eq(program_run(&p, bogus, NULL, NULL), 2);
+	ck_assert_msg(strstr(p.err, "usage: leasepoold") != NULL, "%s", p.err);
+}
+END_TEST
+
 /* ---- where the daemon listens ---- */
 
 START_TEST(daemon_replaces_only_a_socket)
@@ -946,6 +973,7 @@ service_suite(void)
 	tcase_add_test(files, installed_config_uncommented_means_the_defaults);
 	tcase_add_test(files, man_page_describes_every_key);
 	tcase_add_test(files, unit_waits_longer_than_the_drain);
+	tcase_add_test(files, daemon_options_long_and_short);
 	tcase_add_test(files, daemon_replaces_only_a_socket);
 	tcase_add_test(files, daemon_refuses_a_directory_others_may_write);
 	suite_add_tcase(s, files);

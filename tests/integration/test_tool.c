@@ -250,6 +250,9 @@ static const char *const usages[][4] = {
 	{ "stats", "--table", NULL },
 	{ "exec", NULL },
 	{ "exec", "-Z", "true", NULL },
+	{ "--pool", NULL },
+	{ "--bogus", "ping", NULL },
+	{ "exec", "--directory", NULL },
 };
 
 START_TEST(bad_usage_exits_2)
@@ -266,6 +269,36 @@ START_TEST(help_documents_the_exit_statuses)
 	ck_assert_msg(strstr(p.out, "exit status:\n  0    success\n  1    the job failed") != NULL,
 	    "%s", p.out);
 	ck_assert_msg(strstr(p.out, "  6    protocol or internal error\n") != NULL, "%s", p.out);
+}
+END_TEST
+
+START_TEST(help_and_version_long_and_short)
+{
+	ck_assert_int_eq(tool("--version"), OK);
+	ck_assert_str_eq(p.out, "leasepool " LP_VERSION "\n");
+	ck_assert_int_eq(tool("-V"), OK);
+	ck_assert_str_eq(p.out, "leasepool " LP_VERSION "\n");
+	ck_assert_int_eq(tool("--help"), OK);
+	ck_assert_msg(strstr(p.out, "\n  -V, --version ") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\n  -j, --job-timeout=seconds ") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\n       leasepool -h | -V\n") != NULL, "%s", p.out);
+	ck_assert_str_eq(p.err, "");
+}
+END_TEST
+
+START_TEST(long_options_mean_the_short_ones)
+{
+	char *argv[] = { (char *)program_tool(), "--socket", d.socket, "--pool=cpu", "--timeout",
+	    "20", "--job-timeout=10", "--owner", "long options", "run", "echo", "1", NULL };
+	struct lp_client *c = daemon_connect(&d);
+
+	ck_assert_msg(program_run(&p, argv, NULL, NULL) == OK, "%s", p.err);
+	ck_assert_str_eq(p.out, "1\n");
+	ck_assert_int_eq(tool("exec", "--directory=/", "pwd"), OK);
+	ck_assert_str_eq(p.out, "/\n");
+	hold_lease(c);
+	assert_error(tool("--nowait", "run", "echo", "1"), BUSY, "UNAVAILABLE");
+	lp_client_free(c);
 }
 END_TEST
 
@@ -413,6 +446,8 @@ tool_suite(void)
 	tcase_add_test(tc, run_passes_kwargs_and_only_the_first_word_is_fn);
 	tcase_add_test(tc, submit_prints_the_result);
 	tcase_add_test(tc, help_documents_the_exit_statuses);
+	tcase_add_test(tc, help_and_version_long_and_short);
+	tcase_add_test(tc, long_options_mean_the_short_ones);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exit statuses");
