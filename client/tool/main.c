@@ -20,16 +20,21 @@
 
 static int cmd_help(struct tool *, int, char **);
 
+/* The global options that a command uses, or refuses when it would ignore them. */
+#define COMMAND_OPTIONS "spntjo"
+
+/* options: those of COMMAND_OPTIONS the command uses besides -s. */
 static const struct command {
 	const char *name;
 	tool_command *run;
+	const char *options;
 } commands[] = {
-	{ "ping", cmd_ping },
-	{ "stats", cmd_stats },
-	{ "run", cmd_run },
-	{ "submit", cmd_submit },
-	{ "exec", cmd_exec },
-	{ "help", cmd_help },
+	{ "ping", cmd_ping, "" },
+	{ "stats", cmd_stats, "p" },
+	{ "run", cmd_run, "ptnjo" },
+	{ "submit", cmd_submit, "p" },
+	{ "exec", cmd_exec, "ptnjo" },
+	{ "help", cmd_help, "" },
 };
 
 static int
@@ -64,12 +69,13 @@ cmd_help(struct tool *t, int argc, char **argv)
 	    "  -p, --pool=pool            the pool to use (default: the daemon's default pool)\n"
 	    "  -t, --timeout=seconds      wait at most this long for a free executor\n"
 	    "  -n, --nowait               do not wait: fail at once when no executor is free\n"
-	    "  -j, --job-timeout=seconds  the job's timeout, for run and exec\n"
-	    "                             (default: the pool's)\n"
+	    "  -j, --job-timeout=seconds  the job's timeout (default: the pool's)\n"
 	    "  -o, --owner=owner          the lease's label in stats\n"
 	    "                             (default: \"leasepool run fn\")\n"
 	    "  -h, --help                 this text\n"
 	    "  -V, --version              the tool's version\n"
+	    "  -p is for stats, run, submit and exec; -t, -n, -j and -o are for run and\n"
+	    "  exec.  A command refuses an option that it would ignore.\n"
 	    "\n"
 	    "values: an arg or --kw value that parses as JSON is that value (42, -1.5,\n"
 	    "  true, null, \"text\", [1,2], {\"a\":1}); anything else is a plain string.\n"
@@ -117,16 +123,6 @@ parse_seconds(const char *text, double *seconds)
 	return errno == 0 && end != text && *end == '\0' && isfinite(*seconds) && *seconds > 0;
 }
 
-static int
-dispatch(struct tool *t, int argc, char **argv)
-{
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-		if (strcmp(argv[0], commands[i].name) == 0)
-			return commands[i].run(t, argc, argv);
-	}
-	return usage_error("no command named '%s'", argv[0]);
-}
-
 /* A full disk or a closed pipe must not pass for success. */
 static int
 flush_stdout(int status)
@@ -172,13 +168,36 @@ option_error(int ch, char **argv)
 	return usage_error("no option '%s'", argv[optind - 1]);
 }
 
+/* given: the global options on the command line, each letter once. */
+static int
+dispatch(struct tool *t, const char *given, int argc, char **argv)
+{
+	const struct command *cmd = NULL;
+
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(argv[0], commands[i].name) == 0)
+			cmd = &commands[i];
+	}
+	if (cmd == NULL)
+		return usage_error("no command named '%s'", argv[0]);
+	for (; *given != '\0'; given++) {
+		if (*given != 's' && strchr(cmd->options, *given) == NULL)
+			return usage_error("%s takes no -%c (--%s)", cmd->name, *given,
+			    long_name(*given));
+	}
+	return cmd->run(t, argc, argv);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct tool t = { 0 };
+	char given[sizeof COMMAND_OPTIONS] = "";
 	int ch, status;
 
 	while ((ch = getopt_long(argc, argv, "+:s:p:t:j:o:nhV", options, NULL)) != -1) {
+		if (strchr(COMMAND_OPTIONS, ch) != NULL && strchr(given, ch) == NULL)
+			given[strlen(given)] = (char)ch;
 		switch (ch) {
 		case 's':
 			t.socket = optarg;
@@ -211,7 +230,7 @@ main(int argc, char **argv)
 	}
 	if (optind == argc)
 		return usage_error("no command given");
-	status = dispatch(&t, argc - optind, argv + optind);
+	status = dispatch(&t, given, argc - optind, argv + optind);
 	lp_client_free(t.client);
 	return flush_stdout(status);
 }

@@ -253,6 +253,18 @@ static const char *const usages[][4] = {
 	{ "--pool", NULL },
 	{ "--bogus", "ping", NULL },
 	{ "exec", "--directory", NULL },
+	/* Options that the command would ignore. */
+	{ "-j", "5", "ping", NULL },
+	{ "-j", "5", "stats", NULL },
+	{ "-p", "cpu", "ping", NULL },
+	{ "-t", "5", "stats", NULL },
+	{ "-n", "stats", NULL },
+	{ "-o", "x", "stats", NULL },
+	{ "-n", "submit", "echo", NULL },
+	{ "-t", "5", "submit", "echo" },
+	{ "-j", "5", "submit", "echo" },
+	{ "--owner=x", "submit", "echo", NULL },
+	{ "-p", "cpu", "help", NULL },
 };
 
 START_TEST(bad_usage_exits_2)
@@ -260,6 +272,16 @@ START_TEST(bad_usage_exits_2)
 	const char *const *u = usages[_i];
 
 	assert_error(tool_input(NULL, u[0], u[1], u[2], u[3], (const char *)NULL), USAGE, "USAGE");
+}
+END_TEST
+
+START_TEST(ignored_option_is_named)
+{
+	assert_error(tool("--job-timeout", "5", "ping"), USAGE, "USAGE");
+	ck_assert_msg(strncmp(p.err, "leasepool: USAGE: ping takes no -j (--job-timeout)\n",
+	    strlen("leasepool: USAGE: ping takes no -j (--job-timeout)\n")) == 0, "%s", p.err);
+	ck_assert_int_eq(tool("-p", "cpu", "stats", "--json"), OK);
+	ck_assert_int_eq(tool("-p", "cpu", "submit", "echo", "1"), OK);
 }
 END_TEST
 
@@ -456,6 +478,7 @@ tool_suite(void)
 	tcase_add_test(tc, unknown_function_is_refused);
 	tcase_add_test(tc, failed_job_is_the_jobs_problem);
 	tcase_add_loop_test(tc, bad_usage_exits_2, 0, sizeof usages / sizeof usages[0]);
+	tcase_add_test(tc, ignored_option_is_named);
 	tcase_add_test(tc, no_daemon_exits_3);
 	tcase_add_test(tc, full_pool_is_busy);
 	suite_add_tcase(s, tc);
