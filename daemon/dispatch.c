@@ -100,6 +100,21 @@ find_lease(struct conn *c, uint32_t msgid, uint64_t id)
 	return l;
 }
 
+/* Every pool's name, or only those of the pools with exec = yes. */
+static void
+pack_pool_names(msgpack_packer *pk, bool exec_only)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < server.leases.npools; i++)
+		n += !exec_only || server.leases.pools[i].cfg.exec;
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < server.leases.npools; i++) {
+		if (!exec_only || server.leases.pools[i].cfg.exec)
+			lp_pack_cstr(pk, server.leases.pools[i].cfg.name);
+	}
+}
+
 static void
 do_hello(struct conn *c, const struct lp_request *req)
 {
@@ -109,14 +124,14 @@ do_hello(struct conn *c, const struct lp_request *req)
 	if (p->has_client)
 		snprintf(c->name, sizeof c->name, "%.*s", (int)p->client.len, p->client.ptr);
 	lp_pack_response_ok(pk, req->msgid);
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 6);
 	lp_pack_kv_str(pk, "server", "leasepoold " LP_VERSION);
 	lp_pack_kv_u64(pk, "protocol", LP_PROTOCOL_VERSION);
 	lp_pack_kv_u64(pk, "pid", (uint64_t)getpid());
 	lp_pack_cstr(pk, "pools");
-	msgpack_pack_array(pk, (uint32_t)server.leases.npools);
-	for (size_t i = 0; i < server.leases.npools; i++)
-		lp_pack_cstr(pk, server.leases.pools[i].cfg.name);
+	pack_pool_names(pk, false);
+	lp_pack_cstr(pk, "exec_pools");
+	pack_pool_names(pk, true);
 	lp_pack_cstr(pk, "functions");
 	msgpack_pack_array(pk, (uint32_t)jobs_count());
 	for (size_t i = 0; i < jobs_count(); i++)

@@ -1,5 +1,9 @@
-/* ping: is the daemon there, what is it, and how long does an answer take. */
+/*
+ * ping: is the daemon there, what is it, and how long does an answer take.
+ * A pool that allows exec is marked so.
+ */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "client/tool/tool.h"
@@ -13,15 +17,32 @@ monotonic(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static bool
+json_array_has(json_t *list, const char *text)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(list, i, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), text) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* "title: a b c", each word marked "(mark)" when it is in marked too. */
 static void
-print_list(const char *title, json_t *list)
+print_list(const char *title, json_t *list, json_t *marked, const char *mark)
 {
 	json_t *v;
 	size_t i;
 
 	printf("%s:", title);
-	json_array_foreach(list, i, v)
+	json_array_foreach(list, i, v) {
 		printf(" %s", json_string_value(v));
+		if (json_array_has(marked, json_string_value(v)))
+			printf(" (%s)", mark);
+	}
 	putchar('\n');
 }
 
@@ -32,8 +53,9 @@ print_hello(json_t *hello, const char *socket, double seconds)
 	    ", time %.3f ms\n", json_string_value(json_object_get(hello, "server")), socket,
 	    json_integer_value(json_object_get(hello, "protocol")),
 	    json_integer_value(json_object_get(hello, "pid")), seconds * 1e3);
-	print_list("pools", json_object_get(hello, "pools"));
-	print_list("functions", json_object_get(hello, "functions"));
+	print_list("pools", json_object_get(hello, "pools"), json_object_get(hello, "exec_pools"),
+	    "exec");
+	print_list("functions", json_object_get(hello, "functions"), NULL, NULL);
 }
 
 int

@@ -130,7 +130,7 @@ START_TEST(ping_through_the_environment)
 	snprintf(pid, sizeof pid, "pid %d,", (int)d.pid);
 	ck_assert_msg(strstr(p.out, "protocol 1, ") != NULL, "%s", p.out);
 	ck_assert_msg(strstr(p.out, pid) != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, " ms\npools: cpu noexec\nfunctions: ") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, " ms\npools: cpu (exec) noexec\nfunctions: ") != NULL, "%s", p.out);
 	ck_assert_str_eq(p.err, "");
 }
 END_TEST
