@@ -50,7 +50,7 @@ find_pool(struct conn *c, uint32_t msgid, bool named, struct lp_str name)
 		return lease_table_pool(&server.leases, server.cfg.default_pool,
 		    strlen(server.cfg.default_pool));
 	if ((p = lease_table_pool(&server.leases, name.ptr, name.len)) == NULL)
-		answer_error(c, msgid, LP_ERR_NO_SUCH_POOL, "no pool named '%s'",
+		answer_error(c, msgid, LP_ERR_NO_SUCH_POOL, "no pool named '%s' (hello lists them)",
 		    lp_quote(name.ptr, name.len, buf));
 	return p;
 }

@@ -5,8 +5,35 @@
  * later, give up, or report a bug.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "client/tool/tool.h"
+
+/*
+ * The daemon's and the library's messages speak of the protocol's methods
+ * and of the environment; a user of the tool types commands and options.
+ */
+static const struct {
+	const char *theirs;
+	const char *ours;
+} phrases[] = {
+	{ "hello lists them", "leasepool ping lists them" },
+};
+
+static void
+print_message(const char *message)
+{
+	const char *at;
+
+	for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++) {
+		if ((at = strstr(message, phrases[i].theirs)) != NULL) {
+			fprintf(stderr, "%.*s%s%s\n", (int)(at - message), message, phrases[i].ours,
+			    at + strlen(phrases[i].theirs));
+			return;
+		}
+	}
+	fprintf(stderr, "%s\n", message);
+}
 
 enum tool_exit
 exit_status(enum lp_err code)
@@ -46,7 +73,8 @@ exit_status(enum lp_err code)
 enum tool_exit
 report(const struct lp_error *err)
 {
-	fprintf(stderr, "leasepool: %s: %s\n", lp_err_name(err->code), err->message);
+	fprintf(stderr, "leasepool: %s: ", lp_err_name(err->code));
+	print_message(err->message);
 	return exit_status(err->code);
 }
 

@@ -221,10 +221,15 @@ START_TEST(submit_prints_the_result)
 }
 END_TEST
 
+/* The error names the command that the user types to look, not the protocol's method. */
 START_TEST(unknown_function_is_refused)
 {
 	assert_error(tool("run", "no.such.function"), REFUSED, "NO_SUCH_FUNCTION");
+	ck_assert_str_eq(p.err, "leasepool: NO_SUCH_FUNCTION: no function named 'no.such.function' "
+	    "(leasepool ping lists them)\n");
 	assert_error(tool("-p", "nowhere", "run", "echo", "1"), REFUSED, "NO_SUCH_POOL");
+	ck_assert_str_eq(p.err, "leasepool: NO_SUCH_POOL: no pool named 'nowhere' "
+	    "(leasepool ping lists them)\n");
 }
 END_TEST
 
