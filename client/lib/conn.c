@@ -127,7 +127,9 @@ conn_open(const char *path, struct lp_error *err)
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
 	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
-		lpc_error_set(err, LP_ERR_SYSTEM, "%s: %s", path,
+		/* Not a daemon that is down: the socket is not ours to use. */
+		lpc_error_set(err, errno == EACCES || errno == EPERM ?
+		    LP_ERR_PERMISSION_DENIED : LP_ERR_SYSTEM, "%s: %s", path,
 		    strerror(errno));
 		close(fd);
 		return -1;

@@ -92,6 +92,8 @@ cmd_help(struct tool *t, int argc, char **argv)
 	    "  5    refused: no such function or pool, not permitted, invalid argument,\n"
 	    "       method not supported by this daemon\n"
 	    "  6    protocol or internal error\n"
+	    "  7    the daemon's socket may not be used: permission denied, or a default\n"
+	    "       socket that another user could have put there\n"
 	    "  exec exits with the program's status (128+N when signal N killed it), or\n"
 	    "  124 when it ran past its timeout, 125 when leasepool failed (see stderr),\n"
 	    "  127 when it could not be started, 2 on a usage error.\n"

@@ -26,6 +26,7 @@ enum tool_exit {
 	TOOL_BUSY = 4,		/* worth retrying later */
 	TOOL_REFUSED = 5,	/* will never work as asked */
 	TOOL_BROKEN = 6,	/* protocol or internal error */
+	TOOL_DENIED = 7,	/* the daemon's socket is not ours to use */
 	EXEC_TIMED_OUT = 124,
 	EXEC_FAILED = 125,
 	EXEC_CANNOT_START = 127,

@@ -50,7 +50,8 @@ struct lp_client;
  * each used only when it is a socket of the user's, root's or the
  * leasepool user's in directories that no one else may write to (else
  * LP_ERR_PERMISSION_DENIED says why).  A path given, or $LEASEPOOL_SOCKET,
- * is used as it is.
+ * is used as it is.  A socket the user may not connect to (EACCES) is
+ * LP_ERR_PERMISSION_DENIED too.
  */
 struct lp_client *lp_connect(const char *path, struct lp_error *err);
 

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "tests/integration/harness.h"
@@ -22,6 +25,7 @@ enum {
 	UNREACHABLE = 3,
 	BUSY = 4,
 	REFUSED = 5,
+	DENIED = 7,
 	EXEC_TIMED_OUT = 124,
 	EXEC_FAILED = 125,
 	EXEC_CANNOT_START = 127,
@@ -295,7 +299,8 @@ START_TEST(help_documents_the_exit_statuses)
 	ck_assert_int_eq(tool("help"), OK);
 	ck_assert_msg(strstr(p.out, "exit status:\n  0    success\n  1    the job failed") != NULL,
 	    "%s", p.out);
-	ck_assert_msg(strstr(p.out, "  6    protocol or internal error\n") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "  6    protocol or internal error\n  7    the daemon's socket may "
+	    "not be used") != NULL, "%s", p.out);
 }
 END_TEST
 
@@ -329,14 +334,76 @@ START_TEST(long_options_mean_the_short_ones)
 }
 END_TEST
 
+/* Where the socket came from, and how to choose another. */
 START_TEST(no_daemon_exits_3)
 {
-	char *argv[] = { (char *)program_tool(), "-s", "/nonexistent/leasepool.sock", "run", "echo",
-	    "1", NULL };
+	char dir[] = "/tmp/lp-runtime.XXXXXX", want[512];
+	char *plain[] = { (char *)program_tool(), "ping", NULL };
+	char *given[] = { (char *)program_tool(), "-s", "/nonexistent/leasepool.sock", "ping", NULL };
 
-	ck_assert_int_eq(program_run(&p, argv, NULL, NULL), UNREACHABLE);
-	ck_assert_msg(strstr(p.err, "cannot connect to leasepoold: /nonexistent/leasepool.sock: ")
-	    != NULL, "%s", p.err);
+	ck_assert_int_eq(program_run(&p, given, NULL, NULL), UNREACHABLE);
+	ck_assert_str_eq(p.err, "leasepool: SYSTEM: cannot connect to leasepoold: "
+	    "/nonexistent/leasepool.sock: No such file or directory (given by -s)\n");
+	ck_assert_int_eq(program_run(&p, plain, "/nonexistent/leasepool.sock", NULL), UNREACHABLE);
+	ck_assert_str_eq(p.err, "leasepool: SYSTEM: cannot connect to leasepoold: "
+	    "/nonexistent/leasepool.sock: No such file or directory "
+	    "(given by LEASEPOOL_SOCKET; -s chooses another)\n");
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	ck_assert_int_eq(program_run(&p, plain, NULL, NULL), UNREACHABLE);
+	snprintf(want, sizeof want, "leasepool: SYSTEM: cannot connect to leasepoold: no leasepoold "
+	    "socket at /run/leasepool/leasepool.sock, %s/leasepool.sock, /tmp/leasepool-%u.sock: "
+	    "start leasepoold, or set -s or LEASEPOOL_SOCKET to its socket\n", dir,
+	    (unsigned)getuid());
+	ck_assert_str_eq(p.err, want);
+	rmdir(dir);
+}
+END_TEST
+
+/* A socket with nobody listening: enough for connect() to say what it thinks of us. */
+static void
+bind_at(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	close(fd);
+}
+
+START_TEST(permission_denied_has_its_own_status)
+{
+	char dir[] = "/tmp/lp-denied.XXXXXX", path[64], want[256];
+	/* root may connect anywhere: nobody may not. */
+	char *as_nobody[] = { "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+	    "--clear-groups", (char *)program_tool(), "-s", path, "ping", NULL };
+	char *plain[] = { (char *)program_tool(), "ping", NULL };
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/leasepool.sock", dir);
+	bind_at(path);
+	ck_assert_int_eq(chmod(path, 0), 0);
+	ck_assert_int_eq(program_run(&p, getuid() == 0 ? as_nobody : as_nobody + 4, NULL, NULL),
+	    DENIED);
+	snprintf(want, sizeof want, "leasepool: PERMISSION_DENIED: may not use leasepoold's socket: "
+	    "%s: Permission denied (given by -s)\n", path);
+	ck_assert_str_eq(p.err, want);
+
+	/* A default socket in a directory that anyone may write to could be anyone's. */
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	ck_assert_int_eq(program_run(&p, plain, NULL, NULL), DENIED);
+	snprintf(want, sizeof want, "leasepool: PERMISSION_DENIED: may not use leasepoold's socket: "
+	    "not using %s: ", path);
+	ck_assert_msg(strncmp(p.err, want, strlen(want)) == 0, "%s", p.err);
+	ck_assert_msg(strstr(p.err, "(set -s or LEASEPOOL_SOCKET to the socket to use)\n") != NULL,
+	    "%s", p.err);
+	unlink(path);
+	rmdir(dir);
 }
 END_TEST
 
@@ -485,6 +552,7 @@ tool_suite(void)
 	tcase_add_loop_test(tc, bad_usage_exits_2, 0, sizeof usages / sizeof usages[0]);
 	tcase_add_test(tc, ignored_option_is_named);
 	tcase_add_test(tc, no_daemon_exits_3);
+	tcase_add_test(tc, permission_denied_has_its_own_status);
 	tcase_add_test(tc, full_pool_is_busy);
 	suite_add_tcase(s, tc);
 
