@@ -139,13 +139,14 @@ pack_clients(msgpack_packer *pk, double now)
 void
 stats_pack(msgpack_packer *pk, const struct lp_pool *only, double now)
 {
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, 9);
 	lp_pack_kv_str(pk, "version", LP_VERSION);
 	lp_pack_kv_u64(pk, "pid", (uint64_t)getpid());
 	lp_pack_kv_double(pk, "uptime", now - server.started);
 	lp_pack_kv_u64(pk, "connections", server.nconns);
 	lp_pack_kv_u64(pk, "runs_in_flight", server.runs_in_flight);
 	lp_pack_kv_bool(pk, "stopping", server.stopping);
+	lp_pack_kv_str(pk, "default_pool", server.cfg.default_pool);
 	lp_pack_cstr(pk, "clients");
 	pack_clients(pk, now);
 	lp_pack_cstr(pk, "pools");

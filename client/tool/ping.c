@@ -4,18 +4,8 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "client/tool/tool.h"
-
-static double
-monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static bool
 json_array_has(json_t *list, const char *text)

@@ -55,6 +55,7 @@ enum tool_exit report_oom(void);
 enum tool_exit tool_connect(struct tool *t);
 
 /* lease.c */
+double monotonic(void);
 void tool_owner(struct tool *t, const char *command, const char *name);
 enum lp_err lease_and_run(struct tool *t, const char *fn,
     const struct lp_args *args, struct lp_value **result, struct lp_error *err);

@@ -3,14 +3,19 @@
  * daemon, judged by its stdout, its stderr and its exit status.
  */
 #include <check.h>
+#include <fcntl.h>
+#include <pty.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/integration/harness.h"
@@ -419,6 +424,101 @@ START_TEST(full_pool_is_busy)
 }
 END_TEST
 
+/* What a program run on a pseudo-terminal has written to it so far. */
+struct terminal {
+	int fd;			/* the master side, non-blocking */
+	pid_t pid;
+	char text[4096];
+	size_t len;
+	const char *needle;
+};
+
+static void
+terminal_run(struct terminal *term, char *const argv[])
+{
+	pid_t parent = getpid();
+
+	term->len = 0;
+	term->text[0] = '\0';
+	term->pid = forkpty(&term->fd, NULL, NULL, NULL);
+	ck_assert_int_ge(term->pid, 0);
+	if (term->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(fcntl(term->fd, F_SETFL, O_NONBLOCK), 0);
+}
+
+static bool
+terminal_shows(void *arg)
+{
+	struct terminal *term = arg;
+	ssize_t n;
+
+	while (term->len < sizeof term->text - 1 &&
+	    (n = read(term->fd, term->text + term->len, sizeof term->text - 1 - term->len)) > 0) {
+		term->len += (size_t)n;
+		term->text[term->len] = '\0';
+	}
+	return strstr(term->text, term->needle) != NULL;
+}
+
+static void
+terminal_wait_for(struct terminal *term, const char *needle)
+{
+	term->needle = needle;
+	ck_assert_msg(wait_until(terminal_shows, term), "the terminal shows: %s", term->text);
+}
+
+static unsigned
+count(const char *text, const char *needle)
+{
+	unsigned n = 0;
+
+	for (; (text = strstr(text, needle)) != NULL; text++)
+		n++;
+	return n;
+}
+
+START_TEST(run_says_on_a_terminal_that_it_waits)
+{
+	char *argv[] = { (char *)program_tool(), "-s", d.socket, "run", "echo", "1", NULL };
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = hold_lease(c);
+	struct terminal term;
+	int status;
+
+	terminal_run(&term, argv);
+	terminal_wait_for(&term, "leasepool: waiting for an executor of pool cpu (1 of 1 leased)..."
+	    "\r\n");
+	ck_assert_int_eq(lp_release(c, lease, NULL), LP_OK);
+	terminal_wait_for(&term, "...\r\n1\r\n");
+	ck_assert_int_eq(waitpid(term.pid, &status, 0), term.pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == OK, "status %#x: %s", status,
+	    term.text);
+	ck_assert_uint_eq(count(term.text, "waiting for"), 1);
+	close(term.fd);
+	lp_client_free(c);
+}
+END_TEST
+
+/* Longer than the tool waits before it says so of a pool that is not full. */
+START_TEST(run_waits_quietly_without_a_terminal)
+{
+	struct lp_client *c = daemon_connect(&d);
+
+	hold_lease(c);
+	assert_error(tool("-t", "1.5", "run", "echo", "1"), BUSY, "TIMEOUT");
+	ck_assert_msg(strstr(p.err, "waiting") == NULL, "%s", p.err);
+	assert_error(tool("-t", "1.5", "exec", "true"), EXEC_FAILED, "TIMEOUT");
+	ck_assert_msg(strstr(p.err, "waiting") == NULL, "%s", p.err);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(exec_is_a_program_run_elsewhere)
 {
 	ck_assert_int_eq(tool_input("some input\n", "exec", "--", "sh", "-c",
@@ -554,6 +654,8 @@ tool_suite(void)
 	tcase_add_test(tc, no_daemon_exits_3);
 	tcase_add_test(tc, permission_denied_has_its_own_status);
 	tcase_add_test(tc, full_pool_is_busy);
+	tcase_add_test(tc, run_says_on_a_terminal_that_it_waits);
+	tcase_add_test(tc, run_waits_quietly_without_a_terminal);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exec");
