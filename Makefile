@@ -7,7 +7,7 @@
 #   make check-tsan      the suite again, built with ThreadSanitizer
 #   make fuzz            libFuzzer targets (clang)
 #   make demo            start a daemon, run the examples against it, stop
-#   make install         PREFIX=/usr/local DESTDIR= (and SYSCONFDIR, SYSTEMDUNITDIR...)
+#   make install         PREFIX=/usr/local DESTDIR= (and SYSCONFDIR, SYSTEMDUNITDIR, BASHCOMPDIR...)
 #   make uninstall       the same variables
 
 BUILD ?= build
@@ -20,6 +20,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR ?= $(PREFIX)/share/man
 MODULEDIR ?= $(PREFIX)/lib/leasepool/modules
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 # For a distribution's /usr: /etc, and systemd's own directories (from its
 # pkg-config file).  Any other prefix keeps everything below it, so that a
 # user can install into a directory of their own.
@@ -97,7 +98,7 @@ MODULES := $(patsubst modules/%.c,$(BUILD)/modules/%.so,$(MODULE_SRC))
 TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_MODULE_SRC))
 
 .PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
-	lint-man check-install
+	lint-man check-install check-completion
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -164,7 +165,7 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(CHECK_LIBS) -lm
 
-check: all $(TESTS) $(TEST_MODULES) $(README_PROGRAMS) lint-man check-install
+check: all $(TESTS) $(TEST_MODULES) $(README_PROGRAMS) lint-man check-install check-completion
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
 		LP_README=$(abspath $(BUILD)/readme) \
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
@@ -182,6 +183,10 @@ lint-man:
 		done; \
 	fi
 	@echo "lint-man: $(words $(MAN_PAGES)) man pages are clean"
+
+# The bash completion must at least parse; the tool suite runs it.
+check-completion:
+	@bash -n client/tool/leasepool.bash && echo "check-completion: client/tool/leasepool.bash parses"
 
 # make install into a scratch DESTDIR must lay down exactly tests/install.list.
 check-install: all
@@ -284,9 +289,10 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/leasepool $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MODULEDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/leasepool $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-		$(foreach n,$(MAN_SECTIONS),$(DESTDIR)$(MANDIR)/man$(n))
+		$(DESTDIR)$(BASHCOMPDIR) $(foreach n,$(MAN_SECTIONS),$(DESTDIR)$(MANDIR)/man$(n))
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/leasepoold
 	install -m 0755 $(TOOL) $(DESTDIR)$(BINDIR)/leasepool
+	install -m 0644 client/tool/leasepool.bash $(DESTDIR)$(BASHCOMPDIR)/leasepool
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libleasepool.a
 	install -m 0644 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOFULL)
 	ln -sf libleasepool.so.$(SOFULL) $(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOVERSION)
@@ -307,6 +313,7 @@ install: all
 # The configuration goes only when nobody changed it, like a conffile on `apt remove`.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/leasepoold $(DESTDIR)$(BINDIR)/leasepool \
+		$(DESTDIR)$(BASHCOMPDIR)/leasepool \
 		$(DESTDIR)$(LIBDIR)/libleasepool.a $(DESTDIR)$(LIBDIR)/libleasepool.so \
 		$(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libleasepool.so.$(SOFULL) \
 		$(DESTDIR)$(PKGCONFIGDIR)/leasepool.pc \

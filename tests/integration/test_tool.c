@@ -625,6 +625,53 @@ START_TEST(exec_failures_of_its_own)
 }
 END_TEST
 
+/*
+ * What bash offers for the command line words... (the last one the word
+ * being completed), from the completion script that make install installs.
+ */
+static void
+complete_va(const char *word, ...)
+{
+	static const char script[] = "source \"$1\" && shift && COMP_WORDS=(\"$@\") && "
+	    "COMP_CWORD=$(($# - 1)) && $(complete -p leasepool | sed -n 's/.* -F \\([^ ]*\\) .*/\\1/p') "
+	    "; printf '%s\\n' \"${COMPREPLY[@]}\"";
+	const char *source = getenv("LP_SOURCE");
+	char path[1024], *argv[ARGS_MAX] = { "/bin/bash", "-c", (char *)script, "bash", path };
+	int argc = 5;
+	va_list ap;
+
+	snprintf(path, sizeof path, "%s/client/tool/leasepool.bash", source != NULL ? source : ".");
+	va_start(ap, word);
+	for (; word != NULL; word = va_arg(ap, const char *)) {
+		ck_assert_int_lt(argc, ARGS_MAX - 1);
+		argv[argc++] = (char *)word;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	ck_assert_msg(program_run(&p, argv, NULL, NULL) == 0, "%s", p.err);
+	ck_assert_str_eq(p.err, "");
+}
+
+#define complete(...) complete_va(__VA_ARGS__, (const char *)NULL)
+
+START_TEST(bash_completes_commands_options_and_names)
+{
+	complete("leasepool", "s");
+	ck_assert_str_eq(p.out, "stats\nsubmit\n");
+	complete("leasepool", "-n", "--job");
+	ck_assert_str_eq(p.out, "--job-timeout\n");
+	complete("leasepool", "stats", "--");
+	ck_assert_str_eq(p.out, "--json\n--prometheus\n");
+	/* The daemon's names, from the socket on the command line. */
+	complete(program_tool(), "-s", d.socket, "--pool", "");
+	ck_assert_str_eq(p.out, "cpu\nnoexec\n");
+	complete(program_tool(), "-s", d.socket, "run", "--kw", "a=1", "ec");
+	ck_assert_str_eq(p.out, "echo\n");
+	complete(program_tool(), "-s", d.socket, "run", "echo", "ec");
+	ck_assert_str_eq(p.out, "\n");
+}
+END_TEST
+
 Suite *
 tool_suite(void)
 {
@@ -642,6 +689,7 @@ tool_suite(void)
 	tcase_add_test(tc, help_documents_the_exit_statuses);
 	tcase_add_test(tc, help_and_version_long_and_short);
 	tcase_add_test(tc, long_options_mean_the_short_ones);
+	tcase_add_test(tc, bash_completes_commands_options_and_names);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exit statuses");
