@@ -159,6 +159,10 @@ grant(struct lp_pool *p, struct lp_executor *ex, struct lp_holder *h,
 	l->executor = ex;
 	l->pool = p;
 	l->holder = h;
+	l->holder_serial = h->serial;
+	l->pid = h->pid;
+	l->uid = h->uid;
+	l->for_grinder = h->grinder != NULL;
 	TAILQ_INSERT_TAIL(&h->leases, l, holder_link);
 	TAILQ_INSERT_TAIL(&t->leases, l, table_link);
 	copy_owner(l->owner, owner, owner_len);
@@ -291,7 +295,12 @@ lease_end(struct lp_lease *l, enum lp_lease_state state)
 	heap_remove(&l->pool->table->deadlines, &l->deadline);
 }
 
-/* Leases held and acquires waiting in p: of the holder h, or of every holder of uid. */
+/*
+ * Executors held and acquires waiting in p: of the holder h, or of every
+ * holder of uid.  A lease that ended still holds its executor while its
+ * runs drain, so it counts against whoever acquired it until the last one
+ * is answered, even once that client let go of it or went away.
+ */
 static unsigned
 count_claims(const struct lp_pool *p, const struct lp_holder *h, uid_t uid)
 {
@@ -302,9 +311,8 @@ count_claims(const struct lp_pool *p, const struct lp_holder *h, uid_t uid)
 	TAILQ_FOREACH(ex, &p->executors, link) {
 		const struct lp_lease *l = ex->lease;
 
-		if (l != NULL && l->state == LEASE_ACTIVE && l->holder != NULL &&
-		    l->holder->grinder == NULL &&
-		    (h != NULL ? l->holder == h : l->holder->uid == uid))
+		if (l != NULL && !l->for_grinder &&
+		    (h != NULL ? l->holder_serial == h->serial : l->uid == uid))
 			n++;
 	}
 	TAILQ_FOREACH(w, &p->waiters, pool_link)
@@ -493,7 +501,11 @@ lease_run_end(struct lp_lease *l, double now)
 void
 lease_holder_init(struct lp_holder *h, void *ctx)
 {
+	/* Not its address: a new connection may get a closed one's memory. */
+	static uint64_t holders;
+
 	memset(h, 0, sizeof *h);
+	h->serial = ++holders;
 	TAILQ_INIT(&h->leases);
 	TAILQ_INIT(&h->waiters);
 	h->ctx = ctx;

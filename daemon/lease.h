@@ -58,6 +58,7 @@ struct lp_holder {
 	struct grinder *grinder;	/* instead, for a pool's grinder */
 	unsigned nwaiters;		/* its acquires waiting, all pools */
 	unsigned nexpired;		/* its leases that expired and are still remembered */
+	uint64_t serial;		/* unique among every holder there ever was */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
@@ -69,6 +70,14 @@ struct lp_lease {
 	struct lp_executor *executor;	/* until it goes back to the pool */
 	struct lp_pool *pool;
 	struct lp_holder *holder;	/* NULL once the holder let go */
+	/*
+	 * Who acquired it, kept once the holder let go: while its runs drain
+	 * it still takes an executor from that client and user (limits, stats).
+	 */
+	uint64_t holder_serial;
+	pid_t pid;
+	uid_t uid;
+	bool for_grinder;		/* a pool's grinder holds it: not a client's */
 	TAILQ_ENTRY(lp_lease) holder_link;
 	TAILQ_ENTRY(lp_lease) table_link;	/* every lease not yet freed */
 	char owner[LP_OWNER_MAX + 1];
@@ -197,7 +206,8 @@ struct lp_pool *lease_table_pool(struct lp_lease_table *t, const char *name, siz
  * Acquire: LP_OK with *lease set (granted now) or *waiter set (queued; the
  * answer comes through granted or waiter_failed), or an error in err:
  * UNAVAILABLE, STOPPING, LIMIT_EXCEEDED (max_leases_per_client or _user,
- * counting leases held and acquires waiting).  Waiters of different users
+ * counting executors held, by leases active or draining, and acquires
+ * waiting).  Waiters of different users
  * are served in turn, one each; a user's own waiters first come, first
  * served, so one user's flood cannot starve another's single acquire.
  */

@@ -25,7 +25,6 @@ lease_state_name(const struct lp_lease *l, double now)
 static void
 pack_lease(msgpack_packer *pk, const struct lp_lease *l, double now)
 {
-	const struct lp_holder *h = l->holder;
 	int64_t ids[64];
 	unsigned nids = backend_of(l->pool)->worker_ids(l->executor, ids, 64);
 
@@ -34,9 +33,9 @@ pack_lease(msgpack_packer *pk, const struct lp_lease *l, double now)
 	lp_pack_kv_str(pk, "owner", l->owner);
 	lp_pack_kv_str(pk, "state", lease_state_name(l, now));
 	lp_pack_kv_u64(pk, "executor", l->executor->id);
-	/* A released lease still draining has no client any more: -1. */
-	lp_pack_kv_i64(pk, "pid", h != NULL ? (int64_t)h->pid : -1);
-	lp_pack_kv_i64(pk, "uid", h != NULL ? (int64_t)h->uid : -1);
+	/* Whoever acquired it, also while it drains after a release. */
+	lp_pack_kv_i64(pk, "pid", l->pid);
+	lp_pack_kv_i64(pk, "uid", l->uid);
 	lp_pack_kv_double(pk, "age", now - l->acquired);
 	lp_pack_kv_double(pk, "expires_in", l->state == LEASE_ACTIVE ? l->soft_expiry - now : 0);
 	lp_pack_kv_u64(pk, "runs", l->runs);

@@ -486,6 +486,56 @@ START_TEST(killed_fork_server_loses_no_run)
 }
 END_TEST
 
+/* ---- leases that outlast their welcome (issue 30) ---- */
+
+/* The only lease of pool cpu in stats is draining, and shows who acquired it. */
+static void
+assert_one_draining_lease_of_mine(struct lp_client *c)
+{
+	const msgpack_object *leases, *l;
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
+	leases = lp_map_get(lp_map_get(lp_value_get(v, "pools"), "cpu"), "leases");
+	ck_assert_uint_eq(leases->via.array.size, 1);
+	l = &leases->via.array.ptr[0];
+	ck_assert(lp_obj_is_str(lp_map_get(l, "state"), "draining"));
+	ck_assert_int_eq(lp_map_get(l, "uid")->via.i64, getuid());
+	ck_assert_int_eq(lp_map_get(l, "pid")->via.i64, getpid());
+	lp_value_free(v);
+}
+
+/*
+ * A released lease whose run is still in flight keeps its executor: it
+ * counts against max_leases_per_client until the run ends (it did not,
+ * and stats showed it with uid -1).
+ */
+START_TEST(draining_leases_count_until_their_runs_end)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome slept = { 0 };
+	struct lp_lease lease;
+	struct lp_error err;
+	pid_t worker;
+
+	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+	sleep_async(c, lease.id, NULL, 60, 60, record, &slept);
+	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
+	ck_assert_int_eq(slept.done, 0);
+	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_ERR_LIMIT_EXCEEDED);
+	ck_assert_ptr_nonnull(strstr(err.message, "max_leases_per_client"));
+	assert_one_draining_lease_of_mine(c);
+	/* The run ends (its worker killed: no waiting out the sleep), and so does the claim. */
+	ck_assert_uint_eq(worker_pids(c, &worker, 1), 1);
+	ck_assert_int_eq(kill(worker, SIGKILL), 0);
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	ck_assert_int_eq(slept.code, LP_ERR_WORKER_CRASHED);
+	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 shared_suite(void)
 {
@@ -507,6 +557,7 @@ shared_suite(void)
 	tcase_add_test(limits, requests_in_flight_are_bounded);
 	tcase_add_test(limits, leases_per_client_are_bounded);
 	tcase_add_test(limits, oversized_result_is_an_error_for_that_run);
+	tcase_add_test(limits, draining_leases_count_until_their_runs_end);
 	suite_add_tcase(s, limits);
 
 	tcase_add_checked_fixture(kills, start_two_workers, stop_daemon);

@@ -1386,6 +1386,49 @@ START_TEST(test_max_leases_per_user)
 }
 END_TEST
 
+/*
+ * A lease released, or expired, with runs in flight keeps its executor
+ * until they end: it counts against its client and user until then, even
+ * once the client is gone (issue 30: one user held two executors under
+ * max_leases_per_user = 1).
+ */
+START_TEST(test_draining_leases_count_against_the_limits)
+{
+	struct lp_lease *released, *expired;
+	struct lp_error err;
+
+	start_table("[pool cpu]\nexecutors_min = 4\nexecutors_max = 4\n"
+	    "lease_seconds = 10\ngrace_seconds = 5\n"
+	    "max_leases_per_client = 1\nmax_leases_per_user = 2\n");
+	fx.alice.uid = fx.carol.uid = 1000;
+	fx.bob.uid = 2000;
+	released = acquire_now(&fx.alice, 0, 0);
+	run_accepted(released, 1);
+	release(released, 2);
+	acquire_refused(&fx.alice, true, 3, LP_ERR_LIMIT_EXCEEDED, &err);
+	assert_mentions(err.message, "max_leases_per_client");
+	acquire_now(&fx.carol, 100, 3);
+	/* Gone, alice leaves the run to its user: a new connection of hers is refused. */
+	lease_holder_drop(&fx.alice, 4);
+	lease_holder_init(&fx.alice, &fx.alice);
+	fx.alice.uid = 1000;
+	acquire_refused(&fx.alice, true, 4, LP_ERR_LIMIT_EXCEEDED, &err);
+	assert_mentions(err.message, "max_leases_per_user");
+	/* Expired with a run in flight, still held. */
+	expired = acquire_now(&fx.bob, 0, 4);
+	run_accepted(expired, 5);
+	advance(19);
+	ck_assert_int_eq(expired->state, LEASE_EXPIRED);
+	acquire_refused(&fx.bob, true, 19, LP_ERR_LIMIT_EXCEEDED, &err);
+	run_end(expired, 20);
+	acquire_now(&fx.bob, 0, 20);
+	/* Drained, the executor is back and counts no more. */
+	acquire_refused(&fx.alice, true, 20, LP_ERR_LIMIT_EXCEEDED, &err);
+	run_end(released, 21);
+	acquire_now(&fx.alice, 0, 21);
+}
+END_TEST
+
 /* A free executor serves before any is started; wait=false never grows. */
 START_TEST(test_grows_only_when_needed)
 {
@@ -1865,6 +1908,7 @@ lease_suite(void)
 	tcase_add_test(tc, test_waiters_take_turns_by_user);
 	tcase_add_test(tc, test_max_leases_per_client);
 	tcase_add_test(tc, test_max_leases_per_user);
+	tcase_add_test(tc, test_draining_leases_count_against_the_limits);
 	tcase_add_test(tc, test_timed_out_waiter_strands_nothing);
 	tcase_add_test(tc, test_pool_failing_fails_waiters);
 	tcase_add_test(tc, test_pool_recovered_lets_acquirers_wait);
