@@ -78,6 +78,7 @@ static const struct key keys[] = {
 	{ SECTION_POOL, "executors_max", KEY_UINT, P(executors_max), 1, 1024, "4", true },
 	{ SECTION_POOL, "workers", KEY_UINT, P(workers), 1, 1024, NULL, false },
 	{ SECTION_POOL, "lease_seconds", KEY_SECONDS, P(lease_seconds), 1e-3, 31536000, "60", true },
+	{ SECTION_POOL, "max_lease_seconds", KEY_SECONDS, P(max_lease_seconds), 1e-3, 31536000, "3600", true },
 	{ SECTION_POOL, "grace_seconds", KEY_SECONDS, P(grace_seconds), 0, 31536000, "10", true },
 	{ SECTION_POOL, "job_timeout", KEY_SECONDS, P(job_timeout), 1e-3, 31536000, "300", true },
 	{ SECTION_POOL, "exec", KEY_BOOL, P(exec), 0, 0, "no", true },
@@ -717,6 +718,9 @@ check_whole(struct parse *ps)
 		if (p->executors_min > p->executors_max)
 			parse_fail(ps, "[pool %s] executors_min (%u) is larger than executors_max (%u)",
 			    p->name, p->executors_min, p->executors_max);
+		if (p->lease_seconds > p->max_lease_seconds)
+			parse_fail(ps, "[pool %s] lease_seconds (%g) is larger than max_lease_seconds (%g)",
+			    p->name, p->lease_seconds, p->max_lease_seconds);
 	}
 	if (config_pool(cfg, cfg->default_pool, strlen(cfg->default_pool)) == NULL)
 		parse_fail(ps, "[daemon] default_pool: no pool named '%s'", cfg->default_pool);

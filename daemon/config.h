@@ -40,6 +40,7 @@ struct lp_pool_config {
 	unsigned executors_max;
 	unsigned workers;
 	double lease_seconds;
+	double max_lease_seconds;	/* the longest term a client may ask for */
 	double grace_seconds;
 	double job_timeout;
 	bool exec;			/* the exec built-in may run here */

@@ -141,6 +141,22 @@ grow_for_waiters(struct lp_pool *p)
 		start_executor(p);
 }
 
+/*
+ * The term a holder gets for asking lease_seconds (0: the pool's): a
+ * client at most max_lease_seconds, so that one that hangs with its
+ * connection open gives its executor back in time.  A pool's grinder lets
+ * go of its lease once idle, and keeps the term it asks for.
+ */
+static double
+lease_term(const struct lp_pool *p, const struct lp_holder *h, double lease_seconds)
+{
+	double term = lease_seconds > 0 ? lease_seconds : p->cfg.lease_seconds;
+
+	if (h->grinder == NULL && term > p->cfg.max_lease_seconds)
+		term = p->cfg.max_lease_seconds;
+	return term;
+}
+
 static struct lp_lease *
 grant(struct lp_pool *p, struct lp_executor *ex, struct lp_holder *h,
     const char *owner, size_t owner_len, double lease_seconds, double now)
@@ -167,9 +183,7 @@ grant(struct lp_pool *p, struct lp_executor *ex, struct lp_holder *h,
 	TAILQ_INSERT_TAIL(&t->leases, l, table_link);
 	copy_owner(l->owner, owner, owner_len);
 	l->acquired = now;
-	if (lease_seconds <= 0)
-		lease_seconds = p->cfg.lease_seconds;
-	l->soft_expiry = now + lease_seconds;
+	l->soft_expiry = now + lease_term(p, h, lease_seconds);
 	l->hard_expiry = l->soft_expiry + p->cfg.grace_seconds;
 	heap_item_init(&l->deadline, DEADLINE_LEASE);
 	heap_set(&t->deadlines, &l->deadline, l->hard_expiry);
@@ -471,12 +485,10 @@ lease_renew(struct lp_lease *l, double lease_seconds, double now, double *grante
 	if (l->state != LEASE_ACTIVE)
 		return lp_error_set(err, LP_ERR_LEASE_EXPIRED, "lease %llu has expired",
 		    (unsigned long long)l->id);
-	if (lease_seconds <= 0)
-		lease_seconds = l->pool->cfg.lease_seconds;
-	l->soft_expiry = now + lease_seconds;
+	*granted = lease_term(l->pool, l->holder, lease_seconds);
+	l->soft_expiry = now + *granted;
 	l->hard_expiry = l->soft_expiry + l->pool->cfg.grace_seconds;
 	heap_set(&l->pool->table->deadlines, &l->deadline, l->hard_expiry);
-	*granted = lease_seconds;
 	return LP_OK;
 }
 

@@ -207,7 +207,7 @@ struct lp_pool *lease_table_pool(struct lp_lease_table *t, const char *name, siz
  * answer comes through granted or waiter_failed), or an error in err:
  * UNAVAILABLE, STOPPING, LIMIT_EXCEEDED (max_leases_per_client or _user,
  * counting executors held, by leases active or draining, and acquires
- * waiting).  Waiters of different users
+ * waiting).  A client's term is at most the pool's max_lease_seconds.  Waiters of different users
  * are served in turn, one each; a user's own waiters first come, first
  * served, so one user's flood cannot starve another's single acquire.
  */
@@ -231,8 +231,9 @@ struct lp_lease *lease_find(struct lp_holder *h, uint64_t id);
 void lease_release(struct lp_lease *l, double now);
 
 /*
- * Pushes expiry out to now + lease_seconds (0: the pool's term); LEASE_EXPIRED
- * once past hard expiry.  *granted gets the term.
+ * Pushes expiry out to now + lease_seconds (0: the pool's term, and at most
+ * the pool's max_lease_seconds); LEASE_EXPIRED once past hard expiry.
+ * *granted gets the term.
  */
 enum lp_err lease_renew(struct lp_lease *l, double lease_seconds, double now,
     double *granted, struct lp_error *err);

@@ -57,7 +57,8 @@ start_limits(void)
 {
 	start_with("[daemon]\nmax_requests_per_connection = 3\nmax_result_bytes = 1M\n"
 	    "modules = %s/testjobs.so\n"
-	    "[pool cpu]\nexecutors_max = 2\nworkers = 1\nmax_leases_per_client = 1\n",
+	    "[pool cpu]\nexecutors_max = 2\nworkers = 1\nmax_leases_per_client = 1\n"
+	    "max_lease_seconds = 100\n",
 	    test_modules());
 }
 
@@ -536,6 +537,28 @@ START_TEST(draining_leases_count_until_their_runs_end)
 }
 END_TEST
 
+/*
+ * A client asks for the terms it likes up to max_lease_seconds; beyond it,
+ * it is granted the cap, and told so (a renew to 1,000,000 s was granted).
+ */
+START_TEST(lease_terms_are_capped)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_acquire_opts forever = { .lease_seconds = 1e6 };
+	struct lp_lease lease;
+	struct lp_error err;
+	double granted;
+
+	ck_assert(lp_acquire(c, &forever, &lease, &err) == LP_OK);
+	ck_assert_double_eq(lease.lease_seconds, 100);
+	ck_assert(lp_renew(c, lease.id, 1e6, &granted, &err) == LP_OK);
+	ck_assert_double_eq(granted, 100);
+	ck_assert(lp_renew(c, lease.id, 30, &granted, &err) == LP_OK);
+	ck_assert_double_eq(granted, 30);
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 shared_suite(void)
 {
@@ -558,6 +581,7 @@ shared_suite(void)
 	tcase_add_test(limits, leases_per_client_are_bounded);
 	tcase_add_test(limits, oversized_result_is_an_error_for_that_run);
 	tcase_add_test(limits, draining_leases_count_until_their_runs_end);
+	tcase_add_test(limits, lease_terms_are_capped);
 	suite_add_tcase(s, limits);
 
 	tcase_add_checked_fixture(kills, start_two_workers, stop_daemon);

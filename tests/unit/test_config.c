@@ -72,6 +72,7 @@ assert_default_pool(const struct lp_pool_config *p, const char *name)
 	ck_assert_uint_eq(p->executors_max, 4);
 	ck_assert_uint_eq(p->workers, online_cpus());
 	ck_assert(p->lease_seconds == 60);
+	ck_assert(p->max_lease_seconds == 3600);
 	ck_assert(p->grace_seconds == 10);
 	ck_assert(p->job_timeout == 300);
 }
@@ -182,6 +183,7 @@ START_TEST(test_limits_accepted)
 	    "executors_max = 1024\n"
 	    "workers = 1024\n"
 	    "lease_seconds = 31536000\n"
+	    "max_lease_seconds = 31536000\n"
 	    "grace_seconds = 31536000\n"
 	    "job_timeout = 31536000\n");
 	ck_assert_str_eq(cfg.socket_path, PATH_107);
@@ -192,12 +194,14 @@ START_TEST(test_limits_accepted)
 	ck_assert_uint_eq(cfg.pools[0].executors_min, 1024);
 	ck_assert_uint_eq(cfg.pools[0].workers, 1024);
 	ck_assert(cfg.pools[0].lease_seconds == 31536000);
+	ck_assert(cfg.pools[0].max_lease_seconds == 31536000);
 	ck_assert(cfg.pools[0].grace_seconds == 31536000);
 	ck_assert(cfg.pools[0].job_timeout == 31536000);
 
 	load_ok("[daemon]\nsocket_mode = 0\nmax_connections = 1\nmax_message_bytes = 1024\n"
 	    "shutdown_timeout = 0\n[pool cpu]\nexecutors_min = 0\nexecutors_max = 1\n"
-	    "workers = 1\nlease_seconds = 0.001\ngrace_seconds = 0\njob_timeout = 0.001\n");
+	    "workers = 1\nlease_seconds = 0.001\nmax_lease_seconds = 0.001\ngrace_seconds = 0\n"
+	    "job_timeout = 0.001\n");
 	ck_assert_uint_eq(cfg.socket_mode, 0);
 	ck_assert_uint_eq(cfg.max_connections, 1);
 	ck_assert(cfg.shutdown_timeout == 0);
@@ -565,6 +569,19 @@ START_TEST(test_executors_min_above_max)
 	    "[pool gpu]", "executors_min (5)", NULL);
 	load_ok("[pool cpu]\nexecutors_min = 4\nexecutors_max = 4\n");
 	load_ok("[pool cpu]\nexecutors_max = 1\nexecutors_min = 0\n");
+}
+END_TEST
+
+/* The pool's own term is one a client could ask for. */
+START_TEST(test_lease_seconds_above_max)
+{
+	load_fails("[pool cpu]\nlease_seconds = 20\nmax_lease_seconds = 10\n", "test.conf",
+	    "[pool cpu]", "lease_seconds (20)", "max_lease_seconds (10)", NULL);
+	/* Against the default max_lease_seconds (3600), too. */
+	load_fails("[pool cpu]\nlease_seconds = 7200\n", "[pool cpu]",
+	    "max_lease_seconds (3600)", NULL);
+	load_ok("[pool cpu]\nlease_seconds = 3600\n");
+	load_ok("[pool cpu]\nlease_seconds = 7200\nmax_lease_seconds = 7200\n");
 }
 END_TEST
 
@@ -943,6 +960,7 @@ config_suite(void)
 	tcase_add_test(tc, test_pool_limit);
 	tcase_add_test(tc, test_empty_pool_section);
 	tcase_add_test(tc, test_executors_min_above_max);
+	tcase_add_test(tc, test_lease_seconds_above_max);
 	tcase_add_test(tc, test_default_pool_must_exist);
 	tcase_add_test(tc, test_syntax_errors);
 	tcase_add_test(tc, test_odd_bytes);

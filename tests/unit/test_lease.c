@@ -1127,6 +1127,42 @@ START_TEST(test_renew_refused_past_hard_expiry_before_advance)
 }
 END_TEST
 
+/*
+ * A client gets the term it asks for up to max_lease_seconds, and the cap
+ * beyond: on acquire, when a waiter is granted, and on renew (issue 30: a
+ * renew to 1,000,000 s was granted).  A pool's grinder, which lets go of
+ * its lease once idle, keeps the term it asks for.
+ */
+START_TEST(test_terms_capped_by_max_lease_seconds)
+{
+	struct lp_acquire forever = { .wait = true, .lease_seconds = 1e6, .tag = 1 };
+	struct lp_lease *l, *queued;
+	struct lp_error err;
+	double granted;
+
+	start_table("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\nlease_seconds = 10\n"
+	    "max_lease_seconds = 100\ngrace_seconds = 5\n");
+	l = acquire_now(&fx.alice, 1e6, 0);
+	ck_assert(l->soft_expiry == 100);
+	ck_assert(l->hard_expiry == 105);
+	ck_assert_int_eq(lease_renew(l, 1e6, 50, &granted, &err), LP_OK);
+	ck_assert(granted == 100);
+	ck_assert(l->soft_expiry == 150);
+	ck_assert_int_eq(lease_renew(l, 30, 60, &granted, &err), LP_OK);
+	ck_assert(granted == 30);
+	ck_assert(l->soft_expiry == 90);
+	check_table();
+
+	fx.bob.grinder = (struct grinder *)&fx;
+	ck_assert(acquire_now(&fx.bob, 1e6, 60)->soft_expiry == 60 + 1e6);
+	ck_assert_int_eq(acquire_with(&fx.carol, &forever, 60, &queued, &err), LP_OK);
+	ck_assert_ptr_null(queued);
+	release(l, 70);
+	ck_assert_uint_eq(last_grant()->tag, 1);
+	ck_assert(last_grant()->lease->soft_expiry == 170);
+}
+END_TEST
+
 START_TEST(test_advance_returns_next_deadline)
 {
 	struct lp_lease *l;
@@ -1879,6 +1915,7 @@ lease_suite(void)
 	tcase_add_test(tc, test_renew_pushes_expiry);
 	tcase_add_test(tc, test_renew_shorter);
 	tcase_add_test(tc, test_renew_refused_after_revocation);
+	tcase_add_test(tc, test_terms_capped_by_max_lease_seconds);
 	tcase_add_test(tc, test_advance_returns_next_deadline);
 	tcase_add_test(tc, test_short_lease_after_long_expires_on_time);
 	tcase_add_test(tc, test_tiny_lease_without_grace);
