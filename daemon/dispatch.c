@@ -55,20 +55,29 @@ find_pool(struct conn *c, uint32_t msgid, bool named, struct lp_str name)
 	return p;
 }
 
-/* allow_users and allow_groups: both empty lets everyone in. */
-static bool
-pool_allows(struct conn *c, uint32_t msgid, const struct lp_pool *pool)
+bool
+dispatch_may_use(const struct lp_holder *h, const struct lp_pool *pool)
 {
 	const struct lp_pool_config *cfg = &pool->cfg;
 
 	if (cfg->allow_users.n == 0 && cfg->allow_groups.n == 0)
 		return true;
 	for (unsigned i = 0; i < cfg->allow_users.n; i++)
-		if (cfg->allow_users.ids[i] == c->holder.uid)
+		if (cfg->allow_users.ids[i] == h->uid)
 			return true;
 	for (unsigned i = 0; i < cfg->allow_groups.n; i++)
-		if (conn_has_group(c, cfg->allow_groups.ids[i]))
+		if (conn_has_group(h->ctx, cfg->allow_groups.ids[i]))
 			return true;
+	return false;
+}
+
+static bool
+pool_allows(struct conn *c, uint32_t msgid, const struct lp_pool *pool)
+{
+	const struct lp_pool_config *cfg = &pool->cfg;
+
+	if (dispatch_may_use(&c->holder, pool))
+		return true;
 	log_warn("%s: refused pool %s (allow_users, allow_groups)", conn_label(c), cfg->name);
 	answer_error(c, msgid, LP_ERR_PERMISSION_DENIED, "uid %u may not use pool '%s'",
 	    (unsigned)c->holder.uid, cfg->name);
@@ -113,6 +122,21 @@ pack_pool_names(msgpack_packer *pk, bool exec_only)
 		if (!exec_only || server.leases.pools[i].cfg.exec)
 			lp_pack_cstr(pk, server.leases.pools[i].cfg.name);
 	}
+}
+
+/*
+ * A reload may have taken the lease's pool from this user: the lease ends
+ * (runs already accepted on it finish) and the request is refused.
+ */
+static bool
+lease_still_allowed(struct conn *c, uint32_t msgid, struct lp_lease *l)
+{
+	if (pool_allows(c, msgid, l->pool))
+		return true;
+	log_notice("lease %llu of %s released: pool %s no longer admits it (%u runs in flight)",
+	    (unsigned long long)l->id, conn_label(c), l->pool->cfg.name, l->runs);
+	lease_release(l, server_now());
+	return false;
 }
 
 static void
@@ -235,7 +259,8 @@ do_run(struct conn *c, const struct lp_request *req)
 	double timeout;
 	struct run *r;
 
-	if ((l = find_lease(c, req->msgid, p->lease)) == NULL)
+	if ((l = find_lease(c, req->msgid, p->lease)) == NULL ||
+	    !lease_still_allowed(c, req->msgid, l))
 		return;
 	if (refuse_when_stopping(c, req->msgid) || !room_for_request(c, req->msgid) ||
 	    !function_allowed(c, req->msgid, l->pool, p->fn))
@@ -275,7 +300,8 @@ do_renew(struct conn *c, const struct lp_request *req)
 	struct lp_lease *l;
 	double granted;
 
-	if ((l = find_lease(c, req->msgid, p->lease)) == NULL)
+	if ((l = find_lease(c, req->msgid, p->lease)) == NULL ||
+	    !lease_still_allowed(c, req->msgid, l))
 		return;
 	if (lease_renew(l, p->has_lease_seconds ? p->lease_seconds : 0, server_now(),
 	    &granted, &err) != LP_OK) {

@@ -681,6 +681,32 @@ lease_table_stop(struct lp_lease_table *t)
 }
 
 void
+lease_pool_refuse_waiters(struct lp_pool *p, lease_may_use_fn *may_use)
+{
+	TAILQ_HEAD(, lp_waiter) refused = TAILQ_HEAD_INITIALIZER(refused);
+	struct lp_lease_table *t = p->table;
+	struct lp_waiter *w, *next;
+	struct lp_error err;
+
+	/* All unlinked first: an answer may close a connection, which drops its other waiters. */
+	for (w = TAILQ_FIRST(&p->waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, pool_link);
+		if (w->holder->grinder == NULL && !may_use(w->holder, p)) {
+			waiter_remove(w);
+			TAILQ_INSERT_TAIL(&refused, w, pool_link);
+		}
+	}
+	while ((w = TAILQ_FIRST(&refused)) != NULL) {
+		TAILQ_REMOVE(&refused, w, pool_link);
+		lp_error_set(&err, LP_ERR_PERMISSION_DENIED, "uid %u may no longer use pool '%s' "
+		    "(a reload changed its allow_users or allow_groups)",
+		    (unsigned)w->holder->uid, p->cfg.name);
+		t->events->waiter_failed(w, &err, t->arg);
+		free(w);
+	}
+}
+
+void
 lease_pool_failing(struct lp_pool *p, const char *reason)
 {
 	struct lp_error err;

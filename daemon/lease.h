@@ -271,6 +271,16 @@ void lease_executor_ready(struct lp_executor *ex, double now);
 void lease_pool_failing(struct lp_pool *p, const char *reason);
 void lease_pool_recovered(struct lp_pool *p);
 
+/* Whether the holder (a client's, never a grinder's) may use the pool now. */
+typedef bool lease_may_use_fn(const struct lp_holder *h, const struct lp_pool *p);
+
+/*
+ * A reload changed who may use p: the acquires waiting in it of holders
+ * that may_use now refuses fail with PERMISSION_DENIED.  Their leases are
+ * the caller's to end, at their next use.
+ */
+void lease_pool_refuse_waiters(struct lp_pool *p, lease_may_use_fn *may_use);
+
 /* Gauges for stats: leased = executors held by a lease or draining. */
 unsigned lease_pool_leased(const struct lp_pool *p);
 

@@ -1,12 +1,14 @@
 /*
  * SIGHUP: parse the file again into a new configuration, validate it, then
  * swap in what can change without dropping work (timeouts, limits, pool
- * sizes, log level).  Keys that need a restart are named in the log and
- * keep their running value; a bad file is reported and changes nothing.
+ * sizes, log level, who may use a pool).  Keys that need a restart are
+ * named in the log and keep their running value; a bad file is reported
+ * and changes nothing.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon/dispatch.h"
 #include "daemon/log.h"
 #include "daemon/reload.h"
 #include "daemon/server.h"
@@ -48,6 +50,8 @@ reload_config(void)
 		struct lp_pool *p = &server.leases.pools[i];
 
 		p->cfg = *config_pool(&server.cfg, p->cfg.name, strlen(p->cfg.name));
+		/* Leases of users let out end at their next run or renew. */
+		lease_pool_refuse_waiters(p, dispatch_may_use);
 	}
 	log_set_level(server_log_level());
 	lease_table_warm(&server.leases, server_now());

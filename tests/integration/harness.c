@@ -334,6 +334,32 @@ daemon_log_contains(const struct daemon *d, const char *needle)
 	return daemon_log_count(d, needle) > 0;
 }
 
+struct reload_wait {
+	const struct daemon *d;
+	unsigned before;		/* reloads logged before this one */
+};
+
+static bool
+reloaded_again(void *arg)
+{
+	const struct reload_wait *w = arg;
+
+	return daemon_log_count(w->d, "configuration reloaded") > w->before;
+}
+
+void
+daemon_reload(const struct daemon *d, const char *config_text)
+{
+	struct reload_wait w = { d, daemon_log_count(d, "configuration reloaded") };
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(d->config, "w"));
+	fputs(config_text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+	ck_assert_msg(wait_until(reloaded_again, &w), "the reload was not logged");
+}
+
 static const msgpack_object *
 map_lookup(const msgpack_object *m, const char *key, size_t len)
 {

@@ -65,6 +65,9 @@ bool wait_until(bool (*cond)(void *arg), void *arg);
 bool daemon_log_contains(const struct daemon *d, const char *needle);
 unsigned daemon_log_count(const struct daemon *d, const char *needle);
 
+/* Rewrites d's configuration file to config_text, and waits until SIGHUP has reloaded it. */
+void daemon_reload(const struct daemon *d, const char *config_text);
+
 /* A stats value by path, e.g. "pools.cpu.executors.available"; -1 if absent. */
 long long stats_int(struct lp_client *c, const char *path);
 

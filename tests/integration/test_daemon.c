@@ -1072,27 +1072,10 @@ START_TEST(a_whole_request_is_held_to_the_depth_limit)
 }
 END_TEST
 
-/* The log says the configuration was reloaded more often than *arg times. */
-static bool
-reloaded_again(void *arg)
-{
-	const unsigned *before = arg;
-
-	return daemon_log_count(&d, "configuration reloaded") > *before;
-}
-
-/* Rewrites d's configuration file to text, and waits until SIGHUP has reloaded it. */
 static void
 reload(const char *text)
 {
-	unsigned before = daemon_log_count(&d, "configuration reloaded");
-	FILE *f;
-
-	ck_assert_ptr_nonnull(f = fopen(d.config, "w"));
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	ck_assert_msg(wait_until(reloaded_again, &before), "the reload was not logged");
+	daemon_reload(&d, text);
 }
 
 /* Workers forked before a reload raised the size limit take runs up to the new one. */

@@ -74,6 +74,15 @@ start_crowded(void)
 	start_with("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\nworkers = 1\n");
 }
 
+/* Pool cpu admits only our uid, until a reload admits only another. */
+#define ADMITTING "[pool cpu]\nexecutors_max = 2\nworkers = 1\nallow_users = %u\n"
+
+static void
+start_admitting_me(void)
+{
+	start_with(ADMITTING, (unsigned)getuid());
+}
+
 static void
 stop_daemon(void)
 {
@@ -559,12 +568,74 @@ START_TEST(lease_terms_are_capped)
 }
 END_TEST
 
+/* An acquire of pool cpu that waits at most seconds. */
+static void
+acquire_async(struct lp_client *c, double seconds, lp_done_cb *done, void *arg)
+{
+	struct lp_error err;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	lp_pack_cstr(&pk, "timeout");
+	msgpack_pack_double(&pk, seconds);
+	ck_assert(lp_call_async(c, "acquire", sb.data, sb.size, done, arg, &err) == LP_OK);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/*
+ * A reload that takes the pool from the user ends what that user holds in
+ * it: a waiting acquire at once, a held lease at its next run or renew,
+ * both PERMISSION_DENIED; a run already in flight finishes (the user kept
+ * running and renewing on the leases held).
+ */
+START_TEST(a_reload_that_lets_a_user_out_ends_its_leases)
+{
+	struct lp_client *c = daemon_connect(&d), *w = daemon_connect(&d);
+	struct outcome slept = { 0 }, waited = { 0 };
+	struct lp_args *a = one_number(1);
+	struct lp_lease running, idle;
+	char config[256];
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert(lp_acquire(c, NULL, &running, &err) == LP_OK);
+	ck_assert(lp_acquire(c, NULL, &idle, &err) == LP_OK);
+	sleep_async(c, running.id, NULL, 1, 60, record, &slept);
+	acquire_async(w, HARNESS_WAIT_SECONDS, record, &waited);
+	ck_assert(lp_client_process(w, &err) == LP_OK);
+	ck_assert(wait_stats(c, "pools.cpu.waiting", 1));
+	snprintf(config, sizeof config, ADMITTING, 4000000u);
+	daemon_reload(&d, config);
+
+	ck_assert(lp_client_wait_all(w, &err) == LP_OK);
+	ck_assert_int_eq(waited.code, LP_ERR_PERMISSION_DENIED);
+	ck_assert_int_eq(lp_run(c, idle.id, "echo", a, &v, &err), LP_ERR_PERMISSION_DENIED);
+	ck_assert_ptr_nonnull(strstr(err.message, "'cpu'"));
+	ck_assert_int_eq(stats_int(c, "pools.cpu.executors.leased"), 1);
+	ck_assert_int_eq(lp_renew(c, running.id, 0, NULL, &err), LP_ERR_PERMISSION_DENIED);
+	/* Released by the refusals: their ids are unknown from then on. */
+	ck_assert_int_eq(lp_renew(c, idle.id, 0, NULL, &err), LP_ERR_NO_SUCH_LEASE);
+	ck_assert_int_eq(lp_run(c, running.id, "echo", a, &v, &err), LP_ERR_NO_SUCH_LEASE);
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	ck_assert_int_eq(slept.code, LP_OK);
+	ck_assert(wait_stats(c, "pools.cpu.executors.leased", 0));
+	ck_assert(daemon_log_contains(&d, "refused pool cpu"));
+	lp_args_free(a);
+	lp_client_free(c);
+	lp_client_free(w);
+}
+END_TEST
+
 Suite *
 shared_suite(void)
 {
 	Suite *s = suite_create("shared");
 	TCase *access = tcase_create("access");
 	TCase *limits = tcase_create("limits");
+	TCase *reload = tcase_create("reload");
 	TCase *crowd = tcase_create("crowd");
 	TCase *kills = tcase_create("kills");
 	TCase *fork_server = tcase_create("fork-server");
@@ -583,6 +654,11 @@ shared_suite(void)
 	tcase_add_test(limits, draining_leases_count_until_their_runs_end);
 	tcase_add_test(limits, lease_terms_are_capped);
 	suite_add_tcase(s, limits);
+
+	tcase_add_checked_fixture(reload, start_admitting_me, stop_daemon);
+	tcase_set_timeout(reload, 60);
+	tcase_add_test(reload, a_reload_that_lets_a_user_out_ends_its_leases);
+	suite_add_tcase(s, reload);
 
 	tcase_add_checked_fixture(kills, start_two_workers, stop_daemon);
 	tcase_set_timeout(kills, 120);

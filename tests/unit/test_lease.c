@@ -1357,6 +1357,15 @@ START_TEST(test_reload_raising_max_serves_waiters)
 }
 END_TEST
 
+/* The users the fixture's holders are, as a connection's peer credentials say. */
+static void
+set_uids(uid_t alice, uid_t bob, uid_t carol)
+{
+	fx.alice.uid = alice;
+	fx.bob.uid = bob;
+	fx.carol.uid = carol;
+}
+
 /* Users take turns for a free executor; each user's own waiters keep their order. */
 START_TEST(test_waiters_take_turns_by_user)
 {
@@ -1364,9 +1373,7 @@ START_TEST(test_waiters_take_turns_by_user)
 	uint32_t order[4];
 
 	start_table("[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\n");
-	fx.alice.uid = 1000;
-	fx.carol.uid = 1000;
-	fx.bob.uid = 2000;
+	set_uids(1000, 2000, 1000);
 	held = acquire_now(&fx.carol, 0, 0);
 	acquire_queued(&fx.alice, 1, 0, 1);
 	acquire_queued(&fx.alice, 2, 0, 2);
@@ -1436,8 +1443,7 @@ START_TEST(test_draining_leases_count_against_the_limits)
 	start_table("[pool cpu]\nexecutors_min = 4\nexecutors_max = 4\n"
 	    "lease_seconds = 10\ngrace_seconds = 5\n"
 	    "max_leases_per_client = 1\nmax_leases_per_user = 2\n");
-	fx.alice.uid = fx.carol.uid = 1000;
-	fx.bob.uid = 2000;
+	set_uids(1000, 2000, 1000);
 	released = acquire_now(&fx.alice, 0, 0);
 	run_accepted(released, 1);
 	release(released, 2);
@@ -1462,6 +1468,43 @@ START_TEST(test_draining_leases_count_against_the_limits)
 	acquire_refused(&fx.alice, true, 20, LP_ERR_LIMIT_EXCEEDED, &err);
 	run_end(released, 21);
 	acquire_now(&fx.alice, 0, 21);
+}
+END_TEST
+
+/* After a reload that let only user 2000 in. */
+static bool
+only_user_2000(const struct lp_holder *h, const struct lp_pool *p)
+{
+	return h->uid == 2000;
+}
+
+/*
+ * A reload took the pool from a user: that user's waiting acquires fail
+ * with PERMISSION_DENIED, their timeouts gone with them; the others keep
+ * their turn, and a pool's grinder is never asked (issue 30).
+ */
+START_TEST(test_reload_refuses_waiters_of_users_let_out)
+{
+	struct lp_lease *held;
+
+	start_table(ONE_EXECUTOR);
+	set_uids(1000, 2000, 3000);
+	held = acquire_now(&fx.bob, 0, 0);
+	acquire_queued(&fx.alice, 1, 5, 1);
+	acquire_queued(&fx.bob, 2, 5, 2);
+	acquire_queued(&fx.carol, 3, 0, 3);
+	fx.carol.grinder = (struct grinder *)&fx;
+	lease_pool_refuse_waiters(fx.pool, only_user_2000);
+	check_table();
+	ck_assert_uint_eq(fx.rec.nfailures, 1);
+	ck_assert_uint_eq(fx.rec.failures[0].tag, 1);
+	ck_assert_int_eq(fx.rec.failures[0].code, LP_ERR_PERMISSION_DENIED);
+	assert_mentions(fx.rec.failures[0].message, "uid 1000");
+	assert_mentions(fx.rec.failures[0].message, "'cpu'");
+	ck_assert_ptr_null(TAILQ_FIRST(&fx.alice.waiters));
+	ck_assert_uint_eq(fx.pool->nwaiters, 2);
+	release(held, 4);
+	ck_assert_uint_eq(last_grant()->tag, 2);
 }
 END_TEST
 
@@ -1946,6 +1989,7 @@ lease_suite(void)
 	tcase_add_test(tc, test_max_leases_per_client);
 	tcase_add_test(tc, test_max_leases_per_user);
 	tcase_add_test(tc, test_draining_leases_count_against_the_limits);
+	tcase_add_test(tc, test_reload_refuses_waiters_of_users_let_out);
 	tcase_add_test(tc, test_timed_out_waiter_strands_nothing);
 	tcase_add_test(tc, test_pool_failing_fails_waiters);
 	tcase_add_test(tc, test_pool_recovered_lets_acquirers_wait);
