@@ -87,9 +87,9 @@ job_spin(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 
 /* exec forks: it runs on processes only, never on a thread of the daemon. */
 const struct lp_job_function builtin_functions[] = {
-	{ "echo", job_echo, LP_JOB_THREAD_SAFE },
-	{ "sleep", job_sleep, LP_JOB_THREAD_SAFE },
-	{ "spin", job_spin, LP_JOB_THREAD_SAFE },
+	{ "echo", job_echo, LP_JOB_THREAD_SAFE | JOB_NO_PROCESSES },
+	{ "sleep", job_sleep, LP_JOB_THREAD_SAFE | JOB_NO_PROCESSES },
+	{ "spin", job_spin, LP_JOB_THREAD_SAFE | JOB_NO_PROCESSES },
 	{ EXEC_FUNCTION, job_exec, 0 },
 	{ NULL, NULL, 0 },
 };

@@ -22,6 +22,7 @@
 #include "daemon/forkserver.h"
 #include "daemon/log.h"
 #include "daemon/modules.h"
+#include "daemon/reaper.h"
 
 /*
  * A fork server that dies this soon after its start is restarted after a
@@ -31,12 +32,15 @@
 #define RESTART_STABLE 5.0
 #define RESTART_DELAY_FIRST 0.1
 #define RESTART_DELAY_MAX 30.0
+/* At a stop, how long workers get to end on their own before they are killed. */
+#define STOP_WAIT 5.0
 
 enum fs_msg_type {
 	FS_SPAWN = 1,		/* daemon -> fork server */
 	FS_SPAWNED,		/* with the worker's channel and log: SPAWNED_FDS */
 	FS_SPAWN_FAILED,	/* status holds errno */
 	FS_EXITED,		/* status as from waitpid() */
+	FS_LEFTOVERS,		/* status processes killed that the worker pid (0: unknown) left */
 };
 
 /* Of FS_SPAWNED: frames to the worker, its results, its stdout and stderr. */
@@ -51,6 +55,49 @@ struct fs_msg {
 };
 
 /* ---- the fork server process ---- */
+
+/* The workers it forked that it has not reaped yet: its other children are leftovers of jobs. */
+static struct {
+	pid_t *pids;
+	size_t n, cap;
+} fsw;
+
+static void
+workers_add(pid_t pid)
+{
+	if (fsw.n == fsw.cap) {
+		size_t cap = fsw.cap ? fsw.cap * 2 : 64;
+		pid_t *p = reallocarray(fsw.pids, cap, sizeof *p);
+
+		if (p == NULL)
+			_exit(1);	/* the daemon restarts us */
+		fsw.pids = p;
+		fsw.cap = cap;
+	}
+	fsw.pids[fsw.n++] = pid;
+}
+
+static bool
+is_worker(pid_t pid, void *arg)
+{
+	for (size_t i = 0; i < fsw.n; i++)
+		if (fsw.pids[i] == pid)
+			return true;
+	return false;
+}
+
+/* False for a child that is no worker. */
+static bool
+workers_remove(pid_t pid)
+{
+	for (size_t i = 0; i < fsw.n; i++) {
+		if (fsw.pids[i] == pid) {
+			fsw.pids[i] = fsw.pids[--fsw.n];
+			return true;
+		}
+	}
+	return false;
+}
 
 /* Closes every descriptor above stderr but a and b. */
 static void
@@ -172,6 +219,7 @@ fs_spawn(int chan, uint32_t token, const struct worker_limits *limits)
 	}
 	if (pid == 0)
 		worker_start(p[DOWN][0], p[UP][1], p[LOG][1], limits);
+	workers_add(pid);
 	m.pid = pid;
 	fds[0] = p[DOWN][1];
 	fds[1] = p[UP][0];
@@ -180,18 +228,44 @@ fs_spawn(int chan, uint32_t token, const struct worker_limits *limits)
 	close_pipes(p, NPIPES);
 }
 
+/*
+ * What a worker that did not end its own way left running has come to us
+ * (reaper.h): killed, and counted to the daemon, which knows the worker's
+ * pool and job.  Their own children come to us when they die, and are
+ * killed on that SIGCHLD.
+ */
+static void
+fs_kill_leftovers(int chan, pid_t worker)
+{
+	struct fs_msg m = { .type = FS_LEFTOVERS, .pid = worker };
+	pid_t pids[REAPER_BATCH];
+
+	if ((m.status = (int32_t)reaper_kill(is_worker, NULL, pids, REAPER_BATCH)) > 0)
+		fs_send(chan, &m, NULL);
+}
+
 static void
 fs_reap(int chan)
 {
 	struct fs_msg m = { .type = FS_EXITED };
+	bool leftover_ended = false;
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+		if (!workers_remove(pid)) {
+			leftover_ended = true;
+			continue;
+		}
+		/* Before its exit status: the daemon still knows the worker then. */
+		if (!reaper_clean_exit(status))
+			fs_kill_leftovers(chan, pid);
 		m.pid = pid;
 		m.status = status;
 		fs_send(chan, &m, NULL);
 	}
+	if (leftover_ended)
+		fs_kill_leftovers(chan, 0);
 }
 
 static void __attribute__((noreturn))
@@ -204,6 +278,8 @@ fs_main(int chan, pid_t daemon_pid)
 	int sfd;
 
 	prctl(PR_SET_NAME, "leasepool-fork");
+	/* What a dying worker's jobs left comes to us, not to init (reaper.h). */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* Die with the daemon; it may already be gone. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != daemon_pid)
@@ -236,8 +312,11 @@ fs_main(int chan, pid_t daemon_pid)
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = recv(chan, &m, sizeof m, 0);
 
-			if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN))
+			/* The daemon stops, and waits for us to end every worker and what they left. */
+			if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
+				reaper_stop(is_worker, NULL, STOP_WAIT);
 				_exit(0);
+			}
 			if (n == (ssize_t)sizeof m && m.type == FS_SPAWN)
 				fs_spawn(chan, m.token, &m.limits);
 		}
@@ -293,6 +372,7 @@ static struct {
 	pid_t pid;
 	double started;
 	unsigned quick_deaths;		/* in a row, each before RESTART_STABLE */
+	bool died;			/* ever: its workers are the daemon's children since */
 	struct event *ev_read;
 	struct event *ev_write;
 	struct event *ev_restart;
@@ -393,6 +473,18 @@ forkserver_pid(void)
 	return fs.pid;
 }
 
+bool
+forkserver_has_died(void)
+{
+	return fs.died;
+}
+
+static bool
+is_fork_server(pid_t pid, void *arg)
+{
+	return pid == fs.pid;
+}
+
 static void
 fs_close(void)
 {
@@ -408,7 +500,12 @@ fs_close(void)
 void
 forkserver_stop(void)
 {
+	unsigned stuck;
+
 	fs_close();
+	/* Our own children too: workers whose fork server died, and what they left. */
+	if (fs.pid > 0 && (stuck = reaper_stop(is_fork_server, NULL, STOP_WAIT + 1)) > 0)
+		log_err("stopping: %u processes of workers would not die", stuck);
 	free(fs.queue);
 	fs.queue = NULL;
 	fs.qcap = 0;
@@ -431,6 +528,7 @@ forkserver_died(int status)
 	else
 		snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
 	fs_close();
+	fs.died = true;
 	if (monotonic_now() - fs.started >= RESTART_STABLE)
 		fs.quick_deaths = 0;
 	fs.quick_deaths++;
@@ -546,6 +644,9 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		case FS_EXITED:
 			fs.events->exited(m.pid, m.status);
+			break;
+		case FS_LEFTOVERS:
+			fs.events->leftovers(m.pid, (unsigned)m.status);
 			break;
 		default:
 			log_err("fork server sent an unknown message type %u", m.type);

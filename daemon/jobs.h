@@ -23,6 +23,13 @@ struct lp_job {
 };
 
 /*
+ * lp_job_function.flags of a built-in that starts no process, so a worker
+ * need not look for any after it (modules cannot set it: modules.c refuses
+ * flags the ABI does not define).
+ */
+#define JOB_NO_PROCESSES 0x100
+
+/*
  * The function named name (len bytes, not NUL-terminated), or NULL.  The
  * name of what it returns is the full one ("primes.count").
  */

@@ -17,6 +17,7 @@
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/procpool.h"
+#include "daemon/reaper.h"
 #include "daemon/server.h"
 #include "daemon/wire.h"
 #include "daemon/worklog.h"
@@ -707,6 +708,16 @@ worker_ready(struct worker *w)
 	pump(pe);
 }
 
+/* The worker, or its fork server once it died, killed what a job left running. */
+static void
+log_leftovers(const struct worker *w, const char *fn, const char *owner, unsigned count,
+    const char *killer)
+{
+	log_warn("%s: %s%s%s left %u process%s running; the %s killed %s", worker_label(w), fn,
+	    owner[0] != '\0' ? " for " : "", owner, count, count == 1 ? "" : "es", killer,
+	    count == 1 ? "it" : "them");
+}
+
 static void
 worker_result(struct worker *w, const struct wire_header *h)
 {
@@ -722,6 +733,8 @@ worker_result(struct worker *w, const struct wire_header *h)
 		return;
 	}
 	r = batch_next(w);
+	if (h->flags != 0)
+		log_leftovers(w, r->fn, r->owner, h->flags, "worker");
 	/* Its first frame is answered: the results that follow are the next one's. */
 	if (w->next_frame != 0 && w->done == w->next_frame) {
 		w->job_id = w->next_job_id;
@@ -778,6 +791,8 @@ worker_frames(struct worker *w)
 		evbuffer_drain(w->in, sizeof h);
 		switch (h.type) {
 		case WIRE_READY:
+			if (h.flags != 0)
+				log_leftovers(w, "the modules' init", "", h.flags, "worker");
 			if (w->state == WORKER_STARTING)
 				worker_ready(w);
 			break;
@@ -970,7 +985,7 @@ on_spawn_failed(uint32_t token, int error)
 	start_failed(pe, slot, strerror(error));
 }
 
-void
+static void
 procpool_reaped(pid_t pid, int status)
 {
 	struct worker *w = find_worker(true, (uint32_t)pid);
@@ -991,6 +1006,46 @@ procpool_reaped(pid_t pid, int status)
 }
 
 static void
+on_leftovers(pid_t pid, unsigned count)
+{
+	const struct worker *w = pid != 0 ? find_worker(true, (uint32_t)pid) : NULL;
+
+	if (w != NULL)
+		log_leftovers(w, w->last_fn, w->last_owner, count, "fork server");
+	else
+		log_warn("fork server: killed %u process%s left running by workers that ended",
+		    count, count == 1 ? "" : "es");
+}
+
+static bool
+expected_child(pid_t pid, void *arg)
+{
+	return pid == forkserver_pid() || find_worker(true, (uint32_t)pid) != NULL;
+}
+
+/*
+ * Before a fork server dies, the daemon's only children are the fork
+ * server and what thread jobs start, which are not ours to kill.
+ */
+void
+procpool_child_exited(pid_t pid, int status)
+{
+	const struct worker *w = find_worker(true, (uint32_t)pid);
+	pid_t pids[REAPER_BATCH];
+	unsigned n;
+
+	if (forkserver_has_died() && (w == NULL || !reaper_clean_exit(status)) &&
+	    (n = reaper_kill(expected_child, NULL, pids, REAPER_BATCH)) > 0) {
+		if (w != NULL)
+			log_leftovers(w, w->last_fn, w->last_owner, n, "daemon");
+		else
+			log_warn("killed %u process%s left running by workers of a fork server "
+			    "that died", n, n == 1 ? "" : "es");
+	}
+	procpool_reaped(pid, status);
+}
+
+static void
 on_restarted(void)
 {
 	struct worker *w;
@@ -1004,6 +1059,7 @@ const struct forkserver_events procpool_forkserver_events = {
 	.spawned = on_spawned,
 	.spawn_failed = on_spawn_failed,
 	.exited = procpool_reaped,
+	.leftovers = on_leftovers,
 	.restarted = on_restarted,
 };
 

@@ -24,7 +24,11 @@ extern const struct backend_ops procpool_ops;
 extern const struct forkserver_events procpool_forkserver_events;
 
 void procpool_init(struct event_base *base);
-/* Main's SIGCHLD: a worker that was re-parented to us has exited. */
-void procpool_reaped(pid_t pid, int status);
+/*
+ * Main's SIGCHLD, for a child other than the fork server: a worker whose
+ * fork server died (the daemon is its subreaper) has exited, or something
+ * one left running; what such a worker left is killed (reaper.h).
+ */
+void procpool_child_exited(pid_t pid, int status);
 
 #endif

@@ -173,7 +173,7 @@ reap_children(void)
 			if (!server.stopping)
 				forkserver_died(status);
 		} else {
-			procpool_reaped(pid, status);
+			procpool_child_exited(pid, status);
 		}
 	}
 }

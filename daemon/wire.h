@@ -26,7 +26,12 @@ struct wire_header {
 	uint32_t job;		/* the daemon's job id, echoed */
 	uint8_t type;
 	uint8_t code;		/* enum lp_err, WIRE_RESULT only */
-	uint16_t flags;		/* enum wire_flag */
+	/*
+	 * WIRE_JOB: enum wire_flag.  WIRE_RESULT, WIRE_READY: how many
+	 * processes the job (or the modules' init) left running, which the
+	 * worker killed before it answered (at most 65535).
+	 */
+	uint16_t flags;
 };
 
 _Static_assert(sizeof(struct wire_header) == 12, "wire header is 12 bytes");

@@ -14,6 +14,7 @@
 #include "daemon/jobs.h"
 #include "daemon/loop.h"
 #include "daemon/modules.h"
+#include "daemon/reaper.h"
 #include "daemon/wire.h"
 #include "daemon/worker.h"
 #include "leasepool/errors.h"
@@ -40,10 +41,12 @@ read_full(int fd, void *buf, size_t len)
 }
 
 static void
-send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code,
+send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code, uint16_t killed,
     const void *payload, size_t len)
 {
-	struct wire_header h = { .len = (uint32_t)len, .job = job, .type = type, .code = code };
+	struct wire_header h = {
+		.len = (uint32_t)len, .job = job, .type = type, .code = code, .flags = killed,
+	};
 	struct iovec iov[2] = {
 		{ .iov_base = &h, .iov_len = sizeof h },
 		{ .iov_base = (void *)payload, .iov_len = len },
@@ -73,9 +76,25 @@ send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code,
 }
 
 static void
-send_error(int fd, uint32_t job, enum lp_err code, const char *message)
+send_error(int fd, uint32_t job, enum lp_err code, uint16_t killed, const char *message)
 {
-	send_frame(fd, job, WIRE_RESULT, code, message, strlen(message));
+	send_frame(fd, job, WIRE_RESULT, code, killed, message, strlen(message));
+}
+
+/*
+ * What the job started and left running ends with it, before its answer:
+ * a client that has its answer has no process of it left on the worker.
+ * The count travels in the result's header, for the daemon's log.
+ */
+static uint16_t
+end_job_processes(const struct lp_job_function *f)
+{
+	unsigned killed;
+
+	if (f != NULL && (f->flags & JOB_NO_PROCESSES))
+		return 0;
+	killed = reaper_kill_all();
+	return killed < UINT16_MAX ? (uint16_t)killed : UINT16_MAX;
 }
 
 /* The daemon packed [fn, args, kwargs]; anything else is its bug. */
@@ -110,26 +129,28 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 	const struct lp_job_function *f;
 	double started;
 	char msg[256];
+	uint16_t killed;
 
 	if (!parse_job(o, &fn, &args, &kwargs)) {
-		send_error(fd, id, LP_ERR_INTERNAL, "worker received a malformed job");
+		send_error(fd, id, LP_ERR_INTERNAL, 0, "worker received a malformed job");
 		return;
 	}
 	if ((f = jobs_find(fn->via.str.ptr, fn->via.str.size)) == NULL) {
-		send_error(fd, id, LP_ERR_NO_SUCH_FUNCTION, "no such function in the worker");
+		send_error(fd, id, LP_ERR_NO_SUCH_FUNCTION, 0, "no such function in the worker");
 		return;
 	}
 	jobs_reset(job);
 	started = monotonic_now();
 	jobs_call(f, job, args, kwargs);
+	killed = end_job_processes(f);
 	if (job->failed) {
-		send_error(fd, id, LP_ERR_JOB_FAILED, job->message);
+		send_error(fd, id, LP_ERR_JOB_FAILED, killed, job->message);
 	} else if (job->result.size > limits->max_result_bytes) {
 		snprintf(msg, sizeof msg, "%s returned %zu bytes, more than the limit of %llu",
 		    f->name, job->result.size, (unsigned long long)limits->max_result_bytes);
-		send_error(fd, id, LP_ERR_LIMIT_EXCEEDED, msg);
+		send_error(fd, id, LP_ERR_LIMIT_EXCEEDED, killed, msg);
 	} else {
-		send_frame(fd, id, WIRE_RESULT, LP_OK, job->result.data, job->result.size);
+		send_frame(fd, id, WIRE_RESULT, LP_OK, killed, job->result.data, job->result.size);
 	}
 	if (monotonic_now() - started >= YIELD_AFTER)
 		sched_yield();
@@ -193,6 +214,8 @@ worker_main(int in, int out, const struct worker_limits *limits)
 	double started, busy_poll = limits->busy_poll_ns / 1e9;
 
 	prctl(PR_SET_NAME, "leasepool-work");
+	/* What a job starts stays ours to kill, even once its parent died (reaper.h). */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* A program that exec quits early must not kill us through its stdin pipe. */
 	signal(SIGPIPE, SIG_IGN);
 	exec_set_output_max(limits->exec_output_max);
@@ -200,7 +223,7 @@ worker_main(int in, int out, const struct worker_limits *limits)
 	msgpack_zone_init(&zone, 4096);
 	if (modules_worker_init() != 0)
 		_exit(70);
-	send_frame(out, 0, WIRE_READY, LP_OK, NULL, 0);
+	send_frame(out, 0, WIRE_READY, LP_OK, end_job_processes(NULL), NULL, 0);
 	while (read_full(in, &h, sizeof h)) {
 		if (h.type != WIRE_JOB || h.len > limits->max_job_bytes)
 			_exit(2);
@@ -219,5 +242,6 @@ worker_main(int in, int out, const struct worker_limits *limits)
 			poll_for_frame(in, busy_poll);
 	}
 	modules_worker_fini();
+	reaper_kill_all();
 	_exit(0);
 }

@@ -56,7 +56,11 @@
  * Processes: each worker is a process that runs one job at a time, so a
  * function may block, keep global state between jobs (per worker, not
  * shared between workers) and call non-reentrant code.  What it writes to
- * stdout or stderr goes to the daemon's log, tagged with the worker.
+ * stdout or stderr goes to the daemon's log, tagged with the worker.  A
+ * worker keeps no process between jobs: what a function (or init) started
+ * and still runs when it returns is killed, with all it started in turn,
+ * even in a session of its own; a function that needs a process waits for
+ * it.
  *
  * Threads: on a pool with backend = thread, workers are threads of the
  * daemon itself, and only functions flagged LP_JOB_THREAD_SAFE may run

@@ -119,16 +119,14 @@ acquire(struct lp_client *c)
 	return lease.id;
 }
 
-/* Runs argv (NULL-terminated) through exec with len bytes of stdin; input may be NULL (none). */
-static enum lp_err
-run_exec(struct lp_client *c, uint64_t lease, const char *const argv[], const char *input,
-    size_t len, double timeout, struct lp_value **out, struct lp_error *err)
+/* The arguments of exec for argv (NULL-terminated) with len bytes of stdin; input may be NULL (none). */
+static struct lp_args *
+exec_args(const char *const argv[], const char *input, size_t len)
 {
 	struct lp_args *a = lp_args_new();
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	uint32_t argc = 0;
-	enum lp_err rc;
 
 	while (argv[argc] != NULL)
 		argc++;
@@ -140,8 +138,19 @@ run_exec(struct lp_client *c, uint64_t lease, const char *const argv[], const ch
 	lp_kwargs_raw(a, "argv", sb.data, sb.size);
 	if (input != NULL)
 		lp_kwargs_bin(a, "stdin", input, len);
-	rc = lp_run_timeout(c, lease, "exec", a, timeout, out, err);
 	msgpack_sbuffer_destroy(&sb);
+	return a;
+}
+
+/* Runs argv (NULL-terminated) through exec with len bytes of stdin; input may be NULL (none). */
+static enum lp_err
+run_exec(struct lp_client *c, uint64_t lease, const char *const argv[], const char *input,
+    size_t len, double timeout, struct lp_value **out, struct lp_error *err)
+{
+	struct lp_args *a = exec_args(argv, input, len);
+	enum lp_err rc;
+
+	rc = lp_run_timeout(c, lease, "exec", a, timeout, out, err);
 	lp_args_free(a);
 	return rc;
 }
@@ -315,6 +324,27 @@ process_gone(void *arg)
 	return kill(pid, 0) == -1 && errno == ESRCH;
 }
 
+struct logged {
+	const struct daemon *d;
+	const char *text;
+};
+
+static bool
+log_has(void *arg)
+{
+	struct logged *l = arg;
+
+	return daemon_log_contains(l->d, l->text);
+}
+
+static void
+wait_log(const char *text)
+{
+	struct logged l = { &d, text };
+
+	ck_assert_msg(wait_until(log_has, &l), "no '%s' in %s", text, d.log);
+}
+
 START_TEST(exec_timeout_kills_what_it_started)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -337,6 +367,246 @@ START_TEST(exec_timeout_kills_what_it_started)
 	/* And the lease works on the replacement worker. */
 	ck_assert(run_sh(c, id, "exit 0", NULL, 0, &v, &err) == LP_OK);
 	lp_value_free(v);
+	lp_client_free(c);
+}
+END_TEST
+
+/* The pid a job wrote to NAME in the daemon's directory. */
+static pid_t
+read_pid(const char *name)
+{
+	char path[160];
+	FILE *f;
+	int pid = 0;
+
+	snprintf(path, sizeof path, "%s/%s", d.dir, name);
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
+	fclose(f);
+	unlink(path);
+	return (pid_t)pid;
+}
+
+/* The fields of /proc/NAME/stat after the process's name; NULL when there is no such process. */
+static const char *
+proc_stat(const char *name, char *buf, size_t len)
+{
+	char path[300];
+	const char *p = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%s/stat", name);
+	if (name[0] < '1' || name[0] > '9' || (f = fopen(path, "r")) == NULL)
+		return NULL;
+	/* The name, in parentheses, may hold anything: the fields follow the last ')'. */
+	if (fgets(buf, (int)len, f) != NULL && (p = strrchr(buf, ')')) != NULL)
+		p++;
+	fclose(f);
+	return p;
+}
+
+/* No process, not even a zombie, is in the session or process group id. */
+static bool
+session_gone(void *arg)
+{
+	pid_t id = *(pid_t *)arg;
+	struct dirent *e;
+	bool gone = true;
+	char buf[512];
+	const char *p;
+	int pgrp, sid;
+	DIR *dir;
+
+	ck_assert_ptr_nonnull(dir = opendir("/proc"));
+	while (gone && (e = readdir(dir)) != NULL)
+		if ((p = proc_stat(e->d_name, buf, sizeof buf)) != NULL &&
+		    sscanf(p, " %*c %*d %d %d", &pgrp, &sid) == 2)
+			gone = pgrp != id && sid != id;
+	closedir(dir);
+	return gone;
+}
+
+/*
+ * A script that leaves a process in a session of its own (setsid), which
+ * is no longer in the worker's process group, and waits until it runs.
+ */
+static void
+setsid_script(char *buf, size_t len, const char *then)
+{
+	snprintf(buf, len, "exec >/dev/null 2>&1; "
+	    "setsid sh -c 'echo $$ > %s/sid.tmp && mv %s/sid.tmp %s/sid.pid; exec sleep 300' & "
+	    "while [ ! -e %s/sid.pid ]; do sleep 0.01; done; %s", d.dir, d.dir, d.dir, d.dir, then);
+}
+
+static void
+assert_session_ends(pid_t sid)
+{
+	ck_assert_int_gt(sid, 1);
+	ck_assert_msg(wait_until(session_gone, &sid), "session %d of the job survived", (int)sid);
+}
+
+/* The script: a background process with no output to wait for. */
+START_TEST(a_job_leaves_no_process_behind_its_answer)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	char script[512];
+	struct lp_value *v;
+	struct lp_error err;
+	pid_t bg;
+
+	snprintf(script, sizeof script,
+	    "exec >/dev/null 2>&1; sleep 300 & echo $! > %s/bg.pid; echo x", d.dir);
+	ck_assert(run_sh(c, id, script, NULL, 0, &v, &err) == LP_OK);
+	lp_value_free(v);
+	bg = read_pid("bg.pid");
+	ck_assert_msg(wait_until(process_gone, &bg), "the background child %d survived", (int)bg);
+	wait_log("exec left 1 process running; the worker killed it");
+	lp_client_free(c);
+}
+END_TEST
+
+/* Runs a job that leaves a session of its own (then running `then`): the session's id. */
+static pid_t
+run_leaving_session(struct lp_client *c, uint64_t lease, const char *then, double timeout,
+    enum lp_err want)
+{
+	struct lp_value *v = NULL;
+	char script[512];
+	struct lp_error err;
+
+	setsid_script(script, sizeof script, then);
+	ck_assert_int_eq(run_sh(c, lease, script, NULL, timeout, &v, &err), want);
+	lp_value_free(v);
+	return read_pid("sid.pid");
+}
+
+START_TEST(a_job_leaves_no_session_behind_its_answer)
+{
+	struct lp_client *c = daemon_connect(&d);
+
+	assert_session_ends(run_leaving_session(c, acquire(c), "echo done", 0, LP_OK));
+	lp_client_free(c);
+}
+END_TEST
+
+/* A job that leaves a session and runs past its timeout: the session ends all the same. */
+static void
+assert_timeout_ends_session(bool kill_the_fork_server, const char *logged)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+
+	if (kill_the_fork_server)
+		kill_fork_server(&d);
+	assert_session_ends(run_leaving_session(c, id, "sleep 300", 1.0, LP_ERR_JOB_TIMEOUT));
+	wait_log(logged);
+	lp_client_free(c);
+}
+
+/* The worker is killed at the timeout: what left its group goes to the fork server. */
+START_TEST(a_job_leaves_no_session_behind_its_timeout)
+{
+	assert_timeout_ends_session(false, "left 1 process running; the fork server killed it");
+}
+END_TEST
+
+/* With its fork server dead, the worker is the daemon's child, and so is what it leaves. */
+START_TEST(a_job_leaves_no_session_behind_a_worker_the_daemon_adopted)
+{
+	assert_timeout_ends_session(true, "left 1 process running; the daemon killed it");
+}
+END_TEST
+
+/* max_jobs_per_worker = 3: each job leaves a session, and the worker that ran them is retired. */
+START_TEST(a_recycled_worker_leaves_no_process_behind)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	pid_t sids[3];
+
+	for (int i = 0; i < 3; i++)
+		sids[i] = run_leaving_session(c, id, "echo done", 0, LP_OK);
+	wait_log("retired after 3 jobs");
+	for (int i = 0; i < 3; i++)
+		assert_session_ends(sids[i]);
+	lp_client_free(c);
+}
+END_TEST
+
+/* Up to max children of parent, by a scan of /proc. */
+static unsigned
+children_of(pid_t parent, pid_t *pids, unsigned max)
+{
+	struct dirent *e;
+	unsigned n = 0;
+	char buf[512];
+	const char *p;
+	int ppid;
+	DIR *dir;
+
+	ck_assert_ptr_nonnull(dir = opendir("/proc"));
+	while (n < max && (e = readdir(dir)) != NULL)
+		if ((p = proc_stat(e->d_name, buf, sizeof buf)) != NULL &&
+		    sscanf(p, " %*c %d", &ppid) == 1 && ppid == parent)
+			pids[n++] = (pid_t)atoi(e->d_name);
+	closedir(dir);
+	return n;
+}
+
+static bool
+sid_written(void *arg)
+{
+	char path[160];
+
+	snprintf(path, sizeof path, "%s/sid.pid", d.dir);
+	return access(path, F_OK) == 0;
+}
+
+static const char stopping_pool[] =
+    "[daemon]\nshutdown_timeout = 0.2\n"
+    "[pool cpu]\nexecutors_max = 1\nworkers = 2\nexec = yes\n";
+
+static void
+start_stopping_pool(void)
+{
+	daemon_start(&d, stopping_pool);
+}
+
+/*
+ * The daemon's stop waits until its workers and what their jobs left are
+ * gone: not one process of theirs, not even a zombie, outlives it.
+ */
+START_TEST(the_stop_leaves_no_worker_or_process_behind)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	pid_t fork_server = fork_server_of(&d), workers[8], sid;
+	char script[512];
+	const char *argv[] = { "sh", "-c", script, NULL };
+	struct lp_args *a;
+	struct lp_error err;
+	unsigned n;
+	int status;
+
+	ck_assert_int_gt(fork_server, 0);
+	setsid_script(script, sizeof script, "sleep 300");
+	a = exec_args(argv, NULL, 0);
+	ck_assert(lp_run_async(c, id, "exec", a, NULL, NULL, &err) == LP_OK);
+	ck_assert(lp_client_process(c, &err) == LP_OK);
+	ck_assert(wait_until(sid_written, NULL));
+	sid = read_pid("sid.pid");
+	n = children_of(fork_server, workers, 8);
+	ck_assert_uint_eq(n, 2);
+	status = daemon_stop(&d);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_msg(proc_state(fork_server) == '?', "the fork server %d outlived the daemon",
+	    (int)fork_server);
+	for (unsigned i = 0; i < n; i++)
+		ck_assert_msg(proc_state(workers[i]) == '?', "worker %d outlived the daemon (%c)",
+		    (int)workers[i], proc_state(workers[i]));
+	ck_assert_msg(session_gone(&sid), "session %d of the job outlived the daemon", (int)sid);
+	lp_args_free(a);
 	lp_client_free(c);
 }
 END_TEST
@@ -485,19 +755,6 @@ rewrite_config(const char *text)
 	ck_assert_int_eq(rename(tmp, d.config), 0);
 }
 
-struct logged {
-	const struct daemon *d;
-	const char *text;
-};
-
-static bool
-log_has(void *arg)
-{
-	struct logged *l = arg;
-
-	return daemon_log_contains(l->d, l->text);
-}
-
 static void
 reload_and_wait(const char *marker)
 {
@@ -581,14 +838,6 @@ run_str(struct lp_client *c, uint64_t lease, const char *fn, const char *arg, in
 	lp_value_free(v);
 	lp_args_free(a);
 	return rc;
-}
-
-static void
-wait_log(const char *text)
-{
-	struct logged l = { &d, text };
-
-	ck_assert_msg(wait_until(log_has, &l), "no '%s' in %s", text, d.log);
 }
 
 START_TEST(worker_output_reaches_the_log_tagged)
@@ -708,6 +957,7 @@ START_TEST(memory_limit_contains_a_greedy_job)
 	lp_client_free(c);
 }
 END_TEST
+
 #endif
 
 Suite *
@@ -725,6 +975,11 @@ workers_suite(void)
 	tcase_add_test(exec, exec_output_is_bounded);
 	tcase_add_test(exec, exec_reports_what_cannot_run);
 	tcase_add_test(exec, exec_timeout_kills_what_it_started);
+	tcase_add_test(exec, a_job_leaves_no_process_behind_its_answer);
+	tcase_add_test(exec, a_job_leaves_no_session_behind_its_answer);
+	tcase_add_test(exec, a_job_leaves_no_session_behind_its_timeout);
+	tcase_add_test(exec, a_job_leaves_no_session_behind_a_worker_the_daemon_adopted);
+	tcase_add_test(exec, a_recycled_worker_leaves_no_process_behind);
 	tcase_add_test(exec, worker_is_recycled_after_max_jobs);
 	tcase_add_test(exec, worker_holds_only_its_channel);
 	tcase_add_test(exec, workers_run_as_batch_tasks_unless_told_otherwise);
@@ -741,6 +996,14 @@ workers_suite(void)
 		suite_add_tcase(s, in);
 	}
 
+	{
+		TCase *stopping = tcase_create("stop");
+
+		tcase_add_checked_fixture(stopping, start_stopping_pool, stop_daemon);
+		tcase_set_timeout(stopping, 60);
+		tcase_add_test(stopping, the_stop_leaves_no_worker_or_process_behind);
+		suite_add_tcase(s, stopping);
+	}
 	{
 		TCase *module = tcase_create("module");
 
