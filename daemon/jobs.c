@@ -154,13 +154,24 @@ jobs_name(size_t i)
 	return reg.entries[i].f.name;
 }
 
+/* The packer's writer: a result that cannot grow is remembered as out of memory. */
+static int
+result_write(void *data, const char *buf, size_t len)
+{
+	struct lp_job *job = data;
+
+	if (msgpack_sbuffer_write(&job->result, buf, len) == 0)
+		return 0;
+	job->out_of_memory = true;
+	return -1;
+}
+
 void
 jobs_init(struct lp_job *job)
 {
 	msgpack_sbuffer_init(&job->result);
-	msgpack_packer_init(&job->packer, &job->result, msgpack_sbuffer_write);
-	job->failed = false;
-	job->message[0] = '\0';
+	msgpack_packer_init(&job->packer, job, result_write);
+	jobs_reset(job);
 }
 
 void
@@ -168,6 +179,7 @@ jobs_reset(struct lp_job *job)
 {
 	msgpack_sbuffer_clear(&job->result);
 	job->failed = false;
+	job->out_of_memory = false;
 	job->message[0] = '\0';
 }
 
@@ -227,6 +239,11 @@ jobs_call(const struct lp_job_function *f, struct lp_job *job,
 	int rc;
 
 	rc = f->fn(job, args, kwargs);
+	if (job->out_of_memory) {
+		msgpack_sbuffer_clear(&job->result);
+		lp_job_fail(job, "%s, packing its result: out of memory", f->name);
+		return;
+	}
 	if (rc != 0 || job->failed) {
 		if (!job->failed)
 			lp_job_fail(job, "%s failed without a message", f->name);

@@ -19,6 +19,7 @@ struct lp_job {
 	msgpack_sbuffer result;
 	msgpack_packer packer;
 	bool failed;
+	bool out_of_memory;	/* the result could not grow: it failed for that */
 	char message[512];
 };
 

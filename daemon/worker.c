@@ -81,6 +81,43 @@ send_error(int fd, uint32_t job, enum lp_err code, uint16_t killed, const char *
 	send_frame(fd, job, WIRE_RESULT, code, killed, message, strlen(message));
 }
 
+/* 65536 as "64K": the way memory_limit is written. */
+static void
+format_bytes(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "GMK";
+
+	for (int i = 0; units[i] != '\0'; i++) {
+		uint64_t unit = 1ULL << (10 * (3 - i));
+
+		if (bytes % unit == 0) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)(bytes / unit), units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)bytes);
+}
+
+/*
+ * Memory the worker itself could not get, to hold a job or its result.
+ * Under a memory_limit that limit is the cause, and the client is told so;
+ * the worker carries on with the next job.
+ */
+static void
+send_out_of_memory(int fd, uint32_t job, uint16_t killed, const char *message,
+    const struct worker_limits *limits)
+{
+	char msg[LP_ERROR_MESSAGE_MAX], limit[32];
+
+	if (limits->memory_limit == 0) {
+		send_error(fd, job, LP_ERR_JOB_FAILED, killed, message);
+		return;
+	}
+	format_bytes(limits->memory_limit, limit, sizeof limit);
+	snprintf(msg, sizeof msg, "%s (memory_limit %s)", message, limit);
+	send_error(fd, job, LP_ERR_LIMIT_EXCEEDED, killed, msg);
+}
+
 /*
  * What the job started and left running ends with it, before its answer:
  * a client that has its answer has no process of it left on the worker.
@@ -143,7 +180,9 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 	started = monotonic_now();
 	jobs_call(f, job, args, kwargs);
 	killed = end_job_processes(f);
-	if (job->failed) {
+	if (job->out_of_memory) {
+		send_out_of_memory(fd, id, killed, job->message, limits);
+	} else if (job->failed) {
 		send_error(fd, id, LP_ERR_JOB_FAILED, killed, job->message);
 	} else if (job->result.size > limits->max_result_bytes) {
 		snprintf(msg, sizeof msg, "%s returned %zu bytes, more than the limit of %llu",
@@ -161,19 +200,75 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 	}
 }
 
+/* How many jobs a frame holds, from the msgpack array header it starts with. */
+static bool
+frame_jobs(const unsigned char *p, size_t len, uint32_t *n)
+{
+	if (len >= 1 && (p[0] & 0xf0) == 0x90)
+		*n = p[0] & 0x0f;
+	else if (len >= 3 && p[0] == 0xdc)
+		*n = (uint32_t)p[1] << 8 | p[2];
+	else if (len >= 5 && p[0] == 0xdd)
+		*n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+	else
+		return false;
+	return true;
+}
+
+/* A frame the worker has no memory to hold or unpack: each of its jobs is answered so. */
+static void
+refuse_frame(int fd, uint32_t id, const void *head, size_t headlen, size_t len,
+    const struct worker_limits *limits)
+{
+	char msg[64];
+	uint32_t n;
+
+	if (!frame_jobs(head, headlen, &n))
+		_exit(2);	/* the daemon's bug: it will see us die */
+	snprintf(msg, sizeof msg, "receiving a job (%zu bytes): out of memory", len);
+	for (uint32_t i = 0; i < n; i++)
+		send_out_of_memory(fd, id, 0, msg, limits);
+}
+
 /* A frame holds an array of jobs: one for a run, many for a batch of the grinder. */
 static void
 run_jobs(int fd, uint32_t id, const char *payload, size_t len, msgpack_zone *zone,
     struct lp_job *job, const struct worker_limits *limits)
 {
+	msgpack_unpack_return rc;
 	msgpack_object o;
 	size_t off = 0;
 
-	if (msgpack_unpack(payload, len, &off, zone, &o) != MSGPACK_UNPACK_SUCCESS ||
-	    o.type != MSGPACK_OBJECT_ARRAY)
+	rc = msgpack_unpack(payload, len, &off, zone, &o);
+	if (rc == MSGPACK_UNPACK_NOMEM_ERROR) {
+		refuse_frame(fd, id, payload, len, len, limits);
+		return;
+	}
+	if (rc != MSGPACK_UNPACK_SUCCESS || o.type != MSGPACK_OBJECT_ARRAY)
 		_exit(2);	/* the daemon's bug: it will see us die */
 	for (uint32_t i = 0; i < o.via.array.size; i++)
 		run_job(fd, id, &o.via.array.ptr[i], job, limits);
+}
+
+/* Reads a frame there was no memory for through to its end, and refuses its jobs. */
+static bool
+skip_frame(int in, int out, const struct wire_header *h, const struct worker_limits *limits)
+{
+	static char sink[4096];
+	unsigned char head[5];
+	size_t headlen = h->len < sizeof head ? h->len : sizeof head, left = h->len - headlen;
+
+	if (!read_full(in, head, headlen))
+		return false;
+	while (left > 0) {
+		size_t take = left < sizeof sink ? left : sizeof sink;
+
+		if (!read_full(in, sink, take))
+			return false;
+		left -= take;
+	}
+	refuse_frame(out, h->job, head, headlen, h->len, limits);
+	return true;
 }
 
 /* A yield that took this long ran another process: this CPU is shared. */
@@ -229,9 +324,12 @@ worker_main(int in, int out, const struct worker_limits *limits)
 			_exit(2);
 		if (h.len > cap) {
 			free(buf);
-			cap = h.len;
-			if ((buf = malloc(cap)) == NULL)
-				_exit(3);
+			cap = (buf = malloc(h.len)) != NULL ? h.len : 0;
+		}
+		if (h.len > cap) {
+			if (!skip_frame(in, out, &h, limits))
+				break;
+			continue;
 		}
 		if (!read_full(in, buf, h.len))
 			break;

@@ -83,6 +83,12 @@ start_limited_pool(void)
 {
 	start_module_pool_limited("256M");
 }
+
+static void
+start_tiny_pool(void)
+{
+	start_module_pool_limited("64K");
+}
 #endif
 
 static void
@@ -958,6 +964,50 @@ START_TEST(memory_limit_contains_a_greedy_job)
 }
 END_TEST
 
+/* An echo of size bytes: LP_OK, or the code of its error with the message in err. */
+static enum lp_err
+echo_bytes(struct lp_client *c, uint64_t lease, size_t size, struct lp_error *err)
+{
+	char *big = malloc(size + 1);
+	enum lp_err rc;
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'm', size);
+	big[size] = '\0';
+	rc = run_str(c, lease, "echo", big, 0, err);
+	free(big);
+	return rc;
+}
+
+static void
+assert_out_of_memory(struct lp_client *c, uint64_t lease, size_t size)
+{
+	struct lp_error err;
+
+	ck_assert_int_eq(echo_bytes(c, lease, size, &err), LP_ERR_LIMIT_EXCEEDED);
+	ck_assert_msg(strstr(err.message, "out of memory (memory_limit 64K)") != NULL,
+	    "echo of %zu bytes: %s", size, err.message);
+}
+
+/*
+ * 100 KB: the worker holds the job but cannot pack its result; 3 MB: it
+ * cannot even hold the job.  Either way the answer says why, and the
+ * worker carries on.
+ */
+START_TEST(memory_limit_failures_say_so)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	struct lp_error err;
+
+	assert_out_of_memory(c, lease, 100 * 1000);
+	assert_out_of_memory(c, lease, 3 * 1000 * 1000);
+	ck_assert(echo_bytes(c, lease, 100, &err) == LP_OK);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 0);
+	lp_client_free(c);
+}
+END_TEST
+
 #endif
 
 Suite *
@@ -1025,6 +1075,14 @@ workers_suite(void)
 		tcase_set_timeout(limited, 60);
 		tcase_add_test(limited, memory_limit_contains_a_greedy_job);
 		suite_add_tcase(s, limited);
+	}
+	{
+		TCase *tiny = tcase_create("tiny memory limit");
+
+		tcase_add_checked_fixture(tiny, start_tiny_pool, stop_daemon);
+		tcase_set_timeout(tiny, 60);
+		tcase_add_test(tiny, memory_limit_failures_say_so);
+		suite_add_tcase(s, tiny);
 	}
 	/* Nor under ASan: its quarantine holds on to freed memory. */
 	{
