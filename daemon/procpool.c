@@ -75,6 +75,7 @@ struct worker {
 	unsigned next_frame;
 	uint32_t next_job_id;
 	unsigned jobs;		/* answered, for max_jobs_per_worker */
+	struct worker_limits limits;	/* what it was forked with */
 	/* Recycling: started before this one stops, it takes the slot once ready. */
 	struct worker *successor;
 	struct worklog *log;
@@ -223,9 +224,10 @@ frame_bytes_max(void)
 }
 
 /*
- * Read at each spawn, so a reload applies to the next worker forked.  The
- * frame size a worker accepts is the ceiling of every configuration, not
- * this one's: a reload may raise the limit for workers already running.
+ * Read at each spawn; a reload that changes them replaces the running
+ * workers (recycle_if_due).  The frame size a worker accepts is the
+ * ceiling of every configuration, not this one's: a reload may raise the
+ * limit for workers already running.
  */
 static struct worker_limits
 pool_limits(const struct lp_pool *p)
@@ -265,10 +267,9 @@ procpool_start_executor(struct lp_executor *ex)
 static void
 spawn_now(struct worker *w)
 {
-	struct worker_limits limits = pool_limits(w->pool);
-
+	w->limits = pool_limits(w->pool);
 	w->token = ++pp.next_token;
-	forkserver_spawn(w->token, &limits);
+	forkserver_spawn(w->token, &w->limits);
 }
 
 static void
@@ -649,6 +650,15 @@ worker_lost(struct worker *w, const char *why, int status, bool status_known)
 	pump(pe);
 }
 
+/* A reload changed what it was forked with (memory_limit, sched_batch, ...). */
+static bool
+limits_stale(const struct worker *w)
+{
+	struct worker_limits now = pool_limits(w->pool);
+
+	return memcmp(&now, &w->limits, sizeof now) != 0;
+}
+
 /* The successor is ready and old is idle: old leaves, its channel closes, it exits. */
 static void
 worker_retire(struct worker *old)
@@ -656,22 +666,30 @@ worker_retire(struct worker *old)
 	struct pexec *pe = old->pe;
 	struct worker *s = old->successor;
 
-	log_info("%s retired after %u jobs; worker %d takes over", worker_label(old),
-	    old->jobs, (int)s->pid);
+	if (limits_stale(old))
+		log_info("%s retired for the reloaded limits; worker %d takes over",
+		    worker_label(old), (int)s->pid);
+	else
+		log_info("%s retired after %u jobs; worker %d takes over", worker_label(old),
+		    old->jobs, (int)s->pid);
 	pe->workers[old->slot] = s;
 	old->successor = NULL;
 	worker_bury(old, 0, false);
 	pump(pe);
 }
 
-/* max_jobs_per_worker: start the replacement first; the swap waits until both allow it. */
+/*
+ * max_jobs_per_worker, or limits a reload changed: start the replacement
+ * first; the swap waits until both allow it.
+ */
 static void
 recycle_if_due(struct worker *w)
 {
 	unsigned max = w->pool->cfg.max_jobs_per_worker;
 	struct worker *s;
 
-	if (max == 0 || w->jobs < max || w->successor != NULL || server.stopping)
+	if (w->successor != NULL || server.stopping || !in_slot(w) ||
+	    ((max == 0 || w->jobs < max) && !limits_stale(w)))
 		return;
 	s = worker_new(w->pe, w->slot);
 	s->state = WORKER_SPAWNING;
@@ -705,6 +723,7 @@ worker_ready(struct worker *w)
 		lease_executor_ready(pe->ex, server_now());
 		server_schedule();
 	}
+	recycle_if_due(w);	/* a reload while it started */
 	pump(pe);
 }
 
@@ -780,7 +799,7 @@ worker_frames(struct worker *w)
 
 	while (w->state != WORKER_DEAD &&
 	    evbuffer_copyout(w->in, &h, sizeof h) == (ssize_t)sizeof h) {
-		if (h.len > server.cfg.max_result_bytes + LP_ERROR_MESSAGE_MAX) {
+		if (h.len > w->limits.max_result_bytes + LP_ERROR_MESSAGE_MAX) {
 			log_err("%s sent a frame of %u bytes; stopping it", worker_label(w), h.len);
 			kill(w->pid, SIGKILL);
 			worker_lost(w, "protocol error", 0, false);
@@ -1043,6 +1062,16 @@ procpool_child_exited(pid_t pid, int status)
 			    "that died", n, n == 1 ? "" : "es");
 	}
 	procpool_reaped(pid, status);
+}
+
+void
+procpool_reload(void)
+{
+	struct worker *w;
+
+	LIST_FOREACH(w, &pp.workers, link)
+		if (w->state == WORKER_IDLE || w->state == WORKER_BUSY)
+			recycle_if_due(w);
 }
 
 static void

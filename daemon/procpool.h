@@ -30,5 +30,7 @@ void procpool_init(struct event_base *base);
  * one left running; what such a worker left is killed (reaper.h).
  */
 void procpool_child_exited(pid_t pid, int status);
+/* A reload: workers forked with other limits are replaced, idle ones at once. */
+void procpool_reload(void);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
+#include "daemon/procpool.h"
 #include "daemon/reload.h"
 #include "daemon/server.h"
 
@@ -54,6 +55,7 @@ reload_config(void)
 		lease_pool_refuse_waiters(p, dispatch_may_use);
 	}
 	log_set_level(server_log_level());
+	procpool_reload();
 	lease_table_warm(&server.leases, server_now());
 	server_schedule();
 	log_notice("configuration reloaded from %s: %u keys changed, %u need a restart",

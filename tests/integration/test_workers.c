@@ -46,15 +46,22 @@ static struct daemon d;
 
 /* A pool with the test module, and maybe a memory limit. */
 static void
-start_module_pool_limited(const char *memory_limit)
+module_pool_config(char *buf, size_t len, const char *memory_limit)
 {
 	const char *dir = getenv("LP_TEST_MODULES");
-	char config[512];
 
-	snprintf(config, sizeof config,
+	snprintf(buf, len,
 	    "[daemon]\nmodules = %s/testjobs.so\n"
 	    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nmemory_limit = %s\n",
 	    dir != NULL ? dir : "/nonexistent", memory_limit);
+}
+
+static void
+start_module_pool_limited(const char *memory_limit)
+{
+	char config[512];
+
+	module_pool_config(config, sizeof config, memory_limit);
 	daemon_start(&d, config);
 }
 
@@ -770,7 +777,7 @@ reload_and_wait(const char *marker)
 	ck_assert_msg(wait_until(log_has, &l), "no '%s' in %s", marker, d.log);
 }
 
-/* sched_batch is read at each fork: after a reload, the next worker has the new policy. */
+/* sched_batch is set at each fork: a reload replaces the workers, and the next one has the new policy. */
 START_TEST(workers_run_as_batch_tasks_unless_told_otherwise)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -1008,6 +1015,23 @@ START_TEST(memory_limit_failures_say_so)
 }
 END_TEST
 
+/* A reload of memory_limit replaces the running workers: the next job has the new limit. */
+START_TEST(a_reload_of_memory_limit_reaches_running_workers)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	struct lp_error err;
+	char config[512];
+
+	ck_assert(echo_bytes(c, lease, 100 * 1000, &err) == LP_OK);
+	module_pool_config(config, sizeof config, "64K");
+	rewrite_config(config);
+	reload_and_wait("configuration reloaded");
+	wait_log("retired for the reloaded limits");
+	assert_out_of_memory(c, lease, 100 * 1000);
+	lp_client_free(c);
+}
+END_TEST
 #endif
 
 Suite *
@@ -1074,6 +1098,7 @@ workers_suite(void)
 		tcase_add_checked_fixture(limited, start_limited_pool, stop_daemon);
 		tcase_set_timeout(limited, 60);
 		tcase_add_test(limited, memory_limit_contains_a_greedy_job);
+		tcase_add_test(limited, a_reload_of_memory_limit_reaches_running_workers);
 		suite_add_tcase(s, limited);
 	}
 	{
