@@ -199,12 +199,19 @@ exec_activated(const struct daemon *d, bool with_config, const char *const *env)
 	_exit(127);
 }
 
+/* How a daemon is started: its environment, socket activation, a descriptor limit. */
+struct start_opts {
+	const char *const *env;
+	bool activated;
+	rlim_t nofile;			/* RLIMIT_NOFILE; 0: the test's own */
+};
+
 static void
-start(struct daemon *d, const char *config_text, const char *const *env, bool activated)
+start(struct daemon *d, const char *config_text, const struct start_opts *o)
 {
 	pid_t parent = getpid();
 
-	if (activated)
+	if (o->activated)
 		ck_assert_msg(in_path("systemd-socket-activate"),
 		    "systemd-socket-activate is not installed: it comes with the systemd "
 		    "package (apt-get install systemd; .ci/run installs it)");
@@ -222,10 +229,12 @@ start(struct daemon *d, const char *config_text, const char *const *env, bool ac
 		dup2(log, STDERR_FILENO);
 		/* Workers crash on purpose here; their cores (and valgrind's) are not wanted. */
 		setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
-		if (activated)
-			exec_activated(d, config_text != NULL, env);
-		for (; env != NULL && *env != NULL; env++)
-			putenv((char *)*env);
+		if (o->nofile != 0)
+			setrlimit(RLIMIT_NOFILE, &(struct rlimit){ o->nofile, o->nofile });
+		if (o->activated)
+			exec_activated(d, config_text != NULL, o->env);
+		for (const char *const *e = o->env; e != NULL && *e != NULL; e++)
+			putenv((char *)*e);
 		exec_daemon(d, config_text != NULL);
 	}
 	ck_assert_msg(wait_until(daemon_answers, d), "leasepoold did not answer on %s", d->socket);
@@ -234,19 +243,25 @@ start(struct daemon *d, const char *config_text, const char *const *env, bool ac
 void
 daemon_start(struct daemon *d, const char *config_text)
 {
-	start(d, config_text, NULL, false);
+	start(d, config_text, &(struct start_opts){ 0 });
 }
 
 void
 daemon_start_env(struct daemon *d, const char *config_text, const char *const *env)
 {
-	start(d, config_text, env, false);
+	start(d, config_text, &(struct start_opts){ .env = env });
+}
+
+void
+daemon_start_nofile(struct daemon *d, const char *config_text, unsigned nofile)
+{
+	start(d, config_text, &(struct start_opts){ .nofile = nofile });
 }
 
 void
 daemon_start_activated(struct daemon *d, const char *config_text, const char *const *env)
 {
-	start(d, config_text, env, true);
+	start(d, config_text, &(struct start_opts){ .env = env, .activated = true });
 }
 
 int

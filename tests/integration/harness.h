@@ -43,6 +43,8 @@ const char *daemon_path(void);
 void daemon_start(struct daemon *d, const char *config_text);
 /* The same, with "NAME=value" strings (NULL-terminated) added to the daemon's environment. */
 void daemon_start_env(struct daemon *d, const char *config_text, const char *const *env);
+/* The same with RLIMIT_NOFILE at nofile, soft and hard. */
+void daemon_start_nofile(struct daemon *d, const char *config_text, unsigned nofile);
 /*
  * The same under systemd-socket-activate, which listens on d->socket and
  * starts leasepoold with the socket (and env) on the first connection:
