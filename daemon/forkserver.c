@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "daemon/clock.h"
+#include "daemon/fdreserve.h"
 #include "daemon/forkserver.h"
 #include "daemon/log.h"
 #include "daemon/modules.h"
@@ -413,10 +414,15 @@ static void
 fs_fork(bool by_exec)
 {
 	pid_t parent = getpid();
-	int sv[2];
+	int sv[2], made, error;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
-		fatalx("fork server: socketpair: %s", strerror(errno));
+	/* A restart must not fail for want of descriptors that clients took. */
+	fdreserve_release();
+	made = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
+	error = errno;
+	fdreserve_refill();
+	if (made == -1)
+		fatalx("fork server: socketpair: %s", fdreserve_why(error));
 	snprintf(fs.chan_arg, sizeof fs.chan_arg, "%d", sv[1]);
 	snprintf(fs.pid_arg, sizeof fs.pid_arg, "%d", (int)parent);
 	if ((fs.pid = fork()) == -1)
@@ -599,8 +605,24 @@ close_fds(const int fds[SPAWNED_FDS])
 			close(fds[i]);
 }
 
+/* The descriptors of an SCM_RIGHTS message, as many as arrived; -1 for the others. */
 static void
-fs_readable(evutil_socket_t fd, short what, void *arg)
+take_fds(struct msghdr *msg, int fds[SPAWNED_FDS])
+{
+	struct cmsghdr *c;
+	size_t n;
+
+	fds[0] = fds[1] = fds[2] = -1;
+	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds, CMSG_DATA(c), (n < SPAWNED_FDS ? n : SPAWNED_FDS) * sizeof(int));
+	}
+}
+
+static void
+fs_receive(void)
 {
 	char control[CMSG_SPACE(SPAWNED_FDS * sizeof(int))];
 	struct fs_msg m;
@@ -609,7 +631,6 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = control, .msg_controllen = sizeof control,
 	};
-	struct cmsghdr *c;
 	ssize_t n;
 	int fds[SPAWNED_FDS];
 
@@ -623,16 +644,19 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 			event_del(fs.ev_read);
 			return;
 		}
-		fds[0] = fds[1] = fds[2] = -1;
-		for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-			    c->cmsg_len == CMSG_LEN(sizeof fds))
-				memcpy(fds, CMSG_DATA(c), sizeof fds);
+		take_fds(&msg, fds);
+		if (n == (ssize_t)sizeof m && m.type == FS_SPAWNED && (msg.msg_flags & MSG_CTRUNC)) {
+			/* The kernel cut what it found no room for: every descriptor is in use. */
+			close_fds(fds);
+			kill(m.pid, SIGKILL);
+			fs.events->spawn_failed(m.token, EMFILE, "the daemon");
+			continue;
+		}
 		if (n != (ssize_t)sizeof m || (m.type == FS_SPAWNED && fds[2] == -1)) {
 			log_err("fork server sent a malformed message (%zd bytes)", n);
 			close_fds(fds);
 			if (m.type == FS_SPAWNED && n == (ssize_t)sizeof m)
-				fs.events->spawn_failed(m.token, EPROTO);
+				fs.events->spawn_failed(m.token, EPROTO, "the fork server");
 			continue;
 		}
 		switch (m.type) {
@@ -640,7 +664,7 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 			fs.events->spawned(m.token, m.pid, fds[0], fds[1], fds[2]);
 			break;
 		case FS_SPAWN_FAILED:
-			fs.events->spawn_failed(m.token, m.status);
+			fs.events->spawn_failed(m.token, m.status, "the fork server");
 			break;
 		case FS_EXITED:
 			fs.events->exited(m.pid, m.status);
@@ -653,4 +677,13 @@ fs_readable(evutil_socket_t fd, short what, void *arg)
 			close_fds(fds);
 		}
 	}
+}
+
+/* Its messages may bring new workers' descriptors: the reserve makes room for them. */
+static void
+fs_readable(evutil_socket_t fd, short what, void *arg)
+{
+	fdreserve_release();
+	fs_receive();
+	fdreserve_refill();
 }

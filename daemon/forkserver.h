@@ -32,7 +32,8 @@ struct event_base;
 struct forkserver_events {
 	/* to, from: the worker's channel (pipes); logfd: its stdout and stderr. */
 	void (*spawned)(uint32_t token, pid_t pid, int to, int from, int logfd);
-	void (*spawn_failed)(uint32_t token, int error);
+	/* where: "the daemon" or "the fork server", the process the error happened in. */
+	void (*spawn_failed)(uint32_t token, int error, const char *where);
 	void (*exited)(pid_t pid, int status);
 	/* It killed count processes left running by worker pid (0: by workers that ended). */
 	void (*leftovers)(pid_t pid, unsigned count);

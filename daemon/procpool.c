@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "daemon/fdreserve.h"
 #include "daemon/forkserver.h"
 #include "daemon/grinder.h"
 #include "daemon/log.h"
@@ -26,6 +27,8 @@
 #define CRASH_LOOP_LIMIT 5
 #define BACKOFF_FIRST 0.1
 #define BACKOFF_MAX 30.0
+/* Descriptors come back as soon as clients leave: a worker short of them is tried often. */
+#define DESCRIPTOR_BACKOFF_MAX 5.0
 /* How long a dead worker's run waits for the exit status before it is answered without it. */
 #define STATUS_WAIT 2.0
 /* At most this many queued runs of a lease travel to a worker in one frame. */
@@ -97,6 +100,7 @@ struct pexec {
 
 struct ppool {
 	unsigned start_failures;	/* in a row */
+	unsigned short_of_descriptors;	/* starts in a row; no crash, so apart */
 };
 
 static struct {
@@ -286,14 +290,14 @@ spawn_slot(struct pexec *pe, unsigned slot, double delay)
 }
 
 static double
-backoff(unsigned failures)
+backoff(unsigned failures, double max)
 {
 	double d;
 
 	if (failures <= 1)
 		return 0;
 	d = BACKOFF_FIRST * pow(2, failures - 2);
-	return d < BACKOFF_MAX ? d : BACKOFF_MAX;
+	return d < max ? d : max;
 }
 
 static void
@@ -304,15 +308,34 @@ start_failed(struct pexec *pe, unsigned slot, const char *why)
 	double delay;
 
 	st->start_failures++;
-	delay = backoff(st->start_failures);
+	delay = backoff(st->start_failures, BACKOFF_MAX);
 	log_err("pool %s: a worker failed to start (%s); retrying in %.1f s",
 	    pool->cfg.name, why, delay);
 	if (st->start_failures == CRASH_LOOP_LIMIT) {
 		log_msg(LOG_CRIT, "pool %s: CRASH LOOP: %u workers in a row died before they "
-		    "were ready; acquires fail until one starts (retrying up to every %.0f s)",
-		    pool->cfg.name, st->start_failures, BACKOFF_MAX);
+		    "were ready, the last one %s; acquires fail until one starts (retrying up "
+		    "to every %.0f s)", pool->cfg.name, st->start_failures, why, BACKOFF_MAX);
 		lease_pool_failing(pool, "workers die at start-up (crash loop)");
 	}
+	spawn_slot(pe, slot, delay);
+}
+
+/*
+ * Not a crash: the worker was forked, but the daemon (or the fork server)
+ * had no descriptor left for its channel, every one being held by clients.
+ * Acquires wait rather than fail, and the start is tried again after a
+ * backoff that stays short.
+ */
+static void
+start_short_of_descriptors(struct pexec *pe, unsigned slot, int error, const char *where)
+{
+	struct lp_pool *pool = pe->ex->pool;
+	struct ppool *st = ppool_of(pool);
+	double delay = backoff(++st->short_of_descriptors + 1, DESCRIPTOR_BACKOFF_MAX);
+
+	log_warn("pool %s: no descriptor left in %s for a new worker's channel: %s; not a "
+	    "crash: starting it again in %.1f s (backing off to %.0f s) until clients free some",
+	    pool->cfg.name, where, fdreserve_why(error), delay, DESCRIPTOR_BACKOFF_MAX);
 	spawn_slot(pe, slot, delay);
 }
 
@@ -717,7 +740,11 @@ worker_ready(struct worker *w)
 		log_notice("pool %s: workers start again; crash loop over", w->pool->cfg.name);
 		lease_pool_recovered(w->pool);
 	}
+	if (st->short_of_descriptors > 0)
+		log_notice("pool %s: workers start again; %u starts before found no descriptor",
+		    w->pool->cfg.name, st->short_of_descriptors);
 	st->start_failures = 0;
+	st->short_of_descriptors = 0;
 	if (!pe->announced && pe->nready == pe->nworkers) {
 		pe->announced = true;
 		lease_executor_ready(pe->ex, server_now());
@@ -990,7 +1017,7 @@ on_spawned(uint32_t token, pid_t pid, int to, int from, int logfd)
 }
 
 static void
-on_spawn_failed(uint32_t token, int error)
+on_spawn_failed(uint32_t token, int error, const char *where)
 {
 	struct worker *w = find_worker(false, token);
 	struct pexec *pe;
@@ -1000,8 +1027,19 @@ on_spawn_failed(uint32_t token, int error)
 		return;
 	pe = w->pe;
 	slot = w->slot;
+	if (!in_slot(w)) {
+		/* A successor: the worker it was to replace carries on, and asks again after its next job. */
+		log_warn("pool %s: a successor worker failed to start (%s in %s); %s carries on",
+		    w->pool->cfg.name, fdreserve_why(error), where, worker_label(pe->workers[slot]));
+		pe->workers[slot]->successor = NULL;
+		worker_free(w);
+		return;
+	}
 	worker_free(w);
-	start_failed(pe, slot, strerror(error));
+	if (error == EMFILE || error == ENFILE)
+		start_short_of_descriptors(pe, slot, error, where);
+	else
+		start_failed(pe, slot, strerror(error));
 }
 
 static void

@@ -13,6 +13,7 @@
 #include "daemon/clock.h"
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
+#include "daemon/fdreserve.h"
 #include "daemon/forkserver.h"
 #include "daemon/grinder.h"
 #include "daemon/listen_path.h"
@@ -214,36 +215,82 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	conn_flush_queued();
 }
 
+/* Set while the listener is paused: since when, and the connections accepted by its retries. */
+static struct {
+	double since;
+	unsigned accepted;
+} accept_pause;
+
+/*
+ * Once per pause, not once per retry: a daemon out of descriptors for a
+ * minute would otherwise say so 600 times.
+ */
 static void
-on_accept_resume(evutil_socket_t fd, short what, void *arg)
+pause_accepting(int error, unsigned accepted)
 {
-	event_add(server.ev_accept, NULL);
+	static const struct timeval retry = { 0, ACCEPT_PAUSE_MS * 1000 };
+
+	event_del(server.ev_accept);
+	evtimer_add(server.ev_accept_pause, &retry);
+	if (accept_pause.since != 0) {
+		accept_pause.accepted += accepted;
+		return;
+	}
+	accept_pause.since = server_now();
+	log_warn("accept: %s, with %u connections open and %d descriptors kept for "
+	    "starting workers; new connections wait in the listen backlog until there is "
+	    "room (tried every %.1f s)", fdreserve_why(error), server.nconns, FDRESERVE_COUNT,
+	    ACCEPT_PAUSE_MS / 1000.0);
+}
+
+static void
+accepting_again(unsigned accepted)
+{
+	if (accept_pause.since == 0)
+		return;
+	log_notice("accepting connections again after %.1f s paused; %u waited in the backlog",
+	    server_now() - accept_pause.since, accept_pause.accepted + accepted);
+	accept_pause.since = 0;
+	accept_pause.accepted = 0;
 }
 
 static void
 on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
+	unsigned accepted = 0;
 	int fd;
 
+	/* Before any client: the descriptors a worker's start needs are never theirs. */
+	if (!fdreserve_refill()) {
+		pause_accepting(errno, 0);
+		return;
+	}
 	for (;;) {
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd != -1) {
 			conn_accept(fd);
+			accepted++;
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-			log_warn("accept: %s; pausing new connections for %d ms",
-			    strerror(errno), ACCEPT_PAUSE_MS);
-			event_del(server.ev_accept);
-			evtimer_add(server.ev_accept_pause, &pause);
-		} else if (errno != EAGAIN) {
-			log_err("accept: %s", strerror(errno));
+			pause_accepting(errno, accepted);
+			return;
 		}
+		if (errno != EAGAIN)
+			log_err("accept: %s", strerror(errno));
+		accepting_again(accepted);
 		return;
 	}
+}
+
+/* Tried at once, not when the next client connects: the log says when the pause ended. */
+static void
+on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	event_add(server.ev_accept, NULL);
+	on_accept(server.listen_fd, EV_READ, NULL);
 }
 
 /*
@@ -305,6 +352,7 @@ server_init(struct event_base *base)
 
 	server.base = base;
 	server.started = server_now();
+	fdreserve_init();
 	TAILQ_INIT(&server.conns);
 	TAILQ_INIT(&server.closed);
 	TAILQ_INIT(&server.flushing);
@@ -384,6 +432,7 @@ server_free(void)
 	event_free(server.ev_flush);
 	event_free(server.ev_quiet);
 	event_free(server.ev_accept_pause);
+	fdreserve_free();
 	grinder_free(&server.leases);
 	lease_table_free(&server.leases);
 	msgpack_sbuffer_destroy(&server.scratch);

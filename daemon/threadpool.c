@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "daemon/fdreserve.h"
 #include "daemon/grinder.h"
 #include "daemon/jobs.h"
 #include "daemon/log.h"
@@ -313,6 +314,8 @@ static void on_completions(evutil_socket_t fd, short what, void *arg);
 static void
 tp_init(void)
 {
+	int error;
+
 	if (tp.ready)
 		return;
 	/*
@@ -324,8 +327,13 @@ tp_init(void)
 	 */
 	mallopt(M_ARENA_MAX, 1);
 	LIST_INIT(&tp.slots);
-	if ((tp.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
-		fatalx("thread backend: eventfd: %s", strerror(errno));
+	/* Out of the reserve: clients may hold every other descriptor by now. */
+	fdreserve_release();
+	tp.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	error = errno;
+	fdreserve_refill();
+	if (tp.efd == -1)
+		fatalx("thread backend: eventfd: %s", fdreserve_why(error));
 	tp.ev_done = event_new(server.base, tp.efd, EV_READ | EV_PERSIST, on_completions, NULL);
 	tp.result = evbuffer_new();
 	if (tp.ev_done == NULL || tp.result == NULL || event_add(tp.ev_done, NULL) == -1)

@@ -629,6 +629,198 @@ START_TEST(a_reload_that_lets_a_user_out_ends_its_leases)
 }
 END_TEST
 
+/* ---- a descriptor table full of clients ---- */
+
+enum { NOFILE = 64, CROWD = 80 };
+
+static void
+start_short_of_descriptors(void)
+{
+	daemon_start_nofile(&d,
+	    "[pool cpu]\nexecutors_min = 1\nexecutors_max = 3\nworkers = 2\n"
+	    "[pool io]\nbackend = thread\nexecutors_min = 0\nexecutors_max = 1\nworkers = 1\n"
+	    "[pool recycled]\nexecutors_max = 1\nworkers = 1\nmax_jobs_per_worker = 1\n",
+	    NOFILE);
+}
+
+static bool
+log_says(void *arg)
+{
+	return daemon_log_contains(&d, arg);
+}
+
+struct pending {
+	struct lp_client *c;
+	const struct outcome *o;
+};
+
+/* Reads what the daemon sent c: is o answered now? */
+static bool
+answered(void *arg)
+{
+	struct pending *p = arg;
+	struct lp_error err;
+
+	ck_assert(lp_client_process(p->c, &err) == LP_OK);
+	return p->o->done > 0;
+}
+
+static void
+assert_echo(struct lp_client *c, uint64_t lease)
+{
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+
+	lp_args_int(a, 7);
+	ck_assert_msg(lp_run(c, lease, "echo", a, &v, &err) == LP_OK, "echo: %s", err.message);
+	ck_assert_int_eq(lp_value_int(v), 7);
+	lp_value_free(v);
+	lp_args_free(a);
+}
+
+/* Clients enough to take every descriptor the daemon has: it pauses accepting. */
+static void
+crowd_in(int *crowd)
+{
+	for (int i = 0; i < CROWD; i++)
+		ck_assert_int_ge(crowd[i] = raw_connect(&d), 0);
+	ck_assert_msg(wait_until(log_says, "accept: Too many open files (EMFILE; RLIMIT_NOFILE "),
+	    "no accept pause naming EMFILE and the limit in %s", d.log);
+}
+
+static void
+crowd_out(int *crowd)
+{
+	for (int i = 0; i < CROWD; i++)
+		close(crowd[i]);
+}
+
+struct replacement {
+	struct lp_client *c;
+	pid_t killed;
+};
+
+static bool
+replaced(void *arg)
+{
+	struct replacement *r = arg;
+	pid_t pids[8];
+	unsigned n = worker_pids(r->c, pids, 8);
+
+	return n == 2 && pids[0] != r->killed && pids[1] != r->killed;
+}
+
+/* One of the lease's two workers is killed; its replacement starts. */
+static void
+kill_and_replace_a_worker(struct lp_client *c)
+{
+	pid_t pids[8];
+
+	ck_assert_uint_eq(worker_pids(c, pids, 8), 2);
+	kill(pids[0], SIGKILL);
+	ck_assert_msg(wait_until(replaced, &(struct replacement){ c, pids[0] }),
+	    "worker %d was not replaced; see %s", (int)pids[0], d.log);
+}
+
+/*
+ * Clients take every descriptor under RLIMIT_NOFILE: the daemon says so
+ * once, keeps what a worker's start needs (a killed worker is replaced, the
+ * first thread executor and a second process executor start), names EMFILE
+ * when a recycled worker's successor or a third executor finds no room,
+ * counts none of it as a crash, and recovers once the clients go.
+ */
+START_TEST(a_full_descriptor_table_is_named_and_survived)
+{
+	struct lp_client *c = daemon_connect(&d), *waiter = daemon_connect(&d);
+	struct outcome third = { 0 };
+	struct lp_lease a, b, threads, recycled, fresh;
+	struct lp_error err;
+	int crowd[CROWD];
+
+	ck_assert(lp_acquire(c, NULL, &a, &err) == LP_OK);
+	crowd_in(crowd);
+
+	/* The descriptors a worker's start needs were kept from the clients. */
+	kill_and_replace_a_worker(c);
+	assert_echo(c, a.id);
+	ck_assert(lp_acquire(c, &(struct lp_acquire_opts){ .pool = "io" }, &threads, &err) == LP_OK);
+	assert_echo(c, threads.id);
+	ck_assert(lp_acquire(c, NULL, &b, &err) == LP_OK);
+	assert_echo(c, b.id);
+
+	/* A worker due for recycling whose successor finds no room carries on. */
+	ck_assert(lp_acquire(c, &(struct lp_acquire_opts){ .pool = "recycled" }, &recycled,
+	    &err) == LP_OK);
+	assert_echo(c, recycled.id);
+	ck_assert_msg(wait_until(log_says, "pool recycled: a successor worker failed to start "
+	    "(Too many open files (EMFILE; RLIMIT_NOFILE "), "no line for the successor in %s", d.log);
+	assert_echo(c, recycled.id);
+
+	/* A third executor's workers find no room left: named, not a crash loop. */
+	ck_assert(lp_call_async(waiter, "acquire", NULL, 0, record, &third, &err) == LP_OK);
+	while (lp_client_want_write(waiter))
+		ck_assert(lp_client_process(waiter, &err) == LP_OK);
+	ck_assert_msg(wait_until(log_says, "pool cpu: no descriptor left in the daemon for a new "
+	    "worker's channel: Too many open files (EMFILE; RLIMIT_NOFILE "),
+	    "no line naming EMFILE for the pool's worker in %s", d.log);
+	ck_assert(daemon_log_contains(&d, "); not a crash: starting it again in "));
+	ck_assert_int_eq(third.done, 0);
+	ck_assert(!daemon_log_contains(&d, "CRASH LOOP"));
+	ck_assert(!daemon_log_contains(&d, "malformed"));
+	/* One line for the whole pause, not one per retry. */
+	ck_assert_uint_eq(daemon_log_count(&d, "accept: "), 1);
+
+	crowd_out(crowd);
+	ck_assert_msg(wait_until(answered, &(struct pending){ waiter, &third }),
+	    "the third acquire was never answered");
+	ck_assert_msg(third.code == LP_OK, "third acquire: %s", third.message);
+	ck_assert_msg(wait_until(log_says, "accepting connections again after "),
+	    "no line saying the pause ended in %s", d.log);
+	ck_assert(daemon_log_contains(&d, "pool cpu: workers start again; "));
+	ck_assert(!daemon_log_contains(&d, "CRASH LOOP"));
+
+	/* The third executor, its workers started after the crowd left, runs jobs. */
+	lp_client_free(waiter);
+	ck_assert(lp_acquire(c, NULL, &fresh, &err) == LP_OK);
+	assert_echo(c, fresh.id);
+	ck_assert_uint_eq(daemon_log_count(&d, "accept: "), 1);
+	lp_client_free(c);
+}
+END_TEST
+
+/* A new fork server's channel comes out of the reserve too. */
+START_TEST(a_fork_server_restarts_in_a_full_descriptor_table)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_lease a;
+	struct lp_error err;
+	int crowd[CROWD];
+
+	ck_assert(lp_acquire(c, NULL, &a, &err) == LP_OK);
+	crowd_in(crowd);
+	kill_fork_server(&d);
+	kill_and_replace_a_worker(c);
+	assert_echo(c, a.id);
+	crowd_out(crowd);
+	lp_client_free(c);
+}
+END_TEST
+
+/* A case of its own for test, on the daemon setup starts; tags: NULL for none. */
+static void
+add_case(Suite *s, const char *name, const char *tags, SFun setup, const TTest *test)
+{
+	TCase *tc = tcase_create(name);
+
+	if (tags != NULL)
+		tcase_set_tags(tc, tags);
+	tcase_add_checked_fixture(tc, setup, stop_daemon);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test);
+	suite_add_tcase(s, tc);
+}
+
 Suite *
 shared_suite(void)
 {
@@ -637,8 +829,6 @@ shared_suite(void)
 	TCase *limits = tcase_create("limits");
 	TCase *reload = tcase_create("reload");
 	TCase *crowd = tcase_create("crowd");
-	TCase *kills = tcase_create("kills");
-	TCase *fork_server = tcase_create("fork-server");
 
 	tcase_add_checked_fixture(access, start_access, stop_daemon);
 	tcase_set_timeout(access, 60);
@@ -660,17 +850,14 @@ shared_suite(void)
 	tcase_add_test(reload, a_reload_that_lets_a_user_out_ends_its_leases);
 	suite_add_tcase(s, reload);
 
-	tcase_add_checked_fixture(kills, start_two_workers, stop_daemon);
-	tcase_set_timeout(kills, 120);
-	tcase_add_test(kills, killed_workers_lose_no_run);
-	suite_add_tcase(s, kills);
-
+	add_case(s, "kills", NULL, start_two_workers, killed_workers_lose_no_run);
 	/* A new fork server is the daemon's binary exec'd again: see "reexec" in the Makefile. */
-	tcase_set_tags(fork_server, "reexec");
-	tcase_add_checked_fixture(fork_server, start_two_workers, stop_daemon);
-	tcase_set_timeout(fork_server, 120);
-	tcase_add_test(fork_server, killed_fork_server_loses_no_run);
-	suite_add_tcase(s, fork_server);
+	add_case(s, "fork-server", "reexec", start_two_workers, killed_fork_server_loses_no_run);
+	/* Under valgrind the limit is not the kernel's: see "nofile" in the Makefile. */
+	add_case(s, "descriptors", "nofile", start_short_of_descriptors,
+	    a_full_descriptor_table_is_named_and_survived);
+	add_case(s, "descriptors-reexec", "nofile reexec", start_short_of_descriptors,
+	    a_fork_server_restarts_in_a_full_descriptor_table);
 
 	tcase_add_checked_fixture(crowd, start_crowded, stop_daemon);
 	tcase_set_timeout(crowd, 120);
