@@ -525,7 +525,7 @@ slot_give(struct slot *s, struct run **runs, unsigned n)
 	s->njobs = n;
 	s->posted = 0;
 	s->cancelled = false;
-	s->max_result_bytes = server.cfg.max_message_bytes;
+	s->max_result_bytes = server.cfg.max_result_bytes;
 	s->has_work = true;
 	pthread_mutex_unlock(&tp.lock);
 	pthread_cond_signal(&s->wake);

@@ -1,8 +1,9 @@
 /*
  * Job modules against a real daemon: the example modules (primes, bytes),
- * the misbehaving test module (testjobs), and every kind of module the
- * daemon must refuse to start with.  And the job registry in-process, for
- * what no module can show from outside.
+ * the misbehaving test module (testjobs), max_result_bytes on both
+ * backends, and every kind of module the daemon must refuse to start
+ * with.  And the job registry in-process, for what no module can show
+ * from outside.
  */
 #include <check.h>
 #include <signal.h>
@@ -524,6 +525,138 @@ START_TEST(big_results_arrive_whole)
 }
 END_TEST
 
+/*
+ * max_result_bytes, the same on both backends: a process pool cpu and a
+ * thread pool io of one executor of one worker each, under the two limits
+ * given.  testjobs.big makes a result of any size from a small request, so
+ * a result may be larger than max_message_bytes.
+ */
+static void
+limits_config(char *buf, size_t len, const char *max_result_bytes,
+    const char *max_message_bytes)
+{
+	char config[1024];
+
+	snprintf(config, sizeof config,
+	    "[daemon]\n"
+	    "modules = @M/bytes.so @T/testjobs.so\n"
+	    "max_result_bytes = %s\n"
+	    "max_message_bytes = %s\n"
+	    "[pool cpu]\n"
+	    "executors_min = 1\nexecutors_max = 1\nworkers = 1\n"
+	    "[pool io]\n"
+	    "backend = thread\n"
+	    "executors_min = 1\nexecutors_max = 1\nworkers = 1\n",
+	    max_result_bytes, max_message_bytes);
+	expand_paths(buf, len, config);
+}
+
+static void
+start_limits(const char *max_result_bytes, const char *max_message_bytes)
+{
+	char config[2048];
+
+	limits_config(config, sizeof config, max_result_bytes, max_message_bytes);
+	daemon_start(&d, config);
+}
+
+/* fn(a) on a new lease of pool: how it was answered; a result must be a bin of want bytes. */
+static enum lp_err
+run_on(struct lp_client *c, const char *pool, const char *fn, const struct lp_args *a,
+    size_t want)
+{
+	struct lp_acquire_opts opts = { .pool = pool };
+	struct lp_lease lease;
+	struct lp_value *v;
+	struct lp_error err;
+	enum lp_err rc;
+
+	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK, "acquire %s: %s", pool,
+	    err.message);
+	rc = lp_run(c, lease.id, fn, a, &v, &err);
+	if (rc == LP_OK) {
+		ck_assert_int_eq(lp_value_object(v)->type, MSGPACK_OBJECT_BIN);
+		ck_assert_uint_eq(lp_value_object(v)->via.bin.size, want);
+		lp_value_free(v);
+	} else if (rc == LP_ERR_LIMIT_EXCEEDED) {
+		assert_contains(err.message, "more than the limit of");
+	}
+	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
+	return rc;
+}
+
+/* bytes.reverse of n bytes on pool. */
+static enum lp_err
+reverse_on(struct lp_client *c, const char *pool, size_t n)
+{
+	static char data[100000];
+	struct lp_args *a = lp_args_new();
+	enum lp_err rc;
+
+	ck_assert_uint_le(n, sizeof data);
+	lp_args_bin(a, data, n);
+	rc = run_on(c, pool, "bytes.reverse", a, n);
+	lp_args_free(a);
+	return rc;
+}
+
+/* testjobs.big of n bytes on pool. */
+static enum lp_err
+big_on(struct lp_client *c, const char *pool, size_t n)
+{
+	struct lp_args *a = lp_args_new();
+	enum lp_err rc;
+
+	lp_args_int(a, (int64_t)n);
+	rc = run_on(c, pool, "testjobs.big", a, n);
+	lp_args_free(a);
+	return rc;
+}
+
+/* How a process pool and a thread pool answer on(n): alike, or the test fails. */
+static enum lp_err
+on_both(struct lp_client *c, enum lp_err (*on)(struct lp_client *, const char *, size_t),
+    size_t n)
+{
+	enum lp_err cpu = on(c, "cpu", n), io = on(c, "io", n);
+
+	ck_assert_msg(cpu == io, "%zu bytes: %s on the process pool, %s on the thread pool", n,
+	    lp_err_name(cpu), lp_err_name(io));
+	return cpu;
+}
+
+START_TEST(a_result_over_max_result_bytes_is_refused_on_both_backends)
+{
+	struct lp_client *c;
+
+	start_limits("1K", "4194304");
+	c = daemon_connect(&d);
+	ck_assert_int_eq(on_both(c, reverse_on, 100000), LP_ERR_LIMIT_EXCEEDED);
+	/* The limit is on the packed result: a bin of 1021 bytes packs to 1024. */
+	ck_assert_int_eq(on_both(c, reverse_on, 1021), LP_OK);
+	ck_assert_int_eq(on_both(c, reverse_on, 1022), LP_ERR_LIMIT_EXCEEDED);
+	lp_client_free(c);
+}
+END_TEST
+
+/* A result between the two limits is answered by max_result_bytes alone, whichever is larger. */
+START_TEST(a_result_between_the_two_limits_is_treated_alike_on_both_backends)
+{
+	struct lp_client *c;
+
+	start_limits("1K", "200000");
+	c = daemon_connect(&d);
+	ck_assert_int_eq(on_both(c, big_on, 100000), LP_ERR_LIMIT_EXCEEDED);
+	lp_client_free(c);
+	daemon_cleanup(&d);
+
+	start_limits("200000", "1024");
+	c = daemon_connect(&d);
+	ck_assert_int_eq(on_both(c, big_on, 100000), LP_OK);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(a_failing_job_reports_its_message)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -975,6 +1108,7 @@ modules_suite(void)
 	Suite *s = suite_create("modules");
 	TCase *run = tcase_create("run");
 	TCase *faults = tcase_create("faults");
+	TCase *limits = tcase_create("result limits");
 	TCase *badinit = tcase_create("failing init");
 	TCase *refused = tcase_create("refused");
 	TCase *registry = tcase_create("registry");
@@ -1005,6 +1139,12 @@ modules_suite(void)
 	tcase_add_test(faults, what_a_module_prints_reaches_the_log);
 	tcase_add_test(faults, fini_runs_when_workers_stop);
 	suite_add_tcase(s, faults);
+
+	tcase_add_checked_fixture(limits, NULL, stop_daemon);
+	tcase_set_timeout(limits, 60);
+	tcase_add_test(limits, a_result_over_max_result_bytes_is_refused_on_both_backends);
+	tcase_add_test(limits, a_result_between_the_two_limits_is_treated_alike_on_both_backends);
+	suite_add_tcase(s, limits);
 
 	tcase_add_checked_fixture(badinit, start_badinit, stop_daemon);
 	tcase_set_timeout(badinit, 60);

@@ -8,7 +8,7 @@
  *	fail [msg]		JOB_FAILED with msg
  *	leak [MiB]		allocates and touches MiB, never frees; returns the MiB leaked so far
  *	alloc [MiB]		allocates, touches and frees MiB; true, or JOB_FAILED when malloc fails
- *	big [bytes]		a bin of that many zero bytes
+ *	big [bytes]		a bin of that many zero bytes (thread-safe: it runs on both backends)
  *	pid			the worker's pid
  *	inited			whether this module's init ran in this worker
  *	two			packs two objects: an ABI violation
@@ -289,7 +289,7 @@ static const struct lp_job_function functions[] = {
 	{ "fail", job_fail, 0 },
 	{ "leak", job_leak, 0 },
 	{ "alloc", job_alloc, 0 },
-	{ "big", job_big, 0 },
+	{ "big", job_big, LP_JOB_THREAD_SAFE },
 	{ "pid", job_pid, 0 },
 	{ "inited", job_inited, 0 },
 	{ "two", job_two, 0 },
