@@ -66,7 +66,7 @@ static const struct key keys[] = {
 	{ SECTION_DAEMON, "max_connections", KEY_UINT, D(max_connections), 1, 1000000, "4096", true },
 	{ SECTION_DAEMON, "max_message_bytes", KEY_BYTES, D(max_message_bytes), 1024, LP_MESSAGE_BYTES_CEILING, "4194304", true },
 	{ SECTION_DAEMON, "max_depth", KEY_UINT, D(max_depth), 4, 32, "32", true },
-	{ SECTION_DAEMON, "max_result_bytes", KEY_BYTES, D(max_result_bytes), 1024, 1 << 30, "16M", true },
+	{ SECTION_DAEMON, "max_result_bytes", KEY_BYTES, D(max_result_bytes), 1024, LP_RESULT_BYTES_CEILING, "16M", true },
 	{ SECTION_DAEMON, "max_requests_per_connection", KEY_UINT, D(max_requests_per_connection), 1, 1000000, "4096", true },
 	{ SECTION_DAEMON, "shutdown_timeout", KEY_SECONDS, D(shutdown_timeout), 0, 86400, "10", true },
 	{ SECTION_DAEMON, "busy_poll", KEY_SECONDS, D(busy_poll), 0, 0.001, "0.00003", true },

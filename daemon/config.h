@@ -60,6 +60,8 @@ struct lp_pool_config {
 
 /* The most max_message_bytes can be, whatever a reload sets it to. */
 #define LP_MESSAGE_BYTES_CEILING (1u << 30)
+/* The same for max_result_bytes. */
+#define LP_RESULT_BYTES_CEILING (1u << 30)
 
 struct lp_config {
 	char source[256];		/* the file, or "(embedded default)" */
@@ -69,7 +71,7 @@ struct lp_config {
 	unsigned max_connections;
 	unsigned max_message_bytes;	/* at most LP_MESSAGE_BYTES_CEILING */
 	unsigned max_depth;		/* nested containers in a message */
-	unsigned max_result_bytes;	/* a job's packed result */
+	unsigned max_result_bytes;	/* a job's packed result, at most LP_RESULT_BYTES_CEILING */
 	unsigned max_requests_per_connection;	/* runs, submits and waiting acquires in flight */
 	double shutdown_timeout;
 	double busy_poll;		/* seconds the loop may poll for input before it sleeps */

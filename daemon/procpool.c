@@ -64,6 +64,7 @@ struct worker {
 	double job_deadline;	/* when the running job's timeout passes */
 	struct evbuffer *in;
 	struct evbuffer *out;
+	uint32_t discard;	/* bytes still to come of a result refused for its size */
 	/*
 	 * The jobs of the frames it was sent, in order: runs of a lease, or a
 	 * batch of the grinder.  batch[done] is running; BUSY until all are
@@ -229,16 +230,17 @@ frame_bytes_max(void)
 
 /*
  * Read at each spawn; a reload that changes them replaces the running
- * workers (recycle_if_due).  The frame size a worker accepts is the
- * ceiling of every configuration, not this one's: a reload may raise the
- * limit for workers already running.
+ * workers (recycle_if_due).  The frame size a worker accepts, and the
+ * result it may send, are the ceilings of every configuration, not this
+ * one's: a reload may change those limits for workers already running, so
+ * the daemon applies them.
  */
 static struct worker_limits
 pool_limits(const struct lp_pool *p)
 {
 	struct worker_limits l = {
 		.max_job_bytes = (uint64_t)LP_MESSAGE_BYTES_CEILING + FRAME_SLACK_BYTES,
-		.max_result_bytes = server.cfg.max_result_bytes,
+		.max_result_bytes = LP_RESULT_BYTES_CEILING,
 		.memory_limit = p->cfg.memory_limit,
 		.exec_output_max = p->cfg.exec_output_max,
 		.sched_batch = p->cfg.sched_batch,
@@ -791,7 +793,14 @@ worker_result(struct worker *w, const struct wire_header *h)
 		w->state = WORKER_IDLE;
 	else if (w->timed_out == 0)
 		note_running(w, w->batch[w->done]);
-	if (h->code == LP_OK) {
+	if (w->discard > 0) {
+		struct lp_error err = { .code = LP_ERR_LIMIT_EXCEEDED };
+
+		snprintf(err.message, sizeof err.message,
+		    "%s returned %u bytes, more than the limit of %u", r->fn, h->len,
+		    server.cfg.max_result_bytes);
+		run_answer_error(r, &err);
+	} else if (h->code == LP_OK) {
 		run_answer_result(r, w->in, h->len);
 	} else {
 		struct lp_error err = { .code = (enum lp_err)h->code };
@@ -819,18 +828,41 @@ worker_result(struct worker *w, const struct wire_header *h)
 	pump(pe);
 }
 
+/* Drops what has come of a refused result; true once none of it is still to come. */
+static bool
+discarded(struct worker *w)
+{
+	size_t n = evbuffer_get_length(w->in);
+
+	if (n > w->discard)
+		n = w->discard;
+	evbuffer_drain(w->in, n);
+	w->discard -= (uint32_t)n;
+	return w->discard == 0;
+}
+
 static void
 worker_frames(struct worker *w)
 {
 	struct wire_header h;
 
-	while (w->state != WORKER_DEAD &&
+	while (w->state != WORKER_DEAD && discarded(w) &&
 	    evbuffer_copyout(w->in, &h, sizeof h) == (ssize_t)sizeof h) {
 		if (h.len > w->limits.max_result_bytes + LP_ERROR_MESSAGE_MAX) {
 			log_err("%s sent a frame of %u bytes; stopping it", worker_label(w), h.len);
 			kill(w->pid, SIGKILL);
 			worker_lost(w, "protocol error", 0, false);
 			return;
+		}
+		/*
+		 * The worker was forked under the ceiling, the limit is today's:
+		 * a result over it is answered at once and never held whole.
+		 */
+		if (h.type == WIRE_RESULT && h.code == LP_OK && h.len > server.cfg.max_result_bytes) {
+			evbuffer_drain(w->in, sizeof h);
+			w->discard = h.len;
+			worker_result(w, &h);
+			continue;
 		}
 		if (evbuffer_get_length(w->in) < sizeof h + h.len)
 			return;

@@ -657,6 +657,49 @@ START_TEST(a_result_between_the_two_limits_is_treated_alike_on_both_backends)
 }
 END_TEST
 
+static bool
+reloaded(void *arg)
+{
+	unsigned *before = arg;
+
+	return daemon_log_count(&d, "configuration reloaded") > *before;
+}
+
+/* Rewrites the configuration with max_result_bytes and waits for its reload. */
+static void
+reload_limits(const char *max_result_bytes)
+{
+	unsigned before = daemon_log_count(&d, "configuration reloaded");
+	char config[2048];
+	FILE *f;
+
+	limits_config(config, sizeof config, max_result_bytes, "4194304");
+	ck_assert_ptr_nonnull(f = fopen(d.config, "w"));
+	fputs(config, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+	ck_assert_msg(wait_until(reloaded, &before), "no reload in %s", d.log);
+}
+
+/* A reload of max_result_bytes reaches both backends at once, up and down. */
+START_TEST(a_reload_of_max_result_bytes_applies_to_both_backends)
+{
+	struct lp_client *c;
+
+	start_limits("1M", "4194304");
+	c = daemon_connect(&d);
+	ck_assert_int_eq(on_both(c, reverse_on, 100000), LP_OK);
+	/* The worker forked under 1M is held to 1K now; and back. */
+	reload_limits("1K");
+	ck_assert_int_eq(on_both(c, reverse_on, 100000), LP_ERR_LIMIT_EXCEEDED);
+	reload_limits("1M");
+	ck_assert_int_eq(on_both(c, reverse_on, 100000), LP_OK);
+	/* Refusing a result cost no worker. */
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 0);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(a_failing_job_reports_its_message)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -1144,6 +1187,7 @@ modules_suite(void)
 	tcase_set_timeout(limits, 60);
 	tcase_add_test(limits, a_result_over_max_result_bytes_is_refused_on_both_backends);
 	tcase_add_test(limits, a_result_between_the_two_limits_is_treated_alike_on_both_backends);
+	tcase_add_test(limits, a_reload_of_max_result_bytes_applies_to_both_backends);
 	suite_add_tcase(s, limits);
 
 	tcase_add_checked_fixture(badinit, start_badinit, stop_daemon);
