@@ -1,13 +1,18 @@
 /*
- * A binary min-heap of deadlines: one place for every lease expiry and
- * acquire timeout, so one timer serves them all.  Items are embedded in
- * their owners and remember their index, so removal is O(log n).
+ * A binary min-heap of deadlines: one place for every lease expiry,
+ * acquire timeout and submission timeout, so one timer serves them all.
+ * Items are embedded in their owners and remember their index, so removal
+ * is O(log n).
  */
 #ifndef LP_DAEMON_HEAP_H
 #define LP_DAEMON_HEAP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* The owner of the deadline p, its member. */
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
 
 struct lp_deadline {
 	double when;

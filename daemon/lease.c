@@ -7,13 +7,11 @@
 #include "daemon/lease.h"
 #include "daemon/log.h"
 
-#define container_of(p, type, member) \
-	((type *)(void *)((char *)(p) - offsetof(type, member)))
-
 enum deadline_kind {
 	DEADLINE_LEASE,
 	DEADLINE_WAITER,
 	DEADLINE_IDLE,		/* an executor above the target */
+	DEADLINE_USER,		/* the table's user's: see lease_deadline_set() */
 };
 
 static void *
@@ -611,6 +609,20 @@ retire(struct lp_executor *ex)
 	executor_remove(ex);
 }
 
+bool
+lease_deadline_set(struct lp_lease_table *t, struct lp_deadline *d, double when)
+{
+	heap_item_init(d, DEADLINE_USER);
+	heap_set(&t->deadlines, d, when);
+	return heap_top(&t->deadlines) == d;
+}
+
+void
+lease_deadline_cancel(struct lp_lease_table *t, struct lp_deadline *d)
+{
+	heap_remove(&t->deadlines, d);
+}
+
 double
 lease_table_advance(struct lp_lease_table *t, double now)
 {
@@ -629,6 +641,9 @@ lease_table_advance(struct lp_lease_table *t, double now)
 			    "no executor of pool '%s' became free within %.3f s",
 			    w->pool->cfg.name, d->when - w->since);
 			waiter_fail(w, &err);
+		} else if (d->kind == DEADLINE_USER) {
+			heap_remove(&t->deadlines, d);
+			t->events->deadline(d, t->arg);
 		} else {
 			expire(container_of(d, struct lp_lease, deadline), now);
 		}

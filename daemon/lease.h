@@ -157,6 +157,8 @@ struct lp_lease_events {
 	 * stayed idle for idle_seconds, or one still STARTING when the table stops.
 	 */
 	void (*stop_executor)(struct lp_executor *ex, void *arg);
+	/* A deadline set with lease_deadline_set() passed; it is out of the heap. */
+	void (*deadline)(struct lp_deadline *d, void *arg);
 };
 
 struct lp_lease_table {
@@ -247,6 +249,14 @@ void lease_run_end(struct lp_lease *l, double now);
 void lease_holder_init(struct lp_holder *h, void *ctx);
 void lease_holder_drop(struct lp_holder *h, double now);
 
+/*
+ * Deadlines of the table's user (a submission's timeout) share its heap, so
+ * that one timer serves them all: d, not in the heap, is due at when, and
+ * then handed to events->deadline.  True when it is now the earliest
+ * deadline of all: the timer must be brought forward.
+ */
+bool lease_deadline_set(struct lp_lease_table *t, struct lp_deadline *d, double when);
+void lease_deadline_cancel(struct lp_lease_table *t, struct lp_deadline *d);
 /*
  * Processes every deadline due at now; returns the next one, or 0 when none
  * (the monotonic clock is never 0 on a running system).

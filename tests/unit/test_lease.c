@@ -62,6 +62,10 @@ struct recorder {
 	size_t nstarted;
 	size_t nready;			/* started[0 .. nready) are up */
 	size_t nstopped;		/* retired by adaptive sizing, or withdrawn by a stop */
+	struct lp_deadline *mine[RECORDS_MAX];	/* the test's own deadlines */
+	size_t nmine;
+	struct lp_deadline *passed[RECORDS_MAX];	/* of them, those handed back */
+	size_t npassed;
 };
 
 static struct fixture {
@@ -202,6 +206,11 @@ check_table(void)
 					earliest = w->deadline.when;
 			}
 	}
+	for (size_t i = 0; i < fx.rec.nmine; i++)
+		if (heap_contains(fx.rec.mine[i])) {
+			if (deadlines++ == 0 || fx.rec.mine[i]->when < earliest)
+				earliest = fx.rec.mine[i]->when;
+		}
 	if (t->deadlines.len != deadlines)
 		ck_abort_msg("%zu deadlines in the heap, %zu live", t->deadlines.len, deadlines);
 	if (deadlines > 0 && heap_top(&t->deadlines)->when != earliest)
@@ -282,12 +291,23 @@ on_stop_executor(struct lp_executor *ex, void *arg)
 	r->nstopped++;
 }
 
+static void
+on_deadline(struct lp_deadline *d, void *arg)
+{
+	struct recorder *r = arg;
+
+	ck_assert_uint_lt(r->npassed, RECORDS_MAX);
+	ck_assert(!heap_contains(d));
+	r->passed[r->npassed++] = d;
+}
+
 static const struct lp_lease_events recording_events = {
 	.granted = on_granted,
 	.waiter_failed = on_waiter_failed,
 	.expired = on_expired,
 	.start_executor = on_start_executor,
 	.stop_executor = on_stop_executor,
+	.deadline = on_deadline,
 };
 
 /* The backend brings up the next executor it was asked for. */
@@ -1182,6 +1202,41 @@ START_TEST(test_advance_returns_next_deadline)
 }
 END_TEST
 
+/* The test's own deadline at when; true when it is the earliest of all. */
+static bool
+my_deadline(struct lp_deadline *d, double when)
+{
+	ck_assert_uint_lt(fx.rec.nmine, RECORDS_MAX);
+	fx.rec.mine[fx.rec.nmine++] = d;
+	return lease_deadline_set(&fx.table, d, when);
+}
+
+/* Another's deadlines share the heap: each comes back once, in order, unless cancelled. */
+START_TEST(test_user_deadlines_share_the_heap)
+{
+	static struct lp_deadline late, early, cancelled;
+	struct lp_lease *l;
+
+	start_table(ONE_EXECUTOR);
+	l = acquire_now(&fx.alice, 0, 0);	/* hard expiry at 15 */
+	ck_assert(!my_deadline(&late, 20));
+	ck_assert(my_deadline(&early, 5));
+	ck_assert(!my_deadline(&cancelled, 7));
+	lease_deadline_cancel(&fx.table, &cancelled);
+	ck_assert(advance(1) == 5);
+	ck_assert_uint_eq(fx.rec.npassed, 0);
+	ck_assert(advance(5) == 15);
+	ck_assert_uint_eq(fx.rec.npassed, 1);
+	ck_assert_ptr_eq(fx.rec.passed[0], &early);
+	release(l, 6);
+	ck_assert(advance(6) == 20);
+	ck_assert(advance(30) == 0);
+	ck_assert_uint_eq(fx.rec.npassed, 2);
+	ck_assert_ptr_eq(fx.rec.passed[1], &late);
+	ck_assert_uint_eq(fx.rec.nexpired, 0);
+}
+END_TEST
+
 /* A short lease taken after a long one is not stuck behind it. */
 START_TEST(test_short_lease_after_long_expires_on_time)
 {
@@ -1960,6 +2015,7 @@ lease_suite(void)
 	tcase_add_test(tc, test_renew_refused_after_revocation);
 	tcase_add_test(tc, test_terms_capped_by_max_lease_seconds);
 	tcase_add_test(tc, test_advance_returns_next_deadline);
+	tcase_add_test(tc, test_user_deadlines_share_the_heap);
 	tcase_add_test(tc, test_short_lease_after_long_expires_on_time);
 	tcase_add_test(tc, test_tiny_lease_without_grace);
 	suite_add_tcase(s, tc);
