@@ -436,10 +436,18 @@ on_stop_executor(struct lp_executor *ex, void *arg)
 	backend_of(ex->pool)->stop_executor(ex);
 }
 
+/* The only deadlines of ours in the table's heap: submissions still queued. */
+static void
+on_deadline(struct lp_deadline *d, void *arg)
+{
+	grinder_deadline(d);
+}
+
 const struct lp_lease_events dispatch_lease_events = {
 	.granted = on_granted,
 	.waiter_failed = on_waiter_failed,
 	.expired = on_expired,
 	.start_executor = on_start_executor,
 	.stop_executor = on_stop_executor,
+	.deadline = on_deadline,
 };

@@ -104,6 +104,14 @@ ring_leave(struct gqueue *q)
 	}
 }
 
+/* An item is in the deadline heap exactly while it is queued. */
+static void
+deadline_set(struct run *r, double when)
+{
+	if (lease_deadline_set(&server.leases, &r->deadline, when))
+		server_schedule_soon();
+}
+
 void
 grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
     const struct lp_submit_params *p, double timeout)
@@ -119,6 +127,7 @@ grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
 	r->grinder = g;
 	conn_add_run(c, r);
 	server.runs_in_flight++;
+	deadline_set(r, r->accepted + timeout);
 	TAILQ_INSERT_TAIL(&q->items, r, queue_link);
 	TAILQ_INSERT_TAIL(&g->by_age, r, age_link);
 	g->queued++;
@@ -132,6 +141,7 @@ unqueue(struct gqueue *q, struct run *r)
 {
 	TAILQ_REMOVE(&q->items, r, queue_link);
 	TAILQ_REMOVE(&q->g->by_age, r, age_link);
+	lease_deadline_cancel(&server.leases, &r->deadline);
 	q->g->queued--;
 	if (q->g->requeued > q->g->queued)
 		q->g->requeued = q->g->queued;
@@ -185,10 +195,17 @@ acquire_executor(struct grinder *g)
 		grinder_granted(&g->holder, l);
 }
 
+/* With nothing to do, the grinder lets go of its lease, or of its place in line for one. */
 static void
 release_if_idle(struct grinder *g)
 {
-	if (g->lease == NULL || g->queued > 0 || g->running > 0)
+	if (g->queued > 0 || g->running > 0)
+		return;
+	if (g->acquiring) {
+		lease_holder_drop(&g->holder, server_now());
+		g->acquiring = false;
+	}
+	if (g->lease == NULL)
 		return;
 	lease_release(g->lease, server_now());
 	g->lease = NULL;
@@ -235,6 +252,10 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_
 
 		if (n > 0 && bytes + r->len > max_bytes)
 			break;
+		/* Past its deadline, whose timer is due: that answers it, then kicks us again. */
+		if (r->deadline.when <= now)
+			break;
+		r->timeout = r->deadline.when - now;
 		bytes += r->len;
 		unqueue(q, r);
 		if (q->in_ring) {
@@ -247,6 +268,8 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_
 		g->running++;
 		out[n++] = r;
 	}
+	if (n == 0)
+		return 0;
 	g->batches++;
 	g->dispatched += n;
 	/* Requeued items head their clients' queues: a batch takes them (any left waits as usual). */
@@ -275,6 +298,7 @@ grinder_requeue(struct run **items, unsigned n)
 			continue;
 		}
 		q = queue_of(g, r->conn);
+		deadline_set(r, r->deadline.when);
 		TAILQ_INSERT_HEAD(&q->items, r, queue_link);
 		TAILQ_INSERT_HEAD(&g->by_age, r, age_link);
 		g->queued++;
@@ -310,20 +334,38 @@ grinder_granted(struct lp_holder *h, struct lp_lease *l)
 		grinder_kick(g);
 }
 
+/* A queued item is answered err, unrun. */
+static void
+fail_item(struct grinder *g, struct run *r, const struct lp_error *err)
+{
+	unqueue(queue_of(g, r->conn), r);
+	g->running++;		/* run_answer_error() ends it through grinder_item_done() */
+	run_answer_error(r, err);
+}
+
 /* Every queued item gets err. */
 static void
 fail_queued(struct grinder *g, const struct lp_error *err)
 {
 	struct run *r;
 
-	while ((r = TAILQ_FIRST(&g->by_age)) != NULL) {
-		struct gqueue *q = queue_of(g, r->conn);
-
-		unqueue(q, r);
-		g->running++;		/* run_answer_error() ends it through grinder_item_done() */
-		run_answer_error(r, err);
-	}
+	while ((r = TAILQ_FIRST(&g->by_age)) != NULL)
+		fail_item(g, r, err);
 	evtimer_del(g->timer);
+}
+
+void
+grinder_deadline(struct lp_deadline *d)
+{
+	struct run *r = container_of(d, struct run, deadline);
+	struct grinder *g = r->grinder;
+	struct lp_error err;
+
+	lp_error_set(&err, LP_ERR_TIMEOUT,
+	    "no worker of pool '%s' took the submission within its timeout of %.3f s",
+	    g->pool->cfg.name, d->when - r->accepted);
+	fail_item(g, r, &err);
+	grinder_kick(g);
 }
 
 void

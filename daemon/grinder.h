@@ -25,9 +25,16 @@ void grinder_init(struct lp_lease_table *t);
 /* Answers what is still queued with STOPPING, and frees every grinder. */
 void grinder_free(struct lp_lease_table *t);
 
-/* Queues an item; the caller checked pool, function and permissions. */
+/*
+ * Queues an item; the caller checked pool, function and permissions.  The
+ * item is answered within timeout: TIMEOUT if no worker took it by then,
+ * else its job runs for what is left of it.
+ */
 void grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
     const struct lp_submit_params *p, double timeout);
+
+/* The deadline of a queued item passed: it is answered TIMEOUT. */
+void grinder_deadline(struct lp_deadline *d);
 
 /* The client is gone: its queued items go, unrun. */
 void grinder_drop_conn(struct conn *c);

@@ -96,6 +96,7 @@ run_answer_error(struct run *r, const struct lp_error *err)
 
 	switch (err->code) {
 	case LP_ERR_JOB_TIMEOUT:
+	case LP_ERR_TIMEOUT:		/* a submission no worker took in time */
 		n->runs_timed_out++;
 		break;
 	case LP_ERR_WORKER_CRASHED:

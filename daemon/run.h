@@ -33,8 +33,9 @@ struct run {
 	TAILQ_ENTRY(run) age_link;	/* a grinder's queue, oldest first */
 	const char *owner;		/* for logs: the lease's, or the item's own copy */
 	char fn[LP_NAME_MAX + 1];
-	double timeout;
+	double timeout;			/* a submit item's: what its deadline leaves */
 	double accepted;
+	struct lp_deadline deadline;	/* a submit item's, while it is queued */
 	size_t len;
 	char payload[];			/* the job as the worker reads it: [fn, args, kwargs] */
 };

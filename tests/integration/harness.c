@@ -640,6 +640,29 @@ record(struct lp_client *c, enum lp_err code, struct lp_value *result,
 	}
 }
 
+struct pending {
+	struct lp_client *c;
+	const struct outcome *o;
+};
+
+static bool
+completed(void *arg)
+{
+	struct pending *p = arg;
+	struct lp_error err;
+
+	lp_client_process(p->c, &err);
+	return p->o->done > 0;
+}
+
+void
+wait_outcome(struct lp_client *c, const struct outcome *o)
+{
+	struct pending p = { c, o };
+
+	ck_assert_msg(wait_until(completed, &p), "no answer came");
+}
+
 char
 proc_state(pid_t pid)
 {

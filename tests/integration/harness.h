@@ -101,6 +101,9 @@ struct outcome {
 void record(struct lp_client *c, enum lp_err code, struct lp_value *result,
     const struct lp_error *err, void *arg);
 
+/* Processes c until record() has filled o; fails the test when no answer comes. */
+void wait_outcome(struct lp_client *c, const struct outcome *o);
+
 /*
  * sleep seconds with a timeout, which the library's async calls do not
  * take: a run on lease, or with lease 0 a submit to pool.

@@ -151,29 +151,6 @@ acquire_async(struct lp_client *c, double timeout, struct outcome *o)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-struct pending {
-	struct lp_client *c;
-	struct outcome *o;
-};
-
-static bool
-completed(void *arg)
-{
-	struct pending *p = arg;
-	struct lp_error err;
-
-	lp_client_process(p->c, &err);
-	return p->o->done > 0;
-}
-
-static void
-wait_outcome(struct lp_client *c, struct outcome *o)
-{
-	struct pending p = { c, o };
-
-	ck_assert_msg(wait_until(completed, &p), "no answer came");
-}
-
 START_TEST(hello_lists_pools_and_builtins)
 {
 	struct lp_client *c = daemon_connect(&d);

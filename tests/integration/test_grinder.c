@@ -25,6 +25,10 @@ static const char timer[] =
 static const char slow[] =
     "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 64\nbatch_wait = 0.001\n";
 
+/* One executor a client can hold, and a job_timeout short enough to wait out. */
+static const char bounded[] =
+    "[pool cpu]\nexecutors_max = 1\nworkers = 1\njob_timeout = 3\nbatch_wait = 0.001\n";
+
 static struct daemon d;
 
 static void
@@ -43,6 +47,12 @@ static void
 start_slow(void)
 {
 	daemon_start(&d, slow);
+}
+
+static void
+start_bounded(void)
+{
+	daemon_start(&d, bounded);
 }
 
 static void
@@ -258,6 +268,94 @@ START_TEST(a_flood_does_not_starve_a_single_item)
 }
 END_TEST
 
+/* b's submission late is answered TIMEOUT, naming its bound, while the executor is still leased. */
+static void
+assert_timed_out(struct lp_client *b, const struct outcome *late, const char *bound)
+{
+	wait_outcome(b, late);
+	ck_assert_int_eq(late->code, LP_ERR_TIMEOUT);
+	ck_assert_msg(strstr(late->message, bound) != NULL, "%s", late->message);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.leased"), 1);
+}
+
+/* Nothing of a submission is left: not queued, not in flight, no wait for an executor. */
+static void
+assert_nothing_queued(struct lp_client *c)
+{
+	ck_assert_int_eq(stats_int(c, "pools.cpu.grinder.queue"), 0);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.grinder.running"), 0);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.waiting"), 0);
+	ck_assert_int_eq(stats_int(c, "runs_in_flight"), 0);
+}
+
+START_TEST(a_submit_timeout_bounds_its_wait_for_an_executor)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct outcome late = { 0 }, patient = { 0 }, after = { 0 };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	/* a holds the only executor: b's items can only wait for it. */
+	ck_assert(lp_acquire(a, NULL, &lease, &err) == LP_OK);
+	sleep_async(b, 0, "cpu", 0, 0.5, record, &late);
+	sleep_async(b, 0, "cpu", 0, 30, record, &patient);
+	assert_timed_out(b, &late, "within its timeout of 0.500 s");
+	/* a still holds its lease (a releases only below), and the other item still waits. */
+	ck_assert_int_eq(patient.done, 0);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.grinder.queue"), 1);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.timed_out"), 1);
+	ck_assert(lp_release(a, lease.id, &err) == LP_OK);
+	wait_outcome(b, &patient);
+	ck_assert_int_eq(patient.code, LP_OK);
+	/* A new submission, the executor free: served. */
+	sleep_async(b, 0, "cpu", 0, 2.5, record, &after);
+	wait_outcome(b, &after);
+	ck_assert_int_eq(after.code, LP_OK);
+	assert_nothing_queued(b);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+/*
+ * Without a timeout, the pool's job_timeout (3 s here) bounds the wait.  The
+ * last waiting item timed out, the grinder gives up its place in line.
+ */
+START_TEST(job_timeout_bounds_a_submit_without_a_timeout)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct outcome late = { 0 };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert(lp_acquire(a, NULL, &lease, &err) == LP_OK);
+	submit_echo(b, 1, &late);
+	assert_timed_out(b, &late, "within its timeout of 3.000 s");
+	assert_nothing_queued(b);
+	/* Released, the executor stays free: nobody was waiting for it. */
+	ck_assert(lp_release(a, lease.id, &err) == LP_OK);
+	ck_assert(wait_stats(b, "pools.cpu.executors.available", 1));
+	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.granted"), 1);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+/* An item that got a worker in time, whose job outlasts its timeout, is JOB_TIMEOUT as a run is. */
+START_TEST(a_submitted_job_past_its_timeout_is_job_timeout)
+{
+	struct lp_client *b = daemon_connect(&d);
+	struct outcome long_job = { 0 };
+
+	sleep_async(b, 0, "cpu", 30, 2.5, record, &long_job);
+	wait_outcome(b, &long_job);
+	ck_assert_int_eq(long_job.code, LP_ERR_JOB_TIMEOUT);
+	assert_nothing_queued(b);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.timed_out"), 1);
+	lp_client_free(b);
+}
+END_TEST
+
 Suite *
 grinder_suite(void)
 {
@@ -265,6 +363,7 @@ grinder_suite(void)
 	TCase *batch = tcase_create("batch");
 	TCase *timed = tcase_create("timer");
 	TCase *fair = tcase_create("fairness");
+	TCase *bound = tcase_create("timeout");
 
 	tcase_add_checked_fixture(batch, start_threshold, stop_daemon);
 	tcase_set_timeout(batch, 60);
@@ -284,5 +383,12 @@ grinder_suite(void)
 	tcase_set_timeout(fair, 60);
 	tcase_add_test(fair, a_flood_does_not_starve_a_single_item);
 	suite_add_tcase(s, fair);
+
+	tcase_add_checked_fixture(bound, start_bounded, stop_daemon);
+	tcase_set_timeout(bound, 60);
+	tcase_add_test(bound, a_submit_timeout_bounds_its_wait_for_an_executor);
+	tcase_add_test(bound, job_timeout_bounds_a_submit_without_a_timeout);
+	tcase_add_test(bound, a_submitted_job_past_its_timeout_is_job_timeout);
+	suite_add_tcase(s, bound);
 	return s;
 }
