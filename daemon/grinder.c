@@ -32,7 +32,7 @@ struct grinder {
 	TAILQ_HEAD(, gqueue) ring;
 	TAILQ_HEAD(, run) by_age;	/* every queued item, oldest first */
 	unsigned queued;
-	unsigned requeued;		/* of them, sent once already: they wait for no batch */
+	unsigned hurried;		/* of them, requeued or short of time: no batch wait */
 	unsigned running;
 	struct event *timer;		/* batch_wait of the oldest item */
 	uint64_t batches;
@@ -131,6 +131,9 @@ grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
 	TAILQ_INSERT_TAIL(&q->items, r, queue_link);
 	TAILQ_INSERT_TAIL(&g->by_age, r, age_link);
 	g->queued++;
+	/* Waiting for batch_wait would use up its whole timeout. */
+	if (timeout <= pool->cfg.batch_wait)
+		g->hurried++;
 	ring_join(q);
 	grinder_kick(g);
 }
@@ -143,8 +146,8 @@ unqueue(struct gqueue *q, struct run *r)
 	TAILQ_REMOVE(&q->g->by_age, r, age_link);
 	lease_deadline_cancel(&server.leases, &r->deadline);
 	q->g->queued--;
-	if (q->g->requeued > q->g->queued)
-		q->g->requeued = q->g->queued;
+	if (q->g->hurried > q->g->queued)
+		q->g->hurried = q->g->queued;
 	if (TAILQ_EMPTY(&q->items))
 		ring_leave(q);
 }
@@ -154,7 +157,7 @@ batch_due(struct grinder *g, double now)
 {
 	const struct run *oldest = TAILQ_FIRST(&g->by_age);
 
-	return oldest != NULL && (g->queued >= g->pool->cfg.batch_size || g->requeued > 0 ||
+	return oldest != NULL && (g->queued >= g->pool->cfg.batch_size || g->hurried > 0 ||
 	    now - oldest->accepted >= g->pool->cfg.batch_wait);
 }
 
@@ -272,8 +275,8 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_
 		return 0;
 	g->batches++;
 	g->dispatched += n;
-	/* Requeued items head their clients' queues: a batch takes them (any left waits as usual). */
-	g->requeued = 0;
+	/* Hurried items head their queues or are few: a batch took them, unless it filled first. */
+	g->hurried = 0;
 	return n;
 }
 
@@ -302,7 +305,7 @@ grinder_requeue(struct run **items, unsigned n)
 		TAILQ_INSERT_HEAD(&q->items, r, queue_link);
 		TAILQ_INSERT_HEAD(&g->by_age, r, age_link);
 		g->queued++;
-		g->requeued++;
+		g->hurried++;
 		ring_join(q);
 	}
 	grinder_kick(g);

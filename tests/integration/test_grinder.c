@@ -25,6 +25,9 @@ static const char timer[] =
 static const char slow[] =
     "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 64\nbatch_wait = 0.001\n";
 
+/* Batches that only a long timer starts. */
+static const char long_wait[] =
+    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 1000\nbatch_wait = 30\n";
 /* One executor a client can hold, and a job_timeout short enough to wait out. */
 static const char bounded[] =
     "[pool cpu]\nexecutors_max = 1\nworkers = 1\njob_timeout = 3\nbatch_wait = 0.001\n";
@@ -47,6 +50,12 @@ static void
 start_slow(void)
 {
 	daemon_start(&d, slow);
+}
+
+static void
+start_long_wait(void)
+{
+	daemon_start(&d, long_wait);
 }
 
 static void
@@ -356,6 +365,20 @@ START_TEST(a_submitted_job_past_its_timeout_is_job_timeout)
 }
 END_TEST
 
+/* A submission whose timeout batch_wait would use up waits for no batch. */
+START_TEST(a_timeout_shorter_than_batch_wait_does_not_wait_for_the_batch)
+{
+	struct lp_client *b = daemon_connect(&d);
+	struct outcome quick = { 0 };
+
+	sleep_async(b, 0, "cpu", 0, 5, record, &quick);
+	wait_outcome(b, &quick);
+	ck_assert_msg(quick.code == LP_OK, "%s: %s", lp_err_name(quick.code), quick.message);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.grinder.batches"), 1);
+	lp_client_free(b);
+}
+END_TEST
+
 Suite *
 grinder_suite(void)
 {
@@ -364,6 +387,7 @@ grinder_suite(void)
 	TCase *timed = tcase_create("timer");
 	TCase *fair = tcase_create("fairness");
 	TCase *bound = tcase_create("timeout");
+	TCase *hurry = tcase_create("hurry");
 
 	tcase_add_checked_fixture(batch, start_threshold, stop_daemon);
 	tcase_set_timeout(batch, 60);
@@ -390,5 +414,10 @@ grinder_suite(void)
 	tcase_add_test(bound, job_timeout_bounds_a_submit_without_a_timeout);
 	tcase_add_test(bound, a_submitted_job_past_its_timeout_is_job_timeout);
 	suite_add_tcase(s, bound);
+
+	tcase_add_checked_fixture(hurry, start_long_wait, stop_daemon);
+	tcase_set_timeout(hurry, 60);
+	tcase_add_test(hurry, a_timeout_shorter_than_batch_wait_does_not_wait_for_the_batch);
+	suite_add_tcase(s, hurry);
 	return s;
 }
