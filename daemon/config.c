@@ -18,7 +18,8 @@
 
 #include "daemon/config.h"
 #include "daemon/log.h"
-#include "proto/socket_trust.h"
+#include "daemon/trust.h"
+#include "proto/path_trust.h"
 
 #define POOL_SECTION "pool "
 #define SYNTAX_ERROR "syntax error: expected [section] or key = value"
@@ -764,11 +765,16 @@ int
 config_load(struct lp_config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct parse ps = { .err = err, .errlen = errlen };
+	char why[512];
 	int rc;
 
 	if (path == NULL)
 		return config_load_string(cfg, "", "(embedded default)", err, errlen);
 	ps.name = path;
+	if (trust_file(path, why, sizeof why) == -1) {
+		snprintf(err, errlen, "not reading the configuration: %s", why);
+		return -1;
+	}
 	ps.file = fopen(path, "re");
 	if (ps.file == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

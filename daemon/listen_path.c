@@ -8,10 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "daemon/listen_path.h"
-#include "proto/socket_trust.h"
+#include "daemon/trust.h"
 
 #define SYSTEM_SOCKET_DIR "/run/leasepool"
 #define SYSTEM_SOCKET_DIR_MODE 0755
@@ -19,10 +18,10 @@
 int
 listen_path_check(const char *path, bool make_dir, char *why, size_t len)
 {
-	const struct lp_trusted_uids self = { .uid = { geteuid(), 0 }, .n = 2 };
-	enum lp_socket_state state = lp_socket_check(path, &self, why, len);
+	const struct lp_trusted_uids self = trust_daemon_uids();
+	enum lp_path_state state = lp_path_check(path, S_IFSOCK, &self, why, len);
 
-	if (state == LP_SOCKET_NO_DIR && strcmp(path, LP_SYSTEM_SOCKET) == 0) {
+	if (state == LP_PATH_NO_DIR && strcmp(path, LP_SYSTEM_SOCKET) == 0) {
 		if (!make_dir) {
 			snprintf(why, len, "%s will be made", SYSTEM_SOCKET_DIR);
 			return 0;
@@ -31,18 +30,18 @@ listen_path_check(const char *path, bool make_dir, char *why, size_t len)
 			snprintf(why, len, "cannot make %s: %s", SYSTEM_SOCKET_DIR, strerror(errno));
 			return -1;
 		}
-		state = lp_socket_check(path, &self, why, len);
+		state = lp_path_check(path, S_IFSOCK, &self, why, len);
 	}
 	switch (state) {
-	case LP_SOCKET_TRUSTED:
-	case LP_SOCKET_ABSENT:
+	case LP_PATH_TRUSTED:
+	case LP_PATH_ABSENT:
 		why[0] = '\0';
 		return 0;
-	case LP_SOCKET_NOT_SOCKET:
+	case LP_PATH_WRONG_TYPE:
 		snprintf(why + strlen(why), len - strlen(why), ": leasepoold replaces only a socket");
 		return -1;
-	case LP_SOCKET_NO_DIR:
-	case LP_SOCKET_UNTRUSTED:
+	case LP_PATH_NO_DIR:
+	case LP_PATH_UNTRUSTED:
 		break;
 	}
 	return -1;

@@ -1,5 +1,5 @@
 /*
- * Whether the daemon may listen at a socket path: proto/socket_trust.h's
+ * Whether the daemon may listen at a socket path: proto/path_trust.h's
  * rule, with the daemon's own uid and root as the trusted users.
  */
 #ifndef LP_DAEMON_LISTEN_PATH_H

@@ -16,6 +16,7 @@
 #include "daemon/config.h"
 #include "daemon/jobs.h"
 #include "daemon/modules.h"
+#include "daemon/trust.h"
 #include "leasepool/job.h"
 
 /* Module names follow the pool names' rules, less the '.' that separates MODULE.FUNCTION. */
@@ -132,9 +133,12 @@ load_one(const char *path, char *err, size_t errlen)
 	const struct lp_job_module *m;
 	struct module *v;
 	void *handle;
+	char why[512];
 
 	if (path[0] != '/')
 		return refuse(&c, "not an absolute path");
+	if (trust_file(path, why, sizeof why) == -1)
+		return refuse(&c, "not loading it: %s", why);
 	/* RTLD_NOW: an unresolved symbol is found now, not in a worker mid-job. */
 	if ((handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL)
 		return refuse(&c, "cannot load it: %s", dl_reason(path));

@@ -12,7 +12,7 @@
 	X(text) \
 	X(lease) \
 	X(heap) \
-	X(socket_trust) \
+	X(path_trust) \
 	X(loop) \
 	X(config) \
 	X(daemon) \

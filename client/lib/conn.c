@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "client/lib/client.h"
-#include "proto/socket_trust.h"
+#include "proto/path_trust.h"
 
 /* Room for each read; also the smallest message worth moving, not copying. */
 #define READ_MIN (64u << 10)
@@ -47,7 +47,7 @@ trusted_uids(struct lp_trusted_uids *t)
 /*
  * lp_connect(NULL)'s socket: $LEASEPOOL_SOCKET as it is, else the first
  * trusted socket of the system's, the user's runtime directory's and the
- * user's in /tmp (socket_trust.h).  Nothing there: the system's path, and
+ * user's in /tmp (path_trust.h).  Nothing there: the system's path, and
  * an error that lists what was tried.  Only a distrusted socket there: an
  * error that says why, for a socket in a shared place may be a trap that
  * another user laid.
@@ -73,19 +73,19 @@ default_socket(char *path, size_t size, struct lp_error *err)
 	for (size_t i = 0; i < n; i++) {
 		char reason[sizeof why];
 
-		switch (lp_socket_check(candidates[i], &trusted, reason, sizeof reason)) {
-		case LP_SOCKET_TRUSTED:
+		switch (lp_path_check(candidates[i], S_IFSOCK, &trusted, reason, sizeof reason)) {
+		case LP_PATH_TRUSTED:
 			snprintf(path, size, "%s", candidates[i]);
 			return lpc_error_ok(err);
-		case LP_SOCKET_NOT_SOCKET:
-		case LP_SOCKET_UNTRUSTED:
+		case LP_PATH_WRONG_TYPE:
+		case LP_PATH_UNTRUSTED:
 			if (why[0] == '\0') {
 				snprintf(path, size, "%s", candidates[i]);
 				memcpy(why, reason, sizeof why);
 			}
 			break;
-		case LP_SOCKET_ABSENT:
-		case LP_SOCKET_NO_DIR:
+		case LP_PATH_ABSENT:
+		case LP_PATH_NO_DIR:
 			break;
 		}
 		snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s",

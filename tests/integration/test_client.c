@@ -29,7 +29,7 @@
 #include "proto/frame.h"
 #include "proto/params.h"
 #include "proto/rpc.h"
-#include "proto/socket_trust.h"
+#include "proto/path_trust.h"
 #include "tests/suites.h"
 
 /* ---- the fake daemon ---- */

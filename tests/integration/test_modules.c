@@ -6,11 +6,14 @@
  * from outside.
  */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -998,6 +1001,126 @@ START_TEST(start_refuses_a_bad_module)
 }
 END_TEST
 
+/* ---- who may write a module ---- */
+
+/* The marker module (its constructor leaves PATH.loaded), copied where a test puts it. */
+static struct {
+	char dir[32], path[64], mark[80];
+} placed;
+
+static void
+copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	ck_assert_msg(in != -1, "%s: %s", from, strerror(errno));
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_msg(out != -1, "%s: %s", to, strerror(errno));
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	ck_assert_int_eq(n, 0);
+	close(in);
+	close(out);
+	ck_assert_int_eq(chmod(to, mode), 0);
+}
+
+static void
+place_marker(mode_t dir_mode, mode_t file_mode)
+{
+	char built[512];
+
+	snprintf(placed.dir, sizeof placed.dir, "/tmp/lp-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(placed.dir));
+	snprintf(placed.path, sizeof placed.path, "%s/marker.so", placed.dir);
+	snprintf(placed.mark, sizeof placed.mark, "%s.loaded", placed.path);
+	expand_paths(built, sizeof built, "@T/marker.so");
+	copy_file(built, placed.path, file_mode);
+	ck_assert_int_eq(chmod(placed.dir, dir_mode), 0);
+}
+
+static void
+remove_marker(void)
+{
+	if (placed.dir[0] == '\0')
+		return;
+	unlink(placed.mark);
+	unlink(placed.path);
+	rmdir(placed.dir);
+	placed.dir[0] = '\0';
+}
+
+/* leasepoold -t (or a start) with the placed module; its exit status, its words in out. */
+static int
+run_with_marker(bool check_only, char *out, size_t len)
+{
+	char config[256];
+
+	snprintf(config, sizeof config, "[daemon]\nmodules = %s\n", placed.path);
+	return daemon_run_once(config, check_only, out, len);
+}
+
+/* Modes under which a module is not loaded, and what the daemon says. */
+static const struct {
+	mode_t dir, file;
+	const char *says;
+} unsafe_modes[] = {
+	{ 0777, 0666, "marker.so is writable by others (mode 0666)" },
+	{ 01777, 0666, "marker.so is writable by others (mode 0666)" },
+	{ 0700, 0666, "marker.so is writable by others (mode 0666)" },
+	{ 0700, 0620, "marker.so is writable by others (mode 0620)" },
+	{ 0777, 0644, "is writable by others (mode 0777) and has no sticky bit" },
+};
+#define NUNSAFE (int)(sizeof unsafe_modes / sizeof unsafe_modes[0])
+
+static void
+assert_not_loaded(int i, bool check_only)
+{
+	char out[8192], want[512];
+	int status;
+
+	place_marker(unsafe_modes[i].dir, unsafe_modes[i].file);
+	status = run_with_marker(check_only, out, sizeof out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	    "leasepoold %s exited with status 0x%x: %s", check_only ? "-t" : "", status, out);
+	snprintf(want, sizeof want, "leasepoold: job module %s: not loading it: ", placed.path);
+	assert_contains(out, want);
+	assert_contains(out, unsafe_modes[i].says);
+	/* Checked before dlopen(): the module's constructor never ran. */
+	ck_assert_msg(access(placed.mark, F_OK) == -1, "%s's constructor ran", placed.path);
+}
+
+START_TEST(check_refuses_a_module_others_may_write)
+{
+	assert_not_loaded(_i, true);
+}
+END_TEST
+
+START_TEST(start_refuses_a_module_others_may_write)
+{
+	assert_not_loaded(_i, false);
+}
+END_TEST
+
+/* The same module where only its owner may write it loads, constructor and all. */
+START_TEST(a_module_only_its_owner_may_write_loads)
+{
+	static const mode_t dir_modes[] = { 0700, 0755, 01777 };
+	char out[8192];
+	int status;
+
+	for (size_t i = 0; i < sizeof dir_modes / sizeof dir_modes[0]; i++) {
+		place_marker(dir_modes[i], 0644);
+		status = run_with_marker(true, out, sizeof out);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "leasepoold -t, directory mode %04o: %s", (unsigned)dir_modes[i], out);
+		ck_assert_msg(access(placed.mark, F_OK) == 0, "%s was not loaded", placed.path);
+		remove_marker();
+	}
+}
+END_TEST
+
 /* ---- the registry, in-process ---- */
 
 static int
@@ -1154,6 +1277,7 @@ modules_suite(void)
 	TCase *limits = tcase_create("result limits");
 	TCase *badinit = tcase_create("failing init");
 	TCase *refused = tcase_create("refused");
+	TCase *unsafe = tcase_create("who may write");
 	TCase *registry = tcase_create("registry");
 
 	tcase_add_checked_fixture(run, start_modules, stop_daemon);
@@ -1200,6 +1324,13 @@ modules_suite(void)
 	tcase_add_loop_test(refused, check_reports_a_bad_module, 0, NBAD);
 	tcase_add_loop_test(refused, start_refuses_a_bad_module, 0, NBAD);
 	suite_add_tcase(s, refused);
+
+	tcase_add_checked_fixture(unsafe, NULL, remove_marker);
+	tcase_set_timeout(unsafe, 60);
+	tcase_add_test(unsafe, a_module_only_its_owner_may_write_loads);
+	tcase_add_loop_test(unsafe, check_refuses_a_module_others_may_write, 0, NUNSAFE);
+	tcase_add_loop_test(unsafe, start_refuses_a_module_others_may_write, 0, NUNSAFE);
+	suite_add_tcase(s, unsafe);
 
 	tcase_add_checked_fixture(registry, NULL, forget_modules);
 	tcase_add_test(registry, registry_finds_exact_names_only);

@@ -932,6 +932,43 @@ START_TEST(daemon_refuses_a_directory_others_may_write)
 }
 END_TEST
 
+/* ---- who may write the configuration ---- */
+
+/* leasepoold -c d's file, with -t or else as a start on d's socket: it must refuse the file. */
+static void
+assert_config_refused(bool check_only, const char *want)
+{
+	char *argv[] = { (char *)daemon_path(), check_only ? "-t" : "-v", "-c", d.config,
+	    "-s", d.socket, NULL };
+	struct program p;
+
+	ck_assert_int_eq(program_run(&p, argv, NULL, NULL), 1);
+	ck_assert_msg(strstr(p.err, want) != NULL, "'%s' does not say '%s'", p.err, want);
+	ck_assert_int_eq(access(d.socket, F_OK), -1);
+}
+
+START_TEST(daemon_refuses_a_configuration_others_may_write)
+{
+	char *check[] = { (char *)daemon_path(), "-t", "-c", d.config, NULL };
+	struct program p;
+	char want[256];
+
+	daemon_start(&d, "[pool cpu]\nworkers = 1\n");
+	ck_assert_int_eq(chmod(d.config, 0666), 0);
+	snprintf(want, sizeof want, "not reading the configuration: %s is writable by others "
+	    "(mode 0666)", d.config);
+	/* A reload reads nothing, and says so. */
+	reload_with("[pool cpu]\nworkers = 2\n", "reload failed");
+	ck_assert_msg(daemon_log_contains(&d, want), "no '%s' in %s", want, d.log);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	assert_config_refused(true, want);
+	assert_config_refused(false, want);
+	/* Once only its owner may write it, the same file is read. */
+	ck_assert_int_eq(chmod(d.config, 0644), 0);
+	ck_assert_int_eq(program_run(&p, check, NULL, NULL), 0);
+}
+END_TEST
+
 Suite *
 service_suite(void)
 {
@@ -976,6 +1013,7 @@ service_suite(void)
 	tcase_add_test(files, daemon_options_long_and_short);
 	tcase_add_test(files, daemon_replaces_only_a_socket);
 	tcase_add_test(files, daemon_refuses_a_directory_others_may_write);
+	tcase_add_test(files, daemon_refuses_a_configuration_others_may_write);
 	suite_add_tcase(s, files);
 	return s;
 }
