@@ -16,6 +16,7 @@
 #include "daemon/listen_path.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
+#include "daemon/metrics.h"
 #include "daemon/modules.h"
 #include "daemon/backend.h"
 #include "daemon/procpool.h"
@@ -139,6 +140,8 @@ main(int argc, char **argv)
 	}
 	if (check_only) {
 		print_config(&server.cfg);
+		if (metrics_exposed(server.cfg.metrics_listen, err, sizeof err))
+			fprintf(stderr, "leasepoold: warning: %s\n", err);
 		return check_socket_path(server.cfg.socket_path);
 	}
 	server.config_path = config_path;

@@ -8,10 +8,19 @@
 #ifndef LP_DAEMON_METRICS_H
 #define LP_DAEMON_METRICS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <event2/event.h>
 
-/* Listens on address (a metrics_listen value); stops the daemon when it cannot. */
+/*
+ * Listens on address (a metrics_listen value), warning when it is not a
+ * loopback address; stops the daemon when it cannot.
+ */
 void metrics_start(struct event_base *base, const char *address);
 void metrics_stop(void);
+
+/* Whether address (a valid metrics_listen value) reaches past this host; why says so. */
+bool metrics_exposed(const char *address, char *why, size_t len);
 
 #endif

@@ -690,6 +690,22 @@ proc_status_kib(pid_t pid, const char *name)
 	return kib;
 }
 
+int
+proc_fd_count(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	ck_assert_msg((dir = opendir(path)) != NULL, "%s: %s", path, strerror(errno));
+	while ((e = readdir(dir)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
 void
 fill_pattern(char *buf, size_t len)
 {

@@ -117,6 +117,9 @@ char proc_state(pid_t pid);
 /* A "NAME: N kB" line of /proc/PID/status (VmRSS, RssAnon...), in KiB; the test fails without it. */
 long proc_status_kib(pid_t pid, const char *name);
 
+/* How many descriptors pid holds open (/proc/PID/fd); the test fails when it cannot tell. */
+int proc_fd_count(pid_t pid);
+
 /* A raw Unix-socket connection to d, for bytes no client library would send. */
 int raw_connect(const struct daemon *d);
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -543,6 +544,137 @@ START_TEST(tool_prints_what_the_endpoint_serves)
 }
 END_TEST
 
+struct log_line {
+	const char *text;
+	unsigned seen;		/* lines holding it before */
+};
+
+static bool
+logged_again(void *arg)
+{
+	const struct log_line *l = arg;
+
+	return daemon_log_count(&d, l->text) > l->seen;
+}
+
+/* ---- what the metrics endpoint may take ---- */
+
+#define METRICS_CONNECTIONS_MAX 16	/* metrics.c's cap */
+#define IDLE_CONNECTIONS 200		/* well past the cap, and past the daemon's descriptors */
+#define DAEMON_FILES 160		/* the daemon's RLIMIT_NOFILE in that test */
+#define METRICS_BACKLOG 16		/* metrics.c's listen() backlog */
+#define TCP_LISTEN_STATE 0x0A		/* in /proc/net/tcp */
+
+static int
+daemon_fds(void)
+{
+	return proc_fd_count(d.pid);
+}
+
+/*
+ * Whether the metrics port's accept queue is full (/proc/net/tcp's rx_queue
+ * of a listening socket): the daemon has stopped accepting.
+ */
+static bool
+metrics_backlog_full(void *arg)
+{
+	char line[512];
+	unsigned port, state, queued, max = 0;
+	FILE *f = fopen("/proc/net/tcp", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, " %*u: %*x:%x %*x:%*x %x %*x:%x", &port, &state, &queued) == 3 &&
+		    port == (unsigned)metrics_port && state == TCP_LISTEN_STATE && queued > max)
+			max = queued;
+	fclose(f);
+	return max >= METRICS_BACKLOG;
+}
+
+/* A connection to the metrics port that sends nothing; the connect need not be accepted yet. */
+static int
+idle_connection(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		.sin_port = htons((uint16_t)metrics_port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0 || errno == EINPROGRESS,
+	    "connect: %s", strerror(errno));
+	return fd;
+}
+
+START_TEST(idle_metrics_connections_leave_the_socket_alone)
+{
+	static struct http_reply r;
+	static int idle[IDLE_CONNECTIONS];
+	struct rlimit ours, low;
+	struct lp_client *warm, *c;
+	int before, capped;
+
+	/* A daemon with few descriptors, as one under a low LimitNOFILE= would have. */
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &ours), 0);
+	ck_assert_uint_gt(ours.rlim_cur, IDLE_CONNECTIONS + 64);
+	low = ours;
+	low.rlim_cur = DAEMON_FILES;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	start_metrics();
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &ours), 0);
+	/* Counted once the pool's worker and its pipes are there. */
+	warm = daemon_connect(&d);
+	ck_assert(wait_stats(warm, "pools.cpu.executors.available", 1));
+
+	before = daemon_fds();
+	capped = before + METRICS_CONNECTIONS_MAX;
+	for (int i = 0; i < IDLE_CONNECTIONS; i++)
+		idle[i] = idle_connection();
+	ck_assert_msg(wait_until(metrics_backlog_full, NULL),
+	    "the daemon still accepts, holding %d descriptors", daemon_fds());
+	ck_assert_int_eq(daemon_fds(), capped);
+	/* The Unix socket's clients are served, on descriptors the idle ones could not take. */
+	c = daemon_connect(&d);
+	ck_assert_int_ge(stats_int(c, "connections"), 1);
+	ck_assert_int_le(daemon_fds(), capped + 1);
+	lp_client_free(c);
+	lp_client_free(warm);
+
+	/* Once they go, a scrape is served. */
+	for (int i = 0; i < IDLE_CONNECTIONS; i++)
+		close(idle[i]);
+	http_request("GET", "/metrics", &r);
+	ck_assert_int_eq(r.status, 200);
+}
+END_TEST
+
+START_TEST(metrics_warns_of_an_address_beyond_the_loopback)
+{
+	static const char *const exposed[] = { "0.0.0.0:9464", "[::]:9464", "192.0.2.1:9464" };
+	static const char *const loopback[] = { "127.0.0.1:9464", "127.1.2.3:9464", "[::1]:9464",
+		"[::ffff:127.0.0.1]:9464" };
+	struct log_line warning = { "is not a loopback address", 0 };
+	char config[128], output[4096], want[128];
+
+	/* -t binds nothing: any address may be checked. */
+	for (size_t i = 0; i < sizeof exposed / sizeof exposed[0]; i++) {
+		snprintf(config, sizeof config, "[daemon]\nmetrics_listen = %s\n", exposed[i]);
+		ck_assert_int_eq(daemon_run_once(config, true, output, sizeof output), 0);
+		snprintf(want, sizeof want, "warning: metrics_listen %s is not a loopback address",
+		    exposed[i]);
+		ck_assert_msg(strstr(output, want) != NULL, "%s: %s", exposed[i], output);
+	}
+	for (size_t i = 0; i < sizeof loopback / sizeof loopback[0]; i++) {
+		snprintf(config, sizeof config, "[daemon]\nmetrics_listen = %s\n", loopback[i]);
+		ck_assert_int_eq(daemon_run_once(config, true, output, sizeof output), 0);
+		ck_assert_msg(strstr(output, "warning") == NULL, "%s: %s", loopback[i], output);
+	}
+	/* A daemon listening on every address says so in its log (only the loopback is used here). */
+	snprintf(config, sizeof config, "[daemon]\nmetrics_listen = 0.0.0.0:%d\n", free_port());
+	daemon_start(&d, config);
+	ck_assert_msg(wait_until(logged_again, &warning), "no warning in %s", d.log);
+}
+END_TEST
+
 START_TEST(metrics_listen_takes_numeric_addresses_only)
 {
 	static const char *const bad[] = { "localhost:9464", "127.0.0.1", "127.0.0.1:0", "[::1]", "nonsense" };
@@ -655,19 +787,6 @@ acquire_and_release(struct lp_client *c)
 	if (rc == LP_OK)
 		ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
 	return rc;
-}
-
-struct log_line {
-	const char *text;
-	unsigned seen;		/* lines holding it before */
-};
-
-static bool
-logged_again(void *arg)
-{
-	const struct log_line *l = arg;
-
-	return daemon_log_count(&d, l->text) > l->seen;
 }
 
 /* Writes config over d's file, sends SIGHUP and waits for a new line holding logged. */
@@ -976,6 +1095,7 @@ service_suite(void)
 	TCase *notify = tcase_create("notify");
 	TCase *activation = tcase_create("activation");
 	TCase *metrics = tcase_create("metrics");
+	TCase *metrics_limits = tcase_create("metrics limits");
 	TCase *files = tcase_create("configuration");
 
 	tcase_add_checked_fixture(notify, start_notified, notify_close);
@@ -999,6 +1119,12 @@ service_suite(void)
 	tcase_add_test(metrics, only_get_and_head_of_metrics);
 	tcase_add_test(metrics, tool_prints_what_the_endpoint_serves);
 	suite_add_tcase(s, metrics);
+
+	tcase_add_checked_fixture(metrics_limits, NULL, stop_daemon);
+	tcase_set_timeout(metrics_limits, 60);
+	tcase_add_test(metrics_limits, idle_metrics_connections_leave_the_socket_alone);
+	tcase_add_test(metrics_limits, metrics_warns_of_an_address_beyond_the_loopback);
+	suite_add_tcase(s, metrics_limits);
 
 	tcase_set_timeout(files, 60);
 	tcase_add_checked_fixture(files, NULL, stop_daemon);

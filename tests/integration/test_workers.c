@@ -638,22 +638,6 @@ START_TEST(exec_needs_a_pool_that_allows_it)
 }
 END_TEST
 
-static int
-count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *dir;
-	int n = 0;
-
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	ck_assert_ptr_nonnull(dir = opendir(path));
-	while ((e = readdir(dir)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
 /* The pid of the worker that ran the job: the parent of the shell. */
 static pid_t
 worker_pid(struct lp_client *c, uint64_t id)
@@ -733,7 +717,7 @@ START_TEST(worker_holds_only_its_channel)
 	uint64_t id = acquire(c);
 
 	/* stdin (/dev/null), stdout and stderr (the log pipe), the channel's two pipes: nothing of the daemon's. */
-	ck_assert_int_eq(count_fds(worker_pid(c, id)), 5);
+	ck_assert_int_eq(proc_fd_count(worker_pid(c, id)), 5);
 	lp_client_free(c);
 }
 END_TEST
