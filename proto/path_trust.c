@@ -6,7 +6,9 @@
  * a file is judged both where it is and where it leads.
  */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,38 @@ failed(const char *path, enum lp_path_state if_missing, char *why, size_t len)
 
 	snprintf(why, len, "%s: %s", path, strerror(e));
 	return e == ENOENT ? if_missing : LP_PATH_UNTRUSTED;
+}
+
+/*
+ * Whether gid is owner's private group: named after a user other than
+ * root, that user's primary group, listing no one else.  Where users get
+ * such groups (Debian's and Fedora's USERGROUPS_ENAB), pam_umask gives
+ * them umask 002, and Debian's sshd lets StrictModes pass such a group's
+ * write bit: no one but the owner is in it.
+ */
+static bool
+private_group(uid_t owner, gid_t gid)
+{
+	char pwbuf[4096], grbuf[4096];
+	struct passwd pw, *pwp;
+	struct group gr, *grp;
+
+	if (owner == 0 || getpwuid_r(owner, &pw, pwbuf, sizeof pwbuf, &pwp) != 0 || pwp == NULL ||
+	    pw.pw_gid != gid || getgrgid_r(gid, &gr, grbuf, sizeof grbuf, &grp) != 0 ||
+	    grp == NULL || strcmp(gr.gr_name, pw.pw_name) != 0)
+		return false;
+	for (char **member = gr.gr_mem; *member != NULL; member++)
+		if (strcmp(*member, pw.pw_name) != 0)
+			return false;
+	return true;
+}
+
+static bool
+writable_by_others(const struct stat *st)
+{
+	if ((st->st_mode & S_IWOTH) != 0)
+		return true;
+	return (st->st_mode & S_IWGRP) != 0 && !private_group(st->st_uid, st->st_gid);
 }
 
 /* what: "directory " or "", for the message. */
@@ -58,7 +92,7 @@ check_dir(const char *dir, const struct lp_trusted_uids *t, char *why, size_t le
 	}
 	if (check_owner("directory ", dir, st.st_uid, t, why, len) != LP_PATH_TRUSTED)
 		return LP_PATH_UNTRUSTED;
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+	if (writable_by_others(&st) && (st.st_mode & S_ISVTX) == 0) {
 		snprintf(why, len, "directory %s is writable by others (mode %04o) "
 		    "and has no sticky bit", dir, (unsigned)(st.st_mode & 07777));
 		return LP_PATH_UNTRUSTED;
@@ -104,7 +138,7 @@ check_entry(const char *path, const struct stat *st, mode_t type,
 	if (check_owner("", path, st->st_uid, t, why, len) != LP_PATH_TRUSTED)
 		return LP_PATH_UNTRUSTED;
 	/* Writing a socket is connecting to it: socket_mode says who may. */
-	if (type != S_IFSOCK && (st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+	if (type != S_IFSOCK && writable_by_others(st)) {
 		snprintf(why, len, "%s is writable by others (mode %04o)", path,
 		    (unsigned)(st->st_mode & 07777));
 		return LP_PATH_UNTRUSTED;

@@ -14,7 +14,10 @@
  * and binds the path); a file may be reached through a link of a trusted
  * user in trusted directories, and is then checked where the link leads.
  * Trusted users are the caller's choice: the client's own uid, root and the
- * daemon's user; the daemon's own uid and root.
+ * daemon's user; the daemon's own uid and root.  "No one else" allows a
+ * group write bit when the group is its owner's private group (named
+ * after a user other than root, their primary group, no one else in it),
+ * as umask 002 under user private groups leaves files and directories.
  */
 #ifndef LP_PROTO_PATH_TRUST_H
 #define LP_PROTO_PATH_TRUST_H

@@ -1069,7 +1069,7 @@ static const struct {
 	{ 0777, 0666, "marker.so is writable by others (mode 0666)" },
 	{ 01777, 0666, "marker.so is writable by others (mode 0666)" },
 	{ 0700, 0666, "marker.so is writable by others (mode 0666)" },
-	{ 0700, 0620, "marker.so is writable by others (mode 0620)" },
+	{ 0700, 0602, "marker.so is writable by others (mode 0602)" },
 	{ 0777, 0644, "is writable by others (mode 0777) and has no sticky bit" },
 };
 #define NUNSAFE (int)(sizeof unsafe_modes / sizeof unsafe_modes[0])

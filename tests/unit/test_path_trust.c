@@ -8,6 +8,9 @@
 #include <sys/un.h>
 
 #include <check.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +87,30 @@ assert_file_state(enum lp_path_state want, const char *reason)
 	assert_type_state(S_IFREG, &me, want, reason);
 }
 
+/* Whether pw's primary group is named after pw and lists no one else. */
+static bool
+has_private_group(const struct passwd *pw)
+{
+	const struct group *gr = getgrgid(pw->pw_gid);
+
+	if (gr == NULL || strcmp(gr->gr_name, pw->pw_name) != 0)
+		return false;
+	for (char **member = gr->gr_mem; *member != NULL; member++)
+		if (strcmp(*member, pw->pw_name) != 0)
+			return false;
+	return true;
+}
+
+/* A group write bit on our own file or directory: harmless only in our private group. */
+static enum lp_path_state
+our_group_may_write(void)
+{
+	const struct passwd *pw = getpwuid(getuid());
+
+	return getuid() != 0 && pw != NULL && has_private_group(pw) ?
+	    LP_PATH_TRUSTED : LP_PATH_UNTRUSTED;
+}
+
 START_TEST(own_socket_in_private_directory_is_trusted)
 {
 	assert_state(&me, LP_PATH_ABSENT, "s.sock");
@@ -130,7 +157,7 @@ START_TEST(a_directory_others_may_write_needs_the_sticky_bit)
 	ck_assert_int_eq(chmod(dir, 0777), 0);
 	assert_state(&me, LP_PATH_UNTRUSTED, "writable by others");
 	ck_assert_int_eq(chmod(dir, 0770), 0);
-	assert_state(&me, LP_PATH_UNTRUSTED, "writable by others");
+	assert_state(&me, our_group_may_write(), NULL);
 	ck_assert_int_eq(chmod(dir, 01777), 0);
 	assert_state(&me, LP_PATH_TRUSTED, NULL);
 }
@@ -177,7 +204,7 @@ START_TEST(a_file_others_may_write_is_not_trusted)
 	make_file(path, 0666);
 	assert_file_state(LP_PATH_UNTRUSTED, "is writable by others (mode 0666)");
 	ck_assert_int_eq(chmod(path, 0620), 0);
-	assert_file_state(LP_PATH_UNTRUSTED, "(mode 0620)");
+	assert_file_state(our_group_may_write(), NULL);
 	ck_assert_int_eq(chmod(path, 0602), 0);
 	assert_file_state(LP_PATH_UNTRUSTED, path);
 }
@@ -243,6 +270,37 @@ START_TEST(a_link_to_a_file_counts_at_both_ends)
 }
 END_TEST
 
+/*
+ * umask 002 under user private groups makes files 0664: harmless when the
+ * group is the owner's alone, never when it is root's or a shared one.
+ * Root lends the file to a system user with a private group (Debian's
+ * daemon, bin...); anyone else has only their own group.
+ */
+START_TEST(only_the_owners_private_group_may_write)
+{
+	struct lp_trusted_uids owner = { .uid = { getuid(), 0 }, .n = 2 };
+	struct passwd *pw;
+
+	make_file(path, 0664);
+	assert_file_state(our_group_may_write(), NULL);
+	if (getuid() != 0)
+		return;
+	setpwent();
+	while ((pw = getpwent()) != NULL && (pw->pw_uid == 0 || !has_private_group(pw)))
+		;
+	ck_assert_msg(pw != NULL, "no user but root has a private group to lend a file to");
+	owner.uid[owner.n++] = pw->pw_uid;
+	ck_assert_int_eq(chown(path, pw->pw_uid, pw->pw_gid), 0);
+	ck_assert_int_eq(chmod(path, 0664), 0);
+	assert_type_state(S_IFREG, &owner, LP_PATH_TRUSTED, NULL);
+	/* The same owner, and a group that is not theirs. */
+	ck_assert_int_eq(chown(path, pw->pw_uid, 0), 0);
+	ck_assert_int_eq(chmod(path, 0664), 0);
+	assert_type_state(S_IFREG, &owner, LP_PATH_UNTRUSTED, "(mode 0664)");
+	endpwent();
+}
+END_TEST
+
 Suite *
 path_trust_suite(void)
 {
@@ -267,6 +325,7 @@ path_trust_suite(void)
 	tcase_add_test(files, a_strangers_file_is_not_trusted);
 	tcase_add_test(files, a_socket_or_directory_is_not_a_file);
 	tcase_add_test(files, a_link_to_a_file_counts_at_both_ends);
+	tcase_add_test(files, only_the_owners_private_group_may_write);
 	suite_add_tcase(s, files);
 	return s;
 }
