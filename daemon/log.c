@@ -70,6 +70,27 @@ log_level_name(int level)
 	return level_names[level];
 }
 
+/*
+ * ISO 8601 local time to the millisecond with its offset from UTC
+ * (2026-12-07T02:17:21.987+01:00): a log kept for days, or read in
+ * another time zone, still says when.
+ */
+static int
+timestamp(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	long offset;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	offset = labs(tm.tm_gmtoff) / 60;
+	return (int)n + snprintf(buf + n, len - n, ".%03ld%c%02ld:%02ld", ts.tv_nsec / 1000000,
+	    tm.tm_gmtoff < 0 ? '-' : '+', offset / 60, offset % 60);
+}
+
 static void
 log_vmsg(int prio, const char *fmt, va_list ap)
 {
@@ -80,14 +101,9 @@ log_vmsg(int prio, const char *fmt, va_list ap)
 	if (log_to_journal) {
 		n = snprintf(line, sizeof line, "<%d>", prio);
 	} else {
-		struct timespec ts;
-		struct tm tm;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		localtime_r(&ts.tv_sec, &tm);
-		n = (int)strftime(line, sizeof line, "%H:%M:%S", &tm);
-		n += snprintf(line + n, sizeof line - (size_t)n, ".%03ld leasepoold[%d] %s: ",
-		    ts.tv_nsec / 1000000, (int)getpid(), level_names[prio]);
+		n = timestamp(line, sizeof line);
+		n += snprintf(line + n, sizeof line - (size_t)n, " leasepoold[%d] %s: ",
+		    (int)getpid(), level_names[prio]);
 	}
 	/*
 	 * Clients' names, owners and their programs' output are in the text:

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1088,6 +1089,51 @@ START_TEST(daemon_refuses_a_configuration_others_may_write)
 }
 END_TEST
 
+/* ---- the log ---- */
+
+#define ONE_SMALL_POOL "[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\n"
+
+/* The first line of the daemon's log, into buf. */
+static void
+first_log_line(char *buf, size_t size)
+{
+	FILE *f = fopen(d.log, "r");
+
+	ck_assert_msg(f != NULL, "%s: %s", d.log, strerror(errno));
+	ck_assert_msg(fgets(buf, (int)size, f) != NULL, "%s is empty", d.log);
+	fclose(f);
+}
+
+START_TEST(log_lines_carry_an_iso_8601_time)
+{
+	/* POSIX TZ: five and a half hours east of UTC, an offset with minutes. */
+	const char *env[] = { "TZ=LPT-05:30", NULL };
+	int year, month, day, hour, minute, second, millis, off_hours, off_minutes;
+	struct tm tm = { 0 };
+	char line[4096], sign;
+	regex_t shape;
+	time_t when;
+
+	daemon_start_env(&d, ONE_SMALL_POOL, env);
+	first_log_line(line, sizeof line);
+	ck_assert_int_eq(regcomp(&shape, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+	    "\\.[0-9]{3}[+-][0-9]{2}:[0-9]{2} leasepoold\\[[0-9]+\\] [a-z]+: ", REG_EXTENDED | REG_NOSUB), 0);
+	ck_assert_msg(regexec(&shape, line, 0, NULL, 0) == 0, "not an ISO 8601 time: %s", line);
+	regfree(&shape);
+	ck_assert_int_eq(sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c%2d:%2d", &year, &month, &day,
+	    &hour, &minute, &second, &millis, &sign, &off_hours, &off_minutes), 10);
+	ck_assert_msg(sign == '+' && off_hours == 5 && off_minutes == 30, "offset in %s", line);
+	tm.tm_year = year - 1900;
+	tm.tm_mon = month - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = minute;
+	tm.tm_sec = second;
+	when = timegm(&tm) - (off_hours * 3600 + off_minutes * 60);
+	ck_assert_msg(labs((long)(when - time(NULL))) < 600, "%s is not about now", line);
+}
+END_TEST
+
 Suite *
 service_suite(void)
 {
@@ -1097,6 +1143,7 @@ service_suite(void)
 	TCase *metrics = tcase_create("metrics");
 	TCase *metrics_limits = tcase_create("metrics limits");
 	TCase *files = tcase_create("configuration");
+	TCase *logs = tcase_create("logs");
 
 	tcase_add_checked_fixture(notify, start_notified, notify_close);
 	tcase_set_timeout(notify, 60);
@@ -1141,5 +1188,10 @@ service_suite(void)
 	tcase_add_test(files, daemon_refuses_a_directory_others_may_write);
 	tcase_add_test(files, daemon_refuses_a_configuration_others_may_write);
 	suite_add_tcase(s, files);
+
+	tcase_add_checked_fixture(logs, NULL, stop_daemon);
+	tcase_set_timeout(logs, 60);
+	tcase_add_test(logs, log_lines_carry_an_iso_8601_time);
+	suite_add_tcase(s, logs);
 	return s;
 }
