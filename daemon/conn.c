@@ -61,8 +61,8 @@ conn_accept(int fd)
 		return;
 	}
 	if (server.nconns >= server.cfg.max_connections) {
-		log_warn("refusing a connection from pid %d uid %u: %u connections (max_connections)",
-		    (int)cred.pid, (unsigned)cred.uid, server.nconns);
+		log_warn("refusing a connection from pid %d uid %u: %u connection%s (max_connections)",
+		    (int)cred.pid, (unsigned)cred.uid, server.nconns, lp_plural(server.nconns));
 		refuse(fd, LP_ERR_LIMIT_EXCEEDED, "too many connections");
 		return;
 	}
@@ -159,12 +159,14 @@ conn_close(struct conn *c, const char *why)
 {
 	struct run *r;
 	double now = server_now();
+	unsigned leases;
 
 	if (c->closed)
 		return;
 	c->closed = true;
-	log_info("%s disconnected: %s (%u leases released)", conn_label(c), why,
-	    count_leases(c));
+	leases = count_leases(c);
+	log_info("%s disconnected: %s (%u lease%s released)", conn_label(c), why, leases,
+	    lp_plural(leases));
 	/* Whatever bytes are still queued get one last chance, e.g. the error notification. */
 	if (evbuffer_get_length(c->out) > 0)
 		(void)evbuffer_write(c->out, c->fd);

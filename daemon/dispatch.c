@@ -92,9 +92,10 @@ room_for_request(struct conn *c, uint32_t msgid)
 
 	if (c->nruns + c->holder.nwaiters < max)
 		return true;
-	log_warn("%s: %u requests in flight (max_requests_per_connection)", conn_label(c), max);
-	answer_error(c, msgid, LP_ERR_LIMIT_EXCEEDED,
-	    "%u requests already in flight on this connection (max_requests_per_connection)", max);
+	log_warn("%s: %u request%s in flight (max_requests_per_connection)", conn_label(c), max,
+	    lp_plural(max));
+	answer_error(c, msgid, LP_ERR_LIMIT_EXCEEDED, "%u request%s already in flight on this "
+	    "connection (max_requests_per_connection)", max, lp_plural(max));
 	return false;
 }
 
@@ -284,8 +285,8 @@ do_release(struct conn *c, const struct lp_request *req)
 
 	if ((l = find_lease(c, req->msgid, req->p.release.lease)) == NULL)
 		return;
-	log_info("lease %llu released by %s (%u runs in flight)",
-	    (unsigned long long)l->id, conn_label(c), l->runs);
+	log_info("lease %llu released by %s (%u run%s in flight)",
+	    (unsigned long long)l->id, conn_label(c), l->runs, lp_plural(l->runs));
 	lease_release(l, server_now());
 	lp_pack_response_ok(conn_packer(), req->msgid);
 	msgpack_pack_true(&server.packer);
@@ -355,8 +356,9 @@ do_scale(struct conn *c, const struct lp_request *req)
 	    !pool_allows(c, req->msgid, pool) || refuse_when_stopping(c, req->msgid))
 		return;
 	lease_pool_scale(pool, p->units, server_now());
-	log_info("%s scaled pool %s to %llu units: target %u executors", conn_label(c),
-	    pool->cfg.name, (unsigned long long)p->units, pool->target);
+	log_info("%s scaled pool %s to %llu unit%s: target %u executor%s", conn_label(c),
+	    pool->cfg.name, (unsigned long long)p->units, lp_plural(p->units), pool->target,
+	    lp_plural(pool->target));
 	pk = conn_packer();
 	lp_pack_response_ok(pk, req->msgid);
 	msgpack_pack_map(pk, 3);
@@ -412,10 +414,10 @@ on_waiter_failed(struct lp_waiter *w, const struct lp_error *err, void *arg)
 static void
 on_expired(struct lp_lease *l, void *arg)
 {
-	log_notice("lease %llu of %s on pool %s expired (%u runs in flight)",
+	log_notice("lease %llu of %s on pool %s expired (%u run%s in flight)",
 	    (unsigned long long)l->id,
 	    l->holder != NULL ? conn_label(l->holder->ctx) : "a closed client",
-	    l->pool->cfg.name, l->runs);
+	    l->pool->cfg.name, l->runs, lp_plural(l->runs));
 }
 
 static void

@@ -653,7 +653,8 @@ fs_receive(void)
 			continue;
 		}
 		if (n != (ssize_t)sizeof m || (m.type == FS_SPAWNED && fds[2] == -1)) {
-			log_err("fork server sent a malformed message (%zd bytes)", n);
+			log_err("fork server sent a malformed message (%zd byte%s)", n,
+			    lp_plural((unsigned long long)n));
 			close_fds(fds);
 			if (m.type == FS_SPAWNED && n == (ssize_t)sizeof m)
 				fs.events->spawn_failed(m.token, EPROTO, "the fork server");

@@ -343,13 +343,13 @@ over_limits(const struct lp_pool *p, const struct lp_holder *h, struct lp_error 
 		return false;
 	if ((max = p->cfg.max_leases_per_client) > 0 && count_claims(p, h, 0) >= max) {
 		lp_error_set(err, LP_ERR_LIMIT_EXCEEDED, "this client already holds or awaits "
-		    "%u leases of pool '%s' (max_leases_per_client)", max, p->cfg.name);
+		    "%u lease%s of pool '%s' (max_leases_per_client)", max, lp_plural(max), p->cfg.name);
 		return true;
 	}
 	if ((max = p->cfg.max_leases_per_user) > 0 && count_claims(p, NULL, h->uid) >= max) {
 		lp_error_set(err, LP_ERR_LIMIT_EXCEEDED, "user %u already holds or awaits "
-		    "%u leases of pool '%s' (max_leases_per_user)", (unsigned)h->uid, max,
-		    p->cfg.name);
+		    "%u lease%s of pool '%s' (max_leases_per_user)", (unsigned)h->uid, max,
+		    lp_plural(max), p->cfg.name);
 		return true;
 	}
 	return false;

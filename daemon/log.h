@@ -7,6 +7,8 @@
 
 #include <syslog.h>
 
+#include "proto/plural.h"	/* for the counts in messages */
+
 /* Reads JOURNAL_STREAM to decide on priority prefixes. */
 void log_init(int level);
 void log_set_level(int level);

@@ -48,10 +48,11 @@ print_config(const struct lp_config *cfg)
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct lp_pool_config *p = &cfg->pools[i];
 
-		printf("pool %s: %s backend, %u-%u executors of %u workers, "
+		printf("pool %s: %s backend, %u-%u executor%s of %u worker%s, "
 		    "lease %gs + %gs grace, job timeout %gs\n", p->name,
 		    config_backend_name(p->backend), p->executors_min, p->executors_max,
-		    p->workers, p->lease_seconds, p->grace_seconds, p->job_timeout);
+		    lp_plural(p->executors_max), p->workers, lp_plural(p->workers),
+		    p->lease_seconds, p->grace_seconds, p->job_timeout);
 	}
 }
 
@@ -154,8 +155,9 @@ main(int argc, char **argv)
 	procpool_init(base);
 	forkserver_start(base, &procpool_forkserver_events, server.cfg.modules);
 	server_init(base);
-	log_notice("leasepoold %s listening on %s (%s, %zu pools)", LP_VERSION,
-	    server.cfg.socket_path, server.cfg.source, server.cfg.npools);
+	log_notice("leasepoold %s listening on %s (%s, %zu pool%s)", LP_VERSION,
+	    server.cfg.socket_path, server.cfg.source, server.cfg.npools,
+	    lp_plural(server.cfg.npools));
 
 	loop_run(base);
 

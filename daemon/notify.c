@@ -120,8 +120,9 @@ describe(char *buf, size_t len)
 		return;
 	}
 	if (!notify.ready && (cold = cold_pool()) != NULL) {
-		snprintf(buf, len, "starting: pool %s has %u of %u executors warm%s%s",
+		snprintf(buf, len, "starting: pool %s has %u of %u executor%s warm%s%s",
 		    cold->cfg.name, cold->nexecutors - cold->nstarting, cold->cfg.executors_min,
+		    lp_plural(cold->cfg.executors_min),
 		    cold->failing ? "; workers cannot start: " : "",
 		    cold->failing ? cold->failing_reason : "");
 		return;

@@ -695,8 +695,8 @@ worker_retire(struct worker *old)
 		log_info("%s retired for the reloaded limits; worker %d takes over",
 		    worker_label(old), (int)s->pid);
 	else
-		log_info("%s retired after %u jobs; worker %d takes over", worker_label(old),
-		    old->jobs, (int)s->pid);
+		log_info("%s retired after %u job%s; worker %d takes over", worker_label(old),
+		    old->jobs, lp_plural(old->jobs), (int)s->pid);
 	pe->workers[old->slot] = s;
 	old->successor = NULL;
 	worker_bury(old, 0, false);

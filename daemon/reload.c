@@ -58,6 +58,6 @@ reload_config(void)
 	procpool_reload();
 	lease_table_warm(&server.leases, server_now());
 	server_schedule();
-	log_notice("configuration reloaded from %s: %u keys changed, %u need a restart",
-	    server.config_path, changed, restart);
+	log_notice("configuration reloaded from %s: %u key%s changed, restart needed for %u",
+	    server.config_path, changed, lp_plural(changed), restart);
 }

@@ -137,8 +137,8 @@ on_quiet(evutil_socket_t fd, short what, void *arg)
 static void
 on_shutdown_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	log_warn("shutdown_timeout passed with %u runs in flight; stopping them",
-	    server.runs_in_flight);
+	log_warn("shutdown_timeout passed with %u run%s in flight; stopping them",
+	    server.runs_in_flight, lp_plural(server.runs_in_flight));
 	event_base_loopexit(server.base, NULL);
 }
 
@@ -154,8 +154,9 @@ begin_stop(int sig)
 	}
 	server.stopping = true;
 	notify_stopping();
-	log_notice("%s: stopping; %u runs in flight may finish within %.1f s",
-	    strsignal(sig), server.runs_in_flight, server.cfg.shutdown_timeout);
+	log_notice("%s: stopping; %u run%s in flight may finish within %.1f s",
+	    strsignal(sig), server.runs_in_flight, lp_plural(server.runs_in_flight),
+	    server.cfg.shutdown_timeout);
 	lease_table_stop(&server.leases);
 	grinder_stop(&server.leases);
 	tv = seconds_tv(server.cfg.shutdown_timeout);

@@ -459,7 +459,8 @@ executor_start(evutil_socket_t fd, short what, void *arg)
 		lease_pool_recovered(p);
 		st->failing = false;
 	}
-	log_debug("pool %s: executor %u has %u threads", p->cfg.name, te->ex->id, te->nslots);
+	log_debug("pool %s: executor %u has %u thread%s", p->cfg.name, te->ex->id, te->nslots,
+	    lp_plural(te->nslots));
 	lease_executor_ready(te->ex, server_now());
 	server_schedule();
 }
@@ -813,8 +814,8 @@ threadpool_stop(void)
 	evbuffer_free(tp.result);
 	tp.result = NULL;
 	if (tp.abandoned > 0) {
-		log_warn("%u threads are still inside a job function; they are left running",
-		    tp.abandoned);
+		log_warn("left running: %u thread%s still inside a job function", tp.abandoned,
+		    lp_plural(tp.abandoned));
 	} else {
 		close(tp.efd);
 		tp.efd = -1;

@@ -51,8 +51,8 @@ report_dropped(struct worklog *wl, const char *tag)
 {
 	if (wl->dropped == 0)
 		return;
-	log_warn("%s: %lu lines of output dropped (more than %.0f a second)", tag,
-	    wl->dropped, LINES_PER_SECOND);
+	log_warn("%s: %lu line%s of output dropped (more than %.0f a second)", tag,
+	    wl->dropped, lp_plural(wl->dropped), LINES_PER_SECOND);
 	wl->dropped = 0;
 }
 

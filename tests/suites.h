@@ -13,6 +13,7 @@
 	X(lease) \
 	X(heap) \
 	X(path_trust) \
+	X(plural) \
 	X(loop) \
 	X(config) \
 	X(daemon) \

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "client/tool/tool.h"
+#include "proto/plural.h"
 
 struct column {
 	const char *title;
@@ -143,12 +144,6 @@ duration(json_t *o, const char *path, char *buf, size_t size)
 	return buf;
 }
 
-static const char *
-plural(json_int_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
 static void
 print_daemon(FILE *f, json_t *s)
 {
@@ -157,8 +152,8 @@ print_daemon(FILE *f, json_t *s)
 
 	fprintf(f, "leasepoold %s, pid %" JSON_INTEGER_FORMAT ", up %s, %" JSON_INTEGER_FORMAT
 	    " connection%s, %" JSON_INTEGER_FORMAT " run%s in flight%s\n", text(s, "version"),
-	    number(s, "pid"), duration(s, "uptime", up, sizeof up), conns, plural(conns), runs,
-	    plural(runs), json_is_true(member(s, "stopping")) ? ", stopping" : "");
+	    number(s, "pid"), duration(s, "uptime", up, sizeof up), conns, lp_plural(conns), runs,
+	    lp_plural(runs), json_is_true(member(s, "stopping")) ? ", stopping" : "");
 }
 
 static void

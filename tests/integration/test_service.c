@@ -1104,6 +1104,21 @@ first_log_line(char *buf, size_t size)
 	fclose(f);
 }
 
+static bool
+logged_its_start(void *arg)
+{
+	return daemon_log_contains(&d, "listening on");
+}
+
+START_TEST(log_counts_agree_with_their_nouns)
+{
+	daemon_start(&d, ONE_SMALL_POOL);
+	/* The socket answers a moment before the line that says so is written. */
+	ck_assert(wait_until(logged_its_start, NULL));
+	ck_assert_msg(daemon_log_contains(&d, ", 1 pool)"), "no '1 pool' in %s", d.log);
+}
+END_TEST
+
 START_TEST(log_lines_carry_an_iso_8601_time)
 {
 	/* POSIX TZ: five and a half hours east of UTC, an offset with minutes. */
@@ -1192,6 +1207,7 @@ service_suite(void)
 	tcase_add_checked_fixture(logs, NULL, stop_daemon);
 	tcase_set_timeout(logs, 60);
 	tcase_add_test(logs, log_lines_carry_an_iso_8601_time);
+	tcase_add_test(logs, log_counts_agree_with_their_nouns);
 	suite_add_tcase(s, logs);
 	return s;
 }

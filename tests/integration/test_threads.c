@@ -311,7 +311,7 @@ START_TEST(timeout_answers_at_once_and_the_thread_stays_stuck)
 	status = daemon_stop(&d);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	ck_assert(daemon_log_contains(&d, "1 threads are still inside a job function"));
+	ck_assert(daemon_log_contains(&d, "left running: 1 thread still inside a job function"));
 	lp_args_free(long_sleep);
 	lp_args_free(one);
 }

@@ -1,0 +1,15 @@
+/*
+ * Counts in messages: "1 pool", "2 pools", "0 pools".  For nouns that
+ * take an s, written "%u pool%s", n, lp_plural(n); a sentence whose verb
+ * would have to agree is worded so that it need not.
+ */
+#ifndef LP_PROTO_PLURAL_H
+#define LP_PROTO_PLURAL_H
+
+static inline const char *
+lp_plural(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+#endif

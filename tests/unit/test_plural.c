@@ -1,0 +1,43 @@
+/* Counts and their nouns: "1 pool", "0 pools", "2 pools", in every message. */
+#include <stdio.h>
+
+#include <check.h>
+
+#include "proto/plural.h"
+#include "tests/suites.h"
+
+static const char *
+counted(unsigned long long n, const char *noun)
+{
+	static char text[64];
+
+	snprintf(text, sizeof text, "%llu %s%s", n, noun, lp_plural(n));
+	return text;
+}
+
+START_TEST(one_is_singular)
+{
+	ck_assert_str_eq(counted(1, "pool"), "1 pool");
+}
+END_TEST
+
+START_TEST(zero_and_more_are_plural)
+{
+	ck_assert_str_eq(counted(0, "pool"), "0 pools");
+	ck_assert_str_eq(counted(2, "connection"), "2 connections");
+	ck_assert_str_eq(counted(11, "lease"), "11 leases");
+	ck_assert_str_eq(counted(18446744073709551615ULL, "run"), "18446744073709551615 runs");
+}
+END_TEST
+
+Suite *
+plural_suite(void)
+{
+	Suite *s = suite_create("plural");
+	TCase *tc = tcase_create("nouns");
+
+	tcase_add_test(tc, one_is_singular);
+	tcase_add_test(tc, zero_and_more_are_plural);
+	suite_add_tcase(s, tc);
+	return s;
+}
