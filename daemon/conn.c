@@ -165,7 +165,7 @@ conn_close(struct conn *c, const char *why)
 		return;
 	c->closed = true;
 	leases = count_leases(c);
-	log_info("%s disconnected: %s (%u lease%s released)", conn_label(c), why, leases,
+	log_debug("%s disconnected: %s (%u lease%s released)", conn_label(c), why, leases,
 	    lp_plural(leases));
 	/* Whatever bytes are still queued get one last chance, e.g. the error notification. */
 	if (evbuffer_get_length(c->out) > 0)

@@ -178,7 +178,7 @@ answer_lease(struct conn *c, uint32_t msgid, const struct lp_lease *l)
 	lp_pack_kv_double(pk, "lease_seconds", l->soft_expiry - l->acquired);
 	lp_pack_kv_double(pk, "grace_seconds", l->pool->cfg.grace_seconds);
 	conn_send(c);
-	log_info("lease %llu granted to %s on pool %s executor %u%s%s",
+	log_debug("lease %llu granted to %s on pool %s executor %u%s%s",
 	    (unsigned long long)l->id, conn_label(c), l->pool->cfg.name,
 	    l->executor->id, l->owner[0] ? ", owner " : "", l->owner);
 }
@@ -285,7 +285,7 @@ do_release(struct conn *c, const struct lp_request *req)
 
 	if ((l = find_lease(c, req->msgid, req->p.release.lease)) == NULL)
 		return;
-	log_info("lease %llu released by %s (%u run%s in flight)",
+	log_debug("lease %llu released by %s (%u run%s in flight)",
 	    (unsigned long long)l->id, conn_label(c), l->runs, lp_plural(l->runs));
 	lease_release(l, server_now());
 	lp_pack_response_ok(conn_packer(), req->msgid);
@@ -414,7 +414,7 @@ on_waiter_failed(struct lp_waiter *w, const struct lp_error *err, void *arg)
 static void
 on_expired(struct lp_lease *l, void *arg)
 {
-	log_notice("lease %llu of %s on pool %s expired (%u run%s in flight)",
+	log_debug("lease %llu of %s on pool %s expired (%u run%s in flight)",
 	    (unsigned long long)l->id,
 	    l->holder != NULL ? conn_label(l->holder->ctx) : "a closed client",
 	    l->pool->cfg.name, l->runs, lp_plural(l->runs));

@@ -692,10 +692,10 @@ worker_retire(struct worker *old)
 	struct worker *s = old->successor;
 
 	if (limits_stale(old))
-		log_info("%s retired for the reloaded limits; worker %d takes over",
+		log_debug("%s retired for the reloaded limits; worker %d takes over",
 		    worker_label(old), (int)s->pid);
 	else
-		log_info("%s retired after %u job%s; worker %d takes over", worker_label(old),
+		log_debug("%s retired after %u job%s; worker %d takes over", worker_label(old),
 		    old->jobs, lp_plural(old->jobs), (int)s->pid);
 	pe->workers[old->slot] = s;
 	old->successor = NULL;

@@ -1089,9 +1089,69 @@ START_TEST(daemon_refuses_a_configuration_others_may_write)
 }
 END_TEST
 
-/* ---- the log ---- */
+/*
+ * ---- the log ----
+ * The harness starts every daemon with -v, one level above the file's
+ * log_level: "notice" in the file is the default level, info.
+ */
 
-#define ONE_SMALL_POOL "[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\n"
+#define ONE_SMALL_POOL \
+	"[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\ngrace_seconds = 0\n"
+
+/*
+ * A client acquires, runs, releases, lets a second lease expire and goes;
+ * returns once the daemon saw it go.
+ */
+static void
+serve_leases(void)
+{
+	struct lp_client *c = daemon_connect(&d), *watcher;
+	struct lp_acquire_opts brief = { .lease_seconds = 0.05 };
+	struct lp_lease lease;
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+
+	lp_args_int(a, 7);
+	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_OK);
+	ck_assert_int_eq(lp_run(c, lease.id, "echo", a, &v, &err), LP_OK);
+	lp_value_free(v);
+	lp_args_free(a);
+	ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
+	ck_assert_int_eq(lp_acquire(c, &brief, &lease, &err), LP_OK);
+	ck_assert(wait_stats(c, "pools.cpu.counters.expired", 1));
+	lp_client_free(c);
+	watcher = daemon_connect(&d);
+	ck_assert(wait_stats(watcher, "connections", 1));
+	lp_client_free(watcher);
+}
+
+/* What leases and their client leave in the log at debug. */
+static const char *const per_lease_lines[] = {
+	"lease 1 granted to", "lease 1 released by", "lease 2 of", "expired (0 runs in flight)",
+	"disconnected",
+};
+
+START_TEST(default_log_has_no_per_lease_line)
+{
+	daemon_start(&d, "[daemon]\nlog_level = notice\n" ONE_SMALL_POOL);
+	serve_leases();
+	ck_assert(daemon_log_contains(&d, "listening on"));
+	for (size_t i = 0; i < sizeof per_lease_lines / sizeof per_lease_lines[0]; i++)
+		ck_assert_msg(!daemon_log_contains(&d, per_lease_lines[i]),
+		    "'%s' at the default level in %s", per_lease_lines[i], d.log);
+}
+END_TEST
+
+START_TEST(debug_log_follows_every_lease)
+{
+	daemon_start(&d, "[daemon]\nlog_level = info\n" ONE_SMALL_POOL);
+	serve_leases();
+	for (size_t i = 0; i < sizeof per_lease_lines / sizeof per_lease_lines[0]; i++)
+		ck_assert_msg(daemon_log_contains(&d, per_lease_lines[i]),
+		    "no '%s' at debug in %s", per_lease_lines[i], d.log);
+}
+END_TEST
 
 /* The first line of the daemon's log, into buf. */
 static void
@@ -1206,6 +1266,8 @@ service_suite(void)
 
 	tcase_add_checked_fixture(logs, NULL, stop_daemon);
 	tcase_set_timeout(logs, 60);
+	tcase_add_test(logs, default_log_has_no_per_lease_line);
+	tcase_add_test(logs, debug_log_follows_every_lease);
 	tcase_add_test(logs, log_lines_carry_an_iso_8601_time);
 	tcase_add_test(logs, log_counts_agree_with_their_nouns);
 	suite_add_tcase(s, logs);
