@@ -265,6 +265,7 @@ executor_free(struct lp_executor *ex, double now)
 	}
 	waiter_remove(w);
 	l = grant(p, ex, w->holder, w->owner, strlen(w->owner), w->lease_seconds, now);
+	histogram_add(&p->counters.acquire_wait, now - w->since);
 	t->events->granted(w, l, t->arg);
 	free(w);
 }
@@ -373,6 +374,7 @@ lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *r
 	/* Waiters are served first come, first served: nobody jumps the queue. */
 	if (TAILQ_EMPTY(&p->waiters) && (ex = TAILQ_FIRST(&p->free)) != NULL) {
 		*lease = grant(p, ex, h, req->owner, req->owner_len, req->lease_seconds, now);
+		histogram_add(&p->counters.acquire_wait, 0);
 		return LP_OK;
 	}
 	if (!req->wait) {

@@ -20,6 +20,7 @@
 
 #include "daemon/config.h"
 #include "daemon/heap.h"
+#include "daemon/histogram.h"
 #include "proto/rpc.h"
 
 struct grinder;
@@ -120,6 +121,10 @@ struct lp_pool_counters {
 	uint64_t runs_failed;		/* JOB_FAILED and other errors from the job */
 	uint64_t runs_timed_out;
 	uint64_t runs_crashed;
+	/* Seconds from an acquire to its lease: 0 when one was free. */
+	struct histogram acquire_wait;
+	/* Seconds from a run's (or submitted item's) acceptance to its answer. */
+	struct histogram run_duration;
 };
 
 struct lp_pool {

@@ -65,12 +65,14 @@ static void
 run_end(struct run *r, bool ok)
 {
 	struct grinder *g = r->grinder;
+	double now = server_now();
 
 	if (r->conn != NULL)
 		conn_remove_run(r->conn, r);
 	server.runs_in_flight--;
+	histogram_add(&r->pool->counters.run_duration, now - r->accepted);
 	if (r->lease != NULL)
-		lease_run_end(r->lease, server_now());
+		lease_run_end(r->lease, now);
 	free(r);
 	if (g != NULL)
 		grinder_item_done(g, ok);

@@ -60,6 +60,23 @@ pack_counters(msgpack_packer *pk, const struct lp_pool_counters *n)
 	lp_pack_kv_u64(pk, "crashed", n->runs_crashed);
 }
 
+/* {count, sum, buckets: [[le, samples at most le seconds], ...]}, +Inf left to count. */
+static void
+pack_histogram(msgpack_packer *pk, const char *key, const struct histogram *h)
+{
+	lp_pack_cstr(pk, key);
+	msgpack_pack_map(pk, 3);
+	lp_pack_kv_u64(pk, "count", histogram_count(h));
+	lp_pack_kv_double(pk, "sum", h->sum);
+	lp_pack_cstr(pk, "buckets");
+	msgpack_pack_array(pk, HISTOGRAM_BOUNDS);
+	for (unsigned i = 0; i < HISTOGRAM_BOUNDS; i++) {
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_double(pk, histogram_bounds[i]);
+		msgpack_pack_uint64(pk, histogram_cumulative(h, i));
+	}
+}
+
 static void
 pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 {
@@ -73,7 +90,7 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 		}
 	}
 	lp_pack_cstr(pk, p->cfg.name);
-	msgpack_pack_map(pk, 11);
+	msgpack_pack_map(pk, 13);
 	lp_pack_kv_str(pk, "backend", config_backend_name(p->cfg.backend));
 	lp_pack_kv_u64(pk, "workers", p->cfg.workers);
 	lp_pack_cstr(pk, "executors");
@@ -95,6 +112,8 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 	lp_pack_kv_u64(pk, "stuck_workers", backend_of(p)->stuck_workers(p));
 	lp_pack_cstr(pk, "counters");
 	pack_counters(pk, &p->counters);
+	pack_histogram(pk, "acquire_wait_seconds", &p->counters.acquire_wait);
+	pack_histogram(pk, "run_duration_seconds", &p->counters.run_duration);
 	lp_pack_cstr(pk, "grinder");
 	grinder_pack_stats(pk, p);
 	lp_pack_cstr(pk, "leases");

@@ -5,6 +5,8 @@
  * Names follow Prometheus conventions: a leasepool_ prefix, _total on
  * counters, base units (seconds), and a label where the stats map has
  * several keys that add up to one whole (executors by state, runs by result).
+ * The stats map's latency histograms become Prometheus histograms: their
+ * cumulative buckets as _bucket{le=...}, then _sum and _count.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -21,6 +23,7 @@ enum source {
 	POOL_VALUE,		/* pool[key][subkey], for each pool */
 	POOL_LEASES,		/* each pool's leases whose state is label_value */
 	DAEMON_INFO,		/* 1, with stats[key] as the label's value */
+	POOL_HISTOGRAM,		/* pool[key]: {count, sum, buckets: [[le, count], ...]} */
 };
 
 struct metric {
@@ -34,6 +37,7 @@ struct metric {
 
 #define GAUGE "gauge"
 #define COUNTER "counter"
+#define HISTOGRAM "histogram"
 
 static const struct metric metrics[] = {
 	{ "leasepool_info", GAUGE, "The daemon's version, as a label; always 1.",
@@ -106,6 +110,13 @@ static const struct metric metrics[] = {
 	    POOL_VALUE, "counters", "timed_out", "result", "timed_out" },
 	{ "leasepool_runs_total", NULL, NULL,
 	    POOL_VALUE, "counters", "crashed", "result", "crashed" },
+	{ "leasepool_acquire_wait_seconds", HISTOGRAM,
+	    "Seconds from an acquire to its lease; 0 when an executor was free.",
+	    POOL_HISTOGRAM, "acquire_wait_seconds", NULL, NULL, NULL },
+	{ "leasepool_run_duration_seconds", HISTOGRAM,
+	    "Seconds from a run's or submitted item's acceptance to its answer, "
+	    "whatever the result: waiting for a worker, then the job.",
+	    POOL_HISTOGRAM, "run_duration_seconds", NULL, NULL, NULL },
 
 	{ "leasepool_grinder_queued", GAUGE, "Submitted items waiting in the grinder.",
 	    POOL_VALUE, "grinder", "queue", NULL, NULL },
@@ -238,6 +249,28 @@ emit(struct line *l, lp_text_sink *sink, void *arg)
 	return sink(arg, l->text, l->len);
 }
 
+/* A sample's name, with a histogram's suffix, and its pool label (none for the daemon's). */
+static void
+begin_sample(struct line *l, const char **sep, const char *name, const char *suffix,
+    const msgpack_object *pool_name)
+{
+	line_printf(l, "%s%s", name, suffix);
+	if (pool_name != NULL)
+		line_label(l, sep, "pool", pool_name->via.str.ptr, pool_name->via.str.size);
+}
+
+/* Closes the labels and writes the sample; none for a value Prometheus has no number for. */
+static int
+end_sample(struct line *l, const char *sep, const msgpack_object *value,
+    lp_text_sink *sink, void *arg)
+{
+	if (sep[0] == ',')
+		line_printf(l, "}");
+	if (value == NULL || !line_value(l, value))
+		return 0;
+	return emit(l, sink, arg);
+}
+
 /* One sample of m: the daemon's (pool NULL) or one pool's; none when the map lacks it. */
 static int
 write_sample(const struct metric *m, const msgpack_object *stats,
@@ -249,9 +282,7 @@ write_sample(const struct metric *m, const msgpack_object *stats,
 	msgpack_object number;
 	const char *sep = "{";
 
-	line_printf(&l, "%s", m->name);
-	if (pool_name != NULL)
-		line_label(&l, &sep, "pool", pool_name->via.str.ptr, pool_name->via.str.size);
+	begin_sample(&l, &sep, m->name, "", pool_name);
 	switch (m->source) {
 	case DAEMON_INFO:
 		version = lp_map_get(stats, m->key);
@@ -274,12 +305,81 @@ write_sample(const struct metric *m, const msgpack_object *stats,
 		if (m->label != NULL)
 			line_label(&l, &sep, m->label, m->label_value, strlen(m->label_value));
 		break;
+	case POOL_HISTOGRAM:
+		return 0;	/* write_histogram()'s */
 	}
-	if (sep[0] == ',')
-		line_printf(&l, "}");
-	if (value == NULL || !line_value(&l, value))
+	return end_sample(&l, sep, value, sink, arg);
+}
+
+static bool
+is_number(const msgpack_object *o)
+{
+	return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER || o->type == MSGPACK_OBJECT_FLOAT32 ||
+	    o->type == MSGPACK_OBJECT_FLOAT64;
+}
+
+/* A histogram's buckets, when every one is [le, count] with numbers. */
+static const msgpack_object *
+histogram_buckets(const msgpack_object *h)
+{
+	const msgpack_object *buckets = lp_map_get(h, "buckets");
+
+	if (buckets == NULL || buckets->type != MSGPACK_OBJECT_ARRAY)
+		return NULL;
+	for (uint32_t i = 0; i < buckets->via.array.size; i++) {
+		const msgpack_object *b = &buckets->via.array.ptr[i];
+
+		if (b->type != MSGPACK_OBJECT_ARRAY || b->via.array.size != 2 ||
+		    !is_number(&b->via.array.ptr[0]) || !is_number(&b->via.array.ptr[1]))
+			return NULL;
+	}
+	return buckets;
+}
+
+static int
+write_histogram_line(const struct metric *m, const char *suffix,
+    const msgpack_object *pool_name, const char *le, const msgpack_object *value,
+    lp_text_sink *sink, void *arg)
+{
+	struct line l = { .len = 0 };
+	const char *sep = "{";
+
+	begin_sample(&l, &sep, m->name, suffix, pool_name);
+	if (le != NULL)
+		line_label(&l, &sep, "le", le, strlen(le));
+	return end_sample(&l, sep, value, sink, arg);
+}
+
+/*
+ * One pool's histogram: a _bucket sample per bound of the map, the +Inf
+ * bucket (every sample), _sum and _count; none at all when a part is
+ * missing or not a number, as a histogram with holes would mislead.
+ */
+static int
+write_histogram(const struct metric *m, const msgpack_object *pool_name,
+    const msgpack_object *pool, lp_text_sink *sink, void *arg)
+{
+	const msgpack_object *h = lp_map_get(pool, m->key), *buckets, *count, *sum;
+	char le[32];
+
+	if (h == NULL || (buckets = histogram_buckets(h)) == NULL ||
+	    (count = lp_map_get(h, "count")) == NULL || !is_number(count) ||
+	    (sum = lp_map_get(h, "sum")) == NULL || !is_number(sum))
 		return 0;
-	return emit(&l, sink, arg);
+	for (uint32_t i = 0; i < buckets->via.array.size; i++) {
+		const msgpack_object *bound = &buckets->via.array.ptr[i].via.array.ptr[0];
+
+		snprintf(le, sizeof le, "%.15g", bound->type == MSGPACK_OBJECT_POSITIVE_INTEGER ?
+		    (double)bound->via.u64 : bound->via.f64);
+		if (write_histogram_line(m, "_bucket", pool_name, le,
+		    &buckets->via.array.ptr[i].via.array.ptr[1], sink, arg) == -1)
+			return -1;
+	}
+	if (write_histogram_line(m, "_bucket", pool_name, "+Inf", count, sink, arg) == -1 ||
+	    write_histogram_line(m, "_sum", pool_name, NULL, sum, sink, arg) == -1 ||
+	    write_histogram_line(m, "_count", pool_name, NULL, count, sink, arg) == -1)
+		return -1;
+	return 0;
 }
 
 static int
@@ -316,7 +416,9 @@ lp_prometheus_write(const msgpack_object *stats, lp_text_sink *sink, void *arg)
 
 			if (kv->key.type != MSGPACK_OBJECT_STR)
 				continue;
-			if (write_sample(m, stats, &kv->key, &kv->val, sink, arg) == -1)
+			if ((m->source == POOL_HISTOGRAM ?
+			    write_histogram(m, &kv->key, &kv->val, sink, arg) :
+			    write_sample(m, stats, &kv->key, &kv->val, sink, arg)) == -1)
 				return -1;
 		}
 	}

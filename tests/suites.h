@@ -14,6 +14,7 @@
 	X(heap) \
 	X(path_trust) \
 	X(plural) \
+	X(prometheus) \
 	X(loop) \
 	X(config) \
 	X(daemon) \

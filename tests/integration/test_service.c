@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <regex.h>
@@ -393,6 +394,21 @@ skip_labels(const char *p, const char *line)
 	}
 }
 
+/* A sample's name belongs to the family: its own, or a histogram's _bucket, _sum or _count. */
+static bool
+in_family(const char *name, const char *family, const char *type)
+{
+	static const char *const parts[] = { "_bucket", "_sum", "_count" };
+	size_t len = strlen(family);
+
+	if (strcmp(type, "histogram") != 0)
+		return strcmp(name, family) == 0;
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if (strncmp(name, family, len) == 0 && strcmp(name + len, parts[i]) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Checks the text format line by line: every line is a HELP or TYPE
  * comment, or NAME{LABELS} VALUE of the family the last TYPE declared.
@@ -401,13 +417,13 @@ skip_labels(const char *p, const char *line)
 static unsigned
 check_exposition(const char *text)
 {
-	char family[128] = "", help[128] = "", line[1024];
+	char family[128] = "", help[128] = "", type[16] = "", line[1024];
 	unsigned samples = 0;
 
 	ck_assert_msg(*text != '\0' && text[strlen(text) - 1] == '\n', "the text must end with a newline");
 	for (const char *p = take_line(text, line, sizeof line); p != NULL;
 	    p = take_line(p, line, sizeof line)) {
-		char name[128], type[16], *end;
+		char name[128], *end;
 		const char *value;
 
 		if (strncmp(line, "# HELP ", 7) == 0) {
@@ -417,15 +433,15 @@ check_exposition(const char *text)
 		if (strncmp(line, "# TYPE ", 7) == 0) {
 			ck_assert_msg(sscanf(line, "# TYPE %127s %15s", family, type) == 2, "bad TYPE: %s", line);
 			ck_assert_msg(strcmp(family, help) == 0, "TYPE %s without its HELP", family);
-			ck_assert_msg(strcmp(type, "gauge") == 0 || strcmp(type, "counter") == 0,
-			    "type %s of %s", type, family);
+			ck_assert_msg(strcmp(type, "gauge") == 0 || strcmp(type, "counter") == 0 ||
+			    strcmp(type, "histogram") == 0, "type %s of %s", type, family);
 			ck_assert_msg(strcmp(type, "counter") != 0 ||
 			    strcmp(family + strlen(family) - 6, "_total") == 0, "counter %s without _total", family);
 			continue;
 		}
 		ck_assert_msg(sscanf(line, "%127[a-zA-Z0-9_:]", name) == 1,
 		    "neither a comment nor a sample: '%s'", line);
-		ck_assert_msg(strcmp(name, family) == 0, "%s is not in family %s", line, family);
+		ck_assert_msg(in_family(name, family, type), "%s is not in family %s", line, family);
 		value = line + strlen(name);
 		if (*value == '{')
 			value = skip_labels(value, line);
@@ -493,6 +509,85 @@ START_TEST(scrape_parses_and_agrees_with_stats)
 	ck_assert(sample(r.body, "leasepool_runs_total{pool=\"cpu\",result=\"crashed\"}") == 0);
 	ck_assert(sample(r.body, "leasepool_pool_waiters{pool=\"cpu\"}") == 0);
 	ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
+	lp_client_free(c);
+}
+END_TEST
+
+#define BUCKETS_MAX 32
+
+/*
+ * The _bucket samples of a histogram for the pool, in the order of the
+ * text, into le (+Inf as infinity) and count; how many there are.
+ */
+static unsigned
+buckets_of(const char *text, const char *histogram, const char *pool, double *le, double *count)
+{
+	char prefix[128], line[1024];
+	unsigned nbuckets = 0;
+
+	snprintf(prefix, sizeof prefix, "%s_bucket{pool=\"%s\",le=\"", histogram, pool);
+	for (const char *p = take_line(text, line, sizeof line); p != NULL;
+	    p = take_line(p, line, sizeof line)) {
+		char *end;
+
+		if (strncmp(line, prefix, strlen(prefix)) != 0)
+			continue;
+		ck_assert_uint_lt(nbuckets, BUCKETS_MAX);
+		le[nbuckets] = strtod(line + strlen(prefix), &end);
+		ck_assert_msg(strncmp(end, "\"} ", 3) == 0, "bad bucket: %s", line);
+		count[nbuckets++] = strtod(end + 3, NULL);
+	}
+	return nbuckets;
+}
+
+/* Buckets rise in le and in count, end at +Inf, and +Inf counts every sample. */
+static void
+assert_histogram(const char *text, const char *histogram, double samples)
+{
+	double le[BUCKETS_MAX], count[BUCKETS_MAX];
+	unsigned nbuckets = buckets_of(text, histogram, "cpu", le, count);
+	char series[256];
+
+	ck_assert_uint_ge(nbuckets, 2);
+	for (unsigned i = 1; i < nbuckets; i++) {
+		ck_assert_msg(le[i - 1] < le[i], "%s: le %g after %g", histogram, le[i], le[i - 1]);
+		ck_assert_msg(count[i - 1] <= count[i], "%s: bucket le=%g holds %g, le=%g %g",
+		    histogram, le[i - 1], count[i - 1], le[i], count[i]);
+	}
+	ck_assert_msg(isinf(le[nbuckets - 1]) && le[nbuckets - 1] > 0, "%s: the last bucket is not +Inf", histogram);
+	snprintf(series, sizeof series, "%s_count{pool=\"cpu\"}", histogram);
+	ck_assert(sample(text, series) == samples);
+	ck_assert(count[nbuckets - 1] == samples);
+	snprintf(series, sizeof series, "%s_sum{pool=\"cpu\"}", histogram);
+	ck_assert(sample(text, series) >= 0 && sample(text, series) < samples * HARNESS_WAIT_SECONDS);
+}
+
+#define HISTOGRAM_RUNS 5
+
+START_TEST(histograms_count_every_grant_and_run)
+{
+	static struct http_reply r;
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_lease lease;
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+
+	lp_args_int(a, 7);
+	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_OK);
+	for (int i = 0; i < HISTOGRAM_RUNS; i++) {
+		ck_assert_int_eq(lp_run(c, lease.id, "echo", a, &v, &err), LP_OK);
+		lp_value_free(v);
+	}
+	lp_args_free(a);
+	ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
+	http_request("GET", "/metrics", &r);
+	ck_assert_int_eq(r.status, 200);
+	check_exposition(r.body);
+	assert_histogram(r.body, "leasepool_run_duration_seconds", HISTOGRAM_RUNS);
+	assert_histogram(r.body, "leasepool_acquire_wait_seconds",
+	    (double)stats_int(c, "pools.cpu.counters.granted"));
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.granted"), 1);
 	lp_client_free(c);
 }
 END_TEST
@@ -1238,6 +1333,7 @@ service_suite(void)
 	tcase_add_checked_fixture(metrics, start_metrics, stop_daemon);
 	tcase_set_timeout(metrics, 60);
 	tcase_add_test(metrics, scrape_parses_and_agrees_with_stats);
+	tcase_add_test(metrics, histograms_count_every_grant_and_run);
 	tcase_add_test(metrics, only_get_and_head_of_metrics);
 	tcase_add_test(metrics, tool_prints_what_the_endpoint_serves);
 	suite_add_tcase(s, metrics);

@@ -641,6 +641,26 @@ START_TEST(test_waiter_granted_on_release)
 }
 END_TEST
 
+/* Every grant is one sample of the wait: 0 for a free executor, else since the acquire. */
+START_TEST(test_acquire_wait_recorded_at_grant)
+{
+	const struct histogram *h;
+	struct lp_lease *l;
+
+	start_table(ONE_EXECUTOR);
+	h = &fx.pool->counters.acquire_wait;
+	l = acquire_now(&fx.alice, 0, 0.5);
+	acquire_queued(&fx.bob, 7, 0, 1);
+	ck_assert_uint_eq(histogram_count(h), 1);
+	release(l, 3.5);
+	ck_assert_uint_eq(histogram_count(h), fx.pool->counters.granted);
+	ck_assert_uint_eq(h->counts[0], 1);		/* alice, at once */
+	ck_assert(histogram_bounds[5] < 2.5 && 2.5 <= histogram_bounds[6]);
+	ck_assert_uint_eq(h->counts[6], 1);		/* bob, 2.5 s */
+	ck_assert(h->sum == 2.5);
+}
+END_TEST
+
 /* A waiter's own lease_seconds and owner carry over to its lease. */
 START_TEST(test_waiter_terms_used_at_grant)
 {
@@ -1995,6 +2015,7 @@ lease_suite(void)
 	tcase_add_test(tc, test_pool_lookup);
 	tcase_add_test(tc, test_unavailable_without_wait);
 	tcase_add_test(tc, test_waiter_granted_on_release);
+	tcase_add_test(tc, test_acquire_wait_recorded_at_grant);
 	tcase_add_test(tc, test_waiter_terms_used_at_grant);
 	tcase_add_test(tc, test_waiters_served_in_order_across_holders);
 	tcase_add_test(tc, test_executors_coming_up_serve_in_order);
