@@ -3,5 +3,7 @@
 
 /* Seconds on CLOCK_MONOTONIC: what every deadline and duration in the daemon is measured on. */
 double monotonic_now(void);
+/* Seconds since the Unix epoch: only to tell others when something happened. */
+double unix_now(void);
 
 #endif

@@ -353,6 +353,7 @@ server_init(struct event_base *base)
 
 	server.base = base;
 	server.started = server_now();
+	server.started_unix = unix_now();
 	fdreserve_init();
 	TAILQ_INIT(&server.conns);
 	TAILQ_INIT(&server.closed);

@@ -43,6 +43,7 @@ struct server {
 	unsigned runs_in_flight;
 	bool stopping;
 	double started;
+	double started_unix;		/* the same moment in Unix time, for stats */
 	/* Responses are packed here, then appended to a connection in one piece. */
 	msgpack_sbuffer scratch;
 	msgpack_packer packer;

@@ -157,9 +157,10 @@ pack_clients(msgpack_packer *pk, double now)
 void
 stats_pack(msgpack_packer *pk, const struct lp_pool *only, double now)
 {
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 10);
 	lp_pack_kv_str(pk, "version", LP_VERSION);
 	lp_pack_kv_u64(pk, "pid", (uint64_t)getpid());
+	lp_pack_kv_double(pk, "started", server.started_unix);
 	lp_pack_kv_double(pk, "uptime", now - server.started);
 	lp_pack_kv_u64(pk, "connections", server.nconns);
 	lp_pack_kv_u64(pk, "runs_in_flight", server.runs_in_flight);

@@ -572,6 +572,7 @@ START_TEST(histograms_count_every_grant_and_run)
 	struct lp_args *a = lp_args_new();
 	struct lp_value *v;
 	struct lp_error err;
+	double started;
 
 	lp_args_int(a, 7);
 	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_OK);
@@ -588,6 +589,10 @@ START_TEST(histograms_count_every_grant_and_run)
 	assert_histogram(r.body, "leasepool_acquire_wait_seconds",
 	    (double)stats_int(c, "pools.cpu.counters.granted"));
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.granted"), 1);
+	/* The daemon started with this test's fixture, a moment ago by the test's own clock. */
+	started = sample(r.body, "process_start_time_seconds");
+	ck_assert_msg(started > (double)time(NULL) - 600 && started < (double)time(NULL) + 5,
+	    "process_start_time_seconds %f, now %lld", started, (long long)time(NULL));
 	lp_client_free(c);
 }
 END_TEST

@@ -1,8 +1,9 @@
 /*
  * The metrics' latency histograms: where the daemon counts a sample, and
  * how the Prometheus text renders the histogram the stats map carries
- * (cumulative _bucket lines by le, +Inf, _sum, _count); a histogram the
- * map lacks or garbles is left out, never half written.
+ * (cumulative _bucket lines by le, +Inf, _sum, _count), with
+ * process_start_time_seconds; a histogram the map lacks or garbles is
+ * left out, never half written.
  */
 #include <stdio.h>
 #include <string.h>
@@ -87,8 +88,9 @@ render(void (*pack_wait)(msgpack_packer *pk))
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 2);
+	msgpack_pack_map(&pk, 3);
 	lp_pack_kv_str(&pk, "version", "0.0.0");
+	lp_pack_kv_double(&pk, "started", 1796611065.25);
 	lp_pack_cstr(&pk, "pools");
 	msgpack_pack_map(&pk, 1);
 	lp_pack_cstr(&pk, "cpu");
@@ -127,6 +129,14 @@ START_TEST(histogram_renders_cumulative_buckets_sum_and_count)
 	    "leasepool_run_duration_seconds_bucket{pool=\"cpu\",le=\"+Inf\"} 3\n"
 	    "leasepool_run_duration_seconds_sum{pool=\"cpu\"} 0.5\n"
 	    "leasepool_run_duration_seconds_count{pool=\"cpu\"} 3\n");
+}
+END_TEST
+
+START_TEST(start_time_is_a_gauge_in_unix_seconds)
+{
+	render(NULL);
+	assert_text_has("# TYPE process_start_time_seconds gauge\n"
+	    "process_start_time_seconds 1796611065.25\n");
 }
 END_TEST
 
@@ -201,6 +211,7 @@ prometheus_suite(void)
 
 	tc = tcase_create("text");
 	tcase_add_test(tc, histogram_renders_cumulative_buckets_sum_and_count);
+	tcase_add_test(tc, start_time_is_a_gauge_in_unix_seconds);
 	tcase_add_test(tc, histogram_missing_from_the_map_is_left_out);
 	tcase_add_test(tc, garbled_histogram_is_left_out_whole);
 	suite_add_tcase(s, tc);
