@@ -468,10 +468,10 @@ sample(const char *text, const char *series)
 	return -1;
 }
 
-START_TEST(scrape_parses_and_agrees_with_stats)
+/* Acquires a lease of the default pool and runs echo on it that many times; its id. */
+static uint64_t
+acquire_and_run(struct lp_client *c, int runs)
 {
-	static struct http_reply r;
-	struct lp_client *c = daemon_connect(&d);
 	struct lp_lease lease;
 	struct lp_args *a = lp_args_new();
 	struct lp_value *v;
@@ -479,11 +479,21 @@ START_TEST(scrape_parses_and_agrees_with_stats)
 
 	lp_args_int(a, 7);
 	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_OK);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < runs; i++) {
 		ck_assert_int_eq(lp_run(c, lease.id, "echo", a, &v, &err), LP_OK);
 		lp_value_free(v);
 	}
 	lp_args_free(a);
+	return lease.id;
+}
+
+START_TEST(scrape_parses_and_agrees_with_stats)
+{
+	static struct http_reply r;
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire_and_run(c, 3);
+	struct lp_error err;
+
 	http_request("GET", "/metrics", &r);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_msg(strstr(r.headers, "Content-Type: text/plain; version=0.0.4") != NULL,
@@ -508,7 +518,7 @@ START_TEST(scrape_parses_and_agrees_with_stats)
 	    stats_int(c, "pools.cpu.counters.completed"));
 	ck_assert(sample(r.body, "leasepool_runs_total{pool=\"cpu\",result=\"crashed\"}") == 0);
 	ck_assert(sample(r.body, "leasepool_pool_waiters{pool=\"cpu\"}") == 0);
-	ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
+	ck_assert_int_eq(lp_release(c, lease, &err), LP_OK);
 	lp_client_free(c);
 }
 END_TEST
@@ -554,7 +564,8 @@ assert_histogram(const char *text, const char *histogram, double samples)
 		ck_assert_msg(count[i - 1] <= count[i], "%s: bucket le=%g holds %g, le=%g %g",
 		    histogram, le[i - 1], count[i - 1], le[i], count[i]);
 	}
-	ck_assert_msg(isinf(le[nbuckets - 1]) && le[nbuckets - 1] > 0, "%s: the last bucket is not +Inf", histogram);
+	ck_assert_msg(isinf(le[nbuckets - 1]) && le[nbuckets - 1] > 0,
+	    "%s: the last bucket is not +Inf", histogram);
 	snprintf(series, sizeof series, "%s_count{pool=\"cpu\"}", histogram);
 	ck_assert(sample(text, series) == samples);
 	ck_assert(count[nbuckets - 1] == samples);
@@ -568,20 +579,10 @@ START_TEST(histograms_count_every_grant_and_run)
 {
 	static struct http_reply r;
 	struct lp_client *c = daemon_connect(&d);
-	struct lp_lease lease;
-	struct lp_args *a = lp_args_new();
-	struct lp_value *v;
 	struct lp_error err;
 	double started;
 
-	lp_args_int(a, 7);
-	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_OK);
-	for (int i = 0; i < HISTOGRAM_RUNS; i++) {
-		ck_assert_int_eq(lp_run(c, lease.id, "echo", a, &v, &err), LP_OK);
-		lp_value_free(v);
-	}
-	lp_args_free(a);
-	ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
+	ck_assert_int_eq(lp_release(c, acquire_and_run(c, HISTOGRAM_RUNS), &err), LP_OK);
 	http_request("GET", "/metrics", &r);
 	ck_assert_int_eq(r.status, 200);
 	check_exposition(r.body);
@@ -1208,16 +1209,9 @@ serve_leases(void)
 	struct lp_client *c = daemon_connect(&d), *watcher;
 	struct lp_acquire_opts brief = { .lease_seconds = 0.05 };
 	struct lp_lease lease;
-	struct lp_args *a = lp_args_new();
-	struct lp_value *v;
 	struct lp_error err;
 
-	lp_args_int(a, 7);
-	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_OK);
-	ck_assert_int_eq(lp_run(c, lease.id, "echo", a, &v, &err), LP_OK);
-	lp_value_free(v);
-	lp_args_free(a);
-	ck_assert_int_eq(lp_release(c, lease.id, &err), LP_OK);
+	ck_assert_int_eq(lp_release(c, acquire_and_run(c, 1), &err), LP_OK);
 	ck_assert_int_eq(lp_acquire(c, &brief, &lease, &err), LP_OK);
 	ck_assert(wait_stats(c, "pools.cpu.counters.expired", 1));
 	lp_client_free(c);
