@@ -134,8 +134,9 @@ lease_still_allowed(struct conn *c, uint32_t msgid, struct lp_lease *l)
 {
 	if (pool_allows(c, msgid, l->pool))
 		return true;
-	log_notice("lease %llu of %s released: pool %s no longer admits it (%u runs in flight)",
-	    (unsigned long long)l->id, conn_label(c), l->pool->cfg.name, l->runs);
+	log_notice("lease %llu of %s released: pool %s no longer admits it (%u run%s in flight)",
+	    (unsigned long long)l->id, conn_label(c), l->pool->cfg.name, l->runs,
+	    lp_plural(l->runs));
 	lease_release(l, server_now());
 	return false;
 }

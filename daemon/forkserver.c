@@ -511,7 +511,8 @@ forkserver_stop(void)
 	fs_close();
 	/* Our own children too: workers whose fork server died, and what they left. */
 	if (fs.pid > 0 && (stuck = reaper_stop(is_fork_server, NULL, STOP_WAIT + 1)) > 0)
-		log_err("stopping: %u processes of workers would not die", stuck);
+		log_err("stopping: %u process%s of workers would not die", stuck,
+		    lp_plural_es(stuck));
 	free(fs.queue);
 	fs.queue = NULL;
 	fs.qcap = 0;

@@ -762,7 +762,7 @@ log_leftovers(const struct worker *w, const char *fn, const char *owner, unsigne
     const char *killer)
 {
 	log_warn("%s: %s%s%s left %u process%s running; the %s killed %s", worker_label(w), fn,
-	    owner[0] != '\0' ? " for " : "", owner, count, count == 1 ? "" : "es", killer,
+	    owner[0] != '\0' ? " for " : "", owner, count, lp_plural_es(count), killer,
 	    count == 1 ? "it" : "them");
 }
 
@@ -1103,7 +1103,7 @@ on_leftovers(pid_t pid, unsigned count)
 		log_leftovers(w, w->last_fn, w->last_owner, count, "fork server");
 	else
 		log_warn("fork server: killed %u process%s left running by workers that ended",
-		    count, count == 1 ? "" : "es");
+		    count, lp_plural_es(count));
 }
 
 static bool
@@ -1129,7 +1129,7 @@ procpool_child_exited(pid_t pid, int status)
 			log_leftovers(w, w->last_fn, w->last_owner, n, "daemon");
 		else
 			log_warn("killed %u process%s left running by workers of a fork server "
-			    "that died", n, n == 1 ? "" : "es");
+			    "that died", n, lp_plural_es(n));
 	}
 	procpool_reaped(pid, status);
 }

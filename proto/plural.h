@@ -1,7 +1,7 @@
 /*
- * Counts in messages: "1 pool", "2 pools", "0 pools".  For nouns that
- * take an s, written "%u pool%s", n, lp_plural(n); a sentence whose verb
- * would have to agree is worded so that it need not.
+ * Counts in messages: "1 pool", "2 pools", "0 pools", written "%u pool%s",
+ * n, lp_plural(n); "%u process%s", n, lp_plural_es(n).  A sentence whose
+ * verb would have to agree is worded so that it need not.
  */
 #ifndef LP_PROTO_PLURAL_H
 #define LP_PROTO_PLURAL_H
@@ -10,6 +10,12 @@ static inline const char *
 lp_plural(unsigned long long n)
 {
 	return n == 1 ? "" : "s";
+}
+
+static inline const char *
+lp_plural_es(unsigned long long n)
+{
+	return n == 1 ? "" : "es";
 }
 
 #endif

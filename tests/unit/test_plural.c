@@ -30,6 +30,16 @@ START_TEST(zero_and_more_are_plural)
 }
 END_TEST
 
+START_TEST(nouns_in_es_take_es)
+{
+	char text[64];
+
+	snprintf(text, sizeof text, "%d process%s, %d process%s", 1, lp_plural_es(1), 3,
+	    lp_plural_es(3));
+	ck_assert_str_eq(text, "1 process, 3 processes");
+}
+END_TEST
+
 Suite *
 plural_suite(void)
 {
@@ -38,6 +48,7 @@ plural_suite(void)
 
 	tcase_add_test(tc, one_is_singular);
 	tcase_add_test(tc, zero_and_more_are_plural);
+	tcase_add_test(tc, nouns_in_es_take_es);
 	suite_add_tcase(s, tc);
 	return s;
 }
