@@ -887,3 +887,91 @@ config_each_key(config_key_fn *fn, void *arg)
 		fn(arg, keys[i].section == SECTION_DAEMON ? "daemon" : "pool", keys[i].name,
 		    keys[i].def);
 }
+
+static void
+format_ids(const struct lp_idlist *list, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < list->n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%u", i > 0 ? " " : "",
+		    (unsigned)list->ids[i]);
+}
+
+/* The value at v as the file would spell it: reading it back gives the same value. */
+static void
+format_value(const struct key *k, const void *v, char *buf, size_t len)
+{
+	switch (k->type) {
+	case KEY_PATH:
+	case KEY_NAME:
+	case KEY_PATHS:
+	case KEY_ADDRESS:
+		snprintf(buf, len, "%s", (const char *)v);
+		break;
+	case KEY_UINT:
+		snprintf(buf, len, "%u", *(const unsigned *)v);
+		break;
+	case KEY_SECONDS:
+		snprintf(buf, len, "%.15g", *(const double *)v);
+		break;
+	case KEY_MODE:
+		snprintf(buf, len, "%04o", (unsigned)*(const mode_t *)v);
+		break;
+	case KEY_LOG_LEVEL:
+		snprintf(buf, len, "%s", log_level_name(*(const int *)v));
+		break;
+	case KEY_BACKEND:
+		snprintf(buf, len, "%s", config_backend_name(*(const enum lp_backend *)v));
+		break;
+	case KEY_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)v ? "yes" : "no");
+		break;
+	case KEY_BYTES:
+		if (k->max > UINT_MAX)
+			snprintf(buf, len, "%llu", *(const unsigned long long *)v);
+		else
+			snprintf(buf, len, "%u", *(const unsigned *)v);
+		break;
+	case KEY_USERS:
+	case KEY_GROUPS:
+		format_ids(v, buf, len);
+		break;
+	}
+}
+
+static unsigned
+section_keys(enum section section)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < NKEYS; i++)
+		n += keys[i].section == section;
+	return n;
+}
+
+static void
+each_value_of(enum section section, const void *base, config_value_fn *value, void *arg)
+{
+	char buf[LP_CONFIG_LINE_MAX + 1];
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (keys[i].section != section)
+			continue;
+		format_value(&keys[i], (const char *)base + keys[i].offset, buf, sizeof buf);
+		value(arg, keys[i].name, buf);
+	}
+}
+
+void
+config_each_value(const struct lp_config *cfg, config_section_fn *section,
+    config_value_fn *value, void *arg)
+{
+	section(arg, NULL, section_keys(SECTION_DAEMON));
+	each_value_of(SECTION_DAEMON, cfg, value, arg);
+	for (size_t i = 0; i < cfg->npools; i++) {
+		section(arg, &cfg->pools[i], section_keys(SECTION_POOL));
+		each_value_of(SECTION_POOL, &cfg->pools[i], value, arg);
+	}
+}

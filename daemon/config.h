@@ -120,6 +120,17 @@ typedef void config_key_fn(void *arg, const char *section, const char *name,
     const char *def);
 void config_each_key(config_key_fn *fn, void *arg);
 
+/*
+ * Every key's effective value, as the file would spell it (so that what is
+ * printed reads back as the same configuration): section is told of
+ * [daemon] (pool NULL), then of each pool, with the number of keys that
+ * value is then told of.
+ */
+typedef void config_section_fn(void *arg, const struct lp_pool_config *pool, unsigned nkeys);
+typedef void config_value_fn(void *arg, const char *key, const char *value);
+void config_each_value(const struct lp_config *cfg, config_section_fn *section,
+    config_value_fn *value, void *arg);
+
 const char *config_backend_name(enum lp_backend b);
 
 #endif

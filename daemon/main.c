@@ -40,20 +40,42 @@ usage(int status)
 }
 
 static void
+print_section(void *arg, const struct lp_pool_config *pool, unsigned nkeys)
+{
+	if (pool == NULL)
+		printf("[daemon]\n");
+	else
+		printf("\n[pool %s]\n", pool->name);
+}
+
+/* An empty value without a blank after the '=': still "key =" for the parser. */
+static void
+print_value(void *arg, const char *key, const char *value)
+{
+	printf("%s =%s%s\n", key, *value != '\0' ? " " : "", value);
+}
+
+/*
+ * -t: a summary in comments, then every key's effective value in the
+ * file's own form, so that the output is itself a configuration file that
+ * means the same.
+ */
+static void
 print_config(const struct lp_config *cfg)
 {
-	printf("configuration %s is valid\n", cfg->source);
-	printf("socket %s (mode %04o), default pool %s\n", cfg->socket_path,
+	printf("# configuration %s is valid\n", cfg->source);
+	printf("# socket %s (mode %04o), default pool %s\n", cfg->socket_path,
 	    (unsigned)cfg->socket_mode, cfg->default_pool);
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct lp_pool_config *p = &cfg->pools[i];
 
-		printf("pool %s: %s backend, %u-%u executor%s of %u worker%s, "
+		printf("# pool %s: %s backend, %u-%u executor%s of %u worker%s, "
 		    "lease %gs + %gs grace, job timeout %gs\n", p->name,
 		    config_backend_name(p->backend), p->executors_min, p->executors_max,
 		    lp_plural(p->executors_max), p->workers, lp_plural(p->workers),
 		    p->lease_seconds, p->grace_seconds, p->job_timeout);
 	}
+	config_each_value(cfg, print_section, print_value, NULL);
 }
 
 /* -t: would the daemon listen where the configuration says? */
@@ -67,7 +89,7 @@ check_socket_path(const char *path)
 		return 1;
 	}
 	if (why[0] != '\0')
-		printf("socket directory: %s\n", why);
+		printf("# socket directory: %s\n", why);
 	return 0;
 }
 

@@ -1100,10 +1100,88 @@ START_TEST(daemon_options_long_and_short)
 	ck_assert_msg(strstr(p.out, "\n  -V, --version ") != NULL, "%s", p.out);
 	ck_assert_msg(strstr(p.out, "\n  -c, --config=file ") != NULL, "%s", p.out);
 	ck_assert_msg(program_run(&p, check, NULL, NULL) == 0, "%s%s", p.out, p.err);
-	ck_assert_msg(strstr(p.out, "\nsocket /tmp/lp-options.sock (mode 0600)") != NULL, "%s",
+	ck_assert_msg(strstr(p.out, "\n# socket /tmp/lp-options.sock (mode 0600)") != NULL, "%s",
 	    p.out);
 	ck_assert_int_eq(program_run(&p, bogus, NULL, NULL), 2);
 	ck_assert_msg(strstr(p.err, "usage: leasepoold") != NULL, "%s", p.err);
+}
+END_TEST
+
+/* Two pools and values away from the defaults, of every kind of key. */
+static const char varied_config[] =
+    "[daemon]\n"
+    "socket_mode = 0640\n"
+    "default_pool = io\n"
+    "busy_poll = 0.0001\n"
+    "log_level = debug\n"
+    "max_result_bytes = 2M\n"
+    "[pool cpu]\n"
+    "workers = 3\n"
+    "exec = yes\n"
+    "memory_limit = 512M\n"
+    "allow_users = 0 12345\n"
+    "batch_wait = 0.125\n"
+    "[pool io]\n"
+    "backend = thread\n"
+    "allow_groups = 0\n";
+
+struct key_count {
+	const char *text;
+	unsigned npools;
+};
+
+/* A "key = value" line for each [daemon] key once, for each pool key once a pool. */
+static void
+check_printed_key(void *arg, const char *section, const char *name, const char *def)
+{
+	const struct key_count *k = arg;
+	unsigned want = strcmp(section, "daemon") == 0 ? 1 : k->npools, times = 0;
+	char line[128];
+
+	snprintf(line, sizeof line, "\n%s =", name);
+	for (const char *p = strstr(k->text, line); p != NULL; p = strstr(p + 1, line))
+		times++;
+	ck_assert_msg(times == want, "-t prints %s %u times, not %u:\n%s", name, times, want,
+	    k->text);
+}
+
+/* The lines of text but those the daemon says to stderr ("leasepoold: ..."), into buf. */
+static void
+stdout_lines(const char *text, char *buf, size_t size)
+{
+	char line[4096];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (const char *p = take_line(text, line, sizeof line); p != NULL;
+	    p = take_line(p, line, sizeof line))
+		if (strncmp(line, "leasepoold: ", 12) != 0)
+			used += (size_t)snprintf(buf + used, size - used, "%s\n", line);
+	ck_assert_uint_lt(used, size);
+}
+
+/* -t prints every key of the table, and what it prints is the same configuration. */
+START_TEST(check_prints_every_key_as_a_file_that_reads_back)
+{
+	static struct lp_config printed, original;
+	static char output[32768], text[32768];
+	struct key_count k = { text, 2 };
+	char err[1024];
+
+	ck_assert_msg(daemon_run_once(varied_config, true, output, sizeof output) == 0, "%s",
+	    output);
+	stdout_lines(output, text, sizeof text);
+	ck_assert_msg(strncmp(text, "# configuration ", 16) == 0, "%s", text);
+	config_each_key(check_printed_key, &k);
+	ck_assert_msg(strstr(text, "\nallow_users = 0 12345\n") != NULL, "%s", text);
+	ck_assert_msg(config_load_string(&printed, text, "printed", err, sizeof err) == 0,
+	    "%s:\n%s", err, text);
+	ck_assert_msg(config_load_string(&original, varied_config, "printed", err, sizeof err) == 0,
+	    "%s", err);
+	/* The socket is the harness's (-s). */
+	memcpy(original.socket_path, printed.socket_path, sizeof original.socket_path);
+	ck_assert_msg(memcmp(&printed, &original, sizeof printed) == 0,
+	    "-t printed a different configuration:\n%s", text);
 }
 END_TEST
 
@@ -1352,6 +1430,7 @@ service_suite(void)
 	tcase_add_test(files, installed_config_lists_every_key_at_its_default);
 	tcase_add_test(files, installed_config_uncommented_means_the_defaults);
 	tcase_add_test(files, man_page_describes_every_key);
+	tcase_add_test(files, check_prints_every_key_as_a_file_that_reads_back);
 	tcase_add_test(files, unit_waits_longer_than_the_drain);
 	tcase_add_test(files, daemon_options_long_and_short);
 	tcase_add_test(files, daemon_replaces_only_a_socket);
