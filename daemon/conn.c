@@ -120,6 +120,12 @@ conn_has_group(const struct conn *c, gid_t gid)
 	return false;
 }
 
+bool
+conn_is_admin(const struct conn *c)
+{
+	return c->holder.uid == 0 || c->holder.uid == geteuid();
+}
+
 /* Supplementary groups count for allow_groups; a peer with too many keeps the first ones. */
 static void
 read_peer_groups(struct conn *c)

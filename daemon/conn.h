@@ -54,6 +54,13 @@ void conn_remove_run(struct conn *c, struct run *r);
 /* True when the peer is uid, in gid, or in a supplementary group gid. */
 bool conn_has_group(const struct conn *c, gid_t gid);
 
+/*
+ * True for root and for the daemon's own uid (its user once -u or User=
+ * switched to it): who may administer the daemon (reload, drain, resume,
+ * config).
+ */
+bool conn_is_admin(const struct conn *c);
+
 /* Takes an accepted socket; closes it when the client cannot be served. */
 void conn_accept(int fd);
 

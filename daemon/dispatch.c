@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/admin.h"
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
 #include "daemon/exec.h"
@@ -382,6 +383,10 @@ dispatch(struct conn *c, const struct lp_request *req)
 		[LP_METHOD_SUBMIT] = do_submit,
 		[LP_METHOD_STATS] = do_stats,
 		[LP_METHOD_SCALE] = do_scale,
+		[LP_METHOD_RELOAD] = admin_reload,
+		[LP_METHOD_DRAIN] = admin_drain,
+		[LP_METHOD_RESUME] = admin_resume,
+		[LP_METHOD_CONFIG] = admin_config,
 	};
 
 	handlers[req->method](c, req);

@@ -135,7 +135,7 @@ static void
 grow_for_waiters(struct lp_pool *p)
 {
 	while (p->nwaiters > p->nstarting && p->nexecutors < p->cfg.executors_max &&
-	    !p->failing)
+	    !p->failing && !p->draining)
 		start_executor(p);
 }
 
@@ -258,7 +258,7 @@ executor_free(struct lp_executor *ex, double now)
 	ex->lease = NULL;
 	TAILQ_INSERT_TAIL(&p->free, ex, free_link);
 	p->nfree++;
-	if ((w = next_waiter(p)) == NULL) {
+	if (p->draining || (w = next_waiter(p)) == NULL) {
 		if (p->nexecutors > p->target)
 			heap_set(&t->deadlines, &ex->idle, now + p->cfg.idle_seconds);
 		return;
@@ -372,13 +372,16 @@ lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *r
 	if (over_limits(p, h, err))
 		return err->code;
 	/* Waiters are served first come, first served: nobody jumps the queue. */
-	if (TAILQ_EMPTY(&p->waiters) && (ex = TAILQ_FIRST(&p->free)) != NULL) {
+	if (!p->draining && TAILQ_EMPTY(&p->waiters) && (ex = TAILQ_FIRST(&p->free)) != NULL) {
 		*lease = grant(p, ex, h, req->owner, req->owner_len, req->lease_seconds, now);
 		histogram_add(&p->counters.acquire_wait, 0);
 		return LP_OK;
 	}
 	if (!req->wait) {
 		p->counters.unavailable++;
+		if (p->draining)
+			return lp_error_set(err, LP_ERR_UNAVAILABLE, "pool '%s' is draining: it "
+			    "grants no lease until it is resumed (leasepool resume)", p->cfg.name);
 		return lp_error_set(err, LP_ERR_UNAVAILABLE,
 		    "no executor of pool '%s' is free (%u of %u leased)", p->cfg.name,
 		    lease_pool_leased(p), p->cfg.executors_max);
@@ -640,8 +643,9 @@ lease_table_advance(struct lp_lease_table *t, double now)
 
 			w->pool->counters.acquire_timeouts++;
 			lp_error_set(&err, LP_ERR_TIMEOUT,
-			    "no executor of pool '%s' became free within %.3f s",
-			    w->pool->cfg.name, d->when - w->since);
+			    "no executor of pool '%s' became free within %.3f s%s",
+			    w->pool->cfg.name, d->when - w->since,
+			    w->pool->draining ? " (the pool is draining)" : "");
 			waiter_fail(w, &err);
 		} else if (d->kind == DEADLINE_USER) {
 			heap_remove(&t->deadlines, d);
@@ -741,5 +745,26 @@ lease_pool_recovered(struct lp_pool *p)
 {
 	p->failing = false;
 	p->failing_reason[0] = '\0';
+	grow_for_waiters(p);
+}
+
+void
+lease_pool_drain(struct lp_pool *p)
+{
+	p->draining = true;
+}
+
+void
+lease_pool_resume(struct lp_pool *p, double now)
+{
+	struct lp_executor *ex;
+
+	p->draining = false;
+	/* The executors that came free meanwhile go to the waiters, as if freed now. */
+	while (p->nwaiters > 0 && (ex = TAILQ_FIRST(&p->free)) != NULL) {
+		TAILQ_REMOVE(&p->free, ex, free_link);
+		p->nfree--;
+		executor_free(ex, now);
+	}
 	grow_for_waiters(p);
 }

@@ -142,6 +142,7 @@ struct lp_pool {
 	unsigned units;			/* the load announced by scale */
 	unsigned target;		/* executors wanted warm: see lease_pool_scale() */
 	bool failing;			/* workers cannot start: do not let acquirers hang */
+	bool draining;			/* an administrator's drain: no lease is granted */
 	char failing_reason[128];
 	struct lp_pool_counters counters;
 	void *backend;			/* the backend's per-pool state */
@@ -295,6 +296,14 @@ typedef bool lease_may_use_fn(const struct lp_holder *h, const struct lp_pool *p
  * the caller's to end, at their next use.
  */
 void lease_pool_refuse_waiters(struct lp_pool *p, lease_may_use_fn *may_use);
+
+/*
+ * An administrator's drain: no lease is granted until lease_pool_resume();
+ * acquires wait in line (or fail at once with UNAVAILABLE without wait),
+ * leases held keep running and renewing until they end.
+ */
+void lease_pool_drain(struct lp_pool *p);
+void lease_pool_resume(struct lp_pool *p, double now);
 
 /* Gauges for stats: leased = executors held by a lease or draining. */
 unsigned lease_pool_leased(const struct lp_pool *p);

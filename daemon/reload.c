@@ -23,25 +23,25 @@ needs_restart(void *arg, const char *section, const char *key)
 	log_warn("reload: %s %s changed; that takes effect only after a restart", section, key);
 }
 
-void
-reload_config(void)
+int
+reload_config(struct reload_result *r)
 {
 	static struct lp_config next;
-	char err[1024], default_pool[sizeof server.cfg.default_pool];
-	unsigned changed, restart = 0;
+	char default_pool[sizeof server.cfg.default_pool];
 
+	memset(r, 0, sizeof *r);
 	if (server.config_path == NULL) {
-		log_notice("SIGHUP: running on the embedded configuration; nothing to reload");
-		return;
+		log_notice("reload: running on the embedded configuration; nothing to reload");
+		return 0;
 	}
-	if (config_load(&next, server.config_path, err, sizeof err) == -1) {
-		log_err("reload failed, the running configuration stays: %s", err);
-		return;
+	if (config_load(&next, server.config_path, r->error, sizeof r->error) == -1) {
+		log_err("reload failed, the running configuration stays: %s", r->error);
+		return -1;
 	}
 	if (server.socket_override != NULL)
 		memcpy(next.socket_path, server.cfg.socket_path, sizeof next.socket_path);
 	memcpy(default_pool, server.cfg.default_pool, sizeof default_pool);
-	changed = config_reload(&server.cfg, &next, needs_restart, &restart);
+	r->changed = config_reload(&server.cfg, &next, needs_restart, &r->restart);
 	if (config_pool(&server.cfg, server.cfg.default_pool, strlen(server.cfg.default_pool)) == NULL) {
 		log_warn("reload: default_pool '%s' is a pool added by this reload; "
 		    "keeping '%s' until a restart", server.cfg.default_pool, default_pool);
@@ -59,5 +59,6 @@ reload_config(void)
 	lease_table_warm(&server.leases, server_now());
 	server_schedule();
 	log_notice("configuration reloaded from %s: %u key%s changed, restart needed for %u",
-	    server.config_path, changed, lp_plural(changed), restart);
+	    server.config_path, r->changed, lp_plural(r->changed), r->restart);
+	return 0;
 }

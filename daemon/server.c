@@ -164,6 +164,17 @@ begin_stop(int sig)
 	server_check_drained();
 }
 
+int
+server_reload(struct reload_result *r)
+{
+	int rc;
+
+	notify_reloading();
+	rc = reload_config(r);
+	notify_reloaded();
+	return rc;
+}
+
 static void
 reap_children(void)
 {
@@ -183,15 +194,15 @@ reap_children(void)
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
+	struct reload_result reloaded;
+
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
 		begin_stop((int)sig);
 		break;
 	case SIGHUP:
-		notify_reloading();
-		reload_config();
-		notify_reloaded();
+		server_reload(&reloaded);
 		break;
 	case SIGCHLD:
 		reap_children();

@@ -17,6 +17,7 @@
 #include "daemon/lease.h"
 
 struct conn;
+struct reload_result;
 
 struct server {
 	struct event_base *base;
@@ -67,6 +68,9 @@ void server_schedule_soon(void);
 
 /* Called when a run ends or a connection goes: maybe the drain is over, or the daemon idle. */
 void server_check_drained(void);
+
+/* SIGHUP, or the reload method: reads the file again, telling systemd (reload.h). */
+int server_reload(struct reload_result *r);
 
 /* Starts the listener, signals and timers; the config is in server.cfg. */
 void server_init(struct event_base *base);

@@ -90,7 +90,7 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 		}
 	}
 	lp_pack_cstr(pk, p->cfg.name);
-	msgpack_pack_map(pk, 13);
+	msgpack_pack_map(pk, 14);
 	lp_pack_kv_str(pk, "backend", config_backend_name(p->cfg.backend));
 	lp_pack_kv_u64(pk, "workers", p->cfg.workers);
 	lp_pack_cstr(pk, "executors");
@@ -108,6 +108,7 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 	lp_pack_kv_u64(pk, "waiting", p->nwaiters);
 	lp_pack_kv_u64(pk, "runs_in_flight", runs);
 	lp_pack_kv_bool(pk, "failing", p->failing);
+	lp_pack_kv_bool(pk, "draining", p->draining);
 	lp_pack_kv_u64(pk, "units", p->units);
 	lp_pack_kv_u64(pk, "stuck_workers", backend_of(p)->stuck_workers(p));
 	lp_pack_cstr(pk, "counters");

@@ -118,6 +118,10 @@ static const struct param scale_params[] = {
 	REQUIRED(lp_scale_params, units, COUNT, 0),
 };
 
+static const struct param drain_params[] = {
+	OPTIONAL(lp_drain_params, pool, NAME, LP_NAME_MAX),
+};
+
 static const struct method {
 	const char *name;
 	uint32_t name_len;
@@ -126,6 +130,7 @@ static const struct method {
 } methods[LP_METHOD__COUNT] = {
 #define METHOD(name, table) \
 	{ name, sizeof name - 1, table, nitems(table) + BUILD_ZERO(nitems(table) <= 32) }
+#define NO_PARAMS(name) { name, sizeof name - 1, NULL, 0 }
 	[LP_METHOD_HELLO] = METHOD("hello", hello_params),
 	[LP_METHOD_ACQUIRE] = METHOD("acquire", acquire_params),
 	[LP_METHOD_RUN] = METHOD("run", run_params),
@@ -134,6 +139,11 @@ static const struct method {
 	[LP_METHOD_SUBMIT] = METHOD("submit", submit_params),
 	[LP_METHOD_STATS] = METHOD("stats", stats_params),
 	[LP_METHOD_SCALE] = METHOD("scale", scale_params),
+	[LP_METHOD_RELOAD] = NO_PARAMS("reload"),
+	[LP_METHOD_DRAIN] = METHOD("drain", drain_params),
+	[LP_METHOD_RESUME] = METHOD("resume", drain_params),
+	[LP_METHOD_CONFIG] = NO_PARAMS("config"),
+#undef NO_PARAMS
 #undef METHOD
 };
 

@@ -29,6 +29,10 @@ enum lp_method {
 	LP_METHOD_SUBMIT,
 	LP_METHOD_STATS,
 	LP_METHOD_SCALE,
+	LP_METHOD_RELOAD,
+	LP_METHOD_DRAIN,
+	LP_METHOD_RESUME,
+	LP_METHOD_CONFIG,
 	LP_METHOD__COUNT
 };
 
@@ -95,6 +99,12 @@ struct lp_scale_params {
 	uint64_t units;			/* required, 0 to LP_COUNT_MAX */
 };
 
+/* drain and resume: one pool, or every pool when none is named. */
+struct lp_drain_params {
+	bool has_pool;
+	struct lp_str pool;
+};
+
 /* A request whose envelope and parameters have both been checked. */
 struct lp_request {
 	/*
@@ -115,6 +125,7 @@ struct lp_request {
 		struct lp_submit_params submit;
 		struct lp_stats_params stats;
 		struct lp_scale_params scale;
+		struct lp_drain_params drain;	/* drain and resume */
 	} p;
 };
 

@@ -363,14 +363,17 @@ reloaded_again(void *arg)
 }
 
 void
+daemon_write_config(const struct daemon *d, const char *config_text)
+{
+	write_file(d->config, config_text);
+}
+
+void
 daemon_reload(const struct daemon *d, const char *config_text)
 {
 	struct reload_wait w = { d, daemon_log_count(d, "configuration reloaded") };
-	FILE *f;
 
-	ck_assert_ptr_nonnull(f = fopen(d->config, "w"));
-	fputs(config_text, f);
-	ck_assert_int_eq(fclose(f), 0);
+	daemon_write_config(d, config_text);
 	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
 	ck_assert_msg(wait_until(reloaded_again, &w), "the reload was not logged");
 }

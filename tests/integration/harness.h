@@ -67,7 +67,9 @@ bool wait_until(bool (*cond)(void *arg), void *arg);
 bool daemon_log_contains(const struct daemon *d, const char *needle);
 unsigned daemon_log_count(const struct daemon *d, const char *needle);
 
-/* Rewrites d's configuration file to config_text, and waits until SIGHUP has reloaded it. */
+/* Rewrites d's configuration file to config_text. */
+void daemon_write_config(const struct daemon *d, const char *config_text);
+/* The same, and waits until SIGHUP has reloaded it. */
 void daemon_reload(const struct daemon *d, const char *config_text);
 
 /* A stats value by path, e.g. "pools.cpu.executors.available"; -1 if absent. */

@@ -335,6 +335,10 @@ fake_request(struct fake *f, msgpack_packer *pk, const struct lp_request *r,
 		msgpack_pack_map(pk, 1);
 		lp_pack_kv_u64(pk, "target", r->p.scale.units);
 		break;
+	case LP_METHOD_RELOAD:
+	case LP_METHOD_DRAIN:
+	case LP_METHOD_RESUME:
+	case LP_METHOD_CONFIG:
 	case LP_METHOD__COUNT:
 		break;
 	}

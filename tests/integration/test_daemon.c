@@ -4,9 +4,11 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon/config.h"
 #include "proto/frame.h"
 #include "proto/rpc.h"
 #include "proto/text.h"
@@ -1419,6 +1422,292 @@ START_TEST(a_drain_starts_no_executor)
 }
 END_TEST
 
+/* method with {pool} (or {} when pool is NULL); the answer's code, its value in *out if wanted. */
+static enum lp_err
+call_pool(struct lp_client *c, const char *method, const char *pool, struct lp_value **out,
+    struct lp_error *err)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct lp_value *v = NULL;
+	enum lp_err code;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, pool != NULL);
+	if (pool != NULL)
+		lp_pack_kv_str(&pk, "pool", pool);
+	code = lp_call(c, method, sb.data, sb.size, &v, err);
+	msgpack_sbuffer_destroy(&sb);
+	if (out != NULL)
+		*out = v;
+	else
+		lp_value_free(v);
+	return code;
+}
+
+static void
+assert_str(const msgpack_object *o, const char *want)
+{
+	ck_assert_msg(o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	    o->via.str.size == strlen(want) && memcmp(o->via.str.ptr, want, strlen(want)) == 0,
+	    "wanted the string '%s'", want);
+}
+
+static void
+admin_ok(struct lp_client *c, const char *method, const char *pool)
+{
+	struct lp_error err;
+
+	ck_assert_msg(call_pool(c, method, pool, NULL, &err) == LP_OK, "%s: %s", method,
+	    err.message);
+}
+
+/*
+ * A drained pool grants nothing, not even an executor that comes free,
+ * while the lease it holds runs on; resume hands that executor to the
+ * acquire that waited.
+ */
+START_TEST(drain_grants_nothing_until_resume)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_args *slow = one_double(0.3);
+	struct outcome run = { 0 }, waiting = { 0 };
+	struct lp_acquire_opts nowait = { .nowait = true };
+	struct lp_lease lease;
+	struct lp_value *v;
+	struct lp_error err;
+	uint64_t held = acquire(a, NULL);
+
+	ck_assert(lp_run_async(a, held, "sleep", slow, record, &run, &err) == LP_OK);
+	ck_assert(lp_client_process(a, &err) == LP_OK);
+	ck_assert(wait_stats(b, "pools.cpu.runs_in_flight", 1));
+	ck_assert_int_eq(call_pool(b, "drain", NULL, &v, &err), LP_OK);
+	assert_str(&lp_value_get(v, "pools")->via.array.ptr[0], "cpu");
+	ck_assert_int_eq(lp_value_get(v, "leased")->via.u64, 1);
+	lp_value_free(v);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.draining"), 1);
+	ck_assert(daemon_log_contains(&d, "pool cpu drained (no lease is granted until it is resumed) by client"));
+
+	/* What runs finishes, and the lease held takes more. */
+	wait_outcome(a, &run);
+	ck_assert_int_eq(run.code, LP_OK);
+	ck_assert(run_echo_int(a, held, 5, &err) == LP_OK);
+
+	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err), LP_ERR_UNAVAILABLE);
+	ck_assert_msg(strstr(err.message, "pool 'cpu' is draining") != NULL, "%s", err.message);
+	acquire_async(b, 0, &waiting);
+	ck_assert(wait_stats(a, "pools.cpu.waiting", 1));
+	ck_assert(lp_release(a, held, &err) == LP_OK);
+	ck_assert(wait_stats(a, "pools.cpu.executors.available", 1));
+	ck_assert(lp_client_process(b, &err) == LP_OK);
+	ck_assert_int_eq(waiting.done, 0);
+	ck_assert_int_eq(stats_int(a, "pools.cpu.waiting"), 1);
+
+	admin_ok(a, "resume", "cpu");
+	wait_outcome(b, &waiting);
+	ck_assert_int_eq(waiting.code, LP_OK);
+	ck_assert_int_eq(stats_int(a, "pools.cpu.draining"), 0);
+	lp_args_free(slow);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+START_TEST(drain_names_an_unknown_pool)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_error err;
+
+	ck_assert_int_eq(call_pool(c, "drain", "nope", NULL, &err), LP_ERR_NO_SUCH_POOL);
+	ck_assert_str_eq(err.message, "no pool named 'nope'");
+	ck_assert_int_eq(call_pool(c, "resume", "nope", NULL, &err), LP_ERR_NO_SUCH_POOL);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.draining"), 0);
+	lp_client_free(c);
+}
+END_TEST
+
+/* An acquire waiting with a timeout while the pool drains is told why it waited in vain. */
+START_TEST(an_acquire_timing_out_on_a_drained_pool_says_so)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_acquire_opts brief = { .timeout = 0.1 };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	admin_ok(c, "drain", NULL);
+	ck_assert_int_eq(lp_acquire(c, &brief, &lease, &err), LP_ERR_TIMEOUT);
+	ck_assert_msg(strstr(err.message, "(the pool is draining)") != NULL, "%s", err.message);
+	admin_ok(c, "resume", NULL);
+	ck_assert_int_eq(lp_acquire(c, &brief, &lease, &err), LP_OK);
+	lp_client_free(c);
+}
+END_TEST
+
+static const char *
+config_value(struct lp_client *c, const char *pool, const char *key, char *buf, size_t len)
+{
+	const msgpack_object *section, *value;
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert_msg(call_pool(c, "config", NULL, &v, &err) == LP_OK, "config: %s", err.message);
+	section = pool != NULL ? lp_map_get(lp_value_get(v, "pools"), pool) :
+	    lp_value_get(v, "daemon");
+	ck_assert_ptr_nonnull(section);
+	value = lp_map_get(section, key);
+	ck_assert_msg(value != NULL && value->type == MSGPACK_OBJECT_STR, "no %s", key);
+	snprintf(buf, len, "%.*s", (int)value->via.str.size, value->via.str.ptr);
+	lp_value_free(v);
+	return buf;
+}
+
+START_TEST(reload_answers_what_it_changed)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_value *v;
+	struct lp_error err;
+	char buf[64];
+
+	daemon_write_config(&d, "[daemon]\nshutdown_timeout = 20\n[pool cpu]\nexecutors_min = 1\n"
+	    "executors_max = 1\nworkers = 3\njob_timeout = 42\n");
+	ck_assert_int_eq(call_pool(c, "reload", NULL, &v, &err), LP_OK);
+	assert_str(lp_value_get(v, "source"), d.config);
+	/* job_timeout, and grace_seconds back to its default */
+	ck_assert_int_eq(lp_value_get(v, "changed")->via.u64, 2);
+	ck_assert_int_eq(lp_value_get(v, "restart")->via.u64, 1);	/* workers */
+	lp_value_free(v);
+	ck_assert_str_eq(config_value(c, "cpu", "job_timeout", buf, sizeof buf), "42");
+	ck_assert_str_eq(config_value(c, "cpu", "workers", buf, sizeof buf), "2");
+
+	daemon_write_config(&d, "[pool cpu]\nworkers = 0\n");
+	ck_assert_int_eq(call_pool(c, "reload", NULL, NULL, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(err.message, "the running configuration stays: ") != NULL &&
+	    strstr(err.message, "leasepoold.conf:2: [pool cpu] workers: must be") != NULL,
+	    "%s", err.message);
+	ck_assert_str_eq(config_value(c, "cpu", "job_timeout", buf, sizeof buf), "42");
+	lp_client_free(c);
+}
+END_TEST
+
+/* Every key of the table, in [daemon] or in each pool, spelled as the file would. */
+struct key_check {
+	const msgpack_object *daemon, *pools;
+	unsigned seen;
+};
+
+static void
+check_key(void *arg, const char *section, const char *name, const char *def)
+{
+	struct key_check *k = arg;
+
+	if (strcmp(section, "daemon") == 0) {
+		ck_assert_msg(lp_map_get(k->daemon, name) != NULL, "[daemon] %s missing", name);
+	} else {
+		for (uint32_t i = 0; i < k->pools->via.map.size; i++)
+			ck_assert_msg(lp_map_get(&k->pools->via.map.ptr[i].val, name) != NULL,
+			    "[pool] %s missing", name);
+	}
+	k->seen++;
+}
+
+START_TEST(config_shows_every_key)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct key_check k = { 0 };
+	struct lp_value *v;
+	struct lp_error err;
+	char buf[64];
+
+	ck_assert_int_eq(call_pool(c, "config", NULL, &v, &err), LP_OK);
+	assert_str(lp_value_get(v, "source"), d.config);
+	k.daemon = lp_value_get(v, "daemon");
+	k.pools = lp_value_get(v, "pools");
+	ck_assert_int_eq(k.pools->via.map.size, 1);
+	config_each_key(check_key, &k);
+	ck_assert_uint_gt(k.seen, 30);
+	lp_value_free(v);
+	ck_assert_str_eq(config_value(c, NULL, "socket", buf, sizeof buf), d.socket);
+	ck_assert_str_eq(config_value(c, NULL, "shutdown_timeout", buf, sizeof buf), "20");
+	ck_assert_str_eq(config_value(c, NULL, "socket_mode", buf, sizeof buf), "0600");
+	ck_assert_str_eq(config_value(c, "cpu", "sched_batch", buf, sizeof buf), "yes");
+	ck_assert_str_eq(config_value(c, "cpu", "allow_users", buf, sizeof buf), "");
+	lp_client_free(c);
+}
+END_TEST
+
+/* Any user may connect: the socket is 0666 and its directory searchable. */
+static const char shared_socket[] =
+    "[daemon]\n"
+    "socket_mode = 0666\n"
+    "[pool cpu]\n"
+    "executors_min = 1\n"
+    "executors_max = 1\n"
+    "workers = 1\n";
+
+static void
+start_shared_socket(void)
+{
+	daemon_start(&d, shared_socket);
+	ck_assert_int_eq(chmod(d.dir, 0711), 0);
+}
+
+/*
+ * In a child that became uid and gid: every administrator's method is
+ * refused, saying who may, while stats is answered.  The exit status says
+ * what went wrong (0: nothing).
+ */
+static int
+try_admin_as(uid_t uid, gid_t gid)
+{
+	static const char *const methods[] = { "reload", "drain", "resume", "config" };
+	char want[128];
+	struct lp_client *c;
+	struct lp_value *v;
+	struct lp_error err;
+
+	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1)
+		return 10;
+	if ((c = lp_connect(d.socket, &err)) == NULL)
+		return 11;
+	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		snprintf(want, sizeof want, "%s is for root, the daemon's user; uid %u may not",
+		    methods[i], (unsigned)uid);
+		if (call_pool(c, methods[i], NULL, NULL, &err) != LP_ERR_PERMISSION_DENIED ||
+		    strcmp(err.message, want) != 0)
+			return 20 + (int)i;
+	}
+	if (lp_stats(c, NULL, &v, &err) != LP_OK)
+		return 30;
+	lp_value_free(v);
+	lp_client_free(c);
+	return 0;
+}
+
+/* The test runs as root, as does its daemon: another user is nobody. */
+START_TEST(admin_methods_are_refused_to_other_users)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct passwd *nobody = getpwnam("nobody");
+	pid_t pid;
+	int status;
+
+	ck_assert_ptr_nonnull(nobody);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(try_admin_as(nobody->pw_uid, nobody->pw_gid));
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "as nobody: status %#x",
+	    status);
+	ck_assert(daemon_log_contains(&d, "refused drain: not root or the daemon's user"));
+	ck_assert_int_eq(stats_int(c, "pools.cpu.draining"), 0);
+	admin_ok(c, "drain", NULL);
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 daemon_suite(void)
 {
@@ -1487,6 +1776,29 @@ daemon_suite(void)
 		tcase_add_test(sizing, an_executor_freed_by_its_last_run_retires_unprompted);
 		tcase_add_test(sizing, a_drain_starts_no_executor);
 		suite_add_tcase(s, sizing);
+	}
+
+	{
+		TCase *admin = tcase_create("admin");
+
+		tcase_add_checked_fixture(admin, start_one_executor, stop_daemon);
+		tcase_set_timeout(admin, 60);
+		tcase_add_test(admin, drain_grants_nothing_until_resume);
+		tcase_add_test(admin, drain_names_an_unknown_pool);
+		tcase_add_test(admin, an_acquire_timing_out_on_a_drained_pool_says_so);
+		tcase_add_test(admin, reload_answers_what_it_changed);
+		tcase_add_test(admin, config_shows_every_key);
+		suite_add_tcase(s, admin);
+	}
+
+	/* Another user is at hand only to root: as anyone else the test cannot be one. */
+	if (geteuid() == 0) {
+		TCase *others = tcase_create("admin as another user");
+
+		tcase_add_checked_fixture(others, start_shared_socket, stop_daemon);
+		tcase_set_timeout(others, 60);
+		tcase_add_test(others, admin_methods_are_refused_to_other_users);
+		suite_add_tcase(s, others);
 	}
 
 	tcase_add_checked_fixture(stop, start_one_executor, stop_daemon);

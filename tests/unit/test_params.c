@@ -627,7 +627,8 @@ END_TEST
 START_TEST(test_methods)
 {
 	static const char *const names[] = { "hello", "acquire", "run",
-		"release", "renew", "submit", "stats", "scale" };
+		"release", "renew", "submit", "stats", "scale", "reload", "drain", "resume",
+		"config" };
 	enum lp_method m;
 	struct lp_str s;
 	unsigned i;
