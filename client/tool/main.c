@@ -34,6 +34,10 @@ static const struct command {
 	{ "run", cmd_run, "ptnjo" },
 	{ "submit", cmd_submit, "p" },
 	{ "exec", cmd_exec, "ptnjo" },
+	{ "reload", cmd_reload, "" },
+	{ "drain", cmd_drain, "p" },
+	{ "resume", cmd_resume, "p" },
+	{ "config", cmd_config, "" },
 	{ "help", cmd_help, "" },
 };
 
@@ -58,6 +62,13 @@ cmd_help(struct tool *t, int argc, char **argv)
 	    "                       run a program on a worker: our stdin goes to it (unless a\n"
 	    "                       terminal), its output comes out here, it starts in our\n"
 	    "                       directory (or dir), and its exit status is ours\n"
+	    "  reload               the daemon reads its configuration file again (SIGHUP)\n"
+	    "  drain                the pool (-p) or every pool grants no new lease; leases\n"
+	    "                       held run on, acquires wait (or fail when told not to)\n"
+	    "  resume               the pool (-p) or every pool grants leases again\n"
+	    "  config [--json]      the running daemon's configuration, every key\n"
+	    "                       (reload, drain, resume, config: root and the daemon's\n"
+	    "                       user only)\n"
 	    "  help                 this text\n"
 	    "\n"
 	    "options:\n"
@@ -75,8 +86,8 @@ cmd_help(struct tool *t, int argc, char **argv)
 	    "                             (default: \"leasepool run fn\")\n"
 	    "  -h, --help                 this text\n"
 	    "  -V, --version              the tool's version\n"
-	    "  -p is for stats, run, submit and exec; -t, -n, -j and -o are for run and\n"
-	    "  exec.  A command refuses an option that it would ignore.\n"
+	    "  -p is for stats, run, submit, exec, drain and resume; -t, -n, -j and -o\n"
+	    "  are for run and exec.  A command refuses an option that it would ignore.\n"
 	    "\n"
 	    "values: an arg or --kw value that parses as JSON is that value (42, -1.5,\n"
 	    "  true, null, \"text\", [1,2], {\"a\":1}); anything else is a plain string.\n"

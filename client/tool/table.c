@@ -169,8 +169,9 @@ print_executors(FILE *f, json_t *pools)
 	json_t *p;
 
 	json_object_foreach(pools, name, p) {
-		table_cell(&t, "%s%s", name, json_is_true(member(p, "failing")) ?
-		    " (cannot start workers)" : "");
+		table_cell(&t, "%s%s%s", name, json_is_true(member(p, "failing")) ?
+		    " (cannot start workers)" : "", json_is_true(member(p, "draining")) ?
+		    " (draining)" : "");
 		table_cell(&t, "%s", text(p, "backend"));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(p, "workers"));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(p, "executors.total"));

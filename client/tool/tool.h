@@ -44,6 +44,7 @@ struct tool {
 typedef int tool_command(struct tool *, int argc, char **argv);
 
 tool_command cmd_ping, cmd_stats, cmd_run, cmd_submit, cmd_exec;
+tool_command cmd_reload, cmd_drain, cmd_resume, cmd_config;
 
 /* main.c: prints the problem and the synopsis; returns TOOL_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -53,6 +54,9 @@ enum tool_exit exit_status(enum lp_err code);
 enum tool_exit report(const struct lp_error *err);
 enum tool_exit report_oom(void);
 enum tool_exit tool_connect(struct tool *t);
+
+/* call.c: method called with {pool} when pool is given, else {}; returns an exit status. */
+int tool_call(struct tool *t, const char *method, const char *pool, json_t **result);
 
 /* lease.c */
 double monotonic(void);

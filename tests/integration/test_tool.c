@@ -230,6 +230,52 @@ START_TEST(submit_prints_the_result)
 }
 END_TEST
 
+/* drain, resume, reload, config: what an administrator types, as the daemon's own user. */
+START_TEST(drain_stops_the_pool_until_resume)
+{
+	ck_assert_int_eq(tool("drain"), OK);
+	ck_assert_str_eq(p.out, "pools cpu, noexec: draining (no new lease until resumed); "
+	    "0 executors leased\n");
+	assert_error(tool("-n", "run", "echo", "1"), BUSY, "UNAVAILABLE");
+	ck_assert_msg(strstr(p.err, "pool 'cpu' is draining") != NULL, "%s", p.err);
+	ck_assert_int_eq(tool("stats"), OK);
+	ck_assert_msg(strstr(p.out, "\ncpu (draining)  ") != NULL, "%s", p.out);
+	ck_assert_int_eq(tool("-p", "cpu", "resume"), OK);
+	ck_assert_str_eq(p.out, "pools cpu: granting leases; 0 executors leased\n");
+	ck_assert_int_eq(tool("-n", "run", "echo", "1"), OK);
+	assert_error(tool("-p", "nowhere", "drain"), REFUSED, "NO_SUCH_POOL");
+}
+END_TEST
+
+START_TEST(reload_says_what_changed)
+{
+	char want[256];
+
+	ck_assert_int_eq(tool("reload"), OK);
+	snprintf(want, sizeof want, "reloaded %s: 0 keys changed\n", d.config);
+	ck_assert_str_eq(p.out, want);
+}
+END_TEST
+
+/* The running configuration in the file's own form: every pool, every key. */
+START_TEST(config_prints_the_running_configuration)
+{
+	char want[512];
+
+	ck_assert_int_eq(tool("config"), OK);
+	snprintf(want, sizeof want, "# the configuration of a running leasepoold, from %s\n"
+	    "[daemon]\nsocket = %s\nsocket_mode = 0600\n", d.config, d.socket);
+	ck_assert_msg(strncmp(p.out, want, strlen(want)) == 0, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\nmodules =\n") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\n\n[pool cpu]\nbackend = process\n") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\nworkers = 2\n") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\nexec = yes\n") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\n\n[pool noexec]\n") != NULL, "%s", p.out);
+	ck_assert_int_eq(tool("config", "--json"), OK);
+	ck_assert_msg(strstr(p.out, "\"exec\": \"no\"") != NULL, "%s", p.out);
+}
+END_TEST
+
 /* The error names the command that the user types to look, not the protocol's method. */
 START_TEST(unknown_function_is_refused)
 {
@@ -279,6 +325,14 @@ static const char *const usages[][4] = {
 	{ "-j", "5", "submit", "echo" },
 	{ "--owner=x", "submit", "echo", NULL },
 	{ "-p", "cpu", "help", NULL },
+	{ "drain", "cpu", NULL },
+	{ "resume", "cpu", NULL },
+	{ "reload", "now", NULL },
+	{ "config", "--ini", NULL },
+	{ "-n", "drain", NULL },
+	{ "-j", "5", "resume", NULL },
+	{ "-p", "cpu", "reload", NULL },
+	{ "-p", "cpu", "config", NULL },
 };
 
 START_TEST(bad_usage_exits_2)
@@ -690,6 +744,14 @@ tool_suite(void)
 	tcase_add_test(tc, help_and_version_long_and_short);
 	tcase_add_test(tc, long_options_mean_the_short_ones);
 	tcase_add_test(tc, bash_completes_commands_options_and_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("administration");
+	tcase_add_checked_fixture(tc, start, stop);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, drain_stops_the_pool_until_resume);
+	tcase_add_test(tc, reload_says_what_changed);
+	tcase_add_test(tc, config_prints_the_running_configuration);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exit statuses");
