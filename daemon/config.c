@@ -975,3 +975,27 @@ config_each_value(const struct lp_config *cfg, config_section_fn *section,
 		each_value_of(SECTION_POOL, &cfg->pools[i], value, arg);
 	}
 }
+
+void
+config_warnings(const struct lp_config *cfg, uid_t euid, bool own_socket,
+    config_warn_fn *warn, void *arg)
+{
+	char text[512];
+
+	for (size_t i = 0; i < cfg->npools && euid == 0; i++) {
+		if (!cfg->pools[i].exec)
+			continue;
+		snprintf(text, sizeof text, "[pool %s] exec = yes while the daemon runs as "
+		    "root: every program a client runs there runs as root; run the daemon as "
+		    "a user of its own (User= in its unit, or leasepoold -u USER)",
+		    cfg->pools[i].name);
+		warn(arg, text);
+	}
+	if (!own_socket || (cfg->socket_mode & 077) == 0)
+		return;
+	snprintf(text, sizeof text, "[daemon] socket_mode %04o lets %s connect to %s; "
+	    "allow_users and allow_groups say which pools each may use",
+	    (unsigned)cfg->socket_mode, cfg->socket_mode & 007 ? "every local user" :
+	    "the members of its group", cfg->socket_path);
+	warn(arg, text);
+}

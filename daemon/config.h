@@ -131,6 +131,16 @@ typedef void config_value_fn(void *arg, const char *key, const char *value);
 void config_each_value(const struct lp_config *cfg, config_section_fn *section,
     config_value_fn *value, void *arg);
 
+/*
+ * What makes cfg unsafe for a daemon whose effective uid is euid, each as
+ * one sentence: a pool with exec = yes run as root, and a socket_mode that
+ * lets others connect (only when the daemon makes its socket itself:
+ * own_socket; systemd's socket unit sets its own mode).
+ */
+typedef void config_warn_fn(void *arg, const char *text);
+void config_warnings(const struct lp_config *cfg, uid_t euid, bool own_socket,
+    config_warn_fn *warn, void *arg);
+
 const char *config_backend_name(enum lp_backend b);
 
 #endif

@@ -8,12 +8,22 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/listen_path.h"
 #include "daemon/trust.h"
 
-#define SYSTEM_SOCKET_DIR "/run/leasepool"
 #define SYSTEM_SOCKET_DIR_MODE 0755
+
+static int
+make_system_dir(char *why, size_t len)
+{
+	if (mkdir(LISTEN_SYSTEM_DIR, SYSTEM_SOCKET_DIR_MODE) == -1 && errno != EEXIST) {
+		snprintf(why, len, "cannot make %s: %s", LISTEN_SYSTEM_DIR, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 int
 listen_path_check(const char *path, bool make_dir, char *why, size_t len)
@@ -23,13 +33,11 @@ listen_path_check(const char *path, bool make_dir, char *why, size_t len)
 
 	if (state == LP_PATH_NO_DIR && strcmp(path, LP_SYSTEM_SOCKET) == 0) {
 		if (!make_dir) {
-			snprintf(why, len, "%s will be made", SYSTEM_SOCKET_DIR);
+			snprintf(why, len, "%s will be made", LISTEN_SYSTEM_DIR);
 			return 0;
 		}
-		if (mkdir(SYSTEM_SOCKET_DIR, SYSTEM_SOCKET_DIR_MODE) == -1 && errno != EEXIST) {
-			snprintf(why, len, "cannot make %s: %s", SYSTEM_SOCKET_DIR, strerror(errno));
+		if (make_system_dir(why, len) == -1)
 			return -1;
-		}
 		state = lp_path_check(path, S_IFSOCK, &self, why, len);
 	}
 	switch (state) {
@@ -45,4 +53,25 @@ listen_path_check(const char *path, bool make_dir, char *why, size_t len)
 		break;
 	}
 	return -1;
+}
+
+int
+listen_path_give_dir(const char *path, uid_t uid, gid_t gid, char *why, size_t len)
+{
+	struct stat st;
+
+	if (strcmp(path, LP_SYSTEM_SOCKET) != 0)
+		return 0;
+	if (make_system_dir(why, len) == -1)
+		return -1;
+	if (lstat(LISTEN_SYSTEM_DIR, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		snprintf(why, len, "%s is not a directory", LISTEN_SYSTEM_DIR);
+		return -1;
+	}
+	if (chown(LISTEN_SYSTEM_DIR, uid, gid) == -1) {
+		snprintf(why, len, "cannot give %s to uid %u: %s", LISTEN_SYSTEM_DIR,
+		    (unsigned)uid, strerror(errno));
+		return -1;
+	}
+	return 0;
 }

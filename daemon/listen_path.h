@@ -7,6 +7,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+/* The system socket's directory: the daemon's to make. */
+#define LISTEN_SYSTEM_DIR "/run/leasepool"
 
 /*
  * 0 when the daemon may bind at path: nothing is there, or a socket of its
@@ -15,5 +19,12 @@
  * only says it would be).  Else -1, and why says what is wrong.
  */
 int listen_path_check(const char *path, bool make_dir, char *why, size_t len);
+
+/*
+ * -u: the system socket's directory, made when missing, becomes uid's and
+ * gid's, as RuntimeDirectory= with User= would make it; for any other path
+ * nothing is done.  -1 when it cannot be, and why says why.
+ */
+int listen_path_give_dir(const char *path, uid_t uid, gid_t gid, char *why, size_t len);
 
 #endif

@@ -20,6 +20,7 @@
 #include "daemon/modules.h"
 #include "daemon/backend.h"
 #include "daemon/procpool.h"
+#include "daemon/runas.h"
 #include "daemon/server.h"
 #include "daemon/threadpool.h"
 
@@ -27,11 +28,14 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: leasepoold [-tvqVh] [-c file] [-s socket]\n"
+	    "usage: leasepoold [-tvqVh] [-c file] [-s socket] [-u user]\n"
 	    "  -c, --config=file    read the configuration from file\n"
 	    "                       (default: the embedded one)\n"
 	    "  -s, --socket=path    listen on this socket path, whatever the file says\n"
 	    "  -t, --check          check the configuration and exit\n"
+	    "  -u, --user=user      started as root, run as user (its groups too) once\n"
+	    "                       the socket's directory is ready, before anything\n"
+	    "                       else runs\n"
 	    "  -v, --verbose        log more (repeatable)\n"
 	    "  -q, --quiet          log less (repeatable)\n"
 	    "  -V, --version        print the version and exit\n"
@@ -78,6 +82,12 @@ print_config(const struct lp_config *cfg)
 	config_each_value(cfg, print_section, print_value, NULL);
 }
 
+static void
+print_warning(void *arg, const char *text)
+{
+	fprintf(stderr, "leasepoold: warning: %s\n", text);
+}
+
 /* -t: would the daemon listen where the configuration says? */
 static int
 check_socket_path(const char *path)
@@ -97,6 +107,7 @@ static const struct option options[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "socket", required_argument, NULL, 's' },
 	{ "check", no_argument, NULL, 't' },
+	{ "user", required_argument, NULL, 'u' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "version", no_argument, NULL, 'V' },
@@ -107,7 +118,7 @@ static const struct option options[] = {
 int
 main(int argc, char **argv)
 {
-	const char *config_path = NULL, *socket_path = NULL;
+	const char *config_path = NULL, *socket_path = NULL, *user = NULL;
 	struct event_base *base;
 	int opt, verbosity = 0;
 	bool check_only = false;
@@ -116,7 +127,7 @@ main(int argc, char **argv)
 	/* A fork server the daemon restarted (forkserver.c): nothing of the daemon's start-up. */
 	if (argc > 1 && strcmp(argv[1], FORKSERVER_ARG) == 0)
 		forkserver_main(argc, argv);
-	while ((opt = getopt_long(argc, argv, "c:s:tvqVh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:tu:vqVh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -126,6 +137,9 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			check_only = true;
+			break;
+		case 'u':
+			user = optarg;
 			break;
 		case 'v':
 			verbosity++;
@@ -144,6 +158,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(2);
+	if (user != NULL)
+		runas_environment();
 
 	if (config_load(&server.cfg, config_path, err, sizeof err) == -1) {
 		fprintf(stderr, "leasepoold: %s\n", err);
@@ -157,11 +173,17 @@ main(int argc, char **argv)
 		}
 		snprintf(server.cfg.socket_path, sizeof server.cfg.socket_path, "%s", socket_path);
 	}
+	if (user != NULL && runas_become(user, server.cfg.socket_path, !check_only, err,
+	    sizeof err) == -1) {
+		fprintf(stderr, "leasepoold: -u %s: %s\n", user, err);
+		return 1;
+	}
 	if (modules_load(server.cfg.modules, err, sizeof err) == -1) {
 		fprintf(stderr, "leasepoold: %s\n", err);
 		return 1;
 	}
 	if (check_only) {
+		config_warnings(&server.cfg, geteuid(), true, print_warning, NULL);
 		print_config(&server.cfg);
 		if (metrics_exposed(server.cfg.metrics_listen, err, sizeof err))
 			fprintf(stderr, "leasepoold: warning: %s\n", err);
@@ -177,9 +199,9 @@ main(int argc, char **argv)
 	procpool_init(base);
 	forkserver_start(base, &procpool_forkserver_events, server.cfg.modules);
 	server_init(base);
-	log_notice("leasepoold %s listening on %s (%s, %zu pool%s)", LP_VERSION,
+	log_notice("leasepoold %s listening on %s (%s, %zu pool%s), as uid %u", LP_VERSION,
 	    server.cfg.socket_path, server.cfg.source, server.cfg.npools,
-	    lp_plural(server.cfg.npools));
+	    lp_plural(server.cfg.npools), (unsigned)geteuid());
 
 	loop_run(base);
 

@@ -60,5 +60,6 @@ reload_config(struct reload_result *r)
 	server_schedule();
 	log_notice("configuration reloaded from %s: %u key%s changed, restart needed for %u",
 	    server.config_path, r->changed, lp_plural(r->changed), r->restart);
+	server_warn_unsafe();
 	return 0;
 }

@@ -176,6 +176,18 @@ server_reload(struct reload_result *r)
 }
 
 static void
+log_unsafe(void *arg, const char *text)
+{
+	log_warn("%s", text);
+}
+
+void
+server_warn_unsafe(void)
+{
+	config_warnings(&server.cfg, geteuid(), !server.socket_from_systemd, log_unsafe, NULL);
+}
+
+static void
 reap_children(void)
 {
 	pid_t pid;
@@ -388,6 +400,8 @@ server_init(struct event_base *base)
 	/* Socket activation: systemd's socket, or one of our own. */
 	server.listen_fd = notify_listen_fd(server.cfg.socket_path, sizeof server.cfg.socket_path);
 	server.socket_from_systemd = server.listen_fd != -1;
+	/* Before a client can connect: the first thing the log says after the start. */
+	server_warn_unsafe();
 	if (server.socket_from_systemd)
 		log_info("listening on the socket systemd passed: %s", server.cfg.socket_path);
 	else

@@ -72,6 +72,9 @@ void server_check_drained(void);
 /* SIGHUP, or the reload method: reads the file again, telling systemd (reload.h). */
 int server_reload(struct reload_result *r);
 
+/* Logs what makes the running configuration unsafe (config_warnings()): at start and reload. */
+void server_warn_unsafe(void);
+
 /* Starts the listener, signals and timers; the config is in server.cfg. */
 void server_init(struct event_base *base);
 void server_free(void);

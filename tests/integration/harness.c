@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +120,7 @@ daemon_prepare(struct daemon *d, const char *config_text)
  * under another program; its words come before the daemon's.
  */
 static void __attribute__((noreturn))
-exec_daemon(const struct daemon *d, bool with_config)
+exec_daemon(const struct daemon *d, bool with_config, const char *user)
 {
 	char wrapper[1024], *argv[64], *save;
 	const char *env = getenv("LP_DAEMON_WRAPPER");
@@ -136,6 +137,10 @@ exec_daemon(const struct daemon *d, bool with_config)
 	if (with_config) {
 		argv[argc++] = "-c";
 		argv[argc++] = (char *)d->config;
+	}
+	if (user != NULL) {
+		argv[argc++] = "-u";
+		argv[argc++] = (char *)user;
 	}
 	argv[argc++] = "-s";
 	argv[argc++] = (char *)d->socket;
@@ -199,12 +204,23 @@ exec_activated(const struct daemon *d, bool with_config, const char *const *env)
 	_exit(127);
 }
 
-/* How a daemon is started: its environment, socket activation, a descriptor limit. */
+/* How a daemon is started: its environment, socket activation, a descriptor limit, -u. */
 struct start_opts {
 	const char *const *env;
 	bool activated;
 	rlim_t nofile;			/* RLIMIT_NOFILE; 0: the test's own */
+	const char *user;		/* -u user, by root; NULL: none */
 };
+
+/* The directory of d becomes user's, for a daemon that becomes user before it makes its socket. */
+static void
+give_dir(const struct daemon *d, const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	ck_assert_msg(pw != NULL, "no user %s", user);
+	ck_assert_int_eq(chown(d->dir, pw->pw_uid, pw->pw_gid), 0);
+}
 
 static void
 start(struct daemon *d, const char *config_text, const struct start_opts *o)
@@ -216,6 +232,8 @@ start(struct daemon *d, const char *config_text, const struct start_opts *o)
 		    "systemd-socket-activate is not installed: it comes with the systemd "
 		    "package (apt-get install systemd; .ci/run installs it)");
 	daemon_prepare(d, config_text);
+	if (o->user != NULL)
+		give_dir(d, o->user);
 
 	d->pid = fork();
 	ck_assert_int_ge(d->pid, 0);
@@ -235,7 +253,7 @@ start(struct daemon *d, const char *config_text, const struct start_opts *o)
 			exec_activated(d, config_text != NULL, o->env);
 		for (const char *const *e = o->env; e != NULL && *e != NULL; e++)
 			putenv((char *)*e);
-		exec_daemon(d, config_text != NULL);
+		exec_daemon(d, config_text != NULL, o->user);
 	}
 	ck_assert_msg(wait_until(daemon_answers, d), "leasepoold did not answer on %s", d->socket);
 }
@@ -262,6 +280,12 @@ void
 daemon_start_activated(struct daemon *d, const char *config_text, const char *const *env)
 {
 	start(d, config_text, &(struct start_opts){ .env = env, .activated = true });
+}
+
+void
+daemon_start_as(struct daemon *d, const char *config_text, const char *user)
+{
+	start(d, config_text, &(struct start_opts){ .user = user });
 }
 
 int

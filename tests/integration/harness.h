@@ -52,6 +52,11 @@ void daemon_start_nofile(struct daemon *d, const char *config_text, unsigned nof
  * daemon.  Fails the test when systemd-socket-activate is not installed.
  */
 void daemon_start_activated(struct daemon *d, const char *config_text, const char *const *env);
+/*
+ * The same, run by root with -u user: d's directory is user's, so that the
+ * daemon, once it is user, makes its socket there (and removes it).
+ */
+void daemon_start_as(struct daemon *d, const char *config_text, const char *user);
 /* SIGTERM, then waits for it; returns its exit status (as from waitpid). */
 int daemon_stop(struct daemon *d);
 /* Kills it (if running) and removes its directory. */

@@ -8,11 +8,14 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <grp.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1381,6 +1384,186 @@ START_TEST(log_lines_carry_an_iso_8601_time)
 }
 END_TEST
 
+/* ---- safety warnings, and -u ---- */
+
+/* exec, and a socket every local user may connect to. */
+static const char unsafe_config[] =
+    "[daemon]\n"
+    "socket_mode = 0666\n"
+    "[pool cpu]\n"
+    "executors_min = 1\n"
+    "executors_max = 1\n"
+    "workers = 1\n"
+    "exec = yes\n";
+
+#define EXEC_AS_ROOT "warning: [pool cpu] exec = yes while the daemon runs as root"
+#define OPEN_SOCKET "warning: [daemon] socket_mode 0666 lets every local user connect"
+
+/* -t, the start and every reload say what is unsafe; exec only matters as root. */
+START_TEST(unsafe_settings_are_warned_of)
+{
+	static char output[32768];
+	bool root = geteuid() == 0;
+	struct lp_client *c;
+
+	ck_assert_int_eq(daemon_run_once(unsafe_config, true, output, sizeof output), 0);
+	ck_assert_msg(strstr(output, "leasepoold: " OPEN_SOCKET) != NULL, "%s", output);
+	ck_assert_msg((strstr(output, "leasepoold: " EXEC_AS_ROOT) != NULL) == root, "%s", output);
+
+	daemon_start(&d, unsafe_config);
+	ck_assert_uint_eq(daemon_log_count(&d, OPEN_SOCKET), 1);
+	ck_assert_uint_eq(daemon_log_count(&d, EXEC_AS_ROOT), root);
+	c = daemon_connect(&d);
+	ck_assert(lp_call(c, "reload", NULL, 0, NULL, &(struct lp_error){ 0 }) == LP_OK);
+	ck_assert_uint_eq(daemon_log_count(&d, OPEN_SOCKET), 2);
+	ck_assert_uint_eq(daemon_log_count(&d, EXEC_AS_ROOT), 2 * root);
+	lp_client_free(c);
+}
+END_TEST
+
+/* util-linux's setpriv, where Debian and others install it. */
+static char *
+setpriv_path(void)
+{
+	static char *const paths[] = { "/usr/bin/setpriv", "/bin/setpriv" };
+
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		if (access(paths[i], X_OK) == 0)
+			return paths[i];
+	ck_abort_msg("setpriv is not installed (apt-get install util-linux)");
+	return NULL;
+}
+
+/* leasepoold with args, as the test's user, or as nobody when as_nobody; its exit status. */
+static int
+run_daemon(struct program *p, bool as_nobody, const char *arg, ...)
+{
+	const char *daemon = getenv("LP_DAEMON");
+	char *argv[16];
+	int argc = 0;
+	va_list ap;
+
+	if (as_nobody) {
+		argv[argc++] = setpriv_path();
+		argv[argc++] = "--reuid=nobody";
+		argv[argc++] = "--regid=nogroup";
+		argv[argc++] = "--clear-groups";
+	}
+	argv[argc++] = (char *)(daemon != NULL ? daemon : "build/leasepoold");
+	va_start(ap, arg);
+	for (; arg != NULL && argc < 15; arg = va_arg(ap, const char *))
+		argv[argc++] = (char *)arg;
+	va_end(ap);
+	argv[argc] = NULL;
+	return program_run(p, argv, NULL, NULL);
+}
+
+/* What can be tested as any user: -u needs root, and a user that exists. */
+START_TEST(user_option_needs_root_and_a_user)
+{
+	static struct program p;
+	char want[128];
+
+	ck_assert_int_eq(run_daemon(&p, false, "-t", "-u", "no-such-user-lp", (char *)NULL), 1);
+	ck_assert_str_eq(p.err, "leasepoold: -u no-such-user-lp: no user named no-such-user-lp\n");
+	/* As root, the daemon is run as nobody: root may do it. */
+	ck_assert_int_eq(run_daemon(&p, geteuid() == 0, "-t", "-u", "root", (char *)NULL), 1);
+	snprintf(want, sizeof want, "leasepoold: -u root: only root can become another user, "
+	    "and leasepoold runs as uid ");
+	ck_assert_msg(strncmp(p.err, want, strlen(want)) == 0, "%s", p.err);
+	ck_assert_str_eq(p.out, "");
+}
+END_TEST
+
+/* Uid:, Gid: or Groups: of /proc/PID/status, its values as they are written. */
+static void
+proc_ids(pid_t pid, const char *field, char *buf, size_t len)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	buf[0] = '\0';
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, field, strlen(field)) == 0)
+			snprintf(buf, len, "%s", line + strlen(field));
+	fclose(f);
+}
+
+static void
+assert_runs_as(pid_t pid, const struct passwd *pw)
+{
+	char ids[512], want[128];
+
+	snprintf(want, sizeof want, "\t%u\t%u\t%u\t%u\n", (unsigned)pw->pw_uid,
+	    (unsigned)pw->pw_uid, (unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
+	proc_ids(pid, "Uid:", ids, sizeof ids);
+	ck_assert_str_eq(ids, want);
+	snprintf(want, sizeof want, "\t%u\t%u\t%u\t%u\n", (unsigned)pw->pw_gid,
+	    (unsigned)pw->pw_gid, (unsigned)pw->pw_gid, (unsigned)pw->pw_gid);
+	proc_ids(pid, "Gid:", ids, sizeof ids);
+	ck_assert_str_eq(ids, want);
+	/* initgroups: nobody's groups, none of root's. */
+	snprintf(want, sizeof want, "\t%u \n", (unsigned)pw->pw_gid);
+	proc_ids(pid, "Groups:", ids, sizeof ids);
+	ck_assert_str_eq(ids, want);
+}
+
+static bool
+has_fork_server(void *arg)
+{
+	return fork_server_of(arg) != 0;
+}
+
+/*
+ * Root starts it with -u nobody: the daemon, its fork server and the
+ * programs its workers run are nobody, the socket is nobody's and goes at
+ * the stop, and nobody, the daemon's user now, may administer it.
+ */
+START_TEST(user_option_runs_everything_as_that_user)
+{
+	static struct program p;
+	struct passwd pw = *getpwnam("nobody");
+	char *tool[] = { (char *)program_tool(), "-s", d.socket, "run", "--kw",
+	    "argv=[\"id\",\"-u\"]", "exec", NULL };
+	char want[64];
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	daemon_start_as(&d, unsafe_config, "nobody");
+	assert_runs_as(d.pid, &pw);
+	ck_assert_msg(wait_until(has_fork_server, &d), "no fork server");
+	assert_runs_as(fork_server_of(&d), &pw);
+	ck_assert_int_eq(stat(d.socket, &st), 0);
+	ck_assert_uint_eq(st.st_uid, pw.pw_uid);
+	ck_assert_int_eq(program_run(&p, tool, NULL, NULL), 0);
+	snprintf(want, sizeof want, "\"stdout\":\"%u\\n\"", (unsigned)pw.pw_uid);
+	ck_assert_msg(strstr(p.out, want) != NULL, "%s", p.out);
+	ck_assert(!daemon_log_contains(&d, EXEC_AS_ROOT));
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct lp_error err;
+		struct lp_client *c;
+
+		if (setgroups(0, NULL) == -1 || setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) == -1 ||
+		    setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) == -1 ||
+		    (c = lp_connect(d.socket, &err)) == NULL)
+			_exit(2);
+		_exit(lp_call(c, "drain", NULL, 0, NULL, &err) == LP_OK ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+
+	status = daemon_stop(&d);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(stat(d.socket, &st), -1);
+}
+END_TEST
+
 Suite *
 service_suite(void)
 {
@@ -1436,6 +1619,8 @@ service_suite(void)
 	tcase_add_test(files, daemon_replaces_only_a_socket);
 	tcase_add_test(files, daemon_refuses_a_directory_others_may_write);
 	tcase_add_test(files, daemon_refuses_a_configuration_others_may_write);
+	tcase_add_test(files, unsafe_settings_are_warned_of);
+	tcase_add_test(files, user_option_needs_root_and_a_user);
 	suite_add_tcase(s, files);
 
 	tcase_add_checked_fixture(logs, NULL, stop_daemon);
@@ -1445,5 +1630,14 @@ service_suite(void)
 	tcase_add_test(logs, log_lines_carry_an_iso_8601_time);
 	tcase_add_test(logs, log_counts_agree_with_their_nouns);
 	suite_add_tcase(s, logs);
+	/* Only root can start a daemon that becomes another user. */
+	if (geteuid() == 0) {
+		TCase *user = tcase_create("user");
+
+		tcase_set_timeout(user, 60);
+		tcase_add_checked_fixture(user, NULL, stop_daemon);
+		tcase_add_test(user, user_option_runs_everything_as_that_user);
+		suite_add_tcase(s, user);
+	}
 	return s;
 }
