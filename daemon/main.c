@@ -159,7 +159,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage(2);
 	if (user != NULL)
-		runas_environment();
+		runas_environment(user);
 
 	if (config_load(&server.cfg, config_path, err, sizeof err) == -1) {
 		fprintf(stderr, "leasepoold: %s\n", err);

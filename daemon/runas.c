@@ -19,11 +19,17 @@
 #include "daemon/config.h"
 #include "daemon/listen_path.h"
 #include "daemon/runas.h"
+#include "daemon/trust.h"
 #include "proto/path_trust.h"
 
 void
-runas_environment(void)
+runas_environment(const char *name)
 {
+	const struct passwd *pw = getpwnam(name);
+
+	/* Unknown: runas_become() says so. */
+	if (pw != NULL)
+		trust_daemon_user(pw->pw_uid);
 	/* Root's session directory is no place for the socket of another user's daemon. */
 	unsetenv("XDG_RUNTIME_DIR");
 	setenv("RUNTIME_DIRECTORY", LISTEN_SYSTEM_DIR, 0);

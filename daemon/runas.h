@@ -8,9 +8,10 @@
 /*
  * Before the configuration is read: the default socket is the system one,
  * in the directory the daemon gives to USER, as under the unit's
- * RuntimeDirectory=.
+ * RuntimeDirectory=; and USER's files are trusted as the daemon's own,
+ * which they will be.
  */
-void runas_environment(void);
+void runas_environment(const char *name);
 
 /*
  * Becomes the user name (uid, primary group, supplementary groups), for

@@ -1,11 +1,26 @@
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "daemon/trust.h"
 
+static uid_t user;
+static bool has_user;
+
 struct lp_trusted_uids
 trust_daemon_uids(void)
 {
-	return (struct lp_trusted_uids){ .uid = { geteuid(), 0 }, .n = 2 };
+	struct lp_trusted_uids t = { .uid = { geteuid(), 0 }, .n = 2 };
+
+	if (has_user && user != t.uid[0])
+		t.uid[t.n++] = user;
+	return t;
+}
+
+void
+trust_daemon_user(uid_t uid)
+{
+	user = uid;
+	has_user = true;
 }
 
 int

@@ -8,11 +8,14 @@
 #define LP_DAEMON_TRUST_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "proto/path_trust.h"
 
-/* The daemon's uid and root. */
+/* The daemon's uid and root, and the user -u names, whose files those are too. */
 struct lp_trusted_uids trust_daemon_uids(void);
+/* -u USER: read as root before the switch, USER's own files are the daemon's. */
+void trust_daemon_user(uid_t uid);
 
 /*
  * 0 when path is a regular file that only the daemon's uid and root may
