@@ -21,6 +21,7 @@
 
 static void conn_readable(evutil_socket_t fd, short what, void *arg);
 static void conn_writable(evutil_socket_t fd, short what, void *arg);
+static void conn_hung_up(evutil_socket_t fd, short what, void *arg);
 static void conn_process(struct conn *c);
 static void conn_write(struct conn *c);
 static void read_peer_groups(struct conn *c);
@@ -84,11 +85,13 @@ conn_accept(int fd)
 	c->out = evbuffer_new();
 	c->ev_read = event_new(server.base, fd, EV_READ | EV_PERSIST, conn_readable, c);
 	c->ev_write = event_new(server.base, fd, EV_WRITE | EV_PERSIST, conn_writable, c);
-	if (c->out == NULL || c->ev_read == NULL || c->ev_write == NULL) {
+	c->ev_hangup = event_new(server.base, fd, EV_CLOSED, conn_hung_up, c);
+	if (c->out == NULL || c->ev_read == NULL || c->ev_write == NULL || c->ev_hangup == NULL) {
 		conn_free(c);
 		close(fd);
 		return;
 	}
+	c->user = user_attach(cred.uid);
 	TAILQ_INSERT_TAIL(&server.conns, c, link);
 	server.nconns++;
 	event_add(c->ev_read, NULL);
@@ -143,6 +146,8 @@ conn_free(struct conn *c)
 		event_free(c->ev_read);
 	if (c->ev_write != NULL)
 		event_free(c->ev_write);
+	if (c->ev_hangup != NULL)
+		event_free(c->ev_hangup);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	free(c->in);
@@ -178,12 +183,14 @@ conn_close(struct conn *c, const char *why)
 		(void)evbuffer_write(c->out, c->fd);
 	event_del(c->ev_read);
 	event_del(c->ev_write);
+	event_del(c->ev_hangup);
 	if (c->flush_queued) {
 		TAILQ_REMOVE(&server.flushing, c, flush_link);
 		c->flush_queued = false;
 	}
 	close(c->fd);
 	c->fd = -1;
+	user_detach(c);
 	grinder_drop_conn(c);	/* queued items go unrun */
 	while ((r = TAILQ_FIRST(&c->runs)) != NULL) {
 		conn_remove_run(c, r);
@@ -209,7 +216,8 @@ static void
 resume_reading(struct conn *c)
 {
 	c->read_paused = false;
-	event_add(c->ev_read, NULL);
+	if (!c->budget_paused)
+		event_add(c->ev_read, NULL);
 	conn_process(c);	/* requests already buffered */
 }
 
@@ -217,6 +225,7 @@ resume_reading(struct conn *c)
 static void
 conn_flush(struct conn *c)
 {
+	user_account(c);
 	if (c->closed || c->flush_queued)
 		return;
 	c->flush_queued = true;
@@ -244,6 +253,7 @@ conn_write(struct conn *c)
 		conn_close(c, strerror(errno));
 		return;
 	}
+	user_account(c);
 	if (evbuffer_get_length(c->out) > 0) {
 		event_add(c->ev_write, NULL);
 		if (!c->read_paused && evbuffer_get_length(c->out) > OUT_HIGH)
@@ -487,9 +497,18 @@ conn_read_requests(struct conn *c)
 	conn_process(c);
 }
 
+/* A connection that is not read sees no EOF: it would hold its user's bytes after its client went. */
+static void
+conn_hung_up(evutil_socket_t fd, short what, void *arg)
+{
+	conn_close(arg, "closed by the client");
+}
+
 static void
 conn_readable(evutil_socket_t fd, short what, void *arg)
 {
+	if (!user_may_read(arg))
+		return;
 	server_clock_hold();
 	conn_read_requests(arg);
 	server_clock_release();

@@ -2,7 +2,8 @@
  * A client connection: reads requests (framed, decoded, validated by
  * proto/), hands them to dispatch, and writes responses in completion
  * order.  A client whose unsent output passes a bound is not read from
- * until it drains, so a client that never reads cannot grow our memory.
+ * until it drains, so a client that never reads cannot grow our memory;
+ * nor is one whose user holds too many bytes buffered (user.h).
  */
 #ifndef LP_DAEMON_CONN_H
 #define LP_DAEMON_CONN_H
@@ -17,6 +18,7 @@
 
 #include "daemon/lease.h"
 #include "daemon/run.h"
+#include "daemon/user.h"
 #include "proto/frame.h"
 
 #define LP_PEER_GROUPS_MAX 64
@@ -28,6 +30,7 @@ struct conn {
 	int fd;
 	struct event *ev_read;
 	struct event *ev_write;
+	struct event *ev_hangup;	/* while budget_paused: the client may go meanwhile */
 	char *in;			/* received bytes not yet consumed */
 	size_t in_len, in_cap, in_scanned;
 	struct lp_framer framer;
@@ -39,12 +42,16 @@ struct conn {
 	unsigned ngroups;
 	LIST_HEAD(, gqueue) grinds;	/* its items queued in grinders */
 	char name[64];			/* from hello */
-	bool read_paused;
+	struct user *user;		/* NULL once closed */
+	size_t charged;			/* of its buffers, what its user's budget counts */
+	bool read_paused;		/* its unsent output passed a bound */
+	bool budget_paused;		/* its user's buffered bytes passed max_user_buffer_bytes */
 	bool closed;
 	bool flush_queued;
 	double connected;
 	TAILQ_ENTRY(conn) link;
 	TAILQ_ENTRY(conn) flush_link;
+	TAILQ_ENTRY(conn) wait_link;	/* its user's waiting, while budget_paused */
 };
 
 /* A run or submitted item of c is accepted, or answered. */

@@ -296,7 +296,7 @@ grinder_requeue(struct run **items, unsigned n)
 		if (r->conn == NULL) {
 			/* Its client is gone: nobody wants it run any more. */
 			server.runs_in_flight--;
-			free(r);
+			run_free(r);
 			server_check_drained();
 			continue;
 		}
@@ -394,7 +394,7 @@ grinder_drop_conn(struct conn *c)
 			unqueue(q, r);
 			conn_remove_run(c, r);
 			server.runs_in_flight--;
-			free(r);
+			run_free(r);
 		}
 		ring_leave(q);
 		LIST_REMOVE(q, conn_link);

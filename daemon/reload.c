@@ -13,6 +13,7 @@
 #include "daemon/procpool.h"
 #include "daemon/reload.h"
 #include "daemon/server.h"
+#include "daemon/user.h"
 
 static void
 needs_restart(void *arg, const char *section, const char *key)
@@ -54,6 +55,7 @@ reload_config(struct reload_result *r)
 		/* Leases of users let out end at their next run or renew. */
 		lease_pool_refuse_waiters(p, dispatch_may_use);
 	}
+	user_budget_changed();
 	log_set_level(server_log_level());
 	procpool_reload();
 	lease_table_warm(&server.leases, server_now());

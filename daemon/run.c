@@ -6,6 +6,7 @@
 #include "daemon/log.h"
 #include "daemon/run.h"
 #include "daemon/server.h"
+#include "daemon/user.h"
 
 /*
  * Arguments go to the worker as the client encoded them: the daemon never
@@ -58,7 +59,16 @@ run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool, struct lp_lease *l
 		r->payload[r->len + owner_len] = '\0';
 		r->owner = r->payload + r->len;
 	}
+	r->user = c->user;
+	user_charge(r->user, sizeof *r + r->len);
 	return r;
+}
+
+void
+run_free(struct run *r)
+{
+	user_uncharge(r->user, sizeof *r + r->len);
+	free(r);
 }
 
 static void
@@ -73,7 +83,7 @@ run_end(struct run *r, bool ok)
 	histogram_add(&r->pool->counters.run_duration, now - r->accepted);
 	if (r->lease != NULL)
 		lease_run_end(r->lease, now);
-	free(r);
+	run_free(r);
 	if (g != NULL)
 		grinder_item_done(g, ok);
 	server_schedule_soon();

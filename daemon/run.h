@@ -19,8 +19,8 @@
 #include "proto/params.h"
 
 struct conn;
-
 struct grinder;
+struct user;
 
 struct run {
 	struct conn *conn;
@@ -28,6 +28,7 @@ struct run {
 	struct lp_lease *lease;
 	struct lp_pool *pool;
 	struct grinder *grinder;	/* a submit item */
+	struct user *user;		/* whose budget its bytes count against */
 	TAILQ_ENTRY(run) conn_link;
 	TAILQ_ENTRY(run) queue_link;	/* waiting: for a worker, or in its client's grinder queue */
 	TAILQ_ENTRY(run) age_link;	/* a grinder's queue, oldest first */
@@ -54,6 +55,9 @@ struct run_job {
 /* A run on lease (which gives the pool), or a grinder item when lease is NULL. */
 struct run *run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool,
     struct lp_lease *lease, const struct run_job *job);
+
+/* Frees a run that is answered, or that nobody wants answered any more. */
+void run_free(struct run *r);
 
 /* Answers with len bytes of packed result taken from src. */
 void run_answer_result(struct run *r, struct evbuffer *src, size_t len);

@@ -178,6 +178,10 @@ check_rest(void)
 {
 	if (!TAILQ_EMPTY(&server.conns) || !TAILQ_EMPTY(&server.flushing))
 		fail("a closed connection is still listed");
+	/* Every byte charged to the user was given back, so it is gone with its last connection. */
+	if (user_find(getuid()) != NULL)
+		fail("uid %u: %zu bytes still counted as buffered", (unsigned)getuid(),
+		    user_find(getuid())->bytes);
 	for (size_t i = 0; i < server.leases.npools; i++) {
 		const struct lp_pool *p = &server.leases.pools[i];
 

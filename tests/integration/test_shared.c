@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proto/rpc.h"
@@ -822,6 +826,326 @@ add_case(Suite *s, const char *name, const char *tags, SFun setup, const TTest *
 	suite_add_tcase(s, tc);
 }
 
+/* ---- one user's share: buffered bytes and connections ---- */
+
+/*
+ * One user's buffered bytes are bounded: 1M here, while a request may be
+ * 4M.  The socket lets in every user, so that a test run as root can act as
+ * a second user too: nobody, in a child.
+ */
+#define BUDGET_KIB 1024L
+#define NOBODY 65534
+
+static void
+start_budget(void)
+{
+	start_with("[daemon]\nmax_user_buffer_bytes = 1M\nsocket_mode = 0666\n"
+	    "[pool cpu]\nexecutors_max = 1\nworkers = 1\n");
+	/* The harness's directory is 0700: the other user must reach the socket in it. */
+	ck_assert_int_eq(chmod(d.dir, 0711), 0);
+}
+
+/*
+ * The attack of issue 30: connections that each send all but the last
+ * bytes of one request as large as max_message_bytes, and never the rest.
+ */
+#define ATTACKERS 32
+#define ATTACK_BYTES (4u << 20)
+
+struct attack {
+	int fd[ATTACKERS];
+	size_t sent[ATTACKERS];
+	char *request;
+	int finisher;		/* the one the daemon reads to the end of its request */
+	unsigned closed;	/* "closed by the client" lines in the log before */
+};
+
+/* A submit of echo whose argument fills the message to ATTACK_BYTES. */
+static char *
+big_request(void)
+{
+	static const char head[] = "\x94\x00\xce\x00\x00\x00\x01\xa6submit"
+	    "\x82\xa2" "fn\xa4" "echo\xa4" "args\x91\xc6";
+	size_t len = sizeof head - 1, body = ATTACK_BYTES - len - 4;
+	char *buf = calloc(1, ATTACK_BYTES);
+
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, head, len);
+	for (int i = 0; i < 4; i++)
+		buf[len + i] = (char)(body >> (24 - 8 * i));
+	return buf;
+}
+
+static void
+attack_start(struct attack *a)
+{
+	a->request = big_request();
+	for (int i = 0; i < ATTACKERS; i++) {
+		ck_assert_int_ge(a->fd[i] = raw_connect(&d), 0);
+		a->sent[i] = 0;
+	}
+}
+
+/* Sends what the daemon takes, short of each request's last 10 bytes. */
+static void
+attack_push(struct attack *a)
+{
+	for (int i = 0; i < ATTACKERS; i++) {
+		while (a->sent[i] < ATTACK_BYTES - 10) {
+			ssize_t n = send(a->fd[i], a->request + a->sent[i],
+			    ATTACK_BYTES - 10 - a->sent[i], MSG_DONTWAIT | MSG_NOSIGNAL);
+
+			if (n == -1 && errno == EAGAIN)
+				break;
+			ck_assert_msg(n > 0, "attacker %d: %s", i, strerror(errno));
+			a->sent[i] += (size_t)n;
+		}
+	}
+}
+
+static bool
+attackers_wait(void *arg)
+{
+	attack_push(arg);
+	return daemon_log_contains(&d, "its connections wait");
+}
+
+/* Starts the attack and waits until the daemon stops reading it. */
+static void
+attack_until_paused(struct attack *a)
+{
+	attack_start(a);
+	ck_assert_msg(wait_until(attackers_wait, a),
+	    "the daemon never stopped reading the attacker");
+	attack_push(a);
+}
+
+static bool
+finisher_found(void *arg)
+{
+	struct attack *a = arg;
+
+	attack_push(a);
+	for (a->finisher = 0; a->finisher < ATTACKERS; a->finisher++)
+		if (a->sent[a->finisher] == ATTACK_BYTES - 10)
+			return true;
+	return false;
+}
+
+/* Every attacker but the finisher goes: the daemon sees them go, though it does not read them. */
+static bool
+others_closed(void *arg)
+{
+	const struct attack *a = arg;
+
+	return daemon_log_count(&d, "disconnected: closed by the client") >=
+	    a->closed + ATTACKERS - 1;
+}
+
+static void
+attack_close_others(struct attack *a)
+{
+	a->closed = daemon_log_count(&d, "disconnected: closed by the client");
+	for (int i = 0; i < ATTACKERS; i++) {
+		if (i != a->finisher) {
+			close(a->fd[i]);
+			a->fd[i] = -1;
+		}
+	}
+	ck_assert_msg(wait_until(others_closed, a),
+	    "the daemon did not see waiting clients hang up");
+}
+
+/* Waiting is not being closed: no attacker was answered or hung up on. */
+static void
+attack_check_open(const struct attack *a)
+{
+	for (int i = 0; i < ATTACKERS; i++) {
+		struct pollfd p = { .fd = a->fd[i], .events = POLLIN };
+
+		ck_assert_msg(poll(&p, 1, 0) == 0, "attacker %d was answered or closed", i);
+	}
+}
+
+static void
+attack_end(struct attack *a)
+{
+	for (int i = 0; i < ATTACKERS; i++)
+		if (a->fd[i] != -1)
+			close(a->fd[i]);
+	free(a->request);
+}
+
+/* The daemon's RSS once it served a run, to compare with under the attack. */
+static long
+warm_rss(struct lp_client *c)
+{
+	struct lp_args *a = one_number(1);
+	struct lp_value *v;
+	struct lp_error err;
+
+	ck_assert(lp_submit(c, "cpu", "echo", a, &v, &err) == LP_OK);
+	lp_value_free(v);
+	lp_args_free(a);
+	return proc_status_kib(d.pid, "VmRSS");
+}
+
+/* It holds the budget, one request a connection may finish, and some slack. */
+static void
+check_rss_bounded(long base_kib)
+{
+	long grown = proc_status_kib(d.pid, "VmRSS") - base_kib;
+
+	ck_assert_msg(grown < BUDGET_KIB + ATTACK_BYTES / 1024 + 6 * 1024,
+	    "the daemon grew by %ld KiB under an attack of %u KiB", grown,
+	    ATTACKERS * (ATTACK_BYTES / 1024));
+}
+
+static uint64_t
+own_client_id(struct lp_client *c)
+{
+	const msgpack_object *clients;
+	struct lp_value *v;
+	struct lp_error err;
+	uint64_t id;
+
+	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
+	clients = lp_value_get(v, "clients");
+	ck_assert_int_eq(clients->via.array.size, 1);
+	id = lp_map_get(&clients->via.array.ptr[0], "id")->via.u64;
+	lp_value_free(v);
+	return id;
+}
+
+/* A request of ours in flight, and the id of our connection for the log. */
+struct request_in_flight {
+	struct lp_client *c;
+	uint64_t id;
+	struct outcome o;
+};
+
+static bool
+pending_answered(void *arg)
+{
+	struct request_in_flight *p = arg;
+	struct lp_error err;
+
+	lp_client_process(p->c, &err);
+	return p->o.done > 0;
+}
+
+static bool
+pending_waits(void *arg)
+{
+	struct request_in_flight *p = arg;
+	char line[128];
+
+	snprintf(line, sizeof line, "client %llu (pid %d, uid %u) waits",
+	    (unsigned long long)p->id, (int)getpid(), (unsigned)getuid());
+	return !pending_answered(p) && daemon_log_contains(&d, line);
+}
+
+START_TEST(a_user_past_its_buffer_budget_waits)
+{
+	struct request_in_flight p = { .c = daemon_connect(&d) };
+	struct lp_args *a = one_number(7);
+	struct attack at;
+	struct lp_error err;
+	long base = warm_rss(p.c);
+
+	p.id = own_client_id(p.c);
+	attack_until_paused(&at);
+	check_rss_bounded(base);
+	attack_check_open(&at);
+	/* The same user's next request waits for the attack's bytes too... */
+	ck_assert(lp_submit_async(p.c, "cpu", "echo", a, record, &p.o, &err) == LP_OK);
+	ck_assert(wait_until(pending_waits, &p));
+	/* One attacker may finish its request: the daemon reads all it sends. */
+	ck_assert(wait_until(finisher_found, &at));
+	check_rss_bounded(base);
+	attack_check_open(&at);
+	/* The others hang up while they wait; that one alone still spends the budget... */
+	attack_close_others(&at);
+	ck_assert(!pending_answered(&p));
+	/* ...until it goes too. */
+	attack_end(&at);
+	ck_assert(wait_until(pending_answered, &p));
+	ck_assert_int_eq(p.o.code, LP_OK);
+	lp_args_free(a);
+	lp_client_free(p.c);
+}
+END_TEST
+
+struct child {
+	pid_t pid;
+	int status;
+};
+
+static bool
+child_ended(void *arg)
+{
+	struct child *ch = arg;
+
+	return waitpid(ch->pid, &ch->status, WNOHANG) == ch->pid;
+}
+
+/* Runs body in a child as nobody; returns its wait status once it ended. */
+static int
+as_nobody(int (*body)(void))
+{
+	struct child ch = { .pid = fork() };
+
+	ck_assert_int_ge(ch.pid, 0);
+	if (ch.pid == 0) {
+		if (setgroups(0, NULL) == -1 || setresgid(NOBODY, NOBODY, NOBODY) == -1 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) == -1)
+			_exit(100);
+		_exit(body());
+	}
+	if (!wait_until(child_ended, &ch)) {
+		kill(ch.pid, SIGKILL);
+		waitpid(ch.pid, NULL, 0);
+		ck_abort_msg("the other user's client never finished");
+	}
+	return ch.status;
+}
+
+/* Another user's request, of half the budget, is echoed whole. */
+static int
+echo_half_the_budget(void)
+{
+	size_t len = BUDGET_KIB * 512, got;
+	char *text = malloc(len + 1);
+	struct lp_args *a = lp_args_new();
+	struct lp_client *c;
+	struct lp_value *v;
+	struct lp_error err;
+
+	if (text == NULL || (c = lp_connect(d.socket, &err)) == NULL)
+		return 1;
+	memset(text, 'x', len);
+	text[len] = '\0';
+	lp_args_str(a, text);
+	if (lp_submit(c, "cpu", "echo", a, &v, &err) != LP_OK)
+		return 2;
+	return lp_value_str(v, &got) != NULL && got == len ? 0 : 3;
+}
+
+START_TEST(another_user_is_served_past_ones_budget)
+{
+	struct lp_client *c = daemon_connect(&d);
+	long base = warm_rss(c);
+	struct attack at;
+
+	attack_until_paused(&at);
+	ck_assert_int_eq(as_nobody(echo_half_the_budget), 0);
+	check_rss_bounded(base);
+	attack_check_open(&at);
+	attack_end(&at);
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 shared_suite(void)
 {
@@ -830,6 +1154,7 @@ shared_suite(void)
 	TCase *limits = tcase_create("limits");
 	TCase *reload = tcase_create("reload");
 	TCase *crowd = tcase_create("crowd");
+	TCase *budget = tcase_create("budget");
 
 	tcase_add_checked_fixture(access, start_access, stop_daemon);
 	tcase_set_timeout(access, 60);
@@ -865,5 +1190,13 @@ shared_suite(void)
 	tcase_add_test(crowd, a_thousand_connections_acquire_run_release);
 	tcase_add_test(crowd, vanishing_clients_leak_nothing);
 	suite_add_tcase(s, crowd);
+
+	/* A second user is nobody, in a child: that needs root (as in CI). */
+	tcase_add_checked_fixture(budget, start_budget, stop_daemon);
+	tcase_set_timeout(budget, 120);
+	tcase_add_test(budget, a_user_past_its_buffer_budget_waits);
+	if (getuid() == 0)
+		tcase_add_test(budget, another_user_is_served_past_ones_budget);
+	suite_add_tcase(s, budget);
 	return s;
 }
