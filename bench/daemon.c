@@ -50,6 +50,7 @@ write_config(const char *path, unsigned ncpu)
 	    "# written by leasepool-bench\n"
 	    "[daemon]\n"
 	    "max_connections = 20000\n"
+	    "max_connections_per_user = 20000\n"
 	    "shutdown_timeout = 5\n"
 	    "\n"
 	    "[pool " BENCH_POOL_CPU "]\n"

@@ -65,6 +65,7 @@ static const struct key keys[] = {
 	{ SECTION_DAEMON, "socket_mode", KEY_MODE, D(socket_mode), 0, 0777, "0600", false },
 	{ SECTION_DAEMON, "default_pool", KEY_NAME, D(default_pool), 0, 0, "cpu", true },
 	{ SECTION_DAEMON, "max_connections", KEY_UINT, D(max_connections), 1, 1000000, "4096", true },
+	{ SECTION_DAEMON, "max_connections_per_user", KEY_UINT, D(max_connections_per_user), 1, 1000000, "256", true },
 	{ SECTION_DAEMON, "max_user_buffer_bytes", KEY_BYTES, D(max_user_buffer_bytes), 65536, 1ULL << 40, "64M", true },
 	{ SECTION_DAEMON, "max_message_bytes", KEY_BYTES, D(max_message_bytes), 1024, LP_MESSAGE_BYTES_CEILING, "4194304", true },
 	{ SECTION_DAEMON, "max_depth", KEY_UINT, D(max_depth), 4, 32, "32", true },

@@ -69,6 +69,7 @@ struct lp_config {
 	mode_t socket_mode;
 	char default_pool[LP_POOL_NAME_MAX + 1];
 	unsigned max_connections;
+	unsigned max_connections_per_user;
 	unsigned long long max_user_buffer_bytes;	/* buffered for one uid before its reading stops */
 	unsigned max_message_bytes;	/* at most LP_MESSAGE_BYTES_CEILING */
 	unsigned max_depth;		/* nested containers in a message */

@@ -53,6 +53,7 @@ conn_accept(int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof cred;
+	struct user *u;
 	struct conn *c;
 
 	/* Peer credentials fail closed: no identity, no service. */
@@ -65,6 +66,14 @@ conn_accept(int fd)
 		log_warn("refusing a connection from pid %d uid %u: %u connection%s (max_connections)",
 		    (int)cred.pid, (unsigned)cred.uid, server.nconns, lp_plural(server.nconns));
 		refuse(fd, LP_ERR_LIMIT_EXCEEDED, "too many connections");
+		return;
+	}
+	if ((u = user_find(cred.uid)) != NULL &&
+	    u->nconns >= server.cfg.max_connections_per_user) {
+		log_warn("refusing a connection from pid %d uid %u: that user has %u connections "
+		    "(max_connections_per_user)", (int)cred.pid, (unsigned)cred.uid, u->nconns);
+		refuse(fd, LP_ERR_LIMIT_EXCEEDED,
+		    "too many connections of this user (max_connections_per_user)");
 		return;
 	}
 	if (evutil_make_socket_nonblocking(fd) == -1 || (c = calloc(1, sizeof *c)) == NULL) {

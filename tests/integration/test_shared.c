@@ -75,7 +75,9 @@ start_two_workers(void)
 static void
 start_crowded(void)
 {
-	start_with("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\nworkers = 1\n");
+	/* A crowd of one user. */
+	start_with("[daemon]\nmax_connections_per_user = 2000\n"
+	    "[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\nworkers = 1\n");
 }
 
 /* Pool cpu admits only our uid, until a reload admits only another. */
@@ -845,6 +847,14 @@ start_budget(void)
 	ck_assert_int_eq(chmod(d.dir, 0711), 0);
 }
 
+static void
+start_three_per_user(void)
+{
+	start_with("[daemon]\nmax_connections_per_user = 3\nsocket_mode = 0666\n"
+	    "[pool cpu]\nexecutors_max = 1\nworkers = 1\n");
+	ck_assert_int_eq(chmod(d.dir, 0711), 0);
+}
+
 /*
  * The attack of issue 30: connections that each send all but the last
  * bytes of one request as large as max_message_bytes, and never the rest.
@@ -1146,6 +1156,69 @@ START_TEST(another_user_is_served_past_ones_budget)
 }
 END_TEST
 
+/* Our user holds its 3 connections: a fourth is refused, and says why. */
+static void
+fill_connections(struct lp_client *c[3])
+{
+	char buf[512];
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	for (int i = 0; i < 3; i++)
+		c[i] = daemon_connect(&d);
+	ck_assert_int_ge(fd = raw_connect(&d), 0);
+	do {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		ck_assert_msg(poll(&p, 1, (int)(HARNESS_WAIT_SECONDS * 1000)) == 1,
+		    "a fourth connection was neither refused nor closed");
+		n = read(fd, buf + len, sizeof buf - len);
+		len += n > 0 ? (size_t)n : 0;
+	} while (n > 0 && len < sizeof buf);
+	close(fd);
+	ck_assert(memmem(buf, len, "max_connections_per_user", 24) != NULL);
+	ck_assert(daemon_log_contains(&d, "that user has 3 connections (max_connections_per_user)"));
+}
+
+START_TEST(connections_per_user_are_bounded)
+{
+	struct lp_client *c[3];
+
+	fill_connections(c);
+	/* One goes: another may come. */
+	lp_client_free(c[2]);
+	ck_assert(wait_stats(c[0], "connections", 2));
+	c[2] = daemon_connect(&d);
+	ck_assert(wait_stats(c[2], "connections", 3));
+	for (int i = 0; i < 3; i++)
+		lp_client_free(c[i]);
+}
+END_TEST
+
+static int
+ask_stats(void)
+{
+	struct lp_client *c;
+	struct lp_value *v;
+	struct lp_error err;
+
+	if ((c = lp_connect(d.socket, &err)) == NULL)
+		return 1;
+	return lp_stats(c, NULL, &v, &err) == LP_OK ? 0 : 2;
+}
+
+START_TEST(another_user_connects_past_ones_limit)
+{
+	struct lp_client *c[3];
+
+	fill_connections(c);
+	ck_assert_int_eq(as_nobody(ask_stats), 0);
+	for (int i = 0; i < 3; i++)
+		lp_client_free(c[i]);
+}
+END_TEST
+
 Suite *
 shared_suite(void)
 {
@@ -1155,6 +1228,7 @@ shared_suite(void)
 	TCase *reload = tcase_create("reload");
 	TCase *crowd = tcase_create("crowd");
 	TCase *budget = tcase_create("budget");
+	TCase *per_user = tcase_create("per-user");
 
 	tcase_add_checked_fixture(access, start_access, stop_daemon);
 	tcase_set_timeout(access, 60);
@@ -1198,5 +1272,12 @@ shared_suite(void)
 	if (getuid() == 0)
 		tcase_add_test(budget, another_user_is_served_past_ones_budget);
 	suite_add_tcase(s, budget);
+
+	tcase_add_checked_fixture(per_user, start_three_per_user, stop_daemon);
+	tcase_set_timeout(per_user, 60);
+	tcase_add_test(per_user, connections_per_user_are_bounded);
+	if (getuid() == 0)
+		tcase_add_test(per_user, another_user_connects_past_ones_limit);
+	suite_add_tcase(s, per_user);
 	return s;
 }
