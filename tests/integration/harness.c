@@ -315,6 +315,16 @@ exited(void *arg)
 	return waitpid(w->pid, &w->status, WNOHANG) == w->pid;
 }
 
+bool
+wait_exit(pid_t pid, int *status)
+{
+	struct exit_wait w = { pid, -1 };
+	bool ended = wait_until(exited, &w);
+
+	*status = w.status;
+	return ended;
+}
+
 /*
  * Every test's daemon is stopped as an operator would (a second SIGTERM
  * means "now"), and must exit 0: sanitizers and valgrind report their
@@ -323,18 +333,18 @@ exited(void *arg)
 void
 daemon_cleanup(struct daemon *d)
 {
-	struct exit_wait w = { d->pid, -1 };
+	int status;
 
 	if (d->pid > 0) {
 		kill(d->pid, SIGTERM);
 		kill(d->pid, SIGTERM);
-		if (!wait_until(exited, &w)) {
+		if (!wait_exit(d->pid, &status)) {
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, NULL, 0);
 		}
 		d->pid = 0;
-		ck_assert_msg(WIFEXITED(w.status) && WEXITSTATUS(w.status) == 0,
-		    "leasepoold did not stop cleanly (status %#x); see %s", w.status, d->log);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "leasepoold did not stop cleanly (status %#x); see %s", status, d->log);
 	}
 	unlink(d->socket);
 	unlink(d->config);

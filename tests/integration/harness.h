@@ -68,6 +68,9 @@ struct lp_client *daemon_connect(const struct daemon *d);
 /* Polls cond every few milliseconds until it holds or the bound passes. */
 bool wait_until(bool (*cond)(void *arg), void *arg);
 
+/* Waits within the bound for child pid to exit, and gets its wait status; false if it did not. */
+bool wait_exit(pid_t pid, int *status);
+
 /* True when the daemon's log holds needle; how many of its lines do. */
 bool daemon_log_contains(const struct daemon *d, const char *needle);
 unsigned daemon_log_count(const struct daemon *d, const char *needle);

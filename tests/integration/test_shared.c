@@ -1086,38 +1086,26 @@ START_TEST(a_user_past_its_buffer_budget_waits)
 }
 END_TEST
 
-struct child {
-	pid_t pid;
-	int status;
-};
-
-static bool
-child_ended(void *arg)
-{
-	struct child *ch = arg;
-
-	return waitpid(ch->pid, &ch->status, WNOHANG) == ch->pid;
-}
-
 /* Runs body in a child as nobody; returns its wait status once it ended. */
 static int
 as_nobody(int (*body)(void))
 {
-	struct child ch = { .pid = fork() };
+	pid_t pid = fork();
+	int status;
 
-	ck_assert_int_ge(ch.pid, 0);
-	if (ch.pid == 0) {
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
 		if (setgroups(0, NULL) == -1 || setresgid(NOBODY, NOBODY, NOBODY) == -1 ||
 		    setresuid(NOBODY, NOBODY, NOBODY) == -1)
 			_exit(100);
 		_exit(body());
 	}
-	if (!wait_until(child_ended, &ch)) {
-		kill(ch.pid, SIGKILL);
-		waitpid(ch.pid, NULL, 0);
+	if (!wait_exit(pid, &status)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
 		ck_abort_msg("the other user's client never finished");
 	}
-	return ch.status;
+	return status;
 }
 
 /* Another user's request, of half the budget, is echoed whole. */
