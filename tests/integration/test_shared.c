@@ -838,11 +838,13 @@ add_case(Suite *s, const char *name, const char *tags, SFun setup, const TTest *
 #define BUDGET_KIB 1024L
 #define NOBODY 65534
 
+#define BUDGET_CONFIG "[daemon]\nmax_user_buffer_bytes = %s\nsocket_mode = 0666\n" \
+    "[pool cpu]\nexecutors_max = 1\nworkers = 1\n"
+
 static void
 start_budget(void)
 {
-	start_with("[daemon]\nmax_user_buffer_bytes = 1M\nsocket_mode = 0666\n"
-	    "[pool cpu]\nexecutors_max = 1\nworkers = 1\n");
+	start_with(BUDGET_CONFIG, "1M");
 	/* The harness's directory is 0700: the other user must reach the socket in it. */
 	ck_assert_int_eq(chmod(d.dir, 0711), 0);
 }
@@ -1086,6 +1088,29 @@ START_TEST(a_user_past_its_buffer_budget_waits)
 }
 END_TEST
 
+START_TEST(a_raised_budget_applies_at_once)
+{
+	struct request_in_flight p = { .c = daemon_connect(&d) };
+	struct lp_args *a = one_number(7);
+	char config[256];
+	struct attack at;
+	struct lp_error err;
+
+	p.id = own_client_id(p.c);
+	attack_until_paused(&at);
+	ck_assert(lp_submit_async(p.c, "cpu", "echo", a, record, &p.o, &err) == LP_OK);
+	ck_assert(wait_until(pending_waits, &p));
+	snprintf(config, sizeof config, BUDGET_CONFIG, "64M");
+	daemon_reload(&d, config);
+	ck_assert(wait_until(pending_answered, &p));
+	ck_assert_int_eq(p.o.code, LP_OK);
+	attack_check_open(&at);
+	attack_end(&at);
+	lp_args_free(a);
+	lp_client_free(p.c);
+}
+END_TEST
+
 /* Runs body in a child as nobody; returns its wait status once it ended. */
 static int
 as_nobody(int (*body)(void))
@@ -1257,6 +1282,7 @@ shared_suite(void)
 	tcase_add_checked_fixture(budget, start_budget, stop_daemon);
 	tcase_set_timeout(budget, 120);
 	tcase_add_test(budget, a_user_past_its_buffer_budget_waits);
+	tcase_add_test(budget, a_raised_budget_applies_at_once);
 	if (getuid() == 0)
 		tcase_add_test(budget, another_user_is_served_past_ones_budget);
 	suite_add_tcase(s, budget);
