@@ -111,17 +111,24 @@ find_lease(struct conn *c, uint32_t msgid, uint64_t id)
 	return l;
 }
 
-/* Every pool's name, or only those of the pools with exec = yes. */
+/* Whether hello names the pool: one c may use, and allows exec if exec_only. */
+static bool
+hello_names(const struct conn *c, const struct lp_pool *pool, bool exec_only)
+{
+	return (!exec_only || pool->cfg.exec) && dispatch_may_use(&c->holder, pool);
+}
+
+/* The names of the pools c may use, or only of those with exec = yes. */
 static void
-pack_pool_names(msgpack_packer *pk, bool exec_only)
+pack_pool_names(msgpack_packer *pk, const struct conn *c, bool exec_only)
 {
 	uint32_t n = 0;
 
 	for (size_t i = 0; i < server.leases.npools; i++)
-		n += !exec_only || server.leases.pools[i].cfg.exec;
+		n += hello_names(c, &server.leases.pools[i], exec_only);
 	msgpack_pack_array(pk, n);
 	for (size_t i = 0; i < server.leases.npools; i++) {
-		if (!exec_only || server.leases.pools[i].cfg.exec)
+		if (hello_names(c, &server.leases.pools[i], exec_only))
 			lp_pack_cstr(pk, server.leases.pools[i].cfg.name);
 	}
 }
@@ -156,9 +163,9 @@ do_hello(struct conn *c, const struct lp_request *req)
 	lp_pack_kv_u64(pk, "protocol", LP_PROTOCOL_VERSION);
 	lp_pack_kv_u64(pk, "pid", (uint64_t)getpid());
 	lp_pack_cstr(pk, "pools");
-	pack_pool_names(pk, false);
+	pack_pool_names(pk, c, false);
 	lp_pack_cstr(pk, "exec_pools");
-	pack_pool_names(pk, true);
+	pack_pool_names(pk, c, true);
 	lp_pack_cstr(pk, "functions");
 	msgpack_pack_array(pk, (uint32_t)jobs_count());
 	for (size_t i = 0; i < jobs_count(); i++)
@@ -328,7 +335,7 @@ do_stats(struct conn *c, const struct lp_request *req)
 		return;
 	pk = conn_packer();
 	lp_pack_response_ok(pk, req->msgid);
-	stats_pack(pk, pool, server_now());
+	stats_pack(pk, pool, &c->holder, server_now());
 	conn_send(c);
 }
 

@@ -40,7 +40,11 @@ to_evbuffer(void *arg, const char *text, size_t len)
 	return evbuffer_add(arg, text, len);
 }
 
-/* The same map a `stats` request gets, decoded, so that one formatter serves the tool and us. */
+/*
+ * The map a `stats` request gets, decoded, so that one formatter serves the
+ * tool and us: as an anonymous viewer sees it, counts only, since anyone
+ * who reaches the port may read it.
+ */
 static int
 format_stats(struct evbuffer *body)
 {
@@ -51,7 +55,7 @@ format_stats(struct evbuffer *body)
 
 	msgpack_sbuffer_init(&packed);
 	msgpack_packer_init(&pk, &packed, msgpack_sbuffer_write);
-	stats_pack(&pk, NULL, server_now());
+	stats_pack(&pk, NULL, NULL, server_now());
 	msgpack_unpacked_init(&stats);
 	if (msgpack_unpack_next(&stats, packed.data, packed.size, NULL) == MSGPACK_UNPACK_SUCCESS)
 		rc = lp_prometheus_write(&stats.data, to_evbuffer, body);

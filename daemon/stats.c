@@ -8,18 +8,37 @@
 #include "daemon/stats.h"
 #include "proto/rpc.h"
 
-static const char *
-lease_state_name(const struct lp_lease *l, double now)
+/*
+ * Who may see the pids, owners and names of uid's clients and leases: that
+ * user, root and the daemon's own user (who could read them in its memory
+ * anyway).  Everyone else, and an anonymous viewer (NULL: the metrics
+ * endpoint), gets only counts.
+ */
+static bool
+may_see(const struct lp_holder *viewer, uid_t uid)
+{
+	return viewer != NULL &&
+	    (viewer->uid == uid || viewer->uid == 0 || viewer->uid == geteuid());
+}
+
+enum shown_state { SHOWN_ACTIVE, SHOWN_GRACE, SHOWN_DRAINING, SHOWN_EXPIRED, SHOWN__COUNT };
+
+static const char *const shown_state_names[SHOWN__COUNT] = {
+	"active", "grace", "draining", "expired",
+};
+
+static enum shown_state
+shown_state(const struct lp_lease *l, double now)
 {
 	switch (l->state) {
 	case LEASE_ACTIVE:
-		return now < l->soft_expiry ? "active" : "grace";
+		return now < l->soft_expiry ? SHOWN_ACTIVE : SHOWN_GRACE;
 	case LEASE_RELEASED:
-		return "draining";
+		return SHOWN_DRAINING;
 	case LEASE_EXPIRED:
-		return "expired";
+		break;
 	}
-	return "?";
+	return SHOWN_EXPIRED;
 }
 
 static void
@@ -31,7 +50,7 @@ pack_lease(msgpack_packer *pk, const struct lp_lease *l, double now)
 	msgpack_pack_map(pk, 10);
 	lp_pack_kv_u64(pk, "id", l->id);
 	lp_pack_kv_str(pk, "owner", l->owner);
-	lp_pack_kv_str(pk, "state", lease_state_name(l, now));
+	lp_pack_kv_str(pk, "state", shown_state_names[shown_state(l, now)]);
 	lp_pack_kv_u64(pk, "executor", l->executor->id);
 	/* Whoever acquired it, also while it drains after a release. */
 	lp_pack_kv_i64(pk, "pid", l->pid);
@@ -78,19 +97,21 @@ pack_histogram(msgpack_packer *pk, const char *key, const struct histogram *h)
 }
 
 static void
-pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
+pack_pool(msgpack_packer *pk, const struct lp_pool *p, const struct lp_holder *viewer,
+    double now)
 {
 	const struct lp_executor *ex;
-	unsigned runs = 0, nleases = 0;
+	unsigned runs = 0, shown = 0, states[SHOWN__COUNT] = { 0 };
 
 	TAILQ_FOREACH(ex, &p->executors, link) {
 		if (ex->lease != NULL) {
 			runs += ex->lease->runs;
-			nleases++;
+			states[shown_state(ex->lease, now)]++;
+			shown += may_see(viewer, ex->lease->uid);
 		}
 	}
 	lp_pack_cstr(pk, p->cfg.name);
-	msgpack_pack_map(pk, 14);
+	msgpack_pack_map(pk, 15);
 	lp_pack_kv_str(pk, "backend", config_backend_name(p->cfg.backend));
 	lp_pack_kv_u64(pk, "workers", p->cfg.workers);
 	lp_pack_cstr(pk, "executors");
@@ -117,29 +138,41 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, double now)
 	pack_histogram(pk, "run_duration_seconds", &p->counters.run_duration);
 	lp_pack_cstr(pk, "grinder");
 	grinder_pack_stats(pk, p);
+	lp_pack_cstr(pk, "leases_by_state");
+	msgpack_pack_map(pk, SHOWN__COUNT);
+	for (int i = 0; i < SHOWN__COUNT; i++)
+		lp_pack_kv_u64(pk, shown_state_names[i], states[i]);
+	/* Every lease counts above; only those the viewer may see are listed. */
 	lp_pack_cstr(pk, "leases");
-	msgpack_pack_array(pk, nleases);
+	msgpack_pack_array(pk, shown);
 	TAILQ_FOREACH(ex, &p->executors, link)
-		if (ex->lease != NULL)
+		if (ex->lease != NULL && may_see(viewer, ex->lease->uid))
 			pack_lease(pk, ex->lease, now);
 }
 
 /* Enough to see who is there; a daemon with thousands of clients lists the first ones. */
 #define STATS_CLIENTS_MAX 256
 
+/* The clients the viewer may see; the "connections" count has them all. */
 static void
-pack_clients(msgpack_packer *pk, double now)
+pack_clients(msgpack_packer *pk, const struct lp_holder *viewer, double now)
 {
 	const struct conn *c;
-	unsigned n = server.nconns < STATS_CLIENTS_MAX ? server.nconns : STATS_CLIENTS_MAX;
+	unsigned n = 0;
 
+	TAILQ_FOREACH(c, &server.conns, link)
+		if (may_see(viewer, c->holder.uid) && ++n == STATS_CLIENTS_MAX)
+			break;
 	msgpack_pack_array(pk, n);
 	TAILQ_FOREACH(c, &server.conns, link) {
 		const struct lp_lease *l;
 		unsigned leases = 0;
 
-		if (n-- == 0)
+		if (n == 0)
 			break;
+		if (!may_see(viewer, c->holder.uid))
+			continue;
+		n--;
 		TAILQ_FOREACH(l, &c->holder.leases, holder_link)
 			leases++;
 		msgpack_pack_map(pk, 9);
@@ -156,7 +189,8 @@ pack_clients(msgpack_packer *pk, double now)
 }
 
 void
-stats_pack(msgpack_packer *pk, const struct lp_pool *only, double now)
+stats_pack(msgpack_packer *pk, const struct lp_pool *only, const struct lp_holder *viewer,
+    double now)
 {
 	msgpack_pack_map(pk, 10);
 	lp_pack_kv_str(pk, "version", LP_VERSION);
@@ -168,14 +202,14 @@ stats_pack(msgpack_packer *pk, const struct lp_pool *only, double now)
 	lp_pack_kv_bool(pk, "stopping", server.stopping);
 	lp_pack_kv_str(pk, "default_pool", server.cfg.default_pool);
 	lp_pack_cstr(pk, "clients");
-	pack_clients(pk, now);
+	pack_clients(pk, viewer, now);
 	lp_pack_cstr(pk, "pools");
 	if (only != NULL) {
 		msgpack_pack_map(pk, 1);
-		pack_pool(pk, only, now);
+		pack_pool(pk, only, viewer, now);
 		return;
 	}
 	msgpack_pack_map(pk, (uint32_t)server.leases.npools);
 	for (size_t i = 0; i < server.leases.npools; i++)
-		pack_pool(pk, &server.leases.pools[i], now);
+		pack_pool(pk, &server.leases.pools[i], viewer, now);
 }

@@ -21,7 +21,6 @@
 enum source {
 	DAEMON_VALUE,		/* stats[key][subkey] */
 	POOL_VALUE,		/* pool[key][subkey], for each pool */
-	POOL_LEASES,		/* each pool's leases whose state is label_value */
 	DAEMON_INFO,		/* 1, with stats[key] as the label's value */
 	POOL_HISTOGRAM,		/* pool[key]: {count, sum, buckets: [[le, count], ...]} */
 };
@@ -91,10 +90,13 @@ static const struct metric metrics[] = {
 	{ "leasepool_leases", GAUGE,
 	    "Leases holding an executor: active, grace (past soft expiry), "
 	    "draining (released, runs in flight), expired.",
-	    POOL_LEASES, "leases", NULL, "state", "active" },
-	{ "leasepool_leases", NULL, NULL, POOL_LEASES, "leases", NULL, "state", "grace" },
-	{ "leasepool_leases", NULL, NULL, POOL_LEASES, "leases", NULL, "state", "draining" },
-	{ "leasepool_leases", NULL, NULL, POOL_LEASES, "leases", NULL, "state", "expired" },
+	    POOL_VALUE, "leases_by_state", "active", "state", "active" },
+	{ "leasepool_leases", NULL, NULL,
+	    POOL_VALUE, "leases_by_state", "grace", "state", "grace" },
+	{ "leasepool_leases", NULL, NULL,
+	    POOL_VALUE, "leases_by_state", "draining", "state", "draining" },
+	{ "leasepool_leases", NULL, NULL,
+	    POOL_VALUE, "leases_by_state", "expired", "state", "expired" },
 	{ "leasepool_leases_granted_total", COUNTER, "Leases granted.",
 	    POOL_VALUE, "counters", "granted", NULL, NULL },
 	{ "leasepool_leases_ended_total", COUNTER,
@@ -228,25 +230,6 @@ value_at(const msgpack_object *map, const struct metric *m)
 	return m->subkey != NULL && o != NULL ? lp_map_get(o, m->subkey) : o;
 }
 
-/* The leases of a pool in the row's state, as a msgpack integer. */
-static bool
-count_leases(const msgpack_object *pool, const struct metric *m, msgpack_object *count)
-{
-	const msgpack_object *leases = lp_map_get(pool, m->key);
-
-	if (leases == NULL || leases->type != MSGPACK_OBJECT_ARRAY)
-		return false;
-	count->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-	count->via.u64 = 0;
-	for (uint32_t i = 0; i < leases->via.array.size; i++) {
-		const msgpack_object *state = lp_map_get(&leases->via.array.ptr[i], "state");
-
-		if (state != NULL && lp_obj_is_str(state, m->label_value))
-			count->via.u64++;
-	}
-	return true;
-}
-
 static int
 emit(struct line *l, lp_text_sink *sink, void *arg)
 {
@@ -297,12 +280,6 @@ write_sample(const struct metric *m, const msgpack_object *stats,
 		line_label(&l, &sep, m->label, version->via.str.ptr, version->via.str.size);
 		number.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
 		number.via.u64 = 1;
-		value = &number;
-		break;
-	case POOL_LEASES:
-		if (!count_leases(pool, m, &number))
-			return 0;
-		line_label(&l, &sep, m->label, m->label_value, strlen(m->label_value));
 		value = &number;
 		break;
 	case DAEMON_VALUE:

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -427,17 +429,9 @@ map_lookup(const msgpack_object *m, const char *key, size_t len)
 	return NULL;
 }
 
-long long
-stats_int(struct lp_client *c, const char *path)
+const msgpack_object *
+object_at(const msgpack_object *o, const char *path)
 {
-	const msgpack_object *o;
-	struct lp_value *v;
-	struct lp_error err;
-	long long result = -1;
-
-	if (lp_stats(c, NULL, &v, &err) != LP_OK)
-		ck_abort_msg("stats: %s", err.message);
-	o = lp_value_object(v);
 	while (o != NULL && *path != '\0') {
 		const char *dot = strchr(path, '.');
 		size_t len = dot != NULL ? (size_t)(dot - path) : strlen(path);
@@ -445,12 +439,34 @@ stats_int(struct lp_client *c, const char *path)
 		o = map_lookup(o, path, len);
 		path += len + (dot != NULL);
 	}
+	return o;
+}
+
+long long
+int_at(const msgpack_object *map, const char *path)
+{
+	const msgpack_object *o = object_at(map, path);
+	long long result = -1;
+
 	if (o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 		result = (long long)o->via.u64;
 	else if (o != NULL && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
 		result = o->via.i64;
 	else if (o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN)
 		result = o->via.boolean;
+	return result;
+}
+
+long long
+stats_int(struct lp_client *c, const char *path)
+{
+	struct lp_value *v;
+	struct lp_error err;
+	long long result;
+
+	if (lp_stats(c, NULL, &v, &err) != LP_OK)
+		ck_abort_msg("stats: %s", err.message);
+	result = int_at(lp_value_object(v), path);
 	lp_value_free(v);
 	return result;
 }
@@ -477,8 +493,8 @@ wait_stats(struct lp_client *c, const char *path, long long want)
 	return wait_until(stats_reached, &w);
 }
 
-/* Reads fd until EOF or the deadline, keeping what fits in buf (NUL-terminated). */
-static void
+/* Reads fd until EOF or the deadline, keeping what fits in buf (NUL-terminated); how much. */
+static size_t
 read_until_eof(int fd, char *buf, size_t len, double until)
 {
 	char scratch[4096];
@@ -501,6 +517,7 @@ read_until_eof(int fd, char *buf, size_t len, double until)
 		used += keep;
 	}
 	buf[used] = '\0';
+	return used;
 }
 
 struct reap {
@@ -752,4 +769,107 @@ fill_pattern(char *buf, size_t len)
 		state = state * 1103515245u + 12345u;
 		buf[i] = (char)(state >> 16);
 	}
+}
+
+void
+daemon_open_to_others(const struct daemon *d)
+{
+	ck_assert_msg(chmod(d->dir, 0711) == 0, "chmod %s: %s", d->dir, strerror(errno));
+}
+
+static void
+write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(1);
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * The child of other_user_start: it answers on out with 'k' and what fn
+ * packed, or 'e' and why not, then waits for hold to close.
+ */
+static void __attribute__((noreturn))
+be_other_user(const struct daemon *d, uid_t uid, gid_t gid, other_user_fn *fn, void *arg,
+    int out, int hold)
+{
+	struct lp_error err = { .code = LP_OK };
+	struct lp_client *c = NULL;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	char byte;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		dprintf(out, "ecannot become uid %u gid %u: %s", (unsigned)uid, (unsigned)gid,
+		    strerror(errno));
+		_exit(1);
+	}
+	if ((c = lp_connect(d->socket, &err)) == NULL || !fn(c, &pk, arg, &err)) {
+		dprintf(out, "e%s: %s", lp_err_name(err.code), err.message);
+		_exit(1);
+	}
+	write_all(out, "k", 1);
+	write_all(out, sb.data, sb.size);
+	close(out);
+	while (read(hold, &byte, 1) == -1 && errno == EINTR)
+		continue;
+	lp_client_free(c);
+	_exit(0);
+}
+
+void
+other_user_start(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
+    other_user_fn *fn, void *arg)
+{
+	pid_t parent = getpid();
+	int out[2], hold[2];
+	size_t len;
+
+	/* Close on exec: a program the test runs meanwhile must not keep the child waiting. */
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(hold, O_CLOEXEC), 0);
+	o->pid = fork();
+	ck_assert_int_ge(o->pid, 0);
+	if (o->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		close(out[0]);
+		close(hold[1]);
+		be_other_user(d, uid, gid, fn, arg, out[1], hold[0]);
+	}
+	close(out[1]);
+	close(hold[0]);
+	o->hold = hold[1];
+	len = read_until_eof(out[0], o->data, sizeof o->data, monotonic() + HARNESS_WAIT_SECONDS);
+	close(out[0]);
+	ck_assert_msg(len > 0 && o->data[0] == 'k', "as uid %u: %s", (unsigned)uid,
+	    len > 0 ? o->data + 1 : "no answer");
+	ck_assert_msg(len < sizeof o->data - 1, "as uid %u: an answer too long", (unsigned)uid);
+	msgpack_unpacked_init(&o->reply);
+	ck_assert(msgpack_unpack_next(&o->reply, o->data + 1, len - 1, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS);
+}
+
+void
+other_user_end(struct other_user *o)
+{
+	struct reap r = { .pid = o->pid, .status = -1 };
+
+	close(o->hold);
+	ck_assert_msg(wait_until(reaped, &r), "the other user's process %d did not exit",
+	    (int)o->pid);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+	    "the other user's process ended with status %#x", r.status);
+	msgpack_unpacked_destroy(&o->reply);
 }

@@ -80,6 +80,11 @@ void daemon_write_config(const struct daemon *d, const char *config_text);
 /* The same, and waits until SIGHUP has reloaded it. */
 void daemon_reload(const struct daemon *d, const char *config_text);
 
+/* A member of a map by dotted path, e.g. "pools.cpu.executors"; NULL if absent. */
+const msgpack_object *object_at(const msgpack_object *map, const char *path);
+/* The same, as an integer (a boolean as 0 or 1); -1 if absent or not a number. */
+long long int_at(const msgpack_object *map, const char *path);
+
 /* A stats value by path, e.g. "pools.cpu.executors.available"; -1 if absent. */
 long long stats_int(struct lp_client *c, const char *path);
 
@@ -143,6 +148,39 @@ int daemon_run_once(const char *config_text, bool check_only, char *output, size
 /* The same on the socket path given rather than a private one. */
 int daemon_run_once_at(const char *socket, const char *config_text, bool check_only, char *output,
     size_t len);
+
+/*
+ * Lets other users reach d's socket: its directory becomes 0711 (they may
+ * reach the socket by its name, not list or write the directory).  The
+ * socket's own mode is the configuration's socket_mode.
+ */
+void daemon_open_to_others(const struct daemon *d);
+
+/*
+ * What another user's client does: its requests on c, and whatever the
+ * test wants to see of their answers packed into pk.  False, with err set,
+ * when a request failed.
+ */
+typedef bool other_user_fn(struct lp_client *c, msgpack_packer *pk, void *arg,
+    struct lp_error *err);
+
+/*
+ * A client of d run by another user: a child process that becomes uid and
+ * gid, without supplementary groups (only root may switch), connects and
+ * calls fn.  It keeps its connection, and whatever fn acquired, until
+ * other_user_end; reply is what fn packed.  The test fails when the child
+ * cannot switch, connect or do what fn asks.
+ */
+struct other_user {
+	pid_t pid;
+	int hold;			/* closed by other_user_end: the child leaves */
+	msgpack_unpacked reply;
+	char data[1 << 16];		/* what reply refers to */
+};
+
+void other_user_start(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
+    other_user_fn *fn, void *arg);
+void other_user_end(struct other_user *o);
 
 /*
  * len bytes that vary from one offset to the next without a short period,

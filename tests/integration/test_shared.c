@@ -1232,6 +1232,265 @@ START_TEST(another_user_connects_past_ones_limit)
 }
 END_TEST
 
+/* ---- what stats and hello show to whom (issue 30) ---- */
+
+/* nobody and nogroup, on Debian */
+#define OTHER_UID 65534
+#define OTHER_GID 65534
+
+/* Pool cpu admits everyone, pool private only our uid; both allow exec; anyone may connect. */
+static void
+start_private(void)
+{
+	start_with("[daemon]\nsocket_mode = 0666\n"
+	    "[pool cpu]\nexecutors_max = 2\nworkers = 1\nexec = yes\n"
+	    "[pool private]\nexecutors_max = 1\nworkers = 1\nexec = yes\nallow_users = %u\n",
+	    (unsigned)getuid());
+	daemon_open_to_others(&d);
+}
+
+/* The lease of pool held by owner in a stats map; NULL when it shows none. */
+static const msgpack_object *
+lease_owned_by(const msgpack_object *stats, const char *pool, const char *owner)
+{
+	char path[64];
+	const msgpack_object *leases;
+
+	snprintf(path, sizeof path, "pools.%s.leases", pool);
+	ck_assert_ptr_nonnull(leases = object_at(stats, path));
+	for (uint32_t i = 0; i < leases->via.array.size; i++) {
+		const msgpack_object *o = lp_map_get(&leases->via.array.ptr[i], "owner");
+
+		if (o != NULL && lp_obj_is_str(o, owner))
+			return &leases->via.array.ptr[i];
+	}
+	return NULL;
+}
+
+/* The client named name in a stats map; NULL when it shows none. */
+static const msgpack_object *
+client_named(const msgpack_object *stats, const char *name)
+{
+	const msgpack_object *clients = lp_map_get(stats, "clients");
+
+	ck_assert_ptr_nonnull(clients);
+	for (uint32_t i = 0; i < clients->via.array.size; i++)
+		if (lp_obj_is_str(lp_map_get(&clients->via.array.ptr[i], "name"), name))
+			return &clients->via.array.ptr[i];
+	return NULL;
+}
+
+/* The names of a hello answer's list, e.g. "cpu private". */
+static const char *
+names_of(const msgpack_object *hello, const char *key)
+{
+	static char names[256];
+	const msgpack_object *list = lp_map_get(hello, key);
+	size_t used = 0;
+
+	ck_assert_ptr_nonnull(list);
+	names[0] = '\0';
+	for (uint32_t i = 0; i < list->via.array.size; i++) {
+		const msgpack_object *n = &list->via.array.ptr[i];
+
+		used += (size_t)snprintf(names + used, sizeof names - used, "%s%.*s",
+		    i > 0 ? " " : "", (int)n->via.str.size, n->via.str.ptr);
+		ck_assert_uint_lt(used, sizeof names);
+	}
+	return names;
+}
+
+/* What one user must not find anywhere in the stats another user is shown. */
+struct secrets {
+	const char *prefix;		/* of each of their owners and client names */
+	int64_t pids[8];		/* their client's, their workers' */
+	unsigned npids;
+	int64_t uid;			/* the only uid and gid that may show */
+};
+
+static void
+add_worker_pids(struct secrets *s, const msgpack_object *lease)
+{
+	const msgpack_object *w;
+
+	ck_assert_ptr_nonnull(lease);
+	ck_assert_ptr_nonnull(w = lp_map_get(lease, "workers"));
+	for (uint32_t i = 0; i < w->via.array.size && s->npids < 8; i++)
+		s->pids[s->npids++] = w->via.array.ptr[i].via.i64;
+}
+
+static void
+assert_keeps(const msgpack_object *o, const struct secrets *s)
+{
+	size_t len = strlen(s->prefix);
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR:
+		ck_assert_msg(o->via.str.size < len || memcmp(o->via.str.ptr, s->prefix, len) != 0,
+		    "another user sees '%.*s'", (int)o->via.str.size, o->via.str.ptr);
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		for (unsigned i = 0; i < s->npids; i++)
+			ck_assert_msg(o->via.i64 != s->pids[i], "another user sees pid %lld",
+			    (long long)s->pids[i]);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		for (uint32_t i = 0; i < o->via.array.size; i++)
+			assert_keeps(&o->via.array.ptr[i], s);
+		break;
+	case MSGPACK_OBJECT_MAP:
+		for (uint32_t i = 0; i < o->via.map.size; i++) {
+			const msgpack_object_kv *kv = &o->via.map.ptr[i];
+
+			if (lp_obj_is_str(&kv->key, "uid") || lp_obj_is_str(&kv->key, "gid"))
+				ck_assert_msg(kv->val.via.i64 == s->uid, "another user sees %s %lld",
+				    kv->key.via.str.ptr, (long long)kv->val.via.i64);
+			assert_keeps(&kv->val, s);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* As the other user: a name, a lease of pool cpu, then [hello, stats] for the test. */
+static bool
+look_as_another_user(struct lp_client *c, msgpack_packer *pk, void *arg, struct lp_error *err)
+{
+	struct lp_acquire_opts opts = { .owner = "theirs: a lease" };
+	struct lp_value *hello, *stats = NULL;
+	struct lp_lease lease;
+	bool ok;
+
+	if (lp_hello(c, "theirs: a client", &hello, err) != LP_OK)
+		return false;
+	ok = lp_acquire(c, &opts, &lease, err) == LP_OK && lp_stats(c, NULL, &stats, err) == LP_OK;
+	if (ok) {
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_object(pk, *lp_value_object(hello));
+		msgpack_pack_object(pk, *lp_value_object(stats));
+	}
+	lp_value_free(hello);
+	lp_value_free(stats);
+	return ok;
+}
+
+static void
+acquire_as(struct lp_client *c, const char *pool, const char *owner)
+{
+	struct lp_acquire_opts opts = { .pool = pool, .owner = owner };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK, "acquire: %s", err.message);
+}
+
+static void
+hello_as(struct lp_client *c, const char *name, struct lp_value **v)
+{
+	struct lp_error err;
+
+	ck_assert_msg(lp_hello(c, name, v, &err) == LP_OK, "hello: %s", err.message);
+}
+
+/*
+ * Root and the daemon's own user see every client and lease in full, and
+ * hello lists every pool they may use.  (Run as anyone; as root, the test
+ * below also shows root another user's client and lease.)
+ */
+START_TEST(the_daemons_user_sees_every_client_and_lease)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	const msgpack_object *l, *me;
+	struct lp_value *v;
+	struct lp_error err;
+
+	hello_as(a, "mine: a client", &v);
+	lp_value_free(v);
+	acquire_as(a, "private", "mine: private");
+	ck_assert(lp_stats(b, NULL, &v, &err) == LP_OK);
+	ck_assert_int_eq(int_at(lp_value_object(v), "connections"), 2);
+	ck_assert_uint_eq(lp_value_get(v, "clients")->via.array.size, 2);
+	ck_assert_ptr_nonnull(me = client_named(lp_value_object(v), "mine: a client"));
+	ck_assert_int_eq(int_at(me, "pid"), getpid());
+	ck_assert_int_eq(int_at(me, "uid"), getuid());
+	ck_assert_ptr_nonnull(l = lease_owned_by(lp_value_object(v), "private", "mine: private"));
+	ck_assert_int_eq(int_at(l, "pid"), getpid());
+	ck_assert_int_eq(int_at(l, "uid"), getuid());
+	ck_assert_uint_eq(lp_map_get(l, "workers")->via.array.size, 1);
+	lp_value_free(v);
+	hello_as(b, "mine: another", &v);
+	ck_assert_str_eq(names_of(lp_value_object(v), "pools"), "cpu private");
+	ck_assert_str_eq(names_of(lp_value_object(v), "exec_pools"), "cpu private");
+	lp_value_free(v);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
+/*
+ * Another user sees its own client and lease in full and ours only as
+ * counts: no owner, client name, pid, uid or worker pid of ours, not even
+ * of a pool it may use; hello lists only the pools it may use.  We, root,
+ * still see all of theirs.  (Every client saw everything.)
+ */
+START_TEST(another_user_sees_its_own_and_counts_of_the_rest)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct secrets mine = { .prefix = "mine:", .uid = OTHER_UID };
+	const msgpack_object *hello, *stats, *l, *theirs;
+	struct other_user o;
+	struct lp_value *v;
+	struct lp_error err;
+
+	hello_as(c, "mine: a client", &v);
+	lp_value_free(v);
+	acquire_as(c, "private", "mine: private");
+	acquire_as(c, "cpu", "mine: cpu");
+	mine.pids[mine.npids++] = getpid();
+	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
+	add_worker_pids(&mine, lease_owned_by(lp_value_object(v), "private", "mine: private"));
+	add_worker_pids(&mine, lease_owned_by(lp_value_object(v), "cpu", "mine: cpu"));
+	lp_value_free(v);
+	ck_assert_uint_eq(mine.npids, 3);
+
+	other_user_start(&o, &d, OTHER_UID, OTHER_GID, look_as_another_user, NULL);
+	hello = &o.reply.data.via.array.ptr[0];
+	stats = &o.reply.data.via.array.ptr[1];
+	ck_assert_str_eq(names_of(hello, "pools"), "cpu");
+	ck_assert_str_eq(names_of(hello, "exec_pools"), "cpu");
+	/* Its own, in full. */
+	ck_assert_uint_eq(lp_map_get(stats, "clients")->via.array.size, 1);
+	ck_assert_ptr_nonnull(theirs = client_named(stats, "theirs: a client"));
+	ck_assert_int_eq(int_at(theirs, "pid"), o.pid);
+	ck_assert_ptr_nonnull(l = lease_owned_by(stats, "cpu", "theirs: a lease"));
+	ck_assert_int_eq(int_at(l, "pid"), o.pid);
+	ck_assert_int_eq(int_at(l, "uid"), OTHER_UID);
+	ck_assert_uint_eq(lp_map_get(l, "workers")->via.array.size, 1);
+	/* Ours, as counts. */
+	ck_assert_int_eq(int_at(stats, "connections"), 2);
+	ck_assert_uint_eq(object_at(stats, "pools.cpu.leases")->via.array.size, 1);
+	ck_assert_int_eq(int_at(stats, "pools.cpu.leases_by_state.active"), 2);
+	ck_assert_int_eq(int_at(stats, "pools.private.executors.leased"), 1);
+	ck_assert_int_eq(int_at(stats, "pools.private.leases_by_state.active"), 1);
+	ck_assert_uint_eq(object_at(stats, "pools.private.leases")->via.array.size, 0);
+	assert_keeps(stats, &mine);
+
+	/* Root sees theirs. */
+	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
+	ck_assert_uint_eq(lp_value_get(v, "clients")->via.array.size, 2);
+	ck_assert_ptr_nonnull(theirs = client_named(lp_value_object(v), "theirs: a client"));
+	ck_assert_int_eq(int_at(theirs, "pid"), o.pid);
+	ck_assert_int_eq(int_at(theirs, "uid"), OTHER_UID);
+	ck_assert_ptr_nonnull(l = lease_owned_by(lp_value_object(v), "cpu", "theirs: a lease"));
+	ck_assert_int_eq(int_at(l, "uid"), OTHER_UID);
+	ck_assert_uint_eq(lp_map_get(l, "workers")->via.array.size, 1);
+	lp_value_free(v);
+	other_user_end(&o);
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 shared_suite(void)
 {
@@ -1242,6 +1501,7 @@ shared_suite(void)
 	TCase *crowd = tcase_create("crowd");
 	TCase *budget = tcase_create("budget");
 	TCase *per_user = tcase_create("per-user");
+	TCase *privacy = tcase_create("privacy");
 
 	tcase_add_checked_fixture(access, start_access, stop_daemon);
 	tcase_set_timeout(access, 60);
@@ -1257,6 +1517,14 @@ shared_suite(void)
 	tcase_add_test(limits, draining_leases_count_until_their_runs_end);
 	tcase_add_test(limits, lease_terms_are_capped);
 	suite_add_tcase(s, limits);
+
+	tcase_add_checked_fixture(privacy, start_private, stop_daemon);
+	tcase_set_timeout(privacy, 60);
+	tcase_add_test(privacy, the_daemons_user_sees_every_client_and_lease);
+	/* Only root can be another user; to anyone else the daemon's user is the only one. */
+	if (geteuid() == 0)
+		tcase_add_test(privacy, another_user_sees_its_own_and_counts_of_the_rest);
+	suite_add_tcase(s, privacy);
 
 	tcase_add_checked_fixture(reload, start_admitting_me, stop_daemon);
 	tcase_set_timeout(reload, 60);
