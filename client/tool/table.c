@@ -2,7 +2,8 @@
  * The stats table for people: a line about the daemon; per pool, a row for
  * its executors, one for its counters and one for its grinder; a row per
  * live lease.  Columns are as wide as their widest cell; numbers align on
- * the right.
+ * the right.  A reader who is not root or the daemon's user is shown only
+ * its own leases, and a count of the others'.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -260,6 +261,26 @@ lease_row(struct table *t, const char *pool, json_t *l)
 	table_cell(t, "%" JSON_INTEGER_FORMAT, number(l, "runs"));
 }
 
+/*
+ * Leases the daemon counts but does not list: other users', for a reader
+ * who is neither root nor the daemon's user (none from a daemon that
+ * lists them all, or that does not count them by state).
+ */
+static json_int_t
+unlisted_leases(json_t *pools)
+{
+	json_int_t n = 0;
+	const char *name, *state;
+	json_t *p, *count;
+
+	json_object_foreach(pools, name, p) {
+		json_object_foreach(member(p, "leases_by_state"), state, count)
+			n += json_integer_value(count);
+		n -= (json_int_t)json_array_size(member(p, "leases"));
+	}
+	return n;
+}
+
 static void
 print_leases(FILE *f, json_t *pools)
 {
@@ -269,6 +290,7 @@ print_leases(FILE *f, json_t *pools)
 		{ "RUNS", true },
 	};
 	struct table t = { cols, sizeof cols / sizeof cols[0], NULL, 0, 0 };
+	json_int_t others = unlisted_leases(pools);
 	const char *name;
 	json_t *p, *l;
 	size_t i;
@@ -277,10 +299,13 @@ print_leases(FILE *f, json_t *pools)
 		json_array_foreach(member(p, "leases"), i, l)
 			lease_row(&t, name, l);
 	}
-	if (t.ncells == 0)
-		fputs("no live leases\n", f);
-	else
+	if (t.ncells != 0)
 		table_print(f, &t);
+	else
+		fputs(others > 0 ? "no live leases of yours\n" : "no live leases\n", f);
+	if (others > 0)
+		fprintf(f, "%" JSON_INTEGER_FORMAT " lease%s of other users, not shown\n", others,
+		    lp_plural(others));
 }
 
 void

@@ -39,16 +39,16 @@ enum {
 #define ARGS_MAX 16
 
 /* One executor, so that a test can hold all of them; exec allowed but on noexec. */
-static const char config[] =
-    "[pool cpu]\n"
-    "executors_min = 1\n"
-    "executors_max = 1\n"
-    "workers = 2\n"
-    "exec = yes\n"
-    "[pool noexec]\n"
-    "executors_min = 0\n"
-    "executors_max = 1\n"
-    "workers = 1\n";
+#define POOLS \
+    "[pool cpu]\n" \
+    "executors_min = 1\n" \
+    "executors_max = 1\n" \
+    "workers = 2\n" \
+    "exec = yes\n" \
+    "[pool noexec]\n" \
+    "executors_min = 0\n" \
+    "executors_max = 1\n" \
+    "workers = 1\n"
 
 static struct daemon d;
 static struct program p;
@@ -56,7 +56,15 @@ static struct program p;
 static void
 start(void)
 {
-	daemon_start(&d, config);
+	daemon_start(&d, POOLS);
+}
+
+/* The same pools, with a socket other users may reach. */
+static void
+start_shared(void)
+{
+	daemon_start(&d, "[daemon]\nsocket_mode = 0666\n" POOLS);
+	daemon_open_to_others(&d);
 }
 
 static void
@@ -154,6 +162,29 @@ START_TEST(stats_table_shows_pools_and_leases)
 	ck_assert_msg(strstr(p.out, "\ncpu     process        2") != NULL, "%s", p.out);
 	ck_assert_msg(strstr(p.out, "\nGRINDER  QUEUED  RUNNING  BATCHES") != NULL, "%s", p.out);
 	ck_assert_msg(strstr(p.out, "held by the test  active") != NULL, "%s", p.out);
+	lp_client_free(c);
+}
+END_TEST
+
+/*
+ * Another user's table lists its own leases and counts ours, and its
+ * Prometheus text counts them all (it listed ours: owner, pid, uid).
+ */
+START_TEST(stats_of_another_user_count_our_leases)
+{
+	char *as_nobody[] = { "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+	    "--clear-groups", (char *)program_tool(), "-s", d.socket, "stats", NULL, NULL };
+	struct lp_client *c = daemon_connect(&d);
+
+	hold_lease(c);
+	ck_assert_int_eq(program_run(&p, as_nobody, NULL, NULL), OK);
+	ck_assert_msg(strstr(p.out, "held by the test") == NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\nno live leases of yours\n"
+	    "1 lease of other users, not shown\n") != NULL, "%s", p.out);
+	as_nobody[8] = "--prometheus";
+	ck_assert_int_eq(program_run(&p, as_nobody, NULL, NULL), OK);
+	ck_assert_msg(strstr(p.out, "\nleasepool_leases{pool=\"cpu\",state=\"active\"} 1\n") !=
+	    NULL, "%s", p.out);
 	lp_client_free(c);
 }
 END_TEST
@@ -767,6 +798,15 @@ tool_suite(void)
 	tcase_add_test(tc, run_says_on_a_terminal_that_it_waits);
 	tcase_add_test(tc, run_waits_quietly_without_a_terminal);
 	suite_add_tcase(s, tc);
+
+	/* Only root can be another user. */
+	if (geteuid() == 0) {
+		tc = tcase_create("other user");
+		tcase_add_checked_fixture(tc, start_shared, stop);
+		tcase_set_timeout(tc, 60);
+		tcase_add_test(tc, stats_of_another_user_count_our_leases);
+		suite_add_tcase(s, tc);
+	}
 
 	tc = tcase_create("exec");
 	tcase_add_checked_fixture(tc, start, stop);
