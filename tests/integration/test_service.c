@@ -1110,6 +1110,41 @@ START_TEST(daemon_options_long_and_short)
 }
 END_TEST
 
+/*
+ * Root's first run by hand, on a machine where the service never ran: no
+ * XDG_RUNTIME_DIR, no /run/leasepool.  In a mount namespace of its own with
+ * an empty /run, so the machine's /run is left alone: -t says the directory
+ * will be made, the daemon makes it and listens there, and the tool finds
+ * it with no -s, the system socket being the first it tries.
+ */
+static const char first_run_script[] =
+    "set -e\n"
+    "mount -t tmpfs lp-test-run /run\n"
+    "unset XDG_RUNTIME_DIR RUNTIME_DIRECTORY LEASEPOOL_SOCKET\n"
+    "\"$0\" -t | grep '^# socket directory: /run/leasepool will be made$'\n"
+    "\"$0\" 2>/dev/null &\n"
+    "daemon=$!\n"
+    "tries=0\n"
+    "until [ -S /run/leasepool/leasepool.sock ]; do\n"
+    "	tries=$((tries + 1)); [ $tries -lt 400 ] || exit 3; sleep 0.05\n"
+    "done\n"
+    "stat -c 'mode %a' /run/leasepool\n"
+    "\"$1\" ping\n"
+    "kill $daemon; wait $daemon\n";
+
+START_TEST(first_run_as_root_makes_the_runtime_directory)
+{
+	char *argv[] = { "/usr/bin/unshare", "--map-root-user", "--mount", "sh", "-c",
+	    (char *)first_run_script, (char *)daemon_path(), (char *)program_tool(), NULL };
+	static struct program p;
+
+	ck_assert_msg(program_run(&p, argv, NULL, NULL) == 0, "status %d: %s%s", p.status,
+	    p.out, p.err);
+	ck_assert_msg(strstr(p.out, "mode 755\n") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "/run/leasepool/leasepool.sock") != NULL, "%s", p.out);
+}
+END_TEST
+
 /* Two pools and values away from the defaults, of every kind of key. */
 static const char varied_config[] =
     "[daemon]\n"
@@ -1616,6 +1651,7 @@ service_suite(void)
 	tcase_add_test(files, check_prints_every_key_as_a_file_that_reads_back);
 	tcase_add_test(files, unit_waits_longer_than_the_drain);
 	tcase_add_test(files, daemon_options_long_and_short);
+	tcase_add_test(files, first_run_as_root_makes_the_runtime_directory);
 	tcase_add_test(files, daemon_replaces_only_a_socket);
 	tcase_add_test(files, daemon_refuses_a_directory_others_may_write);
 	tcase_add_test(files, daemon_refuses_a_configuration_others_may_write);
