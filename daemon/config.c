@@ -988,9 +988,9 @@ config_warnings(const struct lp_config *cfg, uid_t euid, bool own_socket,
 		if (!cfg->pools[i].exec)
 			continue;
 		snprintf(text, sizeof text, "[pool %s] exec = yes while the daemon runs as "
-		    "root: every program a client runs there runs as root; run the daemon as "
-		    "a user of its own (User= in its unit, or leasepoold -u USER)",
-		    cfg->pools[i].name);
+		    "root: programs run as their clients, but the daemon and its workers keep "
+		    "uid 0, which owns root's files; run the daemon as a user of its own "
+		    "(User= in its unit)", cfg->pools[i].name);
 		warn(arg, text);
 	}
 	if (!own_socket || (cfg->socket_mode & 077) == 0)

@@ -6,10 +6,11 @@
 #include "daemon/admin.h"
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
-#include "daemon/exec.h"
+#include "daemon/forkserver.h"
 #include "daemon/grinder.h"
 #include "daemon/jobs.h"
 #include "daemon/log.h"
+#include "daemon/privs.h"
 #include "daemon/backend.h"
 #include "daemon/run.h"
 #include "daemon/server.h"
@@ -223,6 +224,17 @@ do_acquire(struct conn *c, const struct lp_request *req)
 		    pool->cfg.name, pool->nwaiters);
 }
 
+/*
+ * Programs may start as another uid: the daemon had the capabilities for
+ * it, and so has its fork server, unless that is a restarted one, which
+ * the daemon started after it dropped them (privs.h).
+ */
+static bool
+exec_can_switch(void)
+{
+	return privs_exec_any_user() && !forkserver_has_died();
+}
+
 /* The function exists, can run on the pool's backend, and the pool lets this client run it. */
 static bool
 function_allowed(struct conn *c, uint32_t msgid, const struct lp_pool *pool, struct lp_str fn)
@@ -240,12 +252,22 @@ function_allowed(struct conn *c, uint32_t msgid, const struct lp_pool *pool, str
 		    "function '%s' is not marked thread-safe; run it on a process pool", f->name);
 		return false;
 	}
-	if (!pool->cfg.exec && fn.len == strlen(EXEC_FUNCTION) &&
-	    memcmp(fn.ptr, EXEC_FUNCTION, fn.len) == 0) {
+	if (!pool->cfg.exec && run_is_exec(fn)) {
 		log_warn("%s: exec refused on pool %s", conn_label(c), pool->cfg.name);
 		answer_error(c, msgid, LP_ERR_PERMISSION_DENIED,
 		    "pool '%s' does not allow exec (set exec = yes in its [pool %s] section)",
 		    pool->cfg.name, pool->cfg.name);
+		return false;
+	}
+	if (run_is_exec(fn) && c->holder.uid != geteuid() && !exec_can_switch()) {
+		log_warn("%s: exec refused on pool %s: the daemon cannot switch users",
+		    conn_label(c), pool->cfg.name);
+		answer_error(c, msgid, LP_ERR_PERMISSION_DENIED,
+		    "exec runs programs as the user who asks, and this daemon (uid %u) cannot "
+		    "switch users (%s): only uid %u may exec here", (unsigned)geteuid(),
+		    privs_exec_any_user() ? "its fork server was restarted without CAP_SETUID, "
+		    "CAP_SETGID and CAP_KILL; restart leasepoold" :
+		    "it has no CAP_SETUID, CAP_SETGID and CAP_KILL", (unsigned)geteuid());
 		return false;
 	}
 	return true;

@@ -2,9 +2,13 @@
  * The exec built-in: runs a program on a worker with kwargs argv, stdin,
  * env and cwd, and returns {status, signal, stdout, stderr, truncated}.
  *
- * The program stays in the worker's process group, which is its own: a job
- * timeout kills the group, so the program and whatever it started die with
- * the worker.  Its stdin is written as the pipe takes it, between reads of
+ * The program runs as the client that asked (its uid, gid and groups, which
+ * the daemon adds to the job), started by the worker's spawner (spawner.h),
+ * with an environment that starts clean as sudo's does: a standard PATH,
+ * the caller's HOME, USER and LOGNAME, then the env given.  It stays in
+ * the worker's process group, which is its own: a job timeout kills the
+ * group, and what of it the daemon may not signal comes to the fork
+ * server (reaper.h).  Its stdin is written as the pipe takes it, between reads of
  * its output, so a program that writes while it reads (cat) never waits on
  * us while we wait on it, whatever the sizes.  Output beyond
  * exec_output_max is read and dropped, so a chatty program can neither
@@ -13,20 +17,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
+#include <pwd.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon/exec.h"
+#include "daemon/spawner.h"
 #include "proto/rpc.h"
 #include "proto/text.h"
 
 #define ARGV_MAX 4096
+/* sudo's secure_path on Debian. */
+#define EXEC_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* PATH, HOME, USER and LOGNAME, where env does not give them. */
+#define ENV_DEFAULTS 4
 
 static uint64_t output_max = 1u << 20;
+/* Who the job being run is for; has_caller false: not an exec. */
+static struct spawn_user caller;
+static bool has_caller;
 
 void
 exec_set_output_max(uint64_t bytes)
@@ -36,7 +49,7 @@ exec_set_output_max(uint64_t bytes)
 
 struct exec_request {
 	char **argv;
-	char **envp;		/* NULL: the worker's environment */
+	char **envp;
 	char *cwd;
 	const char *input;
 	size_t input_len;
@@ -108,7 +121,7 @@ parse_env(struct lp_job *job, const msgpack_object *o, struct exec_request *r)
 
 	if (o->type != MSGPACK_OBJECT_MAP || n > ARGV_MAX)
 		return lp_job_fail(job, "exec: env must be a map of strings to strings");
-	if ((r->envp = calloc(n + 1, sizeof *r->envp)) == NULL)
+	if ((r->envp = calloc(n + ENV_DEFAULTS + 1, sizeof *r->envp)) == NULL)
 		return lp_job_fail(job, "exec: out of memory");
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
@@ -121,6 +134,44 @@ parse_env(struct lp_job *job, const msgpack_object *o, struct exec_request *r)
 			r->envp[i] = NULL;
 			return lp_job_fail(job, "exec: out of memory");
 		}
+	}
+	return 0;
+}
+
+static bool
+env_has(char **envp, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (; *envp != NULL; envp++)
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			return true;
+	return false;
+}
+
+/* The clean environment's entries that env did not give; envp has room for them. */
+static int
+add_defaults(struct lp_job *job, struct exec_request *r)
+{
+	const struct passwd *pw = getpwuid(caller.uid);
+	const char *names[ENV_DEFAULTS] = { "PATH", "HOME", "USER", "LOGNAME" };
+	const char *values[ENV_DEFAULTS] = {
+		EXEC_PATH, pw ? pw->pw_dir : NULL, pw ? pw->pw_name : NULL, pw ? pw->pw_name : NULL,
+	};
+	size_t n = 0;
+
+	if (r->envp == NULL && (r->envp = calloc(ENV_DEFAULTS + 1, sizeof *r->envp)) == NULL)
+		return lp_job_fail(job, "exec: out of memory");
+	while (r->envp[n] != NULL)
+		n++;
+	for (int i = 0; i < ENV_DEFAULTS; i++) {
+		if (values[i] == NULL || env_has(r->envp, names[i]))
+			continue;
+		if (asprintf(&r->envp[n], "%s=%s", names[i], values[i]) == -1) {
+			r->envp[n] = NULL;
+			return lp_job_fail(job, "exec: out of memory");
+		}
+		n++;
 	}
 	return 0;
 }
@@ -157,35 +208,9 @@ parse_request(struct lp_job *job, const msgpack_object *kwargs, struct exec_requ
 	}
 	if (argv == NULL)
 		return lp_job_fail(job, "exec: the argv keyword argument is required");
-	return parse_argv(job, argv, r);
-}
-
-/* In the child: wire the pipes, then become the program; errors go back through report. */
-static void __attribute__((noreturn))
-child(const struct exec_request *r, int in, int out, int err, int report)
-{
-	int e;
-
-	signal(SIGPIPE, SIG_DFL);	/* the worker ignores it; the program must not */
-	fcntl(in, F_SETFL, 0);		/* only our end of its stdin is non-blocking */
-	dup2(in, STDIN_FILENO);
-	dup2(out, STDOUT_FILENO);
-	dup2(err, STDERR_FILENO);
-	if (report > 3)
-		close_range(3, (unsigned)report - 1, 0);
-	close_range((unsigned)report + 1, ~0U, 0);
-	if (r->cwd != NULL && chdir(r->cwd) == -1) {
-		e = -errno;	/* negative: chdir, not exec, failed */
-		(void)!write(report, &e, sizeof e);
-		_exit(127);
-	}
-	if (r->envp != NULL)
-		execvpe(r->argv[0], r->argv, r->envp);
-	else
-		execvp(r->argv[0], r->argv);
-	e = errno;
-	(void)!write(report, &e, sizeof e);
-	_exit(127);
+	if (parse_argv(job, argv, r) != 0)
+		return -1;
+	return add_defaults(job, r);
 }
 
 static void
@@ -296,66 +321,103 @@ pack_result(struct lp_job *job, int status, const struct capture *out,
 }
 
 static void
-close_pair(int p[2])
+close_pipes(int (*p)[2], int n)
 {
-	close(p[0]);
-	close(p[1]);
+	for (int i = 0; i < n; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+
+/* What the program's start reported, or nothing: it runs. */
+static int
+start_failed(struct lp_job *job, const struct exec_request *r, const struct spawn_report *rep)
+{
+	char buf[LP_QUOTE_SIZE];
+
+	switch (rep->stage) {
+	case SPAWN_USER:
+		return lp_job_fail(job, "exec: cannot run as uid %u (gid %u): %s",
+		    (unsigned)caller.uid, (unsigned)caller.gid, strerror(rep->error));
+	case SPAWN_CWD:
+		return lp_job_fail(job, "exec: cannot change to directory '%s': %s",
+		    lp_quote(r->cwd, strlen(r->cwd), buf), strerror(rep->error));
+	default:
+		return lp_job_fail(job, "exec: cannot run '%s': %s",
+		    lp_quote(r->argv[0], strlen(r->argv[0]), buf), strerror(rep->error));
+	}
 }
 
 static int
 run_program(struct lp_job *job, const struct exec_request *r)
 {
-	int in[2], out[2], err[2], report[2], e = 0, status;
+	enum { IN, OUT, ERR, REPORT, NPIPES };
 	struct capture cout = { 0 }, cerr = { 0 };
-	char buf[LP_QUOTE_SIZE];
-	pid_t pid;
+	struct spawn_report rep = { 0 };
+	int p[NPIPES][2], made, e = 0, status;
 
-	if (pipe2(in, O_CLOEXEC | O_NONBLOCK) == -1)
-		return lp_job_fail(job, "exec: pipe: %s", strerror(errno));
-	if (pipe2(out, O_CLOEXEC) == -1) {
-		close_pair(in);
-		return lp_job_fail(job, "exec: pipe: %s", strerror(errno));
-	}
-	if (pipe2(err, O_CLOEXEC) == -1) {
-		close_pair(in);
-		close_pair(out);
-		return lp_job_fail(job, "exec: pipe: %s", strerror(errno));
-	}
-	if (pipe2(report, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+	for (made = 0; made < NPIPES; made++)
+		if (pipe2(p[made], O_CLOEXEC | (made == IN ? O_NONBLOCK : 0)) == -1)
+			break;
+	if (made < NPIPES) {
 		e = errno;
-		close_pair(in);
-		close_pair(out);
-		close_pair(err);
-		return lp_job_fail(job, "exec: cannot start a process: %s", strerror(e));
+		close_pipes(p, made);
+		return lp_job_fail(job, "exec: pipe: %s", strerror(e));
 	}
-	if (pid == 0)
-		child(r, in[0], out[1], err[1], report[1]);
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	close(report[1]);
+	e = spawner_run(&caller, r->argv, r->envp, r->cwd,
+	    (int[SPAWN_FDS]){ p[IN][0], p[OUT][1], p[ERR][1], p[REPORT][1] });
+	close(p[IN][0]);
+	close(p[OUT][1]);
+	close(p[ERR][1]);
+	close(p[REPORT][1]);
 	/* Nothing comes back when exec succeeded: the report pipe just closes. */
-	if (read(report[0], &e, sizeof e) != (ssize_t)sizeof e)
-		e = 0;
-	close(report[0]);
-	if (e != 0) {
-		close(in[1]);
-		close(out[0]);
-		close(err[0]);
-		waitpid(pid, &status, 0);
-		if (e < 0)
-			return lp_job_fail(job, "exec: cannot change to directory '%s': %s",
-			    lp_quote(r->cwd, strlen(r->cwd), buf), strerror(-e));
-		return lp_job_fail(job, "exec: cannot run '%s': %s",
-		    lp_quote(r->argv[0], strlen(r->argv[0]), buf), strerror(e));
+	if (e == 0 && read(p[REPORT][0], &rep, sizeof rep) != (ssize_t)sizeof rep)
+		rep.stage = 0;
+	close(p[REPORT][0]);
+	if (e == 0 && rep.stage == 0) {
+		pump_pipes(p[IN][1], p[OUT][0], p[ERR][0], r, &cout, &cerr);
+	} else {
+		close(p[IN][1]);
+		close(p[OUT][0]);
+		close(p[ERR][0]);
 	}
-	pump_pipes(in[1], out[0], err[0], r, &cout, &cerr);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		continue;
+	if (e == 0)
+		e = spawner_wait(&status);
+	if (e != 0)
+		return lp_job_fail(job, "exec: the worker cannot start programs any more (%s); "
+		    "it is replaced", strerror(e));
+	if (rep.stage != 0)
+		return start_failed(job, r, &rep);
 	pack_result(job, status, &cout, &cerr);
 	free(cout.data);
 	free(cerr.data);
 	return 0;
+}
+
+bool
+exec_set_caller(const msgpack_object *o)
+{
+	const msgpack_object *v;
+
+	if ((has_caller = o != NULL) == false)
+		return true;
+	v = o->via.array.ptr;
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3 ||
+	    v[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || v[0].via.u64 > UINT32_MAX ||
+	    v[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || v[1].via.u64 > UINT32_MAX ||
+	    v[2].type != MSGPACK_OBJECT_ARRAY || v[2].via.array.size > SPAWN_GROUPS_MAX)
+		return false;
+	caller.uid = (uint32_t)v[0].via.u64;
+	caller.gid = (uint32_t)v[1].via.u64;
+	caller.ngroups = v[2].via.array.size;
+	for (uint32_t i = 0; i < caller.ngroups; i++) {
+		const msgpack_object *g = &v[2].via.array.ptr[i];
+
+		if (g->type != MSGPACK_OBJECT_POSITIVE_INTEGER || g->via.u64 > UINT32_MAX)
+			return false;
+		caller.groups[i] = (uint32_t)g->via.u64;
+	}
+	return true;
 }
 
 int
@@ -366,6 +428,8 @@ job_exec(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 
 	if (args->via.array.size != 0)
 		return lp_job_fail(job, "exec takes keyword arguments only (argv, stdin, env, cwd)");
+	if (!has_caller)
+		return lp_job_fail(job, "exec: the daemon did not say who the program runs as");
 	rc = parse_request(job, kwargs, &r);
 	if (rc == 0)
 		rc = run_program(job, &r);

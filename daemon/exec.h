@@ -2,6 +2,7 @@
 #ifndef LP_DAEMON_EXEC_H
 #define LP_DAEMON_EXEC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "leasepool/job.h"
@@ -10,6 +11,12 @@
 
 /* The pool's exec_output_max, given to the worker when it starts. */
 void exec_set_output_max(uint64_t bytes);
+
+/*
+ * Before each job: o is the [uid, gid, [groups]] the daemon added to an
+ * exec's job (NULL: none).  False when it is malformed.
+ */
+bool exec_set_caller(const msgpack_object *o);
 
 int job_exec(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs);
 

@@ -18,6 +18,7 @@
 #include "daemon/loop.h"
 #include "daemon/metrics.h"
 #include "daemon/modules.h"
+#include "daemon/privs.h"
 #include "daemon/backend.h"
 #include "daemon/procpool.h"
 #include "daemon/runas.h"
@@ -199,6 +200,13 @@ main(int argc, char **argv)
 	procpool_init(base);
 	forkserver_start(base, &procpool_forkserver_events, server.cfg.modules);
 	server_init(base);
+	/* The fork server keeps what it takes to start programs as others; the daemon does not. */
+	privs_drop();
+	if (privs_exec_any_user())
+		log_info("exec runs programs as the user who asks");
+	else
+		log_info("exec runs programs only for uid %u: no CAP_SETUID, CAP_SETGID and CAP_KILL",
+		    (unsigned)geteuid());
 	log_notice("leasepoold %s listening on %s (%s, %zu pool%s), as uid %u", LP_VERSION,
 	    server.cfg.socket_path, server.cfg.source, server.cfg.npools,
 	    lp_plural(server.cfg.npools), (unsigned)geteuid());

@@ -245,6 +245,7 @@ pool_limits(const struct lp_pool *p)
 		.exec_output_max = p->cfg.exec_output_max,
 		.sched_batch = p->cfg.sched_batch,
 		.busy_poll_ns = (uint64_t)(server.cfg.busy_poll * 1e9),
+		.exec = p->cfg.exec,
 	};
 
 	return l;

@@ -108,12 +108,12 @@ children_left(void)
  * to us once it is dead, and found by the next pass.
  */
 unsigned
-reaper_kill_all(void)
+reaper_kill_all(reaper_expected_fn *expected, void *arg)
 {
 	pid_t pids[REAPER_BATCH];
 	unsigned n, killed = 0;
 
-	while (children_left() && (n = reaper_kill(NULL, NULL, pids, REAPER_BATCH)) > 0) {
+	while (children_left() && (n = reaper_kill(expected, arg, pids, REAPER_BATCH)) > 0) {
 		for (unsigned i = 0; i < n; i++)
 			wait_for(pids[i]);
 		killed += n;

@@ -34,11 +34,12 @@ typedef bool reaper_expected_fn(pid_t pid, void *arg);
 unsigned reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed, unsigned max);
 
 /*
- * Kills every descendant of this process and reaps them, until it has no
- * child left; returns how many it killed (children that had already
- * exited are reaped, not counted).  For a worker between jobs.
+ * Kills every descendant of this process but the children expected claims
+ * (NULL: none) and reaps them, until it has no other child left; returns
+ * how many it killed (children that had already exited are reaped, not
+ * counted).  For a worker between jobs, and a spawner after a program.
  */
-unsigned reaper_kill_all(void);
+unsigned reaper_kill_all(reaper_expected_fn *expected, void *arg);
 
 /*
  * At a stop: reaps children until none is left, killing at once those

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "daemon/conn.h"
+#include "daemon/exec.h"
 #include "daemon/grinder.h"
 #include "daemon/log.h"
 #include "daemon/run.h"
@@ -19,11 +20,36 @@ raw_or(struct lp_raw given, const char *empty)
 	return given.len > 0 ? given : (struct lp_raw){ .ptr = empty, .len = 1, .depth = 1 };
 }
 
+bool
+run_is_exec(struct lp_str fn)
+{
+	return fn.len == strlen(EXEC_FUNCTION) && memcmp(fn.ptr, EXEC_FUNCTION, fn.len) == 0;
+}
+
+/*
+ * An exec runs as the client that asked: [uid, gid, [groups]] from
+ * SO_PEERCRED and SO_PEERGROUPS, after its arguments (exec.c).
+ */
+static size_t
+pack_caller(msgpack_sbuffer *buf, const struct conn *c)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_uint32(&pk, c->holder.uid);
+	msgpack_pack_uint32(&pk, c->holder.gid);
+	msgpack_pack_array(&pk, c->ngroups);
+	for (unsigned i = 0; i < c->ngroups; i++)
+		msgpack_pack_uint32(&pk, c->groups[i]);
+	return buf->size;
+}
+
 struct run *
 run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool, struct lp_lease *lease,
     const struct run_job *job)
 {
-	static msgpack_sbuffer head;
+	static msgpack_sbuffer head, caller;
 	static msgpack_packer pk;
 	struct lp_raw args = raw_or(job->args, "\x90"), kwargs = raw_or(job->kwargs, "\x80");
 	size_t owner_len = lease != NULL ? 0 : job->owner.len, len;
@@ -32,9 +58,12 @@ run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool, struct lp_lease *l
 	if (pk.data == NULL)
 		msgpack_packer_init(&pk, &head, msgpack_sbuffer_write);
 	msgpack_sbuffer_clear(&head);
-	msgpack_pack_array(&pk, 3);
+	msgpack_sbuffer_clear(&caller);
+	msgpack_pack_array(&pk, run_is_exec(job->fn) ? 4 : 3);
 	msgpack_pack_str_with_body(&pk, job->fn.ptr, job->fn.len);
 	len = head.size + args.len + kwargs.len;
+	if (run_is_exec(job->fn))
+		len += pack_caller(&caller, c);
 
 	/* One allocation: the run, its packed job, and an item's owner after it. */
 	if ((r = malloc(sizeof *r + len + owner_len + 1)) == NULL)
@@ -52,6 +81,8 @@ run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool, struct lp_lease *l
 	memcpy(r->payload, head.data, head.size);
 	memcpy(r->payload + head.size, args.ptr, args.len);
 	memcpy(r->payload + head.size + args.len, kwargs.ptr, kwargs.len);
+	if (caller.size > 0)
+		memcpy(r->payload + head.size + args.len + kwargs.len, caller.data, caller.size);
 	if (lease != NULL) {
 		r->owner = lease->owner;
 	} else {

@@ -8,6 +8,7 @@
 #ifndef LP_DAEMON_RUN_H
 #define LP_DAEMON_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -51,6 +52,9 @@ struct run_job {
 	double timeout;
 	struct lp_str owner;		/* a submit item's; a lease run takes its lease's */
 };
+
+/* fn is the exec built-in, which runs as the client that asked. */
+bool run_is_exec(struct lp_str fn);
 
 /* A run on lease (which gives the pool), or a grinder item when lease is NULL. */
 struct run *run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool,

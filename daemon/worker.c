@@ -14,7 +14,9 @@
 #include "daemon/jobs.h"
 #include "daemon/loop.h"
 #include "daemon/modules.h"
+#include "daemon/privs.h"
 #include "daemon/reaper.h"
+#include "daemon/spawner.h"
 #include "daemon/wire.h"
 #include "daemon/worker.h"
 #include "leasepool/errors.h"
@@ -130,16 +132,17 @@ end_job_processes(const struct lp_job_function *f)
 
 	if (f != NULL && (f->flags & JOB_NO_PROCESSES))
 		return 0;
-	killed = reaper_kill_all();
+	killed = reaper_kill_all(spawner_is, NULL) + spawner_take_killed();
 	return killed < UINT16_MAX ? (uint16_t)killed : UINT16_MAX;
 }
 
-/* The daemon packed [fn, args, kwargs]; anything else is its bug. */
+/* The daemon packed [fn, args, kwargs], and the caller's ids for an exec; anything else is its bug. */
 static bool
 parse_job(const msgpack_object *o, const msgpack_object **fn,
     const msgpack_object **args, const msgpack_object **kwargs)
 {
-	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3)
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3 || o->via.array.size > 4 ||
+	    !exec_set_caller(o->via.array.size == 4 ? &o->via.array.ptr[3] : NULL))
 		return false;
 	*fn = &o->via.array.ptr[0];
 	*args = &o->via.array.ptr[1];
@@ -309,6 +312,15 @@ worker_main(int in, int out, const struct worker_limits *limits)
 	double started, busy_poll = limits->busy_poll_ns / 1e9;
 
 	prctl(PR_SET_NAME, "leasepool-work");
+	/*
+	 * Neither ptrace nor /proc/PID/mem or environ for the programs of
+	 * other users that run beside it: it holds their jobs and results.
+	 * Its spawner inherits this.
+	 */
+	prctl(PR_SET_DUMPABLE, 0);
+	if (limits->exec && !spawner_start())
+		_exit(71);
+	privs_drop();
 	/* What a job starts stays ours to kill, even once its parent died (reaper.h). */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* A program that exec quits early must not kill us through its stdin pipe. */
@@ -336,10 +348,12 @@ worker_main(int in, int out, const struct worker_limits *limits)
 		started = monotonic_now();
 		run_jobs(out, h.job, buf, h.len, &zone, &job, limits);
 		msgpack_zone_clear(&zone);
+		if (!spawner_alive())
+			break;	/* exec cannot work here any more: the daemon replaces us */
 		if (loop_worker_polls(h.flags & WIRE_STREAM, monotonic_now() - started, busy_poll))
 			poll_for_frame(in, busy_poll);
 	}
 	modules_worker_fini();
-	reaper_kill_all();
+	reaper_kill_all(NULL, NULL);
 	_exit(0);
 }

@@ -20,6 +20,7 @@ struct worker_limits {
 	uint64_t exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
 	uint64_t sched_batch;		/* nonzero: run under SCHED_BATCH */
 	uint64_t busy_poll_ns;		/* how long it may poll for its next frame */
+	uint64_t exec;			/* nonzero: the pool allows exec, the worker forks a spawner */
 };
 
 void worker_main(int in, int out, const struct worker_limits *limits) __attribute__((noreturn));

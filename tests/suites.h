@@ -19,6 +19,7 @@
 	X(config) \
 	X(daemon) \
 	X(workers) \
+	X(exec_users) \
 	X(grinder) \
 	X(shared) \
 	X(client) \

@@ -140,8 +140,9 @@ START_TEST(crash_mid_batch_keeps_finished_results)
 	struct lp_args *crash = lp_args_new();
 	struct lp_error err;
 
-	/* The shell's parent is the worker: the second item kills it. */
-	lp_kwargs_raw(crash, "argv", "\x93\xa2sh\xa2-c\xad" "kill -9 $PPID", 21);
+	/* The shell's parent is the worker's spawner, whose parent the second item kills. */
+	lp_kwargs_raw(crash, "argv", "\x93\xa2sh\xa2-c\xd9\x2a"
+	    "set -- $(cat /proc/$PPID/stat); kill -9 $4", 51);
 	submit_echo(c, 1, &out[0]);
 	submit(c, "exec", crash, &out[1]);
 	submit_echo(c, 3, &out[2]);

@@ -1554,14 +1554,17 @@ has_fork_server(void *arg)
 /*
  * Root starts it with -u nobody: the daemon, its fork server and the
  * programs its workers run are nobody, the socket is nobody's and goes at
- * the stop, and nobody, the daemon's user now, may administer it.
+ * the stop, and nobody, the daemon's user now, may administer it.  With
+ * root it gave up the right to switch users: exec is nobody's alone.
  */
 START_TEST(user_option_runs_everything_as_that_user)
 {
 	static struct program p;
 	struct passwd pw = *getpwnam("nobody");
-	char *tool[] = { (char *)program_tool(), "-s", d.socket, "run", "--kw",
-	    "argv=[\"id\",\"-u\"]", "exec", NULL };
+	char regid[32];
+	char *tool[] = { "/usr/bin/setpriv", "--reuid=nobody", regid, "--clear-groups",
+	    (char *)program_tool(), "-s", d.socket, "run", "--kw", "argv=[\"id\",\"-u\"]",
+	    "exec", NULL };
 	char want[64];
 	struct stat st;
 	pid_t pid;
@@ -1573,6 +1576,9 @@ START_TEST(user_option_runs_everything_as_that_user)
 	assert_runs_as(fork_server_of(&d), &pw);
 	ck_assert_int_eq(stat(d.socket, &st), 0);
 	ck_assert_uint_eq(st.st_uid, pw.pw_uid);
+	snprintf(regid, sizeof regid, "--regid=%u", (unsigned)pw.pw_gid);
+	ck_assert_int_eq(program_run(&p, tool + 4, NULL, NULL), 5);
+	ck_assert_msg(strstr(p.err, "cannot switch users") != NULL, "%s", p.err);
 	ck_assert_int_eq(program_run(&p, tool, NULL, NULL), 0);
 	snprintf(want, sizeof want, "\"stdout\":\"%u\\n\"", (unsigned)pw.pw_uid);
 	ck_assert_msg(strstr(p.out, want) != NULL, "%s", p.out);
