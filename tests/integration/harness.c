@@ -828,12 +828,11 @@ be_other_user(const struct daemon *d, uid_t uid, gid_t gid, other_user_fn *fn, v
 }
 
 void
-other_user_start(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
+other_user_spawn(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
     other_user_fn *fn, void *arg)
 {
 	pid_t parent = getpid();
 	int out[2], hold[2];
-	size_t len;
 
 	/* Close on exec: a program the test runs meanwhile must not keep the child waiting. */
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
@@ -850,15 +849,33 @@ other_user_start(struct other_user *o, const struct daemon *d, uid_t uid, gid_t 
 	}
 	close(out[1]);
 	close(hold[0]);
+	o->uid = uid;
+	o->out = out[0];
 	o->hold = hold[1];
-	len = read_until_eof(out[0], o->data, sizeof o->data, monotonic() + HARNESS_WAIT_SECONDS);
-	close(out[0]);
-	ck_assert_msg(len > 0 && o->data[0] == 'k', "as uid %u: %s", (unsigned)uid,
+}
+
+void
+other_user_wait(struct other_user *o)
+{
+	size_t len;
+
+	len = read_until_eof(o->out, o->data, sizeof o->data, monotonic() + HARNESS_WAIT_SECONDS);
+	close(o->out);
+	ck_assert_msg(len > 0 && o->data[0] == 'k', "as uid %u: %s", (unsigned)o->uid,
 	    len > 0 ? o->data + 1 : "no answer");
-	ck_assert_msg(len < sizeof o->data - 1, "as uid %u: an answer too long", (unsigned)uid);
+	ck_assert_msg(len < sizeof o->data - 1, "as uid %u: an answer too long",
+	    (unsigned)o->uid);
 	msgpack_unpacked_init(&o->reply);
 	ck_assert(msgpack_unpack_next(&o->reply, o->data + 1, len - 1, NULL) ==
 	    MSGPACK_UNPACK_SUCCESS);
+}
+
+void
+other_user_start(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
+    other_user_fn *fn, void *arg)
+{
+	other_user_spawn(o, d, uid, gid, fn, arg);
+	other_user_wait(o);
 }
 
 void

@@ -173,6 +173,8 @@ typedef bool other_user_fn(struct lp_client *c, msgpack_packer *pk, void *arg,
  */
 struct other_user {
 	pid_t pid;
+	uid_t uid;
+	int out;			/* the child's reply */
 	int hold;			/* closed by other_user_end: the child leaves */
 	msgpack_unpacked reply;
 	char data[1 << 16];		/* what reply refers to */
@@ -180,6 +182,10 @@ struct other_user {
 
 void other_user_start(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
     other_user_fn *fn, void *arg);
+/* The same in two steps, for a test that acts while fn waits: the child starts, then its reply. */
+void other_user_spawn(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
+    other_user_fn *fn, void *arg);
+void other_user_wait(struct other_user *o);
 void other_user_end(struct other_user *o);
 
 /*
