@@ -14,13 +14,25 @@
 /* The grinder's own lease never expires in practice: it lets go when idle. */
 #define GRINDER_LEASE_SECONDS 1e9
 
+/* One user's connections in one grinder: the turns go round users, then round a user's connections. */
+struct guser {
+	struct grinder *g;
+	struct user *user;
+	unsigned nqueues;		/* its connections' queues, whether they hold items or not */
+	TAILQ_HEAD(, gqueue) ring;	/* its connections' turn order, while they have items */
+	bool in_ring;
+	TAILQ_ENTRY(guser) ring_link;	/* the grinder's turn order, while it has items */
+	LIST_ENTRY(guser) link;		/* the grinder's users */
+};
+
 /* One client's items in one grinder. */
 struct gqueue {
 	struct grinder *g;
+	struct guser *u;
 	struct conn *conn;
 	struct run_queue items;
 	bool in_ring;
-	TAILQ_ENTRY(gqueue) ring_link;	/* the grinder's turn order, while it has items */
+	TAILQ_ENTRY(gqueue) ring_link;	/* its user's turn order, while it has items */
 	LIST_ENTRY(gqueue) conn_link;	/* c->grinds */
 };
 
@@ -29,7 +41,9 @@ struct grinder {
 	struct lp_holder holder;	/* the grinder's lease, and its wait for one */
 	struct lp_lease *lease;
 	bool acquiring;
-	TAILQ_HEAD(, gqueue) ring;
+	LIST_HEAD(, guser) users;
+	TAILQ_HEAD(, guser) ring;
+	unsigned nring;			/* users with items queued */
 	TAILQ_HEAD(, run) by_age;	/* every queued item, oldest first */
 	unsigned queued;
 	unsigned hurried;		/* of them, requeued or short of time: no batch wait */
@@ -63,10 +77,28 @@ grinder_init(struct lp_lease_table *t)
 		g->holder.pid = getpid();
 		g->holder.uid = getuid();
 		g->holder.gid = getgid();
+		LIST_INIT(&g->users);
 		TAILQ_INIT(&g->ring);
 		TAILQ_INIT(&g->by_age);
 		t->pools[i].grinder = g;
 	}
+}
+
+static struct guser *
+guser_of(struct grinder *g, struct user *user)
+{
+	struct guser *u;
+
+	LIST_FOREACH(u, &g->users, link)
+		if (u->user == user)
+			return u;
+	if ((u = calloc(1, sizeof *u)) == NULL)
+		fatalx("out of memory");
+	u->g = g;
+	u->user = user;
+	TAILQ_INIT(&u->ring);
+	LIST_INSERT_HEAD(&g->users, u, link);
+	return u;
 }
 
 static struct gqueue *
@@ -80,27 +112,73 @@ queue_of(struct grinder *g, struct conn *c)
 	if ((q = calloc(1, sizeof *q)) == NULL)
 		fatalx("out of memory");
 	q->g = g;
+	q->u = guser_of(g, c->user);
+	q->u->nqueues++;
 	q->conn = c;
 	TAILQ_INIT(&q->items);
 	LIST_INSERT_HEAD(&c->grinds, q, conn_link);
 	return q;
 }
 
+/* q's connection is gone, and with its last connection its user. */
+static void
+queue_free(struct gqueue *q)
+{
+	struct guser *u = q->u;
+
+	LIST_REMOVE(q, conn_link);
+	free(q);
+	if (--u->nqueues == 0) {
+		LIST_REMOVE(u, link);
+		free(u);
+	}
+}
+
 static void
 ring_join(struct gqueue *q)
 {
+	struct guser *u = q->u;
+
 	if (!q->in_ring) {
-		TAILQ_INSERT_TAIL(&q->g->ring, q, ring_link);
+		TAILQ_INSERT_TAIL(&u->ring, q, ring_link);
 		q->in_ring = true;
+	}
+	if (!u->in_ring) {
+		TAILQ_INSERT_TAIL(&u->g->ring, u, ring_link);
+		u->in_ring = true;
+		u->g->nring++;
 	}
 }
 
 static void
 ring_leave(struct gqueue *q)
 {
+	struct guser *u = q->u;
+
 	if (q->in_ring) {
-		TAILQ_REMOVE(&q->g->ring, q, ring_link);
+		TAILQ_REMOVE(&u->ring, q, ring_link);
 		q->in_ring = false;
+	}
+	if (u->in_ring && TAILQ_EMPTY(&u->ring)) {
+		TAILQ_REMOVE(&u->g->ring, u, ring_link);
+		u->in_ring = false;
+		u->g->nring--;
+	}
+}
+
+/* The next turn: q's connection, and its user, go to the end of their lines. */
+static void
+ring_rotate(struct gqueue *q)
+{
+	struct guser *u = q->u;
+
+	if (q->in_ring) {
+		TAILQ_REMOVE(&u->ring, q, ring_link);
+		TAILQ_INSERT_TAIL(&u->ring, q, ring_link);
+	}
+	if (u->in_ring) {
+		TAILQ_REMOVE(&u->g->ring, u, ring_link);
+		TAILQ_INSERT_TAIL(&u->g->ring, u, ring_link);
 	}
 }
 
@@ -245,11 +323,18 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_
 	if (!batch_due(g, now))
 		return 0;
 	want = g->pool->cfg.batch_size;
+	/*
+	 * A batch runs its items one after the other on one worker: with
+	 * several users waiting, it holds one item of each, so that one user's
+	 * slow items hold another's for one item's time.  One user alone
+	 * fills it, one item from each of its connections in turn.
+	 */
+	if (g->nring > 1 && want > g->nring)
+		want = g->nring;
 	if (want > max)
 		want = max;
-	/* One item from each client in turn: nobody waits behind another's flood. */
 	while (n < want && !TAILQ_EMPTY(&g->ring)) {
-		struct gqueue *q = TAILQ_FIRST(&g->ring);
+		struct gqueue *q = TAILQ_FIRST(&TAILQ_FIRST(&g->ring)->ring);
 		struct run *r = TAILQ_FIRST(&q->items);
 		struct lp_error err;
 
@@ -261,10 +346,7 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_
 		r->timeout = r->deadline.when - now;
 		bytes += r->len;
 		unqueue(q, r);
-		if (q->in_ring) {
-			TAILQ_REMOVE(&g->ring, q, ring_link);
-			TAILQ_INSERT_TAIL(&g->ring, q, ring_link);
-		}
+		ring_rotate(q);
 		if (lease_run_begin(l, now, &err) != LP_OK)
 			fatalx("grinder: its own lease refused a run: %s", err.message);
 		r->lease = l;
@@ -397,8 +479,7 @@ grinder_drop_conn(struct conn *c)
 			run_free(r);
 		}
 		ring_leave(q);
-		LIST_REMOVE(q, conn_link);
-		free(q);
+		queue_free(q);
 		if (g->queued == 0)
 			evtimer_del(g->timer);
 		release_if_idle(g);

@@ -2,10 +2,12 @@
  * The grinder: `submit` without a lease.  Each pool's grinder queues the
  * submissions of every client, holds a lease of its own while it has work,
  * and hands an idle worker of that executor a batch of items when
- * batch_size are pending or the oldest has waited batch_wait.  A batch is
- * filled round-robin across clients, so one client's flood delays another
- * client's item by one batch at most.  Items answer one by one, as the
- * worker finishes them.
+ * batch_size are pending or the oldest has waited batch_wait.  The turns
+ * go round users (uids), then round each user's connections.  A batch runs
+ * its items one after the other on one worker, so while more than one user
+ * has items queued it holds one item of each: a user's slow items hold
+ * another's for one item per worker, not a batch.  One user alone fills
+ * it.  Items answer one by one, as the worker finishes them.
  */
 #ifndef LP_DAEMON_GRINDER_H
 #define LP_DAEMON_GRINDER_H

@@ -32,6 +32,15 @@ static const char long_wait[] =
 static const char bounded[] =
     "[pool cpu]\nexecutors_max = 1\nworkers = 1\njob_timeout = 3\nbatch_wait = 0.001\n";
 
+/* Batches of 4 that start at once; anyone may connect. */
+static const char shared[] =
+    "[daemon]\nsocket_mode = 0666\n"
+    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 4\nbatch_wait = 0.001\n";
+
+/* nobody and nogroup, on Debian */
+#define OTHER_UID 65534
+#define OTHER_GID 65534
+
 static struct daemon d;
 
 static void
@@ -62,6 +71,13 @@ static void
 start_bounded(void)
 {
 	daemon_start(&d, bounded);
+}
+
+static void
+start_shared(void)
+{
+	daemon_start(&d, shared);
+	daemon_open_to_others(&d);
 }
 
 static void
@@ -278,6 +294,124 @@ START_TEST(a_flood_does_not_starve_a_single_item)
 }
 END_TEST
 
+enum { SLEEPS = 8 };
+
+/* A user's slow items, spread over its connections, and a lease that keeps them queued. */
+struct sleepers {
+	struct lp_client *holder;
+	struct lp_lease lease;
+	struct lp_client *clients[SLEEPS];
+	unsigned nclients;
+	struct outcome out[SLEEPS];
+};
+
+/* Eight sleeps of 1 s, from nclients connections in turn, queued behind s's lease. */
+static void
+queue_sleeps(struct sleepers *s, unsigned nclients)
+{
+	struct lp_error err;
+
+	memset(s, 0, sizeof *s);
+	s->holder = daemon_connect(&d);
+	ck_assert(lp_acquire(s->holder, NULL, &s->lease, &err) == LP_OK);
+	s->nclients = nclients;
+	for (unsigned i = 0; i < nclients; i++)
+		s->clients[i] = daemon_connect(&d);
+	for (unsigned i = 0; i < SLEEPS; i++) {
+		struct lp_client *c = s->clients[i % nclients];
+
+		sleep_async(c, 0, "cpu", 1, 30, record, &s->out[i]);
+		ck_assert(lp_client_process(c, &err) == LP_OK);
+	}
+	ck_assert(wait_stats(s->holder, "pools.cpu.grinder.queue", SLEEPS));
+}
+
+/* Once another's item is queued as well: the grinder gets the executor. */
+static void
+let_run(struct sleepers *s)
+{
+	struct lp_error err;
+
+	ck_assert(wait_stats(s->holder, "pools.cpu.grinder.queue", SLEEPS + 1));
+	ck_assert(lp_release(s->holder, s->lease.id, &err) == LP_OK);
+}
+
+/* The sleeps all succeed, in batches in all. */
+static void
+sleeps_done(struct sleepers *s, long long batches)
+{
+	for (unsigned i = 0; i < SLEEPS; i++) {
+		wait_outcome(s->clients[i % s->nclients], &s->out[i]);
+		ck_assert_int_eq(s->out[i].code, LP_OK);
+	}
+	ck_assert_int_eq(stats_int(s->holder, "pools.cpu.grinder.batches"), batches);
+	for (unsigned i = 0; i < s->nclients; i++)
+		lp_client_free(s->clients[i]);
+	lp_client_free(s->holder);
+}
+
+/* As another user: an echo through the grinder, and how many items the grinder had answered then. */
+static bool
+echo_and_count(struct lp_client *c, msgpack_packer *pk, void *arg, struct lp_error *err)
+{
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	enum lp_err code;
+
+	lp_args_int(a, 1);
+	code = lp_submit(c, NULL, "echo", a, &v, err);
+	lp_args_free(a);
+	if (code != LP_OK)
+		return false;
+	lp_value_free(v);
+	msgpack_pack_int64(pk, stats_int(c, "pools.cpu.grinder.completed"));
+	return true;
+}
+
+/*
+ * One user's eight slow items on eight connections, another user's echo:
+ * the turns go round users, and with both waiting a batch holds one item
+ * of each, so the echo waits for one sleep, not for two batches of them.
+ */
+START_TEST(another_users_item_waits_for_one_item_not_a_batch)
+{
+	struct sleepers s;
+	struct other_user o;
+
+	queue_sleeps(&s, SLEEPS);
+	other_user_spawn(&o, &d, OTHER_UID, OTHER_GID, echo_and_count, NULL);
+	let_run(&s);
+	other_user_wait(&o);
+	/* The echo and at most one sleep, plus one for the drift to the stats call: not most of the sleeps. */
+	ck_assert_int_le(o.reply.data.via.i64, 3);
+	other_user_end(&o);
+	/* {sleep, echo}, then the seven sleeps left, alone, in batches of 4 and 3. */
+	sleeps_done(&s, 3);
+}
+END_TEST
+
+/* One user alone fills its batches, its connections taking turns. */
+START_TEST(one_users_connections_take_turns_in_full_batches)
+{
+	struct sleepers s;
+	struct lp_client *b;
+	struct outcome echo = { 0 };
+
+	queue_sleeps(&s, 1);
+	b = daemon_connect(&d);
+	submit_echo(b, 1, &echo);
+	let_run(&s);
+	wait_outcome(b, &echo);
+	ck_assert_int_eq(echo.code, LP_OK);
+	/* {sleep, echo, sleep, sleep}: the echo after one sleep, plus one for the drift to the stats call. */
+	ck_assert_int_le(stats_int(b, "pools.cpu.grinder.completed"), 3);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.grinder.batches"), 1);
+	/* Then 4 and 1. */
+	sleeps_done(&s, 3);
+	lp_client_free(b);
+}
+END_TEST
+
 /* b's submission late is answered TIMEOUT, naming its bound, while the executor is still leased. */
 static void
 assert_timed_out(struct lp_client *b, const struct outcome *late, const char *bound)
@@ -389,6 +523,7 @@ grinder_suite(void)
 	TCase *fair = tcase_create("fairness");
 	TCase *bound = tcase_create("timeout");
 	TCase *hurry = tcase_create("hurry");
+	TCase *users = tcase_create("users");
 
 	tcase_add_checked_fixture(batch, start_threshold, stop_daemon);
 	tcase_set_timeout(batch, 60);
@@ -420,5 +555,13 @@ grinder_suite(void)
 	tcase_set_timeout(hurry, 60);
 	tcase_add_test(hurry, a_timeout_shorter_than_batch_wait_does_not_wait_for_the_batch);
 	suite_add_tcase(s, hurry);
+
+	tcase_add_checked_fixture(users, start_shared, stop_daemon);
+	tcase_set_timeout(users, 60);
+	tcase_add_test(users, one_users_connections_take_turns_in_full_batches);
+	/* Only root can act as another user. */
+	if (geteuid() == 0)
+		tcase_add_test(users, another_users_item_waits_for_one_item_not_a_batch);
+	suite_add_tcase(s, users);
 	return s;
 }
