@@ -156,8 +156,11 @@ do_hello(struct conn *c, const struct lp_request *req)
 	const struct lp_hello_params *p = &req->p.hello;
 	msgpack_packer *pk = conn_packer();
 
-	if (p->has_client)
+	if (p->has_client) {
 		snprintf(c->name, sizeof c->name, "%.*s", (int)p->client.len, p->client.ptr);
+		/* The cut may fall inside a character: stats must stay UTF-8. */
+		lp_utf8_repair(c->name, strlen(c->name));
+	}
 	lp_pack_response_ok(pk, req->msgid);
 	msgpack_pack_map(pk, 6);
 	lp_pack_kv_str(pk, "server", "leasepoold " LP_VERSION);

@@ -841,6 +841,7 @@ START_TEST(strings_that_are_not_utf8_are_refused)
 	};
 	int fd = raw_connect(&d);
 	const msgpack_object *stats;
+	char long_hello[512];
 	msgpack_unpacked u;
 
 	msgpack_unpacked_init(&u);
@@ -848,6 +849,14 @@ START_TEST(strings_that_are_not_utf8_are_refused)
 		assert_refused(raw_call(fd, &u, refused[i].request), "INVALID_ARGUMENT",
 		    refused[i].says);
 	/* UTF-8 beyond ASCII is welcome. */
+	raw_result(raw_call(fd, &u, "[0, 1, hello, [{client: 'caf\\xc3\\xa9'}]]"));
+	/* A name longer than a connection keeps is cut, never inside a character. */
+	snprintf(long_hello, sizeof long_hello, "[0, 1, hello, [{client: '");
+	for (int i = 0; i < 40; i++)
+		strcat(long_hello, "\\xc3\\xa9");
+	strcat(long_hello, "'}]]");
+	raw_result(raw_call(fd, &u, long_hello));
+	ck_assert(all_strings_utf8(raw_result(raw_call(fd, &u, "[0, 1, stats, [{}]]"))));
 	raw_result(raw_call(fd, &u, "[0, 1, hello, [{client: 'caf\\xc3\\xa9'}]]"));
 	raw_result(raw_call(fd, &u, "[0, 1, acquire, [{owner: '\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80'}]]"));
 	stats = raw_result(raw_call(fd, &u, "[0, 1, stats, [{}]]"));
