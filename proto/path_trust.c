@@ -36,8 +36,27 @@ failed(const char *path, enum lp_path_state if_missing, char *why, size_t len)
 }
 
 /*
+ * A member by primary group is listed in no gr_mem: gid is owner's alone
+ * only when no other account has it as its primary group.
+ */
+static bool
+sole_primary(uid_t owner, gid_t gid)
+{
+	struct passwd pw, *pwp;
+	char buf[4096];
+	bool sole = true;
+
+	setpwent();
+	while (sole && getpwent_r(&pw, buf, sizeof buf, &pwp) == 0 && pwp != NULL)
+		sole = pw.pw_gid != gid || pw.pw_uid == owner;
+	endpwent();
+	return sole;
+}
+
+/*
  * Whether gid is owner's private group: named after a user other than
- * root, that user's primary group, listing no one else.  Where users get
+ * root, that user's primary group, listing no one else, and no one else's
+ * primary group.  Where users get
  * such groups (Debian's and Fedora's USERGROUPS_ENAB), pam_umask gives
  * them umask 002, and Debian's sshd lets StrictModes pass such a group's
  * write bit: no one but the owner is in it.
@@ -56,7 +75,7 @@ private_group(uid_t owner, gid_t gid)
 	for (char **member = gr.gr_mem; *member != NULL; member++)
 		if (strcmp(*member, pw.pw_name) != 0)
 			return false;
-	return true;
+	return sole_primary(owner, gid);
 }
 
 static bool
