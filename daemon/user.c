@@ -94,8 +94,9 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	}
 	if (u->finisher != NULL)
 		return;
+	/* Not one paused for its unread output: it could keep the turn for ever. */
 	TAILQ_FOREACH(c, &u->waiting, wait_link) {
-		if (c->in_len > 0) {
+		if (c->in_len > 0 && !c->read_paused) {
 			u->finisher = c;
 			stop_waiting(c);
 			return;
