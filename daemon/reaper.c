@@ -77,7 +77,9 @@ reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed, unsigned max
 				continue;
 			/* Its group too: a subtree that called setsid dies at once. */
 			kill(-(pid_t)pid, SIGKILL);
-			kill((pid_t)pid, SIGKILL);
+			/* One we may not kill (a setuid program's) must not be waited for. */
+			if (kill((pid_t)pid, SIGKILL) == -1)
+				continue;
 			killed[n++] = (pid_t)pid;
 		}
 	}
