@@ -54,7 +54,21 @@ io_full(int fd, void *buf, size_t len, bool out)
 
 /* ---- the spawner process ---- */
 
-/* Receives a request, its strings and SPAWN_FDS descriptors; false when the worker is gone. */
+/* The NUL-ended strings in len bytes: vector() must find no more than were sent. */
+static uint64_t
+count_strings(const char *p, uint32_t len)
+{
+	uint64_t n = 0;
+
+	for (const char *end = p + len; (p = memchr(p, '\0', (size_t)(end - p))) != NULL; p++)
+		n++;
+	return n;
+}
+
+/*
+ * Receives a request, its strings and SPAWN_FDS descriptors; false when the
+ * worker is gone, or sent strings that do not match their counts.
+ */
 static bool
 receive(int sock, struct spawn_request *r, char **strings, int fds[SPAWN_FDS])
 {
@@ -75,10 +89,11 @@ receive(int sock, struct spawn_request *r, char **strings, int fds[SPAWN_FDS])
 		return false;
 	memcpy(fds, CMSG_DATA(c), SPAWN_FDS * sizeof(int));
 	if (!io_full(sock, (char *)r + n, sizeof *r - (size_t)n, false) ||
-	    r->who.ngroups > SPAWN_GROUPS_MAX || (*strings = malloc(r->len + 1)) == NULL)
+	    r->who.ngroups > SPAWN_GROUPS_MAX || (*strings = malloc((size_t)r->len + 1)) == NULL)
 		return false;
 	(*strings)[r->len] = '\0';
-	return io_full(sock, *strings, r->len, false);
+	return io_full(sock, *strings, r->len, false) && r->argc > 0 &&
+	    count_strings(*strings, r->len) == (uint64_t)r->argc + r->envc + r->has_cwd;
 }
 
 /* The n strings that start at *p, as a NULL-ended vector; *p moves past them. */
