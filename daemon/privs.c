@@ -1,10 +1,13 @@
+#include <errno.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "daemon/log.h"
 #include "daemon/privs.h"
 
 static bool exec_any_user;
@@ -41,7 +44,9 @@ privs_drop(void)
 			prctl(PR_CAPBSET_DROP, cap);
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	syscall(SYS_capset, &h, none);
+	/* Dropping is always allowed: a failure means the rights stay, so stop. */
+	if (syscall(SYS_capset, &h, none) == -1)
+		fatalx("cannot drop capabilities: %s", strerror(errno));
 }
 
 bool
