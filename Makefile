@@ -70,7 +70,7 @@ $(CONFIG_MK): scripts/deps.sh Makefile
 OBJ := $(BUILD)/obj
 
 PROTO_SRC := $(sort $(wildcard proto/*.c))
-DAEMON_SRC := $(sort $(filter-out daemon/main.c,$(wildcard daemon/*.c)))
+DAEMON_SRC := $(sort $(wildcard daemon/*/*.c))
 CLIENT_SRC := $(sort $(wildcard client/lib/*.c))
 TOOL_SRC := $(sort $(wildcard client/tool/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/*.c tests/integration/*.c tests/*.c))
@@ -251,7 +251,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) | $(CONFIG_MK)
 # The connection target runs the daemon itself; its jobs' sleeps are cut
 # short (tests/fuzz/fuzz_conn.c says why).
 $(BUILD)/fuzz/fuzz_conn: tests/fuzz/fuzz_conn.c $(DAEMON_SRC) $(PROTO_SRC) \
-    $(wildcard daemon/*.h proto/*.h include/leasepool/*.h) | $(CONFIG_MK)
+    $(wildcard daemon/*/*.h proto/*.h include/leasepool/*.h) | $(CONFIG_MK)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_CFLAGS) -Wl,--wrap=nanosleep -o $@ $< \
 		$(DAEMON_SRC) $(PROTO_SRC) $(EVENT_LIBS) $(MSGPACK_LIBS) -lm

@@ -11,19 +11,19 @@
 
 #include <event2/event.h>
 
-#include "daemon/config.h"
-#include "daemon/forkserver.h"
-#include "daemon/listen_path.h"
-#include "daemon/log.h"
-#include "daemon/loop.h"
-#include "daemon/metrics.h"
-#include "daemon/modules.h"
-#include "daemon/privs.h"
-#include "daemon/backend.h"
-#include "daemon/procpool.h"
-#include "daemon/runas.h"
-#include "daemon/server.h"
-#include "daemon/threadpool.h"
+#include "daemon/backend/backend.h"
+#include "daemon/backend/forkserver.h"
+#include "daemon/backend/procpool.h"
+#include "daemon/backend/threadpool.h"
+#include "daemon/core/config.h"
+#include "daemon/core/log.h"
+#include "daemon/jobs/modules.h"
+#include "daemon/jobs/privs.h"
+#include "daemon/server/listen_path.h"
+#include "daemon/server/loop.h"
+#include "daemon/server/metrics.h"
+#include "daemon/server/runas.h"
+#include "daemon/server/server.h"
 
 static void __attribute__((noreturn))
 usage(int status)

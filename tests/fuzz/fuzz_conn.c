@@ -38,13 +38,13 @@
 #include <event2/event.h>
 #include <msgpack.h>
 
-#include "daemon/config.h"
-#include "daemon/conn.h"
-#include "daemon/forkserver.h"
-#include "daemon/log.h"
-#include "daemon/modules.h"
-#include "daemon/procpool.h"
-#include "daemon/server.h"
+#include "daemon/backend/forkserver.h"
+#include "daemon/backend/procpool.h"
+#include "daemon/core/config.h"
+#include "daemon/core/log.h"
+#include "daemon/jobs/modules.h"
+#include "daemon/server/conn.h"
+#include "daemon/server/server.h"
 #include "proto/frame.h"
 #include "proto/rpc.h"
 

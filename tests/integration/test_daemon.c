@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/config.h"
+#include "daemon/core/config.h"
 #include "proto/frame.h"
 #include "proto/rpc.h"
 #include "proto/text.h"

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/jobs.h"
+#include "daemon/jobs/jobs.h"
 #include "proto/rpc.h"
 #include "tests/integration/harness.h"
 #include "tests/suites.h"

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/config.h"
+#include "daemon/core/config.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/program.h"
 #include "tests/suites.h"

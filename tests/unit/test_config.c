@@ -13,7 +13,7 @@
 
 #include <check.h>
 
-#include "daemon/config.h"
+#include "daemon/core/config.h"
 #include "tests/suites.h"
 
 #define NAME_65 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

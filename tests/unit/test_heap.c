@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "daemon/heap.h"
+#include "daemon/core/heap.h"
 #include "tests/suites.h"
 
 #define NITEMS 200

@@ -14,8 +14,8 @@
 
 #include <check.h>
 
-#include "daemon/config.h"
-#include "daemon/lease.h"
+#include "daemon/core/config.h"
+#include "daemon/core/lease.h"
 #include "tests/suites.h"
 
 /* One executor: a second acquirer waits. */

@@ -7,7 +7,7 @@
  */
 #include <check.h>
 
-#include "daemon/loop.h"
+#include "daemon/server/loop.h"
 #include "tests/suites.h"
 
 #define BUSY_POLL 30e-6

@@ -11,7 +11,7 @@
 #include <check.h>
 #include <msgpack.h>
 
-#include "daemon/histogram.h"
+#include "daemon/core/histogram.h"
 #include "proto/prometheus.h"
 #include "proto/rpc.h"
 #include "tests/suites.h"

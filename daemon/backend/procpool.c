@@ -1,0 +1,1275 @@
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "daemon/backend/fdreserve.h"
+#include "daemon/backend/forkserver.h"
+#include "daemon/backend/procpool.h"
+#include "daemon/backend/wire.h"
+#include "daemon/backend/worklog.h"
+#include "daemon/core/log.h"
+#include "daemon/jobs/reaper.h"
+#include "daemon/server/grinder.h"
+#include "daemon/server/loop.h"
+#include "daemon/server/server.h"
+
+/* Workers dying before they are ready this many times in a row: a crash loop. */
+#define CRASH_LOOP_LIMIT 5
+#define BACKOFF_FIRST 0.1
+#define BACKOFF_MAX 30.0
+/* Descriptors come back as soon as clients leave: a worker short of them is tried often. */
+#define DESCRIPTOR_BACKOFF_MAX 5.0
+/* How long a dead worker's run waits for the exit status before it is answered without it. */
+#define STATUS_WAIT 2.0
+/* At most this many queued runs of a lease travel to a worker in one frame. */
+#define RUNS_PER_FRAME 16
+/* A frame's jobs follow an array 32 header. */
+#define FRAME_HEAD_BYTES 5
+/* Room over the message limit in a frame: its header, and a safe margin. */
+#define FRAME_SLACK_BYTES 4096
+
+enum worker_state {
+	WORKER_SPAWNING,	/* asked of the fork server (maybe after a backoff) */
+	WORKER_STARTING,	/* forked; not ready yet */
+	WORKER_IDLE,
+	WORKER_BUSY,
+	WORKER_DEAD,		/* gone; waiting for its exit status */
+};
+
+struct pexec;
+
+struct worker {
+	struct pexec *pe;	/* NULL once dead */
+	struct lp_pool *pool;
+	unsigned slot;
+	uint32_t token;
+	pid_t pid;
+	int to_fd;		/* frames to it; -1 once it is gone */
+	int from_fd;		/* its results */
+	enum worker_state state;
+	struct event *ev_read;
+	struct event *ev_write;
+	struct event *ev_timer;	/* backoff, job timeout, or status wait */
+	double timer_at;	/* when ev_timer fires, while it is pending */
+	double job_deadline;	/* when the running job's timeout passes */
+	struct evbuffer *in;
+	struct evbuffer *out;
+	uint32_t discard;	/* bytes still to come of a result refused for its size */
+	/*
+	 * The jobs of the frames it was sent, in order: runs of a lease, or a
+	 * batch of the grinder.  batch[done] is running; BUSY until all are
+	 * answered, and DEAD while the unanswered ones wait for the exit status.
+	 * A second frame of runs may follow the first (next_frame: where it
+	 * starts in batch; 0: none), sent while the first one's last job runs.
+	 */
+	struct run **batch;
+	unsigned nbatch, done, batch_cap;
+	unsigned timed_out;	/* 1 + the index of the job killed for its timeout; 0: none */
+	uint32_t job_id;	/* of the frame batch[done] is in */
+	unsigned next_frame;
+	uint32_t next_job_id;
+	unsigned jobs;		/* answered, for max_jobs_per_worker */
+	struct worker_limits limits;	/* what it was forked with */
+	/* Recycling: started before this one stops, it takes the slot once ready. */
+	struct worker *successor;
+	struct worklog *log;
+	char last_fn[LP_NAME_MAX + 1];	/* output may arrive just after the job */
+	char last_owner[LP_OWNER_MAX + 1];
+	LIST_ENTRY(worker) link;
+};
+
+/* The backend's half of an executor. */
+struct pexec {
+	struct lp_executor *ex;
+	unsigned nworkers;
+	unsigned nready;
+	bool announced;
+	struct run_queue queue;
+	unsigned nqueued;
+	struct worker *workers[];
+};
+
+struct ppool {
+	unsigned start_failures;	/* in a row */
+	unsigned short_of_descriptors;	/* starts in a row; no crash, so apart */
+};
+
+static struct {
+	struct event_base *base;
+	LIST_HEAD(, worker) workers;	/* every worker, dead ones included */
+	uint32_t next_token;
+	uint32_t next_job;
+} pp;
+
+static void spawn_slot(struct pexec *pe, unsigned slot, double delay);
+static void worker_readable(evutil_socket_t fd, short what, void *arg);
+static void worker_writable(evutil_socket_t fd, short what, void *arg);
+static void worker_timer(evutil_socket_t fd, short what, void *arg);
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL)
+		fatalx("out of memory");
+	return p;
+}
+
+static struct ppool *
+ppool_of(struct lp_pool *p)
+{
+	if (p->backend == NULL)
+		p->backend = xcalloc(1, sizeof(struct ppool));
+	return p->backend;
+}
+
+static const char *
+worker_label(const struct worker *w)
+{
+	static char buf[96];
+
+	snprintf(buf, sizeof buf, "worker %d of pool %s", (int)w->pid, w->pool->cfg.name);
+	return buf;
+}
+
+static void
+describe_status(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+	else
+		snprintf(buf, len, "ended (status unknown)");
+}
+
+static void
+timer_start(struct worker *w, double seconds)
+{
+	struct timeval tv;
+
+	w->timer_at = server_now() + seconds;
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	evtimer_add(w->ev_timer, &tv);
+}
+
+static struct worker *
+worker_new(struct pexec *pe, unsigned slot)
+{
+	struct worker *w = xcalloc(1, sizeof *w);
+
+	w->pe = pe;
+	w->pool = pe->ex->pool;
+	w->slot = slot;
+	w->to_fd = w->from_fd = -1;
+	w->ev_timer = evtimer_new(pp.base, worker_timer, w);
+	if (w->ev_timer == NULL)
+		fatalx("out of memory");
+	LIST_INSERT_HEAD(&pp.workers, w, link);
+	return w;
+}
+
+static void
+close_channel(struct worker *w)
+{
+	if (w->to_fd != -1)
+		close(w->to_fd);
+	if (w->from_fd != -1)
+		close(w->from_fd);
+	w->to_fd = w->from_fd = -1;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	LIST_REMOVE(w, link);
+	if (w->ev_read != NULL)
+		event_free(w->ev_read);
+	if (w->ev_write != NULL)
+		event_free(w->ev_write);
+	event_free(w->ev_timer);
+	if (w->in != NULL)
+		evbuffer_free(w->in);
+	if (w->out != NULL)
+		evbuffer_free(w->out);
+	close_channel(w);
+	worklog_close(w->log);
+	free(w->batch);
+	free(w);
+}
+
+void
+procpool_init(struct event_base *base)
+{
+	pp.base = base;
+	LIST_INIT(&pp.workers);
+}
+
+/*
+ * The most bytes of jobs in one frame: any one run's job fits, since a
+ * request carries its job; a frame of many stops short of it.
+ */
+static size_t
+frame_bytes_max(void)
+{
+	return (size_t)server.cfg.max_message_bytes + FRAME_SLACK_BYTES;
+}
+
+/*
+ * Read at each spawn; a reload that changes them replaces the running
+ * workers (recycle_if_due).  The frame size a worker accepts, and the
+ * result it may send, are the ceilings of every configuration, not this
+ * one's: a reload may change those limits for workers already running, so
+ * the daemon applies them.
+ */
+static struct worker_limits
+pool_limits(const struct lp_pool *p)
+{
+	struct worker_limits l = {
+		.max_job_bytes = (uint64_t)LP_MESSAGE_BYTES_CEILING + FRAME_SLACK_BYTES,
+		.max_result_bytes = LP_RESULT_BYTES_CEILING,
+		.memory_limit = p->cfg.memory_limit,
+		.exec_output_max = p->cfg.exec_output_max,
+		.sched_batch = p->cfg.sched_batch,
+		.busy_poll_ns = (uint64_t)(server.cfg.busy_poll * 1e9),
+		.exec = p->cfg.exec,
+	};
+
+	return l;
+}
+
+static bool
+in_slot(const struct worker *w)
+{
+	return w->pe != NULL && w->pe->workers[w->slot] == w;
+}
+
+static void
+procpool_start_executor(struct lp_executor *ex)
+{
+	unsigned n = ex->pool->cfg.workers;
+	struct pexec *pe = xcalloc(1, sizeof *pe + n * sizeof pe->workers[0]);
+
+	pe->ex = ex;
+	pe->nworkers = n;
+	TAILQ_INIT(&pe->queue);
+	ex->backend = pe;
+	for (unsigned i = 0; i < n; i++)
+		spawn_slot(pe, i, 0);
+}
+
+static void
+spawn_now(struct worker *w)
+{
+	w->limits = pool_limits(w->pool);
+	w->token = ++pp.next_token;
+	forkserver_spawn(w->token, &w->limits);
+}
+
+static void
+spawn_slot(struct pexec *pe, unsigned slot, double delay)
+{
+	struct worker *w = worker_new(pe, slot);
+
+	pe->workers[slot] = w;
+	w->state = WORKER_SPAWNING;
+	if (delay > 0)
+		timer_start(w, delay);
+	else
+		spawn_now(w);
+}
+
+static double
+backoff(unsigned failures, double max)
+{
+	double d;
+
+	if (failures <= 1)
+		return 0;
+	d = BACKOFF_FIRST * pow(2, failures - 2);
+	return d < max ? d : max;
+}
+
+static void
+start_failed(struct pexec *pe, unsigned slot, const char *why)
+{
+	struct lp_pool *pool = pe->ex->pool;
+	struct ppool *st = ppool_of(pool);
+	double delay;
+
+	st->start_failures++;
+	delay = backoff(st->start_failures, BACKOFF_MAX);
+	log_err("pool %s: a worker failed to start (%s); retrying in %.1f s",
+	    pool->cfg.name, why, delay);
+	if (st->start_failures == CRASH_LOOP_LIMIT) {
+		log_msg(LOG_CRIT, "pool %s: CRASH LOOP: %u workers in a row died before they "
+		    "were ready, the last one %s; acquires fail until one starts (retrying up "
+		    "to every %.0f s)", pool->cfg.name, st->start_failures, why, BACKOFF_MAX);
+		lease_pool_failing(pool, "workers die at start-up (crash loop)");
+	}
+	spawn_slot(pe, slot, delay);
+}
+
+/*
+ * Not a crash: the worker was forked, but the daemon (or the fork server)
+ * had no descriptor left for its channel, every one being held by clients.
+ * Acquires wait rather than fail, and the start is tried again after a
+ * backoff that stays short.
+ */
+static void
+start_short_of_descriptors(struct pexec *pe, unsigned slot, int error, const char *where)
+{
+	struct lp_pool *pool = pe->ex->pool;
+	struct ppool *st = ppool_of(pool);
+	double delay = backoff(++st->short_of_descriptors + 1, DESCRIPTOR_BACKOFF_MAX);
+
+	log_warn("pool %s: no descriptor left in %s for a new worker's channel: %s; not a "
+	    "crash: starting it again in %.1f s (backing off to %.0f s) until clients free some",
+	    pool->cfg.name, where, fdreserve_why(error), delay, DESCRIPTOR_BACKOFF_MAX);
+	spawn_slot(pe, slot, delay);
+}
+
+/* Not one killed for a timeout whose last result came in after the kill. */
+static struct worker *
+idle_worker(struct pexec *pe)
+{
+	for (unsigned i = 0; i < pe->nworkers; i++)
+		if (pe->workers[i]->state == WORKER_IDLE && pe->workers[i]->timed_out == 0)
+			return pe->workers[i];
+	return NULL;
+}
+
+/* strlcpy: this is on every run's path, where snprintf's formatting showed in profiles. */
+static void
+copy_name(char *dst, size_t size, const char *src)
+{
+	if (memccpy(dst, src, '\0', size) == NULL)
+		dst[size - 1] = '\0';
+}
+
+/*
+ * The job timer is only ever moved closer: one still armed for an earlier
+ * job of the stream fires early and re-arms itself for this one's deadline
+ * (worker_timer).  Re-arming it for every run, and removing it at every
+ * result, was two timer-heap operations per run.
+ */
+static void
+note_running(struct worker *w, const struct run *r)
+{
+	copy_name(w->last_fn, sizeof w->last_fn, r->fn);
+	copy_name(w->last_owner, sizeof w->last_owner, r->owner);
+	w->job_deadline = server_now() + r->timeout;
+	if (!evtimer_pending(w->ev_timer, NULL) || w->job_deadline < w->timer_at)
+		timer_start(w, r->timeout);
+}
+
+/* One frame, [job, job, ...] with each job as its run packed it, after w's others; returns its id. */
+static uint32_t
+frame_send(struct worker *w, struct run **runs, unsigned n)
+{
+	struct wire_header h = { .type = WIRE_JOB };
+	unsigned char head[FRAME_HEAD_BYTES];
+	size_t len = 0, headlen;
+
+	if (w->nbatch + n > w->batch_cap) {
+		unsigned cap = w->nbatch + n;
+
+		if ((w->batch = realloc(w->batch, cap * sizeof *w->batch)) == NULL)
+			fatalx("out of memory");
+		w->batch_cap = cap;
+	}
+	memcpy(w->batch + w->nbatch, runs, n * sizeof *runs);
+	w->nbatch += n;
+	head[0] = 0xdd;		/* array 32: simple, and the worker does not care */
+	head[1] = (unsigned char)(n >> 24);
+	head[2] = (unsigned char)(n >> 16);
+	head[3] = (unsigned char)(n >> 8);
+	head[4] = (unsigned char)n;
+	headlen = sizeof head;
+	for (unsigned i = 0; i < n; i++)
+		len += runs[i]->len;
+	h.len = (uint32_t)(headlen + len);
+	h.job = ++pp.next_job;
+	if (loop_stream_frame(n, runs[0]->grinder != NULL))
+		h.flags = WIRE_STREAM;
+	evbuffer_add(w->out, &h, sizeof h);
+	evbuffer_add(w->out, head, headlen);
+	for (unsigned i = 0; i < n; i++)
+		evbuffer_add(w->out, runs[i]->payload, runs[i]->len);
+	worker_writable(w->to_fd, EV_WRITE, w);
+	return h.job;
+}
+
+/*
+ * A worker that always has a second frame never goes idle, so its batch
+ * would otherwise grow by one run pointer per run for as long as the
+ * stream lasts.  One being killed for a timeout keeps its indices.
+ */
+static void
+batch_forget_answered(struct worker *w)
+{
+	if (w->timed_out != 0)
+		return;
+	memmove(w->batch, w->batch + w->done, (w->nbatch - w->done) * sizeof *w->batch);
+	w->nbatch -= w->done;
+	w->done = 0;
+}
+
+/* An idle worker's frame. */
+static void
+worker_send(struct worker *w, struct run **runs, unsigned n)
+{
+	w->nbatch = w->done = 0;
+	w->state = WORKER_BUSY;
+	w->job_id = frame_send(w, runs, n);
+	note_running(w, runs[0]);
+}
+
+/* How many more jobs it may be sent before max_jobs_per_worker retires it. */
+static unsigned
+job_budget(const struct worker *w)
+{
+	unsigned max = w->pool->cfg.max_jobs_per_worker;
+	unsigned sent = w->jobs + (w->nbatch - w->done);
+
+	if (max == 0)
+		return UINT_MAX;
+	return sent < max ? max - sent : 0;
+}
+
+/*
+ * A busy worker running the last job of its frame may take the next frame
+ * of its lease's runs now, so that it starts them without waiting for the
+ * daemon: not one that is to be recycled or was killed, and not a grinder's
+ * (its batches wait for an idle worker).
+ */
+static bool
+takes_next_frame(const struct worker *w)
+{
+	return w->state == WORKER_BUSY && w->timed_out == 0 && w->next_frame == 0 &&
+	    w->done + 1 == w->nbatch && w->batch[w->done]->grinder == NULL &&
+	    w->successor == NULL && job_budget(w) > 0;
+}
+
+/*
+ * An idle worker takes its share of the lease's queued runs in one frame,
+ * the queue split over all ready workers (busy ones too, so that one about
+ * to finish is not left without work): while it runs one, the next is
+ * already there, and a pipelining client costs one round trip per frame
+ * rather than per run.
+ */
+static unsigned
+frame_share(const struct pexec *pe)
+{
+	unsigned ready = pe->nready > 0 ? pe->nready : 1;
+	unsigned share = (pe->nqueued + ready - 1) / ready;
+
+	return share < RUNS_PER_FRAME ? share : RUNS_PER_FRAME;
+}
+
+/*
+ * w's share of the queue, taken off the queue into batch; how many.  One
+ * past its budget waits for its successor, meanwhile taking one at a time.
+ * Big runs make a frame shorter: it must fit what the worker reads.
+ */
+static unsigned
+take_share(struct pexec *pe, const struct worker *w, struct run **batch)
+{
+	unsigned n = frame_share(pe), budget = job_budget(w), i;
+	size_t bytes = FRAME_HEAD_BYTES;
+	struct run *r;
+
+	if (n > budget)
+		n = budget > 0 ? budget : 1;
+
+	for (i = 0; i < n; i++) {
+		r = TAILQ_FIRST(&pe->queue);
+		if (i > 0 && bytes + r->len > frame_bytes_max())
+			break;
+		bytes += r->len;
+		batch[i] = r;
+		TAILQ_REMOVE(&pe->queue, r, queue_link);
+	}
+	pe->nqueued -= i;
+	return i;
+}
+
+static void
+pump(struct pexec *pe)
+{
+	struct run *batch[GRINDER_BATCH_MAX];
+	struct worker *w;
+	unsigned n;
+
+	_Static_assert(RUNS_PER_FRAME <= GRINDER_BATCH_MAX, "a frame fits the batch array");
+	while (pe->nqueued > 0 && (w = idle_worker(pe)) != NULL) {
+		n = take_share(pe, w, batch);
+		worker_send(w, batch, n);
+	}
+	for (unsigned i = 0; i < pe->nworkers && pe->nqueued > 0; i++) {
+		w = pe->workers[i];
+		if (takes_next_frame(w)) {
+			w->next_frame = w->nbatch;
+			n = take_share(pe, w, batch);
+			w->next_job_id = frame_send(w, batch, n);
+		}
+	}
+	/* An executor the grinder leased takes batches as long as it has idle workers. */
+	while ((w = idle_worker(pe)) != NULL &&
+	    (n = grinder_take(pe->ex, batch, GRINDER_BATCH_MAX,
+	    frame_bytes_max() - FRAME_HEAD_BYTES)) > 0)
+		worker_send(w, batch, n);
+}
+
+static void
+procpool_submit(struct lp_executor *ex, struct run *r)
+{
+	struct pexec *pe = ex->backend;
+
+	TAILQ_INSERT_TAIL(&pe->queue, r, queue_link);
+	pe->nqueued++;
+	pump(pe);
+}
+
+static void
+procpool_poke(struct lp_executor *ex)
+{
+	if (ex->backend != NULL)
+		pump(ex->backend);
+}
+
+/* The job running now, removed from the batch; NULL when there is none. */
+static struct run *
+batch_next(struct worker *w)
+{
+	if (w->done == w->nbatch)
+		return NULL;
+	return w->batch[w->done++];
+}
+
+/* The job it was running: the others of its frame were answered or went back. */
+static void
+answer_crash(struct worker *w, int status, bool known)
+{
+	struct lp_error err = { .code = LP_ERR_WORKER_CRASHED };
+	char how[96];
+	struct run *r;
+
+	if ((r = batch_next(w)) == NULL)
+		return;
+	if (known) {
+		describe_status(status, how, sizeof how);
+		if (WIFSIGNALED(status))
+			err.signal = WTERMSIG(status);
+	} else {
+		snprintf(how, sizeof how, "died (exit status unknown)");
+	}
+	snprintf(err.message, sizeof err.message, "%s %s while running '%s'", worker_label(w),
+	    how, r->fn);
+	log_warn("%s", err.message);
+	run_answer_error(r, &err);
+}
+
+static void
+answer_timeout(struct worker *w, struct run *r)
+{
+	struct lp_error err = { .code = LP_ERR_JOB_TIMEOUT };
+
+	snprintf(err.message, sizeof err.message,
+	    "'%s' ran longer than its timeout of %.3f s; %s was killed",
+	    r->fn, r->timeout, worker_label(w));
+	run_answer_error(r, &err);
+}
+
+/*
+ * A lost worker's frame, once its channel has been read to the end: the
+ * jobs after the running one never started, so they go back, in order, to
+ * run elsewhere rather than fail with it; the one it was killed for (a
+ * timeout) is answered so.  Only the running job can still be a crash.
+ */
+static void
+settle_frame(struct worker *w, struct pexec *pe)
+{
+	unsigned first = w->done + 1;
+
+	/* A frame is all runs of the lease, or all items of a grinder batch. */
+	if (first < w->nbatch && w->batch[first]->grinder != NULL) {
+		grinder_requeue(w->batch + first, w->nbatch - first);
+		w->nbatch = first;
+	}
+	while (w->nbatch > first) {
+		struct run *r = w->batch[--w->nbatch];
+
+		TAILQ_INSERT_HEAD(&pe->queue, r, queue_link);
+		pe->nqueued++;
+	}
+	if (w->timed_out == w->done + 1 && w->done < w->nbatch)
+		answer_timeout(w, batch_next(w));
+}
+
+/* A worker that ended, whatever the cause, waits for its exit status (to answer its run). */
+static void
+worker_bury(struct worker *w, int status, bool status_known)
+{
+	w->state = WORKER_DEAD;
+	w->pe = NULL;
+	event_del(w->ev_read);
+	event_del(w->ev_write);
+	evtimer_del(w->ev_timer);
+	close_channel(w);
+	if (status_known) {
+		answer_crash(w, status, true);
+		worker_free(w);
+	} else {
+		timer_start(w, STATUS_WAIT);
+	}
+}
+
+/*
+ * The one path for a worker that is gone, whatever the cause: its slot gets
+ * its successor if one is on the way, else a replacement at once (or after
+ * a backoff when it never became ready).
+ */
+static void
+worker_lost(struct worker *w, const char *why, int status, bool status_known)
+{
+	struct pexec *pe = w->pe;
+	bool was_ready = w->state == WORKER_IDLE || w->state == WORKER_BUSY;
+
+	if (w->state == WORKER_DEAD)
+		return;
+	if (!in_slot(w)) {
+		/* A successor that died: the worker it was to replace carries on. */
+		log_warn("%s died before it could take over (%s)", worker_label(w), why);
+		pe->workers[w->slot]->successor = NULL;
+		worker_bury(w, status, status_known);
+		return;
+	}
+	if (was_ready)
+		pe->nready--;
+	if (w->successor != NULL) {
+		pe->workers[w->slot] = w->successor;
+		if (w->successor->state == WORKER_IDLE)
+			pe->nready++;
+		w->successor = NULL;
+	} else if (!server.stopping) {
+		if (was_ready)
+			spawn_slot(pe, w->slot, 0);
+		else
+			start_failed(pe, w->slot, why);
+	}
+	settle_frame(w, pe);
+	worker_bury(w, status, status_known);
+	pump(pe);
+}
+
+/* A reload changed what it was forked with (memory_limit, sched_batch, ...). */
+static bool
+limits_stale(const struct worker *w)
+{
+	struct worker_limits now = pool_limits(w->pool);
+
+	return memcmp(&now, &w->limits, sizeof now) != 0;
+}
+
+/* The successor is ready and old is idle: old leaves, its channel closes, it exits. */
+static void
+worker_retire(struct worker *old)
+{
+	struct pexec *pe = old->pe;
+	struct worker *s = old->successor;
+
+	if (limits_stale(old))
+		log_debug("%s retired for the reloaded limits; worker %d takes over",
+		    worker_label(old), (int)s->pid);
+	else
+		log_debug("%s retired after %u job%s; worker %d takes over", worker_label(old),
+		    old->jobs, lp_plural(old->jobs), (int)s->pid);
+	pe->workers[old->slot] = s;
+	old->successor = NULL;
+	worker_bury(old, 0, false);
+	pump(pe);
+}
+
+/*
+ * max_jobs_per_worker, or limits a reload changed: start the replacement
+ * first; the swap waits until both allow it.
+ */
+static void
+recycle_if_due(struct worker *w)
+{
+	unsigned max = w->pool->cfg.max_jobs_per_worker;
+	struct worker *s;
+
+	if (w->successor != NULL || server.stopping || !in_slot(w) ||
+	    ((max == 0 || w->jobs < max) && !limits_stale(w)))
+		return;
+	s = worker_new(w->pe, w->slot);
+	s->state = WORKER_SPAWNING;
+	w->successor = s;
+	spawn_now(s);
+}
+
+static void
+worker_ready(struct worker *w)
+{
+	struct pexec *pe = w->pe;
+	struct ppool *st = ppool_of(w->pool);
+
+	w->state = WORKER_IDLE;
+	if (!in_slot(w)) {
+		struct worker *old = pe->workers[w->slot];
+
+		if (old->state == WORKER_IDLE)
+			worker_retire(old);
+		return;
+	}
+	pe->nready++;
+	log_debug("%s ready (executor %u)", worker_label(w), pe->ex->id);
+	if (st->start_failures >= CRASH_LOOP_LIMIT) {
+		log_notice("pool %s: workers start again; crash loop over", w->pool->cfg.name);
+		lease_pool_recovered(w->pool);
+	}
+	if (st->short_of_descriptors > 0)
+		log_notice("pool %s: workers start again; %u starts before found no descriptor",
+		    w->pool->cfg.name, st->short_of_descriptors);
+	st->start_failures = 0;
+	st->short_of_descriptors = 0;
+	if (!pe->announced && pe->nready == pe->nworkers) {
+		pe->announced = true;
+		lease_executor_ready(pe->ex, server_now());
+		server_schedule();
+	}
+	recycle_if_due(w);	/* a reload while it started */
+	pump(pe);
+}
+
+/* The worker, or its fork server once it died, killed what a job left running. */
+static void
+log_leftovers(const struct worker *w, const char *fn, const char *owner, unsigned count,
+    const char *killer)
+{
+	log_warn("%s: %s%s%s left %u process%s running; the %s killed %s", worker_label(w), fn,
+	    owner[0] != '\0' ? " for " : "", owner, count, lp_plural_es(count), killer,
+	    count == 1 ? "it" : "them");
+}
+
+static void
+worker_result(struct worker *w, const struct wire_header *h)
+{
+	struct pexec *pe = w->pe;
+	struct run *r;
+
+	if (w->state != WORKER_BUSY || h->job != w->job_id) {
+		log_err("%s sent a result for job %u it was not running; stopping it",
+		    worker_label(w), h->job);
+		evbuffer_drain(w->in, h->len);
+		kill(w->pid, SIGKILL);
+		worker_lost(w, "protocol error", 0, false);
+		return;
+	}
+	r = batch_next(w);
+	if (h->flags != 0)
+		log_leftovers(w, r->fn, r->owner, h->flags, "worker");
+	/* Its first frame is answered: the results that follow are the next one's. */
+	if (w->next_frame != 0 && w->done == w->next_frame) {
+		w->job_id = w->next_job_id;
+		w->next_frame = 0;
+		batch_forget_answered(w);
+	}
+	if (w->done == w->nbatch)
+		w->state = WORKER_IDLE;
+	else if (w->timed_out == 0)
+		note_running(w, w->batch[w->done]);
+	if (w->discard > 0) {
+		struct lp_error err = { .code = LP_ERR_LIMIT_EXCEEDED };
+
+		snprintf(err.message, sizeof err.message,
+		    "%s returned %u bytes, more than the limit of %u", r->fn, h->len,
+		    server.cfg.max_result_bytes);
+		run_answer_error(r, &err);
+	} else if (h->code == LP_OK) {
+		run_answer_result(r, w->in, h->len);
+	} else {
+		struct lp_error err = { .code = (enum lp_err)h->code };
+		size_t n = h->len < sizeof err.message - 1 ? h->len : sizeof err.message - 1;
+
+		if (err.code <= LP_OK || err.code > LP_ERR_INTERNAL)
+			err.code = LP_ERR_INTERNAL;
+		evbuffer_remove(w->in, err.message, n);
+		err.message[n] = '\0';
+		evbuffer_drain(w->in, h->len - n);
+		run_answer_error(r, &err);
+	}
+	w->jobs++;
+	if (w->state != WORKER_IDLE) {
+		/* On the last job of its frame now, it may take the next one. */
+		if (w->pe != NULL && w->pe->nqueued > 0 && takes_next_frame(w))
+			pump(w->pe);
+		return;
+	}
+	if (w->successor != NULL && w->successor->state == WORKER_IDLE) {
+		worker_retire(w);
+		return;
+	}
+	recycle_if_due(w);
+	pump(pe);
+}
+
+/* Drops what has come of a refused result; true once none of it is still to come. */
+static bool
+discarded(struct worker *w)
+{
+	size_t n = evbuffer_get_length(w->in);
+
+	if (n > w->discard)
+		n = w->discard;
+	evbuffer_drain(w->in, n);
+	w->discard -= (uint32_t)n;
+	return w->discard == 0;
+}
+
+static void
+worker_frames(struct worker *w)
+{
+	struct wire_header h;
+
+	while (w->state != WORKER_DEAD && discarded(w) &&
+	    evbuffer_copyout(w->in, &h, sizeof h) == (ssize_t)sizeof h) {
+		if (h.len > w->limits.max_result_bytes + LP_ERROR_MESSAGE_MAX) {
+			log_err("%s sent a frame of %u bytes; stopping it", worker_label(w), h.len);
+			kill(w->pid, SIGKILL);
+			worker_lost(w, "protocol error", 0, false);
+			return;
+		}
+		/*
+		 * The worker was forked under the ceiling, the limit is today's:
+		 * a result over it is answered at once and never held whole.
+		 */
+		if (h.type == WIRE_RESULT && h.code == LP_OK && h.len > server.cfg.max_result_bytes) {
+			evbuffer_drain(w->in, sizeof h);
+			w->discard = h.len;
+			worker_result(w, &h);
+			continue;
+		}
+		if (evbuffer_get_length(w->in) < sizeof h + h.len)
+			return;
+		evbuffer_drain(w->in, sizeof h);
+		switch (h.type) {
+		case WIRE_READY:
+			if (h.flags != 0)
+				log_leftovers(w, "the modules' init", "", h.flags, "worker");
+			if (w->state == WORKER_STARTING)
+				worker_ready(w);
+			break;
+		case WIRE_RESULT:
+			worker_result(w, &h);
+			break;
+		default:
+			log_err("%s sent an unknown frame type %u", worker_label(w), h.type);
+			evbuffer_drain(w->in, h.len);
+		}
+	}
+}
+
+/*
+ * One read of up to 64 KiB: evbuffer_read() would ask FIONREAD first and
+ * then read 4 KiB at most, a loop turn for every 4 KiB of a large result.
+ * Returns the bytes read, 0 for none now, -1 when the channel is gone (and
+ * so is the worker).
+ */
+static ssize_t
+worker_read(struct worker *w)
+{
+	static char buf[64 * 1024];
+	ssize_t n;
+
+	do
+		n = read(w->from_fd, buf, sizeof buf);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		if (evbuffer_add(w->in, buf, (size_t)n) == -1)
+			fatalx("out of memory");
+		return n;
+	}
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	worker_lost(w, n == 0 ? "closed its channel" : strerror(errno), 0, false);
+	return -1;
+}
+
+static void
+worker_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	server_clock_hold();
+	if (worker_read(w) > 0)
+		worker_frames(w);
+	server_clock_release();
+}
+
+/* A worker reaped before its channel ended: what it wrote last still counts. */
+static void
+worker_drain(struct worker *w)
+{
+	while (w->state != WORKER_DEAD && worker_read(w) > 0)
+		worker_frames(w);
+}
+
+static void
+worker_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (evbuffer_write(w->out, w->to_fd) == -1 && errno != EAGAIN && errno != EINTR) {
+		worker_lost(w, strerror(errno), 0, false);
+		return;
+	}
+	if (evbuffer_get_length(w->out) > 0)
+		event_add(w->ev_write, NULL);
+}
+
+static void
+kill_worker(struct worker *w)
+{
+	/* The whole group: whatever the job started dies with it. */
+	kill(-w->pid, SIGKILL);
+	kill(w->pid, SIGKILL);
+}
+
+/*
+ * A job past its timeout: the worker is killed, and the job is answered
+ * when the channel ends, once whatever the worker wrote before it died has
+ * been read, so that no job of the frame is answered twice or run twice.
+ */
+static void
+worker_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	const struct run *r;
+	double now;
+
+	switch (w->state) {
+	case WORKER_SPAWNING:		/* the backoff is over */
+		spawn_now(w);
+		break;
+	case WORKER_IDLE:
+	case WORKER_BUSY:
+		if (w->timed_out != 0) {
+			worker_lost(w, "killed after a job timeout", 0, false);
+			break;
+		}
+		if (w->state == WORKER_IDLE)
+			break;
+		if ((now = server_now()) < w->job_deadline) {	/* armed for an earlier job */
+			timer_start(w, w->job_deadline - now);
+			break;
+		}
+		r = w->batch[w->done];
+		log_warn("'%s' ran longer than its timeout of %.3f s; %s is killed",
+		    r->fn, r->timeout, worker_label(w));
+		w->timed_out = w->done + 1;
+		kill_worker(w);
+		timer_start(w, STATUS_WAIT);
+		break;
+	case WORKER_DEAD:		/* no exit status came: answer without it */
+		answer_crash(w, 0, false);
+		worker_free(w);
+		break;
+	default:
+		break;
+	}
+}
+
+static struct worker *
+find_worker(bool by_pid, uint32_t key)
+{
+	struct worker *w;
+
+	LIST_FOREACH(w, &pp.workers, link) {
+		if (by_pid ? (w->pid == (pid_t)key && w->state != WORKER_SPAWNING)
+		    : (w->token == key && w->state == WORKER_SPAWNING))
+			return w;
+	}
+	return NULL;
+}
+
+static void
+log_tag(void *arg, char *buf, size_t len)
+{
+	const struct worker *w = arg;
+
+	if (w->last_fn[0] == '\0')
+		snprintf(buf, len, "%s", worker_label(w));
+	else
+		snprintf(buf, len, "%s, %s%s%s", worker_label(w), w->last_fn,
+		    w->last_owner[0] ? " for " : "", w->last_owner);
+}
+
+static void
+on_spawned(uint32_t token, pid_t pid, int to, int from, int logfd)
+{
+	struct worker *w = find_worker(false, token);
+
+	if (w == NULL || server.stopping) {
+		close(to);
+		close(from);
+		close(logfd);
+		kill(pid, SIGKILL);
+		return;
+	}
+	w->pid = pid;
+	w->to_fd = to;
+	w->from_fd = from;
+	w->log = worklog_open(pp.base, logfd, log_tag, w);
+	w->state = WORKER_STARTING;
+	evutil_make_socket_nonblocking(to);
+	evutil_make_socket_nonblocking(from);
+	w->in = evbuffer_new();
+	w->out = evbuffer_new();
+	w->ev_read = event_new(pp.base, from, EV_READ | EV_PERSIST, worker_readable, w);
+	w->ev_write = event_new(pp.base, to, EV_WRITE, worker_writable, w);
+	if (w->in == NULL || w->out == NULL || w->ev_read == NULL || w->ev_write == NULL)
+		fatalx("out of memory");
+	event_add(w->ev_read, NULL);
+	log_debug("%s forked for executor %u", worker_label(w), w->pe->ex->id);
+}
+
+static void
+on_spawn_failed(uint32_t token, int error, const char *where)
+{
+	struct worker *w = find_worker(false, token);
+	struct pexec *pe;
+	unsigned slot;
+
+	if (w == NULL)
+		return;
+	pe = w->pe;
+	slot = w->slot;
+	if (!in_slot(w)) {
+		/* A successor: the worker it was to replace carries on, and asks again after its next job. */
+		log_warn("pool %s: a successor worker failed to start (%s in %s); %s carries on",
+		    w->pool->cfg.name, fdreserve_why(error), where, worker_label(pe->workers[slot]));
+		pe->workers[slot]->successor = NULL;
+		worker_free(w);
+		return;
+	}
+	worker_free(w);
+	if (error == EMFILE || error == ENFILE)
+		start_short_of_descriptors(pe, slot, error, where);
+	else
+		start_failed(pe, slot, strerror(error));
+}
+
+static void
+procpool_reaped(pid_t pid, int status)
+{
+	struct worker *w = find_worker(true, (uint32_t)pid);
+	char how[96];
+
+	if (w == NULL)
+		return;
+	describe_status(status, how, sizeof how);
+	if (w->from_fd != -1)
+		worker_drain(w);
+	if (w->state == WORKER_DEAD) {
+		answer_crash(w, status, true);
+		worker_free(w);
+		return;
+	}
+	/* The status came before the end of its channel. */
+	worker_lost(w, how, status, true);
+}
+
+static void
+on_leftovers(pid_t pid, unsigned count)
+{
+	const struct worker *w = pid != 0 ? find_worker(true, (uint32_t)pid) : NULL;
+
+	if (w != NULL)
+		log_leftovers(w, w->last_fn, w->last_owner, count, "fork server");
+	else
+		log_warn("fork server: killed %u process%s left running by workers that ended",
+		    count, lp_plural_es(count));
+}
+
+static bool
+expected_child(pid_t pid, void *arg)
+{
+	return pid == forkserver_pid() || find_worker(true, (uint32_t)pid) != NULL;
+}
+
+/*
+ * Before a fork server dies, the daemon's only children are the fork
+ * server and what thread jobs start, which are not ours to kill.
+ */
+void
+procpool_child_exited(pid_t pid, int status)
+{
+	const struct worker *w = find_worker(true, (uint32_t)pid);
+	pid_t pids[REAPER_BATCH];
+	unsigned n;
+
+	if (forkserver_has_died() && (w == NULL || !reaper_clean_exit(status)) &&
+	    (n = reaper_kill(expected_child, NULL, pids, REAPER_BATCH)) > 0) {
+		if (w != NULL)
+			log_leftovers(w, w->last_fn, w->last_owner, n, "daemon");
+		else
+			log_warn("killed %u process%s left running by workers of a fork server "
+			    "that died", n, lp_plural_es(n));
+	}
+	procpool_reaped(pid, status);
+}
+
+void
+procpool_reload(void)
+{
+	struct worker *w;
+
+	LIST_FOREACH(w, &pp.workers, link)
+		if (w->state == WORKER_IDLE || w->state == WORKER_BUSY)
+			recycle_if_due(w);
+}
+
+static void
+on_restarted(void)
+{
+	struct worker *w;
+
+	LIST_FOREACH(w, &pp.workers, link)
+		if (w->state == WORKER_SPAWNING && !evtimer_pending(w->ev_timer, NULL))
+			spawn_now(w);
+}
+
+const struct forkserver_events procpool_forkserver_events = {
+	.spawned = on_spawned,
+	.spawn_failed = on_spawn_failed,
+	.exited = procpool_reaped,
+	.leftovers = on_leftovers,
+	.restarted = on_restarted,
+};
+
+static unsigned
+procpool_worker_pids(const struct lp_executor *ex, int64_t *pids, unsigned max)
+{
+	const struct pexec *pe = ex->backend;
+	unsigned n = 0;
+
+	for (unsigned i = 0; pe != NULL && i < pe->nworkers && n < max; i++) {
+		const struct worker *w = pe->workers[i];
+
+		if (w->state == WORKER_IDLE || w->state == WORKER_BUSY)
+			pids[n++] = w->pid;
+	}
+	return n;
+}
+
+static void
+procpool_stop(void)
+{
+	struct lp_error err = { .code = LP_ERR_STOPPING };
+	struct worker *w;
+
+	snprintf(err.message, sizeof err.message,
+	    "the daemon stopped before the job finished");
+	for (size_t i = 0; i < server.leases.npools; i++) {
+		struct lp_pool *p = &server.leases.pools[i];
+		struct lp_executor *ex;
+
+		if (p->cfg.backend != LP_BACKEND_PROCESS)
+			continue;
+		TAILQ_FOREACH(ex, &p->executors, link) {
+			struct pexec *pe = ex->backend;
+			struct run *r;
+
+			if (pe == NULL)
+				continue;
+			while ((r = TAILQ_FIRST(&pe->queue)) != NULL) {
+				TAILQ_REMOVE(&pe->queue, r, queue_link);
+				run_answer_error(r, &err);
+			}
+		}
+	}
+	while ((w = LIST_FIRST(&pp.workers)) != NULL) {
+		struct run *r;
+
+		while ((r = batch_next(w)) != NULL)
+			run_answer_error(r, &err);
+		/* Idle workers exit when their channel closes; busy ones are past the drain. */
+		if (w->state == WORKER_BUSY || w->state == WORKER_STARTING)
+			kill_worker(w);
+		worker_free(w);
+	}
+	for (size_t i = 0; i < server.leases.npools; i++) {
+		struct lp_pool *p = &server.leases.pools[i];
+		struct lp_executor *ex;
+
+		if (p->cfg.backend != LP_BACKEND_PROCESS)
+			continue;
+		TAILQ_FOREACH(ex, &p->executors, link) {
+			free(ex->backend);
+			ex->backend = NULL;
+		}
+		free(p->backend);
+		p->backend = NULL;
+	}
+}
+
+/* Closing its channel ends an idle worker; one not forked yet is simply forgotten. */
+static void
+let_go(struct worker *w)
+{
+	if (w->state == WORKER_SPAWNING) {
+		worker_free(w);		/* a late answer of the fork server finds no token */
+		return;
+	}
+	if (w->state != WORKER_IDLE)
+		kill_worker(w);
+	worker_bury(w, 0, false);
+}
+
+/* Retired while free (idle workers), or withdrawn by the stop while starting (let_go). */
+static void
+procpool_stop_executor(struct lp_executor *ex)
+{
+	struct pexec *pe = ex->backend;
+
+	for (unsigned i = 0; pe != NULL && i < pe->nworkers; i++) {
+		if (pe->workers[i]->successor != NULL)
+			let_go(pe->workers[i]->successor);
+		let_go(pe->workers[i]);
+	}
+	free(pe);
+	ex->backend = NULL;
+}
+
+/* A process past its timeout is killed at once: none is ever stuck. */
+static unsigned
+procpool_stuck_workers(const struct lp_pool *p)
+{
+	return 0;
+}
+
+const struct backend_ops procpool_ops = {
+	.start_executor = procpool_start_executor,
+	.stop_executor = procpool_stop_executor,
+	.submit = procpool_submit,
+	.poke = procpool_poke,
+	.worker_ids = procpool_worker_pids,
+	.stuck_workers = procpool_stuck_workers,
+	.stop = procpool_stop,
+};

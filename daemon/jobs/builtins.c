@@ -1,0 +1,95 @@
+/* The built-in jobs of PROTOCOL.md: echo, sleep, spin, and exec (in exec.c). */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "daemon/core/clock.h"
+#include "daemon/jobs/exec.h"
+#include "daemon/jobs/jobs.h"
+#include "proto/params.h"
+
+static const msgpack_object *
+first_arg(const msgpack_object *args)
+{
+	if (args->type != MSGPACK_OBJECT_ARRAY || args->via.array.size == 0)
+		return NULL;
+	return &args->via.array.ptr[0];
+}
+
+static bool
+number_arg(const msgpack_object *o, double *v)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		*v = (double)o->via.u64;
+		return true;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*v = (double)o->via.i64;
+		return true;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		*v = o->via.f64;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int
+job_echo(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+{
+	const msgpack_object *v = first_arg(args);
+
+	if (v == NULL)
+		return lp_job_fail(job, "echo takes one argument");
+	msgpack_pack_object(lp_job_result(job), *v);
+	return 0;
+}
+
+static int
+job_sleep(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+{
+	const msgpack_object *v = first_arg(args);
+	struct timespec ts;
+	double seconds;
+
+	/* Capped like every duration of the protocol: beyond it, time_t may not hold it. */
+	if (v == NULL || !number_arg(v, &seconds) || !isfinite(seconds) || seconds < 0 ||
+	    seconds > LP_DURATION_MAX)
+		return lp_job_fail(job, "sleep takes a number of seconds from 0 to %g", LP_DURATION_MAX);
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+	msgpack_pack_nil(lp_job_result(job));
+	return 0;
+}
+
+static int
+job_spin(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+{
+	const msgpack_object *v = first_arg(args);
+	volatile uint64_t iterations = 0;
+	double micros, until;
+
+	if (v == NULL || !number_arg(v, &micros) || !isfinite(micros) || micros < 0)
+		return lp_job_fail(job, "spin takes a number of microseconds >= 0");
+	until = monotonic_now() + micros / 1e6;
+	/* Read the clock every 1024 iterations: cheap, and still precise to ~10 us. */
+	do {
+		for (int i = 0; i < 1024; i++)
+			iterations++;
+	} while (monotonic_now() < until);
+	msgpack_pack_uint64(lp_job_result(job), iterations);
+	return 0;
+}
+
+/* exec forks: it runs on processes only, never on a thread of the daemon. */
+const struct lp_job_function builtin_functions[] = {
+	{ "echo", job_echo, LP_JOB_THREAD_SAFE | JOB_NO_PROCESSES },
+	{ "sleep", job_sleep, LP_JOB_THREAD_SAFE | JOB_NO_PROCESSES },
+	{ "spin", job_spin, LP_JOB_THREAD_SAFE | JOB_NO_PROCESSES },
+	{ EXEC_FUNCTION, job_exec, 0 },
+	{ NULL, NULL, 0 },
+};

@@ -1,0 +1,91 @@
+/*
+ * A client connection: reads requests (framed, decoded, validated by
+ * proto/), hands them to dispatch, and writes responses in completion
+ * order.  A client whose unsent output passes a bound is not read from
+ * until it drains, so a client that never reads cannot grow our memory;
+ * nor is one whose user holds too many bytes buffered (user.h).
+ */
+#ifndef LP_DAEMON_CONN_H
+#define LP_DAEMON_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <event2/buffer.h>
+#include <msgpack.h>
+
+#include "daemon/core/lease.h"
+#include "daemon/core/run.h"
+#include "daemon/server/user.h"
+#include "proto/frame.h"
+
+#define LP_PEER_GROUPS_MAX 64
+
+struct gqueue;
+
+struct conn {
+	uint64_t id;
+	int fd;
+	struct event *ev_read;
+	struct event *ev_write;
+	struct event *ev_hangup;	/* while budget_paused: the client may go meanwhile */
+	char *in;			/* received bytes not yet consumed */
+	size_t in_len, in_cap, in_scanned;
+	struct lp_framer framer;
+	struct evbuffer *out;
+	struct lp_holder holder;	/* its leases and waiting acquires */
+	struct run_queue runs;		/* accepted, unanswered */
+	unsigned nruns;
+	gid_t groups[LP_PEER_GROUPS_MAX];	/* supplementary groups, from SO_PEERGROUPS */
+	unsigned ngroups;
+	LIST_HEAD(, gqueue) grinds;	/* its items queued in grinders */
+	char name[64];			/* from hello */
+	struct user *user;		/* NULL once closed */
+	size_t charged;			/* of its buffers, what its user's budget counts */
+	bool read_paused;		/* its unsent output passed a bound */
+	bool budget_paused;		/* its user's buffered bytes passed max_user_buffer_bytes */
+	bool closed;
+	bool flush_queued;
+	double connected;
+	TAILQ_ENTRY(conn) link;
+	TAILQ_ENTRY(conn) flush_link;
+	TAILQ_ENTRY(conn) wait_link;	/* its user's waiting, while budget_paused */
+};
+
+/* A run or submitted item of c is accepted, or answered. */
+void conn_add_run(struct conn *c, struct run *r);
+void conn_remove_run(struct conn *c, struct run *r);
+
+/* True when the peer is uid, in gid, or in a supplementary group gid. */
+bool conn_has_group(const struct conn *c, gid_t gid);
+
+/*
+ * True for root and for the daemon's own uid (its user once -u or User=
+ * switched to it): who may administer the daemon (reload, drain, resume,
+ * config).
+ */
+bool conn_is_admin(const struct conn *c);
+
+/* Takes an accepted socket; closes it when the client cannot be served. */
+void conn_accept(int fd);
+
+/* The one teardown path: EOF, error, bad stream or daemon stop. */
+void conn_close(struct conn *c, const char *why);
+void conn_free(struct conn *c);
+
+/* Packing a response: conn_packer() hands out a cleared packer, conn_send() queues what was packed. */
+msgpack_packer *conn_packer(void);
+void conn_send(struct conn *c);
+void conn_send_error(struct conn *c, uint32_t msgid, const struct lp_error *err);
+/* A result whose len packed bytes are moved out of src. */
+void conn_send_result(struct conn *c, uint32_t msgid, struct evbuffer *src, size_t len);
+
+/* Writes what every connection queued this loop turn (server's flush event). */
+void conn_flush_queued(void);
+
+/* "client 7 (pid 1234, uid 1000)" for log lines. */
+const char *conn_label(const struct conn *c);
+
+#endif

@@ -1,0 +1,525 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/core/log.h"
+#include "daemon/server/conn.h"
+#include "daemon/server/grinder.h"
+#include "daemon/server/server.h"
+
+/* The grinder's own lease never expires in practice: it lets go when idle. */
+#define GRINDER_LEASE_SECONDS 1e9
+
+/* One user's connections in one grinder: the turns go round users, then round a user's connections. */
+struct guser {
+	struct grinder *g;
+	struct user *user;
+	unsigned nqueues;		/* its connections' queues, whether they hold items or not */
+	TAILQ_HEAD(, gqueue) ring;	/* its connections' turn order, while they have items */
+	bool in_ring;
+	TAILQ_ENTRY(guser) ring_link;	/* the grinder's turn order, while it has items */
+	LIST_ENTRY(guser) link;		/* the grinder's users */
+};
+
+/* One client's items in one grinder. */
+struct gqueue {
+	struct grinder *g;
+	struct guser *u;
+	struct conn *conn;
+	struct run_queue items;
+	bool in_ring;
+	TAILQ_ENTRY(gqueue) ring_link;	/* its user's turn order, while it has items */
+	LIST_ENTRY(gqueue) conn_link;	/* c->grinds */
+};
+
+struct grinder {
+	struct lp_pool *pool;
+	struct lp_holder holder;	/* the grinder's lease, and its wait for one */
+	struct lp_lease *lease;
+	bool acquiring;
+	LIST_HEAD(, guser) users;
+	TAILQ_HEAD(, guser) ring;
+	unsigned nring;			/* users with items queued */
+	TAILQ_HEAD(, run) by_age;	/* every queued item, oldest first */
+	unsigned queued;
+	unsigned hurried;		/* of them, requeued or short of time: no batch wait */
+	unsigned running;
+	struct event *timer;		/* batch_wait of the oldest item */
+	uint64_t batches;
+	uint64_t dispatched;
+	uint64_t completed;
+	uint64_t failed;
+};
+
+static void grinder_kick(struct grinder *g);
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	grinder_kick(arg);
+}
+
+void
+grinder_init(struct lp_lease_table *t)
+{
+	for (size_t i = 0; i < t->npools; i++) {
+		struct grinder *g = calloc(1, sizeof *g);
+
+		if (g == NULL || (g->timer = evtimer_new(server.base, on_timer, g)) == NULL)
+			fatalx("out of memory");
+		g->pool = &t->pools[i];
+		lease_holder_init(&g->holder, NULL);
+		g->holder.grinder = g;
+		g->holder.pid = getpid();
+		g->holder.uid = getuid();
+		g->holder.gid = getgid();
+		LIST_INIT(&g->users);
+		TAILQ_INIT(&g->ring);
+		TAILQ_INIT(&g->by_age);
+		t->pools[i].grinder = g;
+	}
+}
+
+static struct guser *
+guser_of(struct grinder *g, struct user *user)
+{
+	struct guser *u;
+
+	LIST_FOREACH(u, &g->users, link)
+		if (u->user == user)
+			return u;
+	if ((u = calloc(1, sizeof *u)) == NULL)
+		fatalx("out of memory");
+	u->g = g;
+	u->user = user;
+	TAILQ_INIT(&u->ring);
+	LIST_INSERT_HEAD(&g->users, u, link);
+	return u;
+}
+
+static struct gqueue *
+queue_of(struct grinder *g, struct conn *c)
+{
+	struct gqueue *q;
+
+	LIST_FOREACH(q, &c->grinds, conn_link)
+		if (q->g == g)
+			return q;
+	if ((q = calloc(1, sizeof *q)) == NULL)
+		fatalx("out of memory");
+	q->g = g;
+	q->u = guser_of(g, c->user);
+	q->u->nqueues++;
+	q->conn = c;
+	TAILQ_INIT(&q->items);
+	LIST_INSERT_HEAD(&c->grinds, q, conn_link);
+	return q;
+}
+
+/* q's connection is gone, and with its last connection its user. */
+static void
+queue_free(struct gqueue *q)
+{
+	struct guser *u = q->u;
+
+	LIST_REMOVE(q, conn_link);
+	free(q);
+	if (--u->nqueues == 0) {
+		LIST_REMOVE(u, link);
+		free(u);
+	}
+}
+
+static void
+ring_join(struct gqueue *q)
+{
+	struct guser *u = q->u;
+
+	if (!q->in_ring) {
+		TAILQ_INSERT_TAIL(&u->ring, q, ring_link);
+		q->in_ring = true;
+	}
+	if (!u->in_ring) {
+		TAILQ_INSERT_TAIL(&u->g->ring, u, ring_link);
+		u->in_ring = true;
+		u->g->nring++;
+	}
+}
+
+static void
+ring_leave(struct gqueue *q)
+{
+	struct guser *u = q->u;
+
+	if (q->in_ring) {
+		TAILQ_REMOVE(&u->ring, q, ring_link);
+		q->in_ring = false;
+	}
+	if (u->in_ring && TAILQ_EMPTY(&u->ring)) {
+		TAILQ_REMOVE(&u->g->ring, u, ring_link);
+		u->in_ring = false;
+		u->g->nring--;
+	}
+}
+
+/* The next turn: q's connection, and its user, go to the end of their lines. */
+static void
+ring_rotate(struct gqueue *q)
+{
+	struct guser *u = q->u;
+
+	if (q->in_ring) {
+		TAILQ_REMOVE(&u->ring, q, ring_link);
+		TAILQ_INSERT_TAIL(&u->ring, q, ring_link);
+	}
+	if (u->in_ring) {
+		TAILQ_REMOVE(&u->g->ring, u, ring_link);
+		TAILQ_INSERT_TAIL(&u->g->ring, u, ring_link);
+	}
+}
+
+/* An item is in the deadline heap exactly while it is queued. */
+static void
+deadline_set(struct run *r, double when)
+{
+	if (lease_deadline_set(&server.leases, &r->deadline, when))
+		server_schedule_soon();
+}
+
+void
+grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
+    const struct lp_submit_params *p, double timeout)
+{
+	struct grinder *g = pool->grinder;
+	struct gqueue *q = queue_of(g, c);
+	struct run_job job = {
+		.fn = p->fn, .args = p->args, .kwargs = p->kwargs, .timeout = timeout,
+		.owner = p->has_owner ? p->owner : (struct lp_str){ "", 0 },
+	};
+	struct run *r = run_new(c, msgid, pool, NULL, &job);
+
+	r->grinder = g;
+	conn_add_run(c, r);
+	server.runs_in_flight++;
+	deadline_set(r, r->accepted + timeout);
+	TAILQ_INSERT_TAIL(&q->items, r, queue_link);
+	TAILQ_INSERT_TAIL(&g->by_age, r, age_link);
+	g->queued++;
+	/* Waiting for batch_wait would use up its whole timeout. */
+	if (timeout <= pool->cfg.batch_wait)
+		g->hurried++;
+	ring_join(q);
+	grinder_kick(g);
+}
+
+/* Takes r out of the queue, without answering it. */
+static void
+unqueue(struct gqueue *q, struct run *r)
+{
+	TAILQ_REMOVE(&q->items, r, queue_link);
+	TAILQ_REMOVE(&q->g->by_age, r, age_link);
+	lease_deadline_cancel(&server.leases, &r->deadline);
+	q->g->queued--;
+	if (q->g->hurried > q->g->queued)
+		q->g->hurried = q->g->queued;
+	if (TAILQ_EMPTY(&q->items))
+		ring_leave(q);
+}
+
+static bool
+batch_due(struct grinder *g, double now)
+{
+	const struct run *oldest = TAILQ_FIRST(&g->by_age);
+
+	return oldest != NULL && (g->queued >= g->pool->cfg.batch_size || g->hurried > 0 ||
+	    now - oldest->accepted >= g->pool->cfg.batch_wait);
+}
+
+static void
+arm_timer(struct grinder *g, double now)
+{
+	const struct run *oldest = TAILQ_FIRST(&g->by_age);
+	double wait;
+	struct timeval tv;
+
+	if (oldest == NULL) {
+		evtimer_del(g->timer);
+		return;
+	}
+	wait = oldest->accepted + g->pool->cfg.batch_wait - now;
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = (time_t)wait;
+	tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec) * 1e6);
+	evtimer_add(g->timer, &tv);
+}
+
+static void
+acquire_executor(struct grinder *g)
+{
+	struct lp_acquire a = { .owner = "grinder", .owner_len = 7,
+	    .lease_seconds = GRINDER_LEASE_SECONDS, .wait = true };
+	struct lp_lease *l;
+	struct lp_waiter *w;
+	struct lp_error err;
+
+	g->acquiring = true;
+	if (lease_acquire(g->pool, &g->holder, &a, server_now(), &l, &w, &err) != LP_OK) {
+		grinder_acquire_failed(&g->holder, &err);
+		return;
+	}
+	if (l != NULL)
+		grinder_granted(&g->holder, l);
+}
+
+/* With nothing to do, the grinder lets go of its lease, or of its place in line for one. */
+static void
+release_if_idle(struct grinder *g)
+{
+	if (g->queued > 0 || g->running > 0)
+		return;
+	if (g->acquiring) {
+		lease_holder_drop(&g->holder, server_now());
+		g->acquiring = false;
+	}
+	if (g->lease == NULL)
+		return;
+	lease_release(g->lease, server_now());
+	g->lease = NULL;
+}
+
+static void
+grinder_kick(struct grinder *g)
+{
+	if (g->queued == 0) {
+		release_if_idle(g);
+		return;
+	}
+	if (g->lease == NULL) {
+		if (!g->acquiring)
+			acquire_executor(g);
+		return;
+	}
+	backend_of(g->pool)->poke(g->lease->executor);
+	if (g->queued > 0)
+		arm_timer(g, server_now());
+}
+
+unsigned
+grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_bytes)
+{
+	struct lp_lease *l = ex->lease;
+	struct grinder *g;
+	double now = server_now();
+	unsigned n = 0, want;
+	size_t bytes = 0;
+
+	if (l == NULL || l->holder == NULL || (g = l->holder->grinder) == NULL)
+		return 0;
+	if (!batch_due(g, now))
+		return 0;
+	want = g->pool->cfg.batch_size;
+	/*
+	 * A batch runs its items one after the other on one worker: with
+	 * several users waiting, it holds one item of each, so that one user's
+	 * slow items hold another's for one item's time.  One user alone
+	 * fills it, one item from each of its connections in turn.
+	 */
+	if (g->nring > 1 && want > g->nring)
+		want = g->nring;
+	if (want > max)
+		want = max;
+	while (n < want && !TAILQ_EMPTY(&g->ring)) {
+		struct gqueue *q = TAILQ_FIRST(&TAILQ_FIRST(&g->ring)->ring);
+		struct run *r = TAILQ_FIRST(&q->items);
+		struct lp_error err;
+
+		if (n > 0 && bytes + r->len > max_bytes)
+			break;
+		/* Past its deadline, whose timer is due: that answers it, then kicks us again. */
+		if (r->deadline.when <= now)
+			break;
+		r->timeout = r->deadline.when - now;
+		bytes += r->len;
+		unqueue(q, r);
+		ring_rotate(q);
+		if (lease_run_begin(l, now, &err) != LP_OK)
+			fatalx("grinder: its own lease refused a run: %s", err.message);
+		r->lease = l;
+		g->running++;
+		out[n++] = r;
+	}
+	if (n == 0)
+		return 0;
+	g->batches++;
+	g->dispatched += n;
+	/* Hurried items head their queues or are few: a batch took them, unless it filled first. */
+	g->hurried = 0;
+	return n;
+}
+
+void
+grinder_requeue(struct run **items, unsigned n)
+{
+	struct grinder *g = items[0]->grinder;
+
+	/* Last first, each to the head of its queue: they keep their order. */
+	while (n-- > 0) {
+		struct run *r = items[n];
+		struct gqueue *q;
+
+		lease_run_end(r->lease, server_now());
+		r->lease = NULL;
+		g->running--;
+		if (r->conn == NULL) {
+			/* Its client is gone: nobody wants it run any more. */
+			server.runs_in_flight--;
+			run_free(r);
+			server_check_drained();
+			continue;
+		}
+		q = queue_of(g, r->conn);
+		deadline_set(r, r->deadline.when);
+		TAILQ_INSERT_HEAD(&q->items, r, queue_link);
+		TAILQ_INSERT_HEAD(&g->by_age, r, age_link);
+		g->queued++;
+		g->hurried++;
+		ring_join(q);
+	}
+	grinder_kick(g);
+}
+
+void
+grinder_item_done(struct grinder *g, bool ok)
+{
+	g->running--;
+	if (ok)
+		g->completed++;
+	else
+		g->failed++;
+	release_if_idle(g);
+}
+
+void
+grinder_granted(struct lp_holder *h, struct lp_lease *l)
+{
+	struct grinder *g = h->grinder;
+
+	g->acquiring = false;
+	g->lease = l;
+	log_debug("grinder of pool %s holds lease %llu", g->pool->cfg.name,
+	    (unsigned long long)l->id);
+	if (g->queued == 0)
+		release_if_idle(g);
+	else
+		grinder_kick(g);
+}
+
+/* A queued item is answered err, unrun. */
+static void
+fail_item(struct grinder *g, struct run *r, const struct lp_error *err)
+{
+	unqueue(queue_of(g, r->conn), r);
+	g->running++;		/* run_answer_error() ends it through grinder_item_done() */
+	run_answer_error(r, err);
+}
+
+/* Every queued item gets err. */
+static void
+fail_queued(struct grinder *g, const struct lp_error *err)
+{
+	struct run *r;
+
+	while ((r = TAILQ_FIRST(&g->by_age)) != NULL)
+		fail_item(g, r, err);
+	evtimer_del(g->timer);
+}
+
+void
+grinder_deadline(struct lp_deadline *d)
+{
+	struct run *r = container_of(d, struct run, deadline);
+	struct grinder *g = r->grinder;
+	struct lp_error err;
+
+	lp_error_set(&err, LP_ERR_TIMEOUT,
+	    "no worker of pool '%s' took the submission within its timeout of %.3f s",
+	    g->pool->cfg.name, d->when - r->accepted);
+	fail_item(g, r, &err);
+	grinder_kick(g);
+}
+
+void
+grinder_acquire_failed(struct lp_holder *h, const struct lp_error *err)
+{
+	struct grinder *g = h->grinder;
+
+	g->acquiring = false;
+	log_warn("grinder of pool %s: %s", g->pool->cfg.name, err->message);
+	fail_queued(g, err);
+}
+
+void
+grinder_drop_conn(struct conn *c)
+{
+	struct gqueue *q;
+	struct run *r;
+
+	while ((q = LIST_FIRST(&c->grinds)) != NULL) {
+		struct grinder *g = q->g;
+
+		while ((r = TAILQ_FIRST(&q->items)) != NULL) {
+			unqueue(q, r);
+			conn_remove_run(c, r);
+			server.runs_in_flight--;
+			run_free(r);
+		}
+		ring_leave(q);
+		queue_free(q);
+		if (g->queued == 0)
+			evtimer_del(g->timer);
+		release_if_idle(g);
+	}
+}
+
+void
+grinder_stop(struct lp_lease_table *t)
+{
+	struct lp_error err = { .code = LP_ERR_STOPPING };
+
+	snprintf(err.message, sizeof err.message, "the daemon is stopping");
+	for (size_t i = 0; i < t->npools; i++)
+		fail_queued(t->pools[i].grinder, &err);
+}
+
+void
+grinder_free(struct lp_lease_table *t)
+{
+	grinder_stop(t);
+	for (size_t i = 0; i < t->npools; i++) {
+		struct grinder *g = t->pools[i].grinder;
+
+		event_free(g->timer);
+		free(g);
+		t->pools[i].grinder = NULL;
+	}
+}
+
+void
+grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p)
+{
+	const struct grinder *g = p->grinder;
+
+	msgpack_pack_map(pk, 6);
+	lp_pack_kv_u64(pk, "queue", g->queued);
+	lp_pack_kv_u64(pk, "running", g->running);
+	lp_pack_kv_u64(pk, "batches", g->batches);
+	lp_pack_kv_double(pk, "mean_batch",
+	    g->batches ? (double)g->dispatched / (double)g->batches : 0);
+	lp_pack_kv_u64(pk, "completed", g->completed);
+	lp_pack_kv_u64(pk, "failed", g->failed);
+}

@@ -1,0 +1,65 @@
+/*
+ * The grinder: `submit` without a lease.  Each pool's grinder queues the
+ * submissions of every client, holds a lease of its own while it has work,
+ * and hands an idle worker of that executor a batch of items when
+ * batch_size are pending or the oldest has waited batch_wait.  The turns
+ * go round users (uids), then round each user's connections.  A batch runs
+ * its items one after the other on one worker, so while more than one user
+ * has items queued it holds one item of each: a user's slow items hold
+ * another's for one item per worker, not a batch.  One user alone fills
+ * it.  Items answer one by one, as the worker finishes them.
+ */
+#ifndef LP_DAEMON_GRINDER_H
+#define LP_DAEMON_GRINDER_H
+
+#include <msgpack.h>
+
+#include "daemon/core/lease.h"
+#include "daemon/core/run.h"
+
+#define GRINDER_BATCH_MAX 4096	/* the largest batch_size */
+
+struct conn;
+struct grinder;
+
+/* One grinder per pool of the lease table. */
+void grinder_init(struct lp_lease_table *t);
+/* Answers what is still queued with STOPPING, and frees every grinder. */
+void grinder_free(struct lp_lease_table *t);
+
+/*
+ * Queues an item; the caller checked pool, function and permissions.  The
+ * item is answered within timeout: TIMEOUT if no worker took it by then,
+ * else its job runs for what is left of it.
+ */
+void grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
+    const struct lp_submit_params *p, double timeout);
+
+/* The deadline of a queued item passed: it is answered TIMEOUT. */
+void grinder_deadline(struct lp_deadline *d);
+
+/* The client is gone: its queued items go, unrun. */
+void grinder_drop_conn(struct conn *c);
+
+/* Stopping: queued items are answered STOPPING; running batches finish. */
+void grinder_stop(struct lp_lease_table *t);
+
+/*
+ * For an idle worker of ex: a batch to run, when ex is a grinder's and one
+ * is due; at most max items, and past the first at most max_bytes of jobs.
+ */
+unsigned grinder_take(struct lp_executor *ex, struct run **out, unsigned max,
+    size_t max_bytes);
+/* The n items of a batch that never started (their worker was killed), in order: queue them again. */
+void grinder_requeue(struct run **items, unsigned n);
+/* An item was answered. */
+void grinder_item_done(struct grinder *g, bool ok);
+
+/* The lease table's answers to a grinder's acquire. */
+void grinder_granted(struct lp_holder *h, struct lp_lease *l);
+void grinder_acquire_failed(struct lp_holder *h, const struct lp_error *err);
+
+/* The pool's grinder in stats: {queue, running, batches, mean_batch, completed, failed}. */
+void grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p);
+
+#endif
