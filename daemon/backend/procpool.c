@@ -17,6 +17,7 @@
 #include "daemon/backend/procpool.h"
 #include "daemon/backend/wire.h"
 #include "daemon/backend/worklog.h"
+#include "daemon/core/alloc.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/reaper.h"
 #include "daemon/server/grinder.h"
@@ -115,16 +116,6 @@ static void spawn_slot(struct pexec *pe, unsigned slot, double delay);
 static void worker_readable(evutil_socket_t fd, short what, void *arg);
 static void worker_writable(evutil_socket_t fd, short what, void *arg);
 static void worker_timer(evutil_socket_t fd, short what, void *arg);
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (p == NULL)
-		fatalx("out of memory");
-	return p;
-}
 
 static struct ppool *
 ppool_of(struct lp_pool *p)

@@ -16,6 +16,7 @@
 
 #include "daemon/backend/fdreserve.h"
 #include "daemon/backend/threadpool.h"
+#include "daemon/core/alloc.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/jobs.h"
 #include "daemon/server/grinder.h"
@@ -118,24 +119,6 @@ static struct {
 	.done = STAILQ_HEAD_INITIALIZER(tp.done),
 	.efd = -1,
 };
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (p == NULL)
-		fatalx("out of memory");
-	return p;
-}
-
-static void *
-xreallocarray(void *p, size_t n, size_t size)
-{
-	if ((p = reallocarray(p, n, size)) == NULL)
-		fatalx("out of memory");
-	return p;
-}
 
 /* ---- the threads ---- */
 

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/core/alloc.h"
 #include "daemon/core/log.h"
 #include "daemon/core/run.h"
 #include "daemon/jobs/exec.h"
@@ -66,8 +67,7 @@ run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool, struct lp_lease *l
 		len += pack_caller(&caller, c);
 
 	/* One allocation: the run, its packed job, and an item's owner after it. */
-	if ((r = malloc(sizeof *r + len + owner_len + 1)) == NULL)
-		fatalx("out of memory");
+	r = xmalloc(sizeof *r + len + owner_len + 1);
 	memset(r, 0, sizeof *r);
 	r->conn = c;
 	r->msgid = msgid;

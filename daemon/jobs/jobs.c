@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/core/alloc.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/jobs.h"
 #include "proto/frame.h"
@@ -25,16 +26,6 @@ static struct {
 	size_t *by_name;
 	bool filled;			/* the built-ins are in */
 } reg;
-
-static void *
-xreallocarray(void *p, size_t n, size_t size)
-{
-	if (size != 0 && n > SIZE_MAX / size)
-		fatalx("job registry: out of memory");
-	if ((p = realloc(p, n * size > 0 ? n * size : 1)) == NULL)
-		fatalx("job registry: out of memory");
-	return p;
-}
 
 static int
 name_cmp(const char *a, size_t alen, const char *b, size_t blen)

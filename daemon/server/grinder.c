@@ -6,6 +6,7 @@
 #include <event2/event.h>
 
 #include "daemon/backend/backend.h"
+#include "daemon/core/alloc.h"
 #include "daemon/core/log.h"
 #include "daemon/server/conn.h"
 #include "daemon/server/grinder.h"
@@ -92,8 +93,7 @@ guser_of(struct grinder *g, struct user *user)
 	LIST_FOREACH(u, &g->users, link)
 		if (u->user == user)
 			return u;
-	if ((u = calloc(1, sizeof *u)) == NULL)
-		fatalx("out of memory");
+	u = xcalloc(1, sizeof *u);
 	u->g = g;
 	u->user = user;
 	TAILQ_INIT(&u->ring);
@@ -109,8 +109,7 @@ queue_of(struct grinder *g, struct conn *c)
 	LIST_FOREACH(q, &c->grinds, conn_link)
 		if (q->g == g)
 			return q;
-	if ((q = calloc(1, sizeof *q)) == NULL)
-		fatalx("out of memory");
+	q = xcalloc(1, sizeof *q);
 	q->g = g;
 	q->u = guser_of(g, c->user);
 	q->u->nqueues++;
