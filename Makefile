@@ -98,7 +98,7 @@ MODULES := $(patsubst modules/%.c,$(BUILD)/modules/%.so,$(MODULE_SRC))
 TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_MODULE_SRC))
 
 .PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
-	lint-man check-install check-completion
+	lint-man check-install check-completion check-layers
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -173,6 +173,10 @@ check: all $(TESTS) $(TEST_MODULES) $(README_PROGRAMS) lint-man check-install ch
 
 # Man pages must render without a warning: mandoc's linter, else groff's.
 MAN_PAGES := $(sort $(wildcard docs/*.[1-8]))
+# The layering rule of daemon/ (README.md, Layout).
+check-layers:
+	@sh scripts/check-layers.sh
+
 lint-man:
 	@if command -v mandoc >/dev/null 2>&1; then \
 		mandoc -T lint -W warning $(MAN_PAGES) || exit 1; \
