@@ -21,7 +21,7 @@
 #include "daemon/core/log.h"
 #include "daemon/jobs/reaper.h"
 #include "daemon/server/grinder.h"
-#include "daemon/server/loop.h"
+#include "daemon/backend/frame_policy.h"
 #include "daemon/server/server.h"
 
 /* Workers dying before they are ready this many times in a row: a crash loop. */
@@ -394,7 +394,7 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 		len += runs[i]->len;
 	h.len = (uint32_t)(headlen + len);
 	h.job = ++pp.next_job;
-	if (loop_stream_frame(n, runs[0]->grinder != NULL))
+	if (policy_stream_frame(n, runs[0]->grinder != NULL))
 		h.flags = WIRE_STREAM;
 	evbuffer_add(w->out, &h, sizeof h);
 	evbuffer_add(w->out, head, headlen);

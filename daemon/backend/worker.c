@@ -18,7 +18,7 @@
 #include "daemon/jobs/privs.h"
 #include "daemon/jobs/reaper.h"
 #include "daemon/jobs/spawner.h"
-#include "daemon/server/loop.h"
+#include "daemon/backend/frame_policy.h"
 #include "leasepool/errors.h"
 
 static bool
@@ -350,7 +350,7 @@ worker_main(int in, int out, const struct worker_limits *limits)
 		msgpack_zone_clear(&zone);
 		if (!spawner_alive())
 			break;	/* exec cannot work here any more: the daemon replaces us */
-		if (loop_worker_polls(h.flags & WIRE_STREAM, monotonic_now() - started, busy_poll))
+		if (policy_worker_polls(h.flags & WIRE_STREAM, monotonic_now() - started, busy_poll))
 			poll_for_frame(in, busy_poll);
 	}
 	modules_worker_fini();

@@ -2,57 +2,19 @@
 #include <sched.h>
 #include <stdbool.h>
 
+#include "daemon/backend/frame_policy.h"
 #include "daemon/server/loop.h"
 #include "daemon/server/server.h"
-
-/* Longer gaps than this count as this long: after an idle hour a stream is recognised at once. */
-#define GAP_CAP 1e-3
-/*
- * Runs in flight below which the loop does not poll.  With a few, the next
- * input is a worker's or a client's turn away, and a polling daemon takes
- * the CPU they need: sequential runs took twice as long with it.
- */
-#define POLL_MIN_IN_FLIGHT 16
-/* The average's memory, in inputs: long enough that one stall does not end polling. */
-#define GAP_WEIGHT 8
 
 static struct {
 	double last_input;
 	double mean_gap;	/* between inputs, a moving average; starts slow */
-} lp = { .mean_gap = GAP_CAP };
-
-double
-loop_mean_gap(double mean, double gap)
-{
-	if (gap > GAP_CAP)
-		gap = GAP_CAP;
-	if (gap < 0)
-		gap = 0;
-	return mean + (gap - mean) / GAP_WEIGHT;
-}
-
-bool
-loop_polls(double mean_gap, double busy_poll, unsigned in_flight)
-{
-	return busy_poll > 0 && mean_gap < busy_poll && in_flight >= POLL_MIN_IN_FLIGHT;
-}
-
-bool
-loop_stream_frame(unsigned runs, bool grinder)
-{
-	return runs >= 2 && !grinder;
-}
-
-bool
-loop_worker_polls(bool stream_frame, double ran, double busy_poll)
-{
-	return stream_frame && ran < busy_poll;
-}
+} lp = { .mean_gap = POLICY_GAP_CAP };
 
 void
 loop_note_input(double now)
 {
-	lp.mean_gap = loop_mean_gap(lp.mean_gap, now - lp.last_input);
+	lp.mean_gap = policy_mean_gap(lp.mean_gap, now - lp.last_input);
 	lp.last_input = now;
 }
 
@@ -77,7 +39,7 @@ poll_until_quiet(struct event_base *base)
 		if (loop_ended(base))
 			return false;
 		if (server_now() - fmax(started, lp.last_input) >= server.cfg.busy_poll ||
-		    !loop_polls(lp.mean_gap, server.cfg.busy_poll, server.runs_in_flight))
+		    !policy_loop_polls(lp.mean_gap, server.cfg.busy_poll, server.runs_in_flight))
 			return true;
 		sched_yield();
 	}
@@ -87,7 +49,7 @@ poll_until_quiet(struct event_base *base)
 static bool
 input_is_streaming(void)
 {
-	return loop_polls(lp.mean_gap, server.cfg.busy_poll, server.runs_in_flight) &&
+	return policy_loop_polls(lp.mean_gap, server.cfg.busy_poll, server.runs_in_flight) &&
 	    server_now() - lp.last_input < server.cfg.busy_poll;
 }
 
