@@ -3,7 +3,7 @@
 # The layering rule of daemon/: proto <- core <- jobs <- backend <- server <- main.
 # A file may include headers of its own layer and of the layers below it,
 # never above; core/ has no event loop.  Prints every include that breaks the
-# rule and fails if there is one.
+# rule, and every circle of includes outside server/, and fails if there is one.
 cd "$(dirname "$0")/.." || exit 2
 rank() {
 	case $1 in
@@ -31,4 +31,16 @@ for f in proto/*.[ch] daemon/*/*.[ch] daemon/main.c; do
 		bad=1
 	fi
 done
+# No circle of includes outside server/: a.c including b.h and b.c
+# including a.h is one, even within a layer.  tsort names a circle's members.
+edges=$(for f in daemon/core/*.[ch] daemon/jobs/*.[ch] daemon/backend/*.[ch]; do
+	from=${f%.[ch]}
+	sed -n 's/^#include "\(daemon\/\(core\|jobs\|backend\)\/[a-z_]*\)\.h".*/\1/p' "$f" |
+		while read -r to; do [ "$to" != "$from" ] && echo "$from $to"; done
+done)
+circle=$(echo "$edges" | tsort 2>&1 >/dev/null | sed -n 's/^tsort: //p' | grep -v 'input contains a loop')
+if [ -n "$circle" ]; then
+	echo "daemon/: these files include each other in a circle:" $circle
+	bad=1
+fi
 exit $bad
