@@ -872,14 +872,14 @@ struct attack {
 	unsigned closed;	/* "closed by the client" lines in the log before */
 };
 
-/* A submit of echo whose argument fills the message to ATTACK_BYTES. */
+/* A submit of echo whose argument fills the message to bytes. */
 static char *
-big_request(void)
+submit_of(size_t bytes)
 {
 	static const char head[] = "\x94\x00\xce\x00\x00\x00\x01\xa6submit"
-	    "\x82\xa2" "fn\xa4" "echo\xa4" "args\x91\xc6";
-	size_t len = sizeof head - 1, body = ATTACK_BYTES - len - 4;
-	char *buf = calloc(1, ATTACK_BYTES);
+	    "\x91\x82\xa2" "fn\xa4" "echo\xa4" "args\x91\xc6";
+	size_t len = sizeof head - 1, body = bytes - len - 4;
+	char *buf = calloc(1, bytes);
 
 	ck_assert_ptr_nonnull(buf);
 	memcpy(buf, head, len);
@@ -891,10 +891,24 @@ big_request(void)
 static void
 attack_start(struct attack *a)
 {
-	a->request = big_request();
+	a->request = submit_of(ATTACK_BYTES);
 	for (int i = 0; i < ATTACKERS; i++) {
 		ck_assert_int_ge(a->fd[i] = raw_connect(&d), 0);
 		a->sent[i] = 0;
+	}
+}
+
+/* Sends what the daemon takes of buf's len bytes, of which sent went already. */
+static void
+send_what_fits(int fd, const char *buf, size_t len, size_t *sent)
+{
+	while (*sent < len) {
+		ssize_t n = send(fd, buf + *sent, len - *sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n == -1 && errno == EAGAIN)
+			break;
+		ck_assert_msg(n > 0, "fd %d: %s", fd, strerror(errno));
+		*sent += (size_t)n;
 	}
 }
 
@@ -902,17 +916,8 @@ attack_start(struct attack *a)
 static void
 attack_push(struct attack *a)
 {
-	for (int i = 0; i < ATTACKERS; i++) {
-		while (a->sent[i] < ATTACK_BYTES - 10) {
-			ssize_t n = send(a->fd[i], a->request + a->sent[i],
-			    ATTACK_BYTES - 10 - a->sent[i], MSG_DONTWAIT | MSG_NOSIGNAL);
-
-			if (n == -1 && errno == EAGAIN)
-				break;
-			ck_assert_msg(n > 0, "attacker %d: %s", i, strerror(errno));
-			a->sent[i] += (size_t)n;
-		}
-	}
+	for (int i = 0; i < ATTACKERS; i++)
+		send_what_fits(a->fd[i], a->request, ATTACK_BYTES - 10, &a->sent[i]);
 }
 
 static bool
@@ -1004,13 +1009,12 @@ warm_rss(struct lp_client *c)
 
 /* It holds the budget, one request a connection may finish, and some slack. */
 static void
-check_rss_bounded(long base_kib)
+check_rss_bounded(long base_kib, size_t sent)
 {
 	long grown = proc_status_kib(d.pid, "VmRSS") - base_kib;
 
 	ck_assert_msg(grown < BUDGET_KIB + ATTACK_BYTES / 1024 + 6 * 1024,
-	    "the daemon grew by %ld KiB under an attack of %u KiB", grown,
-	    ATTACKERS * (ATTACK_BYTES / 1024));
+	    "the daemon grew by %ld KiB under requests of %zu KiB", grown, sent / 1024);
 }
 
 static uint64_t
@@ -1067,14 +1071,14 @@ START_TEST(a_user_past_its_buffer_budget_waits)
 
 	p.id = own_client_id(p.c);
 	attack_until_paused(&at);
-	check_rss_bounded(base);
+	check_rss_bounded(base, ATTACKERS * (size_t)ATTACK_BYTES);
 	attack_check_open(&at);
 	/* The same user's next request waits for the attack's bytes too... */
 	ck_assert(lp_submit_async(p.c, "cpu", "echo", a, record, &p.o, &err) == LP_OK);
 	ck_assert(wait_until(pending_waits, &p));
 	/* One attacker may finish its request: the daemon reads all it sends. */
 	ck_assert(wait_until(finisher_found, &at));
-	check_rss_bounded(base);
+	check_rss_bounded(base, ATTACKERS * (size_t)ATTACK_BYTES);
 	attack_check_open(&at);
 	/* The others hang up while they wait; that one alone still spends the budget... */
 	attack_close_others(&at);
@@ -1162,7 +1166,7 @@ START_TEST(another_user_is_served_past_ones_budget)
 
 	attack_until_paused(&at);
 	ck_assert_int_eq(as_nobody(echo_half_the_budget), 0);
-	check_rss_bounded(base);
+	check_rss_bounded(base, ATTACKERS * (size_t)ATTACK_BYTES);
 	attack_check_open(&at);
 	attack_end(&at);
 	lp_client_free(c);
