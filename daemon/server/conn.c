@@ -393,6 +393,7 @@ conn_frames(struct conn *c, const char *buf, size_t len)
 		    conn_request_in_place(c, buf + start, len - start, &used)) {
 			start += used;
 			c->in_scanned = start;
+			user_message_taken(c);
 		} else {
 			st = lp_framer_feed(&c->framer, buf + c->in_scanned,
 			    len - c->in_scanned, &used);
@@ -407,6 +408,7 @@ conn_frames(struct conn *c, const char *buf, size_t len)
 			}
 			conn_message(c, buf + start, c->in_scanned - start);
 			start = c->in_scanned;
+			user_message_taken(c);
 		}
 		if (evbuffer_get_length(c->out) > OUT_HIGH && !c->read_paused)
 			pause_reading(c);

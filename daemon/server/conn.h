@@ -44,6 +44,7 @@ struct conn {
 	char name[64];			/* from hello */
 	struct user *user;		/* NULL once closed */
 	size_t charged;			/* of its buffers, what its user's budget counts */
+	size_t charged_input;		/* of that, its input */
 	bool read_paused;		/* its unsent output passed a bound */
 	bool budget_paused;		/* its user's buffered bytes passed max_user_buffer_bytes */
 	bool closed;

@@ -80,7 +80,12 @@ stop_waiting(struct conn *c)
 		event_add(c->ev_read, NULL);
 }
 
-/* Under the budget every connection reads; over it, one with a request half read may finish it. */
+/*
+ * Under the budget every connection reads.  Over it, one with a request
+ * half read may finish it, but only once nothing else can free a byte: all
+ * the user holds is unread input, no run or answer is left to end.  Else a
+ * client that always leaves a message half read would read on for ever.
+ */
 static void
 on_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -92,7 +97,7 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 			stop_waiting(c);
 		return;
 	}
-	if (u->finisher != NULL)
+	if (u->finisher != NULL || u->input < u->bytes)
 		return;
 	/* Not one paused for its unread output: it could keep the turn for ever. */
 	TAILQ_FOREACH(c, &u->waiting, wait_link) {
@@ -113,13 +118,12 @@ finisher_done(struct conn *c)
 	}
 }
 
-/* The bytes are free: connections that waited for them may read again. */
+/* Connections that waited may read again, or one may finish its request. */
 static void
 give_back(struct user *u, size_t n)
 {
 	u->bytes -= n;
-	if (!over_budget(u))
-		wake_soon(u);
+	wake_soon(u);
 }
 
 void
@@ -133,8 +137,10 @@ user_detach(struct conn *c)
 	}
 	finisher_done(c);
 	u->nconns--;
+	u->input -= c->charged_input;
 	give_back(u, c->charged);
 	c->charged = 0;
+	c->charged_input = 0;
 	c->user = NULL;
 	user_maybe_free(u);
 }
@@ -165,7 +171,15 @@ user_account(struct conn *c)
 	else if (now < c->charged)
 		give_back(c->user, c->charged - now);
 	c->charged = now;
-	if (c->in_len == 0)
+	c->user->input += c->in_len;
+	c->user->input -= c->charged_input;
+	c->charged_input = c->in_len;
+}
+
+void
+user_message_taken(struct conn *c)
+{
+	if (!c->closed)
 		finisher_done(c);
 }
 
@@ -176,10 +190,6 @@ user_may_read(struct conn *c)
 
 	if (!over_budget(u) || u->finisher == c)
 		return true;
-	if (u->finisher == NULL && c->in_len > 0) {
-		u->finisher = c;
-		return true;
-	}
 	if (TAILQ_EMPTY(&u->waiting))
 		log_info("uid %u has %zu bytes buffered (max_user_buffer_bytes): "
 		    "its connections wait until some are sent or done", (unsigned)u->uid, u->bytes);
@@ -188,6 +198,7 @@ user_may_read(struct conn *c)
 	event_del(c->ev_read);
 	event_add(c->ev_hangup, NULL);
 	TAILQ_INSERT_TAIL(&u->waiting, c, wait_link);
+	wake_soon(u);	/* it may be the last that could free a byte */
 	return false;
 }
 

@@ -1115,6 +1115,64 @@ START_TEST(a_raised_budget_applies_at_once)
 }
 END_TEST
 
+/*
+ * One connection pipelines submissions as one stream, whose reads mostly
+ * end mid-message, while the only executor is leased: what the daemon reads
+ * of it stays buffered.  Finishing the message a read cut is no right to
+ * read the next ones past the budget.
+ */
+#define PIPELINED 640
+#define PIPELINED_BYTES 100000u
+
+struct pipeline {
+	int fd;
+	char *stream;
+	size_t len, sent;
+};
+
+static void
+pipeline_start(struct pipeline *p)
+{
+	char *request = submit_of(PIPELINED_BYTES);
+
+	/* It ends half way through one more, as a pipeline cut anywhere does. */
+	p->len = PIPELINED * PIPELINED_BYTES + PIPELINED_BYTES / 2;
+	ck_assert_ptr_nonnull(p->stream = malloc(p->len));
+	for (size_t at = 0; at < p->len; at += PIPELINED_BYTES)
+		memcpy(p->stream + at, request, p->len - at < PIPELINED_BYTES ?
+		    p->len - at : PIPELINED_BYTES);
+	free(request);
+	ck_assert_int_ge(p->fd = raw_connect(&d), 0);
+	p->sent = 0;
+}
+
+static bool
+pipeline_sent_or_waits(void *arg)
+{
+	struct pipeline *p = arg;
+
+	send_what_fits(p->fd, p->stream, p->len, &p->sent);
+	return p->sent == p->len || daemon_log_contains(&d, "its connections wait");
+}
+
+START_TEST(a_pipelining_client_past_its_budget_waits)
+{
+	struct lp_client *c = daemon_connect(&d);
+	long base = warm_rss(c);
+	struct pipeline p;
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+	pipeline_start(&p);
+	ck_assert(wait_until(pipeline_sent_or_waits, &p));
+	check_rss_bounded(base, p.sent);
+	close(p.fd);
+	free(p.stream);
+	lp_client_free(c);
+}
+END_TEST
+
 /* Runs body in a child as nobody; returns its wait status once it ended. */
 static int
 as_nobody(int (*body)(void))
@@ -1555,6 +1613,7 @@ shared_suite(void)
 	tcase_set_timeout(budget, 120);
 	tcase_add_test(budget, a_user_past_its_buffer_budget_waits);
 	tcase_add_test(budget, a_raised_budget_applies_at_once);
+	tcase_add_test(budget, a_pipelining_client_past_its_budget_waits);
 	if (getuid() == 0)
 		tcase_add_test(budget, another_user_is_served_past_ones_budget);
 	suite_add_tcase(s, budget);
