@@ -33,4 +33,27 @@
 LP_SUITES(LP_SUITE_DECL)
 #undef LP_SUITE_DECL
 
+/*
+ * How long a test may take, one bound per kind of suite.  A unit test waits
+ * on nothing, but the random ones run long under the sanitizers.  An
+ * integration test waits on real processes, several bounded waits in a row,
+ * some of them while it crowds the machine (a thousand connections).
+ */
+#define UNIT_TIMEOUT_SECONDS 60
+#define INTEGRATION_TIMEOUT_SECONDS 120
+
+/*
+ * A case of s named name (CK_RUN_CASE picks it), with setup and teardown
+ * (either NULL) run around each test in the test's own process, and the
+ * timeout of its kind; its tests follow, one line each.
+ */
+TCase *add_case(Suite *s, const char *name, SFun setup, SFun teardown, double timeout);
+#define unit_case(s, name, setup, teardown) \
+	add_case(s, name, setup, teardown, UNIT_TIMEOUT_SECONDS)
+#define integration_case(s, name, setup, teardown) \
+	add_case(s, name, setup, teardown, INTEGRATION_TIMEOUT_SECONDS)
+
+/* A test that acts as a second user, which only root can: registered only when run as root. */
+void add_root_test(TCase *tc, const TTest *test);
+
 #endif

@@ -814,20 +814,6 @@ START_TEST(a_fork_server_restarts_in_a_full_descriptor_table)
 }
 END_TEST
 
-/* A case of its own for test, on the daemon setup starts; tags: NULL for none. */
-static void
-add_case(Suite *s, const char *name, const char *tags, SFun setup, const TTest *test)
-{
-	TCase *tc = tcase_create(name);
-
-	if (tags != NULL)
-		tcase_set_tags(tc, tags);
-	tcase_add_checked_fixture(tc, setup, stop_daemon);
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test);
-	suite_add_tcase(s, tc);
-}
-
 /* ---- one user's share: buffered bytes and connections ---- */
 
 /*
@@ -1564,6 +1550,7 @@ shared_suite(void)
 	TCase *budget = tcase_create("budget");
 	TCase *per_user = tcase_create("per-user");
 	TCase *privacy = tcase_create("privacy");
+	TCase *tc;
 
 	tcase_add_checked_fixture(access, start_access, stop_daemon);
 	tcase_set_timeout(access, 60);
@@ -1593,14 +1580,22 @@ shared_suite(void)
 	tcase_add_test(reload, a_reload_that_lets_a_user_out_ends_its_leases);
 	suite_add_tcase(s, reload);
 
-	add_case(s, "kills", NULL, start_two_workers, killed_workers_lose_no_run);
+	tc = integration_case(s, "kills", start_two_workers, stop_daemon);
+	tcase_add_test(tc, killed_workers_lose_no_run);
+
 	/* A new fork server is the daemon's binary exec'd again: see "reexec" in the Makefile. */
-	add_case(s, "fork-server", "reexec", start_two_workers, killed_fork_server_loses_no_run);
+	tc = integration_case(s, "fork-server", start_two_workers, stop_daemon);
+	tcase_set_tags(tc, "reexec");
+	tcase_add_test(tc, killed_fork_server_loses_no_run);
+
 	/* Under valgrind the limit is not the kernel's: see "nofile" in the Makefile. */
-	add_case(s, "descriptors", "nofile", start_short_of_descriptors,
-	    a_full_descriptor_table_is_named_and_survived);
-	add_case(s, "descriptors-reexec", "nofile reexec", start_short_of_descriptors,
-	    a_fork_server_restarts_in_a_full_descriptor_table);
+	tc = integration_case(s, "descriptors", start_short_of_descriptors, stop_daemon);
+	tcase_set_tags(tc, "nofile");
+	tcase_add_test(tc, a_full_descriptor_table_is_named_and_survived);
+
+	tc = integration_case(s, "descriptors-reexec", start_short_of_descriptors, stop_daemon);
+	tcase_set_tags(tc, "nofile reexec");
+	tcase_add_test(tc, a_fork_server_restarts_in_a_full_descriptor_table);
 
 	tcase_add_checked_fixture(crowd, start_crowded, stop_daemon);
 	tcase_set_timeout(crowd, 120);

@@ -933,7 +933,7 @@ config_suite(void)
 	Suite *s = suite_create("config");
 	TCase *tc;
 
-	tc = tcase_create("values");
+	tc = unit_case(s, "values", NULL, NULL);
 	tcase_add_test(tc, test_embedded_default);
 	tcase_add_test(tc, test_load_without_file);
 	tcase_add_test(tc, test_daemon_section_alone);
@@ -947,14 +947,12 @@ config_suite(void)
 	tcase_add_test(tc, test_indented_keys);
 	tcase_add_test(tc, test_inline_hash_comments);
 	tcase_add_test(tc, test_default_socket);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("each key");
+	tc = unit_case(s, "each key", NULL, NULL);
 	tcase_add_loop_test(tc, test_key_good_value, 0, NKEYS);
 	tcase_add_loop_test(tc, test_key_bad_values, 0, NKEYS);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("structure");
+	tc = unit_case(s, "structure", NULL, NULL);
 	tcase_add_test(tc, test_unknown_key);
 	tcase_add_test(tc, test_unknown_section);
 	tcase_add_test(tc, test_key_outside_section);
@@ -969,28 +967,24 @@ config_suite(void)
 	tcase_add_test(tc, test_syntax_errors);
 	tcase_add_test(tc, test_odd_bytes);
 	tcase_add_test(tc, test_first_error_reported);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("messages and files");
+	tc = unit_case(s, "messages and files", NULL, NULL);
 	tcase_add_test(tc, test_short_error_buffer);
 	tcase_add_test(tc, test_load_missing_file);
 	tcase_add_test(tc, test_load_directory);
 	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_config_pool_lookup);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("long lines");
+	tc = unit_case(s, "long lines", NULL, NULL);
 	tcase_add_test(tc, test_long_modules_line);
 	tcase_add_test(tc, test_long_id_lines);
 	tcase_add_test(tc, test_line_limit);
 	tcase_add_test(tc, test_too_long_line_refused);
 	tcase_add_test(tc, test_long_lines_in_a_file);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("regressions");
+	tc = unit_case(s, "regressions", NULL, NULL);
 	tcase_add_test(tc, test_key_set_twice_across_daemon_sections);
 	tcase_add_test(tc, test_syntax_error_before_bad_value);
 	tcase_add_test(tc, test_range_names_real_minimum);
-	suite_add_tcase(s, tc);
 	return s;
 }

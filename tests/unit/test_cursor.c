@@ -191,8 +191,9 @@ Suite *
 cursor_suite(void)
 {
 	Suite *s = suite_create("cursor");
-	TCase *tc = tcase_create("encodings");
+	TCase *tc;
 
+	tc = unit_case(s, "encodings", NULL, NULL);
 	tcase_add_loop_test(tc, test_reads_as_msgpack_c, 0, NENCODINGS);
 	tcase_add_loop_test(tc, test_value_spans_its_bytes, 0, NENCODINGS);
 	tcase_add_loop_test(tc, test_cut_short, 0, NENCODINGS);
@@ -200,6 +201,5 @@ cursor_suite(void)
 	tcase_add_test(tc, test_declared_counts_are_not_trusted);
 	tcase_add_test(tc, test_value_depth);
 	tcase_add_test(tc, test_depth_limit);
-	suite_add_tcase(s, tc);
 	return s;
 }

@@ -645,7 +645,7 @@ frame_suite(void)
 	Suite *s = suite_create("frame");
 	TCase *tc;
 
-	tc = tcase_create("types");
+	tc = unit_case(s, "types", NULL, NULL);
 	tcase_add_loop_test(tc, test_sample_whole, 0, NSAMPLES);
 	tcase_add_loop_test(tc, test_sample_bytewise, 0, NSAMPLES);
 	tcase_add_loop_test(tc, test_sample_splits, 0, NSAMPLES);
@@ -653,9 +653,8 @@ frame_suite(void)
 	tcase_add_test(tc, test_back_to_back);
 	tcase_add_test(tc, test_empty_feed);
 	tcase_add_test(tc, test_long_payload);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("limits");
+	tc = unit_case(s, "limits", NULL, NULL);
 	tcase_add_loop_test(tc, test_sample_size_limit, 0, NSAMPLES);
 	tcase_add_loop_test(tc, test_declared_too_big, 0, NHUGE);
 	tcase_add_test(tc, test_declared_elements);
@@ -664,16 +663,12 @@ frame_suite(void)
 	tcase_add_test(tc, test_depth_matches_msgpack);
 	tcase_add_test(tc, test_depth_siblings);
 	tcase_add_test(tc, test_init_clamps);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("errors");
+	tc = unit_case(s, "errors", NULL, NULL);
 	tcase_add_test(tc, test_reserved_byte);
 	tcase_add_test(tc, test_error_strings);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("random");
+	tc = unit_case(s, "random", NULL, NULL);
 	tcase_add_loop_test(tc, test_random_stream, 0, 2);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
 	return s;
 }

@@ -301,17 +301,15 @@ heap_suite(void)
 	Suite *s = suite_create("heap");
 	TCase *tc;
 
-	tc = tcase_create("fixed");
+	tc = unit_case(s, "fixed", NULL, NULL);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_fixed_sequence);
 	tcase_add_test(tc, test_remove_last_slot);
 	tcase_add_test(tc, test_remove_moves_replacement_up);
 	tcase_add_test(tc, test_reinsert);
 	tcase_add_test(tc, test_growth);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("random");
+	tc = unit_case(s, "random", NULL, NULL);
 	tcase_add_loop_test(tc, test_random_operations, 0, 8);
-	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2006,8 +2006,7 @@ lease_suite(void)
 	Suite *s = suite_create("lease");
 	TCase *tc;
 
-	tc = tcase_create("acquire");
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tc = unit_case(s, "acquire", NULL, teardown);
 	tcase_add_test(tc, test_warm_starts_executors_min);
 	tcase_add_test(tc, test_acquire_granted_at_once);
 	tcase_add_test(tc, test_acquire_own_lease_seconds);
@@ -2022,10 +2021,8 @@ lease_suite(void)
 	tcase_add_test(tc, test_acquire_timeout_at_deadline);
 	tcase_add_test(tc, test_granted_waiter_timeout_cancelled);
 	tcase_add_test(tc, test_lease_ids_distinct);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("expiry");
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tc = unit_case(s, "expiry", NULL, teardown);
 	tcase_add_test(tc, test_runs_accepted_in_grace_window);
 	tcase_add_test(tc, test_run_refused_at_hard_expiry_before_advance);
 	tcase_add_test(tc, test_advance_revokes_at_hard_expiry);
@@ -2039,10 +2036,8 @@ lease_suite(void)
 	tcase_add_test(tc, test_user_deadlines_share_the_heap);
 	tcase_add_test(tc, test_short_lease_after_long_expires_on_time);
 	tcase_add_test(tc, test_tiny_lease_without_grace);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("release");
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tc = unit_case(s, "release", NULL, teardown);
 	tcase_add_test(tc, test_release_with_runs_in_flight_drains);
 	tcase_add_test(tc, test_drained_executor_returns_free);
 	tcase_add_test(tc, test_lease_find_only_own_leases);
@@ -2052,10 +2047,8 @@ lease_suite(void)
 	tcase_add_test(tc, test_holder_drop_with_expired_lease);
 	tcase_add_test(tc, test_expired_leases_remembered_up_to_a_bound);
 	tcase_add_test(tc, test_table_free_unlinks_holders);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("pool");
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tc = unit_case(s, "pool", NULL, teardown);
 	tcase_add_test(tc, test_grows_on_demand_up_to_max);
 	tcase_add_test(tc, test_grows_only_when_needed);
 	tcase_add_test(tc, test_scale_up_starts_to_target);
@@ -2073,18 +2066,13 @@ lease_suite(void)
 	tcase_add_test(tc, test_stop_fails_waiters_and_acquires);
 	tcase_add_test(tc, test_stop_starts_nothing_more);
 	tcase_add_test(tc, test_reload_raising_max_serves_waiters);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("random");
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tc = unit_case(s, "random", NULL, teardown);
 	tcase_add_loop_test(tc, test_random_operations, 0, 8);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("regressions");
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tc = unit_case(s, "regressions", NULL, teardown);
 	tcase_add_test(tc, test_renew_refused_past_hard_expiry_before_advance);
 	tcase_add_test(tc, test_pool_failing_counts_unavailable);
 	tcase_add_test(tc, test_table_free_frees_expired_leases);
-	suite_add_tcase(s, tc);
 	return s;
 }

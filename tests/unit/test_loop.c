@@ -110,8 +110,9 @@ Suite *
 loop_suite(void)
 {
 	Suite *s = suite_create("loop");
-	TCase *tc = tcase_create("polling");
+	TCase *tc;
 
+	tc = unit_case(s, "polling", NULL, NULL);
 	tcase_add_test(tc, test_disabled_never_polls);
 	tcase_add_test(tc, test_a_stream_of_short_runs_polls);
 	tcase_add_test(tc, test_one_stall_does_not_end_polling);
@@ -121,6 +122,5 @@ loop_suite(void)
 	tcase_add_test(tc, test_only_a_lease_s_frame_of_several_runs_is_a_stream);
 	tcase_add_test(tc, test_a_worker_polls_after_a_short_frame_of_a_stream);
 	tcase_add_test(tc, test_a_worker_sleeps_at_once_otherwise);
-	suite_add_tcase(s, tc);
 	return s;
 }

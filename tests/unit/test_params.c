@@ -699,15 +699,14 @@ params_suite(void)
 	Suite *s = suite_create("params");
 	TCase *tc;
 
-	tc = tcase_create("each parameter");
+	tc = unit_case(s, "each parameter", NULL, NULL);
 	tcase_add_loop_test(tc, test_wrong_values, 0, NSPECS);
 	tcase_add_loop_test(tc, test_good_value, 0, NSPECS);
 	tcase_add_loop_test(tc, test_missing, 0, NSPECS);
 	tcase_add_loop_test(tc, test_duplicate, 0, NSPECS);
 	tcase_add_loop_test(tc, test_unknown_key, 0, NSPECS);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("values");
+	tc = unit_case(s, "values", NULL, NULL);
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_packed_nan);
 	tcase_add_test(tc, test_leases);
@@ -716,14 +715,12 @@ params_suite(void)
 	tcase_add_test(tc, test_all_params);
 	tcase_add_test(tc, test_pack_roundtrip);
 	tcase_add_test(tc, test_length_and_depth);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("keys and methods");
+	tc = unit_case(s, "keys and methods", NULL, NULL);
 	tcase_add_test(tc, test_unknown_keys);
 	tcase_add_test(tc, test_key_types);
 	tcase_add_test(tc, test_methods);
 	tcase_add_test(tc, test_unknown_method);
 	tcase_add_test(tc, test_not_a_request);
-	suite_add_tcase(s, tc);
 	return s;
 }

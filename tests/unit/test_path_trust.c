@@ -305,10 +305,9 @@ Suite *
 path_trust_suite(void)
 {
 	Suite *s = suite_create("path_trust");
-	TCase *tc = tcase_create("socket");
-	TCase *files = tcase_create("file");
+	TCase *tc;
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = unit_case(s, "socket", setup, teardown);
 	tcase_add_test(tc, own_socket_in_private_directory_is_trusted);
 	tcase_add_test(tc, missing_directory_is_told_apart);
 	tcase_add_test(tc, a_strangers_socket_is_not_trusted);
@@ -316,16 +315,14 @@ path_trust_suite(void)
 	tcase_add_test(tc, a_directory_others_may_write_needs_the_sticky_bit);
 	tcase_add_test(tc, every_directory_up_to_the_root_counts);
 	tcase_add_test(tc, a_socket_others_may_connect_to_is_trusted);
-	suite_add_tcase(s, tc);
 
-	tcase_add_checked_fixture(files, setup, teardown);
-	tcase_add_test(files, own_file_in_private_directory_is_trusted);
-	tcase_add_test(files, a_file_others_may_write_is_not_trusted);
-	tcase_add_test(files, a_sticky_directory_does_not_excuse_the_file);
-	tcase_add_test(files, a_strangers_file_is_not_trusted);
-	tcase_add_test(files, a_socket_or_directory_is_not_a_file);
-	tcase_add_test(files, a_link_to_a_file_counts_at_both_ends);
-	tcase_add_test(files, only_the_owners_private_group_may_write);
-	suite_add_tcase(s, files);
+	tc = unit_case(s, "file", setup, teardown);
+	tcase_add_test(tc, own_file_in_private_directory_is_trusted);
+	tcase_add_test(tc, a_file_others_may_write_is_not_trusted);
+	tcase_add_test(tc, a_sticky_directory_does_not_excuse_the_file);
+	tcase_add_test(tc, a_strangers_file_is_not_trusted);
+	tcase_add_test(tc, a_socket_or_directory_is_not_a_file);
+	tcase_add_test(tc, a_link_to_a_file_counts_at_both_ends);
+	tcase_add_test(tc, only_the_owners_private_group_may_write);
 	return s;
 }

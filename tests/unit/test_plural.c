@@ -44,11 +44,11 @@ Suite *
 plural_suite(void)
 {
 	Suite *s = suite_create("plural");
-	TCase *tc = tcase_create("nouns");
+	TCase *tc;
 
+	tc = unit_case(s, "nouns", NULL, NULL);
 	tcase_add_test(tc, one_is_singular);
 	tcase_add_test(tc, zero_and_more_are_plural);
 	tcase_add_test(tc, nouns_in_es_take_es);
-	suite_add_tcase(s, tc);
 	return s;
 }

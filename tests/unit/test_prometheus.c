@@ -203,17 +203,16 @@ Suite *
 prometheus_suite(void)
 {
 	Suite *s = suite_create("prometheus");
-	TCase *tc = tcase_create("histogram");
+	TCase *tc;
 
+	tc = unit_case(s, "histogram", NULL, NULL);
 	tcase_add_test(tc, a_sample_on_a_bound_counts_in_its_bucket);
 	tcase_add_test(tc, bounds_rise_from_microseconds_to_minutes);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("text");
+	tc = unit_case(s, "text", NULL, NULL);
 	tcase_add_test(tc, histogram_renders_cumulative_buckets_sum_and_count);
 	tcase_add_test(tc, start_time_is_a_gauge_in_unix_seconds);
 	tcase_add_test(tc, histogram_missing_from_the_map_is_left_out);
 	tcase_add_test(tc, garbled_histogram_is_left_out_whole);
-	suite_add_tcase(s, tc);
 	return s;
 }

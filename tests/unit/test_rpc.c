@@ -535,15 +535,14 @@ rpc_suite(void)
 	Suite *s = suite_create("rpc");
 	TCase *tc;
 
-	tc = tcase_create("errors");
+	tc = unit_case(s, "errors", NULL, NULL);
 	tcase_add_loop_test(tc, test_err_names, 0, NNAMES);
 	tcase_add_test(tc, test_err_unknown_names);
 	tcase_add_test(tc, test_error_set);
 	tcase_add_test(tc, test_describe);
 	tcase_add_test(tc, test_map_get);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("encoding");
+	tc = unit_case(s, "encoding", NULL, NULL);
 	tcase_add_test(tc, test_request_roundtrip);
 	tcase_add_test(tc, test_response_ok_roundtrip);
 	tcase_add_loop_test(tc, test_response_error_roundtrip, 0, NNAMES);
@@ -552,11 +551,9 @@ rpc_suite(void)
 	tcase_add_test(tc, test_response_error_malformed);
 	tcase_add_test(tc, test_response_error_lenient);
 	tcase_add_test(tc, test_response_error_truncates);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("envelope");
+	tc = unit_case(s, "envelope", NULL, NULL);
 	tcase_add_loop_test(tc, test_bad_envelope, 0, NBAD_ENVELOPES);
 	tcase_add_test(tc, test_good_envelopes);
-	suite_add_tcase(s, tc);
 	return s;
 }

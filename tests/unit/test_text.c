@@ -190,17 +190,16 @@ Suite *
 text_suite(void)
 {
 	Suite *s = suite_create("text");
-	TCase *tc = tcase_create("utf8");
+	TCase *tc;
 
+	tc = unit_case(s, "utf8", NULL, NULL);
 	tcase_add_loop_test(tc, test_valid, 0, sizeof valid / sizeof valid[0]);
 	tcase_add_loop_test(tc, test_invalid, 0, sizeof invalid / sizeof invalid[0]);
 	tcase_add_test(tc, test_char_lengths);
 	tcase_add_test(tc, test_repair);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("quote");
+	tc = unit_case(s, "quote", NULL, NULL);
 	tcase_add_test(tc, test_quote);
 	tcase_add_test(tc, test_escape);
-	suite_add_tcase(s, tc);
 	return s;
 }
