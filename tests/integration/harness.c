@@ -23,7 +23,7 @@
 
 #define POLL_NS (5 * 1000 * 1000)
 
-static double
+double
 monotonic(void)
 {
 	struct timespec ts;
@@ -62,6 +62,20 @@ daemon_path(void)
 	const char *p = getenv("LP_DAEMON");
 
 	return p != NULL ? p : "build/leasepoold";
+}
+
+const char *
+test_modules_dir(void)
+{
+	static char dir[512];
+	const char *env = getenv("LP_TEST_MODULES");
+	char cwd[400];
+
+	if (env != NULL)
+		return env;
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	snprintf(dir, sizeof dir, "%s/build/tests/modules", cwd);
+	return dir;
 }
 
 int
@@ -364,6 +378,31 @@ daemon_connect(const struct daemon *d)
 	return c;
 }
 
+uint64_t
+acquire_with(struct lp_client *c, const struct lp_acquire_opts *opts)
+{
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert_msg(lp_acquire(c, opts, &lease, &err) == LP_OK, "acquire %s: %s",
+	    opts != NULL && opts->pool != NULL ? opts->pool : "(the default pool)", err.message);
+	return lease.id;
+}
+
+uint64_t
+acquire_from(struct lp_client *c, const char *pool)
+{
+	struct lp_acquire_opts opts = { .pool = pool };
+
+	return acquire_with(c, &opts);
+}
+
+uint64_t
+acquire(struct lp_client *c)
+{
+	return acquire_with(c, NULL);
+}
+
 unsigned
 daemon_log_count(const struct daemon *d, const char *needle)
 {
@@ -383,6 +422,27 @@ bool
 daemon_log_contains(const struct daemon *d, const char *needle)
 {
 	return daemon_log_count(d, needle) > 0;
+}
+
+struct log_wait {
+	const struct daemon *d;
+	const char *needle;
+};
+
+static bool
+log_has(void *arg)
+{
+	const struct log_wait *w = arg;
+
+	return daemon_log_contains(w->d, w->needle);
+}
+
+void
+daemon_wait_log(const struct daemon *d, const char *needle)
+{
+	struct log_wait w = { d, needle };
+
+	ck_assert_msg(wait_until(log_has, &w), "no '%s' in %s", needle, d->log);
 }
 
 struct reload_wait {
@@ -641,6 +701,34 @@ kill_fork_server(const struct daemon *d)
 	kill(fc.old, SIGKILL);
 	ck_assert_msg(wait_until(fork_server_replaced, &fc),
 	    "the fork server %d was not replaced", (int)fc.old);
+}
+
+struct lp_args *
+one_number(double v)
+{
+	struct lp_args *a = lp_args_new();
+
+	lp_args_double(a, v);
+	return a;
+}
+
+void
+acquire_async(struct lp_client *c, double timeout, lp_done_cb *done, void *arg)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct lp_error err;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, timeout > 0);
+	if (timeout > 0) {
+		lp_pack_cstr(&pk, "timeout");
+		msgpack_pack_double(&pk, timeout);
+	}
+	ck_assert(lp_call_async(c, "acquire", sb.data, sb.size, done, arg, &err) == LP_OK);
+	ck_assert(lp_client_process(c, &err) == LP_OK);
+	msgpack_sbuffer_destroy(&sb);
 }
 
 void

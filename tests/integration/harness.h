@@ -65,6 +65,12 @@ void daemon_cleanup(struct daemon *d);
 /* A client of d; fails the test when it cannot connect. */
 struct lp_client *daemon_connect(const struct daemon *d);
 
+/* Seconds on the monotonic clock, for a bound on a wait or a duration to check. */
+double monotonic(void);
+
+/* $LP_TEST_MODULES: the test modules make check built (else ./build/tests/modules). */
+const char *test_modules_dir(void);
+
 /* Polls cond every few milliseconds until it holds or the bound passes. */
 bool wait_until(bool (*cond)(void *arg), void *arg);
 
@@ -74,11 +80,20 @@ bool wait_exit(pid_t pid, int *status);
 /* True when the daemon's log holds needle; how many of its lines do. */
 bool daemon_log_contains(const struct daemon *d, const char *needle);
 unsigned daemon_log_count(const struct daemon *d, const char *needle);
+/* Waits within the bound until d's log holds needle; the test fails when it never does. */
+void daemon_wait_log(const struct daemon *d, const char *needle);
 
 /* Rewrites d's configuration file to config_text. */
 void daemon_write_config(const struct daemon *d, const char *config_text);
 /* The same, and waits until SIGHUP has reloaded it. */
 void daemon_reload(const struct daemon *d, const char *config_text);
+
+/* A lease of c's default pool; the test fails when it is not granted. */
+uint64_t acquire(struct lp_client *c);
+/* The same of pool. */
+uint64_t acquire_from(struct lp_client *c, const char *pool);
+/* The same on opts (NULL: the defaults). */
+uint64_t acquire_with(struct lp_client *c, const struct lp_acquire_opts *opts);
 
 /* A member of a map by dotted path, e.g. "pools.cpu.executors"; NULL if absent. */
 const msgpack_object *object_at(const msgpack_object *map, const char *path);
@@ -118,6 +133,15 @@ void record(struct lp_client *c, enum lp_err code, struct lp_value *result,
 
 /* Processes c until record() has filled o; fails the test when no answer comes. */
 void wait_outcome(struct lp_client *c, const struct outcome *o);
+
+/* Arguments of one number, v (sleep's seconds, echo's value...); the caller frees them. */
+struct lp_args *one_number(double v);
+
+/*
+ * An acquire of c's default pool, answered to done with arg, sent at once;
+ * timeout 0 waits without a bound.
+ */
+void acquire_async(struct lp_client *c, double timeout, lp_done_cb *done, void *arg);
 
 /*
  * sleep seconds with a timeout, which the library's async calls do not

@@ -22,6 +22,7 @@
 #include "proto/frame.h"
 #include "proto/rpc.h"
 #include "proto/text.h"
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/suites.h"
 #include "tests/unit/msgpack_text.h"
@@ -66,8 +67,6 @@ static const char tight_limits[] =
     "executors_max = 1\n"
     "workers = 1\n";
 
-static struct daemon d;
-
 static void
 start_scaling(void)
 {
@@ -92,22 +91,6 @@ start_short_leases(void)
 	daemon_start(&d, short_leases);
 }
 
-static void
-stop_daemon(void)
-{
-	daemon_cleanup(&d);
-}
-
-static uint64_t
-acquire(struct lp_client *c, const struct lp_acquire_opts *opts)
-{
-	struct lp_lease lease;
-	struct lp_error err;
-
-	ck_assert_msg(lp_acquire(c, opts, &lease, &err) == LP_OK, "acquire: %s", err.message);
-	return lease.id;
-}
-
 static enum lp_err
 run_echo_int(struct lp_client *c, uint64_t lease, int64_t v, struct lp_error *err)
 {
@@ -123,35 +106,6 @@ run_echo_int(struct lp_client *c, uint64_t lease, int64_t v, struct lp_error *er
 	}
 	lp_args_free(a);
 	return rc;
-}
-
-static struct lp_args *
-one_double(double v)
-{
-	struct lp_args *a = lp_args_new();
-
-	lp_args_double(a, v);
-	return a;
-}
-
-/* An acquire whose answer record() keeps in o; timeout 0 waits without a bound. */
-static void
-acquire_async(struct lp_client *c, double timeout, struct outcome *o)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	struct lp_error err;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, timeout > 0);
-	if (timeout > 0) {
-		lp_pack_cstr(&pk, "timeout");
-		msgpack_pack_double(&pk, timeout);
-	}
-	ck_assert(lp_call_async(c, "acquire", sb.data, sb.size, record, o, &err) == LP_OK);
-	ck_assert(lp_client_process(c, &err) == LP_OK);
-	msgpack_sbuffer_destroy(&sb);
 }
 
 START_TEST(hello_lists_pools_and_builtins)
@@ -186,7 +140,7 @@ START_TEST(run_returns_what_the_job_returned)
 	struct lp_args *a = lp_args_new();
 	struct lp_value *v;
 	struct lp_error err;
-	uint64_t lease = acquire(c, &opts);
+	uint64_t lease = acquire_with(c, &opts);
 	size_t len;
 	const char *s;
 
@@ -219,7 +173,7 @@ END_TEST
 START_TEST(job_errors_reach_the_caller)
 {
 	struct lp_client *c = daemon_connect(&d);
-	uint64_t lease = acquire(c, NULL);
+	uint64_t lease = acquire(c);
 	struct lp_args *a = lp_args_new();
 	struct lp_value *v;
 	struct lp_error err;
@@ -246,7 +200,7 @@ END_TEST
 START_TEST(leases_belong_to_their_connection)
 {
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
-	uint64_t lease = acquire(a, NULL);
+	uint64_t lease = acquire(a);
 	struct lp_error err;
 
 	ck_assert_int_eq(run_echo_int(b, lease, 1, &err), LP_ERR_NO_SUCH_LEASE);
@@ -268,7 +222,7 @@ START_TEST(nowait_and_timeout_when_all_are_leased)
 	struct lp_lease lease;
 	struct lp_error err;
 
-	acquire(a, NULL);
+	acquire(a);
 	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err), LP_ERR_UNAVAILABLE);
 	ck_assert_int_eq(lp_acquire(b, &bounded, &lease, &err), LP_ERR_TIMEOUT);
 	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.acquire_timeouts"), 1);
@@ -284,12 +238,12 @@ START_TEST(waiters_are_served_first_come_first_served)
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
 	struct lp_client *c = daemon_connect(&d);
 	struct outcome ob = { 0 }, oc = { 0 };
-	uint64_t lease = acquire(a, NULL);
+	uint64_t lease = acquire(a);
 	struct lp_error err;
 
-	acquire_async(b, 0, &ob);
+	acquire_async(b, 0, record, &ob);
 	ck_assert(wait_stats(a, "pools.cpu.waiting", 1));
-	acquire_async(c, 0, &oc);
+	acquire_async(c, 0, record, &oc);
 	ck_assert(wait_stats(a, "pools.cpu.waiting", 2));
 	ck_assert(lp_release(a, lease, &err) == LP_OK);
 	wait_outcome(b, &ob);
@@ -309,11 +263,11 @@ START_TEST(release_drains_runs_before_reuse)
 {
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
 	struct lp_acquire_opts nowait = { .nowait = true };
-	struct lp_args *slow = one_double(0.3);
+	struct lp_args *slow = one_number(0.3);
 	struct outcome run = { 0 };
 	struct lp_lease lease;
 	struct lp_error err;
-	uint64_t id = acquire(a, NULL);
+	uint64_t id = acquire(a);
 
 	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
@@ -336,14 +290,14 @@ START_TEST(disconnect_releases_leases_and_waiters)
 {
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
 	struct lp_client *watcher = daemon_connect(&d);
-	struct lp_args *slow = one_double(0.2);
+	struct lp_args *slow = one_number(0.2);
 	struct outcome run = { 0 }, waiting = { 0 };
 	struct lp_error err;
-	uint64_t id = acquire(a, NULL);
+	uint64_t id = acquire(a);
 
 	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
-	acquire_async(b, 0, &waiting);
+	acquire_async(b, 0, record, &waiting);
 	ck_assert(wait_stats(watcher, "pools.cpu.waiting", 1));
 	lp_client_free(a);
 	/* The run ends unanswered, the executor comes back, and the waiter gets it. */
@@ -364,7 +318,7 @@ START_TEST(expired_lease_is_revoked_without_further_requests)
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
 	struct lp_acquire_opts patient = { .timeout = HARNESS_WAIT_SECONDS };
 	struct lp_error err;
-	uint64_t id = acquire(a, NULL);
+	uint64_t id = acquire(a);
 
 	/* Nothing but the clock ends a's lease; b's wait proves it ended. */
 	ck_assert(lp_acquire(b, &patient, &(struct lp_lease){ 0 }, &err) == LP_OK);
@@ -383,7 +337,7 @@ START_TEST(renew_pushes_expiry_out)
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
 	struct lp_acquire_opts bounded = { .timeout = 1.0 };
 	struct lp_error err;
-	uint64_t id = acquire(a, NULL);
+	uint64_t id = acquire(a);
 	double granted = 0;
 
 	ck_assert(lp_renew(a, id, 60, &granted, &err) == LP_OK);
@@ -442,10 +396,10 @@ START_TEST(crashed_worker_is_reported_and_replaced)
 {
 	struct replacement replaced;
 	struct lp_client *c = daemon_connect(&d);
-	struct lp_args *slow = one_double(60);
+	struct lp_args *slow = one_number(60);
 	struct outcome run = { 0 };
 	struct lp_error err;
-	uint64_t id = acquire(c, NULL);
+	uint64_t id = acquire(c);
 	pid_t pids[8];
 	unsigned n;
 
@@ -483,10 +437,10 @@ END_TEST
 START_TEST(job_past_its_timeout_is_killed)
 {
 	struct lp_client *c = daemon_connect(&d);
-	struct lp_args *slow = one_double(60);
+	struct lp_args *slow = one_number(60);
 	struct lp_value *v;
 	struct lp_error err;
-	uint64_t id = acquire(c, NULL);
+	uint64_t id = acquire(c);
 
 	ck_assert_int_eq(lp_run_timeout(c, id, "sleep", slow, 0.2, &v, &err), LP_ERR_JOB_TIMEOUT);
 	ck_assert_ptr_nonnull(strstr(err.message, "timeout"));
@@ -507,7 +461,7 @@ static enum lp_err
 sleep_after_a_quick_run(struct lp_client *c, uint64_t lease, double quick_timeout,
     double seconds, double timeout, struct lp_error *err)
 {
-	struct lp_args *quick = one_double(0), *a = one_double(seconds);
+	struct lp_args *quick = one_number(0), *a = one_number(seconds);
 	struct lp_value *v = NULL;
 	enum lp_err rc;
 
@@ -525,7 +479,7 @@ START_TEST(a_shorter_timeout_after_a_longer_one_still_applies)
 {
 	struct lp_client *c = daemon_connect(&d);
 	struct lp_error err;
-	uint64_t id = acquire(c, NULL);
+	uint64_t id = acquire(c);
 
 	ck_assert_int_eq(sleep_after_a_quick_run(c, id, 3600, 60, 0.2, &err), LP_ERR_JOB_TIMEOUT);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 1);
@@ -538,7 +492,7 @@ START_TEST(a_timer_left_by_an_earlier_run_kills_no_later_one)
 {
 	struct lp_client *c = daemon_connect(&d);
 	struct lp_error err;
-	uint64_t id = acquire(c, NULL);
+	uint64_t id = acquire(c);
 
 	ck_assert_msg(sleep_after_a_quick_run(c, id, 0.3, 1.0, 30, &err) == LP_OK,
 	    "a 1 s run with a 30 s timeout: %s", err.message);
@@ -560,7 +514,7 @@ START_TEST(runs_behind_a_timed_out_run_still_run)
 	struct outcome busy[2] = { 0 }, stuck = { 0 }, echoes[ECHOES] = { 0 };
 	struct lp_args *a = lp_args_new();
 	struct lp_error err;
-	uint64_t id = acquire(c, NULL);
+	uint64_t id = acquire(c);
 
 	sleep_async(c, id, NULL, 0.1, 60, record, &busy[0]);
 	sleep_async(c, id, NULL, 0.1, 60, record, &busy[1]);
@@ -594,7 +548,7 @@ START_TEST(many_pipelined_runs_are_all_answered)
 	static struct outcome out[RUNS];
 	struct lp_args *a = lp_args_new();
 	struct lp_error err;
-	uint64_t id = acquire(c, NULL);
+	uint64_t id = acquire(c);
 
 	for (int i = 0; i < RUNS; i++) {
 		lp_args_clear(a);
@@ -633,7 +587,7 @@ START_TEST(the_loop_sleeps_once_its_clients_stop)
 	static struct outcome out[RUNS];
 	struct lp_args *a = lp_args_new();
 	struct lp_error err;
-	uint64_t id = acquire(c, NULL);
+	uint64_t id = acquire(c);
 
 	lp_args_int(a, 1);
 	for (int round = 0; round < ROUNDS; round++) {
@@ -685,7 +639,7 @@ START_TEST(big_pipelined_runs_are_all_answered)
 	static struct outcome out[BIG_CALLS];
 	struct lp_client *c = daemon_connect(&d);
 
-	send_big_calls(c, acquire(c, NULL), out);
+	send_big_calls(c, acquire(c), out);
 	lp_client_free(c);
 }
 END_TEST
@@ -911,7 +865,7 @@ START_TEST(client_strings_cannot_forge_log_lines)
 	struct lp_client *c = daemon_connect(&d);
 	struct lp_acquire_opts opts = { .owner = "x\nFAKE LOG LINE" };
 
-	acquire(c, &opts);
+	acquire_with(c, &opts);
 	ck_assert_msg(wait_until(escaped_owner_logged, NULL), "see %s", d.log);
 	ck_assert_uint_eq(daemon_log_count(&d, "FAKE LOG LINE"), 1);
 	lp_client_free(c);
@@ -951,7 +905,7 @@ read_error_notification(int fd, char *code, size_t len)
 START_TEST(garbage_closes_only_that_connection)
 {
 	struct lp_client *good = daemon_connect(&d);
-	uint64_t id = acquire(good, NULL);
+	uint64_t id = acquire(good);
 	int fd = raw_connect(&d);
 	char code[64];
 	struct lp_error err;
@@ -1101,13 +1055,13 @@ START_TEST(a_raised_size_limit_reaches_the_workers_already_running)
 	uint64_t id;
 
 	/* The worker is forked under the old limit. */
-	ck_assert(run_echo_int(c, acquire(c, NULL), 1, &err) == LP_OK);
+	ck_assert(run_echo_int(c, acquire(c), 1, &err) == LP_OK);
 	lp_client_free(c);
 	reload("[daemon]\nmax_message_bytes = 1048576\n"
 	    "[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\n");
 	/* A connection keeps the limits it was accepted under: a new one. */
 	c = daemon_connect(&d);
-	id = acquire(c, NULL);
+	id = acquire(c);
 	lp_args_bin(a, blob, sizeof blob);
 	ck_assert_msg(lp_run(c, id, "echo", a, &v, &err) == LP_OK, "%s", err.message);
 	lp_value_free(v);
@@ -1166,7 +1120,7 @@ START_TEST(client_that_never_reads_is_backpressured)
 	}
 	ck_assert_int_lt(proc_status_kib(d.pid, "VmRSS"), 64 * 1024);
 	/* Others are served meanwhile. */
-	id = acquire(good, NULL);
+	id = acquire(good);
 	ck_assert(run_echo_int(good, id, 3, &err) == LP_OK);
 	/* And nothing the stalled client asked for is lost. */
 	fcntl(fd, F_SETFL, 0);
@@ -1201,11 +1155,11 @@ assert_stops_cleanly(void)
 START_TEST(stop_lets_accepted_runs_finish)
 {
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
-	struct lp_args *slow = one_double(0.5);
+	struct lp_args *slow = one_number(0.5);
 	struct outcome run = { 0 };
 	struct lp_lease lease;
 	struct lp_error err;
-	uint64_t id = acquire(a, NULL);
+	uint64_t id = acquire(a);
 
 	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
@@ -1227,8 +1181,8 @@ START_TEST(waiting_acquire_gets_stopping)
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
 	struct outcome waiting = { 0 };
 
-	acquire(a, NULL);
-	acquire_async(b, 0, &waiting);
+	acquire(a);
+	acquire_async(b, 0, record, &waiting);
 	ck_assert(wait_stats(a, "pools.cpu.waiting", 1));
 	kill(d.pid, SIGTERM);
 	wait_outcome(b, &waiting);
@@ -1279,7 +1233,7 @@ START_TEST(scale_grows_and_shrinks_the_pool)
 	ck_assert_int_eq(scale(c, 31), 4);
 	ck_assert(wait_stats(c, "pools.cpu.executors.warm", 4));
 	ck_assert_int_eq(stats_int(c, "pools.cpu.executors.target"), 4);
-	id = acquire(c, NULL);
+	id = acquire(c);
 	ck_assert_int_eq(scale(c, 0), 1);
 	/* The three idle ones go; the leased one stays. */
 	ck_assert(wait_stats(c, "pools.cpu.executors.total", 1));
@@ -1318,8 +1272,8 @@ START_TEST(an_executor_freed_by_its_last_run_retires_unprompted)
 
 	ck_assert_int_eq(scale(c, 21), 3);
 	ck_assert(wait_stats(c, "pools.cpu.executors.warm", 3));
-	drained = acquire(c, NULL);
-	kept = acquire(c, NULL);
+	drained = acquire(c);
+	kept = acquire(c);
 	sleep_async(c, drained, NULL, 2, 60, record, &run);
 	ck_assert(lp_release(c, drained, &err) == LP_OK);
 	/* The third, idle, goes first; the drained one's run outlasts it. */
@@ -1361,9 +1315,9 @@ START_TEST(a_reload_that_makes_room_serves_the_waiters_first)
 	struct lp_lease lease;
 	struct lp_error err;
 
-	acquire(a, NULL);
+	acquire(a);
 	for (int i = 0; i < 3; i++) {
-		acquire_async(b, 60, &waiters[i]);
+		acquire_async(b, 60, record, &waiters[i]);
 		ck_assert(wait_stats(a, "pools.cpu.waiting", i + 1));
 	}
 	reload(five_executors);
@@ -1409,7 +1363,7 @@ START_TEST(a_drain_starts_no_executor)
 	pid_t worker;
 
 	ck_assert(wait_stats(b, "pools.cpu.executors.warm", 1));
-	id = acquire(a, NULL);
+	id = acquire(a);
 	sleep_async(a, id, NULL, 60, 60, record, &run);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
 	ck_assert(wait_stats(b, "pools.cpu.runs_in_flight", 1));
@@ -1480,13 +1434,13 @@ admin_ok(struct lp_client *c, const char *method, const char *pool)
 START_TEST(drain_grants_nothing_until_resume)
 {
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
-	struct lp_args *slow = one_double(0.3);
+	struct lp_args *slow = one_number(0.3);
 	struct outcome run = { 0 }, waiting = { 0 };
 	struct lp_acquire_opts nowait = { .nowait = true };
 	struct lp_lease lease;
 	struct lp_value *v;
 	struct lp_error err;
-	uint64_t held = acquire(a, NULL);
+	uint64_t held = acquire(a);
 
 	ck_assert(lp_run_async(a, held, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
@@ -1505,7 +1459,7 @@ START_TEST(drain_grants_nothing_until_resume)
 
 	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err), LP_ERR_UNAVAILABLE);
 	ck_assert_msg(strstr(err.message, "pool 'cpu' is draining") != NULL, "%s", err.message);
-	acquire_async(b, 0, &waiting);
+	acquire_async(b, 0, record, &waiting);
 	ck_assert(wait_stats(a, "pools.cpu.waiting", 1));
 	ck_assert(lp_release(a, held, &err) == LP_OK);
 	ck_assert(wait_stats(a, "pools.cpu.executors.available", 1));
@@ -1658,7 +1612,7 @@ static void
 start_shared_socket(void)
 {
 	daemon_start(&d, shared_socket);
-	ck_assert_int_eq(chmod(d.dir, 0711), 0);
+	daemon_open_to_others(&d);
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/program.h"
 #include "tests/suites.h"
@@ -33,19 +34,12 @@ static const char *const examples[] = {
 
 #define NEXAMPLES (sizeof examples / sizeof examples[0])
 
-static struct daemon d;
 static struct program p;
 
 static void
 start(void)
 {
 	daemon_start(&d, config);
-}
-
-static void
-stop(void)
-{
-	daemon_cleanup(&d);
 }
 
 START_TEST(example_succeeds)
@@ -149,7 +143,7 @@ examples_suite(void)
 	Suite *s = suite_create("examples");
 	TCase *tc = tcase_create("run");
 
-	tcase_add_checked_fixture(tc, start, stop);
+	tcase_add_checked_fixture(tc, start, stop_daemon);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, example_succeeds, 0, NEXAMPLES);
 	tcase_add_test(tc, every_example_is_tested);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/program.h"
 #include "tests/suites.h"
@@ -30,21 +31,13 @@ static const char shared_exec_pool[] =
     "workers = 1\n"
     "exec = yes\n";
 
-static struct daemon d;
 static struct program p;
 
 static void
 start_shared(void)
 {
 	daemon_start(&d, shared_exec_pool);
-	/* Others may reach the socket, not list or write the directory. */
-	ck_assert_int_eq(chmod(d.dir, 0711), 0);
-}
-
-static void
-stop_daemon(void)
-{
-	daemon_cleanup(&d);
+	daemon_open_to_others(&d);
 }
 
 /* The daemon, with CAP_SETUID, CAP_SETGID and CAP_KILL out of its reach even as root. */

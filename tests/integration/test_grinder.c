@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "proto/rpc.h"
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/suites.h"
 
@@ -40,8 +41,6 @@ static const char shared[] =
 /* nobody and nogroup, on Debian */
 #define OTHER_UID 65534
 #define OTHER_GID 65534
-
-static struct daemon d;
 
 static void
 start_threshold(void)
@@ -78,12 +77,6 @@ start_shared(void)
 {
 	daemon_start(&d, shared);
 	daemon_open_to_others(&d);
-}
-
-static void
-stop_daemon(void)
-{
-	daemon_cleanup(&d);
 }
 
 static void

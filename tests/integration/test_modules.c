@@ -19,10 +19,9 @@
 
 #include "daemon/jobs/jobs.h"
 #include "proto/rpc.h"
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/suites.h"
-
-static struct daemon d;
 
 /*
  * Expands "@M/x.so" to the built example module x and "@T/x.so" to the
@@ -95,22 +94,6 @@ start_badinit(void)
 	    "executors_min = 1\n"
 	    "executors_max = 1\n"
 	    "workers = 1\n");
-}
-
-static void
-stop_daemon(void)
-{
-	daemon_cleanup(&d);
-}
-
-static uint64_t
-acquire(struct lp_client *c)
-{
-	struct lp_lease lease;
-	struct lp_error err;
-
-	ck_assert_msg(lp_acquire(c, NULL, &lease, &err) == LP_OK, "acquire: %s", err.message);
-	return lease.id;
 }
 
 /* Runs fn with the one integer argument n; the result, which must be a success. */
@@ -568,15 +551,12 @@ static enum lp_err
 run_on(struct lp_client *c, const char *pool, const char *fn, const struct lp_args *a,
     size_t want)
 {
-	struct lp_acquire_opts opts = { .pool = pool };
-	struct lp_lease lease;
+	uint64_t lease = acquire_from(c, pool);
 	struct lp_value *v;
 	struct lp_error err;
 	enum lp_err rc;
 
-	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK, "acquire %s: %s", pool,
-	    err.message);
-	rc = lp_run(c, lease.id, fn, a, &v, &err);
+	rc = lp_run(c, lease, fn, a, &v, &err);
 	if (rc == LP_OK) {
 		ck_assert_int_eq(lp_value_object(v)->type, MSGPACK_OBJECT_BIN);
 		ck_assert_uint_eq(lp_value_object(v)->via.bin.size, want);
@@ -584,7 +564,7 @@ run_on(struct lp_client *c, const char *pool, const char *fn, const struct lp_ar
 	} else if (rc == LP_ERR_LIMIT_EXCEEDED) {
 		assert_contains(err.message, "more than the limit of");
 	}
-	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
+	ck_assert(lp_release(c, lease, &err) == LP_OK);
 	return rc;
 }
 
@@ -844,27 +824,6 @@ START_TEST(init_runs_in_every_worker)
 }
 END_TEST
 
-struct log_wait {
-	const struct daemon *d;
-	const char *needle;
-};
-
-static bool
-log_has(void *arg)
-{
-	const struct log_wait *w = arg;
-
-	return daemon_log_contains(w->d, w->needle);
-}
-
-static bool
-wait_log(const char *needle)
-{
-	struct log_wait w = { &d, needle };
-
-	return wait_until(log_has, &w);
-}
-
 START_TEST(what_a_module_prints_reaches_the_log)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -877,7 +836,7 @@ START_TEST(what_a_module_prints_reaches_the_log)
 	ck_assert(lp_run(c, id, "testjobs.print", a, &v, &err) == LP_OK);
 	ck_assert(lp_value_is_nil(v));
 	lp_value_free(v);
-	ck_assert_msg(wait_log("a line from a job module"), "the line is not in %s", d.log);
+	daemon_wait_log(&d, "a line from a job module");
 	lp_args_free(a);
 	lp_client_free(c);
 }
@@ -929,7 +888,7 @@ START_TEST(a_failing_init_is_a_crash_loop_not_a_hang)
 
 	ck_assert_int_eq(lp_acquire(c, &opts, &lease, &err), LP_ERR_UNAVAILABLE);
 	assert_contains(err.message, "crash loop");
-	ck_assert_msg(wait_log("CRASH LOOP"), "no CRASH LOOP line in %s", d.log);
+	daemon_wait_log(&d, "CRASH LOOP");
 	ck_assert(daemon_log_contains(&d, "job module badinit"));
 	ck_assert(daemon_log_contains(&d, "init failed"));
 	/* Nothing waits either. */

@@ -29,18 +29,10 @@
 #include <unistd.h>
 
 #include "daemon/core/config.h"
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/program.h"
 #include "tests/suites.h"
-
-static double
-monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* The line at p, without its newline, into buf; returns the next line, or NULL after the last. */
 static const char *
@@ -70,7 +62,6 @@ struct notify {
 };
 
 static struct notify n;
-static struct daemon d;
 
 static void
 notify_open(void)
@@ -370,12 +361,6 @@ start_metrics(void)
 	    "executors_max = 1\n"
 	    "workers = 1\n", metrics_port);
 	daemon_start(&d, config);
-}
-
-static void
-stop_daemon(void)
-{
-	daemon_cleanup(&d);
 }
 
 /* Past the labels of a sample, {name="value",...}, at p; fails the test on bad syntax. */
@@ -1473,7 +1458,6 @@ setpriv_path(void)
 static int
 run_daemon(struct program *p, bool as_nobody, const char *arg, ...)
 {
-	const char *daemon = getenv("LP_DAEMON");
 	char *argv[16];
 	int argc = 0;
 	va_list ap;
@@ -1484,7 +1468,7 @@ run_daemon(struct program *p, bool as_nobody, const char *arg, ...)
 		argv[argc++] = "--regid=nogroup";
 		argv[argc++] = "--clear-groups";
 	}
-	argv[argc++] = (char *)(daemon != NULL ? daemon : "build/leasepoold");
+	argv[argc++] = (char *)daemon_path();
 	va_start(ap, arg);
 	for (; arg != NULL && argc < 15; arg = va_arg(ap, const char *))
 		argv[argc++] = (char *)arg;

@@ -18,10 +18,9 @@
 #include <unistd.h>
 
 #include "proto/rpc.h"
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/suites.h"
-
-static struct daemon d;
 
 static void
 start_with(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -36,14 +35,6 @@ start_with(const char *fmt, ...)
 	vsnprintf(config, sizeof config, fmt, ap);
 	va_end(ap);
 	daemon_start(&d, config);
-}
-
-static const char *
-test_modules(void)
-{
-	const char *dir = getenv("LP_TEST_MODULES");
-
-	return dir != NULL ? dir : "/nonexistent";
 }
 
 /* Pool "closed" admits a uid nobody has; pool "mine" admits our group. */
@@ -63,7 +54,7 @@ start_limits(void)
 	    "modules = %s/testjobs.so\n"
 	    "[pool cpu]\nexecutors_max = 2\nworkers = 1\nmax_leases_per_client = 1\n"
 	    "max_lease_seconds = 100\n",
-	    test_modules());
+	    test_modules_dir());
 }
 
 static void
@@ -87,21 +78,6 @@ static void
 start_admitting_me(void)
 {
 	start_with(ADMITTING, (unsigned)getuid());
-}
-
-static void
-stop_daemon(void)
-{
-	daemon_cleanup(&d);
-}
-
-static struct lp_args *
-one_number(double v)
-{
-	struct lp_args *a = lp_args_new();
-
-	lp_args_double(a, v);
-	return a;
 }
 
 START_TEST(pools_admit_only_their_users_and_groups)
@@ -575,23 +551,6 @@ START_TEST(lease_terms_are_capped)
 }
 END_TEST
 
-/* An acquire of pool cpu that waits at most seconds. */
-static void
-acquire_async(struct lp_client *c, double seconds, lp_done_cb *done, void *arg)
-{
-	struct lp_error err;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 1);
-	lp_pack_cstr(&pk, "timeout");
-	msgpack_pack_double(&pk, seconds);
-	ck_assert(lp_call_async(c, "acquire", sb.data, sb.size, done, arg, &err) == LP_OK);
-	msgpack_sbuffer_destroy(&sb);
-}
-
 /*
  * A reload that takes the pool from the user ends what that user holds in
  * it: a waiting acquire at once, a held lease at its next run or renew,
@@ -612,7 +571,6 @@ START_TEST(a_reload_that_lets_a_user_out_ends_its_leases)
 	ck_assert(lp_acquire(c, NULL, &idle, &err) == LP_OK);
 	sleep_async(c, running.id, NULL, 1, 60, record, &slept);
 	acquire_async(w, HARNESS_WAIT_SECONDS, record, &waited);
-	ck_assert(lp_client_process(w, &err) == LP_OK);
 	ck_assert(wait_stats(c, "pools.cpu.waiting", 1));
 	snprintf(config, sizeof config, ADMITTING, 4000000u);
 	daemon_reload(&d, config);
@@ -650,28 +608,6 @@ start_short_of_descriptors(void)
 	    NOFILE);
 }
 
-static bool
-log_says(void *arg)
-{
-	return daemon_log_contains(&d, arg);
-}
-
-struct pending {
-	struct lp_client *c;
-	const struct outcome *o;
-};
-
-/* Reads what the daemon sent c: is o answered now? */
-static bool
-answered(void *arg)
-{
-	struct pending *p = arg;
-	struct lp_error err;
-
-	ck_assert(lp_client_process(p->c, &err) == LP_OK);
-	return p->o->done > 0;
-}
-
 static void
 assert_echo(struct lp_client *c, uint64_t lease)
 {
@@ -692,8 +628,7 @@ crowd_in(int *crowd)
 {
 	for (int i = 0; i < CROWD; i++)
 		ck_assert_int_ge(crowd[i] = raw_connect(&d), 0);
-	ck_assert_msg(wait_until(log_says, "accept: Too many open files (EMFILE; RLIMIT_NOFILE "),
-	    "no accept pause naming EMFILE and the limit in %s", d.log);
+	daemon_wait_log(&d, "accept: Too many open files (EMFILE; RLIMIT_NOFILE ");
 }
 
 static void
@@ -760,17 +695,16 @@ START_TEST(a_full_descriptor_table_is_named_and_survived)
 	ck_assert(lp_acquire(c, &(struct lp_acquire_opts){ .pool = "recycled" }, &recycled,
 	    &err) == LP_OK);
 	assert_echo(c, recycled.id);
-	ck_assert_msg(wait_until(log_says, "pool recycled: a successor worker failed to start "
-	    "(Too many open files (EMFILE; RLIMIT_NOFILE "), "no line for the successor in %s", d.log);
+	daemon_wait_log(&d, "pool recycled: a successor worker failed to start "
+	    "(Too many open files (EMFILE; RLIMIT_NOFILE ");
 	assert_echo(c, recycled.id);
 
 	/* A third executor's workers find no room left: named, not a crash loop. */
 	ck_assert(lp_call_async(waiter, "acquire", NULL, 0, record, &third, &err) == LP_OK);
 	while (lp_client_want_write(waiter))
 		ck_assert(lp_client_process(waiter, &err) == LP_OK);
-	ck_assert_msg(wait_until(log_says, "pool cpu: no descriptor left in the daemon for a new "
-	    "worker's channel: Too many open files (EMFILE; RLIMIT_NOFILE "),
-	    "no line naming EMFILE for the pool's worker in %s", d.log);
+	daemon_wait_log(&d, "pool cpu: no descriptor left in the daemon for a new "
+	    "worker's channel: Too many open files (EMFILE; RLIMIT_NOFILE ");
 	ck_assert(daemon_log_contains(&d, "); not a crash: starting it again in "));
 	ck_assert_int_eq(third.done, 0);
 	ck_assert(!daemon_log_contains(&d, "CRASH LOOP"));
@@ -779,11 +713,9 @@ START_TEST(a_full_descriptor_table_is_named_and_survived)
 	ck_assert_uint_eq(daemon_log_count(&d, "accept: "), 1);
 
 	crowd_out(crowd);
-	ck_assert_msg(wait_until(answered, &(struct pending){ waiter, &third }),
-	    "the third acquire was never answered");
+	wait_outcome(waiter, &third);
 	ck_assert_msg(third.code == LP_OK, "third acquire: %s", third.message);
-	ck_assert_msg(wait_until(log_says, "accepting connections again after "),
-	    "no line saying the pause ended in %s", d.log);
+	daemon_wait_log(&d, "accepting connections again after ");
 	ck_assert(daemon_log_contains(&d, "pool cpu: workers start again; "));
 	ck_assert(!daemon_log_contains(&d, "CRASH LOOP"));
 
@@ -831,8 +763,7 @@ static void
 start_budget(void)
 {
 	start_with(BUDGET_CONFIG, "1M");
-	/* The harness's directory is 0700: the other user must reach the socket in it. */
-	ck_assert_int_eq(chmod(d.dir, 0711), 0);
+	daemon_open_to_others(&d);
 }
 
 static void
@@ -840,7 +771,7 @@ start_three_per_user(void)
 {
 	start_with("[daemon]\nmax_connections_per_user = 3\nsocket_mode = 0666\n"
 	    "[pool cpu]\nexecutors_max = 1\nworkers = 1\n");
-	ck_assert_int_eq(chmod(d.dir, 0711), 0);
+	daemon_open_to_others(&d);
 }
 
 /*

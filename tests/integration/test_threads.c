@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "proto/rpc.h"
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/suites.h"
 
@@ -27,22 +28,6 @@
 #define MEET_SECONDS 10.0
 /* A process job that hangs on an inherited lock is answered JOB_TIMEOUT after this. */
 #define TAKE_TIMEOUT 10.0
-
-static struct daemon d;
-
-static const char *
-test_modules_dir(void)
-{
-	static char dir[512];
-	const char *env = getenv("LP_TEST_MODULES");
-	char cwd[400];
-
-	if (env != NULL)
-		return env;
-	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-	snprintf(dir, sizeof dir, "%s/build/tests/modules", cwd);
-	return dir;
-}
 
 struct setup {
 	unsigned io_workers;
@@ -77,33 +62,6 @@ start_pools(const struct setup *s)
 	    s->io_sizing != NULL ? s->io_sizing : "executors_min = 1\nexecutors_max = 1\n",
 	    s->io_workers);
 	daemon_start(&d, config);
-}
-
-static void
-stop_daemon(void)
-{
-	daemon_cleanup(&d);
-}
-
-static uint64_t
-acquire(struct lp_client *c, const char *pool)
-{
-	struct lp_acquire_opts opts = { .pool = pool };
-	struct lp_lease lease;
-	struct lp_error err;
-
-	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK, "acquire %s: %s", pool,
-	    err.message);
-	return lease.id;
-}
-
-static struct lp_args *
-args_number(double v)
-{
-	struct lp_args *a = lp_args_new();
-
-	lp_args_double(a, v);
-	return a;
 }
 
 static struct lp_args *
@@ -179,7 +137,7 @@ START_TEST(runs_of_one_lease_are_parallel_up_to_workers)
 
 	start_pools(&(struct setup){ .io_workers = 4 });
 	c = daemon_connect(&d);
-	lease = acquire(c, "io");
+	lease = acquire_from(c, "io");
 	for (int i = 0; i < 4; i++)
 		run_async(c, lease, "locks.rendezvous", meet4, &out[i]);
 	wait_outcomes(c, out, 4);
@@ -204,7 +162,7 @@ START_TEST(runs_beyond_workers_wait_for_a_thread)
 
 	start_pools(&(struct setup){ .io_workers = 2 });
 	c = daemon_connect(&d);
-	lease = acquire(c, "io");
+	lease = acquire_from(c, "io");
 	/* Two at a time: both pairs meet. */
 	for (int i = 0; i < 4; i++)
 		run_async(c, lease, "locks.rendezvous", meet2, &pairs[i]);
@@ -240,7 +198,7 @@ START_TEST(many_runs_and_submits_are_all_answered)
 	start_pools(&(struct setup){ .io_workers = 4,
 	    .io_sizing = "executors_min = 1\nexecutors_max = 2\n" });
 	c = daemon_connect(&d);
-	lease = acquire(c, "io");
+	lease = acquire_from(c, "io");
 	for (int i = 0; i < RUNS; i++) {
 		lp_args_clear(a);
 		lp_args_int(a, i * 7);
@@ -267,19 +225,10 @@ START_TEST(many_runs_and_submits_are_all_answered)
 }
 END_TEST
 
-static double
-monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 START_TEST(timeout_answers_at_once_and_the_thread_stays_stuck)
 {
 	struct lp_client *c;
-	struct lp_args *long_sleep = args_number(30), *one = lp_args_new();
+	struct lp_args *long_sleep = one_number(30), *one = lp_args_new();
 	struct lp_value *v;
 	struct lp_error err;
 	uint64_t lease;
@@ -289,7 +238,7 @@ START_TEST(timeout_answers_at_once_and_the_thread_stays_stuck)
 	lp_args_int(one, 1);
 	start_pools(&(struct setup){ .io_workers = 2 });
 	c = daemon_connect(&d);
-	lease = acquire(c, "io");
+	lease = acquire_from(c, "io");
 	started = monotonic();
 	ck_assert_int_eq(lp_run_timeout(c, lease, "sleep", long_sleep, 0.2, &v, &err),
 	    LP_ERR_JOB_TIMEOUT);
@@ -320,7 +269,7 @@ END_TEST
 START_TEST(stuck_thread_serves_again_once_its_function_returns)
 {
 	struct lp_client *c;
-	struct lp_args *nap = args_number(1), *meet2 = args_rendezvous(2, MEET_SECONDS);
+	struct lp_args *nap = one_number(1), *meet2 = args_rendezvous(2, MEET_SECONDS);
 	struct outcome pair[2] = { 0 };
 	struct lp_value *v;
 	struct lp_error err;
@@ -328,7 +277,7 @@ START_TEST(stuck_thread_serves_again_once_its_function_returns)
 
 	start_pools(&(struct setup){ .io_workers = 2 });
 	c = daemon_connect(&d);
-	lease = acquire(c, "io");
+	lease = acquire_from(c, "io");
 	ck_assert_int_eq(lp_run_timeout(c, lease, "sleep", nap, 0.1, &v, &err),
 	    LP_ERR_JOB_TIMEOUT);
 	ck_assert(wait_stats(c, "pools.io.stuck_workers", 0));
@@ -350,7 +299,7 @@ END_TEST
 START_TEST(retired_executor_leaves_its_stuck_thread_to_finish)
 {
 	struct lp_client *c;
-	struct lp_args *nap = args_number(5), *one = lp_args_new();
+	struct lp_args *nap = one_number(5), *one = lp_args_new();
 	struct lp_value *v;
 	struct lp_error err;
 	uint64_t lease;
@@ -359,7 +308,7 @@ START_TEST(retired_executor_leaves_its_stuck_thread_to_finish)
 	start_pools(&(struct setup){ .io_workers = 2,
 	    .io_sizing = "executors_min = 0\nexecutors_max = 1\nidle_seconds = 0.1\n" });
 	c = daemon_connect(&d);
-	lease = acquire(c, "io");
+	lease = acquire_from(c, "io");
 	ck_assert_int_eq(lp_run_timeout(c, lease, "sleep", nap, 0.1, &v, &err),
 	    LP_ERR_JOB_TIMEOUT);
 	ck_assert(lp_release(c, lease, &err) == LP_OK);
@@ -368,7 +317,7 @@ START_TEST(retired_executor_leaves_its_stuck_thread_to_finish)
 	ck_assert(wait_stats(c, "pools.io.stuck_workers", 0));
 	ck_assert(daemon_log_contains(&d, "thread 0 of a retired executor of pool io is free again"));
 	/* A new executor serves. */
-	lease = acquire(c, "io");
+	lease = acquire_from(c, "io");
 	ck_assert(lp_run(c, lease, "echo", one, &v, &err) == LP_OK);
 	ck_assert_int_eq(lp_value_int(v), 1);
 	lp_value_free(v);
@@ -389,7 +338,7 @@ START_TEST(thread_unsafe_function_is_refused)
 	start_pools(&(struct setup){ .io_workers = 2 });
 	c = daemon_connect(&d);
 	lp_args_str(a, "true");
-	lease = acquire(c, "io");
+	lease = acquire_from(c, "io");
 	/* exec forks: never from a thread of the daemon. */
 	ck_assert_int_eq(lp_run(c, lease, "exec", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.message, "'exec' is not marked thread-safe") != NULL, "%s",
@@ -438,14 +387,14 @@ END_TEST
 START_TEST(stop_answers_busy_threads_stopping)
 {
 	struct lp_client *c;
-	struct lp_args *long_hold = args_number(60);
+	struct lp_args *long_hold = one_number(60);
 	struct outcome held = { 0 };
 	uint64_t lease;
 	int status;
 
 	start_pools(&(struct setup){ .io_workers = 2, .shutdown_timeout = 0.2 });
 	c = daemon_connect(&d);
-	lease = acquire(c, "io");
+	lease = acquire_from(c, "io");
 	run_async(c, lease, "locks.hold", long_hold, &held);
 	ck_assert(wait_stats(c, "pools.io.runs_in_flight", 1));
 	/* The drain's deadline passes with the hold still running. */
@@ -521,7 +470,7 @@ static void
 worker_forked_while_a_thread_holds_a_lock(bool restart_fork_server)
 {
 	struct lp_client *c;
-	struct lp_args *long_hold = args_number(60);
+	struct lp_args *long_hold = one_number(60);
 	struct outcome hold = { 0 };
 	struct worker_change wc;
 	struct lock_probe probe;
@@ -529,8 +478,8 @@ worker_forked_while_a_thread_holds_a_lock(bool restart_fork_server)
 
 	start_pools(&(struct setup){ .io_workers = 2 });
 	c = daemon_connect(&d);
-	cpu = acquire(c, "cpu");
-	io = acquire(c, "io");
+	cpu = acquire_from(c, "cpu");
+	io = acquire_from(c, "io");
 	probe = (struct lock_probe){ c, io };
 	run_async(c, io, "locks.hold", long_hold, &hold);
 	ck_assert_msg(wait_until(lock_held, &probe), "locks.hold never took the lock");

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/program.h"
 #include "tests/suites.h"
@@ -50,7 +51,6 @@ enum {
     "executors_max = 1\n" \
     "workers = 1\n"
 
-static struct daemon d;
 static struct program p;
 
 static void
@@ -65,12 +65,6 @@ start_shared(void)
 {
 	daemon_start(&d, "[daemon]\nsocket_mode = 0666\n" POOLS);
 	daemon_open_to_others(&d);
-}
-
-static void
-stop(void)
-{
-	daemon_cleanup(&d);
 }
 
 /* Runs `leasepool -s SOCKET args...` with len bytes of input, its stdout to out (-1: p.out). */
@@ -764,7 +758,7 @@ tool_suite(void)
 	Suite *s = suite_create("tool");
 	TCase *tc = tcase_create("commands");
 
-	tcase_add_checked_fixture(tc, start, stop);
+	tcase_add_checked_fixture(tc, start, stop_daemon);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, ping_through_the_environment);
 	tcase_add_test(tc, stats_table_shows_pools_and_leases);
@@ -779,7 +773,7 @@ tool_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("administration");
-	tcase_add_checked_fixture(tc, start, stop);
+	tcase_add_checked_fixture(tc, start, stop_daemon);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, drain_stops_the_pool_until_resume);
 	tcase_add_test(tc, reload_says_what_changed);
@@ -787,7 +781,7 @@ tool_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exit statuses");
-	tcase_add_checked_fixture(tc, start, stop);
+	tcase_add_checked_fixture(tc, start, stop_daemon);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, unknown_function_is_refused);
 	tcase_add_test(tc, failed_job_is_the_jobs_problem);
@@ -803,14 +797,14 @@ tool_suite(void)
 	/* Only root can be another user. */
 	if (geteuid() == 0) {
 		tc = tcase_create("other user");
-		tcase_add_checked_fixture(tc, start_shared, stop);
+		tcase_add_checked_fixture(tc, start_shared, stop_daemon);
 		tcase_set_timeout(tc, 60);
 		tcase_add_test(tc, stats_of_another_user_count_our_leases);
 		suite_add_tcase(s, tc);
 	}
 
 	tc = tcase_create("exec");
-	tcase_add_checked_fixture(tc, start, stop);
+	tcase_add_checked_fixture(tc, start, stop_daemon);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, exec_is_a_program_run_elsewhere);
 	tcase_add_test(tc, exec_status_follows_the_program);

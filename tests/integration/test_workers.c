@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "proto/rpc.h"
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/suites.h"
 
@@ -42,18 +43,14 @@ static const char no_exec_pool[] =
     "executors_max = 1\n"
     "workers = 1\n";
 
-static struct daemon d;
-
 /* A pool with the test module, and maybe a memory limit. */
 static void
 module_pool_config(char *buf, size_t len, const char *memory_limit)
 {
-	const char *dir = getenv("LP_TEST_MODULES");
-
 	snprintf(buf, len,
 	    "[daemon]\nmodules = %s/testjobs.so\n"
 	    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nmemory_limit = %s\n",
-	    dir != NULL ? dir : "/nonexistent", memory_limit);
+	    test_modules_dir(), memory_limit);
 }
 
 static void
@@ -74,13 +71,12 @@ start_module_pool(void)
 static void
 start_recycling_pool(void)
 {
-	const char *dir = getenv("LP_TEST_MODULES");
 	char config[512];
 
 	snprintf(config, sizeof config,
 	    "[daemon]\nmodules = %s/testjobs.so\n"
 	    "[pool cpu]\nexecutors_max = 1\nworkers = 2\nmax_jobs_per_worker = 3\n",
-	    dir != NULL ? dir : "/nonexistent");
+	    test_modules_dir());
 	daemon_start(&d, config);
 }
 
@@ -114,22 +110,6 @@ static void
 start_no_exec_pool(void)
 {
 	daemon_start(&d, no_exec_pool);
-}
-
-static void
-stop_daemon(void)
-{
-	daemon_cleanup(&d);
-}
-
-static uint64_t
-acquire(struct lp_client *c)
-{
-	struct lp_lease lease;
-	struct lp_error err;
-
-	ck_assert_msg(lp_acquire(c, NULL, &lease, &err) == LP_OK, "acquire: %s", err.message);
-	return lease.id;
 }
 
 /* The arguments of exec for argv (NULL-terminated) with len bytes of stdin; input may be NULL (none). */
@@ -337,27 +317,6 @@ process_gone(void *arg)
 	return kill(pid, 0) == -1 && errno == ESRCH;
 }
 
-struct logged {
-	const struct daemon *d;
-	const char *text;
-};
-
-static bool
-log_has(void *arg)
-{
-	struct logged *l = arg;
-
-	return daemon_log_contains(l->d, l->text);
-}
-
-static void
-wait_log(const char *text)
-{
-	struct logged l = { &d, text };
-
-	ck_assert_msg(wait_until(log_has, &l), "no '%s' in %s", text, d.log);
-}
-
 START_TEST(exec_timeout_kills_what_it_started)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -474,7 +433,7 @@ START_TEST(a_job_leaves_no_process_behind_its_answer)
 	lp_value_free(v);
 	bg = read_pid("bg.pid");
 	ck_assert_msg(wait_until(process_gone, &bg), "the background child %d survived", (int)bg);
-	wait_log("exec left 1 process running; the worker killed it");
+	daemon_wait_log(&d, "exec left 1 process running; the worker killed it");
 	lp_client_free(c);
 }
 END_TEST
@@ -558,7 +517,7 @@ START_TEST(a_recycled_worker_leaves_no_process_behind)
 
 	for (int i = 0; i < 3; i++)
 		sids[i] = run_leaving_session(c, id, "echo done", 0, LP_OK);
-	wait_log("retired after 3 jobs");
+	daemon_wait_log(&d, "retired after 3 jobs");
 	for (int i = 0; i < 3; i++)
 		assert_session_ends(sids[i]);
 	lp_client_free(c);
@@ -791,10 +750,8 @@ rewrite_config(const char *text)
 static void
 reload_and_wait(const char *marker)
 {
-	struct logged l = { &d, marker };
-
 	kill(d.pid, SIGHUP);
-	ck_assert_msg(wait_until(log_has, &l), "no '%s' in %s", marker, d.log);
+	daemon_wait_log(&d, marker);
 }
 
 /* sched_batch is set at each fork: a reload replaces the workers, and the next one has the new policy. */
@@ -883,7 +840,7 @@ START_TEST(worker_output_reaches_the_log_tagged)
 
 	ck_assert(lp_acquire(c, &opts, &lease, &err) == LP_OK);
 	ck_assert(run_str(c, lease.id, "testjobs.print", "hello from the job\n", 0, &err) == LP_OK);
-	wait_log("testjobs.print for alice: hello from the job");
+	daemon_wait_log(&d, "testjobs.print for alice: hello from the job");
 	/*
 	 * An endless line is cut, not buffered without bound.  Before the
 	 * flood: after it, the line would find the bucket empty and be dropped.
@@ -892,14 +849,14 @@ START_TEST(worker_output_reaches_the_log_tagged)
 	memset(longline, 'y', 5000);
 	longline[5000] = '\0';
 	ck_assert(run_str(c, lease.id, "testjobs.print", longline, 0, &err) == LP_OK);
-	wait_log("yyyy [...]");
+	daemon_wait_log(&d, "yyyy [...]");
 	/* A flood is cut down to a burst, and what was dropped is counted. */
 	ck_assert_ptr_nonnull(flood = malloc(2 * 2000 + 1));
 	for (int i = 0; i < 2000; i++)
 		memcpy(flood + 2 * i, "x\n", 2);
 	flood[4000] = '\0';
 	ck_assert(run_str(c, lease.id, "testjobs.print", flood, 0, &err) == LP_OK);
-	wait_log("lines of output dropped");
+	daemon_wait_log(&d, "lines of output dropped");
 	free(flood);
 	free(longline);
 	lp_client_free(c);
@@ -1050,7 +1007,7 @@ START_TEST(a_reload_of_memory_limit_reaches_running_workers)
 	module_pool_config(config, sizeof config, "64K");
 	rewrite_config(config);
 	reload_and_wait("configuration reloaded");
-	wait_log("retired for the reloaded limits");
+	daemon_wait_log(&d, "retired for the reloaded limits");
 	assert_out_of_memory(c, lease, 100 * 1000);
 	lp_client_free(c);
 }
