@@ -1599,18 +1599,13 @@ client_suite(void)
 	Suite *s = suite_create("client");
 	TCase *tc;
 
-	tc = tcase_create("connect");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = integration_case(s, "connect", setup, teardown);
 	tcase_add_test(tc, test_connect_errors);
 	tcase_add_test(tc, test_default_socket);
 	tcase_add_test(tc, test_default_socket_must_be_trusted);
 	tcase_add_test(tc, test_no_default_socket_says_what_was_tried);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("methods");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = integration_case(s, "methods", setup, teardown);
 	tcase_add_test(tc, test_hello);
 	tcase_add_test(tc, test_acquire);
 	tcase_add_test(tc, test_acquire_opts);
@@ -1630,11 +1625,8 @@ client_suite(void)
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_call_raw);
 	tcase_add_test(tc, test_values);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("async");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = integration_case(s, "async", setup, teardown);
 	tcase_add_test(tc, test_out_of_order);
 	tcase_add_test(tc, test_blocking_while_pending);
 	tcase_add_test(tc, test_pipelined);
@@ -1642,11 +1634,8 @@ client_suite(void)
 	tcase_add_test(tc, test_blocking_in_callback);
 	tcase_add_test(tc, test_poll_loop);
 	tcase_add_test(tc, test_libevent);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("disconnect");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = integration_case(s, "disconnect", setup, teardown);
 	tcase_add_test(tc, test_peer_closes);
 	tcase_add_test(tc, test_release_in_flight);
 	tcase_add_test(tc, test_error_notification);
@@ -1655,13 +1644,8 @@ client_suite(void)
 	tcase_add_test(tc, test_unknown_notification);
 	tcase_add_test(tc, test_no_sigpipe);
 	tcase_add_test(tc, test_free_pending);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("big");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	tc = integration_case(s, "big", setup, teardown);
 	tcase_add_test(tc, test_big_results);
-	suite_add_tcase(s, tc);
-
 	return s;
 }

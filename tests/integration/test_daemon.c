@@ -1675,104 +1675,66 @@ Suite *
 daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
-	TCase *basic = tcase_create("basic");
-	TCase *faults = tcase_create("faults");
-	TCase *expiry = tcase_create("expiry");
-	TCase *stop = tcase_create("stop");
-	TCase *reloads = tcase_create("reload");
+	TCase *tc;
 
-	tcase_add_checked_fixture(basic, start_one_executor, stop_daemon);
-	tcase_set_timeout(basic, 60);
-	tcase_add_test(basic, hello_lists_pools_and_builtins);
-	tcase_add_test(basic, run_returns_what_the_job_returned);
-	tcase_add_test(basic, job_errors_reach_the_caller);
-	tcase_add_test(basic, leases_belong_to_their_connection);
-	tcase_add_test(basic, nowait_and_timeout_when_all_are_leased);
-	tcase_add_test(basic, waiters_are_served_first_come_first_served);
-	tcase_add_test(basic, release_drains_runs_before_reuse);
-	tcase_add_test(basic, disconnect_releases_leases_and_waiters);
-	tcase_add_test(basic, many_pipelined_runs_are_all_answered);
-	tcase_add_test(basic, the_loop_sleeps_once_its_clients_stop);
-	tcase_add_test(basic, big_pipelined_runs_are_all_answered);
-	tcase_add_test(basic, big_submits_are_all_answered);
-	tcase_add_test(basic, invalid_arguments_are_named);
-	tcase_add_test(basic, strings_that_are_not_utf8_are_refused);
-	tcase_add_test(basic, names_in_errors_are_cut_and_cleaned);
-	tcase_add_test(basic, client_strings_cannot_forge_log_lines);
-	suite_add_tcase(s, basic);
+	tc = integration_case(s, "basic", start_one_executor, stop_daemon);
+	tcase_add_test(tc, hello_lists_pools_and_builtins);
+	tcase_add_test(tc, run_returns_what_the_job_returned);
+	tcase_add_test(tc, job_errors_reach_the_caller);
+	tcase_add_test(tc, leases_belong_to_their_connection);
+	tcase_add_test(tc, nowait_and_timeout_when_all_are_leased);
+	tcase_add_test(tc, waiters_are_served_first_come_first_served);
+	tcase_add_test(tc, release_drains_runs_before_reuse);
+	tcase_add_test(tc, disconnect_releases_leases_and_waiters);
+	tcase_add_test(tc, many_pipelined_runs_are_all_answered);
+	tcase_add_test(tc, the_loop_sleeps_once_its_clients_stop);
+	tcase_add_test(tc, big_pipelined_runs_are_all_answered);
+	tcase_add_test(tc, big_submits_are_all_answered);
+	tcase_add_test(tc, invalid_arguments_are_named);
+	tcase_add_test(tc, strings_that_are_not_utf8_are_refused);
+	tcase_add_test(tc, names_in_errors_are_cut_and_cleaned);
+	tcase_add_test(tc, client_strings_cannot_forge_log_lines);
 
-	tcase_add_checked_fixture(faults, start_one_executor, stop_daemon);
-	tcase_set_timeout(faults, 60);
-	tcase_add_test(faults, crashed_worker_is_reported_and_replaced);
-	tcase_add_test(faults, job_past_its_timeout_is_killed);
-	tcase_add_test(faults, a_shorter_timeout_after_a_longer_one_still_applies);
-	tcase_add_test(faults, a_timer_left_by_an_earlier_run_kills_no_later_one);
-	tcase_add_test(faults, runs_behind_a_timed_out_run_still_run);
-	tcase_add_test(faults, garbage_closes_only_that_connection);
-	tcase_add_test(faults, oversized_message_is_refused);
-	tcase_add_test(faults, client_that_never_reads_is_backpressured);
-	suite_add_tcase(s, faults);
+	tc = integration_case(s, "faults", start_one_executor, stop_daemon);
+	tcase_add_test(tc, crashed_worker_is_reported_and_replaced);
+	tcase_add_test(tc, job_past_its_timeout_is_killed);
+	tcase_add_test(tc, a_shorter_timeout_after_a_longer_one_still_applies);
+	tcase_add_test(tc, a_timer_left_by_an_earlier_run_kills_no_later_one);
+	tcase_add_test(tc, runs_behind_a_timed_out_run_still_run);
+	tcase_add_test(tc, garbage_closes_only_that_connection);
+	tcase_add_test(tc, oversized_message_is_refused);
+	tcase_add_test(tc, client_that_never_reads_is_backpressured);
 
-	tcase_add_checked_fixture(expiry, start_short_leases, stop_daemon);
-	tcase_set_timeout(expiry, 60);
-	tcase_add_test(expiry, expired_lease_is_revoked_without_further_requests);
-	tcase_add_test(expiry, renew_pushes_expiry_out);
-	suite_add_tcase(s, expiry);
+	tc = integration_case(s, "expiry", start_short_leases, stop_daemon);
+	tcase_add_test(tc, expired_lease_is_revoked_without_further_requests);
+	tcase_add_test(tc, renew_pushes_expiry_out);
 
-	{
-		TCase *limits = tcase_create("limits");
+	tc = integration_case(s, "limits", start_tight_limits, stop_daemon);
+	tcase_add_test(tc, a_whole_request_is_held_to_the_size_limit);
+	tcase_add_test(tc, a_whole_request_is_held_to_the_depth_limit);
+	tcase_add_test(tc, a_raised_size_limit_reaches_the_workers_already_running);
 
-		tcase_add_checked_fixture(limits, start_tight_limits, stop_daemon);
-		tcase_set_timeout(limits, 60);
-		tcase_add_test(limits, a_whole_request_is_held_to_the_size_limit);
-		tcase_add_test(limits, a_whole_request_is_held_to_the_depth_limit);
-		tcase_add_test(limits, a_raised_size_limit_reaches_the_workers_already_running);
-		suite_add_tcase(s, limits);
-	}
+	tc = integration_case(s, "sizing", start_scaling, stop_daemon);
+	tcase_add_test(tc, scale_grows_and_shrinks_the_pool);
+	tcase_add_test(tc, an_executor_freed_by_its_last_run_retires_unprompted);
+	tcase_add_test(tc, a_drain_starts_no_executor);
 
-	{
-		TCase *sizing = tcase_create("sizing");
-
-		tcase_add_checked_fixture(sizing, start_scaling, stop_daemon);
-		tcase_set_timeout(sizing, 60);
-		tcase_add_test(sizing, scale_grows_and_shrinks_the_pool);
-		tcase_add_test(sizing, an_executor_freed_by_its_last_run_retires_unprompted);
-		tcase_add_test(sizing, a_drain_starts_no_executor);
-		suite_add_tcase(s, sizing);
-	}
-
-	{
-		TCase *admin = tcase_create("admin");
-
-		tcase_add_checked_fixture(admin, start_one_executor, stop_daemon);
-		tcase_set_timeout(admin, 60);
-		tcase_add_test(admin, drain_grants_nothing_until_resume);
-		tcase_add_test(admin, drain_names_an_unknown_pool);
-		tcase_add_test(admin, an_acquire_timing_out_on_a_drained_pool_says_so);
-		tcase_add_test(admin, reload_answers_what_it_changed);
-		tcase_add_test(admin, config_shows_every_key);
-		suite_add_tcase(s, admin);
-	}
+	tc = integration_case(s, "admin", start_one_executor, stop_daemon);
+	tcase_add_test(tc, drain_grants_nothing_until_resume);
+	tcase_add_test(tc, drain_names_an_unknown_pool);
+	tcase_add_test(tc, an_acquire_timing_out_on_a_drained_pool_says_so);
+	tcase_add_test(tc, reload_answers_what_it_changed);
+	tcase_add_test(tc, config_shows_every_key);
 
 	/* Another user is at hand only to root: as anyone else the test cannot be one. */
-	if (geteuid() == 0) {
-		TCase *others = tcase_create("admin as another user");
+	tc = integration_case(s, "admin as another user", start_shared_socket, stop_daemon);
+	add_root_test(tc, admin_methods_are_refused_to_other_users);
 
-		tcase_add_checked_fixture(others, start_shared_socket, stop_daemon);
-		tcase_set_timeout(others, 60);
-		tcase_add_test(others, admin_methods_are_refused_to_other_users);
-		suite_add_tcase(s, others);
-	}
+	tc = integration_case(s, "stop", start_one_executor, stop_daemon);
+	tcase_add_test(tc, stop_lets_accepted_runs_finish);
+	tcase_add_test(tc, waiting_acquire_gets_stopping);
 
-	tcase_add_checked_fixture(stop, start_one_executor, stop_daemon);
-	tcase_set_timeout(stop, 60);
-	tcase_add_test(stop, stop_lets_accepted_runs_finish);
-	tcase_add_test(stop, waiting_acquire_gets_stopping);
-	suite_add_tcase(s, stop);
-
-	tcase_add_checked_fixture(reloads, start_one_executor, stop_daemon);
-	tcase_set_timeout(reloads, 60);
-	tcase_add_test(reloads, a_reload_that_makes_room_serves_the_waiters_first);
-	suite_add_tcase(s, reloads);
+	tc = integration_case(s, "reload", start_one_executor, stop_daemon);
+	tcase_add_test(tc, a_reload_that_makes_room_serves_the_waiters_first);
 	return s;
 }

@@ -141,14 +141,12 @@ Suite *
 examples_suite(void)
 {
 	Suite *s = suite_create("examples");
-	TCase *tc = tcase_create("run");
+	TCase *tc;
 
-	tcase_add_checked_fixture(tc, start, stop_daemon);
-	tcase_set_timeout(tc, 60);
+	tc = integration_case(s, "run", start, stop_daemon);
 	tcase_add_loop_test(tc, example_succeeds, 0, NEXAMPLES);
 	tcase_add_test(tc, every_example_is_tested);
 	tcase_add_test(tc, readme_programs_succeed);
 	tcase_add_test(tc, every_program_fails_cleanly_without_a_daemon);
-	suite_add_tcase(s, tc);
 	return s;
 }

@@ -205,29 +205,20 @@ Suite *
 exec_users_suite(void)
 {
 	Suite *s = suite_create("exec_users");
-	TCase *clean = tcase_create("clean environment");
-	TCase *users, *unable;
+	TCase *tc;
 
-	tcase_set_timeout(clean, 60);
-	tcase_add_checked_fixture(clean, NULL, stop_daemon);
-	tcase_add_test(clean, exec_starts_with_a_clean_environment);
-	suite_add_tcase(s, clean);
+	tc = integration_case(s, "clean environment", NULL, stop_daemon);
+	tcase_add_test(tc, exec_starts_with_a_clean_environment);
+
 	/* Only root can be another user: CI runs as root. */
-	if (geteuid() != 0)
-		return s;
-	users = tcase_create("as the caller");
-	tcase_set_timeout(users, 60);
-	tcase_add_checked_fixture(users, start_shared, stop_daemon);
-	tcase_add_test(users, exec_runs_as_the_caller);
-	tcase_add_test(users, exec_reads_only_the_callers_files);
-	tcase_add_test(users, programs_cannot_read_the_worker);
-	tcase_add_test(users, programs_cannot_replace_the_socket);
-	tcase_add_test(users, a_callers_setsid_child_ends_at_the_timeout);
-	suite_add_tcase(s, users);
-	unable = tcase_create("unable to switch");
-	tcase_set_timeout(unable, 60);
-	tcase_add_checked_fixture(unable, start_unable_to_switch, stop_daemon);
-	tcase_add_test(unable, a_daemon_that_cannot_switch_runs_only_its_own_users_programs);
-	suite_add_tcase(s, unable);
+	tc = integration_case(s, "as the caller", start_shared, stop_daemon);
+	add_root_test(tc, exec_runs_as_the_caller);
+	add_root_test(tc, exec_reads_only_the_callers_files);
+	add_root_test(tc, programs_cannot_read_the_worker);
+	add_root_test(tc, programs_cannot_replace_the_socket);
+	add_root_test(tc, a_callers_setsid_child_ends_at_the_timeout);
+
+	tc = integration_case(s, "unable to switch", start_unable_to_switch, stop_daemon);
+	add_root_test(tc, a_daemon_that_cannot_switch_runs_only_its_own_users_programs);
 	return s;
 }

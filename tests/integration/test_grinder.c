@@ -511,50 +511,32 @@ Suite *
 grinder_suite(void)
 {
 	Suite *s = suite_create("grinder");
-	TCase *batch = tcase_create("batch");
-	TCase *timed = tcase_create("timer");
-	TCase *fair = tcase_create("fairness");
-	TCase *bound = tcase_create("timeout");
-	TCase *hurry = tcase_create("hurry");
-	TCase *users = tcase_create("users");
+	TCase *tc;
 
-	tcase_add_checked_fixture(batch, start_threshold, stop_daemon);
-	tcase_set_timeout(batch, 60);
-	tcase_add_test(batch, threshold_starts_a_batch);
-	tcase_add_test(batch, failures_stay_with_their_item);
-	tcase_add_test(batch, crash_mid_batch_keeps_finished_results);
-	suite_add_tcase(s, batch);
+	tc = integration_case(s, "batch", start_threshold, stop_daemon);
+	tcase_add_test(tc, threshold_starts_a_batch);
+	tcase_add_test(tc, failures_stay_with_their_item);
+	tcase_add_test(tc, crash_mid_batch_keeps_finished_results);
 
-	tcase_add_checked_fixture(timed, start_timer, stop_daemon);
-	tcase_set_timeout(timed, 60);
-	tcase_add_test(timed, timer_starts_a_batch);
-	tcase_add_test(timed, disconnect_drops_queued_items);
-	tcase_add_test(timed, stop_answers_queued_items);
-	suite_add_tcase(s, timed);
+	tc = integration_case(s, "timer", start_timer, stop_daemon);
+	tcase_add_test(tc, timer_starts_a_batch);
+	tcase_add_test(tc, disconnect_drops_queued_items);
+	tcase_add_test(tc, stop_answers_queued_items);
 
-	tcase_add_checked_fixture(fair, start_slow, stop_daemon);
-	tcase_set_timeout(fair, 60);
-	tcase_add_test(fair, a_flood_does_not_starve_a_single_item);
-	suite_add_tcase(s, fair);
+	tc = integration_case(s, "fairness", start_slow, stop_daemon);
+	tcase_add_test(tc, a_flood_does_not_starve_a_single_item);
 
-	tcase_add_checked_fixture(bound, start_bounded, stop_daemon);
-	tcase_set_timeout(bound, 60);
-	tcase_add_test(bound, a_submit_timeout_bounds_its_wait_for_an_executor);
-	tcase_add_test(bound, job_timeout_bounds_a_submit_without_a_timeout);
-	tcase_add_test(bound, a_submitted_job_past_its_timeout_is_job_timeout);
-	suite_add_tcase(s, bound);
+	tc = integration_case(s, "timeout", start_bounded, stop_daemon);
+	tcase_add_test(tc, a_submit_timeout_bounds_its_wait_for_an_executor);
+	tcase_add_test(tc, job_timeout_bounds_a_submit_without_a_timeout);
+	tcase_add_test(tc, a_submitted_job_past_its_timeout_is_job_timeout);
 
-	tcase_add_checked_fixture(hurry, start_long_wait, stop_daemon);
-	tcase_set_timeout(hurry, 60);
-	tcase_add_test(hurry, a_timeout_shorter_than_batch_wait_does_not_wait_for_the_batch);
-	suite_add_tcase(s, hurry);
+	tc = integration_case(s, "hurry", start_long_wait, stop_daemon);
+	tcase_add_test(tc, a_timeout_shorter_than_batch_wait_does_not_wait_for_the_batch);
 
-	tcase_add_checked_fixture(users, start_shared, stop_daemon);
-	tcase_set_timeout(users, 60);
-	tcase_add_test(users, one_users_connections_take_turns_in_full_batches);
+	tc = integration_case(s, "users", start_shared, stop_daemon);
+	tcase_add_test(tc, one_users_connections_take_turns_in_full_batches);
 	/* Only root can act as another user. */
-	if (geteuid() == 0)
-		tcase_add_test(users, another_users_item_waits_for_one_item_not_a_batch);
-	suite_add_tcase(s, users);
+	add_root_test(tc, another_users_item_waits_for_one_item_not_a_batch);
 	return s;
 }

@@ -1231,71 +1231,53 @@ Suite *
 modules_suite(void)
 {
 	Suite *s = suite_create("modules");
-	TCase *run = tcase_create("run");
-	TCase *faults = tcase_create("faults");
-	TCase *limits = tcase_create("result limits");
-	TCase *badinit = tcase_create("failing init");
-	TCase *refused = tcase_create("refused");
-	TCase *unsafe = tcase_create("who may write");
-	TCase *registry = tcase_create("registry");
+	TCase *tc;
 
-	tcase_add_checked_fixture(run, start_modules, stop_daemon);
-	tcase_set_timeout(run, 60);
-	tcase_add_test(run, hello_lists_module_functions);
-	tcase_add_test(run, every_listed_module_function_runs);
-	tcase_add_test(run, primes_count);
-	tcase_add_test(run, primes_count_checks_its_argument);
-	tcase_add_test(run, primes_is_prime);
-	tcase_add_test(run, bytes_fnv1a64_known_vectors);
-	tcase_add_test(run, bytes_reverse);
-	tcase_add_test(run, args_and_kwargs_round_trip_exactly);
-	tcase_add_test(run, big_results_arrive_whole);
-	tcase_add_test(run, init_runs_in_every_worker);
-	suite_add_tcase(s, run);
+	tc = integration_case(s, "run", start_modules, stop_daemon);
+	tcase_add_test(tc, hello_lists_module_functions);
+	tcase_add_test(tc, every_listed_module_function_runs);
+	tcase_add_test(tc, primes_count);
+	tcase_add_test(tc, primes_count_checks_its_argument);
+	tcase_add_test(tc, primes_is_prime);
+	tcase_add_test(tc, bytes_fnv1a64_known_vectors);
+	tcase_add_test(tc, bytes_reverse);
+	tcase_add_test(tc, args_and_kwargs_round_trip_exactly);
+	tcase_add_test(tc, big_results_arrive_whole);
+	tcase_add_test(tc, init_runs_in_every_worker);
 
-	tcase_add_checked_fixture(faults, start_modules, stop_daemon);
-	tcase_set_timeout(faults, 60);
-	tcase_add_test(faults, a_failing_job_reports_its_message);
-	tcase_add_test(faults, abi_violations_fail_the_job_by_name);
-	tcase_add_test(faults, unknown_functions_are_refused);
-	tcase_add_test(faults, abort_is_a_crash_with_sigabrt);
-	tcase_add_test(faults, segv_is_a_crash_with_sigsegv);
-	tcase_add_test(faults, exit_is_a_crash_with_its_status);
-	tcase_add_test(faults, a_hung_job_times_out);
-	tcase_add_test(faults, what_a_module_prints_reaches_the_log);
-	tcase_add_test(faults, fini_runs_when_workers_stop);
-	suite_add_tcase(s, faults);
+	tc = integration_case(s, "faults", start_modules, stop_daemon);
+	tcase_add_test(tc, a_failing_job_reports_its_message);
+	tcase_add_test(tc, abi_violations_fail_the_job_by_name);
+	tcase_add_test(tc, unknown_functions_are_refused);
+	tcase_add_test(tc, abort_is_a_crash_with_sigabrt);
+	tcase_add_test(tc, segv_is_a_crash_with_sigsegv);
+	tcase_add_test(tc, exit_is_a_crash_with_its_status);
+	tcase_add_test(tc, a_hung_job_times_out);
+	tcase_add_test(tc, what_a_module_prints_reaches_the_log);
+	tcase_add_test(tc, fini_runs_when_workers_stop);
 
-	tcase_add_checked_fixture(limits, NULL, stop_daemon);
-	tcase_set_timeout(limits, 60);
-	tcase_add_test(limits, a_result_over_max_result_bytes_is_refused_on_both_backends);
-	tcase_add_test(limits, a_result_between_the_two_limits_is_treated_alike_on_both_backends);
-	tcase_add_test(limits, a_reload_of_max_result_bytes_applies_to_both_backends);
-	suite_add_tcase(s, limits);
+	tc = integration_case(s, "result limits", NULL, stop_daemon);
+	tcase_add_test(tc, a_result_over_max_result_bytes_is_refused_on_both_backends);
+	tcase_add_test(tc, a_result_between_the_two_limits_is_treated_alike_on_both_backends);
+	tcase_add_test(tc, a_reload_of_max_result_bytes_applies_to_both_backends);
 
-	tcase_add_checked_fixture(badinit, start_badinit, stop_daemon);
-	tcase_set_timeout(badinit, 60);
-	tcase_add_test(badinit, a_failing_init_is_a_crash_loop_not_a_hang);
-	suite_add_tcase(s, badinit);
+	tc = integration_case(s, "failing init", start_badinit, stop_daemon);
+	tcase_add_test(tc, a_failing_init_is_a_crash_loop_not_a_hang);
 
-	tcase_set_timeout(refused, 60);
-	tcase_add_test(refused, check_accepts_good_modules);
-	tcase_add_loop_test(refused, check_reports_a_bad_module, 0, NBAD);
-	tcase_add_loop_test(refused, start_refuses_a_bad_module, 0, NBAD);
-	suite_add_tcase(s, refused);
+	tc = integration_case(s, "refused", NULL, NULL);
+	tcase_add_test(tc, check_accepts_good_modules);
+	tcase_add_loop_test(tc, check_reports_a_bad_module, 0, NBAD);
+	tcase_add_loop_test(tc, start_refuses_a_bad_module, 0, NBAD);
 
-	tcase_add_checked_fixture(unsafe, NULL, remove_marker);
-	tcase_set_timeout(unsafe, 60);
-	tcase_add_test(unsafe, a_module_only_its_owner_may_write_loads);
-	tcase_add_loop_test(unsafe, check_refuses_a_module_others_may_write, 0, NUNSAFE);
-	tcase_add_loop_test(unsafe, start_refuses_a_module_others_may_write, 0, NUNSAFE);
-	suite_add_tcase(s, unsafe);
+	tc = integration_case(s, "who may write", NULL, remove_marker);
+	tcase_add_test(tc, a_module_only_its_owner_may_write_loads);
+	tcase_add_loop_test(tc, check_refuses_a_module_others_may_write, 0, NUNSAFE);
+	tcase_add_loop_test(tc, start_refuses_a_module_others_may_write, 0, NUNSAFE);
 
-	tcase_add_checked_fixture(registry, NULL, forget_modules);
-	tcase_add_test(registry, registry_finds_exact_names_only);
-	tcase_add_test(registry, registry_lists_builtins_then_modules_in_order);
-	tcase_add_test(registry, registry_finds_every_one_of_many);
-	tcase_add_test(registry, abi_violations_are_named_by_their_full_name);
-	suite_add_tcase(s, registry);
+	tc = integration_case(s, "registry", NULL, forget_modules);
+	tcase_add_test(tc, registry_finds_exact_names_only);
+	tcase_add_test(tc, registry_lists_builtins_then_modules_in_order);
+	tcase_add_test(tc, registry_finds_every_one_of_many);
+	tcase_add_test(tc, abi_violations_are_named_by_their_full_name);
 	return s;
 }

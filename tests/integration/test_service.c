@@ -1593,77 +1593,55 @@ Suite *
 service_suite(void)
 {
 	Suite *s = suite_create("service");
-	TCase *notify = tcase_create("notify");
-	TCase *activation = tcase_create("activation");
-	TCase *metrics = tcase_create("metrics");
-	TCase *metrics_limits = tcase_create("metrics limits");
-	TCase *files = tcase_create("configuration");
-	TCase *logs = tcase_create("logs");
+	TCase *tc;
 
-	tcase_add_checked_fixture(notify, start_notified, notify_close);
-	tcase_set_timeout(notify, 60);
-	tcase_add_test(notify, ready_once_every_pool_is_warm);
-	tcase_add_test(notify, status_follows_leases_at_most_once_a_second);
-	tcase_add_test(notify, reload_is_announced);
-	tcase_add_test(notify, stop_is_announced);
-	tcase_add_test(notify, watchdog_is_pinged_every_half_period);
-	tcase_add_test(notify, notifies_an_abstract_socket);
-	suite_add_tcase(s, notify);
+	tc = integration_case(s, "notify", start_notified, notify_close);
+	tcase_add_test(tc, ready_once_every_pool_is_warm);
+	tcase_add_test(tc, status_follows_leases_at_most_once_a_second);
+	tcase_add_test(tc, reload_is_announced);
+	tcase_add_test(tc, stop_is_announced);
+	tcase_add_test(tc, watchdog_is_pinged_every_half_period);
+	tcase_add_test(tc, notifies_an_abstract_socket);
 
-	tcase_add_checked_fixture(activation, notify_open, notify_close);
-	tcase_set_timeout(activation, 60);
-	tcase_add_test(activation, takes_the_socket_systemd_passes);
-	suite_add_tcase(s, activation);
+	tc = integration_case(s, "activation", notify_open, notify_close);
+	tcase_add_test(tc, takes_the_socket_systemd_passes);
 
-	tcase_add_checked_fixture(metrics, start_metrics, stop_daemon);
-	tcase_set_timeout(metrics, 60);
-	tcase_add_test(metrics, scrape_parses_and_agrees_with_stats);
-	tcase_add_test(metrics, histograms_count_every_grant_and_run);
-	tcase_add_test(metrics, only_get_and_head_of_metrics);
-	tcase_add_test(metrics, tool_prints_what_the_endpoint_serves);
-	suite_add_tcase(s, metrics);
+	tc = integration_case(s, "metrics", start_metrics, stop_daemon);
+	tcase_add_test(tc, scrape_parses_and_agrees_with_stats);
+	tcase_add_test(tc, histograms_count_every_grant_and_run);
+	tcase_add_test(tc, only_get_and_head_of_metrics);
+	tcase_add_test(tc, tool_prints_what_the_endpoint_serves);
 
-	tcase_add_checked_fixture(metrics_limits, NULL, stop_daemon);
-	tcase_set_timeout(metrics_limits, 60);
-	tcase_add_test(metrics_limits, idle_metrics_connections_leave_the_socket_alone);
-	tcase_add_test(metrics_limits, metrics_warns_of_an_address_beyond_the_loopback);
-	suite_add_tcase(s, metrics_limits);
+	tc = integration_case(s, "metrics limits", NULL, stop_daemon);
+	tcase_add_test(tc, idle_metrics_connections_leave_the_socket_alone);
+	tcase_add_test(tc, metrics_warns_of_an_address_beyond_the_loopback);
 
-	tcase_set_timeout(files, 60);
-	tcase_add_checked_fixture(files, NULL, stop_daemon);
-	tcase_add_test(files, check_reads_lines_as_long_as_documented);
-	tcase_add_test(files, reload_reads_lines_as_long_as_documented);
-	tcase_add_test(files, metrics_listen_takes_numeric_addresses_only);
-	tcase_add_test(files, metrics_port_in_use_stops_the_start);
-	tcase_add_test(files, installed_config_lists_every_key_at_its_default);
-	tcase_add_test(files, installed_config_uncommented_means_the_defaults);
-	tcase_add_test(files, man_page_describes_every_key);
-	tcase_add_test(files, check_prints_every_key_as_a_file_that_reads_back);
-	tcase_add_test(files, unit_waits_longer_than_the_drain);
-	tcase_add_test(files, daemon_options_long_and_short);
-	tcase_add_test(files, first_run_as_root_makes_the_runtime_directory);
-	tcase_add_test(files, daemon_replaces_only_a_socket);
-	tcase_add_test(files, daemon_refuses_a_directory_others_may_write);
-	tcase_add_test(files, daemon_refuses_a_configuration_others_may_write);
-	tcase_add_test(files, unsafe_settings_are_warned_of);
-	tcase_add_test(files, user_option_needs_root_and_a_user);
-	suite_add_tcase(s, files);
+	tc = integration_case(s, "configuration", NULL, stop_daemon);
+	tcase_add_test(tc, check_reads_lines_as_long_as_documented);
+	tcase_add_test(tc, reload_reads_lines_as_long_as_documented);
+	tcase_add_test(tc, metrics_listen_takes_numeric_addresses_only);
+	tcase_add_test(tc, metrics_port_in_use_stops_the_start);
+	tcase_add_test(tc, installed_config_lists_every_key_at_its_default);
+	tcase_add_test(tc, installed_config_uncommented_means_the_defaults);
+	tcase_add_test(tc, man_page_describes_every_key);
+	tcase_add_test(tc, check_prints_every_key_as_a_file_that_reads_back);
+	tcase_add_test(tc, unit_waits_longer_than_the_drain);
+	tcase_add_test(tc, daemon_options_long_and_short);
+	tcase_add_test(tc, first_run_as_root_makes_the_runtime_directory);
+	tcase_add_test(tc, daemon_replaces_only_a_socket);
+	tcase_add_test(tc, daemon_refuses_a_directory_others_may_write);
+	tcase_add_test(tc, daemon_refuses_a_configuration_others_may_write);
+	tcase_add_test(tc, unsafe_settings_are_warned_of);
+	tcase_add_test(tc, user_option_needs_root_and_a_user);
 
-	tcase_add_checked_fixture(logs, NULL, stop_daemon);
-	tcase_set_timeout(logs, 60);
-	tcase_add_test(logs, default_log_has_no_per_lease_line);
-	tcase_add_test(logs, debug_log_follows_every_lease);
-	tcase_add_test(logs, log_lines_carry_an_iso_8601_time);
-	tcase_add_test(logs, log_counts_agree_with_their_nouns);
-	suite_add_tcase(s, logs);
+	tc = integration_case(s, "logs", NULL, stop_daemon);
+	tcase_add_test(tc, default_log_has_no_per_lease_line);
+	tcase_add_test(tc, debug_log_follows_every_lease);
+	tcase_add_test(tc, log_lines_carry_an_iso_8601_time);
+	tcase_add_test(tc, log_counts_agree_with_their_nouns);
+
 	/* Only root can start a daemon that becomes another user. */
-	if (geteuid() == 0) {
-		TCase *user = tcase_create("user");
-
-		tcase_set_timeout(user, 60);
-		tcase_add_checked_fixture(user, NULL, stop_daemon);
-		tcase_add_test(user, user_option_runs_everything_as_that_user);
-		suite_add_tcase(s, user);
-	}
+	tc = integration_case(s, "user", NULL, stop_daemon);
+	add_root_test(tc, user_option_runs_everything_as_that_user);
 	return s;
 }

@@ -1474,42 +1474,27 @@ Suite *
 shared_suite(void)
 {
 	Suite *s = suite_create("shared");
-	TCase *access = tcase_create("access");
-	TCase *limits = tcase_create("limits");
-	TCase *reload = tcase_create("reload");
-	TCase *crowd = tcase_create("crowd");
-	TCase *budget = tcase_create("budget");
-	TCase *per_user = tcase_create("per-user");
-	TCase *privacy = tcase_create("privacy");
 	TCase *tc;
 
-	tcase_add_checked_fixture(access, start_access, stop_daemon);
-	tcase_set_timeout(access, 60);
-	tcase_add_test(access, pools_admit_only_their_users_and_groups);
-	tcase_add_test(access, stats_name_every_client);
-	suite_add_tcase(s, access);
+	tc = integration_case(s, "access", start_access, stop_daemon);
+	tcase_add_test(tc, pools_admit_only_their_users_and_groups);
+	tcase_add_test(tc, stats_name_every_client);
 
-	tcase_add_checked_fixture(limits, start_limits, stop_daemon);
-	tcase_set_timeout(limits, 60);
-	tcase_add_test(limits, requests_in_flight_are_bounded);
-	tcase_add_test(limits, leases_per_client_are_bounded);
-	tcase_add_test(limits, oversized_result_is_an_error_for_that_run);
-	tcase_add_test(limits, draining_leases_count_until_their_runs_end);
-	tcase_add_test(limits, lease_terms_are_capped);
-	suite_add_tcase(s, limits);
+	tc = integration_case(s, "limits", start_limits, stop_daemon);
+	tcase_add_test(tc, requests_in_flight_are_bounded);
+	tcase_add_test(tc, leases_per_client_are_bounded);
+	tcase_add_test(tc, oversized_result_is_an_error_for_that_run);
+	tcase_add_test(tc, draining_leases_count_until_their_runs_end);
+	tcase_add_test(tc, lease_terms_are_capped);
 
-	tcase_add_checked_fixture(privacy, start_private, stop_daemon);
-	tcase_set_timeout(privacy, 60);
-	tcase_add_test(privacy, the_daemons_user_sees_every_client_and_lease);
+	tc = integration_case(s, "privacy", start_private, stop_daemon);
+	tcase_add_test(tc, the_daemons_user_sees_every_client_and_lease);
+
 	/* Only root can be another user; to anyone else the daemon's user is the only one. */
-	if (geteuid() == 0)
-		tcase_add_test(privacy, another_user_sees_its_own_and_counts_of_the_rest);
-	suite_add_tcase(s, privacy);
+	add_root_test(tc, another_user_sees_its_own_and_counts_of_the_rest);
 
-	tcase_add_checked_fixture(reload, start_admitting_me, stop_daemon);
-	tcase_set_timeout(reload, 60);
-	tcase_add_test(reload, a_reload_that_lets_a_user_out_ends_its_leases);
-	suite_add_tcase(s, reload);
+	tc = integration_case(s, "reload", start_admitting_me, stop_daemon);
+	tcase_add_test(tc, a_reload_that_lets_a_user_out_ends_its_leases);
 
 	tc = integration_case(s, "kills", start_two_workers, stop_daemon);
 	tcase_add_test(tc, killed_workers_lose_no_run);
@@ -1528,27 +1513,19 @@ shared_suite(void)
 	tcase_set_tags(tc, "nofile reexec");
 	tcase_add_test(tc, a_fork_server_restarts_in_a_full_descriptor_table);
 
-	tcase_add_checked_fixture(crowd, start_crowded, stop_daemon);
-	tcase_set_timeout(crowd, 120);
-	tcase_add_test(crowd, a_thousand_connections_acquire_run_release);
-	tcase_add_test(crowd, vanishing_clients_leak_nothing);
-	suite_add_tcase(s, crowd);
+	tc = integration_case(s, "crowd", start_crowded, stop_daemon);
+	tcase_add_test(tc, a_thousand_connections_acquire_run_release);
+	tcase_add_test(tc, vanishing_clients_leak_nothing);
 
 	/* A second user is nobody, in a child: that needs root (as in CI). */
-	tcase_add_checked_fixture(budget, start_budget, stop_daemon);
-	tcase_set_timeout(budget, 120);
-	tcase_add_test(budget, a_user_past_its_buffer_budget_waits);
-	tcase_add_test(budget, a_raised_budget_applies_at_once);
-	tcase_add_test(budget, a_pipelining_client_past_its_budget_waits);
-	if (getuid() == 0)
-		tcase_add_test(budget, another_user_is_served_past_ones_budget);
-	suite_add_tcase(s, budget);
+	tc = integration_case(s, "budget", start_budget, stop_daemon);
+	tcase_add_test(tc, a_user_past_its_buffer_budget_waits);
+	tcase_add_test(tc, a_raised_budget_applies_at_once);
+	tcase_add_test(tc, a_pipelining_client_past_its_budget_waits);
+	add_root_test(tc, another_user_is_served_past_ones_budget);
 
-	tcase_add_checked_fixture(per_user, start_three_per_user, stop_daemon);
-	tcase_set_timeout(per_user, 60);
-	tcase_add_test(per_user, connections_per_user_are_bounded);
-	if (getuid() == 0)
-		tcase_add_test(per_user, another_user_connects_past_ones_limit);
-	suite_add_tcase(s, per_user);
+	tc = integration_case(s, "per-user", start_three_per_user, stop_daemon);
+	tcase_add_test(tc, connections_per_user_are_bounded);
+	add_root_test(tc, another_user_connects_past_ones_limit);
 	return s;
 }

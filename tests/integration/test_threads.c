@@ -518,31 +518,23 @@ Suite *
 threads_suite(void)
 {
 	Suite *s = suite_create("threads");
-	TCase *runs = tcase_create("runs");
-	TCase *faults = tcase_create("faults");
-	TCase *forks = tcase_create("fork-safety");
+	TCase *tc;
 
-	tcase_add_checked_fixture(runs, NULL, stop_daemon);
-	tcase_set_timeout(runs, 60);
-	tcase_add_test(runs, runs_of_one_lease_are_parallel_up_to_workers);
-	tcase_add_test(runs, runs_beyond_workers_wait_for_a_thread);
-	tcase_add_test(runs, many_runs_and_submits_are_all_answered);
-	tcase_add_test(runs, thread_unsafe_function_is_refused);
-	suite_add_tcase(s, runs);
+	tc = integration_case(s, "runs", NULL, stop_daemon);
+	tcase_add_test(tc, runs_of_one_lease_are_parallel_up_to_workers);
+	tcase_add_test(tc, runs_beyond_workers_wait_for_a_thread);
+	tcase_add_test(tc, many_runs_and_submits_are_all_answered);
+	tcase_add_test(tc, thread_unsafe_function_is_refused);
 
-	tcase_add_checked_fixture(faults, NULL, stop_daemon);
-	tcase_set_timeout(faults, 60);
-	tcase_add_test(faults, timeout_answers_at_once_and_the_thread_stays_stuck);
-	tcase_add_test(faults, stuck_thread_serves_again_once_its_function_returns);
-	tcase_add_test(faults, retired_executor_leaves_its_stuck_thread_to_finish);
-	tcase_add_test(faults, grinder_batch_past_its_timeout_gives_back_what_never_started);
-	tcase_add_test(faults, stop_answers_busy_threads_stopping);
-	suite_add_tcase(s, faults);
+	tc = integration_case(s, "faults", NULL, stop_daemon);
+	tcase_add_test(tc, timeout_answers_at_once_and_the_thread_stays_stuck);
+	tcase_add_test(tc, stuck_thread_serves_again_once_its_function_returns);
+	tcase_add_test(tc, retired_executor_leaves_its_stuck_thread_to_finish);
+	tcase_add_test(tc, grinder_batch_past_its_timeout_gives_back_what_never_started);
+	tcase_add_test(tc, stop_answers_busy_threads_stopping);
 
-	tcase_add_checked_fixture(forks, NULL, stop_daemon);
-	tcase_set_timeout(forks, 90);
-	tcase_add_test(forks, worker_forked_by_the_fork_server_while_a_thread_holds_a_lock);
-	tcase_add_test(forks, worker_forked_by_a_restarted_fork_server_while_a_thread_holds_a_lock);
-	suite_add_tcase(s, forks);
+	tc = integration_case(s, "fork-safety", NULL, stop_daemon);
+	tcase_add_test(tc, worker_forked_by_the_fork_server_while_a_thread_holds_a_lock);
+	tcase_add_test(tc, worker_forked_by_a_restarted_fork_server_while_a_thread_holds_a_lock);
 	return s;
 }

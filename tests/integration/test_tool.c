@@ -756,10 +756,9 @@ Suite *
 tool_suite(void)
 {
 	Suite *s = suite_create("tool");
-	TCase *tc = tcase_create("commands");
+	TCase *tc;
 
-	tcase_add_checked_fixture(tc, start, stop_daemon);
-	tcase_set_timeout(tc, 60);
+	tc = integration_case(s, "commands", start, stop_daemon);
 	tcase_add_test(tc, ping_through_the_environment);
 	tcase_add_test(tc, stats_table_shows_pools_and_leases);
 	tcase_add_test(tc, stats_json_is_json);
@@ -770,19 +769,13 @@ tool_suite(void)
 	tcase_add_test(tc, help_and_version_long_and_short);
 	tcase_add_test(tc, long_options_mean_the_short_ones);
 	tcase_add_test(tc, bash_completes_commands_options_and_names);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("administration");
-	tcase_add_checked_fixture(tc, start, stop_daemon);
-	tcase_set_timeout(tc, 60);
+	tc = integration_case(s, "administration", start, stop_daemon);
 	tcase_add_test(tc, drain_stops_the_pool_until_resume);
 	tcase_add_test(tc, reload_says_what_changed);
 	tcase_add_test(tc, config_prints_the_running_configuration);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("exit statuses");
-	tcase_add_checked_fixture(tc, start, stop_daemon);
-	tcase_set_timeout(tc, 60);
+	tc = integration_case(s, "exit statuses", start, stop_daemon);
 	tcase_add_test(tc, unknown_function_is_refused);
 	tcase_add_test(tc, failed_job_is_the_jobs_problem);
 	tcase_add_loop_test(tc, bad_usage_exits_2, 0, sizeof usages / sizeof usages[0]);
@@ -792,20 +785,12 @@ tool_suite(void)
 	tcase_add_test(tc, full_pool_is_busy);
 	tcase_add_test(tc, run_says_on_a_terminal_that_it_waits);
 	tcase_add_test(tc, run_waits_quietly_without_a_terminal);
-	suite_add_tcase(s, tc);
 
 	/* Only root can be another user. */
-	if (geteuid() == 0) {
-		tc = tcase_create("other user");
-		tcase_add_checked_fixture(tc, start_shared, stop_daemon);
-		tcase_set_timeout(tc, 60);
-		tcase_add_test(tc, stats_of_another_user_count_our_leases);
-		suite_add_tcase(s, tc);
-	}
+	tc = integration_case(s, "other user", start_shared, stop_daemon);
+	add_root_test(tc, stats_of_another_user_count_our_leases);
 
-	tc = tcase_create("exec");
-	tcase_add_checked_fixture(tc, start, stop_daemon);
-	tcase_set_timeout(tc, 60);
+	tc = integration_case(s, "exec", start, stop_daemon);
 	tcase_add_test(tc, exec_is_a_program_run_elsewhere);
 	tcase_add_test(tc, exec_status_follows_the_program);
 	tcase_add_test(tc, exec_failures_of_its_own);
@@ -813,6 +798,5 @@ tool_suite(void)
 	    sizeof stdin_sizes / sizeof stdin_sizes[0]);
 	tcase_add_test(tc, exec_runs_a_program_named_in_any_bytes);
 	tcase_add_test(tc, exec_failures_quote_the_path);
-	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1018,101 +1018,57 @@ Suite *
 workers_suite(void)
 {
 	Suite *s = suite_create("workers");
-	TCase *exec = tcase_create("exec");
-	TCase *recycling = tcase_create("recycling");
-	TCase *refused = tcase_create("exec refused");
-	TCase *reload = tcase_create("reload");
+	TCase *tc;
 
-	tcase_add_checked_fixture(exec, start_exec_pool, stop_daemon);
-	tcase_set_timeout(exec, 60);
-	tcase_add_test(exec, exec_returns_output_and_status);
-	tcase_add_test(exec, exec_output_is_bounded);
-	tcase_add_test(exec, exec_reports_what_cannot_run);
-	tcase_add_test(exec, exec_timeout_kills_what_it_started);
-	tcase_add_test(exec, a_job_leaves_no_process_behind_its_answer);
-	tcase_add_test(exec, a_job_leaves_no_session_behind_its_answer);
-	tcase_add_test(exec, a_job_leaves_no_session_behind_its_timeout);
-	tcase_add_test(exec, a_job_leaves_no_session_behind_a_worker_the_daemon_adopted);
-	tcase_add_test(exec, a_recycled_worker_leaves_no_process_behind);
-	tcase_add_test(exec, worker_is_recycled_after_max_jobs);
-	tcase_add_test(exec, worker_holds_only_its_channel);
-	tcase_add_test(exec, workers_run_as_batch_tasks_unless_told_otherwise);
-	suite_add_tcase(s, exec);
+	tc = integration_case(s, "exec", start_exec_pool, stop_daemon);
+	tcase_add_test(tc, exec_returns_output_and_status);
+	tcase_add_test(tc, exec_output_is_bounded);
+	tcase_add_test(tc, exec_reports_what_cannot_run);
+	tcase_add_test(tc, exec_timeout_kills_what_it_started);
+	tcase_add_test(tc, a_job_leaves_no_process_behind_its_answer);
+	tcase_add_test(tc, a_job_leaves_no_session_behind_its_answer);
+	tcase_add_test(tc, a_job_leaves_no_session_behind_its_timeout);
+	tcase_add_test(tc, a_job_leaves_no_session_behind_a_worker_the_daemon_adopted);
+	tcase_add_test(tc, a_recycled_worker_leaves_no_process_behind);
+	tcase_add_test(tc, worker_is_recycled_after_max_jobs);
+	tcase_add_test(tc, worker_holds_only_its_channel);
+	tcase_add_test(tc, workers_run_as_batch_tasks_unless_told_otherwise);
 
-	{
-		TCase *in = tcase_create("exec stdin");
+	tc = integration_case(s, "exec stdin", start_big_exec_pool, stop_daemon);
+	tcase_add_loop_test(tc, exec_stdin_of_any_size_comes_back_through_cat, 0,
+	    sizeof stdin_sizes / sizeof stdin_sizes[0]);
+	tcase_add_test(tc, exec_answers_a_program_that_leaves_its_stdin_unread);
 
-		tcase_add_checked_fixture(in, start_big_exec_pool, stop_daemon);
-		tcase_set_timeout(in, 60);
-		tcase_add_loop_test(in, exec_stdin_of_any_size_comes_back_through_cat, 0,
-		    sizeof stdin_sizes / sizeof stdin_sizes[0]);
-		tcase_add_test(in, exec_answers_a_program_that_leaves_its_stdin_unread);
-		suite_add_tcase(s, in);
-	}
+	tc = integration_case(s, "stop", start_stopping_pool, stop_daemon);
+	tcase_add_test(tc, the_stop_leaves_no_worker_or_process_behind);
 
-	{
-		TCase *stopping = tcase_create("stop");
-
-		tcase_add_checked_fixture(stopping, start_stopping_pool, stop_daemon);
-		tcase_set_timeout(stopping, 60);
-		tcase_add_test(stopping, the_stop_leaves_no_worker_or_process_behind);
-		suite_add_tcase(s, stopping);
-	}
-	{
-		TCase *module = tcase_create("module");
-
-		tcase_add_checked_fixture(module, start_module_pool, stop_daemon);
-		tcase_set_timeout(module, 60);
-		tcase_add_test(module, worker_output_reaches_the_log_tagged);
-		suite_add_tcase(s, module);
-	}
+	tc = integration_case(s, "module", start_module_pool, stop_daemon);
+	tcase_add_test(tc, worker_output_reaches_the_log_tagged);
 #ifndef LP_ASAN
 	/*
 	 * Not in AddressSanitizer builds: ASan maps terabytes of shadow memory,
 	 * so no address-space limit can hold a sanitized worker.  `make check`
 	 * runs it.
 	 */
-	{
-		TCase *limited = tcase_create("memory limit");
+	tc = integration_case(s, "memory limit", start_limited_pool, stop_daemon);
+	tcase_add_test(tc, memory_limit_contains_a_greedy_job);
+	tcase_add_test(tc, a_reload_of_memory_limit_reaches_running_workers);
 
-		tcase_add_checked_fixture(limited, start_limited_pool, stop_daemon);
-		tcase_set_timeout(limited, 60);
-		tcase_add_test(limited, memory_limit_contains_a_greedy_job);
-		tcase_add_test(limited, a_reload_of_memory_limit_reaches_running_workers);
-		suite_add_tcase(s, limited);
-	}
-	{
-		TCase *tiny = tcase_create("tiny memory limit");
+	tc = integration_case(s, "tiny memory limit", start_tiny_pool, stop_daemon);
+	tcase_add_test(tc, memory_limit_failures_say_so);
 
-		tcase_add_checked_fixture(tiny, start_tiny_pool, stop_daemon);
-		tcase_set_timeout(tiny, 60);
-		tcase_add_test(tiny, memory_limit_failures_say_so);
-		suite_add_tcase(s, tiny);
-	}
 	/* Nor under ASan: its quarantine holds on to freed memory. */
-	{
-		TCase *stream = tcase_create("stream");
-
-		tcase_add_checked_fixture(stream, start_no_exec_pool, stop_daemon);
-		tcase_set_timeout(stream, 120);
-		tcase_add_test(stream, a_worker_that_is_never_idle_costs_no_memory_per_run);
-		suite_add_tcase(s, stream);
-	}
+	tc = integration_case(s, "stream", start_no_exec_pool, stop_daemon);
+	tcase_add_test(tc, a_worker_that_is_never_idle_costs_no_memory_per_run);
 #endif
 
-	tcase_add_checked_fixture(recycling, start_recycling_pool, stop_daemon);
-	tcase_set_timeout(recycling, 60);
-	tcase_add_test(recycling, workers_are_recycled_under_a_stream_of_runs);
-	suite_add_tcase(s, recycling);
+	tc = integration_case(s, "recycling", start_recycling_pool, stop_daemon);
+	tcase_add_test(tc, workers_are_recycled_under_a_stream_of_runs);
 
-	tcase_add_checked_fixture(refused, start_no_exec_pool, stop_daemon);
-	tcase_set_timeout(refused, 60);
-	tcase_add_test(refused, exec_needs_a_pool_that_allows_it);
-	suite_add_tcase(s, refused);
+	tc = integration_case(s, "exec refused", start_no_exec_pool, stop_daemon);
+	tcase_add_test(tc, exec_needs_a_pool_that_allows_it);
 
-	tcase_add_checked_fixture(reload, start_no_exec_pool, stop_daemon);
-	tcase_set_timeout(reload, 60);
-	tcase_add_test(reload, reload_changes_sizes_and_timeouts_without_dropping_work);
-	suite_add_tcase(s, reload);
+	tc = integration_case(s, "reload", start_no_exec_pool, stop_daemon);
+	tcase_add_test(tc, reload_changes_sizes_and_timeouts_without_dropping_work);
 	return s;
 }
