@@ -38,6 +38,7 @@ struct run {
 	double timeout;			/* a submit item's: what its deadline leaves */
 	double accepted;
 	struct lp_deadline deadline;	/* a submit item's, while it is queued */
+	bool hurried;			/* a queued submit item that waits for no batch_wait */
 	size_t len;
 	char payload[];			/* the job as the worker reads it: [fn, args, kwargs] */
 };

@@ -189,6 +189,17 @@ deadline_set(struct run *r, double when)
 		server_schedule_soon();
 }
 
+/*
+ * A queued item that must not wait for batch_wait: it is due now, until a
+ * batch takes it, even when the next one fills before reaching it.
+ */
+static void
+hurry(struct grinder *g, struct run *r)
+{
+	r->hurried = true;
+	g->hurried++;
+}
+
 void
 grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
     const struct lp_submit_params *p, double timeout)
@@ -210,7 +221,7 @@ grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
 	g->queued++;
 	/* Waiting for batch_wait would use up its whole timeout. */
 	if (timeout <= pool->cfg.batch_wait)
-		g->hurried++;
+		hurry(g, r);
 	ring_join(q);
 	grinder_kick(g);
 }
@@ -223,8 +234,10 @@ unqueue(struct gqueue *q, struct run *r)
 	TAILQ_REMOVE(&q->g->by_age, r, age_link);
 	lease_deadline_cancel(&server.leases, &r->deadline);
 	q->g->queued--;
-	if (q->g->hurried > q->g->queued)
-		q->g->hurried = q->g->queued;
+	if (r->hurried) {
+		r->hurried = false;
+		q->g->hurried--;
+	}
 	if (TAILQ_EMPTY(&q->items))
 		ring_leave(q);
 }
@@ -356,8 +369,6 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_
 		return 0;
 	g->batches++;
 	g->dispatched += n;
-	/* Hurried items head their queues or are few: a batch took them, unless it filled first. */
-	g->hurried = 0;
 	return n;
 }
 
@@ -386,7 +397,7 @@ grinder_requeue(struct run **items, unsigned n)
 		TAILQ_INSERT_HEAD(&q->items, r, queue_link);
 		TAILQ_INSERT_HEAD(&g->by_age, r, age_link);
 		g->queued++;
-		g->hurried++;
+		hurry(g, r);
 		ring_join(q);
 	}
 	grinder_kick(g);

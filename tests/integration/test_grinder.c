@@ -29,6 +29,9 @@ static const char slow[] =
 /* Batches that only a long timer starts. */
 static const char long_wait[] =
     "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 1000\nbatch_wait = 30\n";
+/* Batches of 2 or a long timer, an executor a client can hold. */
+static const char pairs_or_long_wait[] =
+    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 2\nbatch_wait = 30\n";
 /* One executor a client can hold, and a job_timeout short enough to wait out. */
 static const char bounded[] =
     "[pool cpu]\nexecutors_max = 1\nworkers = 1\njob_timeout = 3\nbatch_wait = 0.001\n";
@@ -64,6 +67,12 @@ static void
 start_long_wait(void)
 {
 	daemon_start(&d, long_wait);
+}
+
+static void
+start_pairs_or_long_wait(void)
+{
+	daemon_start(&d, pairs_or_long_wait);
 }
 
 static void
@@ -507,6 +516,42 @@ START_TEST(a_timeout_shorter_than_batch_wait_does_not_wait_for_the_batch)
 }
 END_TEST
 
+/*
+ * A hurried item behind a batch that filled before its turn stays hurried:
+ * the next batch takes it at once, though it alone is short of batch_size
+ * and its timeout is shorter than batch_wait.
+ */
+START_TEST(a_hurried_item_left_out_of_a_full_batch_stays_hurried)
+{
+	struct lp_client *holder = daemon_connect(&d);
+	struct lp_client *c[3] = { daemon_connect(&d), daemon_connect(&d), daemon_connect(&d) };
+	struct outcome out[3] = { 0 };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	/* Queued while the executor is held: the connections' turns are c[0], c[1], c[2]. */
+	ck_assert(lp_acquire(holder, NULL, &lease, &err) == LP_OK);
+	sleep_async(c[0], 0, "cpu", 0, 60, record, &out[0]);
+	ck_assert(lp_client_process(c[0], &err) == LP_OK);
+	ck_assert(wait_stats(holder, "pools.cpu.grinder.queue", 1));
+	sleep_async(c[1], 0, "cpu", 0, 60, record, &out[1]);
+	ck_assert(lp_client_process(c[1], &err) == LP_OK);
+	ck_assert(wait_stats(holder, "pools.cpu.grinder.queue", 2));
+	sleep_async(c[2], 0, "cpu", 0, 10, record, &out[2]);
+	ck_assert(lp_client_process(c[2], &err) == LP_OK);
+	ck_assert(wait_stats(holder, "pools.cpu.grinder.queue", 3));
+	ck_assert(lp_release(holder, lease.id, &err) == LP_OK);
+	for (int i = 0; i < 3; i++) {
+		wait_outcome(c[i], &out[i]);
+		ck_assert_msg(out[i].code == LP_OK, "item %d: %s: %s", i, lp_err_name(out[i].code),
+		    out[i].message);
+		lp_client_free(c[i]);
+	}
+	ck_assert_int_eq(stats_int(holder, "pools.cpu.grinder.batches"), 2);
+	lp_client_free(holder);
+}
+END_TEST
+
 Suite *
 grinder_suite(void)
 {
@@ -533,6 +578,9 @@ grinder_suite(void)
 
 	tc = integration_case(s, "hurry", start_long_wait, stop_daemon);
 	tcase_add_test(tc, a_timeout_shorter_than_batch_wait_does_not_wait_for_the_batch);
+
+	tc = integration_case(s, "hurry_pairs", start_pairs_or_long_wait, stop_daemon);
+	tcase_add_test(tc, a_hurried_item_left_out_of_a_full_batch_stays_hurried);
 
 	tc = integration_case(s, "users", start_shared, stop_daemon);
 	tcase_add_test(tc, one_users_connections_take_turns_in_full_batches);
