@@ -76,6 +76,7 @@ struct worker {
 	struct run **batch;
 	unsigned nbatch, done, batch_cap;
 	unsigned timed_out;	/* 1 + the index of the job killed for its timeout; 0: none */
+	bool recalling;		/* its grinder batch was recalled; no WIRE_RECALLED yet */
 	uint32_t job_id;	/* of the frame batch[done] is in */
 	unsigned next_frame;
 	uint32_t next_job_id;
@@ -396,6 +397,8 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 	h.job = ++pp.next_job;
 	if (policy_stream_frame(n, runs[0]->grinder != NULL))
 		h.flags = WIRE_STREAM;
+	if (runs[0]->grinder != NULL && n > 1)
+		h.flags |= WIRE_RECALLABLE;
 	evbuffer_add(w->out, &h, sizeof h);
 	evbuffer_add(w->out, head, headlen);
 	for (unsigned i = 0; i < n; i++)
@@ -424,6 +427,7 @@ static void
 worker_send(struct worker *w, struct run **runs, unsigned n)
 {
 	w->nbatch = w->done = 0;
+	w->recalling = false;
 	w->state = WORKER_BUSY;
 	w->job_id = frame_send(w, runs, n);
 	note_running(w, runs[0]);
@@ -498,6 +502,28 @@ take_share(struct pexec *pe, const struct worker *w, struct run **batch)
 	return i;
 }
 
+/*
+ * Every worker is busy: a grinder batch of one user's items would hold
+ * another user's for more than one item's time.  Its worker is told to end
+ * the batch after the job it runs; it says so with WIRE_RECALLED, after
+ * the results of what it ran, and the rest go back to the grinder then.
+ */
+static void
+recall_batches(struct pexec *pe)
+{
+	for (unsigned i = 0; i < pe->nworkers; i++) {
+		struct worker *w = pe->workers[i];
+		struct wire_header h = { .type = WIRE_RECALL, .job = w->job_id };
+
+		if (w->state != WORKER_BUSY || w->recalling || w->timed_out != 0 ||
+		    !grinder_recall_due(w->batch + w->done, w->nbatch - w->done))
+			continue;
+		w->recalling = true;
+		evbuffer_add(w->out, &h, sizeof h);
+		worker_writable(w->to_fd, EV_WRITE, w);
+	}
+}
+
 static void
 pump(struct pexec *pe)
 {
@@ -523,6 +549,8 @@ pump(struct pexec *pe)
 	    (n = grinder_take(pe->ex, batch, GRINDER_BATCH_MAX,
 	    frame_bytes_max() - FRAME_HEAD_BYTES)) > 0)
 		worker_send(w, batch, n);
+	if (w == NULL && grinder_waiting(pe->ex))
+		recall_batches(pe);
 }
 
 static void
@@ -758,6 +786,30 @@ log_leftovers(const struct worker *w, const char *fn, const char *owner, unsigne
 	    count == 1 ? "it" : "them");
 }
 
+/* It answered for a job it was not running: it cannot be trusted with more. */
+static void
+protocol_error(struct worker *w, const struct wire_header *h, const char *what)
+{
+	log_err("%s sent %s for job %u it was not running; stopping it", worker_label(w), what,
+	    h->job);
+	evbuffer_drain(w->in, h->len);
+	kill(w->pid, SIGKILL);
+	worker_lost(w, "protocol error", 0, false);
+}
+
+/* Done with its frame: its successor takes over, or it takes the next work. */
+static void
+worker_idle(struct worker *w, struct pexec *pe)
+{
+	w->state = WORKER_IDLE;
+	if (w->successor != NULL && w->successor->state == WORKER_IDLE) {
+		worker_retire(w);
+		return;
+	}
+	recycle_if_due(w);
+	pump(pe);
+}
+
 static void
 worker_result(struct worker *w, const struct wire_header *h)
 {
@@ -765,11 +817,7 @@ worker_result(struct worker *w, const struct wire_header *h)
 	struct run *r;
 
 	if (w->state != WORKER_BUSY || h->job != w->job_id) {
-		log_err("%s sent a result for job %u it was not running; stopping it",
-		    worker_label(w), h->job);
-		evbuffer_drain(w->in, h->len);
-		kill(w->pid, SIGKILL);
-		worker_lost(w, "protocol error", 0, false);
+		protocol_error(w, h, "a result");
 		return;
 	}
 	r = batch_next(w);
@@ -812,12 +860,26 @@ worker_result(struct worker *w, const struct wire_header *h)
 			pump(w->pe);
 		return;
 	}
-	if (w->successor != NULL && w->successor->state == WORKER_IDLE) {
-		worker_retire(w);
+	worker_idle(w, pe);
+}
+
+/*
+ * It ended its recalled grinder batch before batch[done]: those left go
+ * back to the grinder (while it is still busy, so that it takes no batch
+ * of them before it is idle).
+ */
+static void
+worker_recalled(struct worker *w, const struct wire_header *h)
+{
+	if (w->state != WORKER_BUSY || !w->recalling || h->job != w->job_id ||
+	    w->done == w->nbatch) {
+		protocol_error(w, h, "the end of a recall");
 		return;
 	}
-	recycle_if_due(w);
-	pump(pe);
+	grinder_requeue(w->batch + w->done, w->nbatch - w->done);
+	w->nbatch = w->done;
+	w->recalling = false;
+	worker_idle(w, w->pe);
 }
 
 /* Drops what has come of a refused result; true once none of it is still to come. */
@@ -868,6 +930,9 @@ worker_frames(struct worker *w)
 			break;
 		case WIRE_RESULT:
 			worker_result(w, &h);
+			break;
+		case WIRE_RECALLED:
+			worker_recalled(w, &h);
 			break;
 		default:
 			log_err("%s sent an unknown frame type %u", worker_label(w), h.type);

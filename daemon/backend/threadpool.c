@@ -63,6 +63,7 @@ struct slot {
 	bool cancelled;			/* the loop gave up on the batch: start no more of it */
 	bool quit;
 	unsigned posted;		/* items of the batch whose completion was posted */
+	unsigned njobs;			/* the batch's items, fewer once the loop recalled the rest */
 
 	/*
 	 * The work: a copy of each job of the batch, item i at
@@ -75,7 +76,6 @@ struct slot {
 	size_t jobs_cap;
 	size_t *ends;
 	unsigned ends_cap;
-	unsigned njobs;
 	uint64_t max_result_bytes;
 };
 
@@ -515,6 +515,36 @@ slot_give(struct slot *s, struct run **runs, unsigned n)
 	pthread_cond_signal(&s->wake);
 }
 
+/*
+ * Every thread is busy: a grinder batch of one user's items would hold
+ * another user's for more than one item's time.  Its thread ends the batch
+ * after the item it runs, or the one it is about to start (it may have
+ * posted the one before and not started it yet); the rest go back to the
+ * grinder.
+ */
+static void
+recall_batches(struct texec *te)
+{
+	for (unsigned i = 0; i < te->nslots; i++) {
+		struct slot *s = te->slots[i];
+		unsigned keep, n;
+
+		if (s == NULL || s->state != SLOT_BUSY ||
+		    !grinder_recall_due(s->batch + s->done, s->nbatch - s->done))
+			continue;
+		pthread_mutex_lock(&tp.lock);
+		keep = s->posted + 1;
+		if (keep < s->njobs)
+			s->njobs = keep;
+		pthread_mutex_unlock(&tp.lock);
+		if (keep >= s->nbatch)
+			continue;
+		n = s->nbatch - keep;
+		s->nbatch = keep;
+		grinder_requeue(s->batch + keep, n);
+	}
+}
+
 static void
 pump(struct texec *te)
 {
@@ -531,6 +561,8 @@ pump(struct texec *te)
 	while ((s = idle_slot(te)) != NULL &&
 	    (n = grinder_take(te->ex, batch, GRINDER_BATCH_MAX, SIZE_MAX)) > 0)
 		slot_give(s, batch, n);
+	if (s == NULL && grinder_waiting(te->ex))
+		recall_batches(te);
 }
 
 static void

@@ -13,12 +13,24 @@ enum wire_type {
 	WIRE_READY = 1,		/* worker -> daemon: started, modules initialised */
 	WIRE_JOB,		/* daemon -> worker: payload [fn, args, kwargs] */
 	WIRE_RESULT,		/* worker -> daemon: code LP_OK: one msgpack object; else a message */
+	/*
+	 * daemon -> worker, no payload: end the recallable frame job after the
+	 * job running now.  One that comes after the frame ended is ignored.
+	 */
+	WIRE_RECALL,
+	/* worker -> daemon, no payload: the results of frame job so far are all it ran of it. */
+	WIRE_RECALLED,
 };
 
 /* WIRE_JOB only. */
 enum wire_flag {
 	/* Several runs of a lease: runs were queued, so more are likely on the way. */
 	WIRE_STREAM = 1,
+	/*
+	 * A grinder batch of several items: the worker looks for a
+	 * WIRE_RECALL between its jobs.  Nothing else comes while it runs.
+	 */
+	WIRE_RECALLABLE = 2,
 };
 
 struct wire_header {

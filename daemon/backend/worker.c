@@ -233,14 +233,50 @@ refuse_frame(int fd, uint32_t id, const void *head, size_t headlen, size_t len,
 		send_out_of_memory(fd, id, 0, msg, limits);
 }
 
-/* A frame holds an array of jobs: one for a run, many for a batch of the grinder. */
+/*
+ * A recall is looked for once this much of a batch has run since the last
+ * look: a batch of quick jobs pays no poll per job, and the user who
+ * recalled it waits this much longer at most.
+ */
+#define RECALL_LOOK_EVERY 100e-6
+
+/*
+ * Before the next job of a recallable frame: whether the daemon recalled
+ * the rest of it.  Only a WIRE_RECALL can come while the frame runs.
+ */
+static bool
+recalled(int in, uint32_t id, double *looked)
+{
+	struct pollfd p = { .fd = in, .events = POLLIN };
+	struct wire_header h;
+	double now = monotonic_now();
+
+	if (now - *looked < RECALL_LOOK_EVERY)
+		return false;
+	*looked = now;
+	if (poll(&p, 1, 0) != 1)
+		return false;
+	if (!read_full(in, &h, sizeof h))
+		_exit(0);	/* the daemon is gone */
+	if (h.type != WIRE_RECALL || h.len != 0)
+		_exit(2);	/* the daemon's bug: it will see us die */
+	return h.job == id;
+}
+
+/*
+ * A frame holds an array of jobs: one for a run, many for a batch of the
+ * grinder, which the daemon may recall between two jobs.
+ */
 static void
-run_jobs(int fd, uint32_t id, const char *payload, size_t len, msgpack_zone *zone,
+run_jobs(int in, int fd, const struct wire_header *h, const char *payload, msgpack_zone *zone,
     struct lp_job *job, const struct worker_limits *limits)
 {
+	uint32_t id = h->job;
+	size_t len = h->len;
 	msgpack_unpack_return rc;
 	msgpack_object o;
 	size_t off = 0;
+	double looked = monotonic_now();
 
 	rc = msgpack_unpack(payload, len, &off, zone, &o);
 	if (rc == MSGPACK_UNPACK_NOMEM_ERROR) {
@@ -249,8 +285,13 @@ run_jobs(int fd, uint32_t id, const char *payload, size_t len, msgpack_zone *zon
 	}
 	if (rc != MSGPACK_UNPACK_SUCCESS || o.type != MSGPACK_OBJECT_ARRAY)
 		_exit(2);	/* the daemon's bug: it will see us die */
-	for (uint32_t i = 0; i < o.via.array.size; i++)
+	for (uint32_t i = 0; i < o.via.array.size; i++) {
+		if (i > 0 && (h->flags & WIRE_RECALLABLE) && recalled(in, id, &looked)) {
+			send_frame(fd, id, WIRE_RECALLED, LP_OK, 0, NULL, 0);
+			return;
+		}
 		run_job(fd, id, &o.via.array.ptr[i], job, limits);
+	}
 }
 
 /* Reads a frame there was no memory for through to its end, and refuses its jobs. */
@@ -332,6 +373,9 @@ worker_main(int in, int out, const struct worker_limits *limits)
 		_exit(70);
 	send_frame(out, 0, WIRE_READY, LP_OK, end_job_processes(NULL), NULL, 0);
 	while (read_full(in, &h, sizeof h)) {
+		/* For a frame that ended before the recall came. */
+		if (h.type == WIRE_RECALL && h.len == 0)
+			continue;
 		if (h.type != WIRE_JOB || h.len > limits->max_job_bytes)
 			_exit(2);
 		if (h.len > cap) {
@@ -346,7 +390,7 @@ worker_main(int in, int out, const struct worker_limits *limits)
 		if (!read_full(in, buf, h.len))
 			break;
 		started = monotonic_now();
-		run_jobs(out, h.job, buf, h.len, &zone, &job, limits);
+		run_jobs(in, out, &h, buf, &zone, &job, limits);
 		msgpack_zone_clear(&zone);
 		if (!spawner_alive())
 			break;	/* exec cannot work here any more: the daemon replaces us */

@@ -321,25 +321,34 @@ grinder_kick(struct grinder *g)
 		arm_timer(g, server_now());
 }
 
+/* The grinder that leased ex; NULL when a client did, or nobody. */
+static struct grinder *
+grinder_of(const struct lp_executor *ex)
+{
+	const struct lp_lease *l = ex->lease;
+
+	return l != NULL && l->holder != NULL ? l->holder->grinder : NULL;
+}
+
 unsigned
 grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_bytes)
 {
 	struct lp_lease *l = ex->lease;
-	struct grinder *g;
+	struct grinder *g = grinder_of(ex);
 	double now = server_now();
 	unsigned n = 0, want;
 	size_t bytes = 0;
 
-	if (l == NULL || l->holder == NULL || (g = l->holder->grinder) == NULL)
-		return 0;
-	if (!batch_due(g, now))
+	if (g == NULL || !batch_due(g, now))
 		return 0;
 	want = g->pool->cfg.batch_size;
 	/*
 	 * A batch runs its items one after the other on one worker: with
 	 * several users waiting, it holds one item of each, so that one user's
 	 * slow items hold another's for one item's time.  One user alone
-	 * fills it, one item from each of its connections in turn.
+	 * fills it, one item from each of its connections in turn; what it
+	 * has not started when another user comes is recalled
+	 * (grinder_recall_due).
 	 */
 	if (g->nring > 1 && want > g->nring)
 		want = g->nring;
@@ -401,6 +410,29 @@ grinder_requeue(struct run **items, unsigned n)
 		ring_join(q);
 	}
 	grinder_kick(g);
+}
+
+bool
+grinder_waiting(const struct lp_executor *ex)
+{
+	const struct grinder *g = grinder_of(ex);
+
+	return g != NULL && g->nring > 0;
+}
+
+bool
+grinder_recall_due(struct run *const *items, unsigned n)
+{
+	const struct grinder *g;
+	const struct user *owner;
+
+	if (n < 2 || (g = items[0]->grinder) == NULL || g->nring == 0)
+		return false;
+	owner = items[0]->user;
+	/* A batch taken while several users waited holds one item of each. */
+	if (items[1]->user != owner)
+		return false;
+	return g->nring > 1 || TAILQ_FIRST(&g->ring)->user != owner;
 }
 
 void

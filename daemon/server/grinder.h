@@ -7,7 +7,9 @@
  * its items one after the other on one worker, so while more than one user
  * has items queued it holds one item of each: a user's slow items hold
  * another's for one item per worker, not a batch.  One user alone fills
- * it.  Items answer one by one, as the worker finishes them.
+ * it; when another user's items come while every worker is busy, the items
+ * of such a batch that have not started are recalled, and queue again at
+ * their user's turn.  Items answer one by one, as the worker finishes them.
  */
 #ifndef LP_DAEMON_GRINDER_H
 #define LP_DAEMON_GRINDER_H
@@ -50,8 +52,20 @@ void grinder_stop(struct lp_lease_table *t);
  */
 unsigned grinder_take(struct lp_executor *ex, struct run **out, unsigned max,
     size_t max_bytes);
-/* The n items of a batch that never started (their worker was killed), in order: queue them again. */
+/*
+ * The n items of a batch that never started (their worker was killed, or
+ * they were recalled), in order: queue them again.
+ */
 void grinder_requeue(struct run **items, unsigned n);
+/* ex is a grinder's, and it has items queued: a busy batch may have to give some back. */
+bool grinder_waiting(const struct lp_executor *ex);
+/*
+ * What is left of a running batch, n items (answered ones are freed): the
+ * one running, then those not started.  True when they are one user's and
+ * another user has items queued, which they would hold for more than one
+ * item's time: the backend recalls those not started, and requeues them.
+ */
+bool grinder_recall_due(struct run *const *items, unsigned n);
 /* An item was answered. */
 void grinder_item_done(struct grinder *g, bool ok);
 

@@ -36,10 +36,12 @@ static const char pairs_or_long_wait[] =
 static const char bounded[] =
     "[pool cpu]\nexecutors_max = 1\nworkers = 1\njob_timeout = 3\nbatch_wait = 0.001\n";
 
-/* Batches of 4 that start at once; anyone may connect. */
+/* Batches of 4 that start at once, on a process and on a thread; anyone may connect. */
 static const char shared[] =
     "[daemon]\nsocket_mode = 0666\n"
-    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 4\nbatch_wait = 0.001\n";
+    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nbatch_size = 4\nbatch_wait = 0.001\n"
+    "[pool io]\nbackend = thread\nexecutors_max = 1\nworkers = 1\nbatch_size = 4\n"
+    "batch_wait = 0.001\n";
 
 /* nobody and nogroup, on Debian */
 #define OTHER_UID 65534
@@ -352,21 +354,33 @@ sleeps_done(struct sleepers *s, long long batches)
 	lp_client_free(s->holder);
 }
 
-/* As another user: an echo through the grinder, and how many items the grinder had answered then. */
+/* The stats path of a pool's grinder figure. */
+static const char *
+grinder_stat(char *buf, size_t len, const char *pool, const char *figure)
+{
+	snprintf(buf, len, "pools.%s.grinder.%s", pool, figure);
+	return buf;
+}
+
+/*
+ * As another user: an echo through the grinder of pool arg, and how many
+ * items that grinder had answered then.
+ */
 static bool
 echo_and_count(struct lp_client *c, msgpack_packer *pk, void *arg, struct lp_error *err)
 {
 	struct lp_args *a = lp_args_new();
 	struct lp_value *v;
 	enum lp_err code;
+	char path[64];
 
 	lp_args_int(a, 1);
-	code = lp_submit(c, NULL, "echo", a, &v, err);
+	code = lp_submit(c, arg, "echo", a, &v, err);
 	lp_args_free(a);
 	if (code != LP_OK)
 		return false;
 	lp_value_free(v);
-	msgpack_pack_int64(pk, stats_int(c, "pools.cpu.grinder.completed"));
+	msgpack_pack_int64(pk, stats_int(c, grinder_stat(path, sizeof path, arg, "completed")));
 	return true;
 }
 
@@ -381,7 +395,7 @@ START_TEST(another_users_item_waits_for_one_item_not_a_batch)
 	struct other_user o;
 
 	queue_sleeps(&s, SLEEPS);
-	other_user_spawn(&o, &d, OTHER_UID, OTHER_GID, echo_and_count, NULL);
+	other_user_spawn(&o, &d, OTHER_UID, OTHER_GID, echo_and_count, "cpu");
 	let_run(&s);
 	other_user_wait(&o);
 	/* The echo and at most one sleep, plus one for the drift to the stats call: not most of the sleeps. */
@@ -389,6 +403,49 @@ START_TEST(another_users_item_waits_for_one_item_not_a_batch)
 	other_user_end(&o);
 	/* {sleep, echo}, then the seven sleeps left, alone, in batches of 4 and 3. */
 	sleeps_done(&s, 3);
+}
+END_TEST
+
+/*
+ * One user's eight slow items on pool's one worker, the first four of them
+ * running as a batch, then another user's echo: the three sleeps of the
+ * batch that have not started are recalled, and the echo waits for the
+ * sleep running, not for the batch.
+ */
+static void
+recalled_for_another_user(const char *pool)
+{
+	struct lp_client *a = daemon_connect(&d);
+	struct outcome out[SLEEPS] = { 0 };
+	struct other_user o;
+	struct lp_error err;
+	char path[64];
+
+	for (unsigned i = 0; i < SLEEPS; i++)
+		sleep_async(a, 0, pool, 1, 60, record, &out[i]);
+	ck_assert(lp_client_process(a, &err) == LP_OK);
+	ck_assert(wait_stats(a, grinder_stat(path, sizeof path, pool, "running"), 4));
+	other_user_start(&o, &d, OTHER_UID, OTHER_GID, echo_and_count, (void *)pool);
+	/* The echo and the sleep running, plus one for the drift to the stats call: not the batch. */
+	ck_assert_int_le(o.reply.data.via.i64, 3);
+	other_user_end(&o);
+	for (unsigned i = 0; i < SLEEPS; i++) {
+		wait_outcome(a, &out[i]);
+		ck_assert_int_eq(out[i].code, LP_OK);
+	}
+	ck_assert_int_eq(stats_int(a, grinder_stat(path, sizeof path, pool, "running")), 0);
+	lp_client_free(a);
+}
+
+START_TEST(another_users_item_recalls_a_running_batch_on_a_process)
+{
+	recalled_for_another_user("cpu");
+}
+END_TEST
+
+START_TEST(another_users_item_recalls_a_running_batch_on_a_thread)
+{
+	recalled_for_another_user("io");
 }
 END_TEST
 
@@ -586,5 +643,7 @@ grinder_suite(void)
 	tcase_add_test(tc, one_users_connections_take_turns_in_full_batches);
 	/* Only root can act as another user. */
 	add_root_test(tc, another_users_item_waits_for_one_item_not_a_batch);
+	add_root_test(tc, another_users_item_recalls_a_running_batch_on_a_process);
+	add_root_test(tc, another_users_item_recalls_a_running_batch_on_a_thread);
 	return s;
 }
