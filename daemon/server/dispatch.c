@@ -360,7 +360,7 @@ do_stats(struct conn *c, const struct lp_request *req)
 		return;
 	pk = conn_packer();
 	lp_pack_response_ok(pk, req->msgid);
-	stats_pack(pk, pool, &c->holder, server_now());
+	stats_pack(pk, pool, c, server_now());
 	conn_send(c);
 }
 

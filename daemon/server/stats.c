@@ -15,10 +15,9 @@
  * endpoint), gets only counts.
  */
 static bool
-may_see(const struct lp_holder *viewer, uid_t uid)
+may_see(const struct conn *viewer, uid_t uid)
 {
-	return viewer != NULL &&
-	    (viewer->uid == uid || viewer->uid == 0 || viewer->uid == geteuid());
+	return viewer != NULL && (viewer->holder.uid == uid || conn_is_admin(viewer));
 }
 
 enum shown_state { SHOWN_ACTIVE, SHOWN_GRACE, SHOWN_DRAINING, SHOWN_EXPIRED, SHOWN__COUNT };
@@ -97,7 +96,7 @@ pack_histogram(msgpack_packer *pk, const char *key, const struct histogram *h)
 }
 
 static void
-pack_pool(msgpack_packer *pk, const struct lp_pool *p, const struct lp_holder *viewer,
+pack_pool(msgpack_packer *pk, const struct lp_pool *p, const struct conn *viewer,
     double now)
 {
 	const struct lp_executor *ex;
@@ -155,7 +154,7 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, const struct lp_holder *v
 
 /* The clients the viewer may see; the "connections" count has them all. */
 static void
-pack_clients(msgpack_packer *pk, const struct lp_holder *viewer, double now)
+pack_clients(msgpack_packer *pk, const struct conn *viewer, double now)
 {
 	const struct conn *c;
 	unsigned n = 0;
@@ -189,7 +188,7 @@ pack_clients(msgpack_packer *pk, const struct lp_holder *viewer, double now)
 }
 
 void
-stats_pack(msgpack_packer *pk, const struct lp_pool *only, const struct lp_holder *viewer,
+stats_pack(msgpack_packer *pk, const struct lp_pool *only, const struct conn *viewer,
     double now)
 {
 	msgpack_pack_map(pk, 10);

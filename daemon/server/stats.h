@@ -6,13 +6,15 @@
 
 #include "daemon/core/lease.h"
 
+struct conn;
+
 /*
  * Packs the stats map as viewer may see it (docs/protocol.md): root and the
  * daemon's user see every client and lease, another user its own and only
  * counts of the rest, an anonymous viewer (NULL) only counts.  Only one
  * pool when `only` is not NULL.
  */
-void stats_pack(msgpack_packer *pk, const struct lp_pool *only, const struct lp_holder *viewer,
+void stats_pack(msgpack_packer *pk, const struct lp_pool *only, const struct conn *viewer,
     double now);
 
 #endif
