@@ -14,6 +14,7 @@
 	X(heap) \
 	X(path_trust) \
 	X(plural) \
+	X(reaper) \
 	X(prometheus) \
 	X(loop) \
 	X(config) \

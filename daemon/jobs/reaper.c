@@ -20,12 +20,11 @@
 	" %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
 
 /*
- * A living child of self that expected does not claim and that nobody
- * killed yet: one with SIGKILL pending is as good as gone, and counting it
- * again would double the count of a subtree whose group was killed.
+ * A living child of self: not a zombie, which is dead already (its
+ * parent's waitpid() ends it).  *dying: SIGKILL is pending for it.
  */
 static bool
-leftover(pid_t pid, pid_t self, reaper_expected_fn *expected, void *arg)
+living_child(pid_t pid, pid_t self, bool *dying)
 {
 	char path[32], buf[1024], *p, state;
 	unsigned long pending;
@@ -44,47 +43,111 @@ leftover(pid_t pid, pid_t self, reaper_expected_fn *expected, void *arg)
 	if ((p = strrchr(buf, ')')) == NULL ||
 	    sscanf(p + 1, " %c %d" STAT_SKIP " %lu", &state, &ppid, &pending) != 3)
 		return false;
-	/* A zombie is dead already: its parent's waitpid() ends it. */
-	if (ppid != self || state == 'Z' || state == 'X' || (pending & (1UL << (SIGKILL - 1))))
-		return false;
-	return expected == NULL || !expected(pid, arg);
+	*dying = (pending & (1UL << (SIGKILL - 1))) != 0;
+	return ppid == self && state != 'Z' && state != 'X';
 }
 
 /*
- * getdents64() into a buffer of its own rather than readdir(), which
- * allocates: a worker under a tight memory_limit must still find what its
- * job left.
+ * A living child that expected does not claim and that nobody killed yet:
+ * one with SIGKILL pending is as good as gone, and counting it again would
+ * double the count of a subtree whose group was killed.
  */
-unsigned
-reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed, unsigned max)
+static bool
+leftover(pid_t pid, pid_t self, reaper_expected_fn *expected, void *arg)
+{
+	bool dying;
+
+	return living_child(pid, self, &dying) && !dying &&
+	    (expected == NULL || !expected(pid, arg));
+}
+
+/*
+ * Calls visit for each pid in /proc, until it returns false.  getdents64()
+ * into a buffer of its own rather than readdir(), which allocates: a
+ * worker under a tight memory_limit must still find what its job left.
+ */
+static void
+each_pid(bool (*visit)(pid_t pid, void *ctx), void *ctx)
 {
 	static char buf[4096];
-	pid_t self = getpid();
-	unsigned n = 0;
 	ssize_t len;
 	int fd;
 
 	if ((fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return 0;
-	while (n < max && (len = getdents64(fd, buf, sizeof buf)) > 0) {
-		for (ssize_t off = 0; off < len && n < max;) {
+		return;
+	while ((len = getdents64(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t off = 0; off < len;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 			char *end;
 			long pid = strtol(d->d_name, &end, 10);
 
 			off += d->d_reclen;
-			if (*end != '\0' || pid <= 0 || !leftover((pid_t)pid, self, expected, arg))
-				continue;
-			/* Its group too: a subtree that called setsid dies at once. */
-			kill(-(pid_t)pid, SIGKILL);
-			/* One we may not kill (a setuid program's) must not be waited for. */
-			if (kill((pid_t)pid, SIGKILL) == -1)
-				continue;
-			killed[n++] = (pid_t)pid;
+			if (*end == '\0' && pid > 0 && !visit((pid_t)pid, ctx))
+				goto done;
 		}
 	}
+done:
 	close(fd);
-	return n;
+}
+
+struct kill_pass {
+	pid_t self;
+	reaper_expected_fn *expected;
+	void *arg;
+	pid_t *killed;
+	unsigned n, max;
+};
+
+static bool
+kill_leftover(pid_t pid, void *ctx)
+{
+	struct kill_pass *k = ctx;
+
+	if (!leftover(pid, k->self, k->expected, k->arg))
+		return true;
+	/* Its group too: a subtree that called setsid dies at once. */
+	kill(-pid, SIGKILL);
+	/* One we may not kill (a setuid program's) must not be waited for. */
+	if (kill(pid, SIGKILL) == 0)
+		k->killed[k->n++] = pid;
+	return k->n < k->max;
+}
+
+unsigned
+reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed, unsigned max)
+{
+	struct kill_pass k = {
+		.self = getpid(), .expected = expected, .arg = arg, .killed = killed, .max = max,
+	};
+
+	if (max > 0)
+		each_pid(kill_leftover, &k);
+	return k.n;
+}
+
+struct count_pass {
+	pid_t self;
+	unsigned n;
+};
+
+static bool
+count_living(pid_t pid, void *ctx)
+{
+	struct count_pass *c = ctx;
+	bool dying;
+
+	c->n += living_child(pid, c->self, &dying);
+	return true;
+}
+
+/* Every living child, killed or not: what a stop leaves behind. */
+static unsigned
+living_children(void)
+{
+	struct count_pass c = { .self = getpid() };
+
+	each_pid(count_living, &c);
+	return c.n;
 }
 
 static void
@@ -129,13 +192,13 @@ reaper_stop(reaper_expected_fn *expected, void *arg, double bound)
 	struct timespec pause = { 0, STOP_POLL_NS };
 	double started = monotonic_now(), waited;
 	pid_t pids[REAPER_BATCH];
-	unsigned n;
 
 	while (children_left()) {
 		waited = monotonic_now() - started;
-		n = reaper_kill(waited < bound ? expected : NULL, arg, pids, REAPER_BATCH);
+		/* Those killed in an earlier pass and still there count too: they are stuck. */
 		if (waited >= 2 * bound)
-			return n;
+			return living_children();
+		reaper_kill(waited < bound ? expected : NULL, arg, pids, REAPER_BATCH);
 		nanosleep(&pause, NULL);
 	}
 	return 0;

@@ -44,8 +44,9 @@ unsigned reaper_kill_all(reaper_expected_fn *expected, void *arg);
 /*
  * At a stop: reaps children until none is left, killing at once those
  * that expected does not claim, and the expected ones too once bound
- * seconds have passed.  Returns 0, or how many were still there after
- * twice the bound (stuck in the kernel, beyond the reach of SIGKILL).
+ * seconds have passed.  Returns 0, or how many were still alive after
+ * twice the bound, killed or not (stuck in the kernel, beyond the reach of
+ * SIGKILL), for the caller to log.
  */
 unsigned reaper_stop(reaper_expected_fn *expected, void *arg, double bound);
 
