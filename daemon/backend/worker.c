@@ -9,16 +9,17 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "daemon/backend/frame_policy.h"
 #include "daemon/backend/wire.h"
 #include "daemon/backend/worker.h"
 #include "daemon/core/clock.h"
+#include "daemon/core/log.h"
 #include "daemon/jobs/exec.h"
 #include "daemon/jobs/jobs.h"
 #include "daemon/jobs/modules.h"
 #include "daemon/jobs/privs.h"
 #include "daemon/jobs/reaper.h"
 #include "daemon/jobs/spawner.h"
-#include "daemon/backend/frame_policy.h"
 #include "leasepool/errors.h"
 
 static bool
@@ -123,16 +124,21 @@ send_out_of_memory(int fd, uint32_t job, uint16_t killed, const char *message,
 /*
  * What the job started and left running ends with it, before its answer:
  * a client that has its answer has no process of it left on the worker.
- * The count travels in the result's header, for the daemon's log.
+ * The count travels in the result's header, for the daemon's log.  f NULL:
+ * the modules' init.  The search of /proc is skipped for a function that
+ * leaves no process of the worker's own (JOB_NO_PROCESSES): the spawner
+ * has killed what an exec's program left, unless the spawner is gone, and
+ * its orphans with it are the worker's.
  */
 static uint16_t
 end_job_processes(const struct lp_job_function *f)
 {
-	unsigned killed;
+	unsigned killed = spawner_take_killed();
 
-	if (f != NULL && (f->flags & JOB_NO_PROCESSES))
-		return 0;
-	killed = reaper_kill_all(spawner_is, NULL) + spawner_take_killed();
+	if (f == NULL || (f->flags & JOB_NO_PROCESSES) == 0 || !spawner_alive()) {
+		log_debug("looking for processes %s left", f != NULL ? f->name : "the modules' init");
+		killed += reaper_kill_all(spawner_is, NULL);
+	}
 	return killed < UINT16_MAX ? (uint16_t)killed : UINT16_MAX;
 }
 

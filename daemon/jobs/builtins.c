@@ -85,11 +85,14 @@ job_spin(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 	return 0;
 }
 
-/* exec forks: it runs on processes only, never on a thread of the daemon. */
+/*
+ * exec forks: it runs on processes only, never on a thread of the daemon.
+ * What its program leaves is the spawner's to kill, not the worker's.
+ */
 const struct lp_job_function builtin_functions[] = {
 	{ "echo", job_echo, LP_JOB_THREAD_SAFE | JOB_NO_PROCESSES },
 	{ "sleep", job_sleep, LP_JOB_THREAD_SAFE | JOB_NO_PROCESSES },
 	{ "spin", job_spin, LP_JOB_THREAD_SAFE | JOB_NO_PROCESSES },
-	{ EXEC_FUNCTION, job_exec, 0 },
+	{ EXEC_FUNCTION, job_exec, JOB_NO_PROCESSES },
 	{ NULL, NULL, 0 },
 };

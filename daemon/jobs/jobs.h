@@ -24,9 +24,11 @@ struct lp_job {
 };
 
 /*
- * lp_job_function.flags of a built-in that starts no process, so a worker
- * need not look for any after it (modules cannot set it: modules.c refuses
- * flags the ABI does not define).
+ * lp_job_function.flags of a built-in that leaves no process of the
+ * worker's own: it starts none, or, as exec, through the spawner, which
+ * kills what is left (spawner.h).  So a worker need not look for any
+ * after it (modules cannot set it: modules.c refuses flags the ABI does
+ * not define).
  */
 #define JOB_NO_PROCESSES 0x100
 

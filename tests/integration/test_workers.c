@@ -438,6 +438,34 @@ START_TEST(a_job_leaves_no_process_behind_its_answer)
 }
 END_TEST
 
+/*
+ * The spawner kills what an exec's program leaves (a test above): the
+ * worker does not also look through /proc after each exec.  Its start
+ * still does, which shows the debug line reaches the log; the stop drains
+ * every worker's output into it first.
+ */
+START_TEST(an_exec_job_is_not_followed_by_a_search_for_processes)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t id = acquire(c);
+	struct lp_value *v;
+	struct lp_error err;
+	int status;
+
+	for (int i = 0; i < 2; i++) {
+		ck_assert(run_sh(c, id, "exit 0", NULL, 0, &v, &err) == LP_OK);
+		lp_value_free(v);
+	}
+	lp_client_free(c);
+	status = daemon_stop(&d);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_msg(daemon_log_contains(&d, "looking for processes the modules' init left"),
+	    "no search at the worker's start in %s", d.log);
+	ck_assert_msg(!daemon_log_contains(&d, "looking for processes exec left"),
+	    "a search after an exec in %s", d.log);
+}
+END_TEST
+
 /* Runs a job that leaves a session of its own (then running `then`): the session's id. */
 static pid_t
 run_leaving_session(struct lp_client *c, uint64_t lease, const char *then, double timeout,
@@ -1026,6 +1054,7 @@ workers_suite(void)
 	tcase_add_test(tc, exec_reports_what_cannot_run);
 	tcase_add_test(tc, exec_timeout_kills_what_it_started);
 	tcase_add_test(tc, a_job_leaves_no_process_behind_its_answer);
+	tcase_add_test(tc, an_exec_job_is_not_followed_by_a_search_for_processes);
 	tcase_add_test(tc, a_job_leaves_no_session_behind_its_answer);
 	tcase_add_test(tc, a_job_leaves_no_session_behind_its_timeout);
 	tcase_add_test(tc, a_job_leaves_no_session_behind_a_worker_the_daemon_adopted);
