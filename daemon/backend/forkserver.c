@@ -373,7 +373,7 @@ static struct {
 	pid_t pid;
 	double started;
 	unsigned quick_deaths;		/* in a row, each before RESTART_STABLE */
-	bool died;			/* ever: its workers are the daemon's children since */
+	bool died;			/* ever: one restarted since lacks the capabilities the daemon dropped */
 	struct event *ev_read;
 	struct event *ev_write;
 	struct event *ev_restart;
@@ -485,8 +485,8 @@ forkserver_has_died(void)
 	return fs.died;
 }
 
-static bool
-is_fork_server(pid_t pid, void *arg)
+bool
+forkserver_is(pid_t pid, void *arg)
 {
 	return pid == fs.pid;
 }
@@ -510,7 +510,7 @@ forkserver_stop(void)
 
 	fs_close();
 	/* Our own children too: workers whose fork server died, and what they left. */
-	if (fs.pid > 0 && (stuck = reaper_stop(is_fork_server, NULL, STOP_WAIT + 1)) > 0)
+	if (fs.pid > 0 && (stuck = reaper_stop(forkserver_is, NULL, STOP_WAIT + 1)) > 0)
 		log_err("stopping: %u process%s of workers would not die", stuck,
 		    lp_plural_es(stuck));
 	free(fs.queue);
@@ -536,6 +536,7 @@ forkserver_died(int status)
 		snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
 	fs_close();
 	fs.died = true;
+	fs.events->died();
 	if (monotonic_now() - fs.started >= RESTART_STABLE)
 		fs.quick_deaths = 0;
 	fs.quick_deaths++;

@@ -37,6 +37,8 @@ struct forkserver_events {
 	void (*exited)(pid_t pid, int status);
 	/* It killed count processes left running by worker pid (0: by workers that ended). */
 	void (*leftovers)(pid_t pid, unsigned count);
+	/* The fork server died: its workers, and what they leave, are the daemon's children now. */
+	void (*died)(void);
 	/* The fork server was restarted: every unanswered request is lost; ask again. */
 	void (*restarted)(void);
 };
@@ -46,10 +48,13 @@ void forkserver_start(struct event_base *base, const struct forkserver_events *e
     const char *modules);
 /* Asks for one worker; the answer comes through spawned or spawn_failed. */
 void forkserver_spawn(uint32_t token, const struct worker_limits *limits);
-/* Main's SIGCHLD handler found the fork server dead. */
+/* The running fork server's pid (the last one's while a restart waits). */
 pid_t forkserver_pid(void);
+/* pid is the fork server's: a reaper_expected_fn (reaper.h). */
+bool forkserver_is(pid_t pid, void *arg);
+/* Main's SIGCHLD handler found the fork server dead. */
 void forkserver_died(int status);
-/* True once a fork server died: its workers, and what they leave, are the daemon's children. */
+/* True once a fork server died: the one running now was started without the daemon's privileges. */
 bool forkserver_has_died(void);
 /*
  * Closes the channel: the fork server reaps its workers and exits.  Waits

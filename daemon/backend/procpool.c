@@ -111,6 +111,11 @@ static struct {
 	LIST_HEAD(, worker) workers;	/* every worker, dead ones included */
 	uint32_t next_token;
 	uint32_t next_job;
+	/*
+	 * From a fork server's death until none of its workers, nor anything
+	 * they left, is alive: the daemon's children are theirs to look after.
+	 */
+	bool adopted;
 } pp;
 
 static void spawn_slot(struct pexec *pe, unsigned slot, double delay);
@@ -1166,12 +1171,12 @@ on_leftovers(pid_t pid, unsigned count)
 static bool
 expected_child(pid_t pid, void *arg)
 {
-	return pid == forkserver_pid() || find_worker(true, (uint32_t)pid) != NULL;
+	return forkserver_is(pid, NULL) || find_worker(true, (uint32_t)pid) != NULL;
 }
 
 /*
- * Before a fork server dies, the daemon's only children are the fork
- * server and what thread jobs start, which are not ours to kill.
+ * Outside of an adoption, the daemon's only children are the fork server
+ * and what thread jobs start, which are not ours to kill.
  */
 void
 procpool_child_exited(pid_t pid, int status)
@@ -1180,13 +1185,18 @@ procpool_child_exited(pid_t pid, int status)
 	pid_t pids[REAPER_BATCH];
 	unsigned n;
 
-	if (forkserver_has_died() && (w == NULL || !reaper_clean_exit(status)) &&
+	if (pp.adopted && (w == NULL || !reaper_clean_exit(status)) &&
 	    (n = reaper_kill(expected_child, NULL, pids, REAPER_BATCH)) > 0) {
 		if (w != NULL)
 			log_leftovers(w, w->last_fn, w->last_owner, n, "daemon");
 		else
 			log_warn("killed %u process%s left running by workers of a fork server "
 			    "that died", n, lp_plural_es(n));
+	}
+	/* The last adopted worker, and all it left, are gone: so is the need to look. */
+	if (pp.adopted && reaper_living(forkserver_is, NULL) == 0) {
+		pp.adopted = false;
+		log_debug("no worker of a fork server that died is left, nor anything it started");
 	}
 	procpool_reaped(pid, status);
 }
@@ -1199,6 +1209,12 @@ procpool_reload(void)
 	LIST_FOREACH(w, &pp.workers, link)
 		if (w->state == WORKER_IDLE || w->state == WORKER_BUSY)
 			recycle_if_due(w);
+}
+
+static void
+on_died(void)
+{
+	pp.adopted = true;
 }
 
 static void
@@ -1216,6 +1232,7 @@ const struct forkserver_events procpool_forkserver_events = {
 	.spawn_failed = on_spawn_failed,
 	.exited = procpool_reaped,
 	.leftovers = on_leftovers,
+	.died = on_died,
 	.restarted = on_restarted,
 };
 

@@ -127,6 +127,8 @@ reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed, unsigned max
 
 struct count_pass {
 	pid_t self;
+	reaper_expected_fn *expected;
+	void *arg;
 	unsigned n;
 };
 
@@ -136,15 +138,14 @@ count_living(pid_t pid, void *ctx)
 	struct count_pass *c = ctx;
 	bool dying;
 
-	c->n += living_child(pid, c->self, &dying);
+	c->n += living_child(pid, c->self, &dying) && (c->expected == NULL || !c->expected(pid, c->arg));
 	return true;
 }
 
-/* Every living child, killed or not: what a stop leaves behind. */
-static unsigned
-living_children(void)
+unsigned
+reaper_living(reaper_expected_fn *expected, void *arg)
 {
-	struct count_pass c = { .self = getpid() };
+	struct count_pass c = { .self = getpid(), .expected = expected, .arg = arg };
 
 	each_pid(count_living, &c);
 	return c.n;
@@ -197,7 +198,7 @@ reaper_stop(reaper_expected_fn *expected, void *arg, double bound)
 		waited = monotonic_now() - started;
 		/* Those killed in an earlier pass and still there count too: they are stuck. */
 		if (waited >= 2 * bound)
-			return living_children();
+			return reaper_living(NULL, NULL);
 		reaper_kill(waited < bound ? expected : NULL, arg, pids, REAPER_BATCH);
 		nanosleep(&pause, NULL);
 	}

@@ -42,6 +42,13 @@ unsigned reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed, uns
 unsigned reaper_kill_all(reaper_expected_fn *expected, void *arg);
 
 /*
+ * How many living children of this process expected does not claim (NULL:
+ * none is expected), killed or not: a killed one is still there until it
+ * is dead, and what it started comes to us then.
+ */
+unsigned reaper_living(reaper_expected_fn *expected, void *arg);
+
+/*
  * At a stop: reaps children until none is left, killing at once those
  * that expected does not claim, and the expected ones too once bound
  * seconds have passed.  Returns 0, or how many were still alive after

@@ -1227,6 +1227,78 @@ START_TEST(abi_violations_are_named_by_their_full_name)
 }
 END_TEST
 
+static void
+start_adopting(void)
+{
+	char config[1024];
+
+	expand_paths(config, sizeof config,
+	    "[daemon]\nmodules = @T/testjobs.so\n"
+	    "[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\n"
+	    "max_jobs_per_worker = 1\n"
+	    "[pool io]\nbackend = thread\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\n");
+	daemon_start(&d, config);
+}
+
+static uint64_t
+acquire_on(struct lp_client *c, const char *pool)
+{
+	struct lp_acquire_opts opts = { .pool = pool };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK, "acquire %s: %s", pool,
+	    err.message);
+	return lease.id;
+}
+
+static pid_t
+run_pid(struct lp_client *c, uint64_t lease, const char *fn, int64_t n)
+{
+	struct lp_value *v = run_int(c, lease, fn, n);
+	pid_t pid = (pid_t)lp_value_int(v);
+
+	lp_value_free(v);
+	return pid;
+}
+
+static bool
+gone(void *arg)
+{
+	return proc_state(*(pid_t *)arg) == '?';
+}
+
+/*
+ * Once a fork server died, the daemon kills what its workers left when a
+ * child of its own ends; but once the last of those workers is gone, the
+ * daemon's children are the thread jobs' again, and an end of one of them
+ * kills no other.
+ */
+START_TEST(a_thread_jobs_child_outlives_an_adoption_that_ended)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t cpu = acquire_on(c, "cpu"), io = acquire_on(c, "io");
+	pid_t adopted, stays, ends;
+
+	kill_fork_server(&d);
+	/* Its one job done, the adopted worker is retired, and ends. */
+	adopted = run_pid(c, cpu, "testjobs.pid", 0);
+	ck_assert_msg(wait_until(gone, &adopted), "the adopted worker %d did not end",
+	    (int)adopted);
+
+	stays = run_pid(c, io, "testjobs.fork", 1);
+	ends = run_pid(c, io, "testjobs.fork", 0);
+	ck_assert_msg(wait_until(gone, &ends), "the daemon did not reap %d", (int)ends);
+	/* A round trip: the daemon is past the SIGCHLD that reaped it. */
+	run_pid(c, io, "testjobs.fork", 0);
+	ck_assert_msg(strchr("?Z", proc_state(stays)) == NULL && kill(stays, 0) == 0,
+	    "the thread job's child %d was killed", (int)stays);
+	ck_assert(!daemon_log_contains(&d, "left running by workers of a fork server that died"));
+	kill(stays, SIGKILL);
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 modules_suite(void)
 {
@@ -1260,6 +1332,9 @@ modules_suite(void)
 	tcase_add_test(tc, a_result_over_max_result_bytes_is_refused_on_both_backends);
 	tcase_add_test(tc, a_result_between_the_two_limits_is_treated_alike_on_both_backends);
 	tcase_add_test(tc, a_reload_of_max_result_bytes_applies_to_both_backends);
+
+	tc = integration_case(s, "adoption", start_adopting, stop_daemon);
+	tcase_add_test(tc, a_thread_jobs_child_outlives_an_adoption_that_ended);
 
 	tc = integration_case(s, "failing init", start_badinit, stop_daemon);
 	tcase_add_test(tc, a_failing_init_is_a_crash_loop_not_a_hang);

@@ -10,6 +10,8 @@
  *	alloc [MiB]		allocates, touches and frees MiB; true, or JOB_FAILED when malloc fails
  *	big [bytes]		a bin of that many zero bytes (thread-safe: it runs on both backends)
  *	pid			the worker's pid
+ *	fork [stay]		forks a child that waits for a signal (stay 1) or exits at once
+ *				(stay 0); returns its pid (thread-safe: a thread job's child)
  *	inited			whether this module's init ran in this worker
  *	two			packs two objects: an ABI violation
  *	none			packs nothing: an ABI violation
@@ -94,6 +96,26 @@ job_exit(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 	if (!uint_arg(job, args, &code))
 		return -1;
 	_exit((int)code);
+}
+
+static int
+job_fork(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+{
+	uint64_t stay;
+	pid_t pid;
+
+	if (!uint_arg(job, args, &stay))
+		return -1;
+	/* The child of a threaded process: async-signal-safe calls only. */
+	if ((pid = fork()) == 0) {
+		while (stay)
+			pause();
+		_exit(0);
+	}
+	if (pid == -1)
+		return lp_job_fail(job, "fork: %s", strerror(errno));
+	msgpack_pack_int64(lp_job_result(job), pid);
+	return 0;
 }
 
 static int
@@ -291,6 +313,7 @@ static const struct lp_job_function functions[] = {
 	{ "alloc", job_alloc, 0 },
 	{ "big", job_big, LP_JOB_THREAD_SAFE },
 	{ "pid", job_pid, 0 },
+	{ "fork", job_fork, LP_JOB_THREAD_SAFE },
 	{ "inited", job_inited, 0 },
 	{ "two", job_two, 0 },
 	{ "none", job_none, 0 },
