@@ -355,6 +355,7 @@ run_program(struct lp_job *job, const struct exec_request *r)
 	struct capture cout = { 0 }, cerr = { 0 };
 	struct spawn_report rep = { 0 };
 	int p[NPIPES][2], made, e = 0, status;
+	bool asked;
 
 	for (made = 0; made < NPIPES; made++)
 		if (pipe2(p[made], O_CLOEXEC | (made == IN ? O_NONBLOCK : 0)) == -1)
@@ -370,8 +371,14 @@ run_program(struct lp_job *job, const struct exec_request *r)
 	close(p[OUT][1]);
 	close(p[ERR][1]);
 	close(p[REPORT][1]);
+	asked = e == 0;
+	/* No memory for the request: the spawner never heard of it, and serves the next one. */
+	if (e == ENOMEM) {
+		rep = (struct spawn_report){ .stage = SPAWN_EXEC, .error = e };
+		e = 0;
+	}
 	/* Nothing comes back when exec succeeded: the report pipe just closes. */
-	if (e == 0 && read(p[REPORT][0], &rep, sizeof rep) != (ssize_t)sizeof rep)
+	if (asked && read(p[REPORT][0], &rep, sizeof rep) != (ssize_t)sizeof rep)
 		rep.stage = 0;
 	close(p[REPORT][0]);
 	if (e == 0 && rep.stage == 0) {
@@ -381,7 +388,7 @@ run_program(struct lp_job *job, const struct exec_request *r)
 		close(p[OUT][0]);
 		close(p[ERR][0]);
 	}
-	if (e == 0)
+	if (asked)
 		e = spawner_wait(&status);
 	if (e != 0)
 		return lp_job_fail(job, "exec: the worker cannot start programs any more (%s); "

@@ -65,9 +65,25 @@ count_strings(const char *p, uint32_t len)
 	return n;
 }
 
+/* Reads and drops len bytes: the strings of a request there is no memory for. */
+static bool
+skip(int sock, uint32_t len)
+{
+	static char sink[4096];
+
+	for (size_t n; len > 0; len -= (uint32_t)n) {
+		n = len < sizeof sink ? len : sizeof sink;
+		if (!io_full(sock, sink, n, false))
+			return false;
+	}
+	return true;
+}
+
 /*
  * Receives a request, its strings and SPAWN_FDS descriptors; false when the
- * worker is gone, or sent strings that do not match their counts.
+ * worker is gone, or sent strings that do not match their counts.  *strings
+ * NULL: there was no memory for them (they were read all the same, so that
+ * the next request is where it should be).
  */
 static bool
 receive(int sock, struct spawn_request *r, char **strings, int fds[SPAWN_FDS])
@@ -89,8 +105,10 @@ receive(int sock, struct spawn_request *r, char **strings, int fds[SPAWN_FDS])
 		return false;
 	memcpy(fds, CMSG_DATA(c), SPAWN_FDS * sizeof(int));
 	if (!io_full(sock, (char *)r + n, sizeof *r - (size_t)n, false) ||
-	    r->who.ngroups > SPAWN_GROUPS_MAX || (*strings = malloc((size_t)r->len + 1)) == NULL)
+	    r->who.ngroups > SPAWN_GROUPS_MAX)
 		return false;
+	if ((*strings = malloc((size_t)r->len + 1)) == NULL)
+		return skip(sock, r->len);
 	(*strings)[r->len] = '\0';
 	return io_full(sock, *strings, r->len, false) && r->argc > 0 &&
 	    count_strings(*strings, r->len) == (uint64_t)r->argc + r->envc + r->has_cwd;
@@ -177,12 +195,15 @@ start(int sock, bool can_switch)
 
 	if (!receive(sock, &r, &strings, fds))
 		_exit(0);	/* the worker is gone, or is not itself */
-	if ((pid = fork()) == 0)
-		program(&r, strings, fds, can_switch);
-	if (pid == -1) {
+	/* No memory, or no process, for the program: the worker is told which. */
+	errno = ENOMEM;
+	if (strings == NULL || (pid = fork()) == -1) {
 		struct spawn_report rep = { .stage = SPAWN_EXEC, .error = errno };
 
 		(void)!write(fds[3], &rep, sizeof rep);
+		pid = -1;
+	} else if (pid == 0) {
+		program(&r, strings, fds, can_switch);
 	}
 	for (int i = 0; i < SPAWN_FDS; i++)
 		close(fds[i]);

@@ -51,7 +51,9 @@ bool spawner_is(pid_t pid, void *arg);
 /*
  * Starts argv as who, with environment envp and directory cwd (NULL: the
  * worker's).  The program reports a failed start through fds[3] as a
- * struct spawn_report.  Returns 0 or an errno: the spawner is gone.
+ * struct spawn_report.  Returns 0; ENOMEM when the worker had no memory
+ * for the request, which the spawner never saw (it serves the next one);
+ * or another errno: the spawner is gone.
  */
 int spawner_run(const struct spawn_user *who, char *const *argv, char *const *envp,
     const char *cwd, const int fds[SPAWN_FDS]);

@@ -1023,6 +1023,49 @@ START_TEST(memory_limit_failures_say_so)
 }
 END_TEST
 
+static void
+start_tiny_exec_pool(void)
+{
+	daemon_start(&d, "[pool cpu]\nexecutors_max = 1\nworkers = 1\nexec = yes\n"
+	    "memory_limit = 64K\n");
+}
+
+/*
+ * Under a memory_limit the worker already exceeds, memory runs out
+ * somewhere on the way to a program whose argument grows: in the worker
+ * receiving the job, copying it, asking the spawner, in the spawner, or
+ * in the program's exec.  Wherever it does, the client is told so, not
+ * that the worker lost its spawner.
+ */
+START_TEST(exec_out_of_memory_says_so)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	static char arg[256 * 1024];
+	const char *argv[] = { "true", arg, NULL };
+	struct lp_value *v = NULL;
+	struct lp_error err;
+	unsigned failed = 0;
+
+	for (size_t len = 1024; len < sizeof arg; len += len / 8) {
+		memset(arg, 'x', len);
+		arg[len] = '\0';
+		if (run_exec(c, lease, argv, NULL, 0, 0, &v, &err) == LP_OK) {
+			lp_value_free(v);
+			continue;
+		}
+		failed++;
+		ck_assert_msg(strstr(err.message, "out of memory") != NULL ||
+		    strstr(err.message, "Cannot allocate memory") != NULL,
+		    "%zu bytes: %s", len, err.message);
+		ck_assert_msg(strstr(err.message, "cannot start programs") == NULL,
+		    "%zu bytes: %s", len, err.message);
+	}
+	ck_assert_uint_gt(failed, 0);
+	lp_client_free(c);
+}
+END_TEST
+
 /* A reload of memory_limit replaces the running workers: the next job has the new limit. */
 START_TEST(a_reload_of_memory_limit_reaches_running_workers)
 {
@@ -1085,6 +1128,9 @@ workers_suite(void)
 
 	tc = integration_case(s, "tiny memory limit", start_tiny_pool, stop_daemon);
 	tcase_add_test(tc, memory_limit_failures_say_so);
+
+	tc = integration_case(s, "tiny memory limit exec", start_tiny_exec_pool, stop_daemon);
+	tcase_add_test(tc, exec_out_of_memory_says_so);
 
 	/* Nor under ASan: its quarantine holds on to freed memory. */
 	tc = integration_case(s, "stream", start_no_exec_pool, stop_daemon);
