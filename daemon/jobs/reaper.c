@@ -48,20 +48,6 @@ living_child(pid_t pid, pid_t self, bool *dying)
 }
 
 /*
- * A living child that expected does not claim and that nobody killed yet:
- * one with SIGKILL pending is as good as gone, and counting it again would
- * double the count of a subtree whose group was killed.
- */
-static bool
-leftover(pid_t pid, pid_t self, reaper_expected_fn *expected, void *arg)
-{
-	bool dying;
-
-	return living_child(pid, self, &dying) && !dying &&
-	    (expected == NULL || !expected(pid, arg));
-}
-
-/*
  * Calls visit for each pid in /proc, until it returns false.  getdents64()
  * into a buffer of its own rather than readdir(), which allocates: a
  * worker under a tight memory_limit must still find what its job left.
@@ -90,65 +76,71 @@ done:
 	close(fd);
 }
 
-struct kill_pass {
+/* A walk over /proc for the children of self that expected does not claim (NULL: none). */
+struct pass {
 	pid_t self;
 	reaper_expected_fn *expected;
 	void *arg;
-	pid_t *killed;
+	pid_t *killed;		/* reaper_kill's */
 	unsigned n, max;
 };
 
 static bool
+unclaimed(const struct pass *p, pid_t pid)
+{
+	return p->expected == NULL || !p->expected(pid, p->arg);
+}
+
+/*
+ * Not one that nobody killed yet: one with SIGKILL pending is as good as
+ * gone, and counting it again would double the count of a subtree whose
+ * group was killed.
+ */
+static bool
 kill_leftover(pid_t pid, void *ctx)
 {
-	struct kill_pass *k = ctx;
+	struct pass *p = ctx;
+	bool dying;
 
-	if (!leftover(pid, k->self, k->expected, k->arg))
+	if (!living_child(pid, p->self, &dying) || dying || !unclaimed(p, pid))
 		return true;
 	/* Its group too: a subtree that called setsid dies at once. */
 	kill(-pid, SIGKILL);
 	/* One we may not kill (a setuid program's) must not be waited for. */
 	if (kill(pid, SIGKILL) == 0)
-		k->killed[k->n++] = pid;
-	return k->n < k->max;
+		p->killed[p->n++] = pid;
+	return p->n < p->max;
 }
 
 unsigned
 reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed, unsigned max)
 {
-	struct kill_pass k = {
+	struct pass p = {
 		.self = getpid(), .expected = expected, .arg = arg, .killed = killed, .max = max,
 	};
 
 	if (max > 0)
-		each_pid(kill_leftover, &k);
-	return k.n;
+		each_pid(kill_leftover, &p);
+	return p.n;
 }
-
-struct count_pass {
-	pid_t self;
-	reaper_expected_fn *expected;
-	void *arg;
-	unsigned n;
-};
 
 static bool
 count_living(pid_t pid, void *ctx)
 {
-	struct count_pass *c = ctx;
+	struct pass *p = ctx;
 	bool dying;
 
-	c->n += living_child(pid, c->self, &dying) && (c->expected == NULL || !c->expected(pid, c->arg));
+	p->n += living_child(pid, p->self, &dying) && unclaimed(p, pid);
 	return true;
 }
 
 unsigned
 reaper_living(reaper_expected_fn *expected, void *arg)
 {
-	struct count_pass c = { .self = getpid(), .expected = expected, .arg = arg };
+	struct pass p = { .self = getpid(), .expected = expected, .arg = arg };
 
-	each_pid(count_living, &c);
-	return c.n;
+	each_pid(count_living, &p);
+	return p.n;
 }
 
 static void
