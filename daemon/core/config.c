@@ -10,11 +10,10 @@
 #include <unistd.h>
 
 #include <grp.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
-
-#include <event2/util.h>
 
 #include "daemon/core/config.h"
 #include "daemon/core/log.h"
@@ -365,18 +364,42 @@ parse_ids(const char *value, bool users, struct lp_idlist *list)
 	return true;
 }
 
-/* A numeric address with a port: names would need a resolver at start-up. */
+/*
+ * A numeric address with a port, "a.b.c.d:port" or "[v6]:port", as the
+ * metrics listener binds it (evutil_parse_sockaddr_port): names would need a
+ * resolver at start-up.  getaddrinfo() with a numeric host only parses, and
+ * keeps core/ free of libevent.
+ */
 static bool
 valid_listen_address(const char *value)
 {
-	struct sockaddr_storage ss;
-	int len = (int)sizeof ss;
+	const struct addrinfo hints = { .ai_flags = AI_NUMERICHOST };
+	const char *colon = strrchr(value, ':');
+	bool bracketed = value[0] == '[';
+	char host[LP_ADDRESS_MAX], *end;
+	struct addrinfo *ai;
+	unsigned long port;
+	size_t len;
+	bool ok;
 
-	if (evutil_parse_sockaddr_port(value, (struct sockaddr *)&ss, &len) != 0)
+	if (colon == NULL || !isdigit((unsigned char)colon[1]))
 		return false;
-	if (ss.ss_family == AF_INET)
-		return ((struct sockaddr_in *)&ss)->sin_port != 0;
-	return ss.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&ss)->sin6_port != 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || port == 0 || port > 65535)
+		return false;
+	/* An IPv6 address holds colons of its own: only in brackets is the last one the port's. */
+	if (bracketed ? colon[-1] != ']' : memchr(value, ':', (size_t)(colon - value)) != NULL)
+		return false;
+	len = (size_t)(colon - value) - (bracketed ? 2 : 0);
+	if (len >= sizeof host)
+		return false;
+	memcpy(host, value + bracketed, len);
+	host[len] = '\0';
+	if (getaddrinfo(host, NULL, &hints, &ai) != 0)
+		return false;
+	ok = ai->ai_family == (bracketed ? AF_INET6 : AF_INET);
+	freeaddrinfo(ai);
+	return ok;
 }
 
 /* Parses value into dst; false when it is not acceptable for k. */

@@ -113,6 +113,28 @@ START_TEST(test_embedded_default)
 }
 END_TEST
 
+/* metrics_listen takes what the listener can bind without a resolver, and a port. */
+START_TEST(test_listen_addresses)
+{
+	static const char *const good[] = { "127.0.0.1:9464", "0.0.0.0:1", "[::1]:9464",
+		"[::]:65535", "[::ffff:127.0.0.1]:9464", "[fe80::1%lo]:9464" };
+	static const char *const bad[] = { "localhost:9464", "127.0.0.1", "127.0.0.1:0",
+		"127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:x", "127.0.0.1:", "[::1]", "::1",
+		"::1:9464", "[127.0.0.1]:9464", "[::1:9464", "[]:9464", ":9464", "nonsense" };
+	char text[128];
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(text, sizeof text, "[daemon]\nmetrics_listen = %s\n", good[i]);
+		load_ok(text);
+		ck_assert_str_eq(cfg.metrics_listen, good[i]);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "[daemon]\nmetrics_listen = %s\n", bad[i]);
+		load_fails(text, "metrics_listen", "numeric address", NULL);
+	}
+}
+END_TEST
+
 START_TEST(test_load_without_file)
 {
 	ck_assert_int_eq(config_load(&cfg, NULL, err, sizeof err), 0);
@@ -936,6 +958,7 @@ config_suite(void)
 	tc = unit_case(s, "values", NULL, NULL);
 	tcase_add_test(tc, test_embedded_default);
 	tcase_add_test(tc, test_load_without_file);
+	tcase_add_test(tc, test_listen_addresses);
 	tcase_add_test(tc, test_daemon_section_alone);
 	tcase_add_test(tc, test_every_key_parsed);
 	tcase_add_test(tc, test_limits_accepted);
