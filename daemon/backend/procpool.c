@@ -18,9 +18,11 @@
 #include "daemon/backend/wire.h"
 #include "daemon/backend/worklog.h"
 #include "daemon/core/alloc.h"
+#include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/reaper.h"
 #include "daemon/server/grinder.h"
+#include "daemon/server/loop.h"
 #include "daemon/backend/frame_policy.h"
 #include "daemon/server/server.h"
 
@@ -157,7 +159,7 @@ timer_start(struct worker *w, double seconds)
 {
 	struct timeval tv;
 
-	w->timer_at = server_now() + seconds;
+	w->timer_at = clock_now() + seconds;
 	tv.tv_sec = (time_t)seconds;
 	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
 	evtimer_add(w->ev_timer, &tv);
@@ -368,7 +370,7 @@ note_running(struct worker *w, const struct run *r)
 {
 	copy_name(w->last_fn, sizeof w->last_fn, r->fn);
 	copy_name(w->last_owner, sizeof w->last_owner, r->owner);
-	w->job_deadline = server_now() + r->timeout;
+	w->job_deadline = clock_now() + r->timeout;
 	if (!evtimer_pending(w->ev_timer, NULL) || w->job_deadline < w->timer_at)
 		timer_start(w, r->timeout);
 }
@@ -774,7 +776,7 @@ worker_ready(struct worker *w)
 	st->short_of_descriptors = 0;
 	if (!pe->announced && pe->nready == pe->nworkers) {
 		pe->announced = true;
-		lease_executor_ready(pe->ex, server_now());
+		lease_executor_ready(pe->ex, clock_now());
 		server_schedule();
 	}
 	recycle_if_due(w);	/* a reload while it started */
@@ -977,10 +979,10 @@ worker_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	server_clock_hold();
+	loop_note_input(clock_hold());
 	if (worker_read(w) > 0)
 		worker_frames(w);
-	server_clock_release();
+	clock_release();
 }
 
 /* A worker reaped before its channel ended: what it wrote last still counts. */
@@ -1036,7 +1038,7 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 		}
 		if (w->state == WORKER_IDLE)
 			break;
-		if ((now = server_now()) < w->job_deadline) {	/* armed for an earlier job */
+		if ((now = clock_now()) < w->job_deadline) {	/* armed for an earlier job */
 			timer_start(w, w->job_deadline - now);
 			break;
 		}

@@ -17,6 +17,7 @@
 #include "daemon/backend/fdreserve.h"
 #include "daemon/backend/threadpool.h"
 #include "daemon/core/alloc.h"
+#include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/jobs.h"
 #include "daemon/server/grinder.h"
@@ -444,7 +445,7 @@ executor_start(evutil_socket_t fd, short what, void *arg)
 	}
 	log_debug("pool %s: executor %u has %u thread%s", p->cfg.name, te->ex->id, te->nslots,
 	    lp_plural(te->nslots));
-	lease_executor_ready(te->ex, server_now());
+	lease_executor_ready(te->ex, clock_now());
 	server_schedule();
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "daemon/core/alloc.h"
+#include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/core/run.h"
 #include "daemon/jobs/exec.h"
@@ -76,7 +77,7 @@ run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool, struct lp_lease *l
 	/* Validated to fit; memset ended it.  (snprintf here was 2 % of a pipelined run.) */
 	memcpy(r->fn, job->fn.ptr, job->fn.len < sizeof r->fn ? job->fn.len : sizeof r->fn - 1);
 	r->timeout = job->timeout;
-	r->accepted = server_now();
+	r->accepted = clock_now();
 	r->len = len;
 	memcpy(r->payload, head.data, head.size);
 	memcpy(r->payload + head.size, args.ptr, args.len);
@@ -106,7 +107,7 @@ static void
 run_end(struct run *r, bool ok)
 {
 	struct grinder *g = r->grinder;
-	double now = server_now();
+	double now = clock_now();
 
 	if (r->conn != NULL)
 		conn_remove_run(r->conn, r);

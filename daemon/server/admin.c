@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/server/admin.h"
 #include "daemon/server/conn.h"
@@ -107,7 +108,7 @@ answer_pools(struct conn *c, uint32_t msgid, const struct lp_pool *first,
 static void
 resume(struct lp_pool *p)
 {
-	lease_pool_resume(p, server_now());
+	lease_pool_resume(p, clock_now());
 }
 
 /* Drains or resumes the pools chosen, saying so in the log and the answer. */

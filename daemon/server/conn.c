@@ -7,10 +7,12 @@
 
 #include <event2/event.h>
 
+#include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/server/conn.h"
 #include "daemon/server/dispatch.h"
 #include "daemon/server/grinder.h"
+#include "daemon/server/loop.h"
 #include "daemon/server/server.h"
 #include "proto/params.h"
 
@@ -82,7 +84,7 @@ conn_accept(int fd)
 	}
 	c->id = ++server.next_conn_id;
 	c->fd = fd;
-	c->connected = server_now();
+	c->connected = clock_now();
 	lease_holder_init(&c->holder, c);
 	c->holder.pid = cred.pid;
 	c->holder.uid = cred.uid;
@@ -178,7 +180,7 @@ void
 conn_close(struct conn *c, const char *why)
 {
 	struct run *r;
-	double now = server_now();
+	double now = clock_now();
 	unsigned leases;
 
 	if (c->closed)
@@ -520,7 +522,7 @@ conn_readable(evutil_socket_t fd, short what, void *arg)
 {
 	if (!user_may_read(arg))
 		return;
-	server_clock_hold();
+	loop_note_input(clock_hold());
 	conn_read_requests(arg);
-	server_clock_release();
+	clock_release();
 }

@@ -5,6 +5,7 @@
 
 #include "daemon/backend/backend.h"
 #include "daemon/backend/forkserver.h"
+#include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/core/run.h"
 #include "daemon/jobs/jobs.h"
@@ -146,7 +147,7 @@ lease_still_allowed(struct conn *c, uint32_t msgid, struct lp_lease *l)
 	log_notice("lease %llu of %s released: pool %s no longer admits it (%u run%s in flight)",
 	    (unsigned long long)l->id, conn_label(c), l->pool->cfg.name, l->runs,
 	    lp_plural(l->runs));
-	lease_release(l, server_now());
+	lease_release(l, clock_now());
 	return false;
 }
 
@@ -216,7 +217,7 @@ do_acquire(struct conn *c, const struct lp_request *req)
 	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
 	    !pool_allows(c, req->msgid, pool) || !room_for_request(c, req->msgid))
 		return;
-	if (lease_acquire(pool, &c->holder, &a, server_now(), &l, &w, &err) != LP_OK) {
+	if (lease_acquire(pool, &c->holder, &a, clock_now(), &l, &w, &err) != LP_OK) {
 		conn_send_error(c, req->msgid, &err);
 		return;
 	}
@@ -300,7 +301,7 @@ do_run(struct conn *c, const struct lp_request *req)
 	if (refuse_when_stopping(c, req->msgid) || !room_for_request(c, req->msgid) ||
 	    !function_allowed(c, req->msgid, l->pool, p->fn))
 		return;
-	if (lease_run_begin(l, server_now(), &err) != LP_OK) {
+	if (lease_run_begin(l, clock_now(), &err) != LP_OK) {
 		conn_send_error(c, req->msgid, &err);
 		return;
 	}
@@ -321,7 +322,7 @@ do_release(struct conn *c, const struct lp_request *req)
 		return;
 	log_debug("lease %llu released by %s (%u run%s in flight)",
 	    (unsigned long long)l->id, conn_label(c), l->runs, lp_plural(l->runs));
-	lease_release(l, server_now());
+	lease_release(l, clock_now());
 	lp_pack_response_ok(conn_packer(), req->msgid);
 	msgpack_pack_true(&server.packer);
 	conn_send(c);
@@ -338,7 +339,7 @@ do_renew(struct conn *c, const struct lp_request *req)
 	if ((l = find_lease(c, req->msgid, p->lease)) == NULL ||
 	    !lease_still_allowed(c, req->msgid, l))
 		return;
-	if (lease_renew(l, p->has_lease_seconds ? p->lease_seconds : 0, server_now(),
+	if (lease_renew(l, p->has_lease_seconds ? p->lease_seconds : 0, clock_now(),
 	    &granted, &err) != LP_OK) {
 		conn_send_error(c, req->msgid, &err);
 		return;
@@ -360,7 +361,7 @@ do_stats(struct conn *c, const struct lp_request *req)
 		return;
 	pk = conn_packer();
 	lp_pack_response_ok(pk, req->msgid);
-	stats_pack(pk, pool, c, server_now());
+	stats_pack(pk, pool, c, clock_now());
 	conn_send(c);
 }
 
@@ -389,7 +390,7 @@ do_scale(struct conn *c, const struct lp_request *req)
 	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
 	    !pool_allows(c, req->msgid, pool) || refuse_when_stopping(c, req->msgid))
 		return;
-	lease_pool_scale(pool, p->units, server_now());
+	lease_pool_scale(pool, p->units, clock_now());
 	log_info("%s scaled pool %s to %llu unit%s: target %u executor%s", conn_label(c),
 	    pool->cfg.name, (unsigned long long)p->units, lp_plural(p->units), pool->target,
 	    lp_plural(pool->target));

@@ -7,6 +7,7 @@
 
 #include "daemon/backend/backend.h"
 #include "daemon/core/alloc.h"
+#include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/server/conn.h"
 #include "daemon/server/grinder.h"
@@ -280,7 +281,7 @@ acquire_executor(struct grinder *g)
 	struct lp_error err;
 
 	g->acquiring = true;
-	if (lease_acquire(g->pool, &g->holder, &a, server_now(), &l, &w, &err) != LP_OK) {
+	if (lease_acquire(g->pool, &g->holder, &a, clock_now(), &l, &w, &err) != LP_OK) {
 		grinder_acquire_failed(&g->holder, &err);
 		return;
 	}
@@ -295,12 +296,12 @@ release_if_idle(struct grinder *g)
 	if (g->queued > 0 || g->running > 0)
 		return;
 	if (g->acquiring) {
-		lease_holder_drop(&g->holder, server_now());
+		lease_holder_drop(&g->holder, clock_now());
 		g->acquiring = false;
 	}
 	if (g->lease == NULL)
 		return;
-	lease_release(g->lease, server_now());
+	lease_release(g->lease, clock_now());
 	g->lease = NULL;
 }
 
@@ -318,7 +319,7 @@ grinder_kick(struct grinder *g)
 	}
 	backend_of(g->pool)->poke(g->lease->executor);
 	if (g->queued > 0)
-		arm_timer(g, server_now());
+		arm_timer(g, clock_now());
 }
 
 /* The grinder that leased ex; NULL when a client did, or nobody. */
@@ -335,7 +336,7 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_
 {
 	struct lp_lease *l = ex->lease;
 	struct grinder *g = grinder_of(ex);
-	double now = server_now();
+	double now = clock_now();
 	unsigned n = 0, want;
 	size_t bytes = 0;
 
@@ -391,7 +392,7 @@ grinder_requeue(struct run **items, unsigned n)
 		struct run *r = items[n];
 		struct gqueue *q;
 
-		lease_run_end(r->lease, server_now());
+		lease_run_end(r->lease, clock_now());
 		r->lease = NULL;
 		g->running--;
 		if (r->conn == NULL) {

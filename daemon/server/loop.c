@@ -3,6 +3,7 @@
 #include <stdbool.h>
 
 #include "daemon/backend/frame_policy.h"
+#include "daemon/core/clock.h"
 #include "daemon/server/loop.h"
 #include "daemon/server/server.h"
 
@@ -32,13 +33,13 @@ loop_ended(struct event_base *base)
 static bool
 poll_until_quiet(struct event_base *base)
 {
-	double started = server_now();
+	double started = clock_now();
 
 	for (;;) {
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		if (loop_ended(base))
 			return false;
-		if (server_now() - fmax(started, lp.last_input) >= server.cfg.busy_poll ||
+		if (clock_now() - fmax(started, lp.last_input) >= server.cfg.busy_poll ||
 		    !policy_loop_polls(lp.mean_gap, server.cfg.busy_poll, server.runs_in_flight))
 			return true;
 		sched_yield();
@@ -50,7 +51,7 @@ static bool
 input_is_streaming(void)
 {
 	return policy_loop_polls(lp.mean_gap, server.cfg.busy_poll, server.runs_in_flight) &&
-	    server_now() - lp.last_input < server.cfg.busy_poll;
+	    clock_now() - lp.last_input < server.cfg.busy_poll;
 }
 
 void

@@ -12,6 +12,7 @@
 #include <event2/util.h>
 #include <msgpack.h>
 
+#include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/server/metrics.h"
 #include "daemon/server/server.h"
@@ -55,7 +56,7 @@ format_stats(struct evbuffer *body)
 
 	msgpack_sbuffer_init(&packed);
 	msgpack_packer_init(&pk, &packed, msgpack_sbuffer_write);
-	stats_pack(&pk, NULL, NULL, server_now());
+	stats_pack(&pk, NULL, NULL, clock_now());
 	msgpack_unpacked_init(&stats);
 	if (msgpack_unpack_next(&stats, packed.data, packed.size, NULL) == MSGPACK_UNPACK_SUCCESS)
 		rc = lp_prometheus_write(&stats.data, to_evbuffer, body);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/server/notify.h"
 #include "daemon/server/sdproto.h"
@@ -153,7 +154,7 @@ send_with_status(const char *prefix, double now)
 static void
 on_status_due(evutil_socket_t fd, short what, void *arg)
 {
-	send_with_status("", server_now());
+	send_with_status("", clock_now());
 }
 
 void
@@ -193,7 +194,7 @@ notify_init(struct event_base *base)
 		return;
 	if ((notify.ev_status = evtimer_new(base, on_status_due, NULL)) == NULL)
 		fatalx("out of memory");
-	notify_changed(server_now());
+	notify_changed(clock_now());
 }
 
 void
@@ -229,10 +230,10 @@ notify_reloaded(void)
 		return;
 	if (!notify.ready) {
 		/* Reloaded while starting: READY=1 still waits for the warm pools. */
-		notify_changed(server_now());
+		notify_changed(clock_now());
 		return;
 	}
-	send_with_status("READY=1\n", server_now());
+	send_with_status("READY=1\n", clock_now());
 }
 
 void
@@ -240,5 +241,5 @@ notify_stopping(void)
 {
 	if (!notify.enabled)
 		return;
-	send_with_status("STOPPING=1\n", server_now());
+	send_with_status("STOPPING=1\n", clock_now());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/backend/procpool.h"
+#include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/server/dispatch.h"
 #include "daemon/server/reload.h"
@@ -58,7 +59,7 @@ reload_config(struct reload_result *r)
 	user_budget_changed();
 	log_set_level(server_log_level());
 	procpool_reload();
-	lease_table_warm(&server.leases, server_now());
+	lease_table_warm(&server.leases, clock_now());
 	server_schedule();
 	log_notice("configuration reloaded from %s: %u key%s changed, restart needed for %u",
 	    server.config_path, r->changed, lp_plural(r->changed), r->restart);

@@ -40,34 +40,6 @@ server_log_level(void)
 	return level > LOG_DEBUG ? LOG_DEBUG : level < LOG_ERR ? LOG_ERR : level;
 }
 
-/* Nonzero while one batch of input is handled: see server_clock_hold(). */
-static double clock_held;
-
-double
-server_now(void)
-{
-	return clock_held != 0 ? clock_held : monotonic_now();
-}
-
-/*
- * A pipelined run read the clock four times (accepted, lease used, lease
- * freed, deadlines): 5 % of the daemon's time per run.  The requests or
- * results of one read all happened when it was read, to within the few
- * microseconds it takes to handle them.
- */
-void
-server_clock_hold(void)
-{
-	clock_held = monotonic_now();
-	loop_note_input(clock_held);
-}
-
-void
-server_clock_release(void)
-{
-	clock_held = 0;
-}
-
 static struct timeval
 seconds_tv(double s)
 {
@@ -83,7 +55,7 @@ seconds_tv(double s)
 void
 server_schedule(void)
 {
-	double now = server_now();
+	double now = clock_now();
 	double next = lease_table_advance(&server.leases, now);
 	struct timeval tv;
 
@@ -260,7 +232,7 @@ pause_accepting(int error, unsigned accepted)
 		accept_pause.accepted += accepted;
 		return;
 	}
-	accept_pause.since = server_now();
+	accept_pause.since = clock_now();
 	log_warn("accept: %s, with %u connections open and %d descriptors kept for "
 	    "starting workers; new connections wait in the listen backlog until there is "
 	    "room (tried every %.1f s)", fdreserve_why(error), server.nconns, FDRESERVE_COUNT,
@@ -273,7 +245,7 @@ accepting_again(unsigned accepted)
 	if (accept_pause.since == 0)
 		return;
 	log_notice("accepting connections again after %.1f s paused; %u waited in the backlog",
-	    server_now() - accept_pause.since, accept_pause.accepted + accepted);
+	    clock_now() - accept_pause.since, accept_pause.accepted + accepted);
 	accept_pause.since = 0;
 	accept_pause.accepted = 0;
 }
@@ -375,7 +347,7 @@ server_init(struct event_base *base)
 	static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 
 	server.base = base;
-	server.started = server_now();
+	server.started = clock_now();
 	server.started_unix = unix_now();
 	fdreserve_init();
 	TAILQ_INIT(&server.conns);
@@ -410,7 +382,7 @@ server_init(struct event_base *base)
 	event_add(server.ev_accept, NULL);
 	if (server.cfg.metrics_listen[0] != '\0')
 		metrics_start(base, server.cfg.metrics_listen);
-	lease_table_warm(&server.leases, server_now());
+	lease_table_warm(&server.leases, clock_now());
 	notify_init(base);
 }
 

@@ -55,12 +55,6 @@ extern struct server server;
 /* The configured log level moved by -v and -q. */
 int server_log_level(void);
 
-/* Monotonic seconds: the held time between a hold and its release. */
-double server_now(void);
-/* Around the handling of one read of input, so that its items share one clock reading. */
-void server_clock_hold(void);
-void server_clock_release(void);
-
 /* Re-arms the deadline timer after the lease table changed. */
 void server_schedule(void);
 /* The same, at the end of this loop turn: once for all the runs it ends. */

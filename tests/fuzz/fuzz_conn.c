@@ -40,6 +40,7 @@
 
 #include "daemon/backend/forkserver.h"
 #include "daemon/backend/procpool.h"
+#include "daemon/core/clock.h"
 #include "daemon/core/config.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/modules.h"
@@ -146,7 +147,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 static void
 turn(double deadline, const char *waiting_for)
 {
-	if (server_now() > deadline)
+	if (clock_now() > deadline)
 		fail("the daemon is stuck: %s after %.0f s", waiting_for, SETTLE_SECONDS);
 	event_base_loop(server.base, EVLOOP_ONCE);
 }
@@ -312,9 +313,9 @@ client_send(struct client *cl, const uint8_t *p, size_t len, size_t piece, doubl
 static void
 client_linger(struct client *cl)
 {
-	double until = server_now() + LINGER_SECONDS;
+	double until = clock_now() + LINGER_SECONDS;
 
-	while (!cl->eof && (server.runs_in_flight > 0 || starting()) && server_now() < until)
+	while (!cl->eof && (server.runs_in_flight > 0 || starting()) && clock_now() < until)
 		event_base_loop(server.base, EVLOOP_ONCE);
 }
 
@@ -339,7 +340,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    &cl)) == NULL || event_add(cl.ev, NULL) == -1)
 		fail("out of memory");
 
-	deadline = server_now() + SETTLE_SECONDS;
+	deadline = clock_now() + SETTLE_SECONDS;
 	client_send(&cl, data + 1, size - 1, data[0] & 0x7f, deadline);
 	if (data[0] & 0x80)
 		client_linger(&cl);
@@ -354,7 +355,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A client's scale outlives it, by design; every input meets the configured daemon. */
 	for (size_t i = 0; i < server.leases.npools; i++)
 		if (server.leases.pools[i].units > 0)
-			lease_pool_scale(&server.leases.pools[i], 0, server_now());
+			lease_pool_scale(&server.leases.pools[i], 0, clock_now());
 	server.leases.next_lease_id = first_lease_id;
 	return 0;
 }
@@ -396,7 +397,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	msgpack_zone_init(&zone, 4096);
 	first_lease_id = server.leases.next_lease_id;
 
-	deadline = server_now() + SETTLE_SECONDS;
+	deadline = clock_now() + SETTLE_SECONDS;
 	while (starting())
 		turn(deadline, "the executors' start");
 	return 0;
