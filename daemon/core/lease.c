@@ -509,8 +509,11 @@ lease_run_begin(struct lp_lease *l, double now, struct lp_error *err)
 void
 lease_run_end(struct lp_lease *l, double now)
 {
+	struct lp_lease_table *t = l->pool->table;
+
 	l->runs--;
 	lease_settle(l, now);
+	t->events->deadlines_changed(t->arg);
 }
 
 void

@@ -165,6 +165,11 @@ struct lp_lease_events {
 	void (*stop_executor)(struct lp_executor *ex, void *arg);
 	/* A deadline set with lease_deadline_set() passed; it is out of the heap. */
 	void (*deadline)(struct lp_deadline *d, void *arg);
+	/*
+	 * A run ended (lease_run_end()): a lease may be gone, its executor
+	 * another's or idle, so the next deadline may be another.
+	 */
+	void (*deadlines_changed)(void *arg);
 };
 
 struct lp_lease_table {
@@ -248,7 +253,7 @@ enum lp_err lease_renew(struct lp_lease *l, double lease_seconds, double now,
 
 /* A run is accepted on l (LP_OK), or refused (LEASE_EXPIRED). */
 enum lp_err lease_run_begin(struct lp_lease *l, double now, struct lp_error *err);
-/* A run on l was answered; l may be freed by this call. */
+/* A run on l was answered; l may be freed by this call.  Raises deadlines_changed. */
 void lease_run_end(struct lp_lease *l, double now);
 
 /* The holder is gone: withdraw its waiters (no callback), release its leases. */

@@ -477,6 +477,13 @@ on_stop_executor(struct lp_executor *ex, void *arg)
 	backend_of(ex->pool)->stop_executor(ex);
 }
 
+/* Once for all the runs that end in this loop turn. */
+static void
+on_deadlines_changed(void *arg)
+{
+	server_schedule_soon();
+}
+
 /* The only deadlines of ours in the table's heap: submissions still queued. */
 static void
 on_deadline(struct lp_deadline *d, void *arg)
@@ -491,4 +498,5 @@ const struct lp_lease_events dispatch_lease_events = {
 	.start_executor = on_start_executor,
 	.stop_executor = on_stop_executor,
 	.deadline = on_deadline,
+	.deadlines_changed = on_deadlines_changed,
 };

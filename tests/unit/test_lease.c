@@ -66,6 +66,7 @@ struct recorder {
 	size_t nmine;
 	struct lp_deadline *passed[RECORDS_MAX];	/* of them, those handed back */
 	size_t npassed;
+	size_t nchanged;		/* deadlines_changed */
 };
 
 static struct fixture {
@@ -301,6 +302,14 @@ on_deadline(struct lp_deadline *d, void *arg)
 	r->passed[r->npassed++] = d;
 }
 
+static void
+on_deadlines_changed(void *arg)
+{
+	struct recorder *r = arg;
+
+	r->nchanged++;
+}
+
 static const struct lp_lease_events recording_events = {
 	.granted = on_granted,
 	.waiter_failed = on_waiter_failed,
@@ -308,6 +317,7 @@ static const struct lp_lease_events recording_events = {
 	.start_executor = on_start_executor,
 	.stop_executor = on_stop_executor,
 	.deadline = on_deadline,
+	.deadlines_changed = on_deadlines_changed,
 };
 
 /* The backend brings up the next executor it was asked for. */
@@ -857,7 +867,9 @@ START_TEST(test_release_with_runs_in_flight_drains)
 	ck_assert_int_eq(ex->state, EXECUTOR_DRAINING);
 	ck_assert_uint_eq(fx.rec.ngrants, 0);
 
+	ck_assert_uint_eq(fx.rec.nchanged, 1);
 	run_end(l, 5);	/* the last run: l is freed, the executor goes to bob */
+	ck_assert_uint_eq(fx.rec.nchanged, 2);	/* bob's lease has an expiry: the timer is re-armed */
 	ck_assert_uint_eq(fx.rec.ngrants, 1);
 	ck_assert_ptr_eq(last_grant()->lease->executor, ex);
 	ck_assert(last_grant()->lease->acquired == 5);
