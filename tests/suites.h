@@ -11,6 +11,7 @@
 	X(params) \
 	X(text) \
 	X(lease) \
+	X(run) \
 	X(heap) \
 	X(path_trust) \
 	X(plural) \

@@ -3,7 +3,9 @@
  * grinder, from the moment it is accepted until it is answered.  Its client
  * may vanish meanwhile (conn becomes NULL and the answer is dropped); its
  * lease stays counted until the answer, so the executor is not reused under
- * a running job.  A grinder item has no lease until it is dispatched.
+ * a running job.  A grinder item has no lease until it is dispatched.  Who
+ * created a run (a connection, or a grinder) answers it through its struct
+ * run_owner: this file knows nothing of connections, grinders or budgets.
  */
 #ifndef LP_DAEMON_RUN_H
 #define LP_DAEMON_RUN_H
@@ -12,18 +14,45 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 
-#include <event2/buffer.h>
 #include <msgpack.h>
 
 #include "daemon/core/lease.h"
 #include "proto/params.h"
 
 struct conn;
+struct evbuffer;
 struct grinder;
+struct run;
 struct user;
 
+/* What the creator of a run does with it: the same for all runs of one kind. */
+struct run_owner {
+	/*
+	 * r is answered: a result, whose len packed bytes are to be moved out
+	 * of src (to the client's output, without a copy, or dropped), or err.
+	 */
+	void (*result)(struct run *r, struct evbuffer *src, size_t len);
+	void (*error)(struct run *r, const struct lp_error *err);
+	/* After the answer, its lease's run ended: ok says which; r is freed next.  May be NULL. */
+	void (*ended)(struct run *r, bool ok);
+	/* The bytes of a run count against its user's budget from run_new() to run_free(). */
+	void (*charge)(struct user *u, size_t n);
+	void (*uncharge)(struct user *u, size_t n);
+};
+
+/* Who asked for a run. */
+struct run_caller {
+	struct conn *conn;		/* answered there, unless it goes first */
+	struct user *user;		/* whose budget the run's bytes count against */
+	uint32_t uid, gid;		/* as whom an exec runs, with groups */
+	const gid_t *groups;
+	unsigned ngroups;
+};
+
 struct run {
+	const struct run_owner *owned_by;
 	struct conn *conn;
 	uint32_t msgid;
 	struct lp_lease *lease;
@@ -52,20 +81,23 @@ struct run_job {
 	struct lp_raw kwargs;
 	double timeout;
 	struct lp_str owner;		/* a submit item's; a lease run takes its lease's */
+	bool as_caller;			/* the exec built-in: it runs as its caller (exec.c) */
 };
 
-/* fn is the exec built-in, which runs as the client that asked. */
-bool run_is_exec(struct lp_str fn);
-
 /* A run on lease (which gives the pool), or a grinder item when lease is NULL. */
-struct run *run_new(struct conn *c, uint32_t msgid, struct lp_pool *pool,
-    struct lp_lease *lease, const struct run_job *job);
+struct run *run_new(const struct run_owner *owner, const struct run_caller *caller,
+    uint32_t msgid, struct lp_pool *pool, struct lp_lease *lease, const struct run_job *job);
 
 /* Frees a run that is answered, or that nobody wants answered any more. */
 void run_free(struct run *r);
 
-/* Answers with len bytes of packed result taken from src. */
+/* Answers with len bytes of packed result taken from src, through r's owner; r is freed. */
 void run_answer_result(struct run *r, struct evbuffer *src, size_t len);
 void run_answer_error(struct run *r, const struct lp_error *err);
+
+/* Runs from run_new() to run_free(): what a drain waits for. */
+unsigned runs_in_flight(void);
+/* drained is called whenever the last run in flight is freed. */
+void runs_on_drained(void (*drained)(void));
 
 #endif

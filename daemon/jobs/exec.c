@@ -41,6 +41,12 @@ static uint64_t output_max = 1u << 20;
 static struct spawn_user caller;
 static bool has_caller;
 
+bool
+exec_is(struct lp_str fn)
+{
+	return fn.len == strlen(EXEC_FUNCTION) && memcmp(fn.ptr, EXEC_FUNCTION, fn.len) == 0;
+}
+
 void
 exec_set_output_max(uint64_t bytes)
 {

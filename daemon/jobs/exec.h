@@ -6,8 +6,12 @@
 #include <stdint.h>
 
 #include "leasepool/job.h"
+#include "proto/rpc.h"
 
 #define EXEC_FUNCTION "exec"
+
+/* fn is the exec built-in, which runs as the client that asked (struct run_job's as_caller). */
+bool exec_is(struct lp_str fn);
 
 /* The pool's exec_output_max, given to the worker when it starts. */
 void exec_set_output_max(uint64_t bytes);

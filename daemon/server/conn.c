@@ -123,6 +123,40 @@ conn_remove_run(struct conn *c, struct run *r)
 	c->nruns--;
 }
 
+struct run_caller
+conn_caller(struct conn *c)
+{
+	return (struct run_caller){ .conn = c, .user = c->user, .uid = c->holder.uid,
+	    .gid = c->holder.gid, .groups = c->groups, .ngroups = c->ngroups };
+}
+
+void
+conn_answer_result(struct run *r, struct evbuffer *src, size_t len)
+{
+	if (r->conn == NULL) {
+		evbuffer_drain(src, len);
+		return;
+	}
+	conn_remove_run(r->conn, r);
+	conn_send_result(r->conn, r->msgid, src, len);
+}
+
+void
+conn_answer_error(struct run *r, const struct lp_error *err)
+{
+	if (r->conn == NULL)
+		return;
+	conn_remove_run(r->conn, r);
+	conn_send_error(r->conn, r->msgid, err);
+}
+
+const struct run_owner conn_run_owner = {
+	.result = conn_answer_result,
+	.error = conn_answer_error,
+	.charge = user_charge,
+	.uncharge = user_uncharge,
+};
+
 bool
 conn_has_group(const struct conn *c, gid_t gid)
 {

@@ -59,6 +59,14 @@ struct conn {
 void conn_add_run(struct conn *c, struct run *r);
 void conn_remove_run(struct conn *c, struct run *r);
 
+/* c asks for a run: its connection, its user's budget, and as whom an exec runs. */
+struct run_caller conn_caller(struct conn *c);
+/* A run of c's is answered: to c, or to nobody once c is gone (run_owner). */
+void conn_answer_result(struct run *r, struct evbuffer *src, size_t len);
+void conn_answer_error(struct run *r, const struct lp_error *err);
+/* The owner of a run on a lease. */
+extern const struct run_owner conn_run_owner;
+
 /* True when the peer is uid, in gid, or in a supplementary group gid. */
 bool conn_has_group(const struct conn *c, gid_t gid);
 

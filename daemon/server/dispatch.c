@@ -7,6 +7,7 @@
 #include "daemon/backend/forkserver.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
+#include "daemon/jobs/exec.h"
 #include "daemon/core/run.h"
 #include "daemon/jobs/jobs.h"
 #include "daemon/jobs/privs.h"
@@ -256,14 +257,14 @@ function_allowed(struct conn *c, uint32_t msgid, const struct lp_pool *pool, str
 		    "function '%s' is not marked thread-safe; run it on a process pool", f->name);
 		return false;
 	}
-	if (!pool->cfg.exec && run_is_exec(fn)) {
+	if (!pool->cfg.exec && exec_is(fn)) {
 		log_warn("%s: exec refused on pool %s", conn_label(c), pool->cfg.name);
 		answer_error(c, msgid, LP_ERR_PERMISSION_DENIED,
 		    "pool '%s' does not allow exec (set exec = yes in its [pool %s] section)",
 		    pool->cfg.name, pool->cfg.name);
 		return false;
 	}
-	if (run_is_exec(fn) && c->holder.uid != geteuid() && !exec_can_switch()) {
+	if (exec_is(fn) && c->holder.uid != geteuid() && !exec_can_switch()) {
 		log_warn("%s: exec refused on pool %s: the daemon cannot switch users",
 		    conn_label(c), pool->cfg.name);
 		answer_error(c, msgid, LP_ERR_PERMISSION_DENIED,
@@ -292,6 +293,7 @@ do_run(struct conn *c, const struct lp_request *req)
 	const struct lp_run_params *p = &req->p.run;
 	struct lp_lease *l;
 	struct lp_error err;
+	struct run_caller caller = conn_caller(c);
 	double timeout;
 	struct run *r;
 
@@ -306,10 +308,10 @@ do_run(struct conn *c, const struct lp_request *req)
 		return;
 	}
 	timeout = job_timeout(l->pool, p->has_timeout, p->timeout);
-	r = run_new(c, req->msgid, l->pool, l, &(struct run_job){ .fn = p->fn, .args = p->args,
-	    .kwargs = p->kwargs, .timeout = timeout });
+	r = run_new(&conn_run_owner, &caller, req->msgid, l->pool, l, &(struct run_job){
+	    .fn = p->fn, .args = p->args, .kwargs = p->kwargs, .timeout = timeout,
+	    .as_caller = exec_is(p->fn) });
 	conn_add_run(c, r);
-	server.runs_in_flight++;
 	backend_of(l->pool)->submit(l->executor, r);
 }
 

@@ -9,6 +9,7 @@
 #include "daemon/core/alloc.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
+#include "daemon/jobs/exec.h"
 #include "daemon/server/conn.h"
 #include "daemon/server/grinder.h"
 #include "daemon/server/server.h"
@@ -58,6 +59,16 @@ struct grinder {
 };
 
 static void grinder_kick(struct grinder *g);
+static void item_ended(struct run *r, bool ok);
+
+/* An item answers its client as a run on a lease does, then frees its place in the batch. */
+static const struct run_owner grinder_item_owner = {
+	.result = conn_answer_result,
+	.error = conn_answer_error,
+	.ended = item_ended,
+	.charge = user_charge,
+	.uncharge = user_uncharge,
+};
 
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
@@ -210,12 +221,13 @@ grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
 	struct run_job job = {
 		.fn = p->fn, .args = p->args, .kwargs = p->kwargs, .timeout = timeout,
 		.owner = p->has_owner ? p->owner : (struct lp_str){ "", 0 },
+		.as_caller = exec_is(p->fn),
 	};
-	struct run *r = run_new(c, msgid, pool, NULL, &job);
+	struct run_caller caller = conn_caller(c);
+	struct run *r = run_new(&grinder_item_owner, &caller, msgid, pool, NULL, &job);
 
 	r->grinder = g;
 	conn_add_run(c, r);
-	server.runs_in_flight++;
 	deadline_set(r, r->accepted + timeout);
 	TAILQ_INSERT_TAIL(&q->items, r, queue_link);
 	TAILQ_INSERT_TAIL(&g->by_age, r, age_link);
@@ -397,9 +409,7 @@ grinder_requeue(struct run **items, unsigned n)
 		g->running--;
 		if (r->conn == NULL) {
 			/* Its client is gone: nobody wants it run any more. */
-			server.runs_in_flight--;
 			run_free(r);
-			server_check_drained();
 			continue;
 		}
 		q = queue_of(g, r->conn);
@@ -436,9 +446,12 @@ grinder_recall_due(struct run *const *items, unsigned n)
 	return g->nring > 1 || TAILQ_FIRST(&g->ring)->user != owner;
 }
 
-void
-grinder_item_done(struct grinder *g, bool ok)
+/* An item was answered. */
+static void
+item_ended(struct run *r, bool ok)
 {
+	struct grinder *g = r->grinder;
+
 	g->running--;
 	if (ok)
 		g->completed++;
@@ -467,7 +480,7 @@ static void
 fail_item(struct grinder *g, struct run *r, const struct lp_error *err)
 {
 	unqueue(queue_of(g, r->conn), r);
-	g->running++;		/* run_answer_error() ends it through grinder_item_done() */
+	g->running++;		/* run_answer_error() ends it through item_ended() */
 	run_answer_error(r, err);
 }
 
@@ -518,7 +531,6 @@ grinder_drop_conn(struct conn *c)
 		while ((r = TAILQ_FIRST(&q->items)) != NULL) {
 			unqueue(q, r);
 			conn_remove_run(c, r);
-			server.runs_in_flight--;
 			run_free(r);
 		}
 		ring_leave(q);

@@ -66,8 +66,6 @@ bool grinder_waiting(const struct lp_executor *ex);
  * item's time: the backend recalls those not started, and requeues them.
  */
 bool grinder_recall_due(struct run *const *items, unsigned n);
-/* An item was answered. */
-void grinder_item_done(struct grinder *g, bool ok);
 
 /* The lease table's answers to a grinder's acquire. */
 void grinder_granted(struct lp_holder *h, struct lp_lease *l);

@@ -4,6 +4,7 @@
 
 #include "daemon/backend/frame_policy.h"
 #include "daemon/core/clock.h"
+#include "daemon/core/run.h"
 #include "daemon/server/loop.h"
 #include "daemon/server/server.h"
 
@@ -40,7 +41,7 @@ poll_until_quiet(struct event_base *base)
 		if (loop_ended(base))
 			return false;
 		if (clock_now() - fmax(started, lp.last_input) >= server.cfg.busy_poll ||
-		    !policy_loop_polls(lp.mean_gap, server.cfg.busy_poll, server.runs_in_flight))
+		    !policy_loop_polls(lp.mean_gap, server.cfg.busy_poll, runs_in_flight()))
 			return true;
 		sched_yield();
 	}
@@ -50,7 +51,7 @@ poll_until_quiet(struct event_base *base)
 static bool
 input_is_streaming(void)
 {
-	return policy_loop_polls(lp.mean_gap, server.cfg.busy_poll, server.runs_in_flight) &&
+	return policy_loop_polls(lp.mean_gap, server.cfg.busy_poll, runs_in_flight()) &&
 	    clock_now() - lp.last_input < server.cfg.busy_poll;
 }
 

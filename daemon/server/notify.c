@@ -11,6 +11,7 @@
 
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
+#include "daemon/core/run.h"
 #include "daemon/server/notify.h"
 #include "daemon/server/sdproto.h"
 #include "daemon/server/server.h"
@@ -117,7 +118,7 @@ describe(char *buf, size_t len)
 	unsigned leases = 0, waiters = 0;
 
 	if (server.stopping) {
-		snprintf(buf, len, "stopping: runs in flight: %u", server.runs_in_flight);
+		snprintf(buf, len, "stopping: runs in flight: %u", runs_in_flight());
 		return;
 	}
 	if (!notify.ready && (cold = cold_pool()) != NULL) {
@@ -133,7 +134,7 @@ describe(char *buf, size_t len)
 		waiters += server.leases.pools[i].nwaiters;
 	}
 	snprintf(buf, len, "leases: %u, waiters: %u, runs in flight: %u, clients: %u",
-	    leases, waiters, server.runs_in_flight, server.nconns);
+	    leases, waiters, runs_in_flight(), server.nconns);
 }
 
 /* Sends prefix (may be empty) with the STATUS= line, when either is news. */

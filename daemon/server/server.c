@@ -15,6 +15,7 @@
 #include "daemon/backend/procpool.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
+#include "daemon/core/run.h"
 #include "daemon/server/conn.h"
 #include "daemon/server/dispatch.h"
 #include "daemon/server/grinder.h"
@@ -81,17 +82,23 @@ server_schedule_soon(void)
 	event_active(server.ev_deadline, EV_TIMEOUT, 0);
 }
 
-void
-server_check_drained(void)
+/* No run in flight (run.c calls it when the last one is freed). */
+static void
+runs_drained(void)
 {
 	static const struct timeval quiet = { QUIET_SECONDS, 0 };
 
-	if (server.runs_in_flight > 0)
-		return;
 	if (server.stopping)
 		event_base_loopexit(server.base, NULL);
 	else	/* re-armed at every drain: a daemon whose runs keep ending is not trimmed */
 		evtimer_add(server.ev_quiet, &quiet);
+}
+
+void
+server_check_drained(void)
+{
+	if (runs_in_flight() == 0)
+		runs_drained();
 }
 
 /*
@@ -102,7 +109,7 @@ server_check_drained(void)
 static void
 on_quiet(evutil_socket_t fd, short what, void *arg)
 {
-	if (server.runs_in_flight == 0)
+	if (runs_in_flight() == 0)
 		malloc_trim(0);
 }
 
@@ -110,7 +117,7 @@ static void
 on_shutdown_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	log_warn("shutdown_timeout passed with %u run%s in flight; stopping them",
-	    server.runs_in_flight, lp_plural(server.runs_in_flight));
+	    runs_in_flight(), lp_plural(runs_in_flight()));
 	event_base_loopexit(server.base, NULL);
 }
 
@@ -127,7 +134,7 @@ begin_stop(int sig)
 	server.stopping = true;
 	notify_stopping();
 	log_notice("%s: stopping; %u run%s in flight may finish within %.1f s",
-	    strsignal(sig), server.runs_in_flight, lp_plural(server.runs_in_flight),
+	    strsignal(sig), runs_in_flight(), lp_plural(runs_in_flight()),
 	    server.cfg.shutdown_timeout);
 	lease_table_stop(&server.leases);
 	grinder_stop(&server.leases);
@@ -366,6 +373,7 @@ server_init(struct event_base *base)
 	server.ev_reap = new_event(-1, 0, on_reap);
 	server.ev_flush = new_event(-1, 0, on_flush);
 	server.ev_quiet = new_event(-1, 0, on_quiet);
+	runs_on_drained(runs_drained);
 	server.ev_accept_pause = new_event(-1, 0, on_accept_resume);
 	lease_table_init(&server.leases, &server.cfg, &dispatch_lease_events, NULL);
 	grinder_init(&server.leases);

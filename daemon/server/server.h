@@ -41,7 +41,6 @@ struct server {
 	TAILQ_HEAD(, conn) flushing;
 	unsigned nconns;
 	uint64_t next_conn_id;
-	unsigned runs_in_flight;
 	bool stopping;
 	double started;
 	double started_unix;		/* the same moment in Unix time, for stats */
@@ -60,7 +59,7 @@ void server_schedule(void);
 /* The same, at the end of this loop turn: once for all the runs it ends. */
 void server_schedule_soon(void);
 
-/* Called when a run ends or a connection goes: maybe the drain is over, or the daemon idle. */
+/* A connection went, or the stop began: maybe the drain is over, or the daemon idle. */
 void server_check_drained(void);
 
 /* SIGHUP, or the reload method: reads the file again, telling systemd (reload.h). */

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "daemon/backend/backend.h"
+#include "daemon/core/run.h"
 #include "daemon/server/conn.h"
 #include "daemon/server/grinder.h"
 #include "daemon/server/server.h"
@@ -197,7 +198,7 @@ stats_pack(msgpack_packer *pk, const struct lp_pool *only, const struct conn *vi
 	lp_pack_kv_double(pk, "started", server.started_unix);
 	lp_pack_kv_double(pk, "uptime", now - server.started);
 	lp_pack_kv_u64(pk, "connections", server.nconns);
-	lp_pack_kv_u64(pk, "runs_in_flight", server.runs_in_flight);
+	lp_pack_kv_u64(pk, "runs_in_flight", runs_in_flight());
 	lp_pack_kv_bool(pk, "stopping", server.stopping);
 	lp_pack_kv_str(pk, "default_pool", server.cfg.default_pool);
 	lp_pack_cstr(pk, "clients");

@@ -43,6 +43,7 @@
 #include "daemon/core/clock.h"
 #include "daemon/core/config.h"
 #include "daemon/core/log.h"
+#include "daemon/core/run.h"
 #include "daemon/jobs/modules.h"
 #include "daemon/server/conn.h"
 #include "daemon/server/server.h"
@@ -117,7 +118,7 @@ fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, " (connections %u, runs in flight %u)\n", server.nconns,
-	    server.runs_in_flight);
+	    runs_in_flight());
 	abort();
 }
 
@@ -165,7 +166,7 @@ starting(void)
 static bool
 at_rest(void)
 {
-	if (server.nconns > 0 || !TAILQ_EMPTY(&server.closed) || server.runs_in_flight > 0 ||
+	if (server.nconns > 0 || !TAILQ_EMPTY(&server.closed) || runs_in_flight() > 0 ||
 	    !TAILQ_EMPTY(&server.leases.leases) || starting())
 		return false;
 	for (size_t i = 0; i < server.leases.npools; i++)
@@ -315,7 +316,7 @@ client_linger(struct client *cl)
 {
 	double until = clock_now() + LINGER_SECONDS;
 
-	while (!cl->eof && (server.runs_in_flight > 0 || starting()) && clock_now() < until)
+	while (!cl->eof && (runs_in_flight() > 0 || starting()) && clock_now() < until)
 		event_base_loop(server.base, EVLOOP_ONCE);
 }
 
