@@ -16,6 +16,7 @@ import msgpack
 
 HERE = pathlib.Path(__file__).resolve().parent
 PACKAGE_ROOT = HERE.parent
+EXAMPLES = PACKAGE_ROOT.parent.parent / "examples" / "python"
 
 # Spelled out here from the spec, not taken from the package under test.
 HEADER = struct.Struct(">IIBBH")

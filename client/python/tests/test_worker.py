@@ -5,7 +5,7 @@ from typing import Any, Callable
 import msgpack
 import pytest
 
-from harness import (INTERNAL, JOB, JOB_FAILED, LIMIT_EXCEEDED,
+from harness import (EXAMPLES, INTERNAL, JOB, JOB_FAILED, LIMIT_EXCEEDED,
                      NO_SUCH_FUNCTION, OK, RECALL, RECALLABLE, RECALLED, RESULT, STREAM, Worker, frame,
                      job_frame)
 
@@ -208,3 +208,9 @@ def test_without_LEASEPOOL_WORKER_FDS_it_says_how_it_is_run(start_worker: StartW
     assert worker.stderr_text() == ("leasepoold.worker: run by leasepoold as a pool's worker_program;"
                                     " see docs/worker-protocol.md\n")
 
+
+def test_the_example_counts_primes(start_worker: StartWorker) -> None:
+    worker = start_worker(["primes"], paths=[EXAMPLES])
+    worker.expect_ready()
+    assert worker.call("primes:count_primes", 100) == (OK, 25)
+    assert worker.call("primes:echo", [b"x"]) == (OK, [b"x"])
