@@ -2,7 +2,8 @@
 # the source tree stays clean; `make BUILD=/tmp/x` builds elsewhere.
 #
 #   make                 daemon, client library, tool, modules, examples
-#   make check           the whole test suite (Check)
+#   make check           the whole test suite (Check, and check-python)
+#   make check-python    the Python package's tests (client/python)
 #   make check-sanitize  the suite again, built with ASan and UBSan
 #   make check-tsan      the suite again, built with ThreadSanitizer
 #   make fuzz            libFuzzer targets (clang)
@@ -28,6 +29,12 @@ usr_prefix = $(filter /usr,$(PREFIX))
 SYSCONFDIR ?= $(if $(usr_prefix),/etc,$(PREFIX)/etc)
 SYSTEMDUNITDIR ?= $(if $(usr_prefix),$(or $(SYSTEMD_UNITDIR_PC),/usr/lib/systemd/system),$(PREFIX)/lib/systemd/system)
 SYSUSERSDIR ?= $(if $(usr_prefix),$(or $(SYSUSERSDIR_PC),/usr/lib/sysusers.d),$(PREFIX)/lib/sysusers.d)
+# The Python package: for /usr in Debian's directory for it, which Python
+# searches; below any other prefix in one to add to PYTHONPATH
+# (client/python/README.md).
+PYTHONDIR ?= $(if $(usr_prefix),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python3/site-packages)
+# Debian's Python, which python3-msgpack and python3-pytest serve.
+PYTHON ?= /usr/bin/python3
 
 VERSION := 0.1.0
 SOVERSION := 1
@@ -78,6 +85,7 @@ EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 MODULE_SRC := $(sort $(wildcard modules/*.c))
 TEST_MODULE_SRC := $(sort $(wildcard tests/modules/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
+PYTHON_PACKAGE := $(sort $(wildcard client/python/leasepoold/*.py)) client/python/leasepoold/py.typed
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 PROTO_OBJ := $(call objs,$(PROTO_SRC))
@@ -98,7 +106,7 @@ MODULES := $(patsubst modules/%.c,$(BUILD)/modules/%.so,$(MODULE_SRC))
 TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_MODULE_SRC))
 
 .PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
-	lint-man check-install check-completion check-layers
+	lint-man check-install check-completion check-layers check-python
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -165,7 +173,7 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(CHECK_LIBS) -lm
 
-check: all $(TESTS) $(TEST_MODULES) $(README_PROGRAMS) lint-man check-install check-completion
+check: all $(TESTS) $(TEST_MODULES) $(README_PROGRAMS) lint-man check-install check-completion check-python
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
 		LP_README=$(abspath $(BUILD)/readme) \
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
@@ -191,6 +199,16 @@ lint-man:
 # The bash completion must at least parse; the tool suite runs it.
 check-completion:
 	@bash -n client/tool/leasepool.bash && echo "check-completion: client/tool/leasepool.bash parses"
+
+# The Python package's tests, and its types when mypy is there.  Nothing is
+# written to the source tree: no bytecode, no pytest cache.
+check-python:
+	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -q -p no:cacheprovider client/python/tests
+	@if $(PYTHON) -m mypy --version >/dev/null 2>&1; then \
+		PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m mypy --cache-dir=$(BUILD)/mypy \
+			--config-file client/python/pyproject.toml client/python/leasepoold \
+			client/python/setup.py client/python/tests || exit 1; \
+	else echo "check-python: no mypy for $(PYTHON): types not checked"; fi
 
 # make install into a scratch DESTDIR must lay down exactly tests/install.list.
 check-install: all
@@ -296,7 +314,8 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/leasepool $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MODULEDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/leasepool $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-		$(DESTDIR)$(BASHCOMPDIR) $(foreach n,$(MAN_SECTIONS),$(DESTDIR)$(MANDIR)/man$(n))
+		$(DESTDIR)$(BASHCOMPDIR) $(foreach n,$(MAN_SECTIONS),$(DESTDIR)$(MANDIR)/man$(n)) \
+		$(DESTDIR)$(PYTHONDIR)/leasepoold
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/leasepoold
 	install -m 0755 $(TOOL) $(DESTDIR)$(BINDIR)/leasepool
 	install -m 0644 client/tool/leasepool.bash $(DESTDIR)$(BASHCOMPDIR)/leasepool
@@ -307,6 +326,7 @@ install: all
 	install -m 0644 include/leasepool/*.h $(DESTDIR)$(INCLUDEDIR)/leasepool/
 	$(call install_subst,client/lib/leasepool.pc.in,$(DESTDIR)$(PKGCONFIGDIR)/leasepool.pc)
 	install -m 0644 $(MODULES) $(DESTDIR)$(MODULEDIR)/
+	install -m 0644 $(PYTHON_PACKAGE) $(DESTDIR)$(PYTHONDIR)/leasepoold/
 	$(call install_subst,systemd/leasepoold.service,$(DESTDIR)$(SYSTEMDUNITDIR)/leasepoold.service)
 	$(call install_subst,systemd/leasepoold.socket,$(DESTDIR)$(SYSTEMDUNITDIR)/leasepoold.socket)
 	install -m 0644 systemd/sysusers.d/leasepool.conf $(DESTDIR)$(SYSUSERSDIR)/leasepool.conf
@@ -328,7 +348,7 @@ uninstall:
 		$(DESTDIR)$(SYSUSERSDIR)/leasepool.conf \
 		$(patsubst modules/%.c,$(DESTDIR)$(MODULEDIR)/%.so,$(MODULE_SRC)) \
 		$(foreach page,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(page)))/$(notdir $(page)))
-	rm -rf $(DESTDIR)$(INCLUDEDIR)/leasepool
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/leasepool $(DESTDIR)$(PYTHONDIR)/leasepoold
 	@if [ -e $(CONF) ]; then \
 		if $(SUBST) etc/leasepoold.conf | cmp -s - $(CONF); then rm -f $(CONF); \
 		else echo "uninstall: keeping $(CONF): it was changed"; fi; \

@@ -11,6 +11,9 @@ commands="pkg-config:pkg-config cc:gcc make:make"
 # Optional: the build goes on without them, but make check needs
 # systemd-socket-activate and mandoc.  Installed along when root.
 optional_commands="systemd-socket-activate:systemd mandoc:mandoc"
+# Python module : Debian package, for the Python package's tests that make
+# check runs with Debian's /usr/bin/python3, which these packages serve.
+optional_python="msgpack:python3-msgpack pytest:python3-pytest"
 
 missing=""
 command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"
@@ -34,6 +37,10 @@ for pair in $optional_commands; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || optional="$optional $pkg"
 done
+for pair in $optional_python; do
+	mod=${pair%%:*} pkg=${pair#*:}
+	/usr/bin/python3 -c "import $mod" >/dev/null 2>&1 || optional="$optional $pkg"
+done
 
 # shellcheck disable=SC2086 # word splitting wanted: one package a line
 missing=$(printf "%s\n" $missing | sort -u | tr "\n" " " | sed "s/ *$//")
@@ -55,6 +62,6 @@ if [ -n "$missing" ]; then
 	echo "  $install" >&2
 	exit 1
 fi
-echo "deps: optional, for systemd (notifications, socket activation) and make check:" >&2
+echo "deps: optional, for systemd (notifications, socket activation) and make check (Python tests too):" >&2
 echo "  $install" >&2
 exit 0
