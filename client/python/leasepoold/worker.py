@@ -152,7 +152,7 @@ class Runner:
             return JOB_FAILED, text(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
         try:
             payload: bytes = self.packer.pack(result)
-        except (TypeError, ValueError, OverflowError) as error:
+        except Exception as error:
             return JOB_FAILED, text(f"result of type {type(result).__name__} cannot be sent as msgpack: {error}")
         if len(payload) > self.max_result_bytes:
             return LIMIT_EXCEEDED, text(
@@ -203,7 +203,7 @@ def max_result_bytes() -> int:
     return int(value)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
+def main() -> NoReturn:
     parser = argparse.ArgumentParser(
         prog="python3 -m leasepoold.worker",
         description="Serve the public functions of Python modules, as MODULE:FUNCTION, "
@@ -211,7 +211,7 @@ def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
     parser.add_argument("--path", action="append", default=[], metavar="DIR",
                         help="look for the modules in DIR first (may be repeated)")
     parser.add_argument("modules", nargs="+", metavar="MODULE", help="a module whose functions are served")
-    options = parser.parse_args(argv)
+    options = parser.parse_args()
     if os.environ.get("LEASEPOOL_WORKER_FDS") != f"{FROM_DAEMON},{TO_DAEMON}":
         fail("run by leasepoold as a pool's worker_program; see docs/worker-protocol.md", 2)
     limit = max_result_bytes()

@@ -71,10 +71,12 @@ class Worker:
             os.dup2(to_worker_read, 3)
             os.dup2(from_worker_write, 4)
 
+        # Not pass_fds=(3, 4), which wants them open here; every descriptor
+        # of this process but 0, 1 and 2 is closed on exec (PEP 446).
         self.process = subprocess.Popen(
             args + list(modules), stdin=subprocess.DEVNULL, stdout=self.stdout, stderr=self.stderr,
             env={k: v for k, v in worker_env.items() if v is not None},
-            pass_fds=(3, 4), preexec_fn=channel_on_3_and_4)
+            close_fds=False, preexec_fn=channel_on_3_and_4)
         os.close(to_worker_read)
         os.close(from_worker_write)
         self.received = b""

@@ -122,6 +122,10 @@ def test_logging_reaches_stderr_at_info(worker: Worker) -> None:
     assert "logged by a job" in worker.stderr_text()
 
 
+def test_a_program_a_job_starts_does_not_get_the_channel(worker: Worker) -> None:
+    assert worker.call("sample_jobs:child_has_channel") == (OK, False)
+
+
 def test_end_of_file_on_fd_3_exits_0(worker: Worker) -> None:
     assert worker.close() == 0
 
