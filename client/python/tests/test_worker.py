@@ -146,15 +146,18 @@ def test_a_recall_between_jobs_stops_the_frame(worker: Worker) -> None:
 
 
 def test_a_recall_after_the_first_result_stops_the_frame(worker: Worker) -> None:
-    worker.send(job_frame(9, [["sample_jobs:pause", [0.2], {}]] * 3, RECALLABLE))
-    assert worker.result(9) == (OK, 0.2)
+    jobs = [["sample_jobs:pause", [0.05], {}]] * 20
+    worker.send(job_frame(9, jobs, RECALLABLE))
+    assert worker.result(9) == (OK, 0.05)
     worker.send(frame(RECALL, 9))
-    # The worker may have looked before the RECALL came: then it sees it after
-    # the second job.
+    # The worker may have looked before the RECALL came: it sees it after
+    # another job or two, long before the last one however busy the machine.
+    results = 1
     got = worker.read_frame()
-    if got is not None and got[0] == RESULT:
+    while got is not None and got[0] == RESULT:
+        results += 1
         got = worker.read_frame()
-    assert got == (RECALLED, 9, 0, 0, b"")
+    assert got == (RECALLED, 9, 0, 0, b"") and results < len(jobs)
     assert worker.call("sample_jobs:echo", "next") == (OK, "next"), "no result after RECALLED"
 
 
