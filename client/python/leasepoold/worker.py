@@ -198,7 +198,7 @@ def run_frame(channel: Channel, runner: Runner, frame_id: int, recallable: bool,
 
 def max_result_bytes() -> int:
     value = os.environ.get("LEASEPOOL_MAX_RESULT_BYTES", "")
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         fail(f"LEASEPOOL_MAX_RESULT_BYTES is not a number of bytes: {value!r}", 2)
     return int(value)
 

@@ -216,6 +216,13 @@ def test_without_LEASEPOOL_WORKER_FDS_it_says_how_it_is_run(start_worker: StartW
                                     " see docs/worker-protocol.md\n")
 
 
+@pytest.mark.parametrize("value", [None, "", "lots", "-1", "\u0661"])
+def test_without_a_result_limit_it_exits_2(start_worker: StartWorker, value: Any) -> None:
+    worker = start_worker(["sample_jobs"], env={"LEASEPOOL_MAX_RESULT_BYTES": value})
+    assert worker.wait() == 2
+    assert "LEASEPOOL_MAX_RESULT_BYTES is not a number of bytes" in worker.stderr_text()
+
+
 def test_the_example_counts_primes(start_worker: StartWorker) -> None:
     worker = start_worker(["primes"], paths=[EXAMPLES])
     worker.expect_ready()
