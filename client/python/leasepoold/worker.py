@@ -183,9 +183,9 @@ def serve(channel: Channel, runner: Runner) -> NoReturn:
 
 
 def run_frame(channel: Channel, runner: Runner, frame_id: int, recallable: bool, jobs: List[object]) -> None:
-    last_look = time.monotonic_ns()
-    for index, job in enumerate(jobs):
-        if recallable and index:
+    last_look = time.monotonic_ns() if recallable else 0
+    for job in jobs:
+        if recallable:
             now = time.monotonic_ns()
             if now - last_look >= RECALL_LOOK_INTERVAL_NS:
                 last_look = now
