@@ -179,6 +179,12 @@ check: all $(TESTS) $(TEST_MODULES) $(README_PROGRAMS) lint-man check-install ch
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
 		LP_SOURCE=$(CURDIR) $(TESTS)
 
+# The Python client's tests, against the daemon just built; they leave no
+# cache or bytecode in the source tree.
+check-python: $(DAEMON)
+	LEASEPOOLD=$(abspath $(DAEMON)) PYTHONDONTWRITEBYTECODE=1 \
+		/usr/bin/python3 -m pytest -q -p no:cacheprovider client/python/tests
+
 # Man pages must render without a warning: mandoc's linter, else groff's.
 MAN_PAGES := $(sort $(wildcard docs/*.[1-8]))
 # The layering rule of daemon/ (README.md, Layout).

@@ -13,7 +13,7 @@ commands="pkg-config:pkg-config cc:gcc make:make"
 optional_commands="systemd-socket-activate:systemd mandoc:mandoc"
 # Python module : Debian package, for the Python package's tests that make
 # check runs with Debian's /usr/bin/python3, which these packages serve.
-optional_python="msgpack:python3-msgpack pytest:python3-pytest"
+optional_python="msgpack:python3-msgpack pytest:python3-pytest pytest_asyncio:python3-pytest-asyncio"
 
 missing=""
 command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"
