@@ -1,0 +1,54 @@
+"""The synchronous wrapper, from the test's thread and from several at once."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from daemon_fixture import Daemon, daemon  # noqa: F401 - fixtures
+
+import leasepoold
+from leasepoold import sync
+
+
+def test_every_method_blocks_for_its_answer(daemon: Daemon) -> None:  # noqa: F811
+    with sync.connect(daemon.socket) as client:
+        assert client.hello()["protocol"] == 1
+        with client.acquire(owner="script", pool="one", lease_seconds=20) as lease:
+            assert (lease.owner, lease.pool, lease.lease_seconds) == ("script", "one", 20)
+            assert lease.run("echo", [1, "two"]) == [1, "two"]
+            assert lease.renew(30) == 30
+            with pytest.raises(leasepoold.LeaseUnavailableError):
+                client.acquire(pool="one", wait=False)
+            leases = client.stats("one")["pools"]["one"]["leases"]
+            assert [entry["owner"] for entry in leases] == ["script"]
+        lease.release()  # twice is harmless
+        assert client.stats("one")["pools"]["one"]["leases"] == []
+        assert client.submit("echo", {"k": "v"}) == {"k": "v"}
+        with pytest.raises(leasepoold.JobError, match="echo takes one argument"):
+            client.submit("echo")
+    with pytest.raises(leasepoold.DisconnectedError):
+        client.hello()
+    client.close()  # twice is harmless
+
+
+def test_threads_share_one_client(daemon: Daemon) -> None:  # noqa: F811
+    results: dict[int, list[Any]] = {}
+    with sync.connect(daemon.socket) as client:
+        def submitter(n: int) -> None:
+            results[n] = [client.submit("echo", [n, i]) for i in range(25)]
+        threads = [threading.Thread(target=submitter, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert results == {n: [[n, i] for i in range(25)] for n in range(4)}
+
+
+def test_connect_to_nothing_stops_the_loop_thread(tmp_path: Any) -> None:
+    before = threading.active_count()
+    with pytest.raises(leasepoold.ConnectError):
+        sync.connect(tmp_path / "missing.sock")
+    assert threading.active_count() == before
