@@ -19,6 +19,7 @@ makes the daemon release every lease the connection held.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import weakref
@@ -121,15 +122,14 @@ class _Connection:
         """
         msgid, future = self._send(method, params, orphan)
         try:
-            await self.writer.drain()
+            # A write that fails ends the connection: the reader then fails
+            # the future, with the reason the daemon gave when it gave one.
+            with contextlib.suppress(ConnectionError):
+                await self.writer.drain()
             return await future
         except asyncio.CancelledError:
             self._abandon(msgid, future, orphan)
             raise
-        except ConnectionError as e:
-            lost = DisconnectedError(f"connection to leasepoold lost: {e}")
-            self.fail(lost)
-            raise lost from e
 
     def send_only(self, method: str, params: dict[str, Any]) -> None:
         """Sends a request whose answer nobody awaits: it is discarded."""
@@ -169,7 +169,8 @@ class _Connection:
         elif (isinstance(message, list) and len(message) == 3 and message[0] == NOTIFICATION
                 and message[1] == "error" and isinstance(message[2], list) and message[2]):
             # Sent just before the daemon closes the connection: the reason it gives.
-            raise DisconnectedError(f"leasepoold closed the connection: {error_from_wire(message[2][0])}")
+            reason = error_from_wire(message[2][0])
+            raise DisconnectedError(f"leasepoold closed the connection ({reason.code}: {reason})")
         else:
             raise ProtocolError(f"the daemon sent a message that is no response: {message!r:.200}")
 

@@ -28,11 +28,13 @@ LEASEPOOLD = Path(os.environ.get("LEASEPOOLD", REPO / "build" / "leasepoold"))
 STARTUP_BOUND = 30.0
 
 # Pools for the tests: `cpu` for ordinary work, `one` with a single executor
-# for contention, `short` whose leases expire at once past their term.
+# for contention, `short` whose leases expire at once past their term,
+# `closed` for nobody else.
 CONFIG = """\
 [daemon]
 shutdown_timeout = 5
 default_pool = cpu
+max_result_bytes = 64K
 [pool cpu]
 executors_min = 1
 executors_max = 2
@@ -47,6 +49,9 @@ executors_min = 1
 executors_max = 1
 workers = 1
 grace_seconds = 0
+[pool closed]
+executors_min = 0
+allow_users = nobody
 """
 
 

@@ -151,6 +151,8 @@ async def test_job_errors_keep_the_lease_usable(client: leasepoold.Client) -> No
             await lease.run("sleep", 60, timeout=0.1)
         with pytest.raises(leasepoold.InvalidArgumentError, match="timeout"):
             await lease.run("echo", 1, timeout=-1)
+        with pytest.raises(leasepoold.LimitExceededError):
+            await lease.run("echo", bytes(128 << 10))  # max_result_bytes is 64K
         assert await lease.run("echo", "still usable") == "still usable"
 
 
@@ -167,6 +169,20 @@ async def test_a_killed_worker_is_worker_crashed_with_its_signal(client: leasepo
             await asyncio.wait_for(job, BOUND)
         assert crashed.value.signal == signal.SIGKILL
         assert await lease.run("echo", 2) == 2
+
+
+async def test_a_pool_that_does_not_admit_the_user(client: leasepoold.Client) -> None:
+    assert "closed" not in (await client.hello())["pools"]
+    with pytest.raises(leasepoold.PermissionDeniedError, match="closed"):
+        await client.acquire(pool="closed")
+
+
+async def test_a_message_too_large_ends_the_connection_saying_why(daemon: Daemon) -> None:  # noqa: F811
+    async with await leasepoold.connect(daemon.socket) as c:
+        with pytest.raises(leasepoold.DisconnectedError, match="LIMIT_EXCEEDED"):
+            await c.submit("echo", bytes(5 << 20))  # max_message_bytes is 4 MiB
+        with pytest.raises(leasepoold.DisconnectedError):
+            await c.hello()
 
 
 async def test_an_unknown_method_and_an_unknown_lease(client: leasepoold.Client) -> None:
@@ -210,9 +226,7 @@ async def test_an_acquire_cancelled_while_waiting_leaks_no_lease(client: leasepo
     waiter.cancel()
     await holder.release()  # the daemon now grants the cancelled acquire its lease
 
-    async def no_lease() -> bool:
-        return not await pool_leases(client, "one")
-    await eventually(no_lease, "the orphaned lease released")
+    await eventually(lambda: _no_leases(client, "one"), "the orphaned lease released")
 
 
 async def test_a_lease_is_released_when_the_block_raises(client: leasepoold.Client) -> None:
@@ -222,11 +236,22 @@ async def test_a_lease_is_released_when_the_block_raises(client: leasepoold.Clie
     assert await pool_leases(client, "one") == []
 
 
-async def test_a_closed_client_fails_its_calls(daemon: Daemon) -> None:  # noqa: F811
+async def test_closing_fails_pending_and_later_calls(daemon: Daemon) -> None:  # noqa: F811
     c = await leasepoold.connect(daemon.socket)
+    await c.acquire(owner="closer", pool="one")
+    waiting = asyncio.ensure_future(c.acquire(owner="closer", pool="one"))
+    await asyncio.sleep(0)  # the acquire is sent
     await c.close()
+    with pytest.raises(leasepoold.DisconnectedError, match="closed"):
+        await asyncio.wait_for(waiting, BOUND)
     with pytest.raises(leasepoold.DisconnectedError):
         await c.hello()
+    async with await leasepoold.connect(daemon.socket) as observer:
+        await eventually(lambda: _no_leases(observer, "one"), "the closed client's lease released")
+
+
+async def _no_leases(client: leasepoold.Client, pool: str) -> bool:
+    return not await pool_leases(client, pool)
 
 
 async def test_connect_to_nothing_is_a_connect_error(tmp_path: Any) -> None:
