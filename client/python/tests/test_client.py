@@ -50,6 +50,14 @@ async def pool_leases(client: leasepoold.Client, pool: str) -> list[dict[str, An
     return leases
 
 
+async def in_flight(client: leasepoold.Client, pool: str, runs: int) -> bool:
+    return bool((await client.stats(pool))["pools"][pool]["runs_in_flight"] == runs)
+
+
+async def no_leases(client: leasepoold.Client, pool: str) -> bool:
+    return not await pool_leases(client, pool)
+
+
 async def test_hello_names_the_daemon_its_pools_and_functions(client: leasepoold.Client) -> None:
     hello = await client.hello("pytest")
     assert hello["server"].startswith("leasepoold ")
@@ -84,11 +92,8 @@ async def test_64_runs_of_one_lease_are_in_flight_at_once(client: leasepoold.Cli
         # in flight at once shows the connection pipelines them.
         blockers = [asyncio.ensure_future(lease.run("sleep", 2)) for _ in range(lease.workers)]
         echoes = asyncio.gather(*(lease.run("echo", i) for i in range(64)))
-
-        async def all_in_flight() -> bool:
-            stats = await client.stats("cpu")
-            return bool(stats["pools"]["cpu"]["runs_in_flight"] == 64 + len(blockers))
-        await eventually(all_in_flight, "64 runs and the blockers in flight")
+        await eventually(lambda: in_flight(client, "cpu", 64 + len(blockers)),
+                         "64 runs and the blockers in flight")
         assert await echoes == list(range(64))
         await asyncio.gather(*blockers)
 
@@ -160,9 +165,7 @@ async def test_a_killed_worker_is_worker_crashed_with_its_signal(client: leasepo
     async with await client.acquire(owner="crash", pool="one") as lease:
         job = asyncio.ensure_future(lease.run("sleep", 60))
 
-        async def running() -> bool:
-            return bool((await client.stats("one"))["pools"]["one"]["runs_in_flight"] == 1)
-        await eventually(running, "the sleep running")
+        await eventually(lambda: in_flight(client, "one", 1), "the sleep running")
         (worker,) = (await pool_leases(client, "one"))[0]["workers"]
         os.kill(worker, signal.SIGKILL)
         with pytest.raises(leasepoold.WorkerCrashedError) as crashed:
@@ -202,17 +205,13 @@ async def test_a_cancelled_run_leaves_the_client_usable(client: leasepoold.Clien
     async with await client.acquire(owner="cancel", pool="one") as lease:
         run = asyncio.ensure_future(lease.run("sleep", 0.5))
 
-        async def running() -> bool:
-            return bool((await client.stats("one"))["pools"]["one"]["runs_in_flight"] == 1)
-        await eventually(running, "the sleep running")
+        await eventually(lambda: in_flight(client, "one", 1), "the sleep running")
         run.cancel()
         with pytest.raises(asyncio.CancelledError):
             await run
         assert await lease.run("echo", "after") == "after"  # queued behind the sleep
 
-        async def answered() -> bool:
-            return bool((await client.stats("one"))["pools"]["one"]["runs_in_flight"] == 0)
-        await eventually(answered, "the cancelled run's answer")
+        await eventually(lambda: in_flight(client, "one", 0), "the cancelled run's answer")
         assert await client.hello()
 
 
@@ -226,7 +225,7 @@ async def test_an_acquire_cancelled_while_waiting_leaks_no_lease(client: leasepo
     waiter.cancel()
     await holder.release()  # the daemon now grants the cancelled acquire its lease
 
-    await eventually(lambda: _no_leases(client, "one"), "the orphaned lease released")
+    await eventually(lambda: no_leases(client, "one"), "the orphaned lease released")
 
 
 async def test_a_lease_is_released_when_the_block_raises(client: leasepoold.Client) -> None:
@@ -247,11 +246,7 @@ async def test_closing_fails_pending_and_later_calls(daemon: Daemon) -> None:  #
     with pytest.raises(leasepoold.DisconnectedError):
         await c.hello()
     async with await leasepoold.connect(daemon.socket) as observer:
-        await eventually(lambda: _no_leases(observer, "one"), "the closed client's lease released")
-
-
-async def _no_leases(client: leasepoold.Client, pool: str) -> bool:
-    return not await pool_leases(client, pool)
+        await eventually(lambda: no_leases(observer, "one"), "the closed client's lease released")
 
 
 async def test_connect_to_nothing_is_a_connect_error(tmp_path: Any) -> None:
