@@ -320,7 +320,7 @@ class Client:
         answer: dict[str, Any] = await self.call("hello", _without_none(client=client))
         return answer
 
-    async def acquire(self, owner: str = "", pool: str | None = None, wait: bool = True,
+    async def acquire(self, *, owner: str | None = None, pool: str | None = None, wait: bool = True,
                       timeout: float | None = None, lease_seconds: float | None = None) -> Lease:
         """Leases an executor of pool (default: the daemon's default pool).
 
@@ -333,7 +333,7 @@ class Client:
         if not wait:
             params["wait"] = False
         granted = await self.call("acquire", params, orphan=self._connection.release_orphan)
-        return Lease(self, owner, granted)
+        return Lease(self, owner or "", granted)
 
     async def submit(self, fn: str | Callable[..., Any], /, *args: Any, owner: str | None = None,
                      pool: str | None = None, timeout: float | None = None, **kwargs: Any) -> Any:
