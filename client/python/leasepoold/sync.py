@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import weakref
 from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
@@ -36,9 +37,12 @@ class _LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="leasepoold-sync",
-                                       daemon=True)
+        self.thread = threading.Thread(target=self._serve, name="leasepoold-sync", daemon=True)
         self.thread.start()
+
+    def _serve(self) -> None:
+        self.loop.run_forever()
+        self.loop.close()
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         if self.loop.is_closed():
@@ -54,7 +58,16 @@ class _LoopThread:
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join()
-        self.loop.close()
+
+
+def _close_dropped(loop: asyncio.AbstractEventLoop, client: Client) -> None:
+    """Closes the connection of a SyncClient dropped without close(), then
+    ends its loop's thread; without waiting, for the collector may run in
+    any thread, that one included."""
+    async def close_then_stop() -> None:
+        await client.close()
+        loop.stop()
+    asyncio.run_coroutine_threadsafe(close_then_stop(), loop)
 
 
 class SyncLease:
@@ -102,6 +115,7 @@ class SyncClient:
         except BaseException:
             self._loop.stop()
             raise
+        self._dropped = weakref.finalize(self, _close_dropped, self._loop.loop, self._client)
 
     @property
     def socket(self) -> str:
@@ -112,10 +126,11 @@ class SyncClient:
         """As ``Client.hello``."""
         return self._loop.run(self._client.hello(client))
 
-    def acquire(self, owner: str = "", pool: str | None = None, wait: bool = True,
+    def acquire(self, *, owner: str | None = None, pool: str | None = None, wait: bool = True,
                 timeout: float | None = None, lease_seconds: float | None = None) -> SyncLease:
         """As ``Client.acquire``."""
-        lease = self._loop.run(self._client.acquire(owner, pool, wait, timeout, lease_seconds))
+        lease = self._loop.run(self._client.acquire(owner=owner, pool=pool, wait=wait, timeout=timeout,
+                                                    lease_seconds=lease_seconds))
         return SyncLease(lease, self._loop)
 
     def submit(self, fn: str | Callable[..., Any], /, *args: Any, owner: str | None = None,
@@ -130,7 +145,7 @@ class SyncClient:
 
     def close(self) -> None:
         """Closes the connection and stops the loop's thread; twice is harmless."""
-        if self._loop.loop.is_closed():
+        if not self._dropped.detach():
             return
         self._loop.run(self._client.close())
         self._loop.stop()

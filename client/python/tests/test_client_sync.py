@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -52,3 +54,17 @@ def test_connect_to_nothing_stops_the_loop_thread(tmp_path: Any) -> None:
     with pytest.raises(leasepoold.ConnectError):
         sync.connect(tmp_path / "missing.sock")
     assert threading.active_count() == before
+
+
+def test_a_dropped_client_leaks_neither_its_lease_nor_its_thread(daemon: Daemon) -> None:  # noqa: F811
+    before = threading.active_count()
+    dropped = sync.connect(daemon.socket)
+    dropped.acquire(owner="dropped")
+    del dropped
+    gc.collect()
+    with sync.connect(daemon.socket) as observer:
+        deadline = time.monotonic() + 30
+        while (any(lease["owner"] == "dropped" for lease in observer.stats("cpu")["pools"]["cpu"]["leases"])
+               or threading.active_count() != before + 1):  # the observer's thread
+            assert time.monotonic() < deadline, "the dropped client's lease or thread lingers"
+            time.sleep(0.01)
