@@ -27,7 +27,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-import msgpack  # type: ignore[import]  # Debian's has no type hints
+import msgpack
 
 from ._socket_path import default_socket
 from .errors import (ConnectError, DisconnectedError, LeasePoolError, PermissionDeniedError,

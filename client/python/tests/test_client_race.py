@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-import msgpack  # type: ignore[import]  # Debian's has no type hints
+import msgpack
 import pytest
 
 import daemon_fixture  # noqa: F401 - puts this tree's leasepoold first on sys.path
