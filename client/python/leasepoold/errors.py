@@ -126,16 +126,18 @@ class StoppingError(LeasePoolError):
     code = "STOPPING"
 
 
-# "ValueError: bad input": a job's exception as a Python worker reports it.
-_REMOTE_EXCEPTION = re.compile(r"((?:[A-Za-z_]\w*\.)*[A-Z]\w*): (.*)", re.DOTALL)
+# "ValueError: bad input", or "ValueError" alone for an exception without a
+# message: a job's exception as a Python worker reports it.
+_REMOTE_EXCEPTION = re.compile(r"((?:[A-Za-z_]\w*\.)*[A-Z]\w*)(?:: (.*))?", re.DOTALL)
 
 
 class JobError(LeasePoolError):
     """The job itself failed (``JOB_FAILED``).
 
-    ``remote_type`` names the job's exception class when the message starts
-    with one (``"ValueError: ..."``), as a Python worker reports it, and
-    ``remote_message`` is the rest; otherwise ``remote_type`` is None and
+    ``remote_type`` names the job's exception class when the message is
+    one (``"ValueError"``) or starts with one (``"ValueError: ..."``), as a
+    Python worker reports it, and ``remote_message`` is the rest (``""``
+    when there is none); otherwise ``remote_type`` is None and
     ``remote_message`` the whole message.
     """
 
@@ -145,7 +147,7 @@ class JobError(LeasePoolError):
         super().__init__(message)
         match = _REMOTE_EXCEPTION.fullmatch(message)
         self.remote_type: str | None = match.group(1) if match else None
-        self.remote_message: str = match.group(2) if match else message
+        self.remote_message: str = (match.group(2) or "") if match else message
 
 
 class JobTimeoutError(LeasePoolError):

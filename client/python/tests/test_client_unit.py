@@ -50,6 +50,12 @@ def test_each_code_has_its_class() -> None:
     failed = error_from_wire({"code": "JOB_FAILED", "message": "mod.BadThing: it broke: twice"})
     assert isinstance(failed, leasepoold.JobError)
     assert (failed.remote_type, failed.remote_message) == ("mod.BadThing", "it broke: twice")
+    bare = error_from_wire({"code": "JOB_FAILED", "message": "KeyError"})
+    assert isinstance(bare, leasepoold.JobError)
+    assert (bare.remote_type, bare.remote_message) == ("KeyError", "")
+    sentence = error_from_wire({"code": "JOB_FAILED", "message": "echo takes one argument"})
+    assert isinstance(sentence, leasepoold.JobError)
+    assert (sentence.remote_type, sentence.remote_message) == (None, "echo takes one argument")
 
 
 def test_unknown_codes_are_internal_and_malformed_errors_are_protocol() -> None:
