@@ -40,6 +40,10 @@ MSGID_LIMIT = 1 << 32
 # The largest message accepted from the daemon, as libleasepool's limit.
 MESSAGE_MAX = 64 << 20
 READ_SIZE = 64 << 10
+# A job's result is the bytes it packed: a str that is not UTF-8 reads with
+# its bad bytes as surrogates (and packs back as they were), rather than
+# failing the whole connection.
+UNICODE_ERRORS = "surrogateescape"
 
 # The loop keeps only weak references to tasks, and a stream's protocol only
 # a weak one to its reader: without this, a dropped client's reader task
@@ -109,9 +113,12 @@ class _Connection:
             self.next_msgid = (self.next_msgid + 1) % MSGID_LIMIT
         msgid = self.next_msgid
         self.next_msgid = (msgid + 1) % MSGID_LIMIT
+        # Packed first: a value msgpack cannot carry (a set...) raises here, leaving nothing behind.
+        request = msgpack.packb([REQUEST, msgid, method, [params]], use_bin_type=True,
+                                unicode_errors=UNICODE_ERRORS)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.pending[msgid] = (future, orphan)
-        self.writer.write(msgpack.packb([REQUEST, msgid, method, [params]], use_bin_type=True))
+        self.writer.write(request)
         return msgid, future
 
     async def call(self, method: str, params: dict[str, Any], orphan: Orphan | None = None) -> Any:
@@ -175,7 +182,8 @@ class _Connection:
             raise ProtocolError(f"the daemon sent a message that is no response: {message!r:.200}")
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
-        unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=MESSAGE_MAX)
+        unpacker = msgpack.Unpacker(raw=False, unicode_errors=UNICODE_ERRORS, strict_map_key=False,
+                                    max_buffer_size=MESSAGE_MAX)
         reason: LeasePoolError = DisconnectedError("leasepoold closed the connection")
         try:
             while data := await reader.read(READ_SIZE):

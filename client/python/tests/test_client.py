@@ -188,6 +188,15 @@ async def test_a_message_too_large_ends_the_connection_saying_why(daemon: Daemon
             await c.hello()
 
 
+async def test_a_value_msgpack_cannot_carry_is_refused_before_sending(
+        client: leasepoold.Client) -> None:
+    async with await client.acquire(owner="unpackable") as lease:
+        with pytest.raises(TypeError):
+            await lease.run("echo", {1, 2})
+        assert not client._connection.pending
+        assert await lease.run("echo", [1, 2]) == [1, 2]
+
+
 async def test_an_unknown_method_and_an_unknown_lease(client: leasepoold.Client) -> None:
     with pytest.raises(leasepoold.UnknownMethodError):
         await client.call("frobnicate", {})

@@ -1,5 +1,6 @@
 """What no real daemon can be made to do on cue, against a fake one on a
-socket pair: an answer that arrives as its awaiter is cancelled."""
+socket pair: an answer that arrives as its awaiter is cancelled, a result
+that is not UTF-8."""
 
 from __future__ import annotations
 
@@ -18,11 +19,16 @@ GRANTED = {"lease": 5, "pool": "cpu", "backend": "process", "workers": 1,
            "lease_seconds": 60, "grace_seconds": 10}
 
 
-async def test_a_lease_granted_as_its_acquire_is_cancelled_is_released() -> None:
+async def fake_daemon() -> tuple[leasepoold.Client, socket.socket]:
+    """A client, and the daemon's end of its connection."""
     ours, theirs = socket.socketpair()
     theirs.settimeout(30)  # generous: what is awaited is already written
     reader, writer = await asyncio.open_connection(sock=ours)
-    client = leasepoold.Client(reader, writer, "socketpair")
+    return leasepoold.Client(reader, writer, "socketpair"), theirs
+
+
+async def test_a_lease_granted_as_its_acquire_is_cancelled_is_released() -> None:
+    client, theirs = await fake_daemon()
     daemon = msgpack.Unpacker(raw=False)
     acquire = asyncio.ensure_future(client.acquire(owner="racer"))
     await asyncio.sleep(0)  # the acquire is sent
@@ -36,5 +42,22 @@ async def test_a_lease_granted_as_its_acquire_is_cancelled_is_released() -> None
         await acquire
     daemon.feed(theirs.recv(4096))
     assert next(daemon)[2:] == ["release", [{"lease": 5}]]
+    await client.close()
+    theirs.close()
+
+
+async def test_a_result_that_is_not_utf8_keeps_its_bytes() -> None:
+    client, theirs = await fake_daemon()
+    answer = asyncio.ensure_future(client.call("submit", {"fn": "echo"}))
+    await asyncio.sleep(0)  # the submit is sent
+    (_, msgid, _, _) = msgpack.unpackb(theirs.recv(4096))
+    # [1, msgid, nil, "a\xff"], the str as a C job may pack it.
+    theirs.sendall(b"\x94" + b"".join(map(msgpack.packb, [1, msgid, None])) + b"\xa2a\xff")
+    result = await asyncio.wait_for(answer, 30)
+    assert result.encode("utf-8", "surrogateescape") == b"a\xff"
+    call = asyncio.ensure_future(client.call("submit", {"fn": "echo", "args": [result]}))
+    await asyncio.sleep(0)
+    assert b"\xa2a\xff" in theirs.recv(4096)  # sent back as it came
+    call.cancel()
     await client.close()
     theirs.close()
