@@ -30,7 +30,7 @@ from typing import Any
 import msgpack
 
 from ._socket_path import default_socket
-from .errors import (ConnectError, DisconnectedError, LeasePoolError, PermissionDeniedError,
+from .errors import (ConnectError, DisconnectedError, PermissionDeniedError,
                      ProtocolError, error_from_wire)
 
 __all__ = ["Client", "Lease", "connect", "function_name"]
@@ -101,7 +101,7 @@ class _Connection:
         self.writer = writer
         self.pending: dict[int, tuple[asyncio.Future[Any], Orphan | None]] = {}
         self.next_msgid = 0
-        self.lost: DisconnectedError | None = None
+        self.lost: DisconnectedError | ProtocolError | None = None
         self.reader_task = asyncio.get_running_loop().create_task(self._read(reader))
         _READERS.add(self.reader_task)
         self.reader_task.add_done_callback(_READERS.discard)
@@ -184,13 +184,13 @@ class _Connection:
     async def _read(self, reader: asyncio.StreamReader) -> None:
         unpacker = msgpack.Unpacker(raw=False, unicode_errors=UNICODE_ERRORS, strict_map_key=False,
                                     max_buffer_size=MESSAGE_MAX)
-        reason: LeasePoolError = DisconnectedError("leasepoold closed the connection")
+        reason: DisconnectedError | ProtocolError = DisconnectedError("leasepoold closed the connection")
         try:
             while data := await reader.read(READ_SIZE):
                 unpacker.feed(data)
                 for message in unpacker:
                     self._dispatch(message)
-        except LeasePoolError as e:
+        except (DisconnectedError, ProtocolError) as e:
             reason = e
         except (msgpack.UnpackException, ValueError) as e:
             reason = ProtocolError(f"cannot read what the daemon sent: {e}")
@@ -198,25 +198,28 @@ class _Connection:
             reason = DisconnectedError(f"connection to leasepoold lost: {e}")
         finally:
             # Also when the loop ends this task: the daemon releases our leases.
-            self.fail(reason if isinstance(reason, DisconnectedError)
-                      else DisconnectedError(f"dropped the connection: {reason}"))
+            self.fail(reason)
 
     def release_orphan(self, granted: Any) -> None:
         """Releases the lease granted to an acquire whose awaiter went away."""
         if isinstance(granted, dict) and isinstance(granted.get("lease"), int):
             self.send_only("release", {"lease": granted["lease"]})
 
-    def fail(self, reason: DisconnectedError) -> None:
-        """Closes the connection and fails every pending request with reason."""
+    def fail(self, reason: DisconnectedError | ProtocolError) -> None:
+        """Closes the connection and fails every pending request with reason.
+
+        Later requests fail with ``DisconnectedError``, whatever the reason.
+        """
         if self.lost is None:
             self.lost = reason
             self.writer.close()
         pending, self.pending = self.pending, {}
         for future, _ in pending.values():
             if not future.done():
-                future.set_exception(DisconnectedError(self.lost.message))
+                future.set_exception(type(self.lost)(self.lost.message))
 
     async def close(self) -> None:
+        """Closes the connection and waits until the socket is closed."""
         self.fail(DisconnectedError("the client closed the connection"))
         if not self.reader_task.done():
             self.reader_task.cancel()

@@ -1,6 +1,6 @@
 """What no real daemon can be made to do on cue, against a fake one on a
 socket pair: an answer that arrives as its awaiter is cancelled, a result
-that is not UTF-8."""
+that is not UTF-8, a stream that is not msgpack."""
 
 from __future__ import annotations
 
@@ -59,5 +59,18 @@ async def test_a_result_that_is_not_utf8_keeps_its_bytes() -> None:
     await asyncio.sleep(0)
     assert b"\xa2a\xff" in theirs.recv(4096)  # sent back as it came
     call.cancel()
+    await client.close()
+    theirs.close()
+
+
+async def test_what_cannot_be_read_fails_pending_calls_and_drops_the_connection() -> None:
+    client, theirs = await fake_daemon()
+    pending = asyncio.ensure_future(client.hello())
+    await asyncio.sleep(0)  # the hello is sent
+    theirs.sendall(b"\xc1")  # the byte msgpack never uses
+    with pytest.raises(leasepoold.ProtocolError, match="cannot read"):
+        await asyncio.wait_for(pending, 30)
+    with pytest.raises(leasepoold.DisconnectedError, match="cannot read"):
+        await client.hello()
     await client.close()
     theirs.close()
