@@ -375,6 +375,15 @@ note_running(struct worker *w, const struct run *r)
 		timer_start(w, r->timeout);
 }
 
+static void
+add_header(struct worker *w, const struct wire_header *h)
+{
+	unsigned char bytes[WIRE_HEADER_BYTES];
+
+	wire_encode(h, bytes);
+	evbuffer_add(w->out, bytes, sizeof bytes);
+}
+
 /* One frame, [job, job, ...] with each job as its run packed it, after w's others; returns its id. */
 static uint32_t
 frame_send(struct worker *w, struct run **runs, unsigned n)
@@ -406,7 +415,7 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 		h.flags = WIRE_STREAM;
 	if (runs[0]->grinder != NULL && n > 1)
 		h.flags |= WIRE_RECALLABLE;
-	evbuffer_add(w->out, &h, sizeof h);
+	add_header(w, &h);
 	evbuffer_add(w->out, head, headlen);
 	for (unsigned i = 0; i < n; i++)
 		evbuffer_add(w->out, runs[i]->payload, runs[i]->len);
@@ -526,7 +535,7 @@ recall_batches(struct pexec *pe)
 		    !grinder_recall_due(w->batch + w->done, w->nbatch - w->done))
 			continue;
 		w->recalling = true;
-		evbuffer_add(w->out, &h, sizeof h);
+		add_header(w, &h);
 		worker_writable(w->to_fd, EV_WRITE, w);
 	}
 }
@@ -905,10 +914,12 @@ discarded(struct worker *w)
 static void
 worker_frames(struct worker *w)
 {
+	unsigned char bytes[WIRE_HEADER_BYTES];
 	struct wire_header h;
 
 	while (w->state != WORKER_DEAD && discarded(w) &&
-	    evbuffer_copyout(w->in, &h, sizeof h) == (ssize_t)sizeof h) {
+	    evbuffer_copyout(w->in, bytes, sizeof bytes) == (ssize_t)sizeof bytes) {
+		wire_decode(bytes, &h);
 		if (h.len > w->limits.max_result_bytes + LP_ERROR_MESSAGE_MAX) {
 			log_err("%s sent a frame of %u bytes; stopping it", worker_label(w), h.len);
 			kill(w->pid, SIGKILL);
@@ -920,14 +931,14 @@ worker_frames(struct worker *w)
 		 * a result over it is answered at once and never held whole.
 		 */
 		if (h.type == WIRE_RESULT && h.code == LP_OK && h.len > server.cfg.max_result_bytes) {
-			evbuffer_drain(w->in, sizeof h);
+			evbuffer_drain(w->in, sizeof bytes);
 			w->discard = h.len;
 			worker_result(w, &h);
 			continue;
 		}
-		if (evbuffer_get_length(w->in) < sizeof h + h.len)
+		if (evbuffer_get_length(w->in) < sizeof bytes + h.len)
 			return;
-		evbuffer_drain(w->in, sizeof h);
+		evbuffer_drain(w->in, sizeof bytes);
 		switch (h.type) {
 		case WIRE_READY:
 			if (h.flags != 0)

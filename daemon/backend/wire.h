@@ -1,8 +1,10 @@
 /*
  * The channel between the daemon and one worker process: fixed headers and
- * raw payloads.  Both ends are this program on this host, so the header is
- * in native byte order, and a job's result travels as the exact msgpack
- * bytes the job packed: the daemon forwards them to the client untouched.
+ * raw payloads.  A worker may be a program in any language
+ * (docs/worker-protocol.md), so the header travels big-endian whatever the
+ * machine, encoded and decoded here only.  A job's result travels as the
+ * exact msgpack bytes the job packed: the daemon forwards them to the
+ * client untouched.
  */
 #ifndef LP_DAEMON_WIRE_H
 #define LP_DAEMON_WIRE_H
@@ -46,6 +48,34 @@ struct wire_header {
 	uint16_t flags;
 };
 
-_Static_assert(sizeof(struct wire_header) == 12, "wire header is 12 bytes");
+/* The header on the channel: len, job, type, code, flags, in that order, big-endian. */
+#define WIRE_HEADER_BYTES 12
+
+static inline void
+wire_encode(const struct wire_header *h, unsigned char out[WIRE_HEADER_BYTES])
+{
+	out[0] = (unsigned char)(h->len >> 24);
+	out[1] = (unsigned char)(h->len >> 16);
+	out[2] = (unsigned char)(h->len >> 8);
+	out[3] = (unsigned char)h->len;
+	out[4] = (unsigned char)(h->job >> 24);
+	out[5] = (unsigned char)(h->job >> 16);
+	out[6] = (unsigned char)(h->job >> 8);
+	out[7] = (unsigned char)h->job;
+	out[8] = h->type;
+	out[9] = h->code;
+	out[10] = (unsigned char)(h->flags >> 8);
+	out[11] = (unsigned char)h->flags;
+}
+
+static inline void
+wire_decode(const unsigned char in[WIRE_HEADER_BYTES], struct wire_header *h)
+{
+	h->len = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+	h->job = (uint32_t)in[4] << 24 | (uint32_t)in[5] << 16 | (uint32_t)in[6] << 8 | in[7];
+	h->type = in[8];
+	h->code = in[9];
+	h->flags = (uint16_t)(in[10] << 8 | in[11]);
+}
 
 #endif

@@ -43,6 +43,18 @@ read_full(int fd, void *buf, size_t len)
 	return true;
 }
 
+/* The next frame's header; false at end of file (the daemon is done) or an error. */
+static bool
+read_header(int fd, struct wire_header *h)
+{
+	unsigned char bytes[WIRE_HEADER_BYTES];
+
+	if (!read_full(fd, bytes, sizeof bytes))
+		return false;
+	wire_decode(bytes, h);
+	return true;
+}
+
 static void
 send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code, uint16_t killed,
     const void *payload, size_t len)
@@ -50,12 +62,14 @@ send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code, uint16_t
 	struct wire_header h = {
 		.len = (uint32_t)len, .job = job, .type = type, .code = code, .flags = killed,
 	};
+	unsigned char bytes[WIRE_HEADER_BYTES];
 	struct iovec iov[2] = {
-		{ .iov_base = &h, .iov_len = sizeof h },
+		{ .iov_base = bytes, .iov_len = sizeof bytes },
 		{ .iov_base = (void *)payload, .iov_len = len },
 	};
 	int cnt = len > 0 ? 2 : 1;
 
+	wire_encode(&h, bytes);
 	while (cnt > 0) {
 		ssize_t n = writev(fd, iov, cnt);
 
@@ -262,7 +276,7 @@ recalled(int in, uint32_t id, double *looked)
 	*looked = now;
 	if (poll(&p, 1, 0) != 1)
 		return false;
-	if (!read_full(in, &h, sizeof h))
+	if (!read_header(in, &h))
 		_exit(0);	/* the daemon is gone */
 	if (h.type != WIRE_RECALL || h.len != 0)
 		_exit(2);	/* the daemon's bug: it will see us die */
@@ -378,7 +392,7 @@ worker_main(int in, int out, const struct worker_limits *limits)
 	if (modules_worker_init() != 0)
 		_exit(70);
 	send_frame(out, 0, WIRE_READY, LP_OK, end_job_processes(NULL), NULL, 0);
-	while (read_full(in, &h, sizeof h)) {
+	while (read_header(in, &h)) {
 		/* For a frame that ended before the recall came. */
 		if (h.type == WIRE_RECALL && h.len == 0)
 			continue;

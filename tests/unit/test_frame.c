@@ -10,6 +10,7 @@
 #include <check.h>
 #include <msgpack.h>
 
+#include "daemon/backend/wire.h"
 #include "proto/frame.h"
 #include "tests/suites.h"
 
@@ -639,6 +640,29 @@ START_TEST(test_random_stream)
 }
 END_TEST
 
+/* The worker channel's header is big-endian on every machine (docs/worker-protocol.md). */
+START_TEST(test_wire_header_big_endian)
+{
+	const struct wire_header h = {
+		.len = 0x01020304, .job = 0x05060708, .type = WIRE_RESULT, .code = 13, .flags = 0x0a0b,
+	};
+	const unsigned char want[WIRE_HEADER_BYTES] = {
+		1, 2, 3, 4, 5, 6, 7, 8, WIRE_RESULT, 13, 0x0a, 0x0b,
+	};
+	unsigned char bytes[WIRE_HEADER_BYTES];
+	struct wire_header back;
+
+	wire_encode(&h, bytes);
+	ck_assert_mem_eq(bytes, want, sizeof want);
+	wire_decode(bytes, &back);
+	ck_assert_uint_eq(back.len, h.len);
+	ck_assert_uint_eq(back.job, h.job);
+	ck_assert_uint_eq(back.type, h.type);
+	ck_assert_uint_eq(back.code, h.code);
+	ck_assert_uint_eq(back.flags, h.flags);
+}
+END_TEST
+
 Suite *
 frame_suite(void)
 {
@@ -670,5 +694,8 @@ frame_suite(void)
 
 	tc = unit_case(s, "random", NULL, NULL);
 	tcase_add_loop_test(tc, test_random_stream, 0, 2);
+
+	tc = unit_case(s, "worker wire", NULL, NULL);
+	tcase_add_test(tc, test_wire_header_big_endian);
 	return s;
 }
