@@ -84,6 +84,7 @@ TEST_SRC := $(sort $(wildcard tests/unit/*.c tests/integration/*.c tests/*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 MODULE_SRC := $(sort $(wildcard modules/*.c))
 TEST_MODULE_SRC := $(sort $(wildcard tests/modules/*.c))
+TEST_PROGRAM_SRC := $(sort $(wildcard tests/programs/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 PYTHON_PACKAGE := $(sort $(wildcard client/python/leasepoold/*.py)) client/python/leasepoold/py.typed
 
@@ -104,6 +105,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 BENCH := $(BUILD)/leasepool-bench
 MODULES := $(patsubst modules/%.c,$(BUILD)/modules/%.so,$(MODULE_SRC))
 TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_MODULE_SRC))
+TEST_PROGRAMS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TEST_PROGRAM_SRC))
 
 .PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
 	lint-man check-install check-completion check-layers check-python
@@ -138,6 +140,10 @@ $(MODULES): $(BUILD)/modules/%.so: modules/%.c include/leasepool/job.h | $(CONFI
 	$(link_module)
 $(TEST_MODULES): $(BUILD)/tests/modules/%.so: tests/modules/%.c include/leasepool/job.h | $(CONFIG_MK)
 	$(link_module)
+# Worker programs (docs/worker-protocol.md) the programs suite runs.
+$(TEST_PROGRAMS): $(BUILD)/tests/programs/%: tests/programs/%.c | $(CONFIG_MK)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(MSGPACK_LIBS)
 
 # The client library carries its own copy of the protocol layer, so users
 # link one library.
@@ -173,7 +179,7 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(CHECK_LIBS) -lm
 
-check: all $(TESTS) $(TEST_MODULES) $(README_PROGRAMS) lint-man check-install check-completion check-python
+check: all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) lint-man check-install check-completion check-python
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
 		LP_README=$(abspath $(BUILD)/readme) \
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \

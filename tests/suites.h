@@ -21,6 +21,7 @@
 	X(config) \
 	X(daemon) \
 	X(workers) \
+	X(programs) \
 	X(exec_users) \
 	X(grinder) \
 	X(shared) \

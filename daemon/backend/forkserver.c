@@ -23,6 +23,7 @@
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/modules.h"
+#include "daemon/jobs/privs.h"
 #include "daemon/jobs/reaper.h"
 
 /*
@@ -159,6 +160,47 @@ fs_spawn_failed(int chan, uint32_t token, int error)
 	fs_send(chan, &m, NULL);
 }
 
+/* Where a worker program finds its channel (docs/worker-protocol.md). */
+#define PROGRAM_IN_FD 3
+#define PROGRAM_OUT_FD 4
+#define PROGRAM_FDS_ENV "3,4"
+
+/*
+ * In the new worker of a pool with a worker_program: the program, with its
+ * channel on descriptors 3 and 4 and no capability.  One that cannot be run
+ * says so in the log and dies before it is ready, which the crash-loop
+ * guard counts.
+ */
+static void __attribute__((noreturn))
+exec_program(int in, int out, const struct worker_limits *limits)
+{
+	char words[LP_PROGRAM_MAX], *argv[LP_PROGRAM_MAX / 2 + 1], bytes[32];
+	long len = config_program_words(limits->program, words, sizeof words);
+	size_t argc = 0;
+
+	for (long i = 0; i < len; i += (long)strlen(words + i) + 1)
+		argv[argc++] = words + i;
+	argv[argc] = NULL;
+	/* Above 4 first, so that placing one does not close the other. */
+	in = fcntl(in, F_DUPFD_CLOEXEC, PROGRAM_OUT_FD + 1);
+	out = fcntl(out, F_DUPFD_CLOEXEC, PROGRAM_OUT_FD + 1);
+	if (len == -1 || in == -1 || out == -1 || dup2(in, PROGRAM_IN_FD) == -1 ||
+	    dup2(out, PROGRAM_OUT_FD) == -1) {
+		fprintf(stderr, "leasepoold: worker_program '%s': cannot set up its channel: %s\n",
+		    limits->program, strerror(errno));
+		_exit(127);
+	}
+	close_range(PROGRAM_OUT_FD + 1, ~0U, 0);
+	privs_drop();
+	snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)limits->program_result_bytes);
+	setenv("LEASEPOOL_WORKER_FDS", PROGRAM_FDS_ENV, 1);
+	setenv("LEASEPOOL_POOL", limits->pool, 1);
+	setenv("LEASEPOOL_MAX_RESULT_BYTES", bytes, 1);
+	execv(argv[0], argv);
+	fprintf(stderr, "leasepoold: worker_program %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
 /* In the new worker: the standard descriptors, its limits, nothing else inherited. */
 static void __attribute__((noreturn))
 worker_start(int in, int out, int log, const struct worker_limits *limits)
@@ -190,6 +232,8 @@ worker_start(int in, int out, int log, const struct worker_limits *limits)
 
 		sched_setscheduler(0, SCHED_BATCH, &none);
 	}
+	if (limits->program[0] != '\0')
+		exec_program(in, out, limits);
 	worker_main(in, out, limits);
 }
 

@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "daemon/server/loop.h"
 #include "daemon/backend/frame_policy.h"
 #include "daemon/server/server.h"
+#include "proto/frame.h"
 
 /* Workers dying before they are ready this many times in a row: a crash loop. */
 #define CRASH_LOOP_LIMIT 5
@@ -79,6 +81,7 @@ struct worker {
 	unsigned nbatch, done, batch_cap;
 	unsigned timed_out;	/* 1 + the index of the job killed for its timeout; 0: none */
 	bool recalling;		/* its grinder batch was recalled; no WIRE_RECALLED yet */
+	bool broke_protocol;	/* killed for what it wrote: its run is told so */
 	uint32_t job_id;	/* of the frame batch[done] is in */
 	unsigned next_frame;
 	uint32_t next_job_id;
@@ -124,6 +127,7 @@ static void spawn_slot(struct pexec *pe, unsigned slot, double delay);
 static void worker_readable(evutil_socket_t fd, short what, void *arg);
 static void worker_writable(evutil_socket_t fd, short what, void *arg);
 static void worker_timer(evutil_socket_t fd, short what, void *arg);
+static void kill_worker(struct worker *w);
 
 static struct ppool *
 ppool_of(struct lp_pool *p)
@@ -227,6 +231,12 @@ frame_bytes_max(void)
 	return (size_t)server.cfg.max_message_bytes + FRAME_SLACK_BYTES;
 }
 
+static bool
+runs_program(const struct lp_pool *p)
+{
+	return p->cfg.worker_program[0] != '\0';
+}
+
 /*
  * Read at each spawn; a reload that changes them replaces the running
  * workers (recycle_if_due).  The frame size a worker accepts, and the
@@ -245,8 +255,12 @@ pool_limits(const struct lp_pool *p)
 		.sched_batch = p->cfg.sched_batch,
 		.busy_poll_ns = (uint64_t)(server.cfg.busy_poll * 1e9),
 		.exec = p->cfg.exec,
+		.program_result_bytes = runs_program(p) ? server.cfg.max_result_bytes : 0,
 	};
 
+	/* Whole arrays, NUL padding included, for limits_stale's memcmp. */
+	memcpy(l.pool, p->cfg.name, sizeof l.pool);
+	memcpy(l.program, p->cfg.worker_program, sizeof l.program);
 	return l;
 }
 
@@ -612,6 +626,8 @@ answer_crash(struct worker *w, int status, bool known)
 	} else {
 		snprintf(how, sizeof how, "died (exit status unknown)");
 	}
+	if (w->broke_protocol)
+		snprintf(how, sizeof how, "was killed for a protocol error (the log says which)");
 	snprintf(err.message, sizeof err.message, "%s %s while running '%s'", worker_label(w),
 	    how, r->fn);
 	log_warn("%s", err.message);
@@ -765,6 +781,7 @@ worker_ready(struct worker *w)
 	struct ppool *st = ppool_of(w->pool);
 
 	w->state = WORKER_IDLE;
+	evtimer_del(w->ev_timer);	/* worker_start_timeout */
 	if (!in_slot(w)) {
 		struct worker *old = pe->workers[w->slot];
 
@@ -802,15 +819,34 @@ log_leftovers(const struct worker *w, const char *fn, const char *owner, unsigne
 	    count == 1 ? "it" : "them");
 }
 
-/* It answered for a job it was not running: it cannot be trusted with more. */
+/*
+ * It wrote what the channel does not allow (docs/worker-protocol.md): it
+ * cannot be trusted with more.  A worker_program's bug, or the daemon's:
+ * its run is answered WORKER_CRASHED, and the pool carries on.
+ */
+static void broke_protocol(struct worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+broke_protocol(struct worker *w, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	log_err("%s: protocol error: %s; killing it", worker_label(w), what);
+	w->broke_protocol = true;
+	kill_worker(w);
+	worker_lost(w, "protocol error", 0, false);
+}
+
+/* It answered for a job it was not running. */
 static void
 protocol_error(struct worker *w, const struct wire_header *h, const char *what)
 {
-	log_err("%s sent %s for job %u it was not running; stopping it", worker_label(w), what,
-	    h->job);
-	evbuffer_drain(w->in, h->len);
-	kill(w->pid, SIGKILL);
-	worker_lost(w, "protocol error", 0, false);
+	broke_protocol(w, "it sent %s for job %u it was not running", what, h->job);
 }
 
 /* Done with its frame: its successor takes over, or it takes the next work. */
@@ -826,14 +862,42 @@ worker_idle(struct worker *w, struct pexec *pe)
 	pump(pe);
 }
 
+/*
+ * A result goes to the client as it came, so one of a worker_program must
+ * be what the built-in worker sends: a known code and, for LP_OK, exactly
+ * one msgpack object.  NULL when it is; else what is wrong.
+ */
+static const char *
+result_fault(struct worker *w, const struct wire_header *h)
+{
+	struct lp_framer f;
+	size_t used = 0;
+
+	if (h->code > LP_ERR_INTERNAL)
+		return "a result code it has no meaning for";
+	if (w->limits.program[0] == '\0' || h->code != LP_OK || w->discard > 0)
+		return NULL;
+	lp_framer_init(&f, h->len > 0 ? h->len : 1, LP_FRAME_DEPTH_MAX - 1);
+	if (h->len == 0 || lp_framer_feed(&f, evbuffer_pullup(w->in, h->len), h->len, &used) !=
+	    LP_FRAME_DONE || used != h->len)
+		return "a result that is not exactly one msgpack object";
+	return NULL;
+}
+
 static void
 worker_result(struct worker *w, const struct wire_header *h)
 {
 	struct pexec *pe = w->pe;
+	const char *fault;
 	struct run *r;
 
 	if (w->state != WORKER_BUSY || h->job != w->job_id) {
 		protocol_error(w, h, "a result");
+		return;
+	}
+	if ((fault = result_fault(w, h)) != NULL) {
+		broke_protocol(w, "it answered '%s' with %s (code %u, %u bytes)",
+		    w->batch[w->done]->fn, fault, h->code, h->len);
 		return;
 	}
 	r = batch_next(w);
@@ -862,8 +926,6 @@ worker_result(struct worker *w, const struct wire_header *h)
 		struct lp_error err = { .code = (enum lp_err)h->code };
 		size_t n = h->len < sizeof err.message - 1 ? h->len : sizeof err.message - 1;
 
-		if (err.code <= LP_OK || err.code > LP_ERR_INTERNAL)
-			err.code = LP_ERR_INTERNAL;
 		evbuffer_remove(w->in, err.message, n);
 		err.message[n] = '\0';
 		evbuffer_drain(w->in, h->len - n);
@@ -921,9 +983,7 @@ worker_frames(struct worker *w)
 	    evbuffer_copyout(w->in, bytes, sizeof bytes) == (ssize_t)sizeof bytes) {
 		wire_decode(bytes, &h);
 		if (h.len > w->limits.max_result_bytes + LP_ERROR_MESSAGE_MAX) {
-			log_err("%s sent a frame of %u bytes; stopping it", worker_label(w), h.len);
-			kill(w->pid, SIGKILL);
-			worker_lost(w, "protocol error", 0, false);
+			broke_protocol(w, "it sent a frame of %u bytes (type %u)", h.len, h.type);
 			return;
 		}
 		/*
@@ -953,8 +1013,7 @@ worker_frames(struct worker *w)
 			worker_recalled(w, &h);
 			break;
 		default:
-			log_err("%s sent an unknown frame type %u", worker_label(w), h.type);
-			evbuffer_drain(w->in, h.len);
+			broke_protocol(w, "it sent a frame of unknown type %u", h.type);
 		}
 	}
 }
@@ -1041,6 +1100,12 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 	case WORKER_SPAWNING:		/* the backoff is over */
 		spawn_now(w);
 		break;
+	case WORKER_STARTING:		/* a start that does not end: a crash at start-up */
+		log_err("%s sent no READY within worker_start_timeout (%g s); killing it",
+		    worker_label(w), w->pool->cfg.worker_start_timeout);
+		kill_worker(w);
+		worker_lost(w, "no READY within worker_start_timeout", 0, false);
+		break;
 	case WORKER_IDLE:
 	case WORKER_BUSY:
 		if (w->timed_out != 0) {
@@ -1120,6 +1185,7 @@ on_spawned(uint32_t token, pid_t pid, int to, int from, int logfd)
 	if (w->in == NULL || w->out == NULL || w->ev_read == NULL || w->ev_write == NULL)
 		fatalx("out of memory");
 	event_add(w->ev_read, NULL);
+	timer_start(w, w->pool->cfg.worker_start_timeout);
 	log_debug("%s forked for executor %u", worker_label(w), w->pe->ex->id);
 }
 

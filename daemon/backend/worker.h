@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "daemon/core/config.h"
+
 /* What a worker is told when it is forked: it travels in the spawn request. */
 struct worker_limits {
 	uint64_t max_job_bytes;		/* a job message larger than this is a daemon bug */
@@ -21,6 +23,15 @@ struct worker_limits {
 	uint64_t sched_batch;		/* nonzero: run under SCHED_BATCH */
 	uint64_t busy_poll_ns;		/* how long it may poll for its next frame */
 	uint64_t exec;			/* nonzero: the pool allows exec, the worker forks a spawner */
+	/*
+	 * A worker_program's: the configured max_result_bytes, which it is
+	 * told in its environment; 0 for the built-in worker, which is held
+	 * to max_result_bytes above.
+	 */
+	uint64_t program_result_bytes;
+	char pool[LP_POOL_NAME_MAX + 1];
+	/* The pool's worker_program as configured; "": the built-in worker (worker_main). */
+	char program[LP_PROGRAM_MAX];
 };
 
 void worker_main(int in, int out, const struct worker_limits *limits) __attribute__((noreturn));

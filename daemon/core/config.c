@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "daemon/core/config.h"
 #include "daemon/core/log.h"
@@ -43,6 +44,7 @@ enum key_type {
 	KEY_USERS,		/* user names or uids, separated by spaces or commas */
 	KEY_GROUPS,		/* group names or gids, likewise */
 	KEY_ADDRESS,		/* empty, or a numeric HOST:PORT to listen on */
+	KEY_PROGRAM,		/* empty, or a trusted executable and its arguments */
 };
 
 struct key {
@@ -88,6 +90,8 @@ static const struct key keys[] = {
 	{ SECTION_POOL, "max_jobs_per_worker", KEY_UINT, P(max_jobs_per_worker), 0, 1e9, "0", true },
 	{ SECTION_POOL, "memory_limit", KEY_BYTES, P(memory_limit), 0, 1ULL << 50, "0", true },
 	{ SECTION_POOL, "sched_batch", KEY_BOOL, P(sched_batch), 0, 0, "yes", true },
+	{ SECTION_POOL, "worker_program", KEY_PROGRAM, P(worker_program), 0, 0, "", true },
+	{ SECTION_POOL, "worker_start_timeout", KEY_SECONDS, P(worker_start_timeout), 1e-3, 86400, "30", true },
 	{ SECTION_POOL, "idle_seconds", KEY_SECONDS, P(idle_seconds), 1e-3, 31536000, "60", true },
 	{ SECTION_POOL, "units_per_executor", KEY_UINT, P(units_per_executor), 1, 1000000000, "1", true },
 	{ SECTION_POOL, "batch_size", KEY_UINT, P(batch_size), 1, 4096, "64", true },
@@ -242,6 +246,10 @@ range_text(const struct key *k, char *buf, size_t len)
 	case KEY_ADDRESS:
 		snprintf(buf, len, "empty, or a numeric address and port such as "
 		    "127.0.0.1:9464 or [::1]:9464");
+		break;
+	case KEY_PROGRAM:
+		snprintf(buf, len, "empty, or an absolute path and its arguments, quoted as in a "
+		    "shell, %d bytes at most", LP_PROGRAM_MAX - 1);
 		break;
 	}
 	return buf;
@@ -491,8 +499,82 @@ parse_value(const struct key *k, const char *value, void *dst)
 			return false;
 		snprintf(dst, LP_ADDRESS_MAX, "%s", value);
 		return true;
+	case KEY_PROGRAM: {
+		char argv[LP_PROGRAM_MAX];
+
+		if (strlen(value) >= LP_PROGRAM_MAX || (value[0] != '\0' &&
+		    (config_program_words(value, argv, sizeof argv) == -1 || argv[0] != '/')))
+			return false;
+		snprintf(dst, LP_PROGRAM_MAX, "%s", value);
+		return true;
+	}
 	}
 	return false;
+}
+
+long
+config_program_words(const char *line, char *argv, size_t cap)
+{
+	size_t n = 0;
+	char quote = 0;
+	bool in_word = false;
+
+	for (const char *p = line; *p != '\0'; p++) {
+		char c = *p;
+
+		if (quote == 0 && isspace((unsigned char)c)) {
+			if (in_word && n < cap)
+				argv[n++] = '\0';
+			in_word = false;
+			continue;
+		}
+		in_word = true;
+		if (quote == 0 && (c == '\'' || c == '"')) {
+			quote = c;
+			continue;
+		}
+		if (c == quote) {
+			quote = 0;
+			continue;
+		}
+		if (c == '\\' && (quote == 0 || (quote == '"' && strchr("\"\\$", p[1]) != NULL &&
+		    p[1] != '\0'))) {
+			if ((c = *++p) == '\0')
+				return -1;
+		}
+		if (n < cap)
+			argv[n++] = c;
+	}
+	if (in_word && n < cap)
+		argv[n++] = '\0';
+	if (quote != 0 || n == 0 || n >= cap)
+		return -1;
+	return (long)n;
+}
+
+/*
+ * The program a pool's workers run: one the daemon may execute, and
+ * trusted as a module is, since it runs with the daemon's uid and sees
+ * every job of the pool.  Checked when the file is read, so that -t, a
+ * start and a reload name the line of a program that cannot run.
+ */
+static void
+check_program(struct parse *ps, const char *value)
+{
+	char argv[LP_PROGRAM_MAX], why[512];
+	struct stat st;
+
+	if (value[0] == '\0' || config_program_words(value, argv, sizeof argv) == -1)
+		return;		/* none, or parse_value refused it */
+	if (trust_file(argv, why, sizeof why) == -1) {
+		parse_fail(ps, "%s worker_program: not running it: %s", ps->section_label, why);
+		return;
+	}
+	if (stat(argv, &st) == -1 || access(argv, X_OK) == -1)
+		parse_fail(ps, "%s worker_program: %s: %s", ps->section_label, argv,
+		    strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		parse_fail(ps, "%s worker_program: %s: not a regular file", ps->section_label, argv);
 }
 
 static void *
@@ -678,6 +760,8 @@ handle_key(struct parse *ps, const char *name, const char *value)
 		if (!parse_value(k, value, key_target(ps, k)))
 			parse_fail(ps, "%s %s: must be %s, got '%s'", ps->section_label,
 			    name, range_text(k, range, sizeof range), value);
+		else if (k->type == KEY_PROGRAM)
+			check_program(ps, value);
 		return;
 	}
 	parse_fail(ps, "%s: unknown key '%s'", ps->section_label, name);
@@ -747,6 +831,13 @@ check_whole(struct parse *ps)
 		if (p->lease_seconds > p->max_lease_seconds)
 			parse_fail(ps, "[pool %s] lease_seconds (%g) is larger than max_lease_seconds (%g)",
 			    p->name, p->lease_seconds, p->max_lease_seconds);
+		if (p->worker_program[0] != '\0' && p->backend != LP_BACKEND_PROCESS)
+			parse_fail(ps, "[pool %s] worker_program: only a process pool runs one "
+			    "(backend = process)", p->name);
+		/* The program runs every function of the pool, and exec is no function of its. */
+		if (p->worker_program[0] != '\0' && p->exec)
+			parse_fail(ps, "[pool %s] exec = yes: a pool with a worker_program has no "
+			    "exec built-in", p->name);
 	}
 	if (config_pool(cfg, cfg->default_pool, strlen(cfg->default_pool)) == NULL)
 		parse_fail(ps, "[daemon] default_pool: no pool named '%s'", cfg->default_pool);
@@ -839,6 +930,8 @@ key_size(const struct key *k)
 		return sizeof(struct lp_idlist);
 	case KEY_ADDRESS:
 		return LP_ADDRESS_MAX;
+	case KEY_PROGRAM:
+		return LP_PROGRAM_MAX;
 	}
 	return 0;
 }
@@ -933,6 +1026,7 @@ format_value(const struct key *k, const void *v, char *buf, size_t len)
 	case KEY_NAME:
 	case KEY_PATHS:
 	case KEY_ADDRESS:
+	case KEY_PROGRAM:
 		snprintf(buf, len, "%s", (const char *)v);
 		break;
 	case KEY_UINT:

@@ -21,6 +21,7 @@
 #define LP_ADDRESS_MAX 64	/* HOST:PORT of a TCP listener */
 #define LP_IDS_MAX 32		/* users, and groups, a pool may name */
 #define LP_CONFIG_LINE_MAX 4096	/* bytes of a line of the file, its newline aside */
+#define LP_PROGRAM_MAX 1024	/* bytes of a worker_program, as written and as split */
 
 /* Numeric user or group ids, resolved from names when the file is read. */
 struct lp_idlist {
@@ -48,6 +49,9 @@ struct lp_pool_config {
 	unsigned max_jobs_per_worker;	/* 0: never recycle */
 	unsigned long long memory_limit;	/* address space per worker; 0: none */
 	bool sched_batch;		/* worker processes run under SCHED_BATCH */
+	/* The program every worker runs (docs/worker-protocol.md), as written; "": the built-in loop. */
+	char worker_program[LP_PROGRAM_MAX];
+	double worker_start_timeout;	/* a worker not READY by then is killed */
 	double idle_seconds;		/* an idle executor above the target goes after this */
 	unsigned units_per_executor;	/* scale: target = ceil(units / units_per_executor) */
 	unsigned batch_size;		/* the grinder dispatches this many items at once */
@@ -105,6 +109,16 @@ typedef void config_restart_fn(void *arg, const char *section, const char *key);
  */
 unsigned config_reload(struct lp_config *running, const struct lp_config *next,
     config_restart_fn *restart, void *arg);
+
+/*
+ * A worker_program split into words as a shell would, without running one:
+ * blanks separate words; single quotes keep everything, double quotes all
+ * but a backslash before '"', '\\' or '$'; a backslash outside quotes
+ * keeps the next byte.  The words go to argv, each ended by a NUL, at
+ * most cap bytes.  Returns how many bytes, or -1 when a quote is not
+ * closed, a backslash ends the line, there are no words or they do not fit.
+ */
+long config_program_words(const char *line, char *argv, size_t cap);
 
 /* The pool of that name (len bytes), or NULL. */
 const struct lp_pool_config *config_pool(const struct lp_config *cfg,

@@ -152,6 +152,24 @@ lease_still_allowed(struct conn *c, uint32_t msgid, struct lp_lease *l)
 	return false;
 }
 
+/* {name: worker_program} of the pools c may use whose workers run a program. */
+static void
+pack_worker_programs(msgpack_packer *pk, const struct conn *c)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < server.leases.npools; i++)
+		n += hello_names(c, &server.leases.pools[i], false) &&
+		    server.leases.pools[i].cfg.worker_program[0] != '\0';
+	msgpack_pack_map(pk, n);
+	for (size_t i = 0; i < server.leases.npools; i++) {
+		const struct lp_pool_config *cfg = &server.leases.pools[i].cfg;
+
+		if (hello_names(c, &server.leases.pools[i], false) && cfg->worker_program[0] != '\0')
+			lp_pack_kv_str(pk, cfg->name, cfg->worker_program);
+	}
+}
+
 static void
 do_hello(struct conn *c, const struct lp_request *req)
 {
@@ -164,7 +182,7 @@ do_hello(struct conn *c, const struct lp_request *req)
 		lp_utf8_repair(c->name, strlen(c->name));
 	}
 	lp_pack_response_ok(pk, req->msgid);
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 7);
 	lp_pack_kv_str(pk, "server", "leasepoold " LP_VERSION);
 	lp_pack_kv_u64(pk, "protocol", LP_PROTOCOL_VERSION);
 	lp_pack_kv_u64(pk, "pid", (uint64_t)getpid());
@@ -172,6 +190,8 @@ do_hello(struct conn *c, const struct lp_request *req)
 	pack_pool_names(pk, c, false);
 	lp_pack_cstr(pk, "exec_pools");
 	pack_pool_names(pk, c, true);
+	lp_pack_cstr(pk, "worker_programs");
+	pack_worker_programs(pk, c);
 	lp_pack_cstr(pk, "functions");
 	msgpack_pack_array(pk, (uint32_t)jobs_count());
 	for (size_t i = 0; i < jobs_count(); i++)
@@ -247,6 +267,16 @@ function_allowed(struct conn *c, uint32_t msgid, const struct lp_pool *pool, str
 	const struct lp_job_function *f;
 	char buf[LP_QUOTE_SIZE];
 
+	if (pool->cfg.worker_program[0] != '\0' && exec_is(fn)) {
+		log_warn("%s: exec refused on pool %s: it runs a worker_program", conn_label(c),
+		    pool->cfg.name);
+		answer_error(c, msgid, LP_ERR_PERMISSION_DENIED,
+		    "pool '%s' does not allow exec: its workers run a worker_program", pool->cfg.name);
+		return false;
+	}
+	/* Its program knows its functions, and answers NO_SUCH_FUNCTION for the others. */
+	if (pool->cfg.worker_program[0] != '\0')
+		return true;
 	if ((f = jobs_find(fn.ptr, fn.len)) == NULL) {
 		answer_error(c, msgid, LP_ERR_NO_SUCH_FUNCTION,
 		    "no function named '%s' (hello lists them)", lp_quote(fn.ptr, fn.len, buf));

@@ -111,8 +111,9 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, const struct conn *viewer
 		}
 	}
 	lp_pack_cstr(pk, p->cfg.name);
-	msgpack_pack_map(pk, 15);
+	msgpack_pack_map(pk, 16);
 	lp_pack_kv_str(pk, "backend", config_backend_name(p->cfg.backend));
+	lp_pack_kv_str(pk, "worker_program", p->cfg.worker_program);
 	lp_pack_kv_u64(pk, "workers", p->cfg.workers);
 	lp_pack_cstr(pk, "executors");
 	msgpack_pack_map(pk, 10);

@@ -949,6 +949,54 @@ START_TEST(test_default_socket)
 }
 END_TEST
 
+/* words, as config_program_words() packs them, NUL after each: "a\0b\0". */
+static void
+assert_words(const char *line, const char *words, size_t len)
+{
+	char got[LP_PROGRAM_MAX];
+
+	ck_assert_int_eq(config_program_words(line, got, sizeof got), (long)len);
+	ck_assert_mem_eq(got, words, len);
+}
+
+START_TEST(test_worker_program_words)
+{
+	char tiny[4];
+
+	assert_words("/bin/prog", "/bin/prog", 10);
+	assert_words("  /bin/prog  a\tb ", "/bin/prog\0a\0b", 14);
+	assert_words("/p 'a b' \"c \\\"d\\\\\" e\\ f", "/p\0a b\0c \"d\\\0e f", 17);
+	assert_words("/p '' x''y 'it'\\''s'", "/p\0\0xy\0it's", 12);
+	assert_words("/p \"a\\b\"", "/p\0a\\b", 7);
+	ck_assert_int_eq(config_program_words("/p 'open", tiny, sizeof tiny), -1);
+	ck_assert_int_eq(config_program_words("/p \"open", tiny, sizeof tiny), -1);
+	ck_assert_int_eq(config_program_words("/p x\\", tiny, sizeof tiny), -1);
+	ck_assert_int_eq(config_program_words("   ", tiny, sizeof tiny), -1);
+	ck_assert_int_eq(config_program_words("/abcd", tiny, sizeof tiny), -1);
+}
+END_TEST
+
+/* A program only runs on a process pool without exec, from a path the daemon can run. */
+START_TEST(test_worker_program_refused)
+{
+	load_ok("[pool cpu]\nworker_program = /bin/true --x 'y z'\n");
+	ck_assert_str_eq(cfg.pools[0].worker_program, "/bin/true --x 'y z'");
+	load_ok("[pool cpu]\nworker_program =\n");
+	load_fails("[pool cpu]\nworker_program = bin/true\n", "test.conf:2: ",
+	    "[pool cpu] worker_program: must be empty, or an absolute path", NULL);
+	load_fails("[pool cpu]\nworker_program = /no/such/prog\n", "test.conf:2: ",
+	    "[pool cpu] worker_program: /no/such/prog: No such file or directory", NULL);
+	load_fails("[pool cpu]\nworker_program = /etc/passwd\n", "test.conf:2: ",
+	    "/etc/passwd: Permission denied", NULL);
+	load_fails("[pool cpu]\nworker_program = /etc\n", "test.conf:2: ",
+	    "not running it", NULL);
+	load_fails("[daemon]\ndefault_pool = io\n[pool io]\nbackend = thread\n"
+	    "worker_program = /bin/true\n", "[pool io] worker_program: only a process pool", NULL);
+	load_fails("[pool cpu]\nexec = yes\nworker_program = /bin/true\n",
+	    "[pool cpu] exec = yes: a pool with a worker_program has no exec built-in", NULL);
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -970,6 +1018,8 @@ config_suite(void)
 	tcase_add_test(tc, test_indented_keys);
 	tcase_add_test(tc, test_inline_hash_comments);
 	tcase_add_test(tc, test_default_socket);
+	tcase_add_test(tc, test_worker_program_words);
+	tcase_add_test(tc, test_worker_program_refused);
 
 	tc = unit_case(s, "each key", NULL, NULL);
 	tcase_add_loop_test(tc, test_key_good_value, 0, NKEYS);
