@@ -198,6 +198,29 @@ START_TEST(a_result_over_max_result_bytes_is_limit_exceeded)
 }
 END_TEST
 
+/* Its pool and limit in its environment, and no capability, though the fork server has some. */
+START_TEST(program_starts_as_the_protocol_says)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	struct lp_value *v = NULL;
+	const msgpack_object *o;
+	struct lp_error err;
+
+	ck_assert_int_eq(lp_run(c, lease, "env", NULL, &v, &err), LP_OK);
+	o = lp_value_object(v);
+	ck_assert_int_eq(o->type, MSGPACK_OBJECT_ARRAY);
+	ck_assert_uint_eq(o->via.array.size, 3);
+	ck_assert_int_eq(o->via.array.ptr[0].via.str.size, 4);
+	ck_assert_mem_eq(o->via.array.ptr[0].via.str.ptr, "prog", 4);
+	ck_assert_uint_eq(o->via.array.ptr[1].via.u64, 4096);
+	ck_assert_int_eq(o->via.array.ptr[2].via.str.size, 16);
+	ck_assert_mem_eq(o->via.array.ptr[2].via.str.ptr, "0000000000000000", 16);
+	lp_value_free(v);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(exec_is_refused_on_a_program_pool)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -302,6 +325,7 @@ programs_suite(void)
 	tcase_add_test(tc, program_output_reaches_the_log_tagged);
 	tcase_add_test(tc, protocol_garbage_is_a_crash_and_the_pool_goes_on);
 	tcase_add_test(tc, a_result_over_max_result_bytes_is_limit_exceeded);
+	tcase_add_test(tc, program_starts_as_the_protocol_says);
 	tcase_add_test(tc, exec_is_refused_on_a_program_pool);
 	tcase_add_test(tc, hello_and_stats_show_the_program);
 	tcase_add_test(tc, a_reloaded_program_replaces_the_workers);

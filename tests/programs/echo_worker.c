@@ -1,7 +1,9 @@
 /*
  * A worker program written from docs/worker-protocol.md alone, for the
  * programs suite: echo, fail, sleep, crash, garbage (writes what is no
- * frame), big (a result of n bytes), print (to stdout and stderr), pid.
+ * frame), big (a result of n bytes), print (to stdout and stderr), pid,
+ * env (what it was started with: [pool, max result bytes, effective
+ * capabilities]).
  * Run as "echo_worker noready" it never says READY.
  */
 #include <signal.h>
@@ -126,6 +128,19 @@ run_job(uint32_t id, const msgpack_object *job)
 		msgpack_pack_nil(&pk);
 	} else if (strcmp(fn, "pid") == 0) {
 		msgpack_pack_int64(&pk, getpid());
+	} else if (strcmp(fn, "env") == 0) {
+		char line[256] = "", caps[64] = "?";
+		const char *pool = getenv("LEASEPOOL_POOL");
+		FILE *f = fopen("/proc/self/status", "r");
+
+		while (f != NULL && fgets(line, sizeof line, f) != NULL)
+			sscanf(line, "CapEff: %63s", caps);
+		if (f != NULL)
+			fclose(f);
+		msgpack_pack_array(&pk, 3);
+		msgpack_pack_str_with_body(&pk, pool, strlen(pool));
+		msgpack_pack_int64(&pk, atoll(getenv("LEASEPOOL_MAX_RESULT_BYTES")));
+		msgpack_pack_str_with_body(&pk, caps, strlen(caps));
 	} else if (strcmp(fn, "crash") == 0) {
 		raise(SIGKILL);
 	} else if (strcmp(fn, "garbage") == 0) {
