@@ -1,6 +1,7 @@
 /*
  * ping: is the daemon there, what is it, and how long does an answer take.
- * A pool that allows exec is marked so.
+ * A pool that allows exec is marked so; the program of a pool whose
+ * workers run one is named.
  */
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,17 @@ print_list(const char *title, json_t *list, json_t *marked, const char *mark)
 	putchar('\n');
 }
 
+/* "worker program of POOL: PROGRAM", a line each; an older daemon sends none. */
+static void
+print_programs(json_t *programs)
+{
+	const char *pool;
+	json_t *v;
+
+	json_object_foreach(programs, pool, v)
+		printf("worker program of %s: %s\n", pool, json_string_value(v));
+}
+
 static void
 print_hello(json_t *hello, const char *socket, double seconds)
 {
@@ -46,6 +58,7 @@ print_hello(json_t *hello, const char *socket, double seconds)
 	print_list("pools", json_object_get(hello, "pools"), json_object_get(hello, "exec_pools"),
 	    "exec");
 	print_list("functions", json_object_get(hello, "functions"), NULL, NULL);
+	print_programs(json_object_get(hello, "worker_programs"));
 }
 
 int

@@ -125,7 +125,10 @@ struct lp_lease {
 	double grace_seconds;
 };
 
-/* hello: the daemon's description ({server, protocol, pid, pools, exec_pools, functions}). */
+/*
+ * hello: the daemon's description ({server, protocol, pid, pools, exec_pools,
+ * worker_programs, functions}).
+ */
 enum lp_err lp_hello(struct lp_client *c, const char *client_name,
     struct lp_value **out, struct lp_error *err);
 

@@ -12,6 +12,7 @@
 
 #include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/program.h"
 #include "tests/suites.h"
 
 /* Beside the test modules: build/tests/programs/echo_worker. */
@@ -233,24 +234,43 @@ START_TEST(exec_is_refused_on_a_program_pool)
 }
 END_TEST
 
+/* The member of v at path is the string echo_worker's path (the configured program). */
+static void
+assert_names_the_program(const struct lp_value *v, const char *path)
+{
+	const msgpack_object *o = object_at(lp_value_object(v), path);
+	const char *want = echo_worker();
+
+	ck_assert_msg(o != NULL && o->type == MSGPACK_OBJECT_STR, "no string at %s", path);
+	ck_assert_uint_eq(o->via.str.size, strlen(want));
+	ck_assert_mem_eq(o->via.str.ptr, want, strlen(want));
+}
+
 START_TEST(hello_and_stats_show_the_program)
 {
 	struct lp_client *c = daemon_connect(&d);
 	struct lp_value *v = NULL;
 	struct lp_error err;
-	char want[700];
 
-	snprintf(want, sizeof want, "%s ", echo_worker());
 	ck_assert_int_eq(lp_hello(c, "test", &v, &err), LP_OK);
-	ck_assert_ptr_nonnull(object_at(lp_value_object(v), "worker_programs.prog"));
-	ck_assert(msgpack_object_equal(*object_at(lp_value_object(v), "worker_programs.prog"),
-	    (msgpack_object){ .type = MSGPACK_OBJECT_STR,
-	    .via.str = { .size = (uint32_t)strlen(want) - 1, .ptr = want } }));
+	assert_names_the_program(v, "worker_programs.prog");
 	lp_value_free(v);
 	ck_assert_int_eq(lp_stats(c, NULL, &v, &err), LP_OK);
-	ck_assert_ptr_nonnull(object_at(lp_value_object(v), "pools.prog.worker_program"));
+	assert_names_the_program(v, "pools.prog.worker_program");
 	lp_value_free(v);
 	lp_client_free(c);
+}
+END_TEST
+
+START_TEST(ping_names_the_program)
+{
+	static struct program p;
+	char *argv[] = { (char *)program_tool(), "ping", NULL };
+	char want[700];
+
+	ck_assert_int_eq(program_run(&p, argv, d.socket, NULL), 0);
+	snprintf(want, sizeof want, "\nworker program of prog: %s\n", echo_worker());
+	ck_assert_msg(strstr(p.out, want) != NULL, "%s", p.out);
 }
 END_TEST
 
@@ -328,6 +348,7 @@ programs_suite(void)
 	tcase_add_test(tc, program_starts_as_the_protocol_says);
 	tcase_add_test(tc, exec_is_refused_on_a_program_pool);
 	tcase_add_test(tc, hello_and_stats_show_the_program);
+	tcase_add_test(tc, ping_names_the_program);
 	tcase_add_test(tc, a_reloaded_program_replaces_the_workers);
 
 	tc = integration_case(s, "never ready", start_silent_pool, stop_daemon);
