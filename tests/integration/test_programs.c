@@ -131,6 +131,40 @@ assert_pool_goes_on_after(const char *fn, int64_t num, double timeout, enum lp_e
 	lp_client_free(c);
 }
 
+#define MANY 48
+
+/*
+ * Queued runs of a lease and submissions travel many to a frame (STREAM,
+ * RECALLABLE): each is answered, with its own value.
+ */
+START_TEST(frames_of_many_jobs_are_each_answered)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	static struct outcome runs[MANY], submits[MANY];
+	struct lp_error err;
+
+	for (int i = 0; i < MANY; i++) {
+		struct lp_args *a = lp_args_new();
+
+		lp_args_int(a, i);
+		ck_assert_int_eq(lp_run_async(c, lease, "echo", a, record, &runs[i], &err), LP_OK);
+		ck_assert_int_eq(lp_submit_async(c, "prog", "echo", a, record, &submits[i], &err),
+		    LP_OK);
+		lp_args_free(a);
+	}
+	for (int i = 0; i < MANY; i++) {
+		wait_outcome(c, &runs[i]);
+		wait_outcome(c, &submits[i]);
+		ck_assert_int_eq(runs[i].code, LP_OK);
+		ck_assert_int_eq(runs[i].value, i);
+		ck_assert_int_eq(submits[i].code, LP_OK);
+		ck_assert_int_eq(submits[i].value, i);
+	}
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(a_crashed_program_is_answered_and_replaced)
 {
 	struct lp_error err;
@@ -339,6 +373,7 @@ programs_suite(void)
 
 	tc = integration_case(s, "program", start_program_pool, stop_daemon);
 	tcase_add_test(tc, program_answers_runs_and_submissions);
+	tcase_add_test(tc, frames_of_many_jobs_are_each_answered);
 	tcase_add_test(tc, a_crashed_program_is_answered_and_replaced);
 	tcase_add_test(tc, a_job_timeout_kills_the_program_and_the_pool_goes_on);
 	tcase_add_test(tc, a_program_is_recycled_after_max_jobs);
