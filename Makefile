@@ -108,7 +108,7 @@ TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_
 TEST_PROGRAMS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TEST_PROGRAM_SRC))
 
 .PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
-	lint-man check-install check-completion check-layers check-python
+	lint-man check-install check-completion check-layers check-python check-spdx
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -179,7 +179,7 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(CHECK_LIBS) -lm
 
-check: all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) lint-man check-install check-completion check-python
+check: all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) lint-man check-install check-completion check-python check-spdx
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
 		LP_README=$(abspath $(BUILD)/readme) \
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
@@ -196,6 +196,10 @@ MAN_PAGES := $(sort $(wildcard docs/*.[1-8]))
 # The layering rule of daemon/ (README.md, Layout).
 check-layers:
 	@sh scripts/check-layers.sh
+
+# Every source file names its licence (LICENSE); scripts/spdx.sh adds the line.
+check-spdx:
+	@sh scripts/spdx.sh --check && echo "check-spdx: every source file has its SPDX-License-Identifier"
 
 lint-man:
 	@if command -v mandoc >/dev/null 2>&1; then \
