@@ -36,7 +36,9 @@ PYTHONDIR ?= $(if $(usr_prefix),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/li
 # Debian's Python, which python3-msgpack and python3-pytest serve.
 PYTHON ?= /usr/bin/python3
 
-VERSION := 0.1.0
+# The release, in one place: the binaries (LP_VERSION), leasepool.pc, the man
+# pages and the tarball take it from here.  NEWS.md says what each one changed.
+VERSION := $(shell cat VERSION)
 SOVERSION := 1
 
 CC ?= cc
@@ -115,7 +117,7 @@ all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULE
 deps:
 	@sh scripts/deps.sh
 
-$(OBJ)/%.o: %.c | $(CONFIG_MK)
+$(OBJ)/%.o: %.c VERSION | $(CONFIG_MK)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(if $(filter tests/%,$<),$(CHECK_CFLAGS)) -MMD -MP -c $< -o $@
 

@@ -41,6 +41,12 @@ grep -rl '@[A-Z]*@' "$root/etc" "$root/usr/share" "$root/usr/lib/pkgconfig" \
     "$root${unitdir:-/usr/lib/systemd/system}" && fail "placeholders left in the files above"
 grep -qx 'ExecStart=/usr/sbin/leasepoold -c /etc/leasepool/leasepoold.conf' \
     "$root${unitdir:-/usr/lib/systemd/system}/leasepoold.service" || fail "ExecStart is not the installed daemon"
+# The release named in VERSION, in every page's footer and in leasepool.pc.
+version=$(cat VERSION)
+for page in "$root"/usr/share/man/man*/*; do
+	grep -qx ".Os leasepool $version" "$page" || fail "$page does not name leasepool $version"
+done
+grep -qx "Version: $version" "$root/usr/lib/pkgconfig/leasepool.pc" || fail "leasepool.pc is not version $version"
 
 # An administrator's configuration survives install and uninstall.
 echo "# changed" >>"$root/etc/leasepool/leasepoold.conf"
