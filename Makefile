@@ -110,7 +110,7 @@ TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_
 TEST_PROGRAMS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TEST_PROGRAM_SRC))
 
 .PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
-	lint-man check-install check-completion check-layers check-python check-spdx
+	lint-man check-install check-completion check-layers check-python check-spdx abi-check abi-baseline
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -153,9 +153,9 @@ $(LIB_A): $(CLIENT_OBJ) $(PROTO_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIB_SO): $(CLIENT_OBJ) $(PROTO_OBJ)
+$(LIB_SO): $(CLIENT_OBJ) $(PROTO_OBJ) client/lib/libleasepool.map
 	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libleasepool.so.$(SOVERSION) \
-		-Wl,--version-script=client/lib/libleasepool.map -o $@ $^ $(MSGPACK_LIBS)
+		-Wl,--version-script=client/lib/libleasepool.map -o $@ $(filter %.o,$^) $(MSGPACK_LIBS)
 	ln -sf libleasepool.so.$(SOVERSION) $(BUILD)/libleasepool.so
 
 $(TOOL): $(TOOL_OBJ) $(LIB_A)
@@ -316,6 +316,15 @@ fuzz-smoke: $(FUZZERS)
 			echo "fuzz: $$name failed; see $(BUILD)/fuzz/$$name.log"; exit 1; \
 		fi; \
 	done
+
+# libleasepool's ABI against the last release's, recorded in abi/ (scripts/abi-check.sh):
+# a removal or a changed signature fails.  A release records its own with abi-baseline.
+ABI_BASELINE := abi/libleasepool.so.$(SOVERSION).abi
+abi-check: $(LIB_SO)
+	@sh scripts/abi-check.sh $(LIB_SO) $(ABI_BASELINE)
+
+abi-baseline: $(LIB_SO)
+	@sh scripts/abi-check.sh --update $(LIB_SO) $(ABI_BASELINE)
 
 # The installed library: libleasepool.so -> .so.1 (the SONAME) -> .so.1.0.0.
 SOFULL := $(SOVERSION).0.0
