@@ -110,7 +110,7 @@ TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_
 TEST_PROGRAMS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TEST_PROGRAM_SRC))
 
 .PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
-	lint-man check-install check-completion check-layers check-python check-spdx abi-check abi-baseline
+	lint-man check-install check-completion check-layers check-python check-spdx abi-check abi-baseline dist distcheck
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -325,6 +325,25 @@ abi-check: $(LIB_SO)
 
 abi-baseline: $(LIB_SO)
 	@sh scripts/abi-check.sh --update $(LIB_SO) $(ABI_BASELINE)
+
+# The release tarball: the tracked files at HEAD (git archive), nothing
+# generated, below leasepool-VERSION/, writable by their owner only (the
+# daemon loads no module from a directory others may write, and root's tar
+# keeps the modes).  distcheck builds it and runs make check in a fresh
+# directory outside this tree (CC= and CFLAGS= pass through).
+DIST := leasepool-$(VERSION)
+dist:
+	@mkdir -p $(BUILD)
+	git -c tar.umask=022 archive --format=tar.gz --prefix=$(DIST)/ -o $(BUILD)/$(DIST).tar.gz HEAD
+	@git diff --quiet HEAD || echo "dist: changes not committed are not in $(BUILD)/$(DIST).tar.gz"
+	@echo "dist: $(BUILD)/$(DIST).tar.gz"
+
+distcheck: dist
+	@dir=$$(mktemp -d /tmp/$(DIST)-distcheck.XXXXXX) && \
+	tar -xzf $(BUILD)/$(DIST).tar.gz -C $$dir && \
+	$(MAKE) -C $$dir/$(DIST) BUILD=build all && \
+	$(MAKE) -C $$dir/$(DIST) BUILD=build check && \
+	rm -rf $$dir && echo "distcheck: $(BUILD)/$(DIST).tar.gz builds and passes make check"
 
 # The installed library: libleasepool.so -> .so.1 (the SONAME) -> .so.1.0.0.
 SOFULL := $(SOVERSION).0.0

@@ -28,7 +28,8 @@ syntax() {
 }
 
 files() {
-	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	# This tree's own repository, not one a tarball was unpacked into.
+	if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
 		git ls-files
 	else
 		find . -path './build*' -prune -o -path './.git' -prune -o -type f -print | sed 's|^\./||' | sort
