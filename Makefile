@@ -8,6 +8,9 @@
 #   make check-tsan      the suite again, built with ThreadSanitizer
 #   make fuzz            libFuzzer targets (clang)
 #   make demo            start a daemon, run the examples against it, stop
+#   make format          clang-format the C files (format-check: say which are not)
+#   make abi-check       libleasepool's ABI against the last release's (abi/)
+#   make dist            leasepool-VERSION.tar.gz (distcheck: build and test it)
 #   make install         PREFIX=/usr/local DESTDIR= (and SYSCONFDIR, SYSTEMDUNITDIR, BASHCOMPDIR...)
 #   make uninstall       the same variables
 
@@ -110,7 +113,7 @@ TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_
 TEST_PROGRAMS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TEST_PROGRAM_SRC))
 
 .PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
-	lint-man check-install check-completion check-layers check-python check-spdx abi-check abi-baseline dist distcheck
+	lint-man check-install check-completion check-layers check-python check-spdx abi-check abi-baseline dist distcheck format format-check
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -198,6 +201,13 @@ MAN_PAGES := $(sort $(wildcard docs/*.[1-8]))
 # The layering rule of daemon/ (README.md, Layout).
 check-layers:
 	@sh scripts/check-layers.sh
+
+# The C style: .clang-format (clang-format 14) after scripts/format.sh's two rewrites.
+format:
+	@sh scripts/format.sh
+
+format-check:
+	@sh scripts/format.sh --check && echo "format-check: every C file is formatted"
 
 # Every source file names its licence (LICENSE); scripts/spdx.sh adds the line.
 check-spdx:
