@@ -88,13 +88,16 @@ static const struct figure_def threads_defs[] = {
 #define NLOADS 7
 static const unsigned load_depths[NLOADS] = { 1, 2, 4, 8, 16, 32, 64 };
 
+/* clang-format 14 garbles a braced initializer in a macro. */
+/* clang-format off */
 #define LOAD_DEFS(depth) { \
-	{ "load.d" #depth ".p50_us", "echo 16 B, " #depth " in flight: p50", UNIT_USEC, \
-	    "baseline.rtt.p50_us", TARGET_NONE, 0 }, \
-	{ "load.d" #depth ".p99_us", "echo 16 B, " #depth " in flight: p99", UNIT_USEC, \
-	    "baseline.rtt.p99_us", TARGET_NONE, 0 }, \
-	{ "load.d" #depth ".p999_us", "echo 16 B, " #depth " in flight: p99.9", UNIT_USEC, \
-	    "baseline.rtt.p999_us", TARGET_NONE, 0 } }
+	{ "load.d" #depth ".p50_us", "echo 16 B, " #depth " in flight: p50", \
+	    UNIT_USEC, "baseline.rtt.p50_us", TARGET_NONE, 0 }, \
+	{ "load.d" #depth ".p99_us", "echo 16 B, " #depth " in flight: p99", \
+	    UNIT_USEC, "baseline.rtt.p99_us", TARGET_NONE, 0 }, \
+	{ "load.d" #depth ".p999_us", "echo 16 B, " #depth " in flight: p99.9", \
+	    UNIT_USEC, "baseline.rtt.p999_us", TARGET_NONE, 0 } }
+/* clang-format on */
 
 static const struct figure_def load_defs[NLOADS][3] = {
 	LOAD_DEFS(1), LOAD_DEFS(2), LOAD_DEFS(4), LOAD_DEFS(8), LOAD_DEFS(16), LOAD_DEFS(32),

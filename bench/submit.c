@@ -32,11 +32,16 @@ static const struct figure_def one_cpu_def = {
 };
 
 /* The rate and the fairness of a batch size, from BENCH_CROWD connections. */
+/* clang-format 14 garbles a braced initializer in a macro. */
+/* clang-format off */
 #define CROWD_DEFS(batch, target, target_value) { \
-	{ "submit16.b" #batch ".jobs_per_s", "submit echo, 16 conns, batch " #batch, \
+	{ "submit16.b" #batch ".jobs_per_s", \
+	    "submit echo, 16 conns, batch " #batch, \
 	    UNIT_PER_SEC, "run.pipelined.runs_per_s", target, target_value }, \
-	{ "submit16.b" #batch ".fairness", "submit 16 conns, batch " #batch ": max/min per conn", \
+	{ "submit16.b" #batch ".fairness", \
+	    "submit 16 conns, batch " #batch ": max/min per conn", \
 	    UNIT_RATIO, NULL, TARGET_NONE, 0 } }
+/* clang-format on */
 
 static const struct figure_def crowd_defs[NGRINDERS][2] = {
 	CROWD_DEFS(1, TARGET_NONE, 0),

@@ -59,8 +59,12 @@ struct param {
 	size_t has_offset;	/* of its has_ flag, or NO_FLAG */
 };
 
+/* clang-format 14 garbles a braced initializer in a macro. */
+/* clang-format off */
 #define PARAM(st, f, t, max, req, dflt, has) \
-	{ #f, sizeof #f - 1, PARAM_##t, max, req, dflt, TYPED_OFFSET(st, f, CTYPE_##t), has }
+	{ #f, sizeof #f - 1, PARAM_##t, max, req, dflt, \
+	    TYPED_OFFSET(st, f, CTYPE_##t), has }
+/* clang-format on */
 /* Optional, with a has_ flag telling whether it was given. */
 #define OPTIONAL(st, f, t, max) \
 	PARAM(st, f, t, max, false, false, TYPED_OFFSET(st, has_##f, bool))
@@ -128,9 +132,13 @@ static const struct method {
 	const struct param *params;
 	unsigned nparams;	/* at most 32: one bit each while decoding */
 } methods[LP_METHOD__COUNT] = {
+/* clang-format 14 garbles a braced initializer in a macro. */
+/* clang-format off */
 #define METHOD(name, table) \
-	{ name, sizeof name - 1, table, nitems(table) + BUILD_ZERO(nitems(table) <= 32) }
+	{ name, sizeof name - 1, table, \
+	    nitems(table) + BUILD_ZERO(nitems(table) <= 32) }
 #define NO_PARAMS(name) { name, sizeof name - 1, NULL, 0 }
+/* clang-format on */
 	[LP_METHOD_HELLO] = METHOD("hello", hello_params),
 	[LP_METHOD_ACQUIRE] = METHOD("acquire", acquire_params),
 	[LP_METHOD_RUN] = METHOD("run", run_params),

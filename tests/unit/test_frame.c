@@ -22,8 +22,11 @@ struct sample {
 	const uint8_t *bytes;
 };
 
+/* clang-format 14 garbles a braced initializer in a macro. */
+/* clang-format off */
 #define SAMPLE(name, ...) { name, sizeof((const uint8_t[]){ __VA_ARGS__ }), \
 	(const uint8_t[]){ __VA_ARGS__ } }
+/* clang-format on */
 
 /* One message of every type byte family, with the widest encodings too. */
 static const struct sample samples[] = {
