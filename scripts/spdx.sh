@@ -17,12 +17,13 @@ tag="SPDX-License-Identifier: ISC"
 # The comment syntax of a file: c, hash, roff, or exempt; empty if unknown.
 syntax() {
 	case $1 in
-	*.md | LICENSE | VERSION | *.png | tests/fuzz/corpus*/* | abi/*) echo exempt ;;
+	# py.typed is a marker whose content type checkers read (PEP 561).
+	*.md | LICENSE | VERSION | *.png | tests/fuzz/corpus*/* | abi/* | */py.typed) echo exempt ;;
 	# C, and ld's version script and dynamic list, which take C comments.
 	*.[ch] | *.map | daemon/exports.list) echo c ;;
 	*.[1-8]) echo roff ;;
 	Makefile | *.mk | *.sh | *.bash | *.py | *.conf | *.list | *.pc.in | \
-	    *.service | *.socket | .gitignore | .editorconfig | .clang-format) echo hash ;;
+	    *.service | *.socket | */.gitignore | .gitignore | .editorconfig | .clang-format | *.toml) echo hash ;;
 	*) head -c 2 "$1" | grep -q '^#!' && echo hash ;;
 	esac
 }
