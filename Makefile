@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # leasepool: a plain GNU Makefile.  Everything is built below $(BUILD), so
 # the source tree stays clean; `make BUILD=/tmp/x` builds elsewhere.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The baseline: the path of a run with no leasepool code on it.  This
  * process is the client; a middle process runs one libevent loop and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Many clients at once: a thread and a connection each, all doing the
  * same work until told to stop.  The window is timed here rather than by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The leasepoold under test: started from the --daemon path on a
  * configuration of our own, in a private directory that also holds its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Whole reads and writes on blocking descriptors: short counts are retried. */
 #include <errno.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Leases: the cost of an acquire + release cycle when an executor is free,
  * and acquires under contention: many clients, few executors, each client

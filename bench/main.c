@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * leasepool-bench: starts its own leasepoold, measures it against a raw
  * relay in the same run, and reports a table and JSON.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's footprint: resident memory when idle, and what idle
  * connections cost, first silent (connected, nothing sent) and then after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A fixed number of requests kept in flight on one connection with the
  * asynchronous API: a run on a lease or a submission to a grinder goes

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Latency against load: p50, p99 and p99.9 of echo 16 B against the runs
 # in flight, from the JSON of `leasepool-bench --only load`, as a PNG.
 # Needs gnuplot (Debian: gnuplot-nox); nothing else calls this script.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the kernel says about a process: its memory (status, smaps_rollup)
  * and the CPU time it used, in nanoseconds (schedstat), which is what makes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Figures and how they are shown.  A measurement records one value per
  * repetition; the report shows their median, their spread, the ratio to

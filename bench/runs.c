@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Runs on one lease: sequential echo latency (blocking API), pipelined
  * echo throughput, CPU-bound spin throughput and the thread backend's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The clock and the statistics: every latency sample is kept and sorted,
  * which is exact and, at tens of thousands of samples, cheaper than being

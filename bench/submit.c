@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Submissions through the grinder: tiny echo jobs to four pools that
  * differ only in batch_size, with BENCH_SUBMIT_DEPTH submissions in

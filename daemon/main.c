@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * leasepoold: lends the workers of this host to the programs that ask.
  * Start-up order matters: configuration, then the fork server (before any

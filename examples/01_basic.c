@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * 01_basic: the shortest useful program.  Connect to leasepoold (the socket
  * named by $LEASEPOOL_SOCKET, or the default one), lease an executor, run a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * 02_acquire_release: a lease's life by hand.  Acquire with an owner and a
  * term, renew it, release it.  Releasing twice is harmless; a run on a

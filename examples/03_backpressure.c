@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * 03_backpressure: a pool with no free executor, seen from two connections.
  * Client A leases every executor of the pool; client B then gets the three

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * 04_cpu_parallel: one lease, several CPU jobs at once.  A lease on the
  * process backend is an executor of `workers` processes, so that many runs

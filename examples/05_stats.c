@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * 05_stats: what the daemon is doing.  Holds a lease of its own, then
  * prints every pool and every live lease from lp_stats(), and checks that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * 06_expiry: a lease nobody renews ends by itself.  Past lease_seconds it
  * is in its grace period and runs still work; grace_seconds later it is

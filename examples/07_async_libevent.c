@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * 07_async_libevent: many runs in flight on one connection, driven by a
  * libevent loop through leasepool-event.h.  Answers come back in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * 08_batched_submit: one-shot work without a lease.  lp_submit hands a job
  * to the pool's grinder, which collects the submissions of every client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * primes: an example job module of honest CPU work.
  *

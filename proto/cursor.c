@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Reading msgpack in place (cursor.h).  Every length is checked against
  * the bytes left before it is used, so a cursor never reads past the end

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Reading msgpack in place, one value at a time, without a zone.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Names of the error codes: the strings PROTOCOL.md puts on the wire, and
  * names for the client-only codes so that every code prints as something.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A streaming msgpack framer: finds where each top-level msgpack object ends
  * in a byte stream that arrives in pieces of any size (one byte at a time

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Method parameters (params.h).  Each method has one table saying, for
  * every parameter, its name, type, whether it is required and where it is

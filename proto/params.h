@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Strict checking of each method's named parameters (PROTOCOL.md,
  * "Methods").  One table per method says each parameter's name, type and

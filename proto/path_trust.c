@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The path rule of path_trust.h.  The directories are checked as realpath()
  * resolves them, so a link cannot lead the check somewhere the connect or

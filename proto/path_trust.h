@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Whether a path can be trusted not to belong to someone else: the one
  * rule the client applies before it talks to a default socket, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Counts in messages: "1 pool", "2 pools", "0 pools", written "%u pool%s",
  * n, lp_plural(n); "%u process%s", n, lp_plural_es(n).  A sentence whose

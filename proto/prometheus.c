@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Prometheus text from the stats map.  The metrics are one table: a row is
  * one sample per pool (or one for the daemon), rows of a family follow each

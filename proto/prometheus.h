@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The `stats` map (docs/protocol.md) in the Prometheus text exposition
  * format, version 0.0.4.  One formatter serves the daemon's metrics

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * msgpack-RPC envelopes (rpc.h): packing requests, responses and
  * notifications, and checking the shape of decoded messages.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * msgpack-RPC envelopes (PROTOCOL.md, "Messages"): encoding requests,
  * responses and notifications, and checking the shape of a decoded message.

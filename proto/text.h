@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Strings a client sends, held to what the protocol promises and made safe
  * to show: a strict UTF-8 check (RFC 3629: no overlong forms, surrogates,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # make demo: start leasepoold on its embedded default configuration on a
 # private socket, run every example against it at the same time, show the
 # daemon's stats, stop it.  Fails when any step or example fails.

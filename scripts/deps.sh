@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Makes sure the build dependencies are present.  As root on Debian or Ubuntu
 # it installs what is missing with apt-get; otherwise it prints the one
 # command that does and fails.  Used by make (all targets), and by .ci/run.

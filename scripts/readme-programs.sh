@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Builds every ```c block of a Markdown file as a program of its own, so that
 # what the README shows is what make check runs (tests/integration/
 # test_examples.c).  Each block must be a whole program.

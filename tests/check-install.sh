@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # make install into a scratch DESTDIR lays down exactly tests/install.list
 # with every path filled in; a second install keeps a changed configuration,
 # and make uninstall takes away everything else.  Run by make check:

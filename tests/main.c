@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The test binary: every suite in one runner, so `make check` ends with one
  * Check summary line.  CK_RUN_SUITE=name runs one suite, CK_RUN_CASE one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Registering the suites' cases and tests: see tests/suites.h. */
 #include <unistd.h>
 

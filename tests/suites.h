@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Every Check suite of the test binary; tests/main.c runs them all. */
 #ifndef LP_TESTS_SUITES_H
 #define LP_TESTS_SUITES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The method wrappers that hand back the daemon's value: each one lists
  * its parameters and makes the same call, blocking or asynchronous.

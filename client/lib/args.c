@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Job arguments, packed as they are added: the elements of "args" and the
  * pairs of "kwargs" in two buffers with their counts, so that a request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Growable byte buffers.  A failed allocation is remembered rather than
  * reported at each write, so that a whole message can be packed with

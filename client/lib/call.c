@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Requests in flight: the table of callbacks keyed by msgid, queueing a
  * request, completing it when its answer arrives (in completion order, not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libleasepool internals, shared by the files of client/lib and nobody else.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The connection: finding and opening the socket, writing queued requests,
  * reading the daemon's stream and cutting it into messages, and the one

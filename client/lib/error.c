@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Filling the caller's struct lp_error, which every public function
  * accepts as NULL when the caller only wants the code.

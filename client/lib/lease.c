@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The lease life cycle: acquire, renew, release.  Releasing must be hard
  * to get wrong, so a second release, or one after the connection died,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The named parameters of a request.  Every method wrapper lists its
  * parameters here and lets absent ones drop out (a NULL string, a zero

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Decoded values.  A value is the message's result object plus the zone
  * holding the whole message, itself included: handing a result to the

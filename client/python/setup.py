@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The package's version is the project's: the VERSION file at the top of the
 repository if there is one, else the Makefile's `VERSION :=` line."""
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Job arguments from the command line: [--kw key=value]... and then
  * positional words.  Options stop at the first word that is not one, so

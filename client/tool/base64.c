@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Base64 (RFC 4648, standard alphabet) for bytes in JSON: {"$base64": ...}.
  * Decoding accepts the text with or without its '=' padding.

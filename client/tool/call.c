@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A method the library does not wrap, called by name with an optional pool: the answer as JSON. */
 #include "client/tool/tool.h"
 #include "proto/rpc.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * config: the running daemon's effective configuration, every key, in the
  * file's own form (what leasepoold -t prints for a file), or as JSON.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * drain: the pool (-p) or every pool grants no more leases, while the
  * leases held run to their end; resume: they grant again.  Both say which

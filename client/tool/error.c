@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What went wrong, said once on stderr as "leasepool: CODE: message", and
  * the exit status it means.  The statuses group the codes by what a script

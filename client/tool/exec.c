@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * exec: a program run on one of the pool's workers as if here.  Our stdin
  * goes to it (unless it is a terminal), its stdout and stderr come out of

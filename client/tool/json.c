@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * JSON on the command line and on stdout, msgpack on the wire.  The rules
  * (docs/leasepool-tool.md repeats them for users):

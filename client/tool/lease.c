@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The one lease that run and exec need: acquired with the command line's
  * options, used for one run, released.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # bash completion for leasepool(1): its commands and options, and the pools
 # and job functions of the daemon, as `leasepool ping` lists them.
 # make install puts it in $(PREFIX)/share/bash-completion/completions.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * leasepool(1): the global options, the command table, help, and the one
  * exit path that makes sure stdout really got what we printed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ping: is the daemon there, what is it, and how long does an answer take.
  * A pool that allows exec is marked so; the program of a pool whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* reload: the daemon reads its configuration file again, as on SIGHUP, and says what changed. */
 #include "client/tool/tool.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * run: acquire, run one job, release.  submit: one job through the daemon's
  * grinder, without a lease.  Both print the job's result as one line of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * stats: the daemon's statistics, as a table for people, as JSON for
  * scripts, or in the Prometheus text format for the node exporter's

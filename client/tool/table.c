@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The stats table for people: a line about the daemon; per pool, a row for
  * its executors, one for its counters and one for its grinder; a row per

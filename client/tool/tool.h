@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * leasepool(1): leasepoold from a shell.  main.c reads the command line and
  * dispatches; each command has its own file; json.c converts between the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "daemon/backend/backend.h"
 #include "daemon/backend/procpool.h"
 #include "daemon/backend/threadpool.h"

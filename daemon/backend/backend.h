@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the rest of the daemon asks of an executor's backend, whichever it
  * is: processes forked by the fork server (procpool.c) or threads of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Descriptors the daemon keeps for itself, so that clients cannot take
  * the last of them.  RLIMIT_NOFILE bounds every descriptor of the process,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The fork server: a small single-threaded process forked at start-up,
  * before any thread exists, that forks every worker process.  Forking from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef LP_DAEMON_FRAME_POLICY_H
 #define LP_DAEMON_FRAME_POLICY_H
 

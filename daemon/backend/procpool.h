@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The process backend: each executor is `workers` worker processes forked
  * by the fork server.  Runs queue on their executor and go to its idle

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The thread backend: each executor of a `backend = thread` pool is
  * `workers` threads of the daemon, for jobs that mostly wait (I/O), where

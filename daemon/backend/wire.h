@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The channel between the daemon and one worker process: fixed headers and
  * raw payloads.  A worker may be a program in any language

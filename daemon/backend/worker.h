@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The worker process: a plain blocking loop that reads a job, runs it and
  * writes the result.  Started by the fork server; never returns.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Worker log forwarding: what a worker, or a program it runs, writes to its
  * stdout and stderr reaches the daemon's log line by line, tagged with who

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The configuration: one table of every key (type, default, range, whether
  * a reload can change it), read from an INI file or taken from the embedded

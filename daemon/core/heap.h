@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A binary min-heap of deadlines: one place for every lease expiry,
  * acquire timeout and submission timeout, so one timer serves them all.

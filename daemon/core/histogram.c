@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "daemon/core/histogram.h"
 
 const double histogram_bounds[HISTOGRAM_BOUNDS] = {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Latency histograms of a pool (acquire wait, run duration) with fixed
  * buckets, for stats and the Prometheus histograms made of them.  One

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The lease state machine: pools of executors, leases on them, acquirers
  * waiting for them, and every deadline (expiry, acquire timeout).  No I/O

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Logging to stderr, once; journald or the terminal does the rest.  When
  * stderr is the journal the lines carry syslog priority prefixes ("<6>").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A run: one accepted `run` request on a lease, or one `submit` item of a
  * grinder, from the moment it is accepted until it is answered.  Its client

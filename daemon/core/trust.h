@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Whom the daemon trusts with what it reads and where it listens: its own
  * uid and root (proto/path_trust.h's rule).  Anyone else who may write its

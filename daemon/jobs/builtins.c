@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The built-in jobs of PROTOCOL.md: echo, sleep, spin, and exec (in exec.c). */
 #include <errno.h>
 #include <math.h>

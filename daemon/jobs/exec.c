@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The exec built-in: runs a program on a worker with kwargs argv, stdin,
  * env and cwd, and returns {status, signal, stdout, stderr, truncated}.

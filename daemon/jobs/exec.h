@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The exec built-in (runs in a worker process). */
 #ifndef LP_DAEMON_EXEC_H
 #define LP_DAEMON_EXEC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The job registry: every function the daemon can run, by name: the
  * built-ins (builtins.c), then the functions of each job module (modules.c)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Job modules: dlopen each path of [daemon] modules, find its table, check
  * everything the daemon relies on, and register its functions.  Every

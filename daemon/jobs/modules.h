@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Job modules (include/leasepool/job.h): shared objects listed in
  * [daemon] modules, loaded once at start-up, before the fork server, so

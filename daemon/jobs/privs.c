@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Who may change uid.  An exec runs as the user who asked (spawner.h), so
  * the processes that start programs keep CAP_SETUID, CAP_SETGID and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What a job leaves running.  A worker, the fork server and the daemon are
  * each a child subreaper (PR_SET_CHILD_SUBREAPER): a process whose parent

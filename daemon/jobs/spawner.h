@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The spawner: the process that starts an exec's program as the user who
  * asked.  A worker of a pool with exec = yes forks it right after the fork

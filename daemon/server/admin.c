@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The administrator's methods: reload, drain, resume and config, for root
  * and the daemon's own user only (conn_is_admin()).  The configuration is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The administrator's methods (reload, drain, resume, config): root and the
  * daemon's own user may call them; anyone else gets PERMISSION_DENIED.

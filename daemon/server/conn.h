@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A client connection: reads requests (framed, decoded, validated by
  * proto/), hands them to dispatch, and writes responses in completion

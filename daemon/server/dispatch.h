@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Request dispatch: one function per method, turning a validated request
  * into lease-table and backend operations and an answer.  Also answers the

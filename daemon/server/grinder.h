@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The grinder: `submit` without a lease.  Each pool's grinder queues the
  * submissions of every client, holds a lease of its own while it has work,

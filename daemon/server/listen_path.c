@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The system socket's directory is the daemon's to make, as systemd's
  * RuntimeDirectory= would make it, so that root can start leasepoold by

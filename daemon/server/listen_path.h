@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Whether the daemon may listen at a socket path: proto/path_trust.h's
  * rule, with the daemon's own uid and root as the trusted users.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #ifndef LP_DAEMON_LOOP_H
 #define LP_DAEMON_LOOP_H
 

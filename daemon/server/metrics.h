@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The Prometheus endpoint: with `metrics_listen = HOST:PORT` in [daemon],
  * GET /metrics answers the stats map (stats.c) in the text format

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the daemon tells systemd and takes from it: readiness, status lines,
  * reloads, stopping and watchdog pings through $NOTIFY_SOCKET, and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * SIGHUP: parse the file again into a new configuration, validate it, then
  * swap in what can change without dropping work (timeouts, limits, pool

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Reloading the configuration: on SIGHUP, and for the reload method. */
 #ifndef LP_DAEMON_RELOAD_H
 #define LP_DAEMON_RELOAD_H

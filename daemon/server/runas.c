@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * -u USER, for running outside systemd what the unit's User= and
  * RuntimeDirectory= do: root starts leasepoold, which gives the system

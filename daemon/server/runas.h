@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* -u USER: root starts the daemon, which becomes USER before anything else runs. */
 #ifndef LP_DAEMON_RUNAS_H
 #define LP_DAEMON_RUNAS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The three systemd protocols the daemon speaks, read from their stable
  * interface descriptions (sd_notify(3), sd_listen_fds(3),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * systemd's service protocols, without libsystemd: what notify.c needs of
  * sd_notify(), sd_listen_fds(), sd_is_socket_unix() and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's one event loop and the state it owns: configuration, lease
  * table, listener, connections.  Single-threaded: everything here is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <stdbool.h>
 #include <unistd.h>
 

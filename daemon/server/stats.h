@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The `stats` method's answer: gauges and counters of the daemon and its pools. */
 #ifndef LP_DAEMON_STATS_H
 #define LP_DAEMON_STATS_H

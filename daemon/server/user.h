@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What one user (a uid, from SO_PEERCRED) holds in the daemon: its
  * connections, and the bytes buffered on its behalf: unfinished requests,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Jobs for a pool of Python workers:
 
     worker_program = /usr/bin/python3 -m leasepoold.worker --path /path/to/examples/python primes

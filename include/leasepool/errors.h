@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * leasepool error codes: the protocol's codes (PROTOCOL.md, "Error codes")
  * plus the few that only a client can observe.  Shared by the daemon, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The job-module ABI of leasepoold: how to give the daemon functions of
  * your own.  leasepool-job(3) is the manual page, with a complete example.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Driving a struct lp_client from a libevent loop.  Header only, so that
  * libleasepool itself needs nothing but libc and msgpack-c.

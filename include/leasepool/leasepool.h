@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libleasepool: borrow workers of the host's leasepoold.
  *

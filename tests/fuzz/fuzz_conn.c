@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer target for the daemon's connection handling: each input is
  * what one client sends, written into a socketpair whose other end goes to

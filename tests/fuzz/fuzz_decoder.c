@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer target for the daemon's whole decoding path: the framer, fed
  * in pieces whose sizes come from the input itself, then, for every framed

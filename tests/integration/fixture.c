@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The daemon of the integration suites' fixtures: see fixture.h. */
 #include "tests/integration/fixture.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon that a test case's fixture starts, and the teardown that
  * stops it: every integration suite has one daemon a test, and each test

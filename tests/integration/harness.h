@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A real leasepoold per test case, in its own temporary directory, on its
  * own socket, logging to a file there.  It dies with the test process, so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Running the leasepool tool and the examples as separate programs, the way
  * a shell script runs them: arguments, a socket in the environment, bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libleasepool against a fake daemon: a thread that serves a Unix socket in
  * a temporary directory, checks every request with the protocol layer's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * leasepoold driven as clients drive it: through libleasepool, and through
  * raw bytes where a test needs what no client library would send.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Every example program, run as a user would run it against a real daemon
  * (the socket in LEASEPOOL_SOCKET), must exit 0: each one checks what it

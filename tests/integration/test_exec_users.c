@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * exec runs as the user who asked, with a clean environment, and what it
  * starts cannot reach the worker nor outlive the job.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The grinder: submissions without a lease, batched across clients, against
  * a real daemon.

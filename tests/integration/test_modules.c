@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Job modules against a real daemon: the example modules (primes, bytes),
  * the misbehaving test module (testjobs), max_result_bytes on both

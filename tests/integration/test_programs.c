@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Pools whose workers run a worker_program: tests/programs/echo_worker,
  * written from docs/worker-protocol.md alone, against a real daemon.

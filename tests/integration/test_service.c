@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * leasepoold as a system service: what it tells systemd (readiness, status,
  * reloads, stopping, watchdog) on a NOTIFY_SOCKET the test binds; the socket

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One daemon shared by many programs: who may use which pool, limits that
  * keep one client from hurting the others, and clients that misbehave.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The thread backend against a real daemon: parallelism up to `workers`
  * per lease, timeouts that leave a thread stuck, functions that are not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The leasepool tool as scripts use it: a separate program against a real
  * daemon, judged by its stdout, its stderr and its exit status.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What workers do beyond running a function: exec, recycling after N jobs,
  * and configuration reloads that reach them, against a real daemon.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* badabi: a module built for a job ABI this daemon does not speak. */
 #include <leasepool/job.h>
 

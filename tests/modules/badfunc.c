@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* badfunc: a function name with a space. */
 #include <leasepool/job.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* badinit: a module whose init always fails, so no worker can ever start. */
 #include <stdio.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* badname: a module name with a dot, which would make "MODULE.FUNCTION" ambiguous. */
 #include <leasepool/job.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* dupfunc: one function name listed twice. */
 #include <leasepool/job.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * locks: a job module of process-global locks, for the thread backend's
  * tests.  Every function is thread-safe.

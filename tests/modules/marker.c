@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * marker: a module whose constructor leaves PATH.loaded next to its own
  * file PATH, so a test can tell whether anything dlopen()ed it, which runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* notable: a module whose table has a misspelt name, so the daemon finds none. */
 #include <leasepool/job.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * testjobs: a job module that misbehaves on demand, for the fault tests.
  *

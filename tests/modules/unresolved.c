@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * unresolved: calls a function nothing defines.  The daemon loads modules
  * with RTLD_NOW, so this stops the start instead of killing a worker later.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A worker program written from docs/worker-protocol.md alone, for the
  * programs suite: echo, fail, sleep, crash, garbage (writes what is no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Test helper, for the cursor's unit tests and the decoder's fuzz target:
  * whether a cursor reads the next value as msgpack-c decoded it, element by

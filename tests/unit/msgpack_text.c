@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * msgpack from text for tests (msgpack_text.h).  One recursive-descent
  * parser serves both to count a container's elements (pk == NULL) and to

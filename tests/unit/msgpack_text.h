@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Test helper: msgpack written as text, so a test reads like the message
  * it sends.  The syntax:

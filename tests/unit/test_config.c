@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The configuration: the embedded default, every key with a good value and
  * with each kind of bad one, the structure of the file (sections, pools,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The cursor against msgpack-c itself: every encoding, the canonical ones
  * and those only other packers write, must read as msgpack_unpack()

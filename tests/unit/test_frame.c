@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The streaming framer: every msgpack type, every way of splitting a
  * message, the size and depth limits, and a long pseudo-random stream whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The deadline heap: order after inserts, moves and removals (a fixed
  * sequence, then long pseudo-random ones against a model), growth past the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The lease state machine, driven with a simulated clock: granting,
  * first-come-first-served waiting, acquire timeouts, soft and hard expiry,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * When the event loop polls before it sleeps: only while input comes more
  * often than every busy_poll seconds on average, as a stream of short runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Method parameters: every parameter of every method given every wrong
  * type, the edges of durations, lease ids and strings (lengths, UTF-8),

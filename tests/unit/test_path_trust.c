@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The path rule (proto/path_trust.h) on real files in a private directory:
  * what is at the path, then who could replace it; for a socket, and for a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Counts and their nouns: "1 pool", "0 pools", "2 pools", in every message. */
 #include <stdio.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The metrics' latency histograms: where the daemon counts a sample, and
  * how the Prometheus text renders the histogram the stats map carries

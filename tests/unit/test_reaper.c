@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * reaper_stop's count of what it could not end.  A process that SIGKILL
  * cannot end at once is one the kernel holds: here, one frozen by the

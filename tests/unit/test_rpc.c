@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Envelopes: error names, packing then parsing every kind of message, and
  * every wrong type in every position of an envelope.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Runs without a daemon: a fake owner records what run.c hands it, so
  * that the answers, the budget, the count of runs in flight and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A client's strings: the strict UTF-8 check at every edge of RFC 3629's
  * table, repairs, names quoted for error messages and text escaped for logs.

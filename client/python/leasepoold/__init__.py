@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """leasepoold: Python for the leasepool daemon.
 
 ``await leasepoold.connect()`` gives an asyncio ``Client`` (docs/python-client.md);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Which socket ``connect()`` uses when it is given none, as libleasepool chooses.
 
 ``$LEASEPOOL_SOCKET`` is used as it is.  Otherwise the first *trusted*

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The asyncio client of leasepoold: msgpack-RPC over its Unix socket (docs/protocol.md).
 
 One connection carries any number of requests in flight: each gets a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The exceptions of leasepoold: one class per error code of the protocol.
 
 Every error the daemon sends carries a ``code`` and a ``message``

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A synchronous wrapper of the asyncio client, for scripts and threads.
 
 ``SyncClient`` runs an event loop of its own in a daemon thread and hands

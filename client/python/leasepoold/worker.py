@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A leasepoold pool's worker program that serves Python functions.
 
     python3 -m leasepoold.worker [--path DIR]... MODULE...

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 from typing import Any, Callable, Iterator, List
 
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A real leasepoold for the client's tests: started on a private socket
 with a test configuration, and stopped (or killed) by the test.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The jobs the tests have the worker serve."""
 
 import logging

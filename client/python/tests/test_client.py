@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The asyncio client against a real leasepoold: every method, and every
 error the daemon's built-in jobs (echo, sleep, spin) can provoke."""
 

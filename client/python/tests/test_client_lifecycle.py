@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The client when its connection ends: the daemon stopped or killed under
 pending calls, and a client dropped or left open when its loop ends."""
 

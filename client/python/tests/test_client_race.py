@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What no real daemon can be made to do on cue, against a fake one on a
 socket pair: an answer that arrives as its awaiter is cancelled, a result
 that is not UTF-8, a stream that is not msgpack."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The synchronous wrapper, from the test's thread and from several at once."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The parts of the client that need no daemon: function names, error
 classes, and the trust check of default sockets."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """python3 -m leasepoold.worker against the worker channel's spec."""
 
 from typing import Any, Callable
