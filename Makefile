@@ -9,6 +9,7 @@
 #   make check-tsan      the suite again, built with ThreadSanitizer
 #   make fuzz            libFuzzer targets (clang)
 #   make demo            start a daemon, run the examples against it, stop
+#   make demo-python     the same with the Python examples and a Python pool
 #   make format          clang-format the C files (format-check: say which are not)
 #   make abi-check       libleasepool's ABI against the last release's (abi/)
 #   make dist            leasepool-VERSION.tar.gz (distcheck: build and test it)
@@ -113,7 +114,7 @@ MODULES := $(patsubst modules/%.c,$(BUILD)/modules/%.so,$(MODULE_SRC))
 TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_MODULE_SRC))
 TEST_PROGRAMS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TEST_PROGRAM_SRC))
 
-.PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo bench benchmark install uninstall clean deps \
+.PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo demo-python bench benchmark install uninstall clean deps \
 	lint-man check-install check-completion check-layers check-python check-spdx abi-check abi-baseline dist distcheck format format-check
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
@@ -247,6 +248,9 @@ check-install: all
 # socket, runs the examples against it at the same time, shows stats, stops.
 demo: all
 	@sh scripts/demo.sh $(BUILD)
+
+demo-python: all
+	@PYTHON=$(PYTHON) sh scripts/python-examples.sh -d $(BUILD)
 
 bench: $(BENCH)
 
