@@ -237,7 +237,7 @@ check-python:
 	@if $(PYTHON) -m mypy --version >/dev/null 2>&1; then \
 		PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m mypy --cache-dir=$(BUILD)/mypy \
 			--config-file client/python/pyproject.toml client/python/leasepoold \
-			client/python/setup.py client/python/tests || exit 1; \
+			client/python/setup.py client/python/tests examples/python || exit 1; \
 	else echo "check-python: no mypy for $(PYTHON): types not checked"; fi
 
 # make install into a scratch DESTDIR must lay down exactly tests/install.list.

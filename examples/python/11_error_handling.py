@@ -26,7 +26,7 @@ async def main() -> None:
 
     async with await leasepoold.connect() as client:
         # Every executor of the pool leased: one more is not to be had at once.
-        leases = []
+        leases: list[leasepoold.Lease] = []
         try:
             while True:
                 leases.append(await client.acquire(owner=f"holder-{len(leases)}", pool=POOL, wait=False))

@@ -5,8 +5,10 @@
 
 serves primes:count_primes and primes:echo."""
 
+from typing import Any
 
-def count_primes(limit):
+
+def count_primes(limit: int) -> int:
     count = 0
     for n in range(2, limit):
         for d in range(2, int(n ** 0.5) + 1):
@@ -17,5 +19,5 @@ def count_primes(limit):
     return count
 
 
-def echo(x):
+def echo(x: Any) -> Any:
     return x

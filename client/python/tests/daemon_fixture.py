@@ -55,19 +55,34 @@ executors_min = 0
 allow_users = nobody
 """
 
+EXAMPLES = REPO / "examples" / "python"
+# A pool of Python workers serving the examples' jobs, for the tests that
+# need one; a 1 s grace period, so that a lease expires soon.
+PYTHON_POOL = f"""\
+[pool python]
+executors_min = 1
+executors_max = 2
+workers = 4
+grace_seconds = 1
+job_timeout = 60
+worker_program = {sys.executable} -m leasepoold.worker --path {EXAMPLES} jobs primes
+"""
+
 
 class Daemon:
     """One leasepoold process and its socket."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, extra_config: str = "") -> None:
         self.socket = str(directory / "leasepool.sock")
         config = directory / "leasepoold.conf"
-        config.write_text(CONFIG)
+        config.write_text(CONFIG + extra_config)
         if not LEASEPOOLD.exists():
             pytest.fail(f"{LEASEPOOLD} is missing: run `make all` first")
         self.log = open(directory / "leasepoold.log", "wb")
+        # Python workers import the package of this tree.
+        env = {**os.environ, "PYTHONPATH": str(REPO / "client" / "python")}
         self.process = subprocess.Popen([str(LEASEPOOLD), "-c", str(config), "-s", self.socket],
-                                        stdout=self.log, stderr=subprocess.STDOUT)
+                                        stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self._wait_listening()
 
     def _wait_listening(self) -> None:
@@ -98,11 +113,11 @@ class Daemon:
         self.log.close()
 
 
-def start_daemon() -> Iterator[Daemon]:
+def start_daemon(extra_config: str = "") -> Iterator[Daemon]:
     """A generator for a fixture: a daemon in a fresh directory, stopped afterwards."""
     # Short, for sun_path's 108 bytes: pytest's tmp_path can be longer.
     directory = Path(tempfile.mkdtemp(prefix="lp-py-"))
-    daemon = Daemon(directory)
+    daemon = Daemon(directory, extra_config)
     try:
         yield daemon
     finally:
@@ -114,6 +129,12 @@ def start_daemon() -> Iterator[Daemon]:
 def daemon() -> Iterator[Daemon]:
     """A daemon shared by a module's tests, which leave it as they found it."""
     yield from start_daemon()
+
+
+@pytest.fixture(scope="module")
+def python_daemon() -> Iterator[Daemon]:
+    """A daemon with the Python pool `python` too, shared by a module's tests."""
+    yield from start_daemon(PYTHON_POOL)
 
 
 @pytest.fixture
