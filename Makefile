@@ -192,12 +192,6 @@ check: all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) lint-man
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
 		LP_SOURCE=$(CURDIR) $(TESTS)
 
-# The Python client's tests, against the daemon just built; they leave no
-# cache or bytecode in the source tree.
-check-python: $(DAEMON)
-	LEASEPOOLD=$(abspath $(DAEMON)) PYTHONDONTWRITEBYTECODE=1 \
-		/usr/bin/python3 -m pytest -q -p no:cacheprovider client/python/tests
-
 # Man pages must render without a warning: mandoc's linter, else groff's.
 MAN_PAGES := $(sort $(wildcard docs/*.[1-8]))
 # The layering rule of daemon/ (README.md, Layout).
@@ -232,8 +226,9 @@ check-completion:
 
 # The Python package's tests, and its types when mypy is there.  Nothing is
 # written to the source tree: no bytecode, no pytest cache.
-check-python:
-	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -q -p no:cacheprovider client/python/tests
+check-python: $(DAEMON)
+	LEASEPOOLD=$(abspath $(DAEMON)) PYTHONDONTWRITEBYTECODE=1 \
+		$(PYTHON) -m pytest -q -p no:cacheprovider client/python/tests
 	@if $(PYTHON) -m mypy --version >/dev/null 2>&1; then \
 		PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m mypy --cache-dir=$(BUILD)/mypy \
 			--config-file client/python/pyproject.toml client/python/leasepoold \
