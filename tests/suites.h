@@ -23,6 +23,7 @@
 	X(daemon) \
 	X(workers) \
 	X(programs) \
+	X(python) \
 	X(exec_users) \
 	X(grinder) \
 	X(shared) \
