@@ -239,8 +239,9 @@ check-python: $(DAEMON)
 check-install: all
 	@sh tests/check-install.sh "$(MAKE)" "$(BUILD)"
 
-# Builds, starts a daemon on its embedded default configuration on a private
-# socket, runs the examples against it at the same time, shows stats, stops.
+# Builds, starts a daemon on its embedded default configuration and a pool
+# of Python workers on a private socket, runs the examples against it at the
+# same time and a Python job, shows stats, stops.
 demo: all
 	@sh scripts/demo.sh $(BUILD)
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
-# make demo: start leasepoold on its embedded default configuration on a
-# private socket, run every example against it at the same time, show the
-# daemon's stats, stop it.  Fails when any step or example fails.
+# make demo: start leasepoold on its embedded default configuration and a
+# pool of Python workers, on a private socket, run every example against it
+# at the same time and a Python job, show the daemon's stats, stop it.
+# Fails when any step or example fails.
 #
 #   sh scripts/demo.sh BUILD_DIR
 set -u
@@ -57,10 +58,34 @@ run_example() {
 	return "$status"
 }
 
+# The embedded default configuration as `leasepoold -t` prints it, and a
+# pool "python" serving examples/python/primes.py from this source tree.
+# Nothing need be installed: the workers inherit the daemon's PYTHONPATH,
+# which finds the package in client/python, and write no bytecode there.
+# Without python3-msgpack (scripts/deps.sh) the demo goes on without it.
+write_config() {
+	: >"$dir/empty.conf"
+	"$build/leasepoold" -t -c "$dir/empty.conf" >"$dir/leasepoold.conf" ||
+		fail "leasepoold -t printed no configuration"
+	if ! /usr/bin/python3 -c 'import msgpack' 2>/dev/null; then
+		echo "demo: no /usr/bin/python3 with msgpack (python3-msgpack): no Python pool"
+		return 1
+	fi
+	cat >>"$dir/leasepoold.conf" <<-EOF
+
+	[pool python]
+	worker_program = /usr/bin/python3 -m leasepoold.worker --path $source/examples/python primes
+	EOF
+}
+
+source=$(cd "$(dirname "$0")/.." && pwd) || exit 1
 export LEASEPOOL_SOCKET="$dir/leasepool.sock"
+python=yes
+write_config || python=
 
 say "starting leasepoold on $LEASEPOOL_SOCKET"
-"$build/leasepoold" -s "$LEASEPOOL_SOCKET" 2>"$dir/leasepoold.log" &
+PYTHONPATH="$source/client/python${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 \
+	"$build/leasepoold" -c "$dir/leasepoold.conf" -s "$LEASEPOOL_SOCKET" 2>"$dir/leasepoold.log" &
 daemon_pid=$!
 wait_for_daemon
 
@@ -75,6 +100,11 @@ failed=0
 for pid in $pids; do
 	wait "$pid" || failed=$((failed + 1))
 done
+
+if [ -n "$python" ]; then
+	say "a Python job: leasepool -p python run primes:count_primes 20000"
+	"$build/leasepool" -p python run primes:count_primes 20000 || failed=$((failed + 1))
+fi
 
 say "leasepool stats"
 "$build/leasepool" stats || failed=$((failed + 1))
