@@ -177,6 +177,9 @@ $(README_PROGRAMS): README.md scripts/readme-programs.sh $(LIB_A)
 	@sh scripts/readme-programs.sh README.md $(@D) "$(CC) $(ALL_CFLAGS)" "$(LIB_A) $(MSGPACK_LIBS) -lm"
 	@touch $@
 
+# The bench's python pool serves the jobs and the package of this source tree.
+$(OBJ)/bench/daemon.o: ALL_CFLAGS += -DBENCH_SOURCE='"$(CURDIR)"'
+
 $(BENCH): $(BENCH_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB_A) $(EVENT_LIBS) $(MSGPACK_LIBS) -lm
 

@@ -53,6 +53,7 @@ struct bench_daemon {
 	char config[128];
 	char log[128];
 	pid_t pid;
+	bool python;			/* it has BENCH_POOL_PYTHON */
 };
 
 struct bench_ctx {
@@ -82,6 +83,12 @@ struct measurement {
 #define BENCH_POOL_GRIND256 "grind256"
 /* The thread backend: one executor of many threads, which mostly sleep. */
 #define BENCH_POOL_THREADS "threads"
+/*
+ * Python workers serving examples/python/primes.py of the source tree the
+ * bench was built from (BENCH_SOURCE), one executor of all CPUs; only
+ * when /usr/bin/python3 has msgpack.
+ */
+#define BENCH_POOL_PYTHON "python"
 
 /* ---- stats.c: the clock, samples, percentiles ---- */
 
@@ -308,6 +315,7 @@ void measure_pipelined(struct bench_ctx *);	/* runs.c */
 void measure_spin(struct bench_ctx *);		/* runs.c */
 void measure_load(struct bench_ctx *);		/* runs.c */
 void measure_threads(struct bench_ctx *);	/* runs.c */
+void measure_python(struct bench_ctx *);	/* runs.c */
 void measure_submit(struct bench_ctx *);	/* submit.c */
 void measure_submit_crowd(struct bench_ctx *);	/* submit.c */
 void measure_acquire(struct bench_ctx *);	/* leases.c */

@@ -35,13 +35,32 @@
 #define THREAD_WORKERS "64"
 
 /*
+ * The python pool: the package and the jobs from the source tree, so that
+ * nothing need be installed (the workers inherit the daemon's PYTHONPATH).
+ */
+#define PYTHON_PROBE "/usr/bin/python3 -c 'import msgpack' >/dev/null 2>&1"
+
+static void
+write_python_pool(FILE *f, unsigned ncpu)
+{
+	fprintf(f,
+	    "\n[pool " BENCH_POOL_PYTHON "]\n"
+	    "worker_program = /usr/bin/python3 -m leasepoold.worker "
+	    "--path '" BENCH_SOURCE "/examples/python' primes\n"
+	    "workers = %u\n"
+	    "executors_min = 0\n"
+	    "executors_max = 1\n"
+	    "job_timeout = 600\n", ncpu);
+}
+
+/*
  * One pool sized to the machine, as the issue asks, a second one of
  * exactly two single-worker executors for the contended acquires, one
  * grinder pool per batch size measured, and one of many threads.
  * job_timeout is generous: no figure should ever be a timeout.
  */
 static void
-write_config(const char *path, unsigned ncpu)
+write_config(const char *path, unsigned ncpu, bool python)
 {
 	FILE *f = fopen(path, "w");
 
@@ -77,6 +96,8 @@ write_config(const char *path, unsigned ncpu)
 	    "executors_max = 1\n"
 	    "idle_seconds = 0.5\n"
 	    "job_timeout = 600\n", ncpu, ncpu, ncpu, ncpu, ncpu);
+	if (python)
+		write_python_pool(f, ncpu);
 	if (fclose(f) != 0)
 		bench_fatal("%s: %s", path, strerror(errno));
 }
@@ -92,6 +113,8 @@ exec_daemon(const struct bench_daemon *d, const char *path)
 	dup2(null, STDIN_FILENO);
 	dup2(null, STDOUT_FILENO);
 	dup2(logfd, STDERR_FILENO);
+	setenv("PYTHONPATH", BENCH_SOURCE "/client/python", 1);
+	setenv("PYTHONDONTWRITEBYTECODE", "1", 1);
 	execl(path, path, "-c", d->config, "-s", d->socket, (char *)NULL);
 	dprintf(STDERR_FILENO, "leasepool-bench: exec %s: %s\n", path, strerror(errno));
 	_exit(127);
@@ -124,7 +147,11 @@ daemon_start(struct bench_daemon *d, const char *path, unsigned ncpu)
 	snprintf(d->socket, sizeof d->socket, "%s/leasepool.sock", d->dir);
 	snprintf(d->config, sizeof d->config, "%s/leasepoold.conf", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/leasepoold.log", d->dir);
-	write_config(d->config, ncpu);
+	d->python = system(PYTHON_PROBE) == 0;
+	if (!d->python)
+		report_note("no /usr/bin/python3 with msgpack (python3-msgpack): "
+		    "no Python pool, no python figures");
+	write_config(d->config, ncpu, d->python);
 
 	switch (d->pid = fork()) {
 	case -1:

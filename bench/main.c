@@ -52,6 +52,8 @@ static const struct measurement measurements[] = {
 	{ "spin", "CPU-bound runs of spin 1 ms", measure_spin, NULL, false, false },
 	{ "threads", "sleep 1 ms on the thread backend, 64 workers", measure_threads,
 	    NULL, false, false },
+	{ "python", "echo and count_primes on Python workers, against the C echo",
+	    measure_python, NULL, false, false },
 	{ "submit", "submissions of echo through the grinder, batch 1 to 256",
 	    measure_submit, NULL, false, false },
 	{ "submit16", "the same from 16 connections at once", measure_submit_crowd,

@@ -2,7 +2,8 @@
 /*
  * Runs on one lease: sequential echo latency (blocking API), pipelined
  * echo throughput, CPU-bound spin throughput and the thread backend's
- * sleep (asynchronous API, a fixed number of runs kept in flight).  Every
+ * sleep (asynchronous API, a fixed number of runs kept in flight), and the
+ * same on Python workers.  Every
  * result is checked: a run that failed fast must never pass for a fast run.
  */
 #include <stdlib.h>
@@ -108,6 +109,7 @@ static const struct figure_def load_defs[NLOADS][3] = {
 struct echo_op {
 	struct lp_client *c;
 	uint64_t lease;
+	const char *fn;
 	struct lp_args *args;
 	size_t len;
 };
@@ -120,33 +122,41 @@ echo_once(void *arg)
 	struct lp_error err;
 	size_t len = 0;
 
-	if (lp_run(op->c, op->lease, "echo", op->args, &v, &err) != LP_OK)
-		bench_fatal("run echo: %s", err.message);
+	if (lp_run(op->c, op->lease, op->fn, op->args, &v, &err) != LP_OK)
+		bench_fatal("run %s: %s", op->fn, err.message);
 	if (lp_value_str(v, &len) == NULL || len != op->len)
-		bench_fatal("run echo: %zu bytes back instead of %zu", len, op->len);
+		bench_fatal("run %s: %zu bytes back instead of %zu", op->fn, len, op->len);
 	lp_value_free(v);
 }
 
-/* Sequential runs of echo with args (len bytes to come back) on a fresh lease. */
-static void
-echo_latency(struct bench_ctx *ctx, struct lp_args *args, size_t len, size_t warmup,
-    size_t n, const struct figure_def *defs, const struct figure_def *cpu_def)
+/*
+ * Sequential runs of fn, an echo, with args (len bytes to come back) on a
+ * fresh lease of pool; cpu_def (if any) gets the daemon's CPU per run.
+ * Returns the p50, in microseconds.
+ */
+static double
+echo_latency(struct bench_ctx *ctx, const char *pool, const char *fn, struct lp_args *args,
+    size_t len, size_t warmup, size_t n, const struct figure_def *defs,
+    const struct figure_def *cpu_def)
 {
 	struct lp_client *c = daemon_connect(ctx->daemon);
-	struct echo_op op = { .c = c, .args = args, .len = len };
+	struct echo_op op = { .c = c, .fn = fn, .args = args, .len = len };
 	struct lp_lease lease;
 	struct samples s;
-	double cpu;
+	double cpu, p50;
 
-	daemon_acquire(c, BENCH_POOL_CPU, &lease);
+	daemon_acquire(c, pool, &lease);
 	op.lease = lease.id;
 	samples_init(&s, n);
 	cpu = time_ops(&s, warmup, n, echo_once, &op, ctx->daemon->pid);
 	report_latency(defs, &s);
-	report_record(cpu_def, cpu);
+	if (cpu_def != NULL)
+		report_record(cpu_def, cpu);
+	p50 = samples_percentile_us(&s, 50);
 	samples_free(&s);
 	daemon_release(c, &lease);
 	lp_client_free(c);
+	return p50;
 }
 
 static struct lp_args *
@@ -165,7 +175,8 @@ measure_echo_small(struct bench_ctx *ctx)
 	struct lp_args *args = args_new();
 
 	lp_args_str(args, BENCH_SMALL_STRING);
-	echo_latency(ctx, args, BENCH_SMALL_BYTES, bench_count(ctx, BENCH_SEQ_WARMUP),
+	echo_latency(ctx, BENCH_POOL_CPU, "echo", args, BENCH_SMALL_BYTES,
+	    bench_count(ctx, BENCH_SEQ_WARMUP),
 	    bench_count(ctx, BENCH_SEQ_SAMPLES), echo16_defs, &echo16_cpu_def);
 	lp_args_free(args);
 }
@@ -180,8 +191,8 @@ measure_echo_big(struct bench_ctx *ctx)
 		bench_fatal("out of memory");
 	memset(big, 'x', BIG_BYTES);
 	lp_args_bin(args, big, BIG_BYTES);
-	echo_latency(ctx, args, BIG_BYTES, bench_count(ctx, 200), bench_count(ctx, 3000),
-	    echo64k_defs, &echo64k_cpu_def);
+	echo_latency(ctx, BENCH_POOL_CPU, "echo", args, BIG_BYTES, bench_count(ctx, 200),
+	    bench_count(ctx, 3000), echo64k_defs, &echo64k_cpu_def);
 	free(big);
 	lp_args_free(args);
 }
@@ -326,4 +337,119 @@ measure_load(struct bench_ctx *ctx)
 	daemon_release(c, &lease);
 	lp_args_free(args);
 	lp_client_free(c);
+}
+
+/*
+ * Python workers (issue 23).  The sequential echo of a Python worker,
+ * primes:echo, against the built-in C echo measured just before it on the
+ * same daemon.  Then primes:count_primes on the python pool (workers =
+ * CPUs) kept fed: its ideal rate is workers / the time of one job, that
+ * job's sequential round trip less primes:echo's, both measured in this
+ * repetition.
+ */
+#define PYTHON_ECHO_WARMUP 500
+#define PYTHON_ECHO_SAMPLES 5000
+#define PRIMES_LIMIT 5000	/* about 6.5 ms of Python on the VM of bench/README.md */
+#define PRIMES_WARMUP 5
+#define PRIMES_SAMPLES 50
+
+static const struct figure_def python_c_echo_defs[] = {
+	{ "python.c_echo.p50_us", "C echo 16 B, beside Python: p50", UNIT_USEC,
+	    NULL, TARGET_NONE, 0 },
+	{ "python.c_echo.p99_us", "C echo 16 B, beside Python: p99", UNIT_USEC,
+	    NULL, TARGET_NONE, 0 },
+	{ "python.c_echo.p999_us", "C echo 16 B, beside Python: p99.9", UNIT_USEC,
+	    NULL, TARGET_NONE, 0 },
+};
+
+static const struct figure_def python_echo_defs[] = {
+	{ "python.echo.p50_us", "Python echo 16 B p50", UNIT_USEC,
+	    "python.c_echo.p50_us", TARGET_RATIO_AT_MOST, 1.5 },
+	{ "python.echo.p99_us", "Python echo 16 B p99", UNIT_USEC,
+	    "python.c_echo.p99_us", TARGET_NONE, 0 },
+	{ "python.echo.p999_us", "Python echo 16 B p99.9", UNIT_USEC,
+	    "python.c_echo.p999_us", TARGET_NONE, 0 },
+};
+
+static const struct figure_def python_primes_job_def = {
+	"python.count_primes.job_us", "Python count_primes(5000): one job", UNIT_USEC,
+	NULL, TARGET_NONE, 0
+};
+
+static const struct figure_def python_primes_defs[] = {
+	{ "python.count_primes.runs_per_s", "Python count_primes, workers in flight",
+	    UNIT_PER_SEC, NULL, TARGET_NONE, 0 },
+	{ "python.count_primes.percent_of_ideal", "Python count_primes, workers: of ideal",
+	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
+	{ "python_queued.count_primes.percent_of_ideal",
+	    "Python count_primes, 2x workers: of ideal", UNIT_PERCENT, NULL, TARGET_AT_LEAST, 95 },
+	{ "python_queued.count_primes.steal_percent", "Python count_primes, 2x: CPU stolen",
+	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
+};
+
+struct primes_op {
+	struct lp_client *c;
+	uint64_t lease;
+	struct lp_args *args;
+};
+
+static void
+count_primes_once(void *arg)
+{
+	struct primes_op *op = arg;
+	struct lp_value *v;
+	struct lp_error err;
+
+	if (lp_run(op->c, op->lease, "primes:count_primes", op->args, &v, &err) != LP_OK)
+		bench_fatal("run primes:count_primes: %s", err.message);
+	/* pi(5000) */
+	if (lp_value_int(v) != 669)
+		bench_fatal("primes:count_primes(%d) answered %lld", PRIMES_LIMIT,
+		    (long long)lp_value_int(v));
+	lp_value_free(v);
+}
+
+/* The p50 of count_primes' sequential round trip on a fresh lease, in microseconds. */
+static double
+count_primes_round_trip(struct bench_ctx *ctx, struct lp_args *args)
+{
+	struct lp_client *c = daemon_connect(ctx->daemon);
+	struct primes_op op = { .c = c, .args = args };
+	struct lp_lease lease;
+	struct samples s;
+	double p50;
+
+	daemon_acquire(c, BENCH_POOL_PYTHON, &lease);
+	op.lease = lease.id;
+	samples_init(&s, PRIMES_SAMPLES);
+	time_ops(&s, PRIMES_WARMUP, bench_count(ctx, PRIMES_SAMPLES), count_primes_once, &op, 0);
+	p50 = samples_percentile_us(&s, 50);
+	samples_free(&s);
+	daemon_release(c, &lease);
+	lp_client_free(c);
+	return p50;
+}
+
+void
+measure_python(struct bench_ctx *ctx)
+{
+	struct lp_args *args = args_new();
+	size_t warmup = bench_count(ctx, PYTHON_ECHO_WARMUP);
+	size_t n = bench_count(ctx, PYTHON_ECHO_SAMPLES);
+	double echo_us, job_us;
+
+	if (!ctx->daemon->python)
+		return;
+	lp_args_str(args, BENCH_SMALL_STRING);
+	echo_latency(ctx, BENCH_POOL_CPU, "echo", args, BENCH_SMALL_BYTES, warmup, n,
+	    python_c_echo_defs, NULL);
+	echo_us = echo_latency(ctx, BENCH_POOL_PYTHON, "primes:echo", args, BENCH_SMALL_BYTES,
+	    warmup, n, python_echo_defs, NULL);
+	lp_args_clear(args);
+	lp_args_int(args, PRIMES_LIMIT);
+	job_us = count_primes_round_trip(ctx, args) - echo_us;
+	report_record(&python_primes_job_def, job_us);
+	parallel_efficiency(ctx, BENCH_POOL_PYTHON, "primes:count_primes", args, job_us / 1e6,
+	    python_primes_defs);
+	lp_args_free(args);
 }
