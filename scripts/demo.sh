@@ -59,7 +59,9 @@ run_example() {
 }
 
 # The embedded default configuration as `leasepoold -t` prints it, and a
-# pool "python" serving examples/python/primes.py from this source tree.
+# pool "python" serving examples/python's jobs and primes from this source
+# tree (a grace of 1 s, so that 11_error_handling waits little for its
+# lease to expire).
 # Nothing need be installed: the workers inherit the daemon's PYTHONPATH,
 # which finds the package in client/python, and write no bytecode there.
 # Without python3-msgpack (scripts/deps.sh) the demo goes on without it.
@@ -74,7 +76,9 @@ write_config() {
 	cat >>"$dir/leasepoold.conf" <<-EOF
 
 	[pool python]
-	worker_program = /usr/bin/python3 -m leasepoold.worker --path $source/examples/python primes
+	executors_max = 2
+	grace_seconds = 1
+	worker_program = /usr/bin/python3 -m leasepoold.worker --path $source/examples/python jobs primes
 	EOF
 }
 
@@ -104,6 +108,8 @@ done
 if [ -n "$python" ]; then
 	say "a Python job: leasepool -p python run primes:count_primes 20000"
 	"$build/leasepool" -p python run primes:count_primes 20000 || failed=$((failed + 1))
+	say "the Python examples (examples/python), one after the other"
+	LEASEPOOL_PYTHON_POOL=python sh "$source/scripts/python-examples.sh" || failed=$((failed + 1))
 fi
 
 say "leasepool stats"
