@@ -198,7 +198,7 @@ main(int argc, char **argv)
 
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	procpool_init(base);
+	server_backends_init(base);
 	forkserver_start(base, &procpool_forkserver_events, server.cfg.modules);
 	server_init(base);
 	/* The fork server keeps what it takes to start programs as others; the daemon does not. */

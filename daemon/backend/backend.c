@@ -1,17 +1,32 @@
 /* SPDX-License-Identifier: ISC */
-#include "daemon/backend/backend.h"
-#include "daemon/backend/procpool.h"
-#include "daemon/backend/threadpool.h"
+#include <stddef.h>
 
-static const struct backend_ops *const backends[] = {
-	[LP_BACKEND_PROCESS] = &procpool_ops,
-	[LP_BACKEND_THREAD] = &threadpool_ops,
-};
+#include "daemon/backend/backend.h"
+
+/* The last kind of enum lp_backend (config.h). */
+#define NBACKENDS (LP_BACKEND_THREAD + 1)
+
+/* Filled by backend_register(): this file knows no backend by name. */
+static const struct backend_ops *backends[NBACKENDS];
+
+void
+backend_register(enum lp_backend kind, const struct backend_ops *ops)
+{
+	backends[kind] = ops;
+}
 
 const struct backend_ops *
 backend_of(const struct lp_pool *p)
 {
 	return backends[p->cfg.backend];
+}
+
+void
+backends_init(const struct backend_env *env)
+{
+	for (size_t i = 0; i < NBACKENDS; i++)
+		if (backends[i] != NULL)
+			backends[i]->init(env);
 }
 
 /*
@@ -21,7 +36,7 @@ backend_of(const struct lp_pool *p)
 void
 backends_stop(void)
 {
-	for (size_t i = sizeof backends / sizeof backends[0]; i > 0; i--)
+	for (size_t i = NBACKENDS; i > 0; i--)
 		if (backends[i - 1] != NULL)
 			backends[i - 1]->stop();
 }

@@ -10,17 +10,86 @@
 
 #include <msgpack.h>
 
+#include "daemon/core/config.h"
 #include "daemon/core/lease.h"
 #include "daemon/core/run.h"
 
+/* The most items a feed hands out at once: the largest batch_size (config.c). */
+#define FEED_BATCH_MAX 4096
+
+struct event_base;
+
+/* What the daemon gives every backend at start. */
+struct backend_env {
+	struct event_base *base;
+	/* The running configuration: a reload changes it in place. */
+	const struct lp_config *cfg;
+	/* Its pools' executors are the backends'; it says when the daemon stops. */
+	struct lp_lease_table *leases;
+};
+
+/*
+ * Where an executor's batches come from besides the runs of its lease:
+ * whoever leases it sets ex->feed (the grinder does); arg is ex->feed_arg.
+ * Its items are runs whose grinder is set.
+ */
+struct lp_executor_feed {
+	/*
+	 * For an idle worker: a batch to run, when one is due; at most max
+	 * items, and past the first at most max_bytes of jobs.
+	 */
+	unsigned (*take)(void *arg, struct run **out, unsigned max, size_t max_bytes);
+	/*
+	 * The n items of a batch that never started (their worker was killed,
+	 * or they were recalled), in order: queue them again.
+	 */
+	void (*requeue)(void *arg, struct run **items, unsigned n);
+	/* It has items queued: a busy batch may have to give some back. */
+	bool (*waiting)(void *arg);
+	/*
+	 * What is left of a running batch, n items: the one running, then
+	 * those not started.  True when those not started are to be recalled
+	 * and requeued.
+	 */
+	bool (*recall_due)(void *arg, struct run *const *items, unsigned n);
+};
+
+/* The executor's feed, for its backend; an executor without one has no batches. */
+static inline unsigned
+feed_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_bytes)
+{
+	return ex->feed != NULL ? ex->feed->take(ex->feed_arg, out, max, max_bytes) : 0;
+}
+
+/* Only items it handed out: the executor has its feed until they are answered. */
+static inline void
+feed_requeue(struct lp_executor *ex, struct run **items, unsigned n)
+{
+	ex->feed->requeue(ex->feed_arg, items, n);
+}
+
+static inline bool
+feed_waiting(const struct lp_executor *ex)
+{
+	return ex->feed != NULL && ex->feed->waiting(ex->feed_arg);
+}
+
+static inline bool
+feed_recall_due(const struct lp_executor *ex, struct run *const *items, unsigned n)
+{
+	return ex->feed != NULL && ex->feed->recall_due(ex->feed_arg, items, n);
+}
+
 struct backend_ops {
+	/* Once, before anything else. */
+	void (*init)(const struct backend_env *env);
 	/* Bring the executor's workers up, then call lease_executor_ready(). */
 	void (*start_executor)(struct lp_executor *ex);
 	/* The executor is free, or still starting, and no longer wanted: let its workers go. */
 	void (*stop_executor)(struct lp_executor *ex);
 	/* Run r on one of the executor's workers, when one is idle. */
 	void (*submit)(struct lp_executor *ex, struct run *r);
-	/* The grinder has work for the executor it leased. */
+	/* The executor's feed has work. */
 	void (*poke)(struct lp_executor *ex);
 	/* Identities of the executor's workers for stats (pids, thread numbers). */
 	unsigned (*worker_ids)(const struct lp_executor *ex, int64_t *ids, unsigned max);
@@ -30,7 +99,13 @@ struct backend_ops {
 	void (*stop)(void);
 };
 
+/* Whoever starts the daemon names the backend of each kind, before backends_init(). */
+void backend_register(enum lp_backend kind, const struct backend_ops *ops);
+
 const struct backend_ops *backend_of(const struct lp_pool *p);
+
+/* Every backend's init(). */
+void backends_init(const struct backend_env *env);
 
 /* Every backend's stop(), at shutdown. */
 void backends_stop(void);

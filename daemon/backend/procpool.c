@@ -16,6 +16,7 @@
 
 #include "daemon/backend/fdreserve.h"
 #include "daemon/backend/forkserver.h"
+#include "daemon/backend/frame_policy.h"
 #include "daemon/backend/procpool.h"
 #include "daemon/backend/wire.h"
 #include "daemon/backend/worklog.h"
@@ -23,9 +24,7 @@
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/reaper.h"
-#include "daemon/server/grinder.h"
 #include "daemon/server/loop.h"
-#include "daemon/backend/frame_policy.h"
 #include "daemon/server/server.h"
 #include "proto/frame.h"
 
@@ -114,6 +113,8 @@ struct ppool {
 
 static struct {
 	struct event_base *base;
+	const struct lp_config *cfg;
+	struct lp_lease_table *leases;
 	LIST_HEAD(, worker) workers;	/* every worker, dead ones included */
 	uint32_t next_token;
 	uint32_t next_job;
@@ -215,10 +216,12 @@ worker_free(struct worker *w)
 	free(w);
 }
 
-void
-procpool_init(struct event_base *base)
+static void
+procpool_init(const struct backend_env *env)
 {
-	pp.base = base;
+	pp.base = env->base;
+	pp.cfg = env->cfg;
+	pp.leases = env->leases;
 	LIST_INIT(&pp.workers);
 }
 
@@ -229,7 +232,7 @@ procpool_init(struct event_base *base)
 static size_t
 frame_bytes_max(void)
 {
-	return (size_t)server.cfg.max_message_bytes + FRAME_SLACK_BYTES;
+	return (size_t)pp.cfg->max_message_bytes + FRAME_SLACK_BYTES;
 }
 
 static bool
@@ -254,9 +257,9 @@ pool_limits(const struct lp_pool *p)
 		.memory_limit = p->cfg.memory_limit,
 		.exec_output_max = p->cfg.exec_output_max,
 		.sched_batch = p->cfg.sched_batch,
-		.busy_poll_ns = (uint64_t)(server.cfg.busy_poll * 1e9),
+		.busy_poll_ns = (uint64_t)(pp.cfg->busy_poll * 1e9),
 		.exec = p->cfg.exec,
-		.program_result_bytes = runs_program(p) ? server.cfg.max_result_bytes : 0,
+		.program_result_bytes = runs_program(p) ? pp.cfg->max_result_bytes : 0,
 	};
 
 	/* Whole arrays, NUL padding included, for limits_stale's memcmp. */
@@ -537,7 +540,7 @@ take_share(struct pexec *pe, const struct worker *w, struct run **batch)
  * Every worker is busy: a grinder batch of one user's items would hold
  * another user's for more than one item's time.  Its worker is told to end
  * the batch after the job it runs; it says so with WIRE_RECALLED, after
- * the results of what it ran, and the rest go back to the grinder then.
+ * the results of what it ran, and the rest go back to the feed then.
  */
 static void
 recall_batches(struct pexec *pe)
@@ -547,7 +550,7 @@ recall_batches(struct pexec *pe)
 		struct wire_header h = { .type = WIRE_RECALL, .job = w->job_id };
 
 		if (w->state != WORKER_BUSY || w->recalling || w->timed_out != 0 ||
-		    !grinder_recall_due(w->batch + w->done, w->nbatch - w->done))
+		    !feed_recall_due(pe->ex, w->batch + w->done, w->nbatch - w->done))
 			continue;
 		w->recalling = true;
 		add_header(w, &h);
@@ -558,11 +561,11 @@ recall_batches(struct pexec *pe)
 static void
 pump(struct pexec *pe)
 {
-	struct run *batch[GRINDER_BATCH_MAX];
+	struct run *batch[FEED_BATCH_MAX];
 	struct worker *w;
 	unsigned n;
 
-	_Static_assert(RUNS_PER_FRAME <= GRINDER_BATCH_MAX, "a frame fits the batch array");
+	_Static_assert(RUNS_PER_FRAME <= FEED_BATCH_MAX, "a frame fits the batch array");
 	while (pe->nqueued > 0 && (w = idle_worker(pe)) != NULL) {
 		n = take_share(pe, w, batch);
 		worker_send(w, batch, n);
@@ -575,12 +578,12 @@ pump(struct pexec *pe)
 			w->next_job_id = frame_send(w, batch, n);
 		}
 	}
-	/* An executor the grinder leased takes batches as long as it has idle workers. */
+	/* An executor with a feed (a grinder leased it) takes batches as long as it has idle workers. */
 	while ((w = idle_worker(pe)) != NULL &&
-	    (n = grinder_take(pe->ex, batch, GRINDER_BATCH_MAX,
+	    (n = feed_take(pe->ex, batch, FEED_BATCH_MAX,
 	    frame_bytes_max() - FRAME_HEAD_BYTES)) > 0)
 		worker_send(w, batch, n);
-	if (w == NULL && grinder_waiting(pe->ex))
+	if (w == NULL && feed_waiting(pe->ex))
 		recall_batches(pe);
 }
 
@@ -659,7 +662,7 @@ settle_frame(struct worker *w, struct pexec *pe)
 
 	/* A frame is all runs of the lease, or all items of a grinder batch. */
 	if (first < w->nbatch && w->batch[first]->grinder != NULL) {
-		grinder_requeue(w->batch + first, w->nbatch - first);
+		feed_requeue(pe->ex, w->batch + first, w->nbatch - first);
 		w->nbatch = first;
 	}
 	while (w->nbatch > first) {
@@ -717,7 +720,7 @@ worker_lost(struct worker *w, const char *why, int status, bool status_known)
 		if (w->successor->state == WORKER_IDLE)
 			pe->nready++;
 		w->successor = NULL;
-	} else if (!server.stopping) {
+	} else if (!pp.leases->stopping) {
 		if (was_ready)
 			spawn_slot(pe, w->slot, 0);
 		else
@@ -766,7 +769,7 @@ recycle_if_due(struct worker *w)
 	unsigned max = w->pool->cfg.max_jobs_per_worker;
 	struct worker *s;
 
-	if (w->successor != NULL || server.stopping || !in_slot(w) ||
+	if (w->successor != NULL || pp.leases->stopping || !in_slot(w) ||
 	    ((max == 0 || w->jobs < max) && !limits_stale(w)))
 		return;
 	s = worker_new(w->pe, w->slot);
@@ -919,7 +922,7 @@ worker_result(struct worker *w, const struct wire_header *h)
 
 		snprintf(err.message, sizeof err.message,
 		    "%s returned %u bytes, more than the limit of %u", r->fn, h->len,
-		    server.cfg.max_result_bytes);
+		    pp.cfg->max_result_bytes);
 		run_answer_error(r, &err);
 	} else if (h->code == LP_OK) {
 		run_answer_result(r, w->in, h->len);
@@ -944,7 +947,7 @@ worker_result(struct worker *w, const struct wire_header *h)
 
 /*
  * It ended its recalled grinder batch before batch[done]: those left go
- * back to the grinder (while it is still busy, so that it takes no batch
+ * back to the feed (while it is still busy, so that it takes no batch
  * of them before it is idle).
  */
 static void
@@ -955,7 +958,7 @@ worker_recalled(struct worker *w, const struct wire_header *h)
 		protocol_error(w, h, "the end of a recall");
 		return;
 	}
-	grinder_requeue(w->batch + w->done, w->nbatch - w->done);
+	feed_requeue(w->pe->ex, w->batch + w->done, w->nbatch - w->done);
 	w->nbatch = w->done;
 	w->recalling = false;
 	worker_idle(w, w->pe);
@@ -991,7 +994,7 @@ worker_frames(struct worker *w)
 		 * The worker was forked under the ceiling, the limit is today's:
 		 * a result over it is answered at once and never held whole.
 		 */
-		if (h.type == WIRE_RESULT && h.code == LP_OK && h.len > server.cfg.max_result_bytes) {
+		if (h.type == WIRE_RESULT && h.code == LP_OK && h.len > pp.cfg->max_result_bytes) {
 			evbuffer_drain(w->in, sizeof bytes);
 			w->discard = h.len;
 			worker_result(w, &h);
@@ -1165,7 +1168,7 @@ on_spawned(uint32_t token, pid_t pid, int to, int from, int logfd)
 {
 	struct worker *w = find_worker(false, token);
 
-	if (w == NULL || server.stopping) {
+	if (w == NULL || pp.leases->stopping) {
 		close(to);
 		close(from);
 		close(logfd);
@@ -1339,8 +1342,8 @@ procpool_stop(void)
 
 	snprintf(err.message, sizeof err.message,
 	    "the daemon stopped before the job finished");
-	for (size_t i = 0; i < server.leases.npools; i++) {
-		struct lp_pool *p = &server.leases.pools[i];
+	for (size_t i = 0; i < pp.leases->npools; i++) {
+		struct lp_pool *p = &pp.leases->pools[i];
 		struct lp_executor *ex;
 
 		if (p->cfg.backend != LP_BACKEND_PROCESS)
@@ -1367,8 +1370,8 @@ procpool_stop(void)
 			kill_worker(w);
 		worker_free(w);
 	}
-	for (size_t i = 0; i < server.leases.npools; i++) {
-		struct lp_pool *p = &server.leases.pools[i];
+	for (size_t i = 0; i < pp.leases->npools; i++) {
+		struct lp_pool *p = &pp.leases->pools[i];
 		struct lp_executor *ex;
 
 		if (p->cfg.backend != LP_BACKEND_PROCESS)
@@ -1418,6 +1421,7 @@ procpool_stuck_workers(const struct lp_pool *p)
 }
 
 const struct backend_ops procpool_ops = {
+	.init = procpool_init,
 	.start_executor = procpool_start_executor,
 	.stop_executor = procpool_stop_executor,
 	.submit = procpool_submit,

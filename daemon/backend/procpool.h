@@ -16,15 +16,12 @@
 #include "daemon/core/lease.h"
 #include "daemon/core/run.h"
 
-struct event_base;
-
 /* The process backend's operations (backend.h). */
 extern const struct backend_ops procpool_ops;
 
 /* What the fork server tells us, for forkserver_start(). */
 extern const struct forkserver_events procpool_forkserver_events;
 
-void procpool_init(struct event_base *base);
 /*
  * Main's SIGCHLD, for a child other than the fork server: a worker whose
  * fork server died (the daemon is its subreaper) has exited, or something

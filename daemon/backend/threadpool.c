@@ -21,7 +21,6 @@
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/jobs.h"
-#include "daemon/server/grinder.h"
 #include "daemon/server/server.h"
 #include "proto/text.h"
 
@@ -116,6 +115,9 @@ static struct {
 	struct evbuffer *result;	/* a result on its way to run_answer_result() */
 	unsigned abandoned;
 	bool ready;
+	struct event_base *base;
+	const struct lp_config *cfg;
+	struct lp_lease_table *leases;
 } tp = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.done = STAILQ_HEAD_INITIALIZER(tp.done),
@@ -293,6 +295,14 @@ slot_main(void *arg)
 
 /* ---- the loop's side ---- */
 
+static void
+threadpool_init(const struct backend_env *env)
+{
+	tp.base = env->base;
+	tp.cfg = env->cfg;
+	tp.leases = env->leases;
+}
+
 static void on_completions(evutil_socket_t fd, short what, void *arg);
 
 /* Once, when the first thread pool starts an executor. */
@@ -319,7 +329,7 @@ tp_init(void)
 	fdreserve_refill();
 	if (tp.efd == -1)
 		fatalx("thread backend: eventfd: %s", fdreserve_why(error));
-	tp.ev_done = event_new(server.base, tp.efd, EV_READ | EV_PERSIST, on_completions, NULL);
+	tp.ev_done = event_new(tp.base, tp.efd, EV_READ | EV_PERSIST, on_completions, NULL);
 	tp.result = evbuffer_new();
 	if (tp.ev_done == NULL || tp.result == NULL || event_add(tp.ev_done, NULL) == -1)
 		fatalx("thread backend: out of memory");
@@ -373,7 +383,7 @@ slot_start(struct texec *te, unsigned i)
 	s->pool = te->ex->pool;
 	s->number = i;
 	s->state = SLOT_IDLE;
-	if ((s->ev_timer = evtimer_new(server.base, slot_timeout, s)) == NULL)
+	if ((s->ev_timer = evtimer_new(tp.base, slot_timeout, s)) == NULL)
 		fatalx("out of memory");
 	pthread_cond_init(&s->wake, NULL);
 	/* Signals are the loop's: a thread born with all of them blocked never takes one. */
@@ -460,7 +470,7 @@ threadpool_start_executor(struct lp_executor *ex)
 	te->ex = ex;
 	te->nslots = n;
 	TAILQ_INIT(&te->queue);
-	if ((te->ev_start = evtimer_new(server.base, executor_start, te)) == NULL)
+	if ((te->ev_start = evtimer_new(tp.base, executor_start, te)) == NULL)
 		fatalx("out of memory");
 	ex->backend = te;
 	event_active(te->ev_start, EV_TIMEOUT, 0);
@@ -511,7 +521,7 @@ slot_give(struct slot *s, struct run **runs, unsigned n)
 	s->njobs = n;
 	s->posted = 0;
 	s->cancelled = false;
-	s->max_result_bytes = server.cfg.max_result_bytes;
+	s->max_result_bytes = tp.cfg->max_result_bytes;
 	s->has_work = true;
 	pthread_mutex_unlock(&tp.lock);
 	pthread_cond_signal(&s->wake);
@@ -522,7 +532,7 @@ slot_give(struct slot *s, struct run **runs, unsigned n)
  * another user's for more than one item's time.  Its thread ends the batch
  * after the item it runs, or the one it is about to start (it may have
  * posted the one before and not started it yet); the rest go back to the
- * grinder.
+ * feed.
  */
 static void
 recall_batches(struct texec *te)
@@ -532,7 +542,7 @@ recall_batches(struct texec *te)
 		unsigned keep, n;
 
 		if (s == NULL || s->state != SLOT_BUSY ||
-		    !grinder_recall_due(s->batch + s->done, s->nbatch - s->done))
+		    !feed_recall_due(te->ex, s->batch + s->done, s->nbatch - s->done))
 			continue;
 		pthread_mutex_lock(&tp.lock);
 		keep = s->posted + 1;
@@ -543,14 +553,14 @@ recall_batches(struct texec *te)
 			continue;
 		n = s->nbatch - keep;
 		s->nbatch = keep;
-		grinder_requeue(s->batch + keep, n);
+		feed_requeue(te->ex, s->batch + keep, n);
 	}
 }
 
 static void
 pump(struct texec *te)
 {
-	struct run *batch[GRINDER_BATCH_MAX];
+	struct run *batch[FEED_BATCH_MAX];
 	struct slot *s;
 	struct run *r;
 	unsigned n;
@@ -559,11 +569,11 @@ pump(struct texec *te)
 		TAILQ_REMOVE(&te->queue, r, queue_link);
 		slot_give(s, &r, 1);
 	}
-	/* An executor the grinder leased takes a batch per idle thread. */
+	/* An executor with a feed (a grinder leased it) takes a batch per idle thread. */
 	while ((s = idle_slot(te)) != NULL &&
-	    (n = grinder_take(te->ex, batch, GRINDER_BATCH_MAX, SIZE_MAX)) > 0)
+	    (n = feed_take(te->ex, batch, FEED_BATCH_MAX, SIZE_MAX)) > 0)
 		slot_give(s, batch, n);
-	if (s == NULL && grinder_waiting(te->ex))
+	if (s == NULL && feed_waiting(te->ex))
 		recall_batches(te);
 }
 
@@ -655,7 +665,7 @@ on_completions(evutil_socket_t fd, short what, void *arg)
 /*
  * batch[done] ran past its timeout.  It is answered now; the thread cannot
  * be stopped, so the slot is stuck until the function returns, and the
- * items of the batch it never started go back to the grinder.
+ * items of the batch it never started go back to the feed.
  */
 static void
 slot_timeout(evutil_socket_t fd, short what, void *arg)
@@ -682,7 +692,7 @@ slot_timeout(evutil_socket_t fd, short what, void *arg)
 	    r->fn, r->timeout, slot_label(s));
 	log_warn("%s", err.message);
 	if (s->done < s->nbatch)
-		grinder_requeue(s->batch + s->done, s->nbatch - s->done);
+		feed_requeue(s->te->ex, s->batch + s->done, s->nbatch - s->done);
 	s->done = s->nbatch;
 	run_answer_error(r, &err);
 }
@@ -752,8 +762,8 @@ threadpool_stuck_workers(const struct lp_pool *p)
 static void
 free_executors(struct run_queue *stopped)
 {
-	for (size_t i = 0; i < server.leases.npools; i++) {
-		struct lp_pool *p = &server.leases.pools[i];
+	for (size_t i = 0; i < tp.leases->npools; i++) {
+		struct lp_pool *p = &tp.leases->pools[i];
 		struct lp_executor *ex;
 
 		if (p->cfg.backend != LP_BACKEND_THREAD)
@@ -852,6 +862,7 @@ threadpool_abandoned(void)
 }
 
 const struct backend_ops threadpool_ops = {
+	.init = threadpool_init,
 	.start_executor = threadpool_start_executor,
 	.stop_executor = threadpool_stop_executor,
 	.submit = threadpool_submit,

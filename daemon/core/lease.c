@@ -257,6 +257,8 @@ executor_free(struct lp_executor *ex, double now)
 
 	ex->state = EXECUTOR_FREE;
 	ex->lease = NULL;
+	ex->feed = NULL;
+	ex->feed_arg = NULL;
 	TAILQ_INSERT_TAIL(&p->free, ex, free_link);
 	p->nfree++;
 	if (p->draining || (w = next_waiter(p)) == NULL) {

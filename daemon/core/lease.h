@@ -25,6 +25,7 @@
 #include "proto/rpc.h"
 
 struct grinder;
+struct lp_executor_feed;
 struct lp_pool;
 struct lp_lease_table;
 
@@ -41,6 +42,9 @@ struct lp_executor {
 	enum lp_executor_state state;
 	struct lp_lease *lease;		/* LEASED and DRAINING */
 	void *backend;			/* the backend's own state */
+	/* Set by who leased it (a grinder), for its backend (backend.h); NULL once free. */
+	const struct lp_executor_feed *feed;
+	void *feed_arg;
 	struct lp_deadline idle;	/* free above the target: retired at this time */
 	TAILQ_ENTRY(lp_executor) link;	/* pool->executors */
 	TAILQ_ENTRY(lp_executor) free_link;

@@ -335,25 +335,21 @@ grinder_kick(struct grinder *g)
 		arm_timer(g, clock_now());
 }
 
-/* The grinder that leased ex; NULL when a client did, or nobody. */
-static struct grinder *
-grinder_of(const struct lp_executor *ex)
+/*
+ * The leased executor's feed (backend.h): for an idle worker of it
+ * leased, a batch when one is due; at most max items, and past the first
+ * at most max_bytes of jobs.
+ */
+static unsigned
+take_batch(void *arg, struct run **out, unsigned max, size_t max_bytes)
 {
-	const struct lp_lease *l = ex->lease;
-
-	return l != NULL && l->holder != NULL ? l->holder->grinder : NULL;
-}
-
-unsigned
-grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_bytes)
-{
-	struct lp_lease *l = ex->lease;
-	struct grinder *g = grinder_of(ex);
+	struct grinder *g = arg;
+	struct lp_lease *l = g->lease;
 	double now = clock_now();
 	unsigned n = 0, want;
 	size_t bytes = 0;
 
-	if (g == NULL || !batch_due(g, now))
+	if (!batch_due(g, now))
 		return 0;
 	want = g->pool->cfg.batch_size;
 	/*
@@ -362,7 +358,7 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_
 	 * slow items hold another's for one item's time.  One user alone
 	 * fills it, one item from each of its connections in turn; what it
 	 * has not started when another user comes is recalled
-	 * (grinder_recall_due).
+	 * (recall_due).
 	 */
 	if (g->nring > 1 && want > g->nring)
 		want = g->nring;
@@ -395,10 +391,11 @@ grinder_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_
 	return n;
 }
 
-void
-grinder_requeue(struct run **items, unsigned n)
+/* The n items of a batch that never started, in order: they queue again. */
+static void
+requeue_items(void *arg, struct run **items, unsigned n)
 {
-	struct grinder *g = items[0]->grinder;
+	struct grinder *g = arg;
 
 	/* Last first, each to the head of its queue: they keep their order. */
 	while (n-- > 0) {
@@ -424,21 +421,27 @@ grinder_requeue(struct run **items, unsigned n)
 	grinder_kick(g);
 }
 
-bool
-grinder_waiting(const struct lp_executor *ex)
+static bool
+items_waiting(void *arg)
 {
-	const struct grinder *g = grinder_of(ex);
+	const struct grinder *g = arg;
 
-	return g != NULL && g->nring > 0;
+	return g->nring > 0;
 }
 
-bool
-grinder_recall_due(struct run *const *items, unsigned n)
+/*
+ * What is left of a running batch, n items (answered ones are freed): the
+ * one running, then those not started.  True when they are one user's and
+ * another user has items queued, which they would hold for more than one
+ * item's time: the backend recalls those not started, and requeues them.
+ */
+static bool
+recall_due(void *arg, struct run *const *items, unsigned n)
 {
-	const struct grinder *g;
+	const struct grinder *g = arg;
 	const struct user *owner;
 
-	if (n < 2 || (g = items[0]->grinder) == NULL || g->nring == 0)
+	if (n < 2 || items[0]->grinder != g || g->nring == 0)
 		return false;
 	owner = items[0]->user;
 	/* A batch taken while several users waited holds one item of each. */
@@ -446,6 +449,13 @@ grinder_recall_due(struct run *const *items, unsigned n)
 		return false;
 	return g->nring > 1 || TAILQ_FIRST(&g->ring)->user != owner;
 }
+
+static const struct lp_executor_feed grinder_feed = {
+	.take = take_batch,
+	.requeue = requeue_items,
+	.waiting = items_waiting,
+	.recall_due = recall_due,
+};
 
 /* An item was answered. */
 static void
@@ -468,6 +478,9 @@ grinder_granted(struct lp_holder *h, struct lp_lease *l)
 
 	g->acquiring = false;
 	g->lease = l;
+	/* Its backend takes batches from us; the feed goes when the lease does. */
+	l->executor->feed = &grinder_feed;
+	l->executor->feed_arg = g;
 	log_debug("grinder of pool %s holds lease %llu", g->pool->cfg.name,
 	    (unsigned long long)l->id);
 	if (g->queued == 0)

@@ -20,8 +20,6 @@
 #include "daemon/core/lease.h"
 #include "daemon/core/run.h"
 
-#define GRINDER_BATCH_MAX 4096	/* the largest batch_size */
-
 struct conn;
 struct grinder;
 
@@ -47,26 +45,6 @@ void grinder_drop_conn(struct conn *c);
 /* Stopping: queued items are answered STOPPING; running batches finish. */
 void grinder_stop(struct lp_lease_table *t);
 
-/*
- * For an idle worker of ex: a batch to run, when ex is a grinder's and one
- * is due; at most max items, and past the first at most max_bytes of jobs.
- */
-unsigned grinder_take(struct lp_executor *ex, struct run **out, unsigned max,
-    size_t max_bytes);
-/*
- * The n items of a batch that never started (their worker was killed, or
- * they were recalled), in order: queue them again.
- */
-void grinder_requeue(struct run **items, unsigned n);
-/* ex is a grinder's, and it has items queued: a busy batch may have to give some back. */
-bool grinder_waiting(const struct lp_executor *ex);
-/*
- * What is left of a running batch, n items (answered ones are freed): the
- * one running, then those not started.  True when they are one user's and
- * another user has items queued, which they would hold for more than one
- * item's time: the backend recalls those not started, and requeues them.
- */
-bool grinder_recall_due(struct run *const *items, unsigned n);
 
 /* The lease table's answers to a grinder's acquire. */
 void grinder_granted(struct lp_holder *h, struct lp_lease *l);

@@ -14,6 +14,7 @@
 #include "daemon/backend/fdreserve.h"
 #include "daemon/backend/forkserver.h"
 #include "daemon/backend/procpool.h"
+#include "daemon/backend/threadpool.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/core/run.h"
@@ -347,6 +348,15 @@ new_event(evutil_socket_t fd, short what, event_callback_fn cb)
 	if (ev == NULL)
 		fatalx("out of memory");
 	return ev;
+}
+
+void
+server_backends_init(struct event_base *base)
+{
+	backend_register(LP_BACKEND_PROCESS, &procpool_ops);
+	backend_register(LP_BACKEND_THREAD, &threadpool_ops);
+	backends_init(&(struct backend_env){
+	    .base = base, .cfg = &server.cfg, .leases = &server.leases });
 }
 
 void

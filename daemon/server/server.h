@@ -69,6 +69,9 @@ int server_reload(struct reload_result *r);
 /* Logs what makes the running configuration unsafe (config_warnings()): at start and reload. */
 void server_warn_unsafe(void);
 
+/* The backends, before the fork server starts: they run executors on this loop. */
+void server_backends_init(struct event_base *base);
+
 /* Starts the listener, signals and timers; the config is in server.cfg. */
 void server_init(struct event_base *base);
 void server_free(void);

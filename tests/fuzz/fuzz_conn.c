@@ -387,7 +387,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	if ((base = event_base_new()) == NULL)
 		fail("cannot create the event loop");
-	procpool_init(base);
+	server_backends_init(base);
 	forkserver_start(base, &procpool_forkserver_events, server.cfg.modules);
 	server_init(base);
 	/* Clients come through socketpairs: nothing needs the name, and a crash leaves nothing behind. */
