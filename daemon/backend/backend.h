@@ -87,13 +87,9 @@ struct backend_ops {
 	void (*start_executor)(struct lp_executor *ex);
 	/* The executor is free, or still starting, and no longer wanted: let its workers go. */
 	void (*stop_executor)(struct lp_executor *ex);
-	/* Run r on one of the executor's workers, when one is idle. */
-	void (*submit)(struct lp_executor *ex, struct run *r);
-	/* The executor's feed has work. */
-	void (*poke)(struct lp_executor *ex);
 	/* Identities of the executor's workers for stats (pids, thread numbers). */
 	unsigned (*worker_ids)(const struct lp_executor *ex, int64_t *ids, unsigned max);
-	/* Workers busy with a job that was already answered JOB_TIMEOUT (threads cannot be killed). */
+	/* May be NULL (none ever are).  Workers busy with a job already answered JOB_TIMEOUT. */
 	unsigned (*stuck_workers)(const struct lp_pool *p);
 	/* Shutdown: answer what is queued or running with STOPPING, stop every worker, free. */
 	void (*stop)(void);

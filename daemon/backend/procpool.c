@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "daemon/backend/executor.h"
 #include "daemon/backend/fdreserve.h"
 #include "daemon/backend/forkserver.h"
 #include "daemon/backend/frame_policy.h"
@@ -71,14 +72,13 @@ struct worker {
 	struct evbuffer *out;
 	uint32_t discard;	/* bytes still to come of a result refused for its size */
 	/*
-	 * The jobs of the frames it was sent, in order: runs of a lease, or a
-	 * batch of the grinder.  batch[done] is running; BUSY until all are
+	 * The jobs of the frames it was sent, in order (es): runs of a lease,
+	 * or a batch of the feed.  batch[done] is running; BUSY until all are
 	 * answered, and DEAD while the unanswered ones wait for the exit status.
 	 * A second frame of runs may follow the first (next_frame: where it
 	 * starts in batch; 0: none), sent while the first one's last job runs.
 	 */
-	struct run **batch;
-	unsigned nbatch, done, batch_cap;
+	struct exec_slot es;
 	unsigned timed_out;	/* 1 + the index of the job killed for its timeout; 0: none */
 	bool recalling;		/* its grinder batch was recalled; no WIRE_RECALLED yet */
 	bool broke_protocol;	/* killed for what it wrote: its run is told so */
@@ -97,12 +97,9 @@ struct worker {
 
 /* The backend's half of an executor. */
 struct pexec {
-	struct lp_executor *ex;
-	unsigned nworkers;
+	struct executor e;	/* first: the engine frees it (executors_stop) */
 	unsigned nready;
 	bool announced;
-	struct run_queue queue;
-	unsigned nqueued;
 	struct worker *workers[];
 };
 
@@ -125,6 +122,7 @@ static struct {
 	bool adopted;
 } pp;
 
+static const struct executor_ops pexec_ops;
 static void spawn_slot(struct pexec *pe, unsigned slot, double delay);
 static void worker_readable(evutil_socket_t fd, short what, void *arg);
 static void worker_writable(evutil_socket_t fd, short what, void *arg);
@@ -134,9 +132,7 @@ static void kill_worker(struct worker *w);
 static struct ppool *
 ppool_of(struct lp_pool *p)
 {
-	if (p->backend == NULL)
-		p->backend = xcalloc(1, sizeof(struct ppool));
-	return p->backend;
+	return executor_pool_state(p, sizeof(struct ppool));
 }
 
 static const char *
@@ -177,7 +173,7 @@ worker_new(struct pexec *pe, unsigned slot)
 	struct worker *w = xcalloc(1, sizeof *w);
 
 	w->pe = pe;
-	w->pool = pe->ex->pool;
+	w->pool = pe->e.ex->pool;
 	w->slot = slot;
 	w->to_fd = w->from_fd = -1;
 	w->ev_timer = evtimer_new(pp.base, worker_timer, w);
@@ -212,7 +208,7 @@ worker_free(struct worker *w)
 		evbuffer_free(w->out);
 	close_channel(w);
 	worklog_close(w->log);
-	free(w->batch);
+	free(w->es.batch);
 	free(w);
 }
 
@@ -280,9 +276,7 @@ procpool_start_executor(struct lp_executor *ex)
 	unsigned n = ex->pool->cfg.workers;
 	struct pexec *pe = xcalloc(1, sizeof *pe + n * sizeof pe->workers[0]);
 
-	pe->ex = ex;
-	pe->nworkers = n;
-	TAILQ_INIT(&pe->queue);
+	executor_init(&pe->e, ex, &pexec_ops, n);
 	ex->backend = pe;
 	for (unsigned i = 0; i < n; i++)
 		spawn_slot(pe, i, 0);
@@ -323,7 +317,7 @@ backoff(unsigned failures, double max)
 static void
 start_failed(struct pexec *pe, unsigned slot, const char *why)
 {
-	struct lp_pool *pool = pe->ex->pool;
+	struct lp_pool *pool = pe->e.ex->pool;
 	struct ppool *st = ppool_of(pool);
 	double delay;
 
@@ -349,7 +343,7 @@ start_failed(struct pexec *pe, unsigned slot, const char *why)
 static void
 start_short_of_descriptors(struct pexec *pe, unsigned slot, int error, const char *where)
 {
-	struct lp_pool *pool = pe->ex->pool;
+	struct lp_pool *pool = pe->e.ex->pool;
 	struct ppool *st = ppool_of(pool);
 	double delay = backoff(++st->short_of_descriptors + 1, DESCRIPTOR_BACKOFF_MAX);
 
@@ -363,7 +357,7 @@ start_short_of_descriptors(struct pexec *pe, unsigned slot, int error, const cha
 static struct worker *
 idle_worker(struct pexec *pe)
 {
-	for (unsigned i = 0; i < pe->nworkers; i++)
+	for (unsigned i = 0; i < pe->e.nslots; i++)
 		if (pe->workers[i]->state == WORKER_IDLE && pe->workers[i]->timed_out == 0)
 			return pe->workers[i];
 	return NULL;
@@ -402,7 +396,7 @@ add_header(struct worker *w, const struct wire_header *h)
 	evbuffer_add(w->out, bytes, sizeof bytes);
 }
 
-/* One frame, [job, job, ...] with each job as its run packed it, after w's others; returns its id. */
+/* One frame, [job, job, ...] with each job as its run packed it (already in w's batch); returns its id. */
 static uint32_t
 frame_send(struct worker *w, struct run **runs, unsigned n)
 {
@@ -410,15 +404,6 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 	unsigned char head[FRAME_HEAD_BYTES];
 	size_t len = 0, headlen;
 
-	if (w->nbatch + n > w->batch_cap) {
-		unsigned cap = w->nbatch + n;
-
-		if ((w->batch = realloc(w->batch, cap * sizeof *w->batch)) == NULL)
-			fatalx("out of memory");
-		w->batch_cap = cap;
-	}
-	memcpy(w->batch + w->nbatch, runs, n * sizeof *runs);
-	w->nbatch += n;
 	head[0] = 0xdd;		/* array 32: simple, and the worker does not care */
 	head[1] = (unsigned char)(n >> 24);
 	head[2] = (unsigned char)(n >> 16);
@@ -449,18 +434,16 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 static void
 batch_forget_answered(struct worker *w)
 {
-	if (w->timed_out != 0)
-		return;
-	memmove(w->batch, w->batch + w->done, (w->nbatch - w->done) * sizeof *w->batch);
-	w->nbatch -= w->done;
-	w->done = 0;
+	if (w->timed_out == 0)
+		exec_slot_forget_done(&w->es);
 }
 
 /* An idle worker's frame. */
 static void
-worker_send(struct worker *w, struct run **runs, unsigned n)
+worker_give(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n)
 {
-	w->nbatch = w->done = 0;
+	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
+
 	w->recalling = false;
 	w->state = WORKER_BUSY;
 	w->job_id = frame_send(w, runs, n);
@@ -472,7 +455,7 @@ static unsigned
 job_budget(const struct worker *w)
 {
 	unsigned max = w->pool->cfg.max_jobs_per_worker;
-	unsigned sent = w->jobs + (w->nbatch - w->done);
+	unsigned sent = w->jobs + (w->es.nbatch - w->es.done);
 
 	if (max == 0)
 		return UINT_MAX;
@@ -486,10 +469,10 @@ job_budget(const struct worker *w)
  * (its batches wait for an idle worker).
  */
 static bool
-takes_next_frame(const struct worker *w)
+takes_next_frame(struct worker *w)
 {
 	return w->state == WORKER_BUSY && w->timed_out == 0 && w->next_frame == 0 &&
-	    w->done + 1 == w->nbatch && w->batch[w->done]->grinder == NULL &&
+	    w->es.done + 1 == w->es.nbatch && w->es.batch[w->es.done]->grinder == NULL &&
 	    w->successor == NULL && job_budget(w) > 0;
 }
 
@@ -504,113 +487,96 @@ static unsigned
 frame_share(const struct pexec *pe)
 {
 	unsigned ready = pe->nready > 0 ? pe->nready : 1;
-	unsigned share = (pe->nqueued + ready - 1) / ready;
+	unsigned share = (pe->e.nqueued + ready - 1) / ready;
 
 	return share < RUNS_PER_FRAME ? share : RUNS_PER_FRAME;
 }
 
-/*
- * w's share of the queue, taken off the queue into batch; how many.  One
- * past its budget waits for its successor, meanwhile taking one at a time.
- * Big runs make a frame shorter: it must fit what the worker reads.
- */
-static unsigned
-take_share(struct pexec *pe, const struct worker *w, struct run **batch)
+static bool
+worker_takes_more(struct executor *e, struct exec_slot *s)
 {
-	unsigned n = frame_share(pe), budget = job_budget(w), i;
-	size_t bytes = FRAME_HEAD_BYTES;
-	struct run *r;
+	return takes_next_frame(EXEC_SLOT_OWNER(s, struct worker));
+}
 
-	if (n > budget)
-		n = budget > 0 ? budget : 1;
+/* The next frame of a worker running the last job of its frame. */
+static void
+worker_hand_more(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n)
+{
+	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
 
-	for (i = 0; i < n; i++) {
-		r = TAILQ_FIRST(&pe->queue);
-		if (i > 0 && bytes + r->len > frame_bytes_max())
-			break;
-		bytes += r->len;
-		batch[i] = r;
-		TAILQ_REMOVE(&pe->queue, r, queue_link);
-	}
-	pe->nqueued -= i;
-	return i;
+	w->next_frame = s->nbatch - n;
+	w->next_job_id = frame_send(w, runs, n);
 }
 
 /*
- * Every worker is busy: a grinder batch of one user's items would hold
+ * w's share of the queue in one frame.  One past its budget waits for its
+ * successor, meanwhile taking one at a time.  Big runs make a frame
+ * shorter: it must fit what the worker reads (batch_bytes).
+ */
+static unsigned
+worker_share(struct executor *e, struct exec_slot *s)
+{
+	unsigned n = frame_share((struct pexec *)e), budget = job_budget(EXEC_SLOT_OWNER(s, struct worker));
+
+	if (n > budget)
+		n = budget > 0 ? budget : 1;
+	return n;
+}
+
+static size_t
+frame_jobs_max(void)
+{
+	return frame_bytes_max() - FRAME_HEAD_BYTES;
+}
+
+/*
+ * Every worker is busy: a feed's batch of one user's items would hold
  * another user's for more than one item's time.  Its worker is told to end
  * the batch after the job it runs; it says so with WIRE_RECALLED, after
  * the results of what it ran, and the rest go back to the feed then.
  */
 static void
-recall_batches(struct pexec *pe)
+worker_recall(struct executor *e, struct exec_slot *s)
 {
-	for (unsigned i = 0; i < pe->nworkers; i++) {
-		struct worker *w = pe->workers[i];
-		struct wire_header h = { .type = WIRE_RECALL, .job = w->job_id };
+	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
+	struct wire_header h = { .type = WIRE_RECALL, .job = w->job_id };
 
-		if (w->state != WORKER_BUSY || w->recalling || w->timed_out != 0 ||
-		    !feed_recall_due(pe->ex, w->batch + w->done, w->nbatch - w->done))
-			continue;
-		w->recalling = true;
-		add_header(w, &h);
-		worker_writable(w->to_fd, EV_WRITE, w);
-	}
+	if (w->state != WORKER_BUSY || w->recalling || w->timed_out != 0)
+		return;
+	w->recalling = true;
+	add_header(w, &h);
+	worker_writable(w->to_fd, EV_WRITE, w);
 }
+
+static struct exec_slot *
+worker_slot(struct executor *e, unsigned i)
+{
+	return &((struct pexec *)e)->workers[i]->es;
+}
+
+static struct exec_slot *
+idle_slot(struct executor *e)
+{
+	struct worker *w = idle_worker((struct pexec *)e);
+
+	return w != NULL ? &w->es : NULL;
+}
+
+static const struct executor_ops pexec_ops = {
+	.slot = worker_slot,
+	.idle_slot = idle_slot,
+	.share = worker_share,
+	.batch_bytes = frame_jobs_max,
+	.give = worker_give,
+	.takes_more = worker_takes_more,
+	.hand_more = worker_hand_more,
+	.recall = worker_recall,
+};
 
 static void
 pump(struct pexec *pe)
 {
-	struct run *batch[FEED_BATCH_MAX];
-	struct worker *w;
-	unsigned n;
-
-	_Static_assert(RUNS_PER_FRAME <= FEED_BATCH_MAX, "a frame fits the batch array");
-	while (pe->nqueued > 0 && (w = idle_worker(pe)) != NULL) {
-		n = take_share(pe, w, batch);
-		worker_send(w, batch, n);
-	}
-	for (unsigned i = 0; i < pe->nworkers && pe->nqueued > 0; i++) {
-		w = pe->workers[i];
-		if (takes_next_frame(w)) {
-			w->next_frame = w->nbatch;
-			n = take_share(pe, w, batch);
-			w->next_job_id = frame_send(w, batch, n);
-		}
-	}
-	/* An executor with a feed (a grinder leased it) takes batches as long as it has idle workers. */
-	while ((w = idle_worker(pe)) != NULL &&
-	    (n = feed_take(pe->ex, batch, FEED_BATCH_MAX,
-	    frame_bytes_max() - FRAME_HEAD_BYTES)) > 0)
-		worker_send(w, batch, n);
-	if (w == NULL && feed_waiting(pe->ex))
-		recall_batches(pe);
-}
-
-static void
-procpool_submit(struct lp_executor *ex, struct run *r)
-{
-	struct pexec *pe = ex->backend;
-
-	TAILQ_INSERT_TAIL(&pe->queue, r, queue_link);
-	pe->nqueued++;
-	pump(pe);
-}
-
-static void
-procpool_poke(struct lp_executor *ex)
-{
-	if (ex->backend != NULL)
-		pump(ex->backend);
-}
-
-/* The job running now, removed from the batch; NULL when there is none. */
-static struct run *
-batch_next(struct worker *w)
-{
-	if (w->done == w->nbatch)
-		return NULL;
-	return w->batch[w->done++];
+	executor_pump(&pe->e);
 }
 
 /* The job it was running: the others of its frame were answered or went back. */
@@ -621,7 +587,7 @@ answer_crash(struct worker *w, int status, bool known)
 	char how[96];
 	struct run *r;
 
-	if ((r = batch_next(w)) == NULL)
+	if ((r = exec_slot_next(&w->es)) == NULL)
 		return;
 	if (known) {
 		describe_status(status, how, sizeof how);
@@ -658,21 +624,9 @@ answer_timeout(struct worker *w, struct run *r)
 static void
 settle_frame(struct worker *w, struct pexec *pe)
 {
-	unsigned first = w->done + 1;
-
-	/* A frame is all runs of the lease, or all items of a grinder batch. */
-	if (first < w->nbatch && w->batch[first]->grinder != NULL) {
-		feed_requeue(pe->ex, w->batch + first, w->nbatch - first);
-		w->nbatch = first;
-	}
-	while (w->nbatch > first) {
-		struct run *r = w->batch[--w->nbatch];
-
-		TAILQ_INSERT_HEAD(&pe->queue, r, queue_link);
-		pe->nqueued++;
-	}
-	if (w->timed_out == w->done + 1 && w->done < w->nbatch)
-		answer_timeout(w, batch_next(w));
+	executor_requeue(&pe->e, &w->es, w->es.done + 1);
+	if (w->timed_out == w->es.done + 1 && w->es.done < w->es.nbatch)
+		answer_timeout(w, exec_slot_next(&w->es));
 }
 
 /* A worker that ended, whatever the cause, waits for its exit status (to answer its run). */
@@ -794,7 +748,7 @@ worker_ready(struct worker *w)
 		return;
 	}
 	pe->nready++;
-	log_debug("%s ready (executor %u)", worker_label(w), pe->ex->id);
+	log_debug("%s ready (executor %u)", worker_label(w), pe->e.ex->id);
 	if (st->start_failures >= CRASH_LOOP_LIMIT) {
 		log_notice("pool %s: workers start again; crash loop over", w->pool->cfg.name);
 		lease_pool_recovered(w->pool);
@@ -804,9 +758,9 @@ worker_ready(struct worker *w)
 		    w->pool->cfg.name, st->short_of_descriptors);
 	st->start_failures = 0;
 	st->short_of_descriptors = 0;
-	if (!pe->announced && pe->nready == pe->nworkers) {
+	if (!pe->announced && pe->nready == pe->e.nslots) {
 		pe->announced = true;
-		lease_executor_ready(pe->ex, clock_now());
+		lease_executor_ready(pe->e.ex, clock_now());
 		server_schedule();
 	}
 	recycle_if_due(w);	/* a reload while it started */
@@ -901,22 +855,22 @@ worker_result(struct worker *w, const struct wire_header *h)
 	}
 	if ((fault = result_fault(w, h)) != NULL) {
 		broke_protocol(w, "it answered '%s' with %s (code %u, %u bytes)",
-		    w->batch[w->done]->fn, fault, h->code, h->len);
+		    w->es.batch[w->es.done]->fn, fault, h->code, h->len);
 		return;
 	}
-	r = batch_next(w);
+	r = exec_slot_next(&w->es);
 	if (h->flags != 0)
 		log_leftovers(w, r->fn, r->owner, h->flags, "worker");
 	/* Its first frame is answered: the results that follow are the next one's. */
-	if (w->next_frame != 0 && w->done == w->next_frame) {
+	if (w->next_frame != 0 && w->es.done == w->next_frame) {
 		w->job_id = w->next_job_id;
 		w->next_frame = 0;
 		batch_forget_answered(w);
 	}
-	if (w->done == w->nbatch)
+	if (w->es.done == w->es.nbatch)
 		w->state = WORKER_IDLE;
 	else if (w->timed_out == 0)
-		note_running(w, w->batch[w->done]);
+		note_running(w, w->es.batch[w->es.done]);
 	if (w->discard > 0) {
 		struct lp_error err = { .code = LP_ERR_LIMIT_EXCEEDED };
 
@@ -938,7 +892,7 @@ worker_result(struct worker *w, const struct wire_header *h)
 	w->jobs++;
 	if (w->state != WORKER_IDLE) {
 		/* On the last job of its frame now, it may take the next one. */
-		if (w->pe != NULL && w->pe->nqueued > 0 && takes_next_frame(w))
+		if (w->pe != NULL && w->pe->e.nqueued > 0 && takes_next_frame(w))
 			pump(w->pe);
 		return;
 	}
@@ -954,12 +908,11 @@ static void
 worker_recalled(struct worker *w, const struct wire_header *h)
 {
 	if (w->state != WORKER_BUSY || !w->recalling || h->job != w->job_id ||
-	    w->done == w->nbatch) {
+	    w->es.done == w->es.nbatch) {
 		protocol_error(w, h, "the end of a recall");
 		return;
 	}
-	feed_requeue(w->pe->ex, w->batch + w->done, w->nbatch - w->done);
-	w->nbatch = w->done;
+	executor_requeue(&w->pe->e, &w->es, w->es.done);
 	w->recalling = false;
 	worker_idle(w, w->pe);
 }
@@ -1122,10 +1075,10 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 			timer_start(w, w->job_deadline - now);
 			break;
 		}
-		r = w->batch[w->done];
+		r = w->es.batch[w->es.done];
 		log_warn("'%s' ran longer than its timeout of %.3f s; %s is killed",
 		    r->fn, r->timeout, worker_label(w));
-		w->timed_out = w->done + 1;
+		w->timed_out = w->es.done + 1;
 		kill_worker(w);
 		timer_start(w, STATUS_WAIT);
 		break;
@@ -1190,7 +1143,7 @@ on_spawned(uint32_t token, pid_t pid, int to, int from, int logfd)
 		fatalx("out of memory");
 	event_add(w->ev_read, NULL);
 	timer_start(w, w->pool->cfg.worker_start_timeout);
-	log_debug("%s forked for executor %u", worker_label(w), w->pe->ex->id);
+	log_debug("%s forked for executor %u", worker_label(w), w->pe->e.ex->id);
 }
 
 static void
@@ -1325,7 +1278,7 @@ procpool_worker_pids(const struct lp_executor *ex, int64_t *pids, unsigned max)
 	const struct pexec *pe = ex->backend;
 	unsigned n = 0;
 
-	for (unsigned i = 0; pe != NULL && i < pe->nworkers && n < max; i++) {
+	for (unsigned i = 0; pe != NULL && i < pe->e.nslots && n < max; i++) {
 		const struct worker *w = pe->workers[i];
 
 		if (w->state == WORKER_IDLE || w->state == WORKER_BUSY)
@@ -1337,52 +1290,18 @@ procpool_worker_pids(const struct lp_executor *ex, int64_t *pids, unsigned max)
 static void
 procpool_stop(void)
 {
-	struct lp_error err = { .code = LP_ERR_STOPPING };
+	struct run_queue stopped = TAILQ_HEAD_INITIALIZER(stopped);
 	struct worker *w;
 
-	snprintf(err.message, sizeof err.message,
-	    "the daemon stopped before the job finished");
-	for (size_t i = 0; i < pp.leases->npools; i++) {
-		struct lp_pool *p = &pp.leases->pools[i];
-		struct lp_executor *ex;
-
-		if (p->cfg.backend != LP_BACKEND_PROCESS)
-			continue;
-		TAILQ_FOREACH(ex, &p->executors, link) {
-			struct pexec *pe = ex->backend;
-			struct run *r;
-
-			if (pe == NULL)
-				continue;
-			while ((r = TAILQ_FIRST(&pe->queue)) != NULL) {
-				TAILQ_REMOVE(&pe->queue, r, queue_link);
-				run_answer_error(r, &err);
-			}
-		}
-	}
+	executors_stop(pp.leases, LP_BACKEND_PROCESS, &stopped);
 	while ((w = LIST_FIRST(&pp.workers)) != NULL) {
-		struct run *r;
-
-		while ((r = batch_next(w)) != NULL)
-			run_answer_error(r, &err);
+		exec_slot_stop(&w->es, &stopped);
 		/* Idle workers exit when their channel closes; busy ones are past the drain. */
 		if (w->state == WORKER_BUSY || w->state == WORKER_STARTING)
 			kill_worker(w);
 		worker_free(w);
 	}
-	for (size_t i = 0; i < pp.leases->npools; i++) {
-		struct lp_pool *p = &pp.leases->pools[i];
-		struct lp_executor *ex;
-
-		if (p->cfg.backend != LP_BACKEND_PROCESS)
-			continue;
-		TAILQ_FOREACH(ex, &p->executors, link) {
-			free(ex->backend);
-			ex->backend = NULL;
-		}
-		free(p->backend);
-		p->backend = NULL;
-	}
+	executors_answer_stopped(&stopped);
 }
 
 /* Closing its channel ends an idle worker; one not forked yet is simply forgotten. */
@@ -1404,7 +1323,7 @@ procpool_stop_executor(struct lp_executor *ex)
 {
 	struct pexec *pe = ex->backend;
 
-	for (unsigned i = 0; pe != NULL && i < pe->nworkers; i++) {
+	for (unsigned i = 0; pe != NULL && i < pe->e.nslots; i++) {
 		if (pe->workers[i]->successor != NULL)
 			let_go(pe->workers[i]->successor);
 		let_go(pe->workers[i]);
@@ -1413,20 +1332,10 @@ procpool_stop_executor(struct lp_executor *ex)
 	ex->backend = NULL;
 }
 
-/* A process past its timeout is killed at once: none is ever stuck. */
-static unsigned
-procpool_stuck_workers(const struct lp_pool *p)
-{
-	return 0;
-}
-
 const struct backend_ops procpool_ops = {
 	.init = procpool_init,
 	.start_executor = procpool_start_executor,
 	.stop_executor = procpool_stop_executor,
-	.submit = procpool_submit,
-	.poke = procpool_poke,
 	.worker_ids = procpool_worker_pids,
-	.stuck_workers = procpool_stuck_workers,
 	.stop = procpool_stop,
 };

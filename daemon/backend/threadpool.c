@@ -15,6 +15,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "daemon/backend/executor.h"
 #include "daemon/backend/fdreserve.h"
 #include "daemon/backend/threadpool.h"
 #include "daemon/core/alloc.h"
@@ -52,8 +53,7 @@ struct slot {
 	struct lp_pool *pool;
 	unsigned number;		/* within its executor, for stats and logs */
 	enum slot_state state;
-	struct run **batch;		/* what the work is for, in order */
-	unsigned nbatch, done, batch_cap;
+	struct exec_slot es;		/* what the work is for, in order */
 	struct event *ev_timer;		/* the timeout of batch[done] */
 	LIST_ENTRY(slot) link;		/* tp.slots */
 
@@ -95,10 +95,8 @@ STAILQ_HEAD(completion_list, completion);
 
 /* The backend's half of an executor. */
 struct texec {
-	struct lp_executor *ex;
-	struct run_queue queue;
+	struct executor e;		/* first: the engine frees it (executors_stop) */
 	struct event *ev_start;		/* starts the threads, then says ready (or retries) */
-	unsigned nslots;
 	struct slot *slots[];		/* NULL until its thread exists */
 };
 
@@ -303,6 +301,7 @@ threadpool_init(const struct backend_env *env)
 	tp.leases = env->leases;
 }
 
+static const struct executor_ops texec_ops;
 static void on_completions(evutil_socket_t fd, short what, void *arg);
 
 /* Once, when the first thread pool starts an executor. */
@@ -336,14 +335,6 @@ tp_init(void)
 	tp.ready = true;
 }
 
-static struct tpool *
-tpool_of(struct lp_pool *p)
-{
-	if (p->backend == NULL)
-		p->backend = xcalloc(1, sizeof(struct tpool));
-	return p->backend;
-}
-
 static const char *
 slot_label(const struct slot *s)
 {
@@ -351,7 +342,7 @@ slot_label(const struct slot *s)
 
 	if (s->te != NULL)
 		snprintf(buf, sizeof buf, "thread %u of executor %u of pool %s", s->number,
-		    s->te->ex->id, s->pool->cfg.name);
+		    s->te->e.ex->id, s->pool->cfg.name);
 	else
 		snprintf(buf, sizeof buf, "thread %u of a retired executor of pool %s",
 		    s->number, s->pool->cfg.name);
@@ -380,7 +371,7 @@ slot_start(struct texec *te, unsigned i)
 	int error;
 
 	s->te = te;
-	s->pool = te->ex->pool;
+	s->pool = te->e.ex->pool;
 	s->number = i;
 	s->state = SLOT_IDLE;
 	if ((s->ev_timer = evtimer_new(tp.base, slot_timeout, s)) == NULL)
@@ -417,7 +408,7 @@ slot_end(struct slot *s)
 	LIST_REMOVE(s, link);
 	pthread_cond_destroy(&s->wake);
 	event_free(s->ev_timer);
-	free(s->batch);
+	free(s->es.batch);
 	free(s->jobs);
 	free(s->ends);
 	free(s);
@@ -433,16 +424,16 @@ static void
 executor_start(evutil_socket_t fd, short what, void *arg)
 {
 	struct texec *te = arg;
-	struct lp_pool *p = te->ex->pool;
-	struct tpool *st = tpool_of(p);
+	struct lp_pool *p = te->e.ex->pool;
+	struct tpool *st = executor_pool_state(p, sizeof *st);
 	int error = 0;
 
-	for (unsigned i = 0; i < te->nslots && error == 0; i++)
+	for (unsigned i = 0; i < te->e.nslots && error == 0; i++)
 		if (te->slots[i] == NULL)
 			error = slot_start(te, i);
 	if (error != 0) {
 		log_err("pool %s: cannot start a thread for executor %u: %s; retrying in %.0f s",
-		    p->cfg.name, te->ex->id, strerror(error), START_RETRY_SECONDS);
+		    p->cfg.name, te->e.ex->id, strerror(error), START_RETRY_SECONDS);
 		if (!st->failing)
 			lease_pool_failing(p, "threads cannot be created");
 		st->failing = true;
@@ -454,9 +445,9 @@ executor_start(evutil_socket_t fd, short what, void *arg)
 		lease_pool_recovered(p);
 		st->failing = false;
 	}
-	log_debug("pool %s: executor %u has %u thread%s", p->cfg.name, te->ex->id, te->nslots,
-	    lp_plural(te->nslots));
-	lease_executor_ready(te->ex, clock_now());
+	log_debug("pool %s: executor %u has %u thread%s", p->cfg.name, te->e.ex->id, te->e.nslots,
+	    lp_plural(te->e.nslots));
+	lease_executor_ready(te->e.ex, clock_now());
 	server_schedule();
 }
 
@@ -467,34 +458,20 @@ threadpool_start_executor(struct lp_executor *ex)
 	struct texec *te = xcalloc(1, sizeof *te + n * sizeof te->slots[0]);
 
 	tp_init();
-	te->ex = ex;
-	te->nslots = n;
-	TAILQ_INIT(&te->queue);
+	executor_init(&te->e, ex, &texec_ops, n);
 	if ((te->ev_start = evtimer_new(tp.base, executor_start, te)) == NULL)
 		fatalx("out of memory");
 	ex->backend = te;
 	event_active(te->ev_start, EV_TIMEOUT, 0);
 }
 
-static struct slot *
-idle_slot(const struct texec *te)
-{
-	for (unsigned i = 0; i < te->nslots; i++)
-		if (te->slots[i] != NULL && te->slots[i]->state == SLOT_IDLE)
-			return te->slots[i];
-	return NULL;
-}
-
 /* Gives an idle slot's thread the runs, in order; it runs them one after the other. */
 static void
-slot_give(struct slot *s, struct run **runs, unsigned n)
+slot_give(struct executor *e, struct exec_slot *es, struct run **runs, unsigned n)
 {
+	struct slot *s = EXEC_SLOT_OWNER(es, struct slot);
 	size_t len = 0;
 
-	if (n > s->batch_cap) {
-		s->batch = xreallocarray(s->batch, n, sizeof *s->batch);
-		s->batch_cap = n;
-	}
 	if (n + 1 > s->ends_cap) {
 		s->ends = xreallocarray(s->ends, n + 1, sizeof *s->ends);
 		s->ends_cap = n + 1;
@@ -511,9 +488,6 @@ slot_give(struct slot *s, struct run **runs, unsigned n)
 		memcpy(s->jobs + s->ends[i], runs[i]->payload, runs[i]->len);
 		s->ends[i + 1] = s->ends[i] + runs[i]->len;
 	}
-	memcpy(s->batch, runs, n * sizeof *runs);
-	s->nbatch = n;
-	s->done = 0;
 	s->state = SLOT_BUSY;
 	timer_start(s->ev_timer, runs[0]->timeout);
 
@@ -528,70 +502,73 @@ slot_give(struct slot *s, struct run **runs, unsigned n)
 }
 
 /*
- * Every thread is busy: a grinder batch of one user's items would hold
+ * Every thread is busy: a feed's batch of one user's items would hold
  * another user's for more than one item's time.  Its thread ends the batch
  * after the item it runs, or the one it is about to start (it may have
  * posted the one before and not started it yet); the rest go back to the
  * feed.
  */
 static void
-recall_batches(struct texec *te)
+slot_recall(struct executor *e, struct exec_slot *es)
 {
-	for (unsigned i = 0; i < te->nslots; i++) {
-		struct slot *s = te->slots[i];
-		unsigned keep, n;
+	struct slot *s = EXEC_SLOT_OWNER(es, struct slot);
+	unsigned keep;
 
-		if (s == NULL || s->state != SLOT_BUSY ||
-		    !feed_recall_due(te->ex, s->batch + s->done, s->nbatch - s->done))
-			continue;
-		pthread_mutex_lock(&tp.lock);
-		keep = s->posted + 1;
-		if (keep < s->njobs)
-			s->njobs = keep;
-		pthread_mutex_unlock(&tp.lock);
-		if (keep >= s->nbatch)
-			continue;
-		n = s->nbatch - keep;
-		s->nbatch = keep;
-		feed_requeue(te->ex, s->batch + keep, n);
-	}
+	pthread_mutex_lock(&tp.lock);
+	keep = s->posted + 1;
+	if (keep < s->njobs)
+		s->njobs = keep;
+	pthread_mutex_unlock(&tp.lock);
+	executor_requeue(e, es, keep);
+}
+
+static struct exec_slot *
+slot_at(struct executor *e, unsigned i)
+{
+	struct slot *s = ((struct texec *)e)->slots[i];
+
+	return s != NULL ? &s->es : NULL;
+}
+
+static struct exec_slot *
+idle_slot(struct executor *e)
+{
+	const struct texec *te = (const struct texec *)e;
+
+	for (unsigned i = 0; i < e->nslots; i++)
+		if (te->slots[i] != NULL && te->slots[i]->state == SLOT_IDLE)
+			return &te->slots[i]->es;
+	return NULL;
+}
+
+/* Lease runs go one at a time: a thread runs one job at a time anyway. */
+static unsigned
+one_run(struct executor *e, struct exec_slot *s)
+{
+	return 1;
+}
+
+static size_t
+no_byte_limit(void)
+{
+	return SIZE_MAX;
 }
 
 static void
-pump(struct texec *te)
+texec_release(struct executor *e)
 {
-	struct run *batch[FEED_BATCH_MAX];
-	struct slot *s;
-	struct run *r;
-	unsigned n;
-
-	while ((r = TAILQ_FIRST(&te->queue)) != NULL && (s = idle_slot(te)) != NULL) {
-		TAILQ_REMOVE(&te->queue, r, queue_link);
-		slot_give(s, &r, 1);
-	}
-	/* An executor with a feed (a grinder leased it) takes a batch per idle thread. */
-	while ((s = idle_slot(te)) != NULL &&
-	    (n = feed_take(te->ex, batch, FEED_BATCH_MAX, SIZE_MAX)) > 0)
-		slot_give(s, batch, n);
-	if (s == NULL && feed_waiting(te->ex))
-		recall_batches(te);
+	event_free(((struct texec *)e)->ev_start);
 }
 
-static void
-threadpool_submit(struct lp_executor *ex, struct run *r)
-{
-	struct texec *te = ex->backend;
-
-	TAILQ_INSERT_TAIL(&te->queue, r, queue_link);
-	pump(te);
-}
-
-static void
-threadpool_poke(struct lp_executor *ex)
-{
-	if (ex->backend != NULL)
-		pump(ex->backend);
-}
+static const struct executor_ops texec_ops = {
+	.slot = slot_at,
+	.idle_slot = idle_slot,
+	.share = one_run,
+	.batch_bytes = no_byte_limit,
+	.give = slot_give,
+	.recall = slot_recall,
+	.release = texec_release,
+};
 
 static void
 answer(struct run *r, const struct completion *c)
@@ -618,7 +595,7 @@ slot_released(struct slot *s)
 	if (s->te == NULL)
 		slot_end(s);
 	else
-		pump(s->te);
+		executor_pump(&s->te->e);
 }
 
 /*
@@ -632,11 +609,11 @@ complete(struct completion *c)
 	struct run *r = NULL;
 
 	/* Anything else is the late end of a job already answered (JOB_TIMEOUT): dropped. */
-	if (c->item != NO_ITEM && s->state == SLOT_BUSY && c->item == s->done) {
+	if (c->item != NO_ITEM && s->state == SLOT_BUSY && c->item == s->es.done) {
 		evtimer_del(s->ev_timer);
-		r = s->batch[s->done++];
-		if (s->done < s->nbatch)
-			timer_start(s->ev_timer, s->batch[s->done]->timeout);
+		r = s->es.batch[s->es.done++];
+		if (s->es.done < s->es.nbatch)
+			timer_start(s->ev_timer, s->es.batch[s->es.done]->timeout);
 	}
 	if (c->last)
 		slot_released(s);
@@ -679,21 +656,19 @@ slot_timeout(evutil_socket_t fd, short what, void *arg)
 		return;
 	pthread_mutex_lock(&tp.lock);
 	/* It ended just in time: its completion is on the list, the eventfd says so. */
-	finished = s->posted > s->done;
+	finished = s->posted > s->es.done;
 	if (!finished)
 		s->cancelled = true;
 	pthread_mutex_unlock(&tp.lock);
 	if (finished)
 		return;
-	r = s->batch[s->done++];
+	r = s->es.batch[s->es.done++];
 	s->state = SLOT_STUCK;
 	snprintf(err.message, sizeof err.message,
 	    "'%s' ran longer than its timeout of %.3f s; %s stays busy until it returns",
 	    r->fn, r->timeout, slot_label(s));
 	log_warn("%s", err.message);
-	if (s->done < s->nbatch)
-		feed_requeue(s->te->ex, s->batch + s->done, s->nbatch - s->done);
-	s->done = s->nbatch;
+	executor_requeue(&s->te->e, &s->es, s->es.done);
 	run_answer_error(r, &err);
 }
 
@@ -710,7 +685,7 @@ threadpool_stop_executor(struct lp_executor *ex)
 
 	if (te == NULL)
 		return;
-	for (unsigned i = 0; i < te->nslots; i++) {
+	for (unsigned i = 0; i < te->e.nslots; i++) {
 		struct slot *s = te->slots[i];
 
 		if (s == NULL)
@@ -741,7 +716,7 @@ threadpool_worker_ids(const struct lp_executor *ex, int64_t *ids, unsigned max)
 	const struct texec *te = ex->backend;
 	unsigned n = 0;
 
-	for (unsigned i = 0; te != NULL && i < te->nslots && n < max; i++)
+	for (unsigned i = 0; te != NULL && i < te->e.nslots && n < max; i++)
 		if (te->slots[i] != NULL)
 			ids[n++] = te->slots[i]->number;
 	return n;
@@ -758,31 +733,6 @@ threadpool_stuck_workers(const struct lp_pool *p)
 	return n;
 }
 
-/* The runs still queued on the thread pools' executors join stopped; the executors lose their state. */
-static void
-free_executors(struct run_queue *stopped)
-{
-	for (size_t i = 0; i < tp.leases->npools; i++) {
-		struct lp_pool *p = &tp.leases->pools[i];
-		struct lp_executor *ex;
-
-		if (p->cfg.backend != LP_BACKEND_THREAD)
-			continue;
-		TAILQ_FOREACH(ex, &p->executors, link) {
-			struct texec *te = ex->backend;
-
-			if (te == NULL)
-				continue;
-			TAILQ_CONCAT(stopped, &te->queue, queue_link);
-			event_free(te->ev_start);
-			free(te);
-			ex->backend = NULL;
-		}
-		free(p->backend);
-		p->backend = NULL;
-	}
-}
-
 /*
  * Shutdown, after the loop: what is queued or running is answered
  * STOPPING, idle threads are joined, and everything is freed.  A thread
@@ -795,15 +745,13 @@ free_executors(struct run_queue *stopped)
 static void
 threadpool_stop(void)
 {
-	struct lp_error err = { .code = LP_ERR_STOPPING };
 	struct run_queue stopped = TAILQ_HEAD_INITIALIZER(stopped);
 	struct completion *c;
 	struct slot *s, *next;
-	struct run *r;
 
 	if (!tp.ready)
 		return;
-	free_executors(&stopped);
+	executors_stop(tp.leases, LP_BACKEND_THREAD, &stopped);
 	pthread_mutex_lock(&tp.lock);
 	LIST_FOREACH(s, &tp.slots, link) {
 		s->quit = true;
@@ -819,10 +767,8 @@ threadpool_stop(void)
 		bool running;
 
 		next = LIST_NEXT(s, link);
-		while (s->state == SLOT_BUSY && s->done < s->nbatch) {
-			r = s->batch[s->done++];
-			TAILQ_INSERT_TAIL(&stopped, r, queue_link);
-		}
+		if (s->state == SLOT_BUSY)
+			exec_slot_stop(&s->es, &stopped);
 		pthread_mutex_lock(&tp.lock);
 		running = s->has_work;
 		pthread_mutex_unlock(&tp.lock);
@@ -848,11 +794,7 @@ threadpool_stop(void)
 		tp.efd = -1;
 	}
 	tp.ready = false;
-	snprintf(err.message, sizeof err.message, "the daemon stopped before the job finished");
-	while ((r = TAILQ_FIRST(&stopped)) != NULL) {
-		TAILQ_REMOVE(&stopped, r, queue_link);
-		run_answer_error(r, &err);
-	}
+	executors_answer_stopped(&stopped);
 }
 
 unsigned
@@ -865,8 +807,6 @@ const struct backend_ops threadpool_ops = {
 	.init = threadpool_init,
 	.start_executor = threadpool_start_executor,
 	.stop_executor = threadpool_stop_executor,
-	.submit = threadpool_submit,
-	.poke = threadpool_poke,
 	.worker_ids = threadpool_worker_ids,
 	.stuck_workers = threadpool_stuck_workers,
 	.stop = threadpool_stop,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "daemon/backend/backend.h"
+#include "daemon/backend/executor.h"
 #include "daemon/backend/forkserver.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
@@ -343,7 +344,7 @@ do_run(struct conn *c, const struct lp_request *req)
 	    .fn = p->fn, .args = p->args, .kwargs = p->kwargs, .timeout = timeout,
 	    .as_caller = exec_is(p->fn) });
 	conn_add_run(c, r);
-	backend_of(l->pool)->submit(l->executor, r);
+	executor_submit(l->executor, r);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "daemon/backend/backend.h"
+#include "daemon/backend/executor.h"
 #include "daemon/core/alloc.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
@@ -330,7 +331,7 @@ grinder_kick(struct grinder *g)
 			acquire_executor(g);
 		return;
 	}
-	backend_of(g->pool)->poke(g->lease->executor);
+	executor_poke(g->lease->executor);
 	if (g->queued > 0)
 		arm_timer(g, clock_now());
 }

@@ -97,6 +97,15 @@ pack_histogram(msgpack_packer *pk, const char *key, const struct histogram *h)
 	}
 }
 
+/* Workers still busy with a job answered JOB_TIMEOUT: a backend that kills such jobs has none. */
+static unsigned
+stuck_workers(const struct lp_pool *p)
+{
+	const struct backend_ops *b = backend_of(p);
+
+	return b->stuck_workers != NULL ? b->stuck_workers(p) : 0;
+}
+
 static void
 pack_pool(msgpack_packer *pk, const struct lp_pool *p, const struct conn *viewer,
     double now)
@@ -133,7 +142,7 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, const struct conn *viewer
 	lp_pack_kv_bool(pk, "failing", p->failing);
 	lp_pack_kv_bool(pk, "draining", p->draining);
 	lp_pack_kv_u64(pk, "units", p->units);
-	lp_pack_kv_u64(pk, "stuck_workers", backend_of(p)->stuck_workers(p));
+	lp_pack_kv_u64(pk, "stuck_workers", stuck_workers(p));
 	lp_pack_cstr(pk, "counters");
 	pack_counters(pk, &p->counters);
 	pack_histogram(pk, "acquire_wait_seconds", &p->counters.acquire_wait);

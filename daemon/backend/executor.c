@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: ISC */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/backend/executor.h"
+#include "daemon/core/alloc.h"
+
+void
+executor_init(struct executor *e, struct lp_executor *ex, const struct executor_ops *ops,
+    unsigned nslots)
+{
+	e->ex = ex;
+	e->ops = ops;
+	TAILQ_INIT(&e->queue);
+	e->nqueued = 0;
+	e->nslots = nslots;
+}
+
+void
+exec_slot_add(struct exec_slot *s, struct run **runs, unsigned n)
+{
+	if (s->nbatch + n > s->cap) {
+		s->cap = s->nbatch + n;
+		s->batch = xreallocarray(s->batch, s->cap, sizeof *s->batch);
+	}
+	memcpy(s->batch + s->nbatch, runs, n * sizeof *runs);
+	s->nbatch += n;
+}
+
+struct run *
+exec_slot_next(struct exec_slot *s)
+{
+	if (s->done == s->nbatch)
+		return NULL;
+	return s->batch[s->done++];
+}
+
+void
+exec_slot_forget_done(struct exec_slot *s)
+{
+	memmove(s->batch, s->batch + s->done, (s->nbatch - s->done) * sizeof *s->batch);
+	s->nbatch -= s->done;
+	s->done = 0;
+}
+
+/*
+ * At most max of the queued runs, off the queue into batch; how many.  A
+ * batch past its first run stops short of the backend's byte limit.
+ */
+static unsigned
+take_queued(struct executor *e, struct run **batch, unsigned max)
+{
+	size_t bytes = 0, limit = e->ops->batch_bytes();
+	unsigned i;
+
+	for (i = 0; i < max && e->nqueued > 0; i++) {
+		struct run *r = TAILQ_FIRST(&e->queue);
+
+		if (i > 0 && bytes + r->len > limit)
+			break;
+		bytes += r->len;
+		batch[i] = r;
+		TAILQ_REMOVE(&e->queue, r, queue_link);
+		e->nqueued--;
+	}
+	return i;
+}
+
+static void
+give(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n)
+{
+	s->nbatch = s->done = 0;
+	exec_slot_add(s, runs, n);
+	e->ops->give(e, s, runs, n);
+}
+
+/*
+ * Every worker is busy and the feed has items waiting: a batch that would
+ * hold them for more than one item's time gives back what it has not
+ * started.
+ */
+static void
+recall_batches(struct executor *e)
+{
+	for (unsigned i = 0; i < e->nslots; i++) {
+		struct exec_slot *s = e->ops->slot(e, i);
+
+		if (s != NULL && s->done < s->nbatch &&
+		    feed_recall_due(e->ex, s->batch + s->done, s->nbatch - s->done))
+			e->ops->recall(e, s);
+	}
+}
+
+void
+executor_pump(struct executor *e)
+{
+	struct run *batch[FEED_BATCH_MAX];
+	struct exec_slot *s;
+	unsigned n, share;
+
+	while (e->nqueued > 0 && (s = e->ops->idle_slot(e)) != NULL) {
+		share = e->ops->share(e, s);
+		n = take_queued(e, batch, share < FEED_BATCH_MAX ? share : FEED_BATCH_MAX);
+		give(e, s, batch, n);
+	}
+	for (unsigned i = 0; e->ops->takes_more != NULL && i < e->nslots && e->nqueued > 0; i++) {
+		s = e->ops->slot(e, i);
+		if (s == NULL || !e->ops->takes_more(e, s))
+			continue;
+		share = e->ops->share(e, s);
+		n = take_queued(e, batch, share < FEED_BATCH_MAX ? share : FEED_BATCH_MAX);
+		exec_slot_add(s, batch, n);
+		e->ops->hand_more(e, s, batch, n);
+	}
+	/* An executor with a feed (a grinder leased it) takes a batch per idle worker. */
+	while ((s = e->ops->idle_slot(e)) != NULL &&
+	    (n = feed_take(e->ex, batch, FEED_BATCH_MAX, e->ops->batch_bytes())) > 0)
+		give(e, s, batch, n);
+	if (s == NULL && feed_waiting(e->ex))
+		recall_batches(e);
+}
+
+void
+executor_submit(struct lp_executor *ex, struct run *r)
+{
+	struct executor *e = ex->backend;
+
+	TAILQ_INSERT_TAIL(&e->queue, r, queue_link);
+	e->nqueued++;
+	executor_pump(e);
+}
+
+void
+executor_poke(struct lp_executor *ex)
+{
+	if (ex->backend != NULL)
+		executor_pump(ex->backend);
+}
+
+void *
+executor_pool_state(struct lp_pool *p, size_t size)
+{
+	if (p->backend == NULL)
+		p->backend = xcalloc(1, size);
+	return p->backend;
+}
+
+void
+executor_requeue(struct executor *e, struct exec_slot *s, unsigned first)
+{
+	unsigned n = s->nbatch - first;
+
+	if (first >= s->nbatch)
+		return;
+	/*
+	 * A batch is all runs of the lease, or all items of the feed.  They
+	 * leave the batch first: the feed pumps again, and s must not be found
+	 * holding them.  Their pointers stay where they are: s is not idle, so
+	 * nothing is added to its batch meanwhile.
+	 */
+	if (s->batch[first]->grinder != NULL) {
+		s->nbatch = first;
+		feed_requeue(e->ex, s->batch + first, n);
+		return;
+	}
+	while (s->nbatch > first) {
+		struct run *r = s->batch[--s->nbatch];
+
+		TAILQ_INSERT_HEAD(&e->queue, r, queue_link);
+		e->nqueued++;
+	}
+}
+
+void
+executors_stop(struct lp_lease_table *t, enum lp_backend kind, struct run_queue *stopped)
+{
+	for (size_t i = 0; i < t->npools; i++) {
+		struct lp_pool *p = &t->pools[i];
+		struct lp_executor *ex;
+
+		if (p->cfg.backend != kind)
+			continue;
+		TAILQ_FOREACH(ex, &p->executors, link) {
+			struct executor *e = ex->backend;
+
+			if (e == NULL)
+				continue;
+			TAILQ_CONCAT(stopped, &e->queue, queue_link);
+			if (e->ops->release != NULL)
+				e->ops->release(e);
+			free(e);
+			ex->backend = NULL;
+		}
+		free(p->backend);
+		p->backend = NULL;
+	}
+}
+
+void
+exec_slot_stop(struct exec_slot *s, struct run_queue *stopped)
+{
+	struct run *r;
+
+	while ((r = exec_slot_next(s)) != NULL)
+		TAILQ_INSERT_TAIL(stopped, r, queue_link);
+}
+
+void
+executors_answer_stopped(struct run_queue *stopped)
+{
+	struct lp_error err = { .code = LP_ERR_STOPPING };
+	struct run *r;
+
+	snprintf(err.message, sizeof err.message, "the daemon stopped before the job finished");
+	while ((r = TAILQ_FIRST(stopped)) != NULL) {
+		TAILQ_REMOVE(stopped, r, queue_link);
+		run_answer_error(r, &err);
+	}
+}
