@@ -26,6 +26,8 @@ struct backend_env {
 	const struct lp_config *cfg;
 	/* Its pools' executors are the backends'; it says when the daemon stops. */
 	struct lp_lease_table *leases;
+	/* Workers' output was read at now: the loop polls while input comes often. */
+	void (*input)(double now);
 };
 
 /*

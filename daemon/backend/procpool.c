@@ -25,8 +25,6 @@
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/reaper.h"
-#include "daemon/server/loop.h"
-#include "daemon/server/server.h"
 #include "proto/frame.h"
 
 /* Workers dying before they are ready this many times in a row: a crash loop. */
@@ -112,6 +110,7 @@ static struct {
 	struct event_base *base;
 	const struct lp_config *cfg;
 	struct lp_lease_table *leases;
+	void (*input)(double now);
 	LIST_HEAD(, worker) workers;	/* every worker, dead ones included */
 	uint32_t next_token;
 	uint32_t next_job;
@@ -218,6 +217,7 @@ procpool_init(const struct backend_env *env)
 	pp.base = env->base;
 	pp.cfg = env->cfg;
 	pp.leases = env->leases;
+	pp.input = env->input;
 	LIST_INIT(&pp.workers);
 }
 
@@ -761,7 +761,6 @@ worker_ready(struct worker *w)
 	if (!pe->announced && pe->nready == pe->e.nslots) {
 		pe->announced = true;
 		lease_executor_ready(pe->e.ex, clock_now());
-		server_schedule();
 	}
 	recycle_if_due(w);	/* a reload while it started */
 	pump(pe);
@@ -1006,7 +1005,7 @@ worker_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	loop_note_input(clock_hold());
+	pp.input(clock_hold());
 	if (worker_read(w) > 0)
 		worker_frames(w);
 	clock_release();

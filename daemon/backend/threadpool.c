@@ -22,7 +22,6 @@
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/jobs/jobs.h"
-#include "daemon/server/server.h"
 #include "proto/text.h"
 
 /* pthread_create failed: the executor tries again this much later. */
@@ -448,7 +447,6 @@ executor_start(evutil_socket_t fd, short what, void *arg)
 	log_debug("pool %s: executor %u has %u thread%s", p->cfg.name, te->e.ex->id, te->e.nslots,
 	    lp_plural(te->e.nslots));
 	lease_executor_ready(te->e.ex, clock_now());
-	server_schedule();
 }
 
 static void

@@ -277,9 +277,12 @@ void
 lease_executor_ready(struct lp_executor *ex, double now)
 {
 	struct lp_pool *p = ex->pool;
+	struct lp_lease_table *t = p->table;
 
 	p->nstarting--;
 	executor_free(ex, now);
+	/* A waiter's lease may have begun, or an idle deadline been set. */
+	t->events->deadlines_changed(t->arg);
 }
 
 /*

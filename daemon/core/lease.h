@@ -171,8 +171,9 @@ struct lp_lease_events {
 	/* A deadline set with lease_deadline_set() passed; it is out of the heap. */
 	void (*deadline)(struct lp_deadline *d, void *arg);
 	/*
-	 * A run ended (lease_run_end()): a lease may be gone, its executor
-	 * another's or idle, so the next deadline may be another.
+	 * A run ended (lease_run_end()), or an executor came up
+	 * (lease_executor_ready()): a lease may be gone or granted, an
+	 * executor another's or idle, so the next deadline may be another.
 	 */
 	void (*deadlines_changed)(void *arg);
 };
@@ -286,7 +287,7 @@ double lease_table_advance(struct lp_lease_table *t, double now);
  */
 void lease_table_stop(struct lp_lease_table *t);
 
-/* The backend brought the executor's workers up. */
+/* The backend brought the executor's workers up.  Raises deadlines_changed. */
 void lease_executor_ready(struct lp_executor *ex, double now);
 
 /*

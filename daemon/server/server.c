@@ -356,7 +356,8 @@ server_backends_init(struct event_base *base)
 	backend_register(LP_BACKEND_PROCESS, &procpool_ops);
 	backend_register(LP_BACKEND_THREAD, &threadpool_ops);
 	backends_init(&(struct backend_env){
-	    .base = base, .cfg = &server.cfg, .leases = &server.leases });
+	    .base = base, .cfg = &server.cfg, .leases = &server.leases,
+	    .input = loop_note_input });
 }
 
 void

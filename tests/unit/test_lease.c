@@ -533,6 +533,21 @@ START_TEST(test_warm_starts_executors_min)
 }
 END_TEST
 
+/*
+ * An executor coming up may be granted to a waiter (a lease expiry) or set
+ * an idle deadline: the table says so, and the backend need not.
+ */
+START_TEST(test_executor_ready_changes_deadlines)
+{
+	start_table_cold("[pool cpu]\nexecutors_min = 1\n");
+	acquire_queued(&fx.alice, 1, 0, 0);	/* it waits for the executor */
+	ck_assert_uint_eq(fx.rec.nchanged, 0);
+	bring_up_one(1);
+	ck_assert_uint_eq(fx.rec.ngrants, 1);
+	ck_assert_uint_eq(fx.rec.nchanged, 1);
+}
+END_TEST
+
 START_TEST(test_acquire_granted_at_once)
 {
 	struct lp_acquire req = { .owner = "nightly-build", .owner_len = 13 };
@@ -849,6 +864,7 @@ START_TEST(test_release_with_runs_in_flight_drains)
 {
 	struct lp_executor *ex;
 	struct lp_lease *l;
+	size_t nchanged;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);
@@ -864,13 +880,14 @@ START_TEST(test_release_with_runs_in_flight_drains)
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.alice.leases));
 	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 1, .released = 1 });
 
+	nchanged = fx.rec.nchanged;
 	run_end(l, 4);
 	ck_assert_int_eq(ex->state, EXECUTOR_DRAINING);
 	ck_assert_uint_eq(fx.rec.ngrants, 0);
 
-	ck_assert_uint_eq(fx.rec.nchanged, 1);
+	ck_assert_uint_eq(fx.rec.nchanged, nchanged + 1);
 	run_end(l, 5);	/* the last run: l is freed, the executor goes to bob */
-	ck_assert_uint_eq(fx.rec.nchanged, 2);	/* bob's lease has an expiry: the timer is re-armed */
+	ck_assert_uint_eq(fx.rec.nchanged, nchanged + 2);	/* bob's lease has an expiry: the timer is re-armed */
 	ck_assert_uint_eq(fx.rec.ngrants, 1);
 	ck_assert_ptr_eq(last_grant()->lease->executor, ex);
 	ck_assert(last_grant()->lease->acquired == 5);
@@ -2022,6 +2039,7 @@ lease_suite(void)
 	tc = unit_case(s, "acquire", NULL, teardown);
 	tcase_add_test(tc, test_warm_starts_executors_min);
 	tcase_add_test(tc, test_acquire_granted_at_once);
+	tcase_add_test(tc, test_executor_ready_changes_deadlines);
 	tcase_add_test(tc, test_acquire_own_lease_seconds);
 	tcase_add_test(tc, test_owner_copied_and_bounded);
 	tcase_add_test(tc, test_pool_lookup);
