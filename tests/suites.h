@@ -12,6 +12,7 @@
 	X(params) \
 	X(text) \
 	X(lease) \
+	X(executor) \
 	X(run) \
 	X(heap) \
 	X(path_trust) \
