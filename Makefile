@@ -189,7 +189,7 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(CHECK_LIBS) -lm
 
-check: all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) lint-man check-install check-completion check-python check-spdx
+check: check-layers all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) lint-man check-install check-completion check-python check-spdx
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
 		LP_README=$(abspath $(BUILD)/readme) \
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
@@ -197,7 +197,7 @@ check: all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) lint-man
 
 # Man pages must render without a warning: mandoc's linter, else groff's.
 MAN_PAGES := $(sort $(wildcard docs/*.[1-8]))
-# The layering rule of daemon/ (README.md, Layout).
+# The layering rule of daemon/ (README.md, Layout), checked before anything is built.
 check-layers:
 	@sh scripts/check-layers.sh
 
