@@ -182,7 +182,8 @@ grant(struct lp_pool *p, struct lp_executor *ex, struct lp_holder *h,
 	TAILQ_INSERT_TAIL(&t->leases, l, table_link);
 	copy_owner(l->owner, owner, owner_len);
 	l->acquired = now;
-	l->soft_expiry = now + lease_term(p, h, lease_seconds);
+	l->term = lease_term(p, h, lease_seconds);
+	l->soft_expiry = now + l->term;
 	l->hard_expiry = l->soft_expiry + p->cfg.grace_seconds;
 	heap_item_init(&l->deadline, DEADLINE_LEASE);
 	heap_set(&t->deadlines, &l->deadline, l->hard_expiry);
@@ -494,8 +495,9 @@ lease_renew(struct lp_lease *l, double lease_seconds, double now, double *grante
 	if (l->state != LEASE_ACTIVE)
 		return lp_error_set(err, LP_ERR_LEASE_EXPIRED, "lease %llu has expired",
 		    (unsigned long long)l->id);
-	*granted = lease_term(l->pool, l->holder, lease_seconds);
-	l->soft_expiry = now + *granted;
+	l->term = lease_term(l->pool, l->holder, lease_seconds);
+	l->soft_expiry = now + l->term;
+	*granted = l->term;
 	l->hard_expiry = l->soft_expiry + l->pool->cfg.grace_seconds;
 	heap_set(&l->pool->table->deadlines, &l->deadline, l->hard_expiry);
 	return LP_OK;

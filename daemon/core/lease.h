@@ -88,6 +88,7 @@ struct lp_lease {
 	TAILQ_ENTRY(lp_lease) table_link;	/* every lease not yet freed */
 	char owner[LP_OWNER_MAX + 1];
 	double acquired;
+	double term;			/* as granted or last renewed: answered as asked, exactly */
 	double soft_expiry;
 	double hard_expiry;
 	unsigned runs;			/* accepted, not yet answered */

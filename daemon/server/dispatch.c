@@ -212,7 +212,7 @@ answer_lease(struct conn *c, uint32_t msgid, const struct lp_lease *l)
 	lp_pack_kv_str(pk, "pool", l->pool->cfg.name);
 	lp_pack_kv_str(pk, "backend", config_backend_name(l->pool->cfg.backend));
 	lp_pack_kv_u64(pk, "workers", l->pool->cfg.workers);
-	lp_pack_kv_double(pk, "lease_seconds", l->soft_expiry - l->acquired);
+	lp_pack_kv_double(pk, "lease_seconds", l->term);
 	lp_pack_kv_double(pk, "grace_seconds", l->pool->cfg.grace_seconds);
 	conn_send(c);
 	log_debug("lease %llu granted to %s on pool %s executor %u%s%s",

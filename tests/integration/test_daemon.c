@@ -171,6 +171,24 @@ START_TEST(run_returns_what_the_job_returned)
 }
 END_TEST
 
+/* The term asked for comes back as asked, not as a difference of two clock readings. */
+START_TEST(acquire_answers_the_term_asked)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct lp_acquire_opts opts = { .lease_seconds = 0.3 };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	ck_assert(lp_acquire(c, &opts, &lease, &err) == LP_OK);
+	ck_assert_msg(lease.lease_seconds == 0.3, "asked 0.3, got %.17g", lease.lease_seconds);
+	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
+	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
+	ck_assert_msg(lease.lease_seconds == 60, "the pool's 60, got %.17g", lease.lease_seconds);
+	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(job_errors_reach_the_caller)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -1681,6 +1699,7 @@ daemon_suite(void)
 	tc = integration_case(s, "basic", start_one_executor, stop_daemon);
 	tcase_add_test(tc, hello_lists_pools_and_builtins);
 	tcase_add_test(tc, run_returns_what_the_job_returned);
+	tcase_add_test(tc, acquire_answers_the_term_asked);
 	tcase_add_test(tc, job_errors_reach_the_caller);
 	tcase_add_test(tc, leases_belong_to_their_connection);
 	tcase_add_test(tc, nowait_and_timeout_when_all_are_leased);
