@@ -465,9 +465,9 @@ parse_value(const struct key *k, const char *value, void *dst)
 		return true;
 	}
 	case KEY_BACKEND:
-		if (strcmp(value, "process") == 0)
+		if (strcasecmp(value, "process") == 0)
 			*(enum lp_backend *)dst = LP_BACKEND_PROCESS;
-		else if (strcmp(value, "thread") == 0)
+		else if (strcasecmp(value, "thread") == 0)
 			*(enum lp_backend *)dst = LP_BACKEND_THREAD;
 		else
 			return false;

@@ -285,6 +285,12 @@ START_TEST(test_backends)
 	    "one of process, thread", "got 'threads'", NULL);
 	load_ok("[daemon]\ndefault_pool = io\n[pool io]\nbackend = thread\n");
 	ck_assert_int_eq(cfg.pools[0].backend, LP_BACKEND_THREAD);
+	/* Like yes/no and the log levels: enumerated values take any case. */
+	load_ok("[daemon]\ndefault_pool = io\nlog_level = DEBUG\n[pool io]\nbackend = THREAD\n"
+	    "exec = YES\n");
+	ck_assert_int_eq(cfg.pools[0].backend, LP_BACKEND_THREAD);
+	load_ok("[daemon]\ndefault_pool = io\n[pool io]\nbackend = Process\n");
+	ck_assert_int_eq(cfg.pools[0].backend, LP_BACKEND_PROCESS);
 	ck_assert_str_eq(config_backend_name(LP_BACKEND_PROCESS), "process");
 	ck_assert_str_eq(config_backend_name(LP_BACKEND_THREAD), "thread");
 }
@@ -343,7 +349,7 @@ static const struct key_spec {
 	{ "daemon", "log_level", LEVEL, "warning",
 	    "one of error, warning, notice, info, debug", VALUES("warn") },
 	{ "pool cpu", "backend", BACKEND, "process", "one of process, thread",
-	    VALUES("PROCESS") },
+	    VALUES("proc", "thread pool") },
 	{ "pool cpu", "executors_min", INTEGER, "0", "an integer from 0 to 1024",
 	    VALUES("1025") },
 	{ "pool cpu", "executors_max", INTEGER, "1024", "an integer from 1 to 1024",
