@@ -116,7 +116,7 @@ lease_pool_leased(const struct lp_pool *p)
 	return p->nexecutors - p->nfree - p->nstarting;
 }
 
-static void
+static struct lp_executor *
 start_executor(struct lp_pool *p)
 {
 	struct lp_executor *ex = zalloc(sizeof *ex);
@@ -129,6 +129,7 @@ start_executor(struct lp_pool *p)
 	p->nexecutors++;
 	p->nstarting++;
 	p->table->events->start_executor(ex, p->table->arg);
+	return ex;
 }
 
 /* Starts executors for waiters that no free or starting executor will serve. */
@@ -220,6 +221,8 @@ waiter_remove(struct lp_waiter *w)
 		free(uq);
 	}
 	heap_remove(&p->table->deadlines, &w->deadline);
+	if (w->reserved != NULL)
+		w->reserved->reserved = NULL;
 	p->nwaiters--;
 	w->holder->nwaiters--;
 }
@@ -235,6 +238,31 @@ next_waiter(struct lp_pool *p)
 	TAILQ_REMOVE(&p->users, uq, link);
 	TAILQ_INSERT_TAIL(&p->users, uq, link);
 	return TAILQ_FIRST(&uq->waiters);
+}
+
+/* The wait:false acquire it was started for, else the next waiter in turn. */
+static struct lp_waiter *
+waiter_served_by(struct lp_executor *ex)
+{
+	return ex->reserved != NULL ? ex->reserved : next_waiter(ex->pool);
+}
+
+/*
+ * An executor starting that no waiter counts on: those without a
+ * reservation serve the waiters without one, so one is spare when more are
+ * starting than there are waiters.
+ */
+static struct lp_executor *
+spare_starting(struct lp_pool *p)
+{
+	struct lp_executor *ex;
+
+	if (p->nstarting <= p->nwaiters)
+		return NULL;
+	TAILQ_FOREACH(ex, &p->executors, link)
+		if (ex->state == EXECUTOR_STARTING && ex->reserved == NULL)
+			return ex;
+	return NULL;
 }
 
 static void
@@ -262,7 +290,7 @@ executor_free(struct lp_executor *ex, double now)
 	ex->feed_arg = NULL;
 	TAILQ_INSERT_TAIL(&p->free, ex, free_link);
 	p->nfree++;
-	if (p->draining || (w = next_waiter(p)) == NULL) {
+	if (p->draining || (w = waiter_served_by(ex)) == NULL) {
 		if (p->nexecutors > p->target)
 			heap_set(&t->deadlines, &ex->idle, now + p->cfg.idle_seconds);
 		return;
@@ -363,13 +391,20 @@ over_limits(const struct lp_pool *p, const struct lp_holder *h, struct lp_error 
 	return false;
 }
 
+static enum lp_err
+draining_error(const struct lp_pool *p, struct lp_error *err)
+{
+	return lp_error_set(err, LP_ERR_UNAVAILABLE, "pool '%s' is draining: it "
+	    "grants no lease until it is resumed (leasepool resume)", p->cfg.name);
+}
+
 enum lp_err
 lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *req,
     double now, struct lp_lease **lease, struct lp_waiter **waiter,
     struct lp_error *err)
 {
 	struct lp_lease_table *t = p->table;
-	struct lp_executor *ex;
+	struct lp_executor *ex, *spare = NULL;
 	struct lp_waiter *w;
 
 	*lease = NULL;
@@ -384,19 +419,21 @@ lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *r
 		histogram_add(&p->counters.acquire_wait, 0);
 		return LP_OK;
 	}
-	if (!req->wait) {
+	if (!req->wait && p->draining) {
 		p->counters.unavailable++;
-		if (p->draining)
-			return lp_error_set(err, LP_ERR_UNAVAILABLE, "pool '%s' is draining: it "
-			    "grants no lease until it is resumed (leasepool resume)", p->cfg.name);
-		return lp_error_set(err, LP_ERR_UNAVAILABLE,
-		    "no executor of pool '%s' is free (%u of %u leased)", p->cfg.name,
-		    lease_pool_leased(p), p->cfg.executors_max);
+		return draining_error(p, err);
 	}
-	if (p->failing && p->nfree == 0) {
+	if (p->failing && (p->nfree == 0 || !req->wait)) {
 		p->counters.unavailable++;
 		return lp_error_set(err, LP_ERR_UNAVAILABLE, "pool '%s' cannot start workers: %s",
 		    p->cfg.name, p->failing_reason);
+	}
+	if (!req->wait && (spare = spare_starting(p)) == NULL &&
+	    p->nexecutors >= p->cfg.executors_max) {
+		p->counters.unavailable++;
+		return lp_error_set(err, LP_ERR_UNAVAILABLE,
+		    "no executor of pool '%s' is free (%u of %u leased)", p->cfg.name,
+		    lease_pool_leased(p), p->cfg.executors_max);
 	}
 	w = zalloc(sizeof *w);
 	w->pool = p;
@@ -414,7 +451,13 @@ lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *r
 	TAILQ_INSERT_TAIL(&w->userq->waiters, w, user_link);
 	p->nwaiters++;
 	h->nwaiters++;
-	grow_for_waiters(p);
+	if (req->wait) {
+		grow_for_waiters(p);
+	} else {
+		/* Ready comes on a later loop turn than the start: w is still waiting then. */
+		w->reserved = spare != NULL ? spare : start_executor(p);
+		w->reserved->reserved = w;
+	}
 	*waiter = w;
 	return LP_OK;
 }
@@ -762,7 +805,25 @@ lease_pool_recovered(struct lp_pool *p)
 void
 lease_pool_drain(struct lp_pool *p)
 {
+	struct lp_waiter *w;
+	struct lp_error err;
+
 	p->draining = true;
+	/*
+	 * Acquires without wait must not wait for the resume.  From the head
+	 * each time: an answer may close a connection, which drops its other
+	 * waiters.
+	 */
+	draining_error(p, &err);
+	do {
+		TAILQ_FOREACH(w, &p->waiters, pool_link)
+			if (w->reserved != NULL)
+				break;
+		if (w != NULL) {
+			p->counters.unavailable++;
+			waiter_fail(w, &err);
+		}
+	} while (w != NULL);
 }
 
 void

@@ -46,6 +46,7 @@ struct lp_executor {
 	const struct lp_executor_feed *feed;
 	void *feed_arg;
 	struct lp_deadline idle;	/* free above the target: retired at this time */
+	struct lp_waiter *reserved;	/* starting for a wait:false acquire: serves it first */
 	TAILQ_ENTRY(lp_executor) link;	/* pool->executors */
 	TAILQ_ENTRY(lp_executor) free_link;
 };
@@ -113,6 +114,11 @@ struct lp_waiter {
 	double lease_seconds;		/* 0: the pool's */
 	double since;
 	struct lp_deadline deadline;	/* the acquire timeout, when given */
+	/*
+	 * wait:false: the executor starting for it, the only one it waits for
+	 * (it may still take one that comes free first).
+	 */
+	struct lp_executor *reserved;
 	uint32_t tag;			/* the holder's: the request to answer */
 };
 
@@ -230,6 +236,11 @@ struct lp_pool *lease_table_pool(struct lp_lease_table *t, const char *name, siz
  * waiting).  A client's term is at most the pool's max_lease_seconds.  Waiters of different users
  * are served in turn, one each; a user's own waiters first come, first
  * served, so one user's flood cannot starve another's single acquire.
+ *
+ * Without wait, "no room" is UNAVAILABLE, not "nothing warm right now": an
+ * acquire that finds no executor free waits for one starting that no
+ * waiter counts on, or for one started for it while the pool is below
+ * executors_max; never for a lease to end.  A failing pool fails it.
  */
 enum lp_err lease_acquire(struct lp_pool *p, struct lp_holder *h,
     const struct lp_acquire *req, double now, struct lp_lease **lease,
@@ -311,7 +322,8 @@ void lease_pool_refuse_waiters(struct lp_pool *p, lease_may_use_fn *may_use);
 
 /*
  * An administrator's drain: no lease is granted until lease_pool_resume();
- * acquires wait in line (or fail at once with UNAVAILABLE without wait),
+ * acquires wait in line (those without wait, also the ones waiting for
+ * the executor started for them, fail at once with UNAVAILABLE),
  * leases held keep running and renewing until they end.
  */
 void lease_pool_drain(struct lp_pool *p);

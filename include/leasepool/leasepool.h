@@ -113,7 +113,7 @@ struct lp_acquire_opts {
 	const char *pool;	/* NULL: the daemon's default pool */
 	const char *owner;	/* NULL: none */
 	double lease_seconds;	/* 0: the pool's */
-	bool nowait;		/* fail with LP_ERR_UNAVAILABLE instead of waiting */
+	bool nowait;		/* LP_ERR_UNAVAILABLE when the pool has no room, never wait for a lease */
 	double timeout;		/* 0: wait as long as it takes */
 };
 

@@ -1243,6 +1243,26 @@ scale(struct lp_client *c, uint32_t units)
 	return target;
 }
 
+/*
+ * wait: false is "no room", not "none warm right now": below executors_max
+ * the daemon starts one and grants it once its workers are up.
+ */
+START_TEST(nowait_starts_an_executor_while_there_is_room)
+{
+	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
+	struct lp_acquire_opts nowait = { .nowait = true };
+	struct lp_lease lease;
+	struct lp_error err;
+
+	acquire(a);
+	ck_assert_msg(lp_acquire(b, &nowait, &lease, &err) == LP_OK, "%s", err.message);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.total"), 2);
+	ck_assert(lp_release(b, lease.id, &err) == LP_OK);
+	lp_client_free(a);
+	lp_client_free(b);
+}
+END_TEST
+
 START_TEST(scale_grows_and_shrinks_the_pool)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -1736,6 +1756,7 @@ daemon_suite(void)
 
 	tc = integration_case(s, "sizing", start_scaling, stop_daemon);
 	tcase_add_test(tc, scale_grows_and_shrinks_the_pool);
+	tcase_add_test(tc, nowait_starts_an_executor_while_there_is_room);
 	tcase_add_test(tc, an_executor_freed_by_its_last_run_retires_unprompted);
 	tcase_add_test(tc, a_drain_starts_no_executor);
 

@@ -132,6 +132,8 @@ check_pool(const struct lp_pool *p)
 	TAILQ_FOREACH(ex, &p->executors, link) {
 		if ((problem = executor_problem(ex, p)) != NULL)
 			ck_abort_msg("executor %u (state %d) %s", ex->id, (int)ex->state, problem);
+		if (ex->reserved != NULL && ex->reserved->reserved != ex)
+			ck_abort_msg("executor %u reserved for a waiter that is not", ex->id);
 		total++;
 		starting += ex->state == EXECUTOR_STARTING;
 		idle += ex->state == EXECUTOR_FREE;
@@ -147,6 +149,10 @@ check_pool(const struct lp_pool *p)
 	TAILQ_FOREACH(w, &p->waiters, pool_link) {
 		if (w->pool != p)
 			ck_abort_msg("waiter %u in the wrong pool", (unsigned)w->tag);
+		if (w->reserved != NULL && (w->reserved->reserved != w ||
+		    w->reserved->state != EXECUTOR_STARTING))
+			ck_abort_msg("waiter %u reserved an executor not starting for it",
+			    (unsigned)w->tag);
 		waiting++;
 	}
 	if (p->nexecutors != total || p->nstarting != starting || p->nfree != idle ||
@@ -512,8 +518,6 @@ last_grant(void)
 
 START_TEST(test_warm_starts_executors_min)
 {
-	struct lp_error err;
-
 	start_table_cold("[pool cpu]\nexecutors_min = 2\nexecutors_max = 3\n");
 	ck_assert_uint_eq(fx.rec.nstarted, 2);
 	ck_assert_uint_eq(fx.pool->nexecutors, 2);
@@ -521,8 +525,6 @@ START_TEST(test_warm_starts_executors_min)
 	ck_assert_uint_ne(fx.rec.started[0]->id, fx.rec.started[1]->id);
 	ck_assert_ptr_eq(fx.rec.started[0]->pool, fx.pool);
 
-	/* Starting is not free. */
-	acquire_refused(&fx.alice, false, 0, LP_ERR_UNAVAILABLE, &err);
 	bring_up_all(1);
 	ck_assert_uint_eq(fx.pool->nfree, 2);
 	ck_assert_uint_eq(fx.pool->nstarting, 0);
@@ -1613,7 +1615,7 @@ START_TEST(test_reload_refuses_waiters_of_users_let_out)
 }
 END_TEST
 
-/* A free executor serves before any is started; wait=false never grows. */
+/* A free executor serves before any is started. */
 START_TEST(test_grows_only_when_needed)
 {
 	struct lp_acquire req = { .wait = true, .tag = 1 };
@@ -1624,12 +1626,124 @@ START_TEST(test_grows_only_when_needed)
 	ck_assert_int_eq(acquire_with(&fx.alice, &req, 0, &l, &err), LP_OK);
 	ck_assert_ptr_nonnull(l);		/* granted at once, though it would wait */
 	ck_assert_uint_eq(fx.rec.nstarted, 1);
-	acquire_refused(&fx.bob, false, 0, LP_ERR_UNAVAILABLE, &err);
-	ck_assert_uint_eq(fx.rec.nstarted, 1);
 	acquire_queued(&fx.bob, 2, 0, 0);
 	ck_assert_uint_eq(fx.rec.nstarted, 2);
 	bring_up_all(1);
 	ck_assert_uint_eq(last_grant()->tag, 2);
+}
+END_TEST
+
+/* Queued without wait: the answer comes once the executor it waits for is up. */
+static void
+acquire_nowait_queued(struct lp_holder *h, uint32_t tag, double now)
+{
+	struct lp_acquire req = { .wait = false, .tag = tag };
+	struct lp_lease *l;
+	struct lp_error err;
+
+	ck_assert_int_eq(acquire_with(h, &req, now, &l, &err), LP_OK);
+	ck_assert_ptr_null(l);
+}
+
+/*
+ * wait=false means "no room", as in Python leasepool: below executors_max
+ * it starts an executor and is granted it once up, whoever else waits.
+ */
+START_TEST(test_nowait_starts_an_executor_below_max)
+{
+	struct lp_error err;
+
+	start_table(ZERO_TO_THREE);
+	set_uids(1000, 2000, 3000);		/* waiters of different users take turns */
+	acquire_queued(&fx.alice, 1, 0, 0);
+	bring_up_all(0);
+	ck_assert_uint_eq(last_grant()->tag, 1);
+	acquire_queued(&fx.bob, 2, 0, 1);
+	acquire_nowait_queued(&fx.bob, 3, 1);
+	ck_assert_uint_eq(fx.rec.nstarted, 3);
+	acquire_queued(&fx.carol, 4, 0, 1);	/* at executors_max: carol waits for a lease */
+	ck_assert_uint_eq(fx.rec.nstarted, 3);
+	bring_up_one(2);
+	ck_assert_uint_eq(last_grant()->tag, 2);
+	/* Carol's turn, but this one was started for tag 3: it never waits for a lease. */
+	bring_up_one(2);
+	ck_assert_uint_eq(fx.rec.ngrants, 3);
+	ck_assert_uint_eq(last_grant()->tag, 3);
+	ck_assert_uint_eq(fx.pool->nwaiters, 1);
+	/* Full now: "no room" is refused at once, as before. */
+	acquire_refused(&fx.carol, false, 3, LP_ERR_UNAVAILABLE, &err);
+	assert_mentions(err.message, "3 of 3 leased");
+}
+END_TEST
+
+/* An executor starting that no waiter counts on serves wait=false without starting another. */
+START_TEST(test_nowait_takes_a_spare_starting_executor)
+{
+	start_table_cold("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n");
+	acquire_queued(&fx.alice, 1, 0, 0);
+	acquire_nowait_queued(&fx.bob, 2, 0);
+	ck_assert_uint_eq(fx.rec.nstarted, 2);
+	bring_up_all(1);
+	ck_assert_uint_eq(fx.rec.ngrants, 2);
+	ck_assert_uint_eq(fx.pool->nwaiters, 0);
+}
+END_TEST
+
+/*
+ * Taken by an executor that came free first, its own serves the queue;
+ * gone, it leaves its executor to the next.
+ */
+START_TEST(test_nowait_reservation_ends_with_its_waiter)
+{
+	struct lp_lease *l;
+
+	start_table(ONE_TO_TWO);
+	l = acquire_now(&fx.alice, 0, 0);
+	acquire_nowait_queued(&fx.bob, 1, 0);
+	release(l, 1);
+	ck_assert_uint_eq(last_grant()->tag, 1);
+	acquire_queued(&fx.carol, 2, 0, 1);
+	bring_up_all(2);
+	ck_assert_uint_eq(last_grant()->tag, 2);
+
+	teardown();
+	start_table(ONE_TO_TWO);
+	acquire_now(&fx.alice, 0, 0);
+	acquire_nowait_queued(&fx.bob, 1, 0);
+	lease_holder_drop(&fx.bob, 1);
+	check_table();
+	bring_up_all(2);
+	ck_assert_uint_eq(fx.rec.ngrants, 0);
+	ck_assert_uint_eq(fx.pool->nfree, 1);
+}
+END_TEST
+
+/* A failing pool or a drain answers wait=false at once, also once it waits for its executor. */
+START_TEST(test_nowait_never_waits_for_a_failing_or_drained_pool)
+{
+	struct lp_error err;
+
+	start_table_cold(ZERO_TO_THREE);
+	acquire_nowait_queued(&fx.alice, 1, 0);
+	lease_pool_failing(fx.pool, "module init crashed");
+	ck_assert_uint_eq(fx.rec.nfailures, 1);
+	assert_mentions(fx.rec.failures[0].message, "module init crashed");
+	acquire_refused(&fx.bob, false, 1, LP_ERR_UNAVAILABLE, &err);
+	assert_mentions(err.message, "module init crashed");
+	ck_assert_uint_eq(fx.rec.nstarted, 1);
+
+	teardown();
+	start_table_cold(ZERO_TO_THREE);
+	acquire_queued(&fx.alice, 1, 0, 0);
+	acquire_nowait_queued(&fx.bob, 2, 0);
+	lease_pool_drain(fx.pool);
+	check_table();
+	ck_assert_uint_eq(fx.rec.nfailures, 1);
+	ck_assert_uint_eq(fx.rec.failures[0].tag, 2);
+	ck_assert_int_eq(fx.rec.failures[0].code, LP_ERR_UNAVAILABLE);
+	assert_mentions(fx.rec.failures[0].message, "draining");
+	ck_assert_uint_eq(fx.pool->nwaiters, 1);	/* alice waits for the resume */
+	ck_assert_uint_eq(fx.pool->counters.unavailable, 1);
 }
 END_TEST
 
@@ -2082,6 +2196,10 @@ lease_suite(void)
 	tc = unit_case(s, "pool", NULL, teardown);
 	tcase_add_test(tc, test_grows_on_demand_up_to_max);
 	tcase_add_test(tc, test_grows_only_when_needed);
+	tcase_add_test(tc, test_nowait_starts_an_executor_below_max);
+	tcase_add_test(tc, test_nowait_takes_a_spare_starting_executor);
+	tcase_add_test(tc, test_nowait_reservation_ends_with_its_waiter);
+	tcase_add_test(tc, test_nowait_never_waits_for_a_failing_or_drained_pool);
 	tcase_add_test(tc, test_scale_up_starts_to_target);
 	tcase_add_test(tc, test_scale_down_never_takes_a_leased_executor);
 	tcase_add_test(tc, test_idle_executor_leased_again_stays);
