@@ -236,7 +236,7 @@ run_item(struct slot *s, unsigned i, struct lp_job *job, msgpack_zone *zone)
 	jobs_reset(job);
 	jobs_call(f, job, args, kwargs);
 	if (job->failed)
-		c = completion_error(s, i, LP_ERR_JOB_FAILED, "%s", job->message);
+		c = completion_error(s, i, job->error, "%s", job->message);
 	else if (job->result.size > s->max_result_bytes)
 		c = completion_error(s, i, LP_ERR_LIMIT_EXCEEDED,
 		    "%s returned %zu bytes, more than the limit of %llu", f->name,

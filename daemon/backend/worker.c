@@ -207,7 +207,7 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 	if (job->out_of_memory) {
 		send_out_of_memory(fd, id, killed, job->message, limits);
 	} else if (job->failed) {
-		send_error(fd, id, LP_ERR_JOB_FAILED, killed, job->message);
+		send_error(fd, id, job->error, killed, job->message);
 	} else if (job->result.size > limits->max_result_bytes) {
 		snprintf(msg, sizeof msg, "%s returned %zu bytes, more than the limit of %llu",
 		    f->name, job->result.size, (unsigned long long)limits->max_result_bytes);

@@ -10,10 +10,12 @@
 #include "daemon/jobs/jobs.h"
 #include "proto/params.h"
 
+/* The one positional argument these built-ins take, or NULL when given more, fewer or keywords. */
 static const msgpack_object *
-first_arg(const msgpack_object *args)
+only_arg(const msgpack_object *args, const msgpack_object *kwargs)
 {
-	if (args->type != MSGPACK_OBJECT_ARRAY || args->via.array.size == 0)
+	if (args->type != MSGPACK_OBJECT_ARRAY || args->via.array.size != 1 ||
+	    (kwargs->type == MSGPACK_OBJECT_MAP && kwargs->via.map.size != 0))
 		return NULL;
 	return &args->via.array.ptr[0];
 }
@@ -40,10 +42,10 @@ number_arg(const msgpack_object *o, double *v)
 static int
 job_echo(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
 {
-	const msgpack_object *v = first_arg(args);
+	const msgpack_object *v = only_arg(args, kwargs);
 
 	if (v == NULL)
-		return lp_job_fail(job, "echo takes one argument");
+		return jobs_refuse(job, "echo takes exactly one argument");
 	msgpack_pack_object(lp_job_result(job), *v);
 	return 0;
 }
@@ -51,14 +53,15 @@ job_echo(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 static int
 job_sleep(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
 {
-	const msgpack_object *v = first_arg(args);
+	const msgpack_object *v = only_arg(args, kwargs);
 	struct timespec ts;
 	double seconds;
 
 	/* Capped like every duration of the protocol: beyond it, time_t may not hold it. */
 	if (v == NULL || !number_arg(v, &seconds) || !isfinite(seconds) || seconds < 0 ||
 	    seconds > LP_DURATION_MAX)
-		return lp_job_fail(job, "sleep takes a number of seconds from 0 to %g", LP_DURATION_MAX);
+		return jobs_refuse(job, "sleep takes one number of seconds from 0 to %g",
+		    LP_DURATION_MAX);
 	ts.tv_sec = (time_t)seconds;
 	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -70,12 +73,12 @@ job_sleep(struct lp_job *job, const msgpack_object *args, const msgpack_object *
 static int
 job_spin(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
 {
-	const msgpack_object *v = first_arg(args);
+	const msgpack_object *v = only_arg(args, kwargs);
 	volatile uint64_t iterations = 0;
 	double micros, until;
 
 	if (v == NULL || !number_arg(v, &micros) || !isfinite(micros) || micros < 0)
-		return lp_job_fail(job, "spin takes a number of microseconds >= 0");
+		return jobs_refuse(job, "spin takes one number of microseconds >= 0");
 	until = monotonic_now() + micros / 1e6;
 	/* Read the clock every 1024 iterations: cheap, and still precise to ~10 us. */
 	do {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "daemon/jobs/exec.h"
+#include "daemon/jobs/jobs.h"
 #include "daemon/jobs/spawner.h"
 #include "proto/rpc.h"
 #include "proto/text.h"
@@ -108,13 +109,13 @@ parse_argv(struct lp_job *job, const msgpack_object *o, struct exec_request *r)
 	uint32_t n = o->via.array.size;
 
 	if (o->type != MSGPACK_OBJECT_ARRAY || n == 0 || n > ARGV_MAX)
-		return lp_job_fail(job, "exec: argv must be a non-empty array of at most %d strings",
+		return jobs_refuse(job, "exec: argv must be a non-empty array of at most %d strings",
 		    ARGV_MAX);
 	if ((r->argv = calloc(n + 1, sizeof *r->argv)) == NULL)
 		return lp_job_fail(job, "exec: out of memory");
 	for (uint32_t i = 0; i < n; i++) {
 		if (!is_clean_str(&o->via.array.ptr[i]))
-			return lp_job_fail(job, "exec: argv[%u] must be a string without NUL bytes", i);
+			return jobs_refuse(job, "exec: argv[%u] must be a string without NUL bytes", i);
 		if ((r->argv[i] = str_dup(&o->via.array.ptr[i])) == NULL)
 			return lp_job_fail(job, "exec: out of memory");
 	}
@@ -127,7 +128,7 @@ parse_env(struct lp_job *job, const msgpack_object *o, struct exec_request *r)
 	uint32_t n = o->via.map.size;
 
 	if (o->type != MSGPACK_OBJECT_MAP || n > ARGV_MAX)
-		return lp_job_fail(job, "exec: env must be a map of strings to strings");
+		return jobs_refuse(job, "exec: env must be a map of strings to strings");
 	if ((r->envp = calloc(n + ENV_DEFAULTS + 1, sizeof *r->envp)) == NULL)
 		return lp_job_fail(job, "exec: out of memory");
 	for (uint32_t i = 0; i < n; i++) {
@@ -135,7 +136,7 @@ parse_env(struct lp_job *job, const msgpack_object *o, struct exec_request *r)
 
 		if (!is_clean_str(k) || !is_clean_str(v) || k->via.str.size == 0 ||
 		    memchr(k->via.str.ptr, '=', k->via.str.size) != NULL)
-			return lp_job_fail(job, "exec: env must map names (no '=') to strings");
+			return jobs_refuse(job, "exec: env must map names (no '=') to strings");
 		if (asprintf(&r->envp[i], "%.*s=%.*s", (int)k->via.str.size, k->via.str.ptr,
 		    (int)v->via.str.size, v->via.str.ptr) == -1) {
 			r->envp[i] = NULL;
@@ -198,23 +199,23 @@ parse_request(struct lp_job *job, const msgpack_object *kwargs, struct exec_requ
 			rc = parse_env(job, v, r);
 		} else if (lp_obj_is_str(k, "cwd")) {
 			if (!is_clean_str(v))
-				return lp_job_fail(job, "exec: cwd must be a string");
+				return jobs_refuse(job, "exec: cwd must be a string");
 			if ((r->cwd = str_dup(v)) == NULL)
 				return lp_job_fail(job, "exec: out of memory");
 		} else if (lp_obj_is_str(k, "stdin")) {
 			if (v->type != MSGPACK_OBJECT_BIN && v->type != MSGPACK_OBJECT_STR)
-				return lp_job_fail(job, "exec: stdin must be bin or str");
+				return jobs_refuse(job, "exec: stdin must be bin or str");
 			r->input = v->via.bin.ptr;
 			r->input_len = v->via.bin.size;
 		} else {
-			return lp_job_fail(job, "exec: unknown keyword argument (expected argv, "
+			return jobs_refuse(job, "exec: unknown keyword argument (expected argv, "
 			    "stdin, env, cwd)");
 		}
 		if (rc != 0)
 			return rc;
 	}
 	if (argv == NULL)
-		return lp_job_fail(job, "exec: the argv keyword argument is required");
+		return jobs_refuse(job, "exec: the argv keyword argument is required");
 	if (parse_argv(job, argv, r) != 0)
 		return -1;
 	return add_defaults(job, r);
@@ -441,7 +442,7 @@ job_exec(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 	int rc;
 
 	if (args->via.array.size != 0)
-		return lp_job_fail(job, "exec takes keyword arguments only (argv, stdin, env, cwd)");
+		return jobs_refuse(job, "exec takes keyword arguments only (argv, stdin, env, cwd)");
 	if (!has_caller)
 		return lp_job_fail(job, "exec: the daemon did not say who the program runs as");
 	rc = parse_request(job, kwargs, &r);

@@ -187,16 +187,37 @@ lp_job_result(struct lp_job *job)
 	return &job->packer;
 }
 
+static int
+job_vfail(struct lp_job *job, enum lp_err error, const char *fmt, va_list ap)
+{
+	job->failed = true;
+	job->error = error;
+	vsnprintf(job->message, sizeof job->message, fmt, ap);
+	return -1;
+}
+
 int
 lp_job_fail(struct lp_job *job, const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	job->failed = true;
 	va_start(ap, fmt);
-	vsnprintf(job->message, sizeof job->message, fmt, ap);
+	rc = job_vfail(job, LP_ERR_JOB_FAILED, fmt, ap);
 	va_end(ap);
-	return -1;
+	return rc;
+}
+
+int
+jobs_refuse(struct lp_job *job, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = job_vfail(job, LP_ERR_INVALID_ARGUMENT, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 #define PACKED_INCOMPLETE SIZE_MAX

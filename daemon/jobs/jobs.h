@@ -15,11 +15,13 @@
 #include <msgpack.h>
 
 #include "leasepool/job.h"
+#include "leasepool/errors.h"
 
 struct lp_job {
 	msgpack_sbuffer result;
 	msgpack_packer packer;
 	bool failed;
+	enum lp_err error;	/* failed: JOB_FAILED, or INVALID_ARGUMENT (jobs_refuse) */
 	bool out_of_memory;	/* the result could not grow: it failed for that */
 	char message[512];
 };
@@ -48,6 +50,13 @@ void jobs_add_module(const char *module, const struct lp_job_function *functions
 
 /* Forgets every module's functions and frees the registry (the built-ins come back). */
 void jobs_clear(void);
+
+/*
+ * A built-in refuses its arguments: the run is answered INVALID_ARGUMENT,
+ * as the daemon answers parameters it refuses, not JOB_FAILED.  Returns -1.
+ */
+int jobs_refuse(struct lp_job *job, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Calls f with args and kwargs (nil objects stand for [] and {}). */
 void jobs_call(const struct lp_job_function *f, struct lp_job *job,

@@ -197,16 +197,29 @@ START_TEST(job_errors_reach_the_caller)
 	struct lp_value *v;
 	struct lp_error err;
 
-	ck_assert_int_eq(lp_run(c, lease, "echo", NULL, &v, &err), LP_ERR_JOB_FAILED);
+	/* A built-in's arguments are refused as the daemon refuses parameters. */
+	ck_assert_int_eq(lp_run(c, lease, "echo", NULL, &v, &err), LP_ERR_INVALID_ARGUMENT);
 	ck_assert_ptr_nonnull(strstr(err.message, "echo"));
+	lp_args_int(a, 1);
+	lp_args_int(a, 2);
+	ck_assert_int_eq(lp_run(c, lease, "echo", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(err.message, "echo takes exactly one"));
+	lp_args_clear(a);
+	lp_args_int(a, 1);
+	lp_kwargs_int(a, "extra", 2);
+	ck_assert_int_eq(lp_run(c, lease, "echo", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
+	lp_args_clear(a);
 	lp_args_str(a, "soon");
-	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err), LP_ERR_JOB_FAILED);
+	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
 	lp_args_free(a);
 	/* Finite, yet more seconds than a timespec holds: found by fuzz_conn. */
 	a = lp_args_new();
 	lp_args_double(a, 1e300);
-	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err), LP_ERR_JOB_FAILED);
+	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
 	ck_assert_ptr_nonnull(strstr(err.message, "sleep takes"));
+	lp_args_clear(a);
+	lp_args_int(a, -1);
+	ck_assert_int_eq(lp_run(c, lease, "spin", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(lp_run(c, lease, "no.such", NULL, &v, &err), LP_ERR_NO_SUCH_FUNCTION);
 	ck_assert_ptr_nonnull(strstr(err.message, "no.such"));
 	/* A failed job does not cost the lease its executor. */

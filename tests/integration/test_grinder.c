@@ -140,12 +140,12 @@ START_TEST(failures_stay_with_their_item)
 	struct lp_error err;
 
 	submit_echo(c, 1, &out[0]);
-	submit(c, "echo", none, &out[1]);	/* echo without an argument fails */
+	submit(c, "echo", none, &out[1]);	/* echo without an argument is refused */
 	submit_echo(c, 3, &out[2]);
 	submit_echo(c, 4, &out[3]);
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
 	ck_assert_int_eq(out[0].value, 1);
-	ck_assert_int_eq(out[1].code, LP_ERR_JOB_FAILED);
+	ck_assert_int_eq(out[1].code, LP_ERR_INVALID_ARGUMENT);
 	ck_assert_int_eq(out[2].value, 3);
 	ck_assert_int_eq(out[3].value, 4);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.grinder.failed"), 1);

@@ -349,6 +349,8 @@ START_TEST(thread_unsafe_function_is_refused)
 	/* Nothing ran, and the lease is as good as before. */
 	ck_assert_int_eq(stats_int(c, "pools.io.counters.failed"), 0);
 	ck_assert(run_bool(c, lease, "locks.take", TAKE_TIMEOUT));
+	/* A built-in's arguments are refused on a thread as on a process. */
+	ck_assert_int_eq(lp_run(c, lease, "echo", NULL, &v, &err), LP_ERR_INVALID_ARGUMENT);
 	lp_args_free(a);
 	lp_client_free(c);
 }

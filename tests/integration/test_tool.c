@@ -242,9 +242,14 @@ START_TEST(run_echo_round_trips)
 }
 END_TEST
 
+/* echo takes exactly one argument: its refusals show what reached it. */
 START_TEST(run_passes_kwargs_and_only_the_first_word_is_fn)
 {
-	ck_assert_int_eq(tool("run", "--kw", "n=[1]", "--kw", "s=x=y", "echo", "3", "4"), OK);
+	assert_error(tool("run", "echo", "3", "4"), REFUSED, "INVALID_ARGUMENT");
+	ck_assert_msg(strstr(p.err, "echo takes exactly one argument") != NULL, "%s", p.err);
+	assert_error(tool("run", "--kw", "n=[1]", "--kw", "s=x=y", "echo", "3"), REFUSED,
+	    "INVALID_ARGUMENT");
+	ck_assert_int_eq(tool("run", "echo", "3"), OK);
 	ck_assert_str_eq(p.out, "3\n");
 }
 END_TEST
@@ -317,8 +322,9 @@ END_TEST
 
 START_TEST(failed_job_is_the_jobs_problem)
 {
-	assert_error(tool("run", "sleep", "-1"), JOB_FAILED, "JOB_FAILED");
 	assert_error(tool("-j", "0.2", "run", "sleep", "30"), JOB_FAILED, "JOB_TIMEOUT");
+	/* A built-in's bad argument is the caller's, not the job's: refused. */
+	assert_error(tool("run", "sleep", "-1"), REFUSED, "INVALID_ARGUMENT");
 }
 END_TEST
 

@@ -233,7 +233,7 @@ START_TEST(exec_reports_what_cannot_run)
 	ck_assert_ptr_nonnull(strstr(err.message, "/no/such!"));
 	lp_args_clear(a);
 	lp_kwargs_str(a, "argv", "not an array");
-	ck_assert_int_eq(lp_run(c, id, "exec", a, &v, &err), LP_ERR_JOB_FAILED);
+	ck_assert_int_eq(lp_run(c, id, "exec", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
 	ck_assert_ptr_nonnull(strstr(err.message, "argv"));
 	lp_args_free(a);
 	lp_client_free(c);

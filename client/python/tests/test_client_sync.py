@@ -30,7 +30,7 @@ def test_every_method_blocks_for_its_answer(daemon: Daemon) -> None:  # noqa: F8
         lease.release()  # twice is harmless
         assert client.stats("one")["pools"]["one"]["leases"] == []
         assert client.submit("echo", {"k": "v"}) == {"k": "v"}
-        with pytest.raises(leasepoold.JobError, match="echo takes one argument"):
+        with pytest.raises(leasepoold.InvalidArgumentError, match="echo takes exactly one"):
             client.submit("echo")
     with pytest.raises(leasepoold.DisconnectedError):
         client.hello()
