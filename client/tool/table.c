@@ -220,9 +220,11 @@ print_grinders(FILE *f, json_t *pools)
 {
 	static const struct column cols[] = {
 		{ "GRINDER", false }, { "QUEUED", true }, { "RUNNING", true }, { "BATCHES", true },
-		{ "MEAN BATCH", true }, { "OK", true }, { "FAILED", true },
+		{ "MEAN BATCH", true }, { "OK", true }, { "FAILED", true }, { "BATCH", true },
+		{ "WAIT", true }, { "OLDEST", true },
 	};
 	struct table t = { cols, sizeof cols / sizeof cols[0], NULL, 0, 0 };
+	char wait[32], oldest[32];
 	const char *name;
 	json_t *p;
 
@@ -236,6 +238,10 @@ print_grinders(FILE *f, json_t *pools)
 		table_cell(&t, "%.1f", json_number_value(member(g, "mean_batch")));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "completed"));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "failed"));
+		/* A batch starts at BATCH items queued, or once OLDEST reaches WAIT. */
+		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "batch_size"));
+		table_cell(&t, "%s", duration(g, "batch_wait", wait, sizeof wait));
+		table_cell(&t, "%s", duration(g, "oldest_wait", oldest, sizeof oldest));
 	}
 	table_print(f, &t);
 }

@@ -580,11 +580,12 @@ grinder_free(struct lp_lease_table *t)
 }
 
 void
-grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p)
+grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p, double now)
 {
 	const struct grinder *g = p->grinder;
+	const struct run *oldest = TAILQ_FIRST(&g->by_age);
 
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 9);
 	lp_pack_kv_u64(pk, "queue", g->queued);
 	lp_pack_kv_u64(pk, "running", g->running);
 	lp_pack_kv_u64(pk, "batches", g->batches);
@@ -592,4 +593,8 @@ grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p)
 	    g->batches ? (double)g->dispatched / (double)g->batches : 0);
 	lp_pack_kv_u64(pk, "completed", g->completed);
 	lp_pack_kv_u64(pk, "failed", g->failed);
+	/* With them, how far the queue is from a batch. */
+	lp_pack_kv_u64(pk, "batch_size", p->cfg.batch_size);
+	lp_pack_kv_double(pk, "batch_wait", p->cfg.batch_wait);
+	lp_pack_kv_double(pk, "oldest_wait", oldest != NULL ? now - oldest->accepted : 0);
 }

@@ -50,7 +50,11 @@ void grinder_stop(struct lp_lease_table *t);
 void grinder_granted(struct lp_holder *h, struct lp_lease *l);
 void grinder_acquire_failed(struct lp_holder *h, const struct lp_error *err);
 
-/* The pool's grinder in stats: {queue, running, batches, mean_batch, completed, failed}. */
-void grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p);
+/*
+ * The pool's grinder in stats: {queue, running, batches, mean_batch,
+ * completed, failed, batch_size, batch_wait, oldest_wait}; oldest_wait is
+ * how long the oldest queued item has waited at now (0: none queued).
+ */
+void grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p, double now);
 
 #endif

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+#include <math.h>
 #include <stdbool.h>
 #include <unistd.h>
 
@@ -42,13 +43,20 @@ shown_state(const struct lp_lease *l, double now)
 	return SHOWN_EXPIRED;
 }
 
+/* Seconds from now to when, while l is active; 0 once it passed or l ended. */
+static double
+seconds_left(const struct lp_lease *l, double when, double now)
+{
+	return l->state == LEASE_ACTIVE && when > now ? when - now : 0;
+}
+
 static void
 pack_lease(msgpack_packer *pk, const struct lp_lease *l, double now)
 {
 	int64_t ids[64];
 	unsigned nids = backend_of(l->pool)->worker_ids(l->executor, ids, 64);
 
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, 11);
 	lp_pack_kv_u64(pk, "id", l->id);
 	lp_pack_kv_str(pk, "owner", l->owner);
 	lp_pack_kv_str(pk, "state", shown_state_names[shown_state(l, now)]);
@@ -57,7 +65,10 @@ pack_lease(msgpack_packer *pk, const struct lp_lease *l, double now)
 	lp_pack_kv_i64(pk, "pid", l->pid);
 	lp_pack_kv_i64(pk, "uid", l->uid);
 	lp_pack_kv_double(pk, "age", now - l->acquired);
-	lp_pack_kv_double(pk, "expires_in", l->state == LEASE_ACTIVE ? l->soft_expiry - now : 0);
+	/* Both count down to 0 and stay there: the term first, then the grace after it. */
+	lp_pack_kv_double(pk, "expires_in", seconds_left(l, l->soft_expiry, now));
+	lp_pack_kv_double(pk, "grace_left",
+	    seconds_left(l, l->hard_expiry, fmax(now, l->soft_expiry)));
 	lp_pack_kv_u64(pk, "runs", l->runs);
 	lp_pack_cstr(pk, "workers");
 	msgpack_pack_array(pk, nids);
@@ -148,7 +159,7 @@ pack_pool(msgpack_packer *pk, const struct lp_pool *p, const struct conn *viewer
 	pack_histogram(pk, "acquire_wait_seconds", &p->counters.acquire_wait);
 	pack_histogram(pk, "run_duration_seconds", &p->counters.run_duration);
 	lp_pack_cstr(pk, "grinder");
-	grinder_pack_stats(pk, p);
+	grinder_pack_stats(pk, p, now);
 	lp_pack_cstr(pk, "leases_by_state");
 	msgpack_pack_map(pk, SHOWN__COUNT);
 	for (int i = 0; i < SHOWN__COUNT; i++)

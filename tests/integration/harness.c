@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <math.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -528,6 +529,25 @@ stats_int(struct lp_client *c, const char *path)
 	if (lp_stats(c, NULL, &v, &err) != LP_OK)
 		ck_abort_msg("stats: %s", err.message);
 	result = int_at(lp_value_object(v), path);
+	lp_value_free(v);
+	return result;
+}
+
+double
+stats_double(struct lp_client *c, const char *path)
+{
+	const msgpack_object *o;
+	struct lp_value *v;
+	struct lp_error err;
+	double result = NAN;
+
+	if (lp_stats(c, NULL, &v, &err) != LP_OK)
+		ck_abort_msg("stats: %s", err.message);
+	o = object_at(lp_value_object(v), path);
+	if (o != NULL && (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32))
+		result = o->via.f64;
+	else if (o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		result = (double)o->via.u64;
 	lp_value_free(v);
 	return result;
 }

@@ -103,6 +103,8 @@ long long int_at(const msgpack_object *map, const char *path);
 
 /* A stats value by path, e.g. "pools.cpu.executors.available"; -1 if absent. */
 long long stats_int(struct lp_client *c, const char *path);
+/* The number (integer or float) at path in the daemon's stats; NAN when there is none. */
+double stats_double(struct lp_client *c, const char *path);
 
 /* Waits until stats_int(c, path) == want; false when it never does. */
 bool wait_stats(struct lp_client *c, const char *path, long long want);

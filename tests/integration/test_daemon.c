@@ -49,6 +49,15 @@ static const char short_leases[] =
     "lease_seconds = 0.2\n"
     "grace_seconds = 0\n";
 
+/* A term soon over, and a long grace after it. */
+static const char long_grace[] =
+    "[pool cpu]\n"
+    "executors_min = 1\n"
+    "executors_max = 1\n"
+    "workers = 1\n"
+    "lease_seconds = 0.1\n"
+    "grace_seconds = 600\n";
+
 /* Adaptive sizing: 1 to 6 executors of 10 units each, idle ones go fast. */
 static const char scaling[] =
     "[pool cpu]\n"
@@ -84,6 +93,12 @@ static void
 start_tight_limits(void)
 {
 	daemon_start(&d, tight_limits);
+}
+
+static void
+start_long_grace(void)
+{
+	daemon_start(&d, long_grace);
 }
 
 static void
@@ -361,6 +376,42 @@ START_TEST(expired_lease_is_revoked_without_further_requests)
 	ck_assert(daemon_log_contains(&d, "expired"));
 	lp_client_free(a);
 	lp_client_free(b);
+}
+END_TEST
+
+/* The number key holds in the first lease stats lists for the cpu pool. */
+static double
+first_lease_number(struct lp_client *c, const char *key)
+{
+	const msgpack_object *leases, *o;
+	struct lp_value *v;
+	struct lp_error err;
+	double n;
+
+	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
+	leases = object_at(lp_value_object(v), "pools.cpu.leases");
+	ck_assert(leases != NULL && leases->type == MSGPACK_OBJECT_ARRAY &&
+	    leases->via.array.size > 0);
+	o = lp_map_get(&leases->via.array.ptr[0], key);
+	ck_assert_msg(o != NULL && o->type == MSGPACK_OBJECT_FLOAT64, "%s", key);
+	n = o->via.f64;
+	lp_value_free(v);
+	return n;
+}
+
+/* In grace a lease's term is over, not negative: what is left is grace. */
+START_TEST(expires_in_stops_at_zero_and_grace_left_counts_down)
+{
+	struct lp_client *c = daemon_connect(&d);
+	double grace;
+
+	acquire(c);
+	ck_assert(fabs(first_lease_number(c, "grace_left") - 600) < 1);	/* all of it, or nearly */
+	ck_assert(wait_stats(c, "pools.cpu.leases_by_state.grace", 1));
+	ck_assert(first_lease_number(c, "expires_in") == 0);
+	grace = first_lease_number(c, "grace_left");
+	ck_assert_msg(grace > 0 && grace < 600, "grace_left %g", grace);
+	lp_client_free(c);
 }
 END_TEST
 
@@ -1761,6 +1812,9 @@ daemon_suite(void)
 	tc = integration_case(s, "expiry", start_short_leases, stop_daemon);
 	tcase_add_test(tc, expired_lease_is_revoked_without_further_requests);
 	tcase_add_test(tc, renew_pushes_expiry_out);
+
+	tc = integration_case(s, "grace", start_long_grace, stop_daemon);
+	tcase_add_test(tc, expires_in_stops_at_zero_and_grace_left_counts_down);
 
 	tc = integration_case(s, "limits", start_tight_limits, stop_daemon);
 	tcase_add_test(tc, a_whole_request_is_held_to_the_size_limit);

@@ -100,6 +100,12 @@ submit(struct lp_client *c, const char *fn, struct lp_args *a, struct outcome *o
 	ck_assert(lp_client_process(c, &err) == LP_OK);
 }
 
+static bool
+oldest_waited_a_while(void *watcher)
+{
+	return stats_double(watcher, "pools.cpu.grinder.oldest_wait") >= 0.05;
+}
+
 static void
 submit_echo(struct lp_client *c, int64_t v, struct outcome *o)
 {
@@ -109,6 +115,30 @@ submit_echo(struct lp_client *c, int64_t v, struct outcome *o)
 	submit(c, "echo", a, o);
 	lp_args_free(a);
 }
+
+/* How far the queue is from a batch: its size, its wait, and the oldest item's. */
+START_TEST(stats_show_the_batch_settings_and_the_oldest_wait)
+{
+	struct lp_client *c = daemon_connect(&d), *watcher = daemon_connect(&d);
+	struct outcome out[4] = { 0 };
+	struct lp_error err;
+	double since = monotonic();
+
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.grinder.batch_size"), 4);
+	ck_assert(stats_double(watcher, "pools.cpu.grinder.batch_wait") == 60);
+	ck_assert(stats_double(watcher, "pools.cpu.grinder.oldest_wait") == 0);
+	submit_echo(c, 1, &out[0]);
+	ck_assert(wait_stats(watcher, "pools.cpu.grinder.queue", 1));
+	ck_assert(wait_until(oldest_waited_a_while, watcher));
+	ck_assert(stats_double(watcher, "pools.cpu.grinder.oldest_wait") <= monotonic() - since);
+	for (int i = 1; i < 4; i++)
+		submit_echo(c, 1, &out[i]);
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	ck_assert(stats_double(watcher, "pools.cpu.grinder.oldest_wait") == 0);
+	lp_client_free(c);
+	lp_client_free(watcher);
+}
+END_TEST
 
 START_TEST(threshold_starts_a_batch)
 {
@@ -618,6 +648,7 @@ grinder_suite(void)
 
 	tc = integration_case(s, "batch", start_threshold, stop_daemon);
 	tcase_add_test(tc, threshold_starts_a_batch);
+	tcase_add_test(tc, stats_show_the_batch_settings_and_the_oldest_wait);
 	tcase_add_test(tc, failures_stay_with_their_item);
 	tcase_add_test(tc, crash_mid_batch_keeps_finished_results);
 

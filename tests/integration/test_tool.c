@@ -156,6 +156,7 @@ START_TEST(stats_table_shows_pools_and_leases)
 	ck_assert_msg(strstr(p.out, "POOL    BACKEND  WORKERS") != NULL, "%s", p.out);
 	ck_assert_msg(strstr(p.out, "\ncpu     process        2") != NULL, "%s", p.out);
 	ck_assert_msg(strstr(p.out, "\nGRINDER  QUEUED  RUNNING  BATCHES") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "FAILED  BATCH  WAIT  OLDEST\n") != NULL, "%s", p.out);
 	ck_assert_msg(strstr(p.out, "held by the test  active") != NULL, "%s", p.out);
 	lp_client_free(c);
 }
