@@ -27,6 +27,7 @@ enum param_type {
 	PARAM_ARRAY,		/* kept as its encoding */
 	PARAM_MAP,		/* kept as its encoding */
 	PARAM_COUNT,		/* an integer from 0 to LP_COUNT_MAX: scale's units */
+	PARAM_ERROR_FORM,	/* "map", "string" or "array": hello's errors */
 };
 
 /* The C type of the field each parameter type is stored in. */
@@ -38,6 +39,7 @@ enum param_type {
 #define CTYPE_ARRAY	struct lp_raw
 #define CTYPE_MAP	struct lp_raw
 #define CTYPE_COUNT	uint64_t
+#define CTYPE_ERROR_FORM	enum lp_error_form
 
 /*
  * offsetof(struct st, f), refusing to compile unless f has type T: a
@@ -78,6 +80,7 @@ struct param {
 
 static const struct param hello_params[] = {
 	OPTIONAL(lp_hello_params, client, LABEL, LP_NAME_MAX),
+	OPTIONAL(lp_hello_params, errors, ERROR_FORM, 0),
 };
 
 static const struct param acquire_params[] = {
@@ -152,6 +155,7 @@ static const struct method {
 	[LP_METHOD_DRAIN] = METHOD("drain", drain_params),
 	[LP_METHOD_RESUME] = METHOD("resume", drain_params),
 	[LP_METHOD_CONFIG] = NO_PARAMS("config"),
+	[LP_METHOD_PING] = NO_PARAMS("ping"),
 #undef NO_PARAMS
 #undef METHOD
 };
@@ -244,6 +248,28 @@ decode_duration(const struct param *p, const msgpack_object *v, double *d,
 	return LP_OK;
 }
 
+static enum lp_err
+decode_error_form(const struct param *p, const msgpack_object *v,
+    enum lp_error_form *form, struct lp_error *err)
+{
+	static const struct {
+		const char *name;
+		enum lp_error_form form;
+	} forms[] = {
+		{ "map", LP_ERRORS_MAP },
+		{ "string", LP_ERRORS_STRING },
+		{ "array", LP_ERRORS_ARRAY },
+	};
+
+	for (size_t i = 0; i < nitems(forms); i++) {
+		if (lp_obj_is_str(v, forms[i].name)) {
+			*form = forms[i].form;
+			return LP_OK;
+		}
+	}
+	return param_expected(p, "\"map\", \"string\" or \"array\"", v, err);
+}
+
 /* Checks v, encoded as raw, against p and stores it in the method's struct at base. */
 static enum lp_err
 decode_value(const struct param *p, const msgpack_object *v, const struct lp_raw *raw,
@@ -273,6 +299,8 @@ decode_value(const struct param *p, const msgpack_object *v, const struct lp_raw
 			return param_expected(p, "an integer from 0 to 1000000000", v, err);
 		*(uint64_t *)field = v->via.u64;
 		return LP_OK;
+	case PARAM_ERROR_FORM:
+		return decode_error_form(p, v, field, err);
 	case PARAM_ARRAY:
 		if (v->type != MSGPACK_OBJECT_ARRAY)
 			return param_expected(p, "an array", v, err);
@@ -381,6 +409,13 @@ lp_request_decode(const void *msg, size_t len, struct lp_request *req,
 		return err->code;
 	}
 	req->msgid = h.msgid;
+	if (h.notification) {
+		/* The notification is read whole: no method of ours to look up. */
+		req->notification = true;
+		req->len = (size_t)(c.p - (const unsigned char *)msg);
+		req->depth = 1 + h.params_depth;
+		return LP_OK;
+	}
 	if (!lp_method_lookup(h.method, &req->method))
 		return lp_error_set(err, LP_ERR_UNKNOWN_METHOD,
 		    "unknown method '%s'", lp_quote(h.method.ptr, h.method.len, buf));
@@ -388,6 +423,6 @@ lp_request_decode(const void *msg, size_t len, struct lp_request *req,
 	    &deepest, err) != LP_OK)
 		return err->code;
 	req->len = (size_t)(c.p - (const unsigned char *)msg);
-	req->depth = LP_REQUEST_PARAMS_DEPTH + deepest;
+	req->depth = 1 + h.params_depth + deepest;
 	return LP_OK;
 }

@@ -34,6 +34,7 @@ enum lp_method {
 	LP_METHOD_DRAIN,
 	LP_METHOD_RESUME,
 	LP_METHOD_CONFIG,
+	LP_METHOD_PING,
 	LP_METHOD__COUNT
 };
 
@@ -44,8 +45,9 @@ const char *lp_method_name(enum lp_method m);
 bool lp_method_lookup(struct lp_str s, enum lp_method *m);
 
 struct lp_hello_params {
-	bool has_client;
+	bool has_client, has_errors;
 	struct lp_str client;		/* <= LP_NAME_MAX bytes */
+	enum lp_error_form errors;	/* how the connection's error responses look */
 };
 
 struct lp_acquire_params {
@@ -116,7 +118,8 @@ struct lp_request {
 	size_t len;
 	unsigned depth;
 	uint32_t msgid;
-	enum lp_method method;
+	bool notification;		/* a client's notification: nothing to answer or do */
+	enum lp_method method;		/* of a request */
 	union {
 		struct lp_hello_params hello;
 		struct lp_acquire_params acquire;
@@ -137,7 +140,8 @@ struct lp_request {
  * bytes that are not one msgpack message), UNKNOWN_METHOD,
  * INVALID_ARGUMENT.  *msgid_known tells whether req->msgid holds the id to
  * answer to; when it is false the caller sends an "error" notification
- * instead.
+ * instead.  A client's notification of the right shape is LP_OK with
+ * req->notification set, and only len and depth filled in.
  */
 enum lp_err lp_request_decode(const void *msg, size_t len, struct lp_request *req,
     struct lp_error *err, bool *msgid_known);

@@ -102,49 +102,62 @@ envelope_method(const msgpack_object *o, struct lp_str *method,
 	return LP_OK;
 }
 
-/* params: an array of one element, which envelope_params_map() checks. */
+/*
+ * params: an array of one element, which envelope_params_map() checks, or
+ * an empty array, the usual msgpack-RPC call without arguments, which
+ * means an empty map.
+ */
 static enum lp_err
 envelope_params_array(const msgpack_object *o, struct lp_error *err)
 {
 	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return envelope_error(err, "params", "an array holding one map",
 		    o);
-	if (o->via.array.size != 1)
+	if (o->via.array.size > 1)
 		return lp_error_set(err, LP_ERR_INVALID_REQUEST,
 		    "params must be an array holding one map, got %" PRIu32
 		    " elements", o->via.array.size);
 	return LP_OK;
 }
 
+/* The element of params: a map, or nil (what Go sends for a nil argument) for an empty one. */
 static enum lp_err
 envelope_params_map(const msgpack_object *o, struct lp_error *err)
 {
-	if (o->type != MSGPACK_OBJECT_MAP)
+	if (o->type != MSGPACK_OBJECT_MAP && o->type != MSGPACK_OBJECT_NIL)
 		return envelope_error(err, "the element of params", "a map", o);
 	return LP_OK;
 }
+
+static const msgpack_object empty_params = { .type = MSGPACK_OBJECT_MAP };
 
 static enum lp_err
 envelope_params(const msgpack_object *o, const msgpack_object **params,
     struct lp_error *err)
 {
-	if (envelope_params_array(o, err) != LP_OK ||
-	    envelope_params_map(&o->via.array.ptr[0], err) != LP_OK)
+	if (envelope_params_array(o, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
-	*params = &o->via.array.ptr[0];
+	*params = &empty_params;
+	if (o->via.array.size == 0)
+		return LP_OK;
+	if (envelope_params_map(&o->via.array.ptr[0], err) != LP_OK)
+		return LP_ERR_INVALID_REQUEST;
+	if (o->via.array.ptr[0].type == MSGPACK_OBJECT_MAP)
+		*params = &o->via.array.ptr[0];
 	return LP_OK;
 }
 
-/* [0, msgid, method, [params]]: the msgid first, so that it can be answered. */
+/* [0, msgid, method, [params]]: the msgid first, so that it can be answered to. */
 static enum lp_err
 parse_request(const msgpack_object_array *a, struct lp_message *m,
     struct lp_error *err, bool *msgid_known)
 {
+	/* Answered even when its msgid cannot be read: to msgid 0 then. */
+	*msgid_known = true;
 	if (a->size < 2)
 		return envelope_size_error(err, "a request", 4, a->size);
 	if (envelope_msgid(&a->ptr[1], &m->msgid, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
-	*msgid_known = true;
 	if (a->size != 4)
 		return envelope_size_error(err, "a request", 4, a->size);
 	if (envelope_method(&a->ptr[2], &m->method, err) != LP_OK)
@@ -242,6 +255,54 @@ read_head(struct lp_cursor *c, msgpack_object *o, struct lp_error *err)
 }
 
 /*
+ * A client's notification, [2, method, params], read in place: the
+ * daemon has no notification methods, so method is any string (or bin)
+ * and params any array, skipped whole.
+ */
+static enum lp_err
+open_notification(struct lp_cursor *c, uint32_t size, struct lp_request_head *h,
+    struct lp_error *err)
+{
+	msgpack_object o;
+	struct lp_raw raw;
+
+	if (size != 3)
+		return envelope_size_error(err, "a notification", 3, size);
+	if (read_head(c, &o, err) != LP_OK)
+		return LP_ERR_INVALID_REQUEST;
+	/* pynvim sends its method names as bin: the name is not looked at anyway. */
+	if (o.type != MSGPACK_OBJECT_STR && o.type != MSGPACK_OBJECT_BIN)
+		return envelope_error(err, "method", "a string", &o);
+	if (!lp_cursor_value(c, &o, &raw))
+		return lp_error_undecodable(err);
+	if (o.type != MSGPACK_OBJECT_ARRAY)
+		return envelope_error(err, "params", "an array", &o);
+	h->notification = true;
+	h->params_depth = raw.depth;
+	return LP_OK;
+}
+
+/* The params array of a request, read in place: [], [nil] or [{...}]. */
+static enum lp_err
+open_params(struct lp_cursor *c, struct lp_request_head *h, struct lp_error *err)
+{
+	msgpack_object o;
+
+	if (read_head(c, &o, err) != LP_OK || envelope_params_array(&o, err) != LP_OK)
+		return LP_ERR_INVALID_REQUEST;
+	h->params_depth = 1;
+	if (o.via.array.size == 0)
+		return LP_OK;
+	if (read_head(c, &o, err) != LP_OK || envelope_params_map(&o, err) != LP_OK)
+		return LP_ERR_INVALID_REQUEST;
+	if (o.type == MSGPACK_OBJECT_MAP) {
+		h->params_depth = 2;
+		h->nparams = o.via.map.size;
+	}
+	return LP_OK;
+}
+
+/*
  * parse_request() reading in place: the same checks in the same order, so
  * that a request gets the same answer from either.
  */
@@ -258,24 +319,22 @@ lp_request_open(struct lp_cursor *c, struct lp_request_head *h,
 	if (read_head(c, &msg, err) != LP_OK || envelope_array(&msg, err) != LP_OK ||
 	    read_head(c, &o, err) != LP_OK || envelope_kind(&o, &kind, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
-	if (kind != LP_MSG_REQUEST)
-		return lp_error_set(err, LP_ERR_INVALID_REQUEST,
-		    "expected a request, got a %s",
-		    kind == LP_MSG_RESPONSE ? "response" : "notification");
 	size = msg.via.array.size;
+	if (kind == LP_MSG_NOTIFY)
+		return open_notification(c, size, h, err);
+	if (kind == LP_MSG_RESPONSE)
+		return lp_error_set(err, LP_ERR_INVALID_REQUEST,
+		    "expected a request, got a response");
+	*msgid_known = true;
 	if (size < 2)
 		return envelope_size_error(err, "a request", 4, size);
 	if (read_head(c, &o, err) != LP_OK || envelope_msgid(&o, &h->msgid, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
-	*msgid_known = true;
 	if (size != 4)
 		return envelope_size_error(err, "a request", 4, size);
-	if (read_head(c, &o, err) != LP_OK || envelope_method(&o, &h->method, err) != LP_OK ||
-	    read_head(c, &o, err) != LP_OK || envelope_params_array(&o, err) != LP_OK ||
-	    read_head(c, &o, err) != LP_OK || envelope_params_map(&o, err) != LP_OK)
+	if (read_head(c, &o, err) != LP_OK || envelope_method(&o, &h->method, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
-	h->nparams = o.via.map.size;
-	return LP_OK;
+	return open_params(c, h, err);
 }
 
 void
@@ -375,18 +434,27 @@ lp_pack_response_ok(msgpack_packer *pk, uint32_t msgid)
 }
 
 /*
- * {"code": name, "message": text[, "signal": n]}.  The text goes out as
- * UTF-8, for strict readers, whatever a job wrote into it or wherever the
- * cut at LP_ERROR_MESSAGE_MAX fell.
+ * The error's text as it goes out: UTF-8, for strict readers, whatever a
+ * job wrote into it or wherever the cut at LP_ERROR_MESSAGE_MAX fell.
+ * Returns its length.
  */
+static size_t
+error_text(const struct lp_error *err, char *message)
+{
+	size_t len = strnlen(err->message, sizeof err->message);
+
+	memcpy(message, err->message, len);
+	lp_utf8_repair(message, len);
+	return len;
+}
+
+/* {"code": name, "message": text[, "signal": n]} */
 static void
 pack_error_map(msgpack_packer *pk, const struct lp_error *err)
 {
 	char message[sizeof err->message];
-	size_t len = strnlen(err->message, sizeof message);
+	size_t len = error_text(err, message);
 
-	memcpy(message, err->message, len);
-	lp_utf8_repair(message, len);
 	msgpack_pack_map(pk, err->signal != 0 ? 3 : 2);
 	lp_pack_kv_str(pk, "code", lp_err_name(err->code));
 	lp_pack_cstr(pk, "message");
@@ -395,14 +463,38 @@ pack_error_map(msgpack_packer *pk, const struct lp_error *err)
 		lp_pack_kv_i64(pk, "signal", err->signal);
 }
 
+static void
+pack_error(msgpack_packer *pk, const struct lp_error *err, enum lp_error_form form)
+{
+	char message[sizeof err->message];
+	const char *code = lp_err_name(err->code);
+	size_t len;
+
+	if (form == LP_ERRORS_MAP) {
+		pack_error_map(pk, err);
+		return;
+	}
+	len = error_text(err, message);
+	if (form == LP_ERRORS_ARRAY) {
+		msgpack_pack_array(pk, 2);
+		lp_pack_cstr(pk, code);
+		msgpack_pack_str_with_body(pk, message, len);
+		return;
+	}
+	msgpack_pack_str(pk, strlen(code) + 2 + len);
+	msgpack_pack_str_body(pk, code, strlen(code));
+	msgpack_pack_str_body(pk, ": ", 2);
+	msgpack_pack_str_body(pk, message, len);
+}
+
 void
 lp_pack_response_error(msgpack_packer *pk, uint32_t msgid,
-    const struct lp_error *err)
+    const struct lp_error *err, enum lp_error_form form)
 {
 	msgpack_pack_array(pk, 4);
 	msgpack_pack_uint32(pk, LP_MSG_RESPONSE);
 	msgpack_pack_uint32(pk, msgid);
-	pack_error_map(pk, err);
+	pack_error(pk, err, form);
 	msgpack_pack_nil(pk);
 }
 

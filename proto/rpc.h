@@ -52,11 +52,12 @@ struct lp_message {
 /*
  * Checks the envelope: [0, msgid, method, [params]], [1, msgid, error,
  * result] or [2, method, [params]], msgid an unsigned 32-bit integer,
- * method a string, params an array of exactly one map.  On failure returns
- * LP_ERR_INVALID_REQUEST with a message in err, and sets *msgid_known when
- * the message was a request whose msgid could be read, so that the caller
- * can answer it (m->msgid then holds the id); otherwise the caller sends an
- * "error" notification.
+ * method a string, params an array of one map, or [] or [nil], which
+ * stand for an empty map.  On failure returns LP_ERR_INVALID_REQUEST with
+ * a message in err, and sets *msgid_known when the message was a request,
+ * so that the caller can answer it (m->msgid then holds the id, or 0 when
+ * it could not be read); otherwise the caller sends an "error"
+ * notification.
  */
 enum lp_err lp_message_parse(const msgpack_object *o, struct lp_message *m,
     struct lp_error *err, bool *msgid_known);
@@ -64,17 +65,19 @@ enum lp_err lp_message_parse(const msgpack_object *o, struct lp_message *m,
 /* A request's envelope read in place: the params map's pairs come next. */
 struct lp_request_head {
 	uint32_t msgid;
-	struct lp_str method;		/* points into the cursor's buffer */
-	uint32_t nparams;		/* pairs of the params map */
+	struct lp_str method;		/* of a request: points into the cursor's buffer */
+	uint32_t nparams;		/* pairs of the params map; 0 for [] and [nil] */
+	unsigned params_depth;		/* containers open at the first pair, params' array included */
+	bool notification;		/* a client's notification, read whole */
 };
-
-/* The params map is this deep in a request: [0, msgid, method, [{...}]]. */
-#define LP_REQUEST_PARAMS_DEPTH 3
 
 /*
  * lp_message_parse() for a request, read in place from c: the same checks
- * and answers, except that a response or a notification is refused as
- * such.  On success c is at the first key of the params map.
+ * and answers, except that a response is refused as such and that a
+ * notification [2, method, params], method a string or bin and params any
+ * array, is read whole and accepted (h->notification), for the caller to
+ * ignore.  On success c
+ * is at the first key of the params map, or past the notification.
  */
 enum lp_err lp_request_open(struct lp_cursor *c, struct lp_request_head *h,
     struct lp_error *err, bool *msgid_known);
@@ -95,9 +98,20 @@ void lp_pack_request(msgpack_packer *pk, uint32_t msgid, const char *method,
 /* Packs [1, msgid, nil, ; the caller packs exactly one result object. */
 void lp_pack_response_ok(msgpack_packer *pk, uint32_t msgid);
 
-/* Packs a whole error response [1, msgid, {code, message[, signal]}, nil]. */
+/*
+ * The error of a response: the protocol's map, or for clients whose
+ * msgpack-RPC library cannot read a map there, what it can (hello's
+ * errors): Go's net/rpc codecs want a string, Neovim's a pair.
+ */
+enum lp_error_form {
+	LP_ERRORS_MAP,		/* {code, message[, signal]} */
+	LP_ERRORS_STRING,	/* "CODE: message" */
+	LP_ERRORS_ARRAY,	/* ["CODE", "message"] */
+};
+
+/* Packs a whole error response [1, msgid, error, nil], the error in the given form. */
 void lp_pack_response_error(msgpack_packer *pk, uint32_t msgid,
-    const struct lp_error *err);
+    const struct lp_error *err, enum lp_error_form form);
 
 /* Packs the whole notification [2, "error", [{code, message}]]. */
 void lp_pack_error_notification(msgpack_packer *pk, const struct lp_error *err);

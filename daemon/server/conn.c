@@ -341,7 +341,7 @@ conn_send(struct conn *c)
 void
 conn_send_error(struct conn *c, uint32_t msgid, const struct lp_error *err)
 {
-	lp_pack_response_error(conn_packer(), msgid, err);
+	lp_pack_response_error(conn_packer(), msgid, err, c->error_form);
 	conn_send(c);
 }
 
@@ -371,6 +371,16 @@ conn_protocol_error(struct conn *c, enum lp_err code, const char *message)
 	conn_close(c, message);
 }
 
+/* A request is dispatched; a client's notification asks nothing of the daemon. */
+static void
+conn_request(struct conn *c, const struct lp_request *req)
+{
+	if (req->notification)
+		log_debug("%s: ignoring its notification", conn_label(c));
+	else
+		dispatch(c, req);
+}
+
 static void
 conn_message(struct conn *c, const char *msg, size_t len)
 {
@@ -388,7 +398,7 @@ conn_message(struct conn *c, const char *msg, size_t len)
 			conn_send(c);
 		}
 	} else {
-		dispatch(c, &req);
+		conn_request(c, &req);
 	}
 }
 
@@ -410,7 +420,7 @@ conn_request_in_place(struct conn *c, const char *buf, size_t len, size_t *used)
 	    req.len > c->framer.max_bytes || req.depth > c->framer.max_depth)
 		return false;
 	*used = req.len;
-	dispatch(c, &req);
+	conn_request(c, &req);
 	return true;
 }
 

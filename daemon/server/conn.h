@@ -43,6 +43,7 @@ struct conn {
 	unsigned ngroups;
 	LIST_HEAD(, gqueue) grinds;	/* its items queued in grinders */
 	char name[64];			/* from hello */
+	enum lp_error_form error_form;	/* from hello: how its error responses look */
 	struct user *user;		/* NULL once closed */
 	size_t charged;			/* of its buffers, what its user's budget counts */
 	size_t charged_input;		/* of that, its input */

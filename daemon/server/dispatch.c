@@ -183,6 +183,8 @@ do_hello(struct conn *c, const struct lp_request *req)
 		/* The cut may fall inside a character: stats must stay UTF-8. */
 		lp_utf8_repair(c->name, strlen(c->name));
 	}
+	if (p->has_errors)
+		c->error_form = p->errors;
 	lp_pack_response_ok(pk, req->msgid);
 	msgpack_pack_map(pk, 7);
 	lp_pack_kv_str(pk, "server", "leasepoold " LP_VERSION);
@@ -437,6 +439,15 @@ do_scale(struct conn *c, const struct lp_request *req)
 	conn_send(c);
 }
 
+/* Is the daemon there and reading: the cheapest round trip. */
+static void
+do_ping(struct conn *c, const struct lp_request *req)
+{
+	lp_pack_response_ok(conn_packer(), req->msgid);
+	msgpack_pack_true(&server.packer);
+	conn_send(c);
+}
+
 void
 dispatch(struct conn *c, const struct lp_request *req)
 {
@@ -454,6 +465,7 @@ dispatch(struct conn *c, const struct lp_request *req)
 		[LP_METHOD_DRAIN] = admin_drain,
 		[LP_METHOD_RESUME] = admin_resume,
 		[LP_METHOD_CONFIG] = admin_config,
+		[LP_METHOD_PING] = do_ping,
 	};
 
 	handlers[req->method](c, req);

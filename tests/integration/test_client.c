@@ -84,7 +84,7 @@ reply_error(msgpack_packer *pk, uint32_t msgid, enum lp_err code, int sig,
 
 	lp_error_set(&e, code, "%s", message);
 	e.signal = sig;
-	lp_pack_response_error(pk, msgid, &e);
+	lp_pack_response_error(pk, msgid, &e, LP_ERRORS_MAP);
 }
 
 static const msgpack_object *
@@ -340,6 +340,7 @@ fake_request(struct fake *f, msgpack_packer *pk, const struct lp_request *r,
 	case LP_METHOD_DRAIN:
 	case LP_METHOD_RESUME:
 	case LP_METHOD_CONFIG:
+	case LP_METHOD_PING:
 	case LP_METHOD__COUNT:
 		break;
 	}
@@ -384,7 +385,7 @@ fake_message(struct fake *f, msgpack_packer *pk, const char *msg, size_t len,
 	}
 	fake_remember(f, &m);
 	if (lp_request_decode(msg, len, &req, &e, &known) != LP_OK) {
-		lp_pack_response_error(pk, m.msgid, &e);
+		lp_pack_response_error(pk, m.msgid, &e, LP_ERRORS_MAP);
 		return true;
 	}
 	return fake_request(f, pk, &req, &m);

@@ -503,6 +503,42 @@ assert_raw(struct lp_raw raw, const char *text)
 	mt_free(&want);
 }
 
+/* hello's errors: one of three words, exactly, which the connection keeps. */
+START_TEST(test_error_form)
+{
+	static const struct {
+		const char *value;
+		enum lp_error_form form;
+	} good[] = {
+		{ "'map'", LP_ERRORS_MAP }, { "'string'", LP_ERRORS_STRING },
+		{ "'array'", LP_ERRORS_ARRAY },
+	};
+	static const char *const bad[] = {
+		"'MAP'", "''", "'str'", "'arrays'", "b'map'", "1", "nil", "true", "['map']",
+	};
+	char text[128];
+	struct lp_request req;
+	struct mt_object o;
+	size_t i;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(text, sizeof text, "[0, 9, 'hello', [{errors: %s}]]", good[i].value);
+		decode_ok(&o, text, &req);
+		ck_assert(req.p.hello.has_errors);
+		ck_assert_int_eq(req.p.hello.errors, good[i].form);
+		mt_free(&o);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "[0, 9, 'hello', [{errors: %s}]]", bad[i]);
+		decode_fails(text, LP_ERR_INVALID_ARGUMENT,
+		    "parameter 'errors' must be \"map\", \"string\" or \"array\", got ");
+	}
+	decode_ok(&o, "[0, 9, 'hello', [{client: 'c'}]]", &req);
+	ck_assert(!req.p.hello.has_errors);
+	mt_free(&o);
+}
+END_TEST
+
 START_TEST(test_all_params)
 {
 	struct lp_request req;
@@ -629,7 +665,7 @@ START_TEST(test_methods)
 {
 	static const char *const names[] = { "hello", "acquire", "run",
 		"release", "renew", "submit", "stats", "scale", "reload", "drain", "resume",
-		"config" };
+		"config", "ping" };
 	enum lp_method m;
 	struct lp_str s;
 	unsigned i;
@@ -669,12 +705,49 @@ START_TEST(test_unknown_method)
 }
 END_TEST
 
-/* Envelope errors pass through, with the msgid when it could be read. */
+/*
+ * Envelope errors pass through, with the msgid when it could be read, and
+ * with msgid 0 for a request whose msgid could not be: it is answered, and
+ * its message says why.
+ */
 START_TEST(test_not_a_request)
 {
+	static const struct {
+		const char *text;
+		long msgid;	/* -1: no msgid to answer */
+	} cases[] = {
+		{ "[1, 9, nil, true]", -1 }, { "{}", -1 }, { "[2, 'hello']", -1 },
+		{ "[2, 1, []]", -1 }, { "[2, 'hello', {}]", -1 },
+		{ "[0]", 0 }, { "[0, -9, 'hello', [{}]]", 0 },
+		{ "[0, 'x', 'hello', [{}]]", 0 },
+	};
+	struct lp_request req;
+	struct lp_error err;
+	struct mt_object o;
+	size_t i;
+	bool known;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		known = cases[i].msgid < 0;
+		ck_assert_int_eq(decode_text(&o, cases[i].text, &req, &err, &known),
+		    LP_ERR_INVALID_REQUEST);
+		ck_assert_msg(known == (cases[i].msgid >= 0), "%s", cases[i].text);
+		if (known)
+			ck_assert_uint_eq(req.msgid, cases[i].msgid);
+		mt_free(&o);
+	}
+	decode_fails("[0, 9, 'hello', {}]", LP_ERR_INVALID_REQUEST, "params");
+	decode_fails("[0, 9, 'hello', [{}, {}]]", LP_ERR_INVALID_REQUEST, "2 elements");
+	decode_fails("[0, 9, 'hello', [[]]]", LP_ERR_INVALID_REQUEST, "must be a map");
+	decode_fails("[0, 9, 7, [{}]]", LP_ERR_INVALID_REQUEST, "method");
+}
+END_TEST
+
+/* [] and [nil] are {}: defaults apply, and a required parameter is still missing. */
+START_TEST(test_empty_params)
+{
 	static const char *const texts[] = {
-		"[1, 9, nil, true]", "[2, 'hello', [{}]]", "[0]", "{}",
-		"[0, -9, 'hello', [{}]]",
+		"[0, 9, 'stats', []]", "[0, 9, 'stats', [nil]]",
 	};
 	struct lp_request req;
 	struct lp_error err;
@@ -683,14 +756,57 @@ START_TEST(test_not_a_request)
 	bool known;
 
 	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-		known = true;
-		ck_assert_int_eq(decode_text(&o, texts[i], &req, &err, &known),
-		    LP_ERR_INVALID_REQUEST);
-		ck_assert_msg(!known, "%s", texts[i]);
+		ck_assert_msg(decode_text(&o, texts[i], &req, &err, &known) == LP_OK,
+		    "%s: %s", texts[i], err.message);
+		ck_assert_int_eq(req.method, LP_METHOD_STATS);
+		ck_assert(!req.p.stats.has_pool);
+		ck_assert_uint_eq(req.len, o.sbuf.size);
+		ck_assert_uint_eq(req.depth, 2);
 		mt_free(&o);
 	}
-	decode_fails("[0, 9, 'hello', {}]", LP_ERR_INVALID_REQUEST, "params");
-	decode_fails("[0, 9, 7, [{}]]", LP_ERR_INVALID_REQUEST, "method");
+	ck_assert_int_eq(decode_text(&o, "[0, 9, 'acquire', [nil]]", &req, &err, &known), LP_OK);
+	ck_assert(req.p.acquire.wait);
+	mt_free(&o);
+	decode_fails("[0, 9, 'release', []]", LP_ERR_INVALID_ARGUMENT,
+	    "missing parameter 'lease'");
+	decode_ok(&o, "[0, 9, 'ping', [nil]]", &req);
+	ck_assert_int_eq(req.method, LP_METHOD_PING);
+	mt_free(&o);
+}
+END_TEST
+
+/*
+ * A client's notification is read whole, whatever its params array holds
+ * (pynvim's nvim_set_client_info sends five values), for the daemon to
+ * ignore.
+ */
+START_TEST(test_notification)
+{
+	static const struct {
+		const char *text;
+		unsigned depth;
+	} cases[] = {
+		{ "[2, b'nvim_set_client_info', ['c', {}, 'remote', {}, {}]]", 3 },
+		{ "[2, 'anything', []]", 2 },
+		{ "[2, 'hello', [{}]]", 3 },
+	};
+	struct lp_request req;
+	struct lp_error err;
+	struct mt_object o;
+	size_t len;
+	bool known;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		mt_decode(&o, "%s", cases[i].text);
+		len = o.sbuf.size;
+		msgpack_sbuffer_write(&o.sbuf, "\xc1", 1);
+		ck_assert_msg(lp_request_decode(o.sbuf.data, o.sbuf.size, &req, &err,
+		    &known) == LP_OK, "%s: %s", cases[i].text, err.message);
+		ck_assert(req.notification);
+		ck_assert_uint_eq(req.len, len);
+		ck_assert_uint_eq(req.depth, cases[i].depth);
+		mt_free(&o);
+	}
 }
 END_TEST
 
@@ -714,6 +830,7 @@ params_suite(void)
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_all_params);
+	tcase_add_test(tc, test_error_form);
 	tcase_add_test(tc, test_pack_roundtrip);
 	tcase_add_test(tc, test_length_and_depth);
 
@@ -723,5 +840,7 @@ params_suite(void)
 	tcase_add_test(tc, test_methods);
 	tcase_add_test(tc, test_unknown_method);
 	tcase_add_test(tc, test_not_a_request);
+	tcase_add_test(tc, test_empty_params);
+	tcase_add_test(tc, test_notification);
 	return s;
 }

@@ -247,7 +247,7 @@ START_TEST(test_response_error_roundtrip)
 		lp_error_set(&out, names[_i].code, "it broke: %s",
 		    names[_i].name);
 		out.signal = sig ? 9 : 0;
-		lp_pack_response_error(packed_start(&p), 7, &out);
+		lp_pack_response_error(packed_start(&p), 7, &out, LP_ERRORS_MAP);
 		parse_ok(packed_decode(&p), &m);
 
 		ck_assert_int_eq(m.kind, LP_MSG_RESPONSE);
@@ -296,7 +296,7 @@ START_TEST(test_error_message_is_utf8)
 	struct packed p;
 
 	lp_error_set(&out, LP_ERR_JOB_FAILED, "caf\xc3\xa9 \xff\xc0\x80!");
-	lp_pack_response_error(packed_start(&p), 7, &out);
+	lp_pack_response_error(packed_start(&p), 7, &out, LP_ERRORS_MAP);
 	parse_ok(packed_decode(&p), &m);
 	lp_response_error(m.error, &in);
 	ck_assert_str_eq(in.message, "caf\xc3\xa9 ?\?\?!");
@@ -392,92 +392,89 @@ START_TEST(test_response_error_truncates)
 }
 END_TEST
 
-/* Envelopes that must be refused: text, whether the msgid is known, and a
- * word the message must contain. */
+/* Envelopes that must be refused: text, the msgid to answer (-1: none, an
+ * error notification instead), and a word the message must contain. */
 static const struct {
 	const char *text;
-	bool msgid_known;
+	long msgid;
 	const char *says;
 } bad_envelopes[] = {
 	/* The message itself. */
-	{ "nil", false, "must be an array, got nil" },
-	{ "true", false, "must be an array, got true" },
-	{ "0", false, "must be an array, got 0" },
-	{ "-1", false, "must be an array" },
-	{ "1.5", false, "must be an array" },
-	{ "'hello'", false, "must be an array, got a string" },
-	{ "b'x'", false, "must be an array" },
-	{ "x'x'", false, "must be an array" },
-	{ "{}", false, "must be an array, got a map" },
-	{ "[]", false, "empty" },
+	{ "nil", -1, "must be an array, got nil" },
+	{ "true", -1, "must be an array, got true" },
+	{ "0", -1, "must be an array, got 0" },
+	{ "-1", -1, "must be an array" },
+	{ "1.5", -1, "must be an array" },
+	{ "'hello'", -1, "must be an array, got a string" },
+	{ "b'x'", -1, "must be an array" },
+	{ "x'x'", -1, "must be an array" },
+	{ "{}", -1, "must be an array, got a map" },
+	{ "[]", -1, "empty" },
 	/* The message type. */
-	{ "[nil, 1, 'hello', [{}]]", false, "message type" },
-	{ "[true, 1, 'hello', [{}]]", false, "message type" },
-	{ "[-1, 1, 'hello', [{}]]", false, "got -1" },
-	{ "[3, 1, 'hello', [{}]]", false, "got 3" },
-	{ "[0.0, 1, 'hello', [{}]]", false, "message type" },
-	{ "['0', 1, 'hello', [{}]]", false, "message type" },
-	{ "[b'0', 1, 'hello', [{}]]", false, "message type" },
-	{ "[[0], 1, 'hello', [{}]]", false, "message type" },
-	{ "[{}, 1, 'hello', [{}]]", false, "message type" },
+	{ "[nil, 1, 'hello', [{}]]", -1, "message type" },
+	{ "[true, 1, 'hello', [{}]]", -1, "message type" },
+	{ "[-1, 1, 'hello', [{}]]", -1, "got -1" },
+	{ "[3, 1, 'hello', [{}]]", -1, "got 3" },
+	{ "[0.0, 1, 'hello', [{}]]", -1, "message type" },
+	{ "['0', 1, 'hello', [{}]]", -1, "message type" },
+	{ "[b'0', 1, 'hello', [{}]]", -1, "message type" },
+	{ "[[0], 1, 'hello', [{}]]", -1, "message type" },
+	{ "[{}, 1, 'hello', [{}]]", -1, "message type" },
 	/* A request's length, and its msgid. */
-	{ "[0]", false, "4 elements, got 1" },
-	{ "[0, 1]", true, "4 elements, got 2" },
-	{ "[0, 1, 'hello']", true, "4 elements, got 3" },
-	{ "[0, 1, 'hello', [{}], nil]", true, "4 elements, got 5" },
-	{ "[0, nil, 'hello', [{}]]", false, "msgid" },
-	{ "[0, true, 'hello', [{}]]", false, "msgid" },
-	{ "[0, -1, 'hello', [{}]]", false, "msgid must be an unsigned 32-bit "
+	{ "[0]", 0, "4 elements, got 1" },
+	{ "[0, 1]", 1, "4 elements, got 2" },
+	{ "[0, 1, 'hello']", 1, "4 elements, got 3" },
+	{ "[0, 1, 'hello', [{}], nil]", 1, "4 elements, got 5" },
+	{ "[0, nil, 'hello', [{}]]", 0, "msgid" },
+	{ "[0, true, 'hello', [{}]]", 0, "msgid" },
+	{ "[0, -1, 'hello', [{}]]", 0, "msgid must be an unsigned 32-bit "
 	    "integer, got -1" },
-	{ "[0, 4294967296, 'hello', [{}]]", false, "got 4294967296" },
-	{ "[0, 1.0, 'hello', [{}]]", false, "msgid" },
-	{ "[0, '1', 'hello', [{}]]", false, "msgid" },
-	{ "[0, b'1', 'hello', [{}]]", false, "msgid" },
-	{ "[0, [1], 'hello', [{}]]", false, "msgid" },
-	{ "[0, {}, 'hello', [{}]]", false, "msgid" },
-	{ "[0, -1]", false, "msgid" },
+	{ "[0, 4294967296, 'hello', [{}]]", 0, "got 4294967296" },
+	{ "[0, 1.0, 'hello', [{}]]", 0, "msgid" },
+	{ "[0, '1', 'hello', [{}]]", 0, "msgid" },
+	{ "[0, b'1', 'hello', [{}]]", 0, "msgid" },
+	{ "[0, [1], 'hello', [{}]]", 0, "msgid" },
+	{ "[0, {}, 'hello', [{}]]", 0, "msgid" },
+	{ "[0, -1]", 0, "msgid" },
 	/* A request's method. */
-	{ "[0, 1, nil, [{}]]", true, "method must be a string, got nil" },
-	{ "[0, 1, 1, [{}]]", true, "method must be a string" },
-	{ "[0, 1, true, [{}]]", true, "method must be a string" },
-	{ "[0, 1, b'hello', [{}]]", true, "method must be a string, got "
+	{ "[0, 1, nil, [{}]]", 1, "method must be a string, got nil" },
+	{ "[0, 1, 1, [{}]]", 1, "method must be a string" },
+	{ "[0, 1, true, [{}]]", 1, "method must be a string" },
+	{ "[0, 1, b'hello', [{}]]", 1, "method must be a string, got "
 	    "binary data" },
-	{ "[0, 1, x'hello', [{}]]", true, "method must be a string" },
-	{ "[0, 1, ['hello'], [{}]]", true, "method must be a string" },
-	{ "[0, 1, {}, [{}]]", true, "method must be a string" },
+	{ "[0, 1, x'hello', [{}]]", 1, "method must be a string" },
+	{ "[0, 1, ['hello'], [{}]]", 1, "method must be a string" },
+	{ "[0, 1, {}, [{}]]", 1, "method must be a string" },
 	/* A request's params. */
-	{ "[0, 1, 'hello', nil]", true, "params" },
-	{ "[0, 1, 'hello', {}]", true, "params must be an array holding one "
+	{ "[0, 1, 'hello', nil]", 1, "params" },
+	{ "[0, 1, 'hello', {}]", 1, "params must be an array holding one "
 	    "map, got a map" },
-	{ "[0, 1, 'hello', 'x']", true, "params" },
-	{ "[0, 1, 'hello', 1]", true, "params" },
-	{ "[0, 1, 'hello', []]", true, "got 0 elements" },
-	{ "[0, 1, 'hello', [{}, {}]]", true, "got 2 elements" },
-	{ "[0, 1, 'hello', [nil]]", true, "must be a map, got nil" },
-	{ "[0, 1, 'hello', [[]]]", true, "must be a map, got an array" },
-	{ "[0, 1, 'hello', [1]]", true, "must be a map" },
-	{ "[0, 1, 'hello', ['k']]", true, "must be a map" },
+	{ "[0, 1, 'hello', 'x']", 1, "params" },
+	{ "[0, 1, 'hello', 1]", 1, "params" },
+	{ "[0, 1, 'hello', [{}, {}]]", 1, "got 2 elements" },
+	{ "[0, 1, 'hello', [[]]]", 1, "must be a map, got an array" },
+	{ "[0, 1, 'hello', [1]]", 1, "must be a map" },
+	{ "[0, 1, 'hello', ['k']]", 1, "must be a map" },
 	/* A response. */
-	{ "[1]", false, "4 elements, got 1" },
-	{ "[1, 1, nil]", false, "4 elements, got 3" },
-	{ "[1, 1, nil, nil, nil]", false, "4 elements, got 5" },
-	{ "[1, -1, nil, nil]", false, "msgid" },
-	{ "[1, 'x', nil, nil]", false, "msgid" },
-	{ "[1, 4294967296, nil, nil]", false, "msgid" },
-	{ "[1, 1, 1, nil]", false, "nil or a map, got 1" },
-	{ "[1, 1, 'error', nil]", false, "nil or a map" },
-	{ "[1, 1, [], nil]", false, "nil or a map" },
-	{ "[1, 1, true, nil]", false, "nil or a map" },
+	{ "[1]", -1, "4 elements, got 1" },
+	{ "[1, 1, nil]", -1, "4 elements, got 3" },
+	{ "[1, 1, nil, nil, nil]", -1, "4 elements, got 5" },
+	{ "[1, -1, nil, nil]", -1, "msgid" },
+	{ "[1, 'x', nil, nil]", -1, "msgid" },
+	{ "[1, 4294967296, nil, nil]", -1, "msgid" },
+	{ "[1, 1, 1, nil]", -1, "nil or a map, got 1" },
+	{ "[1, 1, 'error', nil]", -1, "nil or a map" },
+	{ "[1, 1, [], nil]", -1, "nil or a map" },
+	{ "[1, 1, true, nil]", -1, "nil or a map" },
 	/* A notification. */
-	{ "[2]", false, "3 elements, got 1" },
-	{ "[2, 'error']", false, "3 elements, got 2" },
-	{ "[2, 'error', [{}], nil]", false, "3 elements, got 4" },
-	{ "[2, 1, [{}]]", false, "method must be a string" },
-	{ "[2, nil, [{}]]", false, "method must be a string" },
-	{ "[2, b'error', [{}]]", false, "method must be a string" },
-	{ "[2, 'error', {}]", false, "params" },
-	{ "[2, 'error', []]", false, "params" },
-	{ "[2, 'error', [1]]", false, "must be a map" },
+	{ "[2]", -1, "3 elements, got 1" },
+	{ "[2, 'error']", -1, "3 elements, got 2" },
+	{ "[2, 'error', [{}], nil]", -1, "3 elements, got 4" },
+	{ "[2, 1, [{}]]", -1, "method must be a string" },
+	{ "[2, nil, [{}]]", -1, "method must be a string" },
+	{ "[2, b'error', [{}]]", -1, "method must be a string" },
+	{ "[2, 'error', {}]", -1, "params" },
+	{ "[2, 'error', [1]]", -1, "must be a map" },
 };
 #define NBAD_ENVELOPES (sizeof bad_envelopes / sizeof bad_envelopes[0])
 
@@ -486,16 +483,16 @@ START_TEST(test_bad_envelope)
 	struct lp_error err;
 	struct lp_message m;
 	struct mt_object o;
-	bool known = !bad_envelopes[_i].msgid_known;
+	bool known = bad_envelopes[_i].msgid < 0;
 
 	ck_assert_int_eq(lp_message_parse(mt_decode(&o, "%s",
 	    bad_envelopes[_i].text), &m, &err, &known),
 	    LP_ERR_INVALID_REQUEST);
 	ck_assert_int_eq(err.code, LP_ERR_INVALID_REQUEST);
-	ck_assert_msg(known == bad_envelopes[_i].msgid_known, "%s",
+	ck_assert_msg(known == (bad_envelopes[_i].msgid >= 0), "%s",
 	    bad_envelopes[_i].text);
 	if (known)
-		ck_assert_uint_eq(m.msgid, 1);
+		ck_assert_uint_eq(m.msgid, bad_envelopes[_i].msgid);
 	ck_assert_msg(strstr(err.message, bad_envelopes[_i].says) != NULL,
 	    "%s: \"%s\" does not say \"%s\"", bad_envelopes[_i].text,
 	    err.message, bad_envelopes[_i].says);
@@ -514,6 +511,7 @@ START_TEST(test_good_envelopes)
 		"[1, 1, nil, [1, 2, {a: b'x'}]]",
 		"[2, 'error', [{code: 'INTERNAL', message: 'm'}]]",
 		"[2, '', [{}]]",
+		"[2, 'error', []]",
 	};
 	struct lp_error err;
 	struct lp_message m;
@@ -527,6 +525,59 @@ START_TEST(test_good_envelopes)
 		ck_assert_int_eq(known, m.kind == LP_MSG_REQUEST);
 		mt_free(&o);
 	}
+}
+END_TEST
+
+/* [] and [nil], what msgpack-RPC libraries send for no argument, stand for {}. */
+START_TEST(test_empty_params)
+{
+	static const char *const texts[] = {
+		"[0, 3, 'stats', []]", "[0, 3, 'stats', [nil]]", "[2, 'x', []]",
+		"[2, 'x', [nil]]",
+	};
+	struct lp_error err;
+	struct lp_message m;
+	struct mt_object o;
+	bool known;
+	size_t i;
+
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		ck_assert_msg(lp_message_parse(mt_decode(&o, "%s", texts[i]), &m,
+		    &err, &known) == LP_OK, "%s: %s", texts[i], err.message);
+		ck_assert_int_eq(m.params->type, MSGPACK_OBJECT_MAP);
+		ck_assert_uint_eq(m.params->via.map.size, 0);
+		mt_free(&o);
+	}
+}
+END_TEST
+
+/* The error of a response, in each form hello's errors may ask for. */
+START_TEST(test_error_forms)
+{
+	const msgpack_object *e;
+	struct lp_error out;
+	struct packed p;
+
+	lp_error_set(&out, LP_ERR_WORKER_CRASHED, "caf\xc3\xa9 \xff died");
+	out.signal = 9;
+	lp_pack_response_error(packed_start(&p), 7, &out, LP_ERRORS_STRING);
+	e = &packed_decode(&p)->via.array.ptr[2];
+	ck_assert(lp_obj_is_str(e, "WORKER_CRASHED: caf\xc3\xa9 ? died"));
+	packed_free(&p);
+
+	lp_pack_response_error(packed_start(&p), 7, &out, LP_ERRORS_ARRAY);
+	e = &packed_decode(&p)->via.array.ptr[2];
+	ck_assert_int_eq(e->type, MSGPACK_OBJECT_ARRAY);
+	ck_assert_uint_eq(e->via.array.size, 2);
+	ck_assert(lp_obj_is_str(&e->via.array.ptr[0], "WORKER_CRASHED"));
+	ck_assert(lp_obj_is_str(&e->via.array.ptr[1], "caf\xc3\xa9 ? died"));
+	packed_free(&p);
+
+	lp_pack_response_error(packed_start(&p), 7, &out, LP_ERRORS_MAP);
+	e = &packed_decode(&p)->via.array.ptr[2];
+	ck_assert(lp_obj_is_str(lp_map_get(e, "code"), "WORKER_CRASHED"));
+	ck_assert_uint_eq(lp_map_get(e, "signal")->via.u64, 9);
+	packed_free(&p);
 }
 END_TEST
 
@@ -556,5 +607,7 @@ rpc_suite(void)
 	tc = unit_case(s, "envelope", NULL, NULL);
 	tcase_add_loop_test(tc, test_bad_envelope, 0, NBAD_ENVELOPES);
 	tcase_add_test(tc, test_good_envelopes);
+	tcase_add_test(tc, test_empty_params);
+	tcase_add_test(tc, test_error_forms);
 	return s;
 }
