@@ -189,9 +189,31 @@ $(TESTS): $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libleasepoold.a $(LIB_A) \
 		$(EVENT_LIBS) $(MSGPACK_LIBS) $(CHECK_LIBS) -lm
 
-check: check-layers all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) lint-man check-install check-completion check-python check-spdx
+# The third-party msgpack-RPC clients of the interop suite, where their
+# toolchains are: Go's net/rpc with the distribution's ugorji/go codec
+# (golang-github-ugorji-go-codec-dev), and npm's msgpack5rpc at the version
+# tests/interop/node/package-lock.json pins, which npm ci fetches (make
+# check NPM= goes without it, offline).  The suite tests the clients found.
+INTEROP = $(BUILD)/tests/interop
+GO ?= $(shell command -v go 2>/dev/null)
+NPM ?= $(shell command -v npm 2>/dev/null)
+GO_CODEC = /usr/share/gocode/src/github.com/ugorji/go/codec
+INTEROP_CLIENTS = $(if $(and $(GO),$(wildcard $(GO_CODEC))),$(INTEROP)/go-client) \
+	$(if $(NPM),$(INTEROP)/node/node_modules/.package-lock.json)
+
+$(INTEROP)/go-client: tests/interop/go/client.go
+	@mkdir -p $(@D)
+	GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE=$(abspath $(INTEROP))/go-cache \
+		$(GO) build -o $@ tests/interop/go/client.go
+
+$(INTEROP)/node/node_modules/.package-lock.json: tests/interop/node/package.json tests/interop/node/package-lock.json
+	@mkdir -p $(INTEROP)/node
+	cp tests/interop/node/package.json tests/interop/node/package-lock.json $(INTEROP)/node/
+	cd $(INTEROP)/node && $(NPM) ci --no-audit --no-fund --loglevel=error
+
+check: check-layers all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) $(INTEROP_CLIENTS) lint-man check-install check-completion check-python check-spdx
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
-		LP_README=$(abspath $(BUILD)/readme) \
+		LP_README=$(abspath $(BUILD)/readme) LP_INTEROP=$(abspath $(INTEROP)) \
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
 		LP_SOURCE=$(CURDIR) $(TESTS)
 

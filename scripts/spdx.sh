@@ -9,7 +9,7 @@
 # The files are git's tracked files, or in a release tarball (no .git) every
 # file outside build directories.  The line goes first, in the file's own
 # comment syntax, after a "#!" line.  Exempt: prose (*.md, LICENSE), data
-# (VERSION, images, fuzz corpora, the ABI baseline in abi/).  A file of a
+# (VERSION, images, fuzz corpora, the ABI baseline in abi/, JSON).  A file of a
 # kind this script does not know fails the check: add its kind below.
 cd "$(dirname "$0")/.." || exit 2
 tag="SPDX-License-Identifier: ISC"
@@ -18,9 +18,10 @@ tag="SPDX-License-Identifier: ISC"
 syntax() {
 	case $1 in
 	# py.typed is a marker whose content type checkers read (PEP 561).
-	*.md | LICENSE | VERSION | *.png | tests/fuzz/corpus*/* | abi/* | */py.typed) echo exempt ;;
-	# C, and ld's version script and dynamic list, which take C comments.
-	*.[ch] | *.map | daemon/exports.list) echo c ;;
+	# JSON has no comments: npm's package.json and its lock are data.
+	*.md | LICENSE | VERSION | *.png | tests/fuzz/corpus*/* | abi/* | */py.typed | *.json) echo exempt ;;
+	# C, ld's version script and dynamic list, Go and JavaScript, which take C comments.
+	*.[ch] | *.map | daemon/exports.list | *.go | *.js) echo c ;;
 	*.[1-8]) echo roff ;;
 	Makefile | *.mk | *.sh | *.bash | *.py | *.conf | *.list | *.pc.in | \
 	    *.service | *.socket | */.gitignore | .gitignore | .editorconfig | .clang-format | *.toml) echo hash ;;

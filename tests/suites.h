@@ -29,6 +29,7 @@
 	X(grinder) \
 	X(shared) \
 	X(client) \
+	X(interop) \
 	X(modules) \
 	X(tool) \
 	X(examples) \

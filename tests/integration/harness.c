@@ -168,8 +168,7 @@ exec_daemon(const struct daemon *d, bool with_config, const char *user)
 	_exit(127);
 }
 
-/* Finds program in $PATH, as execvp would. */
-static bool
+bool
 in_path(const char *program)
 {
 	const char *dirs = getenv("PATH");

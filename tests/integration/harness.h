@@ -72,6 +72,9 @@ double monotonic(void);
 /* $LP_TEST_MODULES: the test modules make check built (else ./build/tests/modules). */
 const char *test_modules_dir(void);
 
+/* Whether program is in $PATH, as execvp would find it. */
+bool in_path(const char *program);
+
 /* Polls cond every few milliseconds until it holds or the bound passes. */
 bool wait_until(bool (*cond)(void *arg), void *arg);
 
