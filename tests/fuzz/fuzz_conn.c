@@ -216,6 +216,27 @@ check_error(const msgpack_object *map)
 		fail("the daemon sent %s: %s", lp_err_name(err.code), err.message);
 }
 
+/*
+ * A response whose error is in a form a hello's errors asked for,
+ * "CODE: message" or [code, message] (protocol.md), which
+ * lp_message_parse(), for the map, refuses.
+ */
+static bool
+other_error_form(const msgpack_object *o)
+{
+	const msgpack_object *e;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 4 ||
+	    o->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    o->via.array.ptr[0].via.u64 != LP_MSG_RESPONSE)
+		return false;
+	e = &o->via.array.ptr[2];
+	return e->type == MSGPACK_OBJECT_STR ||
+	    (e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2 &&
+	    e->via.array.ptr[0].type == MSGPACK_OBJECT_STR &&
+	    e->via.array.ptr[1].type == MSGPACK_OBJECT_STR);
+}
+
 static void
 check_message(const char *msg, size_t len)
 {
@@ -227,6 +248,10 @@ check_message(const char *msg, size_t len)
 
 	if (msgpack_unpack(msg, len, &off, &zone, &obj) != MSGPACK_UNPACK_SUCCESS || off != len)
 		fail("the daemon sent a message that does not decode");
+	if (other_error_form(&obj)) {
+		msgpack_zone_clear(&zone);
+		return;
+	}
 	if (lp_message_parse(&obj, &m, &err, &known) != LP_OK)
 		fail("the daemon sent a malformed message: %s", err.message);
 	switch (m.kind) {
