@@ -768,10 +768,24 @@ START_TEST(invalid_arguments_are_named)
 }
 END_TEST
 
+/* Sends the message written as text (msgpack_text.h) on fd, as no client library would. */
+static void
+raw_send(int fd, const char *text)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	mt_pack(&pk, text);
+	ck_assert_int_eq(write(fd, sb.data, sb.size), (ssize_t)sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /*
- * Sends the request written as text (msgpack_text.h) on fd, as no client
- * library would send it, and reads its response [1, msgid, error, result]
- * into u.  The response's strings point into a buffer the next call reuses.
+ * Sends a request as raw_send() does and reads its response [1, msgid,
+ * error, result] into u.  The response's strings point into a buffer the
+ * next call reuses.
  */
 static const msgpack_object *
 raw_call(int fd, msgpack_unpacked *u, const char *text)
@@ -779,15 +793,9 @@ raw_call(int fd, msgpack_unpacked *u, const char *text)
 	static char buf[1 << 16];
 	const msgpack_object *r = &u->data;
 	size_t have = 0, off = 0;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	ssize_t n;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	mt_pack(&pk, text);
-	ck_assert_int_eq(write(fd, sb.data, sb.size), (ssize_t)sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	raw_send(fd, text);
 	do {
 		ck_assert_uint_lt(have, sizeof buf);
 		ck_assert_int_gt(n = read(fd, buf + have, sizeof buf - have), 0);
@@ -900,6 +908,50 @@ START_TEST(strings_that_are_not_utf8_are_refused)
 	ck_assert(all_strings_utf8(stats));
 	ck_assert_int_eq(lp_map_get(lp_map_get(lp_map_get(lp_map_get(stats, "pools"), "cpu"),
 	    "counters"), "granted")->via.u64, 1);
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+}
+END_TEST
+
+/*
+ * Issue 25: what msgpack-RPC client libraries send.  A notification gets
+ * no answer (raw_call() would read it instead of the next response), a
+ * request without a readable msgid is answered to msgid 0, params [] and
+ * [nil] stand for {}, and hello's errors changes the form of the
+ * connection's later errors.
+ */
+START_TEST(third_party_client_forms)
+{
+	int fd = raw_connect(&d);
+	const msgpack_object *r, *e;
+	msgpack_unpacked u;
+
+	msgpack_unpacked_init(&u);
+	raw_send(fd, "[2, b'nvim_set_client_info', ['c', {}, remote, {}, {}]]");
+	r = raw_call(fd, &u, "[0, 5, ping, []]");
+	ck_assert_uint_eq(r->via.array.ptr[1].via.u64, 5);
+	ck_assert_int_eq(raw_result(r)->type, MSGPACK_OBJECT_BOOLEAN);
+	r = raw_call(fd, &u, "[0, -1, ping, []]");
+	ck_assert_uint_eq(r->via.array.ptr[1].via.u64, 0);
+	assert_refused(r, "INVALID_REQUEST", "msgid must be an unsigned 32-bit integer, got -1");
+	raw_result(raw_call(fd, &u, "[0, 6, stats, [nil]]"));
+	assert_refused(raw_call(fd, &u, "[0, 7, stats, [nil, nil]]"), "INVALID_REQUEST",
+	    "params must be an array holding one map, got 2 elements");
+	raw_result(raw_call(fd, &u, "[0, 8, hello, [{errors: string}]]"));
+	e = &raw_call(fd, &u, "[0, 9, release, []]")->via.array.ptr[2];
+	ck_assert(lp_obj_is_str(e, "INVALID_ARGUMENT: missing parameter 'lease'"));
+	raw_result(raw_call(fd, &u, "[0, 10, hello, [{errors: array}]]"));
+	e = &raw_call(fd, &u, "[0, 11, release, [{lease: 99}]]")->via.array.ptr[2];
+	ck_assert(e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2);
+	ck_assert(lp_obj_is_str(&e->via.array.ptr[0], "NO_SUCH_LEASE"));
+	ck_assert(lp_obj_is_str(&e->via.array.ptr[1], "no lease 99 on this connection"));
+	/* A hello without errors keeps the form; one with errors: map brings the map back. */
+	raw_result(raw_call(fd, &u, "[0, 12, hello, [{client: c}]]"));
+	e = &raw_call(fd, &u, "[0, 13, release, [{lease: 99}]]")->via.array.ptr[2];
+	ck_assert_int_eq(e->type, MSGPACK_OBJECT_ARRAY);
+	raw_result(raw_call(fd, &u, "[0, 14, hello, [{errors: map}]]"));
+	assert_refused(raw_call(fd, &u, "[0, 15, release, [{lease: 99}]]"), "NO_SUCH_LEASE",
+	    "no lease 99");
 	msgpack_unpacked_destroy(&u);
 	close(fd);
 }
@@ -1796,6 +1848,7 @@ daemon_suite(void)
 	tcase_add_test(tc, big_submits_are_all_answered);
 	tcase_add_test(tc, invalid_arguments_are_named);
 	tcase_add_test(tc, strings_that_are_not_utf8_are_refused);
+	tcase_add_test(tc, third_party_client_forms);
 	tcase_add_test(tc, names_in_errors_are_cut_and_cleaned);
 	tcase_add_test(tc, client_strings_cannot_forge_log_lines);
 
