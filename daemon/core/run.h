@@ -61,6 +61,7 @@ struct run {
 	struct grinder *grinder;	/* a submit item */
 	struct user *user;		/* whose budget its bytes count against */
 	TAILQ_ENTRY(run) conn_link;
+	LIST_ENTRY(run) msgid_link;	/* its connection's runs whose msgids hash alike */
 	TAILQ_ENTRY(run) queue_link;	/* waiting: for a worker, or in its client's grinder queue */
 	TAILQ_ENTRY(run) age_link;	/* a grinder's queue, oldest first */
 	const char *owner;		/* for logs: the lease's, or the item's own copy */

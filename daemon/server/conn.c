@@ -92,6 +92,8 @@ conn_accept(int fd)
 	c->holder.gid = cred.gid;
 	read_peer_groups(c);
 	TAILQ_INIT(&c->runs);
+	for (unsigned i = 0; i < CONN_MSGID_BUCKETS; i++)
+		LIST_INIT(&c->runs_by_msgid[i]);
 	LIST_INIT(&c->grinds);
 	lp_framer_init(&c->framer, server.cfg.max_message_bytes, server.cfg.max_depth);
 	c->out = evbuffer_new();
@@ -114,6 +116,7 @@ void
 conn_add_run(struct conn *c, struct run *r)
 {
 	TAILQ_INSERT_TAIL(&c->runs, r, conn_link);
+	LIST_INSERT_HEAD(&c->runs_by_msgid[r->msgid % CONN_MSGID_BUCKETS], r, msgid_link);
 	c->nruns++;
 }
 
@@ -121,7 +124,24 @@ void
 conn_remove_run(struct conn *c, struct run *r)
 {
 	TAILQ_REMOVE(&c->runs, r, conn_link);
+	LIST_REMOVE(r, msgid_link);
 	c->nruns--;
+}
+
+/* A connection waits for few acquires at once: its waiters are looked at one by one. */
+bool
+conn_msgid_in_flight(const struct conn *c, uint32_t msgid)
+{
+	const struct lp_waiter *w;
+	const struct run *r;
+
+	LIST_FOREACH(r, &c->runs_by_msgid[msgid % CONN_MSGID_BUCKETS], msgid_link)
+		if (r->msgid == msgid)
+			return true;
+	TAILQ_FOREACH(w, &c->holder.waiters, holder_link)
+		if (w->tag == msgid)
+			return true;
+	return false;
 }
 
 struct run_caller

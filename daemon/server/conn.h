@@ -26,6 +26,9 @@
 
 struct gqueue;
 
+/* Enough that a lookup among a few thousand runs in flight looks at a few dozen. */
+#define CONN_MSGID_BUCKETS 64
+
 struct conn {
 	uint64_t id;
 	int fd;
@@ -39,6 +42,7 @@ struct conn {
 	struct lp_holder holder;	/* its leases and waiting acquires */
 	struct run_queue runs;		/* accepted, unanswered */
 	unsigned nruns;
+	LIST_HEAD(, run) runs_by_msgid[CONN_MSGID_BUCKETS];	/* the same, by msgid % buckets */
 	gid_t groups[LP_PEER_GROUPS_MAX];	/* supplementary groups, from SO_PEERGROUPS */
 	unsigned ngroups;
 	LIST_HEAD(, gqueue) grinds;	/* its items queued in grinders */
@@ -60,6 +64,9 @@ struct conn {
 /* A run or submitted item of c is accepted, or answered. */
 void conn_add_run(struct conn *c, struct run *r);
 void conn_remove_run(struct conn *c, struct run *r);
+
+/* Whether a run, submission or waiting acquire of c's with this msgid is unanswered. */
+bool conn_msgid_in_flight(const struct conn *c, uint32_t msgid);
 
 /* c asks for a run: its connection, its user's budget, and as whom an exec runs. */
 struct run_caller conn_caller(struct conn *c);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -468,6 +469,13 @@ dispatch(struct conn *c, const struct lp_request *req)
 		[LP_METHOD_PING] = do_ping,
 	};
 
+	/* Two answers to one msgid could not be told apart: the second request is refused. */
+	if (conn_msgid_in_flight(c, req->msgid)) {
+		answer_error(c, req->msgid, LP_ERR_INVALID_REQUEST, "msgid %" PRIu32 " is already "
+		    "in flight on this connection: a msgid is unique until it is answered",
+		    req->msgid);
+		return;
+	}
 	handlers[req->method](c, req);
 }
 

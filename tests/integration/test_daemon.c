@@ -783,19 +783,18 @@ raw_send(int fd, const char *text)
 }
 
 /*
- * Sends a request as raw_send() does and reads its response [1, msgid,
- * error, result] into u.  The response's strings point into a buffer the
- * next call reuses.
+ * Reads the next message on fd, which must be a response [1, msgid, error,
+ * result], into u; text names the request in a failure.  The response's
+ * strings point into a buffer the next call reuses.
  */
 static const msgpack_object *
-raw_call(int fd, msgpack_unpacked *u, const char *text)
+raw_read(int fd, msgpack_unpacked *u, const char *text)
 {
 	static char buf[1 << 16];
 	const msgpack_object *r = &u->data;
 	size_t have = 0, off = 0;
 	ssize_t n;
 
-	raw_send(fd, text);
 	do {
 		ck_assert_uint_lt(have, sizeof buf);
 		ck_assert_int_gt(n = read(fd, buf + have, sizeof buf - have), 0);
@@ -805,6 +804,14 @@ raw_call(int fd, msgpack_unpacked *u, const char *text)
 	ck_assert_msg(r->type == MSGPACK_OBJECT_ARRAY && r->via.array.size == 4 &&
 	    r->via.array.ptr[0].via.u64 == LP_MSG_RESPONSE, "%s: not a response", text);
 	return r;
+}
+
+/* Sends a request as raw_send() does and reads its response as raw_read() does. */
+static const msgpack_object *
+raw_call(int fd, msgpack_unpacked *u, const char *text)
+{
+	raw_send(fd, text);
+	return raw_read(fd, u, text);
 }
 
 /* The result of a response that must have succeeded. */
@@ -952,6 +959,36 @@ START_TEST(third_party_client_forms)
 	raw_result(raw_call(fd, &u, "[0, 14, hello, [{errors: map}]]"));
 	assert_refused(raw_call(fd, &u, "[0, 15, release, [{lease: 99}]]"), "NO_SUCH_LEASE",
 	    "no lease 99");
+	msgpack_unpacked_destroy(&u);
+	close(fd);
+}
+END_TEST
+
+/*
+ * Issue 25: two answers to one msgid could not be told apart, so a request
+ * whose msgid is in flight is refused, naming it; once answered, the msgid
+ * is free again.
+ */
+START_TEST(a_msgid_in_flight_is_not_taken_twice)
+{
+	int fd = raw_connect(&d);
+	const msgpack_object *r;
+	msgpack_unpacked u;
+	char run[128];
+	uint64_t lease;
+
+	msgpack_unpacked_init(&u);
+	lease = lp_map_get(raw_result(raw_call(fd, &u, "[0, 1, acquire, [{}]]")), "lease")->via.u64;
+	snprintf(run, sizeof run, "[0, 20, run, [{lease: %llu, fn: sleep, args: [1]}]]",
+	    (unsigned long long)lease);
+	raw_send(fd, run);
+	r = raw_call(fd, &u, "[0, 20, ping, []]");
+	ck_assert_uint_eq(r->via.array.ptr[1].via.u64, 20);
+	assert_refused(r, "INVALID_REQUEST", "msgid 20 is already in flight on this connection");
+	r = raw_read(fd, &u, run);
+	ck_assert_uint_eq(r->via.array.ptr[1].via.u64, 20);
+	ck_assert_int_eq(raw_result(r)->type, MSGPACK_OBJECT_NIL);
+	raw_result(raw_call(fd, &u, "[0, 20, ping, []]"));
 	msgpack_unpacked_destroy(&u);
 	close(fd);
 }
@@ -1849,6 +1886,7 @@ daemon_suite(void)
 	tcase_add_test(tc, invalid_arguments_are_named);
 	tcase_add_test(tc, strings_that_are_not_utf8_are_refused);
 	tcase_add_test(tc, third_party_client_forms);
+	tcase_add_test(tc, a_msgid_in_flight_is_not_taken_twice);
 	tcase_add_test(tc, names_in_errors_are_cut_and_cleaned);
 	tcase_add_test(tc, client_strings_cannot_forge_log_lines);
 
