@@ -46,7 +46,7 @@ usage(int status)
 }
 
 static void
-print_section(void *arg, const struct lp_pool_config *pool, unsigned nkeys)
+print_section(void *arg, const struct pool_config *pool, unsigned nkeys)
 {
 	if (pool == NULL)
 		printf("[daemon]\n");
@@ -67,13 +67,13 @@ print_value(void *arg, const char *key, const char *value)
  * means the same.
  */
 static void
-print_config(const struct lp_config *cfg)
+print_config(const struct config *cfg)
 {
 	printf("# configuration %s is valid\n", cfg->source);
 	printf("# socket %s (mode %04o), default pool %s\n", cfg->socket_path,
 	    (unsigned)cfg->socket_mode, cfg->default_pool);
 	for (size_t i = 0; i < cfg->npools; i++) {
-		const struct lp_pool_config *p = &cfg->pools[i];
+		const struct pool_config *p = &cfg->pools[i];
 
 		printf("# pool %s: %s backend, %u-%u executor%s of %u worker%s, "
 		    "lease %gs + %gs grace, job timeout %gs\n", p->name,

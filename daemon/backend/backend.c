@@ -3,20 +3,20 @@
 
 #include "daemon/backend/backend.h"
 
-/* The last kind of enum lp_backend (config.h). */
+/* The last kind of enum backend (config.h). */
 #define NBACKENDS (LP_BACKEND_THREAD + 1)
 
 /* Filled by backend_register(): this file knows no backend by name. */
 static const struct backend_ops *backends[NBACKENDS];
 
 void
-backend_register(enum lp_backend kind, const struct backend_ops *ops)
+backend_register(enum backend kind, const struct backend_ops *ops)
 {
 	backends[kind] = ops;
 }
 
 const struct backend_ops *
-backend_of(const struct lp_pool *p)
+backend_of(const struct pool *p)
 {
 	return backends[p->cfg.backend];
 }

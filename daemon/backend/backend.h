@@ -23,9 +23,9 @@ struct event_base;
 struct backend_env {
 	struct event_base *base;
 	/* The running configuration: a reload changes it in place. */
-	const struct lp_config *cfg;
+	const struct config *cfg;
 	/* Its pools' executors are the backends'; it says when the daemon stops. */
-	struct lp_lease_table *leases;
+	struct lease_table *leases;
 	/* Workers' output was read at now: the loop polls while input comes often. */
 	void (*input)(double now);
 };
@@ -58,26 +58,26 @@ struct lp_executor_feed {
 
 /* The executor's feed, for its backend; an executor without one has no batches. */
 static inline unsigned
-feed_take(struct lp_executor *ex, struct run **out, unsigned max, size_t max_bytes)
+feed_take(struct executor *ex, struct run **out, unsigned max, size_t max_bytes)
 {
 	return ex->feed != NULL ? ex->feed->take(ex->feed_arg, out, max, max_bytes) : 0;
 }
 
 /* Only items it handed out: the executor has its feed until they are answered. */
 static inline void
-feed_requeue(struct lp_executor *ex, struct run **items, unsigned n)
+feed_requeue(struct executor *ex, struct run **items, unsigned n)
 {
 	ex->feed->requeue(ex->feed_arg, items, n);
 }
 
 static inline bool
-feed_waiting(const struct lp_executor *ex)
+feed_waiting(const struct executor *ex)
 {
 	return ex->feed != NULL && ex->feed->waiting(ex->feed_arg);
 }
 
 static inline bool
-feed_recall_due(const struct lp_executor *ex, struct run *const *items, unsigned n)
+feed_recall_due(const struct executor *ex, struct run *const *items, unsigned n)
 {
 	return ex->feed != NULL && ex->feed->recall_due(ex->feed_arg, items, n);
 }
@@ -86,21 +86,21 @@ struct backend_ops {
 	/* Once, before anything else. */
 	void (*init)(const struct backend_env *env);
 	/* Bring the executor's workers up, then call lease_executor_ready(). */
-	void (*start_executor)(struct lp_executor *ex);
+	void (*start_executor)(struct executor *ex);
 	/* The executor is free, or still starting, and no longer wanted: let its workers go. */
-	void (*stop_executor)(struct lp_executor *ex);
+	void (*stop_executor)(struct executor *ex);
 	/* Identities of the executor's workers for stats (pids, thread numbers). */
-	unsigned (*worker_ids)(const struct lp_executor *ex, int64_t *ids, unsigned max);
+	unsigned (*worker_ids)(const struct executor *ex, int64_t *ids, unsigned max);
 	/* May be NULL (none ever are).  Workers busy with a job already answered JOB_TIMEOUT. */
-	unsigned (*stuck_workers)(const struct lp_pool *p);
+	unsigned (*stuck_workers)(const struct pool *p);
 	/* Shutdown: answer what is queued or running with STOPPING, stop every worker, free. */
 	void (*stop)(void);
 };
 
 /* Whoever starts the daemon names the backend of each kind, before backends_init(). */
-void backend_register(enum lp_backend kind, const struct backend_ops *ops);
+void backend_register(enum backend kind, const struct backend_ops *ops);
 
-const struct backend_ops *backend_of(const struct lp_pool *p);
+const struct backend_ops *backend_of(const struct pool *p);
 
 /* Every backend's init(). */
 void backends_init(const struct backend_env *env);

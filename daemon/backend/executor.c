@@ -8,7 +8,7 @@
 #include "daemon/core/alloc.h"
 
 void
-executor_init(struct executor *e, struct lp_executor *ex, const struct executor_ops *ops,
+executor_init(struct engine *e, struct executor *ex, const struct executor_ops *ops,
     unsigned nslots)
 {
 	e->ex = ex;
@@ -50,7 +50,7 @@ exec_slot_forget_done(struct exec_slot *s)
  * batch past its first run stops short of the backend's byte limit.
  */
 static unsigned
-take_queued(struct executor *e, struct run **batch, unsigned max)
+take_queued(struct engine *e, struct run **batch, unsigned max)
 {
 	size_t bytes = 0, limit = e->ops->batch_bytes();
 	unsigned i;
@@ -69,7 +69,7 @@ take_queued(struct executor *e, struct run **batch, unsigned max)
 }
 
 static void
-give(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n)
+give(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n)
 {
 	s->nbatch = s->done = 0;
 	exec_slot_add(s, runs, n);
@@ -82,7 +82,7 @@ give(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n)
  * started.
  */
 static void
-recall_batches(struct executor *e)
+recall_batches(struct engine *e)
 {
 	for (unsigned i = 0; i < e->nslots; i++) {
 		struct exec_slot *s = e->ops->slot(e, i);
@@ -94,7 +94,7 @@ recall_batches(struct executor *e)
 }
 
 void
-executor_pump(struct executor *e)
+executor_pump(struct engine *e)
 {
 	struct run *batch[FEED_BATCH_MAX];
 	struct exec_slot *s;
@@ -123,9 +123,9 @@ executor_pump(struct executor *e)
 }
 
 void
-executor_submit(struct lp_executor *ex, struct run *r)
+executor_submit(struct executor *ex, struct run *r)
 {
-	struct executor *e = ex->backend;
+	struct engine *e = ex->backend;
 
 	TAILQ_INSERT_TAIL(&e->queue, r, queue_link);
 	e->nqueued++;
@@ -133,14 +133,14 @@ executor_submit(struct lp_executor *ex, struct run *r)
 }
 
 void
-executor_poke(struct lp_executor *ex)
+executor_poke(struct executor *ex)
 {
 	if (ex->backend != NULL)
 		executor_pump(ex->backend);
 }
 
 void *
-executor_pool_state(struct lp_pool *p, size_t size)
+executor_pool_state(struct pool *p, size_t size)
 {
 	if (p->backend == NULL)
 		p->backend = xcalloc(1, size);
@@ -148,7 +148,7 @@ executor_pool_state(struct lp_pool *p, size_t size)
 }
 
 void
-executor_requeue(struct executor *e, struct exec_slot *s, unsigned first)
+executor_requeue(struct engine *e, struct exec_slot *s, unsigned first)
 {
 	unsigned n = s->nbatch - first;
 
@@ -174,16 +174,16 @@ executor_requeue(struct executor *e, struct exec_slot *s, unsigned first)
 }
 
 void
-executors_stop(struct lp_lease_table *t, enum lp_backend kind, struct run_queue *stopped)
+executors_stop(struct lease_table *t, enum backend kind, struct run_queue *stopped)
 {
 	for (size_t i = 0; i < t->npools; i++) {
-		struct lp_pool *p = &t->pools[i];
-		struct lp_executor *ex;
+		struct pool *p = &t->pools[i];
+		struct executor *ex;
 
 		if (p->cfg.backend != kind)
 			continue;
 		TAILQ_FOREACH(ex, &p->executors, link) {
-			struct executor *e = ex->backend;
+			struct engine *e = ex->backend;
 
 			if (e == NULL)
 				continue;

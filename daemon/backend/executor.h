@@ -27,52 +27,52 @@ struct exec_slot {
 /* The backend's worker whose struct exec_slot, named es, s is. */
 #define EXEC_SLOT_OWNER(s, type) ((type *)(void *)((char *)(s) - offsetof(type, es)))
 
-struct executor;
+struct engine;
 
 struct executor_ops {
 	/* Slot i's worker (NULL: none yet). */
-	struct exec_slot *(*slot)(struct executor *e, unsigned i);
+	struct exec_slot *(*slot)(struct engine *e, unsigned i);
 	/* A worker that takes a batch now, or NULL. */
-	struct exec_slot *(*idle_slot)(struct executor *e);
+	struct exec_slot *(*idle_slot)(struct engine *e);
 	/* How many queued runs s takes in one batch (idle, or by takes_more), at least 1. */
-	unsigned (*share)(struct executor *e, struct exec_slot *s);
+	unsigned (*share)(struct engine *e, struct exec_slot *s);
 	/* The most bytes of jobs past the first in one batch. */
 	size_t (*batch_bytes)(void);
 	/* Hands s the n runs (the engine added them to its batch already). */
-	void (*give)(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n);
+	void (*give)(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n);
 	/*
 	 * May be NULL.  A busy s takes its next batch of queued runs now, to
 	 * start it without waiting; hand_more() sends them.
 	 */
-	bool (*takes_more)(struct executor *e, struct exec_slot *s);
-	void (*hand_more)(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n);
+	bool (*takes_more)(struct engine *e, struct exec_slot *s);
+	void (*hand_more)(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n);
 	/* s is to stop after the run it runs; what it never started is requeued. */
-	void (*recall)(struct executor *e, struct exec_slot *s);
+	void (*recall)(struct engine *e, struct exec_slot *s);
 	/* May be NULL.  The stop frees e: what of it is the backend's, besides e itself. */
-	void (*release)(struct executor *e);
+	void (*release)(struct engine *e);
 };
 
 /* The engine's half of an executor; a backend's state starts with it. */
-struct executor {
-	struct lp_executor *ex;
+struct engine {
+	struct executor *ex;
 	const struct executor_ops *ops;
 	struct run_queue queue;		/* the lease's runs, for a worker */
 	unsigned nqueued;
 	unsigned nslots;
 };
 
-void executor_init(struct executor *e, struct lp_executor *ex, const struct executor_ops *ops,
+void executor_init(struct engine *e, struct executor *ex, const struct executor_ops *ops,
     unsigned nslots);
 
 /* A run of ex's lease: queued, and handed to a worker when one is idle. */
-void executor_submit(struct lp_executor *ex, struct run *r);
+void executor_submit(struct executor *ex, struct run *r);
 /* ex's feed has work (nothing while ex is still starting). */
-void executor_poke(struct lp_executor *ex);
+void executor_poke(struct executor *ex);
 /* Gives idle workers what is queued, then what the feed has; recalls when it waits. */
-void executor_pump(struct executor *e);
+void executor_pump(struct engine *e);
 
 /* The backend's state of pool p, size bytes, zeroed the first time; the stop frees it. */
-void *executor_pool_state(struct lp_pool *p, size_t size);
+void *executor_pool_state(struct pool *p, size_t size);
 
 /* n runs after s's others in its batch. */
 void exec_slot_add(struct exec_slot *s, struct run **runs, unsigned n);
@@ -85,13 +85,13 @@ void exec_slot_forget_done(struct exec_slot *s);
  * items go back to the feed, the lease's runs to the head of the queue,
  * in order, to run on another worker.
  */
-void executor_requeue(struct executor *e, struct exec_slot *s, unsigned first);
+void executor_requeue(struct engine *e, struct exec_slot *s, unsigned first);
 
 /*
  * The stop: the executors of t's pools of kind lose their engine state
  * (release(), then freed), and their queued runs join stopped.
  */
-void executors_stop(struct lp_lease_table *t, enum lp_backend kind, struct run_queue *stopped);
+void executors_stop(struct lease_table *t, enum backend kind, struct run_queue *stopped);
 /* What s was handed and did not finish joins stopped. */
 void exec_slot_stop(struct exec_slot *s, struct run_queue *stopped);
 /* Answers the stopped runs STOPPING, in order. */

@@ -54,7 +54,7 @@ struct pexec;
 
 struct worker {
 	struct pexec *pe;	/* NULL once dead */
-	struct lp_pool *pool;
+	struct pool *pool;
 	unsigned slot;
 	uint32_t token;
 	pid_t pid;
@@ -95,7 +95,7 @@ struct worker {
 
 /* The backend's half of an executor. */
 struct pexec {
-	struct executor e;	/* first: the engine frees it (executors_stop) */
+	struct engine e;	/* first: the engine frees it (executors_stop) */
 	unsigned nready;
 	bool announced;
 	struct worker *workers[];
@@ -108,8 +108,8 @@ struct ppool {
 
 static struct {
 	struct event_base *base;
-	const struct lp_config *cfg;
-	struct lp_lease_table *leases;
+	const struct config *cfg;
+	struct lease_table *leases;
 	void (*input)(double now);
 	LIST_HEAD(, worker) workers;	/* every worker, dead ones included */
 	uint32_t next_token;
@@ -129,7 +129,7 @@ static void worker_timer(evutil_socket_t fd, short what, void *arg);
 static void kill_worker(struct worker *w);
 
 static struct ppool *
-ppool_of(struct lp_pool *p)
+ppool_of(struct pool *p)
 {
 	return executor_pool_state(p, sizeof(struct ppool));
 }
@@ -232,7 +232,7 @@ frame_bytes_max(void)
 }
 
 static bool
-runs_program(const struct lp_pool *p)
+runs_program(const struct pool *p)
 {
 	return p->cfg.worker_program[0] != '\0';
 }
@@ -245,7 +245,7 @@ runs_program(const struct lp_pool *p)
  * the daemon applies them.
  */
 static struct worker_limits
-pool_limits(const struct lp_pool *p)
+pool_limits(const struct pool *p)
 {
 	struct worker_limits l = {
 		.max_job_bytes = (uint64_t)LP_MESSAGE_BYTES_CEILING + FRAME_SLACK_BYTES,
@@ -271,7 +271,7 @@ in_slot(const struct worker *w)
 }
 
 static void
-procpool_start_executor(struct lp_executor *ex)
+procpool_start_executor(struct executor *ex)
 {
 	unsigned n = ex->pool->cfg.workers;
 	struct pexec *pe = xcalloc(1, sizeof *pe + n * sizeof pe->workers[0]);
@@ -317,7 +317,7 @@ backoff(unsigned failures, double max)
 static void
 start_failed(struct pexec *pe, unsigned slot, const char *why)
 {
-	struct lp_pool *pool = pe->e.ex->pool;
+	struct pool *pool = pe->e.ex->pool;
 	struct ppool *st = ppool_of(pool);
 	double delay;
 
@@ -343,7 +343,7 @@ start_failed(struct pexec *pe, unsigned slot, const char *why)
 static void
 start_short_of_descriptors(struct pexec *pe, unsigned slot, int error, const char *where)
 {
-	struct lp_pool *pool = pe->e.ex->pool;
+	struct pool *pool = pe->e.ex->pool;
 	struct ppool *st = ppool_of(pool);
 	double delay = backoff(++st->short_of_descriptors + 1, DESCRIPTOR_BACKOFF_MAX);
 
@@ -440,7 +440,7 @@ batch_forget_answered(struct worker *w)
 
 /* An idle worker's frame. */
 static void
-worker_give(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n)
+worker_give(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n)
 {
 	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
 
@@ -493,14 +493,14 @@ frame_share(const struct pexec *pe)
 }
 
 static bool
-worker_takes_more(struct executor *e, struct exec_slot *s)
+worker_takes_more(struct engine *e, struct exec_slot *s)
 {
 	return takes_next_frame(EXEC_SLOT_OWNER(s, struct worker));
 }
 
 /* The next frame of a worker running the last job of its frame. */
 static void
-worker_hand_more(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n)
+worker_hand_more(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n)
 {
 	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
 
@@ -514,7 +514,7 @@ worker_hand_more(struct executor *e, struct exec_slot *s, struct run **runs, uns
  * shorter: it must fit what the worker reads (batch_bytes).
  */
 static unsigned
-worker_share(struct executor *e, struct exec_slot *s)
+worker_share(struct engine *e, struct exec_slot *s)
 {
 	unsigned n = frame_share((struct pexec *)e), budget = job_budget(EXEC_SLOT_OWNER(s, struct worker));
 
@@ -536,7 +536,7 @@ frame_jobs_max(void)
  * the results of what it ran, and the rest go back to the feed then.
  */
 static void
-worker_recall(struct executor *e, struct exec_slot *s)
+worker_recall(struct engine *e, struct exec_slot *s)
 {
 	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
 	struct wire_header h = { .type = WIRE_RECALL, .job = w->job_id };
@@ -549,13 +549,13 @@ worker_recall(struct executor *e, struct exec_slot *s)
 }
 
 static struct exec_slot *
-worker_slot(struct executor *e, unsigned i)
+worker_slot(struct engine *e, unsigned i)
 {
 	return &((struct pexec *)e)->workers[i]->es;
 }
 
 static struct exec_slot *
-idle_slot(struct executor *e)
+idle_slot(struct engine *e)
 {
 	struct worker *w = idle_worker((struct pexec *)e);
 
@@ -1272,7 +1272,7 @@ const struct forkserver_events procpool_forkserver_events = {
 };
 
 static unsigned
-procpool_worker_pids(const struct lp_executor *ex, int64_t *pids, unsigned max)
+procpool_worker_pids(const struct executor *ex, int64_t *pids, unsigned max)
 {
 	const struct pexec *pe = ex->backend;
 	unsigned n = 0;
@@ -1318,7 +1318,7 @@ let_go(struct worker *w)
 
 /* Retired while free (idle workers), or withdrawn by the stop while starting (let_go). */
 static void
-procpool_stop_executor(struct lp_executor *ex)
+procpool_stop_executor(struct executor *ex)
 {
 	struct pexec *pe = ex->backend;
 

@@ -49,7 +49,7 @@ struct texec;
 struct slot {
 	/* The loop's. */
 	struct texec *te;		/* NULL once its executor is gone: a stuck slot outlives it */
-	struct lp_pool *pool;
+	struct pool *pool;
 	unsigned number;		/* within its executor, for stats and logs */
 	enum slot_state state;
 	struct exec_slot es;		/* what the work is for, in order */
@@ -94,7 +94,7 @@ STAILQ_HEAD(completion_list, completion);
 
 /* The backend's half of an executor. */
 struct texec {
-	struct executor e;		/* first: the engine frees it (executors_stop) */
+	struct engine e;		/* first: the engine frees it (executors_stop) */
 	struct event *ev_start;		/* starts the threads, then says ready (or retries) */
 	struct slot *slots[];		/* NULL until its thread exists */
 };
@@ -113,8 +113,8 @@ static struct {
 	unsigned abandoned;
 	bool ready;
 	struct event_base *base;
-	const struct lp_config *cfg;
-	struct lp_lease_table *leases;
+	const struct config *cfg;
+	struct lease_table *leases;
 } tp = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.done = STAILQ_HEAD_INITIALIZER(tp.done),
@@ -423,7 +423,7 @@ static void
 executor_start(evutil_socket_t fd, short what, void *arg)
 {
 	struct texec *te = arg;
-	struct lp_pool *p = te->e.ex->pool;
+	struct pool *p = te->e.ex->pool;
 	struct tpool *st = executor_pool_state(p, sizeof *st);
 	int error = 0;
 
@@ -450,7 +450,7 @@ executor_start(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-threadpool_start_executor(struct lp_executor *ex)
+threadpool_start_executor(struct executor *ex)
 {
 	unsigned n = ex->pool->cfg.workers;
 	struct texec *te = xcalloc(1, sizeof *te + n * sizeof te->slots[0]);
@@ -465,7 +465,7 @@ threadpool_start_executor(struct lp_executor *ex)
 
 /* Gives an idle slot's thread the runs, in order; it runs them one after the other. */
 static void
-slot_give(struct executor *e, struct exec_slot *es, struct run **runs, unsigned n)
+slot_give(struct engine *e, struct exec_slot *es, struct run **runs, unsigned n)
 {
 	struct slot *s = EXEC_SLOT_OWNER(es, struct slot);
 	size_t len = 0;
@@ -507,7 +507,7 @@ slot_give(struct executor *e, struct exec_slot *es, struct run **runs, unsigned 
  * feed.
  */
 static void
-slot_recall(struct executor *e, struct exec_slot *es)
+slot_recall(struct engine *e, struct exec_slot *es)
 {
 	struct slot *s = EXEC_SLOT_OWNER(es, struct slot);
 	unsigned keep;
@@ -521,7 +521,7 @@ slot_recall(struct executor *e, struct exec_slot *es)
 }
 
 static struct exec_slot *
-slot_at(struct executor *e, unsigned i)
+slot_at(struct engine *e, unsigned i)
 {
 	struct slot *s = ((struct texec *)e)->slots[i];
 
@@ -529,7 +529,7 @@ slot_at(struct executor *e, unsigned i)
 }
 
 static struct exec_slot *
-idle_slot(struct executor *e)
+idle_slot(struct engine *e)
 {
 	const struct texec *te = (const struct texec *)e;
 
@@ -541,7 +541,7 @@ idle_slot(struct executor *e)
 
 /* Lease runs go one at a time: a thread runs one job at a time anyway. */
 static unsigned
-one_run(struct executor *e, struct exec_slot *s)
+one_run(struct engine *e, struct exec_slot *s)
 {
 	return 1;
 }
@@ -553,7 +553,7 @@ no_byte_limit(void)
 }
 
 static void
-texec_release(struct executor *e)
+texec_release(struct engine *e)
 {
 	event_free(((struct texec *)e)->ev_start);
 }
@@ -677,7 +677,7 @@ slot_timeout(evutil_socket_t fd, short what, void *arg)
  * and its last completion comes in; the thread is joined then.
  */
 static void
-threadpool_stop_executor(struct lp_executor *ex)
+threadpool_stop_executor(struct executor *ex)
 {
 	struct texec *te = ex->backend;
 
@@ -709,7 +709,7 @@ threadpool_stop_executor(struct lp_executor *ex)
 }
 
 static unsigned
-threadpool_worker_ids(const struct lp_executor *ex, int64_t *ids, unsigned max)
+threadpool_worker_ids(const struct executor *ex, int64_t *ids, unsigned max)
 {
 	const struct texec *te = ex->backend;
 	unsigned n = 0;
@@ -721,7 +721,7 @@ threadpool_worker_ids(const struct lp_executor *ex, int64_t *ids, unsigned max)
 }
 
 static unsigned
-threadpool_stuck_workers(const struct lp_pool *p)
+threadpool_stuck_workers(const struct pool *p)
 {
 	const struct slot *s;
 	unsigned n = 0;

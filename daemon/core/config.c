@@ -52,14 +52,14 @@ struct key {
 	enum section section;
 	const char *name;
 	enum key_type type;
-	size_t offset;		/* into struct lp_config or struct lp_pool_config */
+	size_t offset;		/* into struct config or struct pool_config */
 	double min, max;
 	const char *def;	/* NULL: computed from the machine */
 	bool reloadable;
 };
 
-#define D(field) offsetof(struct lp_config, field)
-#define P(field) offsetof(struct lp_pool_config, field)
+#define D(field) offsetof(struct config, field)
+#define P(field) offsetof(struct pool_config, field)
 
 /* Every key, once.  Defaults are parsed by the same code as the file. */
 static const struct key keys[] = {
@@ -113,11 +113,11 @@ static const char embedded_pools[] =
     "[pool io]\nbackend = thread\nworkers = 16\nexecutors_max = 8\n";
 
 struct parse {
-	struct lp_config *cfg;
+	struct config *cfg;
 	const char *name;	/* file name for messages */
 	unsigned line;
 	enum section section;
-	struct lp_pool_config *pool;
+	struct pool_config *pool;
 	char section_label[LP_POOL_NAME_MAX + 32];
 	unsigned char seen[NKEYS];	/* keys set in the current section */
 	char *err;
@@ -178,7 +178,7 @@ config_default_socket(char *buf, size_t len)
 }
 
 const char *
-config_backend_name(enum lp_backend b)
+config_backend_name(enum backend b)
 {
 	switch (b) {
 	case LP_BACKEND_PROCESS:
@@ -357,7 +357,7 @@ resolve_id(const char *name, bool user, uint32_t *id)
 }
 
 static bool
-parse_ids(const char *value, bool users, struct lp_idlist *list)
+parse_ids(const char *value, bool users, struct idlist *list)
 {
 	char copy[LP_CONFIG_LINE_MAX + 1], *word, *save;
 
@@ -466,9 +466,9 @@ parse_value(const struct key *k, const char *value, void *dst)
 	}
 	case KEY_BACKEND:
 		if (strcasecmp(value, "process") == 0)
-			*(enum lp_backend *)dst = LP_BACKEND_PROCESS;
+			*(enum backend *)dst = LP_BACKEND_PROCESS;
 		else if (strcasecmp(value, "thread") == 0)
-			*(enum lp_backend *)dst = LP_BACKEND_THREAD;
+			*(enum backend *)dst = LP_BACKEND_THREAD;
 		else
 			return false;
 		return true;
@@ -820,11 +820,11 @@ parse_lines(struct parse *ps)
 static void
 check_whole(struct parse *ps)
 {
-	struct lp_config *cfg = ps->cfg;
+	struct config *cfg = ps->cfg;
 
 	ps->line = 0;
 	for (size_t i = 0; i < cfg->npools; i++) {
-		const struct lp_pool_config *p = &cfg->pools[i];
+		const struct pool_config *p = &cfg->pools[i];
 
 		if (p->executors_min > p->executors_max)
 			parse_fail(ps, "[pool %s] executors_min (%u) is larger than executors_max (%u)",
@@ -845,7 +845,7 @@ check_whole(struct parse *ps)
 }
 
 static int
-parse_into(struct lp_config *cfg, struct parse *ps)
+parse_into(struct config *cfg, struct parse *ps)
 {
 	memset(cfg, 0, sizeof *cfg);
 	ps->cfg = cfg;
@@ -870,7 +870,7 @@ parse_into(struct lp_config *cfg, struct parse *ps)
 }
 
 int
-config_load_string(struct lp_config *cfg, const char *text, const char *name,
+config_load_string(struct config *cfg, const char *text, const char *name,
     char *err, size_t errlen)
 {
 	struct parse ps = { .name = name, .text = text, .err = err, .errlen = errlen };
@@ -879,7 +879,7 @@ config_load_string(struct lp_config *cfg, const char *text, const char *name,
 }
 
 int
-config_load(struct lp_config *cfg, const char *path, char *err, size_t errlen)
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct parse ps = { .err = err, .errlen = errlen };
 	char why[512];
@@ -919,7 +919,7 @@ key_size(const struct key *k)
 	case KEY_LOG_LEVEL:
 		return sizeof(int);
 	case KEY_BACKEND:
-		return sizeof(enum lp_backend);
+		return sizeof(enum backend);
 	case KEY_BOOL:
 		return sizeof(bool);
 	case KEY_BYTES:
@@ -928,7 +928,7 @@ key_size(const struct key *k)
 		return LP_MODULES_MAX;
 	case KEY_USERS:
 	case KEY_GROUPS:
-		return sizeof(struct lp_idlist);
+		return sizeof(struct idlist);
 	case KEY_ADDRESS:
 		return LP_ADDRESS_MAX;
 	case KEY_PROGRAM:
@@ -962,7 +962,7 @@ reload_section(enum section section, void *running, const void *next, const char
 }
 
 unsigned
-config_reload(struct lp_config *running, const struct lp_config *next,
+config_reload(struct config *running, const struct config *next,
     config_restart_fn *restart, void *arg)
 {
 	char label[LP_POOL_NAME_MAX + 16];
@@ -971,8 +971,8 @@ config_reload(struct lp_config *running, const struct lp_config *next,
 
 	changed = reload_section(SECTION_DAEMON, running, next, "[daemon]", restart, arg);
 	for (i = 0; i < running->npools; i++) {
-		struct lp_pool_config *p = &running->pools[i];
-		const struct lp_pool_config *n = config_pool(next, p->name, strlen(p->name));
+		struct pool_config *p = &running->pools[i];
+		const struct pool_config *n = config_pool(next, p->name, strlen(p->name));
 
 		snprintf(label, sizeof label, "[pool %s]", p->name);
 		if (n == NULL)
@@ -989,8 +989,8 @@ config_reload(struct lp_config *running, const struct lp_config *next,
 	return changed;
 }
 
-const struct lp_pool_config *
-config_pool(const struct lp_config *cfg, const char *name, size_t len)
+const struct pool_config *
+config_pool(const struct config *cfg, const char *name, size_t len)
 {
 	for (size_t i = 0; i < cfg->npools; i++)
 		if (strlen(cfg->pools[i].name) == len &&
@@ -1008,7 +1008,7 @@ config_each_key(config_key_fn *fn, void *arg)
 }
 
 static void
-format_ids(const struct lp_idlist *list, char *buf, size_t len)
+format_ids(const struct idlist *list, char *buf, size_t len)
 {
 	size_t used = 0;
 
@@ -1043,7 +1043,7 @@ format_value(const struct key *k, const void *v, char *buf, size_t len)
 		snprintf(buf, len, "%s", log_level_name(*(const int *)v));
 		break;
 	case KEY_BACKEND:
-		snprintf(buf, len, "%s", config_backend_name(*(const enum lp_backend *)v));
+		snprintf(buf, len, "%s", config_backend_name(*(const enum backend *)v));
 		break;
 	case KEY_BOOL:
 		snprintf(buf, len, "%s", *(const bool *)v ? "yes" : "no");
@@ -1085,7 +1085,7 @@ each_value_of(enum section section, const void *base, config_value_fn *value, vo
 }
 
 void
-config_each_value(const struct lp_config *cfg, config_section_fn *section,
+config_each_value(const struct config *cfg, config_section_fn *section,
     config_value_fn *value, void *arg)
 {
 	section(arg, NULL, section_keys(SECTION_DAEMON));
@@ -1097,7 +1097,7 @@ config_each_value(const struct lp_config *cfg, config_section_fn *section,
 }
 
 void
-config_warnings(const struct lp_config *cfg, uid_t euid, bool own_socket,
+config_warnings(const struct config *cfg, uid_t euid, bool own_socket,
     config_warn_fn *warn, void *arg)
 {
 	char text[512];

@@ -25,19 +25,19 @@
 #define LP_PROGRAM_MAX 1024	/* bytes of a worker_program, as written and as split */
 
 /* Numeric user or group ids, resolved from names when the file is read. */
-struct lp_idlist {
+struct idlist {
 	unsigned n;
 	uint32_t ids[LP_IDS_MAX];
 };
 
-enum lp_backend {
+enum backend {
 	LP_BACKEND_PROCESS,
 	LP_BACKEND_THREAD,
 };
 
-struct lp_pool_config {
+struct pool_config {
 	char name[LP_POOL_NAME_MAX + 1];
-	enum lp_backend backend;
+	enum backend backend;
 	unsigned executors_min;
 	unsigned executors_max;
 	unsigned workers;
@@ -57,8 +57,8 @@ struct lp_pool_config {
 	unsigned units_per_executor;	/* scale: target = ceil(units / units_per_executor) */
 	unsigned batch_size;		/* the grinder dispatches this many items at once */
 	double batch_wait;		/* ...or when the oldest has waited this long */
-	struct lp_idlist allow_users;	/* both empty: everyone */
-	struct lp_idlist allow_groups;
+	struct idlist allow_users;	/* both empty: everyone */
+	struct idlist allow_groups;
 	unsigned max_leases_per_client;	/* 0: no limit */
 	unsigned max_leases_per_user;	/* 0: no limit */
 };
@@ -68,7 +68,7 @@ struct lp_pool_config {
 /* The same for max_result_bytes. */
 #define LP_RESULT_BYTES_CEILING (1u << 30)
 
-struct lp_config {
+struct config {
 	char source[256];		/* the file, or "(embedded default)" */
 	char socket_path[LP_SOCKET_PATH_MAX];
 	mode_t socket_mode;
@@ -86,7 +86,7 @@ struct lp_config {
 	char modules[LP_MODULES_MAX];	/* paths of job modules, space-separated */
 	char metrics_listen[LP_ADDRESS_MAX];	/* the Prometheus endpoint; "": none */
 	size_t npools;
-	struct lp_pool_config pools[LP_POOLS_MAX];
+	struct pool_config pools[LP_POOLS_MAX];
 };
 
 /*
@@ -94,10 +94,10 @@ struct lp_config {
  * returns -1 with a message such as
  * "/etc/leasepool/leasepoold.conf:7: [pool cpu] workers: must be an integer from 1 to 1024, got '0'".
  */
-int config_load(struct lp_config *cfg, const char *path, char *err, size_t errlen);
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /* Same, from a string (for tests); name is used in messages. */
-int config_load_string(struct lp_config *cfg, const char *text,
+int config_load_string(struct config *cfg, const char *text,
     const char *name, char *err, size_t errlen);
 
 /* Told about each changed key that only a restart applies, e.g. ("[pool cpu]", "workers"). */
@@ -108,7 +108,7 @@ typedef void config_restart_fn(void *arg, const char *section, const char *key);
  * restart and returns how many changed; for the others (and for pools added
  * or removed) calls restart and keeps the running value.
  */
-unsigned config_reload(struct lp_config *running, const struct lp_config *next,
+unsigned config_reload(struct config *running, const struct config *next,
     config_restart_fn *restart, void *arg);
 
 /*
@@ -122,7 +122,7 @@ unsigned config_reload(struct lp_config *running, const struct lp_config *next,
 long config_program_words(const char *line, char *argv, size_t cap);
 
 /* The pool of that name (len bytes), or NULL. */
-const struct lp_pool_config *config_pool(const struct lp_config *cfg,
+const struct pool_config *config_pool(const struct config *cfg,
     const char *name, size_t len);
 
 /* The socket path used when neither the file nor -s names one. */
@@ -143,9 +143,9 @@ void config_each_key(config_key_fn *fn, void *arg);
  * [daemon] (pool NULL), then of each pool, with the number of keys that
  * value is then told of.
  */
-typedef void config_section_fn(void *arg, const struct lp_pool_config *pool, unsigned nkeys);
+typedef void config_section_fn(void *arg, const struct pool_config *pool, unsigned nkeys);
 typedef void config_value_fn(void *arg, const char *key, const char *value);
-void config_each_value(const struct lp_config *cfg, config_section_fn *section,
+void config_each_value(const struct config *cfg, config_section_fn *section,
     config_value_fn *value, void *arg);
 
 /*
@@ -155,9 +155,9 @@ void config_each_value(const struct lp_config *cfg, config_section_fn *section,
  * own_socket; systemd's socket unit sets its own mode).
  */
 typedef void config_warn_fn(void *arg, const char *text);
-void config_warnings(const struct lp_config *cfg, uid_t euid, bool own_socket,
+void config_warnings(const struct config *cfg, uid_t euid, bool own_socket,
     config_warn_fn *warn, void *arg);
 
-const char *config_backend_name(enum lp_backend b);
+const char *config_backend_name(enum backend b);
 
 #endif

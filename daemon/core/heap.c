@@ -6,21 +6,21 @@
 #include "daemon/core/log.h"
 
 void
-heap_init(struct lp_heap *h)
+heap_init(struct heap *h)
 {
 	h->items = NULL;
 	h->len = h->cap = 0;
 }
 
 void
-heap_free(struct lp_heap *h)
+heap_free(struct heap *h)
 {
 	free(h->items);
 	heap_init(h);
 }
 
 void
-heap_item_init(struct lp_deadline *d, int kind)
+heap_item_init(struct deadline *d, int kind)
 {
 	d->when = 0;
 	d->kind = kind;
@@ -28,22 +28,22 @@ heap_item_init(struct lp_deadline *d, int kind)
 }
 
 bool
-heap_contains(const struct lp_deadline *d)
+heap_contains(const struct deadline *d)
 {
 	return d->index != SIZE_MAX;
 }
 
 static void
-place(struct lp_heap *h, size_t i, struct lp_deadline *d)
+place(struct heap *h, size_t i, struct deadline *d)
 {
 	h->items[i] = d;
 	d->index = i;
 }
 
 static void
-sift_up(struct lp_heap *h, size_t i)
+sift_up(struct heap *h, size_t i)
 {
-	struct lp_deadline *d = h->items[i];
+	struct deadline *d = h->items[i];
 
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
@@ -57,9 +57,9 @@ sift_up(struct lp_heap *h, size_t i)
 }
 
 static void
-sift_down(struct lp_heap *h, size_t i)
+sift_down(struct heap *h, size_t i)
 {
-	struct lp_deadline *d = h->items[i];
+	struct deadline *d = h->items[i];
 
 	for (;;) {
 		size_t child = 2 * i + 1;
@@ -77,7 +77,7 @@ sift_down(struct lp_heap *h, size_t i)
 }
 
 void
-heap_set(struct lp_heap *h, struct lp_deadline *d, double when)
+heap_set(struct heap *h, struct deadline *d, double when)
 {
 	if (heap_contains(d)) {
 		d->when = when;
@@ -87,7 +87,7 @@ heap_set(struct lp_heap *h, struct lp_deadline *d, double when)
 	}
 	if (h->len == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
-		struct lp_deadline **items = reallocarray(h->items, cap, sizeof *items);
+		struct deadline **items = reallocarray(h->items, cap, sizeof *items);
 
 		if (items == NULL)
 			fatalx("out of memory");
@@ -100,10 +100,10 @@ heap_set(struct lp_heap *h, struct lp_deadline *d, double when)
 }
 
 void
-heap_remove(struct lp_heap *h, struct lp_deadline *d)
+heap_remove(struct heap *h, struct deadline *d)
 {
 	size_t i = d->index;
-	struct lp_deadline *moved;
+	struct deadline *moved;
 
 	if (!heap_contains(d))
 		return;
@@ -116,8 +116,8 @@ heap_remove(struct lp_heap *h, struct lp_deadline *d)
 	sift_down(h, moved->index);
 }
 
-struct lp_deadline *
-heap_top(const struct lp_heap *h)
+struct deadline *
+heap_top(const struct heap *h)
 {
 	return h->len ? h->items[0] : NULL;
 }

@@ -15,25 +15,25 @@
 #define container_of(p, type, member) \
 	((type *)(void *)((char *)(p) - offsetof(type, member)))
 
-struct lp_deadline {
+struct deadline {
 	double when;
 	size_t index;		/* position in the heap; SIZE_MAX when not in it */
 	int kind;		/* the owner's: tells what kind of object holds it */
 };
 
-struct lp_heap {
-	struct lp_deadline **items;
+struct heap {
+	struct deadline **items;
 	size_t len, cap;
 };
 
-void heap_init(struct lp_heap *h);
-void heap_free(struct lp_heap *h);
-void heap_item_init(struct lp_deadline *d, int kind);
-bool heap_contains(const struct lp_deadline *d);
+void heap_init(struct heap *h);
+void heap_free(struct heap *h);
+void heap_item_init(struct deadline *d, int kind);
+bool heap_contains(const struct deadline *d);
 /* Inserts d, or moves it when it is already in the heap. */
-void heap_set(struct lp_heap *h, struct lp_deadline *d, double when);
-void heap_remove(struct lp_heap *h, struct lp_deadline *d);
+void heap_set(struct heap *h, struct deadline *d, double when);
+void heap_remove(struct heap *h, struct deadline *d);
 /* The earliest deadline, or NULL. */
-struct lp_deadline *heap_top(const struct lp_heap *h);
+struct deadline *heap_top(const struct heap *h);
 
 #endif

@@ -36,8 +36,8 @@ copy_owner(char *dst, const char *src, size_t len)
 }
 
 void
-lease_table_init(struct lp_lease_table *t, const struct lp_config *cfg,
-    const struct lp_lease_events *events, void *arg)
+lease_table_init(struct lease_table *t, const struct config *cfg,
+    const struct lease_events *events, void *arg)
 {
 	memset(t, 0, sizeof *t);
 	heap_init(&t->deadlines);
@@ -48,7 +48,7 @@ lease_table_init(struct lp_lease_table *t, const struct lp_config *cfg,
 	t->npools = cfg->npools;
 	t->pools = zalloc(cfg->npools * sizeof *t->pools);
 	for (size_t i = 0; i < cfg->npools; i++) {
-		struct lp_pool *p = &t->pools[i];
+		struct pool *p = &t->pools[i];
 
 		p->table = t;
 		p->cfg = cfg->pools[i];
@@ -59,25 +59,25 @@ lease_table_init(struct lp_lease_table *t, const struct lp_config *cfg,
 	}
 }
 
-static void retarget(struct lp_pool *p, double now);
-static void waiter_remove(struct lp_waiter *w);
+static void retarget(struct pool *p, double now);
+static void waiter_remove(struct waiter *w);
 
 void
-lease_table_warm(struct lp_lease_table *t, double now)
+lease_table_warm(struct lease_table *t, double now)
 {
 	for (size_t i = 0; i < t->npools; i++)
 		retarget(&t->pools[i], now);
 }
 
 void
-lease_table_free(struct lp_lease_table *t)
+lease_table_free(struct lease_table *t)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	for (size_t i = 0; i < t->npools; i++) {
-		struct lp_pool *p = &t->pools[i];
-		struct lp_executor *ex;
-		struct lp_waiter *w;
+		struct pool *p = &t->pools[i];
+		struct executor *ex;
+		struct waiter *w;
 
 		while ((w = TAILQ_FIRST(&p->waiters)) != NULL) {
 			waiter_remove(w);
@@ -100,8 +100,8 @@ lease_table_free(struct lp_lease_table *t)
 	t->npools = 0;
 }
 
-struct lp_pool *
-lease_table_pool(struct lp_lease_table *t, const char *name, size_t len)
+struct pool *
+lease_table_pool(struct lease_table *t, const char *name, size_t len)
 {
 	for (size_t i = 0; i < t->npools; i++)
 		if (strlen(t->pools[i].cfg.name) == len &&
@@ -111,15 +111,15 @@ lease_table_pool(struct lp_lease_table *t, const char *name, size_t len)
 }
 
 unsigned
-lease_pool_leased(const struct lp_pool *p)
+lease_pool_leased(const struct pool *p)
 {
 	return p->nexecutors - p->nfree - p->nstarting;
 }
 
-static struct lp_executor *
-start_executor(struct lp_pool *p)
+static struct executor *
+start_executor(struct pool *p)
 {
-	struct lp_executor *ex = zalloc(sizeof *ex);
+	struct executor *ex = zalloc(sizeof *ex);
 
 	ex->pool = p;
 	ex->id = p->next_executor_id++;
@@ -134,7 +134,7 @@ start_executor(struct lp_pool *p)
 
 /* Starts executors for waiters that no free or starting executor will serve. */
 static void
-grow_for_waiters(struct lp_pool *p)
+grow_for_waiters(struct pool *p)
 {
 	while (p->nwaiters > p->nstarting && p->nexecutors < p->cfg.executors_max &&
 	    !p->failing && !p->draining)
@@ -148,7 +148,7 @@ grow_for_waiters(struct lp_pool *p)
  * go of its lease once idle, and keeps the term it asks for.
  */
 static double
-lease_term(const struct lp_pool *p, const struct lp_holder *h, double lease_seconds)
+lease_term(const struct pool *p, const struct holder *h, double lease_seconds)
 {
 	double term = lease_seconds > 0 ? lease_seconds : p->cfg.lease_seconds;
 
@@ -157,12 +157,12 @@ lease_term(const struct lp_pool *p, const struct lp_holder *h, double lease_seco
 	return term;
 }
 
-static struct lp_lease *
-grant(struct lp_pool *p, struct lp_executor *ex, struct lp_holder *h,
+static struct lease *
+grant(struct pool *p, struct executor *ex, struct holder *h,
     const char *owner, size_t owner_len, double lease_seconds, double now)
 {
-	struct lp_lease_table *t = p->table;
-	struct lp_lease *l = zalloc(sizeof *l);
+	struct lease_table *t = p->table;
+	struct lease *l = zalloc(sizeof *l);
 
 	TAILQ_REMOVE(&p->free, ex, free_link);
 	p->nfree--;
@@ -192,10 +192,10 @@ grant(struct lp_pool *p, struct lp_executor *ex, struct lp_holder *h,
 	return l;
 }
 
-static struct lp_userq *
-userq_of(struct lp_pool *p, uid_t uid)
+static struct userq *
+userq_of(struct pool *p, uid_t uid)
 {
-	struct lp_userq *uq;
+	struct userq *uq;
 
 	TAILQ_FOREACH(uq, &p->users, link)
 		if (uq->uid == uid)
@@ -208,10 +208,10 @@ userq_of(struct lp_pool *p, uid_t uid)
 }
 
 static void
-waiter_remove(struct lp_waiter *w)
+waiter_remove(struct waiter *w)
 {
-	struct lp_pool *p = w->pool;
-	struct lp_userq *uq = w->userq;
+	struct pool *p = w->pool;
+	struct userq *uq = w->userq;
 
 	TAILQ_REMOVE(&p->waiters, w, pool_link);
 	TAILQ_REMOVE(&w->holder->waiters, w, holder_link);
@@ -228,10 +228,10 @@ waiter_remove(struct lp_waiter *w)
 }
 
 /* The next waiter to serve: the first of the user whose turn it is; that user goes last. */
-static struct lp_waiter *
-next_waiter(struct lp_pool *p)
+static struct waiter *
+next_waiter(struct pool *p)
 {
-	struct lp_userq *uq = TAILQ_FIRST(&p->users);
+	struct userq *uq = TAILQ_FIRST(&p->users);
 
 	if (uq == NULL)
 		return NULL;
@@ -241,8 +241,8 @@ next_waiter(struct lp_pool *p)
 }
 
 /* The wait:false acquire it was started for, else the next waiter in turn. */
-static struct lp_waiter *
-waiter_served_by(struct lp_executor *ex)
+static struct waiter *
+waiter_served_by(struct executor *ex)
 {
 	return ex->reserved != NULL ? ex->reserved : next_waiter(ex->pool);
 }
@@ -252,10 +252,10 @@ waiter_served_by(struct lp_executor *ex)
  * reservation serve the waiters without one, so one is spare when more are
  * starting than there are waiters.
  */
-static struct lp_executor *
-spare_starting(struct lp_pool *p)
+static struct executor *
+spare_starting(struct pool *p)
 {
-	struct lp_executor *ex;
+	struct executor *ex;
 
 	if (p->nstarting <= p->nwaiters)
 		return NULL;
@@ -266,9 +266,9 @@ spare_starting(struct lp_pool *p)
 }
 
 static void
-waiter_fail(struct lp_waiter *w, const struct lp_error *err)
+waiter_fail(struct waiter *w, const struct lp_error *err)
 {
-	struct lp_lease_table *t = w->pool->table;
+	struct lease_table *t = w->pool->table;
 
 	waiter_remove(w);
 	t->events->waiter_failed(w, err, t->arg);
@@ -277,12 +277,12 @@ waiter_fail(struct lp_waiter *w, const struct lp_error *err)
 
 /* An executor is free: the longest waiter gets it. */
 static void
-executor_free(struct lp_executor *ex, double now)
+executor_free(struct executor *ex, double now)
 {
-	struct lp_pool *p = ex->pool;
-	struct lp_lease_table *t = p->table;
-	struct lp_waiter *w;
-	struct lp_lease *l;
+	struct pool *p = ex->pool;
+	struct lease_table *t = p->table;
+	struct waiter *w;
+	struct lease *l;
 
 	ex->state = EXECUTOR_FREE;
 	ex->lease = NULL;
@@ -303,10 +303,10 @@ executor_free(struct lp_executor *ex, double now)
 }
 
 void
-lease_executor_ready(struct lp_executor *ex, double now)
+lease_executor_ready(struct executor *ex, double now)
 {
-	struct lp_pool *p = ex->pool;
-	struct lp_lease_table *t = p->table;
+	struct pool *p = ex->pool;
+	struct lease_table *t = p->table;
 
 	p->nstarting--;
 	executor_free(ex, now);
@@ -320,10 +320,10 @@ lease_executor_ready(struct lp_executor *ex, double now)
  * too.
  */
 static void
-lease_settle(struct lp_lease *l, double now)
+lease_settle(struct lease *l, double now)
 {
 	if (l->state != LEASE_ACTIVE && l->runs == 0 && l->executor != NULL) {
-		struct lp_executor *ex = l->executor;
+		struct executor *ex = l->executor;
 
 		l->executor = NULL;
 		executor_free(ex, now);
@@ -337,7 +337,7 @@ lease_settle(struct lp_lease *l, double now)
 }
 
 static void
-lease_end(struct lp_lease *l, enum lp_lease_state state)
+lease_end(struct lease *l, enum lease_state state)
 {
 	l->state = state;
 	heap_remove(&l->pool->table->deadlines, &l->deadline);
@@ -350,14 +350,14 @@ lease_end(struct lp_lease *l, enum lp_lease_state state)
  * is answered, even once that client let go of it or went away.
  */
 static unsigned
-count_claims(const struct lp_pool *p, const struct lp_holder *h, uid_t uid)
+count_claims(const struct pool *p, const struct holder *h, uid_t uid)
 {
-	const struct lp_executor *ex;
-	const struct lp_waiter *w;
+	const struct executor *ex;
+	const struct waiter *w;
 	unsigned n = 0;
 
 	TAILQ_FOREACH(ex, &p->executors, link) {
-		const struct lp_lease *l = ex->lease;
+		const struct lease *l = ex->lease;
 
 		if (l != NULL && !l->for_grinder &&
 		    (h != NULL ? l->holder_serial == h->serial : l->uid == uid))
@@ -371,7 +371,7 @@ count_claims(const struct lp_pool *p, const struct lp_holder *h, uid_t uid)
 
 /* A pool's own grinder is not a client: the limits are for clients. */
 static bool
-over_limits(const struct lp_pool *p, const struct lp_holder *h, struct lp_error *err)
+over_limits(const struct pool *p, const struct holder *h, struct lp_error *err)
 {
 	unsigned max;
 
@@ -392,20 +392,20 @@ over_limits(const struct lp_pool *p, const struct lp_holder *h, struct lp_error 
 }
 
 static enum lp_err
-draining_error(const struct lp_pool *p, struct lp_error *err)
+draining_error(const struct pool *p, struct lp_error *err)
 {
 	return lp_error_set(err, LP_ERR_UNAVAILABLE, "pool '%s' is draining: it "
 	    "grants no lease until it is resumed (leasepool resume)", p->cfg.name);
 }
 
 enum lp_err
-lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *req,
-    double now, struct lp_lease **lease, struct lp_waiter **waiter,
+lease_acquire(struct pool *p, struct holder *h, const struct acquire *req,
+    double now, struct lease **lease, struct waiter **waiter,
     struct lp_error *err)
 {
-	struct lp_lease_table *t = p->table;
-	struct lp_executor *ex, *spare = NULL;
-	struct lp_waiter *w;
+	struct lease_table *t = p->table;
+	struct executor *ex, *spare = NULL;
+	struct waiter *w;
 
 	*lease = NULL;
 	*waiter = NULL;
@@ -462,10 +462,10 @@ lease_acquire(struct lp_pool *p, struct lp_holder *h, const struct lp_acquire *r
 	return LP_OK;
 }
 
-struct lp_lease *
-lease_find(struct lp_holder *h, uint64_t id)
+struct lease *
+lease_find(struct holder *h, uint64_t id)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	TAILQ_FOREACH(l, &h->leases, holder_link)
 		if (l->id == id)
@@ -474,7 +474,7 @@ lease_find(struct lp_holder *h, uint64_t id)
 }
 
 static void
-holder_let_go(struct lp_lease *l)
+holder_let_go(struct lease *l)
 {
 	if (l->state == LEASE_EXPIRED)
 		l->holder->nexpired--;
@@ -483,7 +483,7 @@ holder_let_go(struct lp_lease *l)
 }
 
 void
-lease_release(struct lp_lease *l, double now)
+lease_release(struct lease *l, double now)
 {
 	if (l->state == LEASE_ACTIVE) {
 		lease_end(l, LEASE_RELEASED);
@@ -495,9 +495,9 @@ lease_release(struct lp_lease *l, double now)
 
 /* Leases are listed in the order they were granted: the first expired one is the oldest. */
 static void
-forget_oldest_expired(struct lp_holder *h, double now)
+forget_oldest_expired(struct holder *h, double now)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	TAILQ_FOREACH(l, &h->leases, holder_link) {
 		if (l->state == LEASE_EXPIRED) {
@@ -509,10 +509,10 @@ forget_oldest_expired(struct lp_holder *h, double now)
 }
 
 static void
-expire(struct lp_lease *l, double now)
+expire(struct lease *l, double now)
 {
-	struct lp_lease_table *t = l->pool->table;
-	struct lp_holder *h = l->holder;
+	struct lease_table *t = l->pool->table;
+	struct holder *h = l->holder;
 
 	lease_end(l, LEASE_EXPIRED);
 	l->pool->counters.expired++;
@@ -524,14 +524,14 @@ expire(struct lp_lease *l, double now)
 
 /* The timer may not have fired yet in this loop turn: the clock decides. */
 static void
-expire_if_due(struct lp_lease *l, double now)
+expire_if_due(struct lease *l, double now)
 {
 	if (l->state == LEASE_ACTIVE && now >= l->hard_expiry)
 		expire(l, now);
 }
 
 enum lp_err
-lease_renew(struct lp_lease *l, double lease_seconds, double now, double *granted,
+lease_renew(struct lease *l, double lease_seconds, double now, double *granted,
     struct lp_error *err)
 {
 	expire_if_due(l, now);
@@ -547,7 +547,7 @@ lease_renew(struct lp_lease *l, double lease_seconds, double now, double *grante
 }
 
 enum lp_err
-lease_run_begin(struct lp_lease *l, double now, struct lp_error *err)
+lease_run_begin(struct lease *l, double now, struct lp_error *err)
 {
 	expire_if_due(l, now);
 	if (l->state != LEASE_ACTIVE)
@@ -558,9 +558,9 @@ lease_run_begin(struct lp_lease *l, double now, struct lp_error *err)
 }
 
 void
-lease_run_end(struct lp_lease *l, double now)
+lease_run_end(struct lease *l, double now)
 {
-	struct lp_lease_table *t = l->pool->table;
+	struct lease_table *t = l->pool->table;
 
 	l->runs--;
 	lease_settle(l, now);
@@ -568,7 +568,7 @@ lease_run_end(struct lp_lease *l, double now)
 }
 
 void
-lease_holder_init(struct lp_holder *h, void *ctx)
+lease_holder_init(struct holder *h, void *ctx)
 {
 	/* Not its address: a new connection may get a closed one's memory. */
 	static uint64_t holders;
@@ -581,10 +581,10 @@ lease_holder_init(struct lp_holder *h, void *ctx)
 }
 
 void
-lease_holder_drop(struct lp_holder *h, double now)
+lease_holder_drop(struct holder *h, double now)
 {
-	struct lp_waiter *w;
-	struct lp_lease *l;
+	struct waiter *w;
+	struct lease *l;
 
 	while ((w = TAILQ_FIRST(&h->waiters)) != NULL) {
 		waiter_remove(w);
@@ -595,7 +595,7 @@ lease_holder_drop(struct lp_holder *h, double now)
 }
 
 static unsigned
-pool_target(const struct lp_pool *p)
+pool_target(const struct pool *p)
 {
 	uint64_t per = p->cfg.units_per_executor ? p->cfg.units_per_executor : 1;
 	uint64_t want = (p->units + per - 1) / per;
@@ -611,9 +611,9 @@ pool_target(const struct lp_pool *p)
 }
 
 static void
-retarget(struct lp_pool *p, double now)
+retarget(struct pool *p, double now)
 {
-	struct lp_executor *ex;
+	struct executor *ex;
 	unsigned above;
 
 	p->target = pool_target(p);
@@ -637,7 +637,7 @@ retarget(struct lp_pool *p, double now)
 }
 
 void
-lease_pool_scale(struct lp_pool *p, uint64_t units, double now)
+lease_pool_scale(struct pool *p, uint64_t units, double now)
 {
 	p->units = units > UINT_MAX ? UINT_MAX : (unsigned)units;
 	retarget(p, now);
@@ -645,9 +645,9 @@ lease_pool_scale(struct lp_pool *p, uint64_t units, double now)
 
 /* The executor leaves the pool, and the backend lets its workers go. */
 static void
-executor_remove(struct lp_executor *ex)
+executor_remove(struct executor *ex)
 {
-	struct lp_pool *p = ex->pool;
+	struct pool *p = ex->pool;
 
 	TAILQ_REMOVE(&p->executors, ex, link);
 	p->nexecutors--;
@@ -657,9 +657,9 @@ executor_remove(struct lp_executor *ex)
 
 /* An idle executor's time is up: it goes, unless the pool needs it again. */
 static void
-retire(struct lp_executor *ex)
+retire(struct executor *ex)
 {
-	struct lp_pool *p = ex->pool;
+	struct pool *p = ex->pool;
 
 	if (ex->state != EXECUTOR_FREE || p->nexecutors <= p->target)
 		return;
@@ -669,7 +669,7 @@ retire(struct lp_executor *ex)
 }
 
 bool
-lease_deadline_set(struct lp_lease_table *t, struct lp_deadline *d, double when)
+lease_deadline_set(struct lease_table *t, struct deadline *d, double when)
 {
 	heap_item_init(d, DEADLINE_USER);
 	heap_set(&t->deadlines, d, when);
@@ -677,22 +677,22 @@ lease_deadline_set(struct lp_lease_table *t, struct lp_deadline *d, double when)
 }
 
 void
-lease_deadline_cancel(struct lp_lease_table *t, struct lp_deadline *d)
+lease_deadline_cancel(struct lease_table *t, struct deadline *d)
 {
 	heap_remove(&t->deadlines, d);
 }
 
 double
-lease_table_advance(struct lp_lease_table *t, double now)
+lease_table_advance(struct lease_table *t, double now)
 {
-	struct lp_deadline *d;
+	struct deadline *d;
 
 	while ((d = heap_top(&t->deadlines)) != NULL && d->when <= now) {
 		if (d->kind == DEADLINE_IDLE) {
 			heap_remove(&t->deadlines, d);
-			retire(container_of(d, struct lp_executor, idle));
+			retire(container_of(d, struct executor, idle));
 		} else if (d->kind == DEADLINE_WAITER) {
-			struct lp_waiter *w = container_of(d, struct lp_waiter, deadline);
+			struct waiter *w = container_of(d, struct waiter, deadline);
 			struct lp_error err;
 
 			w->pool->counters.acquire_timeouts++;
@@ -705,16 +705,16 @@ lease_table_advance(struct lp_lease_table *t, double now)
 			heap_remove(&t->deadlines, d);
 			t->events->deadline(d, t->arg);
 		} else {
-			expire(container_of(d, struct lp_lease, deadline), now);
+			expire(container_of(d, struct lease, deadline), now);
 		}
 	}
 	return d != NULL ? d->when : 0;
 }
 
 static void
-fail_all_waiters(struct lp_pool *p, const struct lp_error *err)
+fail_all_waiters(struct pool *p, const struct lp_error *err)
 {
-	struct lp_waiter *w;
+	struct waiter *w;
 
 	while ((w = TAILQ_FIRST(&p->waiters)) != NULL)
 		waiter_fail(w, err);
@@ -726,9 +726,9 @@ fail_all_waiters(struct lp_pool *p, const struct lp_error *err)
  * hands it then): it goes now rather than show as starting until the end.
  */
 static void
-withdraw_starting(struct lp_pool *p)
+withdraw_starting(struct pool *p)
 {
-	struct lp_executor *ex = TAILQ_FIRST(&p->executors), *next;
+	struct executor *ex = TAILQ_FIRST(&p->executors), *next;
 
 	for (; ex != NULL; ex = next) {
 		next = TAILQ_NEXT(ex, link);
@@ -740,14 +740,14 @@ withdraw_starting(struct lp_pool *p)
 }
 
 void
-lease_table_stop(struct lp_lease_table *t)
+lease_table_stop(struct lease_table *t)
 {
 	struct lp_error err;
 
 	t->stopping = true;
 	lp_error_set(&err, LP_ERR_STOPPING, "the daemon is stopping");
 	for (size_t i = 0; i < t->npools; i++) {
-		struct lp_pool *p = &t->pools[i];
+		struct pool *p = &t->pools[i];
 
 		fail_all_waiters(p, &err);
 		withdraw_starting(p);
@@ -756,11 +756,11 @@ lease_table_stop(struct lp_lease_table *t)
 }
 
 void
-lease_pool_refuse_waiters(struct lp_pool *p, lease_may_use_fn *may_use)
+lease_pool_refuse_waiters(struct pool *p, lease_may_use_fn *may_use)
 {
-	TAILQ_HEAD(, lp_waiter) refused = TAILQ_HEAD_INITIALIZER(refused);
-	struct lp_lease_table *t = p->table;
-	struct lp_waiter *w, *next;
+	TAILQ_HEAD(, waiter) refused = TAILQ_HEAD_INITIALIZER(refused);
+	struct lease_table *t = p->table;
+	struct waiter *w, *next;
 	struct lp_error err;
 
 	/* All unlinked first: an answer may close a connection, which drops its other waiters. */
@@ -782,7 +782,7 @@ lease_pool_refuse_waiters(struct lp_pool *p, lease_may_use_fn *may_use)
 }
 
 void
-lease_pool_failing(struct lp_pool *p, const char *reason)
+lease_pool_failing(struct pool *p, const char *reason)
 {
 	struct lp_error err;
 
@@ -795,7 +795,7 @@ lease_pool_failing(struct lp_pool *p, const char *reason)
 }
 
 void
-lease_pool_recovered(struct lp_pool *p)
+lease_pool_recovered(struct pool *p)
 {
 	p->failing = false;
 	p->failing_reason[0] = '\0';
@@ -803,9 +803,9 @@ lease_pool_recovered(struct lp_pool *p)
 }
 
 void
-lease_pool_drain(struct lp_pool *p)
+lease_pool_drain(struct pool *p)
 {
-	struct lp_waiter *w;
+	struct waiter *w;
 	struct lp_error err;
 
 	p->draining = true;
@@ -827,9 +827,9 @@ lease_pool_drain(struct lp_pool *p)
 }
 
 void
-lease_pool_resume(struct lp_pool *p, double now)
+lease_pool_resume(struct pool *p, double now)
 {
-	struct lp_executor *ex;
+	struct executor *ex;
 
 	p->draining = false;
 	/* The executors that came free meanwhile go to the waiters, as if freed now. */

@@ -42,7 +42,7 @@ pack_caller(msgpack_sbuffer *buf, const struct run_caller *caller)
 
 struct run *
 run_new(const struct run_owner *owner, const struct run_caller *caller, uint32_t msgid,
-    struct lp_pool *pool, struct lp_lease *lease, const struct run_job *job)
+    struct pool *pool, struct lease *lease, const struct run_job *job)
 {
 	static msgpack_sbuffer head, identity;
 	static msgpack_packer pk;
@@ -124,7 +124,7 @@ run_answer_result(struct run *r, struct evbuffer *src, size_t len)
 void
 run_answer_error(struct run *r, const struct lp_error *err)
 {
-	struct lp_pool_counters *n = &r->pool->counters;
+	struct pool_counters *n = &r->pool->counters;
 
 	switch (err->code) {
 	case LP_ERR_JOB_TIMEOUT:

@@ -56,8 +56,8 @@ struct run {
 	const struct run_owner *owned_by;
 	struct conn *conn;
 	uint32_t msgid;
-	struct lp_lease *lease;
-	struct lp_pool *pool;
+	struct lease *lease;
+	struct pool *pool;
 	struct grinder *grinder;	/* a submit item */
 	struct user *user;		/* whose budget its bytes count against */
 	TAILQ_ENTRY(run) conn_link;
@@ -68,7 +68,7 @@ struct run {
 	char fn[LP_NAME_MAX + 1];
 	double timeout;			/* a submit item's: what its deadline leaves */
 	double accepted;
-	struct lp_deadline deadline;	/* a submit item's, while it is queued */
+	struct deadline deadline;	/* a submit item's, while it is queued */
 	bool hurried;			/* a queued submit item that waits for no batch_wait */
 	size_t len;
 	char payload[];			/* the job as the worker reads it: [fn, args, kwargs] */
@@ -88,7 +88,7 @@ struct run_job {
 
 /* A run on lease (which gives the pool), or a grinder item when lease is NULL. */
 struct run *run_new(const struct run_owner *owner, const struct run_caller *caller,
-    uint32_t msgid, struct lp_pool *pool, struct lp_lease *lease, const struct run_job *job);
+    uint32_t msgid, struct pool *pool, struct lease *lease, const struct run_job *job);
 
 /* Frees a run that is answered, or that nobody wants answered any more. */
 void run_free(struct run *r);

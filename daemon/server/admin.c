@@ -65,8 +65,8 @@ admin_reload(struct conn *c, const struct lp_request *req)
 
 /* The pool named, or every pool: [*first, *end); false (answered) for an unknown name. */
 static bool
-chosen_pools(struct conn *c, const struct lp_request *req, struct lp_pool **first,
-    struct lp_pool **end)
+chosen_pools(struct conn *c, const struct lp_request *req, struct pool **first,
+    struct pool **end)
 {
 	const struct lp_drain_params *p = &req->p.drain;
 	char buf[LP_QUOTE_SIZE];
@@ -88,8 +88,8 @@ chosen_pools(struct conn *c, const struct lp_request *req, struct lp_pool **firs
 
 /* {pools: [names], leased: executors the pools still have leased} */
 static void
-answer_pools(struct conn *c, uint32_t msgid, const struct lp_pool *first,
-    const struct lp_pool *end)
+answer_pools(struct conn *c, uint32_t msgid, const struct pool *first,
+    const struct pool *end)
 {
 	msgpack_packer *pk = conn_packer();
 	unsigned leased = 0;
@@ -98,7 +98,7 @@ answer_pools(struct conn *c, uint32_t msgid, const struct lp_pool *first,
 	msgpack_pack_map(pk, 2);
 	lp_pack_cstr(pk, "pools");
 	msgpack_pack_array(pk, (uint32_t)(end - first));
-	for (const struct lp_pool *p = first; p < end; p++) {
+	for (const struct pool *p = first; p < end; p++) {
 		lp_pack_cstr(pk, p->cfg.name);
 		leased += lease_pool_leased(p);
 	}
@@ -107,21 +107,21 @@ answer_pools(struct conn *c, uint32_t msgid, const struct lp_pool *first,
 }
 
 static void
-resume(struct lp_pool *p)
+resume(struct pool *p)
 {
 	lease_pool_resume(p, clock_now());
 }
 
 /* Drains or resumes the pools chosen, saying so in the log and the answer. */
 static void
-change_pools(struct conn *c, const struct lp_request *req, void (*change)(struct lp_pool *),
+change_pools(struct conn *c, const struct lp_request *req, void (*change)(struct pool *),
     const char *what)
 {
-	struct lp_pool *first, *end;
+	struct pool *first, *end;
 
 	if (!admin_only(c, req) || !chosen_pools(c, req, &first, &end))
 		return;
-	for (struct lp_pool *p = first; p < end; p++) {
+	for (struct pool *p = first; p < end; p++) {
 		change(p);
 		log_notice("pool %s %s by %s: %u executors leased, %u acquires waiting",
 		    p->cfg.name, what, conn_label(c), lease_pool_leased(p), p->nwaiters);
@@ -143,7 +143,7 @@ admin_resume(struct conn *c, const struct lp_request *req)
 }
 
 static void
-pack_section(void *arg, const struct lp_pool_config *pool, unsigned nkeys)
+pack_section(void *arg, const struct pool_config *pool, unsigned nkeys)
 {
 	msgpack_packer *pk = arg;
 

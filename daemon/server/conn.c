@@ -132,7 +132,7 @@ conn_remove_run(struct conn *c, struct run *r)
 bool
 conn_msgid_in_flight(const struct conn *c, uint32_t msgid)
 {
-	const struct lp_waiter *w;
+	const struct waiter *w;
 	const struct run *r;
 
 	LIST_FOREACH(r, &c->runs_by_msgid[msgid % CONN_MSGID_BUCKETS], msgid_link)
@@ -223,7 +223,7 @@ conn_free(struct conn *c)
 static unsigned
 count_leases(const struct conn *c)
 {
-	const struct lp_lease *l;
+	const struct lease *l;
 	unsigned n = 0;
 
 	TAILQ_FOREACH(l, &c->holder.leases, holder_link)

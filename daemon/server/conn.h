@@ -39,7 +39,7 @@ struct conn {
 	size_t in_len, in_cap, in_scanned;
 	struct lp_framer framer;
 	struct evbuffer *out;
-	struct lp_holder holder;	/* its leases and waiting acquires */
+	struct holder holder;	/* its leases and waiting acquires */
 	struct run_queue runs;		/* accepted, unanswered */
 	unsigned nruns;
 	LIST_HEAD(, run) runs_by_msgid[CONN_MSGID_BUCKETS];	/* the same, by msgid % buckets */

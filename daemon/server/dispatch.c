@@ -47,11 +47,11 @@ refuse_when_stopping(struct conn *c, uint32_t msgid)
 	return server.stopping;
 }
 
-static struct lp_pool *
+static struct pool *
 find_pool(struct conn *c, uint32_t msgid, bool named, struct lp_str name)
 {
 	char buf[LP_QUOTE_SIZE];
-	struct lp_pool *p;
+	struct pool *p;
 
 	if (!named)
 		return lease_table_pool(&server.leases, server.cfg.default_pool,
@@ -63,9 +63,9 @@ find_pool(struct conn *c, uint32_t msgid, bool named, struct lp_str name)
 }
 
 bool
-dispatch_may_use(const struct lp_holder *h, const struct lp_pool *pool)
+dispatch_may_use(const struct holder *h, const struct pool *pool)
 {
-	const struct lp_pool_config *cfg = &pool->cfg;
+	const struct pool_config *cfg = &pool->cfg;
 
 	if (cfg->allow_users.n == 0 && cfg->allow_groups.n == 0)
 		return true;
@@ -79,9 +79,9 @@ dispatch_may_use(const struct lp_holder *h, const struct lp_pool *pool)
 }
 
 static bool
-pool_allows(struct conn *c, uint32_t msgid, const struct lp_pool *pool)
+pool_allows(struct conn *c, uint32_t msgid, const struct pool *pool)
 {
-	const struct lp_pool_config *cfg = &pool->cfg;
+	const struct pool_config *cfg = &pool->cfg;
 
 	if (dispatch_may_use(&c->holder, pool))
 		return true;
@@ -106,10 +106,10 @@ room_for_request(struct conn *c, uint32_t msgid)
 	return false;
 }
 
-static struct lp_lease *
+static struct lease *
 find_lease(struct conn *c, uint32_t msgid, uint64_t id)
 {
-	struct lp_lease *l = lease_find(&c->holder, id);
+	struct lease *l = lease_find(&c->holder, id);
 
 	if (l == NULL)
 		answer_error(c, msgid, LP_ERR_NO_SUCH_LEASE,
@@ -119,7 +119,7 @@ find_lease(struct conn *c, uint32_t msgid, uint64_t id)
 
 /* Whether hello names the pool: one c may use, and allows exec if exec_only. */
 static bool
-hello_names(const struct conn *c, const struct lp_pool *pool, bool exec_only)
+hello_names(const struct conn *c, const struct pool *pool, bool exec_only)
 {
 	return (!exec_only || pool->cfg.exec) && dispatch_may_use(&c->holder, pool);
 }
@@ -144,7 +144,7 @@ pack_pool_names(msgpack_packer *pk, const struct conn *c, bool exec_only)
  * (runs already accepted on it finish) and the request is refused.
  */
 static bool
-lease_still_allowed(struct conn *c, uint32_t msgid, struct lp_lease *l)
+lease_still_allowed(struct conn *c, uint32_t msgid, struct lease *l)
 {
 	if (pool_allows(c, msgid, l->pool))
 		return true;
@@ -166,7 +166,7 @@ pack_worker_programs(msgpack_packer *pk, const struct conn *c)
 		    server.leases.pools[i].cfg.worker_program[0] != '\0';
 	msgpack_pack_map(pk, n);
 	for (size_t i = 0; i < server.leases.npools; i++) {
-		const struct lp_pool_config *cfg = &server.leases.pools[i].cfg;
+		const struct pool_config *cfg = &server.leases.pools[i].cfg;
 
 		if (hello_names(c, &server.leases.pools[i], false) && cfg->worker_program[0] != '\0')
 			lp_pack_kv_str(pk, cfg->name, cfg->worker_program);
@@ -205,7 +205,7 @@ do_hello(struct conn *c, const struct lp_request *req)
 }
 
 static void
-answer_lease(struct conn *c, uint32_t msgid, const struct lp_lease *l)
+answer_lease(struct conn *c, uint32_t msgid, const struct lease *l)
 {
 	msgpack_packer *pk = conn_packer();
 
@@ -227,7 +227,7 @@ static void
 do_acquire(struct conn *c, const struct lp_request *req)
 {
 	const struct lp_acquire_params *p = &req->p.acquire;
-	struct lp_acquire a = {
+	struct acquire a = {
 		.owner = p->has_owner ? p->owner.ptr : NULL,
 		.owner_len = p->has_owner ? p->owner.len : 0,
 		.lease_seconds = p->has_lease_seconds ? p->lease_seconds : 0,
@@ -235,9 +235,9 @@ do_acquire(struct conn *c, const struct lp_request *req)
 		.timeout = p->has_timeout ? p->timeout : 0,
 		.tag = req->msgid,
 	};
-	struct lp_pool *pool;
-	struct lp_lease *l;
-	struct lp_waiter *w;
+	struct pool *pool;
+	struct lease *l;
+	struct waiter *w;
 	struct lp_error err;
 
 	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
@@ -267,7 +267,7 @@ exec_can_switch(void)
 
 /* The function exists, can run on the pool's backend, and the pool lets this client run it. */
 static bool
-function_allowed(struct conn *c, uint32_t msgid, const struct lp_pool *pool, struct lp_str fn)
+function_allowed(struct conn *c, uint32_t msgid, const struct pool *pool, struct lp_str fn)
 {
 	const struct lp_job_function *f;
 	char buf[LP_QUOTE_SIZE];
@@ -315,7 +315,7 @@ function_allowed(struct conn *c, uint32_t msgid, const struct lp_pool *pool, str
 
 /* The pool's job_timeout is the default and the ceiling. */
 static double
-job_timeout(const struct lp_pool *pool, bool has_timeout, double timeout)
+job_timeout(const struct pool *pool, bool has_timeout, double timeout)
 {
 	if (has_timeout && timeout < pool->cfg.job_timeout)
 		return timeout;
@@ -326,7 +326,7 @@ static void
 do_run(struct conn *c, const struct lp_request *req)
 {
 	const struct lp_run_params *p = &req->p.run;
-	struct lp_lease *l;
+	struct lease *l;
 	struct lp_error err;
 	struct run_caller caller = conn_caller(c);
 	double timeout;
@@ -353,7 +353,7 @@ do_run(struct conn *c, const struct lp_request *req)
 static void
 do_release(struct conn *c, const struct lp_request *req)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	if ((l = find_lease(c, req->msgid, req->p.release.lease)) == NULL)
 		return;
@@ -370,7 +370,7 @@ do_renew(struct conn *c, const struct lp_request *req)
 {
 	const struct lp_renew_params *p = &req->p.renew;
 	struct lp_error err;
-	struct lp_lease *l;
+	struct lease *l;
 	double granted;
 
 	if ((l = find_lease(c, req->msgid, p->lease)) == NULL ||
@@ -391,7 +391,7 @@ static void
 do_stats(struct conn *c, const struct lp_request *req)
 {
 	const struct lp_stats_params *p = &req->p.stats;
-	struct lp_pool *pool = NULL;
+	struct pool *pool = NULL;
 	msgpack_packer *pk;
 
 	if (p->has_pool && (pool = find_pool(c, req->msgid, true, p->pool)) == NULL)
@@ -406,7 +406,7 @@ static void
 do_submit(struct conn *c, const struct lp_request *req)
 {
 	const struct lp_submit_params *p = &req->p.submit;
-	struct lp_pool *pool;
+	struct pool *pool;
 
 	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
 	    !pool_allows(c, req->msgid, pool))
@@ -421,7 +421,7 @@ static void
 do_scale(struct conn *c, const struct lp_request *req)
 {
 	const struct lp_scale_params *p = &req->p.scale;
-	struct lp_pool *pool;
+	struct pool *pool;
 	msgpack_packer *pk;
 
 	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
@@ -482,7 +482,7 @@ dispatch(struct conn *c, const struct lp_request *req)
 /* ---- the delayed halves of acquire ---- */
 
 static void
-on_granted(struct lp_waiter *w, struct lp_lease *l, void *arg)
+on_granted(struct waiter *w, struct lease *l, void *arg)
 {
 	if (w->holder->grinder != NULL)
 		grinder_granted(w->holder, l);
@@ -491,7 +491,7 @@ on_granted(struct lp_waiter *w, struct lp_lease *l, void *arg)
 }
 
 static void
-on_waiter_failed(struct lp_waiter *w, const struct lp_error *err, void *arg)
+on_waiter_failed(struct waiter *w, const struct lp_error *err, void *arg)
 {
 	struct conn *c = w->holder->ctx;
 
@@ -505,7 +505,7 @@ on_waiter_failed(struct lp_waiter *w, const struct lp_error *err, void *arg)
 }
 
 static void
-on_expired(struct lp_lease *l, void *arg)
+on_expired(struct lease *l, void *arg)
 {
 	log_debug("lease %llu of %s on pool %s expired (%u run%s in flight)",
 	    (unsigned long long)l->id,
@@ -514,13 +514,13 @@ on_expired(struct lp_lease *l, void *arg)
 }
 
 static void
-on_start_executor(struct lp_executor *ex, void *arg)
+on_start_executor(struct executor *ex, void *arg)
 {
 	backend_of(ex->pool)->start_executor(ex);
 }
 
 static void
-on_stop_executor(struct lp_executor *ex, void *arg)
+on_stop_executor(struct executor *ex, void *arg)
 {
 	if (ex->state == EXECUTOR_STARTING)
 		log_info("pool %s: executor %u was still starting; withdrawn by the stop",
@@ -540,12 +540,12 @@ on_deadlines_changed(void *arg)
 
 /* The only deadlines of ours in the table's heap: submissions still queued. */
 static void
-on_deadline(struct lp_deadline *d, void *arg)
+on_deadline(struct deadline *d, void *arg)
 {
 	grinder_deadline(d);
 }
 
-const struct lp_lease_events dispatch_lease_events = {
+const struct lease_events dispatch_lease_events = {
 	.granted = on_granted,
 	.waiter_failed = on_waiter_failed,
 	.expired = on_expired,

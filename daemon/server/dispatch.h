@@ -18,9 +18,9 @@ void dispatch(struct conn *c, const struct lp_request *req);
  * Whether a client's holder may use the pool: allow_users and allow_groups
  * (both empty let everyone in).  Asked again after a reload.
  */
-bool dispatch_may_use(const struct lp_holder *h, const struct lp_pool *pool);
+bool dispatch_may_use(const struct holder *h, const struct pool *pool);
 
 /* The lease table's events, wired by the server. */
-extern const struct lp_lease_events dispatch_lease_events;
+extern const struct lease_events dispatch_lease_events;
 
 #endif

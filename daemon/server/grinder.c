@@ -42,9 +42,9 @@ struct gqueue {
 };
 
 struct grinder {
-	struct lp_pool *pool;
-	struct lp_holder holder;	/* the grinder's lease, and its wait for one */
-	struct lp_lease *lease;
+	struct pool *pool;
+	struct holder holder;	/* the grinder's lease, and its wait for one */
+	struct lease *lease;
 	bool acquiring;
 	LIST_HEAD(, guser) users;
 	TAILQ_HEAD(, guser) ring;
@@ -79,7 +79,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-grinder_init(struct lp_lease_table *t)
+grinder_init(struct lease_table *t)
 {
 	for (size_t i = 0; i < t->npools; i++) {
 		struct grinder *g = calloc(1, sizeof *g);
@@ -215,7 +215,7 @@ hurry(struct grinder *g, struct run *r)
 }
 
 void
-grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
+grinder_submit(struct conn *c, uint32_t msgid, struct pool *pool,
     const struct lp_submit_params *p, double timeout)
 {
 	struct grinder *g = pool->grinder;
@@ -288,10 +288,10 @@ arm_timer(struct grinder *g, double now)
 static void
 acquire_executor(struct grinder *g)
 {
-	struct lp_acquire a = { .owner = "grinder", .owner_len = 7,
+	struct acquire a = { .owner = "grinder", .owner_len = 7,
 	    .lease_seconds = GRINDER_LEASE_SECONDS, .wait = true };
-	struct lp_lease *l;
-	struct lp_waiter *w;
+	struct lease *l;
+	struct waiter *w;
 	struct lp_error err;
 
 	g->acquiring = true;
@@ -345,7 +345,7 @@ static unsigned
 take_batch(void *arg, struct run **out, unsigned max, size_t max_bytes)
 {
 	struct grinder *g = arg;
-	struct lp_lease *l = g->lease;
+	struct lease *l = g->lease;
 	double now = clock_now();
 	unsigned n = 0, want;
 	size_t bytes = 0;
@@ -473,7 +473,7 @@ item_ended(struct run *r, bool ok)
 }
 
 void
-grinder_granted(struct lp_holder *h, struct lp_lease *l)
+grinder_granted(struct holder *h, struct lease *l)
 {
 	struct grinder *g = h->grinder;
 
@@ -511,7 +511,7 @@ fail_queued(struct grinder *g, const struct lp_error *err)
 }
 
 void
-grinder_deadline(struct lp_deadline *d)
+grinder_deadline(struct deadline *d)
 {
 	struct run *r = container_of(d, struct run, deadline);
 	struct grinder *g = r->grinder;
@@ -525,7 +525,7 @@ grinder_deadline(struct lp_deadline *d)
 }
 
 void
-grinder_acquire_failed(struct lp_holder *h, const struct lp_error *err)
+grinder_acquire_failed(struct holder *h, const struct lp_error *err)
 {
 	struct grinder *g = h->grinder;
 
@@ -557,7 +557,7 @@ grinder_drop_conn(struct conn *c)
 }
 
 void
-grinder_stop(struct lp_lease_table *t)
+grinder_stop(struct lease_table *t)
 {
 	struct lp_error err = { .code = LP_ERR_STOPPING };
 
@@ -567,7 +567,7 @@ grinder_stop(struct lp_lease_table *t)
 }
 
 void
-grinder_free(struct lp_lease_table *t)
+grinder_free(struct lease_table *t)
 {
 	grinder_stop(t);
 	for (size_t i = 0; i < t->npools; i++) {
@@ -580,7 +580,7 @@ grinder_free(struct lp_lease_table *t)
 }
 
 void
-grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p, double now)
+grinder_pack_stats(msgpack_packer *pk, const struct pool *p, double now)
 {
 	const struct grinder *g = p->grinder;
 	const struct run *oldest = TAILQ_FIRST(&g->by_age);

@@ -24,37 +24,37 @@ struct conn;
 struct grinder;
 
 /* One grinder per pool of the lease table. */
-void grinder_init(struct lp_lease_table *t);
+void grinder_init(struct lease_table *t);
 /* Answers what is still queued with STOPPING, and frees every grinder. */
-void grinder_free(struct lp_lease_table *t);
+void grinder_free(struct lease_table *t);
 
 /*
  * Queues an item; the caller checked pool, function and permissions.  The
  * item is answered within timeout: TIMEOUT if no worker took it by then,
  * else its job runs for what is left of it.
  */
-void grinder_submit(struct conn *c, uint32_t msgid, struct lp_pool *pool,
+void grinder_submit(struct conn *c, uint32_t msgid, struct pool *pool,
     const struct lp_submit_params *p, double timeout);
 
 /* The deadline of a queued item passed: it is answered TIMEOUT. */
-void grinder_deadline(struct lp_deadline *d);
+void grinder_deadline(struct deadline *d);
 
 /* The client is gone: its queued items go, unrun. */
 void grinder_drop_conn(struct conn *c);
 
 /* Stopping: queued items are answered STOPPING; running batches finish. */
-void grinder_stop(struct lp_lease_table *t);
+void grinder_stop(struct lease_table *t);
 
 
 /* The lease table's answers to a grinder's acquire. */
-void grinder_granted(struct lp_holder *h, struct lp_lease *l);
-void grinder_acquire_failed(struct lp_holder *h, const struct lp_error *err);
+void grinder_granted(struct holder *h, struct lease *l);
+void grinder_acquire_failed(struct holder *h, const struct lp_error *err);
 
 /*
  * The pool's grinder in stats: {queue, running, batches, mean_batch,
  * completed, failed, batch_size, batch_wait, oldest_wait}; oldest_wait is
  * how long the oldest queued item has waited at now (0: none queued).
  */
-void grinder_pack_stats(msgpack_packer *pk, const struct lp_pool *p, double now);
+void grinder_pack_stats(msgpack_packer *pk, const struct pool *p, double now);
 
 #endif

@@ -99,11 +99,11 @@ watchdog_start(struct event_base *base)
 }
 
 /* The first pool with fewer than executors_min executors warm, or NULL. */
-static const struct lp_pool *
+static const struct pool *
 cold_pool(void)
 {
 	for (size_t i = 0; i < server.leases.npools; i++) {
-		const struct lp_pool *p = &server.leases.pools[i];
+		const struct pool *p = &server.leases.pools[i];
 
 		if (p->nexecutors - p->nstarting < p->cfg.executors_min)
 			return p;
@@ -115,7 +115,7 @@ cold_pool(void)
 static void
 describe(char *buf, size_t len)
 {
-	const struct lp_pool *cold;
+	const struct pool *cold;
 	unsigned leases = 0, waiters = 0;
 
 	if (server.stopping) {

@@ -29,7 +29,7 @@ needs_restart(void *arg, const char *section, const char *key)
 int
 reload_config(struct reload_result *r)
 {
-	static struct lp_config next;
+	static struct config next;
 	char default_pool[sizeof server.cfg.default_pool];
 
 	memset(r, 0, sizeof *r);
@@ -51,7 +51,7 @@ reload_config(struct reload_result *r)
 		memcpy(server.cfg.default_pool, default_pool, sizeof default_pool);
 	}
 	for (size_t i = 0; i < server.leases.npools; i++) {
-		struct lp_pool *p = &server.leases.pools[i];
+		struct pool *p = &server.leases.pools[i];
 
 		p->cfg = *config_pool(&server.cfg, p->cfg.name, strlen(p->cfg.name));
 		/* Leases of users let out end at their next run or renew. */

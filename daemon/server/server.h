@@ -22,11 +22,11 @@ struct reload_result;
 
 struct server {
 	struct event_base *base;
-	struct lp_config cfg;
+	struct config cfg;
 	const char *config_path;	/* NULL: the embedded default */
 	const char *socket_override;	/* -s */
 	int verbosity;			/* -v minus -q */
-	struct lp_lease_table leases;
+	struct lease_table leases;
 	int listen_fd;
 	bool socket_from_systemd;	/* socket activation: never unlinked */
 	struct event *ev_accept;

@@ -30,7 +30,7 @@ static const char *const shown_state_names[SHOWN__COUNT] = {
 };
 
 static enum shown_state
-shown_state(const struct lp_lease *l, double now)
+shown_state(const struct lease *l, double now)
 {
 	switch (l->state) {
 	case LEASE_ACTIVE:
@@ -45,13 +45,13 @@ shown_state(const struct lp_lease *l, double now)
 
 /* Seconds from now to when, while l is active; 0 once it passed or l ended. */
 static double
-seconds_left(const struct lp_lease *l, double when, double now)
+seconds_left(const struct lease *l, double when, double now)
 {
 	return l->state == LEASE_ACTIVE && when > now ? when - now : 0;
 }
 
 static void
-pack_lease(msgpack_packer *pk, const struct lp_lease *l, double now)
+pack_lease(msgpack_packer *pk, const struct lease *l, double now)
 {
 	int64_t ids[64];
 	unsigned nids = backend_of(l->pool)->worker_ids(l->executor, ids, 64);
@@ -77,7 +77,7 @@ pack_lease(msgpack_packer *pk, const struct lp_lease *l, double now)
 }
 
 static void
-pack_counters(msgpack_packer *pk, const struct lp_pool_counters *n)
+pack_counters(msgpack_packer *pk, const struct pool_counters *n)
 {
 	msgpack_pack_map(pk, 9);
 	lp_pack_kv_u64(pk, "granted", n->granted);
@@ -110,7 +110,7 @@ pack_histogram(msgpack_packer *pk, const char *key, const struct histogram *h)
 
 /* Workers still busy with a job answered JOB_TIMEOUT: a backend that kills such jobs has none. */
 static unsigned
-stuck_workers(const struct lp_pool *p)
+stuck_workers(const struct pool *p)
 {
 	const struct backend_ops *b = backend_of(p);
 
@@ -118,10 +118,10 @@ stuck_workers(const struct lp_pool *p)
 }
 
 static void
-pack_pool(msgpack_packer *pk, const struct lp_pool *p, const struct conn *viewer,
+pack_pool(msgpack_packer *pk, const struct pool *p, const struct conn *viewer,
     double now)
 {
-	const struct lp_executor *ex;
+	const struct executor *ex;
 	unsigned runs = 0, shown = 0, states[SHOWN__COUNT] = { 0 };
 
 	TAILQ_FOREACH(ex, &p->executors, link) {
@@ -187,7 +187,7 @@ pack_clients(msgpack_packer *pk, const struct conn *viewer, double now)
 			break;
 	msgpack_pack_array(pk, n);
 	TAILQ_FOREACH(c, &server.conns, link) {
-		const struct lp_lease *l;
+		const struct lease *l;
 		unsigned leases = 0;
 
 		if (n == 0)
@@ -211,7 +211,7 @@ pack_clients(msgpack_packer *pk, const struct conn *viewer, double now)
 }
 
 void
-stats_pack(msgpack_packer *pk, const struct lp_pool *only, const struct conn *viewer,
+stats_pack(msgpack_packer *pk, const struct pool *only, const struct conn *viewer,
     double now)
 {
 	msgpack_pack_map(pk, 10);

@@ -186,7 +186,7 @@ check_rest(void)
 		fail("uid %u: %zu bytes still counted as buffered", (unsigned)getuid(),
 		    user_find(getuid())->bytes);
 	for (size_t i = 0; i < server.leases.npools; i++) {
-		const struct lp_pool *p = &server.leases.pools[i];
+		const struct pool *p = &server.leases.pools[i];
 
 		if (!TAILQ_EMPTY(&p->waiters) || !TAILQ_EMPTY(&p->users))
 			fail("pool %s: %u waiters counted, but some are still queued",

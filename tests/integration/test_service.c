@@ -1007,7 +1007,7 @@ END_TEST
  */
 START_TEST(installed_config_uncommented_means_the_defaults)
 {
-	static struct lp_config file, defaults;
+	static struct config file, defaults;
 	static char text[65536];
 	const char *src = source_file("etc/leasepoold.conf");
 	char err[1024];
@@ -1058,7 +1058,7 @@ END_TEST
 /* systemd must not kill the daemon before its own drain deadline passes. */
 START_TEST(unit_waits_longer_than_the_drain)
 {
-	static struct lp_config defaults;
+	static struct config defaults;
 	const char *unit = source_file("systemd/leasepoold.service");
 	const char *stop = strstr(unit, "\nTimeoutStopSec=");
 	char err[1024];
@@ -1187,7 +1187,7 @@ stdout_lines(const char *text, char *buf, size_t size)
 /* -t prints every key of the table, and what it prints is the same configuration. */
 START_TEST(check_prints_every_key_as_a_file_that_reads_back)
 {
-	static struct lp_config printed, original;
+	static struct config printed, original;
 	static char output[32768], text[32768];
 	struct key_count k = { text, 2 };
 	char err[1024];

@@ -25,7 +25,7 @@
 	"pppppppppppppppppppppppppppppppppppppppppppppppppppp"
 #define PATH_108 PATH_107 "p"
 
-static struct lp_config cfg;
+static struct config cfg;
 static char err[1024];
 
 /* The text loads; otherwise the test fails with the message. */
@@ -65,7 +65,7 @@ online_cpus(void)
 
 /* The defaults of a pool nobody configured. */
 static void
-assert_default_pool(const struct lp_pool_config *p, const char *name)
+assert_default_pool(const struct pool_config *p, const char *name)
 {
 	ck_assert_str_eq(p->name, name);
 	ck_assert_int_eq(p->backend, LP_BACKEND_PROCESS);
@@ -80,7 +80,7 @@ assert_default_pool(const struct lp_pool_config *p, const char *name)
 
 /* The embedded pool for blocking jobs. */
 static void
-assert_io_pool(const struct lp_pool_config *p)
+assert_io_pool(const struct pool_config *p)
 {
 	ck_assert_str_eq(p->name, "io");
 	ck_assert_int_eq(p->backend, LP_BACKEND_THREAD);

@@ -26,7 +26,7 @@ struct fake_slot {
 };
 
 struct fake_exec {
-	struct executor e;	/* first, as a backend's: the stop frees it */
+	struct engine e;	/* first, as a backend's: the stop frees it */
 	struct fake_slot *slots[NSLOTS];
 };
 
@@ -49,8 +49,8 @@ static struct {
 } fake;
 
 static struct fake_slot slots[NSLOTS];
-static struct lp_pool pool;
-static struct lp_executor ex;
+static struct pool pool;
+static struct executor ex;
 static struct fake_exec *fe;
 
 /* ---- runs of a fake owner ---- */
@@ -109,13 +109,13 @@ free_runs(struct run **runs, unsigned n)
 /* ---- the fake backend ---- */
 
 static struct exec_slot *
-slot_at(struct executor *e, unsigned i)
+slot_at(struct engine *e, unsigned i)
 {
 	return &((struct fake_exec *)e)->slots[i]->es;
 }
 
 static struct exec_slot *
-first_idle(struct executor *e)
+first_idle(struct engine *e)
 {
 	struct fake_exec *x = (struct fake_exec *)e;
 
@@ -126,7 +126,7 @@ first_idle(struct executor *e)
 }
 
 static unsigned
-share(struct executor *e, struct exec_slot *s)
+share(struct engine *e, struct exec_slot *s)
 {
 	return fake.share;
 }
@@ -138,7 +138,7 @@ batch_bytes(void)
 }
 
 static void
-give(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n)
+give(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n)
 {
 	struct fake_slot *f = EXEC_SLOT_OWNER(s, struct fake_slot);
 
@@ -150,7 +150,7 @@ give(struct executor *e, struct exec_slot *s, struct run **runs, unsigned n)
 }
 
 static void
-recall(struct executor *e, struct exec_slot *s)
+recall(struct engine *e, struct exec_slot *s)
 {
 	EXEC_SLOT_OWNER(s, struct fake_slot)->recalls++;
 }
@@ -340,7 +340,7 @@ END_TEST
 
 START_TEST(a_poke_before_the_executor_started_does_nothing)
 {
-	struct lp_executor starting = { .pool = &pool, .feed = &feed };
+	struct executor starting = { .pool = &pool, .feed = &feed };
 
 	fake.items[fake.nitems++] = new_run(true, 1);
 	executor_poke(&starting);
@@ -417,7 +417,7 @@ END_TEST
 START_TEST(a_stop_answers_queued_then_running_runs_stopping)
 {
 	struct run_queue stopped = TAILQ_HEAD_INITIALIZER(stopped);
-	struct lp_lease_table t = { .pools = &pool, .npools = 1 };
+	struct lease_table t = { .pools = &pool, .npools = 1 };
 	struct run *r[4];
 
 	slots[0].busy = slots[1].busy = true;

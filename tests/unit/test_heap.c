@@ -36,7 +36,7 @@ random_below(uint64_t *state, size_t n)
  * (Plain comparisons in the loop: each Check assertion costs a write.)
  */
 static void
-assert_heap_order(const struct lp_heap *h)
+assert_heap_order(const struct heap *h)
 {
 	size_t i;
 
@@ -54,10 +54,10 @@ assert_heap_order(const struct lp_heap *h)
 }
 
 /* Removes the earliest item and returns it. */
-static struct lp_deadline *
-pop(struct lp_heap *h)
+static struct deadline *
+pop(struct heap *h)
 {
-	struct lp_deadline *d = heap_top(h);
+	struct deadline *d = heap_top(h);
 
 	ck_assert_ptr_nonnull(d);
 	heap_remove(h, d);
@@ -68,13 +68,13 @@ pop(struct lp_heap *h)
 
 /* Empties the heap, checking that items come out in time order. */
 static size_t
-drain_in_order(struct lp_heap *h)
+drain_in_order(struct heap *h)
 {
 	double last = -1e300;
 	size_t n = 0;
 
 	while (heap_top(h) != NULL) {
-		struct lp_deadline *d = pop(h);
+		struct deadline *d = pop(h);
 
 		ck_assert(d->when >= last);
 		last = d->when;
@@ -85,7 +85,7 @@ drain_in_order(struct lp_heap *h)
 }
 
 static void
-init_items(struct lp_deadline *items, size_t n)
+init_items(struct deadline *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		heap_item_init(&items[i], (int)i);
@@ -93,8 +93,8 @@ init_items(struct lp_deadline *items, size_t n)
 
 START_TEST(test_empty)
 {
-	struct lp_heap h;
-	struct lp_deadline d;
+	struct heap h;
+	struct deadline d;
 
 	heap_init(&h);
 	heap_item_init(&d, 7);
@@ -111,8 +111,8 @@ END_TEST
 START_TEST(test_fixed_sequence)
 {
 	static const double whens[] = { 5, 3, 8, 1, 9, 2, 7 };
-	struct lp_deadline items[7];
-	struct lp_heap h;
+	struct deadline items[7];
+	struct heap h;
 	size_t i;
 
 	heap_init(&h);
@@ -156,8 +156,8 @@ END_TEST
 /* The last item in the array is removed without moving anything. */
 START_TEST(test_remove_last_slot)
 {
-	struct lp_deadline items[3];
-	struct lp_heap h;
+	struct deadline items[3];
+	struct heap h;
 
 	heap_init(&h);
 	init_items(items, 3);
@@ -184,8 +184,8 @@ START_TEST(test_remove_moves_replacement_up)
 	 * Removing 11 moves the last item (3) under 10: it must rise above 10.
 	 */
 	static const double whens[] = { 0, 10, 1, 11, 12, 2, 3 };
-	struct lp_deadline items[7];
-	struct lp_heap h;
+	struct deadline items[7];
+	struct heap h;
 
 	heap_init(&h);
 	init_items(items, 7);
@@ -203,8 +203,8 @@ END_TEST
 /* A removed item can come back, and a moved one is not duplicated. */
 START_TEST(test_reinsert)
 {
-	struct lp_deadline items[2];
-	struct lp_heap h;
+	struct deadline items[2];
+	struct heap h;
 
 	heap_init(&h);
 	init_items(items, 2);
@@ -227,8 +227,8 @@ END_TEST
 /* Many more items than the first allocation holds, in falling order. */
 START_TEST(test_growth)
 {
-	static struct lp_deadline items[1000];
-	struct lp_heap h;
+	static struct deadline items[1000];
+	struct heap h;
 	size_t i;
 
 	heap_init(&h);
@@ -257,10 +257,10 @@ END_TEST
  */
 START_TEST(test_random_operations)
 {
-	static struct lp_deadline items[NITEMS];
+	static struct deadline items[NITEMS];
 	bool in[NITEMS] = { false };
 	uint64_t seed = 0x1ea5e9001ULL + (uint64_t)_i;
-	struct lp_heap h;
+	struct heap h;
 	size_t len = 0;
 
 	heap_init(&h);

@@ -39,14 +39,14 @@
 
 struct grant_record {
 	uint32_t tag;
-	struct lp_holder *holder;
-	struct lp_lease *lease;		/* valid until released and drained */
+	struct holder *holder;
+	struct lease *lease;		/* valid until released and drained */
 	uint64_t lease_id;
 };
 
 struct failure_record {
 	uint32_t tag;
-	struct lp_holder *holder;
+	struct holder *holder;
 	enum lp_err code;
 	char message[LP_ERROR_MESSAGE_MAX];
 };
@@ -59,22 +59,22 @@ struct recorder {
 	size_t nfailures;
 	uint64_t expired_ids[RECORDS_MAX];
 	size_t nexpired;
-	struct lp_executor *started[RECORDS_MAX];
+	struct executor *started[RECORDS_MAX];
 	size_t nstarted;
 	size_t nready;			/* started[0 .. nready) are up */
 	size_t nstopped;		/* retired by adaptive sizing, or withdrawn by a stop */
-	struct lp_deadline *mine[RECORDS_MAX];	/* the test's own deadlines */
+	struct deadline *mine[RECORDS_MAX];	/* the test's own deadlines */
 	size_t nmine;
-	struct lp_deadline *passed[RECORDS_MAX];	/* of them, those handed back */
+	struct deadline *passed[RECORDS_MAX];	/* of them, those handed back */
 	size_t npassed;
 	size_t nchanged;		/* deadlines_changed */
 };
 
 static struct fixture {
-	struct lp_config cfg;
-	struct lp_lease_table table;
-	struct lp_pool *pool;		/* the first pool, "cpu" */
-	struct lp_holder alice, bob, carol;
+	struct config cfg;
+	struct lease_table table;
+	struct pool *pool;		/* the first pool, "cpu" */
+	struct holder alice, bob, carol;
 	struct recorder rec;
 	bool running;
 } fx;
@@ -87,9 +87,9 @@ static void check_table(void);
  * this runs after every step.)
  */
 static const char *
-executor_problem(const struct lp_executor *ex, const struct lp_pool *p)
+executor_problem(const struct executor *ex, const struct pool *p)
 {
-	const struct lp_lease *l = ex->lease;
+	const struct lease *l = ex->lease;
 
 	if (ex->pool != p)
 		return "in the wrong pool";
@@ -121,10 +121,10 @@ executor_problem(const struct lp_executor *ex, const struct lp_pool *p)
 
 /* Counts are what the lists say; lists are what the states say. */
 static void
-check_pool(const struct lp_pool *p)
+check_pool(const struct pool *p)
 {
-	const struct lp_executor *ex;
-	const struct lp_waiter *w;
+	const struct executor *ex;
+	const struct waiter *w;
 	const char *problem;
 	unsigned total = 0, starting = 0, idle = 0, leased = 0, active = 0;
 	unsigned listed_free = 0, waiting = 0;
@@ -186,14 +186,14 @@ check_pool(const struct lp_pool *p)
 static void
 check_table(void)
 {
-	const struct lp_lease_table *t = &fx.table;
+	const struct lease_table *t = &fx.table;
 	size_t deadlines = 0;
 	double earliest = 0;
 
 	for (size_t i = 0; i < t->npools; i++) {
-		const struct lp_pool *p = &t->pools[i];
-		const struct lp_executor *ex;
-		const struct lp_waiter *w;
+		const struct pool *p = &t->pools[i];
+		const struct executor *ex;
+		const struct waiter *w;
 
 		check_pool(p);
 		TAILQ_FOREACH(ex, &p->executors, link) {
@@ -227,7 +227,7 @@ check_table(void)
 }
 
 static void
-on_granted(struct lp_waiter *w, struct lp_lease *l, void *arg)
+on_granted(struct waiter *w, struct lease *l, void *arg)
 {
 	struct recorder *r = arg;
 	struct grant_record *g;
@@ -247,7 +247,7 @@ on_granted(struct lp_waiter *w, struct lp_lease *l, void *arg)
 }
 
 static void
-on_waiter_failed(struct lp_waiter *w, const struct lp_error *err, void *arg)
+on_waiter_failed(struct waiter *w, const struct lp_error *err, void *arg)
 {
 	struct recorder *r = arg;
 	struct failure_record *f;
@@ -263,7 +263,7 @@ on_waiter_failed(struct lp_waiter *w, const struct lp_error *err, void *arg)
 }
 
 static void
-on_expired(struct lp_lease *l, void *arg)
+on_expired(struct lease *l, void *arg)
 {
 	struct recorder *r = arg;
 
@@ -276,7 +276,7 @@ on_expired(struct lp_lease *l, void *arg)
 }
 
 static void
-on_start_executor(struct lp_executor *ex, void *arg)
+on_start_executor(struct executor *ex, void *arg)
 {
 	struct recorder *r = arg;
 
@@ -288,7 +288,7 @@ on_start_executor(struct lp_executor *ex, void *arg)
 }
 
 static void
-on_stop_executor(struct lp_executor *ex, void *arg)
+on_stop_executor(struct executor *ex, void *arg)
 {
 	struct recorder *r = arg;
 
@@ -300,7 +300,7 @@ on_stop_executor(struct lp_executor *ex, void *arg)
 }
 
 static void
-on_deadline(struct lp_deadline *d, void *arg)
+on_deadline(struct deadline *d, void *arg)
 {
 	struct recorder *r = arg;
 
@@ -317,7 +317,7 @@ on_deadlines_changed(void *arg)
 	r->nchanged++;
 }
 
-static const struct lp_lease_events recording_events = {
+static const struct lease_events recording_events = {
 	.granted = on_granted,
 	.waiter_failed = on_waiter_failed,
 	.expired = on_expired,
@@ -385,10 +385,10 @@ teardown(void)
 
 /* lease_acquire, holding it to its contract: one result, or an error and none. */
 static enum lp_err
-acquire_with(struct lp_holder *h, const struct lp_acquire *req, double now,
-    struct lp_lease **lease, struct lp_error *err)
+acquire_with(struct holder *h, const struct acquire *req, double now,
+    struct lease **lease, struct lp_error *err)
 {
-	struct lp_waiter *waiter = (void *)1;
+	struct waiter *waiter = (void *)1;
 	enum lp_err rc;
 
 	*lease = (void *)1;
@@ -406,11 +406,11 @@ acquire_with(struct lp_holder *h, const struct lp_acquire *req, double now,
 }
 
 /* Granted at once, for lease_seconds (0: the pool's). */
-static struct lp_lease *
-acquire_now(struct lp_holder *h, double lease_seconds, double now)
+static struct lease *
+acquire_now(struct holder *h, double lease_seconds, double now)
 {
-	struct lp_acquire req = { .wait = false, .lease_seconds = lease_seconds };
-	struct lp_lease *l;
+	struct acquire req = { .wait = false, .lease_seconds = lease_seconds };
+	struct lease *l;
 	struct lp_error err;
 
 	ck_assert_int_eq(acquire_with(h, &req, now, &l, &err), LP_OK);
@@ -421,11 +421,11 @@ acquire_now(struct lp_holder *h, double lease_seconds, double now)
 
 /* Queued; the answer comes through the recorder under tag. */
 static void
-acquire_queued(struct lp_holder *h, uint32_t tag, double timeout, double now)
+acquire_queued(struct holder *h, uint32_t tag, double timeout, double now)
 {
-	struct lp_acquire req = { .wait = true, .timeout = timeout, .tag = tag };
+	struct acquire req = { .wait = true, .timeout = timeout, .tag = tag };
 	size_t ngrants = fx.rec.ngrants;
-	struct lp_lease *l;
+	struct lease *l;
 	struct lp_error err;
 
 	ck_assert_int_eq(acquire_with(h, &req, now, &l, &err), LP_OK);
@@ -436,19 +436,19 @@ acquire_queued(struct lp_holder *h, uint32_t tag, double timeout, double now)
 /* Refused at once with code; the message goes to err.  The timeout checks
  * that a refused acquire leaves no deadline behind. */
 static void
-acquire_refused(struct lp_holder *h, bool wait, double now, enum lp_err code,
+acquire_refused(struct holder *h, bool wait, double now, enum lp_err code,
     struct lp_error *err)
 {
-	struct lp_acquire req = { .wait = wait, .timeout = 5 };
-	struct lp_lease *l;
+	struct acquire req = { .wait = wait, .timeout = 5 };
+	struct lease *l;
 
 	ck_assert_int_eq(acquire_with(h, &req, now, &l, err), code);
 }
 
 static void
-release(struct lp_lease *l, double now)
+release(struct lease *l, double now)
 {
-	struct lp_holder *h = l->holder;
+	struct holder *h = l->holder;
 	uint64_t id = l->id;
 
 	lease_release(l, now);
@@ -457,7 +457,7 @@ release(struct lp_lease *l, double now)
 }
 
 static void
-run_accepted(struct lp_lease *l, double now)
+run_accepted(struct lease *l, double now)
 {
 	struct lp_error err;
 
@@ -466,7 +466,7 @@ run_accepted(struct lp_lease *l, double now)
 }
 
 static void
-run_refused(struct lp_lease *l, double now)
+run_refused(struct lease *l, double now)
 {
 	struct lp_error err;
 
@@ -477,7 +477,7 @@ run_refused(struct lp_lease *l, double now)
 }
 
 static void
-run_end(struct lp_lease *l, double now)
+run_end(struct lease *l, double now)
 {
 	lease_run_end(l, now);
 	check_table();
@@ -494,7 +494,7 @@ advance(double now)
 }
 
 static void
-assert_counters(const struct lp_pool *p, struct lp_pool_counters want)
+assert_counters(const struct pool *p, struct pool_counters want)
 {
 	ck_assert_uint_eq(p->counters.granted, want.granted);
 	ck_assert_uint_eq(p->counters.released, want.released);
@@ -552,8 +552,8 @@ END_TEST
 
 START_TEST(test_acquire_granted_at_once)
 {
-	struct lp_acquire req = { .owner = "nightly-build", .owner_len = 13 };
-	struct lp_lease *l;
+	struct acquire req = { .owner = "nightly-build", .owner_len = 13 };
+	struct lease *l;
 	struct lp_error err;
 
 	start_table(ONE_TO_TWO);
@@ -573,13 +573,13 @@ START_TEST(test_acquire_granted_at_once)
 	ck_assert_uint_eq(l->runs, 0);
 	ck_assert_ptr_eq(TAILQ_FIRST(&fx.alice.leases), l);
 	ck_assert_uint_eq(lease_pool_leased(fx.pool), 1);
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 1 });
 }
 END_TEST
 
 START_TEST(test_acquire_own_lease_seconds)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_TO_TWO);
 	l = acquire_now(&fx.alice, 2.5, 100);
@@ -591,8 +591,8 @@ END_TEST
 START_TEST(test_owner_copied_and_bounded)
 {
 	char longname[LP_OWNER_MAX + 50];
-	struct lp_acquire req = { .owner = "batch-7 and more", .owner_len = 7 };
-	struct lp_lease *l;
+	struct acquire req = { .owner = "batch-7 and more", .owner_len = 7 };
+	struct lease *l;
 	struct lp_error err;
 
 	start_table("[pool cpu]\nexecutors_min = 3\nexecutors_max = 3\n");
@@ -636,13 +636,13 @@ START_TEST(test_unavailable_without_wait)
 	acquire_refused(&fx.alice, false, 1, LP_ERR_UNAVAILABLE, &err);
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.bob.leases));
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.bob.waiters));
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 1, .unavailable = 2 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .unavailable = 2 });
 }
 END_TEST
 
 START_TEST(test_waiter_granted_on_release)
 {
-	struct lp_lease *l;
+	struct lease *l;
 	const struct grant_record *g;
 
 	start_table(ONE_EXECUTOR);
@@ -665,7 +665,7 @@ START_TEST(test_waiter_granted_on_release)
 	ck_assert(g->lease->hard_expiry == 18);
 	ck_assert_uint_eq(fx.pool->nwaiters, 0);
 	ck_assert_uint_eq(fx.pool->nfree, 0);
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 2, .released = 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 2, .released = 1 });
 }
 END_TEST
 
@@ -673,7 +673,7 @@ END_TEST
 START_TEST(test_acquire_wait_recorded_at_grant)
 {
 	const struct histogram *h;
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	h = &fx.pool->counters.acquire_wait;
@@ -692,9 +692,9 @@ END_TEST
 /* A waiter's own lease_seconds and owner carry over to its lease. */
 START_TEST(test_waiter_terms_used_at_grant)
 {
-	struct lp_acquire req = { .wait = true, .lease_seconds = 3, .owner = "bob",
+	struct acquire req = { .wait = true, .lease_seconds = 3, .owner = "bob",
 	    .owner_len = 3, .tag = 1 };
-	struct lp_lease *held, *l;
+	struct lease *held, *l;
 	struct lp_error err;
 
 	start_table(ONE_EXECUTOR);
@@ -711,7 +711,7 @@ END_TEST
 START_TEST(test_waiters_served_in_order_across_holders)
 {
 	static const uint32_t order[] = { 1, 2, 3, 4 };
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);
@@ -751,7 +751,7 @@ END_TEST
 
 START_TEST(test_acquire_timeout_at_deadline)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 100, 0);	/* hard expiry at 105 */
@@ -768,7 +768,7 @@ START_TEST(test_acquire_timeout_at_deadline)
 	ck_assert_int_eq(fx.rec.failures[0].code, LP_ERR_TIMEOUT);
 	assert_mentions(fx.rec.failures[0].message, "'cpu'");
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.bob.waiters));
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 1, .acquire_timeouts = 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .acquire_timeouts = 1 });
 
 	/* The waiter is gone: the executor stays free. */
 	release(l, 20);
@@ -782,7 +782,7 @@ END_TEST
 /* A waiter granted before its timeout never times out. */
 START_TEST(test_granted_waiter_timeout_cancelled)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 100, 0);
@@ -791,14 +791,14 @@ START_TEST(test_granted_waiter_timeout_cancelled)
 	ck_assert_uint_eq(fx.rec.ngrants, 1);
 	ck_assert(advance(6) == 17);	/* bob's lease: 2 + 10 + 5 */
 	ck_assert_uint_eq(fx.rec.nfailures, 0);
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 2, .released = 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 2, .released = 1 });
 }
 END_TEST
 
 /* Between soft and hard expiry runs are still accepted. */
 START_TEST(test_runs_accepted_in_grace_window)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);	/* soft 10, hard 15 */
@@ -815,7 +815,7 @@ END_TEST
 /* The clock decides, even when the timer has not fired yet. */
 START_TEST(test_run_refused_at_hard_expiry_before_advance)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);
@@ -838,7 +838,7 @@ END_TEST
 
 START_TEST(test_advance_revokes_at_hard_expiry)
 {
-	struct lp_lease *l;
+	struct lease *l;
 	uint64_t id;
 
 	start_table(ONE_EXECUTOR);
@@ -850,7 +850,7 @@ START_TEST(test_advance_revokes_at_hard_expiry)
 	ck_assert_uint_eq(fx.rec.nexpired, 1);
 	ck_assert_uint_eq(fx.rec.expired_ids[0], id);
 	ck_assert_uint_eq(fx.pool->nfree, 1);
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 1, .expired = 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .expired = 1 });
 
 	/* Expired leases stay the holder's until released, refusing work. */
 	ck_assert_ptr_eq(lease_find(&fx.alice, id), l);
@@ -858,14 +858,14 @@ START_TEST(test_advance_revokes_at_hard_expiry)
 	run_refused(l, 16);
 	release(l, 17);
 	ck_assert_ptr_null(lease_find(&fx.alice, id));
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 1, .expired = 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .expired = 1 });
 }
 END_TEST
 
 START_TEST(test_release_with_runs_in_flight_drains)
 {
-	struct lp_executor *ex;
-	struct lp_lease *l;
+	struct executor *ex;
+	struct lease *l;
 	size_t nchanged;
 
 	start_table(ONE_EXECUTOR);
@@ -880,7 +880,7 @@ START_TEST(test_release_with_runs_in_flight_drains)
 	ck_assert_uint_eq(lease_pool_leased(fx.pool), 1);
 	ck_assert_uint_eq(fx.rec.ngrants, 0);
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.alice.leases));
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 1, .released = 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .released = 1 });
 
 	nchanged = fx.rec.nchanged;
 	run_end(l, 4);
@@ -900,7 +900,7 @@ END_TEST
 /* Without waiters, the drained executor is free again. */
 START_TEST(test_drained_executor_returns_free)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);
@@ -917,8 +917,8 @@ END_TEST
 /* Revoked with a run going: draining until it ends, whatever the holder does. */
 START_TEST(test_expiry_with_runs_in_flight)
 {
-	struct lp_executor *ex;
-	struct lp_lease *l;
+	struct executor *ex;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);
@@ -936,14 +936,14 @@ START_TEST(test_expiry_with_runs_in_flight)
 	run_end(l, 18);
 	ck_assert_uint_eq(last_grant()->tag, 1);
 	ck_assert_ptr_eq(last_grant()->lease->executor, ex);
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 2, .expired = 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 2, .expired = 1 });
 }
 END_TEST
 
 /* The holder keeps the revoked lease; its last run returns the executor. */
 START_TEST(test_expired_lease_run_end_frees_executor)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);
@@ -959,7 +959,7 @@ END_TEST
 
 START_TEST(test_lease_find_only_own_leases)
 {
-	struct lp_lease *a, *b;
+	struct lease *a, *b;
 
 	start_table("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n");
 	a = acquire_now(&fx.alice, 0, 0);
@@ -977,7 +977,7 @@ END_TEST
 /* Released leases are forgotten, so a second release cannot reach them. */
 START_TEST(test_released_lease_not_found)
 {
-	struct lp_lease *l;
+	struct lease *l;
 	uint64_t id;
 
 	start_table(ONE_EXECUTOR);
@@ -986,7 +986,7 @@ START_TEST(test_released_lease_not_found)
 	release(l, 1);
 	ck_assert_ptr_null(lease_find(&fx.alice, id));
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.alice.leases));
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 1, .released = 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .released = 1 });
 	/* The next lease gets a new id. */
 	ck_assert_uint_ne(acquire_now(&fx.alice, 0, 2)->id, id);
 }
@@ -995,7 +995,7 @@ END_TEST
 START_TEST(test_lease_ids_distinct)
 {
 	uint64_t ids[4];
-	struct lp_pool *io;
+	struct pool *io;
 
 	start_table(TWO_POOLS);
 	io = lease_table_pool(&fx.table, "io", 2);
@@ -1033,7 +1033,7 @@ START_TEST(test_holder_drop_withdraws_and_releases)
 	ck_assert_ptr_eq(last_grant()->holder, &fx.bob);
 	ck_assert_uint_eq(fx.pool->nfree, 1);
 	ck_assert_uint_eq(fx.pool->nwaiters, 0);
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 3, .released = 2 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 3, .released = 2 });
 
 	/* The withdrawn waiter's timeout is gone too. */
 	ck_assert(advance(3) == 16);
@@ -1044,8 +1044,8 @@ END_TEST
 
 START_TEST(test_holder_drop_with_runs_in_flight)
 {
-	struct lp_executor *ex;
-	struct lp_lease *l;
+	struct executor *ex;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);
@@ -1069,7 +1069,7 @@ START_TEST(test_holder_drop_with_expired_lease)
 	lease_holder_drop(&fx.alice, 16);
 	check_table();
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.alice.leases));
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = 1, .expired = 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .expired = 1 });
 }
 END_TEST
 
@@ -1082,7 +1082,7 @@ START_TEST(test_expired_leases_remembered_up_to_a_bound)
 {
 	uint64_t ids[LEASE_EXPIRED_REMEMBERED + 2];
 	const size_t n = sizeof ids / sizeof ids[0];
-	struct lp_lease *l;
+	struct lease *l;
 	size_t held = 0;
 	double now = 0;
 
@@ -1111,7 +1111,7 @@ START_TEST(test_expired_leases_remembered_up_to_a_bound)
 	advance(now + 15);
 	ck_assert_uint_eq(fx.alice.nexpired, LEASE_EXPIRED_REMEMBERED);
 	ck_assert_ptr_nonnull(lease_find(&fx.alice, ids[2]));
-	assert_counters(fx.pool, (struct lp_pool_counters){ .granted = n + 1, .expired = n + 1 });
+	assert_counters(fx.pool, (struct pool_counters){ .granted = n + 1, .expired = n + 1 });
 	lease_holder_drop(&fx.alice, now + 16);
 	ck_assert_uint_eq(fx.alice.nexpired, 0);
 	check_table();
@@ -1120,7 +1120,7 @@ END_TEST
 
 START_TEST(test_renew_pushes_expiry)
 {
-	struct lp_lease *l;
+	struct lease *l;
 	struct lp_error err;
 	double granted;
 
@@ -1150,7 +1150,7 @@ END_TEST
 /* A renew can also shorten the term: expiry follows. */
 START_TEST(test_renew_shorter)
 {
-	struct lp_lease *l;
+	struct lease *l;
 	struct lp_error err;
 	double granted;
 
@@ -1165,7 +1165,7 @@ END_TEST
 
 START_TEST(test_renew_refused_after_revocation)
 {
-	struct lp_lease *l;
+	struct lease *l;
 	struct lp_error err;
 	double granted = -1;
 
@@ -1187,7 +1187,7 @@ END_TEST
  */
 START_TEST(test_renew_refused_past_hard_expiry_before_advance)
 {
-	struct lp_lease *l;
+	struct lease *l;
 	struct lp_error err;
 	double granted;
 
@@ -1207,8 +1207,8 @@ END_TEST
  */
 START_TEST(test_terms_capped_by_max_lease_seconds)
 {
-	struct lp_acquire forever = { .wait = true, .lease_seconds = 1e6, .tag = 1 };
-	struct lp_lease *l, *queued;
+	struct acquire forever = { .wait = true, .lease_seconds = 1e6, .tag = 1 };
+	struct lease *l, *queued;
 	struct lp_error err;
 	double granted;
 
@@ -1237,7 +1237,7 @@ END_TEST
 
 START_TEST(test_advance_returns_next_deadline)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	ck_assert(advance(0) == 0);		/* nothing at all */
@@ -1256,7 +1256,7 @@ END_TEST
 
 /* The test's own deadline at when; true when it is the earliest of all. */
 static bool
-my_deadline(struct lp_deadline *d, double when)
+my_deadline(struct deadline *d, double when)
 {
 	ck_assert_uint_lt(fx.rec.nmine, RECORDS_MAX);
 	fx.rec.mine[fx.rec.nmine++] = d;
@@ -1266,8 +1266,8 @@ my_deadline(struct lp_deadline *d, double when)
 /* Another's deadlines share the heap: each comes back once, in order, unless cancelled. */
 START_TEST(test_user_deadlines_share_the_heap)
 {
-	static struct lp_deadline late, early, cancelled;
-	struct lp_lease *l;
+	static struct deadline late, early, cancelled;
+	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);	/* hard expiry at 15 */
@@ -1292,7 +1292,7 @@ END_TEST
 /* A short lease taken after a long one is not stuck behind it. */
 START_TEST(test_short_lease_after_long_expires_on_time)
 {
-	struct lp_lease *shorter;
+	struct lease *shorter;
 	uint64_t id;
 
 	start_table("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n"
@@ -1311,7 +1311,7 @@ END_TEST
 /* A 0.05 s lease with no grace is revoked at its expiry, to the tick. */
 START_TEST(test_tiny_lease_without_grace)
 {
-	struct lp_lease *l;
+	struct lease *l;
 	double deadline;
 
 	start_table("[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\ngrace_seconds = 0\n");
@@ -1376,7 +1376,7 @@ END_TEST
 
 START_TEST(test_scale_down_never_takes_a_leased_executor)
 {
-	struct lp_lease *a, *b;
+	struct lease *a, *b;
 
 	start_table(SCALING);
 	lease_pool_scale(fx.pool, 41, 0);
@@ -1440,7 +1440,7 @@ END_TEST
 START_TEST(test_reload_raising_max_serves_waiters)
 {
 	static const uint32_t order[] = { 1, 3, 2, 4 };
-	struct lp_lease *held;
+	struct lease *held;
 
 	start_table(ONE_EXECUTOR);
 	fx.bob.uid = 1000;
@@ -1476,7 +1476,7 @@ set_uids(uid_t alice, uid_t bob, uid_t carol)
 /* Users take turns for a free executor; each user's own waiters keep their order. */
 START_TEST(test_waiters_take_turns_by_user)
 {
-	struct lp_lease *held;
+	struct lease *held;
 	uint32_t order[4];
 
 	start_table("[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\n");
@@ -1544,7 +1544,7 @@ END_TEST
  */
 START_TEST(test_draining_leases_count_against_the_limits)
 {
-	struct lp_lease *released, *expired;
+	struct lease *released, *expired;
 	struct lp_error err;
 
 	start_table("[pool cpu]\nexecutors_min = 4\nexecutors_max = 4\n"
@@ -1580,7 +1580,7 @@ END_TEST
 
 /* After a reload that let only user 2000 in. */
 static bool
-only_user_2000(const struct lp_holder *h, const struct lp_pool *p)
+only_user_2000(const struct holder *h, const struct pool *p)
 {
 	return h->uid == 2000;
 }
@@ -1592,7 +1592,7 @@ only_user_2000(const struct lp_holder *h, const struct lp_pool *p)
  */
 START_TEST(test_reload_refuses_waiters_of_users_let_out)
 {
-	struct lp_lease *held;
+	struct lease *held;
 
 	start_table(ONE_EXECUTOR);
 	set_uids(1000, 2000, 3000);
@@ -1618,8 +1618,8 @@ END_TEST
 /* A free executor serves before any is started. */
 START_TEST(test_grows_only_when_needed)
 {
-	struct lp_acquire req = { .wait = true, .tag = 1 };
-	struct lp_lease *l;
+	struct acquire req = { .wait = true, .tag = 1 };
+	struct lease *l;
 	struct lp_error err;
 
 	start_table(ONE_TO_TWO);
@@ -1635,10 +1635,10 @@ END_TEST
 
 /* Queued without wait: the answer comes once the executor it waits for is up. */
 static void
-acquire_nowait_queued(struct lp_holder *h, uint32_t tag, double now)
+acquire_nowait_queued(struct holder *h, uint32_t tag, double now)
 {
-	struct lp_acquire req = { .wait = false, .tag = tag };
-	struct lp_lease *l;
+	struct acquire req = { .wait = false, .tag = tag };
+	struct lease *l;
 	struct lp_error err;
 
 	ck_assert_int_eq(acquire_with(h, &req, now, &l, &err), LP_OK);
@@ -1695,7 +1695,7 @@ END_TEST
  */
 START_TEST(test_nowait_reservation_ends_with_its_waiter)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(ONE_TO_TWO);
 	l = acquire_now(&fx.alice, 0, 0);
@@ -1834,8 +1834,8 @@ END_TEST
 
 START_TEST(test_stop_fails_waiters_and_acquires)
 {
-	struct lp_pool *io;
-	struct lp_lease *l;
+	struct pool *io;
+	struct lease *l;
 	struct lp_error err;
 
 	start_table(TWO_POOLS);
@@ -1878,7 +1878,7 @@ END_TEST
  */
 START_TEST(test_stop_starts_nothing_more)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table(SCALING);
 	l = acquire_now(&fx.alice, 0, 0);
@@ -1924,7 +1924,7 @@ END_TEST
 /* Everything a holder had is unlinked from it when the table goes. */
 START_TEST(test_table_free_unlinks_holders)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	start_table("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n");
 	acquire_now(&fx.alice, 0, 0);
@@ -1947,8 +1947,8 @@ END_TEST
 struct simulation {
 	uint64_t seed;
 	double now;
-	struct lp_holder *holders[3];
-	struct lp_lease *runs[RUNS_MAX];	/* one entry per run in flight */
+	struct holder *holders[3];
+	struct lease *runs[RUNS_MAX];	/* one entry per run in flight */
 	size_t nruns;
 	uint32_t next_tag;
 	unsigned char answered[RANDOM_STEPS + 1];	/* by tag */
@@ -1973,10 +1973,10 @@ pick(struct simulation *sim, unsigned n)
 }
 
 /* The holder's n-th lease, or NULL when it has fewer. */
-static struct lp_lease *
-nth_lease(struct lp_holder *h, unsigned n)
+static struct lease *
+nth_lease(struct holder *h, unsigned n)
 {
-	struct lp_lease *l;
+	struct lease *l;
 
 	TAILQ_FOREACH(l, &h->leases, holder_link)
 		if (n-- == 0)
@@ -1985,9 +1985,9 @@ nth_lease(struct lp_holder *h, unsigned n)
 }
 
 static unsigned
-count_waiters(const struct lp_holder *h)
+count_waiters(const struct holder *h)
 {
-	const struct lp_waiter *w;
+	const struct waiter *w;
 	unsigned n = 0;
 
 	TAILQ_FOREACH(w, &h->waiters, holder_link)
@@ -2025,21 +2025,21 @@ check_answers(struct simulation *sim)
 static void
 check_nothing_overdue(double now)
 {
-	const struct lp_deadline *top = heap_top(&fx.table.deadlines);
+	const struct deadline *top = heap_top(&fx.table.deadlines);
 
 	ck_assert(top == NULL || top->when > now);
 }
 
 static void
-random_acquire(struct simulation *sim, struct lp_holder *h)
+random_acquire(struct simulation *sim, struct holder *h)
 {
-	struct lp_acquire req = {
+	struct acquire req = {
 		.wait = pick(sim, 4) != 0,
 		.timeout = pick(sim, 2) ? 0 : 1 + pick(sim, 8),
 		.lease_seconds = pick(sim, 2) ? 0 : 0.5 * (1 + pick(sim, 40)),
 		.tag = ++sim->next_tag,
 	};
-	struct lp_lease *l;
+	struct lease *l;
 	struct lp_error err;
 	size_t ngrants = fx.rec.ngrants;
 
@@ -2051,8 +2051,8 @@ random_acquire(struct simulation *sim, struct lp_holder *h)
 static void
 random_step(struct simulation *sim)
 {
-	struct lp_holder *h = sim->holders[pick(sim, 3)];
-	struct lp_lease *l = nth_lease(h, pick(sim, 3));
+	struct holder *h = sim->holders[pick(sim, 3)];
+	struct lease *l = nth_lease(h, pick(sim, 3));
 	struct lp_error err;
 	double granted;
 
@@ -2099,7 +2099,7 @@ random_step(struct simulation *sim)
 		break;
 	case 10:
 		if (pick(sim, 4) == 0) {
-			struct lp_waiter *w;
+			struct waiter *w;
 
 			/* Withdrawn: never to be answered. */
 			TAILQ_FOREACH(w, &h->waiters, holder_link) {

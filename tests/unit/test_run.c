@@ -81,7 +81,7 @@ static const struct run_owner fake_owner = {
 static const gid_t groups[] = { 20, 27 };
 static const struct run_caller caller = { .user = user, .uid = 1000, .gid = 100,
 	.groups = groups, .ngroups = 2 };
-static struct lp_pool pools[2];
+static struct pool pools[2];
 
 static void
 setup(void)
@@ -100,7 +100,7 @@ teardown(void)
 
 /* A submit item (no lease) of fn, without arguments. */
 static struct run *
-item(struct lp_pool *pool, const char *fn)
+item(struct pool *pool, const char *fn)
 {
 	struct run_job job = { .fn = { fn, (uint32_t)strlen(fn) }, .timeout = 5,
 		.owner = { "batch", 5 } };
