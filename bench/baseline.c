@@ -31,28 +31,32 @@ struct relay_dir {
 };
 
 struct relay {
-	int fd;			/* our end, blocking */
+	int fd; /* our end, blocking */
 	pid_t middle;
 	pid_t worker;
 };
 
 static const struct figure_def rtt_defs[] = {
-	{ "baseline.rtt.p50_us", "baseline round trip p50", UNIT_USEC, NULL, TARGET_NONE, 0 },
-	{ "baseline.rtt.p99_us", "baseline round trip p99", UNIT_USEC, NULL, TARGET_NONE, 0 },
-	{ "baseline.rtt.p999_us", "baseline round trip p99.9", UNIT_USEC, NULL, TARGET_NONE, 0 },
+	{ "baseline.rtt.p50_us", "baseline round trip p50", UNIT_USEC, NULL,
+	    TARGET_NONE, 0 },
+	{ "baseline.rtt.p99_us", "baseline round trip p99", UNIT_USEC, NULL,
+	    TARGET_NONE, 0 },
+	{ "baseline.rtt.p999_us", "baseline round trip p99.9", UNIT_USEC, NULL,
+	    TARGET_NONE, 0 },
 };
 
 static const struct figure_def pipelined_def = {
-	"baseline.pipelined.msgs_per_s", "baseline pipelined (64 in flight)", UNIT_PER_SEC,
-	NULL, TARGET_NONE, 0
+	"baseline.pipelined.msgs_per_s", "baseline pipelined (64 in flight)",
+	UNIT_PER_SEC, NULL, TARGET_NONE, 0
 };
 
 /* The middle's CPU time, kernel included: what a relay costs at the least. */
 static const struct figure_def cpu_defs[] = {
-	{ "baseline.rtt.relay_cpu_us", "baseline relay CPU per round trip", UNIT_USEC,
-	    NULL, TARGET_NONE, 0 },
-	{ "baseline.pipelined.relay_cpu_us", "baseline relay CPU per message, pipelined",
+	{ "baseline.rtt.relay_cpu_us", "baseline relay CPU per round trip",
 	    UNIT_USEC, NULL, TARGET_NONE, 0 },
+	{ "baseline.pipelined.relay_cpu_us",
+	    "baseline relay CPU per message, pipelined", UNIT_USEC, NULL,
+	    TARGET_NONE, 0 },
 };
 
 /*
@@ -61,14 +65,15 @@ static const struct figure_def cpu_defs[] = {
  * a wake-up, a yield) each message costs across the whole machine.
  */
 static const struct figure_def scheduling_defs[] = {
-	{ "baseline.pipelined.switches_per_k", "baseline context switches per 1k messages",
-	    UNIT_COUNT, NULL, TARGET_NONE, 0 },
-	{ "baseline.pipelined.idle_percent", "baseline CPUs idle, pipelined", UNIT_PERCENT,
-	    NULL, TARGET_NONE, 0 },
+	{ "baseline.pipelined.switches_per_k",
+	    "baseline context switches per 1k messages", UNIT_COUNT, NULL,
+	    TARGET_NONE, 0 },
+	{ "baseline.pipelined.idle_percent", "baseline CPUs idle, pipelined",
+	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
 };
 
 /* The worker's stream is whole messages; it echoes each as soon as it is whole. */
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 worker_main(int fd)
 {
 	static char buf[64 * 1024];
@@ -93,7 +98,8 @@ worker_main(int fd)
 static void
 relay_flush(struct relay_dir *r)
 {
-	if (evbuffer_write(r->buf, r->to) == -1 && errno != EAGAIN && errno != EINTR) {
+	if (evbuffer_write(r->buf, r->to) == -1 && errno != EAGAIN &&
+	    errno != EINTR) {
 		event_base_loopbreak(r->base);
 		return;
 	}
@@ -127,7 +133,8 @@ relay_dir_init(struct relay_dir *r, struct event_base *base, int from, int to)
 	r->from = from;
 	r->to = to;
 	r->buf = evbuffer_new();
-	r->ev_read = event_new(base, from, EV_READ | EV_PERSIST, relay_readable, r);
+	r->ev_read =
+	    event_new(base, from, EV_READ | EV_PERSIST, relay_readable, r);
 	r->ev_write = event_new(base, to, EV_WRITE, relay_writable, r);
 	if (r->buf == NULL || r->ev_read == NULL || r->ev_write == NULL)
 		_exit(1);
@@ -135,7 +142,7 @@ relay_dir_init(struct relay_dir *r, struct event_base *base, int from, int to)
 }
 
 /* The middle: the same libevent calls the daemon uses between a client and a worker. */
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 middle_main(int client, int worker)
 {
 	struct relay_dir up, down;
@@ -165,7 +172,7 @@ fork_or_die(void)
 static void
 relay_start(struct relay *r)
 {
-	int up[2], down[2];	/* client-middle, middle-worker */
+	int up[2], down[2]; /* client-middle, middle-worker */
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, up) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, down) == -1)
@@ -199,19 +206,23 @@ relay_stop(struct relay *r)
 static void
 round_trip(void *arg)
 {
-	static const char msg[BENCH_SMALL_BYTES] = "0123456789abcde";	/* and a NUL */
+	static const char msg[BENCH_SMALL_BYTES] =
+	    "0123456789abcde"; /* and a NUL */
 	const struct relay *r = arg;
 	char back[BENCH_SMALL_BYTES];
 
-	if (!write_full(r->fd, msg, sizeof msg) || !read_full(r->fd, back, sizeof back))
+	if (!write_full(r->fd, msg, sizeof msg) ||
+	    !read_full(r->fd, back, sizeof back))
 		bench_fatal("baseline relay: %s", strerror(errno));
 	if (memcmp(msg, back, sizeof msg) != 0)
-		bench_fatal("baseline relay: the echo differs from the message");
+		bench_fatal(
+		    "baseline relay: the echo differs from the message");
 }
 
 /* BENCH_PIPELINE_DEPTH messages in flight: each one back sends one more. */
 static void
-pipelined(const struct relay *r, double warmup, double seconds, struct rate_window *w)
+pipelined(const struct relay *r, double warmup, double seconds,
+    struct rate_window *w)
 {
 	static char out[BENCH_PIPELINE_DEPTH * BENCH_SMALL_BYTES];
 	static char in[64 * 1024];
@@ -227,12 +238,14 @@ pipelined(const struct relay *r, double warmup, double seconds, struct rate_wind
 		if ((n = read(r->fd, in, sizeof in)) <= 0) {
 			if (n == -1 && errno == EINTR)
 				continue;
-			bench_fatal("baseline relay: %s", n == 0 ? "closed" : strerror(errno));
+			bench_fatal("baseline relay: %s",
+			    n == 0 ? "closed" : strerror(errno));
 		}
 		received += (uint64_t)n;
 		if (window_update(w, received / BENCH_SMALL_BYTES))
-			continue;	/* drain what is still in flight */
-		more = received / BENCH_SMALL_BYTES + BENCH_PIPELINE_DEPTH - sent;
+			continue; /* drain what is still in flight */
+		more =
+		    received / BENCH_SMALL_BYTES + BENCH_PIPELINE_DEPTH - sent;
 		if (!write_full(r->fd, out, more * BENCH_SMALL_BYTES))
 			bench_fatal("baseline relay: %s", strerror(errno));
 		sent += more;

@@ -28,7 +28,7 @@
 #define BENCH_SMALL_STRING "0123456789abcdef"
 /* Requests in flight in the pipelined figures, baseline and leasepool alike. */
 #define BENCH_PIPELINE_DEPTH 64
-#define BENCH_SUBMIT_DEPTH 1024	/* submissions in flight: batches fill up */
+#define BENCH_SUBMIT_DEPTH 1024 /* submissions in flight: batches fill up */
 /* Connections of the many-clients figures: contended acquires, submissions. */
 #define BENCH_CROWD 16
 /* Sequential round trips, and the pipelined window, shared by both sides. */
@@ -42,40 +42,42 @@ struct bench_opts {
 	const char *json;
 	const char *only;
 	bool quick;
-	double scale;		/* of every count and duration */
+	double scale; /* of every count and duration */
 	unsigned reps;
 };
 
 /* The leasepoold under test: its own directory, socket, config and log. */
 struct bench_daemon {
 	char dir[64];
-	char socket[100];		/* fits sun_path */
+	char socket[100]; /* fits sun_path */
 	char config[128];
 	char log[128];
 	pid_t pid;
-	bool python;			/* it has BENCH_POOL_PYTHON */
+	bool python; /* it has BENCH_POOL_PYTHON */
 };
 
 struct bench_ctx {
 	const struct bench_opts *opts;
 	struct bench_daemon *daemon;
 	unsigned ncpu;
-	unsigned rep;		/* 0 .. opts->reps - 1 */
+	unsigned rep; /* 0 .. opts->reps - 1 */
 };
 
 /* One measurement: a row of main.c's table. */
 struct measurement {
-	const char *name;	/* for --only */
+	const char *name; /* for --only */
 	const char *what;
 	void (*run)(struct bench_ctx *);
-	const char *baseline;	/* the measurement its figures are compared with, or NULL */
-	bool once;		/* not repeated: its figures do not vary by run */
-	bool on_request;	/* only with --only: its many figures would crowd the table */
+	/* the measurement its figures are compared with, or NULL */
+	const char *baseline;
+	bool once; /* not repeated: its figures do not vary by run */
+	/* only with --only: its many figures would crowd the table */
+	bool on_request;
 };
 
 /* The pool names of the configuration daemon.c writes. */
 #define BENCH_POOL_CPU "cpu"
-#define BENCH_POOL_PAIR "pair"	/* two executors, for contended acquires */
+#define BENCH_POOL_PAIR "pair" /* two executors, for contended acquires */
 /* One grinder pool per batch size, each an executor of all CPUs. */
 #define BENCH_POOL_GRIND1 "grind1"
 #define BENCH_POOL_GRIND16 "grind16"
@@ -124,7 +126,7 @@ struct cpu_times {
 	uint64_t total;
 	uint64_t idle;
 	uint64_t steal;
-	uint64_t switches;	/* context switches since boot, all CPUs */
+	uint64_t switches; /* context switches since boot, all CPUs */
 };
 
 /*
@@ -132,14 +134,14 @@ struct cpu_times {
  * count of completions as they happen; it says when the window has closed.
  */
 struct rate_window {
-	pid_t watch;		/* whose CPU time to count, or 0 */
-	uint64_t opens;		/* ns */
+	pid_t watch;	/* whose CPU time to count, or 0 */
+	uint64_t opens; /* ns */
 	uint64_t closes;
 	uint64_t opened_at;
 	uint64_t closed_at;
 	uint64_t count_opened;
 	uint64_t count_closed;
-	uint64_t cpu_opened;	/* ns of CPU time of watch */
+	uint64_t cpu_opened; /* ns of CPU time of watch */
 	uint64_t cpu_closed;
 	struct cpu_times machine_opened;
 	struct cpu_times machine_closed;
@@ -147,7 +149,8 @@ struct rate_window {
 	bool closed;
 };
 
-void window_start(struct rate_window *w, double warmup, double seconds, pid_t watch);
+void window_start(struct rate_window *w, double warmup, double seconds,
+    pid_t watch);
 bool window_update(struct rate_window *w, uint64_t count);
 /* Completions per second inside the window. */
 double window_rate(const struct rate_window *w);
@@ -175,7 +178,8 @@ uint64_t proc_cpu_ns(pid_t pid);
 /* False when /proc/stat cannot be read. */
 bool cpu_times_read(struct cpu_times *t);
 /* The share (0 to 1) of all CPUs' time between from and to stolen by the hypervisor; NaN if unknown. */
-double cpu_steal_share(const struct cpu_times *from, const struct cpu_times *to);
+double cpu_steal_share(const struct cpu_times *from,
+    const struct cpu_times *to);
 /* The share (0 to 1) of all CPUs' time between from and to left idle; NaN if unknown. */
 double cpu_idle_share(const struct cpu_times *from, const struct cpu_times *to);
 /* The share (0 to 1) of all CPUs' time not idle over the next `seconds`; NaN if unknown. */
@@ -198,8 +202,8 @@ enum unit {
 
 enum target_kind {
 	TARGET_NONE,
-	TARGET_RATIO_AT_MOST,	/* figure / baseline <= value */
-	TARGET_RATIO_AT_LEAST,	/* figure / baseline >= value */
+	TARGET_RATIO_AT_MOST,  /* figure / baseline <= value */
+	TARGET_RATIO_AT_LEAST, /* figure / baseline >= value */
 	TARGET_AT_MOST,
 	TARGET_AT_LEAST,
 };
@@ -236,7 +240,8 @@ void daemon_stop(struct bench_daemon *d);
 void daemon_remove_files(const struct bench_daemon *d);
 struct lp_client *daemon_connect(const struct bench_daemon *d);
 /* A lease on pool, waiting as long as it takes. */
-void daemon_acquire(struct lp_client *c, const char *pool, struct lp_lease *lease);
+void daemon_acquire(struct lp_client *c, const char *pool,
+    struct lp_lease *lease);
 void daemon_release(struct lp_client *c, const struct lp_lease *lease);
 /* A plain socket connected to the daemon, or -1 with errno set. */
 int daemon_raw_connect(const struct bench_daemon *d);
@@ -250,7 +255,7 @@ int daemon_raw_connect(const struct bench_daemon *d);
 struct pipeline {
 	struct lp_client *c;
 	uint64_t lease;
-	const char *pool;		/* submit to this pool's grinder instead */
+	const char *pool; /* submit to this pool's grinder instead */
 	const char *fn;
 	const struct lp_args *args;
 	unsigned depth;
@@ -258,9 +263,10 @@ struct pipeline {
 	uint64_t completed;
 	uint64_t failed;
 	struct lp_error first_error;
-	struct pipeline_slot *slots;	/* depth of them, for the requests in flight */
-	struct pipeline_slot *free;	/* after a failure, or while draining */
-	bool draining;			/* answers send nothing more */
+	/* depth of them, for the requests in flight */
+	struct pipeline_slot *slots;
+	struct pipeline_slot *free; /* after a failure, or while draining */
+	bool draining;		    /* answers send nothing more */
 };
 
 /* Tops p up to its depth, waits for the daemon, takes what has come back and sends as much. */
@@ -273,10 +279,11 @@ void pipeline_run(struct pipeline *p, struct rate_window *w);
 /* ---- crowd.c: many connections at once, a thread each ---- */
 
 struct crowd_member {
-	struct lp_client *c;		/* its own: a client is not shared between threads */
+	/* its own: a client is not shared between threads */
+	struct lp_client *c;
 	unsigned index;
-	const void *arg;		/* the measurement's, the same for every member */
-	const atomic_bool *stop;	/* work until it is set */
+	const void *arg; /* the measurement's, the same for every member */
+	const atomic_bool *stop; /* work until it is set */
 	/* Completions so far: the member counts, the crowd reads while it works. */
 	atomic_uint_fast64_t done;
 	void (*work)(struct crowd_member *);
@@ -284,17 +291,20 @@ struct crowd_member {
 };
 
 struct crowd_figures {
-	double per_s;		/* all members' completions per second in the window */
-	double fairness;	/* most completions of a member / fewest; inf if one had none */
-	double daemon_cpu_us;	/* the daemon's CPU time per completion in the window */
+	double per_s; /* all members' completions per second in the window */
+	/* most completions of a member / fewest; inf if one had none */
+	double fairness;
+	/* the daemon's CPU time per completion in the window */
+	double daemon_cpu_us;
 };
 
 /*
  * n members do work on their own connections at once; after a warm-up,
  * their completions are counted over a window.
  */
-void crowd_run(struct bench_ctx *ctx, unsigned n, void (*work)(struct crowd_member *),
-    const void *arg, struct crowd_figures *f);
+void crowd_run(struct bench_ctx *ctx, unsigned n,
+    void (*work)(struct crowd_member *), const void *arg,
+    struct crowd_figures *f);
 
 /* ---- main.c ---- */
 
@@ -307,20 +317,20 @@ double bench_seconds(const struct bench_ctx *ctx, double normal);
 
 /* ---- the measurements ---- */
 
-void measure_baseline(struct bench_ctx *);	/* baseline.c */
+void measure_baseline(struct bench_ctx *); /* baseline.c */
 void measure_baseline_pipelined(struct bench_ctx *);
-void measure_echo_small(struct bench_ctx *);	/* runs.c */
-void measure_echo_big(struct bench_ctx *);	/* runs.c */
-void measure_pipelined(struct bench_ctx *);	/* runs.c */
-void measure_spin(struct bench_ctx *);		/* runs.c */
-void measure_load(struct bench_ctx *);		/* runs.c */
-void measure_threads(struct bench_ctx *);	/* runs.c */
-void measure_python(struct bench_ctx *);	/* runs.c */
-void measure_submit(struct bench_ctx *);	/* submit.c */
-void measure_submit_crowd(struct bench_ctx *);	/* submit.c */
-void measure_acquire(struct bench_ctx *);	/* leases.c */
-void measure_contended(struct bench_ctx *);	/* leases.c */
-void measure_memory(struct bench_ctx *);	/* memory.c */
+void measure_echo_small(struct bench_ctx *);   /* runs.c */
+void measure_echo_big(struct bench_ctx *);     /* runs.c */
+void measure_pipelined(struct bench_ctx *);    /* runs.c */
+void measure_spin(struct bench_ctx *);	       /* runs.c */
+void measure_load(struct bench_ctx *);	       /* runs.c */
+void measure_threads(struct bench_ctx *);      /* runs.c */
+void measure_python(struct bench_ctx *);       /* runs.c */
+void measure_submit(struct bench_ctx *);       /* submit.c */
+void measure_submit_crowd(struct bench_ctx *); /* submit.c */
+void measure_acquire(struct bench_ctx *);      /* leases.c */
+void measure_contended(struct bench_ctx *);    /* leases.c */
+void measure_memory(struct bench_ctx *);       /* memory.c */
 /* Reads the daemon's footprint before any load, for measure_memory() (memory.c). */
 void memory_take_fresh(struct bench_ctx *);
 

@@ -33,11 +33,13 @@ crowd_count(struct crowd_member *m, unsigned n, uint64_t *counts)
 }
 
 void
-crowd_run(struct bench_ctx *ctx, unsigned n, void (*work)(struct crowd_member *),
-    const void *arg, struct crowd_figures *f)
+crowd_run(struct bench_ctx *ctx, unsigned n,
+    void (*work)(struct crowd_member *), const void *arg,
+    struct crowd_figures *f)
 {
 	struct crowd_member *m = calloc(n, sizeof *m);
-	uint64_t *opened = calloc(n, sizeof *opened), *closed = calloc(n, sizeof *closed);
+	uint64_t *opened = calloc(n, sizeof *opened),
+		 *closed = calloc(n, sizeof *closed);
 	uint64_t got, most = 0, fewest = UINT64_MAX;
 	atomic_bool stop = false;
 	struct rate_window w;
@@ -52,7 +54,8 @@ crowd_run(struct bench_ctx *ctx, unsigned n, void (*work)(struct crowd_member *)
 		m[i].stop = &stop;
 		atomic_init(&m[i].done, 0);
 		m[i].work = work;
-		if ((rc = pthread_create(&m[i].thread, NULL, member_main, &m[i])) != 0)
+		if ((rc = pthread_create(&m[i].thread, NULL, member_main,
+			 &m[i])) != 0)
 			bench_fatal("pthread_create: %s", strerror(rc));
 	}
 	/* nanosleep never returns early, so each update below finds its moment past. */

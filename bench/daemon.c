@@ -23,7 +23,8 @@
 
 /* A pool whose grinder dispatches batches of batch items, on one executor of all CPUs. */
 #define GRINDER_POOL(name, batch) \
-	"\n[pool " name "]\nworkers = %u\nexecutors_min = 1\nexecutors_max = 1\n" \
+	"\n[pool " name \
+	"]\nworkers = %u\nexecutors_min = 1\nexecutors_max = 1\n" \
 	"batch_size = " batch "\nbatch_wait = 0.002\njob_timeout = 600\n"
 
 /*
@@ -44,13 +45,16 @@ static void
 write_python_pool(FILE *f, unsigned ncpu)
 {
 	fprintf(f,
-	    "\n[pool " BENCH_POOL_PYTHON "]\n"
+	    "\n[pool " BENCH_POOL_PYTHON
+	    "]\n"
 	    "worker_program = /usr/bin/python3 -m leasepoold.worker "
-	    "--path '" BENCH_SOURCE "/examples/python' primes\n"
+	    "--path '" BENCH_SOURCE
+	    "/examples/python' primes\n"
 	    "workers = %u\n"
 	    "executors_min = 0\n"
 	    "executors_max = 1\n"
-	    "job_timeout = 600\n", ncpu);
+	    "job_timeout = 600\n",
+	    ncpu);
 }
 
 /*
@@ -102,10 +106,11 @@ write_config(const char *path, unsigned ncpu, bool python)
 		bench_fatal("%s: %s", path, strerror(errno));
 }
 
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 exec_daemon(const struct bench_daemon *d, const char *path)
 {
-	int logfd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int logfd =
+	    open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (logfd == -1 || null == -1)
@@ -116,7 +121,8 @@ exec_daemon(const struct bench_daemon *d, const char *path)
 	setenv("PYTHONPATH", BENCH_SOURCE "/client/python", 1);
 	setenv("PYTHONDONTWRITEBYTECODE", "1", 1);
 	execl(path, path, "-c", d->config, "-s", d->socket, (char *)NULL);
-	dprintf(STDERR_FILENO, "leasepool-bench: exec %s: %s\n", path, strerror(errno));
+	dprintf(STDERR_FILENO, "leasepool-bench: exec %s: %s\n", path,
+	    strerror(errno));
 	_exit(127);
 }
 
@@ -149,7 +155,8 @@ daemon_start(struct bench_daemon *d, const char *path, unsigned ncpu)
 	snprintf(d->log, sizeof d->log, "%s/leasepoold.log", d->dir);
 	d->python = system(PYTHON_PROBE) == 0;
 	if (!d->python)
-		report_note("no /usr/bin/python3 with msgpack (python3-msgpack): "
+		report_note(
+		    "no /usr/bin/python3 with msgpack (python3-msgpack): "
 		    "no Python pool, no python figures");
 	write_config(d->config, ncpu, d->python);
 
@@ -163,10 +170,12 @@ daemon_start(struct bench_daemon *d, const char *path, unsigned ncpu)
 	while (!daemon_answers(d)) {
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
 			d->pid = 0;
-			bench_fatal("%s stopped at start-up (status %d)", path, status);
+			bench_fatal("%s stopped at start-up (status %d)", path,
+			    status);
 		}
 		if (seconds_since(start) > START_SECONDS)
-			bench_fatal("%s did not answer within %.0f s", path, START_SECONDS);
+			bench_fatal("%s did not answer within %.0f s", path,
+			    START_SECONDS);
 		sleep_seconds(0.01);
 	}
 }
@@ -184,7 +193,8 @@ daemon_stop(struct bench_daemon *d)
 	kill(d->pid, SIGTERM);
 	while ((pid = waitpid(d->pid, &status, WNOHANG)) == 0) {
 		if (seconds_since(start) > STOP_SECONDS) {
-			report_note("leasepoold did not stop within %.0f s of SIGTERM; killed",
+			report_note(
+			    "leasepoold did not stop within %.0f s of SIGTERM; killed",
 			    STOP_SECONDS);
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, &status, 0);
@@ -196,9 +206,11 @@ daemon_stop(struct bench_daemon *d)
 	if (pid == -1)
 		return;
 	if (WIFSIGNALED(status))
-		report_note("leasepoold was killed by signal %d", WTERMSIG(status));
+		report_note("leasepoold was killed by signal %d",
+		    WTERMSIG(status));
 	else if (WEXITSTATUS(status) != 0)
-		report_note("leasepoold exited with status %d", WEXITSTATUS(status));
+		report_note("leasepoold exited with status %d",
+		    WEXITSTATUS(status));
 }
 
 struct lp_client *
@@ -215,7 +227,8 @@ daemon_connect(const struct bench_daemon *d)
 void
 daemon_acquire(struct lp_client *c, const char *pool, struct lp_lease *lease)
 {
-	struct lp_acquire_opts opts = { .pool = pool, .owner = "leasepool-bench" };
+	struct lp_acquire_opts opts = { .pool = pool,
+		.owner = "leasepool-bench" };
 	struct lp_error err;
 
 	if (lp_acquire(c, &opts, lease, &err) != LP_OK)
@@ -228,8 +241,8 @@ daemon_release(struct lp_client *c, const struct lp_lease *lease)
 	struct lp_error err;
 
 	if (lp_release(c, lease->id, &err) != LP_OK)
-		bench_fatal("release of lease %llu: %s", (unsigned long long)lease->id,
-		    err.message);
+		bench_fatal("release of lease %llu: %s",
+		    (unsigned long long)lease->id, err.message);
 }
 
 int

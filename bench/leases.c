@@ -20,15 +20,16 @@ static const struct figure_def cycle_defs[] = {
 };
 
 static const struct figure_def cycle_cpu_def = {
-	"acquire_release.daemon_cpu_us", "daemon CPU per acquire + release", UNIT_USEC,
-	"baseline.rtt.relay_cpu_us", TARGET_NONE, 0
+	"acquire_release.daemon_cpu_us", "daemon CPU per acquire + release",
+	UNIT_USEC, "baseline.rtt.relay_cpu_us", TARGET_NONE, 0
 };
 
 static const struct figure_def contended_defs[] = {
-	{ "contended.grants_per_s", "contended: 16 clients, 2 executors: grants", UNIT_PER_SEC,
+	{ "contended.grants_per_s",
+	    "contended: 16 clients, 2 executors: grants", UNIT_PER_SEC,
 	    "baseline.pipelined.msgs_per_s", TARGET_NONE, 0 },
-	{ "contended.fairness", "contended: max/min grants per client", UNIT_RATIO,
-	    NULL, TARGET_NONE, 0 },
+	{ "contended.fairness", "contended: max/min grants per client",
+	    UNIT_RATIO, NULL, TARGET_NONE, 0 },
 };
 
 static void
@@ -49,7 +50,8 @@ measure_acquire(struct bench_ctx *ctx)
 	double cpu;
 
 	samples_init(&s, n);
-	cpu = time_ops(&s, bench_count(ctx, 500), n, cycle_once, c, ctx->daemon->pid);
+	cpu = time_ops(&s, bench_count(ctx, 500), n, cycle_once, c,
+	    ctx->daemon->pid);
 	report_latency(cycle_defs, &s);
 	report_record(&cycle_cpu_def, cpu);
 	samples_free(&s);
@@ -61,7 +63,8 @@ static void
 contend(struct crowd_member *m)
 {
 	char owner[32];
-	struct lp_acquire_opts opts = { .pool = BENCH_POOL_PAIR, .owner = owner };
+	struct lp_acquire_opts opts = { .pool = BENCH_POOL_PAIR,
+		.owner = owner };
 	struct lp_args *args = lp_args_new();
 	struct lp_lease lease;
 	struct lp_value *v;

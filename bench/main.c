@@ -42,26 +42,31 @@ static const struct measurement measurements[] = {
 	    "baseline", false, false },
 	{ "echo64k", "sequential runs of echo, 64 KiB", measure_echo_big,
 	    "baseline", false, false },
-	{ "relay64", "raw relay: 64 messages in flight", measure_baseline_pipelined,
-	    NULL, false, false },
+	{ "relay64", "raw relay: 64 messages in flight",
+	    measure_baseline_pipelined, NULL, false, false },
 	{ "pipelined", "pipelined runs of echo on one lease", measure_pipelined,
 	    "relay64", false, false },
-	{ "acquire", "acquire + release cycle", measure_acquire, "baseline", false, false },
+	{ "acquire", "acquire + release cycle", measure_acquire, "baseline",
+	    false, false },
 	{ "contended", "16 clients acquiring 2 executors", measure_contended,
 	    "relay64", false, false },
-	{ "spin", "CPU-bound runs of spin 1 ms", measure_spin, NULL, false, false },
-	{ "threads", "sleep 1 ms on the thread backend, 64 workers", measure_threads,
-	    NULL, false, false },
-	{ "python", "echo and count_primes on Python workers, against the C echo",
+	{ "spin", "CPU-bound runs of spin 1 ms", measure_spin, NULL, false,
+	    false },
+	{ "threads", "sleep 1 ms on the thread backend, 64 workers",
+	    measure_threads, NULL, false, false },
+	{ "python",
+	    "echo and count_primes on Python workers, against the C echo",
 	    measure_python, NULL, false, false },
 	{ "submit", "submissions of echo through the grinder, batch 1 to 256",
 	    measure_submit, NULL, false, false },
-	{ "submit16", "the same from 16 connections at once", measure_submit_crowd,
-	    NULL, false, false },
+	{ "submit16", "the same from 16 connections at once",
+	    measure_submit_crowd, NULL, false, false },
 	{ "memory", "daemon RSS idle and with 1,000 and 10,000 connections",
 	    measure_memory, NULL, true, false },
-	{ "load", "echo latency at 1 to 64 in flight, for bench/plot-latency.sh "
-	    "(only when named)", measure_load, "baseline", false, true },
+	{ "load",
+	    "echo latency at 1 to 64 in flight, for bench/plot-latency.sh "
+	    "(only when named)",
+	    measure_load, "baseline", false, true },
 };
 
 #define NMEASUREMENTS (sizeof measurements / sizeof measurements[0])
@@ -86,7 +91,8 @@ bench_fatal(const char *fmt, ...)
 	fprintf(stderr, "\n");
 	if (running != NULL) {
 		daemon_stop(running);
-		fprintf(stderr, "leasepool-bench: the daemon's log is kept in %s\n",
+		fprintf(stderr,
+		    "leasepool-bench: the daemon's log is kept in %s\n",
 		    running->log);
 	}
 	exit(1);
@@ -104,7 +110,7 @@ bench_seconds(const struct bench_ctx *ctx, double normal)
 	return normal * ctx->opts->scale;
 }
 
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
@@ -120,8 +126,9 @@ usage(int status)
 	    "  --only NAME    one measurement (and the baseline when its ratios need it):\n",
 	    BENCH_REPS_DEFAULT);
 	for (size_t i = 0; i < NMEASUREMENTS; i++)
-		fprintf(status ? stderr : stdout, "                   %-10s %s\n",
-		    measurements[i].name, measurements[i].what);
+		fprintf(status ? stderr : stdout,
+		    "                   %-10s %s\n", measurements[i].name,
+		    measurements[i].what);
 	exit(status);
 }
 
@@ -146,7 +153,8 @@ parse_options(int argc, char **argv, struct bench_opts *o)
 	memset(o, 0, sizeof *o);
 	o->reps = BENCH_REPS_DEFAULT;
 	o->scale = 1;
-	while ((ch = getopt_long(argc, argv, "d:qs:r:j:o:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:qs:r:j:o:h", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'd':
 			o->daemon = optarg;
@@ -156,8 +164,10 @@ parse_options(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 's':
 			o->scale = strtod(optarg, &end);
-			if (*end != '\0' || !(o->scale >= SCALE_MIN && o->scale <= SCALE_MAX)) {
-				fprintf(stderr, "leasepool-bench: --scale takes %g to %g\n",
+			if (*end != '\0' ||
+			    !(o->scale >= SCALE_MIN && o->scale <= SCALE_MAX)) {
+				fprintf(stderr,
+				    "leasepool-bench: --scale takes %g to %g\n",
 				    SCALE_MIN, SCALE_MAX);
 				exit(2);
 			}
@@ -166,7 +176,8 @@ parse_options(int argc, char **argv, struct bench_opts *o)
 		case 'r':
 			n = strtol(optarg, &end, 10);
 			if (*end != '\0' || n < 1 || n > BENCH_REPS_MAX) {
-				fprintf(stderr, "leasepool-bench: --reps takes 1 to %d\n",
+				fprintf(stderr,
+				    "leasepool-bench: --reps takes 1 to %d\n",
 				    BENCH_REPS_MAX);
 				exit(2);
 			}
@@ -221,7 +232,8 @@ raise_fd_limit(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			report_note("cannot raise the descriptor limit: %s", strerror(errno));
+			report_note("cannot raise the descriptor limit: %s",
+			    strerror(errno));
 	}
 }
 
@@ -256,8 +268,10 @@ note_machine(void)
 	report_context("load_average_before", machine_load());
 	report_context("guest_halt_poll_ns", machine_halt_poll_ns());
 	if (busy > BUSY_WARN)
-		report_note("other programs kept %.0f %% of the CPUs busy just before the run: "
-		    "trust the ratios more than the absolute figures", 100 * busy);
+		report_note(
+		    "other programs kept %.0f %% of the CPUs busy just before the run: "
+		    "trust the ratios more than the absolute figures",
+		    100 * busy);
 }
 
 /*
@@ -278,13 +292,16 @@ note_steal(const struct cpu_times *start)
 	steal = cpu_steal_share(start, &end);
 	report_context("cpu_steal_during_run", steal);
 	if (steal > STEAL_WARN)
-		report_note("the VM's host took %.1f %% of the CPUs' time during the run "
-		    "(steal): rates and the spin figures lose about as much", 100 * steal);
+		report_note(
+		    "the VM's host took %.1f %% of the CPUs' time during the run "
+		    "(steal): rates and the spin figures lose about as much",
+		    100 * steal);
 }
 
 /* One pass over the selected measurements that are repeated, or those that are not. */
 static void
-run_pass(struct bench_ctx *ctx, const struct measurement *only, bool once, const char *label)
+run_pass(struct bench_ctx *ctx, const struct measurement *only, bool once,
+    const char *label)
 {
 	uint64_t start;
 	bool any = false;
@@ -320,7 +337,8 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &opts);
 	if (opts.only != NULL && (only = find_measurement(opts.only)) == NULL) {
-		fprintf(stderr, "leasepool-bench: no measurement named '%s'\n", opts.only);
+		fprintf(stderr, "leasepool-bench: no measurement named '%s'\n",
+		    opts.only);
 		usage(2);
 	}
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -337,7 +355,8 @@ main(int argc, char **argv)
 		memory_take_fresh(&ctx);
 
 	for (ctx.rep = 0; ctx.rep < opts.reps; ctx.rep++) {
-		snprintf(label, sizeof label, "repetition %u/%u", ctx.rep + 1, opts.reps);
+		snprintf(label, sizeof label, "repetition %u/%u", ctx.rep + 1,
+		    opts.reps);
 		run_pass(&ctx, only, false, label);
 	}
 	run_pass(&ctx, only, true, "once");
@@ -354,7 +373,8 @@ main(int argc, char **argv)
 	else
 		default_json_path(json, sizeof json);
 	if (!report_json(&ctx, json)) {
-		fprintf(stderr, "leasepool-bench: %s: %s\n", json, strerror(errno));
+		fprintf(stderr, "leasepool-bench: %s: %s\n", json,
+		    strerror(errno));
 		return 1;
 	}
 	printf("\nJSON: %s\ntotal time: %.1f s\n", json, seconds_since(start));

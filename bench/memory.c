@@ -43,41 +43,44 @@ struct level {
 static const struct figure_def fresh_defs[] = {
 	{ "memory.fresh.rss_kib", "daemon RSS, idle, fresh", UNIT_KIB, NULL,
 	    TARGET_AT_MOST, 4096 },
-	{ "memory.fresh.pss_kib", "daemon PSS, idle, fresh", UNIT_KIB, NULL, TARGET_NONE, 0 },
-	{ "memory.fresh.anon_kib", "daemon anonymous memory, idle, fresh", UNIT_KIB, NULL,
+	{ "memory.fresh.pss_kib", "daemon PSS, idle, fresh", UNIT_KIB, NULL,
 	    TARGET_NONE, 0 },
+	{ "memory.fresh.anon_kib", "daemon anonymous memory, idle, fresh",
+	    UNIT_KIB, NULL, TARGET_NONE, 0 },
 };
 
 static const struct figure_def idle_defs[] = {
-	{ "memory.idle.rss_kib", "daemon RSS, idle, after the load", UNIT_KIB, NULL,
-	    TARGET_AT_MOST, 4096 },
-	{ "memory.idle.pss_kib", "daemon PSS, idle, after the load", UNIT_KIB, NULL,
-	    TARGET_NONE, 0 },
-	{ "memory.idle.anon_kib", "daemon anonymous memory, idle, after the load", UNIT_KIB,
+	{ "memory.idle.rss_kib", "daemon RSS, idle, after the load", UNIT_KIB,
+	    NULL, TARGET_AT_MOST, 4096 },
+	{ "memory.idle.pss_kib", "daemon PSS, idle, after the load", UNIT_KIB,
 	    NULL, TARGET_NONE, 0 },
+	{ "memory.idle.anon_kib",
+	    "daemon anonymous memory, idle, after the load", UNIT_KIB, NULL,
+	    TARGET_NONE, 0 },
 };
 
 static const struct level levels[] = {
 	{ 1000,
-	    { "memory.conns1000.rss_kib", "daemon RSS, 1000 idle connections", UNIT_KIB,
-		NULL, TARGET_NONE, 0 },
-	    { "memory.conns1000.per_conn_kib", "per connection (1000, silent)", UNIT_KIB,
-		NULL, TARGET_AT_MOST, 8 },
-	    { "memory.conns1000.per_conn_hello_kib", "per connection (1000, after a hello)",
-		UNIT_KIB, NULL, TARGET_AT_MOST, 8 } },
+	    { "memory.conns1000.rss_kib", "daemon RSS, 1000 idle connections",
+		UNIT_KIB, NULL, TARGET_NONE, 0 },
+	    { "memory.conns1000.per_conn_kib", "per connection (1000, silent)",
+		UNIT_KIB, NULL, TARGET_AT_MOST, 8 },
+	    { "memory.conns1000.per_conn_hello_kib",
+		"per connection (1000, after a hello)", UNIT_KIB, NULL,
+		TARGET_AT_MOST, 8 } },
 	{ 10000,
-	    { "memory.conns10000.rss_kib", "daemon RSS, 10000 idle connections", UNIT_KIB,
-		NULL, TARGET_NONE, 0 },
-	    { "memory.conns10000.per_conn_kib", "per connection (10000, silent)", UNIT_KIB,
-		NULL, TARGET_AT_MOST, 8 },
-	    { "memory.conns10000.per_conn_hello_kib", "per connection (10000, after a hello)",
-		UNIT_KIB, NULL, TARGET_AT_MOST, 8 } },
+	    { "memory.conns10000.rss_kib", "daemon RSS, 10000 idle connections",
+		UNIT_KIB, NULL, TARGET_NONE, 0 },
+	    { "memory.conns10000.per_conn_kib",
+		"per connection (10000, silent)", UNIT_KIB, NULL,
+		TARGET_AT_MOST, 8 },
+	    { "memory.conns10000.per_conn_hello_kib",
+		"per connection (10000, after a hello)", UNIT_KIB, NULL,
+		TARGET_AT_MOST, 8 } },
 };
 
-static const struct figure_def held_def = {
-	"memory.connections_held", "idle connections held", UNIT_COUNT, NULL,
-	TARGET_AT_LEAST, 10000
-};
+static const struct figure_def held_def = { "memory.connections_held",
+	"idle connections held", UNIT_COUNT, NULL, TARGET_AT_LEAST, 10000 };
 
 static void
 footprint_read(pid_t pid, struct footprint *fp)
@@ -110,7 +113,9 @@ daemon_connections(struct lp_client *control)
 	if (lp_stats(control, NULL, &v, &err) != LP_OK)
 		bench_fatal("stats: %s", err.message);
 	o = lp_value_get(v, "connections");
-	n = o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (long long)o->via.u64 : -1;
+	n = o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ?
+	    (long long)o->via.u64 :
+	    -1;
 	lp_value_free(v);
 	return n;
 }
@@ -176,17 +181,20 @@ close_all(int *fds, unsigned n)
 
 /* Holds l->n idle connections and records what they cost over idle. */
 static bool
-hold_level(struct bench_ctx *ctx, struct lp_client *control, const struct level *l,
-    const struct footprint *idle)
+hold_level(struct bench_ctx *ctx, struct lp_client *control,
+    const struct level *l, const struct footprint *idle)
 {
 	struct rlimit rl;
 	struct footprint fp;
 	unsigned opened = 0;
 	int *fds;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < l->n + FD_MARGIN) {
-		report_note("%u idle connections not measured: the descriptor limit is %llu "
-		    "(hard limit %llu); %u are needed", l->n, (unsigned long long)rl.rlim_cur,
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur < l->n + FD_MARGIN) {
+		report_note(
+		    "%u idle connections not measured: the descriptor limit is %llu "
+		    "(hard limit %llu); %u are needed",
+		    l->n, (unsigned long long)rl.rlim_cur,
 		    (unsigned long long)rl.rlim_max, l->n + FD_MARGIN);
 		return false;
 	}
@@ -194,15 +202,18 @@ hold_level(struct bench_ctx *ctx, struct lp_client *control, const struct level 
 		bench_fatal("out of memory");
 	for (; opened < l->n; opened++) {
 		if ((fds[opened] = daemon_raw_connect(ctx->daemon)) == -1) {
-			report_note("%u idle connections: connection %u failed: %s", l->n,
-			    opened + 1, strerror(errno));
+			report_note(
+			    "%u idle connections: connection %u failed: %s",
+			    l->n, opened + 1, strerror(errno));
 			break;
 		}
 	}
 	if (opened < l->n || !settle(control, (long long)l->n + 1)) {
 		if (opened == l->n)
-			report_note("%u idle connections: the daemon did not accept them all "
-			    "within %.0f s", l->n, SETTLE_SECONDS);
+			report_note(
+			    "%u idle connections: the daemon did not accept them all "
+			    "within %.0f s",
+			    l->n, SETTLE_SECONDS);
 		close_all(fds, opened);
 		settle(control, 1);
 		return false;
@@ -211,7 +222,8 @@ hold_level(struct bench_ctx *ctx, struct lp_client *control, const struct level 
 	report_record(&l->rss, fp.rss_kib);
 	report_record(&l->per_conn, (fp.rss_kib - idle->rss_kib) / l->n);
 	if (!hello_all(fds, l->n)) {
-		report_note("%u idle connections: a hello failed: %s", l->n, strerror(errno));
+		report_note("%u idle connections: a hello failed: %s", l->n,
+		    strerror(errno));
 		close_all(fds, l->n);
 		settle(control, 1);
 		return false;
@@ -220,7 +232,8 @@ hold_level(struct bench_ctx *ctx, struct lp_client *control, const struct level 
 	report_record(&l->per_conn_hello, (fp.rss_kib - idle->rss_kib) / l->n);
 	close_all(fds, l->n);
 	if (!settle(control, 1))
-		bench_fatal("the daemon did not notice %u connections closing", l->n);
+		bench_fatal("the daemon did not notice %u connections closing",
+		    l->n);
 	return true;
 }
 
@@ -234,7 +247,8 @@ measure_memory(struct bench_ctx *ctx)
 	if (fresh_taken)
 		footprint_record(fresh_defs, &fresh);
 	if (!settle(control, 1))
-		bench_fatal("connections of earlier measurements are still open");
+		bench_fatal(
+		    "connections of earlier measurements are still open");
 	/* Idle means idle: the daemon gives freed memory back after QUIET_SECONDS (server.c) without runs. */
 	sleep_seconds(IDLE_SECONDS);
 	footprint_read(ctx->daemon->pid, &idle);

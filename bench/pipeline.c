@@ -21,8 +21,8 @@
 /* A request in flight: whose it is, and when it went if it is timed. */
 struct pipeline_slot {
 	struct pipeline *p;
-	uint64_t sent_ns;		/* 0: not timed */
-	struct pipeline_slot *next;	/* on p->free */
+	uint64_t sent_ns;	    /* 0: not timed */
+	struct pipeline_slot *next; /* on p->free */
 };
 
 static void pipeline_done(struct lp_client *, enum lp_err, struct lp_value *,
@@ -35,9 +35,10 @@ pipeline_send(struct pipeline *p, struct pipeline_slot *s)
 	enum lp_err rc;
 
 	s->sent_ns = p->latency != NULL ? now_ns() : 0;
-	rc = p->pool != NULL ?
-	    lp_submit_async(p->c, p->pool, p->fn, p->args, pipeline_done, s, &err) :
-	    lp_run_async(p->c, p->lease, p->fn, p->args, pipeline_done, s, &err);
+	rc = p->pool != NULL ? lp_submit_async(p->c, p->pool, p->fn, p->args,
+				   pipeline_done, s, &err) :
+			       lp_run_async(p->c, p->lease, p->fn, p->args,
+				   pipeline_done, s, &err);
 	if (rc != LP_OK)
 		bench_fatal("run %s: %s", p->fn, err.message);
 }
@@ -108,7 +109,8 @@ pipeline_finish(struct pipeline *p)
 	p->draining = false;
 	if (p->failed > 0)
 		bench_fatal("%llu runs of %s failed, the first with: %s",
-		    (unsigned long long)p->failed, p->fn, p->first_error.message);
+		    (unsigned long long)p->failed, p->fn,
+		    p->first_error.message);
 }
 
 void

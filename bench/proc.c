@@ -64,9 +64,10 @@ cpu_times_read(struct cpu_times *t)
 
 	if (f == NULL)
 		return false;
-	n = fscanf(f, "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-	    " %" SCNu64 " %" SCNu64 " %" SCNu64, &v[0], &v[1], &v[2], &v[3], &v[4],
-	    &v[5], &v[6], &v[7]);
+	n = fscanf(f,
+	    "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+	    " %" SCNu64 " %" SCNu64 " %" SCNu64,
+	    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
 	t->switches = 0;
 	while (n >= 5 && fgets(line, sizeof line, f) != NULL)
 		if (sscanf(line, "ctxt %" SCNu64, &t->switches) == 1)
@@ -87,7 +88,8 @@ cpu_steal_share(const struct cpu_times *from, const struct cpu_times *to)
 {
 	if (to->total <= from->total)
 		return NAN;
-	return (double)(to->steal - from->steal) / (double)(to->total - from->total);
+	return (double)(to->steal - from->steal) /
+	    (double)(to->total - from->total);
 }
 
 double
@@ -95,7 +97,8 @@ cpu_idle_share(const struct cpu_times *from, const struct cpu_times *to)
 {
 	if (to->total <= from->total)
 		return NAN;
-	return (double)(to->idle - from->idle) / (double)(to->total - from->total);
+	return (double)(to->idle - from->idle) /
+	    (double)(to->total - from->total);
 }
 
 double
@@ -141,5 +144,6 @@ machine_load(void)
 double
 machine_halt_poll_ns(void)
 {
-	return first_number("/sys/module/haltpoll/parameters/guest_halt_poll_ns");
+	return first_number(
+	    "/sys/module/haltpoll/parameters/guest_halt_poll_ns");
 }

@@ -116,12 +116,14 @@ figure_ratio(const struct figure *f)
 	double r[BENCH_REPS_MAX];
 	size_t n = 0;
 
-	if (f->def->baseline == NULL || (b = figure_find(f->def->baseline)) == NULL)
+	if (f->def->baseline == NULL ||
+	    (b = figure_find(f->def->baseline)) == NULL)
 		return NAN;
 	if (b->n != f->n)
 		return figure_median(f) / figure_median(b);
 	for (size_t i = 0; i < f->n; i++)
-		if (!isnan(f->values[i]) && !isnan(b->values[i]) && b->values[i] != 0)
+		if (!isnan(f->values[i]) && !isnan(b->values[i]) &&
+		    b->values[i] != 0)
 			r[n++] = f->values[i] / b->values[i];
 	return median(r, n);
 }
@@ -150,8 +152,12 @@ static const char *
 unit_name(enum unit u)
 {
 	static const char *const names[] = {
-		[UNIT_USEC] = "us", [UNIT_PER_SEC] = "/s", [UNIT_PERCENT] = "%",
-		[UNIT_KIB] = "KiB", [UNIT_COUNT] = "", [UNIT_RATIO] = "x",
+		[UNIT_USEC] = "us",
+		[UNIT_PER_SEC] = "/s",
+		[UNIT_PERCENT] = "%",
+		[UNIT_KIB] = "KiB",
+		[UNIT_COUNT] = "",
+		[UNIT_RATIO] = "x",
 	};
 
 	return names[u];
@@ -175,15 +181,18 @@ format_value(char *buf, size_t len, enum unit u, double v)
 static void
 format_target(char *buf, size_t len, const struct figure_def *d)
 {
-	const char *op = d->target == TARGET_RATIO_AT_MOST ||
-	    d->target == TARGET_AT_MOST ? "<=" : ">=";
+	const char *op =
+	    d->target == TARGET_RATIO_AT_MOST || d->target == TARGET_AT_MOST ?
+	    "<=" :
+	    ">=";
 
 	if (d->target == TARGET_NONE)
 		snprintf(buf, len, "-");
 	else if (ratio_target(d->target))
 		snprintf(buf, len, "%s %.2fx", op, d->target_value);
 	else
-		snprintf(buf, len, "%s %g %s", op, d->target_value, unit_name(d->unit));
+		snprintf(buf, len, "%s %g %s", op, d->target_value,
+		    unit_name(d->unit));
 }
 
 void
@@ -192,7 +201,8 @@ report_print(const struct bench_ctx *ctx)
 	static const char *const verdicts[] = { "MISSED", "met" };
 	char value[32], lo_s[32], hi_s[32], spread[72], ratio[32], target[48];
 
-	printf("\nleasepool-bench: %u CPUs, %u repetition%s (median shown, min..max beside it)\n\n",
+	printf(
+	    "\nleasepool-bench: %u CPUs, %u repetition%s (median shown, min..max beside it)\n\n",
 	    ctx->ncpu, ctx->opts->reps, ctx->opts->reps == 1 ? "" : "s");
 	printf("%-44s %12s %-4s %-25s %-8s %-14s %s\n", "figure", "median", "",
 	    "spread", "vs base", "target", "");
@@ -258,7 +268,8 @@ cpu_model(char *buf, size_t len)
 	if (f == NULL)
 		return;
 	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, "model name", 10) == 0 && (colon = strchr(line, ':')) != NULL) {
+		if (strncmp(line, "model name", 10) == 0 &&
+		    (colon = strchr(line, ':')) != NULL) {
 			colon[strcspn(colon, "\n")] = '\0';
 			snprintf(buf, len, "%s", colon + 2);
 			break;
@@ -272,8 +283,10 @@ json_figure(FILE *f, const struct figure *fig, bool last)
 {
 	const struct figure_def *d = fig->def;
 	static const char *const kinds[] = {
-		[TARGET_NONE] = "none", [TARGET_RATIO_AT_MOST] = "ratio_at_most",
-		[TARGET_RATIO_AT_LEAST] = "ratio_at_least", [TARGET_AT_MOST] = "at_most",
+		[TARGET_NONE] = "none",
+		[TARGET_RATIO_AT_MOST] = "ratio_at_most",
+		[TARGET_RATIO_AT_LEAST] = "ratio_at_least",
+		[TARGET_AT_MOST] = "at_most",
 		[TARGET_AT_LEAST] = "at_least",
 	};
 	int verdict = figure_verdict(fig);
@@ -304,7 +317,10 @@ json_figure(FILE *f, const struct figure *fig, bool last)
 	} else {
 		fprintf(f, "{\"kind\": \"%s\", \"value\": ", kinds[d->target]);
 		json_number(f, d->target_value);
-		fprintf(f, ", \"met\": %s}", verdict < 0 ? "null" : verdict ? "true" : "false");
+		fprintf(f, ", \"met\": %s}",
+		    verdict < 0 ? "null" :
+			verdict ? "true" :
+				  "false");
 	}
 	fprintf(f, "}%s\n", last ? "" : ",");
 }
@@ -323,7 +339,8 @@ report_json(const struct bench_ctx *ctx, const char *path)
 		snprintf(u.release, sizeof u.release, "unknown");
 	cpu_model(model, sizeof model);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	fprintf(f, "{\n  \"tool\": \"leasepool-bench\",\n  \"date\": \"%s\",\n", when);
+	fprintf(f, "{\n  \"tool\": \"leasepool-bench\",\n  \"date\": \"%s\",\n",
+	    when);
 	fprintf(f, "  \"machine\": {\"cpus\": %u, \"kernel\": ", ctx->ncpu);
 	json_string(f, u.release);
 	fprintf(f, ", \"cpu\": ");
@@ -335,8 +352,9 @@ report_json(const struct bench_ctx *ctx, const char *path)
 		fprintf(f, ": ");
 		json_number(f, context[i].value);
 	}
-	fprintf(f, "},\n  \"repetitions\": %u,\n  \"quick\": %s,\n  \"scale\": ", ctx->opts->reps,
-	    ctx->opts->quick ? "true" : "false");
+	fprintf(f,
+	    "},\n  \"repetitions\": %u,\n  \"quick\": %s,\n  \"scale\": ",
+	    ctx->opts->reps, ctx->opts->quick ? "true" : "false");
 	json_number(f, ctx->opts->scale);
 	fprintf(f, ",\n");
 	fprintf(f, "  \"figures\": [\n");
@@ -357,5 +375,6 @@ report_latency(const struct figure_def *defs, struct samples *s)
 	static const double percentiles[] = { 50, 99, 99.9 };
 
 	for (size_t i = 0; i < 3; i++)
-		report_record(&defs[i], samples_percentile_us(s, percentiles[i]));
+		report_record(&defs[i],
+		    samples_percentile_us(s, percentiles[i]));
 }

@@ -35,26 +35,26 @@ static const struct figure_def echo64k_defs[] = {
 };
 
 static const struct figure_def pipelined_defs[] = {
-	{ "run.pipelined.runs_per_s", "runs pipelined, echo 16 B (64 in flight)",
-	    UNIT_PER_SEC, "baseline.pipelined.msgs_per_s", TARGET_RATIO_AT_LEAST, 0.75 },
-	{ "run.pipelined.daemon_cpu_us", "daemon CPU per run, pipelined", UNIT_USEC,
-	    "baseline.pipelined.relay_cpu_us", TARGET_NONE, 0 },
-	{ "run.pipelined.switches_per_k", "context switches per 1k runs, pipelined", UNIT_COUNT,
+	{ "run.pipelined.runs_per_s",
+	    "runs pipelined, echo 16 B (64 in flight)", UNIT_PER_SEC,
+	    "baseline.pipelined.msgs_per_s", TARGET_RATIO_AT_LEAST, 0.75 },
+	{ "run.pipelined.daemon_cpu_us", "daemon CPU per run, pipelined",
+	    UNIT_USEC, "baseline.pipelined.relay_cpu_us", TARGET_NONE, 0 },
+	{ "run.pipelined.switches_per_k",
+	    "context switches per 1k runs, pipelined", UNIT_COUNT,
 	    "baseline.pipelined.switches_per_k", TARGET_NONE, 0 },
 	{ "run.pipelined.idle_percent", "CPUs idle, pipelined", UNIT_PERCENT,
 	    "baseline.pipelined.idle_percent", TARGET_NONE, 0 },
 };
 
 /* The daemon's CPU time per run, kernel included, against the relay's. */
-static const struct figure_def echo16_cpu_def = {
-	"run.echo16.daemon_cpu_us", "daemon CPU per run echo 16 B", UNIT_USEC,
-	"baseline.rtt.relay_cpu_us", TARGET_NONE, 0
-};
+static const struct figure_def echo16_cpu_def = { "run.echo16.daemon_cpu_us",
+	"daemon CPU per run echo 16 B", UNIT_USEC, "baseline.rtt.relay_cpu_us",
+	TARGET_NONE, 0 };
 
-static const struct figure_def echo64k_cpu_def = {
-	"run.echo64k.daemon_cpu_us", "daemon CPU per run echo 64 KiB", UNIT_USEC,
-	"baseline.rtt.relay_cpu_us", TARGET_NONE, 0
-};
+static const struct figure_def echo64k_cpu_def = { "run.echo64k.daemon_cpu_us",
+	"daemon CPU per run echo 64 KiB", UNIT_USEC,
+	"baseline.rtt.relay_cpu_us", TARGET_NONE, 0 };
 
 /*
  * The target is on the pool kept fed.  With exactly `workers` in flight
@@ -63,25 +63,29 @@ static const struct figure_def echo64k_cpu_def = {
  * 1 ms before leasepool adds anything).
  */
 static const struct figure_def spin_defs[] = {
-	{ "spin.runs_per_s", "spin 1 ms, workers in flight", UNIT_PER_SEC,
-	    NULL, TARGET_NONE, 0 },
-	{ "spin.percent_of_ideal", "spin 1 ms, workers in flight: of ideal", UNIT_PERCENT,
-	    NULL, TARGET_NONE, 0 },
-	{ "spin_queued.percent_of_ideal", "spin 1 ms, 2x workers in flight: of ideal",
-	    UNIT_PERCENT, NULL, TARGET_AT_LEAST, 95 },
-	{ "spin_queued.steal_percent", "spin 1 ms, 2x in flight: CPU stolen by host",
+	{ "spin.runs_per_s", "spin 1 ms, workers in flight", UNIT_PER_SEC, NULL,
+	    TARGET_NONE, 0 },
+	{ "spin.percent_of_ideal", "spin 1 ms, workers in flight: of ideal",
 	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
+	{ "spin_queued.percent_of_ideal",
+	    "spin 1 ms, 2x workers in flight: of ideal", UNIT_PERCENT, NULL,
+	    TARGET_AT_LEAST, 95 },
+	{ "spin_queued.steal_percent",
+	    "spin 1 ms, 2x in flight: CPU stolen by host", UNIT_PERCENT, NULL,
+	    TARGET_NONE, 0 },
 };
 
 static const struct figure_def threads_defs[] = {
-	{ "threads.sleep.runs_per_s", "thread sleep 1 ms, workers in flight", UNIT_PER_SEC,
-	    NULL, TARGET_NONE, 0 },
+	{ "threads.sleep.runs_per_s", "thread sleep 1 ms, workers in flight",
+	    UNIT_PER_SEC, NULL, TARGET_NONE, 0 },
 	{ "threads.sleep.efficiency", "thread sleep 1 ms: parallel efficiency",
 	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
-	{ "threads.sleep_queued.efficiency", "thread sleep 1 ms, 2x in flight: efficiency",
-	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
-	{ "threads.sleep_queued.steal_percent", "thread sleep 1 ms, 2x: CPU stolen by host",
-	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
+	{ "threads.sleep_queued.efficiency",
+	    "thread sleep 1 ms, 2x in flight: efficiency", UNIT_PERCENT, NULL,
+	    TARGET_NONE, 0 },
+	{ "threads.sleep_queued.steal_percent",
+	    "thread sleep 1 ms, 2x: CPU stolen by host", UNIT_PERCENT, NULL,
+	    TARGET_NONE, 0 },
 	{ "threads.nanosleep_us", "sleep 1 ms in the bench: p50", UNIT_USEC,
 	    NULL, TARGET_NONE, 0 },
 };
@@ -102,7 +106,12 @@ static const unsigned load_depths[NLOADS] = { 1, 2, 4, 8, 16, 32, 64 };
 /* clang-format on */
 
 static const struct figure_def load_defs[NLOADS][3] = {
-	LOAD_DEFS(1), LOAD_DEFS(2), LOAD_DEFS(4), LOAD_DEFS(8), LOAD_DEFS(16), LOAD_DEFS(32),
+	LOAD_DEFS(1),
+	LOAD_DEFS(2),
+	LOAD_DEFS(4),
+	LOAD_DEFS(8),
+	LOAD_DEFS(16),
+	LOAD_DEFS(32),
 	LOAD_DEFS(64),
 };
 
@@ -125,7 +134,8 @@ echo_once(void *arg)
 	if (lp_run(op->c, op->lease, op->fn, op->args, &v, &err) != LP_OK)
 		bench_fatal("run %s: %s", op->fn, err.message);
 	if (lp_value_str(v, &len) == NULL || len != op->len)
-		bench_fatal("run %s: %zu bytes back instead of %zu", op->fn, len, op->len);
+		bench_fatal("run %s: %zu bytes back instead of %zu", op->fn,
+		    len, op->len);
 	lp_value_free(v);
 }
 
@@ -135,9 +145,9 @@ echo_once(void *arg)
  * Returns the p50, in microseconds.
  */
 static double
-echo_latency(struct bench_ctx *ctx, const char *pool, const char *fn, struct lp_args *args,
-    size_t len, size_t warmup, size_t n, const struct figure_def *defs,
-    const struct figure_def *cpu_def)
+echo_latency(struct bench_ctx *ctx, const char *pool, const char *fn,
+    struct lp_args *args, size_t len, size_t warmup, size_t n,
+    const struct figure_def *defs, const struct figure_def *cpu_def)
 {
 	struct lp_client *c = daemon_connect(ctx->daemon);
 	struct echo_op op = { .c = c, .fn = fn, .args = args, .len = len };
@@ -191,8 +201,9 @@ measure_echo_big(struct bench_ctx *ctx)
 		bench_fatal("out of memory");
 	memset(big, 'x', BIG_BYTES);
 	lp_args_bin(args, big, BIG_BYTES);
-	echo_latency(ctx, BENCH_POOL_CPU, "echo", args, BIG_BYTES, bench_count(ctx, 200),
-	    bench_count(ctx, 3000), echo64k_defs, &echo64k_cpu_def);
+	echo_latency(ctx, BENCH_POOL_CPU, "echo", args, BIG_BYTES,
+	    bench_count(ctx, 200), bench_count(ctx, 3000), echo64k_defs,
+	    &echo64k_cpu_def);
 	free(big);
 	lp_args_free(args);
 }
@@ -212,7 +223,8 @@ pipeline_measure(struct bench_ctx *ctx, const char *pool, const char *fn,
 
 	daemon_acquire(c, pool, &lease);
 	p.lease = lease.id;
-	p.depth = fixed_depth > 0 ? fixed_depth : depth_per_worker * lease.workers;
+	p.depth =
+	    fixed_depth > 0 ? fixed_depth : depth_per_worker * lease.workers;
 	window_start(w, bench_seconds(ctx, BENCH_RATE_WARMUP),
 	    bench_seconds(ctx, BENCH_RATE_SECONDS), ctx->daemon->pid);
 	pipeline_run(&p, w);
@@ -229,7 +241,8 @@ measure_pipelined(struct bench_ctx *ctx)
 	struct rate_window w;
 
 	lp_args_str(args, BENCH_SMALL_STRING);
-	pipeline_measure(ctx, BENCH_POOL_CPU, "echo", args, 0, BENCH_PIPELINE_DEPTH, NULL, &w);
+	pipeline_measure(ctx, BENCH_POOL_CPU, "echo", args, 0,
+	    BENCH_PIPELINE_DEPTH, NULL, &w);
 	report_record(&pipelined_defs[0], window_rate(&w));
 	report_record(&pipelined_defs[1], window_cpu_us(&w));
 	report_record(&pipelined_defs[2], window_switches_per_k(&w));
@@ -271,7 +284,8 @@ measure_spin(struct bench_ctx *ctx)
 	struct lp_args *args = args_new();
 
 	lp_args_int(args, SPIN_MICROS);
-	parallel_efficiency(ctx, BENCH_POOL_CPU, "spin", args, SPIN_MICROS / 1e6, spin_defs);
+	parallel_efficiency(ctx, BENCH_POOL_CPU, "spin", args,
+	    SPIN_MICROS / 1e6, spin_defs);
 	lp_args_free(args);
 }
 
@@ -296,10 +310,12 @@ measure_threads(struct bench_ctx *ctx)
 	struct samples s;
 
 	lp_args_double(args, seconds);
-	parallel_efficiency(ctx, BENCH_POOL_THREADS, "sleep", args, seconds, threads_defs);
+	parallel_efficiency(ctx, BENCH_POOL_THREADS, "sleep", args, seconds,
+	    threads_defs);
 	lp_args_free(args);
 	samples_init(&s, SLEEP_SAMPLES);
-	time_ops(&s, 0, bench_count(ctx, SLEEP_SAMPLES), sleep_once, &seconds, 0);
+	time_ops(&s, 0, bench_count(ctx, SLEEP_SAMPLES), sleep_once, &seconds,
+	    0);
 	report_record(&threads_defs[4], samples_percentile_us(&s, 50));
 	samples_free(&s);
 }
@@ -314,15 +330,19 @@ measure_load(struct bench_ctx *ctx)
 {
 	struct lp_client *c = daemon_connect(ctx->daemon);
 	struct lp_args *args = args_new();
-	size_t warmup = bench_count(ctx, BENCH_SEQ_WARMUP), n = bench_count(ctx, BENCH_SEQ_SAMPLES);
+	size_t warmup = bench_count(ctx, BENCH_SEQ_WARMUP),
+	       n = bench_count(ctx, BENCH_SEQ_SAMPLES);
 	struct lp_lease lease;
 	struct samples s;
 
 	lp_args_str(args, BENCH_SMALL_STRING);
 	daemon_acquire(c, BENCH_POOL_CPU, &lease);
 	for (size_t i = 0; i < NLOADS; i++) {
-		struct pipeline p = { .c = c, .lease = lease.id, .fn = "echo", .args = args,
-		    .depth = load_depths[i] };
+		struct pipeline p = { .c = c,
+			.lease = lease.id,
+			.fn = "echo",
+			.args = args,
+			.depth = load_depths[i] };
 
 		samples_init(&s, n + load_depths[i]);
 		while (p.completed < warmup)
@@ -349,7 +369,8 @@ measure_load(struct bench_ctx *ctx)
  */
 #define PYTHON_ECHO_WARMUP 500
 #define PYTHON_ECHO_SAMPLES 5000
-#define PRIMES_LIMIT 5000	/* about 6.5 ms of Python on the VM of bench/README.md */
+/* about 6.5 ms of Python on the VM of bench/README.md */
+#define PRIMES_LIMIT 5000
 #define PRIMES_WARMUP 5
 #define PRIMES_SAMPLES 50
 
@@ -358,8 +379,8 @@ static const struct figure_def python_c_echo_defs[] = {
 	    NULL, TARGET_NONE, 0 },
 	{ "python.c_echo.p99_us", "C echo 16 B, beside Python: p99", UNIT_USEC,
 	    NULL, TARGET_NONE, 0 },
-	{ "python.c_echo.p999_us", "C echo 16 B, beside Python: p99.9", UNIT_USEC,
-	    NULL, TARGET_NONE, 0 },
+	{ "python.c_echo.p999_us", "C echo 16 B, beside Python: p99.9",
+	    UNIT_USEC, NULL, TARGET_NONE, 0 },
 };
 
 static const struct figure_def python_echo_defs[] = {
@@ -372,19 +393,23 @@ static const struct figure_def python_echo_defs[] = {
 };
 
 static const struct figure_def python_primes_job_def = {
-	"python.count_primes.job_us", "Python count_primes(5000): one job", UNIT_USEC,
-	NULL, TARGET_NONE, 0
+	"python.count_primes.job_us", "Python count_primes(5000): one job",
+	UNIT_USEC, NULL, TARGET_NONE, 0
 };
 
 static const struct figure_def python_primes_defs[] = {
-	{ "python.count_primes.runs_per_s", "Python count_primes, workers in flight",
-	    UNIT_PER_SEC, NULL, TARGET_NONE, 0 },
-	{ "python.count_primes.percent_of_ideal", "Python count_primes, workers: of ideal",
-	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
+	{ "python.count_primes.runs_per_s",
+	    "Python count_primes, workers in flight", UNIT_PER_SEC, NULL,
+	    TARGET_NONE, 0 },
+	{ "python.count_primes.percent_of_ideal",
+	    "Python count_primes, workers: of ideal", UNIT_PERCENT, NULL,
+	    TARGET_NONE, 0 },
 	{ "python_queued.count_primes.percent_of_ideal",
-	    "Python count_primes, 2x workers: of ideal", UNIT_PERCENT, NULL, TARGET_AT_LEAST, 95 },
-	{ "python_queued.count_primes.steal_percent", "Python count_primes, 2x: CPU stolen",
-	    UNIT_PERCENT, NULL, TARGET_NONE, 0 },
+	    "Python count_primes, 2x workers: of ideal", UNIT_PERCENT, NULL,
+	    TARGET_AT_LEAST, 95 },
+	{ "python_queued.count_primes.steal_percent",
+	    "Python count_primes, 2x: CPU stolen", UNIT_PERCENT, NULL,
+	    TARGET_NONE, 0 },
 };
 
 struct primes_op {
@@ -400,12 +425,13 @@ count_primes_once(void *arg)
 	struct lp_value *v;
 	struct lp_error err;
 
-	if (lp_run(op->c, op->lease, "primes:count_primes", op->args, &v, &err) != LP_OK)
+	if (lp_run(op->c, op->lease, "primes:count_primes", op->args, &v,
+		&err) != LP_OK)
 		bench_fatal("run primes:count_primes: %s", err.message);
 	/* pi(5000) */
 	if (lp_value_int(v) != 669)
-		bench_fatal("primes:count_primes(%d) answered %lld", PRIMES_LIMIT,
-		    (long long)lp_value_int(v));
+		bench_fatal("primes:count_primes(%d) answered %lld",
+		    PRIMES_LIMIT, (long long)lp_value_int(v));
 	lp_value_free(v);
 }
 
@@ -422,7 +448,8 @@ count_primes_round_trip(struct bench_ctx *ctx, struct lp_args *args)
 	daemon_acquire(c, BENCH_POOL_PYTHON, &lease);
 	op.lease = lease.id;
 	samples_init(&s, PRIMES_SAMPLES);
-	time_ops(&s, PRIMES_WARMUP, bench_count(ctx, PRIMES_SAMPLES), count_primes_once, &op, 0);
+	time_ops(&s, PRIMES_WARMUP, bench_count(ctx, PRIMES_SAMPLES),
+	    count_primes_once, &op, 0);
 	p50 = samples_percentile_us(&s, 50);
 	samples_free(&s);
 	daemon_release(c, &lease);
@@ -441,15 +468,15 @@ measure_python(struct bench_ctx *ctx)
 	if (!ctx->daemon->python)
 		return;
 	lp_args_str(args, BENCH_SMALL_STRING);
-	echo_latency(ctx, BENCH_POOL_CPU, "echo", args, BENCH_SMALL_BYTES, warmup, n,
-	    python_c_echo_defs, NULL);
-	echo_us = echo_latency(ctx, BENCH_POOL_PYTHON, "primes:echo", args, BENCH_SMALL_BYTES,
-	    warmup, n, python_echo_defs, NULL);
+	echo_latency(ctx, BENCH_POOL_CPU, "echo", args, BENCH_SMALL_BYTES,
+	    warmup, n, python_c_echo_defs, NULL);
+	echo_us = echo_latency(ctx, BENCH_POOL_PYTHON, "primes:echo", args,
+	    BENCH_SMALL_BYTES, warmup, n, python_echo_defs, NULL);
 	lp_args_clear(args);
 	lp_args_int(args, PRIMES_LIMIT);
 	job_us = count_primes_round_trip(ctx, args) - echo_us;
 	report_record(&python_primes_job_def, job_us);
-	parallel_efficiency(ctx, BENCH_POOL_PYTHON, "primes:count_primes", args, job_us / 1e6,
-	    python_primes_defs);
+	parallel_efficiency(ctx, BENCH_POOL_PYTHON, "primes:count_primes", args,
+	    job_us / 1e6, python_primes_defs);
 	lp_args_free(args);
 }

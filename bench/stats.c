@@ -55,7 +55,8 @@ samples_add(struct samples *s, uint64_t ns)
 		uint64_t *v = realloc(s->v, 2 * s->cap * sizeof *v);
 
 		if (v == NULL)
-			bench_fatal("out of memory for %zu samples", 2 * s->cap);
+			bench_fatal("out of memory for %zu samples",
+			    2 * s->cap);
 		s->v = v;
 		s->cap *= 2;
 	}
@@ -117,8 +118,8 @@ median(double *v, size_t n)
 }
 
 double
-time_ops(struct samples *s, size_t warmup, size_t n, void (*op)(void *), void *arg,
-    pid_t watch)
+time_ops(struct samples *s, size_t warmup, size_t n, void (*op)(void *),
+    void *arg, pid_t watch)
 {
 	uint64_t t, cpu = 0;
 
@@ -224,6 +225,7 @@ window_switches_per_k(const struct rate_window *w)
 	if (!window_machine_known(w) || w->machine_opened.switches == 0 ||
 	    w->count_closed == w->count_opened)
 		return NAN;
-	return 1e3 * (double)(w->machine_closed.switches - w->machine_opened.switches) /
+	return 1e3 *
+	    (double)(w->machine_closed.switches - w->machine_opened.switches) /
 	    (double)(w->count_closed - w->count_opened);
 }

@@ -13,12 +13,15 @@
 #define NGRINDERS 4
 
 static const char *const grinder_pools[NGRINDERS] = {
-	BENCH_POOL_GRIND1, BENCH_POOL_GRIND16, BENCH_POOL_GRIND64, BENCH_POOL_GRIND256,
+	BENCH_POOL_GRIND1,
+	BENCH_POOL_GRIND16,
+	BENCH_POOL_GRIND64,
+	BENCH_POOL_GRIND256,
 };
 
 static const struct figure_def one_defs[NGRINDERS] = {
-	{ "submit.b1.jobs_per_s", "submit echo, batch 1 (1024 in flight)", UNIT_PER_SEC,
-	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
+	{ "submit.b1.jobs_per_s", "submit echo, batch 1 (1024 in flight)",
+	    UNIT_PER_SEC, "run.pipelined.runs_per_s", TARGET_NONE, 0 },
 	{ "submit.b16.jobs_per_s", "submit echo, batch 16", UNIT_PER_SEC,
 	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
 	{ "submit.b64.jobs_per_s", "submit echo, batch 64", UNIT_PER_SEC,
@@ -27,10 +30,9 @@ static const struct figure_def one_defs[NGRINDERS] = {
 	    "run.pipelined.runs_per_s", TARGET_NONE, 0 },
 };
 
-static const struct figure_def one_cpu_def = {
-	"submit.b256.daemon_cpu_us", "daemon CPU per job, batch 256", UNIT_USEC,
-	"run.pipelined.daemon_cpu_us", TARGET_NONE, 0
-};
+static const struct figure_def one_cpu_def = { "submit.b256.daemon_cpu_us",
+	"daemon CPU per job, batch 256", UNIT_USEC,
+	"run.pipelined.daemon_cpu_us", TARGET_NONE, 0 };
 
 /* The rate and the fairness of a batch size, from BENCH_CROWD connections. */
 /* clang-format 14 garbles a braced initializer in a macro. */
@@ -51,10 +53,9 @@ static const struct figure_def crowd_defs[NGRINDERS][2] = {
 	CROWD_DEFS(256, TARGET_AT_LEAST, 250000),
 };
 
-static const struct figure_def crowd_cpu_def = {
-	"submit16.b256.daemon_cpu_us", "daemon CPU per job, 16 conns, batch 256", UNIT_USEC,
-	"run.pipelined.daemon_cpu_us", TARGET_NONE, 0
-};
+static const struct figure_def crowd_cpu_def = { "submit16.b256.daemon_cpu_us",
+	"daemon CPU per job, 16 conns, batch 256", UNIT_USEC,
+	"run.pipelined.daemon_cpu_us", TARGET_NONE, 0 };
 
 /* What every member of a crowd submits, and its share of what is in flight. */
 struct submission {
@@ -67,8 +68,11 @@ static void
 submit_member(struct crowd_member *m)
 {
 	const struct submission *s = m->arg;
-	struct pipeline p = { .c = m->c, .pool = s->pool, .fn = "echo", .args = s->args,
-	    .depth = s->depth };
+	struct pipeline p = { .c = m->c,
+		.pool = s->pool,
+		.fn = "echo",
+		.args = s->args,
+		.depth = s->depth };
 
 	while (!atomic_load(m->stop)) {
 		pipeline_step(&p);
@@ -79,7 +83,8 @@ submit_member(struct crowd_member *m)
 
 /* f[i]: the figures of grinder_pools[i], from n connections. */
 static void
-submit_from(struct bench_ctx *ctx, unsigned n, struct crowd_figures f[NGRINDERS])
+submit_from(struct bench_ctx *ctx, unsigned n,
+    struct crowd_figures f[NGRINDERS])
 {
 	struct lp_args *args = lp_args_new();
 
@@ -87,7 +92,8 @@ submit_from(struct bench_ctx *ctx, unsigned n, struct crowd_figures f[NGRINDERS]
 		bench_fatal("out of memory");
 	lp_args_str(args, BENCH_SMALL_STRING);
 	for (size_t i = 0; i < NGRINDERS; i++) {
-		struct submission s = { grinder_pools[i], args, BENCH_SUBMIT_DEPTH / n };
+		struct submission s = { grinder_pools[i], args,
+			BENCH_SUBMIT_DEPTH / n };
 
 		crowd_run(ctx, n, submit_member, &s, &f[i]);
 	}

@@ -26,7 +26,7 @@
 #include "daemon/server/runas.h"
 #include "daemon/server/server.h"
 
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
@@ -75,11 +75,13 @@ print_config(const struct config *cfg)
 	for (size_t i = 0; i < cfg->npools; i++) {
 		const struct pool_config *p = &cfg->pools[i];
 
-		printf("# pool %s: %s backend, %u-%u executor%s of %u worker%s, "
-		    "lease %gs + %gs grace, job timeout %gs\n", p->name,
-		    config_backend_name(p->backend), p->executors_min, p->executors_max,
-		    lp_plural(p->executors_max), p->workers, lp_plural(p->workers),
-		    p->lease_seconds, p->grace_seconds, p->job_timeout);
+		printf(
+		    "# pool %s: %s backend, %u-%u executor%s of %u worker%s, "
+		    "lease %gs + %gs grace, job timeout %gs\n",
+		    p->name, config_backend_name(p->backend), p->executors_min,
+		    p->executors_max, lp_plural(p->executors_max), p->workers,
+		    lp_plural(p->workers), p->lease_seconds, p->grace_seconds,
+		    p->job_timeout);
 	}
 	config_each_value(cfg, print_section, print_value, NULL);
 }
@@ -97,7 +99,8 @@ check_socket_path(const char *path)
 	char why[512];
 
 	if (listen_path_check(path, false, why, sizeof why) == -1) {
-		fprintf(stderr, "leasepoold: %s: will not listen there: %s\n", path, why);
+		fprintf(stderr, "leasepoold: %s: will not listen there: %s\n",
+		    path, why);
 		return 1;
 	}
 	if (why[0] != '\0')
@@ -129,7 +132,8 @@ main(int argc, char **argv)
 	/* A fork server the daemon restarted (forkserver.c): nothing of the daemon's start-up. */
 	if (argc > 1 && strcmp(argv[1], FORKSERVER_ARG) == 0)
 		forkserver_main(argc, argv);
-	while ((opt = getopt_long(argc, argv, "c:s:tu:vqVh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:tu:vqVh", options, NULL)) !=
+	    -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -150,7 +154,8 @@ main(int argc, char **argv)
 			verbosity--;
 			break;
 		case 'V':
-			printf("leasepoold %s (protocol %d)\n", LP_VERSION, LP_PROTOCOL_VERSION);
+			printf("leasepoold %s (protocol %d)\n", LP_VERSION,
+			    LP_PROTOCOL_VERSION);
 			return 0;
 		case 'h':
 			usage(0);
@@ -169,14 +174,17 @@ main(int argc, char **argv)
 	}
 	if (socket_path != NULL) {
 		if (strlen(socket_path) >= sizeof server.cfg.socket_path) {
-			fprintf(stderr, "leasepoold: -s %s: longer than %zu bytes\n", socket_path,
-			    sizeof server.cfg.socket_path - 1);
+			fprintf(stderr,
+			    "leasepoold: -s %s: longer than %zu bytes\n",
+			    socket_path, sizeof server.cfg.socket_path - 1);
 			return 1;
 		}
-		snprintf(server.cfg.socket_path, sizeof server.cfg.socket_path, "%s", socket_path);
+		snprintf(server.cfg.socket_path, sizeof server.cfg.socket_path,
+		    "%s", socket_path);
 	}
-	if (user != NULL && runas_become(user, server.cfg.socket_path, !check_only, err,
-	    sizeof err) == -1) {
+	if (user != NULL &&
+	    runas_become(user, server.cfg.socket_path, !check_only, err,
+		sizeof err) == -1) {
 		fprintf(stderr, "leasepoold: -u %s: %s\n", user, err);
 		return 1;
 	}
@@ -185,7 +193,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
-		config_warnings(&server.cfg, geteuid(), true, print_warning, NULL);
+		config_warnings(&server.cfg, geteuid(), true, print_warning,
+		    NULL);
 		print_config(&server.cfg);
 		if (metrics_exposed(server.cfg.metrics_listen, err, sizeof err))
 			fprintf(stderr, "leasepoold: warning: %s\n", err);
@@ -206,11 +215,13 @@ main(int argc, char **argv)
 	if (privs_exec_any_user())
 		log_info("exec runs programs as the user who asks");
 	else
-		log_info("exec runs programs only for uid %u: no CAP_SETUID, CAP_SETGID and CAP_KILL",
+		log_info(
+		    "exec runs programs only for uid %u: no CAP_SETUID, CAP_SETGID and CAP_KILL",
 		    (unsigned)geteuid());
-	log_notice("leasepoold %s listening on %s (%s, %zu pool%s), as uid %u", LP_VERSION,
-	    server.cfg.socket_path, server.cfg.source, server.cfg.npools,
-	    lp_plural(server.cfg.npools), (unsigned)geteuid());
+	log_notice("leasepoold %s listening on %s (%s, %zu pool%s), as uid %u",
+	    LP_VERSION, server.cfg.socket_path, server.cfg.source,
+	    server.cfg.npools, lp_plural(server.cfg.npools),
+	    (unsigned)geteuid());
 
 	loop_run(base);
 

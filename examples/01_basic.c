@@ -29,7 +29,8 @@ main(void)
 		errx(1, "connect: %s", err.message);
 	if (lp_acquire(c, &opts, &lease, &err) != LP_OK)
 		errx(1, "acquire: %s: %s", lp_err_name(err.code), err.message);
-	printf("lease %" PRIu64 " on pool %s: an executor of %u workers for %.0f s\n",
+	printf("lease %" PRIu64
+	       " on pool %s: an executor of %u workers for %.0f s\n",
 	    lease.id, lease.pool, lease.workers, lease.lease_seconds);
 
 	args = lp_args_new();
@@ -38,7 +39,8 @@ main(void)
 		errx(1, "run echo: %s: %s", lp_err_name(err.code), err.message);
 	s = lp_value_str(answer, &len);
 	printf("echo answered \"%.*s\"\n", (int)len, s);
-	ok = s != NULL && len == strlen(greeting) && memcmp(s, greeting, len) == 0;
+	ok = s != NULL && len == strlen(greeting) &&
+	    memcmp(s, greeting, len) == 0;
 	lp_value_free(answer);
 	lp_args_free(args);
 

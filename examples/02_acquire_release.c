@@ -12,17 +12,19 @@
 
 /* Exits unless the call ended with the code we expected. */
 static void
-expect(enum lp_err got, enum lp_err want, const char *what, const struct lp_error *err)
+expect(enum lp_err got, enum lp_err want, const char *what,
+    const struct lp_error *err)
 {
 	if (got != want)
-		errx(1, "%s: wanted %s, got %s: %s", what, lp_err_name(want), lp_err_name(got),
-		    err->message);
+		errx(1, "%s: wanted %s, got %s: %s", what, lp_err_name(want),
+		    lp_err_name(got), err->message);
 }
 
 int
 main(void)
 {
-	struct lp_acquire_opts opts = { .owner = "02_acquire_release", .lease_seconds = 5 };
+	struct lp_acquire_opts opts = { .owner = "02_acquire_release",
+		.lease_seconds = 5 };
 	struct lp_error err;
 	struct lp_client *c;
 	struct lp_lease lease;
@@ -37,7 +39,8 @@ main(void)
 	    lease.lease_seconds, lease.grace_seconds);
 
 	lp_args_int(args, 7);
-	expect(lp_run(c, lease.id, "echo", args, &answer, &err), LP_OK, "run", &err);
+	expect(lp_run(c, lease.id, "echo", args, &answer, &err), LP_OK, "run",
+	    &err);
 	printf("echo 7 answered %" PRId64 "\n", lp_value_int(answer));
 	lp_value_free(answer);
 
@@ -49,9 +52,10 @@ main(void)
 	expect(lp_release(c, lease.id, &err), LP_OK, "second release", &err);
 	printf("released again: harmless\n");
 
-	expect(lp_run(c, lease.id, "echo", args, &answer, &err), LP_ERR_NO_SUCH_LEASE,
-	    "run after release", &err);
-	printf("run after release: %s (%s)\n", lp_err_name(err.code), err.message);
+	expect(lp_run(c, lease.id, "echo", args, &answer, &err),
+	    LP_ERR_NO_SUCH_LEASE, "run after release", &err);
+	printf("run after release: %s (%s)\n", lp_err_name(err.code),
+	    err.message);
 
 	lp_args_free(args);
 	lp_client_free(c);

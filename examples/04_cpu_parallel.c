@@ -65,20 +65,22 @@ main(void)
 		errx(1, "acquire: %s: %s", lp_err_name(err.code), err.message);
 	runs = 2 * (int)lease.workers;
 	serial = runs * job;
-	printf("lease %" PRIu64 ": %u workers on the %s backend\n", lease.id, lease.workers,
-	    lease.backend);
+	printf("lease %" PRIu64 ": %u workers on the %s backend\n", lease.id,
+	    lease.workers, lease.backend);
 
 	lp_args_int(args, JOB_MICROSECONDS);
 	started = now();
 	for (int i = 0; i < runs; i++) {
-		if (lp_run_async(c, lease.id, "spin", args, done, &tally, &err) != LP_OK)
+		if (lp_run_async(c, lease.id, "spin", args, done, &tally,
+			&err) != LP_OK)
 			errx(1, "run: %s", err.message);
 	}
 	if (lp_client_wait_all(c, &err) != LP_OK)
 		errx(1, "wait: %s: %s", lp_err_name(err.code), err.message);
 	wall = now() - started;
-	printf("%d runs of spin(%.1f s): %.2f s, against %.2f s one after another\n", runs,
-	    job, wall, serial);
+	printf(
+	    "%d runs of spin(%.1f s): %.2f s, against %.2f s one after another\n",
+	    runs, job, wall, serial);
 
 	lp_args_free(args);
 	lp_release(c, lease.id, NULL);

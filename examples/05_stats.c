@@ -21,7 +21,8 @@ member(const msgpack_object *map, const char *key)
 	for (uint32_t i = 0; i < map->via.map.size; i++) {
 		const msgpack_object *k = &map->via.map.ptr[i].key;
 
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+		if (k->type == MSGPACK_OBJECT_STR &&
+		    k->via.str.size == strlen(key) &&
 		    memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
 			return &map->via.map.ptr[i].val;
 	}
@@ -33,14 +34,18 @@ number(const msgpack_object *map, const char *key)
 {
 	const msgpack_object *o = member(map, key);
 
-	return o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t)o->via.u64 : -1;
+	return o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ?
+	    (int64_t)o->via.u64 :
+	    -1;
 }
 
 /* msgpack strings are not NUL-terminated: copy into buf. */
 static const char *
 text(const msgpack_object *o, char *buf, size_t size)
 {
-	int len = o != NULL && o->type == MSGPACK_OBJECT_STR ? (int)o->via.str.size : 0;
+	int len = o != NULL && o->type == MSGPACK_OBJECT_STR ?
+	    (int)o->via.str.size :
+	    0;
 
 	snprintf(buf, size, "%.*s", len, len > 0 ? o->via.str.ptr : "");
 	return buf;
@@ -54,12 +59,15 @@ print_leases(const msgpack_object *pool, uint64_t mine)
 	char owner[129];
 	bool found = false;
 
-	for (uint32_t i = 0; leases != NULL && i < leases->via.array.size; i++) {
+	for (uint32_t i = 0; leases != NULL && i < leases->via.array.size;
+	     i++) {
 		const msgpack_object *l = &leases->via.array.ptr[i];
 
-		printf("  lease %" PRId64 ", owner \"%s\", client pid %" PRId64 ", %" PRId64
-		    " runs in flight\n", number(l, "id"), text(member(l, "owner"), owner,
-		    sizeof owner), number(l, "pid"), number(l, "runs"));
+		printf("  lease %" PRId64 ", owner \"%s\", client pid %" PRId64
+		       ", %" PRId64 " runs in flight\n",
+		    number(l, "id"),
+		    text(member(l, "owner"), owner, sizeof owner),
+		    number(l, "pid"), number(l, "runs"));
 		found |= number(l, "id") == (int64_t)mine;
 	}
 	return found;
@@ -91,11 +99,14 @@ main(void)
 		const msgpack_object *pool = &pools->via.map.ptr[i].val;
 		const msgpack_object *ex = member(pool, "executors");
 
-		printf("pool %s: %s backend, %" PRId64 " of %" PRId64 " executors running "
-		    "(%" PRId64 " free, %" PRId64 " leased), %" PRId64 " acquirers waiting\n",
+		printf("pool %s: %s backend, %" PRId64 " of %" PRId64
+		       " executors running "
+		       "(%" PRId64 " free, %" PRId64 " leased), %" PRId64
+		       " acquirers waiting\n",
 		    text(&pools->via.map.ptr[i].key, name, sizeof name),
-		    text(member(pool, "backend"), backend, sizeof backend), number(ex, "total"),
-		    number(ex, "max"), number(ex, "available"), number(ex, "leased"),
+		    text(member(pool, "backend"), backend, sizeof backend),
+		    number(ex, "total"), number(ex, "max"),
+		    number(ex, "available"), number(ex, "leased"),
 		    number(pool, "waiting"));
 		found |= print_leases(pool, lease.id);
 	}

@@ -56,7 +56,8 @@ run_echo(struct lp_client *c, uint64_t lease, struct lp_error *err)
 int
 main(void)
 {
-	struct lp_acquire_opts opts = { .owner = "06_expiry", .lease_seconds = 0.5 };
+	struct lp_acquire_opts opts = { .owner = "06_expiry",
+		.lease_seconds = 0.5 };
 	struct lp_error err;
 	struct lp_client *c;
 	struct lp_lease lease;
@@ -67,21 +68,26 @@ main(void)
 	if (lp_acquire(c, &opts, &lease, &err) != LP_OK)
 		errx(1, "acquire: %s: %s", lp_err_name(err.code), err.message);
 	granted = now();
-	printf("lease %" PRIu64 ": %.1f s, then %.1f s of grace; not renewing it\n", lease.id,
-	    lease.lease_seconds, lease.grace_seconds);
+	printf("lease %" PRIu64
+	       ": %.1f s, then %.1f s of grace; not renewing it\n",
+	    lease.id, lease.lease_seconds, lease.grace_seconds);
 
 	if (lease.grace_seconds > 2 * MARGIN) {
 		sleep_until(granted + lease.lease_seconds + MARGIN);
 		if (run_echo(c, lease.id, &err) != LP_OK)
-			errx(1, "run in grace: %s: %s", lp_err_name(err.code), err.message);
-		printf("%.1f s: past its term, in grace: runs still work\n", now() - granted);
+			errx(1, "run in grace: %s: %s", lp_err_name(err.code),
+			    err.message);
+		printf("%.1f s: past its term, in grace: runs still work\n",
+		    now() - granted);
 	}
 
-	sleep_until(granted + lease.lease_seconds + lease.grace_seconds + MARGIN);
+	sleep_until(
+	    granted + lease.lease_seconds + lease.grace_seconds + MARGIN);
 	if (run_echo(c, lease.id, &err) != LP_ERR_LEASE_EXPIRED)
-		errx(1, "run after expiry: wanted LEASE_EXPIRED, got %s", lp_err_name(err.code));
-	printf("%.1f s: revoked: %s (%s)\n", now() - granted, lp_err_name(err.code),
-	    err.message);
+		errx(1, "run after expiry: wanted LEASE_EXPIRED, got %s",
+		    lp_err_name(err.code));
+	printf("%.1f s: revoked: %s (%s)\n", now() - granted,
+	    lp_err_name(err.code), err.message);
 
 	if (lp_release(c, lease.id, &err) != LP_OK)
 		errx(1, "release: %s: %s", lp_err_name(err.code), err.message);

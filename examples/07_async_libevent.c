@@ -18,7 +18,7 @@
 struct progress {
 	int answered;
 	int wrong;
-	int out_of_order;	/* answered before a run sent earlier */
+	int out_of_order; /* answered before a run sent earlier */
 	int64_t last;
 };
 
@@ -34,7 +34,8 @@ answered(struct lp_client *c, enum lp_err code, struct lp_value *result,
 	progress.answered++;
 	if (code != LP_OK || lp_value_int(result) != *want) {
 		progress.wrong++;
-		warnx("run %td: %s", want - sent, code != LP_OK ? err->message : "wrong answer");
+		warnx("run %td: %s", want - sent,
+		    code != LP_OK ? err->message : "wrong answer");
 	}
 	if (*want < progress.last)
 		progress.out_of_order++;
@@ -57,20 +58,23 @@ main(void)
 		errx(1, "connect: %s", err.message);
 	if (lp_acquire(c, &opts, &lease, &err) != LP_OK)
 		errx(1, "acquire: %s: %s", lp_err_name(err.code), err.message);
-	if ((base = event_base_new()) == NULL || lp_event_attach(&ev, base, c) == -1)
+	if ((base = event_base_new()) == NULL ||
+	    lp_event_attach(&ev, base, c) == -1)
 		errx(1, "libevent: out of memory");
 
 	for (int i = 0; i < RUNS; i++) {
 		sent[i] = i;
 		lp_args_clear(args);
 		lp_args_int(args, sent[i]);
-		if (lp_run_async(c, lease.id, "echo", args, answered, &sent[i], &err) != LP_OK)
+		if (lp_run_async(c, lease.id, "echo", args, answered, &sent[i],
+			&err) != LP_OK)
 			errx(1, "run: %s", err.message);
 	}
-	printf("%d runs of echo queued on lease %" PRIu64 " (%u workers)\n", RUNS, lease.id,
-	    lease.workers);
+	printf("%d runs of echo queued on lease %" PRIu64 " (%u workers)\n",
+	    RUNS, lease.id, lease.workers);
 	event_base_dispatch(base);
-	printf("the loop ended: %d answered, %d wrong, %d before an earlier run\n",
+	printf(
+	    "the loop ended: %d answered, %d wrong, %d before an earlier run\n",
 	    progress.answered, progress.wrong, progress.out_of_order);
 
 	lp_event_detach(&ev);

@@ -26,7 +26,8 @@ done(struct lp_client *c, enum lp_err code, struct lp_value *result,
 	answered++;
 	if (code != LP_OK || lp_value_int(result) != *want) {
 		wrong++;
-		warnx("submission %td: %s", want - sent, code != LP_OK ? err->message : "wrong answer");
+		warnx("submission %td: %s", want - sent,
+		    code != LP_OK ? err->message : "wrong answer");
 	}
 	lp_value_free(result);
 }
@@ -40,7 +41,8 @@ member(const msgpack_object *map, const char *key)
 	for (uint32_t i = 0; i < map->via.map.size; i++) {
 		const msgpack_object *k = &map->via.map.ptr[i].key;
 
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+		if (k->type == MSGPACK_OBJECT_STR &&
+		    k->via.str.size == strlen(key) &&
 		    memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
 			return &map->via.map.ptr[i].val;
 	}
@@ -60,7 +62,8 @@ batches(struct lp_client *c)
 		errx(1, "stats: %s: %s", lp_err_name(err.code), err.message);
 	pools = lp_value_get(stats, "pools");
 	for (uint32_t i = 0; pools != NULL && i < pools->via.map.size; i++) {
-		n = member(member(&pools->via.map.ptr[i].val, "grinder"), "batches");
+		n = member(member(&pools->via.map.ptr[i].val, "grinder"),
+		    "batches");
 		if (n != NULL && n->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 			total += (int64_t)n->via.u64;
 	}
@@ -83,13 +86,15 @@ main(void)
 		sent[i] = i;
 		lp_args_clear(args);
 		lp_args_int(args, sent[i]);
-		if (lp_submit_async(c, NULL, "echo", args, done, &sent[i], &err) != LP_OK)
+		if (lp_submit_async(c, NULL, "echo", args, done, &sent[i],
+			&err) != LP_OK)
 			errx(1, "submit: %s", err.message);
 	}
 	if (lp_client_wait_all(c, &err) != LP_OK)
 		errx(1, "wait: %s: %s", lp_err_name(err.code), err.message);
 	used = batches(c) - before;
-	printf("%d submissions of echo: %d answered, %d wrong, in %" PRId64 " batches\n",
+	printf("%d submissions of echo: %d answered, %d wrong, in %" PRId64
+	       " batches\n",
 	    SUBMISSIONS, answered, wrong, used);
 
 	lp_args_free(args);

@@ -27,8 +27,9 @@ bytes_arg(struct lp_job *job, const char *fn, const msgpack_object *args,
 		return false;
 	}
 	if (args->via.array.size != 1) {
-		lp_job_fail(job, "%s takes one argument (a bin or a string), got %u",
-		    fn, args->via.array.size);
+		lp_job_fail(job,
+		    "%s takes one argument (a bin or a string), got %u", fn,
+		    args->via.array.size);
 		return false;
 	}
 	o = &args->via.array.ptr[0];
@@ -49,7 +50,8 @@ bytes_arg(struct lp_job *job, const char *fn, const msgpack_object *args,
 }
 
 static int
-job_fnv1a64(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_fnv1a64(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	uint64_t hash = FNV64_OFFSET_BASIS;
 	const char *p;
@@ -66,7 +68,8 @@ job_fnv1a64(struct lp_job *job, const msgpack_object *args, const msgpack_object
 }
 
 static int
-job_reverse(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_reverse(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	msgpack_packer *pk = lp_job_result(job);
 	char chunk[4096];

@@ -19,8 +19,8 @@
 
 #include <leasepool/job.h>
 
-#define COUNT_MAX 10000000000ULL	/* 10^10 */
-#define SEGMENT 32768			/* odd numbers sieved at a time */
+#define COUNT_MAX 10000000000ULL /* 10^10 */
+#define SEGMENT 32768		 /* odd numbers sieved at a time */
 
 /* The one integer argument of fn; false, having failed the job, without one. */
 static bool
@@ -34,8 +34,9 @@ integer_arg(struct lp_job *job, const char *fn, const msgpack_object *args,
 		return false;
 	}
 	if (args->via.array.size != 1) {
-		lp_job_fail(job, "%s takes one integer argument, got %u arguments",
-		    fn, args->via.array.size);
+		lp_job_fail(job,
+		    "%s takes one integer argument, got %u arguments", fn,
+		    args->via.array.size);
 		return false;
 	}
 	o = &args->via.array.ptr[0];
@@ -101,7 +102,7 @@ odd_primes_upto(uint32_t limit, size_t *count)
 static int
 count_below(uint64_t n, uint64_t *count)
 {
-	uint64_t end = n / 2, total = 1;	/* the prime 2 */
+	uint64_t end = n / 2, total = 1; /* the prime 2 */
 	uint64_t *next;
 	uint32_t *primes;
 	uint8_t *crossed;
@@ -111,7 +112,8 @@ count_below(uint64_t n, uint64_t *count)
 		*count = 0;
 		return 0;
 	}
-	if ((primes = odd_primes_upto((uint32_t)isqrt(n - 1), &nprimes)) == NULL)
+	if ((primes = odd_primes_upto((uint32_t)isqrt(n - 1), &nprimes)) ==
+	    NULL)
 		return -1;
 	next = malloc((nprimes + 1) * sizeof *next);
 	crossed = malloc(SEGMENT);
@@ -145,7 +147,8 @@ count_below(uint64_t n, uint64_t *count)
 }
 
 static int
-job_count(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_count(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	const msgpack_object *o;
 	uint64_t count;
@@ -157,7 +160,8 @@ job_count(struct lp_job *job, const msgpack_object *args, const msgpack_object *
 		return 0;
 	}
 	if (o->via.u64 > COUNT_MAX)
-		return lp_job_fail(job, "primes.count: N is %llu, more than the limit of %llu",
+		return lp_job_fail(job,
+		    "primes.count: N is %llu, more than the limit of %llu",
 		    (unsigned long long)o->via.u64, COUNT_MAX);
 	if (count_below(o->via.u64, &count) == -1)
 		return lp_job_fail(job, "primes.count: out of memory");
@@ -188,7 +192,8 @@ powmod(uint64_t base, uint64_t exp, uint64_t m)
 static bool
 is_prime(uint64_t n)
 {
-	static const uint64_t bases[] = { 2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37 };
+	static const uint64_t bases[] = { 2, 3, 5, 7, 11, 13, 17, 19, 23, 29,
+		31, 37 };
 	uint64_t d = n - 1;
 	unsigned s = 0;
 
@@ -218,7 +223,8 @@ is_prime(uint64_t n)
 }
 
 static int
-job_is_prime(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_is_prime(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	const msgpack_object *o;
 

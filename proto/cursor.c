@@ -72,8 +72,8 @@ set_float(msgpack_object *o, const unsigned char *p, unsigned width)
  * type byte is before it).
  */
 static void
-set_bytes(msgpack_object *o, msgpack_object_type type, const unsigned char *body,
-    uint32_t size)
+set_bytes(msgpack_object *o, msgpack_object_type type,
+    const unsigned char *body, uint32_t size)
 {
 	o->type = type;
 	switch (type) {
@@ -113,15 +113,18 @@ set_container(msgpack_object *o, msgpack_object_type type, uint32_t size)
  * type byte, or 0 when they are not all there.
  */
 static size_t
-read_typed(msgpack_object *o, unsigned char b, const unsigned char *p, size_t left)
+read_typed(msgpack_object *o, unsigned char b, const unsigned char *p,
+    size_t left)
 {
 	static const msgpack_object_type byte_types[] = {
-		MSGPACK_OBJECT_BIN, MSGPACK_OBJECT_EXT, MSGPACK_OBJECT_STR,
+		MSGPACK_OBJECT_BIN,
+		MSGPACK_OBJECT_EXT,
+		MSGPACK_OBJECT_STR,
 	};
 	unsigned width;
 	uint64_t n;
 
-	if (b >= 0xc4 && b <= 0xc9) {		/* bin 8..32, ext 8..32 */
+	if (b >= 0xc4 && b <= 0xc9) { /* bin 8..32, ext 8..32 */
 		width = 1u << (b - 0xc4) % 3;
 		if (left < width)
 			return 0;
@@ -133,25 +136,26 @@ read_typed(msgpack_object *o, unsigned char b, const unsigned char *p, size_t le
 		set_bytes(o, byte_types[b >= 0xc7], p + width, (uint32_t)n);
 		return width + n;
 	}
-	if (b >= 0xd4 && b <= 0xd8) {		/* fixext 1..16: a type byte, then data */
+	if (b >= 0xd4 && b <= 0xd8) { /* fixext 1..16: a type byte, then data */
 		n = 1u << (b - 0xd4);
 		if (left < 1 + n)
 			return 0;
 		set_bytes(o, MSGPACK_OBJECT_EXT, p + 1, (uint32_t)n);
 		return 1 + n;
 	}
-	if (b >= 0xd9 && b <= 0xdb) {		/* str 8..32 */
+	if (b >= 0xd9 && b <= 0xdb) { /* str 8..32 */
 		width = 1u << (b - 0xd9);
 		if (left < width || left - width < (n = read_be(p, width)))
 			return 0;
 		set_bytes(o, MSGPACK_OBJECT_STR, p + width, (uint32_t)n);
 		return width + n;
 	}
-	if (b >= 0xdc) {			/* array 16, 32, map 16, 32 */
+	if (b >= 0xdc) { /* array 16, 32, map 16, 32 */
 		width = 2u << (b & 1);
 		if (left < width)
 			return 0;
-		set_container(o, b <= 0xdd ? MSGPACK_OBJECT_ARRAY : MSGPACK_OBJECT_MAP,
+		set_container(o,
+		    b <= 0xdd ? MSGPACK_OBJECT_ARRAY : MSGPACK_OBJECT_MAP,
 		    (uint32_t)read_be(p, width));
 		return width;
 	}
@@ -161,7 +165,7 @@ read_typed(msgpack_object *o, unsigned char b, const unsigned char *p, size_t le
 	else if (b >= 0xcc && b <= 0xd3)
 		width = 1u << (b - 0xcc) % 4;
 	else
-		return 0;			/* 0xc1, reserved */
+		return 0; /* 0xc1, reserved */
 	if (left < width)
 		return 0;
 	if (b <= 0xcb) {
@@ -230,7 +234,8 @@ elements(const msgpack_object *o)
 bool
 lp_cursor_value(struct lp_cursor *c, msgpack_object *o, struct lp_raw *raw)
 {
-	uint64_t left[LP_FRAME_DEPTH_MAX];	/* elements still to read, per open container */
+	/* elements still to read, per open container */
+	uint64_t left[LP_FRAME_DEPTH_MAX];
 	struct lp_cursor walk = *c;
 	msgpack_object inner;
 	const msgpack_object *head = o;

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <msgpack.h>
 
-#include "proto/frame.h"	/* LP_FRAME_DEPTH_MAX: how deep msgpack-c goes */
+#include "proto/frame.h" /* LP_FRAME_DEPTH_MAX: how deep msgpack-c goes */
 
 struct lp_cursor {
 	const unsigned char *p;
@@ -27,7 +27,7 @@ struct lp_cursor {
 struct lp_raw {
 	const char *ptr;
 	size_t len;
-	unsigned depth;		/* containers open at once in it, itself included */
+	unsigned depth; /* containers open at once in it, itself included */
 };
 
 void lp_cursor_init(struct lp_cursor *c, const void *buf, size_t len);
@@ -47,6 +47,7 @@ bool lp_cursor_next(struct lp_cursor *c, msgpack_object *o);
  * Like lp_cursor_next() it fails when the bytes end first, hold 0xc1, or
  * nest more than LP_FRAME_DEPTH_MAX containers.
  */
-bool lp_cursor_value(struct lp_cursor *c, msgpack_object *o, struct lp_raw *raw);
+bool lp_cursor_value(struct lp_cursor *c, msgpack_object *o,
+    struct lp_raw *raw);
 
 #endif

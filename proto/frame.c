@@ -17,11 +17,11 @@
 #include "proto/frame.h"
 
 enum length_kind {
-	LENGTH_NONE,		/* no length field: the payload size is fixed */
-	LENGTH_BYTES,		/* str, bin, ext: counts payload bytes */
-	LENGTH_ARRAY,		/* counts elements */
-	LENGTH_MAP,		/* counts pairs, two elements each */
-	LENGTH_RESERVED,	/* 0xc1 is not a type */
+	LENGTH_NONE,	 /* no length field: the payload size is fixed */
+	LENGTH_BYTES,	 /* str, bin, ext: counts payload bytes */
+	LENGTH_ARRAY,	 /* counts elements */
+	LENGTH_MAP,	 /* counts pairs, two elements each */
+	LENGTH_RESERVED, /* 0xc1 is not a type */
 };
 
 /*
@@ -29,42 +29,42 @@ enum length_kind {
  * carry their size in the type byte itself.
  */
 static const struct frame_type {
-	uint8_t fixed;		/* payload bytes besides what the length counts */
-	uint8_t width;		/* bytes of the big-endian length field */
-	uint8_t kind;		/* enum length_kind */
+	uint8_t fixed; /* payload bytes besides what the length counts */
+	uint8_t width; /* bytes of the big-endian length field */
+	uint8_t kind;  /* enum length_kind */
 } frame_types[32] = {
-	[0xc0 - 0xc0] = { 0, 0, LENGTH_NONE },		/* nil */
+	[0xc0 - 0xc0] = { 0, 0, LENGTH_NONE }, /* nil */
 	[0xc1 - 0xc0] = { 0, 0, LENGTH_RESERVED },
-	[0xc2 - 0xc0] = { 0, 0, LENGTH_NONE },		/* false */
-	[0xc3 - 0xc0] = { 0, 0, LENGTH_NONE },		/* true */
-	[0xc4 - 0xc0] = { 0, 1, LENGTH_BYTES },		/* bin 8 */
-	[0xc5 - 0xc0] = { 0, 2, LENGTH_BYTES },		/* bin 16 */
-	[0xc6 - 0xc0] = { 0, 4, LENGTH_BYTES },		/* bin 32 */
-	[0xc7 - 0xc0] = { 1, 1, LENGTH_BYTES },		/* ext 8: type, data */
-	[0xc8 - 0xc0] = { 1, 2, LENGTH_BYTES },		/* ext 16 */
-	[0xc9 - 0xc0] = { 1, 4, LENGTH_BYTES },		/* ext 32 */
-	[0xca - 0xc0] = { 4, 0, LENGTH_NONE },		/* float 32 */
-	[0xcb - 0xc0] = { 8, 0, LENGTH_NONE },		/* float 64 */
-	[0xcc - 0xc0] = { 1, 0, LENGTH_NONE },		/* uint 8 */
-	[0xcd - 0xc0] = { 2, 0, LENGTH_NONE },		/* uint 16 */
-	[0xce - 0xc0] = { 4, 0, LENGTH_NONE },		/* uint 32 */
-	[0xcf - 0xc0] = { 8, 0, LENGTH_NONE },		/* uint 64 */
-	[0xd0 - 0xc0] = { 1, 0, LENGTH_NONE },		/* int 8 */
-	[0xd1 - 0xc0] = { 2, 0, LENGTH_NONE },		/* int 16 */
-	[0xd2 - 0xc0] = { 4, 0, LENGTH_NONE },		/* int 32 */
-	[0xd3 - 0xc0] = { 8, 0, LENGTH_NONE },		/* int 64 */
-	[0xd4 - 0xc0] = { 2, 0, LENGTH_NONE },		/* fixext 1: type, data */
-	[0xd5 - 0xc0] = { 3, 0, LENGTH_NONE },		/* fixext 2 */
-	[0xd6 - 0xc0] = { 5, 0, LENGTH_NONE },		/* fixext 4 */
-	[0xd7 - 0xc0] = { 9, 0, LENGTH_NONE },		/* fixext 8 */
-	[0xd8 - 0xc0] = { 17, 0, LENGTH_NONE },		/* fixext 16 */
-	[0xd9 - 0xc0] = { 0, 1, LENGTH_BYTES },		/* str 8 */
-	[0xda - 0xc0] = { 0, 2, LENGTH_BYTES },		/* str 16 */
-	[0xdb - 0xc0] = { 0, 4, LENGTH_BYTES },		/* str 32 */
-	[0xdc - 0xc0] = { 0, 2, LENGTH_ARRAY },		/* array 16 */
-	[0xdd - 0xc0] = { 0, 4, LENGTH_ARRAY },		/* array 32 */
-	[0xde - 0xc0] = { 0, 2, LENGTH_MAP },		/* map 16 */
-	[0xdf - 0xc0] = { 0, 4, LENGTH_MAP },		/* map 32 */
+	[0xc2 - 0xc0] = { 0, 0, LENGTH_NONE },	/* false */
+	[0xc3 - 0xc0] = { 0, 0, LENGTH_NONE },	/* true */
+	[0xc4 - 0xc0] = { 0, 1, LENGTH_BYTES }, /* bin 8 */
+	[0xc5 - 0xc0] = { 0, 2, LENGTH_BYTES }, /* bin 16 */
+	[0xc6 - 0xc0] = { 0, 4, LENGTH_BYTES }, /* bin 32 */
+	[0xc7 - 0xc0] = { 1, 1, LENGTH_BYTES }, /* ext 8: type, data */
+	[0xc8 - 0xc0] = { 1, 2, LENGTH_BYTES }, /* ext 16 */
+	[0xc9 - 0xc0] = { 1, 4, LENGTH_BYTES }, /* ext 32 */
+	[0xca - 0xc0] = { 4, 0, LENGTH_NONE },	/* float 32 */
+	[0xcb - 0xc0] = { 8, 0, LENGTH_NONE },	/* float 64 */
+	[0xcc - 0xc0] = { 1, 0, LENGTH_NONE },	/* uint 8 */
+	[0xcd - 0xc0] = { 2, 0, LENGTH_NONE },	/* uint 16 */
+	[0xce - 0xc0] = { 4, 0, LENGTH_NONE },	/* uint 32 */
+	[0xcf - 0xc0] = { 8, 0, LENGTH_NONE },	/* uint 64 */
+	[0xd0 - 0xc0] = { 1, 0, LENGTH_NONE },	/* int 8 */
+	[0xd1 - 0xc0] = { 2, 0, LENGTH_NONE },	/* int 16 */
+	[0xd2 - 0xc0] = { 4, 0, LENGTH_NONE },	/* int 32 */
+	[0xd3 - 0xc0] = { 8, 0, LENGTH_NONE },	/* int 64 */
+	[0xd4 - 0xc0] = { 2, 0, LENGTH_NONE },	/* fixext 1: type, data */
+	[0xd5 - 0xc0] = { 3, 0, LENGTH_NONE },	/* fixext 2 */
+	[0xd6 - 0xc0] = { 5, 0, LENGTH_NONE },	/* fixext 4 */
+	[0xd7 - 0xc0] = { 9, 0, LENGTH_NONE },	/* fixext 8 */
+	[0xd8 - 0xc0] = { 17, 0, LENGTH_NONE }, /* fixext 16 */
+	[0xd9 - 0xc0] = { 0, 1, LENGTH_BYTES }, /* str 8 */
+	[0xda - 0xc0] = { 0, 2, LENGTH_BYTES }, /* str 16 */
+	[0xdb - 0xc0] = { 0, 4, LENGTH_BYTES }, /* str 32 */
+	[0xdc - 0xc0] = { 0, 2, LENGTH_ARRAY }, /* array 16 */
+	[0xdd - 0xc0] = { 0, 4, LENGTH_ARRAY }, /* array 32 */
+	[0xde - 0xc0] = { 0, 2, LENGTH_MAP },	/* map 16 */
+	[0xdf - 0xc0] = { 0, 4, LENGTH_MAP },	/* map 32 */
 };
 
 static void

@@ -21,16 +21,16 @@
 #define LP_FRAME_DEPTH_MAX 32
 
 enum lp_frame_status {
-	LP_FRAME_MORE,		/* everything given was consumed; send more */
-	LP_FRAME_DONE,		/* a message ended; *used bytes belong to it */
-	LP_FRAME_ERROR,		/* the stream is broken; see lp_framer.error */
+	LP_FRAME_MORE,	/* everything given was consumed; send more */
+	LP_FRAME_DONE,	/* a message ended; *used bytes belong to it */
+	LP_FRAME_ERROR, /* the stream is broken; see lp_framer.error */
 };
 
 enum lp_frame_error {
 	LP_FRAME_OK,
-	LP_FRAME_MALFORMED,	/* the reserved byte 0xc1 */
-	LP_FRAME_TOO_BIG,	/* the message is, or declares, more than max_bytes */
-	LP_FRAME_TOO_DEEP,	/* more than max_depth nested containers */
+	LP_FRAME_MALFORMED, /* the reserved byte 0xc1 */
+	LP_FRAME_TOO_BIG, /* the message is, or declares, more than max_bytes */
+	LP_FRAME_TOO_DEEP, /* more than max_depth nested containers */
 };
 
 struct lp_framer {
@@ -39,14 +39,16 @@ struct lp_framer {
 	enum lp_frame_error error;
 
 	/* Private scanning state. */
-	size_t msg_bytes;		/* bytes of the current message so far */
-	uint64_t pending;		/* elements still owed, all levels: each takes >= 1 byte */
-	unsigned depth;			/* open containers */
-	uint64_t left[LP_FRAME_DEPTH_MAX + 1];	/* elements owed per level; [0] is the top */
-	uint8_t head[9];		/* the type byte and its length field */
+	size_t msg_bytes; /* bytes of the current message so far */
+	/* elements still owed, all levels: each takes >= 1 byte */
+	uint64_t pending;
+	unsigned depth; /* open containers */
+	/* elements owed per level; [0] is the top */
+	uint64_t left[LP_FRAME_DEPTH_MAX + 1];
+	uint8_t head[9]; /* the type byte and its length field */
 	unsigned head_have;
 	unsigned head_need;
-	uint64_t skip;			/* payload bytes still to pass over */
+	uint64_t skip; /* payload bytes still to pass over */
 };
 
 /* max_depth is clamped to 1..LP_FRAME_DEPTH_MAX; max_bytes must be > 0. */

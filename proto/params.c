@@ -19,27 +19,27 @@
 #define BUILD_ZERO(cond) (0 * sizeof(char[(cond) ? 1 : -1]))
 
 enum param_type {
-	PARAM_NAME,		/* a non-empty string: pool, function */
-	PARAM_LABEL,		/* a string, possibly empty: owner, client */
+	PARAM_NAME,  /* a non-empty string: pool, function */
+	PARAM_LABEL, /* a string, possibly empty: owner, client */
 	PARAM_BOOL,
-	PARAM_LEASE,		/* a lease id: an unsigned integer > 0 */
-	PARAM_DURATION,		/* seconds: a finite number > 0 */
-	PARAM_ARRAY,		/* kept as its encoding */
-	PARAM_MAP,		/* kept as its encoding */
-	PARAM_COUNT,		/* an integer from 0 to LP_COUNT_MAX: scale's units */
-	PARAM_ERROR_FORM,	/* "map", "string" or "array": hello's errors */
+	PARAM_LEASE,	  /* a lease id: an unsigned integer > 0 */
+	PARAM_DURATION,	  /* seconds: a finite number > 0 */
+	PARAM_ARRAY,	  /* kept as its encoding */
+	PARAM_MAP,	  /* kept as its encoding */
+	PARAM_COUNT,	  /* an integer from 0 to LP_COUNT_MAX: scale's units */
+	PARAM_ERROR_FORM, /* "map", "string" or "array": hello's errors */
 };
 
 /* The C type of the field each parameter type is stored in. */
-#define CTYPE_NAME	struct lp_str
-#define CTYPE_LABEL	struct lp_str
-#define CTYPE_BOOL	bool
-#define CTYPE_LEASE	uint64_t
-#define CTYPE_DURATION	double
-#define CTYPE_ARRAY	struct lp_raw
-#define CTYPE_MAP	struct lp_raw
-#define CTYPE_COUNT	uint64_t
-#define CTYPE_ERROR_FORM	enum lp_error_form
+#define CTYPE_NAME struct lp_str
+#define CTYPE_LABEL struct lp_str
+#define CTYPE_BOOL bool
+#define CTYPE_LEASE uint64_t
+#define CTYPE_DURATION double
+#define CTYPE_ARRAY struct lp_raw
+#define CTYPE_MAP struct lp_raw
+#define CTYPE_COUNT uint64_t
+#define CTYPE_ERROR_FORM enum lp_error_form
 
 /*
  * offsetof(struct st, f), refusing to compile unless f has type T: a
@@ -55,11 +55,11 @@ struct param {
 	const char *name;
 	uint32_t name_len;
 	enum param_type type;
-	uint32_t max_len;	/* NAME, LABEL: most bytes */
+	uint32_t max_len; /* NAME, LABEL: most bytes */
 	bool required;
-	bool bool_default;	/* BOOL: the value when absent */
-	size_t offset;		/* of the value in the method's struct */
-	size_t has_offset;	/* of its has_ flag, or NO_FLAG */
+	bool bool_default; /* BOOL: the value when absent */
+	size_t offset;	   /* of the value in the method's struct */
+	size_t has_offset; /* of its has_ flag, or NO_FLAG */
 };
 
 /* clang-format 14 garbles a braced initializer in a macro. */
@@ -72,11 +72,9 @@ struct param {
 #define OPTIONAL(st, f, t, max) \
 	PARAM(st, f, t, max, false, false, TYPED_OFFSET(st, has_##f, bool))
 /* Required: always there when decoding succeeds, so no flag. */
-#define REQUIRED(st, f, t, max) \
-	PARAM(st, f, t, max, true, false, NO_FLAG)
+#define REQUIRED(st, f, t, max) PARAM(st, f, t, max, true, false, NO_FLAG)
 /* Optional without a flag: when absent it reads as NULL, or as dflt. */
-#define DEFAULTED(st, f, t, dflt) \
-	PARAM(st, f, t, 0, false, dflt, NO_FLAG)
+#define DEFAULTED(st, f, t, dflt) PARAM(st, f, t, 0, false, dflt, NO_FLAG)
 
 static const struct param hello_params[] = {
 	OPTIONAL(lp_hello_params, client, LABEL, LP_NAME_MAX),
@@ -134,7 +132,7 @@ static const struct method {
 	const char *name;
 	uint32_t name_len;
 	const struct param *params;
-	unsigned nparams;	/* at most 32: one bit each while decoding */
+	unsigned nparams; /* at most 32: one bit each while decoding */
 } methods[LP_METHOD__COUNT] = {
 /* clang-format 14 garbles a braced initializer in a macro. */
 /* clang-format off */
@@ -142,7 +140,7 @@ static const struct method {
 	{ name, sizeof name - 1, table, \
 	    nitems(table) + BUILD_ZERO(nitems(table) <= 32) }
 #define NO_PARAMS(name) { name, sizeof name - 1, NULL, 0 }
-/* clang-format on */
+	/* clang-format on */
 	[LP_METHOD_HELLO] = METHOD("hello", hello_params),
 	[LP_METHOD_ACQUIRE] = METHOD("acquire", acquire_params),
 	[LP_METHOD_RUN] = METHOD("run", run_params),
@@ -201,8 +199,8 @@ param_expected(const struct param *p, const char *expected,
 }
 
 static enum lp_err
-decode_string(const struct param *p, const msgpack_object *v,
-    struct lp_str *s, struct lp_error *err)
+decode_string(const struct param *p, const msgpack_object *v, struct lp_str *s,
+    struct lp_error *err)
 {
 	size_t bad;
 
@@ -210,16 +208,17 @@ decode_string(const struct param *p, const msgpack_object *v,
 		return param_expected(p, "a string", v, err);
 	if (v->via.str.size > p->max_len)
 		return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
-		    "parameter '%s' must be at most %" PRIu32 " bytes, got %"
-		    PRIu32, p->name, p->max_len, v->via.str.size);
+		    "parameter '%s' must be at most %" PRIu32
+		    " bytes, got %" PRIu32,
+		    p->name, p->max_len, v->via.str.size);
 	if (v->via.str.size == 0 && p->type == PARAM_NAME)
 		return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
 		    "parameter '%s' must not be empty", p->name);
 	/* A string the daemon keeps may reach stats, whose readers may decode strictly. */
 	if (!lp_utf8_valid(v->via.str.ptr, v->via.str.size, &bad))
 		return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
-		    "parameter '%s' must be UTF-8, got byte 0x%02x at offset %zu", p->name,
-		    (unsigned char)v->via.str.ptr[bad], bad);
+		    "parameter '%s' must be UTF-8, got byte 0x%02x at offset %zu",
+		    p->name, (unsigned char)v->via.str.ptr[bad], bad);
 	s->ptr = v->via.str.ptr;
 	s->len = v->via.str.size;
 	return LP_OK;
@@ -232,7 +231,8 @@ decode_duration(const struct param *p, const msgpack_object *v, double *d,
 	static const char expected[] = "a finite number of seconds > 0";
 	char buf[LP_OBJ_DESCRIBE_MAX];
 
-	if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
+	if (v->type == MSGPACK_OBJECT_FLOAT32 ||
+	    v->type == MSGPACK_OBJECT_FLOAT64)
 		*d = v->via.f64;
 	else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 		*d = (double)v->via.u64;
@@ -244,7 +244,8 @@ decode_duration(const struct param *p, const msgpack_object *v, double *d,
 	if (*d > LP_DURATION_MAX)
 		return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
 		    "parameter '%s' must be at most %g seconds, got %s",
-		    p->name, LP_DURATION_MAX, lp_obj_describe(v, buf, sizeof buf));
+		    p->name, LP_DURATION_MAX,
+		    lp_obj_describe(v, buf, sizeof buf));
 	return LP_OK;
 }
 
@@ -272,8 +273,8 @@ decode_error_form(const struct param *p, const msgpack_object *v,
 
 /* Checks v, encoded as raw, against p and stores it in the method's struct at base. */
 static enum lp_err
-decode_value(const struct param *p, const msgpack_object *v, const struct lp_raw *raw,
-    char *base, struct lp_error *err)
+decode_value(const struct param *p, const msgpack_object *v,
+    const struct lp_raw *raw, char *base, struct lp_error *err)
 {
 	void *field = base + p->offset;
 
@@ -287,7 +288,8 @@ decode_value(const struct param *p, const msgpack_object *v, const struct lp_raw
 		*(bool *)field = v->via.boolean;
 		return LP_OK;
 	case PARAM_LEASE:
-		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 == 0)
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    v->via.u64 == 0)
 			return param_expected(p, "a lease id (an integer > 0)",
 			    v, err);
 		*(uint64_t *)field = v->via.u64;
@@ -295,8 +297,10 @@ decode_value(const struct param *p, const msgpack_object *v, const struct lp_raw
 	case PARAM_DURATION:
 		return decode_duration(p, v, field, err);
 	case PARAM_COUNT:
-		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > LP_COUNT_MAX)
-			return param_expected(p, "an integer from 0 to 1000000000", v, err);
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    v->via.u64 > LP_COUNT_MAX)
+			return param_expected(p,
+			    "an integer from 0 to 1000000000", v, err);
 		*(uint64_t *)field = v->via.u64;
 		return LP_OK;
 	case PARAM_ERROR_FORM:
@@ -345,8 +349,8 @@ params_defaults(const struct method *md, char *base)
  * caller has zeroed; *deepest becomes the depth of the most nested value.
  */
 static enum lp_err
-params_decode(const struct method *md, struct lp_cursor *c, uint32_t npairs, char *base,
-    unsigned *deepest, struct lp_error *err)
+params_decode(const struct method *md, struct lp_cursor *c, uint32_t npairs,
+    char *base, unsigned *deepest, struct lp_error *err)
 {
 	const struct param *p;
 	char buf[LP_QUOTE_SIZE], what[LP_OBJ_DESCRIBE_MAX];
@@ -369,8 +373,8 @@ params_decode(const struct method *md, struct lp_cursor *c, uint32_t npairs, cha
 		k = param_find(md, name);
 		if (k == md->nparams)
 			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
-			    "unknown parameter '%s' for %s", lp_quote(name.ptr, name.len, buf),
-			    md->name);
+			    "unknown parameter '%s' for %s",
+			    lp_quote(name.ptr, name.len, buf), md->name);
 		p = &md->params[k];
 		if (seen & (UINT32_C(1) << k))
 			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
@@ -418,9 +422,10 @@ lp_request_decode(const void *msg, size_t len, struct lp_request *req,
 	}
 	if (!lp_method_lookup(h.method, &req->method))
 		return lp_error_set(err, LP_ERR_UNKNOWN_METHOD,
-		    "unknown method '%s'", lp_quote(h.method.ptr, h.method.len, buf));
+		    "unknown method '%s'",
+		    lp_quote(h.method.ptr, h.method.len, buf));
 	if (params_decode(&methods[req->method], &c, h.nparams, (char *)&req->p,
-	    &deepest, err) != LP_OK)
+		&deepest, err) != LP_OK)
 		return err->code;
 	req->len = (size_t)(c.p - (const unsigned char *)msg);
 	req->depth = 1 + h.params_depth + deepest;

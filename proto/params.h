@@ -46,42 +46,43 @@ bool lp_method_lookup(struct lp_str s, enum lp_method *m);
 
 struct lp_hello_params {
 	bool has_client, has_errors;
-	struct lp_str client;		/* <= LP_NAME_MAX bytes */
-	enum lp_error_form errors;	/* how the connection's error responses look */
+	struct lp_str client; /* <= LP_NAME_MAX bytes */
+	/* how the connection's error responses look */
+	enum lp_error_form errors;
 };
 
 struct lp_acquire_params {
 	bool has_pool, has_owner, has_lease_seconds, has_timeout;
-	struct lp_str pool;		/* <= LP_NAME_MAX */
-	struct lp_str owner;		/* <= LP_OWNER_MAX */
-	double lease_seconds;		/* finite, > 0 */
-	bool wait;			/* default true */
-	double timeout;			/* finite, > 0 */
+	struct lp_str pool;   /* <= LP_NAME_MAX */
+	struct lp_str owner;  /* <= LP_OWNER_MAX */
+	double lease_seconds; /* finite, > 0 */
+	bool wait;	      /* default true */
+	double timeout;	      /* finite, > 0 */
 };
 
 struct lp_run_params {
-	uint64_t lease;			/* required */
-	struct lp_str fn;		/* required, <= LP_NAME_MAX */
-	struct lp_raw args;		/* an array's encoding; len 0 when absent (= []) */
-	struct lp_raw kwargs;		/* a map's encoding; len 0 when absent (= {}) */
+	uint64_t lease;	    /* required */
+	struct lp_str fn;   /* required, <= LP_NAME_MAX */
+	struct lp_raw args; /* an array's encoding; len 0 when absent (= []) */
+	struct lp_raw kwargs; /* a map's encoding; len 0 when absent (= {}) */
 	bool has_timeout;
-	double timeout;			/* finite, > 0 */
+	double timeout; /* finite, > 0 */
 };
 
 struct lp_release_params {
-	uint64_t lease;			/* required */
+	uint64_t lease; /* required */
 };
 
 struct lp_renew_params {
-	uint64_t lease;			/* required */
+	uint64_t lease; /* required */
 	bool has_lease_seconds;
-	double lease_seconds;		/* finite, > 0 */
+	double lease_seconds; /* finite, > 0 */
 };
 
 struct lp_submit_params {
-	struct lp_str fn;		/* required */
-	struct lp_raw args;		/* len 0 when absent */
-	struct lp_raw kwargs;		/* len 0 when absent */
+	struct lp_str fn;     /* required */
+	struct lp_raw args;   /* len 0 when absent */
+	struct lp_raw kwargs; /* len 0 when absent */
 	bool has_pool, has_owner, has_timeout;
 	struct lp_str pool;
 	struct lp_str owner;
@@ -99,7 +100,7 @@ struct lp_stats_params {
 struct lp_scale_params {
 	bool has_pool;
 	struct lp_str pool;
-	uint64_t units;			/* required, 0 to LP_COUNT_MAX */
+	uint64_t units; /* required, 0 to LP_COUNT_MAX */
 };
 
 /* drain and resume: one pool, or every pool when none is named. */
@@ -118,8 +119,9 @@ struct lp_request {
 	size_t len;
 	unsigned depth;
 	uint32_t msgid;
-	bool notification;		/* a client's notification: nothing to answer or do */
-	enum lp_method method;		/* of a request */
+	/* a client's notification: nothing to answer or do */
+	bool notification;
+	enum lp_method method; /* of a request */
 	union {
 		struct lp_hello_params hello;
 		struct lp_acquire_params acquire;
@@ -129,7 +131,7 @@ struct lp_request {
 		struct lp_submit_params submit;
 		struct lp_stats_params stats;
 		struct lp_scale_params scale;
-		struct lp_drain_params drain;	/* drain and resume */
+		struct lp_drain_params drain; /* drain and resume */
 	} p;
 };
 
@@ -143,7 +145,7 @@ struct lp_request {
  * instead.  A client's notification of the right shape is LP_OK with
  * req->notification set, and only len and depth filled in.
  */
-enum lp_err lp_request_decode(const void *msg, size_t len, struct lp_request *req,
-    struct lp_error *err, bool *msgid_known);
+enum lp_err lp_request_decode(const void *msg, size_t len,
+    struct lp_request *req, struct lp_error *err, bool *msgid_known);
 
 #endif

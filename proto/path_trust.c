@@ -48,7 +48,8 @@ sole_primary(uid_t owner, gid_t gid)
 	bool sole = true;
 
 	setpwent();
-	while (sole && getpwent_r(&pw, buf, sizeof buf, &pwp) == 0 && pwp != NULL)
+	while (
+	    sole && getpwent_r(&pw, buf, sizeof buf, &pwp) == 0 && pwp != NULL)
 		sole = pw.pw_gid != gid || pw.pw_uid == owner;
 	endpwent();
 	return sole;
@@ -69,8 +70,10 @@ private_group(uid_t owner, gid_t gid)
 	struct passwd pw, *pwp;
 	struct group gr, *grp;
 
-	if (owner == 0 || getpwuid_r(owner, &pw, pwbuf, sizeof pwbuf, &pwp) != 0 || pwp == NULL ||
-	    pw.pw_gid != gid || getgrgid_r(gid, &gr, grbuf, sizeof grbuf, &grp) != 0 ||
+	if (owner == 0 ||
+	    getpwuid_r(owner, &pw, pwbuf, sizeof pwbuf, &pwp) != 0 ||
+	    pwp == NULL || pw.pw_gid != gid ||
+	    getgrgid_r(gid, &gr, grbuf, sizeof grbuf, &grp) != 0 ||
 	    grp == NULL || strcmp(gr.gr_name, pw.pw_name) != 0)
 		return false;
 	for (char **member = gr.gr_mem; *member != NULL; member++)
@@ -84,23 +87,26 @@ writable_by_others(const struct stat *st)
 {
 	if ((st->st_mode & S_IWOTH) != 0)
 		return true;
-	return (st->st_mode & S_IWGRP) != 0 && !private_group(st->st_uid, st->st_gid);
+	return (st->st_mode & S_IWGRP) != 0 &&
+	    !private_group(st->st_uid, st->st_gid);
 }
 
 /* what: "directory " or "", for the message. */
 static enum lp_path_state
-check_owner(const char *what, const char *path, uid_t uid, const struct lp_trusted_uids *t,
-    char *why, size_t len)
+check_owner(const char *what, const char *path, uid_t uid,
+    const struct lp_trusted_uids *t, char *why, size_t len)
 {
 	if (is_trusted(t, uid))
 		return LP_PATH_TRUSTED;
-	snprintf(why, len, "%s%s belongs to uid %u, whom this process does not trust",
-	    what, path, (unsigned)uid);
+	snprintf(why, len,
+	    "%s%s belongs to uid %u, whom this process does not trust", what,
+	    path, (unsigned)uid);
 	return LP_PATH_UNTRUSTED;
 }
 
 static enum lp_path_state
-check_dir(const char *dir, const struct lp_trusted_uids *t, char *why, size_t len)
+check_dir(const char *dir, const struct lp_trusted_uids *t, char *why,
+    size_t len)
 {
 	struct stat st;
 
@@ -110,11 +116,14 @@ check_dir(const char *dir, const struct lp_trusted_uids *t, char *why, size_t le
 		snprintf(why, len, "%s is not a directory", dir);
 		return LP_PATH_UNTRUSTED;
 	}
-	if (check_owner("directory ", dir, st.st_uid, t, why, len) != LP_PATH_TRUSTED)
+	if (check_owner("directory ", dir, st.st_uid, t, why, len) !=
+	    LP_PATH_TRUSTED)
 		return LP_PATH_UNTRUSTED;
 	if (writable_by_others(&st) && (st.st_mode & S_ISVTX) == 0) {
-		snprintf(why, len, "directory %s is writable by others (mode %04o) "
-		    "and has no sticky bit", dir, (unsigned)(st.st_mode & 07777));
+		snprintf(why, len,
+		    "directory %s is writable by others (mode %04o) "
+		    "and has no sticky bit",
+		    dir, (unsigned)(st.st_mode & 07777));
 		return LP_PATH_UNTRUSTED;
 	}
 	return LP_PATH_TRUSTED;
@@ -122,7 +131,8 @@ check_dir(const char *dir, const struct lp_trusted_uids *t, char *why, size_t le
 
 /* Every directory from path's parent up to /: who could replace what is at path. */
 static enum lp_path_state
-check_dirs(const char *path, const struct lp_trusted_uids *t, char *why, size_t len)
+check_dirs(const char *path, const struct lp_trusted_uids *t, char *why,
+    size_t len)
 {
 	char dir[PATH_MAX], real[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -131,7 +141,8 @@ check_dirs(const char *path, const struct lp_trusted_uids *t, char *why, size_t 
 	if (slash == NULL)
 		snprintf(dir, sizeof dir, ".");
 	else
-		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+		snprintf(dir, sizeof dir, "%.*s",
+		    slash == path ? 1 : (int)(slash - path), path);
 	if (realpath(dir, real) == NULL)
 		return failed(dir, LP_PATH_NO_DIR, why, len);
 	for (;;) {
@@ -174,7 +185,8 @@ follow_link(const char *path, const struct stat *st, mode_t type,
 	char real[PATH_MAX];
 	enum lp_path_state state;
 
-	if ((state = check_owner("", path, st->st_uid, t, why, len)) != LP_PATH_TRUSTED ||
+	if ((state = check_owner("", path, st->st_uid, t, why, len)) !=
+		LP_PATH_TRUSTED ||
 	    (state = check_dirs(path, t, why, len)) != LP_PATH_TRUSTED)
 		return state;
 	if (realpath(path, real) == NULL)
@@ -184,18 +196,20 @@ follow_link(const char *path, const struct stat *st, mode_t type,
 }
 
 enum lp_path_state
-lp_path_check(const char *path, mode_t type, const struct lp_trusted_uids *t, char *why,
-    size_t len)
+lp_path_check(const char *path, mode_t type, const struct lp_trusted_uids *t,
+    char *why, size_t len)
 {
 	enum lp_path_state found = LP_PATH_TRUSTED, dirs;
 	struct stat st;
 
 	if (lstat(path, &st) == -1) {
-		if ((found = failed(path, LP_PATH_ABSENT, why, len)) != LP_PATH_ABSENT)
+		if ((found = failed(path, LP_PATH_ABSENT, why, len)) !=
+		    LP_PATH_ABSENT)
 			return found;
 	} else if (S_ISLNK(st.st_mode) && type == S_IFREG) {
 		return follow_link(path, &st, type, t, why, len);
-	} else if ((found = check_entry(path, &st, type, t, why, len)) != LP_PATH_TRUSTED) {
+	} else if ((found = check_entry(path, &st, type, t, why, len)) !=
+	    LP_PATH_TRUSTED) {
 		return found;
 	}
 	if ((dirs = check_dirs(path, t, why, len)) != LP_PATH_TRUSTED)

@@ -31,11 +31,14 @@
 #define LP_SYSTEM_SOCKET "/run/leasepool/leasepool.sock"
 
 enum lp_path_state {
-	LP_PATH_TRUSTED,	/* what is there is a trusted user's, in trusted directories */
-	LP_PATH_ABSENT,		/* nothing there, in trusted directories */
-	LP_PATH_NO_DIR,		/* its directory does not exist */
-	LP_PATH_WRONG_TYPE,	/* something else is there: a file where a socket should be... */
-	LP_PATH_UNTRUSTED,	/* a stranger's, or others may write it or its directory */
+	/* what is there is a trusted user's, in trusted directories */
+	LP_PATH_TRUSTED,
+	LP_PATH_ABSENT, /* nothing there, in trusted directories */
+	LP_PATH_NO_DIR, /* its directory does not exist */
+	/* something else is there: a file where a socket should be... */
+	LP_PATH_WRONG_TYPE,
+	/* a stranger's, or others may write it or its directory */
+	LP_PATH_UNTRUSTED,
 };
 
 struct lp_trusted_uids {
@@ -48,7 +51,7 @@ struct lp_trusted_uids {
  * then its directories; why says what is wrong, naming the path (and the
  * mode, when that is what is wrong).
  */
-enum lp_path_state lp_path_check(const char *path, mode_t type, const struct lp_trusted_uids *t,
-    char *why, size_t len);
+enum lp_path_state lp_path_check(const char *path, mode_t type,
+    const struct lp_trusted_uids *t, char *why, size_t len);
 
 #endif

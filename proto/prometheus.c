@@ -20,10 +20,11 @@
 #include "proto/rpc.h"
 
 enum source {
-	DAEMON_VALUE,		/* stats[key][subkey] */
-	POOL_VALUE,		/* pool[key][subkey], for each pool */
-	DAEMON_INFO,		/* 1, with stats[key] as the label's value */
-	POOL_HISTOGRAM,		/* pool[key]: {count, sum, buckets: [[le, count], ...]} */
+	DAEMON_VALUE, /* stats[key][subkey] */
+	POOL_VALUE,   /* pool[key][subkey], for each pool */
+	DAEMON_INFO,  /* 1, with stats[key] as the label's value */
+	/* pool[key]: {count, sum, buckets: [[le, count], ...]} */
+	POOL_HISTOGRAM,
 };
 
 struct metric {
@@ -31,8 +32,8 @@ struct metric {
 	const char *type;
 	const char *help;
 	enum source source;
-	const char *key, *subkey;	/* subkey NULL: stats[key] itself */
-	const char *label, *label_value;	/* an extra label, or NULL */
+	const char *key, *subkey;	 /* subkey NULL: stats[key] itself */
+	const char *label, *label_value; /* an extra label, or NULL */
 };
 
 #define GAUGE "gauge"
@@ -40,10 +41,12 @@ struct metric {
 #define HISTOGRAM "histogram"
 
 static const struct metric metrics[] = {
-	{ "leasepool_info", GAUGE, "The daemon's version, as a label; always 1.",
-	    DAEMON_INFO, "version", NULL, "version", NULL },
-	{ "leasepool_uptime_seconds", GAUGE, "Seconds since the daemon started.",
-	    DAEMON_VALUE, "uptime", NULL, NULL, NULL },
+	{ "leasepool_info", GAUGE,
+	    "The daemon's version, as a label; always 1.", DAEMON_INFO,
+	    "version", NULL, "version", NULL },
+	{ "leasepool_uptime_seconds", GAUGE,
+	    "Seconds since the daemon started.", DAEMON_VALUE, "uptime", NULL,
+	    NULL, NULL },
 	{ "process_start_time_seconds", GAUGE,
 	    "Start time of the process since unix epoch in seconds.",
 	    DAEMON_VALUE, "started", NULL, NULL, NULL },
@@ -58,10 +61,10 @@ static const struct metric metrics[] = {
 	{ "leasepool_pool_executors", GAUGE,
 	    "Executors of the pool: idle (free), busy (leased or draining), starting.",
 	    POOL_VALUE, "executors", "available", "state", "idle" },
-	{ "leasepool_pool_executors", NULL, NULL,
-	    POOL_VALUE, "executors", "leased", "state", "busy" },
-	{ "leasepool_pool_executors", NULL, NULL,
-	    POOL_VALUE, "executors", "starting", "state", "starting" },
+	{ "leasepool_pool_executors", NULL, NULL, POOL_VALUE, "executors",
+	    "leased", "state", "busy" },
+	{ "leasepool_pool_executors", NULL, NULL, POOL_VALUE, "executors",
+	    "starting", "state", "starting" },
 	{ "leasepool_pool_executors_min", GAUGE, "Configured executors_min.",
 	    POOL_VALUE, "executors", "min", NULL, NULL },
 	{ "leasepool_pool_executors_max", GAUGE, "Configured executors_max.",
@@ -69,10 +72,12 @@ static const struct metric metrics[] = {
 	{ "leasepool_pool_executors_target", GAUGE,
 	    "Executors the pool keeps warm now: executors_min, raised by scale.",
 	    POOL_VALUE, "executors", "target", NULL, NULL },
-	{ "leasepool_pool_workers_per_executor", GAUGE, "Workers of each executor.",
-	    POOL_VALUE, "workers", NULL, NULL, NULL },
-	{ "leasepool_pool_units", GAUGE, "Load announced by the last scale request.",
-	    POOL_VALUE, "units", NULL, NULL, NULL },
+	{ "leasepool_pool_workers_per_executor", GAUGE,
+	    "Workers of each executor.", POOL_VALUE, "workers", NULL, NULL,
+	    NULL },
+	{ "leasepool_pool_units", GAUGE,
+	    "Load announced by the last scale request.", POOL_VALUE, "units",
+	    NULL, NULL, NULL },
 	{ "leasepool_pool_waiters", GAUGE, "Acquirers waiting for an executor.",
 	    POOL_VALUE, "waiting", NULL, NULL, NULL },
 	{ "leasepool_pool_runs_in_flight", GAUGE,
@@ -92,33 +97,33 @@ static const struct metric metrics[] = {
 	    "Leases holding an executor: active, grace (past soft expiry), "
 	    "draining (released, runs in flight), expired.",
 	    POOL_VALUE, "leases_by_state", "active", "state", "active" },
-	{ "leasepool_leases", NULL, NULL,
-	    POOL_VALUE, "leases_by_state", "grace", "state", "grace" },
-	{ "leasepool_leases", NULL, NULL,
-	    POOL_VALUE, "leases_by_state", "draining", "state", "draining" },
-	{ "leasepool_leases", NULL, NULL,
-	    POOL_VALUE, "leases_by_state", "expired", "state", "expired" },
+	{ "leasepool_leases", NULL, NULL, POOL_VALUE, "leases_by_state",
+	    "grace", "state", "grace" },
+	{ "leasepool_leases", NULL, NULL, POOL_VALUE, "leases_by_state",
+	    "draining", "state", "draining" },
+	{ "leasepool_leases", NULL, NULL, POOL_VALUE, "leases_by_state",
+	    "expired", "state", "expired" },
 	{ "leasepool_leases_granted_total", COUNTER, "Leases granted.",
 	    POOL_VALUE, "counters", "granted", NULL, NULL },
 	{ "leasepool_leases_ended_total", COUNTER,
 	    "Leases ended: released by their holder, or expired and revoked.",
 	    POOL_VALUE, "counters", "released", "reason", "released" },
-	{ "leasepool_leases_ended_total", NULL, NULL,
-	    POOL_VALUE, "counters", "expired", "reason", "expired" },
+	{ "leasepool_leases_ended_total", NULL, NULL, POOL_VALUE, "counters",
+	    "expired", "reason", "expired" },
 	{ "leasepool_acquire_failures_total", COUNTER,
 	    "Acquires that got no lease: the timeout passed, or none was available.",
 	    POOL_VALUE, "counters", "acquire_timeouts", "reason", "timeout" },
-	{ "leasepool_acquire_failures_total", NULL, NULL,
-	    POOL_VALUE, "counters", "unavailable", "reason", "unavailable" },
+	{ "leasepool_acquire_failures_total", NULL, NULL, POOL_VALUE,
+	    "counters", "unavailable", "reason", "unavailable" },
 	{ "leasepool_runs_total", COUNTER,
-	    "Runs and submitted items answered, by result.",
-	    POOL_VALUE, "counters", "completed", "result", "completed" },
-	{ "leasepool_runs_total", NULL, NULL,
-	    POOL_VALUE, "counters", "failed", "result", "failed" },
-	{ "leasepool_runs_total", NULL, NULL,
-	    POOL_VALUE, "counters", "timed_out", "result", "timed_out" },
-	{ "leasepool_runs_total", NULL, NULL,
-	    POOL_VALUE, "counters", "crashed", "result", "crashed" },
+	    "Runs and submitted items answered, by result.", POOL_VALUE,
+	    "counters", "completed", "result", "completed" },
+	{ "leasepool_runs_total", NULL, NULL, POOL_VALUE, "counters", "failed",
+	    "result", "failed" },
+	{ "leasepool_runs_total", NULL, NULL, POOL_VALUE, "counters",
+	    "timed_out", "result", "timed_out" },
+	{ "leasepool_runs_total", NULL, NULL, POOL_VALUE, "counters", "crashed",
+	    "result", "crashed" },
 	{ "leasepool_acquire_wait_seconds", HISTOGRAM,
 	    "Seconds from an acquire to its lease; 0 when an executor was free.",
 	    POOL_HISTOGRAM, "acquire_wait_seconds", NULL, NULL, NULL },
@@ -127,17 +132,19 @@ static const struct metric metrics[] = {
 	    "whatever the result: waiting for a worker, then the job.",
 	    POOL_HISTOGRAM, "run_duration_seconds", NULL, NULL, NULL },
 
-	{ "leasepool_grinder_queued", GAUGE, "Submitted items waiting in the grinder.",
-	    POOL_VALUE, "grinder", "queue", NULL, NULL },
+	{ "leasepool_grinder_queued", GAUGE,
+	    "Submitted items waiting in the grinder.", POOL_VALUE, "grinder",
+	    "queue", NULL, NULL },
 	{ "leasepool_grinder_running", GAUGE, "Submitted items running now.",
 	    POOL_VALUE, "grinder", "running", NULL, NULL },
-	{ "leasepool_grinder_batches_total", COUNTER, "Batches the grinder dispatched.",
-	    POOL_VALUE, "grinder", "batches", NULL, NULL },
+	{ "leasepool_grinder_batches_total", COUNTER,
+	    "Batches the grinder dispatched.", POOL_VALUE, "grinder", "batches",
+	    NULL, NULL },
 	{ "leasepool_grinder_items_total", COUNTER,
 	    "Submitted items answered, with a result or with an error.",
 	    POOL_VALUE, "grinder", "completed", "result", "completed" },
-	{ "leasepool_grinder_items_total", NULL, NULL,
-	    POOL_VALUE, "grinder", "failed", "result", "failed" },
+	{ "leasepool_grinder_items_total", NULL, NULL, POOL_VALUE, "grinder",
+	    "failed", "result", "failed" },
 };
 
 /* A sample line is built here; names and labels are short, values shorter. */
@@ -173,7 +180,8 @@ line_printf(struct line *l, const char *fmt, ...)
  * newlines are escaped.
  */
 static void
-line_label(struct line *l, const char **sep, const char *name, const char *value, size_t len)
+line_label(struct line *l, const char **sep, const char *name,
+    const char *value, size_t len)
 {
 	line_printf(l, "%s%s=\"", *sep, name);
 	*sep = ",";
@@ -235,18 +243,20 @@ static int
 emit(struct line *l, lp_text_sink *sink, void *arg)
 {
 	if (l->overflow)
-		return 0;	/* a label too long for any sane name: leave the sample out */
+		/* a label too long for any sane name: leave the sample out */
+		return 0;
 	return sink(arg, l->text, l->len);
 }
 
 /* A sample's name, with a histogram's suffix, and its pool label (none for the daemon's). */
 static void
-begin_sample(struct line *l, const char **sep, const char *name, const char *suffix,
-    const msgpack_object *pool_name)
+begin_sample(struct line *l, const char **sep, const char *name,
+    const char *suffix, const msgpack_object *pool_name)
 {
 	line_printf(l, "%s%s", name, suffix);
 	if (pool_name != NULL)
-		line_label(l, sep, "pool", pool_name->via.str.ptr, pool_name->via.str.size);
+		line_label(l, sep, "pool", pool_name->via.str.ptr,
+		    pool_name->via.str.size);
 }
 
 /* Closes the labels and writes the sample; none for a value Prometheus has no number for. */
@@ -278,7 +288,8 @@ write_sample(const struct metric *m, const msgpack_object *stats,
 		version = lp_map_get(stats, m->key);
 		if (version == NULL || version->type != MSGPACK_OBJECT_STR)
 			return 0;
-		line_label(&l, &sep, m->label, version->via.str.ptr, version->via.str.size);
+		line_label(&l, &sep, m->label, version->via.str.ptr,
+		    version->via.str.size);
 		number.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
 		number.via.u64 = 1;
 		value = &number;
@@ -287,10 +298,11 @@ write_sample(const struct metric *m, const msgpack_object *stats,
 	case POOL_VALUE:
 		value = value_at(pool != NULL ? pool : stats, m);
 		if (m->label != NULL)
-			line_label(&l, &sep, m->label, m->label_value, strlen(m->label_value));
+			line_label(&l, &sep, m->label, m->label_value,
+			    strlen(m->label_value));
 		break;
 	case POOL_HISTOGRAM:
-		return 0;	/* write_histogram()'s */
+		return 0; /* write_histogram()'s */
 	}
 	return end_sample(&l, sep, value, sink, arg);
 }
@@ -298,7 +310,8 @@ write_sample(const struct metric *m, const msgpack_object *stats,
 static bool
 is_number(const msgpack_object *o)
 {
-	return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER || o->type == MSGPACK_OBJECT_FLOAT32 ||
+	return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    o->type == MSGPACK_OBJECT_FLOAT32 ||
 	    o->type == MSGPACK_OBJECT_FLOAT64;
 }
 
@@ -314,7 +327,8 @@ histogram_buckets(const msgpack_object *h)
 		const msgpack_object *b = &buckets->via.array.ptr[i];
 
 		if (b->type != MSGPACK_OBJECT_ARRAY || b->via.array.size != 2 ||
-		    !is_number(&b->via.array.ptr[0]) || !is_number(&b->via.array.ptr[1]))
+		    !is_number(&b->via.array.ptr[0]) ||
+		    !is_number(&b->via.array.ptr[1]))
 			return NULL;
 	}
 	return buckets;
@@ -322,8 +336,8 @@ histogram_buckets(const msgpack_object *h)
 
 static int
 write_histogram_line(const struct metric *m, const char *suffix,
-    const msgpack_object *pool_name, const char *le, const msgpack_object *value,
-    lp_text_sink *sink, void *arg)
+    const msgpack_object *pool_name, const char *le,
+    const msgpack_object *value, lp_text_sink *sink, void *arg)
 {
 	struct line l = { .len = 0 };
 	const char *sep = "{";
@@ -343,7 +357,8 @@ static int
 write_histogram(const struct metric *m, const msgpack_object *pool_name,
     const msgpack_object *pool, lp_text_sink *sink, void *arg)
 {
-	const msgpack_object *h = lp_map_get(pool, m->key), *buckets, *count, *sum;
+	const msgpack_object *h = lp_map_get(pool, m->key), *buckets, *count,
+			     *sum;
 	char le[32];
 
 	if (h == NULL || (buckets = histogram_buckets(h)) == NULL ||
@@ -351,17 +366,24 @@ write_histogram(const struct metric *m, const msgpack_object *pool_name,
 	    (sum = lp_map_get(h, "sum")) == NULL || !is_number(sum))
 		return 0;
 	for (uint32_t i = 0; i < buckets->via.array.size; i++) {
-		const msgpack_object *bound = &buckets->via.array.ptr[i].via.array.ptr[0];
+		const msgpack_object *bound =
+		    &buckets->via.array.ptr[i].via.array.ptr[0];
 
-		snprintf(le, sizeof le, "%.15g", bound->type == MSGPACK_OBJECT_POSITIVE_INTEGER ?
-		    (double)bound->via.u64 : bound->via.f64);
+		snprintf(le, sizeof le, "%.15g",
+		    bound->type == MSGPACK_OBJECT_POSITIVE_INTEGER ?
+			(double)bound->via.u64 :
+			bound->via.f64);
 		if (write_histogram_line(m, "_bucket", pool_name, le,
-		    &buckets->via.array.ptr[i].via.array.ptr[1], sink, arg) == -1)
+			&buckets->via.array.ptr[i].via.array.ptr[1], sink,
+			arg) == -1)
 			return -1;
 	}
-	if (write_histogram_line(m, "_bucket", pool_name, "+Inf", count, sink, arg) == -1 ||
-	    write_histogram_line(m, "_sum", pool_name, NULL, sum, sink, arg) == -1 ||
-	    write_histogram_line(m, "_count", pool_name, NULL, count, sink, arg) == -1)
+	if (write_histogram_line(m, "_bucket", pool_name, "+Inf", count, sink,
+		arg) == -1 ||
+	    write_histogram_line(m, "_sum", pool_name, NULL, sum, sink, arg) ==
+		-1 ||
+	    write_histogram_line(m, "_count", pool_name, NULL, count, sink,
+		arg) == -1)
 		return -1;
 	return 0;
 }
@@ -371,7 +393,8 @@ write_family_header(const struct metric *m, lp_text_sink *sink, void *arg)
 {
 	struct line l = { .len = 0 };
 
-	line_printf(&l, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, m->type);
+	line_printf(&l, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help,
+	    m->name, m->type);
 	return emit(&l, sink, arg);
 }
 
@@ -395,14 +418,17 @@ lp_prometheus_write(const msgpack_object *stats, lp_text_sink *sink, void *arg)
 				return -1;
 			continue;
 		}
-		for (uint32_t p = 0; pools != NULL && p < pools->via.map.size; p++) {
+		for (uint32_t p = 0; pools != NULL && p < pools->via.map.size;
+		     p++) {
 			const msgpack_object_kv *kv = &pools->via.map.ptr[p];
 
 			if (kv->key.type != MSGPACK_OBJECT_STR)
 				continue;
 			if ((m->source == POOL_HISTOGRAM ?
-			    write_histogram(m, &kv->key, &kv->val, sink, arg) :
-			    write_sample(m, stats, &kv->key, &kv->val, sink, arg)) == -1)
+				    write_histogram(m, &kv->key, &kv->val, sink,
+					arg) :
+				    write_sample(m, stats, &kv->key, &kv->val,
+					sink, arg)) == -1)
 				return -1;
 		}
 	}

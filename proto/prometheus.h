@@ -24,6 +24,7 @@ typedef int lp_text_sink(void *arg, const char *text, size_t len);
  * older daemon) are left out.  Returns 0, or -1 when the sink failed or
  * stats is not a map.
  */
-int lp_prometheus_write(const msgpack_object *stats, lp_text_sink *sink, void *arg);
+int lp_prometheus_write(const msgpack_object *stats, lp_text_sink *sink,
+    void *arg);
 
 #endif

@@ -68,8 +68,9 @@ envelope_error(struct lp_error *err, const char *what, const char *expected,
 {
 	char buf[LP_OBJ_DESCRIBE_MAX];
 
-	return lp_error_set(err, LP_ERR_INVALID_REQUEST, "%s must be %s, got %s",
-	    what, expected, lp_obj_describe(got, buf, sizeof buf));
+	return lp_error_set(err, LP_ERR_INVALID_REQUEST,
+	    "%s must be %s, got %s", what, expected,
+	    lp_obj_describe(got, buf, sizeof buf));
 }
 
 static enum lp_err
@@ -77,14 +78,15 @@ envelope_size_error(struct lp_error *err, const char *kind, uint32_t want,
     uint32_t got)
 {
 	return lp_error_set(err, LP_ERR_INVALID_REQUEST,
-	    "%s must be an array of %" PRIu32 " elements, got %" PRIu32,
-	    kind, want, got);
+	    "%s must be an array of %" PRIu32 " elements, got %" PRIu32, kind,
+	    want, got);
 }
 
 static enum lp_err
 envelope_msgid(const msgpack_object *o, uint32_t *msgid, struct lp_error *err)
 {
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > UINT32_MAX)
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    o->via.u64 > UINT32_MAX)
 		return envelope_error(err, "msgid",
 		    "an unsigned 32-bit integer", o);
 	*msgid = (uint32_t)o->via.u64;
@@ -116,7 +118,8 @@ envelope_params_array(const msgpack_object *o, struct lp_error *err)
 	if (o->via.array.size > 1)
 		return lp_error_set(err, LP_ERR_INVALID_REQUEST,
 		    "params must be an array holding one map, got %" PRIu32
-		    " elements", o->via.array.size);
+		    " elements",
+		    o->via.array.size);
 	return LP_OK;
 }
 
@@ -177,7 +180,8 @@ parse_response(const msgpack_object_array *a, struct lp_message *m,
 	if (envelope_msgid(&a->ptr[1], &m->msgid, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
 	error = &a->ptr[2];
-	if (error->type != MSGPACK_OBJECT_NIL && error->type != MSGPACK_OBJECT_MAP)
+	if (error->type != MSGPACK_OBJECT_NIL &&
+	    error->type != MSGPACK_OBJECT_MAP)
 		return envelope_error(err, "the error of a response",
 		    "nil or a map", error);
 	m->error = error;
@@ -284,16 +288,19 @@ open_notification(struct lp_cursor *c, uint32_t size, struct lp_request_head *h,
 
 /* The params array of a request, read in place: [], [nil] or [{...}]. */
 static enum lp_err
-open_params(struct lp_cursor *c, struct lp_request_head *h, struct lp_error *err)
+open_params(struct lp_cursor *c, struct lp_request_head *h,
+    struct lp_error *err)
 {
 	msgpack_object o;
 
-	if (read_head(c, &o, err) != LP_OK || envelope_params_array(&o, err) != LP_OK)
+	if (read_head(c, &o, err) != LP_OK ||
+	    envelope_params_array(&o, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
 	h->params_depth = 1;
 	if (o.via.array.size == 0)
 		return LP_OK;
-	if (read_head(c, &o, err) != LP_OK || envelope_params_map(&o, err) != LP_OK)
+	if (read_head(c, &o, err) != LP_OK ||
+	    envelope_params_map(&o, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
 	if (o.type == MSGPACK_OBJECT_MAP) {
 		h->params_depth = 2;
@@ -316,8 +323,10 @@ lp_request_open(struct lp_cursor *c, struct lp_request_head *h,
 
 	memset(h, 0, sizeof *h);
 	*msgid_known = false;
-	if (read_head(c, &msg, err) != LP_OK || envelope_array(&msg, err) != LP_OK ||
-	    read_head(c, &o, err) != LP_OK || envelope_kind(&o, &kind, err) != LP_OK)
+	if (read_head(c, &msg, err) != LP_OK ||
+	    envelope_array(&msg, err) != LP_OK ||
+	    read_head(c, &o, err) != LP_OK ||
+	    envelope_kind(&o, &kind, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
 	size = msg.via.array.size;
 	if (kind == LP_MSG_NOTIFY)
@@ -328,11 +337,13 @@ lp_request_open(struct lp_cursor *c, struct lp_request_head *h,
 	*msgid_known = true;
 	if (size < 2)
 		return envelope_size_error(err, "a request", 4, size);
-	if (read_head(c, &o, err) != LP_OK || envelope_msgid(&o, &h->msgid, err) != LP_OK)
+	if (read_head(c, &o, err) != LP_OK ||
+	    envelope_msgid(&o, &h->msgid, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
 	if (size != 4)
 		return envelope_size_error(err, "a request", 4, size);
-	if (read_head(c, &o, err) != LP_OK || envelope_method(&o, &h->method, err) != LP_OK)
+	if (read_head(c, &o, err) != LP_OK ||
+	    envelope_method(&o, &h->method, err) != LP_OK)
 		return LP_ERR_INVALID_REQUEST;
 	return open_params(c, h, err);
 }
@@ -355,8 +366,9 @@ lp_response_error(const msgpack_object *error, struct lp_error *err)
 	len = message->via.str.size;
 	if (len > sizeof err->message - 1)
 		len = sizeof err->message - 1;
-	lp_error_set(err, lp_err_from_name(code->via.str.ptr,
-	    code->via.str.size), "%.*s", (int)len, message->via.str.ptr);
+	lp_error_set(err,
+	    lp_err_from_name(code->via.str.ptr, code->via.str.size), "%.*s",
+	    (int)len, message->via.str.ptr);
 
 	/* Extra keys are allowed; a signal that is no signal number is ignored. */
 	sig = lp_map_get(error, "signal");
@@ -464,7 +476,8 @@ pack_error_map(msgpack_packer *pk, const struct lp_error *err)
 }
 
 static void
-pack_error(msgpack_packer *pk, const struct lp_error *err, enum lp_error_form form)
+pack_error(msgpack_packer *pk, const struct lp_error *err,
+    enum lp_error_form form)
 {
 	char message[sizeof err->message];
 	const char *code = lp_err_name(err->code);

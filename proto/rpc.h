@@ -17,8 +17,8 @@
 #define LP_PROTOCOL_VERSION 1
 
 /* Limits the protocol itself sets; the daemon's own are in its configuration. */
-#define LP_OWNER_MAX 128	/* PROTOCOL.md: owner is at most 128 bytes */
-#define LP_NAME_MAX 255		/* pool and function names */
+#define LP_OWNER_MAX 128 /* PROTOCOL.md: owner is at most 128 bytes */
+#define LP_NAME_MAX 255	 /* pool and function names */
 
 enum lp_msg_kind {
 	LP_MSG_REQUEST = 0,
@@ -42,11 +42,12 @@ enum lp_err lp_error_set(struct lp_error *err, enum lp_err code,
  */
 struct lp_message {
 	enum lp_msg_kind kind;
-	uint32_t msgid;			/* request, response */
-	struct lp_str method;		/* request, notification */
-	const msgpack_object *params;	/* request, notification: the map inside [ {...} ] */
-	const msgpack_object *error;	/* response: nil, or the error map */
-	const msgpack_object *result;	/* response */
+	uint32_t msgid;	      /* request, response */
+	struct lp_str method; /* request, notification */
+	/* request, notification: the map inside [ {...} ] */
+	const msgpack_object *params;
+	const msgpack_object *error;  /* response: nil, or the error map */
+	const msgpack_object *result; /* response */
 };
 
 /*
@@ -65,10 +66,12 @@ enum lp_err lp_message_parse(const msgpack_object *o, struct lp_message *m,
 /* A request's envelope read in place: the params map's pairs come next. */
 struct lp_request_head {
 	uint32_t msgid;
-	struct lp_str method;		/* of a request: points into the cursor's buffer */
-	uint32_t nparams;		/* pairs of the params map; 0 for [] and [nil] */
-	unsigned params_depth;		/* containers open at the first pair, params' array included */
-	bool notification;		/* a client's notification, read whole */
+	/* of a request: points into the cursor's buffer */
+	struct lp_str method;
+	uint32_t nparams; /* pairs of the params map; 0 for [] and [nil] */
+	/* containers open at the first pair, params' array included */
+	unsigned params_depth;
+	bool notification; /* a client's notification, read whole */
 };
 
 /*
@@ -104,9 +107,9 @@ void lp_pack_response_ok(msgpack_packer *pk, uint32_t msgid);
  * errors): Go's net/rpc codecs want a string, Neovim's a pair.
  */
 enum lp_error_form {
-	LP_ERRORS_MAP,		/* {code, message[, signal]} */
-	LP_ERRORS_STRING,	/* "CODE: message" */
-	LP_ERRORS_ARRAY,	/* ["CODE", "message"] */
+	LP_ERRORS_MAP,	  /* {code, message[, signal]} */
+	LP_ERRORS_STRING, /* "CODE: message" */
+	LP_ERRORS_ARRAY,  /* ["CODE", "message"] */
 };
 
 /* Packs a whole error response [1, msgid, error, nil], the error in the given form. */

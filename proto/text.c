@@ -78,7 +78,8 @@ lp_quote(const char *s, size_t len, char *buf)
 static size_t
 escape_byte(unsigned char c, char *e)
 {
-	static const char hex[] = "0123456789abcdef", named[] = "\n\r\t\\", as[] = "nrt\\";
+	static const char hex[] = "0123456789abcdef", named[] = "\n\r\t\\",
+			  as[] = "nrt\\";
 	const char *q;
 
 	e[0] = '\\';

@@ -54,7 +54,8 @@ LP_SUITES(LP_SUITE_DECL)
  * (either NULL) run around each test in the test's own process, and the
  * timeout of its kind; its tests follow, one line each.
  */
-TCase *add_case(Suite *s, const char *name, SFun setup, SFun teardown, double timeout);
+TCase *add_case(Suite *s, const char *name, SFun setup, SFun teardown,
+    double timeout);
 #define unit_case(s, name, setup, teardown) \
 	add_case(s, name, setup, teardown, UNIT_TIMEOUT_SECONDS)
 #define integration_case(s, name, setup, teardown) \

@@ -45,17 +45,17 @@ struct call {
 struct lp_client {
 	int fd;
 	bool dead;
-	struct lp_error fail;	/* why the connection ended */
+	struct lp_error fail; /* why the connection ended */
 
-	struct buf out;		/* queued requests */
-	size_t out_sent;	/* bytes of out already written */
+	struct buf out;	 /* queued requests */
+	size_t out_sent; /* bytes of out already written */
 	struct buf in;
-	size_t in_msg;		/* first byte not yet handed on */
-	size_t in_scan;		/* first byte the framer has not seen */
+	size_t in_msg;	/* first byte not yet handed on */
+	size_t in_scan; /* first byte the framer has not seen */
 	struct lp_framer framer;
 
-	struct call *calls;	/* indexed by msgid & (ncalls - 1) */
-	uint32_t ncalls;	/* a power of two, or 0 */
+	struct call *calls; /* indexed by msgid & (ncalls - 1) */
+	uint32_t ncalls;    /* a power of two, or 0 */
 	uint32_t pending;
 	uint32_t next_msgid;
 
@@ -77,7 +77,7 @@ enum param_type {
 	PARAM_BOOL,
 	PARAM_ARGS,
 	PARAM_KWARGS,
-	PARAM_RAW,		/* the entries of lp_call()'s packed map */
+	PARAM_RAW, /* the entries of lp_call()'s packed map */
 };
 
 struct param {
@@ -101,8 +101,8 @@ struct param {
 struct params {
 	struct param p[PARAMS_MAX];
 	unsigned n;
-	uint32_t entries;	/* map entries: a raw map carries many */
-	bool failed;		/* the arguments ran out of memory */
+	uint32_t entries; /* map entries: a raw map carries many */
+	bool failed;	  /* the arguments ran out of memory */
 };
 
 /* buf.c */
@@ -114,8 +114,7 @@ void lpc_buf_free(struct buf *);
 enum lp_err lpc_error_set(struct lp_error *, enum lp_err, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 enum lp_err lpc_error_vset(struct lp_error *, enum lp_err, const char *,
-    va_list)
-    __attribute__((format(printf, 3, 0)));
+    va_list) __attribute__((format(printf, 3, 0)));
 enum lp_err lpc_error_copy(struct lp_error *, const struct lp_error *);
 enum lp_err lpc_error_ok(struct lp_error *);
 

@@ -41,7 +41,8 @@ trusted_uids(struct lp_trusted_uids *t)
 	t->uid[0] = getuid();
 	t->uid[1] = 0;
 	t->n = 2;
-	if (getpwnam_r(DAEMON_USER, &pw, buf, sizeof buf, &found) == 0 && found != NULL)
+	if (getpwnam_r(DAEMON_USER, &pw, buf, sizeof buf, &found) == 0 &&
+	    found != NULL)
 		t->uid[t->n++] = found->pw_uid;
 }
 
@@ -56,7 +57,8 @@ trusted_uids(struct lp_trusted_uids *t)
 static enum lp_err
 default_socket(char *path, size_t size, struct lp_error *err)
 {
-	const char *env = getenv(LP_ENV_SOCKET), *runtime = getenv("XDG_RUNTIME_DIR");
+	const char *env = getenv(LP_ENV_SOCKET),
+		   *runtime = getenv("XDG_RUNTIME_DIR");
 	char candidates[3][PATH_MAX], why[512] = "", tried[512] = "";
 	struct lp_trusted_uids trusted;
 	size_t n = 0;
@@ -68,13 +70,16 @@ default_socket(char *path, size_t size, struct lp_error *err)
 	trusted_uids(&trusted);
 	snprintf(candidates[n++], PATH_MAX, "%s", LP_SYSTEM_SOCKET);
 	if (runtime != NULL && *runtime == '/')
-		snprintf(candidates[n++], PATH_MAX, "%s/leasepool.sock", runtime);
-	snprintf(candidates[n++], PATH_MAX, "/tmp/leasepool-%u.sock", (unsigned)getuid());
+		snprintf(candidates[n++], PATH_MAX, "%s/leasepool.sock",
+		    runtime);
+	snprintf(candidates[n++], PATH_MAX, "/tmp/leasepool-%u.sock",
+	    (unsigned)getuid());
 	snprintf(path, size, "%s", LP_SYSTEM_SOCKET);
 	for (size_t i = 0; i < n; i++) {
 		char reason[sizeof why];
 
-		switch (lp_path_check(candidates[i], S_IFSOCK, &trusted, reason, sizeof reason)) {
+		switch (lp_path_check(candidates[i], S_IFSOCK, &trusted, reason,
+		    sizeof reason)) {
 		case LP_PATH_TRUSTED:
 			snprintf(path, size, "%s", candidates[i]);
 			return lpc_error_ok(err);
@@ -89,14 +94,18 @@ default_socket(char *path, size_t size, struct lp_error *err)
 		case LP_PATH_NO_DIR:
 			break;
 		}
-		snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s",
-		    i == 0 ? "" : ", ", candidates[i]);
+		snprintf(tried + strlen(tried), sizeof tried - strlen(tried),
+		    "%s%s", i == 0 ? "" : ", ", candidates[i]);
 	}
 	if (why[0] != '\0')
-		return lpc_error_set(err, LP_ERR_PERMISSION_DENIED, "not using %s: %s "
-		    "(set " LP_ENV_SOCKET " to the socket to use)", path, why);
-	return lpc_error_set(err, LP_ERR_SYSTEM, "no leasepoold socket at %s: start leasepoold, "
-	    "or set " LP_ENV_SOCKET " to its socket", tried);
+		return lpc_error_set(err, LP_ERR_PERMISSION_DENIED,
+		    "not using %s: %s "
+		    "(set " LP_ENV_SOCKET " to the socket to use)",
+		    path, why);
+	return lpc_error_set(err, LP_ERR_SYSTEM,
+	    "no leasepoold socket at %s: start leasepoold, "
+	    "or set " LP_ENV_SOCKET " to its socket",
+	    tried);
 }
 
 const char *
@@ -129,9 +138,11 @@ conn_open(const char *path, struct lp_error *err)
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
 	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
 		/* Not a daemon that is down: the socket is not ours to use. */
-		lpc_error_set(err, errno == EACCES || errno == EPERM ?
-		    LP_ERR_PERMISSION_DENIED : LP_ERR_SYSTEM, "%s: %s", path,
-		    strerror(errno));
+		lpc_error_set(err,
+		    errno == EACCES || errno == EPERM ?
+			LP_ERR_PERMISSION_DENIED :
+			LP_ERR_SYSTEM,
+		    "%s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -249,8 +260,8 @@ conn_take_message(struct lp_client *c, msgpack_zone *zone, size_t len)
 	char *p;
 
 	if (c->in_msg == 0 && len >= READ_MIN) {
-		if (lpc_buf_write(&rest, c->in.data + len,
-		    c->in.len - len) == -1 ||
+		if (lpc_buf_write(&rest, c->in.data + len, c->in.len - len) ==
+			-1 ||
 		    !msgpack_zone_push_finalizer(zone, free, c->in.data)) {
 			lpc_buf_free(&rest);
 			return NULL;
@@ -287,8 +298,9 @@ conn_unpack(struct lp_client *c)
 	if ((r = msgpack_unpack(p, len, &off, zone, &o)) !=
 	    MSGPACK_UNPACK_SUCCESS) {
 		lpc_zone_free(zone);
-		lpc_conn_fail(c, r == MSGPACK_UNPACK_NOMEM_ERROR ?
-		    LP_ERR_SYSTEM : LP_ERR_PROTOCOL,
+		lpc_conn_fail(c,
+		    r == MSGPACK_UNPACK_NOMEM_ERROR ? LP_ERR_SYSTEM :
+						      LP_ERR_PROTOCOL,
 		    "cannot decode a message from leasepoold");
 		return;
 	}

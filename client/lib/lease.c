@@ -58,15 +58,15 @@ lease_read(const msgpack_object *r, struct lp_lease *lease,
 
 	if (!lpc_obj_u64(lp_map_get(r, "lease"), &lease->id) ||
 	    !lpc_obj_strcpy(lp_map_get(r, "pool"), lease->pool,
-	    sizeof lease->pool) ||
+		sizeof lease->pool) ||
 	    !lpc_obj_strcpy(lp_map_get(r, "backend"), lease->backend,
-	    sizeof lease->backend) ||
+		sizeof lease->backend) ||
 	    !lpc_obj_u64(lp_map_get(r, "workers"), &workers) ||
 	    workers > UINT_MAX ||
 	    !lpc_obj_double(lp_map_get(r, "lease_seconds"),
-	    &lease->lease_seconds) ||
+		&lease->lease_seconds) ||
 	    !lpc_obj_double(lp_map_get(r, "grace_seconds"),
-	    &lease->grace_seconds))
+		&lease->grace_seconds))
 		return lpc_error_set(err, LP_ERR_PROTOCOL,
 		    "leasepoold sent a malformed acquire result");
 	lease->workers = (unsigned)workers;

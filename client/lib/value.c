@@ -146,8 +146,7 @@ lp_value_bool(const struct lp_value *v)
 {
 	const msgpack_object *o = lp_value_object(v);
 
-	return o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN &&
-	    o->via.boolean;
+	return o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
 }
 
 bool

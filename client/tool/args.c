@@ -38,7 +38,8 @@ add_kwarg(struct lp_args *a, const char *command, const char *spec)
 	int rc;
 
 	if (eq == NULL || eq == spec)
-		return usage_error("%s: --kw takes key=value, not '%s'", command, spec);
+		return usage_error("%s: --kw takes key=value, not '%s'",
+		    command, spec);
 	if ((key = strndup(spec, (size_t)(eq - spec))) == NULL)
 		return report_oom();
 	rc = job_value(a, key, eq + 1);
@@ -62,13 +63,15 @@ job_options(int argc, char **argv, struct lp_args **args, int *first)
 
 	if ((a = lp_args_new()) == NULL)
 		return report_oom();
-	optind = 0;	/* glibc: start afresh on this vector */
-	while (rc == TOOL_OK && (ch = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+	optind = 0; /* glibc: start afresh on this vector */
+	while (rc == TOOL_OK &&
+	    (ch = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
 		if (ch == 'k')
 			rc = add_kwarg(a, argv[0], optarg);
 		else
-			rc = usage_error("%s: unknown option or missing value: '%s'", argv[0],
-			    argv[optind - 1]);
+			rc = usage_error(
+			    "%s: unknown option or missing value: '%s'",
+			    argv[0], argv[optind - 1]);
 	}
 	if (rc != TOOL_OK) {
 		lp_args_free(a);

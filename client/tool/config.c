@@ -22,7 +22,7 @@ print_section(const char *header, json_t *keys)
 
 	printf("%s\n", header);
 	json_object_foreach(keys, key, value)
-		config_line(key, json_string_value(value));
+	    config_line(key, json_string_value(value));
 }
 
 static void
@@ -35,7 +35,8 @@ print_ini(json_t *cfg)
 	printf("# the configuration of a running leasepoold, from %s\n",
 	    json_string_value(json_object_get(cfg, "source")));
 	print_section("[daemon]", json_object_get(cfg, "daemon"));
-	json_object_foreach(json_object_get(cfg, "pools"), name, pool) {
+	json_object_foreach(json_object_get(cfg, "pools"), name, pool)
+	{
 		snprintf(header, sizeof header, "\n[pool %s]", name);
 		print_section(header, pool);
 	}
@@ -52,10 +53,11 @@ cmd_config(struct tool *t, int argc, char **argv)
 	json_t *cfg;
 	int ch, rc;
 
-	optind = 0;	/* glibc: start afresh on this vector */
+	optind = 0; /* glibc: start afresh on this vector */
 	while ((ch = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
 		if (ch != 'j')
-			return usage_error("config: unknown option '%s'", argv[optind - 1]);
+			return usage_error("config: unknown option '%s'",
+			    argv[optind - 1]);
 		as_json = true;
 	}
 	if (optind != argc)

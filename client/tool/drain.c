@@ -14,12 +14,13 @@ pool_state(struct tool *t, int argc, char **argv, const char *state)
 	int rc;
 
 	if (argc > 1)
-		return usage_error("%s takes no arguments (-p names one pool, else every pool)",
+		return usage_error(
+		    "%s takes no arguments (-p names one pool, else every pool)",
 		    argv[0]);
 	if ((rc = tool_call(t, argv[0], t->acquire.pool, &r)) != TOOL_OK)
 		return rc;
 	json_array_foreach(json_object_get(r, "pools"), i, name)
-		printf("%s%s", i > 0 ? ", " : "pools ", json_string_value(name));
+	    printf("%s%s", i > 0 ? ", " : "pools ", json_string_value(name));
 	printf(": %s; %" JSON_INTEGER_FORMAT " executors leased\n", state,
 	    json_integer_value(json_object_get(r, "leased")));
 	json_decref(r);
@@ -29,7 +30,8 @@ pool_state(struct tool *t, int argc, char **argv, const char *state)
 int
 cmd_drain(struct tool *t, int argc, char **argv)
 {
-	return pool_state(t, argc, argv, "draining (no new lease until resumed)");
+	return pool_state(t, argc, argv,
+	    "draining (no new lease until resumed)");
 }
 
 int

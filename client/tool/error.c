@@ -31,8 +31,9 @@ print_message(const char *message, const char *more)
 
 	for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++) {
 		if ((at = strstr(message, phrases[i].theirs)) != NULL) {
-			fprintf(stderr, "%.*s%s%s%s\n", (int)(at - message), message,
-			    phrases[i].ours, at + strlen(phrases[i].theirs), more);
+			fprintf(stderr, "%.*s%s%s%s\n", (int)(at - message),
+			    message, phrases[i].ours,
+			    at + strlen(phrases[i].theirs), more);
 			return;
 		}
 	}
@@ -85,7 +86,8 @@ report(const struct lp_error *err)
 enum tool_exit
 report_oom(void)
 {
-	fprintf(stderr, "leasepool: %s: out of memory\n", lp_err_name(LP_ERR_SYSTEM));
+	fprintf(stderr, "leasepool: %s: out of memory\n",
+	    lp_err_name(LP_ERR_SYSTEM));
 	return TOOL_BROKEN;
 }
 
@@ -100,7 +102,7 @@ socket_origin(const struct tool *t, const char *message)
 	if (env != NULL && *env != '\0')
 		return " (given by " LP_ENV_SOCKET "; -s chooses another)";
 	if (strstr(message, LP_ENV_SOCKET) != NULL)
-		return "";	/* the library said it */
+		return ""; /* the library said it */
 	return " (found by default; -s or " LP_ENV_SOCKET " chooses another)";
 }
 
@@ -118,7 +120,8 @@ tool_connect(struct tool *t)
 		return TOOL_OK;
 	denied = err.code == LP_ERR_PERMISSION_DENIED;
 	fprintf(stderr, "leasepool: %s: %s: ", lp_err_name(err.code),
-	    denied ? "may not use leasepoold's socket" : "cannot connect to leasepoold");
+	    denied ? "may not use leasepoold's socket" :
+		     "cannot connect to leasepoold");
 	print_message(err.message, socket_origin(t, err.message));
 	return denied ? TOOL_DENIED : TOOL_UNREACHABLE;
 }

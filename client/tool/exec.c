@@ -38,8 +38,8 @@ exec_failure(const struct lp_error *err)
 static bool
 system_failure(const char *what)
 {
-	fprintf(stderr, "leasepool: %s: %s: %s\n", lp_err_name(LP_ERR_SYSTEM), what,
-	    strerror(errno));
+	fprintf(stderr, "leasepool: %s: %s: %s\n", lp_err_name(LP_ERR_SYSTEM),
+	    what, strerror(errno));
 	return false;
 }
 
@@ -56,7 +56,8 @@ add_stdin(struct lp_args *a)
 		return true;
 	for (;;) {
 		if (cap - len < READ_CHUNK) {
-			if ((grown = realloc(data, cap += READ_CHUNK * 4)) == NULL) {
+			if ((grown = realloc(data, cap += READ_CHUNK * 4)) ==
+			    NULL) {
 				ok = system_failure("stdin");
 				break;
 			}
@@ -64,7 +65,8 @@ add_stdin(struct lp_args *a)
 		}
 		if ((n = read(STDIN_FILENO, data + len, cap - len)) > 0)
 			len += (size_t)n;
-		else if (n == 0 || errno == EBADF)	/* EBADF: stdin closed, as empty */
+		/* EBADF: stdin closed, as empty */
+		else if (n == 0 || errno == EBADF)
 			break;
 		else if (errno != EINTR) {
 			ok = system_failure("stdin");
@@ -88,7 +90,8 @@ add_argv(struct lp_args *a, int argc, char **argv)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	failed = msgpack_pack_array(&pk, (size_t)argc);
 	for (int i = 0; !failed && i < argc; i++)
-		failed = msgpack_pack_str_with_body(&pk, argv[i], strlen(argv[i]));
+		failed =
+		    msgpack_pack_str_with_body(&pk, argv[i], strlen(argv[i]));
 	if (failed)
 		report_oom();
 	else
@@ -130,15 +133,20 @@ finish(struct lp_value *v)
 
 	copy_out(stdout, lp_value_get(v, "stdout"));
 	copy_out(stderr, lp_value_get(v, "stderr"));
-	if (truncated != NULL && truncated->type == MSGPACK_OBJECT_BOOLEAN && truncated->via.boolean)
-		fprintf(stderr, "leasepool: warning: the daemon kept only the first "
+	if (truncated != NULL && truncated->type == MSGPACK_OBJECT_BOOLEAN &&
+	    truncated->via.boolean)
+		fprintf(stderr,
+		    "leasepool: warning: the daemon kept only the first "
 		    "exec_output_max bytes of the program's output\n");
-	if (sig != NULL && sig->type == MSGPACK_OBJECT_POSITIVE_INTEGER && sig->via.u64 > 0)
+	if (sig != NULL && sig->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    sig->via.u64 > 0)
 		rc = (int)((128 + sig->via.u64) & 0xff);
-	else if (status != NULL && status->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+	else if (status != NULL &&
+	    status->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 		rc = (int)(status->via.u64 & 0xff);
 	else {
-		fprintf(stderr, "leasepool: %s: exec answered without a status\n",
+		fprintf(stderr,
+		    "leasepool: %s: exec answered without a status\n",
 		    lp_err_name(LP_ERR_PROTOCOL));
 		rc = EXEC_FAILED;
 	}
@@ -159,10 +167,11 @@ cmd_exec(struct tool *t, int argc, char **argv)
 	const char *dir = NULL;
 	int ch, rc;
 
-	optind = 0;	/* glibc: start afresh on this vector */
+	optind = 0; /* glibc: start afresh on this vector */
 	while ((ch = getopt_long(argc, argv, "+:C:", options, NULL)) != -1) {
 		if (ch != 'C')
-			return usage_error("exec: unknown option or missing value: '%s'",
+			return usage_error(
+			    "exec: unknown option or missing value: '%s'",
 			    argv[optind - 1]);
 		dir = optarg;
 	}
@@ -173,8 +182,8 @@ cmd_exec(struct tool *t, int argc, char **argv)
 		return EXEC_FAILED;
 	}
 	tool_owner(t, "exec", argv[optind]);
-	if (!add_argv(a, argc - optind, argv + optind) || !add_cwd(a, dir) || !add_stdin(a) ||
-	    tool_connect(t) != TOOL_OK)
+	if (!add_argv(a, argc - optind, argv + optind) || !add_cwd(a, dir) ||
+	    !add_stdin(a) || tool_connect(t) != TOOL_OK)
 		rc = EXEC_FAILED;
 	else if (lease_and_run(t, "exec", a, &v, &err) == LP_OK)
 		rc = finish(v);

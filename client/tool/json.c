@@ -38,7 +38,8 @@ bytes_of(json_t *j, size_t *len)
 
 	if (json_object_size(j) != 1 || !json_is_string(text))
 		return NULL;
-	return base64_decode(json_string_value(text), json_string_length(text), len);
+	return base64_decode(json_string_value(text), json_string_length(text),
+	    len);
 }
 
 static int
@@ -57,8 +58,10 @@ pack_object(msgpack_packer *pk, json_t *j)
 	}
 	if (msgpack_pack_map(pk, json_object_size(j)) != 0)
 		return -1;
-	json_object_keylen_foreach(j, key, len, v) {
-		if (msgpack_pack_str_with_body(pk, key, len) != 0 || pack_json(pk, v) != 0)
+	json_object_keylen_foreach(j, key, len, v)
+	{
+		if (msgpack_pack_str_with_body(pk, key, len) != 0 ||
+		    pack_json(pk, v) != 0)
 			return -1;
 	}
 	return 0;
@@ -72,7 +75,8 @@ pack_array(msgpack_packer *pk, json_t *j)
 
 	if (msgpack_pack_array(pk, json_array_size(j)) != 0)
 		return -1;
-	json_array_foreach(j, i, v) {
+	json_array_foreach(j, i, v)
+	{
 		if (pack_json(pk, v) != 0)
 			return -1;
 	}
@@ -88,7 +92,8 @@ pack_json(msgpack_packer *pk, json_t *j)
 	case JSON_ARRAY:
 		return pack_array(pk, j);
 	case JSON_STRING:
-		return msgpack_pack_str_with_body(pk, json_string_value(j), json_string_length(j));
+		return msgpack_pack_str_with_body(pk, json_string_value(j),
+		    json_string_length(j));
 	case JSON_INTEGER:
 		return msgpack_pack_int64(pk, json_integer_value(j));
 	case JSON_REAL:
@@ -130,7 +135,8 @@ bytes_to_json(const char *p, size_t len)
 		return s;
 	if ((text = base64_encode(p, len)) == NULL)
 		return NULL;
-	if ((o = json_object()) != NULL && json_object_set_new(o, BYTES_KEY, json_string(text)) != 0) {
+	if ((o = json_object()) != NULL &&
+	    json_object_set_new(o, BYTES_KEY, json_string(text)) != 0) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -182,7 +188,8 @@ array_to_json(const msgpack_object_array *a)
 	json_t *j = json_array();
 
 	for (uint32_t i = 0; j != NULL && i < a->size; i++) {
-		if (json_array_append_new(j, json_from_msgpack(&a->ptr[i])) != 0) {
+		if (json_array_append_new(j, json_from_msgpack(&a->ptr[i])) !=
+		    0) {
 			json_decref(j);
 			j = NULL;
 		}
@@ -199,8 +206,10 @@ set_member(json_t *obj, const msgpack_object *k, json_t *val)
 	int rc = -1;
 
 	if (key != NULL && json_is_string(key))
-		rc = json_object_setn_new(obj, json_string_value(key), json_string_length(key), val);
-	else if (key != NULL && (text = json_dumps(key, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL)
+		rc = json_object_setn_new(obj, json_string_value(key),
+		    json_string_length(key), val);
+	else if (key != NULL &&
+	    (text = json_dumps(key, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL)
 		rc = json_object_set_new(obj, text, val);
 	else
 		json_decref(val);
@@ -288,13 +297,15 @@ digits_needed(json_t *j)
 	if (json_is_real(j))
 		return digits_for(json_real_value(j));
 	if (json_is_array(j)) {
-		json_array_foreach(j, i, v) {
+		json_array_foreach(j, i, v)
+		{
 			if ((d = digits_needed(v)) > most)
 				most = d;
 		}
 	}
 	if (json_is_object(j)) {
-		json_object_foreach(j, key, v) {
+		json_object_foreach(j, key, v)
+		{
 			if ((d = digits_needed(v)) > most)
 				most = d;
 		}
@@ -306,7 +317,8 @@ digits_needed(json_t *j)
 char *
 json_text(json_t *j, size_t flags)
 {
-	return json_dumps(j, flags | JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits_needed(j)));
+	return json_dumps(j,
+	    flags | JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits_needed(j)));
 }
 
 /* Prints j and a newline on stdout. */

@@ -26,12 +26,12 @@
 
 struct acquiring {
 	struct tool *t;
-	bool done;		/* the acquire was answered */
+	bool done; /* the acquire was answered */
 	uint64_t lease;
 	struct lp_error err;
-	bool notice;		/* a person may want to know, and has not been told */
-	bool asking;		/* a stats request is in flight */
-	double notice_at;	/* tell them from then on, full pool or not */
+	bool notice;	  /* a person may want to know, and has not been told */
+	bool asking;	  /* a stats request is in flight */
+	double notice_at; /* tell them from then on, full pool or not */
 };
 
 /* Without -o, stats shows the lease as "leasepool run echo". */
@@ -61,8 +61,12 @@ monotonic(void)
 static json_t *
 waited_pool(json_t *stats, const char *named, const char **name)
 {
-	*name = named != NULL ? named : json_string_value(json_object_get(stats, "default_pool"));
-	return *name != NULL ? json_object_get(json_object_get(stats, "pools"), *name) : NULL;
+	*name = named != NULL ?
+	    named :
+	    json_string_value(json_object_get(stats, "default_pool"));
+	return *name != NULL ?
+	    json_object_get(json_object_get(stats, "pools"), *name) :
+	    NULL;
 }
 
 /* Says it once; false when it is too early to say it of a pool that is not full. */
@@ -83,8 +87,10 @@ tell_waiting(struct acquiring *a, json_t *stats)
 	max = json_integer_value(json_object_get(executors, "max"));
 	if (leased < max && monotonic() < a->notice_at)
 		return false;
-	fprintf(stderr, "leasepool: waiting for an executor of pool %s (%" JSON_INTEGER_FORMAT
-	    " of %" JSON_INTEGER_FORMAT " leased)...\n", name, leased, max);
+	fprintf(stderr,
+	    "leasepool: waiting for an executor of pool %s (%" JSON_INTEGER_FORMAT
+	    " of %" JSON_INTEGER_FORMAT " leased)...\n",
+	    name, leased, max);
 	return true;
 }
 
@@ -97,7 +103,8 @@ stats_answered(struct lp_client *c, enum lp_err code, struct lp_value *result,
 
 	a->asking = false;
 	if (code != LP_OK) {
-		a->notice = false;	/* the acquire's own answer will say what went wrong */
+		/* the acquire's own answer will say what went wrong */
+		a->notice = false;
 		return;
 	}
 	stats = json_from_msgpack(lp_value_object(result));
@@ -119,8 +126,8 @@ ask_stats(struct acquiring *a)
 	msgpack_pack_map(&pk, t->acquire.pool != NULL);
 	if (t->acquire.pool != NULL)
 		lp_pack_kv_str(&pk, "pool", t->acquire.pool);
-	a->asking = lp_call_async(t->client, "stats", sb.data, sb.size, stats_answered, a,
-	    NULL) == LP_OK;
+	a->asking = lp_call_async(t->client, "stats", sb.data, sb.size,
+			stats_answered, a, NULL) == LP_OK;
 	a->notice = a->asking;
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -134,7 +141,8 @@ acquired(struct lp_client *c, enum lp_err code, struct lp_value *result,
 
 	a->done = true;
 	a->err = *err;
-	if (code == LP_OK && (id == NULL || id->type != MSGPACK_OBJECT_POSITIVE_INTEGER)) {
+	if (code == LP_OK &&
+	    (id == NULL || id->type != MSGPACK_OBJECT_POSITIVE_INTEGER)) {
 		a->err.code = LP_ERR_PROTOCOL;
 		snprintf(a->err.message, sizeof a->err.message,
 		    "leasepoold sent a malformed acquire result");
@@ -153,7 +161,9 @@ send_acquire(struct acquiring *a)
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, (o->pool != NULL) + (o->owner != NULL) + o->nowait + (o->timeout > 0));
+	msgpack_pack_map(&pk,
+	    (o->pool != NULL) + (o->owner != NULL) + o->nowait +
+		(o->timeout > 0));
 	if (o->pool != NULL)
 		lp_pack_kv_str(&pk, "pool", o->pool);
 	if (o->owner != NULL)
@@ -162,7 +172,8 @@ send_acquire(struct acquiring *a)
 		lp_pack_kv_bool(&pk, "wait", false);
 	if (o->timeout > 0)
 		lp_pack_kv_double(&pk, "timeout", o->timeout);
-	rc = lp_call_async(a->t->client, "acquire", sb.data, sb.size, acquired, a, &a->err);
+	rc = lp_call_async(a->t->client, "acquire", sb.data, sb.size, acquired,
+	    a, &a->err);
 	msgpack_sbuffer_destroy(&sb);
 	return rc;
 }
@@ -195,7 +206,8 @@ wait_for_answers(struct acquiring *a)
 static enum lp_err
 acquire(struct tool *t, uint64_t *lease, struct lp_error *err)
 {
-	struct acquiring a = { .t = t, .notice_at = monotonic() + NOTICE_DELAY };
+	struct acquiring a = { .t = t,
+		.notice_at = monotonic() + NOTICE_DELAY };
 
 	if (send_acquire(&a) != LP_OK) {
 		*err = a.err;
@@ -219,7 +231,8 @@ lease_and_run(struct tool *t, const char *fn, const struct lp_args *args,
 
 	if ((rc = acquire(t, &lease, err)) != LP_OK)
 		return rc;
-	rc = lp_run_timeout(t->client, lease, fn, args, t->job_timeout, result, err);
+	rc = lp_run_timeout(t->client, lease, fn, args, t->job_timeout, result,
+	    err);
 	/* Nothing to report: the lease is gone either way, and the run's outcome is what counts. */
 	lp_release(t->client, lease, NULL);
 	return rc;

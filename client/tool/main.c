@@ -45,7 +45,8 @@ static const struct command {
 static int
 cmd_help(struct tool *t, int argc, char **argv)
 {
-	printf(SYNOPSIS "\n"
+	printf(SYNOPSIS
+	    "\n"
 	    "Borrow workers of the host's leasepoold.\n"
 	    "\n"
 	    "commands:\n"
@@ -124,7 +125,8 @@ usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\n" SYNOPSIS "(leasepool help describes the commands)\n", stderr);
+	fputs("\n" SYNOPSIS "(leasepool help describes the commands)\n",
+	    stderr);
 	return TOOL_USAGE;
 }
 
@@ -135,7 +137,8 @@ parse_seconds(const char *text, double *seconds)
 
 	errno = 0;
 	*seconds = strtod(text, &end);
-	return errno == 0 && end != text && *end == '\0' && isfinite(*seconds) && *seconds > 0;
+	return errno == 0 && end != text && *end == '\0' &&
+	    isfinite(*seconds) && *seconds > 0;
 }
 
 /* A full disk or a closed pipe must not pass for success. */
@@ -144,8 +147,8 @@ flush_stdout(int status)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return status;
-	fprintf(stderr, "leasepool: %s: stdout: %s\n", lp_err_name(LP_ERR_SYSTEM),
-	    strerror(errno));
+	fprintf(stderr, "leasepool: %s: stdout: %s\n",
+	    lp_err_name(LP_ERR_SYSTEM), strerror(errno));
 	return status == TOOL_OK ? TOOL_BROKEN : status;
 }
 
@@ -177,7 +180,8 @@ static int
 option_error(int ch, char **argv)
 {
 	if (ch == ':')
-		return usage_error("-%c (--%s) needs a value", optopt, long_name(optopt));
+		return usage_error("-%c (--%s) needs a value", optopt,
+		    long_name(optopt));
 	if (optopt != 0)
 		return usage_error("no option -%c", optopt);
 	return usage_error("no option '%s'", argv[optind - 1]);
@@ -197,8 +201,8 @@ dispatch(struct tool *t, const char *given, int argc, char **argv)
 		return usage_error("no command named '%s'", argv[0]);
 	for (; *given != '\0'; given++) {
 		if (*given != 's' && strchr(cmd->options, *given) == NULL)
-			return usage_error("%s takes no -%c (--%s)", cmd->name, *given,
-			    long_name(*given));
+			return usage_error("%s takes no -%c (--%s)", cmd->name,
+			    *given, long_name(*given));
 	}
 	return cmd->run(t, argc, argv);
 }
@@ -210,8 +214,10 @@ main(int argc, char **argv)
 	char given[sizeof COMMAND_OPTIONS] = "";
 	int ch, status;
 
-	while ((ch = getopt_long(argc, argv, "+:s:p:t:j:o:nhV", options, NULL)) != -1) {
-		if (strchr(COMMAND_OPTIONS, ch) != NULL && strchr(given, ch) == NULL)
+	while ((ch = getopt_long(argc, argv, "+:s:p:t:j:o:nhV", options,
+		    NULL)) != -1) {
+		if (strchr(COMMAND_OPTIONS, ch) != NULL &&
+		    strchr(given, ch) == NULL)
 			given[strlen(given)] = (char)ch;
 		switch (ch) {
 		case 's':
@@ -222,11 +228,15 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			if (!parse_seconds(optarg, &t.acquire.timeout))
-				return usage_error("-t takes a number of seconds > 0, not '%s'", optarg);
+				return usage_error(
+				    "-t takes a number of seconds > 0, not '%s'",
+				    optarg);
 			break;
 		case 'j':
 			if (!parse_seconds(optarg, &t.job_timeout))
-				return usage_error("-j takes a number of seconds > 0, not '%s'", optarg);
+				return usage_error(
+				    "-j takes a number of seconds > 0, not '%s'",
+				    optarg);
 			break;
 		case 'o':
 			t.acquire.owner = optarg;

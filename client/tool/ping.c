@@ -15,8 +15,10 @@ json_array_has(json_t *list, const char *text)
 	json_t *v;
 	size_t i;
 
-	json_array_foreach(list, i, v) {
-		if (json_is_string(v) && strcmp(json_string_value(v), text) == 0)
+	json_array_foreach(list, i, v)
+	{
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), text) == 0)
 			return true;
 	}
 	return false;
@@ -30,7 +32,8 @@ print_list(const char *title, json_t *list, json_t *marked, const char *mark)
 	size_t i;
 
 	printf("%s:", title);
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		printf(" %s", json_string_value(v));
 		if (json_array_has(marked, json_string_value(v)))
 			printf(" (%s)", mark);
@@ -46,19 +49,21 @@ print_programs(json_t *programs)
 	json_t *v;
 
 	json_object_foreach(programs, pool, v)
-		printf("worker program of %s: %s\n", pool, json_string_value(v));
+	    printf("worker program of %s: %s\n", pool, json_string_value(v));
 }
 
 static void
 print_hello(json_t *hello, const char *socket, double seconds)
 {
-	printf("%s on %s: protocol %" JSON_INTEGER_FORMAT ", pid %" JSON_INTEGER_FORMAT
-	    ", time %.3f ms\n", json_string_value(json_object_get(hello, "server")), socket,
+	printf("%s on %s: protocol %" JSON_INTEGER_FORMAT
+	       ", pid %" JSON_INTEGER_FORMAT ", time %.3f ms\n",
+	    json_string_value(json_object_get(hello, "server")), socket,
 	    json_integer_value(json_object_get(hello, "protocol")),
 	    json_integer_value(json_object_get(hello, "pid")), seconds * 1e3);
-	print_list("pools", json_object_get(hello, "pools"), json_object_get(hello, "exec_pools"),
-	    "exec");
-	print_list("functions", json_object_get(hello, "functions"), NULL, NULL);
+	print_list("pools", json_object_get(hello, "pools"),
+	    json_object_get(hello, "exec_pools"), "exec");
+	print_list("functions", json_object_get(hello, "functions"), NULL,
+	    NULL);
 	print_programs(json_object_get(hello, "worker_programs"));
 }
 
@@ -83,7 +88,8 @@ cmd_ping(struct tool *t, int argc, char **argv)
 	lp_value_free(v);
 	if (hello == NULL)
 		return report_oom();
-	print_hello(hello, t->socket != NULL ? t->socket : lp_default_socket(), seconds);
+	print_hello(hello, t->socket != NULL ? t->socket : lp_default_socket(),
+	    seconds);
 	json_decref(hello);
 	return TOOL_OK;
 }

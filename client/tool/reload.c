@@ -14,11 +14,14 @@ cmd_reload(struct tool *t, int argc, char **argv)
 	if ((rc = tool_call(t, "reload", NULL, &r)) != TOOL_OK)
 		return rc;
 	restart = json_integer_value(json_object_get(r, "restart"));
-	printf("reloaded %s: %" JSON_INTEGER_FORMAT " keys changed", json_string_value(
-	    json_object_get(r, "source")), json_integer_value(json_object_get(r, "changed")));
+	printf("reloaded %s: %" JSON_INTEGER_FORMAT " keys changed",
+	    json_string_value(json_object_get(r, "source")),
+	    json_integer_value(json_object_get(r, "changed")));
 	if (restart > 0)
-		printf(", %" JSON_INTEGER_FORMAT " wait for a restart (the daemon's log names "
-		    "them)", restart);
+		printf(", %" JSON_INTEGER_FORMAT
+		       " wait for a restart (the daemon's log names "
+		       "them)",
+		    restart);
 	putchar('\n');
 	json_decref(r);
 	return TOOL_OK;

@@ -29,17 +29,19 @@ cmd_stats(struct tool *t, int argc, char **argv)
 	json_t *stats;
 	int ch, rc;
 
-	optind = 0;	/* glibc: start afresh on this vector */
+	optind = 0; /* glibc: start afresh on this vector */
 	while ((ch = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
 		if (ch == 'j')
 			as_json = true;
 		else if (ch == 'P')
 			as_prometheus = true;
 		else
-			return usage_error("stats: unknown option '%s'", argv[optind - 1]);
+			return usage_error("stats: unknown option '%s'",
+			    argv[optind - 1]);
 	}
 	if (optind != argc)
-		return usage_error("stats takes no arguments but --json or --prometheus");
+		return usage_error(
+		    "stats takes no arguments but --json or --prometheus");
 	if (as_json && as_prometheus)
 		return usage_error("stats: --json or --prometheus, not both");
 	if ((rc = tool_connect(t)) != TOOL_OK)
@@ -48,8 +50,11 @@ cmd_stats(struct tool *t, int argc, char **argv)
 		return report(&err);
 	if (as_prometheus) {
 		/* A write error is reported by main's last flush of stdout. */
-		if (lp_prometheus_write(lp_value_object(v), to_stdout, NULL) == -1 && !ferror(stdout)) {
-			fprintf(stderr, "leasepool: %s: stats: the answer is not a map\n",
+		if (lp_prometheus_write(lp_value_object(v), to_stdout, NULL) ==
+			-1 &&
+		    !ferror(stdout)) {
+			fprintf(stderr,
+			    "leasepool: %s: stats: the answer is not a map\n",
 			    lp_err_name(LP_ERR_PROTOCOL));
 			rc = TOOL_BROKEN;
 		}

@@ -22,13 +22,13 @@ struct column {
 struct table {
 	const struct column *cols;
 	size_t ncols;
-	char **cells;		/* row after row; NULL where memory ran out */
+	char **cells; /* row after row; NULL where memory ran out */
 	size_t ncells;
 	size_t cap;
 };
 
-static void
-table_cell(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void table_cell(struct table *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 table_cell(struct table *t, const char *fmt, ...)
@@ -52,14 +52,16 @@ table_cell(struct table *t, const char *fmt, ...)
 }
 
 static void
-print_row(FILE *f, const struct table *t, const size_t *width, char *const *cells,
-    bool titles)
+print_row(FILE *f, const struct table *t, const size_t *width,
+    char *const *cells, bool titles)
 {
 	for (size_t c = 0; c < t->ncols; c++) {
 		const char *text = titles ? t->cols[c].title : cells[c];
-		int w = c + 1 < t->ncols || t->cols[c].number ? (int)width[c] : 0;
+		int w =
+		    c + 1 < t->ncols || t->cols[c].number ? (int)width[c] : 0;
 
-		fprintf(f, t->cols[c].number ? "%*s" : "%-*s", w, text != NULL ? text : "");
+		fprintf(f, t->cols[c].number ? "%*s" : "%-*s", w,
+		    text != NULL ? text : "");
 		fputs(c + 1 < t->ncols ? "  " : "\n", f);
 	}
 }
@@ -140,50 +142,72 @@ duration(json_t *o, const char *path, char *buf, size_t size)
 	else if (s < 3600)
 		snprintf(buf, size, "%ldm%02lds", whole / 60, whole % 60);
 	else if (s < 86400)
-		snprintf(buf, size, "%ldh%02ldm", whole / 3600, whole / 60 % 60);
+		snprintf(buf, size, "%ldh%02ldm", whole / 3600,
+		    whole / 60 % 60);
 	else
-		snprintf(buf, size, "%ldd%02ldh", whole / 86400, whole / 3600 % 24);
+		snprintf(buf, size, "%ldd%02ldh", whole / 86400,
+		    whole / 3600 % 24);
 	return buf;
 }
 
 static void
 print_daemon(FILE *f, json_t *s)
 {
-	json_int_t conns = number(s, "connections"), runs = number(s, "runs_in_flight");
+	json_int_t conns = number(s, "connections"),
+		   runs = number(s, "runs_in_flight");
 	char up[32];
 
-	fprintf(f, "leasepoold %s, pid %" JSON_INTEGER_FORMAT ", up %s, %" JSON_INTEGER_FORMAT
-	    " connection%s, %" JSON_INTEGER_FORMAT " run%s in flight%s\n", text(s, "version"),
-	    number(s, "pid"), duration(s, "uptime", up, sizeof up), conns, lp_plural(conns), runs,
-	    lp_plural(runs), json_is_true(member(s, "stopping")) ? ", stopping" : "");
+	fprintf(f,
+	    "leasepoold %s, pid %" JSON_INTEGER_FORMAT
+	    ", up %s, %" JSON_INTEGER_FORMAT
+	    " connection%s, %" JSON_INTEGER_FORMAT " run%s in flight%s\n",
+	    text(s, "version"), number(s, "pid"),
+	    duration(s, "uptime", up, sizeof up), conns, lp_plural(conns), runs,
+	    lp_plural(runs),
+	    json_is_true(member(s, "stopping")) ? ", stopping" : "");
 }
 
 static void
 print_executors(FILE *f, json_t *pools)
 {
 	static const struct column cols[] = {
-		{ "POOL", false }, { "BACKEND", false }, { "WORKERS", true },
-		{ "EXECUTORS", true }, { "MIN-MAX", true }, { "FREE", true }, { "LEASED", true },
-		{ "STARTING", true }, { "WAITING", true }, { "RUNNING", true },
+		{ "POOL", false },
+		{ "BACKEND", false },
+		{ "WORKERS", true },
+		{ "EXECUTORS", true },
+		{ "MIN-MAX", true },
+		{ "FREE", true },
+		{ "LEASED", true },
+		{ "STARTING", true },
+		{ "WAITING", true },
+		{ "RUNNING", true },
 	};
 	struct table t = { cols, sizeof cols / sizeof cols[0], NULL, 0, 0 };
 	const char *name;
 	json_t *p;
 
-	json_object_foreach(pools, name, p) {
-		table_cell(&t, "%s%s%s", name, json_is_true(member(p, "failing")) ?
-		    " (cannot start workers)" : "", json_is_true(member(p, "draining")) ?
-		    " (draining)" : "");
+	json_object_foreach(pools, name, p)
+	{
+		table_cell(&t, "%s%s%s", name,
+		    json_is_true(member(p, "failing")) ?
+			" (cannot start workers)" :
+			"",
+		    json_is_true(member(p, "draining")) ? " (draining)" : "");
 		table_cell(&t, "%s", text(p, "backend"));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(p, "workers"));
-		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(p, "executors.total"));
+		table_cell(&t, "%" JSON_INTEGER_FORMAT,
+		    number(p, "executors.total"));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT,
 		    number(p, "executors.min"), number(p, "executors.max"));
-		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(p, "executors.available"));
-		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(p, "executors.leased"));
-		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(p, "executors.starting"));
+		table_cell(&t, "%" JSON_INTEGER_FORMAT,
+		    number(p, "executors.available"));
+		table_cell(&t, "%" JSON_INTEGER_FORMAT,
+		    number(p, "executors.leased"));
+		table_cell(&t, "%" JSON_INTEGER_FORMAT,
+		    number(p, "executors.starting"));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(p, "waiting"));
-		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(p, "runs_in_flight"));
+		table_cell(&t, "%" JSON_INTEGER_FORMAT,
+		    number(p, "runs_in_flight"));
 	}
 	table_print(f, &t);
 }
@@ -192,24 +216,41 @@ static void
 print_counters(FILE *f, json_t *pools)
 {
 	static const struct column cols[] = {
-		{ "POOL", false }, { "GRANTED", true }, { "RELEASED", true }, { "EXPIRED", true },
-		{ "TIMEOUTS", true }, { "UNAVAILABLE", true }, { "RUNS OK", true },
-		{ "FAILED", true }, { "TIMED OUT", true }, { "CRASHED", true },
+		{ "POOL", false },
+		{ "GRANTED", true },
+		{ "RELEASED", true },
+		{ "EXPIRED", true },
+		{ "TIMEOUTS", true },
+		{ "UNAVAILABLE", true },
+		{ "RUNS OK", true },
+		{ "FAILED", true },
+		{ "TIMED OUT", true },
+		{ "CRASHED", true },
 	};
 	static const char *const counters[] = {
-		"granted", "released", "expired", "acquire_timeouts", "unavailable",
-		"completed", "failed", "timed_out", "crashed",
+		"granted",
+		"released",
+		"expired",
+		"acquire_timeouts",
+		"unavailable",
+		"completed",
+		"failed",
+		"timed_out",
+		"crashed",
 	};
 	struct table t = { cols, sizeof cols / sizeof cols[0], NULL, 0, 0 };
 	const char *name;
 	json_t *p;
 
-	json_object_foreach(pools, name, p) {
+	json_object_foreach(pools, name, p)
+	{
 		json_t *n = member(p, "counters");
 
 		table_cell(&t, "%s", name);
-		for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
-			table_cell(&t, "%" JSON_INTEGER_FORMAT, number(n, counters[i]));
+		for (size_t i = 0; i < sizeof counters / sizeof counters[0];
+		     i++)
+			table_cell(&t, "%" JSON_INTEGER_FORMAT,
+			    number(n, counters[i]));
 	}
 	table_print(f, &t);
 }
@@ -219,29 +260,41 @@ static void
 print_grinders(FILE *f, json_t *pools)
 {
 	static const struct column cols[] = {
-		{ "GRINDER", false }, { "QUEUED", true }, { "RUNNING", true }, { "BATCHES", true },
-		{ "MEAN BATCH", true }, { "OK", true }, { "FAILED", true }, { "BATCH", true },
-		{ "WAIT", true }, { "OLDEST", true },
+		{ "GRINDER", false },
+		{ "QUEUED", true },
+		{ "RUNNING", true },
+		{ "BATCHES", true },
+		{ "MEAN BATCH", true },
+		{ "OK", true },
+		{ "FAILED", true },
+		{ "BATCH", true },
+		{ "WAIT", true },
+		{ "OLDEST", true },
 	};
 	struct table t = { cols, sizeof cols / sizeof cols[0], NULL, 0, 0 };
 	char wait[32], oldest[32];
 	const char *name;
 	json_t *p;
 
-	json_object_foreach(pools, name, p) {
+	json_object_foreach(pools, name, p)
+	{
 		json_t *g = member(p, "grinder");
 
 		table_cell(&t, "%s", name);
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "queue"));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "running"));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "batches"));
-		table_cell(&t, "%.1f", json_number_value(member(g, "mean_batch")));
+		table_cell(&t, "%.1f",
+		    json_number_value(member(g, "mean_batch")));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "completed"));
 		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "failed"));
 		/* A batch starts at BATCH items queued, or once OLDEST reaches WAIT. */
-		table_cell(&t, "%" JSON_INTEGER_FORMAT, number(g, "batch_size"));
-		table_cell(&t, "%s", duration(g, "batch_wait", wait, sizeof wait));
-		table_cell(&t, "%s", duration(g, "oldest_wait", oldest, sizeof oldest));
+		table_cell(&t, "%" JSON_INTEGER_FORMAT,
+		    number(g, "batch_size"));
+		table_cell(&t, "%s",
+		    duration(g, "batch_wait", wait, sizeof wait));
+		table_cell(&t, "%s",
+		    duration(g, "oldest_wait", oldest, sizeof oldest));
 	}
 	table_print(f, &t);
 }
@@ -263,8 +316,10 @@ lease_row(struct table *t, const char *pool, json_t *l)
 	table_cell(t, "%" JSON_INTEGER_FORMAT, number(l, "uid"));
 	table_cell(t, "%s", duration(l, "age", age, sizeof age));
 	/* Past its soft expiry (grace, draining, expired) a lease has no term left. */
-	table_cell(t, "%s", json_number_value(member(l, "expires_in")) > 0 ?
-	    duration(l, "expires_in", expires, sizeof expires) : "-");
+	table_cell(t, "%s",
+	    json_number_value(member(l, "expires_in")) > 0 ?
+		duration(l, "expires_in", expires, sizeof expires) :
+		"-");
 	table_cell(t, "%" JSON_INTEGER_FORMAT, number(l, "runs"));
 }
 
@@ -280,9 +335,10 @@ unlisted_leases(json_t *pools)
 	const char *name, *state;
 	json_t *p, *count;
 
-	json_object_foreach(pools, name, p) {
+	json_object_foreach(pools, name, p)
+	{
 		json_object_foreach(member(p, "leases_by_state"), state, count)
-			n += json_integer_value(count);
+		    n += json_integer_value(count);
 		n -= (json_int_t)json_array_size(member(p, "leases"));
 	}
 	return n;
@@ -292,8 +348,14 @@ static void
 print_leases(FILE *f, json_t *pools)
 {
 	static const struct column cols[] = {
-		{ "LEASE", true }, { "POOL", false }, { "OWNER", false }, { "STATE", false },
-		{ "PID", true }, { "UID", true }, { "AGE", true }, { "EXPIRES IN", true },
+		{ "LEASE", true },
+		{ "POOL", false },
+		{ "OWNER", false },
+		{ "STATE", false },
+		{ "PID", true },
+		{ "UID", true },
+		{ "AGE", true },
+		{ "EXPIRES IN", true },
 		{ "RUNS", true },
 	};
 	struct table t = { cols, sizeof cols / sizeof cols[0], NULL, 0, 0 };
@@ -302,17 +364,22 @@ print_leases(FILE *f, json_t *pools)
 	json_t *p, *l;
 	size_t i;
 
-	json_object_foreach(pools, name, p) {
+	json_object_foreach(pools, name, p)
+	{
 		json_array_foreach(member(p, "leases"), i, l)
-			lease_row(&t, name, l);
+		    lease_row(&t, name, l);
 	}
 	if (t.ncells != 0)
 		table_print(f, &t);
 	else
-		fputs(others > 0 ? "no live leases of yours\n" : "no live leases\n", f);
+		fputs(others > 0 ? "no live leases of yours\n" :
+				   "no live leases\n",
+		    f);
 	if (others > 0)
-		fprintf(f, "%" JSON_INTEGER_FORMAT " lease%s of other users, not shown\n", others,
-		    lp_plural(others));
+		fprintf(f,
+		    "%" JSON_INTEGER_FORMAT
+		    " lease%s of other users, not shown\n",
+		    others, lp_plural(others));
 }
 
 void

@@ -21,13 +21,13 @@
  */
 enum tool_exit {
 	TOOL_OK = 0,
-	TOOL_JOB_FAILED = 1,	/* the job's problem: failed, timed out, crashed */
+	TOOL_JOB_FAILED = 1, /* the job's problem: failed, timed out, crashed */
 	TOOL_USAGE = 2,
-	TOOL_UNREACHABLE = 3,	/* no daemon there, or it went away */
-	TOOL_BUSY = 4,		/* worth retrying later */
-	TOOL_REFUSED = 5,	/* will never work as asked */
-	TOOL_BROKEN = 6,	/* protocol or internal error */
-	TOOL_DENIED = 7,	/* the daemon's socket is not ours to use */
+	TOOL_UNREACHABLE = 3, /* no daemon there, or it went away */
+	TOOL_BUSY = 4,	      /* worth retrying later */
+	TOOL_REFUSED = 5,     /* will never work as asked */
+	TOOL_BROKEN = 6,      /* protocol or internal error */
+	TOOL_DENIED = 7,      /* the daemon's socket is not ours to use */
 	EXEC_TIMED_OUT = 124,
 	EXEC_FAILED = 125,
 	EXEC_CANNOT_START = 127,
@@ -35,9 +35,9 @@ enum tool_exit {
 
 /* The global options, and the connection once a command opened it. */
 struct tool {
-	const char *socket;	/* NULL: $LEASEPOOL_SOCKET or the default */
+	const char *socket; /* NULL: $LEASEPOOL_SOCKET or the default */
 	struct lp_acquire_opts acquire;
-	double job_timeout;	/* 0: the pool's */
+	double job_timeout; /* 0: the pool's */
 	struct lp_client *client;
 };
 
@@ -57,7 +57,8 @@ enum tool_exit report_oom(void);
 enum tool_exit tool_connect(struct tool *t);
 
 /* call.c: method called with {pool} when pool is given, else {}; returns an exit status. */
-int tool_call(struct tool *t, const char *method, const char *pool, json_t **result);
+int tool_call(struct tool *t, const char *method, const char *pool,
+    json_t **result);
 
 /* lease.c */
 double monotonic(void);

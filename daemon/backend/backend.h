@@ -40,7 +40,8 @@ struct lp_executor_feed {
 	 * For an idle worker: a batch to run, when one is due; at most max
 	 * items, and past the first at most max_bytes of jobs.
 	 */
-	unsigned (*take)(void *arg, struct run **out, unsigned max, size_t max_bytes);
+	unsigned (
+	    *take)(void *arg, struct run **out, unsigned max, size_t max_bytes);
 	/*
 	 * The n items of a batch that never started (their worker was killed,
 	 * or they were recalled), in order: queue them again.
@@ -60,7 +61,9 @@ struct lp_executor_feed {
 static inline unsigned
 feed_take(struct executor *ex, struct run **out, unsigned max, size_t max_bytes)
 {
-	return ex->feed != NULL ? ex->feed->take(ex->feed_arg, out, max, max_bytes) : 0;
+	return ex->feed != NULL ?
+	    ex->feed->take(ex->feed_arg, out, max, max_bytes) :
+	    0;
 }
 
 /* Only items it handed out: the executor has its feed until they are answered. */
@@ -90,7 +93,8 @@ struct backend_ops {
 	/* The executor is free, or still starting, and no longer wanted: let its workers go. */
 	void (*stop_executor)(struct executor *ex);
 	/* Identities of the executor's workers for stats (pids, thread numbers). */
-	unsigned (*worker_ids)(const struct executor *ex, int64_t *ids, unsigned max);
+	unsigned (
+	    *worker_ids)(const struct executor *ex, int64_t *ids, unsigned max);
 	/* May be NULL (none ever are).  Workers busy with a job already answered JOB_TIMEOUT. */
 	unsigned (*stuck_workers)(const struct pool *p);
 	/* Shutdown: answer what is queued or running with STOPPING, stop every worker, free. */

@@ -8,8 +8,8 @@
 #include "daemon/core/alloc.h"
 
 void
-executor_init(struct engine *e, struct executor *ex, const struct executor_ops *ops,
-    unsigned nslots)
+executor_init(struct engine *e, struct executor *ex,
+    const struct executor_ops *ops, unsigned nslots)
 {
 	e->ex = ex;
 	e->ops = ops;
@@ -40,7 +40,8 @@ exec_slot_next(struct exec_slot *s)
 void
 exec_slot_forget_done(struct exec_slot *s)
 {
-	memmove(s->batch, s->batch + s->done, (s->nbatch - s->done) * sizeof *s->batch);
+	memmove(s->batch, s->batch + s->done,
+	    (s->nbatch - s->done) * sizeof *s->batch);
 	s->nbatch -= s->done;
 	s->done = 0;
 }
@@ -88,7 +89,8 @@ recall_batches(struct engine *e)
 		struct exec_slot *s = e->ops->slot(e, i);
 
 		if (s != NULL && s->done < s->nbatch &&
-		    feed_recall_due(e->ex, s->batch + s->done, s->nbatch - s->done))
+		    feed_recall_due(e->ex, s->batch + s->done,
+			s->nbatch - s->done))
 			e->ops->recall(e, s);
 	}
 }
@@ -102,21 +104,26 @@ executor_pump(struct engine *e)
 
 	while (e->nqueued > 0 && (s = e->ops->idle_slot(e)) != NULL) {
 		share = e->ops->share(e, s);
-		n = take_queued(e, batch, share < FEED_BATCH_MAX ? share : FEED_BATCH_MAX);
+		n = take_queued(e, batch,
+		    share < FEED_BATCH_MAX ? share : FEED_BATCH_MAX);
 		give(e, s, batch, n);
 	}
-	for (unsigned i = 0; e->ops->takes_more != NULL && i < e->nslots && e->nqueued > 0; i++) {
+	for (unsigned i = 0;
+	     e->ops->takes_more != NULL && i < e->nslots && e->nqueued > 0;
+	     i++) {
 		s = e->ops->slot(e, i);
 		if (s == NULL || !e->ops->takes_more(e, s))
 			continue;
 		share = e->ops->share(e, s);
-		n = take_queued(e, batch, share < FEED_BATCH_MAX ? share : FEED_BATCH_MAX);
+		n = take_queued(e, batch,
+		    share < FEED_BATCH_MAX ? share : FEED_BATCH_MAX);
 		exec_slot_add(s, batch, n);
 		e->ops->hand_more(e, s, batch, n);
 	}
 	/* An executor with a feed (a grinder leased it) takes a batch per idle worker. */
 	while ((s = e->ops->idle_slot(e)) != NULL &&
-	    (n = feed_take(e->ex, batch, FEED_BATCH_MAX, e->ops->batch_bytes())) > 0)
+	    (n = feed_take(e->ex, batch, FEED_BATCH_MAX,
+		 e->ops->batch_bytes())) > 0)
 		give(e, s, batch, n);
 	if (s == NULL && feed_waiting(e->ex))
 		recall_batches(e);
@@ -174,7 +181,8 @@ executor_requeue(struct engine *e, struct exec_slot *s, unsigned first)
 }
 
 void
-executors_stop(struct lease_table *t, enum backend kind, struct run_queue *stopped)
+executors_stop(struct lease_table *t, enum backend kind,
+    struct run_queue *stopped)
 {
 	for (size_t i = 0; i < t->npools; i++) {
 		struct pool *p = &t->pools[i];
@@ -182,7 +190,7 @@ executors_stop(struct lease_table *t, enum backend kind, struct run_queue *stopp
 
 		if (p->cfg.backend != kind)
 			continue;
-		TAILQ_FOREACH(ex, &p->executors, link) {
+		TAILQ_FOREACH (ex, &p->executors, link) {
 			struct engine *e = ex->backend;
 
 			if (e == NULL)
@@ -213,7 +221,8 @@ executors_answer_stopped(struct run_queue *stopped)
 	struct lp_error err = { .code = LP_ERR_STOPPING };
 	struct run *r;
 
-	snprintf(err.message, sizeof err.message, "the daemon stopped before the job finished");
+	snprintf(err.message, sizeof err.message,
+	    "the daemon stopped before the job finished");
 	while ((r = TAILQ_FIRST(stopped)) != NULL) {
 		TAILQ_REMOVE(stopped, r, queue_link);
 		run_answer_error(r, &err);

@@ -25,7 +25,8 @@ struct exec_slot {
 };
 
 /* The backend's worker whose struct exec_slot, named es, s is. */
-#define EXEC_SLOT_OWNER(s, type) ((type *)(void *)((char *)(s) - offsetof(type, es)))
+#define EXEC_SLOT_OWNER(s, type) \
+	((type *)(void *)((char *)(s)-offsetof(type, es)))
 
 struct engine;
 
@@ -39,13 +40,15 @@ struct executor_ops {
 	/* The most bytes of jobs past the first in one batch. */
 	size_t (*batch_bytes)(void);
 	/* Hands s the n runs (the engine added them to its batch already). */
-	void (*give)(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n);
+	void (*give)(struct engine *e, struct exec_slot *s, struct run **runs,
+	    unsigned n);
 	/*
 	 * May be NULL.  A busy s takes its next batch of queued runs now, to
 	 * start it without waiting; hand_more() sends them.
 	 */
 	bool (*takes_more)(struct engine *e, struct exec_slot *s);
-	void (*hand_more)(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n);
+	void (*hand_more)(struct engine *e, struct exec_slot *s,
+	    struct run **runs, unsigned n);
 	/* s is to stop after the run it runs; what it never started is requeued. */
 	void (*recall)(struct engine *e, struct exec_slot *s);
 	/* May be NULL.  The stop frees e: what of it is the backend's, besides e itself. */
@@ -56,13 +59,13 @@ struct executor_ops {
 struct engine {
 	struct executor *ex;
 	const struct executor_ops *ops;
-	struct run_queue queue;		/* the lease's runs, for a worker */
+	struct run_queue queue; /* the lease's runs, for a worker */
 	unsigned nqueued;
 	unsigned nslots;
 };
 
-void executor_init(struct engine *e, struct executor *ex, const struct executor_ops *ops,
-    unsigned nslots);
+void executor_init(struct engine *e, struct executor *ex,
+    const struct executor_ops *ops, unsigned nslots);
 
 /* A run of ex's lease: queued, and handed to a worker when one is idle. */
 void executor_submit(struct executor *ex, struct run *r);
@@ -91,7 +94,8 @@ void executor_requeue(struct engine *e, struct exec_slot *s, unsigned first);
  * The stop: the executors of t's pools of kind lose their engine state
  * (release(), then freed), and their queued runs join stopped.
  */
-void executors_stop(struct lease_table *t, enum backend kind, struct run_queue *stopped);
+void executors_stop(struct lease_table *t, enum backend kind,
+    struct run_queue *stopped);
 /* What s was handed and did not finish joins stopped. */
 void exec_slot_stop(struct exec_slot *s, struct run_queue *stopped);
 /* Answers the stopped runs STOPPING, in order. */

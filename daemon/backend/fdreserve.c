@@ -12,7 +12,7 @@
 static struct {
 	int fds[FDRESERVE_COUNT];
 	unsigned held;
-	bool wanted;		/* from fdreserve_init() to fdreserve_free() */
+	bool wanted; /* from fdreserve_init() to fdreserve_free() */
 } reserve;
 
 void
@@ -20,8 +20,8 @@ fdreserve_init(void)
 {
 	reserve.wanted = true;
 	if (!fdreserve_refill())
-		fatalx("cannot hold %d descriptors in reserve: %s", FDRESERVE_COUNT,
-		    fdreserve_why(errno));
+		fatalx("cannot hold %d descriptors in reserve: %s",
+		    FDRESERVE_COUNT, fdreserve_why(errno));
 }
 
 void
@@ -67,7 +67,9 @@ fdreserve_why(int error)
 	struct rlimit rl;
 
 	if (error == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
-		snprintf(limit, sizeof limit, "; RLIMIT_NOFILE %llu", (unsigned long long)rl.rlim_cur);
-	snprintf(buf, sizeof buf, "%s (%s%s)", strerror(error), name != NULL ? name : "?", limit);
+		snprintf(limit, sizeof limit, "; RLIMIT_NOFILE %llu",
+		    (unsigned long long)rl.rlim_cur);
+	snprintf(buf, sizeof buf, "%s (%s%s)", strerror(error),
+	    name != NULL ? name : "?", limit);
 	return buf;
 }

@@ -39,11 +39,12 @@
 #define STOP_WAIT 5.0
 
 enum fs_msg_type {
-	FS_SPAWN = 1,		/* daemon -> fork server */
-	FS_SPAWNED,		/* with the worker's channel and log: SPAWNED_FDS */
-	FS_SPAWN_FAILED,	/* status holds errno */
-	FS_EXITED,		/* status as from waitpid() */
-	FS_LEFTOVERS,		/* status processes killed that the worker pid (0: unknown) left */
+	FS_SPAWN = 1,	 /* daemon -> fork server */
+	FS_SPAWNED,	 /* with the worker's channel and log: SPAWNED_FDS */
+	FS_SPAWN_FAILED, /* status holds errno */
+	FS_EXITED,	 /* status as from waitpid() */
+	/* status processes killed that the worker pid (0: unknown) left */
+	FS_LEFTOVERS,
 };
 
 /* Of FS_SPAWNED: frames to the worker, its results, its stdout and stderr. */
@@ -54,7 +55,7 @@ struct fs_msg {
 	uint32_t token;
 	int32_t pid;
 	int32_t status;
-	struct worker_limits limits;	/* FS_SPAWN */
+	struct worker_limits limits; /* FS_SPAWN */
 };
 
 /* ---- the fork server process ---- */
@@ -73,7 +74,7 @@ workers_add(pid_t pid)
 		pid_t *p = reallocarray(fsw.pids, cap, sizeof *p);
 
 		if (p == NULL)
-			_exit(1);	/* the daemon restarts us */
+			_exit(1); /* the daemon restarts us */
 		fsw.pids = p;
 		fsw.cap = cap;
 	}
@@ -149,14 +150,16 @@ fs_send(int chan, const struct fs_msg *m, const int *fds)
 	}
 	while (sendmsg(chan, &msg, MSG_NOSIGNAL) == -1) {
 		if (errno != EINTR)
-			_exit(0);	/* the daemon is gone */
+			_exit(0); /* the daemon is gone */
 	}
 }
 
 static void
 fs_spawn_failed(int chan, uint32_t token, int error)
 {
-	struct fs_msg m = { .type = FS_SPAWN_FAILED, .token = token, .status = error };
+	struct fs_msg m = { .type = FS_SPAWN_FAILED,
+		.token = token,
+		.status = error };
 
 	fs_send(chan, &m, NULL);
 }
@@ -172,7 +175,7 @@ fs_spawn_failed(int chan, uint32_t token, int error)
  * says so in the log and dies before it is ready, which the crash-loop
  * guard counts.
  */
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 exec_program(int in, int out, const struct worker_limits *limits)
 {
 	char words[LP_PROGRAM_MAX], *argv[LP_PROGRAM_MAX / 2 + 1], bytes[32];
@@ -185,25 +188,28 @@ exec_program(int in, int out, const struct worker_limits *limits)
 	/* Above 4 first, so that placing one does not close the other. */
 	in = fcntl(in, F_DUPFD_CLOEXEC, PROGRAM_OUT_FD + 1);
 	out = fcntl(out, F_DUPFD_CLOEXEC, PROGRAM_OUT_FD + 1);
-	if (len == -1 || in == -1 || out == -1 || dup2(in, PROGRAM_IN_FD) == -1 ||
-	    dup2(out, PROGRAM_OUT_FD) == -1) {
-		fprintf(stderr, "leasepoold: worker_program '%s': cannot set up its channel: %s\n",
+	if (len == -1 || in == -1 || out == -1 ||
+	    dup2(in, PROGRAM_IN_FD) == -1 || dup2(out, PROGRAM_OUT_FD) == -1) {
+		fprintf(stderr,
+		    "leasepoold: worker_program '%s': cannot set up its channel: %s\n",
 		    limits->program, strerror(errno));
 		_exit(127);
 	}
 	close_range(PROGRAM_OUT_FD + 1, ~0U, 0);
 	privs_drop();
-	snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)limits->program_result_bytes);
+	snprintf(bytes, sizeof bytes, "%llu",
+	    (unsigned long long)limits->program_result_bytes);
 	setenv("LEASEPOOL_WORKER_FDS", PROGRAM_FDS_ENV, 1);
 	setenv("LEASEPOOL_POOL", limits->pool, 1);
 	setenv("LEASEPOOL_MAX_RESULT_BYTES", bytes, 1);
 	execv(argv[0], argv);
-	fprintf(stderr, "leasepoold: worker_program %s: %s\n", argv[0], strerror(errno));
+	fprintf(stderr, "leasepoold: worker_program %s: %s\n", argv[0],
+	    strerror(errno));
 	_exit(127);
 }
 
 /* In the new worker: the standard descriptors, its limits, nothing else inherited. */
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 worker_start(int in, int out, int log, const struct worker_limits *limits)
 {
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -218,7 +224,8 @@ worker_start(int in, int out, int log, const struct worker_limits *limits)
 	dup2(log, STDERR_FILENO);
 	close_all_but(in, out);
 	if (limits->memory_limit > 0) {
-		struct rlimit rl = { limits->memory_limit, limits->memory_limit };
+		struct rlimit rl = { limits->memory_limit,
+			limits->memory_limit };
 
 		setrlimit(RLIMIT_AS, &rl);
 	}
@@ -250,7 +257,13 @@ close_pipes(int (*p)[2], int n)
 static void
 fs_spawn(int chan, uint32_t token, const struct worker_limits *limits)
 {
-	enum { DOWN, UP, LOG, NPIPES };	/* frames to the worker, its results, its output */
+	/* frames to the worker, its results, its output */
+	enum {
+		DOWN,
+		UP,
+		LOG,
+		NPIPES
+	};
 	struct fs_msg m = { .type = FS_SPAWNED, .token = token };
 	int p[NPIPES][2], made, fds[SPAWNED_FDS];
 	pid_t pid;
@@ -286,7 +299,8 @@ fs_kill_leftovers(int chan, pid_t worker)
 	struct fs_msg m = { .type = FS_LEFTOVERS, .pid = worker };
 	pid_t pids[REAPER_BATCH];
 
-	if ((m.status = (int32_t)reaper_kill(is_worker, NULL, pids, REAPER_BATCH)) > 0)
+	if ((m.status = (int32_t)reaper_kill(is_worker, NULL, pids,
+		 REAPER_BATCH)) > 0)
 		fs_send(chan, &m, NULL);
 }
 
@@ -314,7 +328,7 @@ fs_reap(int chan)
 		fs_kill_leftovers(chan, 0);
 }
 
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 fs_main(int chan, pid_t daemon_pid)
 {
 	struct pollfd pfd[2];
@@ -359,7 +373,8 @@ fs_main(int chan, pid_t daemon_pid)
 			ssize_t n = recv(chan, &m, sizeof m, 0);
 
 			/* The daemon stops, and waits for us to end every worker and what they left. */
-			if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
+			if (n == 0 ||
+			    (n == -1 && errno != EINTR && errno != EAGAIN)) {
 				reaper_stop(is_worker, NULL, STOP_WAIT);
 				_exit(0);
 			}
@@ -391,8 +406,10 @@ forkserver_main(int argc, char **argv)
 	long chan, daemon_pid;
 
 	if (argc != 5 || strcmp(argv[1], FORKSERVER_ARG) != 0 ||
-	    !parse_int(argv[2], 0, INT_MAX, &chan) || !parse_int(argv[3], 1, INT_MAX, &daemon_pid)) {
-		fprintf(stderr, "usage: leasepoold %s FD DAEMON_PID MODULES (the daemon runs it)\n",
+	    !parse_int(argv[2], 0, INT_MAX, &chan) ||
+	    !parse_int(argv[3], 1, INT_MAX, &daemon_pid)) {
+		fprintf(stderr,
+		    "usage: leasepoold %s FD DAEMON_PID MODULES (the daemon runs it)\n",
 		    FORKSERVER_ARG);
 		_exit(2);
 	}
@@ -417,8 +434,9 @@ static struct {
 	int fd;
 	pid_t pid;
 	double started;
-	unsigned quick_deaths;		/* in a row, each before RESTART_STABLE */
-	bool died;			/* ever: one restarted since lacks the capabilities the daemon dropped */
+	unsigned quick_deaths; /* in a row, each before RESTART_STABLE */
+	/* ever: one restarted since lacks the capabilities the daemon dropped */
+	bool died;
 	struct event *ev_read;
 	struct event *ev_write;
 	struct event *ev_restart;
@@ -439,7 +457,7 @@ static void fs_writable(evutil_socket_t fd, short what, void *arg);
  * one of them held at the fork stays held here, malloc's included, so
  * only async-signal-safe calls until the exec.
  */
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 exec_fork_server(int chan)
 {
 	extern char **environ;
@@ -482,7 +500,8 @@ fs_fork(bool by_exec)
 	close(sv[1]);
 	fs.fd = sv[0];
 	evutil_make_socket_nonblocking(fs.fd);
-	fs.ev_read = event_new(fs.base, fs.fd, EV_READ | EV_PERSIST, fs_readable, NULL);
+	fs.ev_read =
+	    event_new(fs.base, fs.fd, EV_READ | EV_PERSIST, fs_readable, NULL);
 	fs.ev_write = event_new(fs.base, fs.fd, EV_WRITE, fs_writable, NULL);
 	if (fs.ev_read == NULL || fs.ev_write == NULL)
 		fatalx("fork server: out of memory");
@@ -498,8 +517,8 @@ fs_restart(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-forkserver_start(struct event_base *base, const struct forkserver_events *events,
-    const char *modules)
+forkserver_start(struct event_base *base,
+    const struct forkserver_events *events, const char *modules)
 {
 	fs.base = base;
 	fs.events = events;
@@ -555,9 +574,10 @@ forkserver_stop(void)
 
 	fs_close();
 	/* Our own children too: workers whose fork server died, and what they left. */
-	if (fs.pid > 0 && (stuck = reaper_stop(forkserver_is, NULL, STOP_WAIT + 1)) > 0)
-		log_err("stopping: %u process%s of workers would not die", stuck,
-		    lp_plural_es(stuck));
+	if (fs.pid > 0 &&
+	    (stuck = reaper_stop(forkserver_is, NULL, STOP_WAIT + 1)) > 0)
+		log_err("stopping: %u process%s of workers would not die",
+		    stuck, lp_plural_es(stuck));
 	free(fs.queue);
 	fs.queue = NULL;
 	fs.qcap = 0;
@@ -576,9 +596,11 @@ forkserver_died(int status)
 	double delay;
 
 	if (WIFSIGNALED(status))
-		snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
+		snprintf(how, sizeof how, "was killed by signal %d",
+		    WTERMSIG(status));
 	else
-		snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
+		snprintf(how, sizeof how, "exited with status %d",
+		    WEXITSTATUS(status));
 	fs_close();
 	fs.died = true;
 	fs.events->died();
@@ -587,15 +609,18 @@ forkserver_died(int status)
 	fs.quick_deaths++;
 	/* Requests meanwhile are dropped; restarted() asks again for every one. */
 	if (fs.quick_deaths == 1) {
-		log_err("fork server %d %s; starting a new one", (int)fs.pid, how);
+		log_err("fork server %d %s; starting a new one", (int)fs.pid,
+		    how);
 		fs_restart(-1, 0, NULL);
 		return;
 	}
 	delay = RESTART_DELAY_FIRST * pow(2, fs.quick_deaths - 2);
 	if (delay > RESTART_DELAY_MAX)
 		delay = RESTART_DELAY_MAX;
-	log_err("fork server %d %s, %u times in a row soon after its start; "
-	    "starting a new one in %.1f s", (int)fs.pid, how, fs.quick_deaths, delay);
+	log_err(
+	    "fork server %d %s, %u times in a row soon after its start; "
+	    "starting a new one in %.1f s",
+	    (int)fs.pid, how, fs.quick_deaths, delay);
 	tv.tv_sec = (time_t)delay;
 	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
 	evtimer_add(fs.ev_restart, &tv);
@@ -604,9 +629,12 @@ forkserver_died(int status)
 static bool
 fs_send_now(const struct fs_request *r)
 {
-	struct fs_msg m = { .type = FS_SPAWN, .token = r->token, .limits = r->limits };
+	struct fs_msg m = { .type = FS_SPAWN,
+		.token = r->token,
+		.limits = r->limits };
 
-	return send(fs.fd, &m, sizeof m, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof m;
+	return send(fs.fd, &m, sizeof m, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+	    (ssize_t)sizeof m;
 }
 
 void
@@ -615,7 +643,7 @@ forkserver_spawn(uint32_t token, const struct worker_limits *limits)
 	struct fs_request r = { .token = token, .limits = *limits };
 
 	if (fs.fd == -1)
-		return;		/* stopping */
+		return; /* stopping */
 	if (fs.qlen == 0 && fs_send_now(&r))
 		return;
 	if (fs.qlen == fs.qcap) {
@@ -664,7 +692,8 @@ take_fds(struct msghdr *msg, int fds[SPAWNED_FDS])
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		memcpy(fds, CMSG_DATA(c), (n < SPAWNED_FDS ? n : SPAWNED_FDS) * sizeof(int));
+		memcpy(fds, CMSG_DATA(c),
+		    (n < SPAWNED_FDS ? n : SPAWNED_FDS) * sizeof(int));
 	}
 }
 
@@ -675,8 +704,10 @@ fs_receive(void)
 	struct fs_msg m;
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
 	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = control, .msg_controllen = sizeof control,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control,
+		.msg_controllen = sizeof control,
 	};
 	ssize_t n;
 	int fds[SPAWNED_FDS];
@@ -692,27 +723,33 @@ fs_receive(void)
 			return;
 		}
 		take_fds(&msg, fds);
-		if (n == (ssize_t)sizeof m && m.type == FS_SPAWNED && (msg.msg_flags & MSG_CTRUNC)) {
+		if (n == (ssize_t)sizeof m && m.type == FS_SPAWNED &&
+		    (msg.msg_flags & MSG_CTRUNC)) {
 			/* The kernel cut what it found no room for: every descriptor is in use. */
 			close_fds(fds);
 			kill(m.pid, SIGKILL);
 			fs.events->spawn_failed(m.token, EMFILE, "the daemon");
 			continue;
 		}
-		if (n != (ssize_t)sizeof m || (m.type == FS_SPAWNED && fds[2] == -1)) {
-			log_err("fork server sent a malformed message (%zd byte%s)", n,
-			    lp_plural((unsigned long long)n));
+		if (n != (ssize_t)sizeof m ||
+		    (m.type == FS_SPAWNED && fds[2] == -1)) {
+			log_err(
+			    "fork server sent a malformed message (%zd byte%s)",
+			    n, lp_plural((unsigned long long)n));
 			close_fds(fds);
 			if (m.type == FS_SPAWNED && n == (ssize_t)sizeof m)
-				fs.events->spawn_failed(m.token, EPROTO, "the fork server");
+				fs.events->spawn_failed(m.token, EPROTO,
+				    "the fork server");
 			continue;
 		}
 		switch (m.type) {
 		case FS_SPAWNED:
-			fs.events->spawned(m.token, m.pid, fds[0], fds[1], fds[2]);
+			fs.events->spawned(m.token, m.pid, fds[0], fds[1],
+			    fds[2]);
 			break;
 		case FS_SPAWN_FAILED:
-			fs.events->spawn_failed(m.token, m.status, "the fork server");
+			fs.events->spawn_failed(m.token, m.status,
+			    "the fork server");
 			break;
 		case FS_EXITED:
 			fs.events->exited(m.pid, m.status);
@@ -721,7 +758,8 @@ fs_receive(void)
 			fs.events->leftovers(m.pid, (unsigned)m.status);
 			break;
 		default:
-			log_err("fork server sent an unknown message type %u", m.type);
+			log_err("fork server sent an unknown message type %u",
+			    m.type);
 			close_fds(fds);
 		}
 	}

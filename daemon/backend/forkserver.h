@@ -45,8 +45,8 @@ struct forkserver_events {
 };
 
 /* modules: the list the daemon loaded, for a restarted fork server to load. */
-void forkserver_start(struct event_base *base, const struct forkserver_events *events,
-    const char *modules);
+void forkserver_start(struct event_base *base,
+    const struct forkserver_events *events, const char *modules);
 /* Asks for one worker; the answer comes through spawned or spawn_failed. */
 void forkserver_spawn(uint32_t token, const struct worker_limits *limits);
 /* The running fork server's pid (the last one's while a restart waits). */

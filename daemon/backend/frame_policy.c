@@ -23,7 +23,8 @@ policy_mean_gap(double mean, double gap)
 bool
 policy_loop_polls(double mean_gap, double busy_poll, unsigned in_flight)
 {
-	return busy_poll > 0 && mean_gap < busy_poll && in_flight >= POLL_MIN_IN_FLIGHT;
+	return busy_poll > 0 && mean_gap < busy_poll &&
+	    in_flight >= POLL_MIN_IN_FLIGHT;
 }
 
 bool

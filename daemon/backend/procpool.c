@@ -43,32 +43,33 @@
 #define FRAME_SLACK_BYTES 4096
 
 enum worker_state {
-	WORKER_SPAWNING,	/* asked of the fork server (maybe after a backoff) */
-	WORKER_STARTING,	/* forked; not ready yet */
+	WORKER_SPAWNING, /* asked of the fork server (maybe after a backoff) */
+	WORKER_STARTING, /* forked; not ready yet */
 	WORKER_IDLE,
 	WORKER_BUSY,
-	WORKER_DEAD,		/* gone; waiting for its exit status */
+	WORKER_DEAD, /* gone; waiting for its exit status */
 };
 
 struct pexec;
 
 struct worker {
-	struct pexec *pe;	/* NULL once dead */
+	struct pexec *pe; /* NULL once dead */
 	struct pool *pool;
 	unsigned slot;
 	uint32_t token;
 	pid_t pid;
-	int to_fd;		/* frames to it; -1 once it is gone */
-	int from_fd;		/* its results */
+	int to_fd;   /* frames to it; -1 once it is gone */
+	int from_fd; /* its results */
 	enum worker_state state;
 	struct event *ev_read;
 	struct event *ev_write;
-	struct event *ev_timer;	/* backoff, job timeout, or status wait */
+	struct event *ev_timer; /* backoff, job timeout, or status wait */
 	double timer_at;	/* when ev_timer fires, while it is pending */
 	double job_deadline;	/* when the running job's timeout passes */
 	struct evbuffer *in;
 	struct evbuffer *out;
-	uint32_t discard;	/* bytes still to come of a result refused for its size */
+	/* bytes still to come of a result refused for its size */
+	uint32_t discard;
 	/*
 	 * The jobs of the frames it was sent, in order (es): runs of a lease,
 	 * or a batch of the feed.  batch[done] is running; BUSY until all are
@@ -77,33 +78,36 @@ struct worker {
 	 * starts in batch; 0: none), sent while the first one's last job runs.
 	 */
 	struct exec_slot es;
-	unsigned timed_out;	/* 1 + the index of the job killed for its timeout; 0: none */
-	bool recalling;		/* its grinder batch was recalled; no WIRE_RECALLED yet */
-	bool broke_protocol;	/* killed for what it wrote: its run is told so */
-	uint32_t job_id;	/* of the frame batch[done] is in */
+	/* 1 + the index of the job killed for its timeout; 0: none */
+	unsigned timed_out;
+	/* its grinder batch was recalled; no WIRE_RECALLED yet */
+	bool recalling;
+	bool broke_protocol; /* killed for what it wrote: its run is told so */
+	uint32_t job_id;     /* of the frame batch[done] is in */
 	unsigned next_frame;
 	uint32_t next_job_id;
-	unsigned jobs;		/* answered, for max_jobs_per_worker */
-	struct worker_limits limits;	/* what it was forked with */
+	unsigned jobs;		     /* answered, for max_jobs_per_worker */
+	struct worker_limits limits; /* what it was forked with */
 	/* Recycling: started before this one stops, it takes the slot once ready. */
 	struct worker *successor;
 	struct worklog *log;
-	char last_fn[LP_NAME_MAX + 1];	/* output may arrive just after the job */
+	/* output may arrive just after the job */
+	char last_fn[LP_NAME_MAX + 1];
 	char last_owner[LP_OWNER_MAX + 1];
 	LIST_ENTRY(worker) link;
 };
 
 /* The backend's half of an executor. */
 struct pexec {
-	struct engine e;	/* first: the engine frees it (executors_stop) */
+	struct engine e; /* first: the engine frees it (executors_stop) */
 	unsigned nready;
 	bool announced;
 	struct worker *workers[];
 };
 
 struct ppool {
-	unsigned start_failures;	/* in a row */
-	unsigned short_of_descriptors;	/* starts in a row; no crash, so apart */
+	unsigned start_failures;       /* in a row */
+	unsigned short_of_descriptors; /* starts in a row; no crash, so apart */
 };
 
 static struct {
@@ -111,7 +115,7 @@ static struct {
 	const struct config *cfg;
 	struct lease_table *leases;
 	void (*input)(double now);
-	LIST_HEAD(, worker) workers;	/* every worker, dead ones included */
+	LIST_HEAD(, worker) workers; /* every worker, dead ones included */
 	uint32_t next_token;
 	uint32_t next_job;
 	/*
@@ -139,7 +143,8 @@ worker_label(const struct worker *w)
 {
 	static char buf[96];
 
-	snprintf(buf, sizeof buf, "worker %d of pool %s", (int)w->pid, w->pool->cfg.name);
+	snprintf(buf, sizeof buf, "worker %d of pool %s", (int)w->pid,
+	    w->pool->cfg.name);
 	return buf;
 }
 
@@ -150,7 +155,8 @@ describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
 	else if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
 	else
 		snprintf(buf, len, "ended (status unknown)");
 }
@@ -248,14 +254,16 @@ static struct worker_limits
 pool_limits(const struct pool *p)
 {
 	struct worker_limits l = {
-		.max_job_bytes = (uint64_t)LP_MESSAGE_BYTES_CEILING + FRAME_SLACK_BYTES,
+		.max_job_bytes =
+		    (uint64_t)LP_MESSAGE_BYTES_CEILING + FRAME_SLACK_BYTES,
 		.max_result_bytes = LP_RESULT_BYTES_CEILING,
 		.memory_limit = p->cfg.memory_limit,
 		.exec_output_max = p->cfg.exec_output_max,
 		.sched_batch = p->cfg.sched_batch,
 		.busy_poll_ns = (uint64_t)(pp.cfg->busy_poll * 1e9),
 		.exec = p->cfg.exec,
-		.program_result_bytes = runs_program(p) ? pp.cfg->max_result_bytes : 0,
+		.program_result_bytes =
+		    runs_program(p) ? pp.cfg->max_result_bytes : 0,
 	};
 
 	/* Whole arrays, NUL padding included, for limits_stale's memcmp. */
@@ -326,10 +334,13 @@ start_failed(struct pexec *pe, unsigned slot, const char *why)
 	log_err("pool %s: a worker failed to start (%s); retrying in %.1f s",
 	    pool->cfg.name, why, delay);
 	if (st->start_failures == CRASH_LOOP_LIMIT) {
-		log_msg(LOG_CRIT, "pool %s: CRASH LOOP: %u workers in a row died before they "
+		log_msg(LOG_CRIT,
+		    "pool %s: CRASH LOOP: %u workers in a row died before they "
 		    "were ready, the last one %s; acquires fail until one starts (retrying up "
-		    "to every %.0f s)", pool->cfg.name, st->start_failures, why, BACKOFF_MAX);
-		lease_pool_failing(pool, "workers die at start-up (crash loop)");
+		    "to every %.0f s)",
+		    pool->cfg.name, st->start_failures, why, BACKOFF_MAX);
+		lease_pool_failing(pool,
+		    "workers die at start-up (crash loop)");
 	}
 	spawn_slot(pe, slot, delay);
 }
@@ -341,15 +352,19 @@ start_failed(struct pexec *pe, unsigned slot, const char *why)
  * backoff that stays short.
  */
 static void
-start_short_of_descriptors(struct pexec *pe, unsigned slot, int error, const char *where)
+start_short_of_descriptors(struct pexec *pe, unsigned slot, int error,
+    const char *where)
 {
 	struct pool *pool = pe->e.ex->pool;
 	struct ppool *st = ppool_of(pool);
-	double delay = backoff(++st->short_of_descriptors + 1, DESCRIPTOR_BACKOFF_MAX);
+	double delay =
+	    backoff(++st->short_of_descriptors + 1, DESCRIPTOR_BACKOFF_MAX);
 
-	log_warn("pool %s: no descriptor left in %s for a new worker's channel: %s; not a "
+	log_warn(
+	    "pool %s: no descriptor left in %s for a new worker's channel: %s; not a "
 	    "crash: starting it again in %.1f s (backing off to %.0f s) until clients free some",
-	    pool->cfg.name, where, fdreserve_why(error), delay, DESCRIPTOR_BACKOFF_MAX);
+	    pool->cfg.name, where, fdreserve_why(error), delay,
+	    DESCRIPTOR_BACKOFF_MAX);
 	spawn_slot(pe, slot, delay);
 }
 
@@ -358,7 +373,8 @@ static struct worker *
 idle_worker(struct pexec *pe)
 {
 	for (unsigned i = 0; i < pe->e.nslots; i++)
-		if (pe->workers[i]->state == WORKER_IDLE && pe->workers[i]->timed_out == 0)
+		if (pe->workers[i]->state == WORKER_IDLE &&
+		    pe->workers[i]->timed_out == 0)
 			return pe->workers[i];
 	return NULL;
 }
@@ -383,7 +399,8 @@ note_running(struct worker *w, const struct run *r)
 	copy_name(w->last_fn, sizeof w->last_fn, r->fn);
 	copy_name(w->last_owner, sizeof w->last_owner, r->owner);
 	w->job_deadline = clock_now() + r->timeout;
-	if (!evtimer_pending(w->ev_timer, NULL) || w->job_deadline < w->timer_at)
+	if (!evtimer_pending(w->ev_timer, NULL) ||
+	    w->job_deadline < w->timer_at)
 		timer_start(w, r->timeout);
 }
 
@@ -404,7 +421,7 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 	unsigned char head[FRAME_HEAD_BYTES];
 	size_t len = 0, headlen;
 
-	head[0] = 0xdd;		/* array 32: simple, and the worker does not care */
+	head[0] = 0xdd; /* array 32: simple, and the worker does not care */
 	head[1] = (unsigned char)(n >> 24);
 	head[2] = (unsigned char)(n >> 16);
 	head[3] = (unsigned char)(n >> 8);
@@ -440,7 +457,8 @@ batch_forget_answered(struct worker *w)
 
 /* An idle worker's frame. */
 static void
-worker_give(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n)
+worker_give(struct engine *e, struct exec_slot *s, struct run **runs,
+    unsigned n)
 {
 	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
 
@@ -471,9 +489,10 @@ job_budget(const struct worker *w)
 static bool
 takes_next_frame(struct worker *w)
 {
-	return w->state == WORKER_BUSY && w->timed_out == 0 && w->next_frame == 0 &&
-	    w->es.done + 1 == w->es.nbatch && w->es.batch[w->es.done]->grinder == NULL &&
-	    w->successor == NULL && job_budget(w) > 0;
+	return w->state == WORKER_BUSY && w->timed_out == 0 &&
+	    w->next_frame == 0 && w->es.done + 1 == w->es.nbatch &&
+	    w->es.batch[w->es.done]->grinder == NULL && w->successor == NULL &&
+	    job_budget(w) > 0;
 }
 
 /*
@@ -500,7 +519,8 @@ worker_takes_more(struct engine *e, struct exec_slot *s)
 
 /* The next frame of a worker running the last job of its frame. */
 static void
-worker_hand_more(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n)
+worker_hand_more(struct engine *e, struct exec_slot *s, struct run **runs,
+    unsigned n)
 {
 	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
 
@@ -516,7 +536,8 @@ worker_hand_more(struct engine *e, struct exec_slot *s, struct run **runs, unsig
 static unsigned
 worker_share(struct engine *e, struct exec_slot *s)
 {
-	unsigned n = frame_share((struct pexec *)e), budget = job_budget(EXEC_SLOT_OWNER(s, struct worker));
+	unsigned n = frame_share((struct pexec *)e),
+		 budget = job_budget(EXEC_SLOT_OWNER(s, struct worker));
 
 	if (n > budget)
 		n = budget > 0 ? budget : 1;
@@ -597,9 +618,10 @@ answer_crash(struct worker *w, int status, bool known)
 		snprintf(how, sizeof how, "died (exit status unknown)");
 	}
 	if (w->broke_protocol)
-		snprintf(how, sizeof how, "was killed for a protocol error (the log says which)");
-	snprintf(err.message, sizeof err.message, "%s %s while running '%s'", worker_label(w),
-	    how, r->fn);
+		snprintf(how, sizeof how,
+		    "was killed for a protocol error (the log says which)");
+	snprintf(err.message, sizeof err.message, "%s %s while running '%s'",
+	    worker_label(w), how, r->fn);
 	log_warn("%s", err.message);
 	run_answer_error(r, &err);
 }
@@ -610,8 +632,8 @@ answer_timeout(struct worker *w, struct run *r)
 	struct lp_error err = { .code = LP_ERR_JOB_TIMEOUT };
 
 	snprintf(err.message, sizeof err.message,
-	    "'%s' ran longer than its timeout of %.3f s; %s was killed",
-	    r->fn, r->timeout, worker_label(w));
+	    "'%s' ran longer than its timeout of %.3f s; %s was killed", r->fn,
+	    r->timeout, worker_label(w));
 	run_answer_error(r, &err);
 }
 
@@ -662,7 +684,8 @@ worker_lost(struct worker *w, const char *why, int status, bool status_known)
 		return;
 	if (!in_slot(w)) {
 		/* A successor that died: the worker it was to replace carries on. */
-		log_warn("%s died before it could take over (%s)", worker_label(w), why);
+		log_warn("%s died before it could take over (%s)",
+		    worker_label(w), why);
 		pe->workers[w->slot]->successor = NULL;
 		worker_bury(w, status, status_known);
 		return;
@@ -702,11 +725,13 @@ worker_retire(struct worker *old)
 	struct worker *s = old->successor;
 
 	if (limits_stale(old))
-		log_debug("%s retired for the reloaded limits; worker %d takes over",
+		log_debug(
+		    "%s retired for the reloaded limits; worker %d takes over",
 		    worker_label(old), (int)s->pid);
 	else
-		log_debug("%s retired after %u job%s; worker %d takes over", worker_label(old),
-		    old->jobs, lp_plural(old->jobs), (int)s->pid);
+		log_debug("%s retired after %u job%s; worker %d takes over",
+		    worker_label(old), old->jobs, lp_plural(old->jobs),
+		    (int)s->pid);
 	pe->workers[old->slot] = s;
 	old->successor = NULL;
 	worker_bury(old, 0, false);
@@ -739,7 +764,7 @@ worker_ready(struct worker *w)
 	struct ppool *st = ppool_of(w->pool);
 
 	w->state = WORKER_IDLE;
-	evtimer_del(w->ev_timer);	/* worker_start_timeout */
+	evtimer_del(w->ev_timer); /* worker_start_timeout */
 	if (!in_slot(w)) {
 		struct worker *old = pe->workers[w->slot];
 
@@ -750,11 +775,13 @@ worker_ready(struct worker *w)
 	pe->nready++;
 	log_debug("%s ready (executor %u)", worker_label(w), pe->e.ex->id);
 	if (st->start_failures >= CRASH_LOOP_LIMIT) {
-		log_notice("pool %s: workers start again; crash loop over", w->pool->cfg.name);
+		log_notice("pool %s: workers start again; crash loop over",
+		    w->pool->cfg.name);
 		lease_pool_recovered(w->pool);
 	}
 	if (st->short_of_descriptors > 0)
-		log_notice("pool %s: workers start again; %u starts before found no descriptor",
+		log_notice(
+		    "pool %s: workers start again; %u starts before found no descriptor",
 		    w->pool->cfg.name, st->short_of_descriptors);
 	st->start_failures = 0;
 	st->short_of_descriptors = 0;
@@ -762,18 +789,18 @@ worker_ready(struct worker *w)
 		pe->announced = true;
 		lease_executor_ready(pe->e.ex, clock_now());
 	}
-	recycle_if_due(w);	/* a reload while it started */
+	recycle_if_due(w); /* a reload while it started */
 	pump(pe);
 }
 
 /* The worker, or its fork server once it died, killed what a job left running. */
 static void
-log_leftovers(const struct worker *w, const char *fn, const char *owner, unsigned count,
-    const char *killer)
+log_leftovers(const struct worker *w, const char *fn, const char *owner,
+    unsigned count, const char *killer)
 {
-	log_warn("%s: %s%s%s left %u process%s running; the %s killed %s", worker_label(w), fn,
-	    owner[0] != '\0' ? " for " : "", owner, count, lp_plural_es(count), killer,
-	    count == 1 ? "it" : "them");
+	log_warn("%s: %s%s%s left %u process%s running; the %s killed %s",
+	    worker_label(w), fn, owner[0] != '\0' ? " for " : "", owner, count,
+	    lp_plural_es(count), killer, count == 1 ? "it" : "them");
 }
 
 /*
@@ -803,7 +830,8 @@ broke_protocol(struct worker *w, const char *fmt, ...)
 static void
 protocol_error(struct worker *w, const struct wire_header *h, const char *what)
 {
-	broke_protocol(w, "it sent %s for job %u it was not running", what, h->job);
+	broke_protocol(w, "it sent %s for job %u it was not running", what,
+	    h->job);
 }
 
 /* Done with its frame: its successor takes over, or it takes the next work. */
@@ -835,8 +863,10 @@ result_fault(struct worker *w, const struct wire_header *h)
 	if (w->limits.program[0] == '\0' || h->code != LP_OK || w->discard > 0)
 		return NULL;
 	lp_framer_init(&f, h->len > 0 ? h->len : 1, LP_FRAME_DEPTH_MAX - 1);
-	if (h->len == 0 || lp_framer_feed(&f, evbuffer_pullup(w->in, h->len), h->len, &used) !=
-	    LP_FRAME_DONE || used != h->len)
+	if (h->len == 0 ||
+	    lp_framer_feed(&f, evbuffer_pullup(w->in, h->len), h->len, &used) !=
+		LP_FRAME_DONE ||
+	    used != h->len)
 		return "a result that is not exactly one msgpack object";
 	return NULL;
 }
@@ -853,7 +883,8 @@ worker_result(struct worker *w, const struct wire_header *h)
 		return;
 	}
 	if ((fault = result_fault(w, h)) != NULL) {
-		broke_protocol(w, "it answered '%s' with %s (code %u, %u bytes)",
+		broke_protocol(w,
+		    "it answered '%s' with %s (code %u, %u bytes)",
 		    w->es.batch[w->es.done]->fn, fault, h->code, h->len);
 		return;
 	}
@@ -874,14 +905,16 @@ worker_result(struct worker *w, const struct wire_header *h)
 		struct lp_error err = { .code = LP_ERR_LIMIT_EXCEEDED };
 
 		snprintf(err.message, sizeof err.message,
-		    "%s returned %u bytes, more than the limit of %u", r->fn, h->len,
-		    pp.cfg->max_result_bytes);
+		    "%s returned %u bytes, more than the limit of %u", r->fn,
+		    h->len, pp.cfg->max_result_bytes);
 		run_answer_error(r, &err);
 	} else if (h->code == LP_OK) {
 		run_answer_result(r, w->in, h->len);
 	} else {
 		struct lp_error err = { .code = (enum lp_err)h->code };
-		size_t n = h->len < sizeof err.message - 1 ? h->len : sizeof err.message - 1;
+		size_t n = h->len < sizeof err.message - 1 ?
+		    h->len :
+		    sizeof err.message - 1;
 
 		evbuffer_remove(w->in, err.message, n);
 		err.message[n] = '\0';
@@ -891,7 +924,8 @@ worker_result(struct worker *w, const struct wire_header *h)
 	w->jobs++;
 	if (w->state != WORKER_IDLE) {
 		/* On the last job of its frame now, it may take the next one. */
-		if (w->pe != NULL && w->pe->e.nqueued > 0 && takes_next_frame(w))
+		if (w->pe != NULL && w->pe->e.nqueued > 0 &&
+		    takes_next_frame(w))
 			pump(w->pe);
 		return;
 	}
@@ -936,17 +970,21 @@ worker_frames(struct worker *w)
 	struct wire_header h;
 
 	while (w->state != WORKER_DEAD && discarded(w) &&
-	    evbuffer_copyout(w->in, bytes, sizeof bytes) == (ssize_t)sizeof bytes) {
+	    evbuffer_copyout(w->in, bytes, sizeof bytes) ==
+		(ssize_t)sizeof bytes) {
 		wire_decode(bytes, &h);
 		if (h.len > w->limits.max_result_bytes + LP_ERROR_MESSAGE_MAX) {
-			broke_protocol(w, "it sent a frame of %u bytes (type %u)", h.len, h.type);
+			broke_protocol(w,
+			    "it sent a frame of %u bytes (type %u)", h.len,
+			    h.type);
 			return;
 		}
 		/*
 		 * The worker was forked under the ceiling, the limit is today's:
 		 * a result over it is answered at once and never held whole.
 		 */
-		if (h.type == WIRE_RESULT && h.code == LP_OK && h.len > pp.cfg->max_result_bytes) {
+		if (h.type == WIRE_RESULT && h.code == LP_OK &&
+		    h.len > pp.cfg->max_result_bytes) {
 			evbuffer_drain(w->in, sizeof bytes);
 			w->discard = h.len;
 			worker_result(w, &h);
@@ -958,7 +996,8 @@ worker_frames(struct worker *w)
 		switch (h.type) {
 		case WIRE_READY:
 			if (h.flags != 0)
-				log_leftovers(w, "the modules' init", "", h.flags, "worker");
+				log_leftovers(w, "the modules' init", "",
+				    h.flags, "worker");
 			if (w->state == WORKER_STARTING)
 				worker_ready(w);
 			break;
@@ -969,7 +1008,8 @@ worker_frames(struct worker *w)
 			worker_recalled(w, &h);
 			break;
 		default:
-			broke_protocol(w, "it sent a frame of unknown type %u", h.type);
+			broke_protocol(w, "it sent a frame of unknown type %u",
+			    h.type);
 		}
 	}
 }
@@ -996,7 +1036,8 @@ worker_read(struct worker *w)
 	}
 	if (n == -1 && errno == EAGAIN)
 		return 0;
-	worker_lost(w, n == 0 ? "closed its channel" : strerror(errno), 0, false);
+	worker_lost(w, n == 0 ? "closed its channel" : strerror(errno), 0,
+	    false);
 	return -1;
 }
 
@@ -1024,7 +1065,8 @@ worker_writable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	if (evbuffer_write(w->out, w->to_fd) == -1 && errno != EAGAIN && errno != EINTR) {
+	if (evbuffer_write(w->out, w->to_fd) == -1 && errno != EAGAIN &&
+	    errno != EINTR) {
 		worker_lost(w, strerror(errno), 0, false);
 		return;
 	}
@@ -1053,14 +1095,17 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 	double now;
 
 	switch (w->state) {
-	case WORKER_SPAWNING:		/* the backoff is over */
+	case WORKER_SPAWNING: /* the backoff is over */
 		spawn_now(w);
 		break;
-	case WORKER_STARTING:		/* a start that does not end: a crash at start-up */
-		log_err("%s sent no READY within worker_start_timeout (%g s); killing it",
+	/* a start that does not end: a crash at start-up */
+	case WORKER_STARTING:
+		log_err(
+		    "%s sent no READY within worker_start_timeout (%g s); killing it",
 		    worker_label(w), w->pool->cfg.worker_start_timeout);
 		kill_worker(w);
-		worker_lost(w, "no READY within worker_start_timeout", 0, false);
+		worker_lost(w, "no READY within worker_start_timeout", 0,
+		    false);
 		break;
 	case WORKER_IDLE:
 	case WORKER_BUSY:
@@ -1070,18 +1115,20 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 		}
 		if (w->state == WORKER_IDLE)
 			break;
-		if ((now = clock_now()) < w->job_deadline) {	/* armed for an earlier job */
+		/* armed for an earlier job */
+		if ((now = clock_now()) < w->job_deadline) {
 			timer_start(w, w->job_deadline - now);
 			break;
 		}
 		r = w->es.batch[w->es.done];
-		log_warn("'%s' ran longer than its timeout of %.3f s; %s is killed",
+		log_warn(
+		    "'%s' ran longer than its timeout of %.3f s; %s is killed",
 		    r->fn, r->timeout, worker_label(w));
 		w->timed_out = w->es.done + 1;
 		kill_worker(w);
 		timer_start(w, STATUS_WAIT);
 		break;
-	case WORKER_DEAD:		/* no exit status came: answer without it */
+	case WORKER_DEAD: /* no exit status came: answer without it */
 		answer_crash(w, 0, false);
 		worker_free(w);
 		break;
@@ -1095,9 +1142,10 @@ find_worker(bool by_pid, uint32_t key)
 {
 	struct worker *w;
 
-	LIST_FOREACH(w, &pp.workers, link) {
-		if (by_pid ? (w->pid == (pid_t)key && w->state != WORKER_SPAWNING)
-		    : (w->token == key && w->state == WORKER_SPAWNING))
+	LIST_FOREACH (w, &pp.workers, link) {
+		if (by_pid ?
+			(w->pid == (pid_t)key && w->state != WORKER_SPAWNING) :
+			(w->token == key && w->state == WORKER_SPAWNING))
 			return w;
 	}
 	return NULL;
@@ -1136,13 +1184,16 @@ on_spawned(uint32_t token, pid_t pid, int to, int from, int logfd)
 	evutil_make_socket_nonblocking(from);
 	w->in = evbuffer_new();
 	w->out = evbuffer_new();
-	w->ev_read = event_new(pp.base, from, EV_READ | EV_PERSIST, worker_readable, w);
+	w->ev_read =
+	    event_new(pp.base, from, EV_READ | EV_PERSIST, worker_readable, w);
 	w->ev_write = event_new(pp.base, to, EV_WRITE, worker_writable, w);
-	if (w->in == NULL || w->out == NULL || w->ev_read == NULL || w->ev_write == NULL)
+	if (w->in == NULL || w->out == NULL || w->ev_read == NULL ||
+	    w->ev_write == NULL)
 		fatalx("out of memory");
 	event_add(w->ev_read, NULL);
 	timer_start(w, w->pool->cfg.worker_start_timeout);
-	log_debug("%s forked for executor %u", worker_label(w), w->pe->e.ex->id);
+	log_debug("%s forked for executor %u", worker_label(w),
+	    w->pe->e.ex->id);
 }
 
 static void
@@ -1158,8 +1209,10 @@ on_spawn_failed(uint32_t token, int error, const char *where)
 	slot = w->slot;
 	if (!in_slot(w)) {
 		/* A successor: the worker it was to replace carries on, and asks again after its next job. */
-		log_warn("pool %s: a successor worker failed to start (%s in %s); %s carries on",
-		    w->pool->cfg.name, fdreserve_why(error), where, worker_label(pe->workers[slot]));
+		log_warn(
+		    "pool %s: a successor worker failed to start (%s in %s); %s carries on",
+		    w->pool->cfg.name, fdreserve_why(error), where,
+		    worker_label(pe->workers[slot]));
 		pe->workers[slot]->successor = NULL;
 		worker_free(w);
 		return;
@@ -1194,19 +1247,23 @@ procpool_reaped(pid_t pid, int status)
 static void
 on_leftovers(pid_t pid, unsigned count)
 {
-	const struct worker *w = pid != 0 ? find_worker(true, (uint32_t)pid) : NULL;
+	const struct worker *w =
+	    pid != 0 ? find_worker(true, (uint32_t)pid) : NULL;
 
 	if (w != NULL)
-		log_leftovers(w, w->last_fn, w->last_owner, count, "fork server");
+		log_leftovers(w, w->last_fn, w->last_owner, count,
+		    "fork server");
 	else
-		log_warn("fork server: killed %u process%s left running by workers that ended",
+		log_warn(
+		    "fork server: killed %u process%s left running by workers that ended",
 		    count, lp_plural_es(count));
 }
 
 static bool
 expected_child(pid_t pid, void *arg)
 {
-	return forkserver_is(pid, NULL) || find_worker(true, (uint32_t)pid) != NULL;
+	return forkserver_is(pid, NULL) ||
+	    find_worker(true, (uint32_t)pid) != NULL;
 }
 
 /*
@@ -1223,15 +1280,19 @@ procpool_child_exited(pid_t pid, int status)
 	if (pp.adopted && (w == NULL || !reaper_clean_exit(status)) &&
 	    (n = reaper_kill(expected_child, NULL, pids, REAPER_BATCH)) > 0) {
 		if (w != NULL)
-			log_leftovers(w, w->last_fn, w->last_owner, n, "daemon");
+			log_leftovers(w, w->last_fn, w->last_owner, n,
+			    "daemon");
 		else
-			log_warn("killed %u process%s left running by workers of a fork server "
-			    "that died", n, lp_plural_es(n));
+			log_warn(
+			    "killed %u process%s left running by workers of a fork server "
+			    "that died",
+			    n, lp_plural_es(n));
 	}
 	/* The last adopted worker, and all it left, are gone: so is the need to look. */
 	if (pp.adopted && reaper_living(forkserver_is, NULL) == 0) {
 		pp.adopted = false;
-		log_debug("no worker of a fork server that died is left, nor anything it started");
+		log_debug(
+		    "no worker of a fork server that died is left, nor anything it started");
 	}
 	procpool_reaped(pid, status);
 }
@@ -1241,7 +1302,7 @@ procpool_reload(void)
 {
 	struct worker *w;
 
-	LIST_FOREACH(w, &pp.workers, link)
+	LIST_FOREACH (w, &pp.workers, link)
 		if (w->state == WORKER_IDLE || w->state == WORKER_BUSY)
 			recycle_if_due(w);
 }
@@ -1257,8 +1318,9 @@ on_restarted(void)
 {
 	struct worker *w;
 
-	LIST_FOREACH(w, &pp.workers, link)
-		if (w->state == WORKER_SPAWNING && !evtimer_pending(w->ev_timer, NULL))
+	LIST_FOREACH (w, &pp.workers, link)
+		if (w->state == WORKER_SPAWNING &&
+		    !evtimer_pending(w->ev_timer, NULL))
 			spawn_now(w);
 }
 
@@ -1308,7 +1370,8 @@ static void
 let_go(struct worker *w)
 {
 	if (w->state == WORKER_SPAWNING) {
-		worker_free(w);		/* a late answer of the fork server finds no token */
+		/* a late answer of the fork server finds no token */
+		worker_free(w);
 		return;
 	}
 	if (w->state != WORKER_IDLE)

@@ -39,8 +39,9 @@
 
 enum slot_state {
 	SLOT_IDLE,
-	SLOT_BUSY,		/* running a batch; batch[done] has the timer */
-	SLOT_STUCK,		/* its job was answered JOB_TIMEOUT; the function has not returned */
+	SLOT_BUSY, /* running a batch; batch[done] has the timer */
+	/* its job was answered JOB_TIMEOUT; the function has not returned */
+	SLOT_STUCK,
 };
 
 struct texec;
@@ -48,22 +49,25 @@ struct texec;
 /* One thread of an executor, and the work it is given. */
 struct slot {
 	/* The loop's. */
-	struct texec *te;		/* NULL once its executor is gone: a stuck slot outlives it */
+	/* NULL once its executor is gone: a stuck slot outlives it */
+	struct texec *te;
 	struct pool *pool;
-	unsigned number;		/* within its executor, for stats and logs */
+	unsigned number; /* within its executor, for stats and logs */
 	enum slot_state state;
-	struct exec_slot es;		/* what the work is for, in order */
-	struct event *ev_timer;		/* the timeout of batch[done] */
-	LIST_ENTRY(slot) link;		/* tp.slots */
+	struct exec_slot es;	/* what the work is for, in order */
+	struct event *ev_timer; /* the timeout of batch[done] */
+	LIST_ENTRY(slot) link;	/* tp.slots */
 
 	/* Shared, under tp.lock. */
 	pthread_t thread;
 	pthread_cond_t wake;
-	bool has_work;			/* set by the loop; cleared by the thread when done with it */
-	bool cancelled;			/* the loop gave up on the batch: start no more of it */
+	/* set by the loop; cleared by the thread when done with it */
+	bool has_work;
+	bool cancelled; /* the loop gave up on the batch: start no more of it */
 	bool quit;
-	unsigned posted;		/* items of the batch whose completion was posted */
-	unsigned njobs;			/* the batch's items, fewer once the loop recalled the rest */
+	unsigned posted; /* items of the batch whose completion was posted */
+	/* the batch's items, fewer once the loop recalled the rest */
+	unsigned njobs;
 
 	/*
 	 * The work: a copy of each job of the batch, item i at
@@ -83,10 +87,10 @@ struct slot {
 struct completion {
 	STAILQ_ENTRY(completion) link;
 	struct slot *slot;
-	unsigned item;			/* NO_ITEM: nothing ran, the batch just ends */
-	bool last;			/* the thread is done with the batch's work */
+	unsigned item; /* NO_ITEM: nothing ran, the batch just ends */
+	bool last;     /* the thread is done with the batch's work */
 	enum lp_err code;
-	size_t len;			/* the packed result, or the error message */
+	size_t len; /* the packed result, or the error message */
 	char data[];
 };
 
@@ -94,22 +98,25 @@ STAILQ_HEAD(completion_list, completion);
 
 /* The backend's half of an executor. */
 struct texec {
-	struct engine e;		/* first: the engine frees it (executors_stop) */
-	struct event *ev_start;		/* starts the threads, then says ready (or retries) */
-	struct slot *slots[];		/* NULL until its thread exists */
+	struct engine e; /* first: the engine frees it (executors_stop) */
+	/* starts the threads, then says ready (or retries) */
+	struct event *ev_start;
+	struct slot *slots[]; /* NULL until its thread exists */
 };
 
 struct tpool {
-	bool failing;			/* threads cannot be created */
+	bool failing; /* threads cannot be created */
 };
 
 static struct {
 	pthread_mutex_t lock;
-	struct completion_list done;	/* posted by threads, drained by the loop */
-	int efd;			/* says that done is not empty */
+	/* posted by threads, drained by the loop */
+	struct completion_list done;
+	int efd; /* says that done is not empty */
 	struct event *ev_done;
-	LIST_HEAD(, slot) slots;	/* every slot with a thread */
-	struct evbuffer *result;	/* a result on its way to run_answer_result() */
+	LIST_HEAD(, slot) slots; /* every slot with a thread */
+	/* a result on its way to run_answer_result() */
+	struct evbuffer *result;
 	unsigned abandoned;
 	bool ready;
 	struct event_base *base;
@@ -124,7 +131,8 @@ static struct {
 /* ---- the threads ---- */
 
 static struct completion *
-completion_new(struct slot *s, unsigned item, enum lp_err code, const void *data, size_t len)
+completion_new(struct slot *s, unsigned item, enum lp_err code,
+    const void *data, size_t len)
 {
 	struct completion *c = malloc(sizeof *c + len);
 
@@ -140,12 +148,13 @@ completion_new(struct slot *s, unsigned item, enum lp_err code, const void *data
 	return c;
 }
 
-static struct completion *
-completion_error(struct slot *s, unsigned item, enum lp_err code, const char *fmt, ...)
+static struct completion *completion_error(struct slot *s, unsigned item,
+    enum lp_err code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static struct completion *
-completion_error(struct slot *s, unsigned item, enum lp_err code, const char *fmt, ...)
+completion_error(struct slot *s, unsigned item, enum lp_err code,
+    const char *fmt, ...)
 {
 	char message[LP_ERROR_MESSAGE_MAX];
 	va_list ap;
@@ -208,7 +217,8 @@ job_parts(const msgpack_object *o, const msgpack_object **fn,
 	*args = &o->via.array.ptr[1];
 	*kwargs = &o->via.array.ptr[2];
 	return (*fn)->type == MSGPACK_OBJECT_STR &&
-	    (*args)->type == MSGPACK_OBJECT_ARRAY && (*kwargs)->type == MSGPACK_OBJECT_MAP;
+	    (*args)->type == MSGPACK_OBJECT_ARRAY &&
+	    (*kwargs)->type == MSGPACK_OBJECT_MAP;
 }
 
 static struct completion *
@@ -222,12 +232,14 @@ run_item(struct slot *s, unsigned i, struct lp_job *job, msgpack_zone *zone)
 	size_t off = 0;
 
 	msgpack_zone_clear(zone);
-	if (msgpack_unpack(s->jobs + s->ends[i], s->ends[i + 1] - s->ends[i], &off, zone,
-	    &o) != MSGPACK_UNPACK_SUCCESS || !job_parts(&o, &fn, &args, &kwargs))
+	if (msgpack_unpack(s->jobs + s->ends[i], s->ends[i + 1] - s->ends[i],
+		&off, zone, &o) != MSGPACK_UNPACK_SUCCESS ||
+	    !job_parts(&o, &fn, &args, &kwargs))
 		return completion_error(s, i, LP_ERR_INTERNAL,
 		    "the daemon handed a thread a malformed job");
 	if ((f = jobs_find(fn->via.str.ptr, fn->via.str.size)) == NULL)
-		return completion_error(s, i, LP_ERR_NO_SUCH_FUNCTION, "no function named '%s'",
+		return completion_error(s, i, LP_ERR_NO_SUCH_FUNCTION,
+		    "no function named '%s'",
 		    lp_quote(fn->via.str.ptr, fn->via.str.size, buf));
 	/* dispatch.c refused it already; a thread must never run one anyway. */
 	if ((f->flags & LP_JOB_THREAD_SAFE) == 0)
@@ -239,10 +251,12 @@ run_item(struct slot *s, unsigned i, struct lp_job *job, msgpack_zone *zone)
 		c = completion_error(s, i, job->error, "%s", job->message);
 	else if (job->result.size > s->max_result_bytes)
 		c = completion_error(s, i, LP_ERR_LIMIT_EXCEEDED,
-		    "%s returned %zu bytes, more than the limit of %llu", f->name,
-		    job->result.size, (unsigned long long)s->max_result_bytes);
+		    "%s returned %zu bytes, more than the limit of %llu",
+		    f->name, job->result.size,
+		    (unsigned long long)s->max_result_bytes);
 	else
-		c = completion_new(s, i, LP_OK, job->result.data, job->result.size);
+		c = completion_new(s, i, LP_OK, job->result.data,
+		    job->result.size);
 	/* A huge result should not pin its memory for the thread's whole life. */
 	if (job->result.alloc > (1u << 20)) {
 		jobs_destroy(job);
@@ -327,9 +341,11 @@ tp_init(void)
 	fdreserve_refill();
 	if (tp.efd == -1)
 		fatalx("thread backend: eventfd: %s", fdreserve_why(error));
-	tp.ev_done = event_new(tp.base, tp.efd, EV_READ | EV_PERSIST, on_completions, NULL);
+	tp.ev_done = event_new(tp.base, tp.efd, EV_READ | EV_PERSIST,
+	    on_completions, NULL);
 	tp.result = evbuffer_new();
-	if (tp.ev_done == NULL || tp.result == NULL || event_add(tp.ev_done, NULL) == -1)
+	if (tp.ev_done == NULL || tp.result == NULL ||
+	    event_add(tp.ev_done, NULL) == -1)
 		fatalx("thread backend: out of memory");
 	tp.ready = true;
 }
@@ -340,11 +356,12 @@ slot_label(const struct slot *s)
 	static char buf[128];
 
 	if (s->te != NULL)
-		snprintf(buf, sizeof buf, "thread %u of executor %u of pool %s", s->number,
-		    s->te->e.ex->id, s->pool->cfg.name);
+		snprintf(buf, sizeof buf, "thread %u of executor %u of pool %s",
+		    s->number, s->te->e.ex->id, s->pool->cfg.name);
 	else
-		snprintf(buf, sizeof buf, "thread %u of a retired executor of pool %s",
-		    s->number, s->pool->cfg.name);
+		snprintf(buf, sizeof buf,
+		    "thread %u of a retired executor of pool %s", s->number,
+		    s->pool->cfg.name);
 	return buf;
 }
 
@@ -431,8 +448,10 @@ executor_start(evutil_socket_t fd, short what, void *arg)
 		if (te->slots[i] == NULL)
 			error = slot_start(te, i);
 	if (error != 0) {
-		log_err("pool %s: cannot start a thread for executor %u: %s; retrying in %.0f s",
-		    p->cfg.name, te->e.ex->id, strerror(error), START_RETRY_SECONDS);
+		log_err(
+		    "pool %s: cannot start a thread for executor %u: %s; retrying in %.0f s",
+		    p->cfg.name, te->e.ex->id, strerror(error),
+		    START_RETRY_SECONDS);
 		if (!st->failing)
 			lease_pool_failing(p, "threads cannot be created");
 		st->failing = true;
@@ -444,8 +463,8 @@ executor_start(evutil_socket_t fd, short what, void *arg)
 		lease_pool_recovered(p);
 		st->failing = false;
 	}
-	log_debug("pool %s: executor %u has %u thread%s", p->cfg.name, te->e.ex->id, te->e.nslots,
-	    lp_plural(te->e.nslots));
+	log_debug("pool %s: executor %u has %u thread%s", p->cfg.name,
+	    te->e.ex->id, te->e.nslots, lp_plural(te->e.nslots));
 	lease_executor_ready(te->e.ex, clock_now());
 }
 
@@ -588,7 +607,8 @@ static void
 slot_released(struct slot *s)
 {
 	if (s->state == SLOT_STUCK)
-		log_notice("%s is free again: its timed-out job returned", slot_label(s));
+		log_notice("%s is free again: its timed-out job returned",
+		    slot_label(s));
 	s->state = SLOT_IDLE;
 	if (s->te == NULL)
 		slot_end(s);
@@ -607,11 +627,13 @@ complete(struct completion *c)
 	struct run *r = NULL;
 
 	/* Anything else is the late end of a job already answered (JOB_TIMEOUT): dropped. */
-	if (c->item != NO_ITEM && s->state == SLOT_BUSY && c->item == s->es.done) {
+	if (c->item != NO_ITEM && s->state == SLOT_BUSY &&
+	    c->item == s->es.done) {
 		evtimer_del(s->ev_timer);
 		r = s->es.batch[s->es.done++];
 		if (s->es.done < s->es.nbatch)
-			timer_start(s->ev_timer, s->es.batch[s->es.done]->timeout);
+			timer_start(s->ev_timer,
+			    s->es.batch[s->es.done]->timeout);
 	}
 	if (c->last)
 		slot_released(s);
@@ -726,7 +748,7 @@ threadpool_stuck_workers(const struct pool *p)
 	const struct slot *s;
 	unsigned n = 0;
 
-	LIST_FOREACH(s, &tp.slots, link)
+	LIST_FOREACH (s, &tp.slots, link)
 		n += s->pool == p && s->state == SLOT_STUCK;
 	return n;
 }
@@ -751,7 +773,7 @@ threadpool_stop(void)
 		return;
 	executors_stop(tp.leases, LP_BACKEND_THREAD, &stopped);
 	pthread_mutex_lock(&tp.lock);
-	LIST_FOREACH(s, &tp.slots, link) {
+	LIST_FOREACH (s, &tp.slots, link) {
 		s->quit = true;
 		s->cancelled = true;
 	}
@@ -785,8 +807,9 @@ threadpool_stop(void)
 	evbuffer_free(tp.result);
 	tp.result = NULL;
 	if (tp.abandoned > 0) {
-		log_warn("left running: %u thread%s still inside a job function", tp.abandoned,
-		    lp_plural(tp.abandoned));
+		log_warn(
+		    "left running: %u thread%s still inside a job function",
+		    tp.abandoned, lp_plural(tp.abandoned));
 	} else {
 		close(tp.efd);
 		tp.efd = -1;

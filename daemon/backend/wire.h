@@ -13,9 +13,10 @@
 #include <stdint.h>
 
 enum wire_type {
-	WIRE_READY = 1,		/* worker -> daemon: started, modules initialised */
-	WIRE_JOB,		/* daemon -> worker: payload [fn, args, kwargs] */
-	WIRE_RESULT,		/* worker -> daemon: code LP_OK: one msgpack object; else a message */
+	WIRE_READY = 1, /* worker -> daemon: started, modules initialised */
+	WIRE_JOB,	/* daemon -> worker: payload [fn, args, kwargs] */
+	/* worker -> daemon: code LP_OK: one msgpack object; else a message */
+	WIRE_RESULT,
 	/*
 	 * daemon -> worker, no payload: end the recallable frame job after the
 	 * job running now.  One that comes after the frame ended is ignored.
@@ -37,10 +38,10 @@ enum wire_flag {
 };
 
 struct wire_header {
-	uint32_t len;		/* payload bytes after the header */
-	uint32_t job;		/* the daemon's job id, echoed */
+	uint32_t len; /* payload bytes after the header */
+	uint32_t job; /* the daemon's job id, echoed */
 	uint8_t type;
-	uint8_t code;		/* enum lp_err, WIRE_RESULT only */
+	uint8_t code; /* enum lp_err, WIRE_RESULT only */
 	/*
 	 * WIRE_JOB: enum wire_flag.  WIRE_RESULT, WIRE_READY: how many
 	 * processes the job (or the modules' init) left running, which the
@@ -72,8 +73,10 @@ wire_encode(const struct wire_header *h, unsigned char out[WIRE_HEADER_BYTES])
 static inline void
 wire_decode(const unsigned char in[WIRE_HEADER_BYTES], struct wire_header *h)
 {
-	h->len = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
-	h->job = (uint32_t)in[4] << 24 | (uint32_t)in[5] << 16 | (uint32_t)in[6] << 8 | in[7];
+	h->len = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+	    (uint32_t)in[2] << 8 | in[3];
+	h->job = (uint32_t)in[4] << 24 | (uint32_t)in[5] << 16 |
+	    (uint32_t)in[6] << 8 | in[7];
 	h->type = in[8];
 	h->code = in[9];
 	h->flags = (uint16_t)(in[10] << 8 | in[11]);

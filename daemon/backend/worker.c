@@ -57,11 +57,15 @@ read_header(int fd, struct wire_header *h)
 }
 
 static void
-send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code, uint16_t killed,
-    const void *payload, size_t len)
+send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code,
+    uint16_t killed, const void *payload, size_t len)
 {
 	struct wire_header h = {
-		.len = (uint32_t)len, .job = job, .type = type, .code = code, .flags = killed,
+		.len = (uint32_t)len,
+		.job = job,
+		.type = type,
+		.code = code,
+		.flags = killed,
 	};
 	unsigned char bytes[WIRE_HEADER_BYTES];
 	struct iovec iov[2] = {
@@ -77,10 +81,12 @@ send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code, uint16_t
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			_exit(0);	/* the daemon is gone */
+			_exit(0); /* the daemon is gone */
 		}
 		for (int i = 0; i < cnt && n > 0; i++) {
-			size_t take = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+			size_t take = (size_t)n < iov[i].iov_len ?
+			    (size_t)n :
+			    iov[i].iov_len;
 
 			iov[i].iov_base = (char *)iov[i].iov_base + take;
 			iov[i].iov_len -= take;
@@ -94,9 +100,11 @@ send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code, uint16_t
 }
 
 static void
-send_error(int fd, uint32_t job, enum lp_err code, uint16_t killed, const char *message)
+send_error(int fd, uint32_t job, enum lp_err code, uint16_t killed,
+    const char *message)
 {
-	send_frame(fd, job, WIRE_RESULT, code, killed, message, strlen(message));
+	send_frame(fd, job, WIRE_RESULT, code, killed, message,
+	    strlen(message));
 }
 
 /* 65536 as "64K": the way memory_limit is written. */
@@ -109,7 +117,8 @@ format_bytes(uint64_t bytes, char *buf, size_t len)
 		uint64_t unit = 1ULL << (10 * (3 - i));
 
 		if (bytes % unit == 0) {
-			snprintf(buf, len, "%llu%c", (unsigned long long)(bytes / unit), units[i]);
+			snprintf(buf, len, "%llu%c",
+			    (unsigned long long)(bytes / unit), units[i]);
 			return;
 		}
 	}
@@ -150,8 +159,10 @@ end_job_processes(const struct lp_job_function *f)
 {
 	unsigned killed = spawner_take_killed();
 
-	if (f == NULL || (f->flags & JOB_NO_PROCESSES) == 0 || !spawner_alive()) {
-		log_debug("looking for processes %s left", f != NULL ? f->name : "the modules' init");
+	if (f == NULL || (f->flags & JOB_NO_PROCESSES) == 0 ||
+	    !spawner_alive()) {
+		log_debug("looking for processes %s left",
+		    f != NULL ? f->name : "the modules' init");
 		killed += reaper_kill_all(spawner_is, NULL);
 	}
 	return killed < UINT16_MAX ? (uint16_t)killed : UINT16_MAX;
@@ -162,14 +173,17 @@ static bool
 parse_job(const msgpack_object *o, const msgpack_object **fn,
     const msgpack_object **args, const msgpack_object **kwargs)
 {
-	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3 || o->via.array.size > 4 ||
-	    !exec_set_caller(o->via.array.size == 4 ? &o->via.array.ptr[3] : NULL))
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3 ||
+	    o->via.array.size > 4 ||
+	    !exec_set_caller(
+		o->via.array.size == 4 ? &o->via.array.ptr[3] : NULL))
 		return false;
 	*fn = &o->via.array.ptr[0];
 	*args = &o->via.array.ptr[1];
 	*kwargs = &o->via.array.ptr[2];
 	return (*fn)->type == MSGPACK_OBJECT_STR &&
-	    (*args)->type == MSGPACK_OBJECT_ARRAY && (*kwargs)->type == MSGPACK_OBJECT_MAP;
+	    (*args)->type == MSGPACK_OBJECT_ARRAY &&
+	    (*kwargs)->type == MSGPACK_OBJECT_MAP;
 }
 
 /*
@@ -193,11 +207,13 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 	uint16_t killed;
 
 	if (!parse_job(o, &fn, &args, &kwargs)) {
-		send_error(fd, id, LP_ERR_INTERNAL, 0, "worker received a malformed job");
+		send_error(fd, id, LP_ERR_INTERNAL, 0,
+		    "worker received a malformed job");
 		return;
 	}
 	if ((f = jobs_find(fn->via.str.ptr, fn->via.str.size)) == NULL) {
-		send_error(fd, id, LP_ERR_NO_SUCH_FUNCTION, 0, "no such function in the worker");
+		send_error(fd, id, LP_ERR_NO_SUCH_FUNCTION, 0,
+		    "no such function in the worker");
 		return;
 	}
 	jobs_reset(job);
@@ -209,11 +225,14 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 	} else if (job->failed) {
 		send_error(fd, id, job->error, killed, job->message);
 	} else if (job->result.size > limits->max_result_bytes) {
-		snprintf(msg, sizeof msg, "%s returned %zu bytes, more than the limit of %llu",
-		    f->name, job->result.size, (unsigned long long)limits->max_result_bytes);
+		snprintf(msg, sizeof msg,
+		    "%s returned %zu bytes, more than the limit of %llu",
+		    f->name, job->result.size,
+		    (unsigned long long)limits->max_result_bytes);
 		send_error(fd, id, LP_ERR_LIMIT_EXCEEDED, killed, msg);
 	} else {
-		send_frame(fd, id, WIRE_RESULT, LP_OK, killed, job->result.data, job->result.size);
+		send_frame(fd, id, WIRE_RESULT, LP_OK, killed, job->result.data,
+		    job->result.size);
 	}
 	if (monotonic_now() - started >= YIELD_AFTER)
 		sched_yield();
@@ -233,7 +252,8 @@ frame_jobs(const unsigned char *p, size_t len, uint32_t *n)
 	else if (len >= 3 && p[0] == 0xdc)
 		*n = (uint32_t)p[1] << 8 | p[2];
 	else if (len >= 5 && p[0] == 0xdd)
-		*n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+		*n = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
+		    (uint32_t)p[3] << 8 | p[4];
 	else
 		return false;
 	return true;
@@ -248,8 +268,9 @@ refuse_frame(int fd, uint32_t id, const void *head, size_t headlen, size_t len,
 	uint32_t n;
 
 	if (!frame_jobs(head, headlen, &n))
-		_exit(2);	/* the daemon's bug: it will see us die */
-	snprintf(msg, sizeof msg, "receiving a job (%zu bytes): out of memory", len);
+		_exit(2); /* the daemon's bug: it will see us die */
+	snprintf(msg, sizeof msg, "receiving a job (%zu bytes): out of memory",
+	    len);
 	for (uint32_t i = 0; i < n; i++)
 		send_out_of_memory(fd, id, 0, msg, limits);
 }
@@ -278,9 +299,9 @@ recalled(int in, uint32_t id, double *looked)
 	if (poll(&p, 1, 0) != 1)
 		return false;
 	if (!read_header(in, &h))
-		_exit(0);	/* the daemon is gone */
+		_exit(0); /* the daemon is gone */
 	if (h.type != WIRE_RECALL || h.len != 0)
-		_exit(2);	/* the daemon's bug: it will see us die */
+		_exit(2); /* the daemon's bug: it will see us die */
 	return h.job == id;
 }
 
@@ -289,8 +310,8 @@ recalled(int in, uint32_t id, double *looked)
  * grinder, which the daemon may recall between two jobs.
  */
 static void
-run_jobs(int in, int fd, const struct wire_header *h, const char *payload, msgpack_zone *zone,
-    struct lp_job *job, const struct worker_limits *limits)
+run_jobs(int in, int fd, const struct wire_header *h, const char *payload,
+    msgpack_zone *zone, struct lp_job *job, const struct worker_limits *limits)
 {
 	uint32_t id = h->job;
 	size_t len = h->len;
@@ -305,9 +326,10 @@ run_jobs(int in, int fd, const struct wire_header *h, const char *payload, msgpa
 		return;
 	}
 	if (rc != MSGPACK_UNPACK_SUCCESS || o.type != MSGPACK_OBJECT_ARRAY)
-		_exit(2);	/* the daemon's bug: it will see us die */
+		_exit(2); /* the daemon's bug: it will see us die */
 	for (uint32_t i = 0; i < o.via.array.size; i++) {
-		if (i > 0 && (h->flags & WIRE_RECALLABLE) && recalled(in, id, &looked)) {
+		if (i > 0 && (h->flags & WIRE_RECALLABLE) &&
+		    recalled(in, id, &looked)) {
 			send_frame(fd, id, WIRE_RECALLED, LP_OK, 0, NULL, 0);
 			return;
 		}
@@ -317,11 +339,13 @@ run_jobs(int in, int fd, const struct wire_header *h, const char *payload, msgpa
 
 /* Reads a frame there was no memory for through to its end, and refuses its jobs. */
 static bool
-skip_frame(int in, int out, const struct wire_header *h, const struct worker_limits *limits)
+skip_frame(int in, int out, const struct wire_header *h,
+    const struct worker_limits *limits)
 {
 	static char sink[4096];
 	unsigned char head[5];
-	size_t headlen = h->len < sizeof head ? h->len : sizeof head, left = h->len - headlen;
+	size_t headlen = h->len < sizeof head ? h->len : sizeof head,
+	       left = h->len - headlen;
 
 	if (!read_full(in, head, headlen))
 		return false;
@@ -414,8 +438,10 @@ worker_main(int in, int out, const struct worker_limits *limits)
 		run_jobs(in, out, &h, buf, &zone, &job, limits);
 		msgpack_zone_clear(&zone);
 		if (!spawner_alive())
-			break;	/* exec cannot work here any more: the daemon replaces us */
-		if (policy_worker_polls(h.flags & WIRE_STREAM, monotonic_now() - started, busy_poll))
+			/* exec cannot work here any more: the daemon replaces us */
+			break;
+		if (policy_worker_polls(h.flags & WIRE_STREAM,
+			monotonic_now() - started, busy_poll))
 			poll_for_frame(in, busy_poll);
 	}
 	modules_worker_fini();

@@ -17,13 +17,16 @@
 
 /* What a worker is told when it is forked: it travels in the spawn request. */
 struct worker_limits {
-	uint64_t max_job_bytes;		/* a job message larger than this is a daemon bug */
-	uint64_t max_result_bytes;	/* larger results become LIMIT_EXCEEDED */
-	uint64_t memory_limit;		/* RLIMIT_AS; 0: none */
-	uint64_t exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
-	uint64_t sched_batch;		/* nonzero: run under SCHED_BATCH */
-	uint64_t busy_poll_ns;		/* how long it may poll for its next frame */
-	uint64_t exec;			/* nonzero: the pool allows exec, the worker forks a spawner */
+	/* a job message larger than this is a daemon bug */
+	uint64_t max_job_bytes;
+	uint64_t max_result_bytes; /* larger results become LIMIT_EXCEEDED */
+	uint64_t memory_limit;	   /* RLIMIT_AS; 0: none */
+	/* bytes of stdout, and of stderr, an exec keeps */
+	uint64_t exec_output_max;
+	uint64_t sched_batch;  /* nonzero: run under SCHED_BATCH */
+	uint64_t busy_poll_ns; /* how long it may poll for its next frame */
+	/* nonzero: the pool allows exec, the worker forks a spawner */
+	uint64_t exec;
 	/*
 	 * A worker_program's: the configured max_result_bytes, which it is
 	 * told in its environment; 0 for the built-in worker, which is held
@@ -35,6 +38,7 @@ struct worker_limits {
 	char program[LP_PROGRAM_MAX];
 };
 
-void worker_main(int in, int out, const struct worker_limits *limits) __attribute__((noreturn));
+void worker_main(int in, int out, const struct worker_limits *limits)
+    __attribute__((noreturn));
 
 #endif

@@ -22,7 +22,8 @@
 struct worklog {
 	int fd;
 	struct event *ev;
-	struct event *ev_report;	/* logs the dropped count even if the worker falls silent */
+	/* logs the dropped count even if the worker falls silent */
+	struct event *ev_report;
 	worklog_tag_fn *tag;
 	void *arg;
 	char line[LINE_MAX_BYTES];
@@ -52,8 +53,8 @@ report_dropped(struct worklog *wl, const char *tag)
 {
 	if (wl->dropped == 0)
 		return;
-	log_warn("%s: %lu line%s of output dropped (more than %.0f a second)", tag,
-	    wl->dropped, lp_plural(wl->dropped), LINES_PER_SECOND);
+	log_warn("%s: %lu line%s of output dropped (more than %.0f a second)",
+	    tag, wl->dropped, lp_plural(wl->dropped), LINES_PER_SECOND);
 	wl->dropped = 0;
 }
 
@@ -85,7 +86,8 @@ emit(struct worklog *wl, bool cut)
 	for (size_t i = 0; i < wl->len; i++)
 		if ((unsigned char)wl->line[i] < 0x20 && wl->line[i] != '\t')
 			wl->line[i] = '?';
-	log_info("%s: %.*s%s", tag, (int)wl->len, wl->line, cut ? " [...]" : "");
+	log_info("%s: %.*s%s", tag, (int)wl->len, wl->line,
+	    cut ? " [...]" : "");
 	wl->len = 0;
 }
 
@@ -146,7 +148,8 @@ worklog_open(struct event_base *base, int fd, worklog_tag_fn *tag, void *arg)
 	wl->tokens = BURST;
 	wl->refilled = monotonic_now();
 	evutil_make_socket_nonblocking(fd);
-	wl->ev = event_new(base, fd, EV_READ | EV_PERSIST, worklog_readable, wl);
+	wl->ev =
+	    event_new(base, fd, EV_READ | EV_PERSIST, worklog_readable, wl);
 	wl->ev_report = evtimer_new(base, on_report, wl);
 	if (wl->ev == NULL || wl->ev_report == NULL)
 		fatalx("out of memory");

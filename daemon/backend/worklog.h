@@ -18,7 +18,8 @@ struct worklog;
 typedef void worklog_tag_fn(void *arg, char *buf, size_t len);
 
 /* Takes ownership of fd, the read end of the worker's output pipe. */
-struct worklog *worklog_open(struct event_base *base, int fd, worklog_tag_fn *tag, void *arg);
+struct worklog *worklog_open(struct event_base *base, int fd,
+    worklog_tag_fn *tag, void *arg);
 /* Logs what is left, closes the pipe, frees. */
 void worklog_close(struct worklog *wl);
 

@@ -32,29 +32,29 @@ enum section {
 };
 
 enum key_type {
-	KEY_PATH,		/* a socket path */
-	KEY_NAME,		/* a pool name */
+	KEY_PATH, /* a socket path */
+	KEY_NAME, /* a pool name */
 	KEY_UINT,
-	KEY_SECONDS,		/* finite, >= min */
-	KEY_MODE,		/* octal file mode */
+	KEY_SECONDS, /* finite, >= min */
+	KEY_MODE,    /* octal file mode */
 	KEY_LOG_LEVEL,
 	KEY_BACKEND,
-	KEY_BOOL,		/* yes/no, true/false, on/off, 1/0 */
-	KEY_BYTES,		/* an integer with an optional K, M or G suffix */
-	KEY_PATHS,		/* absolute paths separated by spaces */
-	KEY_USERS,		/* user names or uids, separated by spaces or commas */
-	KEY_GROUPS,		/* group names or gids, likewise */
-	KEY_ADDRESS,		/* empty, or a numeric HOST:PORT to listen on */
-	KEY_PROGRAM,		/* empty, or a trusted executable and its arguments */
+	KEY_BOOL,    /* yes/no, true/false, on/off, 1/0 */
+	KEY_BYTES,   /* an integer with an optional K, M or G suffix */
+	KEY_PATHS,   /* absolute paths separated by spaces */
+	KEY_USERS,   /* user names or uids, separated by spaces or commas */
+	KEY_GROUPS,  /* group names or gids, likewise */
+	KEY_ADDRESS, /* empty, or a numeric HOST:PORT to listen on */
+	KEY_PROGRAM, /* empty, or a trusted executable and its arguments */
 };
 
 struct key {
 	enum section section;
 	const char *name;
 	enum key_type type;
-	size_t offset;		/* into struct config or struct pool_config */
+	size_t offset; /* into struct config or struct pool_config */
 	double min, max;
-	const char *def;	/* NULL: computed from the machine */
+	const char *def; /* NULL: computed from the machine */
 	bool reloadable;
 };
 
@@ -63,44 +63,79 @@ struct key {
 
 /* Every key, once.  Defaults are parsed by the same code as the file. */
 static const struct key keys[] = {
-	{ SECTION_DAEMON, "socket", KEY_PATH, D(socket_path), 0, 0, NULL, false },
-	{ SECTION_DAEMON, "socket_mode", KEY_MODE, D(socket_mode), 0, 0777, "0600", false },
-	{ SECTION_DAEMON, "default_pool", KEY_NAME, D(default_pool), 0, 0, "cpu", true },
-	{ SECTION_DAEMON, "max_connections", KEY_UINT, D(max_connections), 1, 1000000, "4096", true },
-	{ SECTION_DAEMON, "max_connections_per_user", KEY_UINT, D(max_connections_per_user), 1, 1000000, "256", true },
-	{ SECTION_DAEMON, "max_user_buffer_bytes", KEY_BYTES, D(max_user_buffer_bytes), 65536, 1ULL << 40, "64M", true },
-	{ SECTION_DAEMON, "max_message_bytes", KEY_BYTES, D(max_message_bytes), 1024, LP_MESSAGE_BYTES_CEILING, "4194304", true },
-	{ SECTION_DAEMON, "max_depth", KEY_UINT, D(max_depth), 4, 32, "32", true },
-	{ SECTION_DAEMON, "max_result_bytes", KEY_BYTES, D(max_result_bytes), 1024, LP_RESULT_BYTES_CEILING, "16M", true },
-	{ SECTION_DAEMON, "max_requests_per_connection", KEY_UINT, D(max_requests_per_connection), 1, 1000000, "4096", true },
-	{ SECTION_DAEMON, "shutdown_timeout", KEY_SECONDS, D(shutdown_timeout), 0, 86400, "10", true },
-	{ SECTION_DAEMON, "busy_poll", KEY_SECONDS, D(busy_poll), 0, 0.001, "0.00003", true },
-	{ SECTION_DAEMON, "log_level", KEY_LOG_LEVEL, D(log_level), 0, 0, "info", true },
+	{ SECTION_DAEMON, "socket", KEY_PATH, D(socket_path), 0, 0, NULL,
+	    false },
+	{ SECTION_DAEMON, "socket_mode", KEY_MODE, D(socket_mode), 0, 0777,
+	    "0600", false },
+	{ SECTION_DAEMON, "default_pool", KEY_NAME, D(default_pool), 0, 0,
+	    "cpu", true },
+	{ SECTION_DAEMON, "max_connections", KEY_UINT, D(max_connections), 1,
+	    1000000, "4096", true },
+	{ SECTION_DAEMON, "max_connections_per_user", KEY_UINT,
+	    D(max_connections_per_user), 1, 1000000, "256", true },
+	{ SECTION_DAEMON, "max_user_buffer_bytes", KEY_BYTES,
+	    D(max_user_buffer_bytes), 65536, 1ULL << 40, "64M", true },
+	{ SECTION_DAEMON, "max_message_bytes", KEY_BYTES, D(max_message_bytes),
+	    1024, LP_MESSAGE_BYTES_CEILING, "4194304", true },
+	{ SECTION_DAEMON, "max_depth", KEY_UINT, D(max_depth), 4, 32, "32",
+	    true },
+	{ SECTION_DAEMON, "max_result_bytes", KEY_BYTES, D(max_result_bytes),
+	    1024, LP_RESULT_BYTES_CEILING, "16M", true },
+	{ SECTION_DAEMON, "max_requests_per_connection", KEY_UINT,
+	    D(max_requests_per_connection), 1, 1000000, "4096", true },
+	{ SECTION_DAEMON, "shutdown_timeout", KEY_SECONDS, D(shutdown_timeout),
+	    0, 86400, "10", true },
+	{ SECTION_DAEMON, "busy_poll", KEY_SECONDS, D(busy_poll), 0, 0.001,
+	    "0.00003", true },
+	{ SECTION_DAEMON, "log_level", KEY_LOG_LEVEL, D(log_level), 0, 0,
+	    "info", true },
 	{ SECTION_DAEMON, "modules", KEY_PATHS, D(modules), 0, 0, "", false },
-	{ SECTION_DAEMON, "metrics_listen", KEY_ADDRESS, D(metrics_listen), 0, 0, "", false },
-	{ SECTION_POOL, "backend", KEY_BACKEND, P(backend), 0, 0, "process", false },
-	{ SECTION_POOL, "executors_min", KEY_UINT, P(executors_min), 0, 1024, "1", true },
-	{ SECTION_POOL, "executors_max", KEY_UINT, P(executors_max), 1, 1024, "4", true },
+	{ SECTION_DAEMON, "metrics_listen", KEY_ADDRESS, D(metrics_listen), 0,
+	    0, "", false },
+	{ SECTION_POOL, "backend", KEY_BACKEND, P(backend), 0, 0, "process",
+	    false },
+	{ SECTION_POOL, "executors_min", KEY_UINT, P(executors_min), 0, 1024,
+	    "1", true },
+	{ SECTION_POOL, "executors_max", KEY_UINT, P(executors_max), 1, 1024,
+	    "4", true },
 	{ SECTION_POOL, "workers", KEY_UINT, P(workers), 1, 1024, NULL, false },
-	{ SECTION_POOL, "lease_seconds", KEY_SECONDS, P(lease_seconds), 1e-3, 31536000, "60", true },
-	{ SECTION_POOL, "max_lease_seconds", KEY_SECONDS, P(max_lease_seconds), 1e-3, 31536000, "3600", true },
-	{ SECTION_POOL, "grace_seconds", KEY_SECONDS, P(grace_seconds), 0, 31536000, "10", true },
-	{ SECTION_POOL, "job_timeout", KEY_SECONDS, P(job_timeout), 1e-3, 31536000, "300", true },
+	{ SECTION_POOL, "lease_seconds", KEY_SECONDS, P(lease_seconds), 1e-3,
+	    31536000, "60", true },
+	{ SECTION_POOL, "max_lease_seconds", KEY_SECONDS, P(max_lease_seconds),
+	    1e-3, 31536000, "3600", true },
+	{ SECTION_POOL, "grace_seconds", KEY_SECONDS, P(grace_seconds), 0,
+	    31536000, "10", true },
+	{ SECTION_POOL, "job_timeout", KEY_SECONDS, P(job_timeout), 1e-3,
+	    31536000, "300", true },
 	{ SECTION_POOL, "exec", KEY_BOOL, P(exec), 0, 0, "no", true },
-	{ SECTION_POOL, "exec_output_max", KEY_BYTES, P(exec_output_max), 0, 1 << 30, "1M", true },
-	{ SECTION_POOL, "max_jobs_per_worker", KEY_UINT, P(max_jobs_per_worker), 0, 1e9, "0", true },
-	{ SECTION_POOL, "memory_limit", KEY_BYTES, P(memory_limit), 0, 1ULL << 50, "0", true },
-	{ SECTION_POOL, "sched_batch", KEY_BOOL, P(sched_batch), 0, 0, "yes", true },
-	{ SECTION_POOL, "worker_program", KEY_PROGRAM, P(worker_program), 0, 0, "", true },
-	{ SECTION_POOL, "worker_start_timeout", KEY_SECONDS, P(worker_start_timeout), 1e-3, 86400, "30", true },
-	{ SECTION_POOL, "idle_seconds", KEY_SECONDS, P(idle_seconds), 1e-3, 31536000, "60", true },
-	{ SECTION_POOL, "units_per_executor", KEY_UINT, P(units_per_executor), 1, 1000000000, "1", true },
-	{ SECTION_POOL, "batch_size", KEY_UINT, P(batch_size), 1, 4096, "64", true },
-	{ SECTION_POOL, "batch_wait", KEY_SECONDS, P(batch_wait), 1e-6, 60, "0.002", true },
-	{ SECTION_POOL, "allow_users", KEY_USERS, P(allow_users), 0, 0, "", true },
-	{ SECTION_POOL, "allow_groups", KEY_GROUPS, P(allow_groups), 0, 0, "", true },
-	{ SECTION_POOL, "max_leases_per_client", KEY_UINT, P(max_leases_per_client), 0, 1024, "0", true },
-	{ SECTION_POOL, "max_leases_per_user", KEY_UINT, P(max_leases_per_user), 0, 1024, "0", true },
+	{ SECTION_POOL, "exec_output_max", KEY_BYTES, P(exec_output_max), 0,
+	    1 << 30, "1M", true },
+	{ SECTION_POOL, "max_jobs_per_worker", KEY_UINT, P(max_jobs_per_worker),
+	    0, 1e9, "0", true },
+	{ SECTION_POOL, "memory_limit", KEY_BYTES, P(memory_limit), 0,
+	    1ULL << 50, "0", true },
+	{ SECTION_POOL, "sched_batch", KEY_BOOL, P(sched_batch), 0, 0, "yes",
+	    true },
+	{ SECTION_POOL, "worker_program", KEY_PROGRAM, P(worker_program), 0, 0,
+	    "", true },
+	{ SECTION_POOL, "worker_start_timeout", KEY_SECONDS,
+	    P(worker_start_timeout), 1e-3, 86400, "30", true },
+	{ SECTION_POOL, "idle_seconds", KEY_SECONDS, P(idle_seconds), 1e-3,
+	    31536000, "60", true },
+	{ SECTION_POOL, "units_per_executor", KEY_UINT, P(units_per_executor),
+	    1, 1000000000, "1", true },
+	{ SECTION_POOL, "batch_size", KEY_UINT, P(batch_size), 1, 4096, "64",
+	    true },
+	{ SECTION_POOL, "batch_wait", KEY_SECONDS, P(batch_wait), 1e-6, 60,
+	    "0.002", true },
+	{ SECTION_POOL, "allow_users", KEY_USERS, P(allow_users), 0, 0, "",
+	    true },
+	{ SECTION_POOL, "allow_groups", KEY_GROUPS, P(allow_groups), 0, 0, "",
+	    true },
+	{ SECTION_POOL, "max_leases_per_client", KEY_UINT,
+	    P(max_leases_per_client), 0, 1024, "0", true },
+	{ SECTION_POOL, "max_leases_per_user", KEY_UINT, P(max_leases_per_user),
+	    0, 1024, "0", true },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -114,12 +149,12 @@ static const char embedded_pools[] =
 
 struct parse {
 	struct config *cfg;
-	const char *name;	/* file name for messages */
+	const char *name; /* file name for messages */
 	unsigned line;
 	enum section section;
 	struct pool_config *pool;
 	char section_label[LP_POOL_NAME_MAX + 32];
-	unsigned char seen[NKEYS];	/* keys set in the current section */
+	unsigned char seen[NKEYS]; /* keys set in the current section */
 	char *err;
 	size_t errlen;
 	bool failed;
@@ -142,7 +177,8 @@ parse_fail(struct parse *ps, const char *fmt, ...)
 		return;
 	ps->failed = true;
 	if (ps->line > 0)
-		n = snprintf(ps->err, ps->errlen, "%s:%u: ", ps->name, ps->line);
+		n = snprintf(ps->err, ps->errlen, "%s:%u: ", ps->name,
+		    ps->line);
 	else
 		n = snprintf(ps->err, ps->errlen, "%s: ", ps->name);
 	if (n < 0 || (size_t)n >= ps->errlen)
@@ -167,14 +203,16 @@ config_default_socket(char *buf, size_t len)
 	/* systemd's RuntimeDirectory= of the service: a system service has no XDG_RUNTIME_DIR. */
 	const char *service_dir = getenv("RUNTIME_DIRECTORY");
 
-	if (service_dir != NULL && *service_dir == '/' && strchr(service_dir, ':') == NULL)
+	if (service_dir != NULL && *service_dir == '/' &&
+	    strchr(service_dir, ':') == NULL)
 		snprintf(buf, len, "%s/leasepool.sock", service_dir);
 	else if (dir != NULL && *dir == '/')
 		snprintf(buf, len, "%s/leasepool.sock", dir);
 	else if (getuid() == 0)
 		snprintf(buf, len, "%s", LP_SYSTEM_SOCKET);
 	else
-		snprintf(buf, len, "/tmp/leasepool-%u.sock", (unsigned)getuid());
+		snprintf(buf, len, "/tmp/leasepool-%u.sock",
+		    (unsigned)getuid());
 }
 
 const char *
@@ -207,50 +245,64 @@ range_text(const struct key *k, char *buf, size_t len)
 {
 	switch (k->type) {
 	case KEY_UINT:
-		snprintf(buf, len, "an integer from %.0f to %.0f", k->min, k->max);
+		snprintf(buf, len, "an integer from %.0f to %.0f", k->min,
+		    k->max);
 		break;
 	case KEY_SECONDS:
-		snprintf(buf, len, "a finite number of seconds from %g to %.15g", k->min, k->max);
+		snprintf(buf, len,
+		    "a finite number of seconds from %g to %.15g", k->min,
+		    k->max);
 		break;
 	case KEY_MODE:
 		snprintf(buf, len, "an octal file mode from 0 to 0777");
 		break;
 	case KEY_LOG_LEVEL:
-		snprintf(buf, len, "one of error, warning, notice, info, debug");
+		snprintf(buf, len,
+		    "one of error, warning, notice, info, debug");
 		break;
 	case KEY_BACKEND:
 		snprintf(buf, len, "one of process, thread");
 		break;
 	case KEY_NAME:
-		snprintf(buf, len, "a name of 1 to %d letters, digits, '_', '-', '.'", LP_POOL_NAME_MAX);
+		snprintf(buf, len,
+		    "a name of 1 to %d letters, digits, '_', '-', '.'",
+		    LP_POOL_NAME_MAX);
 		break;
 	case KEY_PATH:
-		snprintf(buf, len, "an absolute path shorter than %d bytes", LP_SOCKET_PATH_MAX);
+		snprintf(buf, len, "an absolute path shorter than %d bytes",
+		    LP_SOCKET_PATH_MAX);
 		break;
 	case KEY_BOOL:
 		snprintf(buf, len, "yes or no");
 		break;
 	case KEY_BYTES:
-		snprintf(buf, len, "a size from %.0f to %.0f bytes (suffix K, M or G allowed)",
+		snprintf(buf, len,
+		    "a size from %.0f to %.0f bytes (suffix K, M or G allowed)",
 		    k->min, k->max);
 		break;
 	case KEY_PATHS:
-		snprintf(buf, len, "absolute paths separated by spaces, %d bytes at most",
+		snprintf(buf, len,
+		    "absolute paths separated by spaces, %d bytes at most",
 		    LP_MODULES_MAX - 1);
 		break;
 	case KEY_USERS:
-		snprintf(buf, len, "at most %d existing user names or uids", LP_IDS_MAX);
+		snprintf(buf, len, "at most %d existing user names or uids",
+		    LP_IDS_MAX);
 		break;
 	case KEY_GROUPS:
-		snprintf(buf, len, "at most %d existing group names or gids", LP_IDS_MAX);
+		snprintf(buf, len, "at most %d existing group names or gids",
+		    LP_IDS_MAX);
 		break;
 	case KEY_ADDRESS:
-		snprintf(buf, len, "empty, or a numeric address and port such as "
+		snprintf(buf, len,
+		    "empty, or a numeric address and port such as "
 		    "127.0.0.1:9464 or [::1]:9464");
 		break;
 	case KEY_PROGRAM:
-		snprintf(buf, len, "empty, or an absolute path and its arguments, quoted as in a "
-		    "shell, %d bytes at most", LP_PROGRAM_MAX - 1);
+		snprintf(buf, len,
+		    "empty, or an absolute path and its arguments, quoted as in a "
+		    "shell, %d bytes at most",
+		    LP_PROGRAM_MAX - 1);
 		break;
 	}
 	return buf;
@@ -302,7 +354,8 @@ parse_bytes(const struct key *k, const char *value, void *dst)
 		end++;
 		break;
 	}
-	if (*end != '\0' || v > (unsigned long long)k->max / unit || v * unit < k->min)
+	if (*end != '\0' || v > (unsigned long long)k->max / unit ||
+	    v * unit < k->min)
 		return false;
 	if (k->max > UINT_MAX)
 		*(unsigned long long *)dst = v * unit;
@@ -345,11 +398,13 @@ resolve_id(const char *name, bool user, uint32_t *id)
 		return true;
 	}
 	if (user) {
-		if (getpwnam_r(name, &pw, buf, sizeof buf, &pwp) != 0 || pwp == NULL)
+		if (getpwnam_r(name, &pw, buf, sizeof buf, &pwp) != 0 ||
+		    pwp == NULL)
 			return false;
 		*id = pw.pw_uid;
 	} else {
-		if (getgrnam_r(name, &gr, buf, sizeof buf, &grp) != 0 || grp == NULL)
+		if (getgrnam_r(name, &gr, buf, sizeof buf, &grp) != 0 ||
+		    grp == NULL)
 			return false;
 		*id = gr.gr_gid;
 	}
@@ -365,8 +420,10 @@ parse_ids(const char *value, bool users, struct idlist *list)
 		return false;
 	snprintf(copy, sizeof copy, "%s", value);
 	memset(list, 0, sizeof *list);
-	for (word = strtok_r(copy, " ,", &save); word != NULL; word = strtok_r(NULL, " ,", &save)) {
-		if (list->n == LP_IDS_MAX || !resolve_id(word, users, &list->ids[list->n]))
+	for (word = strtok_r(copy, " ,", &save); word != NULL;
+	     word = strtok_r(NULL, " ,", &save)) {
+		if (list->n == LP_IDS_MAX ||
+		    !resolve_id(word, users, &list->ids[list->n]))
 			return false;
 		list->n++;
 	}
@@ -397,7 +454,8 @@ valid_listen_address(const char *value)
 	if (*end != '\0' || port == 0 || port > 65535)
 		return false;
 	/* An IPv6 address holds colons of its own: only in brackets is the last one the port's. */
-	if (bracketed ? colon[-1] != ']' : memchr(value, ':', (size_t)(colon - value)) != NULL)
+	if (bracketed ? colon[-1] != ']' :
+			memchr(value, ':', (size_t)(colon - value)) != NULL)
 		return false;
 	len = (size_t)(colon - value) - (bracketed ? 2 : 0);
 	if (len >= sizeof host)
@@ -437,7 +495,8 @@ parse_value(const struct key *k, const char *value, void *dst)
 			return false;
 		errno = 0;
 		v = strtod(value, &end);
-		if (errno != 0 || *end != '\0' || !isfinite(v) || v < k->min || v > k->max)
+		if (errno != 0 || *end != '\0' || !isfinite(v) || v < k->min ||
+		    v > k->max)
 			return false;
 		if (k->min > 0 && v <= 0)
 			return false;
@@ -503,8 +562,10 @@ parse_value(const struct key *k, const char *value, void *dst)
 	case KEY_PROGRAM: {
 		char argv[LP_PROGRAM_MAX];
 
-		if (strlen(value) >= LP_PROGRAM_MAX || (value[0] != '\0' &&
-		    (config_program_words(value, argv, sizeof argv) == -1 || argv[0] != '/')))
+		if (strlen(value) >= LP_PROGRAM_MAX ||
+		    (value[0] != '\0' &&
+			(config_program_words(value, argv, sizeof argv) == -1 ||
+			    argv[0] != '/')))
 			return false;
 		snprintf(dst, LP_PROGRAM_MAX, "%s", value);
 		return true;
@@ -538,8 +599,10 @@ config_program_words(const char *line, char *argv, size_t cap)
 			quote = 0;
 			continue;
 		}
-		if (c == '\\' && (quote == 0 || (quote == '"' && strchr("\"\\$", p[1]) != NULL &&
-		    p[1] != '\0'))) {
+		if (c == '\\' &&
+		    (quote == 0 ||
+			(quote == '"' && strchr("\"\\$", p[1]) != NULL &&
+			    p[1] != '\0'))) {
 			if ((c = *++p) == '\0')
 				return -1;
 		}
@@ -565,23 +628,27 @@ check_program(struct parse *ps, const char *value)
 	char argv[LP_PROGRAM_MAX], why[512];
 	struct stat st;
 
-	if (value[0] == '\0' || config_program_words(value, argv, sizeof argv) == -1)
-		return;		/* none, or parse_value refused it */
+	if (value[0] == '\0' ||
+	    config_program_words(value, argv, sizeof argv) == -1)
+		return; /* none, or parse_value refused it */
 	if (trust_file(argv, why, sizeof why) == -1) {
-		parse_fail(ps, "%s worker_program: not running it: %s", ps->section_label, why);
+		parse_fail(ps, "%s worker_program: not running it: %s",
+		    ps->section_label, why);
 		return;
 	}
 	if (stat(argv, &st) == -1 || access(argv, X_OK) == -1)
-		parse_fail(ps, "%s worker_program: %s: %s", ps->section_label, argv,
-		    strerror(errno));
+		parse_fail(ps, "%s worker_program: %s: %s", ps->section_label,
+		    argv, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		parse_fail(ps, "%s worker_program: %s: not a regular file", ps->section_label, argv);
+		parse_fail(ps, "%s worker_program: %s: not a regular file",
+		    ps->section_label, argv);
 }
 
 static void *
 key_target(struct parse *ps, const struct key *k)
 {
-	char *base = k->section == SECTION_DAEMON ? (char *)ps->cfg : (char *)ps->pool;
+	char *base =
+	    k->section == SECTION_DAEMON ? (char *)ps->cfg : (char *)ps->pool;
 
 	return base + k->offset;
 }
@@ -598,7 +665,8 @@ apply_defaults(struct parse *ps, enum section section)
 			fatalx("config: bad built-in default for %s", k->name);
 	}
 	if (section == SECTION_DAEMON)
-		config_default_socket(ps->cfg->socket_path, sizeof ps->cfg->socket_path);
+		config_default_socket(ps->cfg->socket_path,
+		    sizeof ps->cfg->socket_path);
 	else
 		ps->pool->workers = machine_cpus();
 }
@@ -624,13 +692,16 @@ begin_section(struct parse *ps, const char *name)
 	}
 	if (strncmp(name, POOL_SECTION, strlen(POOL_SECTION)) != 0) {
 		ps->section = SECTION_NONE;
-		parse_fail(ps, "unknown section [%s]: expected [daemon] or [pool NAME]", name);
+		parse_fail(ps,
+		    "unknown section [%s]: expected [daemon] or [pool NAME]",
+		    name);
 		return;
 	}
 	name += strlen(POOL_SECTION);
 	ps->section = SECTION_POOL;
 	if (!valid_pool_name(name)) {
-		parse_fail(ps, "bad pool name '%s': use 1 to %d letters, digits, '_', '-', '.'",
+		parse_fail(ps,
+		    "bad pool name '%s': use 1 to %d letters, digits, '_', '-', '.'",
 		    name, LP_POOL_NAME_MAX);
 		return;
 	}
@@ -644,7 +715,8 @@ begin_section(struct parse *ps, const char *name)
 	}
 	ps->pool = &ps->cfg->pools[ps->cfg->npools++];
 	memset(ps->pool, 0, sizeof *ps->pool);
-	snprintf(ps->pool->name, sizeof ps->pool->name, "%.*s", LP_POOL_NAME_MAX, name);
+	snprintf(ps->pool->name, sizeof ps->pool->name, "%.*s",
+	    LP_POOL_NAME_MAX, name);
 	apply_defaults(ps, SECTION_POOL);
 }
 
@@ -704,7 +776,8 @@ static void
 cut_inline_comment(char *s)
 {
 	for (char *p = s; *p != '\0'; p++) {
-		if ((*p == '#' || *p == ';') && p > s && isspace((unsigned char)p[-1])) {
+		if ((*p == '#' || *p == ';') && p > s &&
+		    isspace((unsigned char)p[-1])) {
 			*p = '\0';
 			return;
 		}
@@ -718,10 +791,12 @@ refuse_long_line(struct parse *ps, char *start)
 
 	if (eq != NULL && ps->section != SECTION_NONE) {
 		*eq = '\0';
-		parse_fail(ps, "%s %s: the line is longer than %d bytes, the most a line may hold",
+		parse_fail(ps,
+		    "%s %s: the line is longer than %d bytes, the most a line may hold",
 		    ps->section_label, trim(start), LP_CONFIG_LINE_MAX);
 	} else {
-		parse_fail(ps, "the line is longer than %d bytes, the most a line may hold",
+		parse_fail(ps,
+		    "the line is longer than %d bytes, the most a line may hold",
 		    LP_CONFIG_LINE_MAX);
 	}
 }
@@ -754,13 +829,15 @@ handle_key(struct parse *ps, const char *name, const char *value)
 		if (k->section != ps->section || strcmp(k->name, name) != 0)
 			continue;
 		if (ps->seen[i]) {
-			parse_fail(ps, "%s %s: set twice", ps->section_label, name);
+			parse_fail(ps, "%s %s: set twice", ps->section_label,
+			    name);
 			return;
 		}
 		ps->seen[i] = 1;
 		if (!parse_value(k, value, key_target(ps, k)))
-			parse_fail(ps, "%s %s: must be %s, got '%s'", ps->section_label,
-			    name, range_text(k, range, sizeof range), value);
+			parse_fail(ps, "%s %s: must be %s, got '%s'",
+			    ps->section_label, name,
+			    range_text(k, range, sizeof range), value);
 		else if (k->type == KEY_PROGRAM)
 			check_program(ps, value);
 		return;
@@ -782,10 +859,10 @@ parse_line(struct parse *ps, char *line, long len)
 		return;
 	}
 	if (ps->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
-		s += 3;		/* a UTF-8 byte order mark */
+		s += 3; /* a UTF-8 byte order mark */
 	s = trim(s);
 	if (*s == '#' || *s == ';')
-		return;		/* however long: it says nothing */
+		return; /* however long: it says nothing */
 	if (len > LP_CONFIG_LINE_MAX) {
 		refuse_long_line(ps, s);
 		return;
@@ -827,21 +904,30 @@ check_whole(struct parse *ps)
 		const struct pool_config *p = &cfg->pools[i];
 
 		if (p->executors_min > p->executors_max)
-			parse_fail(ps, "[pool %s] executors_min (%u) is larger than executors_max (%u)",
+			parse_fail(ps,
+			    "[pool %s] executors_min (%u) is larger than executors_max (%u)",
 			    p->name, p->executors_min, p->executors_max);
 		if (p->lease_seconds > p->max_lease_seconds)
-			parse_fail(ps, "[pool %s] lease_seconds (%g) is larger than max_lease_seconds (%g)",
+			parse_fail(ps,
+			    "[pool %s] lease_seconds (%g) is larger than max_lease_seconds (%g)",
 			    p->name, p->lease_seconds, p->max_lease_seconds);
-		if (p->worker_program[0] != '\0' && p->backend != LP_BACKEND_PROCESS)
-			parse_fail(ps, "[pool %s] worker_program: only a process pool runs one "
-			    "(backend = process)", p->name);
+		if (p->worker_program[0] != '\0' &&
+		    p->backend != LP_BACKEND_PROCESS)
+			parse_fail(ps,
+			    "[pool %s] worker_program: only a process pool runs one "
+			    "(backend = process)",
+			    p->name);
 		/* The program runs every function of the pool, and exec is no function of its. */
 		if (p->worker_program[0] != '\0' && p->exec)
-			parse_fail(ps, "[pool %s] exec = yes: a pool with a worker_program has no "
-			    "exec built-in", p->name);
+			parse_fail(ps,
+			    "[pool %s] exec = yes: a pool with a worker_program has no "
+			    "exec built-in",
+			    p->name);
 	}
-	if (config_pool(cfg, cfg->default_pool, strlen(cfg->default_pool)) == NULL)
-		parse_fail(ps, "[daemon] default_pool: no pool named '%s'", cfg->default_pool);
+	if (config_pool(cfg, cfg->default_pool, strlen(cfg->default_pool)) ==
+	    NULL)
+		parse_fail(ps, "[daemon] default_pool: no pool named '%s'",
+		    cfg->default_pool);
 }
 
 static int
@@ -873,7 +959,10 @@ int
 config_load_string(struct config *cfg, const char *text, const char *name,
     char *err, size_t errlen)
 {
-	struct parse ps = { .name = name, .text = text, .err = err, .errlen = errlen };
+	struct parse ps = { .name = name,
+		.text = text,
+		.err = err,
+		.errlen = errlen };
 
 	return parse_into(cfg, &ps);
 }
@@ -886,7 +975,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	int rc;
 
 	if (path == NULL)
-		return config_load_string(cfg, "", "(embedded default)", err, errlen);
+		return config_load_string(cfg, "", "(embedded default)", err,
+		    errlen);
 	ps.name = path;
 	if (trust_file(path, why, sizeof why) == -1) {
 		snprintf(err, errlen, "not reading the configuration: %s", why);
@@ -923,7 +1013,8 @@ key_size(const struct key *k)
 	case KEY_BOOL:
 		return sizeof(bool);
 	case KEY_BYTES:
-		return k->max > UINT_MAX ? sizeof(unsigned long long) : sizeof(unsigned);
+		return k->max > UINT_MAX ? sizeof(unsigned long long) :
+					   sizeof(unsigned);
 	case KEY_PATHS:
 		return LP_MODULES_MAX;
 	case KEY_USERS:
@@ -939,8 +1030,8 @@ key_size(const struct key *k)
 
 /* Copies the keys of one section that a reload may change; names the others. */
 static unsigned
-reload_section(enum section section, void *running, const void *next, const char *label,
-    config_restart_fn *restart, void *arg)
+reload_section(enum section section, void *running, const void *next,
+    const char *label, config_restart_fn *restart, void *arg)
 {
 	unsigned changed = 0;
 
@@ -969,20 +1060,25 @@ config_reload(struct config *running, const struct config *next,
 	unsigned changed;
 	size_t i;
 
-	changed = reload_section(SECTION_DAEMON, running, next, "[daemon]", restart, arg);
+	changed = reload_section(SECTION_DAEMON, running, next, "[daemon]",
+	    restart, arg);
 	for (i = 0; i < running->npools; i++) {
 		struct pool_config *p = &running->pools[i];
-		const struct pool_config *n = config_pool(next, p->name, strlen(p->name));
+		const struct pool_config *n =
+		    config_pool(next, p->name, strlen(p->name));
 
 		snprintf(label, sizeof label, "[pool %s]", p->name);
 		if (n == NULL)
 			restart(arg, label, "(removed)");
 		else
-			changed += reload_section(SECTION_POOL, p, n, label, restart, arg);
+			changed += reload_section(SECTION_POOL, p, n, label,
+			    restart, arg);
 	}
 	for (i = 0; i < next->npools; i++) {
-		if (config_pool(running, next->pools[i].name, strlen(next->pools[i].name)) == NULL) {
-			snprintf(label, sizeof label, "[pool %s]", next->pools[i].name);
+		if (config_pool(running, next->pools[i].name,
+			strlen(next->pools[i].name)) == NULL) {
+			snprintf(label, sizeof label, "[pool %s]",
+			    next->pools[i].name);
 			restart(arg, label, "(added)");
 		}
 	}
@@ -1003,8 +1099,8 @@ void
 config_each_key(config_key_fn *fn, void *arg)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		fn(arg, keys[i].section == SECTION_DAEMON ? "daemon" : "pool", keys[i].name,
-		    keys[i].def);
+		fn(arg, keys[i].section == SECTION_DAEMON ? "daemon" : "pool",
+		    keys[i].name, keys[i].def);
 }
 
 static void
@@ -1014,8 +1110,8 @@ format_ids(const struct idlist *list, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (unsigned i = 0; i < list->n && used < len; i++)
-		used += (size_t)snprintf(buf + used, len - used, "%s%u", i > 0 ? " " : "",
-		    (unsigned)list->ids[i]);
+		used += (size_t)snprintf(buf + used, len - used, "%s%u",
+		    i > 0 ? " " : "", (unsigned)list->ids[i]);
 }
 
 /* The value at v as the file would spell it: reading it back gives the same value. */
@@ -1043,14 +1139,16 @@ format_value(const struct key *k, const void *v, char *buf, size_t len)
 		snprintf(buf, len, "%s", log_level_name(*(const int *)v));
 		break;
 	case KEY_BACKEND:
-		snprintf(buf, len, "%s", config_backend_name(*(const enum backend *)v));
+		snprintf(buf, len, "%s",
+		    config_backend_name(*(const enum backend *)v));
 		break;
 	case KEY_BOOL:
 		snprintf(buf, len, "%s", *(const bool *)v ? "yes" : "no");
 		break;
 	case KEY_BYTES:
 		if (k->max > UINT_MAX)
-			snprintf(buf, len, "%llu", *(const unsigned long long *)v);
+			snprintf(buf, len, "%llu",
+			    *(const unsigned long long *)v);
 		else
 			snprintf(buf, len, "%u", *(const unsigned *)v);
 		break;
@@ -1072,14 +1170,16 @@ section_keys(enum section section)
 }
 
 static void
-each_value_of(enum section section, const void *base, config_value_fn *value, void *arg)
+each_value_of(enum section section, const void *base, config_value_fn *value,
+    void *arg)
 {
 	char buf[LP_CONFIG_LINE_MAX + 1];
 
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (keys[i].section != section)
 			continue;
-		format_value(&keys[i], (const char *)base + keys[i].offset, buf, sizeof buf);
+		format_value(&keys[i], (const char *)base + keys[i].offset, buf,
+		    sizeof buf);
 		value(arg, keys[i].name, buf);
 	}
 }
@@ -1105,17 +1205,22 @@ config_warnings(const struct config *cfg, uid_t euid, bool own_socket,
 	for (size_t i = 0; i < cfg->npools && euid == 0; i++) {
 		if (!cfg->pools[i].exec)
 			continue;
-		snprintf(text, sizeof text, "[pool %s] exec = yes while the daemon runs as "
+		snprintf(text, sizeof text,
+		    "[pool %s] exec = yes while the daemon runs as "
 		    "root: programs run as their clients, but the daemon and its workers keep "
 		    "uid 0, which owns root's files; run the daemon as a user of its own "
-		    "(User= in its unit)", cfg->pools[i].name);
+		    "(User= in its unit)",
+		    cfg->pools[i].name);
 		warn(arg, text);
 	}
 	if (!own_socket || (cfg->socket_mode & 077) == 0)
 		return;
-	snprintf(text, sizeof text, "[daemon] socket_mode %04o lets %s connect to %s; "
+	snprintf(text, sizeof text,
+	    "[daemon] socket_mode %04o lets %s connect to %s; "
 	    "allow_users and allow_groups say which pools each may use",
-	    (unsigned)cfg->socket_mode, cfg->socket_mode & 007 ? "every local user" :
-	    "the members of its group", cfg->socket_path);
+	    (unsigned)cfg->socket_mode,
+	    cfg->socket_mode & 007 ? "every local user" :
+				     "the members of its group",
+	    cfg->socket_path);
 	warn(arg, text);
 }

@@ -17,12 +17,14 @@
 
 #define LP_POOLS_MAX 64
 #define LP_POOL_NAME_MAX 64
-#define LP_SOCKET_PATH_MAX 108	/* sun_path */
-#define LP_MODULES_MAX 1024	/* bytes of the space-separated module list */
-#define LP_ADDRESS_MAX 64	/* HOST:PORT of a TCP listener */
-#define LP_IDS_MAX 32		/* users, and groups, a pool may name */
-#define LP_CONFIG_LINE_MAX 4096	/* bytes of a line of the file, its newline aside */
-#define LP_PROGRAM_MAX 1024	/* bytes of a worker_program, as written and as split */
+#define LP_SOCKET_PATH_MAX 108 /* sun_path */
+#define LP_MODULES_MAX 1024    /* bytes of the space-separated module list */
+#define LP_ADDRESS_MAX 64      /* HOST:PORT of a TCP listener */
+#define LP_IDS_MAX 32	       /* users, and groups, a pool may name */
+/* bytes of a line of the file, its newline aside */
+#define LP_CONFIG_LINE_MAX 4096
+/* bytes of a worker_program, as written and as split */
+#define LP_PROGRAM_MAX 1024
 
 /* Numeric user or group ids, resolved from names when the file is read. */
 struct idlist {
@@ -42,24 +44,28 @@ struct pool_config {
 	unsigned executors_max;
 	unsigned workers;
 	double lease_seconds;
-	double max_lease_seconds;	/* the longest term a client may ask for */
+	double max_lease_seconds; /* the longest term a client may ask for */
 	double grace_seconds;
 	double job_timeout;
-	bool exec;			/* the exec built-in may run here */
-	unsigned exec_output_max;	/* bytes of stdout, and of stderr, an exec keeps */
-	unsigned max_jobs_per_worker;	/* 0: never recycle */
-	unsigned long long memory_limit;	/* address space per worker; 0: none */
-	bool sched_batch;		/* worker processes run under SCHED_BATCH */
+	bool exec; /* the exec built-in may run here */
+	/* bytes of stdout, and of stderr, an exec keeps */
+	unsigned exec_output_max;
+	unsigned max_jobs_per_worker;	 /* 0: never recycle */
+	unsigned long long memory_limit; /* address space per worker; 0: none */
+	bool sched_batch; /* worker processes run under SCHED_BATCH */
 	/* The program every worker runs (docs/worker-protocol.md), as written; "": the built-in loop. */
 	char worker_program[LP_PROGRAM_MAX];
-	double worker_start_timeout;	/* a worker not READY by then is killed */
-	double idle_seconds;		/* an idle executor above the target goes after this */
-	unsigned units_per_executor;	/* scale: target = ceil(units / units_per_executor) */
-	unsigned batch_size;		/* the grinder dispatches this many items at once */
-	double batch_wait;		/* ...or when the oldest has waited this long */
-	struct idlist allow_users;	/* both empty: everyone */
+	double worker_start_timeout; /* a worker not READY by then is killed */
+	/* an idle executor above the target goes after this */
+	double idle_seconds;
+	/* scale: target = ceil(units / units_per_executor) */
+	unsigned units_per_executor;
+	/* the grinder dispatches this many items at once */
+	unsigned batch_size;
+	double batch_wait; /* ...or when the oldest has waited this long */
+	struct idlist allow_users; /* both empty: everyone */
 	struct idlist allow_groups;
-	unsigned max_leases_per_client;	/* 0: no limit */
+	unsigned max_leases_per_client; /* 0: no limit */
 	unsigned max_leases_per_user;	/* 0: no limit */
 };
 
@@ -69,22 +75,28 @@ struct pool_config {
 #define LP_RESULT_BYTES_CEILING (1u << 30)
 
 struct config {
-	char source[256];		/* the file, or "(embedded default)" */
+	char source[256]; /* the file, or "(embedded default)" */
 	char socket_path[LP_SOCKET_PATH_MAX];
 	mode_t socket_mode;
 	char default_pool[LP_POOL_NAME_MAX + 1];
 	unsigned max_connections;
 	unsigned max_connections_per_user;
-	unsigned long long max_user_buffer_bytes;	/* buffered for one uid before its reading stops */
-	unsigned max_message_bytes;	/* at most LP_MESSAGE_BYTES_CEILING */
-	unsigned max_depth;		/* nested containers in a message */
-	unsigned max_result_bytes;	/* a job's packed result, at most LP_RESULT_BYTES_CEILING */
-	unsigned max_requests_per_connection;	/* runs, submits and waiting acquires in flight */
+	/* buffered for one uid before its reading stops */
+	unsigned long long max_user_buffer_bytes;
+	unsigned max_message_bytes; /* at most LP_MESSAGE_BYTES_CEILING */
+	unsigned max_depth;	    /* nested containers in a message */
+	/* a job's packed result, at most LP_RESULT_BYTES_CEILING */
+	unsigned max_result_bytes;
+	/* runs, submits and waiting acquires in flight */
+	unsigned max_requests_per_connection;
 	double shutdown_timeout;
-	double busy_poll;		/* seconds the loop may poll for input before it sleeps */
+	/* seconds the loop may poll for input before it sleeps */
+	double busy_poll;
 	int log_level;
-	char modules[LP_MODULES_MAX];	/* paths of job modules, space-separated */
-	char metrics_listen[LP_ADDRESS_MAX];	/* the Prometheus endpoint; "": none */
+	/* paths of job modules, space-separated */
+	char modules[LP_MODULES_MAX];
+	/* the Prometheus endpoint; "": none */
+	char metrics_listen[LP_ADDRESS_MAX];
 	size_t npools;
 	struct pool_config pools[LP_POOLS_MAX];
 };
@@ -97,8 +109,8 @@ struct config {
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /* Same, from a string (for tests); name is used in messages. */
-int config_load_string(struct config *cfg, const char *text,
-    const char *name, char *err, size_t errlen);
+int config_load_string(struct config *cfg, const char *text, const char *name,
+    char *err, size_t errlen);
 
 /* Told about each changed key that only a restart applies, e.g. ("[pool cpu]", "workers"). */
 typedef void config_restart_fn(void *arg, const char *section, const char *key);
@@ -143,7 +155,8 @@ void config_each_key(config_key_fn *fn, void *arg);
  * [daemon] (pool NULL), then of each pool, with the number of keys that
  * value is then told of.
  */
-typedef void config_section_fn(void *arg, const struct pool_config *pool, unsigned nkeys);
+typedef void config_section_fn(void *arg, const struct pool_config *pool,
+    unsigned nkeys);
 typedef void config_value_fn(void *arg, const char *key, const char *value);
 void config_each_value(const struct config *cfg, config_section_fn *section,
     config_value_fn *value, void *arg);

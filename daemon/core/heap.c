@@ -66,7 +66,8 @@ sift_down(struct heap *h, size_t i)
 
 		if (child >= h->len)
 			break;
-		if (child + 1 < h->len && h->items[child + 1]->when < h->items[child]->when)
+		if (child + 1 < h->len &&
+		    h->items[child + 1]->when < h->items[child]->when)
 			child++;
 		if (d->when <= h->items[child]->when)
 			break;
@@ -87,7 +88,8 @@ heap_set(struct heap *h, struct deadline *d, double when)
 	}
 	if (h->len == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
-		struct deadline **items = reallocarray(h->items, cap, sizeof *items);
+		struct deadline **items =
+		    reallocarray(h->items, cap, sizeof *items);
 
 		if (items == NULL)
 			fatalx("out of memory");

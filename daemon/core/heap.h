@@ -13,12 +13,12 @@
 
 /* The owner of the deadline p, its member. */
 #define container_of(p, type, member) \
-	((type *)(void *)((char *)(p) - offsetof(type, member)))
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 struct deadline {
 	double when;
-	size_t index;		/* position in the heap; SIZE_MAX when not in it */
-	int kind;		/* the owner's: tells what kind of object holds it */
+	size_t index; /* position in the heap; SIZE_MAX when not in it */
+	int kind;     /* the owner's: tells what kind of object holds it */
 };
 
 struct heap {

@@ -2,7 +2,15 @@
 #include "daemon/core/histogram.h"
 
 const double histogram_bounds[HISTOGRAM_BOUNDS] = {
-	0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10, 60, 300,
+	0.00001,
+	0.0001,
+	0.001,
+	0.01,
+	0.1,
+	1,
+	10,
+	60,
+	300,
 };
 
 void

@@ -11,8 +11,8 @@
 enum deadline_kind {
 	DEADLINE_LEASE,
 	DEADLINE_WAITER,
-	DEADLINE_IDLE,		/* an executor above the target */
-	DEADLINE_USER,		/* the table's user's: see lease_deadline_set() */
+	DEADLINE_IDLE, /* an executor above the target */
+	DEADLINE_USER, /* the table's user's: see lease_deadline_set() */
 };
 
 static void *
@@ -136,8 +136,8 @@ start_executor(struct pool *p)
 static void
 grow_for_waiters(struct pool *p)
 {
-	while (p->nwaiters > p->nstarting && p->nexecutors < p->cfg.executors_max &&
-	    !p->failing && !p->draining)
+	while (p->nwaiters > p->nstarting &&
+	    p->nexecutors < p->cfg.executors_max && !p->failing && !p->draining)
 		start_executor(p);
 }
 
@@ -158,8 +158,8 @@ lease_term(const struct pool *p, const struct holder *h, double lease_seconds)
 }
 
 static struct lease *
-grant(struct pool *p, struct executor *ex, struct holder *h,
-    const char *owner, size_t owner_len, double lease_seconds, double now)
+grant(struct pool *p, struct executor *ex, struct holder *h, const char *owner,
+    size_t owner_len, double lease_seconds, double now)
 {
 	struct lease_table *t = p->table;
 	struct lease *l = zalloc(sizeof *l);
@@ -197,7 +197,7 @@ userq_of(struct pool *p, uid_t uid)
 {
 	struct userq *uq;
 
-	TAILQ_FOREACH(uq, &p->users, link)
+	TAILQ_FOREACH (uq, &p->users, link)
 		if (uq->uid == uid)
 			return uq;
 	uq = zalloc(sizeof *uq);
@@ -259,7 +259,7 @@ spare_starting(struct pool *p)
 
 	if (p->nstarting <= p->nwaiters)
 		return NULL;
-	TAILQ_FOREACH(ex, &p->executors, link)
+	TAILQ_FOREACH (ex, &p->executors, link)
 		if (ex->state == EXECUTOR_STARTING && ex->reserved == NULL)
 			return ex;
 	return NULL;
@@ -292,11 +292,13 @@ executor_free(struct executor *ex, double now)
 	p->nfree++;
 	if (p->draining || (w = waiter_served_by(ex)) == NULL) {
 		if (p->nexecutors > p->target)
-			heap_set(&t->deadlines, &ex->idle, now + p->cfg.idle_seconds);
+			heap_set(&t->deadlines, &ex->idle,
+			    now + p->cfg.idle_seconds);
 		return;
 	}
 	waiter_remove(w);
-	l = grant(p, ex, w->holder, w->owner, strlen(w->owner), w->lease_seconds, now);
+	l = grant(p, ex, w->holder, w->owner, strlen(w->owner),
+	    w->lease_seconds, now);
 	histogram_add(&p->counters.acquire_wait, now - w->since);
 	t->events->granted(w, l, t->arg);
 	free(w);
@@ -356,14 +358,14 @@ count_claims(const struct pool *p, const struct holder *h, uid_t uid)
 	const struct waiter *w;
 	unsigned n = 0;
 
-	TAILQ_FOREACH(ex, &p->executors, link) {
+	TAILQ_FOREACH (ex, &p->executors, link) {
 		const struct lease *l = ex->lease;
 
 		if (l != NULL && !l->for_grinder &&
 		    (h != NULL ? l->holder_serial == h->serial : l->uid == uid))
 			n++;
 	}
-	TAILQ_FOREACH(w, &p->waiters, pool_link)
+	TAILQ_FOREACH (w, &p->waiters, pool_link)
 		if (h != NULL ? w->holder == h : w->holder->uid == uid)
 			n++;
 	return n;
@@ -377,15 +379,20 @@ over_limits(const struct pool *p, const struct holder *h, struct lp_error *err)
 
 	if (h->grinder != NULL)
 		return false;
-	if ((max = p->cfg.max_leases_per_client) > 0 && count_claims(p, h, 0) >= max) {
-		lp_error_set(err, LP_ERR_LIMIT_EXCEEDED, "this client already holds or awaits "
-		    "%u lease%s of pool '%s' (max_leases_per_client)", max, lp_plural(max), p->cfg.name);
+	if ((max = p->cfg.max_leases_per_client) > 0 &&
+	    count_claims(p, h, 0) >= max) {
+		lp_error_set(err, LP_ERR_LIMIT_EXCEEDED,
+		    "this client already holds or awaits "
+		    "%u lease%s of pool '%s' (max_leases_per_client)",
+		    max, lp_plural(max), p->cfg.name);
 		return true;
 	}
-	if ((max = p->cfg.max_leases_per_user) > 0 && count_claims(p, NULL, h->uid) >= max) {
-		lp_error_set(err, LP_ERR_LIMIT_EXCEEDED, "user %u already holds or awaits "
-		    "%u lease%s of pool '%s' (max_leases_per_user)", (unsigned)h->uid, max,
-		    lp_plural(max), p->cfg.name);
+	if ((max = p->cfg.max_leases_per_user) > 0 &&
+	    count_claims(p, NULL, h->uid) >= max) {
+		lp_error_set(err, LP_ERR_LIMIT_EXCEEDED,
+		    "user %u already holds or awaits "
+		    "%u lease%s of pool '%s' (max_leases_per_user)",
+		    (unsigned)h->uid, max, lp_plural(max), p->cfg.name);
 		return true;
 	}
 	return false;
@@ -394,8 +401,10 @@ over_limits(const struct pool *p, const struct holder *h, struct lp_error *err)
 static enum lp_err
 draining_error(const struct pool *p, struct lp_error *err)
 {
-	return lp_error_set(err, LP_ERR_UNAVAILABLE, "pool '%s' is draining: it "
-	    "grants no lease until it is resumed (leasepool resume)", p->cfg.name);
+	return lp_error_set(err, LP_ERR_UNAVAILABLE,
+	    "pool '%s' is draining: it "
+	    "grants no lease until it is resumed (leasepool resume)",
+	    p->cfg.name);
 }
 
 enum lp_err
@@ -410,12 +419,15 @@ lease_acquire(struct pool *p, struct holder *h, const struct acquire *req,
 	*lease = NULL;
 	*waiter = NULL;
 	if (t->stopping)
-		return lp_error_set(err, LP_ERR_STOPPING, "the daemon is stopping");
+		return lp_error_set(err, LP_ERR_STOPPING,
+		    "the daemon is stopping");
 	if (over_limits(p, h, err))
 		return err->code;
 	/* Waiters are served first come, first served: nobody jumps the queue. */
-	if (!p->draining && TAILQ_EMPTY(&p->waiters) && (ex = TAILQ_FIRST(&p->free)) != NULL) {
-		*lease = grant(p, ex, h, req->owner, req->owner_len, req->lease_seconds, now);
+	if (!p->draining && TAILQ_EMPTY(&p->waiters) &&
+	    (ex = TAILQ_FIRST(&p->free)) != NULL) {
+		*lease = grant(p, ex, h, req->owner, req->owner_len,
+		    req->lease_seconds, now);
 		histogram_add(&p->counters.acquire_wait, 0);
 		return LP_OK;
 	}
@@ -425,15 +437,16 @@ lease_acquire(struct pool *p, struct holder *h, const struct acquire *req,
 	}
 	if (p->failing && (p->nfree == 0 || !req->wait)) {
 		p->counters.unavailable++;
-		return lp_error_set(err, LP_ERR_UNAVAILABLE, "pool '%s' cannot start workers: %s",
-		    p->cfg.name, p->failing_reason);
+		return lp_error_set(err, LP_ERR_UNAVAILABLE,
+		    "pool '%s' cannot start workers: %s", p->cfg.name,
+		    p->failing_reason);
 	}
 	if (!req->wait && (spare = spare_starting(p)) == NULL &&
 	    p->nexecutors >= p->cfg.executors_max) {
 		p->counters.unavailable++;
 		return lp_error_set(err, LP_ERR_UNAVAILABLE,
-		    "no executor of pool '%s' is free (%u of %u leased)", p->cfg.name,
-		    lease_pool_leased(p), p->cfg.executors_max);
+		    "no executor of pool '%s' is free (%u of %u leased)",
+		    p->cfg.name, lease_pool_leased(p), p->cfg.executors_max);
 	}
 	w = zalloc(sizeof *w);
 	w->pool = p;
@@ -467,7 +480,7 @@ lease_find(struct holder *h, uint64_t id)
 {
 	struct lease *l;
 
-	TAILQ_FOREACH(l, &h->leases, holder_link)
+	TAILQ_FOREACH (l, &h->leases, holder_link)
 		if (l->id == id)
 			return l;
 	return NULL;
@@ -499,7 +512,7 @@ forget_oldest_expired(struct holder *h, double now)
 {
 	struct lease *l;
 
-	TAILQ_FOREACH(l, &h->leases, holder_link) {
+	TAILQ_FOREACH (l, &h->leases, holder_link) {
 		if (l->state == LEASE_EXPIRED) {
 			holder_let_go(l);
 			lease_settle(l, now);
@@ -536,8 +549,8 @@ lease_renew(struct lease *l, double lease_seconds, double now, double *granted,
 {
 	expire_if_due(l, now);
 	if (l->state != LEASE_ACTIVE)
-		return lp_error_set(err, LP_ERR_LEASE_EXPIRED, "lease %llu has expired",
-		    (unsigned long long)l->id);
+		return lp_error_set(err, LP_ERR_LEASE_EXPIRED,
+		    "lease %llu has expired", (unsigned long long)l->id);
 	l->term = lease_term(l->pool, l->holder, lease_seconds);
 	l->soft_expiry = now + l->term;
 	*granted = l->term;
@@ -552,7 +565,8 @@ lease_run_begin(struct lease *l, double now, struct lp_error *err)
 	expire_if_due(l, now);
 	if (l->state != LEASE_ACTIVE)
 		return lp_error_set(err, LP_ERR_LEASE_EXPIRED,
-		    "lease %llu has expired (hard expiry passed)", (unsigned long long)l->id);
+		    "lease %llu has expired (hard expiry passed)",
+		    (unsigned long long)l->id);
 	l->runs++;
 	return LP_OK;
 }
@@ -597,7 +611,8 @@ lease_holder_drop(struct holder *h, double now)
 static unsigned
 pool_target(const struct pool *p)
 {
-	uint64_t per = p->cfg.units_per_executor ? p->cfg.units_per_executor : 1;
+	uint64_t per =
+	    p->cfg.units_per_executor ? p->cfg.units_per_executor : 1;
 	uint64_t want = (p->units + per - 1) / per;
 
 	/* A drain grants nothing more: it wants no executor warm. */
@@ -627,11 +642,12 @@ retarget(struct pool *p, double now)
 	grow_for_waiters(p);
 	/* Free executors above the target go, the longest idle first. */
 	above = p->nexecutors > p->target ? p->nexecutors - p->target : 0;
-	TAILQ_FOREACH(ex, &p->free, free_link) {
+	TAILQ_FOREACH (ex, &p->free, free_link) {
 		if (above == 0)
 			heap_remove(&p->table->deadlines, &ex->idle);
 		else if (!heap_contains(&ex->idle))
-			heap_set(&p->table->deadlines, &ex->idle, now + p->cfg.idle_seconds);
+			heap_set(&p->table->deadlines, &ex->idle,
+			    now + p->cfg.idle_seconds);
 		above -= above > 0;
 	}
 }
@@ -692,7 +708,8 @@ lease_table_advance(struct lease_table *t, double now)
 			heap_remove(&t->deadlines, d);
 			retire(container_of(d, struct executor, idle));
 		} else if (d->kind == DEADLINE_WAITER) {
-			struct waiter *w = container_of(d, struct waiter, deadline);
+			struct waiter *w =
+			    container_of(d, struct waiter, deadline);
 			struct lp_error err;
 
 			w->pool->counters.acquire_timeouts++;
@@ -773,7 +790,8 @@ lease_pool_refuse_waiters(struct pool *p, lease_may_use_fn *may_use)
 	}
 	while ((w = TAILQ_FIRST(&refused)) != NULL) {
 		TAILQ_REMOVE(&refused, w, pool_link);
-		lp_error_set(&err, LP_ERR_PERMISSION_DENIED, "uid %u may no longer use pool '%s' "
+		lp_error_set(&err, LP_ERR_PERMISSION_DENIED,
+		    "uid %u may no longer use pool '%s' "
 		    "(a reload changed its allow_users or allow_groups)",
 		    (unsigned)w->holder->uid, p->cfg.name);
 		t->events->waiter_failed(w, &err, t->arg);
@@ -789,8 +807,8 @@ lease_pool_failing(struct pool *p, const char *reason)
 	p->failing = true;
 	p->counters.unavailable += p->nwaiters;
 	snprintf(p->failing_reason, sizeof p->failing_reason, "%s", reason);
-	lp_error_set(&err, LP_ERR_UNAVAILABLE, "pool '%s' cannot start workers: %s",
-	    p->cfg.name, reason);
+	lp_error_set(&err, LP_ERR_UNAVAILABLE,
+	    "pool '%s' cannot start workers: %s", p->cfg.name, reason);
 	fail_all_waiters(p, &err);
 }
 
@@ -816,7 +834,7 @@ lease_pool_drain(struct pool *p)
 	 */
 	draining_error(p, &err);
 	do {
-		TAILQ_FOREACH(w, &p->waiters, pool_link)
+		TAILQ_FOREACH (w, &p->waiters, pool_link)
 			if (w->reserved != NULL)
 				break;
 		if (w != NULL) {

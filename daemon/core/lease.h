@@ -30,42 +30,44 @@ struct pool;
 struct lease_table;
 
 enum executor_state {
-	EXECUTOR_STARTING,	/* the backend is bringing its workers up */
+	EXECUTOR_STARTING, /* the backend is bringing its workers up */
 	EXECUTOR_FREE,
 	EXECUTOR_LEASED,
-	EXECUTOR_DRAINING,	/* lease ended; runs still in flight */
+	EXECUTOR_DRAINING, /* lease ended; runs still in flight */
 };
 
 struct executor {
 	struct pool *pool;
-	unsigned id;			/* within the pool, for logs */
+	unsigned id; /* within the pool, for logs */
 	enum executor_state state;
-	struct lease *lease;		/* LEASED and DRAINING */
-	void *backend;			/* the backend's own state */
+	struct lease *lease; /* LEASED and DRAINING */
+	void *backend;	     /* the backend's own state */
 	/* Set by who leased it (a grinder), for its backend (backend.h); NULL once free. */
 	const struct lp_executor_feed *feed;
 	void *feed_arg;
-	struct deadline idle;	/* free above the target: retired at this time */
-	struct waiter *reserved;	/* starting for a wait:false acquire: serves it first */
-	TAILQ_ENTRY(executor) link;	/* pool->executors */
+	struct deadline idle; /* free above the target: retired at this time */
+	/* starting for a wait:false acquire: serves it first */
+	struct waiter *reserved;
+	TAILQ_ENTRY(executor) link; /* pool->executors */
 	TAILQ_ENTRY(executor) free_link;
 };
 
 enum lease_state {
 	LEASE_ACTIVE,
 	LEASE_RELEASED,
-	LEASE_EXPIRED,		/* revoked at hard expiry */
+	LEASE_EXPIRED, /* revoked at hard expiry */
 };
 
 /* Whoever holds leases and waits for them: one per client connection. */
 struct holder {
 	TAILQ_HEAD(, lease) leases;
 	TAILQ_HEAD(, waiter) waiters;
-	void *ctx;			/* the connection */
-	struct grinder *grinder;	/* instead, for a pool's grinder */
-	unsigned nwaiters;		/* its acquires waiting, all pools */
-	unsigned nexpired;		/* its leases that expired and are still remembered */
-	uint64_t serial;		/* unique among every holder there ever was */
+	void *ctx;		 /* the connection */
+	struct grinder *grinder; /* instead, for a pool's grinder */
+	unsigned nwaiters;	 /* its acquires waiting, all pools */
+	/* its leases that expired and are still remembered */
+	unsigned nexpired;
+	uint64_t serial; /* unique among every holder there ever was */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
@@ -74,9 +76,9 @@ struct holder {
 struct lease {
 	uint64_t id;
 	enum lease_state state;
-	struct executor *executor;	/* until it goes back to the pool */
+	struct executor *executor; /* until it goes back to the pool */
 	struct pool *pool;
-	struct holder *holder;	/* NULL once the holder let go */
+	struct holder *holder; /* NULL once the holder let go */
 	/*
 	 * Who acquired it, kept once the holder let go: while its runs drain
 	 * it still takes an executor from that client and user (limits, stats).
@@ -84,16 +86,17 @@ struct lease {
 	uint64_t holder_serial;
 	pid_t pid;
 	uid_t uid;
-	bool for_grinder;		/* a pool's grinder holds it: not a client's */
+	bool for_grinder; /* a pool's grinder holds it: not a client's */
 	TAILQ_ENTRY(lease) holder_link;
-	TAILQ_ENTRY(lease) table_link;	/* every lease not yet freed */
+	TAILQ_ENTRY(lease) table_link; /* every lease not yet freed */
 	char owner[LP_OWNER_MAX + 1];
 	double acquired;
-	double term;			/* as granted or last renewed: answered as asked, exactly */
+	/* as granted or last renewed: answered as asked, exactly */
+	double term;
 	double soft_expiry;
 	double hard_expiry;
-	unsigned runs;			/* accepted, not yet answered */
-	struct deadline deadline;	/* hard expiry, while active */
+	unsigned runs;		  /* accepted, not yet answered */
+	struct deadline deadline; /* hard expiry, while active */
 };
 
 /* One user's waiters in one pool: users take turns, each user's in order. */
@@ -107,19 +110,20 @@ struct waiter {
 	struct pool *pool;
 	struct holder *holder;
 	struct userq *userq;
-	TAILQ_ENTRY(waiter) pool_link;	/* every waiter of the pool, oldest first */
+	/* every waiter of the pool, oldest first */
+	TAILQ_ENTRY(waiter) pool_link;
 	TAILQ_ENTRY(waiter) user_link;
 	TAILQ_ENTRY(waiter) holder_link;
 	char owner[LP_OWNER_MAX + 1];
-	double lease_seconds;		/* 0: the pool's */
+	double lease_seconds; /* 0: the pool's */
 	double since;
-	struct deadline deadline;	/* the acquire timeout, when given */
+	struct deadline deadline; /* the acquire timeout, when given */
 	/*
 	 * wait:false: the executor starting for it, the only one it waits for
 	 * (it may still take one that comes free first).
 	 */
 	struct executor *reserved;
-	uint32_t tag;			/* the holder's: the request to answer */
+	uint32_t tag; /* the holder's: the request to answer */
 };
 
 struct pool_counters {
@@ -130,7 +134,7 @@ struct pool_counters {
 	uint64_t unavailable;
 	/* Runs, counted by whoever answers them. */
 	uint64_t runs_completed;
-	uint64_t runs_failed;		/* JOB_FAILED and other errors from the job */
+	uint64_t runs_failed; /* JOB_FAILED and other errors from the job */
 	uint64_t runs_timed_out;
 	uint64_t runs_crashed;
 	/* Seconds from an acquire to its lease: 0 when one was free. */
@@ -145,19 +149,19 @@ struct pool {
 	TAILQ_HEAD(, executor) executors;
 	TAILQ_HEAD(, executor) free;
 	TAILQ_HEAD(, waiter) waiters;
-	TAILQ_HEAD(, userq) users;	/* users with waiters, in turn order */
+	TAILQ_HEAD(, userq) users; /* users with waiters, in turn order */
 	unsigned nexecutors;
 	unsigned nfree;
 	unsigned nstarting;
 	unsigned nwaiters;
 	unsigned next_executor_id;
-	unsigned units;			/* the load announced by scale */
-	unsigned target;		/* executors wanted warm: see lease_pool_scale() */
-	bool failing;			/* workers cannot start: do not let acquirers hang */
-	bool draining;			/* an administrator's drain: no lease is granted */
+	unsigned units;	 /* the load announced by scale */
+	unsigned target; /* executors wanted warm: see lease_pool_scale() */
+	bool failing;	 /* workers cannot start: do not let acquirers hang */
+	bool draining;	 /* an administrator's drain: no lease is granted */
 	char failing_reason[128];
 	struct pool_counters counters;
-	void *backend;			/* the backend's per-pool state */
+	void *backend; /* the backend's per-pool state */
 	struct grinder *grinder;
 };
 
@@ -165,7 +169,8 @@ struct lease_events {
 	/* A waiter got a lease; the waiter is freed after the call. */
 	void (*granted)(struct waiter *w, struct lease *l, void *arg);
 	/* A waiter gave up (TIMEOUT, STOPPING, UNAVAILABLE); freed after the call. */
-	void (*waiter_failed)(struct waiter *w, const struct lp_error *err, void *arg);
+	void (*waiter_failed)(struct waiter *w, const struct lp_error *err,
+	    void *arg);
 	/* A lease passed its hard expiry and was revoked. */
 	void (*expired)(struct lease *l, void *arg);
 	/* The pool wants another executor: start its workers, then call lp_executor_ready(). */
@@ -197,11 +202,11 @@ struct lease_table {
 };
 
 struct acquire {
-	const char *owner;		/* may be NULL */
+	const char *owner; /* may be NULL */
 	size_t owner_len;
-	double lease_seconds;		/* 0: the pool's */
+	double lease_seconds; /* 0: the pool's */
 	bool wait;
-	double timeout;			/* 0: none */
+	double timeout; /* 0: none */
 	uint32_t tag;
 };
 
@@ -226,7 +231,8 @@ void lease_table_warm(struct lease_table *t, double now);
  */
 void lease_pool_scale(struct pool *p, uint64_t units, double now);
 
-struct pool *lease_table_pool(struct lease_table *t, const char *name, size_t len);
+struct pool *lease_table_pool(struct lease_table *t, const char *name,
+    size_t len);
 
 /*
  * Acquire: LP_OK with *lease set (granted now) or *waiter set (queued; the

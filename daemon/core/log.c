@@ -15,9 +15,14 @@ static int log_level = LOG_INFO;
 static int log_to_journal;
 
 static const char *const level_names[] = {
-	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
-	[LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+	[LOG_EMERG] = "emerg",
+	[LOG_ALERT] = "alert",
+	[LOG_CRIT] = "crit",
+	[LOG_ERR] = "error",
+	[LOG_WARNING] = "warning",
+	[LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
 };
 
 /* journald sets JOURNAL_STREAM to the device and inode of our stderr. */
@@ -88,8 +93,10 @@ timestamp(char *buf, size_t len)
 	localtime_r(&ts.tv_sec, &tm);
 	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 	offset = labs(tm.tm_gmtoff) / 60;
-	return (int)n + snprintf(buf + n, len - n, ".%03ld%c%02ld:%02ld", ts.tv_nsec / 1000000,
-	    tm.tm_gmtoff < 0 ? '-' : '+', offset / 60, offset % 60);
+	return (int)n +
+	    snprintf(buf + n, len - n, ".%03ld%c%02ld:%02ld",
+		ts.tv_nsec / 1000000, tm.tm_gmtoff < 0 ? '-' : '+', offset / 60,
+		offset % 60);
 }
 
 static void
@@ -103,15 +110,16 @@ log_vmsg(int prio, const char *fmt, va_list ap)
 		n = snprintf(line, sizeof line, "<%d>", prio);
 	} else {
 		n = timestamp(line, sizeof line);
-		n += snprintf(line + n, sizeof line - (size_t)n, " leasepoold[%d] %s: ",
-		    (int)getpid(), level_names[prio]);
+		n += snprintf(line + n, sizeof line - (size_t)n,
+		    " leasepoold[%d] %s: ", (int)getpid(), level_names[prio]);
 	}
 	/*
 	 * Clients' names, owners and their programs' output are in the text:
 	 * escaped, none of them can break the line or forge another.
 	 */
 	vsnprintf(text, sizeof text, fmt, ap);
-	n += (int)lp_escape(line + n, sizeof line - 1 - (size_t)n, text, strlen(text));
+	n += (int)lp_escape(line + n, sizeof line - 1 - (size_t)n, text,
+	    strlen(text));
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }

@@ -8,7 +8,7 @@
 
 #include <syslog.h>
 
-#include "proto/plural.h"	/* for the counts in messages */
+#include "proto/plural.h" /* for the counts in messages */
 
 /* Reads JOURNAL_STREAM to decide on priority prefixes. */
 void log_init(int level);
@@ -19,7 +19,8 @@ int log_get_level(void);
 int log_level_from_name(const char *name);
 const char *log_level_name(int level);
 
-void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_msg(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
@@ -28,6 +29,7 @@ void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 /* Start-up failures and broken invariants only: logs and exits 1. */
-void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

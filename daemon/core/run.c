@@ -18,7 +18,9 @@ static void (*on_drained)(void);
 static struct lp_raw
 raw_or(struct lp_raw given, const char *empty)
 {
-	return given.len > 0 ? given : (struct lp_raw){ .ptr = empty, .len = 1, .depth = 1 };
+	return given.len > 0 ?
+	    given :
+	    (struct lp_raw){ .ptr = empty, .len = 1, .depth = 1 };
 }
 
 /*
@@ -41,12 +43,14 @@ pack_caller(msgpack_sbuffer *buf, const struct run_caller *caller)
 }
 
 struct run *
-run_new(const struct run_owner *owner, const struct run_caller *caller, uint32_t msgid,
-    struct pool *pool, struct lease *lease, const struct run_job *job)
+run_new(const struct run_owner *owner, const struct run_caller *caller,
+    uint32_t msgid, struct pool *pool, struct lease *lease,
+    const struct run_job *job)
 {
 	static msgpack_sbuffer head, identity;
 	static msgpack_packer pk;
-	struct lp_raw args = raw_or(job->args, "\x90"), kwargs = raw_or(job->kwargs, "\x80");
+	struct lp_raw args = raw_or(job->args, "\x90"),
+		      kwargs = raw_or(job->kwargs, "\x80");
 	size_t owner_len = lease != NULL ? 0 : job->owner.len, len;
 	struct run *r;
 
@@ -69,7 +73,8 @@ run_new(const struct run_owner *owner, const struct run_caller *caller, uint32_t
 	r->pool = pool;
 	r->lease = lease;
 	/* Validated to fit; memset ended it.  (snprintf here was 2 % of a pipelined run.) */
-	memcpy(r->fn, job->fn.ptr, job->fn.len < sizeof r->fn ? job->fn.len : sizeof r->fn - 1);
+	memcpy(r->fn, job->fn.ptr,
+	    job->fn.len < sizeof r->fn ? job->fn.len : sizeof r->fn - 1);
 	r->timeout = job->timeout;
 	r->accepted = clock_now();
 	r->len = len;
@@ -77,7 +82,8 @@ run_new(const struct run_owner *owner, const struct run_caller *caller, uint32_t
 	memcpy(r->payload + head.size, args.ptr, args.len);
 	memcpy(r->payload + head.size + args.len, kwargs.ptr, kwargs.len);
 	if (identity.size > 0)
-		memcpy(r->payload + head.size + args.len + kwargs.len, identity.data, identity.size);
+		memcpy(r->payload + head.size + args.len + kwargs.len,
+		    identity.data, identity.size);
 	if (lease != NULL) {
 		r->owner = lease->owner;
 	} else {
@@ -128,7 +134,7 @@ run_answer_error(struct run *r, const struct lp_error *err)
 
 	switch (err->code) {
 	case LP_ERR_JOB_TIMEOUT:
-	case LP_ERR_TIMEOUT:		/* a submission no worker took in time */
+	case LP_ERR_TIMEOUT: /* a submission no worker took in time */
 		n->runs_timed_out++;
 		break;
 	case LP_ERR_WORKER_CRASHED:

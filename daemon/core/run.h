@@ -45,9 +45,9 @@ struct run_owner {
 
 /* Who asked for a run. */
 struct run_caller {
-	struct conn *conn;		/* answered there, unless it goes first */
-	struct user *user;		/* whose budget the run's bytes count against */
-	uint32_t uid, gid;		/* as whom an exec runs, with groups */
+	struct conn *conn; /* answered there, unless it goes first */
+	struct user *user; /* whose budget the run's bytes count against */
+	uint32_t uid, gid; /* as whom an exec runs, with groups */
 	const gid_t *groups;
 	unsigned ngroups;
 };
@@ -58,20 +58,22 @@ struct run {
 	uint32_t msgid;
 	struct lease *lease;
 	struct pool *pool;
-	struct grinder *grinder;	/* a submit item */
-	struct user *user;		/* whose budget its bytes count against */
+	struct grinder *grinder; /* a submit item */
+	struct user *user;	 /* whose budget its bytes count against */
 	TAILQ_ENTRY(run) conn_link;
-	LIST_ENTRY(run) msgid_link;	/* its connection's runs whose msgids hash alike */
-	TAILQ_ENTRY(run) queue_link;	/* waiting: for a worker, or in its client's grinder queue */
-	TAILQ_ENTRY(run) age_link;	/* a grinder's queue, oldest first */
-	const char *owner;		/* for logs: the lease's, or the item's own copy */
+	/* its connection's runs whose msgids hash alike */
+	LIST_ENTRY(run) msgid_link;
+	/* waiting: for a worker, or in its client's grinder queue */
+	TAILQ_ENTRY(run) queue_link;
+	TAILQ_ENTRY(run) age_link; /* a grinder's queue, oldest first */
+	const char *owner; /* for logs: the lease's, or the item's own copy */
 	char fn[LP_NAME_MAX + 1];
-	double timeout;			/* a submit item's: what its deadline leaves */
+	double timeout; /* a submit item's: what its deadline leaves */
 	double accepted;
-	struct deadline deadline;	/* a submit item's, while it is queued */
-	bool hurried;			/* a queued submit item that waits for no batch_wait */
+	struct deadline deadline; /* a submit item's, while it is queued */
+	bool hurried; /* a queued submit item that waits for no batch_wait */
 	size_t len;
-	char payload[];			/* the job as the worker reads it: [fn, args, kwargs] */
+	char payload[]; /* the job as the worker reads it: [fn, args, kwargs] */
 };
 
 TAILQ_HEAD(run_queue, run);
@@ -82,13 +84,15 @@ struct run_job {
 	struct lp_raw args;
 	struct lp_raw kwargs;
 	double timeout;
-	struct lp_str owner;		/* a submit item's; a lease run takes its lease's */
-	bool as_caller;			/* the exec built-in: it runs as its caller (exec.c) */
+	/* a submit item's; a lease run takes its lease's */
+	struct lp_str owner;
+	bool as_caller; /* the exec built-in: it runs as its caller (exec.c) */
 };
 
 /* A run on lease (which gives the pool), or a grinder item when lease is NULL. */
-struct run *run_new(const struct run_owner *owner, const struct run_caller *caller,
-    uint32_t msgid, struct pool *pool, struct lease *lease, const struct run_job *job);
+struct run *run_new(const struct run_owner *owner,
+    const struct run_caller *caller, uint32_t msgid, struct pool *pool,
+    struct lease *lease, const struct run_job *job);
 
 /* Frees a run that is answered, or that nobody wants answered any more. */
 void run_free(struct run *r);

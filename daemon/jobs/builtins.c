@@ -40,7 +40,8 @@ number_arg(const msgpack_object *o, double *v)
 }
 
 static int
-job_echo(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_echo(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	const msgpack_object *v = only_arg(args, kwargs);
 
@@ -51,16 +52,18 @@ job_echo(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 }
 
 static int
-job_sleep(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_sleep(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	const msgpack_object *v = only_arg(args, kwargs);
 	struct timespec ts;
 	double seconds;
 
 	/* Capped like every duration of the protocol: beyond it, time_t may not hold it. */
-	if (v == NULL || !number_arg(v, &seconds) || !isfinite(seconds) || seconds < 0 ||
-	    seconds > LP_DURATION_MAX)
-		return jobs_refuse(job, "sleep takes one number of seconds from 0 to %g",
+	if (v == NULL || !number_arg(v, &seconds) || !isfinite(seconds) ||
+	    seconds < 0 || seconds > LP_DURATION_MAX)
+		return jobs_refuse(job,
+		    "sleep takes one number of seconds from 0 to %g",
 		    LP_DURATION_MAX);
 	ts.tv_sec = (time_t)seconds;
 	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
@@ -71,14 +74,17 @@ job_sleep(struct lp_job *job, const msgpack_object *args, const msgpack_object *
 }
 
 static int
-job_spin(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_spin(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	const msgpack_object *v = only_arg(args, kwargs);
 	volatile uint64_t iterations = 0;
 	double micros, until;
 
-	if (v == NULL || !number_arg(v, &micros) || !isfinite(micros) || micros < 0)
-		return jobs_refuse(job, "spin takes one number of microseconds >= 0");
+	if (v == NULL || !number_arg(v, &micros) || !isfinite(micros) ||
+	    micros < 0)
+		return jobs_refuse(job,
+		    "spin takes one number of microseconds >= 0");
 	until = monotonic_now() + micros / 1e6;
 	/* Read the clock every 1024 iterations: cheap, and still precise to ~10 us. */
 	do {

@@ -46,7 +46,8 @@ static bool has_caller;
 bool
 exec_is(struct lp_str fn)
 {
-	return fn.len == strlen(EXEC_FUNCTION) && memcmp(fn.ptr, EXEC_FUNCTION, fn.len) == 0;
+	return fn.len == strlen(EXEC_FUNCTION) &&
+	    memcmp(fn.ptr, EXEC_FUNCTION, fn.len) == 0;
 }
 
 void
@@ -84,7 +85,8 @@ str_dup(const msgpack_object *o)
 static bool
 is_clean_str(const msgpack_object *o)
 {
-	return o->type == MSGPACK_OBJECT_STR && memchr(o->via.str.ptr, '\0', o->via.str.size) == NULL;
+	return o->type == MSGPACK_OBJECT_STR &&
+	    memchr(o->via.str.ptr, '\0', o->via.str.size) == NULL;
 }
 
 static void
@@ -109,13 +111,16 @@ parse_argv(struct lp_job *job, const msgpack_object *o, struct exec_request *r)
 	uint32_t n = o->via.array.size;
 
 	if (o->type != MSGPACK_OBJECT_ARRAY || n == 0 || n > ARGV_MAX)
-		return jobs_refuse(job, "exec: argv must be a non-empty array of at most %d strings",
+		return jobs_refuse(job,
+		    "exec: argv must be a non-empty array of at most %d strings",
 		    ARGV_MAX);
 	if ((r->argv = calloc(n + 1, sizeof *r->argv)) == NULL)
 		return lp_job_fail(job, "exec: out of memory");
 	for (uint32_t i = 0; i < n; i++) {
 		if (!is_clean_str(&o->via.array.ptr[i]))
-			return jobs_refuse(job, "exec: argv[%u] must be a string without NUL bytes", i);
+			return jobs_refuse(job,
+			    "exec: argv[%u] must be a string without NUL bytes",
+			    i);
 		if ((r->argv[i] = str_dup(&o->via.array.ptr[i])) == NULL)
 			return lp_job_fail(job, "exec: out of memory");
 	}
@@ -128,17 +133,22 @@ parse_env(struct lp_job *job, const msgpack_object *o, struct exec_request *r)
 	uint32_t n = o->via.map.size;
 
 	if (o->type != MSGPACK_OBJECT_MAP || n > ARGV_MAX)
-		return jobs_refuse(job, "exec: env must be a map of strings to strings");
+		return jobs_refuse(job,
+		    "exec: env must be a map of strings to strings");
 	if ((r->envp = calloc(n + ENV_DEFAULTS + 1, sizeof *r->envp)) == NULL)
 		return lp_job_fail(job, "exec: out of memory");
 	for (uint32_t i = 0; i < n; i++) {
-		const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+		const msgpack_object *k = &o->via.map.ptr[i].key,
+				     *v = &o->via.map.ptr[i].val;
 
-		if (!is_clean_str(k) || !is_clean_str(v) || k->via.str.size == 0 ||
+		if (!is_clean_str(k) || !is_clean_str(v) ||
+		    k->via.str.size == 0 ||
 		    memchr(k->via.str.ptr, '=', k->via.str.size) != NULL)
-			return jobs_refuse(job, "exec: env must map names (no '=') to strings");
-		if (asprintf(&r->envp[i], "%.*s=%.*s", (int)k->via.str.size, k->via.str.ptr,
-		    (int)v->via.str.size, v->via.str.ptr) == -1) {
+			return jobs_refuse(job,
+			    "exec: env must map names (no '=') to strings");
+		if (asprintf(&r->envp[i], "%.*s=%.*s", (int)k->via.str.size,
+			k->via.str.ptr, (int)v->via.str.size,
+			v->via.str.ptr) == -1) {
 			r->envp[i] = NULL;
 			return lp_job_fail(job, "exec: out of memory");
 		}
@@ -164,11 +174,15 @@ add_defaults(struct lp_job *job, struct exec_request *r)
 	const struct passwd *pw = getpwuid(caller.uid);
 	const char *names[ENV_DEFAULTS] = { "PATH", "HOME", "USER", "LOGNAME" };
 	const char *values[ENV_DEFAULTS] = {
-		EXEC_PATH, pw ? pw->pw_dir : NULL, pw ? pw->pw_name : NULL, pw ? pw->pw_name : NULL,
+		EXEC_PATH,
+		pw ? pw->pw_dir : NULL,
+		pw ? pw->pw_name : NULL,
+		pw ? pw->pw_name : NULL,
 	};
 	size_t n = 0;
 
-	if (r->envp == NULL && (r->envp = calloc(ENV_DEFAULTS + 1, sizeof *r->envp)) == NULL)
+	if (r->envp == NULL &&
+	    (r->envp = calloc(ENV_DEFAULTS + 1, sizeof *r->envp)) == NULL)
 		return lp_job_fail(job, "exec: out of memory");
 	while (r->envp[n] != NULL)
 		n++;
@@ -185,12 +199,14 @@ add_defaults(struct lp_job *job, struct exec_request *r)
 }
 
 static int
-parse_request(struct lp_job *job, const msgpack_object *kwargs, struct exec_request *r)
+parse_request(struct lp_job *job, const msgpack_object *kwargs,
+    struct exec_request *r)
 {
 	const msgpack_object *argv = NULL;
 
 	for (uint32_t i = 0; i < kwargs->via.map.size; i++) {
-		const msgpack_object *k = &kwargs->via.map.ptr[i].key, *v = &kwargs->via.map.ptr[i].val;
+		const msgpack_object *k = &kwargs->via.map.ptr[i].key,
+				     *v = &kwargs->via.map.ptr[i].val;
 		int rc = 0;
 
 		if (lp_obj_is_str(k, "argv")) {
@@ -199,23 +215,28 @@ parse_request(struct lp_job *job, const msgpack_object *kwargs, struct exec_requ
 			rc = parse_env(job, v, r);
 		} else if (lp_obj_is_str(k, "cwd")) {
 			if (!is_clean_str(v))
-				return jobs_refuse(job, "exec: cwd must be a string");
+				return jobs_refuse(job,
+				    "exec: cwd must be a string");
 			if ((r->cwd = str_dup(v)) == NULL)
 				return lp_job_fail(job, "exec: out of memory");
 		} else if (lp_obj_is_str(k, "stdin")) {
-			if (v->type != MSGPACK_OBJECT_BIN && v->type != MSGPACK_OBJECT_STR)
-				return jobs_refuse(job, "exec: stdin must be bin or str");
+			if (v->type != MSGPACK_OBJECT_BIN &&
+			    v->type != MSGPACK_OBJECT_STR)
+				return jobs_refuse(job,
+				    "exec: stdin must be bin or str");
 			r->input = v->via.bin.ptr;
 			r->input_len = v->via.bin.size;
 		} else {
-			return jobs_refuse(job, "exec: unknown keyword argument (expected argv, "
+			return jobs_refuse(job,
+			    "exec: unknown keyword argument (expected argv, "
 			    "stdin, env, cwd)");
 		}
 		if (rc != 0)
 			return rc;
 	}
 	if (argv == NULL)
-		return jobs_refuse(job, "exec: the argv keyword argument is required");
+		return jobs_refuse(job,
+		    "exec: the argv keyword argument is required");
 	if (parse_argv(job, argv, r) != 0)
 		return -1;
 	return add_defaults(job, r);
@@ -283,7 +304,8 @@ pump_pipes(int in, int out, int err, const struct exec_request *r,
     struct capture *cout, struct capture *cerr)
 {
 	struct pollfd p[3] = {
-		{ .fd = out, .events = POLLIN }, { .fd = err, .events = POLLIN },
+		{ .fd = out, .events = POLLIN },
+		{ .fd = err, .events = POLLIN },
 		{ .fd = in, .events = POLLOUT },
 	};
 	struct capture *caps[2] = { cout, cerr };
@@ -299,10 +321,12 @@ pump_pipes(int in, int out, int err, const struct exec_request *r,
 			break;
 		}
 		for (int i = 0; i < 2; i++) {
-			if (p[i].fd != -1 && p[i].revents != 0 && !drain_some(p[i].fd, caps[i]))
+			if (p[i].fd != -1 && p[i].revents != 0 &&
+			    !drain_some(p[i].fd, caps[i]))
 				close_polled(&p[i]);
 		}
-		if (p[2].fd != -1 && p[2].revents != 0 && !feed_some(p[2].fd, &next, &left))
+		if (p[2].fd != -1 && p[2].revents != 0 &&
+		    !feed_some(p[2].fd, &next, &left))
 			close_polled(&p[2]);
 	}
 	for (int i = 0; i < 3; i++) {
@@ -339,34 +363,47 @@ close_pipes(int (*p)[2], int n)
 
 /* What the program's start reported, or nothing: it runs. */
 static int
-start_failed(struct lp_job *job, const struct exec_request *r, const struct spawn_report *rep)
+start_failed(struct lp_job *job, const struct exec_request *r,
+    const struct spawn_report *rep)
 {
 	char buf[LP_QUOTE_SIZE];
 
 	switch (rep->stage) {
 	case SPAWN_USER:
-		return lp_job_fail(job, "exec: cannot run as uid %u (gid %u): %s",
-		    (unsigned)caller.uid, (unsigned)caller.gid, strerror(rep->error));
+		return lp_job_fail(job,
+		    "exec: cannot run as uid %u (gid %u): %s",
+		    (unsigned)caller.uid, (unsigned)caller.gid,
+		    strerror(rep->error));
 	case SPAWN_CWD:
-		return lp_job_fail(job, "exec: cannot change to directory '%s': %s",
-		    lp_quote(r->cwd, strlen(r->cwd), buf), strerror(rep->error));
+		return lp_job_fail(job,
+		    "exec: cannot change to directory '%s': %s",
+		    lp_quote(r->cwd, strlen(r->cwd), buf),
+		    strerror(rep->error));
 	default:
 		return lp_job_fail(job, "exec: cannot run '%s': %s",
-		    lp_quote(r->argv[0], strlen(r->argv[0]), buf), strerror(rep->error));
+		    lp_quote(r->argv[0], strlen(r->argv[0]), buf),
+		    strerror(rep->error));
 	}
 }
 
 static int
 run_program(struct lp_job *job, const struct exec_request *r)
 {
-	enum { IN, OUT, ERR, REPORT, NPIPES };
+	enum {
+		IN,
+		OUT,
+		ERR,
+		REPORT,
+		NPIPES
+	};
 	struct capture cout = { 0 }, cerr = { 0 };
 	struct spawn_report rep = { 0 };
 	int p[NPIPES][2], made, e = 0, status;
 	bool asked;
 
 	for (made = 0; made < NPIPES; made++)
-		if (pipe2(p[made], O_CLOEXEC | (made == IN ? O_NONBLOCK : 0)) == -1)
+		if (pipe2(p[made], O_CLOEXEC | (made == IN ? O_NONBLOCK : 0)) ==
+		    -1)
 			break;
 	if (made < NPIPES) {
 		e = errno;
@@ -386,7 +423,8 @@ run_program(struct lp_job *job, const struct exec_request *r)
 		e = 0;
 	}
 	/* Nothing comes back when exec succeeded: the report pipe just closes. */
-	if (asked && read(p[REPORT][0], &rep, sizeof rep) != (ssize_t)sizeof rep)
+	if (asked &&
+	    read(p[REPORT][0], &rep, sizeof rep) != (ssize_t)sizeof rep)
 		rep.stage = 0;
 	close(p[REPORT][0]);
 	if (e == 0 && rep.stage == 0) {
@@ -399,8 +437,10 @@ run_program(struct lp_job *job, const struct exec_request *r)
 	if (asked)
 		e = spawner_wait(&status);
 	if (e != 0)
-		return lp_job_fail(job, "exec: the worker cannot start programs any more (%s); "
-		    "it is replaced", strerror(e));
+		return lp_job_fail(job,
+		    "exec: the worker cannot start programs any more (%s); "
+		    "it is replaced",
+		    strerror(e));
 	if (rep.stage != 0)
 		return start_failed(job, r, &rep);
 	pack_result(job, status, &cout, &cerr);
@@ -418,9 +458,11 @@ exec_set_caller(const msgpack_object *o)
 		return true;
 	v = o->via.array.ptr;
 	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3 ||
-	    v[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || v[0].via.u64 > UINT32_MAX ||
-	    v[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || v[1].via.u64 > UINT32_MAX ||
-	    v[2].type != MSGPACK_OBJECT_ARRAY || v[2].via.array.size > SPAWN_GROUPS_MAX)
+	    v[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    v[0].via.u64 > UINT32_MAX ||
+	    v[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    v[1].via.u64 > UINT32_MAX || v[2].type != MSGPACK_OBJECT_ARRAY ||
+	    v[2].via.array.size > SPAWN_GROUPS_MAX)
 		return false;
 	caller.uid = (uint32_t)v[0].via.u64;
 	caller.gid = (uint32_t)v[1].via.u64;
@@ -428,7 +470,8 @@ exec_set_caller(const msgpack_object *o)
 	for (uint32_t i = 0; i < caller.ngroups; i++) {
 		const msgpack_object *g = &v[2].via.array.ptr[i];
 
-		if (g->type != MSGPACK_OBJECT_POSITIVE_INTEGER || g->via.u64 > UINT32_MAX)
+		if (g->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    g->via.u64 > UINT32_MAX)
 			return false;
 		caller.groups[i] = (uint32_t)g->via.u64;
 	}
@@ -436,15 +479,18 @@ exec_set_caller(const msgpack_object *o)
 }
 
 int
-job_exec(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_exec(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	struct exec_request r = { 0 };
 	int rc;
 
 	if (args->via.array.size != 0)
-		return jobs_refuse(job, "exec takes keyword arguments only (argv, stdin, env, cwd)");
+		return jobs_refuse(job,
+		    "exec takes keyword arguments only (argv, stdin, env, cwd)");
 	if (!has_caller)
-		return lp_job_fail(job, "exec: the daemon did not say who the program runs as");
+		return lp_job_fail(job,
+		    "exec: the daemon did not say who the program runs as");
 	rc = parse_request(job, kwargs, &r);
 	if (rc == 0)
 		rc = run_program(job, &r);

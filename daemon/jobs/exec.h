@@ -23,6 +23,7 @@ void exec_set_output_max(uint64_t bytes);
  */
 bool exec_set_caller(const msgpack_object *o);
 
-int job_exec(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs);
+int job_exec(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs);
 
 #endif

@@ -16,16 +16,16 @@
  * which runs for every run request in the daemon and every job in a worker.
  */
 struct entry {
-	struct lp_job_function f;	/* f.name is the full name */
+	struct lp_job_function f; /* f.name is the full name */
 	size_t len;
-	char *owned;			/* f.name when the registry allocated it */
+	char *owned; /* f.name when the registry allocated it */
 };
 
 static struct {
 	struct entry *entries;
 	size_t n, cap;
 	size_t *by_name;
-	bool filled;			/* the built-ins are in */
+	bool filled; /* the built-ins are in */
 } reg;
 
 static int
@@ -54,7 +54,8 @@ add_entry(const struct lp_job_function *f, char *owned)
 
 	if (reg.n == reg.cap) {
 		reg.cap = reg.cap == 0 ? 16 : reg.cap * 2;
-		reg.entries = xreallocarray(reg.entries, reg.cap, sizeof *reg.entries);
+		reg.entries =
+		    xreallocarray(reg.entries, reg.cap, sizeof *reg.entries);
 	}
 	e = &reg.entries[reg.n++];
 	e->f = *f;
@@ -90,7 +91,8 @@ void
 jobs_add_module(const char *module, const struct lp_job_function *functions)
 {
 	registry_fill();
-	for (const struct lp_job_function *f = functions; f->name != NULL; f++) {
+	for (const struct lp_job_function *f = functions; f->name != NULL;
+	     f++) {
 		char *full;
 
 		if (asprintf(&full, "%s.%s", module, f->name) == -1)
@@ -235,8 +237,8 @@ packed_objects(const struct lp_job *job)
 
 	lp_framer_init(&f, job->result.size + 1, LP_FRAME_DEPTH_MAX);
 	while (off < job->result.size) {
-		if (lp_framer_feed(&f, job->result.data + off, job->result.size - off,
-		    &used) != LP_FRAME_DONE)
+		if (lp_framer_feed(&f, job->result.data + off,
+			job->result.size - off, &used) != LP_FRAME_DONE)
 			return PACKED_INCOMPLETE;
 		off += used;
 		n++;
@@ -254,21 +256,26 @@ jobs_call(const struct lp_job_function *f, struct lp_job *job,
 	rc = f->fn(job, args, kwargs);
 	if (job->out_of_memory) {
 		msgpack_sbuffer_clear(&job->result);
-		lp_job_fail(job, "%s, packing its result: out of memory", f->name);
+		lp_job_fail(job, "%s, packing its result: out of memory",
+		    f->name);
 		return;
 	}
 	if (rc != 0 || job->failed) {
 		if (!job->failed)
-			lp_job_fail(job, "%s failed without a message", f->name);
+			lp_job_fail(job, "%s failed without a message",
+			    f->name);
 		msgpack_sbuffer_clear(&job->result);
 		return;
 	}
 	if ((n = packed_objects(job)) == PACKED_INCOMPLETE) {
 		msgpack_sbuffer_clear(&job->result);
-		lp_job_fail(job, "%s packed a result that is incomplete, not msgpack, or "
-		    "nested more than %d deep", f->name, LP_FRAME_DEPTH_MAX);
+		lp_job_fail(job,
+		    "%s packed a result that is incomplete, not msgpack, or "
+		    "nested more than %d deep",
+		    f->name, LP_FRAME_DEPTH_MAX);
 	} else if (n != 1) {
 		msgpack_sbuffer_clear(&job->result);
-		lp_job_fail(job, "%s packed %zu result objects instead of one", f->name, n);
+		lp_job_fail(job, "%s packed %zu result objects instead of one",
+		    f->name, n);
 	}
 }

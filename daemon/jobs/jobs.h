@@ -21,8 +21,9 @@ struct lp_job {
 	msgpack_sbuffer result;
 	msgpack_packer packer;
 	bool failed;
-	enum lp_err error;	/* failed: JOB_FAILED, or INVALID_ARGUMENT (jobs_refuse) */
-	bool out_of_memory;	/* the result could not grow: it failed for that */
+	/* failed: JOB_FAILED, or INVALID_ARGUMENT (jobs_refuse) */
+	enum lp_err error;
+	bool out_of_memory; /* the result could not grow: it failed for that */
 	char message[512];
 };
 
@@ -46,7 +47,8 @@ const struct lp_job_function *jobs_find(const char *name, size_t len);
  * The caller has checked the names (modules.c); the registry keeps its own
  * copies of them.
  */
-void jobs_add_module(const char *module, const struct lp_job_function *functions);
+void jobs_add_module(const char *module,
+    const struct lp_job_function *functions);
 
 /* Forgets every module's functions and frees the registry (the built-ins come back). */
 void jobs_clear(void);

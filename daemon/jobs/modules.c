@@ -42,7 +42,7 @@ struct check {
 	size_t errlen;
 };
 
-static int __attribute__((format(printf, 2, 3)))
+static __attribute__((format(printf, 2, 3))) int
 refuse(const struct check *c, const char *fmt, ...)
 {
 	char why[768];
@@ -95,16 +95,24 @@ check_functions(const struct check *c, const struct lp_job_module *m)
 		const struct lp_job_function *f = &fns[i];
 
 		if (!valid_name(f->name, name_max))
-			return refuse(c, "function name '%.80s' is not valid: 1 to %zu letters, "
-			    "digits, '_' or '-'", f->name, name_max);
+			return refuse(c,
+			    "function name '%.80s' is not valid: 1 to %zu letters, "
+			    "digits, '_' or '-'",
+			    f->name, name_max);
 		if (f->fn == NULL)
-			return refuse(c, "function %s.%s has no code (fn is NULL)", m->name, f->name);
+			return refuse(c,
+			    "function %s.%s has no code (fn is NULL)", m->name,
+			    f->name);
 		if ((f->flags & ~(unsigned)KNOWN_FLAGS) != 0)
-			return refuse(c, "function %s.%s has flags 0x%x this daemon does not know "
-			    "(it knows 0x%x)", m->name, f->name, f->flags, KNOWN_FLAGS);
+			return refuse(c,
+			    "function %s.%s has flags 0x%x this daemon does not know "
+			    "(it knows 0x%x)",
+			    m->name, f->name, f->flags, KNOWN_FLAGS);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(fns[j].name, f->name) == 0)
-				return refuse(c, "function %s.%s is listed twice", m->name, f->name);
+				return refuse(c,
+				    "function %s.%s is listed twice", m->name,
+				    f->name);
 	}
 	return 0;
 }
@@ -118,11 +126,14 @@ check_table(const struct check *c, const struct lp_job_module *m)
 	if (m->name == NULL)
 		return refuse(c, "the module has no name");
 	if (!valid_name(m->name, MODULE_NAME_MAX))
-		return refuse(c, "module name '%.80s' is not valid: 1 to %d letters, digits, "
-		    "'_' or '-'", m->name, MODULE_NAME_MAX);
+		return refuse(c,
+		    "module name '%.80s' is not valid: 1 to %d letters, digits, "
+		    "'_' or '-'",
+		    m->name, MODULE_NAME_MAX);
 	for (size_t i = 0; i < loaded.n; i++)
 		if (strcmp(loaded.v[i].table->name, m->name) == 0)
-			return refuse(c, "module name %s is already taken by %s", m->name,
+			return refuse(c,
+			    "module name %s is already taken by %s", m->name,
 			    loaded.v[i].path);
 	return check_functions(c, m);
 }
@@ -180,7 +191,7 @@ modules_load(const char *list, char *err, size_t errlen)
 		return -1;
 	}
 	for (path = strtok_r(copy, " \t", &next); path != NULL && rc == 0;
-	    path = strtok_r(NULL, " \t", &next))
+	     path = strtok_r(NULL, " \t", &next))
 		rc = load_one(path, err, errlen);
 	free(copy);
 	if (rc == -1)
@@ -213,8 +224,10 @@ modules_worker_init(void)
 		if (m->table->init == NULL || (rc = m->table->init()) == 0)
 			continue;
 		/* stderr is the pipe to the daemon's log, which adds who we are. */
-		dprintf(STDERR_FILENO, "job module %s (%s): init failed (returned %d); "
-		    "this worker cannot serve\n", m->table->name, m->path, rc);
+		dprintf(STDERR_FILENO,
+		    "job module %s (%s): init failed (returned %d); "
+		    "this worker cannot serve\n",
+		    m->table->name, m->path, rc);
 		return rc;
 	}
 	return 0;

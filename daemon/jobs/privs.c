@@ -22,25 +22,30 @@ effective(const struct __user_cap_data_struct *d, int cap)
 bool
 privs_can_switch(void)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct h = { .version =
+						  _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
 
 	if (syscall(SYS_capget, &h, d) == -1)
 		return false;
-	return effective(d, CAP_SETUID) && effective(d, CAP_SETGID) && effective(d, CAP_KILL);
+	return effective(d, CAP_SETUID) && effective(d, CAP_SETGID) &&
+	    effective(d, CAP_KILL);
 }
 
 void
 privs_drop(void)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct h = { .version =
+						  _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = { 0 };
 
 	exec_any_user = privs_can_switch();
 	if (getuid() == 0 || geteuid() == 0) {
 		/* Needs CAP_SETPCAP, which is dropped last. */
-		prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
-		    SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED);
+		prctl(PR_SET_SECUREBITS,
+		    SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+			SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
+			SECBIT_KEEP_CAPS_LOCKED);
 		for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
 			prctl(PR_CAPBSET_DROP, cap);
 	}

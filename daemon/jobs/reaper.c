@@ -17,7 +17,8 @@
 #define STOP_POLL_NS (5 * 1000 * 1000)
 
 /* Of /proc/PID/stat: the 26 fields between the parent (4th) and the pending signals (31st). */
-#define STAT_SKIP " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s" \
+#define STAT_SKIP \
+	" %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s" \
 	" %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
 
 /*
@@ -42,7 +43,8 @@ living_child(pid_t pid, pid_t self, bool *dying)
 	buf[n] = '\0';
 	/* The name, in parentheses, may hold anything: the fields follow the last ')'. */
 	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %c %d" STAT_SKIP " %lu", &state, &ppid, &pending) != 3)
+	    sscanf(p + 1, " %c %d" STAT_SKIP " %lu", &state, &ppid, &pending) !=
+		3)
 		return false;
 	*dying = (pending & (1UL << (SIGKILL - 1))) != 0;
 	return ppid == self && state != 'Z' && state != 'X';
@@ -82,7 +84,7 @@ struct pass {
 	pid_t self;
 	reaper_expected_fn *expected;
 	void *arg;
-	pid_t *killed;		/* reaper_kill's */
+	pid_t *killed; /* reaper_kill's */
 	unsigned n, max;
 };
 
@@ -114,10 +116,15 @@ kill_leftover(pid_t pid, void *ctx)
 }
 
 unsigned
-reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed, unsigned max)
+reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed,
+    unsigned max)
 {
 	struct pass p = {
-		.self = getpid(), .expected = expected, .arg = arg, .killed = killed, .max = max,
+		.self = getpid(),
+		.expected = expected,
+		.arg = arg,
+		.killed = killed,
+		.max = max,
 	};
 
 	if (max > 0)
@@ -157,7 +164,8 @@ children_left(void)
 {
 	pid_t pid;
 
-	while ((pid = waitpid(-1, NULL, WNOHANG | __WALL)) > 0 || (pid == -1 && errno == EINTR))
+	while ((pid = waitpid(-1, NULL, WNOHANG | __WALL)) > 0 ||
+	    (pid == -1 && errno == EINTR))
 		continue;
 	return pid == 0;
 }
@@ -172,7 +180,8 @@ reaper_kill_all(reaper_expected_fn *expected, void *arg)
 	pid_t pids[REAPER_BATCH];
 	unsigned n, killed = 0;
 
-	while (children_left() && (n = reaper_kill(expected, arg, pids, REAPER_BATCH)) > 0) {
+	while (children_left() &&
+	    (n = reaper_kill(expected, arg, pids, REAPER_BATCH)) > 0) {
 		for (unsigned i = 0; i < n; i++)
 			wait_for(pids[i]);
 		killed += n;
@@ -192,7 +201,8 @@ reaper_stop(reaper_expected_fn *expected, void *arg, double bound)
 		/* Those killed in an earlier pass and still there count too: they are stuck. */
 		if (waited >= 2 * bound)
 			return reaper_living(NULL, NULL);
-		reaper_kill(waited < bound ? expected : NULL, arg, pids, REAPER_BATCH);
+		reaper_kill(waited < bound ? expected : NULL, arg, pids,
+		    REAPER_BATCH);
 		nanosleep(&pause, NULL);
 	}
 	return 0;

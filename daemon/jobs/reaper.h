@@ -32,7 +32,8 @@ typedef bool reaper_expected_fn(pid_t pid, void *arg);
  * one leads; their pids go to killed.  Returns how many.  It reaps none:
  * exited children are the caller's to wait for.
  */
-unsigned reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed, unsigned max);
+unsigned reaper_kill(reaper_expected_fn *expected, void *arg, pid_t *killed,
+    unsigned max);
 
 /*
  * Kills every descendant of this process but the children expected claims

@@ -23,12 +23,12 @@ struct spawn_request {
 	uint32_t argc;
 	uint32_t envc;
 	uint32_t has_cwd;
-	uint32_t len;		/* bytes of strings, each ended by NUL */
+	uint32_t len; /* bytes of strings, each ended by NUL */
 };
 
 struct spawn_answer {
-	int32_t status;		/* as from waitpid() */
-	uint32_t killed;	/* processes it left, killed */
+	int32_t status;	 /* as from waitpid() */
+	uint32_t killed; /* processes it left, killed */
 };
 
 static pid_t spawner = -1;
@@ -41,7 +41,8 @@ io_full(int fd, void *buf, size_t len, bool out)
 	char *p = buf;
 
 	while (len > 0) {
-		ssize_t n = out ? send(fd, p, len, MSG_NOSIGNAL) : read(fd, p, len);
+		ssize_t n =
+		    out ? send(fd, p, len, MSG_NOSIGNAL) : read(fd, p, len);
 
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -61,7 +62,8 @@ count_strings(const char *p, uint32_t len)
 {
 	uint64_t n = 0;
 
-	for (const char *end = p + len; (p = memchr(p, '\0', (size_t)(end - p))) != NULL; p++)
+	for (const char *end = p + len;
+	     (p = memchr(p, '\0', (size_t)(end - p))) != NULL; p++)
 		n++;
 	return n;
 }
@@ -92,13 +94,16 @@ receive(int sock, struct spawn_request *r, char **strings, int fds[SPAWN_FDS])
 	char control[CMSG_SPACE(SPAWN_FDS * sizeof(int))];
 	struct iovec iov = { .iov_base = r, .iov_len = sizeof *r };
 	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = control, .msg_controllen = sizeof control,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control,
+		.msg_controllen = sizeof control,
 	};
 	struct cmsghdr *c;
 	ssize_t n;
 
-	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1 && errno == EINTR)
+	while (
+	    (n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1 && errno == EINTR)
 		continue;
 	c = CMSG_FIRSTHDR(&msg);
 	if (n <= 0 || c == NULL || c->cmsg_type != SCM_RIGHTS ||
@@ -112,7 +117,8 @@ receive(int sock, struct spawn_request *r, char **strings, int fds[SPAWN_FDS])
 		return skip(sock, r->len);
 	(*strings)[r->len] = '\0';
 	return io_full(sock, *strings, r->len, false) && r->argc > 0 &&
-	    count_strings(*strings, r->len) == (uint64_t)r->argc + r->envc + r->has_cwd;
+	    count_strings(*strings, r->len) ==
+	    (uint64_t)r->argc + r->envc + r->has_cwd;
 }
 
 /* The n strings that start at *p, as a NULL-ended vector; *p moves past them. */
@@ -128,7 +134,7 @@ vector(char **p, uint32_t n)
 	return v;
 }
 
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 report(int fd, enum spawn_stage stage)
 {
 	struct spawn_report rep = { .stage = stage, .error = errno };
@@ -146,7 +152,8 @@ report(int fd, enum spawn_stage stage)
 static bool
 become(const struct spawn_user *who, bool can_switch)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct h = { .version =
+						  _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = { 0 };
 
 	if (can_switch || who->uid != getuid()) {
@@ -159,15 +166,19 @@ become(const struct spawn_user *who, bool can_switch)
 }
 
 /* In the program's process: wire the pipes, become the caller, then the program. */
-static void __attribute__((noreturn))
-program(const struct spawn_request *r, char *strings, const int fds[SPAWN_FDS], bool can_switch)
+static __attribute__((noreturn)) void
+program(const struct spawn_request *r, char *strings, const int fds[SPAWN_FDS],
+    bool can_switch)
 {
 	extern char **environ;
-	char **argv = vector(&strings, r->argc), **envp = vector(&strings, r->envc);
+	char **argv = vector(&strings, r->argc),
+	     **envp = vector(&strings, r->envc);
 	int rep = fds[3];
 
-	signal(SIGPIPE, SIG_DFL);	/* the worker ignores it; the program must not */
-	fcntl(fds[0], F_SETFL, 0);	/* only the worker's end of its stdin is non-blocking */
+	/* the worker ignores it; the program must not */
+	signal(SIGPIPE, SIG_DFL);
+	/* only the worker's end of its stdin is non-blocking */
+	fcntl(fds[0], F_SETFL, 0);
 	for (int i = 0; i < 3; i++)
 		dup2(fds[i], i);
 	if (rep > 3)
@@ -195,11 +206,12 @@ start(int sock, bool can_switch)
 	pid_t pid;
 
 	if (!receive(sock, &r, &strings, fds))
-		_exit(0);	/* the worker is gone, or is not itself */
+		_exit(0); /* the worker is gone, or is not itself */
 	/* No memory, or no process, for the program: the worker is told which. */
 	errno = ENOMEM;
 	if (strings == NULL || (pid = fork()) == -1) {
-		struct spawn_report rep = { .stage = SPAWN_EXEC, .error = errno };
+		struct spawn_report rep = { .stage = SPAWN_EXEC,
+			.error = errno };
 
 		(void)!write(fds[3], &rep, sizeof rep);
 		pid = -1;
@@ -212,7 +224,7 @@ start(int sock, bool can_switch)
 	return pid;
 }
 
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 spawner_main(int sock, pid_t worker)
 {
 	struct spawn_answer a;
@@ -236,7 +248,8 @@ spawner_main(int sock, pid_t worker)
 			break;
 		a.status = 127 << 8;
 		if (pid > 0)
-			while (waitpid(pid, &a.status, 0) == -1 && errno == EINTR)
+			while (
+			    waitpid(pid, &a.status, 0) == -1 && errno == EINTR)
 				continue;
 		a.killed = reaper_kill_all(NULL, NULL);
 		if (!io_full(sock, &a, sizeof a, true))
@@ -302,8 +315,10 @@ send_request(const struct spawn_request *r, const int fds[SPAWN_FDS])
 	char control[CMSG_SPACE(SPAWN_FDS * sizeof(int))];
 	struct iovec iov = { .iov_base = (void *)r, .iov_len = sizeof *r };
 	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = control, .msg_controllen = sizeof control,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control,
+		.msg_controllen = sizeof control,
 	};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	ssize_t n;
@@ -315,7 +330,8 @@ send_request(const struct spawn_request *r, const int fds[SPAWN_FDS])
 	memcpy(CMSG_DATA(c), fds, SPAWN_FDS * sizeof(int));
 	while ((n = sendmsg(chan, &msg, MSG_NOSIGNAL)) == -1 && errno == EINTR)
 		continue;
-	if (n <= 0 || !io_full(chan, (char *)r + n, sizeof *r - (size_t)n, true))
+	if (n <= 0 ||
+	    !io_full(chan, (char *)r + n, sizeof *r - (size_t)n, true))
 		return lost();
 	return 0;
 }
@@ -340,7 +356,8 @@ spawner_run(const struct spawn_user *who, char *const *argv, char *const *envp,
 	p = put_strings(p, envp);
 	if (cwd != NULL)
 		strcpy(p, cwd);
-	if ((e = send_request(&r, fds)) == 0 && !io_full(chan, strings, len, true))
+	if ((e = send_request(&r, fds)) == 0 &&
+	    !io_full(chan, strings, len, true))
 		e = lost();
 	free(strings);
 	return e;
@@ -354,7 +371,8 @@ spawner_wait(int *status)
 
 	if (chan == -1)
 		return EPIPE;
-	if (!io_full(chan, &done, 1, true) || !io_full(chan, &a, sizeof a, false))
+	if (!io_full(chan, &done, 1, true) ||
+	    !io_full(chan, &a, sizeof a, false))
 		return lost();
 	*status = a.status;
 	killed += a.killed;

@@ -35,9 +35,9 @@ struct spawn_user {
 
 /* What a program's start could not do, in its report pipe before its errno. */
 enum spawn_stage {
-	SPAWN_USER = 1,		/* take the caller's ids */
-	SPAWN_CWD,		/* change to cwd */
-	SPAWN_EXEC,		/* exec argv[0] */
+	SPAWN_USER = 1, /* take the caller's ids */
+	SPAWN_CWD,	/* change to cwd */
+	SPAWN_EXEC,	/* exec argv[0] */
 };
 
 /* The program's stdin, stdout, stderr and report pipe ends, sent to the spawner. */
@@ -56,8 +56,8 @@ bool spawner_is(pid_t pid, void *arg);
  * for the request, which the spawner never saw (it serves the next one);
  * or another errno: the spawner is gone.
  */
-int spawner_run(const struct spawn_user *who, char *const *argv, char *const *envp,
-    const char *cwd, const int fds[SPAWN_FDS]);
+int spawner_run(const struct spawn_user *who, char *const *argv,
+    char *const *envp, const char *cwd, const int fds[SPAWN_FDS]);
 
 /*
  * After the program's output was read: waits for it to end, and takes
@@ -72,8 +72,8 @@ unsigned spawner_take_killed(void);
 bool spawner_alive(void);
 
 struct spawn_report {
-	int32_t stage;		/* enum spawn_stage */
-	int32_t error;		/* errno */
+	int32_t stage; /* enum spawn_stage */
+	int32_t error; /* errno */
 };
 
 #endif

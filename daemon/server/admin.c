@@ -26,14 +26,18 @@ admin_only(struct conn *c, const struct lp_request *req)
 
 	if (conn_is_admin(c))
 		return true;
-	log_warn("%s: refused %s: not root or the daemon's user", conn_label(c), method);
+	log_warn("%s: refused %s: not root or the daemon's user", conn_label(c),
+	    method);
 	if (geteuid() == 0)
-		lp_error_set(&err, LP_ERR_PERMISSION_DENIED, "%s is for root, the daemon's "
-		    "user; uid %u may not", method, (unsigned)c->holder.uid);
+		lp_error_set(&err, LP_ERR_PERMISSION_DENIED,
+		    "%s is for root, the daemon's "
+		    "user; uid %u may not",
+		    method, (unsigned)c->holder.uid);
 	else
-		lp_error_set(&err, LP_ERR_PERMISSION_DENIED, "%s is for root and uid %u, the "
-		    "daemon's user; uid %u may not", method, (unsigned)geteuid(),
-		    (unsigned)c->holder.uid);
+		lp_error_set(&err, LP_ERR_PERMISSION_DENIED,
+		    "%s is for root and uid %u, the "
+		    "daemon's user; uid %u may not",
+		    method, (unsigned)geteuid(), (unsigned)c->holder.uid);
 	conn_send_error(c, req->msgid, &err);
 	return false;
 }
@@ -49,8 +53,8 @@ admin_reload(struct conn *c, const struct lp_request *req)
 		return;
 	log_notice("%s asked for a reload", conn_label(c));
 	if (server_reload(&r) == -1) {
-		lp_error_set(&err, LP_ERR_INVALID_ARGUMENT, "the running configuration stays: %s",
-		    r.error);
+		lp_error_set(&err, LP_ERR_INVALID_ARGUMENT,
+		    "the running configuration stays: %s", r.error);
 		conn_send_error(c, req->msgid, &err);
 		return;
 	}
@@ -76,7 +80,8 @@ chosen_pools(struct conn *c, const struct lp_request *req, struct pool **first,
 	*end = *first + server.leases.npools;
 	if (!p->has_pool)
 		return true;
-	if ((*first = lease_table_pool(&server.leases, p->pool.ptr, p->pool.len)) == NULL) {
+	if ((*first = lease_table_pool(&server.leases, p->pool.ptr,
+		 p->pool.len)) == NULL) {
 		lp_error_set(&err, LP_ERR_NO_SUCH_POOL, "no pool named '%s'",
 		    lp_quote(p->pool.ptr, p->pool.len, buf));
 		conn_send_error(c, req->msgid, &err);
@@ -114,8 +119,8 @@ resume(struct pool *p)
 
 /* Drains or resumes the pools chosen, saying so in the log and the answer. */
 static void
-change_pools(struct conn *c, const struct lp_request *req, void (*change)(struct pool *),
-    const char *what)
+change_pools(struct conn *c, const struct lp_request *req,
+    void (*change)(struct pool *), const char *what)
 {
 	struct pool *first, *end;
 
@@ -123,8 +128,10 @@ change_pools(struct conn *c, const struct lp_request *req, void (*change)(struct
 		return;
 	for (struct pool *p = first; p < end; p++) {
 		change(p);
-		log_notice("pool %s %s by %s: %u executors leased, %u acquires waiting",
-		    p->cfg.name, what, conn_label(c), lease_pool_leased(p), p->nwaiters);
+		log_notice(
+		    "pool %s %s by %s: %u executors leased, %u acquires waiting",
+		    p->cfg.name, what, conn_label(c), lease_pool_leased(p),
+		    p->nwaiters);
 	}
 	server_schedule();
 	answer_pools(c, req->msgid, first, end);
@@ -133,7 +140,8 @@ change_pools(struct conn *c, const struct lp_request *req, void (*change)(struct
 void
 admin_drain(struct conn *c, const struct lp_request *req)
 {
-	change_pools(c, req, lease_pool_drain, "drained (no lease is granted until it is resumed)");
+	change_pools(c, req, lease_pool_drain,
+	    "drained (no lease is granted until it is resumed)");
 }
 
 void

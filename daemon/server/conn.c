@@ -35,7 +35,8 @@ conn_label(const struct conn *c)
 	static char buf[96];
 
 	snprintf(buf, sizeof buf, "client %llu (pid %d, uid %u)",
-	    (unsigned long long)c->id, (int)c->holder.pid, (unsigned)c->holder.uid);
+	    (unsigned long long)c->id, (int)c->holder.pid,
+	    (unsigned)c->holder.uid);
 	return buf;
 }
 
@@ -47,7 +48,8 @@ refuse(int fd, enum lp_err code, const char *message)
 	snprintf(err.message, sizeof err.message, "%s", message);
 	msgpack_sbuffer_clear(&server.scratch);
 	lp_pack_error_notification(&server.packer, &err);
-	(void)!send(fd, server.scratch.data, server.scratch.size, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)!send(fd, server.scratch.data, server.scratch.size,
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
 }
 
@@ -61,25 +63,31 @@ conn_accept(int fd)
 
 	/* Peer credentials fail closed: no identity, no service. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-		log_warn("refusing a connection: SO_PEERCRED: %s", strerror(errno));
+		log_warn("refusing a connection: SO_PEERCRED: %s",
+		    strerror(errno));
 		close(fd);
 		return;
 	}
 	if (server.nconns >= server.cfg.max_connections) {
-		log_warn("refusing a connection from pid %d uid %u: %u connection%s (max_connections)",
-		    (int)cred.pid, (unsigned)cred.uid, server.nconns, lp_plural(server.nconns));
+		log_warn(
+		    "refusing a connection from pid %d uid %u: %u connection%s (max_connections)",
+		    (int)cred.pid, (unsigned)cred.uid, server.nconns,
+		    lp_plural(server.nconns));
 		refuse(fd, LP_ERR_LIMIT_EXCEEDED, "too many connections");
 		return;
 	}
 	if ((u = user_find(cred.uid)) != NULL &&
 	    u->nconns >= server.cfg.max_connections_per_user) {
-		log_warn("refusing a connection from pid %d uid %u: that user has %u connections "
-		    "(max_connections_per_user)", (int)cred.pid, (unsigned)cred.uid, u->nconns);
+		log_warn(
+		    "refusing a connection from pid %d uid %u: that user has %u connections "
+		    "(max_connections_per_user)",
+		    (int)cred.pid, (unsigned)cred.uid, u->nconns);
 		refuse(fd, LP_ERR_LIMIT_EXCEEDED,
 		    "too many connections of this user (max_connections_per_user)");
 		return;
 	}
-	if (evutil_make_socket_nonblocking(fd) == -1 || (c = calloc(1, sizeof *c)) == NULL) {
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    (c = calloc(1, sizeof *c)) == NULL) {
 		close(fd);
 		return;
 	}
@@ -95,12 +103,16 @@ conn_accept(int fd)
 	for (unsigned i = 0; i < CONN_MSGID_BUCKETS; i++)
 		LIST_INIT(&c->runs_by_msgid[i]);
 	LIST_INIT(&c->grinds);
-	lp_framer_init(&c->framer, server.cfg.max_message_bytes, server.cfg.max_depth);
+	lp_framer_init(&c->framer, server.cfg.max_message_bytes,
+	    server.cfg.max_depth);
 	c->out = evbuffer_new();
-	c->ev_read = event_new(server.base, fd, EV_READ | EV_PERSIST, conn_readable, c);
-	c->ev_write = event_new(server.base, fd, EV_WRITE | EV_PERSIST, conn_writable, c);
+	c->ev_read =
+	    event_new(server.base, fd, EV_READ | EV_PERSIST, conn_readable, c);
+	c->ev_write =
+	    event_new(server.base, fd, EV_WRITE | EV_PERSIST, conn_writable, c);
 	c->ev_hangup = event_new(server.base, fd, EV_CLOSED, conn_hung_up, c);
-	if (c->out == NULL || c->ev_read == NULL || c->ev_write == NULL || c->ev_hangup == NULL) {
+	if (c->out == NULL || c->ev_read == NULL || c->ev_write == NULL ||
+	    c->ev_hangup == NULL) {
 		conn_free(c);
 		close(fd);
 		return;
@@ -116,7 +128,8 @@ void
 conn_add_run(struct conn *c, struct run *r)
 {
 	TAILQ_INSERT_TAIL(&c->runs, r, conn_link);
-	LIST_INSERT_HEAD(&c->runs_by_msgid[r->msgid % CONN_MSGID_BUCKETS], r, msgid_link);
+	LIST_INSERT_HEAD(&c->runs_by_msgid[r->msgid % CONN_MSGID_BUCKETS], r,
+	    msgid_link);
 	c->nruns++;
 }
 
@@ -135,10 +148,11 @@ conn_msgid_in_flight(const struct conn *c, uint32_t msgid)
 	const struct waiter *w;
 	const struct run *r;
 
-	LIST_FOREACH(r, &c->runs_by_msgid[msgid % CONN_MSGID_BUCKETS], msgid_link)
+	LIST_FOREACH (r, &c->runs_by_msgid[msgid % CONN_MSGID_BUCKETS],
+	    msgid_link)
 		if (r->msgid == msgid)
 			return true;
-	TAILQ_FOREACH(w, &c->holder.waiters, holder_link)
+	TAILQ_FOREACH (w, &c->holder.waiters, holder_link)
 		if (w->tag == msgid)
 			return true;
 	return false;
@@ -147,8 +161,12 @@ conn_msgid_in_flight(const struct conn *c, uint32_t msgid)
 struct run_caller
 conn_caller(struct conn *c)
 {
-	return (struct run_caller){ .conn = c, .user = c->user, .uid = c->holder.uid,
-	    .gid = c->holder.gid, .groups = c->groups, .ngroups = c->ngroups };
+	return (struct run_caller){ .conn = c,
+		.user = c->user,
+		.uid = c->holder.uid,
+		.gid = c->holder.gid,
+		.groups = c->groups,
+		.ngroups = c->ngroups };
 }
 
 void
@@ -226,7 +244,7 @@ count_leases(const struct conn *c)
 	const struct lease *l;
 	unsigned n = 0;
 
-	TAILQ_FOREACH(l, &c->holder.leases, holder_link)
+	TAILQ_FOREACH (l, &c->holder.leases, holder_link)
 		n++;
 	return n;
 }
@@ -242,8 +260,8 @@ conn_close(struct conn *c, const char *why)
 		return;
 	c->closed = true;
 	leases = count_leases(c);
-	log_debug("%s disconnected: %s (%u lease%s released)", conn_label(c), why, leases,
-	    lp_plural(leases));
+	log_debug("%s disconnected: %s (%u lease%s released)", conn_label(c),
+	    why, leases, lp_plural(leases));
 	/* Whatever bytes are still queued get one last chance, e.g. the error notification. */
 	if (evbuffer_get_length(c->out) > 0)
 		(void)evbuffer_write(c->out, c->fd);
@@ -257,10 +275,10 @@ conn_close(struct conn *c, const char *why)
 	close(c->fd);
 	c->fd = -1;
 	user_detach(c);
-	grinder_drop_conn(c);	/* queued items go unrun */
+	grinder_drop_conn(c); /* queued items go unrun */
 	while ((r = TAILQ_FIRST(&c->runs)) != NULL) {
 		conn_remove_run(c, r);
-		r->conn = NULL;		/* it still runs; its answer is dropped */
+		r->conn = NULL; /* it still runs; its answer is dropped */
 	}
 	lease_holder_drop(&c->holder, now);
 	TAILQ_REMOVE(&server.conns, c, link);
@@ -284,7 +302,7 @@ resume_reading(struct conn *c)
 	c->read_paused = false;
 	if (!c->budget_paused)
 		event_add(c->ev_read, NULL);
-	conn_process(c);	/* requests already buffered */
+	conn_process(c); /* requests already buffered */
 }
 
 /* Responses of one loop turn leave in one write: conn_flush() only queues the connection. */
@@ -314,8 +332,9 @@ conn_flush_queued(void)
 static void
 conn_write(struct conn *c)
 {
-	if (evbuffer_get_length(c->out) > 0 && evbuffer_write(c->out, c->fd) == -1 &&
-	    errno != EAGAIN && errno != EINTR) {
+	if (evbuffer_get_length(c->out) > 0 &&
+	    evbuffer_write(c->out, c->fd) == -1 && errno != EAGAIN &&
+	    errno != EINTR) {
 		conn_close(c, strerror(errno));
 		return;
 	}
@@ -335,7 +354,8 @@ conn_writable(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	conn_write(c);
-	if (!c->closed && c->read_paused && evbuffer_get_length(c->out) < OUT_LOW)
+	if (!c->closed && c->read_paused &&
+	    evbuffer_get_length(c->out) < OUT_LOW)
 		resume_reading(c);
 }
 
@@ -351,7 +371,8 @@ conn_send(struct conn *c)
 {
 	if (c->closed)
 		return;
-	if (evbuffer_add(c->out, server.scratch.data, server.scratch.size) == -1) {
+	if (evbuffer_add(c->out, server.scratch.data, server.scratch.size) ==
+	    -1) {
 		conn_close(c, "out of memory for its output");
 		return;
 	}
@@ -366,10 +387,13 @@ conn_send_error(struct conn *c, uint32_t msgid, const struct lp_error *err)
 }
 
 void
-conn_send_result(struct conn *c, uint32_t msgid, struct evbuffer *src, size_t len)
+conn_send_result(struct conn *c, uint32_t msgid, struct evbuffer *src,
+    size_t len)
 {
 	lp_pack_response_ok(conn_packer(), msgid);
-	if (c->closed || evbuffer_add(c->out, server.scratch.data, server.scratch.size) == -1 ||
+	if (c->closed ||
+	    evbuffer_add(c->out, server.scratch.data, server.scratch.size) ==
+		-1 ||
 	    evbuffer_remove_buffer(src, c->out, len) != (int)len) {
 		evbuffer_drain(src, len);
 		conn_close(c, "out of memory for its output");
@@ -468,8 +492,10 @@ conn_frames(struct conn *c, const char *buf, size_t len)
 			if (st == LP_FRAME_MORE)
 				break;
 			if (st == LP_FRAME_ERROR) {
-				conn_protocol_error(c, c->framer.error == LP_FRAME_MALFORMED ?
-				    LP_ERR_INVALID_REQUEST : LP_ERR_LIMIT_EXCEEDED,
+				conn_protocol_error(c,
+				    c->framer.error == LP_FRAME_MALFORMED ?
+					LP_ERR_INVALID_REQUEST :
+					LP_ERR_LIMIT_EXCEEDED,
 				    lp_frame_error_string(c->framer.error));
 				return start;
 			}

@@ -34,31 +34,37 @@ struct conn {
 	int fd;
 	struct event *ev_read;
 	struct event *ev_write;
-	struct event *ev_hangup;	/* while budget_paused: the client may go meanwhile */
-	char *in;			/* received bytes not yet consumed */
+	/* while budget_paused: the client may go meanwhile */
+	struct event *ev_hangup;
+	char *in; /* received bytes not yet consumed */
 	size_t in_len, in_cap, in_scanned;
 	struct lp_framer framer;
 	struct evbuffer *out;
-	struct holder holder;	/* its leases and waiting acquires */
-	struct run_queue runs;		/* accepted, unanswered */
+	struct holder holder;  /* its leases and waiting acquires */
+	struct run_queue runs; /* accepted, unanswered */
 	unsigned nruns;
-	LIST_HEAD(, run) runs_by_msgid[CONN_MSGID_BUCKETS];	/* the same, by msgid % buckets */
-	gid_t groups[LP_PEER_GROUPS_MAX];	/* supplementary groups, from SO_PEERGROUPS */
+	/* the same, by msgid % buckets */
+	LIST_HEAD(, run) runs_by_msgid[CONN_MSGID_BUCKETS];
+	/* supplementary groups, from SO_PEERGROUPS */
+	gid_t groups[LP_PEER_GROUPS_MAX];
 	unsigned ngroups;
-	LIST_HEAD(, gqueue) grinds;	/* its items queued in grinders */
-	char name[64];			/* from hello */
-	enum lp_error_form error_form;	/* from hello: how its error responses look */
-	struct user *user;		/* NULL once closed */
-	size_t charged;			/* of its buffers, what its user's budget counts */
-	size_t charged_input;		/* of that, its input */
-	bool read_paused;		/* its unsent output passed a bound */
-	bool budget_paused;		/* its user's buffered bytes passed max_user_buffer_bytes */
+	LIST_HEAD(, gqueue) grinds; /* its items queued in grinders */
+	char name[64];		    /* from hello */
+	/* from hello: how its error responses look */
+	enum lp_error_form error_form;
+	struct user *user; /* NULL once closed */
+	size_t charged;	   /* of its buffers, what its user's budget counts */
+	size_t charged_input; /* of that, its input */
+	bool read_paused;     /* its unsent output passed a bound */
+	/* its user's buffered bytes passed max_user_buffer_bytes */
+	bool budget_paused;
 	bool closed;
 	bool flush_queued;
 	double connected;
 	TAILQ_ENTRY(conn) link;
 	TAILQ_ENTRY(conn) flush_link;
-	TAILQ_ENTRY(conn) wait_link;	/* its user's waiting, while budget_paused */
+	/* its user's waiting, while budget_paused */
+	TAILQ_ENTRY(conn) wait_link;
 };
 
 /* A run or submitted item of c is accepted, or answered. */
@@ -96,9 +102,11 @@ void conn_free(struct conn *c);
 /* Packing a response: conn_packer() hands out a cleared packer, conn_send() queues what was packed. */
 msgpack_packer *conn_packer(void);
 void conn_send(struct conn *c);
-void conn_send_error(struct conn *c, uint32_t msgid, const struct lp_error *err);
+void conn_send_error(struct conn *c, uint32_t msgid,
+    const struct lp_error *err);
 /* A result whose len packed bytes are moved out of src. */
-void conn_send_result(struct conn *c, uint32_t msgid, struct evbuffer *src, size_t len);
+void conn_send_result(struct conn *c, uint32_t msgid, struct evbuffer *src,
+    size_t len);
 
 /* Writes what every connection queued this loop turn (server's flush event). */
 void conn_flush_queued(void);

@@ -22,12 +22,12 @@
 #include "daemon/server/stats.h"
 #include "proto/text.h"
 
-static void
-answer_error(struct conn *c, uint32_t msgid, enum lp_err code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void answer_error(struct conn *c, uint32_t msgid, enum lp_err code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-answer_error(struct conn *c, uint32_t msgid, enum lp_err code, const char *fmt, ...)
+answer_error(struct conn *c, uint32_t msgid, enum lp_err code, const char *fmt,
+    ...)
 {
 	struct lp_error err = { .code = code };
 	va_list ap;
@@ -43,7 +43,8 @@ static bool
 refuse_when_stopping(struct conn *c, uint32_t msgid)
 {
 	if (server.stopping)
-		answer_error(c, msgid, LP_ERR_STOPPING, "the daemon is stopping");
+		answer_error(c, msgid, LP_ERR_STOPPING,
+		    "the daemon is stopping");
 	return server.stopping;
 }
 
@@ -57,7 +58,8 @@ find_pool(struct conn *c, uint32_t msgid, bool named, struct lp_str name)
 		return lease_table_pool(&server.leases, server.cfg.default_pool,
 		    strlen(server.cfg.default_pool));
 	if ((p = lease_table_pool(&server.leases, name.ptr, name.len)) == NULL)
-		answer_error(c, msgid, LP_ERR_NO_SUCH_POOL, "no pool named '%s' (hello lists them)",
+		answer_error(c, msgid, LP_ERR_NO_SUCH_POOL,
+		    "no pool named '%s' (hello lists them)",
 		    lp_quote(name.ptr, name.len, buf));
 	return p;
 }
@@ -85,9 +87,10 @@ pool_allows(struct conn *c, uint32_t msgid, const struct pool *pool)
 
 	if (dispatch_may_use(&c->holder, pool))
 		return true;
-	log_warn("%s: refused pool %s (allow_users, allow_groups)", conn_label(c), cfg->name);
-	answer_error(c, msgid, LP_ERR_PERMISSION_DENIED, "uid %u may not use pool '%s'",
-	    (unsigned)c->holder.uid, cfg->name);
+	log_warn("%s: refused pool %s (allow_users, allow_groups)",
+	    conn_label(c), cfg->name);
+	answer_error(c, msgid, LP_ERR_PERMISSION_DENIED,
+	    "uid %u may not use pool '%s'", (unsigned)c->holder.uid, cfg->name);
 	return false;
 }
 
@@ -99,10 +102,12 @@ room_for_request(struct conn *c, uint32_t msgid)
 
 	if (c->nruns + c->holder.nwaiters < max)
 		return true;
-	log_warn("%s: %u request%s in flight (max_requests_per_connection)", conn_label(c), max,
-	    lp_plural(max));
-	answer_error(c, msgid, LP_ERR_LIMIT_EXCEEDED, "%u request%s already in flight on this "
-	    "connection (max_requests_per_connection)", max, lp_plural(max));
+	log_warn("%s: %u request%s in flight (max_requests_per_connection)",
+	    conn_label(c), max, lp_plural(max));
+	answer_error(c, msgid, LP_ERR_LIMIT_EXCEEDED,
+	    "%u request%s already in flight on this "
+	    "connection (max_requests_per_connection)",
+	    max, lp_plural(max));
 	return false;
 }
 
@@ -121,7 +126,8 @@ find_lease(struct conn *c, uint32_t msgid, uint64_t id)
 static bool
 hello_names(const struct conn *c, const struct pool *pool, bool exec_only)
 {
-	return (!exec_only || pool->cfg.exec) && dispatch_may_use(&c->holder, pool);
+	return (!exec_only || pool->cfg.exec) &&
+	    dispatch_may_use(&c->holder, pool);
 }
 
 /* The names of the pools c may use, or only of those with exec = yes. */
@@ -148,9 +154,10 @@ lease_still_allowed(struct conn *c, uint32_t msgid, struct lease *l)
 {
 	if (pool_allows(c, msgid, l->pool))
 		return true;
-	log_notice("lease %llu of %s released: pool %s no longer admits it (%u run%s in flight)",
-	    (unsigned long long)l->id, conn_label(c), l->pool->cfg.name, l->runs,
-	    lp_plural(l->runs));
+	log_notice(
+	    "lease %llu of %s released: pool %s no longer admits it (%u run%s in flight)",
+	    (unsigned long long)l->id, conn_label(c), l->pool->cfg.name,
+	    l->runs, lp_plural(l->runs));
 	lease_release(l, clock_now());
 	return false;
 }
@@ -168,7 +175,8 @@ pack_worker_programs(msgpack_packer *pk, const struct conn *c)
 	for (size_t i = 0; i < server.leases.npools; i++) {
 		const struct pool_config *cfg = &server.leases.pools[i].cfg;
 
-		if (hello_names(c, &server.leases.pools[i], false) && cfg->worker_program[0] != '\0')
+		if (hello_names(c, &server.leases.pools[i], false) &&
+		    cfg->worker_program[0] != '\0')
 			lp_pack_kv_str(pk, cfg->name, cfg->worker_program);
 	}
 }
@@ -180,7 +188,8 @@ do_hello(struct conn *c, const struct lp_request *req)
 	msgpack_packer *pk = conn_packer();
 
 	if (p->has_client) {
-		snprintf(c->name, sizeof c->name, "%.*s", (int)p->client.len, p->client.ptr);
+		snprintf(c->name, sizeof c->name, "%.*s", (int)p->client.len,
+		    p->client.ptr);
 		/* The cut may fall inside a character: stats must stay UTF-8. */
 		lp_utf8_repair(c->name, strlen(c->name));
 	}
@@ -213,7 +222,8 @@ answer_lease(struct conn *c, uint32_t msgid, const struct lease *l)
 	msgpack_pack_map(pk, 6);
 	lp_pack_kv_u64(pk, "lease", l->id);
 	lp_pack_kv_str(pk, "pool", l->pool->cfg.name);
-	lp_pack_kv_str(pk, "backend", config_backend_name(l->pool->cfg.backend));
+	lp_pack_kv_str(pk, "backend",
+	    config_backend_name(l->pool->cfg.backend));
 	lp_pack_kv_u64(pk, "workers", l->pool->cfg.workers);
 	lp_pack_kv_double(pk, "lease_seconds", l->term);
 	lp_pack_kv_double(pk, "grace_seconds", l->pool->cfg.grace_seconds);
@@ -241,9 +251,11 @@ do_acquire(struct conn *c, const struct lp_request *req)
 	struct lp_error err;
 
 	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
-	    !pool_allows(c, req->msgid, pool) || !room_for_request(c, req->msgid))
+	    !pool_allows(c, req->msgid, pool) ||
+	    !room_for_request(c, req->msgid))
 		return;
-	if (lease_acquire(pool, &c->holder, &a, clock_now(), &l, &w, &err) != LP_OK) {
+	if (lease_acquire(pool, &c->holder, &a, clock_now(), &l, &w, &err) !=
+	    LP_OK) {
 		conn_send_error(c, req->msgid, &err);
 		return;
 	}
@@ -267,16 +279,19 @@ exec_can_switch(void)
 
 /* The function exists, can run on the pool's backend, and the pool lets this client run it. */
 static bool
-function_allowed(struct conn *c, uint32_t msgid, const struct pool *pool, struct lp_str fn)
+function_allowed(struct conn *c, uint32_t msgid, const struct pool *pool,
+    struct lp_str fn)
 {
 	const struct lp_job_function *f;
 	char buf[LP_QUOTE_SIZE];
 
 	if (pool->cfg.worker_program[0] != '\0' && exec_is(fn)) {
-		log_warn("%s: exec refused on pool %s: it runs a worker_program", conn_label(c),
-		    pool->cfg.name);
+		log_warn(
+		    "%s: exec refused on pool %s: it runs a worker_program",
+		    conn_label(c), pool->cfg.name);
 		answer_error(c, msgid, LP_ERR_PERMISSION_DENIED,
-		    "pool '%s' does not allow exec: its workers run a worker_program", pool->cfg.name);
+		    "pool '%s' does not allow exec: its workers run a worker_program",
+		    pool->cfg.name);
 		return false;
 	}
 	/* Its program knows its functions, and answers NO_SUCH_FUNCTION for the others. */
@@ -284,30 +299,38 @@ function_allowed(struct conn *c, uint32_t msgid, const struct pool *pool, struct
 		return true;
 	if ((f = jobs_find(fn.ptr, fn.len)) == NULL) {
 		answer_error(c, msgid, LP_ERR_NO_SUCH_FUNCTION,
-		    "no function named '%s' (hello lists them)", lp_quote(fn.ptr, fn.len, buf));
+		    "no function named '%s' (hello lists them)",
+		    lp_quote(fn.ptr, fn.len, buf));
 		return false;
 	}
-	if (pool->cfg.backend == LP_BACKEND_THREAD && (f->flags & LP_JOB_THREAD_SAFE) == 0) {
+	if (pool->cfg.backend == LP_BACKEND_THREAD &&
+	    (f->flags & LP_JOB_THREAD_SAFE) == 0) {
 		answer_error(c, msgid, LP_ERR_INVALID_ARGUMENT,
-		    "function '%s' is not marked thread-safe; run it on a process pool", f->name);
+		    "function '%s' is not marked thread-safe; run it on a process pool",
+		    f->name);
 		return false;
 	}
 	if (!pool->cfg.exec && exec_is(fn)) {
-		log_warn("%s: exec refused on pool %s", conn_label(c), pool->cfg.name);
+		log_warn("%s: exec refused on pool %s", conn_label(c),
+		    pool->cfg.name);
 		answer_error(c, msgid, LP_ERR_PERMISSION_DENIED,
 		    "pool '%s' does not allow exec (set exec = yes in its [pool %s] section)",
 		    pool->cfg.name, pool->cfg.name);
 		return false;
 	}
 	if (exec_is(fn) && c->holder.uid != geteuid() && !exec_can_switch()) {
-		log_warn("%s: exec refused on pool %s: the daemon cannot switch users",
+		log_warn(
+		    "%s: exec refused on pool %s: the daemon cannot switch users",
 		    conn_label(c), pool->cfg.name);
 		answer_error(c, msgid, LP_ERR_PERMISSION_DENIED,
 		    "exec runs programs as the user who asks, and this daemon (uid %u) cannot "
-		    "switch users (%s): only uid %u may exec here", (unsigned)geteuid(),
-		    privs_exec_any_user() ? "its fork server was restarted without CAP_SETUID, "
-		    "CAP_SETGID and CAP_KILL; restart leasepoold" :
-		    "it has no CAP_SETUID, CAP_SETGID and CAP_KILL", (unsigned)geteuid());
+		    "switch users (%s): only uid %u may exec here",
+		    (unsigned)geteuid(),
+		    privs_exec_any_user() ?
+			"its fork server was restarted without CAP_SETUID, "
+			"CAP_SETGID and CAP_KILL; restart leasepoold" :
+			"it has no CAP_SETUID, CAP_SETGID and CAP_KILL",
+		    (unsigned)geteuid());
 		return false;
 	}
 	return true;
@@ -335,7 +358,8 @@ do_run(struct conn *c, const struct lp_request *req)
 	if ((l = find_lease(c, req->msgid, p->lease)) == NULL ||
 	    !lease_still_allowed(c, req->msgid, l))
 		return;
-	if (refuse_when_stopping(c, req->msgid) || !room_for_request(c, req->msgid) ||
+	if (refuse_when_stopping(c, req->msgid) ||
+	    !room_for_request(c, req->msgid) ||
 	    !function_allowed(c, req->msgid, l->pool, p->fn))
 		return;
 	if (lease_run_begin(l, clock_now(), &err) != LP_OK) {
@@ -343,9 +367,12 @@ do_run(struct conn *c, const struct lp_request *req)
 		return;
 	}
 	timeout = job_timeout(l->pool, p->has_timeout, p->timeout);
-	r = run_new(&conn_run_owner, &caller, req->msgid, l->pool, l, &(struct run_job){
-	    .fn = p->fn, .args = p->args, .kwargs = p->kwargs, .timeout = timeout,
-	    .as_caller = exec_is(p->fn) });
+	r = run_new(&conn_run_owner, &caller, req->msgid, l->pool, l,
+	    &(struct run_job){ .fn = p->fn,
+		.args = p->args,
+		.kwargs = p->kwargs,
+		.timeout = timeout,
+		.as_caller = exec_is(p->fn) });
 	conn_add_run(c, r);
 	executor_submit(l->executor, r);
 }
@@ -358,7 +385,8 @@ do_release(struct conn *c, const struct lp_request *req)
 	if ((l = find_lease(c, req->msgid, req->p.release.lease)) == NULL)
 		return;
 	log_debug("lease %llu released by %s (%u run%s in flight)",
-	    (unsigned long long)l->id, conn_label(c), l->runs, lp_plural(l->runs));
+	    (unsigned long long)l->id, conn_label(c), l->runs,
+	    lp_plural(l->runs));
 	lease_release(l, clock_now());
 	lp_pack_response_ok(conn_packer(), req->msgid);
 	msgpack_pack_true(&server.packer);
@@ -376,8 +404,8 @@ do_renew(struct conn *c, const struct lp_request *req)
 	if ((l = find_lease(c, req->msgid, p->lease)) == NULL ||
 	    !lease_still_allowed(c, req->msgid, l))
 		return;
-	if (lease_renew(l, p->has_lease_seconds ? p->lease_seconds : 0, clock_now(),
-	    &granted, &err) != LP_OK) {
+	if (lease_renew(l, p->has_lease_seconds ? p->lease_seconds : 0,
+		clock_now(), &granted, &err) != LP_OK) {
 		conn_send_error(c, req->msgid, &err);
 		return;
 	}
@@ -394,7 +422,8 @@ do_stats(struct conn *c, const struct lp_request *req)
 	struct pool *pool = NULL;
 	msgpack_packer *pk;
 
-	if (p->has_pool && (pool = find_pool(c, req->msgid, true, p->pool)) == NULL)
+	if (p->has_pool &&
+	    (pool = find_pool(c, req->msgid, true, p->pool)) == NULL)
 		return;
 	pk = conn_packer();
 	lp_pack_response_ok(pk, req->msgid);
@@ -411,10 +440,12 @@ do_submit(struct conn *c, const struct lp_request *req)
 	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
 	    !pool_allows(c, req->msgid, pool))
 		return;
-	if (refuse_when_stopping(c, req->msgid) || !room_for_request(c, req->msgid) ||
+	if (refuse_when_stopping(c, req->msgid) ||
+	    !room_for_request(c, req->msgid) ||
 	    !function_allowed(c, req->msgid, pool, p->fn))
 		return;
-	grinder_submit(c, req->msgid, pool, p, job_timeout(pool, p->has_timeout, p->timeout));
+	grinder_submit(c, req->msgid, pool, p,
+	    job_timeout(pool, p->has_timeout, p->timeout));
 }
 
 static void
@@ -425,12 +456,13 @@ do_scale(struct conn *c, const struct lp_request *req)
 	msgpack_packer *pk;
 
 	if ((pool = find_pool(c, req->msgid, p->has_pool, p->pool)) == NULL ||
-	    !pool_allows(c, req->msgid, pool) || refuse_when_stopping(c, req->msgid))
+	    !pool_allows(c, req->msgid, pool) ||
+	    refuse_when_stopping(c, req->msgid))
 		return;
 	lease_pool_scale(pool, p->units, clock_now());
-	log_info("%s scaled pool %s to %llu unit%s: target %u executor%s", conn_label(c),
-	    pool->cfg.name, (unsigned long long)p->units, lp_plural(p->units), pool->target,
-	    lp_plural(pool->target));
+	log_info("%s scaled pool %s to %llu unit%s: target %u executor%s",
+	    conn_label(c), pool->cfg.name, (unsigned long long)p->units,
+	    lp_plural(p->units), pool->target, lp_plural(pool->target));
 	pk = conn_packer();
 	lp_pack_response_ok(pk, req->msgid);
 	msgpack_pack_map(pk, 3);
@@ -471,7 +503,9 @@ dispatch(struct conn *c, const struct lp_request *req)
 
 	/* Two answers to one msgid could not be told apart: the second request is refused. */
 	if (conn_msgid_in_flight(c, req->msgid)) {
-		answer_error(c, req->msgid, LP_ERR_INVALID_REQUEST, "msgid %" PRIu32 " is already "
+		answer_error(c, req->msgid, LP_ERR_INVALID_REQUEST,
+		    "msgid %" PRIu32
+		    " is already "
 		    "in flight on this connection: a msgid is unique until it is answered",
 		    req->msgid);
 		return;
@@ -499,8 +533,8 @@ on_waiter_failed(struct waiter *w, const struct lp_error *err, void *arg)
 		grinder_acquire_failed(w->holder, err);
 		return;
 	}
-	log_debug("%s: acquire on pool %s failed: %s", conn_label(c), w->pool->cfg.name,
-	    err->message);
+	log_debug("%s: acquire on pool %s failed: %s", conn_label(c),
+	    w->pool->cfg.name, err->message);
 	conn_send_error(c, w->tag, err);
 }
 
@@ -523,7 +557,8 @@ static void
 on_stop_executor(struct executor *ex, void *arg)
 {
 	if (ex->state == EXECUTOR_STARTING)
-		log_info("pool %s: executor %u was still starting; withdrawn by the stop",
+		log_info(
+		    "pool %s: executor %u was still starting; withdrawn by the stop",
 		    ex->pool->cfg.name, ex->id);
 	else
 		log_info("pool %s: executor %u idle above the target; retired",

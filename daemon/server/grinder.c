@@ -23,11 +23,14 @@
 struct guser {
 	struct grinder *g;
 	struct user *user;
-	unsigned nqueues;		/* its connections' queues, whether they hold items or not */
-	TAILQ_HEAD(, gqueue) ring;	/* its connections' turn order, while they have items */
+	/* its connections' queues, whether they hold items or not */
+	unsigned nqueues;
+	/* its connections' turn order, while they have items */
+	TAILQ_HEAD(, gqueue) ring;
 	bool in_ring;
-	TAILQ_ENTRY(guser) ring_link;	/* the grinder's turn order, while it has items */
-	LIST_ENTRY(guser) link;		/* the grinder's users */
+	/* the grinder's turn order, while it has items */
+	TAILQ_ENTRY(guser) ring_link;
+	LIST_ENTRY(guser) link; /* the grinder's users */
 };
 
 /* One client's items in one grinder. */
@@ -37,23 +40,25 @@ struct gqueue {
 	struct conn *conn;
 	struct run_queue items;
 	bool in_ring;
-	TAILQ_ENTRY(gqueue) ring_link;	/* its user's turn order, while it has items */
-	LIST_ENTRY(gqueue) conn_link;	/* c->grinds */
+	/* its user's turn order, while it has items */
+	TAILQ_ENTRY(gqueue) ring_link;
+	LIST_ENTRY(gqueue) conn_link; /* c->grinds */
 };
 
 struct grinder {
 	struct pool *pool;
-	struct holder holder;	/* the grinder's lease, and its wait for one */
+	struct holder holder; /* the grinder's lease, and its wait for one */
 	struct lease *lease;
 	bool acquiring;
 	LIST_HEAD(, guser) users;
 	TAILQ_HEAD(, guser) ring;
-	unsigned nring;			/* users with items queued */
-	TAILQ_HEAD(, run) by_age;	/* every queued item, oldest first */
+	unsigned nring;		  /* users with items queued */
+	TAILQ_HEAD(, run) by_age; /* every queued item, oldest first */
 	unsigned queued;
-	unsigned hurried;		/* of them, requeued or short of time: no batch wait */
+	/* of them, requeued or short of time: no batch wait */
+	unsigned hurried;
 	unsigned running;
-	struct event *timer;		/* batch_wait of the oldest item */
+	struct event *timer; /* batch_wait of the oldest item */
 	uint64_t batches;
 	uint64_t dispatched;
 	uint64_t completed;
@@ -84,7 +89,8 @@ grinder_init(struct lease_table *t)
 	for (size_t i = 0; i < t->npools; i++) {
 		struct grinder *g = calloc(1, sizeof *g);
 
-		if (g == NULL || (g->timer = evtimer_new(server.base, on_timer, g)) == NULL)
+		if (g == NULL ||
+		    (g->timer = evtimer_new(server.base, on_timer, g)) == NULL)
 			fatalx("out of memory");
 		g->pool = &t->pools[i];
 		lease_holder_init(&g->holder, NULL);
@@ -104,7 +110,7 @@ guser_of(struct grinder *g, struct user *user)
 {
 	struct guser *u;
 
-	LIST_FOREACH(u, &g->users, link)
+	LIST_FOREACH (u, &g->users, link)
 		if (u->user == user)
 			return u;
 	u = xcalloc(1, sizeof *u);
@@ -120,7 +126,7 @@ queue_of(struct grinder *g, struct conn *c)
 {
 	struct gqueue *q;
 
-	LIST_FOREACH(q, &c->grinds, conn_link)
+	LIST_FOREACH (q, &c->grinds, conn_link)
 		if (q->g == g)
 			return q;
 	q = xcalloc(1, sizeof *q);
@@ -221,12 +227,16 @@ grinder_submit(struct conn *c, uint32_t msgid, struct pool *pool,
 	struct grinder *g = pool->grinder;
 	struct gqueue *q = queue_of(g, c);
 	struct run_job job = {
-		.fn = p->fn, .args = p->args, .kwargs = p->kwargs, .timeout = timeout,
+		.fn = p->fn,
+		.args = p->args,
+		.kwargs = p->kwargs,
+		.timeout = timeout,
 		.owner = p->has_owner ? p->owner : (struct lp_str){ "", 0 },
 		.as_caller = exec_is(p->fn),
 	};
 	struct run_caller caller = conn_caller(c);
-	struct run *r = run_new(&grinder_item_owner, &caller, msgid, pool, NULL, &job);
+	struct run *r =
+	    run_new(&grinder_item_owner, &caller, msgid, pool, NULL, &job);
 
 	r->grinder = g;
 	conn_add_run(c, r);
@@ -262,8 +272,9 @@ batch_due(struct grinder *g, double now)
 {
 	const struct run *oldest = TAILQ_FIRST(&g->by_age);
 
-	return oldest != NULL && (g->queued >= g->pool->cfg.batch_size || g->hurried > 0 ||
-	    now - oldest->accepted >= g->pool->cfg.batch_wait);
+	return oldest != NULL &&
+	    (g->queued >= g->pool->cfg.batch_size || g->hurried > 0 ||
+		now - oldest->accepted >= g->pool->cfg.batch_wait);
 }
 
 static void
@@ -288,14 +299,17 @@ arm_timer(struct grinder *g, double now)
 static void
 acquire_executor(struct grinder *g)
 {
-	struct acquire a = { .owner = "grinder", .owner_len = 7,
-	    .lease_seconds = GRINDER_LEASE_SECONDS, .wait = true };
+	struct acquire a = { .owner = "grinder",
+		.owner_len = 7,
+		.lease_seconds = GRINDER_LEASE_SECONDS,
+		.wait = true };
 	struct lease *l;
 	struct waiter *w;
 	struct lp_error err;
 
 	g->acquiring = true;
-	if (lease_acquire(g->pool, &g->holder, &a, clock_now(), &l, &w, &err) != LP_OK) {
+	if (lease_acquire(g->pool, &g->holder, &a, clock_now(), &l, &w, &err) !=
+	    LP_OK) {
 		grinder_acquire_failed(&g->holder, &err);
 		return;
 	}
@@ -380,7 +394,8 @@ take_batch(void *arg, struct run **out, unsigned max, size_t max_bytes)
 		unqueue(q, r);
 		ring_rotate(q);
 		if (lease_run_begin(l, now, &err) != LP_OK)
-			fatalx("grinder: its own lease refused a run: %s", err.message);
+			fatalx("grinder: its own lease refused a run: %s",
+			    err.message);
 		r->lease = l;
 		g->running++;
 		out[n++] = r;
@@ -495,7 +510,7 @@ static void
 fail_item(struct grinder *g, struct run *r, const struct lp_error *err)
 {
 	unqueue(queue_of(g, r->conn), r);
-	g->running++;		/* run_answer_error() ends it through item_ended() */
+	g->running++; /* run_answer_error() ends it through item_ended() */
 	run_answer_error(r, err);
 }
 
@@ -596,5 +611,6 @@ grinder_pack_stats(msgpack_packer *pk, const struct pool *p, double now)
 	/* With them, how far the queue is from a batch. */
 	lp_pack_kv_u64(pk, "batch_size", p->cfg.batch_size);
 	lp_pack_kv_double(pk, "batch_wait", p->cfg.batch_wait);
-	lp_pack_kv_double(pk, "oldest_wait", oldest != NULL ? now - oldest->accepted : 0);
+	lp_pack_kv_double(pk, "oldest_wait",
+	    oldest != NULL ? now - oldest->accepted : 0);
 }

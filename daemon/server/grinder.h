@@ -45,7 +45,6 @@ void grinder_drop_conn(struct conn *c);
 /* Stopping: queued items are answered STOPPING; running batches finish. */
 void grinder_stop(struct lease_table *t);
 
-
 /* The lease table's answers to a grinder's acquire. */
 void grinder_granted(struct holder *h, struct lease *l);
 void grinder_acquire_failed(struct holder *h, const struct lp_error *err);

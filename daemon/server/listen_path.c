@@ -19,8 +19,10 @@
 static int
 make_system_dir(char *why, size_t len)
 {
-	if (mkdir(LISTEN_SYSTEM_DIR, SYSTEM_SOCKET_DIR_MODE) == -1 && errno != EEXIST) {
-		snprintf(why, len, "cannot make %s: %s", LISTEN_SYSTEM_DIR, strerror(errno));
+	if (mkdir(LISTEN_SYSTEM_DIR, SYSTEM_SOCKET_DIR_MODE) == -1 &&
+	    errno != EEXIST) {
+		snprintf(why, len, "cannot make %s: %s", LISTEN_SYSTEM_DIR,
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -30,11 +32,13 @@ int
 listen_path_check(const char *path, bool make_dir, char *why, size_t len)
 {
 	const struct lp_trusted_uids self = trust_daemon_uids();
-	enum lp_path_state state = lp_path_check(path, S_IFSOCK, &self, why, len);
+	enum lp_path_state state =
+	    lp_path_check(path, S_IFSOCK, &self, why, len);
 
 	if (state == LP_PATH_NO_DIR && strcmp(path, LP_SYSTEM_SOCKET) == 0) {
 		if (!make_dir) {
-			snprintf(why, len, "%s will be made", LISTEN_SYSTEM_DIR);
+			snprintf(why, len, "%s will be made",
+			    LISTEN_SYSTEM_DIR);
 			return 0;
 		}
 		if (make_system_dir(why, len) == -1)
@@ -47,7 +51,8 @@ listen_path_check(const char *path, bool make_dir, char *why, size_t len)
 		why[0] = '\0';
 		return 0;
 	case LP_PATH_WRONG_TYPE:
-		snprintf(why + strlen(why), len - strlen(why), ": leasepoold replaces only a socket");
+		snprintf(why + strlen(why), len - strlen(why),
+		    ": leasepoold replaces only a socket");
 		return -1;
 	case LP_PATH_NO_DIR:
 	case LP_PATH_UNTRUSTED:
@@ -57,7 +62,8 @@ listen_path_check(const char *path, bool make_dir, char *why, size_t len)
 }
 
 int
-listen_path_give_dir(const char *path, uid_t uid, gid_t gid, char *why, size_t len)
+listen_path_give_dir(const char *path, uid_t uid, gid_t gid, char *why,
+    size_t len)
 {
 	struct stat st;
 
@@ -70,8 +76,8 @@ listen_path_give_dir(const char *path, uid_t uid, gid_t gid, char *why, size_t l
 		return -1;
 	}
 	if (chown(LISTEN_SYSTEM_DIR, uid, gid) == -1) {
-		snprintf(why, len, "cannot give %s to uid %u: %s", LISTEN_SYSTEM_DIR,
-		    (unsigned)uid, strerror(errno));
+		snprintf(why, len, "cannot give %s to uid %u: %s",
+		    LISTEN_SYSTEM_DIR, (unsigned)uid, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -26,6 +26,7 @@ int listen_path_check(const char *path, bool make_dir, char *why, size_t len);
  * gid's, as RuntimeDirectory= with User= would make it; for any other path
  * nothing is done.  -1 when it cannot be, and why says why.
  */
-int listen_path_give_dir(const char *path, uid_t uid, gid_t gid, char *why, size_t len);
+int listen_path_give_dir(const char *path, uid_t uid, gid_t gid, char *why,
+    size_t len);
 
 #endif

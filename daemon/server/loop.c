@@ -11,7 +11,7 @@
 
 static struct {
 	double last_input;
-	double mean_gap;	/* between inputs, a moving average; starts slow */
+	double mean_gap; /* between inputs, a moving average; starts slow */
 } lp = { .mean_gap = POLICY_GAP_CAP };
 
 void
@@ -41,8 +41,10 @@ poll_until_quiet(struct event_base *base)
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		if (loop_ended(base))
 			return false;
-		if (clock_now() - fmax(started, lp.last_input) >= server.cfg.busy_poll ||
-		    !policy_loop_polls(lp.mean_gap, server.cfg.busy_poll, runs_in_flight()))
+		if (clock_now() - fmax(started, lp.last_input) >=
+			server.cfg.busy_poll ||
+		    !policy_loop_polls(lp.mean_gap, server.cfg.busy_poll,
+			runs_in_flight()))
 			return true;
 		sched_yield();
 	}
@@ -52,7 +54,8 @@ poll_until_quiet(struct event_base *base)
 static bool
 input_is_streaming(void)
 {
-	return policy_loop_polls(lp.mean_gap, server.cfg.busy_poll, runs_in_flight()) &&
+	return policy_loop_polls(lp.mean_gap, server.cfg.busy_poll,
+		   runs_in_flight()) &&
 	    clock_now() - lp.last_input < server.cfg.busy_poll;
 }
 

@@ -59,7 +59,8 @@ format_stats(struct evbuffer *body)
 	msgpack_packer_init(&pk, &packed, msgpack_sbuffer_write);
 	stats_pack(&pk, NULL, NULL, clock_now());
 	msgpack_unpacked_init(&stats);
-	if (msgpack_unpack_next(&stats, packed.data, packed.size, NULL) == MSGPACK_UNPACK_SUCCESS)
+	if (msgpack_unpack_next(&stats, packed.data, packed.size, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS)
 		rc = lp_prometheus_write(&stats.data, to_evbuffer, body);
 	msgpack_unpacked_destroy(&stats);
 	msgpack_sbuffer_destroy(&packed);
@@ -71,8 +72,8 @@ serve_metrics(struct evhttp_request *req, void *arg)
 {
 	struct evbuffer *body;
 
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    LP_PROMETHEUS_CONTENT_TYPE);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", LP_PROMETHEUS_CONTENT_TYPE);
 	/* libevent 2.1 would send a body even to HEAD. */
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
 		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
@@ -122,14 +123,17 @@ static struct bufferevent *
 new_connection(struct event_base *base, void *arg)
 {
 	static const struct timeval now = { 0, 0 };
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev =
+	    bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 
 	if (bev == NULL)
-		return NULL;	/* evhttp makes one itself, uncounted: memory is short anyway */
+		/* evhttp makes one itself, uncounted: memory is short anyway */
+		return NULL;
 	bufferevent_incref(bev);
-	if (event_base_once(base, -1, EV_TIMEOUT, watch_connection, bev, &now) == -1) {
+	if (event_base_once(base, -1, EV_TIMEOUT, watch_connection, bev,
+		&now) == -1) {
 		bufferevent_decref(bev);
-		return bev;	/* uncounted, as above */
+		return bev; /* uncounted, as above */
 	}
 	if (++open_connections == METRICS_CONNECTIONS_MAX)
 		evconnlistener_disable(listener);
@@ -144,15 +148,18 @@ metrics_exposed(const char *address, char *why, size_t len)
 	const struct in6_addr *in6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
 
 	if (address[0] == '\0' ||
-	    evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss, &sslen) != 0)
+	    evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss,
+		&sslen) != 0)
 		return false;
 	if (ss.ss_family == AF_INET &&
 	    ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24 == 127)
 		return false;
-	if (ss.ss_family == AF_INET6 && (IN6_IS_ADDR_LOOPBACK(in6) ||
-	    (IN6_IS_ADDR_V4MAPPED(in6) && in6->s6_addr[12] == 127)))
+	if (ss.ss_family == AF_INET6 &&
+	    (IN6_IS_ADDR_LOOPBACK(in6) ||
+		(IN6_IS_ADDR_V4MAPPED(in6) && in6->s6_addr[12] == 127)))
 		return false;
-	snprintf(why, len, "metrics_listen %s is not a loopback address: every host that can "
+	snprintf(why, len,
+	    "metrics_listen %s is not a loopback address: every host that can "
 	    "reach it may read the daemon's statistics and hold its %d HTTP connections",
 	    address, METRICS_CONNECTIONS_MAX);
 	return true;
@@ -165,15 +172,21 @@ listen_tcp(const char *address)
 	int sslen = (int)sizeof ss, one = 1, fd;
 
 	/* config.c accepted it already; this is the same parser. */
-	if (evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss, &sslen) != 0)
+	if (evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss,
+		&sslen) != 0)
 		fatalx("metrics_listen %s: not an address and port", address);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
-		fatalx("metrics_listen %s: socket: %s%s", address, strerror(errno),
-		    errno == EAFNOSUPPORT ? " (under systemd, RestrictAddressFamilies= must "
-		    "allow AF_INET or AF_INET6: see leasepoold.conf(5))" : "");
+		fatalx("metrics_listen %s: socket: %s%s", address,
+		    strerror(errno),
+		    errno == EAFNOSUPPORT ?
+			" (under systemd, RestrictAddressFamilies= must "
+			"allow AF_INET or AF_INET6: see leasepoold.conf(5))" :
+			"");
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-	    bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) == -1 || listen(fd, 16) == -1)
+	    bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) == -1 ||
+	    listen(fd, 16) == -1)
 		fatalx("metrics_listen %s: %s", address, strerror(errno));
 	return fd;
 }

@@ -21,12 +21,14 @@
 #define STATUS_INTERVAL 1.0
 
 static struct {
-	bool enabled;			/* NOTIFY_SOCKET was set */
-	bool ready;			/* READY=1 was sent */
-	bool warned;			/* a failed send was logged */
-	char status[512];		/* the last STATUS= sent: pool names and reasons fit */
-	double status_sent;		/* when, monotonic seconds */
-	struct event *ev_status;	/* a change that came too soon after the last one */
+	bool enabled; /* NOTIFY_SOCKET was set */
+	bool ready;   /* READY=1 was sent */
+	bool warned;  /* a failed send was logged */
+	/* the last STATUS= sent: pool names and reasons fit */
+	char status[512];
+	double status_sent; /* when, monotonic seconds */
+	/* a change that came too soon after the last one */
+	struct event *ev_status;
 	struct event *ev_watchdog;
 } notify;
 
@@ -51,14 +53,18 @@ notify_listen_fd(char *path, size_t len)
 
 	/* Unsets LISTEN_*, and marks the socket close-on-exec: no worker inherits it. */
 	if ((n = sd_proto_listen_fds()) < 0)
-		fatalx("systemd passed sockets the daemon cannot read: %s", strerror(-n));
+		fatalx("systemd passed sockets the daemon cannot read: %s",
+		    strerror(-n));
 	if (n == 0)
 		return -1;
 	if (n > 1)
-		fatalx("systemd passed %d sockets; leasepoold listens on one "
-		    "(one ListenStream= in leasepoold.socket)", n);
+		fatalx(
+		    "systemd passed %d sockets; leasepoold listens on one "
+		    "(one ListenStream= in leasepoold.socket)",
+		    n);
 	if (!sd_proto_is_listening_unix_stream(fd))
-		fatalx("the socket systemd passed is not a listening Unix stream socket "
+		fatalx(
+		    "the socket systemd passed is not a listening Unix stream socket "
 		    "(ListenStream=/path in leasepoold.socket)");
 	/* systemd passes it blocking; accept4() drains it in a loop. */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
@@ -67,9 +73,11 @@ notify_listen_fd(char *path, size_t len)
 	if (getsockname(fd, (struct sockaddr *)&sun, &sunlen) == -1)
 		fatalx("the socket systemd passed: %s", strerror(errno));
 	if (sun.sun_path[0] != '\0')
-		snprintf(path, len, "%.*s", (int)sizeof sun.sun_path, sun.sun_path);
+		snprintf(path, len, "%.*s", (int)sizeof sun.sun_path,
+		    sun.sun_path);
 	else
-		snprintf(path, len, "@%.*s", (int)(sizeof sun.sun_path - 1), sun.sun_path + 1);
+		snprintf(path, len, "@%.*s", (int)(sizeof sun.sun_path - 1),
+		    sun.sun_path + 1);
 	return fd;
 }
 
@@ -92,7 +100,8 @@ watchdog_start(struct event_base *base)
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
 	notify.ev_watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, NULL);
-	if (notify.ev_watchdog == NULL || event_add(notify.ev_watchdog, &tv) == -1)
+	if (notify.ev_watchdog == NULL ||
+	    event_add(notify.ev_watchdog, &tv) == -1)
 		fatalx("cannot start the watchdog timer");
 	log_info("systemd watchdog: a ping every %.3f s", (double)usec / 1e6);
 	send_text("WATCHDOG=1");
@@ -119,13 +128,15 @@ describe(char *buf, size_t len)
 	unsigned leases = 0, waiters = 0;
 
 	if (server.stopping) {
-		snprintf(buf, len, "stopping: runs in flight: %u", runs_in_flight());
+		snprintf(buf, len, "stopping: runs in flight: %u",
+		    runs_in_flight());
 		return;
 	}
 	if (!notify.ready && (cold = cold_pool()) != NULL) {
-		snprintf(buf, len, "starting: pool %s has %u of %u executor%s warm%s%s",
-		    cold->cfg.name, cold->nexecutors - cold->nstarting, cold->cfg.executors_min,
-		    lp_plural(cold->cfg.executors_min),
+		snprintf(buf, len,
+		    "starting: pool %s has %u of %u executor%s warm%s%s",
+		    cold->cfg.name, cold->nexecutors - cold->nstarting,
+		    cold->cfg.executors_min, lp_plural(cold->cfg.executors_min),
 		    cold->failing ? "; workers cannot start: " : "",
 		    cold->failing ? cold->failing_reason : "");
 		return;
@@ -134,8 +145,9 @@ describe(char *buf, size_t len)
 		leases += lease_pool_leased(&server.leases.pools[i]);
 		waiters += server.leases.pools[i].nwaiters;
 	}
-	snprintf(buf, len, "leases: %u, waiters: %u, runs in flight: %u, clients: %u",
-	    leases, waiters, runs_in_flight(), server.nconns);
+	snprintf(buf, len,
+	    "leases: %u, waiters: %u, runs in flight: %u, clients: %u", leases,
+	    waiters, runs_in_flight(), server.nconns);
 }
 
 /* Sends prefix (may be empty) with the STATUS= line, when either is news. */
@@ -169,7 +181,8 @@ notify_changed(double now)
 		return;
 	if (!notify.ready && !server.stopping && cold_pool() == NULL) {
 		notify.ready = true;
-		log_info("every pool is warm: telling systemd the daemon is ready");
+		log_info(
+		    "every pool is warm: telling systemd the daemon is ready");
 		send_with_status("READY=1\n", now);
 		return;
 	}
@@ -221,7 +234,8 @@ notify_reloading(void)
 	/* MONOTONIC_USEC: what Type=notify-reload (systemd 253) wants with RELOADING=1. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(text, sizeof text, "RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+		(unsigned long long)ts.tv_nsec / 1000);
 	send_text(text);
 }
 

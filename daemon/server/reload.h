@@ -4,9 +4,9 @@
 #define LP_DAEMON_RELOAD_H
 
 struct reload_result {
-	unsigned changed;	/* keys that took effect */
-	unsigned restart;	/* keys that wait for a restart (named in the log) */
-	char error[1024];	/* why the file was refused */
+	unsigned changed; /* keys that took effect */
+	unsigned restart; /* keys that wait for a restart (named in the log) */
+	char error[1024]; /* why the file was refused */
 };
 
 /* 0, also when there is no file to read again; -1 when the file was refused (r->error). */

@@ -47,8 +47,10 @@ check_socket_dir(const char *name, const char *socket, char *err, size_t len)
 	dir = dirname(copy);
 	if (access(dir, W_OK | X_OK) == 0)
 		return 0;
-	snprintf(err, len, "%s cannot make its socket in %s (%s): give it a directory of its "
-	    "own with -s, or use the default, %s", name, dir, strerror(errno), LP_SYSTEM_SOCKET);
+	snprintf(err, len,
+	    "%s cannot make its socket in %s (%s): give it a directory of its "
+	    "own with -s, or use the default, %s",
+	    name, dir, strerror(errno), LP_SYSTEM_SOCKET);
 	return -1;
 }
 
@@ -58,34 +60,41 @@ drop_to(const struct passwd *pw, char *err, size_t len)
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-		snprintf(err, len, "cannot become %s: %s", pw->pw_name, strerror(errno));
+		snprintf(err, len, "cannot become %s: %s", pw->pw_name,
+		    strerror(errno));
 		return -1;
 	}
 	/* Gone for good, or this is no drop at all. */
 	if (pw->pw_uid != 0 && setuid(0) != -1) {
-		snprintf(err, len, "could become root again after becoming %s", pw->pw_name);
+		snprintf(err, len, "could become root again after becoming %s",
+		    pw->pw_name);
 		return -1;
 	}
 	return 0;
 }
 
 int
-runas_become(const char *name, const char *socket, bool make_dir, char *err, size_t len)
+runas_become(const char *name, const char *socket, bool make_dir, char *err,
+    size_t len)
 {
 	struct passwd *pw;
 
 	errno = 0;
 	if ((pw = getpwnam(name)) == NULL) {
-		snprintf(err, len, "no user named %s%s%s", name, errno ? ": " : "",
-		    errno ? strerror(errno) : "");
+		snprintf(err, len, "no user named %s%s%s", name,
+		    errno ? ": " : "", errno ? strerror(errno) : "");
 		return -1;
 	}
 	if (geteuid() != 0) {
-		snprintf(err, len, "only root can become another user, and leasepoold runs as "
-		    "uid %u", (unsigned)geteuid());
+		snprintf(err, len,
+		    "only root can become another user, and leasepoold runs as "
+		    "uid %u",
+		    (unsigned)geteuid());
 		return -1;
 	}
-	if (make_dir && listen_path_give_dir(socket, pw->pw_uid, pw->pw_gid, err, len) == -1)
+	if (make_dir &&
+	    listen_path_give_dir(socket, pw->pw_uid, pw->pw_gid, err, len) ==
+		-1)
 		return -1;
 	if (drop_to(pw, err, len) == -1)
 		return -1;

@@ -20,6 +20,7 @@ void runas_environment(const char *name);
  * root may.  -1 with the reason in err: no such user, not root, a socket
  * directory the user could not make the socket in.
  */
-int runas_become(const char *name, const char *socket, bool make_dir, char *err, size_t len);
+int runas_become(const char *name, const char *socket, bool make_dir, char *err,
+    size_t len);
 
 #endif

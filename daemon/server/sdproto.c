@@ -69,7 +69,8 @@ sd_proto_notify(const char *text)
 		sun.sun_path[0] = '\0';
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return -errno;
-	n = sendto(fd, text, strlen(text), MSG_NOSIGNAL, (struct sockaddr *)&sun,
+	n = sendto(fd, text, strlen(text), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun,
 	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
 	saved = errno;
 	close(fd);
@@ -90,7 +91,8 @@ sd_proto_listen_fds(void)
 		return 0;
 	if (n > 1024)
 		return -EINVAL;
-	for (int fd = SD_PROTO_LISTEN_FDS_START; fd < SD_PROTO_LISTEN_FDS_START + n; fd++)
+	for (int fd = SD_PROTO_LISTEN_FDS_START;
+	     fd < SD_PROTO_LISTEN_FDS_START + n; fd++)
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
 			return -errno;
 	return (int)n;
@@ -107,12 +109,16 @@ sd_proto_is_listening_unix_stream(int fd)
 
 	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
 		return false;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen) == -1 || type != SOCK_STREAM)
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen) == -1 ||
+	    type != SOCK_STREAM)
 		return false;
 	optlen = sizeof listening;
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) == -1 || !listening)
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) ==
+		-1 ||
+	    !listening)
 		return false;
-	return getsockname(fd, (struct sockaddr *)&sun, &len) == 0 && sun.sun_family == AF_UNIX;
+	return getsockname(fd, (struct sockaddr *)&sun, &len) == 0 &&
+	    sun.sun_family == AF_UNIX;
 }
 
 uint64_t

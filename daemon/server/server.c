@@ -40,7 +40,9 @@ server_log_level(void)
 {
 	int level = server.cfg.log_level + server.verbosity;
 
-	return level > LOG_DEBUG ? LOG_DEBUG : level < LOG_ERR ? LOG_ERR : level;
+	return level > LOG_DEBUG ? LOG_DEBUG :
+	    level < LOG_ERR	 ? LOG_ERR :
+				   level;
 }
 
 static struct timeval
@@ -92,7 +94,8 @@ runs_drained(void)
 
 	if (server.stopping)
 		event_base_loopexit(server.base, NULL);
-	else	/* re-armed at every drain: a daemon whose runs keep ending is not trimmed */
+	/* re-armed at every drain: a daemon whose runs keep ending is not trimmed */
+	else
 		evtimer_add(server.ev_quiet, &quiet);
 }
 
@@ -118,7 +121,8 @@ on_quiet(evutil_socket_t fd, short what, void *arg)
 static void
 on_shutdown_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	log_warn("shutdown_timeout passed with %u run%s in flight; stopping them",
+	log_warn(
+	    "shutdown_timeout passed with %u run%s in flight; stopping them",
 	    runs_in_flight(), lp_plural(runs_in_flight()));
 	event_base_loopexit(server.base, NULL);
 }
@@ -165,7 +169,8 @@ log_unsafe(void *arg, const char *text)
 void
 server_warn_unsafe(void)
 {
-	config_warnings(&server.cfg, geteuid(), !server.socket_from_systemd, log_unsafe, NULL);
+	config_warnings(&server.cfg, geteuid(), !server.socket_from_systemd,
+	    log_unsafe, NULL);
 }
 
 static void
@@ -242,9 +247,11 @@ pause_accepting(int error, unsigned accepted)
 		return;
 	}
 	accept_pause.since = clock_now();
-	log_warn("accept: %s, with %u connections open and %d descriptors kept for "
+	log_warn(
+	    "accept: %s, with %u connections open and %d descriptors kept for "
 	    "starting workers; new connections wait in the listen backlog until there is "
-	    "room (tried every %.1f s)", fdreserve_why(error), server.nconns, FDRESERVE_COUNT,
+	    "room (tried every %.1f s)",
+	    fdreserve_why(error), server.nconns, FDRESERVE_COUNT,
 	    ACCEPT_PAUSE_MS / 1000.0);
 }
 
@@ -253,7 +260,8 @@ accepting_again(unsigned accepted)
 {
 	if (accept_pause.since == 0)
 		return;
-	log_notice("accepting connections again after %.1f s paused; %u waited in the backlog",
+	log_notice(
+	    "accepting connections again after %.1f s paused; %u waited in the backlog",
 	    clock_now() - accept_pause.since, accept_pause.accepted + accepted);
 	accept_pause.since = 0;
 	accept_pause.accepted = 0;
@@ -279,7 +287,8 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
 			pause_accepting(errno, accepted);
 			return;
 		}
@@ -313,10 +322,12 @@ remove_stale_socket(const struct sockaddr_un *sun)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		fatalx("socket: %s", strerror(errno));
 	if (connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0)
-		fatalx("%s: another leasepoold is listening there", sun->sun_path);
+		fatalx("%s: another leasepoold is listening there",
+		    sun->sun_path);
 	close(fd);
 	if (unlink(sun->sun_path) == -1 && errno != ENOENT)
-		fatalx("%s: cannot remove the old socket: %s", sun->sun_path, strerror(errno));
+		fatalx("%s: cannot remove the old socket: %s", sun->sun_path,
+		    strerror(errno));
 }
 
 static int
@@ -328,7 +339,8 @@ listen_on(const char *path, mode_t mode)
 
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
 	remove_stale_socket(&sun);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		 0)) == -1)
 		fatalx("socket: %s", strerror(errno));
 	/* The mode is right from the first moment: no window between bind and chmod. */
 	old = umask(~mode & 0777);
@@ -355,8 +367,9 @@ server_backends_init(struct event_base *base)
 {
 	backend_register(LP_BACKEND_PROCESS, &procpool_ops);
 	backend_register(LP_BACKEND_THREAD, &threadpool_ops);
-	backends_init(&(struct backend_env){
-	    .base = base, .cfg = &server.cfg, .leases = &server.leases,
+	backends_init(&(struct backend_env){ .base = base,
+	    .cfg = &server.cfg,
+	    .leases = &server.leases,
 	    .input = loop_note_input });
 }
 
@@ -373,11 +386,14 @@ server_init(struct event_base *base)
 	TAILQ_INIT(&server.closed);
 	TAILQ_INIT(&server.flushing);
 	msgpack_sbuffer_init(&server.scratch);
-	msgpack_packer_init(&server.packer, &server.scratch, msgpack_sbuffer_write);
+	msgpack_packer_init(&server.packer, &server.scratch,
+	    msgpack_sbuffer_write);
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
-		server.ev_signals[i] = evsignal_new(base, signals[i], on_signal, NULL);
-		if (server.ev_signals[i] == NULL || event_add(server.ev_signals[i], NULL) == -1)
+		server.ev_signals[i] =
+		    evsignal_new(base, signals[i], on_signal, NULL);
+		if (server.ev_signals[i] == NULL ||
+		    event_add(server.ev_signals[i], NULL) == -1)
 			fatalx("cannot handle signal %d", signals[i]);
 	}
 	server.ev_deadline = new_event(-1, 0, on_deadline);
@@ -387,18 +403,23 @@ server_init(struct event_base *base)
 	server.ev_quiet = new_event(-1, 0, on_quiet);
 	runs_on_drained(runs_drained);
 	server.ev_accept_pause = new_event(-1, 0, on_accept_resume);
-	lease_table_init(&server.leases, &server.cfg, &dispatch_lease_events, NULL);
+	lease_table_init(&server.leases, &server.cfg, &dispatch_lease_events,
+	    NULL);
 	grinder_init(&server.leases);
 	/* Socket activation: systemd's socket, or one of our own. */
-	server.listen_fd = notify_listen_fd(server.cfg.socket_path, sizeof server.cfg.socket_path);
+	server.listen_fd = notify_listen_fd(server.cfg.socket_path,
+	    sizeof server.cfg.socket_path);
 	server.socket_from_systemd = server.listen_fd != -1;
 	/* Before a client can connect: the first thing the log says after the start. */
 	server_warn_unsafe();
 	if (server.socket_from_systemd)
-		log_info("listening on the socket systemd passed: %s", server.cfg.socket_path);
+		log_info("listening on the socket systemd passed: %s",
+		    server.cfg.socket_path);
 	else
-		server.listen_fd = listen_on(server.cfg.socket_path, server.cfg.socket_mode);
-	server.ev_accept = new_event(server.listen_fd, EV_READ | EV_PERSIST, on_accept);
+		server.listen_fd =
+		    listen_on(server.cfg.socket_path, server.cfg.socket_mode);
+	server.ev_accept =
+	    new_event(server.listen_fd, EV_READ | EV_PERSIST, on_accept);
 	event_add(server.ev_accept, NULL);
 	if (server.cfg.metrics_listen[0] != '\0')
 		metrics_start(base, server.cfg.metrics_listen);
@@ -421,7 +442,8 @@ stop_signals_free(void)
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, &old);
-	for (size_t i = 0; i < sizeof server.ev_signals / sizeof server.ev_signals[0]; i++)
+	for (size_t i = 0;
+	     i < sizeof server.ev_signals / sizeof server.ev_signals[0]; i++)
 		if (server.ev_signals[i] != NULL)
 			event_free(server.ev_signals[i]);
 	signal(SIGTERM, SIG_IGN);

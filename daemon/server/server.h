@@ -23,19 +23,19 @@ struct reload_result;
 struct server {
 	struct event_base *base;
 	struct config cfg;
-	const char *config_path;	/* NULL: the embedded default */
-	const char *socket_override;	/* -s */
-	int verbosity;			/* -v minus -q */
+	const char *config_path;     /* NULL: the embedded default */
+	const char *socket_override; /* -s */
+	int verbosity;		     /* -v minus -q */
 	struct lease_table leases;
 	int listen_fd;
-	bool socket_from_systemd;	/* socket activation: never unlinked */
+	bool socket_from_systemd; /* socket activation: never unlinked */
 	struct event *ev_accept;
-	struct event *ev_accept_pause;	/* EMFILE: accept again a little later */
-	struct event *ev_deadline;	/* the lease table's next deadline */
-	struct event *ev_shutdown;	/* the drain's deadline */
-	struct event *ev_reap;		/* frees connections closed this turn */
-	struct event *ev_flush;		/* writes the responses of this turn */
-	struct event *ev_quiet;		/* QUIET_SECONDS after the last run ended */
+	struct event *ev_accept_pause; /* EMFILE: accept again a little later */
+	struct event *ev_deadline;     /* the lease table's next deadline */
+	struct event *ev_shutdown;     /* the drain's deadline */
+	struct event *ev_reap;	       /* frees connections closed this turn */
+	struct event *ev_flush;	       /* writes the responses of this turn */
+	struct event *ev_quiet; /* QUIET_SECONDS after the last run ended */
 	struct event *ev_signals[5];
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, conn) closed;
@@ -44,7 +44,7 @@ struct server {
 	uint64_t next_conn_id;
 	bool stopping;
 	double started;
-	double started_unix;		/* the same moment in Unix time, for stats */
+	double started_unix; /* the same moment in Unix time, for stats */
 	/* Responses are packed here, then appended to a connection in one piece. */
 	msgpack_sbuffer scratch;
 	msgpack_packer packer;

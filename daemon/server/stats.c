@@ -20,13 +20,23 @@
 static bool
 may_see(const struct conn *viewer, uid_t uid)
 {
-	return viewer != NULL && (viewer->holder.uid == uid || conn_is_admin(viewer));
+	return viewer != NULL &&
+	    (viewer->holder.uid == uid || conn_is_admin(viewer));
 }
 
-enum shown_state { SHOWN_ACTIVE, SHOWN_GRACE, SHOWN_DRAINING, SHOWN_EXPIRED, SHOWN__COUNT };
+enum shown_state {
+	SHOWN_ACTIVE,
+	SHOWN_GRACE,
+	SHOWN_DRAINING,
+	SHOWN_EXPIRED,
+	SHOWN__COUNT
+};
 
 static const char *const shown_state_names[SHOWN__COUNT] = {
-	"active", "grace", "draining", "expired",
+	"active",
+	"grace",
+	"draining",
+	"expired",
 };
 
 static enum shown_state
@@ -66,7 +76,8 @@ pack_lease(msgpack_packer *pk, const struct lease *l, double now)
 	lp_pack_kv_i64(pk, "uid", l->uid);
 	lp_pack_kv_double(pk, "age", now - l->acquired);
 	/* Both count down to 0 and stay there: the term first, then the grace after it. */
-	lp_pack_kv_double(pk, "expires_in", seconds_left(l, l->soft_expiry, now));
+	lp_pack_kv_double(pk, "expires_in",
+	    seconds_left(l, l->soft_expiry, now));
 	lp_pack_kv_double(pk, "grace_left",
 	    seconds_left(l, l->hard_expiry, fmax(now, l->soft_expiry)));
 	lp_pack_kv_u64(pk, "runs", l->runs);
@@ -124,7 +135,7 @@ pack_pool(msgpack_packer *pk, const struct pool *p, const struct conn *viewer,
 	const struct executor *ex;
 	unsigned runs = 0, shown = 0, states[SHOWN__COUNT] = { 0 };
 
-	TAILQ_FOREACH(ex, &p->executors, link) {
+	TAILQ_FOREACH (ex, &p->executors, link) {
 		if (ex->lease != NULL) {
 			runs += ex->lease->runs;
 			states[shown_state(ex->lease, now)]++;
@@ -167,7 +178,7 @@ pack_pool(msgpack_packer *pk, const struct pool *p, const struct conn *viewer,
 	/* Every lease counts above; only those the viewer may see are listed. */
 	lp_pack_cstr(pk, "leases");
 	msgpack_pack_array(pk, shown);
-	TAILQ_FOREACH(ex, &p->executors, link)
+	TAILQ_FOREACH (ex, &p->executors, link)
 		if (ex->lease != NULL && may_see(viewer, ex->lease->uid))
 			pack_lease(pk, ex->lease, now);
 }
@@ -182,11 +193,11 @@ pack_clients(msgpack_packer *pk, const struct conn *viewer, double now)
 	const struct conn *c;
 	unsigned n = 0;
 
-	TAILQ_FOREACH(c, &server.conns, link)
+	TAILQ_FOREACH (c, &server.conns, link)
 		if (may_see(viewer, c->holder.uid) && ++n == STATS_CLIENTS_MAX)
 			break;
 	msgpack_pack_array(pk, n);
-	TAILQ_FOREACH(c, &server.conns, link) {
+	TAILQ_FOREACH (c, &server.conns, link) {
 		const struct lease *l;
 		unsigned leases = 0;
 
@@ -195,7 +206,7 @@ pack_clients(msgpack_packer *pk, const struct conn *viewer, double now)
 		if (!may_see(viewer, c->holder.uid))
 			continue;
 		n--;
-		TAILQ_FOREACH(l, &c->holder.leases, holder_link)
+		TAILQ_FOREACH (l, &c->holder.leases, holder_link)
 			leases++;
 		msgpack_pack_map(pk, 9);
 		lp_pack_kv_u64(pk, "id", c->id);
@@ -211,8 +222,8 @@ pack_clients(msgpack_packer *pk, const struct conn *viewer, double now)
 }
 
 void
-stats_pack(msgpack_packer *pk, const struct pool *only, const struct conn *viewer,
-    double now)
+stats_pack(msgpack_packer *pk, const struct pool *only,
+    const struct conn *viewer, double now)
 {
 	msgpack_pack_map(pk, 10);
 	lp_pack_kv_str(pk, "version", LP_VERSION);

@@ -15,7 +15,7 @@ struct conn;
  * counts of the rest, an anonymous viewer (NULL) only counts.  Only one
  * pool when `only` is not NULL.
  */
-void stats_pack(msgpack_packer *pk, const struct pool *only, const struct conn *viewer,
-    double now);
+void stats_pack(msgpack_packer *pk, const struct pool *only,
+    const struct conn *viewer, double now);
 
 #endif

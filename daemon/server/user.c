@@ -20,7 +20,7 @@ user_find(uid_t uid)
 {
 	struct user *u;
 
-	LIST_FOREACH(u, &users[uid % USER_BUCKETS], hash_link)
+	LIST_FOREACH (u, &users[uid % USER_BUCKETS], hash_link)
 		if (u->uid == uid)
 			return u;
 	return NULL;
@@ -33,7 +33,8 @@ user_attach(uid_t uid)
 
 	if (u == NULL) {
 		if ((u = calloc(1, sizeof *u)) == NULL ||
-		    (u->ev_wake = event_new(server.base, -1, 0, on_wake, u)) == NULL)
+		    (u->ev_wake = event_new(server.base, -1, 0, on_wake, u)) ==
+			NULL)
 			fatalx("out of memory");
 		u->uid = uid;
 		TAILQ_INIT(&u->waiting);
@@ -101,7 +102,7 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	if (u->finisher != NULL || u->input < u->bytes)
 		return;
 	/* Not one paused for its unread output: it could keep the turn for ever. */
-	TAILQ_FOREACH(c, &u->waiting, wait_link) {
+	TAILQ_FOREACH (c, &u->waiting, wait_link) {
 		if (c->in_len > 0 && !c->read_paused) {
 			u->finisher = c;
 			stop_waiting(c);
@@ -192,14 +193,16 @@ user_may_read(struct conn *c)
 	if (!over_budget(u) || u->finisher == c)
 		return true;
 	if (TAILQ_EMPTY(&u->waiting))
-		log_info("uid %u has %zu bytes buffered (max_user_buffer_bytes): "
-		    "its connections wait until some are sent or done", (unsigned)u->uid, u->bytes);
+		log_info(
+		    "uid %u has %zu bytes buffered (max_user_buffer_bytes): "
+		    "its connections wait until some are sent or done",
+		    (unsigned)u->uid, u->bytes);
 	log_debug("%s waits for its user's buffered bytes", conn_label(c));
 	c->budget_paused = true;
 	event_del(c->ev_read);
 	event_add(c->ev_hangup, NULL);
 	TAILQ_INSERT_TAIL(&u->waiting, c, wait_link);
-	wake_soon(u);	/* it may be the last that could free a byte */
+	wake_soon(u); /* it may be the last that could free a byte */
 	return false;
 }
 
@@ -209,6 +212,6 @@ user_budget_changed(void)
 	struct user *u;
 
 	for (size_t i = 0; i < USER_BUCKETS; i++)
-		LIST_FOREACH(u, &users[i], hash_link)
+		LIST_FOREACH (u, &users[i], hash_link)
 			wake_soon(u);
 }

@@ -24,11 +24,11 @@ struct conn;
 struct user {
 	uid_t uid;
 	unsigned nconns;
-	size_t bytes;			/* buffered on its behalf */
-	size_t input;			/* of them, its connections' input not yet taken */
-	struct conn *finisher;		/* read past the budget to finish one request */
-	TAILQ_HEAD(, conn) waiting;	/* not read while the budget is spent */
-	struct event *ev_wake;		/* reading resumes in its own loop turn */
+	size_t bytes; /* buffered on its behalf */
+	size_t input; /* of them, its connections' input not yet taken */
+	struct conn *finisher; /* read past the budget to finish one request */
+	TAILQ_HEAD(, conn) waiting; /* not read while the budget is spent */
+	struct event *ev_wake;	    /* reading resumes in its own loop turn */
 	LIST_ENTRY(user) hash_link;
 };
 

@@ -31,9 +31,9 @@ enum lp_err {
 	LP_ERR_WORKER_CRASHED,
 	LP_ERR_INTERNAL,
 	/* Client-side only: never sent by the daemon. */
-	LP_ERR_DISCONNECTED,	/* the connection is gone */
-	LP_ERR_PROTOCOL,	/* the daemon sent something we cannot read */
-	LP_ERR_SYSTEM,		/* a system call failed; see the message */
+	LP_ERR_DISCONNECTED, /* the connection is gone */
+	LP_ERR_PROTOCOL,     /* the daemon sent something we cannot read */
+	LP_ERR_SYSTEM,	     /* a system call failed; see the message */
 	LP_ERR__COUNT
 };
 
@@ -43,7 +43,7 @@ enum lp_err {
  * worker the signal that killed it. */
 struct lp_error {
 	enum lp_err code;
-	int signal;		/* WORKER_CRASHED only; 0 when none */
+	int signal; /* WORKER_CRASHED only; 0 when none */
 	char message[LP_ERROR_MESSAGE_MAX];
 };
 

@@ -126,11 +126,11 @@ struct lp_job_function {
 	 */
 	const char *name;
 	lp_job_fn *fn;
-	unsigned flags;		/* LP_JOB_THREAD_SAFE, or 0; other bits must be 0 */
+	unsigned flags; /* LP_JOB_THREAD_SAFE, or 0; other bits must be 0 */
 };
 
 struct lp_job_module {
-	unsigned abi_version;	/* LP_JOB_ABI_VERSION */
+	unsigned abi_version; /* LP_JOB_ABI_VERSION */
 	/*
 	 * The prefix of its functions' names: 1 to 64 letters, digits, '_'
 	 * and '-' (no '.', which separates MODULE from FUNCTION).  Unique

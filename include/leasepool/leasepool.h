@@ -104,17 +104,20 @@ void lp_kwargs_bool(struct lp_args *a, const char *key, bool v);
 void lp_kwargs_int(struct lp_args *a, const char *key, int64_t v);
 void lp_kwargs_double(struct lp_args *a, const char *key, double v);
 void lp_kwargs_str(struct lp_args *a, const char *key, const char *s);
-void lp_kwargs_bin(struct lp_args *a, const char *key, const void *p, size_t len);
-void lp_kwargs_raw(struct lp_args *a, const char *key, const void *packed, size_t len);
+void lp_kwargs_bin(struct lp_args *a, const char *key, const void *p,
+    size_t len);
+void lp_kwargs_raw(struct lp_args *a, const char *key, const void *packed,
+    size_t len);
 
 /* ---- blocking API ---- */
 
 struct lp_acquire_opts {
-	const char *pool;	/* NULL: the daemon's default pool */
-	const char *owner;	/* NULL: none */
-	double lease_seconds;	/* 0: the pool's */
-	bool nowait;		/* LP_ERR_UNAVAILABLE when the pool has no room, never wait for a lease */
-	double timeout;		/* 0: wait as long as it takes */
+	const char *pool;     /* NULL: the daemon's default pool */
+	const char *owner;    /* NULL: none */
+	double lease_seconds; /* 0: the pool's */
+	/* LP_ERR_UNAVAILABLE when the pool has no room, never wait for a lease */
+	bool nowait;
+	double timeout; /* 0: wait as long as it takes */
 };
 
 struct lp_lease {
@@ -147,7 +150,8 @@ enum lp_err lp_run_timeout(struct lp_client *c, uint64_t lease, const char *fn,
  * Ends a lease.  Releasing twice, or after the connection died, is harmless
  * and returns LP_OK: the lease is gone either way.
  */
-enum lp_err lp_release(struct lp_client *c, uint64_t lease, struct lp_error *err);
+enum lp_err lp_release(struct lp_client *c, uint64_t lease,
+    struct lp_error *err);
 
 /* lease_seconds 0: the pool's.  *granted (may be NULL) gets the new term. */
 enum lp_err lp_renew(struct lp_client *c, uint64_t lease, double lease_seconds,
@@ -165,9 +169,8 @@ enum lp_err lp_stats(struct lp_client *c, const char *pool,
  * Any method: params is one packed msgpack map (NULL for {}).  For methods
  * this header does not wrap yet, and for tests of the protocol itself.
  */
-enum lp_err lp_call(struct lp_client *c, const char *method,
-    const void *params, size_t params_len, struct lp_value **result,
-    struct lp_error *err);
+enum lp_err lp_call(struct lp_client *c, const char *method, const void *params,
+    size_t params_len, struct lp_value **result, struct lp_error *err);
 
 /* ---- asynchronous API ---- */
 

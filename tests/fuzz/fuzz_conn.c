@@ -96,7 +96,7 @@ struct client {
 	int fd;
 	struct event *ev;
 	bool eof;
-	char *buf;			/* the daemon's bytes not yet framed whole */
+	char *buf; /* the daemon's bytes not yet framed whole */
 	size_t len, cap;
 	struct lp_framer framer;
 };
@@ -109,7 +109,7 @@ int __wrap_nanosleep(const struct timespec *req, struct timespec *rem);
 static uint64_t first_lease_id;
 static msgpack_zone zone;
 
-static void __attribute__((format(printf, 1, 2), noreturn))
+static __attribute__((format(printf, 1, 2), noreturn)) void
 fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -150,7 +150,8 @@ static void
 turn(double deadline, const char *waiting_for)
 {
 	if (clock_now() > deadline)
-		fail("the daemon is stuck: %s after %.0f s", waiting_for, SETTLE_SECONDS);
+		fail("the daemon is stuck: %s after %.0f s", waiting_for,
+		    SETTLE_SECONDS);
 	event_base_loop(server.base, EVLOOP_ONCE);
 }
 
@@ -167,8 +168,9 @@ starting(void)
 static bool
 at_rest(void)
 {
-	if (server.nconns > 0 || !TAILQ_EMPTY(&server.closed) || runs_in_flight() > 0 ||
-	    !TAILQ_EMPTY(&server.leases.leases) || starting())
+	if (server.nconns > 0 || !TAILQ_EMPTY(&server.closed) ||
+	    runs_in_flight() > 0 || !TAILQ_EMPTY(&server.leases.leases) ||
+	    starting())
 		return false;
 	for (size_t i = 0; i < server.leases.npools; i++)
 		if (server.leases.pools[i].nwaiters > 0)
@@ -183,17 +185,18 @@ check_rest(void)
 		fail("a closed connection is still listed");
 	/* Every byte charged to the user was given back, so it is gone with its last connection. */
 	if (user_find(getuid()) != NULL)
-		fail("uid %u: %zu bytes still counted as buffered", (unsigned)getuid(),
-		    user_find(getuid())->bytes);
+		fail("uid %u: %zu bytes still counted as buffered",
+		    (unsigned)getuid(), user_find(getuid())->bytes);
 	for (size_t i = 0; i < server.leases.npools; i++) {
 		const struct pool *p = &server.leases.pools[i];
 
 		if (!TAILQ_EMPTY(&p->waiters) || !TAILQ_EMPTY(&p->users))
-			fail("pool %s: %u waiters counted, but some are still queued",
+			fail(
+			    "pool %s: %u waiters counted, but some are still queued",
 			    p->cfg.name, p->nwaiters);
 		if (lease_pool_leased(p) > 0)
-			fail("pool %s: %u executors leased with no lease left", p->cfg.name,
-			    lease_pool_leased(p));
+			fail("pool %s: %u executors leased with no lease left",
+			    p->cfg.name, lease_pool_leased(p));
 		if (p->failing)
 			fail("pool %s: a client made it fail: %s", p->cfg.name,
 			    p->failing_reason);
@@ -213,7 +216,8 @@ check_error(const msgpack_object *map)
 		fail("the daemon sent an error without a code and a message");
 	/* INTERNAL stands for any code a client does not know, too. */
 	if (err.code == LP_ERR_INTERNAL || err.code == LP_ERR_WORKER_CRASHED)
-		fail("the daemon sent %s: %s", lp_err_name(err.code), err.message);
+		fail("the daemon sent %s: %s", lp_err_name(err.code),
+		    err.message);
 }
 
 /*
@@ -233,8 +237,8 @@ other_error_form(const msgpack_object *o)
 	e = &o->via.array.ptr[2];
 	return e->type == MSGPACK_OBJECT_STR ||
 	    (e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2 &&
-	    e->via.array.ptr[0].type == MSGPACK_OBJECT_STR &&
-	    e->via.array.ptr[1].type == MSGPACK_OBJECT_STR);
+		e->via.array.ptr[0].type == MSGPACK_OBJECT_STR &&
+		e->via.array.ptr[1].type == MSGPACK_OBJECT_STR);
 }
 
 static void
@@ -246,7 +250,9 @@ check_message(const char *msg, size_t len)
 	size_t off = 0;
 	bool known;
 
-	if (msgpack_unpack(msg, len, &off, &zone, &obj) != MSGPACK_UNPACK_SUCCESS || off != len)
+	if (msgpack_unpack(msg, len, &off, &zone, &obj) !=
+		MSGPACK_UNPACK_SUCCESS ||
+	    off != len)
 		fail("the daemon sent a message that does not decode");
 	if (other_error_form(&obj)) {
 		msgpack_zone_clear(&zone);
@@ -278,12 +284,14 @@ client_frames(struct client *cl)
 	enum lp_frame_status st;
 
 	while (pos < cl->len) {
-		st = lp_framer_feed(&cl->framer, cl->buf + pos, cl->len - pos, &used);
+		st = lp_framer_feed(&cl->framer, cl->buf + pos, cl->len - pos,
+		    &used);
 		pos += used;
 		if (st == LP_FRAME_MORE)
 			break;
 		if (st == LP_FRAME_ERROR)
-			fail("the daemon sent a stream that cannot be framed: %s",
+			fail(
+			    "the daemon sent a stream that cannot be framed: %s",
 			    lp_frame_error_string(cl->framer.error));
 		check_message(cl->buf + start, pos - start);
 		start = pos;
@@ -319,10 +327,12 @@ client_readable(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-client_send(struct client *cl, const uint8_t *p, size_t len, size_t piece, double deadline)
+client_send(struct client *cl, const uint8_t *p, size_t len, size_t piece,
+    double deadline)
 {
 	while (len > 0 && !cl->eof) {
-		ssize_t n = send(cl->fd, p, piece > 0 && piece < len ? piece : len, MSG_NOSIGNAL);
+		ssize_t n = send(cl->fd, p,
+		    piece > 0 && piece < len ? piece : len, MSG_NOSIGNAL);
 
 		if (n > 0) {
 			p += n;
@@ -331,7 +341,7 @@ client_send(struct client *cl, const uint8_t *p, size_t len, size_t piece, doubl
 		} else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 			turn(deadline, "reading the input");
 		} else {
-			return;		/* EPIPE: it hung up on a broken stream */
+			return; /* EPIPE: it hung up on a broken stream */
 		}
 	}
 }
@@ -342,7 +352,8 @@ client_linger(struct client *cl)
 {
 	double until = clock_now() + LINGER_SECONDS;
 
-	while (!cl->eof && (runs_in_flight() > 0 || starting()) && clock_now() < until)
+	while (!cl->eof && (runs_in_flight() > 0 || starting()) &&
+	    clock_now() < until)
 		event_base_loop(server.base, EVLOOP_ONCE);
 }
 
@@ -356,15 +367,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* spin has no bound like sleep's (see __wrap_nanosleep): inputs that name it are left out. */
 	if (size == 0 || memmem(data, size, "spin", 4) != NULL)
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == -1)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+		sv) == -1)
 		fail("socketpair: %s", strerror(errno));
 	conn_accept(sv[0]);
 	if (server.nconns != 1)
 		fail("conn_accept refused a client");
 	cl.fd = sv[1];
 	lp_framer_init(&cl.framer, 64u << 20, LP_FRAME_DEPTH_MAX);
-	if ((cl.ev = event_new(server.base, cl.fd, EV_READ | EV_PERSIST, client_readable,
-	    &cl)) == NULL || event_add(cl.ev, NULL) == -1)
+	if ((cl.ev = event_new(server.base, cl.fd, EV_READ | EV_PERSIST,
+		 client_readable, &cl)) == NULL ||
+	    event_add(cl.ev, NULL) == -1)
 		fail("out of memory");
 
 	deadline = clock_now() + SETTLE_SECONDS;
@@ -373,7 +386,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		client_linger(&cl);
 	shutdown(cl.fd, SHUT_WR);
 	while (!cl.eof || !at_rest())
-		turn(deadline, cl.eof ? "the client's work" : "the client's hang-up");
+		turn(deadline,
+		    cl.eof ? "the client's work" : "the client's hang-up");
 	event_free(cl.ev);
 	close(cl.fd);
 	free(cl.buf);
@@ -382,7 +396,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A client's scale outlives it, by design; every input meets the configured daemon. */
 	for (size_t i = 0; i < server.leases.npools; i++)
 		if (server.leases.pools[i].units > 0)
-			lease_pool_scale(&server.leases.pools[i], 0, clock_now());
+			lease_pool_scale(&server.leases.pools[i], 0,
+			    clock_now());
 	server.leases.next_lease_id = first_lease_id;
 	return 0;
 }
@@ -403,9 +418,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		forkserver_main(*argc, *argv);
 	if (mkdtemp(dir) == NULL)
 		fail("mkdtemp: %s", strerror(errno));
-	snprintf(config, sizeof config, config_fmt, dir, level != NULL ? level : "error",
-	    (unsigned)getuid() + 1);
-	if (config_load_string(&server.cfg, config, "fuzz_conn", err, sizeof err) == -1 ||
+	snprintf(config, sizeof config, config_fmt, dir,
+	    level != NULL ? level : "error", (unsigned)getuid() + 1);
+	if (config_load_string(&server.cfg, config, "fuzz_conn", err,
+		sizeof err) == -1 ||
 	    modules_load(server.cfg.modules, err, sizeof err) == -1)
 		fail("%s", err);
 	log_init(server_log_level());

@@ -52,7 +52,8 @@ check_raw(struct lp_raw raw, msgpack_object_type type)
 		return;
 	msgpack_zone_init(&zone, 2048);
 	check(msgpack_unpack(raw.ptr, raw.len, &off, &zone, &obj) ==
-	    MSGPACK_UNPACK_SUCCESS && off == raw.len && obj.type == type);
+		MSGPACK_UNPACK_SUCCESS &&
+	    off == raw.len && obj.type == type);
 	msgpack_zone_destroy(&zone);
 }
 
@@ -80,8 +81,8 @@ check_request(const struct lp_request *req)
 
 	switch (req->method) {
 	case LP_METHOD_ACQUIRE:
-		check(!a->has_pool || (a->pool.len > 0 &&
-		    a->pool.len <= LP_NAME_MAX));
+		check(!a->has_pool ||
+		    (a->pool.len > 0 && a->pool.len <= LP_NAME_MAX));
 		check(!a->has_owner || a->owner.len <= LP_OWNER_MAX);
 		check_duration(a->has_lease_seconds, a->lease_seconds);
 		check_duration(a->has_timeout, a->timeout);
@@ -101,7 +102,8 @@ check_request(const struct lp_request *req)
 		check(req->p.submit.fn.len > 0);
 		check_raw(req->p.submit.args, MSGPACK_OBJECT_ARRAY);
 		check_raw(req->p.submit.kwargs, MSGPACK_OBJECT_MAP);
-		check_duration(req->p.submit.has_timeout, req->p.submit.timeout);
+		check_duration(req->p.submit.has_timeout,
+		    req->p.submit.timeout);
 		break;
 	default:
 		check(req->method < LP_METHOD__COUNT);
@@ -132,7 +134,8 @@ frames_whole(const uint8_t *msg, size_t len, unsigned max_depth)
 	size_t used;
 
 	lp_framer_init(&f, len, max_depth);
-	return lp_framer_feed(&f, msg, len, &used) == LP_FRAME_DONE && used == len;
+	return lp_framer_feed(&f, msg, len, &used) == LP_FRAME_DONE &&
+	    used == len;
 }
 
 /*
@@ -165,7 +168,8 @@ decode(const uint8_t *msg, size_t len)
 
 	msgpack_zone_init(&zone, 2048);
 	check(msgpack_unpack((const char *)msg, len, &off, &zone, &obj) ==
-	    MSGPACK_UNPACK_SUCCESS && off == len);
+		MSGPACK_UNPACK_SUCCESS &&
+	    off == len);
 
 	if (lp_message_parse(&obj, &m, &err, &known) == LP_OK) {
 		if (m.kind == LP_MSG_RESPONSE)

@@ -46,7 +46,8 @@ bool
 wait_until(bool (*cond)(void *arg), void *arg)
 {
 	/* Under valgrind everything the daemon does takes many times longer. */
-	double bound = getenv("LP_DAEMON_WRAPPER") != NULL ? 6 * HARNESS_WAIT_SECONDS :
+	double bound = getenv("LP_DAEMON_WRAPPER") != NULL ?
+	    6 * HARNESS_WAIT_SECONDS :
 	    HARNESS_WAIT_SECONDS;
 	double until = monotonic() + bound;
 
@@ -102,7 +103,8 @@ daemon_answers(void *arg)
 	int fd;
 
 	if (waitpid(d->pid, NULL, WNOHANG) == d->pid)
-		ck_abort_msg("leasepoold exited during start-up; see %s", d->log);
+		ck_abort_msg("leasepoold exited during start-up; see %s",
+		    d->log);
 	if ((fd = raw_connect(d)) == -1)
 		return false;
 	close(fd);
@@ -137,7 +139,7 @@ daemon_prepare(struct daemon *d, const char *config_text)
  * LP_DAEMON_WRAPPER, e.g. "valgrind --error-exitcode=99", runs the daemon
  * under another program; its words come before the daemon's.
  */
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 exec_daemon(const struct daemon *d, bool with_config, const char *user)
 {
 	char wrapper[1024], *argv[64], *save;
@@ -146,8 +148,8 @@ exec_daemon(const struct daemon *d, bool with_config, const char *user)
 
 	if (env != NULL) {
 		snprintf(wrapper, sizeof wrapper, "%s", env);
-		for (char *w = strtok_r(wrapper, " ", &save); w != NULL && argc < 48;
-		    w = strtok_r(NULL, " ", &save))
+		for (char *w = strtok_r(wrapper, " ", &save);
+		     w != NULL && argc < 48; w = strtok_r(NULL, " ", &save))
 			argv[argc++] = w;
 	}
 	argv[argc++] = (char *)daemon_path();
@@ -194,7 +196,7 @@ in_path(const char *program)
  * on with -E (it passes no other variable), and execs leasepoold on the
  * first connection, so the pid stays the daemon's.
  */
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 exec_activated(const struct daemon *d, bool with_config, const char *const *env)
 {
 	const char *argv[ACTIVATE_ARGS_MAX];
@@ -203,7 +205,8 @@ exec_activated(const struct daemon *d, bool with_config, const char *const *env)
 	argv[argc++] = "systemd-socket-activate";
 	argv[argc++] = "-l";
 	argv[argc++] = d->socket;
-	for (; env != NULL && *env != NULL && argc < ACTIVATE_ARGS_MAX - 12; env++) {
+	for (; env != NULL && *env != NULL && argc < ACTIVATE_ARGS_MAX - 12;
+	     env++) {
 		argv[argc++] = "-E";
 		argv[argc++] = *env;
 	}
@@ -225,8 +228,8 @@ exec_activated(const struct daemon *d, bool with_config, const char *const *env)
 struct start_opts {
 	const char *const *env;
 	bool activated;
-	rlim_t nofile;			/* RLIMIT_NOFILE; 0: the test's own */
-	const char *user;		/* -u user, by root; NULL: none */
+	rlim_t nofile;	  /* RLIMIT_NOFILE; 0: the test's own */
+	const char *user; /* -u user, by root; NULL: none */
 };
 
 /* The directory of d becomes user's, for a daemon that becomes user before it makes its socket. */
@@ -255,7 +258,8 @@ start(struct daemon *d, const char *config_text, const struct start_opts *o)
 	d->pid = fork();
 	ck_assert_int_ge(d->pid, 0);
 	if (d->pid == 0) {
-		int log = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int log = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0600);
 
 		/* Never outlive the test process, however it ends. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -265,14 +269,17 @@ start(struct daemon *d, const char *config_text, const struct start_opts *o)
 		/* Workers crash on purpose here; their cores (and valgrind's) are not wanted. */
 		setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 		if (o->nofile != 0)
-			setrlimit(RLIMIT_NOFILE, &(struct rlimit){ o->nofile, o->nofile });
+			setrlimit(RLIMIT_NOFILE,
+			    &(struct rlimit){ o->nofile, o->nofile });
 		if (o->activated)
 			exec_activated(d, config_text != NULL, o->env);
-		for (const char *const *e = o->env; e != NULL && *e != NULL; e++)
+		for (const char *const *e = o->env; e != NULL && *e != NULL;
+		     e++)
 			putenv((char *)*e);
 		exec_daemon(d, config_text != NULL, o->user);
 	}
-	ck_assert_msg(wait_until(daemon_answers, d), "leasepoold did not answer on %s", d->socket);
+	ck_assert_msg(wait_until(daemon_answers, d),
+	    "leasepoold did not answer on %s", d->socket);
 }
 
 void
@@ -282,7 +289,8 @@ daemon_start(struct daemon *d, const char *config_text)
 }
 
 void
-daemon_start_env(struct daemon *d, const char *config_text, const char *const *env)
+daemon_start_env(struct daemon *d, const char *config_text,
+    const char *const *env)
 {
 	start(d, config_text, &(struct start_opts){ .env = env });
 }
@@ -294,9 +302,11 @@ daemon_start_nofile(struct daemon *d, const char *config_text, unsigned nofile)
 }
 
 void
-daemon_start_activated(struct daemon *d, const char *config_text, const char *const *env)
+daemon_start_activated(struct daemon *d, const char *config_text,
+    const char *const *env)
 {
-	start(d, config_text, &(struct start_opts){ .env = env, .activated = true });
+	start(d, config_text,
+	    &(struct start_opts){ .env = env, .activated = true });
 }
 
 void
@@ -361,7 +371,8 @@ daemon_cleanup(struct daemon *d)
 		}
 		d->pid = 0;
 		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		    "leasepoold did not stop cleanly (status %#x); see %s", status, d->log);
+		    "leasepoold did not stop cleanly (status %#x); see %s",
+		    status, d->log);
 	}
 	unlink(d->socket);
 	unlink(d->config);
@@ -385,8 +396,11 @@ acquire_with(struct lp_client *c, const struct lp_acquire_opts *opts)
 	struct lp_lease lease;
 	struct lp_error err;
 
-	ck_assert_msg(lp_acquire(c, opts, &lease, &err) == LP_OK, "acquire %s: %s",
-	    opts != NULL && opts->pool != NULL ? opts->pool : "(the default pool)", err.message);
+	ck_assert_msg(lp_acquire(c, opts, &lease, &err) == LP_OK,
+	    "acquire %s: %s",
+	    opts != NULL && opts->pool != NULL ? opts->pool :
+						 "(the default pool)",
+	    err.message);
 	return lease.id;
 }
 
@@ -448,7 +462,7 @@ daemon_wait_log(const struct daemon *d, const char *needle)
 
 struct reload_wait {
 	const struct daemon *d;
-	unsigned before;		/* reloads logged before this one */
+	unsigned before; /* reloads logged before this one */
 };
 
 static bool
@@ -468,11 +482,13 @@ daemon_write_config(const struct daemon *d, const char *config_text)
 void
 daemon_reload(const struct daemon *d, const char *config_text)
 {
-	struct reload_wait w = { d, daemon_log_count(d, "configuration reloaded") };
+	struct reload_wait w = { d,
+		daemon_log_count(d, "configuration reloaded") };
 
 	daemon_write_config(d, config_text);
 	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
-	ck_assert_msg(wait_until(reloaded_again, &w), "the reload was not logged");
+	ck_assert_msg(wait_until(reloaded_again, &w),
+	    "the reload was not logged");
 }
 
 static const msgpack_object *
@@ -543,7 +559,9 @@ stats_double(struct lp_client *c, const char *path)
 	if (lp_stats(c, NULL, &v, &err) != LP_OK)
 		ck_abort_msg("stats: %s", err.message);
 	o = object_at(lp_value_object(v), path);
-	if (o != NULL && (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32))
+	if (o != NULL &&
+	    (o->type == MSGPACK_OBJECT_FLOAT64 ||
+		o->type == MSGPACK_OBJECT_FLOAT32))
 		result = o->via.f64;
 	else if (o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 		result = (double)o->via.u64;
@@ -588,7 +606,8 @@ read_until_eof(int fd, char *buf, size_t len, double until)
 
 		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) == 0)
 			break;
-		if ((n = read(fd, scratch, sizeof scratch)) == -1 && errno == EINTR)
+		if ((n = read(fd, scratch, sizeof scratch)) == -1 &&
+		    errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
@@ -614,14 +633,15 @@ reaped(void *arg)
 }
 
 int
-daemon_run_once(const char *config_text, bool check_only, char *output, size_t len)
+daemon_run_once(const char *config_text, bool check_only, char *output,
+    size_t len)
 {
 	return daemon_run_once_at(NULL, config_text, check_only, output, len);
 }
 
 int
-daemon_run_once_at(const char *socket, const char *config_text, bool check_only, char *output,
-    size_t len)
+daemon_run_once_at(const char *socket, const char *config_text, bool check_only,
+    char *output, size_t len)
 {
 	pid_t parent = getpid();
 	struct daemon d;
@@ -638,9 +658,11 @@ daemon_run_once_at(const char *socket, const char *config_text, bool check_only,
 			_exit(1);
 		dup2(out[1], STDOUT_FILENO);
 		dup2(out[1], STDERR_FILENO);
-		execl(daemon_path(), "leasepoold", check_only ? "-t" : "-v", "-c", d.config,
-		    "-s", socket != NULL ? socket : d.socket, (char *)NULL);
-		dprintf(STDERR_FILENO, "exec %s: %s\n", daemon_path(), strerror(errno));
+		execl(daemon_path(), "leasepoold", check_only ? "-t" : "-v",
+		    "-c", d.config, "-s", socket != NULL ? socket : d.socket,
+		    (char *)NULL);
+		dprintf(STDERR_FILENO, "exec %s: %s\n", daemon_path(),
+		    strerror(errno));
 		_exit(127);
 	}
 	close(out[1]);
@@ -650,7 +672,8 @@ daemon_run_once_at(const char *socket, const char *config_text, bool check_only,
 	r = (struct reap){ .pid = d.pid, .status = -1 };
 	if (!wait_until(reaped, &r)) {
 		daemon_cleanup(&d);
-		ck_abort_msg("leasepoold %s was still running after %.0f s; it said: %s",
+		ck_abort_msg(
+		    "leasepoold %s was still running after %.0f s; it said: %s",
 		    check_only ? "-t" : "", HARNESS_WAIT_SECONDS, output);
 	}
 	d.pid = 0;
@@ -670,7 +693,8 @@ proc_stat_head(pid_t pid, char *name, size_t len, char *state)
 	if ((f = fopen(path, "r")) == NULL)
 		return 0;
 	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
-	if (fgets(line, sizeof line, f) != NULL && (open = strchr(line, '(')) != NULL &&
+	if (fgets(line, sizeof line, f) != NULL &&
+	    (open = strchr(line, '(')) != NULL &&
 	    (close = strrchr(line, ')')) != NULL &&
 	    sscanf(close + 1, " %c %d", state, &ppid) == 2)
 		snprintf(name, len, "%.*s", (int)(close - open - 1), open + 1);
@@ -690,7 +714,8 @@ fork_server_of(const struct daemon *d)
 		pid_t pid = (pid_t)atoi(e->d_name);
 		char name[64] = "", state;
 
-		if (pid > 0 && proc_stat_head(pid, name, sizeof name, &state) == d->pid &&
+		if (pid > 0 &&
+		    proc_stat_head(pid, name, sizeof name, &state) == d->pid &&
 		    strcmp(name, "leasepool-fork") == 0)
 			found = pid;
 	}
@@ -746,14 +771,15 @@ acquire_async(struct lp_client *c, double timeout, lp_done_cb *done, void *arg)
 		lp_pack_cstr(&pk, "timeout");
 		msgpack_pack_double(&pk, timeout);
 	}
-	ck_assert(lp_call_async(c, "acquire", sb.data, sb.size, done, arg, &err) == LP_OK);
+	ck_assert(lp_call_async(c, "acquire", sb.data, sb.size, done, arg,
+		      &err) == LP_OK);
 	ck_assert(lp_client_process(c, &err) == LP_OK);
 	msgpack_sbuffer_destroy(&sb);
 }
 
 void
-sleep_async(struct lp_client *c, uint64_t lease, const char *pool, double seconds,
-    double timeout, lp_done_cb *done, void *arg)
+sleep_async(struct lp_client *c, uint64_t lease, const char *pool,
+    double seconds, double timeout, lp_done_cb *done, void *arg)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -776,8 +802,8 @@ sleep_async(struct lp_client *c, uint64_t lease, const char *pool, double second
 	msgpack_pack_double(&pk, seconds);
 	lp_pack_cstr(&pk, "timeout");
 	msgpack_pack_double(&pk, timeout);
-	ck_assert(lp_call_async(c, lease != 0 ? "run" : "submit", sb.data, sb.size, done, arg,
-	    &err) == LP_OK);
+	ck_assert(lp_call_async(c, lease != 0 ? "run" : "submit", sb.data,
+		      sb.size, done, arg, &err) == LP_OK);
 	msgpack_sbuffer_destroy(&sb);
 }
 
@@ -843,7 +869,8 @@ proc_status_kib(pid_t pid, const char *name)
 	FILE *f;
 
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s: %s", path,
+	    strerror(errno));
 	while (kib == -1 && fgets(line, sizeof line, f) != NULL)
 		if (strncmp(line, name, len) == 0 && line[len] == ':')
 			kib = strtol(line + len + 1, NULL, 10);
@@ -861,7 +888,8 @@ proc_fd_count(pid_t pid)
 	int n = 0;
 
 	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	ck_assert_msg((dir = opendir(path)) != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_msg((dir = opendir(path)) != NULL, "%s: %s", path,
+	    strerror(errno));
 	while ((e = readdir(dir)) != NULL)
 		n += e->d_name[0] != '.';
 	closedir(dir);
@@ -882,7 +910,8 @@ fill_pattern(char *buf, size_t len)
 void
 daemon_open_to_others(const struct daemon *d)
 {
-	ck_assert_msg(chmod(d->dir, 0711) == 0, "chmod %s: %s", d->dir, strerror(errno));
+	ck_assert_msg(chmod(d->dir, 0711) == 0, "chmod %s: %s", d->dir,
+	    strerror(errno));
 }
 
 static void
@@ -904,9 +933,9 @@ write_all(int fd, const char *data, size_t len)
  * The child of other_user_start: it answers on out with 'k' and what fn
  * packed, or 'e' and why not, then waits for hold to close.
  */
-static void __attribute__((noreturn))
-be_other_user(const struct daemon *d, uid_t uid, gid_t gid, other_user_fn *fn, void *arg,
-    int out, int hold)
+static __attribute__((noreturn)) void
+be_other_user(const struct daemon *d, uid_t uid, gid_t gid, other_user_fn *fn,
+    void *arg, int out, int hold)
 {
 	struct lp_error err = { .code = LP_OK };
 	struct lp_client *c = NULL;
@@ -918,11 +947,12 @@ be_other_user(const struct daemon *d, uid_t uid, gid_t gid, other_user_fn *fn, v
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
 	    setresuid(uid, uid, uid) == -1) {
-		dprintf(out, "ecannot become uid %u gid %u: %s", (unsigned)uid, (unsigned)gid,
-		    strerror(errno));
+		dprintf(out, "ecannot become uid %u gid %u: %s", (unsigned)uid,
+		    (unsigned)gid, strerror(errno));
 		_exit(1);
 	}
-	if ((c = lp_connect(d->socket, &err)) == NULL || !fn(c, &pk, arg, &err)) {
+	if ((c = lp_connect(d->socket, &err)) == NULL ||
+	    !fn(c, &pk, arg, &err)) {
 		dprintf(out, "e%s: %s", lp_err_name(err.code), err.message);
 		_exit(1);
 	}
@@ -936,8 +966,8 @@ be_other_user(const struct daemon *d, uid_t uid, gid_t gid, other_user_fn *fn, v
 }
 
 void
-other_user_spawn(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
-    other_user_fn *fn, void *arg)
+other_user_spawn(struct other_user *o, const struct daemon *d, uid_t uid,
+    gid_t gid, other_user_fn *fn, void *arg)
 {
 	pid_t parent = getpid();
 	int out[2], hold[2];
@@ -967,10 +997,11 @@ other_user_wait(struct other_user *o)
 {
 	size_t len;
 
-	len = read_until_eof(o->out, o->data, sizeof o->data, monotonic() + HARNESS_WAIT_SECONDS);
+	len = read_until_eof(o->out, o->data, sizeof o->data,
+	    monotonic() + HARNESS_WAIT_SECONDS);
 	close(o->out);
-	ck_assert_msg(len > 0 && o->data[0] == 'k', "as uid %u: %s", (unsigned)o->uid,
-	    len > 0 ? o->data + 1 : "no answer");
+	ck_assert_msg(len > 0 && o->data[0] == 'k', "as uid %u: %s",
+	    (unsigned)o->uid, len > 0 ? o->data + 1 : "no answer");
 	ck_assert_msg(len < sizeof o->data - 1, "as uid %u: an answer too long",
 	    (unsigned)o->uid);
 	msgpack_unpacked_init(&o->reply);
@@ -979,8 +1010,8 @@ other_user_wait(struct other_user *o)
 }
 
 void
-other_user_start(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
-    other_user_fn *fn, void *arg)
+other_user_start(struct other_user *o, const struct daemon *d, uid_t uid,
+    gid_t gid, other_user_fn *fn, void *arg)
 {
 	other_user_spawn(o, d, uid, gid, fn, arg);
 	other_user_wait(o);
@@ -992,8 +1023,8 @@ other_user_end(struct other_user *o)
 	struct reap r = { .pid = o->pid, .status = -1 };
 
 	close(o->hold);
-	ck_assert_msg(wait_until(reaped, &r), "the other user's process %d did not exit",
-	    (int)o->pid);
+	ck_assert_msg(wait_until(reaped, &r),
+	    "the other user's process %d did not exit", (int)o->pid);
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
 	    "the other user's process ended with status %#x", r.status);
 	msgpack_unpacked_destroy(&o->reply);

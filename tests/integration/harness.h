@@ -43,21 +43,25 @@ const char *daemon_path(void);
 /* Starts a daemon on config_text (NULL: the embedded default) and waits until it answers. */
 void daemon_start(struct daemon *d, const char *config_text);
 /* The same, with "NAME=value" strings (NULL-terminated) added to the daemon's environment. */
-void daemon_start_env(struct daemon *d, const char *config_text, const char *const *env);
+void daemon_start_env(struct daemon *d, const char *config_text,
+    const char *const *env);
 /* The same with RLIMIT_NOFILE at nofile, soft and hard. */
-void daemon_start_nofile(struct daemon *d, const char *config_text, unsigned nofile);
+void daemon_start_nofile(struct daemon *d, const char *config_text,
+    unsigned nofile);
 /*
  * The same under systemd-socket-activate, which listens on d->socket and
  * starts leasepoold with the socket (and env) on the first connection:
  * "answers" then only means the socket accepts; a request waits for the
  * daemon.  Fails the test when systemd-socket-activate is not installed.
  */
-void daemon_start_activated(struct daemon *d, const char *config_text, const char *const *env);
+void daemon_start_activated(struct daemon *d, const char *config_text,
+    const char *const *env);
 /*
  * The same, run by root with -u user: d's directory is user's, so that the
  * daemon, once it is user, makes its socket there (and removes it).
  */
-void daemon_start_as(struct daemon *d, const char *config_text, const char *user);
+void daemon_start_as(struct daemon *d, const char *config_text,
+    const char *user);
 /* SIGTERM, then waits for it; returns its exit status (as from waitpid). */
 int daemon_stop(struct daemon *d);
 /* Kills it (if running) and removes its directory. */
@@ -124,13 +128,13 @@ void kill_fork_server(const struct daemon *d);
 
 /* How an async call was answered, by record(): pass one as its arg. */
 struct outcome {
-	int done;			/* times answered: exactly once, or a bug */
+	int done; /* times answered: exactly once, or a bug */
 	enum lp_err code;
-	int signal;			/* WORKER_CRASHED: the signal, if one */
-	int order;			/* 1 + how many calls record() saw answered before */
+	int signal; /* WORKER_CRASHED: the signal, if one */
+	int order;  /* 1 + how many calls record() saw answered before */
 	char message[LP_ERROR_MESSAGE_MAX];
-	bool truth;			/* a boolean result */
-	int64_t value;			/* an integer result (the pid of testjobs.pid, ...) */
+	bool truth;    /* a boolean result */
+	int64_t value; /* an integer result (the pid of testjobs.pid, ...) */
 };
 
 /* An lp_done_cb that fills the struct outcome at arg. */
@@ -147,14 +151,15 @@ struct lp_args *one_number(double v);
  * An acquire of c's default pool, answered to done with arg, sent at once;
  * timeout 0 waits without a bound.
  */
-void acquire_async(struct lp_client *c, double timeout, lp_done_cb *done, void *arg);
+void acquire_async(struct lp_client *c, double timeout, lp_done_cb *done,
+    void *arg);
 
 /*
  * sleep seconds with a timeout, which the library's async calls do not
  * take: a run on lease, or with lease 0 a submit to pool.
  */
-void sleep_async(struct lp_client *c, uint64_t lease, const char *pool, double seconds,
-    double timeout, lp_done_cb *done, void *arg);
+void sleep_async(struct lp_client *c, uint64_t lease, const char *pool,
+    double seconds, double timeout, lp_done_cb *done, void *arg);
 
 /* The state letter of /proc/PID/stat (R, S, D, Z...); '?' when there is no such process. */
 char proc_state(pid_t pid);
@@ -174,10 +179,11 @@ int raw_connect(const struct daemon *d);
  * running after the bound is killed: the test then fails).  Its stdout and
  * stderr, cut to fit, go to output.  Returns the exit status (as from waitpid).
  */
-int daemon_run_once(const char *config_text, bool check_only, char *output, size_t len);
-/* The same on the socket path given rather than a private one. */
-int daemon_run_once_at(const char *socket, const char *config_text, bool check_only, char *output,
+int daemon_run_once(const char *config_text, bool check_only, char *output,
     size_t len);
+/* The same on the socket path given rather than a private one. */
+int daemon_run_once_at(const char *socket, const char *config_text,
+    bool check_only, char *output, size_t len);
 
 /*
  * Lets other users reach d's socket: its directory becomes 0711 (they may
@@ -204,17 +210,17 @@ typedef bool other_user_fn(struct lp_client *c, msgpack_packer *pk, void *arg,
 struct other_user {
 	pid_t pid;
 	uid_t uid;
-	int out;			/* the child's reply */
-	int hold;			/* closed by other_user_end: the child leaves */
+	int out;  /* the child's reply */
+	int hold; /* closed by other_user_end: the child leaves */
 	msgpack_unpacked reply;
-	char data[1 << 16];		/* what reply refers to */
+	char data[1 << 16]; /* what reply refers to */
 };
 
-void other_user_start(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
-    other_user_fn *fn, void *arg);
+void other_user_start(struct other_user *o, const struct daemon *d, uid_t uid,
+    gid_t gid, other_user_fn *fn, void *arg);
 /* The same in two steps, for a test that acts while fn waits: the child starts, then its reply. */
-void other_user_spawn(struct other_user *o, const struct daemon *d, uid_t uid, gid_t gid,
-    other_user_fn *fn, void *arg);
+void other_user_spawn(struct other_user *o, const struct daemon *d, uid_t uid,
+    gid_t gid, other_user_fn *fn, void *arg);
 void other_user_wait(struct other_user *o);
 void other_user_end(struct other_user *o);
 

@@ -70,8 +70,9 @@ input_file(const char *input, size_t len)
 	return fd;
 }
 
-static void __attribute__((noreturn))
-child(char *const argv[], const char *socket, int in, int out, int err, pid_t parent)
+static __attribute__((noreturn)) void
+child(char *const argv[], const char *socket, int in, int out, int err,
+    pid_t parent)
 {
 	/* Never outlive the test process, however it ends. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -101,7 +102,8 @@ read_some(struct capture *c)
 		return true;
 	if (n <= 0)
 		return false;
-	keep = (size_t)n < c->size - 1 - c->used ? (size_t)n : c->size - 1 - c->used;
+	keep = (size_t)n < c->size - 1 - c->used ? (size_t)n :
+						   c->size - 1 - c->used;
 	memcpy(c->buf + c->used, scratch, keep);
 	c->used += keep;
 	c->buf[c->used] = '\0';
@@ -114,17 +116,19 @@ collect(struct capture *caps)
 {
 	double until = seconds_now() + HARNESS_WAIT_SECONDS;
 	struct pollfd pfd[2] = { { .fd = caps[0].fd, .events = POLLIN },
-	    { .fd = caps[1].fd, .events = POLLIN } };
+		{ .fd = caps[1].fd, .events = POLLIN } };
 
 	while (pfd[0].fd != -1 || pfd[1].fd != -1) {
 		double left = until - seconds_now();
 
 		if (left <= 0)
 			return false;
-		if (poll(pfd, 2, (int)(left * 1000) + 1) == -1 && errno != EINTR)
+		if (poll(pfd, 2, (int)(left * 1000) + 1) == -1 &&
+		    errno != EINTR)
 			ck_abort_msg("poll: %s", strerror(errno));
 		for (int i = 0; i < 2; i++) {
-			if (pfd[i].fd != -1 && pfd[i].revents != 0 && !read_some(&caps[i]))
+			if (pfd[i].fd != -1 && pfd[i].revents != 0 &&
+			    !read_some(&caps[i]))
 				pfd[i].fd = -1;
 		}
 	}
@@ -132,9 +136,11 @@ collect(struct capture *caps)
 }
 
 int
-program_run(struct program *p, char *const argv[], const char *socket, const char *input)
+program_run(struct program *p, char *const argv[], const char *socket,
+    const char *input)
 {
-	return program_run_bytes(p, argv, socket, input, input != NULL ? strlen(input) : 0, -1);
+	return program_run_bytes(p, argv, socket, input,
+	    input != NULL ? strlen(input) : 0, -1);
 }
 
 /* out -1: stdout into p->out. */
@@ -142,8 +148,10 @@ int
 program_run_bytes(struct program *p, char *const argv[], const char *socket,
     const char *input, size_t len, int out)
 {
-	struct capture caps[2] = { { -1, p->out, sizeof p->out, 0 }, { -1, p->err, sizeof p->err, 0 } };
-	int in = input_file(input, len), pipe_out[2] = { -1, -1 }, err[2], status;
+	struct capture caps[2] = { { -1, p->out, sizeof p->out, 0 },
+		{ -1, p->err, sizeof p->err, 0 } };
+	int in = input_file(input, len), pipe_out[2] = { -1, -1 }, err[2],
+	    status;
 	pid_t parent = getpid(), pid;
 	bool finished;
 
@@ -159,7 +167,7 @@ program_run_bytes(struct program *p, char *const argv[], const char *socket,
 	close(in);
 	close(pipe_out[1]);
 	close(err[1]);
-	caps[0].fd = pipe_out[0];	/* -1 when out is a file: poll skips it */
+	caps[0].fd = pipe_out[0]; /* -1 when out is a file: poll skips it */
 	caps[1].fd = err[0];
 	finished = collect(caps);
 	close(pipe_out[0]);
@@ -167,7 +175,8 @@ program_run_bytes(struct program *p, char *const argv[], const char *socket,
 	if (!finished)
 		kill(pid, SIGKILL);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(finished, "%s was still running after %.0f s; it said: %s%s", argv[0],
+	ck_assert_msg(finished,
+	    "%s was still running after %.0f s; it said: %s%s", argv[0],
 	    HARNESS_WAIT_SECONDS, p->out, p->err);
 	p->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	return p->status;

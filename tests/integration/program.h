@@ -12,9 +12,9 @@
 #include <stddef.h>
 
 struct program {
-	int status;		/* the exit status, or -1 when a signal killed it */
-	char out[65536];	/* stdout, cut to fit, NUL-terminated */
-	char err[16384];	/* stderr, the same */
+	int status;	 /* the exit status, or -1 when a signal killed it */
+	char out[65536]; /* stdout, cut to fit, NUL-terminated */
+	char err[16384]; /* stderr, the same */
 };
 
 /*

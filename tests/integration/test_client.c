@@ -55,20 +55,21 @@ struct fake {
 	bool leases[FAKE_LEASES];
 	struct held held[FAKE_HELD];
 	size_t nheld;
-	msgpack_sbuffer last;		/* {method, params, requests} */
+	msgpack_sbuffer last; /* {method, params, requests} */
 	unsigned requests;
 };
 
 static struct fake fake;
 
 /* Check's assertions belong to the test's thread; the server aborts. */
-#define fake_assert(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "fake daemon: %s:%d: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-		abort();						\
-	}								\
-} while (0)
+#define fake_assert(cond) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "fake daemon: %s:%d: %s\n", __FILE__, \
+			    __LINE__, #cond); \
+			abort(); \
+		} \
+	} while (0)
 
 static bool
 str_is(struct lp_str s, const char *lit)
@@ -103,7 +104,7 @@ first_int(const msgpack_object *args)
 	if (a == NULL)
 		return 0;
 	return a->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? a->via.i64 :
-	    (int64_t)a->via.u64;
+							    (int64_t)a->via.u64;
 }
 
 static void
@@ -326,10 +327,12 @@ fake_request(struct fake *f, msgpack_packer *pk, const struct lp_request *r,
 			no_lease(pk, id);
 			break;
 		}
-		return fake_job(f, pk, id, r->p.run.fn, lp_map_get(m->params, "args"),
+		return fake_job(f, pk, id, r->p.run.fn,
+		    lp_map_get(m->params, "args"),
 		    lp_map_get(m->params, "kwargs"));
 	case LP_METHOD_SUBMIT:
-		return fake_job(f, pk, id, r->p.submit.fn, lp_map_get(m->params, "args"),
+		return fake_job(f, pk, id, r->p.submit.fn,
+		    lp_map_get(m->params, "args"),
 		    lp_map_get(m->params, "kwargs"));
 	case LP_METHOD_SCALE:
 		lp_pack_response_ok(pk, id);
@@ -399,7 +402,7 @@ fake_send(int fd, msgpack_sbuffer *out)
 
 	while (off < out->size) {
 		if ((n = send(fd, out->data + off, out->size - off,
-		    MSG_NOSIGNAL)) == -1)
+			 MSG_NOSIGNAL)) == -1)
 			return false;
 		off += n;
 	}
@@ -429,14 +432,17 @@ fake_serve(struct fake *f)
 	f->nheld = 0;
 	while (alive && (n = recv(f->fd, buf + len, cap - len, 0)) > 0) {
 		len += n;
-		while (alive && lp_framer_feed(&fr, buf + scan, len - scan,
-		    &used) == LP_FRAME_DONE) {
+		while (alive &&
+		    lp_framer_feed(&fr, buf + scan, len - scan, &used) ==
+			LP_FRAME_DONE) {
 			scan += used;
 			msgpack_zone_init(&zone, 4096);
 			off = 0;
-			fake_assert(msgpack_unpack(buf + start, scan - start,
-			    &off, &zone, &o) == MSGPACK_UNPACK_SUCCESS);
-			alive = fake_message(f, &pk, buf + start, scan - start, &o);
+			fake_assert(
+			    msgpack_unpack(buf + start, scan - start, &off,
+				&zone, &o) == MSGPACK_UNPACK_SUCCESS);
+			alive =
+			    fake_message(f, &pk, buf + start, scan - start, &o);
 			msgpack_zone_destroy(&zone);
 			start = scan;
 		}
@@ -482,8 +488,8 @@ fake_start(struct fake *f)
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", f->path);
 	f->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ne(f->listen_fd, -1);
-	ck_assert_int_eq(bind(f->listen_fd, (struct sockaddr *)&sun,
-	    sizeof sun), 0);
+	ck_assert_int_eq(
+	    bind(f->listen_fd, (struct sockaddr *)&sun, sizeof sun), 0);
 	ck_assert_int_eq(listen(f->listen_fd, 8), 0);
 	msgpack_sbuffer_init(&f->last);
 	ck_assert_int_eq(pthread_create(&f->thread, NULL, fake_main, f), 0);
@@ -492,7 +498,7 @@ fake_start(struct fake *f)
 static void
 fake_stop(struct fake *f)
 {
-	shutdown(f->listen_fd, SHUT_RDWR);	/* wakes accept() */
+	shutdown(f->listen_fd, SHUT_RDWR); /* wakes accept() */
 	ck_assert_int_eq(pthread_join(f->thread, NULL), 0);
 	close(f->listen_fd);
 	msgpack_sbuffer_destroy(&f->last);
@@ -506,7 +512,7 @@ static struct lp_client *c;
 static struct lp_error err;
 static struct lp_value *last;
 static struct lp_args *scratch;
-static int completions;		/* answers so far, to tell their order */
+static int completions; /* answers so far, to tell their order */
 
 static void
 setup(void)
@@ -569,12 +575,13 @@ assert_str(const msgpack_object *o, const char *s)
 	ck_assert_msg(o != NULL && lp_obj_is_str(o, s), "expected '%s'", s);
 }
 
-#define assert_code(call, want) do {					\
-	enum lp_err got_ = (call);					\
-	ck_assert_msg(got_ == (want), "%s: got %s (%s), want %s",	\
-	    #call, lp_err_name(got_), err.message, lp_err_name(want));	\
-	ck_assert_int_eq(err.code, got_);				\
-} while (0)
+#define assert_code(call, want) \
+	do { \
+		enum lp_err got_ = (call); \
+		ck_assert_msg(got_ == (want), "%s: got %s (%s), want %s", \
+		    #call, lp_err_name(got_), err.message, lp_err_name(want)); \
+		ck_assert_int_eq(err.code, got_); \
+	} while (0)
 
 static uint64_t
 acquire(void)
@@ -664,7 +671,8 @@ static void
 assert_no_system_socket(void)
 {
 	ck_assert_msg(access(LP_SYSTEM_SOCKET, F_OK) == -1,
-	    "%s exists: a system daemon would be chosen first", LP_SYSTEM_SOCKET);
+	    "%s exists: a system daemon would be chosen first",
+	    LP_SYSTEM_SOCKET);
 }
 
 static const char *
@@ -672,7 +680,8 @@ tmp_socket(void)
 {
 	static char path[64];
 
-	snprintf(path, sizeof path, "/tmp/leasepool-%u.sock", (unsigned)getuid());
+	snprintf(path, sizeof path, "/tmp/leasepool-%u.sock",
+	    (unsigned)getuid());
 	return path;
 }
 
@@ -720,7 +729,8 @@ assert_refused(const char *why)
 	struct lp_error e;
 
 	ck_assert_ptr_null(lp_connect(NULL, &e));
-	ck_assert_msg(e.code == LP_ERR_PERMISSION_DENIED && strstr(e.message, why) != NULL,
+	ck_assert_msg(e.code == LP_ERR_PERMISSION_DENIED &&
+		strstr(e.message, why) != NULL,
 	    "%s: %s", lp_err_name(e.code), e.message);
 	ck_assert_ptr_nonnull(strstr(e.message, LP_ENV_SOCKET));
 }
@@ -732,7 +742,8 @@ START_TEST(test_default_socket_must_be_trusted)
 
 	unsetenv(LP_ENV_SOCKET);
 	assert_no_system_socket();
-	ck_assert_msg(access(tmp_socket(), F_OK) == -1, "%s exists", tmp_socket());
+	ck_assert_msg(access(tmp_socket(), F_OK) == -1, "%s exists",
+	    tmp_socket());
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	setenv("XDG_RUNTIME_DIR", dir, 1);
 
@@ -768,13 +779,15 @@ START_TEST(test_no_default_socket_says_what_was_tried)
 
 	unsetenv(LP_ENV_SOCKET);
 	assert_no_system_socket();
-	ck_assert_msg(access(tmp_socket(), F_OK) == -1, "%s exists", tmp_socket());
+	ck_assert_msg(access(tmp_socket(), F_OK) == -1, "%s exists",
+	    tmp_socket());
 	setenv("XDG_RUNTIME_DIR", "/nonexistent", 1);
 	ck_assert_ptr_null(lp_connect(NULL, &e));
 	ck_assert_int_eq(e.code, LP_ERR_SYSTEM);
 	ck_assert_msg(strstr(e.message, LP_SYSTEM_SOCKET) != NULL &&
-	    strstr(e.message, "/nonexistent/leasepool.sock") != NULL &&
-	    strstr(e.message, tmp_socket()) != NULL && strstr(e.message, LP_ENV_SOCKET) != NULL,
+		strstr(e.message, "/nonexistent/leasepool.sock") != NULL &&
+		strstr(e.message, tmp_socket()) != NULL &&
+		strstr(e.message, LP_ENV_SOCKET) != NULL,
 	    "%s", e.message);
 }
 END_TEST
@@ -817,8 +830,11 @@ END_TEST
 START_TEST(test_acquire_opts)
 {
 	struct lp_acquire_opts opts = {
-		.pool = "io", .owner = "me", .lease_seconds = 2.5,
-		.nowait = true, .timeout = 1.5,
+		.pool = "io",
+		.owner = "me",
+		.lease_seconds = 2.5,
+		.nowait = true,
+		.timeout = 1.5,
 	};
 	struct lp_lease lease;
 	const msgpack_object *p;
@@ -874,7 +890,7 @@ START_TEST(test_release_twice)
 	last_request("release", &before);
 	assert_code(lp_release(c, lease, &err), LP_OK);
 	last_request("release", &after);
-	ck_assert_uint_eq(after, before);	/* answered without asking */
+	ck_assert_uint_eq(after, before); /* answered without asking */
 	assert_code(lp_run(c, lease, "echo", NULL, NULL, &err),
 	    LP_ERR_NO_SUCH_LEASE);
 }
@@ -933,8 +949,8 @@ START_TEST(test_renew)
 	ck_assert_uint_eq(map_size(last_request("renew", NULL)), 1);
 	assert_code(lp_renew(c, lease, 12.5, &granted, &err), LP_OK);
 	ck_assert_double_eq(granted, 12.5);
-	ck_assert_double_eq(get_double(last_request("renew", NULL),
-	    "lease_seconds"), 12.5);
+	ck_assert_double_eq(
+	    get_double(last_request("renew", NULL), "lease_seconds"), 12.5);
 	assert_code(lp_renew(c, lease, 1, NULL, &err), LP_OK);
 	assert_code(lp_renew(c, lease + 1, 1, &granted, &err),
 	    LP_ERR_NO_SUCH_LEASE);
@@ -944,7 +960,7 @@ END_TEST
 
 START_TEST(test_run_args)
 {
-	static const char packed[] = "\x92\x01\xc0";	/* [1, nil] */
+	static const char packed[] = "\x92\x01\xc0"; /* [1, nil] */
 	uint64_t lease = acquire();
 	struct lp_args *a = lp_args_new();
 	const msgpack_object *o, *e;
@@ -1095,7 +1111,11 @@ END_TEST
 
 START_TEST(test_call_raw)
 {
-	static const char params[] = "\x81\xa6" "client" "\xa3" "raw";
+	static const char params[] =
+	    "\x81\xa6"
+	    "client"
+	    "\xa3"
+	    "raw";
 	struct seen s = { 0 };
 	struct lp_value *v;
 
@@ -1111,11 +1131,19 @@ START_TEST(test_call_raw)
 	assert_code(lp_call(c, "nosuch", NULL, 0, NULL, &err),
 	    LP_ERR_UNKNOWN_METHOD);
 	/* The longer map headers. */
-	assert_code(lp_call(c, "hello", "\xde\0\1\xa6" "client\xa2" "16", 13,
-	    NULL, &err), LP_OK);
+	assert_code(lp_call(c, "hello",
+			"\xde\0\1\xa6"
+			"client\xa2"
+			"16",
+			13, NULL, &err),
+	    LP_OK);
 	assert_str(lp_map_get(last_request("hello", NULL), "client"), "16");
-	assert_code(lp_call(c, "hello", "\xdf\0\0\0\1\xa6" "client\xa2" "32",
-	    15, NULL, &err), LP_OK);
+	assert_code(lp_call(c, "hello",
+			"\xdf\0\0\0\1\xa6"
+			"client\xa2"
+			"32",
+			15, NULL, &err),
+	    LP_OK);
 	assert_str(lp_map_get(last_request("hello", NULL), "client"), "32");
 
 	assert_code(lp_call(c, "hello", "\x90", 1, NULL, &err),
@@ -1123,8 +1151,9 @@ START_TEST(test_call_raw)
 	assert_code(lp_call(c, "hello", "", 0, NULL, &err),
 	    LP_ERR_INVALID_ARGUMENT);
 
-	assert_code(lp_call_async(c, "hello", params, sizeof params - 1,
-	    record, &s, &err), LP_OK);
+	assert_code(lp_call_async(c, "hello", params, sizeof params - 1, record,
+			&s, &err),
+	    LP_OK);
 	assert_code(lp_client_wait_all(c, &err), LP_OK);
 	assert_seen(&s, LP_OK);
 }
@@ -1133,11 +1162,14 @@ END_TEST
 START_TEST(test_values)
 {
 	/* {i: -5, u: 2^64 - 1, b: true, f: 1.5, s: ''} */
-	static const char map[] = "\x85"
+	static const char map[] =
+	    "\x85"
 	    "\xa1i\xd0\xfb"
 	    "\xa1u\xcf\xff\xff\xff\xff\xff\xff\xff\xff"
-	    "\xa1" "b\xc3"
-	    "\xa1" "f\xcb\x3f\xf8\0\0\0\0\0\0"
+	    "\xa1"
+	    "b\xc3"
+	    "\xa1"
+	    "f\xcb\x3f\xf8\0\0\0\0\0\0"
 	    "\xa1s\xa0";
 	struct lp_args *a = lp_args_new();
 	struct lp_value *v;
@@ -1175,7 +1207,7 @@ START_TEST(test_values)
 	lp_args_clear(a);
 	lp_args_raw(a, "\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 9);
 	assert_code(lp_submit(c, NULL, "echo", a, &v, &err), LP_OK);
-	ck_assert_int_eq(lp_value_int(v), 0);	/* does not fit */
+	ck_assert_int_eq(lp_value_int(v), 0); /* does not fit */
 	lp_value_free(v);
 
 	lp_args_clear(a);
@@ -1298,8 +1330,9 @@ call_from_callback(struct lp_client *cl, enum lp_err code, struct lp_value *v,
 	int *value = arg;
 
 	ck_assert_int_eq(code, LP_OK);
-	ck_assert_int_eq(lp_submit(cl, NULL, "echo", int_args(lp_value_int(v) +
-	    1), &inner, NULL), LP_OK);
+	ck_assert_int_eq(lp_submit(cl, NULL, "echo",
+			     int_args(lp_value_int(v) + 1), &inner, NULL),
+	    LP_OK);
 	*value = (int)lp_value_int(inner);
 	lp_value_free(inner);
 	lp_value_free(v);
@@ -1311,7 +1344,8 @@ START_TEST(test_blocking_in_callback)
 	struct seen s = { 0 };
 
 	assert_code(lp_submit_async(c, NULL, "echo", int_args(41),
-	    call_from_callback, &value, &err), LP_OK);
+			call_from_callback, &value, &err),
+	    LP_OK);
 	submit_async("echo", 7, &s);
 	assert_code(lp_client_wait_all(c, &err), LP_OK);
 	ck_assert_int_eq(value, 42);
@@ -1330,10 +1364,12 @@ START_TEST(test_poll_loop)
 	ck_assert(!lp_client_want_write(c));
 	for (i = 0; i < 10; i++)
 		assert_code(lp_run_async(c, lease, "echo", int_args(i), record,
-		    &s[i], &err), LP_OK);
+				&s[i], &err),
+		    LP_OK);
 	/* Nobody waits for this answer: it is dropped. */
-	assert_code(lp_submit_async(c, NULL, "echo", int_args(1), NULL, NULL,
-	    &err), LP_OK);
+	assert_code(
+	    lp_submit_async(c, NULL, "echo", int_args(1), NULL, NULL, &err),
+	    LP_OK);
 	ck_assert(lp_client_want_write(c));
 	while (lp_client_pending(c) > 0) {
 		pfd.fd = lp_client_fd(c);
@@ -1364,7 +1400,8 @@ chain_next(struct lp_client *cl, enum lp_err code, struct lp_value *v,
 	lp_value_free(v);
 	if (--ch->left > 0)
 		ck_assert_int_eq(lp_submit_async(cl, NULL, "echo", NULL,
-		    chain_next, ch, NULL), LP_OK);
+				     chain_next, ch, NULL),
+		    LP_OK);
 }
 
 START_TEST(test_libevent)
@@ -1383,8 +1420,9 @@ START_TEST(test_libevent)
 	for (i = 0; i < 100; i++)
 		ck_assert_int_eq(s[i].value, i);
 
-	ck_assert_int_eq(lp_submit_async(c, NULL, "echo", NULL, chain_next,
-	    &ch, NULL), LP_OK);
+	ck_assert_int_eq(
+	    lp_submit_async(c, NULL, "echo", NULL, chain_next, &ch, NULL),
+	    LP_OK);
 	ck_assert_int_ne(event_base_dispatch(base), -1);
 	ck_assert_int_eq(ch.left, 0);
 
@@ -1470,7 +1508,11 @@ END_TEST
 
 /* Whatever the daemon sends that cannot be understood ends the connection. */
 static const char *const broken[] = {
-	"garbage", "envelope", "stray", "request", "huge",
+	"garbage",
+	"envelope",
+	"stray",
+	"request",
+	"huge",
 };
 
 START_TEST(test_broken_stream)
@@ -1509,11 +1551,12 @@ START_TEST(test_no_sigpipe)
 	rc = lp_client_process(c, &err);
 	ck_assert(rc == LP_OK || rc == LP_ERR_DISCONNECTED);
 	if (rc == LP_OK) {
-		ck_assert_int_eq(poll(&pfd, 1, 10000), 1);	/* the hang-up */
+		ck_assert_int_eq(poll(&pfd, 1, 10000), 1); /* the hang-up */
 		submit_async("echo", 0, &s[1]);
 		assert_code(lp_client_process(c, &err), LP_ERR_DISCONNECTED);
 		assert_seen(&s[1], LP_ERR_DISCONNECTED);
-		ck_assert_ptr_nonnull(strstr(s[1].err.message, "lost the connection"));
+		ck_assert_ptr_nonnull(
+		    strstr(s[1].err.message, "lost the connection"));
 	}
 	assert_seen(&s[0], LP_ERR_DISCONNECTED);
 }
@@ -1527,9 +1570,9 @@ START_TEST(test_free_pending)
 	acquire();
 	for (i = 0; i < 2; i++)
 		submit_async("hold", i, &s[i]);
-	assert_code(lp_client_process(c, &err), LP_OK);	/* sent */
+	assert_code(lp_client_process(c, &err), LP_OK); /* sent */
 	for (; i < 4; i++)
-		submit_async("hold", i, &s[i]);		/* queued only */
+		submit_async("hold", i, &s[i]); /* queued only */
 	lp_client_free(c);
 	c = NULL;
 	for (i = 0; i < 4; i++) {
@@ -1576,7 +1619,8 @@ START_TEST(test_big_results)
 	/* Small answers around a big one, all in one stream. */
 	submit_async("echo", 1, &s[0]);
 	assert_code(lp_submit_async(c, NULL, "big", int_args(1 << 20), record,
-	    &s[1], &err), LP_OK);
+			&s[1], &err),
+	    LP_OK);
 	submit_async("echo", 3, &s[2]);
 	assert_code(lp_client_wait_all(c, &err), LP_OK);
 	ck_assert_int_eq(s[0].value, 1);

@@ -108,7 +108,8 @@ start_short_leases(void)
 }
 
 static enum lp_err
-run_echo_int(struct lp_client *c, uint64_t lease, int64_t v, struct lp_error *err)
+run_echo_int(struct lp_client *c, uint64_t lease, int64_t v,
+    struct lp_error *err)
 {
 	struct lp_args *a = lp_args_new();
 	struct lp_value *result = NULL;
@@ -152,7 +153,8 @@ END_TEST
 START_TEST(run_returns_what_the_job_returned)
 {
 	struct lp_client *c = daemon_connect(&d);
-	struct lp_acquire_opts opts = { .owner = "tester", .lease_seconds = 30 };
+	struct lp_acquire_opts opts = { .owner = "tester",
+		.lease_seconds = 30 };
 	struct lp_args *a = lp_args_new();
 	struct lp_value *v;
 	struct lp_error err;
@@ -195,10 +197,12 @@ START_TEST(acquire_answers_the_term_asked)
 	struct lp_error err;
 
 	ck_assert(lp_acquire(c, &opts, &lease, &err) == LP_OK);
-	ck_assert_msg(lease.lease_seconds == 0.3, "asked 0.3, got %.17g", lease.lease_seconds);
+	ck_assert_msg(lease.lease_seconds == 0.3, "asked 0.3, got %.17g",
+	    lease.lease_seconds);
 	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
 	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
-	ck_assert_msg(lease.lease_seconds == 60, "the pool's 60, got %.17g", lease.lease_seconds);
+	ck_assert_msg(lease.lease_seconds == 60, "the pool's 60, got %.17g",
+	    lease.lease_seconds);
 	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
 	lp_client_free(c);
 }
@@ -213,29 +217,36 @@ START_TEST(job_errors_reach_the_caller)
 	struct lp_error err;
 
 	/* A built-in's arguments are refused as the daemon refuses parameters. */
-	ck_assert_int_eq(lp_run(c, lease, "echo", NULL, &v, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(lp_run(c, lease, "echo", NULL, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
 	ck_assert_ptr_nonnull(strstr(err.message, "echo"));
 	lp_args_int(a, 1);
 	lp_args_int(a, 2);
-	ck_assert_int_eq(lp_run(c, lease, "echo", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(lp_run(c, lease, "echo", a, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
 	ck_assert_ptr_nonnull(strstr(err.message, "echo takes exactly one"));
 	lp_args_clear(a);
 	lp_args_int(a, 1);
 	lp_kwargs_int(a, "extra", 2);
-	ck_assert_int_eq(lp_run(c, lease, "echo", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(lp_run(c, lease, "echo", a, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
 	lp_args_clear(a);
 	lp_args_str(a, "soon");
-	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
 	lp_args_free(a);
 	/* Finite, yet more seconds than a timespec holds: found by fuzz_conn. */
 	a = lp_args_new();
 	lp_args_double(a, 1e300);
-	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(lp_run(c, lease, "sleep", a, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
 	ck_assert_ptr_nonnull(strstr(err.message, "sleep takes"));
 	lp_args_clear(a);
 	lp_args_int(a, -1);
-	ck_assert_int_eq(lp_run(c, lease, "spin", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
-	ck_assert_int_eq(lp_run(c, lease, "no.such", NULL, &v, &err), LP_ERR_NO_SUCH_FUNCTION);
+	ck_assert_int_eq(lp_run(c, lease, "spin", a, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(lp_run(c, lease, "no.such", NULL, &v, &err),
+	    LP_ERR_NO_SUCH_FUNCTION);
 	ck_assert_ptr_nonnull(strstr(err.message, "no.such"));
 	/* A failed job does not cost the lease its executor. */
 	ck_assert(run_echo_int(c, lease, 7, &err) == LP_OK);
@@ -252,7 +263,8 @@ START_TEST(leases_belong_to_their_connection)
 
 	ck_assert_int_eq(run_echo_int(b, lease, 1, &err), LP_ERR_NO_SUCH_LEASE);
 	ck_assert_int_eq(lp_release(b, lease, &err), LP_ERR_NO_SUCH_LEASE);
-	ck_assert_int_eq(run_echo_int(a, lease + 1000, 1, &err), LP_ERR_NO_SUCH_LEASE);
+	ck_assert_int_eq(run_echo_int(a, lease + 1000, 1, &err),
+	    LP_ERR_NO_SUCH_LEASE);
 	ck_assert(run_echo_int(a, lease, 2, &err) == LP_OK);
 	ck_assert(lp_release(a, lease, &err) == LP_OK);
 	ck_assert_int_eq(run_echo_int(a, lease, 3, &err), LP_ERR_NO_SUCH_LEASE);
@@ -270,9 +282,11 @@ START_TEST(nowait_and_timeout_when_all_are_leased)
 	struct lp_error err;
 
 	acquire(a);
-	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err), LP_ERR_UNAVAILABLE);
+	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err),
+	    LP_ERR_UNAVAILABLE);
 	ck_assert_int_eq(lp_acquire(b, &bounded, &lease, &err), LP_ERR_TIMEOUT);
-	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.acquire_timeouts"), 1);
+	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.acquire_timeouts"),
+	    1);
 	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.unavailable"), 1);
 	ck_assert_int_eq(stats_int(b, "pools.cpu.waiting"), 0);
 	lp_client_free(a);
@@ -316,12 +330,14 @@ START_TEST(release_drains_runs_before_reuse)
 	struct lp_error err;
 	uint64_t id = acquire(a);
 
-	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
+	ck_assert(
+	    lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
 	ck_assert(wait_stats(b, "pools.cpu.runs_in_flight", 1));
 	ck_assert(lp_release(a, id, &err) == LP_OK);
 	/* Released, but its run still holds the executor. */
-	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err), LP_ERR_UNAVAILABLE);
+	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err),
+	    LP_ERR_UNAVAILABLE);
 	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.leased"), 1);
 	ck_assert_int_eq(run_echo_int(a, id, 1, &err), LP_ERR_NO_SUCH_LEASE);
 	wait_outcome(a, &run);
@@ -342,7 +358,8 @@ START_TEST(disconnect_releases_leases_and_waiters)
 	struct lp_error err;
 	uint64_t id = acquire(a);
 
-	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
+	ck_assert(
+	    lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
 	acquire_async(b, 0, record, &waiting);
 	ck_assert(wait_stats(watcher, "pools.cpu.waiting", 1));
@@ -368,7 +385,8 @@ START_TEST(expired_lease_is_revoked_without_further_requests)
 	uint64_t id = acquire(a);
 
 	/* Nothing but the clock ends a's lease; b's wait proves it ended. */
-	ck_assert(lp_acquire(b, &patient, &(struct lp_lease){ 0 }, &err) == LP_OK);
+	ck_assert(
+	    lp_acquire(b, &patient, &(struct lp_lease){ 0 }, &err) == LP_OK);
 	ck_assert_int_eq(run_echo_int(a, id, 1, &err), LP_ERR_LEASE_EXPIRED);
 	ck_assert_int_eq(stats_int(b, "pools.cpu.counters.expired"), 1);
 	ck_assert(lp_release(a, id, &err) == LP_OK);
@@ -393,7 +411,8 @@ first_lease_number(struct lp_client *c, const char *key)
 	ck_assert(leases != NULL && leases->type == MSGPACK_OBJECT_ARRAY &&
 	    leases->via.array.size > 0);
 	o = lp_map_get(&leases->via.array.ptr[0], key);
-	ck_assert_msg(o != NULL && o->type == MSGPACK_OBJECT_FLOAT64, "%s", key);
+	ck_assert_msg(o != NULL && o->type == MSGPACK_OBJECT_FLOAT64, "%s",
+	    key);
 	n = o->via.f64;
 	lp_value_free(v);
 	return n;
@@ -406,7 +425,8 @@ START_TEST(expires_in_stops_at_zero_and_grace_left_counts_down)
 	double grace;
 
 	acquire(c);
-	ck_assert(fabs(first_lease_number(c, "grace_left") - 600) < 1);	/* all of it, or nearly */
+	ck_assert(fabs(first_lease_number(c, "grace_left") - 600) <
+	    1); /* all of it, or nearly */
 	ck_assert(wait_stats(c, "pools.cpu.leases_by_state.grace", 1));
 	ck_assert(first_lease_number(c, "expires_in") == 0);
 	grace = first_lease_number(c, "grace_left");
@@ -426,9 +446,11 @@ START_TEST(renew_pushes_expiry_out)
 	ck_assert(lp_renew(a, id, 60, &granted, &err) == LP_OK);
 	ck_assert(fabs(granted - 60) < 1e-9);
 	/* Five times the original term passes and the lease still holds. */
-	ck_assert_int_eq(lp_acquire(b, &bounded, &(struct lp_lease){ 0 }, &err), LP_ERR_TIMEOUT);
+	ck_assert_int_eq(lp_acquire(b, &bounded, &(struct lp_lease){ 0 }, &err),
+	    LP_ERR_TIMEOUT);
 	ck_assert(run_echo_int(a, id, 5, &err) == LP_OK);
-	ck_assert_int_eq(lp_renew(a, id + 1, 1, NULL, &err), LP_ERR_NO_SUCH_LEASE);
+	ck_assert_int_eq(lp_renew(a, id + 1, 1, NULL, &err),
+	    LP_ERR_NO_SUCH_LEASE);
 	lp_client_free(a);
 	lp_client_free(b);
 }
@@ -489,7 +511,8 @@ START_TEST(crashed_worker_is_reported_and_replaced)
 	ck_assert(wait_stats(c, "pools.cpu.executors.available", 0));
 	n = lease_workers(c, pids, 8);
 	ck_assert_int_eq(n, 2);
-	ck_assert(lp_run_async(c, id, "sleep", slow, record, &run, &err) == LP_OK);
+	ck_assert(
+	    lp_run_async(c, id, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(c, &err) == LP_OK);
 	ck_assert(wait_stats(c, "pools.cpu.runs_in_flight", 1));
 	/*
@@ -509,7 +532,8 @@ START_TEST(crashed_worker_is_reported_and_replaced)
 	 */
 	replaced.c = c;
 	memcpy(replaced.old, pids, sizeof replaced.old);
-	ck_assert_msg(wait_until(both_replaced, &replaced), "the killed workers were not replaced");
+	ck_assert_msg(wait_until(both_replaced, &replaced),
+	    "the killed workers were not replaced");
 	ck_assert(run_echo_int(c, id, 42, &err) == LP_OK);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 1);
 	lp_args_free(slow);
@@ -525,7 +549,8 @@ START_TEST(job_past_its_timeout_is_killed)
 	struct lp_error err;
 	uint64_t id = acquire(c);
 
-	ck_assert_int_eq(lp_run_timeout(c, id, "sleep", slow, 0.2, &v, &err), LP_ERR_JOB_TIMEOUT);
+	ck_assert_int_eq(lp_run_timeout(c, id, "sleep", slow, 0.2, &v, &err),
+	    LP_ERR_JOB_TIMEOUT);
 	ck_assert_ptr_nonnull(strstr(err.message, "timeout"));
 	ck_assert(run_echo_int(c, id, 9, &err) == LP_OK);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 1);
@@ -541,14 +566,16 @@ END_TEST
  * armed for quick_timeout.
  */
 static enum lp_err
-sleep_after_a_quick_run(struct lp_client *c, uint64_t lease, double quick_timeout,
-    double seconds, double timeout, struct lp_error *err)
+sleep_after_a_quick_run(struct lp_client *c, uint64_t lease,
+    double quick_timeout, double seconds, double timeout, struct lp_error *err)
 {
 	struct lp_args *quick = one_number(0), *a = one_number(seconds);
 	struct lp_value *v = NULL;
 	enum lp_err rc;
 
-	ck_assert_int_eq(lp_run_timeout(c, lease, "sleep", quick, quick_timeout, &v, err), LP_OK);
+	ck_assert_int_eq(
+	    lp_run_timeout(c, lease, "sleep", quick, quick_timeout, &v, err),
+	    LP_OK);
 	lp_value_free(v);
 	rc = lp_run_timeout(c, lease, "sleep", a, timeout, &v, err);
 	lp_value_free(v);
@@ -564,7 +591,8 @@ START_TEST(a_shorter_timeout_after_a_longer_one_still_applies)
 	struct lp_error err;
 	uint64_t id = acquire(c);
 
-	ck_assert_int_eq(sleep_after_a_quick_run(c, id, 3600, 60, 0.2, &err), LP_ERR_JOB_TIMEOUT);
+	ck_assert_int_eq(sleep_after_a_quick_run(c, id, 3600, 60, 0.2, &err),
+	    LP_ERR_JOB_TIMEOUT);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 1);
 	lp_client_free(c);
 }
@@ -577,7 +605,8 @@ START_TEST(a_timer_left_by_an_earlier_run_kills_no_later_one)
 	struct lp_error err;
 	uint64_t id = acquire(c);
 
-	ck_assert_msg(sleep_after_a_quick_run(c, id, 0.3, 1.0, 30, &err) == LP_OK,
+	ck_assert_msg(sleep_after_a_quick_run(c, id, 0.3, 1.0, 30, &err) ==
+		LP_OK,
 	    "a 1 s run with a 30 s timeout: %s", err.message);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 0);
 	ck_assert(run_echo_int(c, id, 5, &err) == LP_OK);
@@ -592,7 +621,9 @@ END_TEST
  */
 START_TEST(runs_behind_a_timed_out_run_still_run)
 {
-	enum { ECHOES = 7 };
+	enum {
+		ECHOES = 7
+	};
 	struct lp_client *c = daemon_connect(&d);
 	struct outcome busy[2] = { 0 }, stuck = { 0 }, echoes[ECHOES] = { 0 };
 	struct lp_args *a = lp_args_new();
@@ -605,7 +636,8 @@ START_TEST(runs_behind_a_timed_out_run_still_run)
 	for (int i = 0; i < ECHOES; i++) {
 		lp_args_clear(a);
 		lp_args_int(a, i);
-		ck_assert(lp_run_async(c, id, "echo", a, record, &echoes[i], &err) == LP_OK);
+		ck_assert(lp_run_async(c, id, "echo", a, record, &echoes[i],
+			      &err) == LP_OK);
 	}
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
 	ck_assert_int_eq(busy[0].code, LP_OK);
@@ -613,12 +645,14 @@ START_TEST(runs_behind_a_timed_out_run_still_run)
 	ck_assert_int_eq(stuck.code, LP_ERR_JOB_TIMEOUT);
 	for (int i = 0; i < ECHOES; i++) {
 		ck_assert_int_eq(echoes[i].done, 1);
-		ck_assert_msg(echoes[i].code == LP_OK, "echo %d: %s", i, echoes[i].message);
+		ck_assert_msg(echoes[i].code == LP_OK, "echo %d: %s", i,
+		    echoes[i].message);
 		ck_assert_int_eq(echoes[i].value, i);
 	}
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 1);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 0);
-	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.completed"), 2 + ECHOES);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.completed"),
+	    2 + ECHOES);
 	lp_args_free(a);
 	lp_client_free(c);
 }
@@ -626,7 +660,9 @@ END_TEST
 
 START_TEST(many_pipelined_runs_are_all_answered)
 {
-	enum { RUNS = 2000 };
+	enum {
+		RUNS = 2000
+	};
 	struct lp_client *c = daemon_connect(&d);
 	static struct outcome out[RUNS];
 	struct lp_args *a = lp_args_new();
@@ -636,7 +672,8 @@ START_TEST(many_pipelined_runs_are_all_answered)
 	for (int i = 0; i < RUNS; i++) {
 		lp_args_clear(a);
 		lp_args_int(a, i * 3);
-		ck_assert(lp_run_async(c, id, "echo", a, record, &out[i], &err) == LP_OK);
+		ck_assert(lp_run_async(c, id, "echo", a, record, &out[i],
+			      &err) == LP_OK);
 	}
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
 	for (int i = 0; i < RUNS; i++) {
@@ -665,7 +702,10 @@ daemon_sleeps(void *arg)
  */
 START_TEST(the_loop_sleeps_once_its_clients_stop)
 {
-	enum { ROUNDS = 5, RUNS = 400 };
+	enum {
+		ROUNDS = 5,
+		RUNS = 400
+	};
 	struct lp_client *c = daemon_connect(&d);
 	static struct outcome out[RUNS];
 	struct lp_args *a = lp_args_new();
@@ -675,19 +715,24 @@ START_TEST(the_loop_sleeps_once_its_clients_stop)
 	lp_args_int(a, 1);
 	for (int round = 0; round < ROUNDS; round++) {
 		for (int i = 0; i < RUNS; i++)
-			ck_assert(lp_run_async(c, id, "echo", a, record, &out[i], &err) == LP_OK);
+			ck_assert(lp_run_async(c, id, "echo", a, record,
+				      &out[i], &err) == LP_OK);
 		ck_assert(lp_client_wait_all(c, &err) == LP_OK);
 		ck_assert_msg(wait_until(daemon_sleeps, &d),
 		    "the daemon was still running (state %c) after its client stopped",
 		    proc_state(d.pid));
 	}
-	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.completed"), ROUNDS * RUNS);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.completed"),
+	    ROUNDS * RUNS);
 	lp_args_free(a);
 	lp_client_free(c);
 }
 END_TEST
 
-enum { BIG_CALLS = 24, BIG_BYTES = 1536 * 1024 };
+enum {
+	BIG_CALLS = 24,
+	BIG_BYTES = 1536 * 1024
+};
 
 /* lease 0: submits to the default pool; else runs on that lease. */
 static void
@@ -700,13 +745,15 @@ send_big_calls(struct lp_client *c, uint64_t lease, struct outcome *out)
 	ck_assert_ptr_nonnull(blob);
 	lp_args_bin(a, blob, BIG_BYTES);
 	for (int i = 0; i < BIG_CALLS; i++)
-		ck_assert(lease == 0 ?
-		    lp_submit_async(c, NULL, "echo", a, record, &out[i], &err) == LP_OK :
-		    lp_run_async(c, lease, "echo", a, record, &out[i], &err) == LP_OK);
+		ck_assert(lease == 0 ? lp_submit_async(c, NULL, "echo", a,
+					   record, &out[i], &err) == LP_OK :
+				       lp_run_async(c, lease, "echo", a, record,
+					   &out[i], &err) == LP_OK);
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
 	for (int i = 0; i < BIG_CALLS; i++) {
 		ck_assert_int_eq(out[i].done, 1);
-		ck_assert_msg(out[i].code == LP_OK, "call %d: %s", i, out[i].message);
+		ck_assert_msg(out[i].code == LP_OK, "call %d: %s", i,
+		    out[i].message);
 	}
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 0);
 	free(blob);
@@ -760,7 +807,8 @@ START_TEST(invalid_arguments_are_named)
 	ck_assert_int_eq(lp_call(c, "acquire", sb.data, sb.size, &v, &err),
 	    LP_ERR_INVALID_ARGUMENT);
 	ck_assert_ptr_nonnull(strstr(err.message, "lease_seconds"));
-	ck_assert_int_eq(lp_call(c, "frobnicate", NULL, 0, &v, &err), LP_ERR_UNKNOWN_METHOD);
+	ck_assert_int_eq(lp_call(c, "frobnicate", NULL, 0, &v, &err),
+	    LP_ERR_UNKNOWN_METHOD);
 	/* Nothing was granted by the bad request. */
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.granted"), 0);
 	msgpack_sbuffer_destroy(&sb);
@@ -797,12 +845,16 @@ raw_read(int fd, msgpack_unpacked *u, const char *text)
 
 	do {
 		ck_assert_uint_lt(have, sizeof buf);
-		ck_assert_int_gt(n = read(fd, buf + have, sizeof buf - have), 0);
+		ck_assert_int_gt(n = read(fd, buf + have, sizeof buf - have),
+		    0);
 		have += (size_t)n;
 		off = 0;
-	} while (msgpack_unpack_next(u, buf, have, &off) != MSGPACK_UNPACK_SUCCESS);
-	ck_assert_msg(r->type == MSGPACK_OBJECT_ARRAY && r->via.array.size == 4 &&
-	    r->via.array.ptr[0].via.u64 == LP_MSG_RESPONSE, "%s: not a response", text);
+	} while (
+	    msgpack_unpack_next(u, buf, have, &off) != MSGPACK_UNPACK_SUCCESS);
+	ck_assert_msg(r->type == MSGPACK_OBJECT_ARRAY &&
+		r->via.array.size == 4 &&
+		r->via.array.ptr[0].via.u64 == LP_MSG_RESPONSE,
+	    "%s: not a response", text);
 	return r;
 }
 
@@ -818,7 +870,8 @@ raw_call(int fd, msgpack_unpacked *u, const char *text)
 static const msgpack_object *
 raw_result(const msgpack_object *r)
 {
-	ck_assert_msg(r->via.array.ptr[2].type == MSGPACK_OBJECT_NIL, "the request failed");
+	ck_assert_msg(r->via.array.ptr[2].type == MSGPACK_OBJECT_NIL,
+	    "the request failed");
 	return &r->via.array.ptr[3];
 }
 
@@ -832,18 +885,23 @@ assert_refused(const msgpack_object *r, const char *code, const char *says)
 	const msgpack_object *e = &r->via.array.ptr[2], *c, *m;
 	char message[1024];
 
-	ck_assert_msg(e->type == MSGPACK_OBJECT_MAP, "not refused: wanted %s: %s", code, says);
+	ck_assert_msg(e->type == MSGPACK_OBJECT_MAP,
+	    "not refused: wanted %s: %s", code, says);
 	c = lp_map_get(e, "code");
 	m = lp_map_get(e, "message");
 	ck_assert(c != NULL && m != NULL && m->type == MSGPACK_OBJECT_STR);
 	ck_assert_uint_lt(m->via.str.size, sizeof message);
 	for (uint32_t i = 0; i < m->via.str.size; i++)
-		message[i] = m->via.str.ptr[i] >= 0x20 && m->via.str.ptr[i] < 0x7f ?
-		    m->via.str.ptr[i] : '#';
+		message[i] =
+		    m->via.str.ptr[i] >= 0x20 && m->via.str.ptr[i] < 0x7f ?
+		    m->via.str.ptr[i] :
+		    '#';
 	message[m->via.str.size] = '\0';
 	ck_assert_msg(lp_obj_is_str(c, code), "wanted %s: %s", code, message);
-	ck_assert_msg(strstr(message, says) != NULL, "\"%s\" does not say \"%s\"", message, says);
-	ck_assert_msg(strchr(message, '#') == NULL, "raw bytes in \"%s\"", message);
+	ck_assert_msg(strstr(message, says) != NULL,
+	    "\"%s\" does not say \"%s\"", message, says);
+	ck_assert_msg(strchr(message, '#') == NULL, "raw bytes in \"%s\"",
+	    message);
 }
 
 /* Every string in o, map keys included, is UTF-8. */
@@ -882,14 +940,19 @@ START_TEST(strings_that_are_not_utf8_are_refused)
 		    "parameter 'client' must be UTF-8, got byte 0xff at offset 1" },
 		{ "[0, 1, acquire, [{owner: '\\xff\\xc0\\x80'}]]",
 		    "parameter 'owner' must be UTF-8, got byte 0xff at offset 0" },
-		{ "[0, 1, acquire, [{owner: 'ok\\xc0\\x80'}]]", "'owner' must be UTF-8" },
-		{ "[0, 1, acquire, [{pool: '\\xed\\xa0\\x80'}]]", "'pool' must be UTF-8" },
-		{ "[0, 1, submit, [{fn: 'echo\\xe2\\x82'}]]", "'fn' must be UTF-8" },
+		{ "[0, 1, acquire, [{owner: 'ok\\xc0\\x80'}]]",
+		    "'owner' must be UTF-8" },
+		{ "[0, 1, acquire, [{pool: '\\xed\\xa0\\x80'}]]",
+		    "'pool' must be UTF-8" },
+		{ "[0, 1, submit, [{fn: 'echo\\xe2\\x82'}]]",
+		    "'fn' must be UTF-8" },
 		{ "[0, 1, submit, [{fn: echo, owner: '\\xf4\\x90\\x80\\x80'}]]",
 		    "'owner' must be UTF-8" },
-		{ "[0, 1, run, [{lease: 1, fn: 'bad\\x01name\\xff'}]]", "'fn' must be UTF-8" },
+		{ "[0, 1, run, [{lease: 1, fn: 'bad\\x01name\\xff'}]]",
+		    "'fn' must be UTF-8" },
 		{ "[0, 1, stats, [{pool: '\\x80'}]]", "'pool' must be UTF-8" },
-		{ "[0, 1, scale, [{pool: 'cpu\\xc1', units: 1}]]", "'pool' must be UTF-8" },
+		{ "[0, 1, scale, [{pool: 'cpu\\xc1', units: 1}]]",
+		    "'pool' must be UTF-8" },
 	};
 	int fd = raw_connect(&d);
 	const msgpack_object *stats;
@@ -898,23 +961,31 @@ START_TEST(strings_that_are_not_utf8_are_refused)
 
 	msgpack_unpacked_init(&u);
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-		assert_refused(raw_call(fd, &u, refused[i].request), "INVALID_ARGUMENT",
-		    refused[i].says);
+		assert_refused(raw_call(fd, &u, refused[i].request),
+		    "INVALID_ARGUMENT", refused[i].says);
 	/* UTF-8 beyond ASCII is welcome. */
-	raw_result(raw_call(fd, &u, "[0, 1, hello, [{client: 'caf\\xc3\\xa9'}]]"));
+	raw_result(
+	    raw_call(fd, &u, "[0, 1, hello, [{client: 'caf\\xc3\\xa9'}]]"));
 	/* A name longer than a connection keeps is cut, never inside a character. */
 	snprintf(long_hello, sizeof long_hello, "[0, 1, hello, [{client: '");
 	for (int i = 0; i < 40; i++)
 		strcat(long_hello, "\\xc3\\xa9");
 	strcat(long_hello, "'}]]");
 	raw_result(raw_call(fd, &u, long_hello));
-	ck_assert(all_strings_utf8(raw_result(raw_call(fd, &u, "[0, 1, stats, [{}]]"))));
-	raw_result(raw_call(fd, &u, "[0, 1, hello, [{client: 'caf\\xc3\\xa9'}]]"));
-	raw_result(raw_call(fd, &u, "[0, 1, acquire, [{owner: '\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80'}]]"));
+	ck_assert(all_strings_utf8(
+	    raw_result(raw_call(fd, &u, "[0, 1, stats, [{}]]"))));
+	raw_result(
+	    raw_call(fd, &u, "[0, 1, hello, [{client: 'caf\\xc3\\xa9'}]]"));
+	raw_result(raw_call(fd, &u,
+	    "[0, 1, acquire, [{owner: '\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80'}]]"));
 	stats = raw_result(raw_call(fd, &u, "[0, 1, stats, [{}]]"));
 	ck_assert(all_strings_utf8(stats));
-	ck_assert_int_eq(lp_map_get(lp_map_get(lp_map_get(lp_map_get(stats, "pools"), "cpu"),
-	    "counters"), "granted")->via.u64, 1);
+	ck_assert_int_eq(
+	    lp_map_get(lp_map_get(lp_map_get(lp_map_get(stats, "pools"), "cpu"),
+			   "counters"),
+		"granted")
+		->via.u64,
+	    1);
 	msgpack_unpacked_destroy(&u);
 	close(fd);
 }
@@ -940,25 +1011,31 @@ START_TEST(third_party_client_forms)
 	ck_assert_int_eq(raw_result(r)->type, MSGPACK_OBJECT_BOOLEAN);
 	r = raw_call(fd, &u, "[0, -1, ping, []]");
 	ck_assert_uint_eq(r->via.array.ptr[1].via.u64, 0);
-	assert_refused(r, "INVALID_REQUEST", "msgid must be an unsigned 32-bit integer, got -1");
+	assert_refused(r, "INVALID_REQUEST",
+	    "msgid must be an unsigned 32-bit integer, got -1");
 	raw_result(raw_call(fd, &u, "[0, 6, stats, [nil]]"));
-	assert_refused(raw_call(fd, &u, "[0, 7, stats, [nil, nil]]"), "INVALID_REQUEST",
+	assert_refused(raw_call(fd, &u, "[0, 7, stats, [nil, nil]]"),
+	    "INVALID_REQUEST",
 	    "params must be an array holding one map, got 2 elements");
 	raw_result(raw_call(fd, &u, "[0, 8, hello, [{errors: string}]]"));
 	e = &raw_call(fd, &u, "[0, 9, release, []]")->via.array.ptr[2];
-	ck_assert(lp_obj_is_str(e, "INVALID_ARGUMENT: missing parameter 'lease'"));
+	ck_assert(
+	    lp_obj_is_str(e, "INVALID_ARGUMENT: missing parameter 'lease'"));
 	raw_result(raw_call(fd, &u, "[0, 10, hello, [{errors: array}]]"));
-	e = &raw_call(fd, &u, "[0, 11, release, [{lease: 99}]]")->via.array.ptr[2];
+	e = &raw_call(fd, &u, "[0, 11, release, [{lease: 99}]]")
+		 ->via.array.ptr[2];
 	ck_assert(e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2);
 	ck_assert(lp_obj_is_str(&e->via.array.ptr[0], "NO_SUCH_LEASE"));
-	ck_assert(lp_obj_is_str(&e->via.array.ptr[1], "no lease 99 on this connection"));
+	ck_assert(lp_obj_is_str(&e->via.array.ptr[1],
+	    "no lease 99 on this connection"));
 	/* A hello without errors keeps the form; one with errors: map brings the map back. */
 	raw_result(raw_call(fd, &u, "[0, 12, hello, [{client: c}]]"));
-	e = &raw_call(fd, &u, "[0, 13, release, [{lease: 99}]]")->via.array.ptr[2];
+	e = &raw_call(fd, &u, "[0, 13, release, [{lease: 99}]]")
+		 ->via.array.ptr[2];
 	ck_assert_int_eq(e->type, MSGPACK_OBJECT_ARRAY);
 	raw_result(raw_call(fd, &u, "[0, 14, hello, [{errors: map}]]"));
-	assert_refused(raw_call(fd, &u, "[0, 15, release, [{lease: 99}]]"), "NO_SUCH_LEASE",
-	    "no lease 99");
+	assert_refused(raw_call(fd, &u, "[0, 15, release, [{lease: 99}]]"),
+	    "NO_SUCH_LEASE", "no lease 99");
 	msgpack_unpacked_destroy(&u);
 	close(fd);
 }
@@ -978,13 +1055,17 @@ START_TEST(a_msgid_in_flight_is_not_taken_twice)
 	uint64_t lease;
 
 	msgpack_unpacked_init(&u);
-	lease = lp_map_get(raw_result(raw_call(fd, &u, "[0, 1, acquire, [{}]]")), "lease")->via.u64;
-	snprintf(run, sizeof run, "[0, 20, run, [{lease: %llu, fn: sleep, args: [1]}]]",
+	lease = lp_map_get(
+	    raw_result(raw_call(fd, &u, "[0, 1, acquire, [{}]]")), "lease")
+		    ->via.u64;
+	snprintf(run, sizeof run,
+	    "[0, 20, run, [{lease: %llu, fn: sleep, args: [1]}]]",
 	    (unsigned long long)lease);
 	raw_send(fd, run);
 	r = raw_call(fd, &u, "[0, 20, ping, []]");
 	ck_assert_uint_eq(r->via.array.ptr[1].via.u64, 20);
-	assert_refused(r, "INVALID_REQUEST", "msgid 20 is already in flight on this connection");
+	assert_refused(r, "INVALID_REQUEST",
+	    "msgid 20 is already in flight on this connection");
 	r = raw_read(fd, &u, run);
 	ck_assert_uint_eq(r->via.array.ptr[1].via.u64, 20);
 	ck_assert_int_eq(raw_result(r)->type, MSGPACK_OBJECT_NIL);
@@ -1005,20 +1086,29 @@ START_TEST(names_in_errors_are_cut_and_cleaned)
 	memset(cut + strlen(cut), 'f', LP_QUOTE_MAX);
 	strcat(cut, "...' (hello lists them)");
 	msgpack_unpacked_init(&u);
-	lease = lp_map_get(raw_result(raw_call(fd, &u, "[0, 1, acquire, [{}]]")), "lease")->via.u64;
+	lease = lp_map_get(
+	    raw_result(raw_call(fd, &u, "[0, 1, acquire, [{}]]")), "lease")
+		    ->via.u64;
 	ck_assert_uint_eq(lease, 1);
-	assert_refused(raw_call(fd, &u, "[0, 1, run, [{lease: 1, fn: 'f'*255}]]"),
+	assert_refused(
+	    raw_call(fd, &u, "[0, 1, run, [{lease: 1, fn: 'f'*255}]]"),
 	    "NO_SUCH_FUNCTION", cut);
-	assert_refused(raw_call(fd, &u, "[0, 1, submit, [{fn: 'f'*255}]]"), "NO_SUCH_FUNCTION", cut);
-	assert_refused(raw_call(fd, &u, "[0, 1, run, [{lease: 1, fn: 'bad\\x01nam\\xc3\\xa9'}]]"),
+	assert_refused(raw_call(fd, &u, "[0, 1, submit, [{fn: 'f'*255}]]"),
+	    "NO_SUCH_FUNCTION", cut);
+	assert_refused(
+	    raw_call(fd, &u,
+		"[0, 1, run, [{lease: 1, fn: 'bad\\x01nam\\xc3\\xa9'}]]"),
 	    "NO_SUCH_FUNCTION", "no function named 'bad?nam?\?'");
 	assert_refused(raw_call(fd, &u, "[0, 1, submit, [{fn: '\\x1b[2J'}]]"),
 	    "NO_SUCH_FUNCTION", "no function named '?[2J'");
-	assert_refused(raw_call(fd, &u, "[0, 1, acquire, [{pool: 'bad\\x01pool\\x7f'}]]"),
+	assert_refused(
+	    raw_call(fd, &u, "[0, 1, acquire, [{pool: 'bad\\x01pool\\x7f'}]]"),
 	    "NO_SUCH_POOL", "no pool named 'bad?pool?'");
 	assert_refused(raw_call(fd, &u, "[0, 1, stats, [{pool: 'p'*255}]]"),
 	    "NO_SUCH_POOL", "pppp...'");
-	assert_refused(raw_call(fd, &u, "[0, 1, scale, [{pool: 'caf\\xc3\\xa9', units: 1}]]"),
+	assert_refused(
+	    raw_call(fd, &u,
+		"[0, 1, scale, [{pool: 'caf\\xc3\\xa9', units: 1}]]"),
 	    "NO_SUCH_POOL", "no pool named 'caf?\?'");
 	msgpack_unpacked_destroy(&u);
 	close(fd);
@@ -1057,16 +1147,19 @@ read_error_notification(int fd, char *code, size_t len)
 	while ((n = read(fd, buf + have, sizeof buf - have)) > 0)
 		have += (size_t)n;
 	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, buf, have, &off) == MSGPACK_UNPACK_SUCCESS) {
+	if (msgpack_unpack_next(&u, buf, have, &off) ==
+	    MSGPACK_UNPACK_SUCCESS) {
 		const msgpack_object *o = &u.data;
 
 		if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 3 &&
 		    o->via.array.ptr[0].via.u64 == 2 &&
 		    lp_obj_is_str(&o->via.array.ptr[1], "error")) {
-			const msgpack_object *m = &o->via.array.ptr[2].via.array.ptr[0];
+			const msgpack_object *m =
+			    &o->via.array.ptr[2].via.array.ptr[0];
 			const msgpack_object *c = lp_map_get(m, "code");
 
-			snprintf(code, len, "%.*s", (int)c->via.str.size, c->via.str.ptr);
+			snprintf(code, len, "%.*s", (int)c->via.str.size,
+			    c->via.str.ptr);
 			ok = true;
 		}
 	}
@@ -1097,7 +1190,8 @@ START_TEST(oversized_message_is_refused)
 	struct lp_client *good = daemon_connect(&d);
 	int fd = raw_connect(&d);
 	/* A string header declaring 1 GiB: refused before any of it arrives. */
-	static const unsigned char huge[] = { 0x94, 0x00, 0x01, 0xdb, 0x40, 0x00, 0x00, 0x00 };
+	static const unsigned char huge[] = { 0x94, 0x00, 0x01, 0xdb, 0x40,
+		0x00, 0x00, 0x00 };
 	char code[64];
 
 	ck_assert_int_eq(write(fd, huge, sizeof huge), (ssize_t)sizeof huge);
@@ -1146,9 +1240,11 @@ answered_whole(msgpack_sbuffer *sb)
 	msgpack_unpacked_init(&u);
 	while ((n = read(fd, buf + have, sizeof buf - have)) > 0) {
 		have += (size_t)n;
-		if (msgpack_unpack_next(&u, buf, have, &off) == MSGPACK_UNPACK_SUCCESS) {
+		if (msgpack_unpack_next(&u, buf, have, &off) ==
+		    MSGPACK_UNPACK_SUCCESS) {
 			response = u.data.type == MSGPACK_OBJECT_ARRAY &&
-			    u.data.via.array.size == 4 && u.data.via.array.ptr[0].via.u64 == 1 &&
+			    u.data.via.array.size == 4 &&
+			    u.data.via.array.ptr[0].via.u64 == 1 &&
 			    u.data.via.array.ptr[2].type == MSGPACK_OBJECT_NIL;
 			break;
 		}
@@ -1184,7 +1280,7 @@ START_TEST(a_whole_request_is_held_to_the_size_limit)
 
 	memset(text, 'x', sizeof text);
 	pack_submit(&sb, 1, text, 900);
-	len = 900 + (1024 - sb.size);		/* a str 16 either way */
+	len = 900 + (1024 - sb.size); /* a str 16 either way */
 	msgpack_sbuffer_destroy(&sb);
 	pack_submit(&sb, 1, text, len);
 	ck_assert_uint_eq(sb.size, 1024);
@@ -1229,13 +1325,15 @@ START_TEST(a_raised_size_limit_reaches_the_workers_already_running)
 	/* The worker is forked under the old limit. */
 	ck_assert(run_echo_int(c, acquire(c), 1, &err) == LP_OK);
 	lp_client_free(c);
-	reload("[daemon]\nmax_message_bytes = 1048576\n"
+	reload(
+	    "[daemon]\nmax_message_bytes = 1048576\n"
 	    "[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\n");
 	/* A connection keeps the limits it was accepted under: a new one. */
 	c = daemon_connect(&d);
 	id = acquire(c);
 	lp_args_bin(a, blob, sizeof blob);
-	ck_assert_msg(lp_run(c, id, "echo", a, &v, &err) == LP_OK, "%s", err.message);
+	ck_assert_msg(lp_run(c, id, "echo", a, &v, &err) == LP_OK, "%s",
+	    err.message);
 	lp_value_free(v);
 	lp_args_free(a);
 	lp_client_free(c);
@@ -1248,7 +1346,8 @@ count_messages(struct lp_framer *f, const char *buf, size_t len)
 	size_t off = 0, used, n = 0;
 
 	while (off < len) {
-		enum lp_frame_status st = lp_framer_feed(f, buf + off, len - off, &used);
+		enum lp_frame_status st =
+		    lp_framer_feed(f, buf + off, len - off, &used);
 
 		ck_assert(st != LP_FRAME_ERROR);
 		off += used;
@@ -1281,7 +1380,8 @@ START_TEST(client_that_never_reads_is_backpressured)
 		if (n == (ssize_t)req.size) {
 			sent++;
 			written += req.size;
-			ck_assert_msg(written < (64u << 20), "the daemon never stopped reading");
+			ck_assert_msg(written < (64u << 20),
+			    "the daemon never stopped reading");
 			continue;
 		}
 		ck_assert_int_eq(n, -1);
@@ -1333,7 +1433,8 @@ START_TEST(stop_lets_accepted_runs_finish)
 	struct lp_error err;
 	uint64_t id = acquire(a);
 
-	ck_assert(lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
+	ck_assert(
+	    lp_run_async(a, id, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
 	ck_assert(wait_stats(b, "pools.cpu.runs_in_flight", 1));
 	kill(d.pid, SIGTERM);
@@ -1367,7 +1468,8 @@ END_TEST
 
 /* scale to units; on LP_OK, *target is the pool's new target. */
 static enum lp_err
-scale_call(struct lp_client *c, uint32_t units, int64_t *target, struct lp_error *err)
+scale_call(struct lp_client *c, uint32_t units, int64_t *target,
+    struct lp_error *err)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -1392,7 +1494,8 @@ scale(struct lp_client *c, uint32_t units)
 	struct lp_error err;
 	int64_t target;
 
-	ck_assert_msg(scale_call(c, units, &target, &err) == LP_OK, "scale: %s", err.message);
+	ck_assert_msg(scale_call(c, units, &target, &err) == LP_OK, "scale: %s",
+	    err.message);
 	return target;
 }
 
@@ -1408,7 +1511,8 @@ START_TEST(nowait_starts_an_executor_while_there_is_room)
 	struct lp_error err;
 
 	acquire(a);
-	ck_assert_msg(lp_acquire(b, &nowait, &lease, &err) == LP_OK, "%s", err.message);
+	ck_assert_msg(lp_acquire(b, &nowait, &lease, &err) == LP_OK, "%s",
+	    err.message);
 	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.total"), 2);
 	ck_assert(lp_release(b, lease.id, &err) == LP_OK);
 	lp_client_free(a);
@@ -1472,7 +1576,8 @@ START_TEST(an_executor_freed_by_its_last_run_retires_unprompted)
 	ck_assert_int_eq(scale(c, 0), 1);
 	wait_outcome(c, &run);
 	ck_assert_int_eq(run.code, LP_OK);
-	ck_assert_msg(wait_until(two_retired, &d), "the drained executor never retired");
+	ck_assert_msg(wait_until(two_retired, &d),
+	    "the drained executor never retired");
 	ck_assert_int_eq(stats_int(c, "pools.cpu.executors.total"), 1);
 	ck_assert(run_echo_int(c, kept, 3, &err) == LP_OK);
 	lp_client_free(c);
@@ -1520,8 +1625,10 @@ START_TEST(a_reload_that_makes_room_serves_the_waiters_first)
 	}
 	ck_assert_int_lt(waiters[0].order, waiters[1].order);
 	ck_assert_int_lt(waiters[1].order, waiters[2].order);
-	ck_assert_msg(lp_acquire(c, &bounded, &lease, &err) == LP_OK, "%s", err.message);
-	ck_assert_int_eq(stats_int(a, "pools.cpu.counters.acquire_timeouts"), 0);
+	ck_assert_msg(lp_acquire(c, &bounded, &lease, &err) == LP_OK, "%s",
+	    err.message);
+	ck_assert_int_eq(stats_int(a, "pools.cpu.counters.acquire_timeouts"),
+	    0);
 	ck_assert_int_eq(stats_int(a, "pools.cpu.executors.leased"), 5);
 	lp_client_free(a);
 	lp_client_free(b);
@@ -1579,8 +1686,8 @@ END_TEST
 
 /* method with {pool} (or {} when pool is NULL); the answer's code, its value in *out if wanted. */
 static enum lp_err
-call_pool(struct lp_client *c, const char *method, const char *pool, struct lp_value **out,
-    struct lp_error *err)
+call_pool(struct lp_client *c, const char *method, const char *pool,
+    struct lp_value **out, struct lp_error *err)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -1605,7 +1712,8 @@ static void
 assert_str(const msgpack_object *o, const char *want)
 {
 	ck_assert_msg(o != NULL && o->type == MSGPACK_OBJECT_STR &&
-	    o->via.str.size == strlen(want) && memcmp(o->via.str.ptr, want, strlen(want)) == 0,
+		o->via.str.size == strlen(want) &&
+		memcmp(o->via.str.ptr, want, strlen(want)) == 0,
 	    "wanted the string '%s'", want);
 }
 
@@ -1614,8 +1722,8 @@ admin_ok(struct lp_client *c, const char *method, const char *pool)
 {
 	struct lp_error err;
 
-	ck_assert_msg(call_pool(c, method, pool, NULL, &err) == LP_OK, "%s: %s", method,
-	    err.message);
+	ck_assert_msg(call_pool(c, method, pool, NULL, &err) == LP_OK, "%s: %s",
+	    method, err.message);
 }
 
 /*
@@ -1634,7 +1742,8 @@ START_TEST(drain_grants_nothing_until_resume)
 	struct lp_error err;
 	uint64_t held = acquire(a);
 
-	ck_assert(lp_run_async(a, held, "sleep", slow, record, &run, &err) == LP_OK);
+	ck_assert(
+	    lp_run_async(a, held, "sleep", slow, record, &run, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
 	ck_assert(wait_stats(b, "pools.cpu.runs_in_flight", 1));
 	ck_assert_int_eq(call_pool(b, "drain", NULL, &v, &err), LP_OK);
@@ -1642,15 +1751,18 @@ START_TEST(drain_grants_nothing_until_resume)
 	ck_assert_int_eq(lp_value_get(v, "leased")->via.u64, 1);
 	lp_value_free(v);
 	ck_assert_int_eq(stats_int(b, "pools.cpu.draining"), 1);
-	ck_assert(daemon_log_contains(&d, "pool cpu drained (no lease is granted until it is resumed) by client"));
+	ck_assert(daemon_log_contains(&d,
+	    "pool cpu drained (no lease is granted until it is resumed) by client"));
 
 	/* What runs finishes, and the lease held takes more. */
 	wait_outcome(a, &run);
 	ck_assert_int_eq(run.code, LP_OK);
 	ck_assert(run_echo_int(a, held, 5, &err) == LP_OK);
 
-	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err), LP_ERR_UNAVAILABLE);
-	ck_assert_msg(strstr(err.message, "pool 'cpu' is draining") != NULL, "%s", err.message);
+	ck_assert_int_eq(lp_acquire(b, &nowait, &lease, &err),
+	    LP_ERR_UNAVAILABLE);
+	ck_assert_msg(strstr(err.message, "pool 'cpu' is draining") != NULL,
+	    "%s", err.message);
 	acquire_async(b, 0, record, &waiting);
 	ck_assert(wait_stats(a, "pools.cpu.waiting", 1));
 	ck_assert(lp_release(a, held, &err) == LP_OK);
@@ -1674,9 +1786,11 @@ START_TEST(drain_names_an_unknown_pool)
 	struct lp_client *c = daemon_connect(&d);
 	struct lp_error err;
 
-	ck_assert_int_eq(call_pool(c, "drain", "nope", NULL, &err), LP_ERR_NO_SUCH_POOL);
+	ck_assert_int_eq(call_pool(c, "drain", "nope", NULL, &err),
+	    LP_ERR_NO_SUCH_POOL);
 	ck_assert_str_eq(err.message, "no pool named 'nope'");
-	ck_assert_int_eq(call_pool(c, "resume", "nope", NULL, &err), LP_ERR_NO_SUCH_POOL);
+	ck_assert_int_eq(call_pool(c, "resume", "nope", NULL, &err),
+	    LP_ERR_NO_SUCH_POOL);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.draining"), 0);
 	lp_client_free(c);
 }
@@ -1692,7 +1806,8 @@ START_TEST(an_acquire_timing_out_on_a_drained_pool_says_so)
 
 	admin_ok(c, "drain", NULL);
 	ck_assert_int_eq(lp_acquire(c, &brief, &lease, &err), LP_ERR_TIMEOUT);
-	ck_assert_msg(strstr(err.message, "(the pool is draining)") != NULL, "%s", err.message);
+	ck_assert_msg(strstr(err.message, "(the pool is draining)") != NULL,
+	    "%s", err.message);
 	admin_ok(c, "resume", NULL);
 	ck_assert_int_eq(lp_acquire(c, &brief, &lease, &err), LP_OK);
 	lp_client_free(c);
@@ -1700,19 +1815,23 @@ START_TEST(an_acquire_timing_out_on_a_drained_pool_says_so)
 END_TEST
 
 static const char *
-config_value(struct lp_client *c, const char *pool, const char *key, char *buf, size_t len)
+config_value(struct lp_client *c, const char *pool, const char *key, char *buf,
+    size_t len)
 {
 	const msgpack_object *section, *value;
 	struct lp_value *v;
 	struct lp_error err;
 
-	ck_assert_msg(call_pool(c, "config", NULL, &v, &err) == LP_OK, "config: %s", err.message);
+	ck_assert_msg(call_pool(c, "config", NULL, &v, &err) == LP_OK,
+	    "config: %s", err.message);
 	section = pool != NULL ? lp_map_get(lp_value_get(v, "pools"), pool) :
-	    lp_value_get(v, "daemon");
+				 lp_value_get(v, "daemon");
 	ck_assert_ptr_nonnull(section);
 	value = lp_map_get(section, key);
-	ck_assert_msg(value != NULL && value->type == MSGPACK_OBJECT_STR, "no %s", key);
-	snprintf(buf, len, "%.*s", (int)value->via.str.size, value->via.str.ptr);
+	ck_assert_msg(value != NULL && value->type == MSGPACK_OBJECT_STR,
+	    "no %s", key);
+	snprintf(buf, len, "%.*s", (int)value->via.str.size,
+	    value->via.str.ptr);
 	lp_value_free(v);
 	return buf;
 }
@@ -1724,23 +1843,30 @@ START_TEST(reload_answers_what_it_changed)
 	struct lp_error err;
 	char buf[64];
 
-	daemon_write_config(&d, "[daemon]\nshutdown_timeout = 20\n[pool cpu]\nexecutors_min = 1\n"
+	daemon_write_config(&d,
+	    "[daemon]\nshutdown_timeout = 20\n[pool cpu]\nexecutors_min = 1\n"
 	    "executors_max = 1\nworkers = 3\njob_timeout = 42\n");
 	ck_assert_int_eq(call_pool(c, "reload", NULL, &v, &err), LP_OK);
 	assert_str(lp_value_get(v, "source"), d.config);
 	/* job_timeout, and grace_seconds back to its default */
 	ck_assert_int_eq(lp_value_get(v, "changed")->via.u64, 2);
-	ck_assert_int_eq(lp_value_get(v, "restart")->via.u64, 1);	/* workers */
+	ck_assert_int_eq(lp_value_get(v, "restart")->via.u64, 1); /* workers */
 	lp_value_free(v);
-	ck_assert_str_eq(config_value(c, "cpu", "job_timeout", buf, sizeof buf), "42");
-	ck_assert_str_eq(config_value(c, "cpu", "workers", buf, sizeof buf), "2");
+	ck_assert_str_eq(config_value(c, "cpu", "job_timeout", buf, sizeof buf),
+	    "42");
+	ck_assert_str_eq(config_value(c, "cpu", "workers", buf, sizeof buf),
+	    "2");
 
 	daemon_write_config(&d, "[pool cpu]\nworkers = 0\n");
-	ck_assert_int_eq(call_pool(c, "reload", NULL, NULL, &err), LP_ERR_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.message, "the running configuration stays: ") != NULL &&
-	    strstr(err.message, "leasepoold.conf:2: [pool cpu] workers: must be") != NULL,
+	ck_assert_int_eq(call_pool(c, "reload", NULL, NULL, &err),
+	    LP_ERR_INVALID_ARGUMENT);
+	ck_assert_msg(
+	    strstr(err.message, "the running configuration stays: ") != NULL &&
+		strstr(err.message,
+		    "leasepoold.conf:2: [pool cpu] workers: must be") != NULL,
 	    "%s", err.message);
-	ck_assert_str_eq(config_value(c, "cpu", "job_timeout", buf, sizeof buf), "42");
+	ck_assert_str_eq(config_value(c, "cpu", "job_timeout", buf, sizeof buf),
+	    "42");
 	lp_client_free(c);
 }
 END_TEST
@@ -1757,10 +1883,12 @@ check_key(void *arg, const char *section, const char *name, const char *def)
 	struct key_check *k = arg;
 
 	if (strcmp(section, "daemon") == 0) {
-		ck_assert_msg(lp_map_get(k->daemon, name) != NULL, "[daemon] %s missing", name);
+		ck_assert_msg(lp_map_get(k->daemon, name) != NULL,
+		    "[daemon] %s missing", name);
 	} else {
 		for (uint32_t i = 0; i < k->pools->via.map.size; i++)
-			ck_assert_msg(lp_map_get(&k->pools->via.map.ptr[i].val, name) != NULL,
+			ck_assert_msg(lp_map_get(&k->pools->via.map.ptr[i].val,
+					  name) != NULL,
 			    "[pool] %s missing", name);
 	}
 	k->seen++;
@@ -1782,11 +1910,16 @@ START_TEST(config_shows_every_key)
 	config_each_key(check_key, &k);
 	ck_assert_uint_gt(k.seen, 30);
 	lp_value_free(v);
-	ck_assert_str_eq(config_value(c, NULL, "socket", buf, sizeof buf), d.socket);
-	ck_assert_str_eq(config_value(c, NULL, "shutdown_timeout", buf, sizeof buf), "20");
-	ck_assert_str_eq(config_value(c, NULL, "socket_mode", buf, sizeof buf), "0600");
-	ck_assert_str_eq(config_value(c, "cpu", "sched_batch", buf, sizeof buf), "yes");
-	ck_assert_str_eq(config_value(c, "cpu", "allow_users", buf, sizeof buf), "");
+	ck_assert_str_eq(config_value(c, NULL, "socket", buf, sizeof buf),
+	    d.socket);
+	ck_assert_str_eq(
+	    config_value(c, NULL, "shutdown_timeout", buf, sizeof buf), "20");
+	ck_assert_str_eq(config_value(c, NULL, "socket_mode", buf, sizeof buf),
+	    "0600");
+	ck_assert_str_eq(config_value(c, "cpu", "sched_batch", buf, sizeof buf),
+	    "yes");
+	ck_assert_str_eq(config_value(c, "cpu", "allow_users", buf, sizeof buf),
+	    "");
 	lp_client_free(c);
 }
 END_TEST
@@ -1815,7 +1948,8 @@ start_shared_socket(void)
 static int
 try_admin_as(uid_t uid, gid_t gid)
 {
-	static const char *const methods[] = { "reload", "drain", "resume", "config" };
+	static const char *const methods[] = { "reload", "drain", "resume",
+		"config" };
 	char want[128];
 	struct lp_client *c;
 	struct lp_value *v;
@@ -1827,9 +1961,11 @@ try_admin_as(uid_t uid, gid_t gid)
 	if ((c = lp_connect(d.socket, &err)) == NULL)
 		return 11;
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		snprintf(want, sizeof want, "%s is for root, the daemon's user; uid %u may not",
+		snprintf(want, sizeof want,
+		    "%s is for root, the daemon's user; uid %u may not",
 		    methods[i], (unsigned)uid);
-		if (call_pool(c, methods[i], NULL, NULL, &err) != LP_ERR_PERMISSION_DENIED ||
+		if (call_pool(c, methods[i], NULL, NULL, &err) !=
+			LP_ERR_PERMISSION_DENIED ||
 		    strcmp(err.message, want) != 0)
 			return 20 + (int)i;
 	}
@@ -1854,9 +1990,10 @@ START_TEST(admin_methods_are_refused_to_other_users)
 	if (pid == 0)
 		_exit(try_admin_as(nobody->pw_uid, nobody->pw_gid));
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "as nobody: status %#x",
-	    status);
-	ck_assert(daemon_log_contains(&d, "refused drain: not root or the daemon's user"));
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "as nobody: status %#x", status);
+	ck_assert(daemon_log_contains(&d,
+	    "refused drain: not root or the daemon's user"));
 	ck_assert_int_eq(stats_int(c, "pools.cpu.draining"), 0);
 	admin_ok(c, "drain", NULL);
 	lp_client_free(c);
@@ -1910,12 +2047,14 @@ daemon_suite(void)
 	tc = integration_case(s, "limits", start_tight_limits, stop_daemon);
 	tcase_add_test(tc, a_whole_request_is_held_to_the_size_limit);
 	tcase_add_test(tc, a_whole_request_is_held_to_the_depth_limit);
-	tcase_add_test(tc, a_raised_size_limit_reaches_the_workers_already_running);
+	tcase_add_test(tc,
+	    a_raised_size_limit_reaches_the_workers_already_running);
 
 	tc = integration_case(s, "sizing", start_scaling, stop_daemon);
 	tcase_add_test(tc, scale_grows_and_shrinks_the_pool);
 	tcase_add_test(tc, nowait_starts_an_executor_while_there_is_room);
-	tcase_add_test(tc, an_executor_freed_by_its_last_run_retires_unprompted);
+	tcase_add_test(tc,
+	    an_executor_freed_by_its_last_run_retires_unprompted);
 	tcase_add_test(tc, a_drain_starts_no_executor);
 
 	tc = integration_case(s, "admin", start_one_executor, stop_daemon);
@@ -1926,7 +2065,8 @@ daemon_suite(void)
 	tcase_add_test(tc, config_shows_every_key);
 
 	/* Another user is at hand only to root: as anyone else the test cannot be one. */
-	tc = integration_case(s, "admin as another user", start_shared_socket, stop_daemon);
+	tc = integration_case(s, "admin as another user", start_shared_socket,
+	    stop_daemon);
 	add_root_test(tc, admin_methods_are_refused_to_other_users);
 
 	tc = integration_case(s, "stop", start_one_executor, stop_daemon);

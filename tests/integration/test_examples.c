@@ -50,7 +50,8 @@ START_TEST(example_succeeds)
 
 	snprintf(path, sizeof path, "%s/%s", program_examples(), examples[_i]);
 	ck_assert_msg(program_run(&p, argv, d.socket, NULL) == 0,
-	    "%s exited with %d; it said:\n%s%s", examples[_i], p.status, p.out, p.err);
+	    "%s exited with %d; it said:\n%s%s", examples[_i], p.status, p.out,
+	    p.err);
 }
 END_TEST
 
@@ -75,7 +76,8 @@ START_TEST(every_example_is_tested)
 	while ((e = readdir(dir)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		ck_assert_msg(known(e->d_name), "example %s has no test", e->d_name);
+		ck_assert_msg(known(e->d_name), "example %s has no test",
+		    e->d_name);
 		found++;
 	}
 	closedir(dir);
@@ -120,8 +122,10 @@ fails_cleanly(const char *path)
 	char *argv[] = { (char *)path, NULL };
 
 	program_run(&p, argv, "/nonexistent/leasepool.sock", NULL);
-	ck_assert_msg(p.status > 0 && strstr(p.err, "/nonexistent/leasepool.sock") != NULL,
-	    "%s without a daemon: status %d, stderr: %s", path, p.status, p.err);
+	ck_assert_msg(p.status > 0 &&
+		strstr(p.err, "/nonexistent/leasepool.sock") != NULL,
+	    "%s without a daemon: status %d, stderr: %s", path, p.status,
+	    p.err);
 }
 
 /* What the README shows is what runs: scripts/readme-programs.sh built each block. */

@@ -48,9 +48,10 @@ start_unable_to_switch(void)
 	const char *outer = getenv("LP_DAEMON_WRAPPER");
 	char wrapper[1024];
 
-	snprintf(wrapper, sizeof wrapper, "setpriv --inh-caps=-all "
-	    "--bounding-set=-setuid,-setgid,-kill%s%s", outer != NULL ? " " : "",
-	    outer != NULL ? outer : "");
+	snprintf(wrapper, sizeof wrapper,
+	    "setpriv --inh-caps=-all "
+	    "--bounding-set=-setuid,-setgid,-kill%s%s",
+	    outer != NULL ? " " : "", outer != NULL ? outer : "");
 	setenv("LP_DAEMON_WRAPPER", wrapper, 1);
 	start_shared();
 	if (outer != NULL)
@@ -73,9 +74,10 @@ static int
 exec_sh(bool as_nobody, const char *script, const char *timeout)
 {
 	char regid[32];
-	char *argv[] = { "/usr/bin/setpriv", "--reuid=nobody", regid, "--clear-groups",
-	    (char *)program_tool(), "-s", d.socket, "-j", (char *)timeout, "exec", "-C", "/",
-	    "--", "sh", "-c", (char *)script, NULL };
+	char *argv[] = { "/usr/bin/setpriv", "--reuid=nobody", regid,
+		"--clear-groups", (char *)program_tool(), "-s", d.socket, "-j",
+		(char *)timeout, "exec", "-C", "/", "--", "sh", "-c",
+		(char *)script, NULL };
 
 	snprintf(regid, sizeof regid, "--regid=%u", (unsigned)nobody()->pw_gid);
 	if (timeout == NULL)
@@ -88,9 +90,13 @@ START_TEST(exec_runs_as_the_caller)
 	const struct passwd *pw = nobody();
 	char want[512];
 
-	ck_assert_int_eq(exec_sh(true, "id -u; id -g; id -G; echo $HOME $USER $LOGNAME", NULL), 0);
-	snprintf(want, sizeof want, "%u\n%u\n%u\n%s %s %s\n", (unsigned)pw->pw_uid,
-	    (unsigned)pw->pw_gid, (unsigned)pw->pw_gid, pw->pw_dir, pw->pw_name, pw->pw_name);
+	ck_assert_int_eq(exec_sh(true,
+			     "id -u; id -g; id -G; echo $HOME $USER $LOGNAME",
+			     NULL),
+	    0);
+	snprintf(want, sizeof want, "%u\n%u\n%u\n%s %s %s\n",
+	    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid, (unsigned)pw->pw_gid,
+	    pw->pw_dir, pw->pw_name, pw->pw_name);
 	ck_assert_str_eq(p.out, want);
 	/* Root's own exec still runs as root. */
 	ck_assert_int_eq(exec_sh(false, "id -u", NULL), 0);
@@ -126,8 +132,11 @@ START_TEST(programs_cannot_read_the_worker)
 {
 	ck_assert_int_eq(exec_sh(true, "cat /proc/$PPID/environ", NULL), 1);
 	ck_assert_ptr_nonnull(strstr(p.err, "Permission denied"));
-	ck_assert_int_eq(exec_sh(true, "set -- $(cat /proc/$PPID/stat); "
-	    "exec 3</proc/$4/mem", NULL), 2);
+	ck_assert_int_eq(exec_sh(true,
+			     "set -- $(cat /proc/$PPID/stat); "
+			     "exec 3</proc/$4/mem",
+			     NULL),
+	    2);
 	ck_assert_ptr_nonnull(strstr(p.err, "Permission denied"));
 }
 END_TEST
@@ -161,23 +170,27 @@ START_TEST(a_callers_setsid_child_ends_at_the_timeout)
 	snprintf(path, sizeof path, "%s/pids", d.dir);
 	ck_assert_int_eq(mkdir(path, 0777), 0);
 	ck_assert_int_eq(chmod(path, 0777), 0);
-	snprintf(script, sizeof script, "setsid sh -c 'echo $(id -u) $$ > %s/child; "
+	snprintf(script, sizeof script,
+	    "setsid sh -c 'echo $(id -u) $$ > %s/child; "
 	    "exec sleep 1000' </dev/null >/dev/null 2>&1 & "
-	    "while [ ! -s %s/child ]; do sleep 0.01; done; sleep 1000", path, path);
+	    "while [ ! -s %s/child ]; do sleep 0.01; done; sleep 1000",
+	    path, path);
 	ck_assert_int_eq(exec_sh(true, script, TIMEOUT_SECONDS), 124);
 	snprintf(path + strlen(path), sizeof path - strlen(path), "/child");
 	ck_assert_ptr_nonnull(f = fopen(path, "r"));
 	ck_assert_int_eq(fscanf(f, "%u %d", &uid, &pid), 2);
 	fclose(f);
 	ck_assert_uint_eq(uid, nobody()->pw_uid);
-	ck_assert_msg(wait_until(gone, &pid), "the setsid child %d outlived its job", (int)pid);
+	ck_assert_msg(wait_until(gone, &pid),
+	    "the setsid child %d outlived its job", (int)pid);
 }
 END_TEST
 
 START_TEST(a_daemon_that_cannot_switch_runs_only_its_own_users_programs)
 {
 	ck_assert_msg(exec_sh(true, "id -u", NULL) == 125, "%s", p.err);
-	ck_assert_str_eq(p.err, "leasepool: PERMISSION_DENIED: exec runs programs as the user "
+	ck_assert_str_eq(p.err,
+	    "leasepool: PERMISSION_DENIED: exec runs programs as the user "
 	    "who asks, and this daemon (uid 0) cannot switch users (it has no CAP_SETUID, "
 	    "CAP_SETGID and CAP_KILL): only uid 0 may exec here\n");
 	ck_assert_int_eq(exec_sh(false, "id -u", NULL), 0);
@@ -194,10 +207,15 @@ START_TEST(exec_starts_with_a_clean_environment)
 
 	ck_assert_ptr_nonnull(pw);
 	daemon_start_env(&d, shared_exec_pool, env);
-	ck_assert_int_eq(exec_sh(false, "echo $PATH $HOME $USER $LOGNAME "
-	    "${LP_TEST_SECRET-none}", NULL), 0);
-	snprintf(want, sizeof want, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
-	    "%s %s %s none\n", pw->pw_dir, pw->pw_name, pw->pw_name);
+	ck_assert_int_eq(exec_sh(false,
+			     "echo $PATH $HOME $USER $LOGNAME "
+			     "${LP_TEST_SECRET-none}",
+			     NULL),
+	    0);
+	snprintf(want, sizeof want,
+	    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
+	    "%s %s %s none\n",
+	    pw->pw_dir, pw->pw_name, pw->pw_name);
 	ck_assert_str_eq(p.out, want);
 }
 END_TEST
@@ -219,7 +237,9 @@ exec_users_suite(void)
 	add_root_test(tc, programs_cannot_replace_the_socket);
 	add_root_test(tc, a_callers_setsid_child_ends_at_the_timeout);
 
-	tc = integration_case(s, "unable to switch", start_unable_to_switch, stop_daemon);
-	add_root_test(tc, a_daemon_that_cannot_switch_runs_only_its_own_users_programs);
+	tc = integration_case(s, "unable to switch", start_unable_to_switch,
+	    stop_daemon);
+	add_root_test(tc,
+	    a_daemon_that_cannot_switch_runs_only_its_own_users_programs);
 	return s;
 }

@@ -92,7 +92,8 @@ start_shared(void)
 }
 
 static void
-submit(struct lp_client *c, const char *fn, struct lp_args *a, struct outcome *o)
+submit(struct lp_client *c, const char *fn, struct lp_args *a,
+    struct outcome *o)
 {
 	struct lp_error err;
 
@@ -130,7 +131,8 @@ START_TEST(stats_show_the_batch_settings_and_the_oldest_wait)
 	submit_echo(c, 1, &out[0]);
 	ck_assert(wait_stats(watcher, "pools.cpu.grinder.queue", 1));
 	ck_assert(wait_until(oldest_waited_a_while, watcher));
-	ck_assert(stats_double(watcher, "pools.cpu.grinder.oldest_wait") <= monotonic() - since);
+	ck_assert(stats_double(watcher, "pools.cpu.grinder.oldest_wait") <=
+	    monotonic() - since);
 	for (int i = 1; i < 4; i++)
 		submit_echo(c, 1, &out[i]);
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
@@ -170,7 +172,8 @@ START_TEST(failures_stay_with_their_item)
 	struct lp_error err;
 
 	submit_echo(c, 1, &out[0]);
-	submit(c, "echo", none, &out[1]);	/* echo without an argument is refused */
+	submit(c, "echo", none,
+	    &out[1]); /* echo without an argument is refused */
 	submit_echo(c, 3, &out[2]);
 	submit_echo(c, 4, &out[3]);
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
@@ -192,8 +195,10 @@ START_TEST(crash_mid_batch_keeps_finished_results)
 	struct lp_error err;
 
 	/* The shell's parent is the worker's spawner, whose parent the second item kills. */
-	lp_kwargs_raw(crash, "argv", "\x93\xa2sh\xa2-c\xd9\x2a"
-	    "set -- $(cat /proc/$PPID/stat); kill -9 $4", 51);
+	lp_kwargs_raw(crash, "argv",
+	    "\x93\xa2sh\xa2-c\xd9\x2a"
+	    "set -- $(cat /proc/$PPID/stat); kill -9 $4",
+	    51);
 	submit_echo(c, 1, &out[0]);
 	submit(c, "exec", crash, &out[1]);
 	submit_echo(c, 3, &out[2]);
@@ -301,7 +306,10 @@ flood_queued(void *arg)
 
 START_TEST(a_flood_does_not_starve_a_single_item)
 {
-	enum { FLOOD = 3000, BATCH = 64 };
+	enum {
+		FLOOD = 3000,
+		BATCH = 64
+	};
 	struct lp_client *a = daemon_connect(&d), *b = daemon_connect(&d);
 	static struct outcome flood[FLOOD];
 	struct lp_args *spin = lp_args_new();
@@ -309,10 +317,12 @@ START_TEST(a_flood_does_not_starve_a_single_item)
 	struct lp_error err;
 	long long before, after;
 
-	lp_args_int(spin, 100);		/* 100 us each: the flood takes about 0.3 s */
+	lp_args_int(spin, 100); /* 100 us each: the flood takes about 0.3 s */
 	for (int i = 0; i < FLOOD; i++)
-		ck_assert(lp_submit_async(a, NULL, "spin", spin, record, &flood[i], &err) == LP_OK);
-	ck_assert(wait_until(flood_queued, &(struct flooding){ a, b, FLOOD / 2 }));
+		ck_assert(lp_submit_async(a, NULL, "spin", spin, record,
+			      &flood[i], &err) == LP_OK);
+	ck_assert(
+	    wait_until(flood_queued, &(struct flooding){ a, b, FLOOD / 2 }));
 	before = stats_int(b, "pools.cpu.grinder.completed");
 	lp_args_clear(spin);
 	lp_args_int(spin, 0);
@@ -320,8 +330,8 @@ START_TEST(a_flood_does_not_starve_a_single_item)
 	lp_value_free(v);
 	after = stats_int(b, "pools.cpu.grinder.completed");
 	/* The batch running when b came, b's own batch, and one for the stats call's drift. */
-	ck_assert_msg(after - before <= 3 * BATCH, "%lld items of the flood went first",
-	    after - before);
+	ck_assert_msg(after - before <= 3 * BATCH,
+	    "%lld items of the flood went first", after - before);
 	ck_assert(lp_client_wait_all(a, &err) == LP_OK);
 	lp_args_free(spin);
 	lp_client_free(a);
@@ -329,7 +339,9 @@ START_TEST(a_flood_does_not_starve_a_single_item)
 }
 END_TEST
 
-enum { SLEEPS = 8 };
+enum {
+	SLEEPS = 8
+};
 
 /* A user's slow items, spread over its connections, and a lease that keeps them queued. */
 struct sleepers {
@@ -379,7 +391,8 @@ sleeps_done(struct sleepers *s, long long batches)
 		wait_outcome(s->clients[i % s->nclients], &s->out[i]);
 		ck_assert_int_eq(s->out[i].code, LP_OK);
 	}
-	ck_assert_int_eq(stats_int(s->holder, "pools.cpu.grinder.batches"), batches);
+	ck_assert_int_eq(stats_int(s->holder, "pools.cpu.grinder.batches"),
+	    batches);
 	for (unsigned i = 0; i < s->nclients; i++)
 		lp_client_free(s->clients[i]);
 	lp_client_free(s->holder);
@@ -398,7 +411,8 @@ grinder_stat(char *buf, size_t len, const char *pool, const char *figure)
  * items that grinder had answered then.
  */
 static bool
-echo_and_count(struct lp_client *c, msgpack_packer *pk, void *arg, struct lp_error *err)
+echo_and_count(struct lp_client *c, msgpack_packer *pk, void *arg,
+    struct lp_error *err)
 {
 	struct lp_args *a = lp_args_new();
 	struct lp_value *v;
@@ -411,7 +425,8 @@ echo_and_count(struct lp_client *c, msgpack_packer *pk, void *arg, struct lp_err
 	if (code != LP_OK)
 		return false;
 	lp_value_free(v);
-	msgpack_pack_int64(pk, stats_int(c, grinder_stat(path, sizeof path, arg, "completed")));
+	msgpack_pack_int64(pk,
+	    stats_int(c, grinder_stat(path, sizeof path, arg, "completed")));
 	return true;
 }
 
@@ -455,8 +470,10 @@ recalled_for_another_user(const char *pool)
 	for (unsigned i = 0; i < SLEEPS; i++)
 		sleep_async(a, 0, pool, 1, 60, record, &out[i]);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
-	ck_assert(wait_stats(a, grinder_stat(path, sizeof path, pool, "running"), 4));
-	other_user_start(&o, &d, OTHER_UID, OTHER_GID, echo_and_count, (void *)pool);
+	ck_assert(
+	    wait_stats(a, grinder_stat(path, sizeof path, pool, "running"), 4));
+	other_user_start(&o, &d, OTHER_UID, OTHER_GID, echo_and_count,
+	    (void *)pool);
 	/* The echo and the sleep running, plus one for the drift to the stats call: not the batch. */
 	ck_assert_int_le(o.reply.data.via.i64, 3);
 	other_user_end(&o);
@@ -464,7 +481,8 @@ recalled_for_another_user(const char *pool)
 		wait_outcome(a, &out[i]);
 		ck_assert_int_eq(out[i].code, LP_OK);
 	}
-	ck_assert_int_eq(stats_int(a, grinder_stat(path, sizeof path, pool, "running")), 0);
+	ck_assert_int_eq(
+	    stats_int(a, grinder_stat(path, sizeof path, pool, "running")), 0);
 	lp_client_free(a);
 }
 
@@ -504,11 +522,13 @@ END_TEST
 
 /* b's submission late is answered TIMEOUT, naming its bound, while the executor is still leased. */
 static void
-assert_timed_out(struct lp_client *b, const struct outcome *late, const char *bound)
+assert_timed_out(struct lp_client *b, const struct outcome *late,
+    const char *bound)
 {
 	wait_outcome(b, late);
 	ck_assert_int_eq(late->code, LP_ERR_TIMEOUT);
-	ck_assert_msg(strstr(late->message, bound) != NULL, "%s", late->message);
+	ck_assert_msg(strstr(late->message, bound) != NULL, "%s",
+	    late->message);
 	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.leased"), 1);
 }
 
@@ -598,7 +618,8 @@ START_TEST(a_timeout_shorter_than_batch_wait_does_not_wait_for_the_batch)
 
 	sleep_async(b, 0, "cpu", 0, 5, record, &quick);
 	wait_outcome(b, &quick);
-	ck_assert_msg(quick.code == LP_OK, "%s: %s", lp_err_name(quick.code), quick.message);
+	ck_assert_msg(quick.code == LP_OK, "%s: %s", lp_err_name(quick.code),
+	    quick.message);
 	ck_assert_int_eq(stats_int(b, "pools.cpu.grinder.batches"), 1);
 	lp_client_free(b);
 }
@@ -612,7 +633,8 @@ END_TEST
 START_TEST(a_hurried_item_left_out_of_a_full_batch_stays_hurried)
 {
 	struct lp_client *holder = daemon_connect(&d);
-	struct lp_client *c[3] = { daemon_connect(&d), daemon_connect(&d), daemon_connect(&d) };
+	struct lp_client *c[3] = { daemon_connect(&d), daemon_connect(&d),
+		daemon_connect(&d) };
 	struct outcome out[3] = { 0 };
 	struct lp_lease lease;
 	struct lp_error err;
@@ -631,8 +653,8 @@ START_TEST(a_hurried_item_left_out_of_a_full_batch_stays_hurried)
 	ck_assert(lp_release(holder, lease.id, &err) == LP_OK);
 	for (int i = 0; i < 3; i++) {
 		wait_outcome(c[i], &out[i]);
-		ck_assert_msg(out[i].code == LP_OK, "item %d: %s: %s", i, lp_err_name(out[i].code),
-		    out[i].message);
+		ck_assert_msg(out[i].code == LP_OK, "item %d: %s: %s", i,
+		    lp_err_name(out[i].code), out[i].message);
 		lp_client_free(c[i]);
 	}
 	ck_assert_int_eq(stats_int(holder, "pools.cpu.grinder.batches"), 2);
@@ -666,16 +688,21 @@ grinder_suite(void)
 	tcase_add_test(tc, a_submitted_job_past_its_timeout_is_job_timeout);
 
 	tc = integration_case(s, "hurry", start_long_wait, stop_daemon);
-	tcase_add_test(tc, a_timeout_shorter_than_batch_wait_does_not_wait_for_the_batch);
+	tcase_add_test(tc,
+	    a_timeout_shorter_than_batch_wait_does_not_wait_for_the_batch);
 
-	tc = integration_case(s, "hurry_pairs", start_pairs_or_long_wait, stop_daemon);
-	tcase_add_test(tc, a_hurried_item_left_out_of_a_full_batch_stays_hurried);
+	tc = integration_case(s, "hurry_pairs", start_pairs_or_long_wait,
+	    stop_daemon);
+	tcase_add_test(tc,
+	    a_hurried_item_left_out_of_a_full_batch_stays_hurried);
 
 	tc = integration_case(s, "users", start_shared, stop_daemon);
 	tcase_add_test(tc, one_users_connections_take_turns_in_full_batches);
 	/* Only root can act as another user. */
 	add_root_test(tc, another_users_item_waits_for_one_item_not_a_batch);
-	add_root_test(tc, another_users_item_recalls_a_running_batch_on_a_process);
-	add_root_test(tc, another_users_item_recalls_a_running_batch_on_a_thread);
+	add_root_test(tc,
+	    another_users_item_recalls_a_running_batch_on_a_process);
+	add_root_test(tc,
+	    another_users_item_recalls_a_running_batch_on_a_thread);
 	return s;
 }

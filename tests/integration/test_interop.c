@@ -26,7 +26,8 @@ script(const char *sub, char *buf, size_t size)
 {
 	const char *source = getenv("LP_SOURCE");
 
-	snprintf(buf, size, "%s/tests/interop/%s", source != NULL ? source : ".", sub);
+	snprintf(buf, size, "%s/tests/interop/%s",
+	    source != NULL ? source : ".", sub);
 	return buf;
 }
 
@@ -36,7 +37,8 @@ built(const char *sub, char *buf, size_t size)
 {
 	const char *dir = getenv("LP_INTEROP");
 
-	snprintf(buf, size, "%s/%s", dir != NULL ? dir : "build/tests/interop", sub);
+	snprintf(buf, size, "%s/%s", dir != NULL ? dir : "build/tests/interop",
+	    sub);
 	return buf;
 }
 
@@ -46,8 +48,9 @@ session_prints(char *const argv[], const char *expected)
 {
 	struct program p;
 
-	ck_assert_msg(program_run(&p, argv, NULL, NULL) == 0, "%s %s exited with %d:\n%s%s",
-	    argv[0], argv[1], p.status, p.out, p.err);
+	ck_assert_msg(program_run(&p, argv, NULL, NULL) == 0,
+	    "%s %s exited with %d:\n%s%s", argv[0], argv[1], p.status, p.out,
+	    p.err);
 	ck_assert_str_eq(p.out, expected);
 }
 
@@ -63,7 +66,8 @@ START_TEST(pynvim_session)
 
 	daemon_start(&d, NULL);
 	script("python/session.py", path, sizeof path);
-	session_prints((char *const[]){ "/usr/bin/python3", path, d.socket, NULL },
+	session_prints(
+	    (char *const[]){ "/usr/bin/python3", path, d.socket, NULL },
 	    "hello: leasepoold\n"
 	    "ping: True\n"
 	    "acquire: ok\n"
@@ -103,9 +107,11 @@ START_TEST(node_msgpack5rpc)
 
 	daemon_start(&d, NULL);
 	/* The test's own process: the client inherits it. */
-	setenv("NODE_PATH", built("node/node_modules", modules, sizeof modules), 1);
+	setenv("NODE_PATH", built("node/node_modules", modules, sizeof modules),
+	    1);
 	script("node/client.js", path, sizeof path);
-	session_prints((char *const[]){ "/usr/bin/env", "node", path, d.socket, NULL },
+	session_prints(
+	    (char *const[]){ "/usr/bin/env", "node", path, d.socket, NULL },
 	    "hello: leasepoold\n"
 	    "ping: true\n"
 	    "acquire: ok\n"

@@ -61,7 +61,8 @@ expand_paths(char *buf, size_t len, const char *text)
 		} else {
 			w = snprintf(buf + used, len - used, "%c", *text);
 		}
-		ck_assert_msg(w >= 0 && (size_t)w < len - used, "expanded text too long");
+		ck_assert_msg(w >= 0 && (size_t)w < len - used,
+		    "expanded text too long");
 		used += (size_t)w;
 		text += n;
 	}
@@ -79,7 +80,8 @@ start_with(const char *config_template)
 static void
 start_modules(void)
 {
-	start_with("[daemon]\n"
+	start_with(
+	    "[daemon]\n"
 	    "modules = @M/primes.so @M/bytes.so @T/testjobs.so\n"
 	    "[pool cpu]\n"
 	    "executors_max = 2\n"
@@ -89,7 +91,8 @@ start_modules(void)
 static void
 start_badinit(void)
 {
-	start_with("[daemon]\n"
+	start_with(
+	    "[daemon]\n"
 	    "modules = @M/primes.so @T/badinit.so\n"
 	    "[pool cpu]\n"
 	    "executors_min = 1\n"
@@ -106,8 +109,8 @@ run_int(struct lp_client *c, uint64_t lease, const char *fn, int64_t n)
 	struct lp_error err;
 
 	lp_args_int(a, n);
-	ck_assert_msg(lp_run(c, lease, fn, a, &v, &err) == LP_OK, "%s(%lld): %s", fn,
-	    (long long)n, err.message);
+	ck_assert_msg(lp_run(c, lease, fn, a, &v, &err) == LP_OK,
+	    "%s(%lld): %s", fn, (long long)n, err.message);
 	lp_args_free(a);
 	return v;
 }
@@ -127,28 +130,34 @@ run_uint_result(struct lp_client *c, uint64_t lease, const char *fn, int64_t n)
 
 /* Runs fn, which must fail with want; err gets the daemon's error. */
 static void
-run_fails(struct lp_client *c, uint64_t lease, const char *fn, const struct lp_args *a,
-    enum lp_err want, struct lp_error *err)
+run_fails(struct lp_client *c, uint64_t lease, const char *fn,
+    const struct lp_args *a, enum lp_err want, struct lp_error *err)
 {
 	struct lp_value *v = NULL;
 	enum lp_err rc = lp_run(c, lease, fn, a, &v, err);
 
-	ck_assert_msg(rc == want, "%s: %s instead of %s (%s)", fn, lp_err_name(rc),
-	    lp_err_name(want), rc == LP_OK ? "" : err->message);
+	ck_assert_msg(rc == want, "%s: %s instead of %s (%s)", fn,
+	    lp_err_name(rc), lp_err_name(want),
+	    rc == LP_OK ? "" : err->message);
 }
 
 static void
 assert_contains(const char *haystack, const char *needle)
 {
-	ck_assert_msg(strstr(haystack, needle) != NULL, "'%s' does not contain '%s'",
-	    haystack, needle);
+	ck_assert_msg(strstr(haystack, needle) != NULL,
+	    "'%s' does not contain '%s'", haystack, needle);
 }
 
 START_TEST(hello_lists_module_functions)
 {
 	static const char *const want[] = {
-		"echo", "primes.count", "primes.is_prime", "bytes.fnv1a64", "bytes.reverse",
-		"testjobs.args", "testjobs.abort",
+		"echo",
+		"primes.count",
+		"primes.is_prime",
+		"bytes.fnv1a64",
+		"bytes.reverse",
+		"testjobs.args",
+		"testjobs.abort",
 	};
 	struct lp_client *c = daemon_connect(&d);
 	const msgpack_object *fns;
@@ -165,8 +174,10 @@ START_TEST(hello_lists_module_functions)
 		for (uint32_t j = 0; j < fns->via.array.size && !found; j++) {
 			const msgpack_object *f = &fns->via.array.ptr[j];
 
-			found = f->type == MSGPACK_OBJECT_STR && f->via.str.size == strlen(want[i]) &&
-			    memcmp(f->via.str.ptr, want[i], f->via.str.size) == 0;
+			found = f->type == MSGPACK_OBJECT_STR &&
+			    f->via.str.size == strlen(want[i]) &&
+			    memcmp(f->via.str.ptr, want[i], f->via.str.size) ==
+				0;
 		}
 		ck_assert_msg(found, "hello does not list %s", want[i]);
 	}
@@ -192,16 +203,18 @@ START_TEST(every_listed_module_function_runs)
 		char name[LP_NAME_MAX + 1];
 		struct lp_args *a = lp_args_new();
 
-		snprintf(name, sizeof name, "%.*s", (int)f->via.str.size, f->via.str.ptr);
+		snprintf(name, sizeof name, "%.*s", (int)f->via.str.size,
+		    f->via.str.ptr);
 		if (strncmp(name, "primes.", 7) == 0)
 			lp_args_int(a, 10);
 		else if (strncmp(name, "bytes.", 6) == 0)
 			lp_args_str(a, "abc");
-		else if (strcmp(name, "testjobs.pid") != 0 && strcmp(name, "testjobs.inited") != 0)
+		else if (strcmp(name, "testjobs.pid") != 0 &&
+		    strcmp(name, "testjobs.inited") != 0)
 			name[0] = '\0';
 		if (name[0] != '\0') {
-			ck_assert_msg(lp_run(c, id, name, a, &r, &err) == LP_OK, "%s: %s", name,
-			    err.message);
+			ck_assert_msg(lp_run(c, id, name, a, &r, &err) == LP_OK,
+			    "%s: %s", name, err.message);
 			lp_value_free(r);
 			ran++;
 		}
@@ -219,15 +232,26 @@ START_TEST(primes_count)
 		int64_t n;
 		uint64_t count;
 	} cases[] = {
-		{ -5, 0 }, { 0, 0 }, { 2, 0 }, { 3, 1 }, { 4, 2 }, { 10, 4 }, { 11, 4 },
-		{ 12, 5 }, { 100, 25 }, { 101, 25 }, { 65536, 6542 }, { 1000000, 78498 },
+		{ -5, 0 },
+		{ 0, 0 },
+		{ 2, 0 },
+		{ 3, 1 },
+		{ 4, 2 },
+		{ 10, 4 },
+		{ 11, 4 },
+		{ 12, 5 },
+		{ 100, 25 },
+		{ 101, 25 },
+		{ 65536, 6542 },
+		{ 1000000, 78498 },
 		{ 10000000, 664579 },
 	};
 	struct lp_client *c = daemon_connect(&d);
 	uint64_t id = acquire(c);
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		ck_assert_msg(run_uint_result(c, id, "primes.count", cases[i].n) == cases[i].count,
+		ck_assert_msg(run_uint_result(c, id, "primes.count",
+				  cases[i].n) == cases[i].count,
 		    "primes below %lld", (long long)cases[i].n);
 	lp_client_free(c);
 }
@@ -246,7 +270,8 @@ START_TEST(primes_count_checks_its_argument)
 	lp_args_clear(a);
 	lp_args_str(a, "100");
 	run_fails(c, id, "primes.count", a, LP_ERR_JOB_FAILED, &err);
-	assert_contains(err.message, "primes.count takes an integer, got a string");
+	assert_contains(err.message,
+	    "primes.count takes an integer, got a string");
 	lp_args_clear(a);
 	lp_args_double(a, 100.0);
 	run_fails(c, id, "primes.count", a, LP_ERR_JOB_FAILED, &err);
@@ -269,22 +294,36 @@ START_TEST(primes_is_prime)
 		int64_t n;
 		bool prime;
 	} cases[] = {
-		{ -7, false }, { 0, false }, { 1, false }, { 2, true }, { 3, true }, { 4, false },
-		{ 37, true }, { 41, true }, { 561, false },		/* a Carmichael number */
-		{ 3215031751LL, false },	/* a strong pseudoprime to bases 2, 3, 5 and 7 */
-		{ 2147483647, true }, { 2305843009213693951LL, true },	/* 2^31 - 1, 2^61 - 1 */
-		{ 9223372036854775783LL, true },	/* the largest prime below 2^63 */
+		{ -7, false },
+		{ 0, false },
+		{ 1, false },
+		{ 2, true },
+		{ 3, true },
+		{ 4, false },
+		/* a Carmichael number */
+		{ 37, true },
+		{ 41, true },
+		{ 561, false },
+		/* a strong pseudoprime to bases 2, 3, 5 and 7 */
+		{ 3215031751LL, false },
+		/* 2^31 - 1, 2^61 - 1 */
+		{ 2147483647, true },
+		{ 2305843009213693951LL, true },
+		/* the largest prime below 2^63 */
+		{ 9223372036854775783LL, true },
 		{ 9223372036854775807LL, false },
 	};
 	struct lp_client *c = daemon_connect(&d);
 	uint64_t id = acquire(c);
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct lp_value *v = run_int(c, id, "primes.is_prime", cases[i].n);
+		struct lp_value *v =
+		    run_int(c, id, "primes.is_prime", cases[i].n);
 
-		ck_assert_int_eq(lp_value_object(v)->type, MSGPACK_OBJECT_BOOLEAN);
-		ck_assert_msg(lp_value_bool(v) == cases[i].prime, "is_prime(%lld)",
-		    (long long)cases[i].n);
+		ck_assert_int_eq(lp_value_object(v)->type,
+		    MSGPACK_OBJECT_BOOLEAN);
+		ck_assert_msg(lp_value_bool(v) == cases[i].prime,
+		    "is_prime(%lld)", (long long)cases[i].n);
 		lp_value_free(v);
 	}
 	lp_client_free(c);
@@ -303,8 +342,10 @@ fnv1a64(struct lp_client *c, uint64_t lease, const char *s, bool as_bin)
 		lp_args_bin(a, s, strlen(s));
 	else
 		lp_args_str(a, s);
-	ck_assert_msg(lp_run(c, lease, "bytes.fnv1a64", a, &v, &err) == LP_OK, "%s", err.message);
-	ck_assert_int_eq(lp_value_object(v)->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	ck_assert_msg(lp_run(c, lease, "bytes.fnv1a64", a, &v, &err) == LP_OK,
+	    "%s", err.message);
+	ck_assert_int_eq(lp_value_object(v)->type,
+	    MSGPACK_OBJECT_POSITIVE_INTEGER);
 	h = lp_value_object(v)->via.u64;
 	lp_value_free(v);
 	lp_args_free(a);
@@ -317,9 +358,12 @@ START_TEST(bytes_fnv1a64_known_vectors)
 	uint64_t id = acquire(c);
 
 	for (int bin = 0; bin <= 1; bin++) {
-		ck_assert_uint_eq(fnv1a64(c, id, "", bin), 0xcbf29ce484222325ULL);
-		ck_assert_uint_eq(fnv1a64(c, id, "a", bin), 0xaf63dc4c8601ec8cULL);
-		ck_assert_uint_eq(fnv1a64(c, id, "foobar", bin), 0x85944171f73967e8ULL);
+		ck_assert_uint_eq(fnv1a64(c, id, "", bin),
+		    0xcbf29ce484222325ULL);
+		ck_assert_uint_eq(fnv1a64(c, id, "a", bin),
+		    0xaf63dc4c8601ec8cULL);
+		ck_assert_uint_eq(fnv1a64(c, id, "foobar", bin),
+		    0x85944171f73967e8ULL);
 	}
 	lp_client_free(c);
 }
@@ -358,7 +402,8 @@ START_TEST(bytes_reverse)
 	lp_args_clear(a);
 	lp_args_int(a, 5);
 	run_fails(c, id, "bytes.reverse", a, LP_ERR_JOB_FAILED, &err);
-	assert_contains(err.message, "bytes.reverse takes a bin or a string, got an integer");
+	assert_contains(err.message,
+	    "bytes.reverse takes a bin or a string, got an integer");
 	lp_args_free(a);
 	lp_client_free(c);
 }
@@ -408,7 +453,7 @@ pack_sample(msgpack_packer *pk, int i)
 		msgpack_pack_bin_with_body(pk, bin, sizeof bin);
 		msgpack_pack_str_with_body(pk, "empty", 5);
 		msgpack_pack_map(pk, 0);
-		msgpack_pack_int64(pk, 7);	/* a non-string key */
+		msgpack_pack_int64(pk, 7); /* a non-string key */
 		msgpack_pack_array(pk, 0);
 		break;
 	case 10:
@@ -474,7 +519,8 @@ START_TEST(args_and_kwargs_round_trip_exactly)
 		pack_sample(&pk, i);
 	pack_kwargs(&pk, a);
 
-	ck_assert_msg(lp_run(c, id, "testjobs.args", a, &v, &err) == LP_OK, "%s", err.message);
+	ck_assert_msg(lp_run(c, id, "testjobs.args", a, &v, &err) == LP_OK,
+	    "%s", err.message);
 	msgpack_pack_object(&gpk, *lp_value_object(v));
 	ck_assert_uint_eq(got.size, want.size);
 	ck_assert(memcmp(got.data, want.data, want.size) == 0);
@@ -543,14 +589,15 @@ start_limits(const char *max_result_bytes, const char *max_message_bytes)
 {
 	char config[2048];
 
-	limits_config(config, sizeof config, max_result_bytes, max_message_bytes);
+	limits_config(config, sizeof config, max_result_bytes,
+	    max_message_bytes);
 	daemon_start(&d, config);
 }
 
 /* fn(a) on a new lease of pool: how it was answered; a result must be a bin of want bytes. */
 static enum lp_err
-run_on(struct lp_client *c, const char *pool, const char *fn, const struct lp_args *a,
-    size_t want)
+run_on(struct lp_client *c, const char *pool, const char *fn,
+    const struct lp_args *a, size_t want)
 {
 	uint64_t lease = acquire_from(c, pool);
 	struct lp_value *v;
@@ -599,12 +646,13 @@ big_on(struct lp_client *c, const char *pool, size_t n)
 
 /* How a process pool and a thread pool answer on(n): alike, or the test fails. */
 static enum lp_err
-on_both(struct lp_client *c, enum lp_err (*on)(struct lp_client *, const char *, size_t),
-    size_t n)
+on_both(struct lp_client *c,
+    enum lp_err (*on)(struct lp_client *, const char *, size_t), size_t n)
 {
 	enum lp_err cpu = on(c, "cpu", n), io = on(c, "io", n);
 
-	ck_assert_msg(cpu == io, "%zu bytes: %s on the process pool, %s on the thread pool", n,
+	ck_assert_msg(cpu == io,
+	    "%zu bytes: %s on the process pool, %s on the thread pool", n,
 	    lp_err_name(cpu), lp_err_name(io));
 	return cpu;
 }
@@ -712,9 +760,11 @@ START_TEST(abi_violations_fail_the_job_by_name)
 	struct lp_error err;
 
 	run_fails(c, id, "testjobs.two", NULL, LP_ERR_JOB_FAILED, &err);
-	assert_contains(err.message, "testjobs.two packed 2 result objects instead of one");
+	assert_contains(err.message,
+	    "testjobs.two packed 2 result objects instead of one");
 	run_fails(c, id, "testjobs.none", NULL, LP_ERR_JOB_FAILED, &err);
-	assert_contains(err.message, "testjobs.none packed 0 result objects instead of one");
+	assert_contains(err.message,
+	    "testjobs.none packed 0 result objects instead of one");
 	/* The worker carries on. */
 	ck_assert_uint_eq(run_uint_result(c, id, "primes.count", 100), 25);
 	lp_client_free(c);
@@ -724,7 +774,12 @@ END_TEST
 START_TEST(unknown_functions_are_refused)
 {
 	static const char *const names[] = {
-		"primes.nope", "primes", "primes.", ".count", "nomodule.count", "primes.count.x",
+		"primes.nope",
+		"primes",
+		"primes.",
+		".count",
+		"nomodule.count",
+		"primes.count.x",
 		"PRIMES.count",
 	};
 	struct lp_client *c = daemon_connect(&d);
@@ -744,8 +799,8 @@ worker_pid(struct lp_client *c, uint64_t lease)
 	struct lp_error err;
 	int64_t pid;
 
-	ck_assert_msg(lp_run(c, lease, "testjobs.pid", NULL, &v, &err) == LP_OK, "%s",
-	    err.message);
+	ck_assert_msg(lp_run(c, lease, "testjobs.pid", NULL, &v, &err) == LP_OK,
+	    "%s", err.message);
 	pid = lp_value_int(v);
 	lp_value_free(v);
 	return pid;
@@ -776,13 +831,15 @@ assert_crash_and_recovery(const char *fn, const struct lp_args *a, int signal,
 
 START_TEST(abort_is_a_crash_with_sigabrt)
 {
-	assert_crash_and_recovery("testjobs.abort", NULL, SIGABRT, "killed by signal 6");
+	assert_crash_and_recovery("testjobs.abort", NULL, SIGABRT,
+	    "killed by signal 6");
 }
 END_TEST
 
 START_TEST(segv_is_a_crash_with_sigsegv)
 {
-	assert_crash_and_recovery("testjobs.segv", NULL, SIGSEGV, "killed by signal 11");
+	assert_crash_and_recovery("testjobs.segv", NULL, SIGSEGV,
+	    "killed by signal 11");
 }
 END_TEST
 
@@ -791,7 +848,8 @@ START_TEST(exit_is_a_crash_with_its_status)
 	struct lp_args *a = lp_args_new();
 
 	lp_args_int(a, 3);
-	assert_crash_and_recovery("testjobs.exit", a, 0, "exited with status 3");
+	assert_crash_and_recovery("testjobs.exit", a, 0,
+	    "exited with status 3");
 	lp_args_free(a);
 }
 END_TEST
@@ -803,7 +861,8 @@ START_TEST(a_hung_job_times_out)
 	struct lp_value *v;
 	struct lp_error err;
 
-	ck_assert_int_eq(lp_run_timeout(c, id, "testjobs.hang", NULL, 0.2, &v, &err),
+	ck_assert_int_eq(
+	    lp_run_timeout(c, id, "testjobs.hang", NULL, 0.2, &v, &err),
 	    LP_ERR_JOB_TIMEOUT);
 	ck_assert_uint_eq(run_uint_result(c, id, "primes.count", 100), 25);
 	lp_client_free(c);
@@ -870,7 +929,8 @@ START_TEST(fini_runs_when_workers_stop)
 	status = daemon_stop(&d);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* The worker exits once it sees its channel close, maybe after the daemon. */
-	ck_assert_msg(wait_until(file_exists, path), "worker %lld never ran fini", (long long)pid);
+	ck_assert_msg(wait_until(file_exists, path),
+	    "worker %lld never ran fini", (long long)pid);
 	ck_assert_ptr_nonnull(f = fopen(path, "r"));
 	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
 	fclose(f);
@@ -887,14 +947,16 @@ START_TEST(a_failing_init_is_a_crash_loop_not_a_hang)
 	struct lp_lease lease;
 	struct lp_error err;
 
-	ck_assert_int_eq(lp_acquire(c, &opts, &lease, &err), LP_ERR_UNAVAILABLE);
+	ck_assert_int_eq(lp_acquire(c, &opts, &lease, &err),
+	    LP_ERR_UNAVAILABLE);
 	assert_contains(err.message, "crash loop");
 	daemon_wait_log(&d, "CRASH LOOP");
 	ck_assert(daemon_log_contains(&d, "job module badinit"));
 	ck_assert(daemon_log_contains(&d, "init failed"));
 	/* Nothing waits either. */
 	opts.nowait = true;
-	ck_assert_int_eq(lp_acquire(c, &opts, &lease, &err), LP_ERR_UNAVAILABLE);
+	ck_assert_int_eq(lp_acquire(c, &opts, &lease, &err),
+	    LP_ERR_UNAVAILABLE);
 	lp_client_free(c);
 }
 END_TEST
@@ -907,7 +969,8 @@ START_TEST(check_accepts_good_modules)
 	expand_paths(config, sizeof config,
 	    "[daemon]\nmodules = @M/primes.so @M/bytes.so @T/testjobs.so\n");
 	status = daemon_run_once(config, true, out, sizeof out);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "leasepoold -t: %s", out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "leasepoold -t: %s", out);
 }
 END_TEST
 
@@ -919,12 +982,16 @@ static const struct {
 } bad_modules[] = {
 	{ "@M/primes.so @T/no-such-module.so", "@T/no-such-module.so",
 	    "cannot load it: cannot open shared object file" },
-	{ "@T/notable.so", "@T/notable.so", "does not export leasepool_job_module" },
+	{ "@T/notable.so", "@T/notable.so",
+	    "does not export leasepool_job_module" },
 	{ "@M/primes.so @T/badabi.so", "@T/badabi.so",
 	    "built for job ABI 999, this daemon speaks 1" },
-	{ "@T/badname.so", "@T/badname.so", "module name 'bad.name' is not valid" },
-	{ "@T/badfunc.so", "@T/badfunc.so", "function name 'no op' is not valid" },
-	{ "@T/dupfunc.so", "@T/dupfunc.so", "function dupfunc.noop is listed twice" },
+	{ "@T/badname.so", "@T/badname.so",
+	    "module name 'bad.name' is not valid" },
+	{ "@T/badfunc.so", "@T/badfunc.so",
+	    "function name 'no op' is not valid" },
+	{ "@T/dupfunc.so", "@T/dupfunc.so",
+	    "function dupfunc.noop is listed twice" },
 	{ "@M/primes.so @M/bytes.so @M/primes.so", "@M/primes.so",
 	    "module name primes is already taken by" },
 	{ "@T/unresolved.so", "@T/unresolved.so",
@@ -939,13 +1006,16 @@ assert_refused(int i, bool check_only)
 	char tmpl[1024];
 	int status;
 
-	snprintf(tmpl, sizeof tmpl, "[daemon]\nmodules = %s\n", bad_modules[i].modules);
+	snprintf(tmpl, sizeof tmpl, "[daemon]\nmodules = %s\n",
+	    bad_modules[i].modules);
 	expand_paths(config, sizeof config, tmpl);
 	expand_paths(bad, sizeof bad, bad_modules[i].bad);
-	snprintf(want, sizeof want, "leasepoold: job module %s: %s", bad, bad_modules[i].says);
+	snprintf(want, sizeof want, "leasepoold: job module %s: %s", bad,
+	    bad_modules[i].says);
 	status = daemon_run_once(config, check_only, out, sizeof out);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
-	    "leasepoold %s exited with status 0x%x: %s", check_only ? "-t" : "", status, out);
+	    "leasepoold %s exited with status 0x%x: %s", check_only ? "-t" : "",
+	    status, out);
 	assert_contains(out, want);
 }
 
@@ -1017,7 +1087,8 @@ run_with_marker(bool check_only, char *out, size_t len)
 {
 	char config[256];
 
-	snprintf(config, sizeof config, "[daemon]\nmodules = %s\n", placed.path);
+	snprintf(config, sizeof config, "[daemon]\nmodules = %s\n",
+	    placed.path);
 	return daemon_run_once(config, check_only, out, len);
 }
 
@@ -1030,7 +1101,8 @@ static const struct {
 	{ 01777, 0666, "marker.so is writable by others (mode 0666)" },
 	{ 0700, 0666, "marker.so is writable by others (mode 0666)" },
 	{ 0700, 0602, "marker.so is writable by others (mode 0602)" },
-	{ 0777, 0644, "is writable by others (mode 0777) and has no sticky bit" },
+	{ 0777, 0644,
+	    "is writable by others (mode 0777) and has no sticky bit" },
 };
 #define NUNSAFE (int)(sizeof unsafe_modes / sizeof unsafe_modes[0])
 
@@ -1043,12 +1115,15 @@ assert_not_loaded(int i, bool check_only)
 	place_marker(unsafe_modes[i].dir, unsafe_modes[i].file);
 	status = run_with_marker(check_only, out, sizeof out);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
-	    "leasepoold %s exited with status 0x%x: %s", check_only ? "-t" : "", status, out);
-	snprintf(want, sizeof want, "leasepoold: job module %s: not loading it: ", placed.path);
+	    "leasepoold %s exited with status 0x%x: %s", check_only ? "-t" : "",
+	    status, out);
+	snprintf(want, sizeof want,
+	    "leasepoold: job module %s: not loading it: ", placed.path);
 	assert_contains(out, want);
 	assert_contains(out, unsafe_modes[i].says);
 	/* Checked before dlopen(): the module's constructor never ran. */
-	ck_assert_msg(access(placed.mark, F_OK) == -1, "%s's constructor ran", placed.path);
+	ck_assert_msg(access(placed.mark, F_OK) == -1, "%s's constructor ran",
+	    placed.path);
 }
 
 START_TEST(check_refuses_a_module_others_may_write)
@@ -1074,8 +1149,10 @@ START_TEST(a_module_only_its_owner_may_write_loads)
 		place_marker(dir_modes[i], 0644);
 		status = run_with_marker(true, out, sizeof out);
 		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		    "leasepoold -t, directory mode %04o: %s", (unsigned)dir_modes[i], out);
-		ck_assert_msg(access(placed.mark, F_OK) == 0, "%s was not loaded", placed.path);
+		    "leasepoold -t, directory mode %04o: %s",
+		    (unsigned)dir_modes[i], out);
+		ck_assert_msg(access(placed.mark, F_OK) == 0,
+		    "%s was not loaded", placed.path);
 		remove_marker();
 	}
 }
@@ -1084,7 +1161,8 @@ END_TEST
 /* ---- the registry, in-process ---- */
 
 static int
-pack_two(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+pack_two(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	msgpack_pack_nil(lp_job_result(job));
 	msgpack_pack_nil(lp_job_result(job));
@@ -1092,7 +1170,8 @@ pack_two(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 }
 
 static int
-pack_half(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+pack_half(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	msgpack_pack_array(lp_job_result(job), 2);
 	msgpack_pack_nil(lp_job_result(job));
@@ -1100,7 +1179,8 @@ pack_half(struct lp_job *job, const msgpack_object *args, const msgpack_object *
 }
 
 static int
-fail_silently(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+fail_silently(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	return -1;
 }
@@ -1151,7 +1231,8 @@ END_TEST
 
 START_TEST(registry_lists_builtins_then_modules_in_order)
 {
-	static const char *const want[] = { "mis.two", "mis.half", "mis.silent" };
+	static const char *const want[] = { "mis.two", "mis.half",
+		"mis.silent" };
 	size_t builtins = jobs_count();
 
 	ck_assert_str_eq(jobs_name(0), "echo");
@@ -1169,7 +1250,10 @@ END_TEST
 
 START_TEST(registry_finds_every_one_of_many)
 {
-	enum { MODULES = 20, FUNCTIONS = 50 };
+	enum {
+		MODULES = 20,
+		FUNCTIONS = 50
+	};
 	static struct lp_job_function fns[MODULES][FUNCTIONS + 1];
 	static char names[MODULES][FUNCTIONS][16];
 	char full[64];
@@ -1177,9 +1261,10 @@ START_TEST(registry_finds_every_one_of_many)
 	for (int m = 0; m < MODULES; m++) {
 		for (int i = 0; i < FUNCTIONS; i++) {
 			/* Names that share prefixes and differ in length. */
-			snprintf(names[m][i], sizeof names[m][i], "f%d%s", (i * 7919) % 997,
-			    i % 3 == 0 ? "x" : "");
-			fns[m][i] = (struct lp_job_function){ names[m][i], pack_two, 0 };
+			snprintf(names[m][i], sizeof names[m][i], "f%d%s",
+			    (i * 7919) % 997, i % 3 == 0 ? "x" : "");
+			fns[m][i] = (struct lp_job_function){ names[m][i],
+				pack_two, 0 };
 		}
 		snprintf(full, sizeof full, "m%d", m);
 		jobs_add_module(full, fns[m]);
@@ -1189,7 +1274,8 @@ START_TEST(registry_finds_every_one_of_many)
 			const struct lp_job_function *f;
 
 			snprintf(full, sizeof full, "m%d.%s", m, names[m][i]);
-			ck_assert_msg((f = find(full)) != NULL, "%s not found", full);
+			ck_assert_msg((f = find(full)) != NULL, "%s not found",
+			    full);
 			ck_assert_str_eq(f->name, full);
 			snprintf(full, sizeof full, "m%d.%sy", m, names[m][i]);
 			ck_assert_ptr_null(find(full));
@@ -1220,9 +1306,12 @@ START_TEST(abi_violations_are_named_by_their_full_name)
 
 	jobs_init(&job);
 	jobs_add_module("mis", misfits);
-	ck_assert_str_eq(call("mis.two", &job), "mis.two packed 2 result objects instead of one");
-	assert_contains(call("mis.half", &job), "mis.half packed a result that is incomplete");
-	ck_assert_str_eq(call("mis.silent", &job), "mis.silent failed without a message");
+	ck_assert_str_eq(call("mis.two", &job),
+	    "mis.two packed 2 result objects instead of one");
+	assert_contains(call("mis.half", &job),
+	    "mis.half packed a result that is incomplete");
+	ck_assert_str_eq(call("mis.silent", &job),
+	    "mis.silent failed without a message");
 	assert_contains(call("echo", &job), "echo");
 	jobs_destroy(&job);
 }
@@ -1248,8 +1337,8 @@ acquire_on(struct lp_client *c, const char *pool)
 	struct lp_lease lease;
 	struct lp_error err;
 
-	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK, "acquire %s: %s", pool,
-	    err.message);
+	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK,
+	    "acquire %s: %s", pool, err.message);
 	return lease.id;
 }
 
@@ -1284,17 +1373,20 @@ START_TEST(a_thread_jobs_child_outlives_an_adoption_that_ended)
 	kill_fork_server(&d);
 	/* Its one job done, the adopted worker is retired, and ends. */
 	adopted = run_pid(c, cpu, "testjobs.pid", 0);
-	ck_assert_msg(wait_until(gone, &adopted), "the adopted worker %d did not end",
-	    (int)adopted);
+	ck_assert_msg(wait_until(gone, &adopted),
+	    "the adopted worker %d did not end", (int)adopted);
 
 	stays = run_pid(c, io, "testjobs.fork", 1);
 	ends = run_pid(c, io, "testjobs.fork", 0);
-	ck_assert_msg(wait_until(gone, &ends), "the daemon did not reap %d", (int)ends);
+	ck_assert_msg(wait_until(gone, &ends), "the daemon did not reap %d",
+	    (int)ends);
 	/* A round trip: the daemon is past the SIGCHLD that reaped it. */
 	run_pid(c, io, "testjobs.fork", 0);
-	ck_assert_msg(strchr("?Z", proc_state(stays)) == NULL && kill(stays, 0) == 0,
+	ck_assert_msg(strchr("?Z", proc_state(stays)) == NULL &&
+		kill(stays, 0) == 0,
 	    "the thread job's child %d was killed", (int)stays);
-	ck_assert(!daemon_log_contains(&d, "left running by workers of a fork server that died"));
+	ck_assert(!daemon_log_contains(&d,
+	    "left running by workers of a fork server that died"));
 	kill(stays, SIGKILL);
 	lp_client_free(c);
 }
@@ -1330,9 +1422,12 @@ modules_suite(void)
 	tcase_add_test(tc, fini_runs_when_workers_stop);
 
 	tc = integration_case(s, "result limits", NULL, stop_daemon);
-	tcase_add_test(tc, a_result_over_max_result_bytes_is_refused_on_both_backends);
-	tcase_add_test(tc, a_result_between_the_two_limits_is_treated_alike_on_both_backends);
-	tcase_add_test(tc, a_reload_of_max_result_bytes_applies_to_both_backends);
+	tcase_add_test(tc,
+	    a_result_over_max_result_bytes_is_refused_on_both_backends);
+	tcase_add_test(tc,
+	    a_result_between_the_two_limits_is_treated_alike_on_both_backends);
+	tcase_add_test(tc,
+	    a_reload_of_max_result_bytes_applies_to_both_backends);
 
 	tc = integration_case(s, "adoption", start_adopting, stop_daemon);
 	tcase_add_test(tc, a_thread_jobs_child_outlives_an_adoption_that_ended);
@@ -1347,8 +1442,10 @@ modules_suite(void)
 
 	tc = integration_case(s, "who may write", NULL, remove_marker);
 	tcase_add_test(tc, a_module_only_its_owner_may_write_loads);
-	tcase_add_loop_test(tc, check_refuses_a_module_others_may_write, 0, NUNSAFE);
-	tcase_add_loop_test(tc, start_refuses_a_module_others_may_write, 0, NUNSAFE);
+	tcase_add_loop_test(tc, check_refuses_a_module_others_may_write, 0,
+	    NUNSAFE);
+	tcase_add_loop_test(tc, start_refuses_a_module_others_may_write, 0,
+	    NUNSAFE);
 
 	tc = integration_case(s, "registry", NULL, forget_modules);
 	tcase_add_test(tc, registry_finds_exact_names_only);

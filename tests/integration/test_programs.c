@@ -24,7 +24,8 @@ echo_worker(void)
 	char modules[512];
 
 	snprintf(modules, sizeof modules, "%s", test_modules_dir());
-	snprintf(path, sizeof path, "%s/programs/echo_worker", dirname(modules));
+	snprintf(path, sizeof path, "%s/programs/echo_worker",
+	    dirname(modules));
 	return path;
 }
 
@@ -49,8 +50,8 @@ start_program_pool(void)
 
 /* fn(num) on lease (timeout 0: the pool's); its code, and an integer result in *out. */
 static enum lp_err
-run_one(struct lp_client *c, uint64_t lease, const char *fn, int64_t num, double timeout,
-    int64_t *out, struct lp_error *err)
+run_one(struct lp_client *c, uint64_t lease, const char *fn, int64_t num,
+    double timeout, int64_t *out, struct lp_error *err)
 {
 	struct lp_args *a = lp_args_new();
 	struct lp_value *v = NULL;
@@ -83,7 +84,8 @@ wait_new_worker(struct lp_client *c, uint64_t lease, int64_t old)
 	double until = monotonic() + HARNESS_WAIT_SECONDS;
 
 	while (worker_pid(c, lease) == old)
-		ck_assert_msg(monotonic() < until, "worker %lld was never replaced", (long long)old);
+		ck_assert_msg(monotonic() < until,
+		    "worker %lld was never replaced", (long long)old);
 }
 
 START_TEST(program_answers_runs_and_submissions)
@@ -102,7 +104,8 @@ START_TEST(program_answers_runs_and_submissions)
 	ck_assert_int_eq(lp_value_int(v), 42);
 	lp_value_free(v);
 	lp_args_free(a);
-	ck_assert_int_eq(run_one(c, lease, "fail", 0, 0, NULL, &err), LP_ERR_JOB_FAILED);
+	ck_assert_int_eq(run_one(c, lease, "fail", 0, 0, NULL, &err),
+	    LP_ERR_JOB_FAILED);
 	ck_assert_str_eq(err.message, "fail failed on purpose");
 	/* A name the daemon has no function for goes to the program all the same. */
 	ck_assert_int_eq(run_one(c, lease, "nothing_here", 0, 0, NULL, &err),
@@ -117,8 +120,8 @@ END_TEST
  * worker when replaced, else on the same one.
  */
 static void
-assert_pool_goes_on_after(const char *fn, int64_t num, double timeout, enum lp_err want,
-    bool replaced, struct lp_error *err)
+assert_pool_goes_on_after(const char *fn, int64_t num, double timeout,
+    enum lp_err want, bool replaced, struct lp_error *err)
 {
 	struct lp_client *c = daemon_connect(&d);
 	uint64_t lease = acquire(c);
@@ -149,8 +152,11 @@ START_TEST(frames_of_many_jobs_are_each_answered)
 		struct lp_args *a = lp_args_new();
 
 		lp_args_int(a, i);
-		ck_assert_int_eq(lp_run_async(c, lease, "echo", a, record, &runs[i], &err), LP_OK);
-		ck_assert_int_eq(lp_submit_async(c, "prog", "echo", a, record, &submits[i], &err),
+		ck_assert_int_eq(
+		    lp_run_async(c, lease, "echo", a, record, &runs[i], &err),
+		    LP_OK);
+		ck_assert_int_eq(lp_submit_async(c, "prog", "echo", a, record,
+				     &submits[i], &err),
 		    LP_OK);
 		lp_args_free(a);
 	}
@@ -170,7 +176,8 @@ START_TEST(a_crashed_program_is_answered_and_replaced)
 {
 	struct lp_error err;
 
-	assert_pool_goes_on_after("crash", 0, 0, LP_ERR_WORKER_CRASHED, true, &err);
+	assert_pool_goes_on_after("crash", 0, 0, LP_ERR_WORKER_CRASHED, true,
+	    &err);
 	ck_assert_int_eq(err.signal, SIGKILL);
 }
 END_TEST
@@ -179,7 +186,8 @@ START_TEST(a_job_timeout_kills_the_program_and_the_pool_goes_on)
 {
 	struct lp_error err;
 
-	assert_pool_goes_on_after("sleep", 60, 0.3, LP_ERR_JOB_TIMEOUT, true, &err);
+	assert_pool_goes_on_after("sleep", 60, 0.3, LP_ERR_JOB_TIMEOUT, true,
+	    &err);
 }
 END_TEST
 
@@ -205,10 +213,12 @@ START_TEST(program_output_reaches_the_log_tagged)
 	char tag[128];
 
 	ck_assert_int_eq(run_one(c, lease, "print", 0, 0, NULL, &err), LP_OK);
-	snprintf(tag, sizeof tag, "worker %lld of pool prog, print: to stdout from the program",
+	snprintf(tag, sizeof tag,
+	    "worker %lld of pool prog, print: to stdout from the program",
 	    (long long)pid);
 	daemon_wait_log(&d, tag);
-	snprintf(tag, sizeof tag, "worker %lld of pool prog, print: to stderr from the program",
+	snprintf(tag, sizeof tag,
+	    "worker %lld of pool prog, print: to stderr from the program",
 	    (long long)pid);
 	daemon_wait_log(&d, tag);
 	lp_client_free(c);
@@ -219,9 +229,11 @@ START_TEST(protocol_garbage_is_a_crash_and_the_pool_goes_on)
 {
 	struct lp_error err;
 
-	assert_pool_goes_on_after("garbage", 0, 0, LP_ERR_WORKER_CRASHED, true, &err);
-	ck_assert_msg(strstr(err.message, "was killed for a protocol error") != NULL, "%s",
-	    err.message);
+	assert_pool_goes_on_after("garbage", 0, 0, LP_ERR_WORKER_CRASHED, true,
+	    &err);
+	ck_assert_msg(strstr(err.message, "was killed for a protocol error") !=
+		NULL,
+	    "%s", err.message);
 	daemon_wait_log(&d, "protocol error: it sent a frame of");
 }
 END_TEST
@@ -230,7 +242,8 @@ START_TEST(a_result_over_max_result_bytes_is_limit_exceeded)
 {
 	struct lp_error err;
 
-	assert_pool_goes_on_after("big", 5000, 0, LP_ERR_LIMIT_EXCEEDED, false, &err);
+	assert_pool_goes_on_after("big", 5000, 0, LP_ERR_LIMIT_EXCEEDED, false,
+	    &err);
 }
 END_TEST
 
@@ -251,7 +264,8 @@ START_TEST(program_starts_as_the_protocol_says)
 	ck_assert_mem_eq(o->via.array.ptr[0].via.str.ptr, "prog", 4);
 	ck_assert_uint_eq(o->via.array.ptr[1].via.u64, 4096);
 	ck_assert_int_eq(o->via.array.ptr[2].via.str.size, 16);
-	ck_assert_mem_eq(o->via.array.ptr[2].via.str.ptr, "0000000000000000", 16);
+	ck_assert_mem_eq(o->via.array.ptr[2].via.str.ptr, "0000000000000000",
+	    16);
 	lp_value_free(v);
 	lp_client_free(c);
 }
@@ -263,7 +277,8 @@ START_TEST(exec_is_refused_on_a_program_pool)
 	uint64_t lease = acquire(c);
 	struct lp_error err;
 
-	ck_assert_int_eq(run_one(c, lease, "exec", 0, 0, NULL, &err), LP_ERR_PERMISSION_DENIED);
+	ck_assert_int_eq(run_one(c, lease, "exec", 0, 0, NULL, &err),
+	    LP_ERR_PERMISSION_DENIED);
 	ck_assert_ptr_nonnull(strstr(err.message, "worker_program"));
 	lp_client_free(c);
 }
@@ -276,7 +291,8 @@ assert_names_the_program(const struct lp_value *v, const char *path)
 	const msgpack_object *o = object_at(lp_value_object(v), path);
 	const char *want = echo_worker();
 
-	ck_assert_msg(o != NULL && o->type == MSGPACK_OBJECT_STR, "no string at %s", path);
+	ck_assert_msg(o != NULL && o->type == MSGPACK_OBJECT_STR,
+	    "no string at %s", path);
 	ck_assert_uint_eq(o->via.str.size, strlen(want));
 	ck_assert_mem_eq(o->via.str.ptr, want, strlen(want));
 }
@@ -304,7 +320,8 @@ START_TEST(ping_names_the_program)
 	char want[700];
 
 	ck_assert_int_eq(program_run(&p, argv, d.socket, NULL), 0);
-	snprintf(want, sizeof want, "\nworker program of prog: %s\n", echo_worker());
+	snprintf(want, sizeof want, "\nworker program of prog: %s\n",
+	    echo_worker());
 	ck_assert_msg(strstr(p.out, want) != NULL, "%s", p.out);
 }
 END_TEST
@@ -328,13 +345,15 @@ start_silent_pool(void)
 {
 	char config[1024];
 
-	program_config(config, sizeof config, "noready", "worker_start_timeout = 0.2\n");
+	program_config(config, sizeof config, "noready",
+	    "worker_start_timeout = 0.2\n");
 	daemon_start(&d, config);
 }
 
 START_TEST(a_program_that_never_says_ready_is_killed_and_counted)
 {
-	daemon_wait_log(&d, "sent no READY within worker_start_timeout (0.2 s); killing it");
+	daemon_wait_log(&d,
+	    "sent no READY within worker_start_timeout (0.2 s); killing it");
 	daemon_wait_log(&d, "pool prog: CRASH LOOP");
 }
 END_TEST
@@ -346,10 +365,13 @@ assert_refused(const char *path, const char *why)
 	char config[1024], out[4096];
 	int status;
 
-	snprintf(config, sizeof config, "[pool prog]\nworker_program = %s\n", path);
+	snprintf(config, sizeof config, "[pool prog]\nworker_program = %s\n",
+	    path);
 	status = daemon_run_once(config, true, out, sizeof out);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0, "-t accepted %s", path);
-	ck_assert_msg(strstr(out, ":2: [pool prog] worker_program: ") != NULL, "%s", out);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+	    "-t accepted %s", path);
+	ck_assert_msg(strstr(out, ":2: [pool prog] worker_program: ") != NULL,
+	    "%s", out);
 	ck_assert_msg(strstr(out, why) != NULL, "'%s' not in %s", why, out);
 }
 
@@ -357,11 +379,14 @@ START_TEST(a_program_that_cannot_run_stops_the_check)
 {
 	char source[600];
 
-	snprintf(source, sizeof source, "%s/tests/programs/echo_worker.c", getenv("LP_SOURCE"));
-	assert_refused("/nonexistent/worker", "/nonexistent/worker: No such file or directory");
+	snprintf(source, sizeof source, "%s/tests/programs/echo_worker.c",
+	    getenv("LP_SOURCE"));
+	assert_refused("/nonexistent/worker",
+	    "/nonexistent/worker: No such file or directory");
 	assert_refused(source, "Permission denied");
 	assert_refused("relative/worker", "must be empty, or an absolute path");
-	assert_refused("/bin/sh 'unclosed", "must be empty, or an absolute path");
+	assert_refused("/bin/sh 'unclosed",
+	    "must be empty, or an absolute path");
 	assert_refused("/tmp", "not running it");
 }
 END_TEST
@@ -376,7 +401,8 @@ programs_suite(void)
 	tcase_add_test(tc, program_answers_runs_and_submissions);
 	tcase_add_test(tc, frames_of_many_jobs_are_each_answered);
 	tcase_add_test(tc, a_crashed_program_is_answered_and_replaced);
-	tcase_add_test(tc, a_job_timeout_kills_the_program_and_the_pool_goes_on);
+	tcase_add_test(tc,
+	    a_job_timeout_kills_the_program_and_the_pool_goes_on);
 	tcase_add_test(tc, a_program_is_recycled_after_max_jobs);
 	tcase_add_test(tc, program_output_reaches_the_log_tagged);
 	tcase_add_test(tc, protocol_garbage_is_a_crash_and_the_pool_goes_on);
@@ -388,7 +414,8 @@ programs_suite(void)
 	tcase_add_test(tc, a_reloaded_program_replaces_the_workers);
 
 	tc = integration_case(s, "never ready", start_silent_pool, stop_daemon);
-	tcase_add_test(tc, a_program_that_never_says_ready_is_killed_and_counted);
+	tcase_add_test(tc,
+	    a_program_that_never_says_ready_is_killed_and_counted);
 
 	tc = integration_case(s, "check", NULL, NULL);
 	tcase_add_test(tc, a_program_that_cannot_run_stops_the_check);

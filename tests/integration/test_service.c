@@ -55,11 +55,11 @@ take_line(const char *p, char *buf, size_t size)
 struct notify {
 	char dir[64];
 	char path[108];
-	char env[128];		/* NOTIFY_SOCKET=path, for the daemon's environment */
+	char env[128]; /* NOTIFY_SOCKET=path, for the daemon's environment */
 	int fd;
-	char last[1024];	/* the last datagram */
-	unsigned nstatus;	/* STATUS= lines received */
-	unsigned nwatchdog;	/* WATCHDOG=1 received */
+	char last[1024];    /* the last datagram */
+	unsigned nstatus;   /* STATUS= lines received */
+	unsigned nwatchdog; /* WATCHDOG=1 received */
 };
 
 static struct notify n;
@@ -128,10 +128,12 @@ notify_expect(const char *prefix)
 	double until = monotonic() + HARNESS_WAIT_SECONDS;
 
 	do {
-		if (notify_receive(until - monotonic()) && has_line(n.last, prefix))
+		if (notify_receive(until - monotonic()) &&
+		    has_line(n.last, prefix))
 			return;
 	} while (monotonic() < until);
-	ck_abort_msg("no \"%s\" from the daemon; the last message was \"%s\"", prefix, n.last);
+	ck_abort_msg("no \"%s\" from the daemon; the last message was \"%s\"",
+	    prefix, n.last);
 }
 
 /* Two pools, so that READY=1 has to wait for both. */
@@ -159,7 +161,8 @@ START_TEST(ready_once_every_pool_is_warm)
 	struct lp_client *c;
 
 	notify_expect("READY=1");
-	ck_assert_msg(has_line(n.last, "STATUS=leases: 0, waiters: 0, runs in flight: 0"),
+	ck_assert_msg(
+	    has_line(n.last, "STATUS=leases: 0, waiters: 0, runs in flight: 0"),
 	    "READY=1 came with \"%s\"", n.last);
 	/* Warm executors only grow while nothing is leased: what stats says now held at READY=1. */
 	c = daemon_connect(&d);
@@ -194,8 +197,10 @@ START_TEST(status_follows_leases_at_most_once_a_second)
 	while (notify_receive(1.5))
 		;
 	ck_assert_msg(n.nstatus - before <= (unsigned)(monotonic() - began) + 2,
-	    "%u STATUS= lines in %.1f s", n.nstatus - before, monotonic() - began);
-	ck_assert_msg(has_line(n.last, "STATUS=leases: 0, waiters: 0, runs in flight: 0"),
+	    "%u STATUS= lines in %.1f s", n.nstatus - before,
+	    monotonic() - began);
+	ck_assert_msg(
+	    has_line(n.last, "STATUS=leases: 0, waiters: 0, runs in flight: 0"),
 	    "the last status was \"%s\"", n.last);
 	lp_client_free(c);
 }
@@ -206,7 +211,8 @@ START_TEST(reload_is_announced)
 	notify_expect("READY=1");
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
 	notify_expect("RELOADING=1");
-	ck_assert_msg(has_line(n.last, "MONOTONIC_USEC="), "RELOADING=1 came with \"%s\"", n.last);
+	ck_assert_msg(has_line(n.last, "MONOTONIC_USEC="),
+	    "RELOADING=1 came with \"%s\"", n.last);
 	notify_expect("READY=1");
 	ck_assert(daemon_log_contains(&d, "configuration reloaded"));
 }
@@ -219,7 +225,8 @@ START_TEST(stop_is_announced)
 	notify_expect("READY=1");
 	ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
 	notify_expect("STOPPING=1");
-	ck_assert_msg(has_line(n.last, "STATUS=stopping"), "STOPPING=1 came with \"%s\"", n.last);
+	ck_assert_msg(has_line(n.last, "STATUS=stopping"),
+	    "STOPPING=1 came with \"%s\"", n.last);
 	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
 	d.pid = 0;
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -238,7 +245,8 @@ START_TEST(watchdog_is_pinged_every_half_period)
 	while (n.nwatchdog < 5 && monotonic() - began < HARNESS_WAIT_SECONDS)
 		notify_receive(1);
 	ck_assert_uint_ge(n.nwatchdog, 5);
-	ck_assert(daemon_log_contains(&d, "systemd watchdog: a ping every 0.100 s"));
+	ck_assert(
+	    daemon_log_contains(&d, "systemd watchdog: a ping every 0.100 s"));
 }
 END_TEST
 
@@ -251,8 +259,10 @@ START_TEST(notifies_an_abstract_socket)
 	socklen_t len;
 
 	daemon_cleanup(&d);
-	snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1, "lp-notify-%d", (int)getpid());
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sun.sun_path + 1));
+	snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1, "lp-notify-%d",
+	    (int)getpid());
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(sun.sun_path + 1));
 	close(n.fd);
 	n.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(n.fd, 0);
@@ -281,8 +291,10 @@ START_TEST(takes_the_socket_systemd_passes)
 	lp_value_free(v);
 	lp_client_free(c);
 	notify_expect("READY=1");
-	snprintf(message, sizeof message, "listening on the socket systemd passed: %s", d.socket);
-	ck_assert_msg(daemon_log_contains(&d, message), "the log does not say \"%s\"", message);
+	snprintf(message, sizeof message,
+	    "listening on the socket systemd passed: %s", d.socket);
+	ck_assert_msg(daemon_log_contains(&d, message),
+	    "the log does not say \"%s\"", message);
 
 	/* The socket is systemd's: it stays when the daemon goes. */
 	status = daemon_stop(&d);
@@ -297,7 +309,8 @@ END_TEST
 static int
 free_port(void)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof sin;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
 
@@ -321,7 +334,8 @@ static int metrics_port;
 static void
 http_request(const char *method, const char *path, struct http_reply *r)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 		.sin_port = htons((uint16_t)metrics_port) };
 	static char reply[sizeof r->headers + sizeof r->body];
 	size_t used = 0;
@@ -332,13 +346,17 @@ http_request(const char *method, const char *path, struct http_reply *r)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
 	    "connect 127.0.0.1:%d: %s", metrics_port, strerror(errno));
-	snprintf(request, sizeof request, "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, path);
-	ck_assert_int_eq(write(fd, request, strlen(request)), (ssize_t)strlen(request));
-	while (used < sizeof reply - 1 && (got = read(fd, reply + used, sizeof reply - 1 - used)) > 0)
+	snprintf(request, sizeof request,
+	    "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method, path);
+	ck_assert_int_eq(write(fd, request, strlen(request)),
+	    (ssize_t)strlen(request));
+	while (used < sizeof reply - 1 &&
+	    (got = read(fd, reply + used, sizeof reply - 1 - used)) > 0)
 		used += (size_t)got;
 	close(fd);
 	reply[used] = '\0';
-	ck_assert_msg(sscanf(reply, "HTTP/1.%*d %d", &r->status) == 1, "no status line: %s", reply);
+	ck_assert_msg(sscanf(reply, "HTTP/1.%*d %d", &r->status) == 1,
+	    "no status line: %s", reply);
 	end = strstr(reply, "\r\n\r\n");
 	ck_assert_msg(end != NULL, "no end of headers: %s", reply);
 	ck_assert_uint_lt((size_t)(end - reply), sizeof r->headers);
@@ -360,7 +378,8 @@ start_metrics(void)
 	    "[pool cpu]\n"
 	    "executors_min = 1\n"
 	    "executors_max = 1\n"
-	    "workers = 1\n", metrics_port);
+	    "workers = 1\n",
+	    metrics_port);
 	daemon_start(&d, config);
 }
 
@@ -371,9 +390,11 @@ skip_labels(const char *p, const char *line)
 	for (p++;; p++) {
 		size_t name = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
 
-		ck_assert_msg(name > 0 && p[name] == '=' && p[name + 1] == '"', "bad label: %s", line);
+		ck_assert_msg(name > 0 && p[name] == '=' && p[name + 1] == '"',
+		    "bad label: %s", line);
 		for (p += name + 2; *p != '"'; p++) {
-			ck_assert_msg(*p != '\0' && *p != '\n', "unterminated label value: %s", line);
+			ck_assert_msg(*p != '\0' && *p != '\n',
+			    "unterminated label value: %s", line);
 			if (*p == '\\')
 				p++;
 		}
@@ -393,7 +414,8 @@ in_family(const char *name, const char *family, const char *type)
 	if (strcmp(type, "histogram") != 0)
 		return strcmp(name, family) == 0;
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-		if (strncmp(name, family, len) == 0 && strcmp(name + len, parts[i]) == 0)
+		if (strncmp(name, family, len) == 0 &&
+		    strcmp(name + len, parts[i]) == 0)
 			return true;
 	return false;
 }
@@ -409,34 +431,46 @@ check_exposition(const char *text)
 	char family[128] = "", help[128] = "", type[16] = "", line[1024];
 	unsigned samples = 0;
 
-	ck_assert_msg(*text != '\0' && text[strlen(text) - 1] == '\n', "the text must end with a newline");
+	ck_assert_msg(*text != '\0' && text[strlen(text) - 1] == '\n',
+	    "the text must end with a newline");
 	for (const char *p = take_line(text, line, sizeof line); p != NULL;
-	    p = take_line(p, line, sizeof line)) {
+	     p = take_line(p, line, sizeof line)) {
 		char name[128], *end;
 		const char *value;
 
 		if (strncmp(line, "# HELP ", 7) == 0) {
-			ck_assert_msg(sscanf(line, "# HELP %127s %*s", help) == 1, "bad HELP: %s", line);
+			ck_assert_msg(sscanf(line, "# HELP %127s %*s", help) ==
+				1,
+			    "bad HELP: %s", line);
 			continue;
 		}
 		if (strncmp(line, "# TYPE ", 7) == 0) {
-			ck_assert_msg(sscanf(line, "# TYPE %127s %15s", family, type) == 2, "bad TYPE: %s", line);
-			ck_assert_msg(strcmp(family, help) == 0, "TYPE %s without its HELP", family);
-			ck_assert_msg(strcmp(type, "gauge") == 0 || strcmp(type, "counter") == 0 ||
-			    strcmp(type, "histogram") == 0, "type %s of %s", type, family);
+			ck_assert_msg(sscanf(line, "# TYPE %127s %15s", family,
+					  type) == 2,
+			    "bad TYPE: %s", line);
+			ck_assert_msg(strcmp(family, help) == 0,
+			    "TYPE %s without its HELP", family);
+			ck_assert_msg(strcmp(type, "gauge") == 0 ||
+				strcmp(type, "counter") == 0 ||
+				strcmp(type, "histogram") == 0,
+			    "type %s of %s", type, family);
 			ck_assert_msg(strcmp(type, "counter") != 0 ||
-			    strcmp(family + strlen(family) - 6, "_total") == 0, "counter %s without _total", family);
+				strcmp(family + strlen(family) - 6, "_total") ==
+				    0,
+			    "counter %s without _total", family);
 			continue;
 		}
 		ck_assert_msg(sscanf(line, "%127[a-zA-Z0-9_:]", name) == 1,
 		    "neither a comment nor a sample: '%s'", line);
-		ck_assert_msg(in_family(name, family, type), "%s is not in family %s", line, family);
+		ck_assert_msg(in_family(name, family, type),
+		    "%s is not in family %s", line, family);
 		value = line + strlen(name);
 		if (*value == '{')
 			value = skip_labels(value, line);
 		ck_assert_msg(*value == ' ', "no value: %s", line);
 		(void)strtod(value + 1, &end);
-		ck_assert_msg(end != value + 1 && *end == '\0', "bad value: %s", line);
+		ck_assert_msg(end != value + 1 && *end == '\0', "bad value: %s",
+		    line);
 		samples++;
 	}
 	return samples;
@@ -450,7 +484,7 @@ sample(const char *text, const char *series)
 	char line[1024];
 
 	for (const char *p = take_line(text, line, sizeof line); p != NULL;
-	    p = take_line(p, line, sizeof line))
+	     p = take_line(p, line, sizeof line))
 		if (strncmp(line, series, len) == 0 && line[len] == ' ')
 			return strtod(line + len + 1, NULL);
 	ck_abort_msg("no sample %s", series);
@@ -469,7 +503,8 @@ acquire_and_run(struct lp_client *c, int runs)
 	lp_args_int(a, 7);
 	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_OK);
 	for (int i = 0; i < runs; i++) {
-		ck_assert_int_eq(lp_run(c, lease.id, "echo", a, &v, &err), LP_OK);
+		ck_assert_int_eq(lp_run(c, lease.id, "echo", a, &v, &err),
+		    LP_OK);
 		lp_value_free(v);
 	}
 	lp_args_free(a);
@@ -485,27 +520,47 @@ START_TEST(scrape_parses_and_agrees_with_stats)
 
 	http_request("GET", "/metrics", &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_msg(strstr(r.headers, "Content-Type: text/plain; version=0.0.4") != NULL,
+	ck_assert_msg(strstr(r.headers,
+			  "Content-Type: text/plain; version=0.0.4") != NULL,
 	    "headers: %s", r.headers);
 	ck_assert_uint_ge(check_exposition(r.body), 30);
 
-	ck_assert(sample(r.body, "leasepool_connections") == stats_int(c, "connections"));
+	ck_assert(sample(r.body, "leasepool_connections") ==
+	    stats_int(c, "connections"));
 	ck_assert(sample(r.body, "leasepool_stopping") == 0);
-	ck_assert(sample(r.body, "leasepool_info{version=\"" LP_VERSION "\"}") == 1);
-	ck_assert(sample(r.body, "leasepool_pool_executors{pool=\"cpu\",state=\"busy\"}") ==
+	ck_assert(
+	    sample(r.body, "leasepool_info{version=\"" LP_VERSION "\"}") == 1);
+	ck_assert(
+	    sample(r.body,
+		"leasepool_pool_executors{pool=\"cpu\",state=\"busy\"}") ==
 	    stats_int(c, "pools.cpu.executors.leased"));
-	ck_assert(sample(r.body, "leasepool_pool_executors{pool=\"cpu\",state=\"idle\"}") ==
+	ck_assert(
+	    sample(r.body,
+		"leasepool_pool_executors{pool=\"cpu\",state=\"idle\"}") ==
 	    stats_int(c, "pools.cpu.executors.available"));
-	ck_assert(sample(r.body, "leasepool_pool_executors{pool=\"cpu\",state=\"starting\"}") ==
+	ck_assert(
+	    sample(r.body,
+		"leasepool_pool_executors{pool=\"cpu\",state=\"starting\"}") ==
 	    stats_int(c, "pools.cpu.executors.starting"));
-	ck_assert(sample(r.body, "leasepool_pool_workers_per_executor{pool=\"cpu\"}") == 1);
-	ck_assert(sample(r.body, "leasepool_leases{pool=\"cpu\",state=\"active\"}") == 1);
-	ck_assert(sample(r.body, "leasepool_leases_granted_total{pool=\"cpu\"}") ==
+	ck_assert(
+	    sample(r.body,
+		"leasepool_pool_workers_per_executor{pool=\"cpu\"}") == 1);
+	ck_assert(sample(r.body,
+		      "leasepool_leases{pool=\"cpu\",state=\"active\"}") == 1);
+	ck_assert(
+	    sample(r.body, "leasepool_leases_granted_total{pool=\"cpu\"}") ==
 	    stats_int(c, "pools.cpu.counters.granted"));
-	ck_assert(sample(r.body, "leasepool_runs_total{pool=\"cpu\",result=\"completed\"}") == 3);
-	ck_assert(sample(r.body, "leasepool_runs_total{pool=\"cpu\",result=\"completed\"}") ==
+	ck_assert(
+	    sample(r.body,
+		"leasepool_runs_total{pool=\"cpu\",result=\"completed\"}") ==
+	    3);
+	ck_assert(
+	    sample(r.body,
+		"leasepool_runs_total{pool=\"cpu\",result=\"completed\"}") ==
 	    stats_int(c, "pools.cpu.counters.completed"));
-	ck_assert(sample(r.body, "leasepool_runs_total{pool=\"cpu\",result=\"crashed\"}") == 0);
+	ck_assert(
+	    sample(r.body,
+		"leasepool_runs_total{pool=\"cpu\",result=\"crashed\"}") == 0);
 	ck_assert(sample(r.body, "leasepool_pool_waiters{pool=\"cpu\"}") == 0);
 	ck_assert_int_eq(lp_release(c, lease, &err), LP_OK);
 	lp_client_free(c);
@@ -519,21 +574,24 @@ END_TEST
  * text, into le (+Inf as infinity) and count; how many there are.
  */
 static unsigned
-buckets_of(const char *text, const char *histogram, const char *pool, double *le, double *count)
+buckets_of(const char *text, const char *histogram, const char *pool,
+    double *le, double *count)
 {
 	char prefix[128], line[1024];
 	unsigned nbuckets = 0;
 
-	snprintf(prefix, sizeof prefix, "%s_bucket{pool=\"%s\",le=\"", histogram, pool);
+	snprintf(prefix, sizeof prefix, "%s_bucket{pool=\"%s\",le=\"",
+	    histogram, pool);
 	for (const char *p = take_line(text, line, sizeof line); p != NULL;
-	    p = take_line(p, line, sizeof line)) {
+	     p = take_line(p, line, sizeof line)) {
 		char *end;
 
 		if (strncmp(line, prefix, strlen(prefix)) != 0)
 			continue;
 		ck_assert_uint_lt(nbuckets, BUCKETS_MAX);
 		le[nbuckets] = strtod(line + strlen(prefix), &end);
-		ck_assert_msg(strncmp(end, "\"} ", 3) == 0, "bad bucket: %s", line);
+		ck_assert_msg(strncmp(end, "\"} ", 3) == 0, "bad bucket: %s",
+		    line);
 		count[nbuckets++] = strtod(end + 3, NULL);
 	}
 	return nbuckets;
@@ -549,9 +607,11 @@ assert_histogram(const char *text, const char *histogram, double samples)
 
 	ck_assert_uint_ge(nbuckets, 2);
 	for (unsigned i = 1; i < nbuckets; i++) {
-		ck_assert_msg(le[i - 1] < le[i], "%s: le %g after %g", histogram, le[i], le[i - 1]);
-		ck_assert_msg(count[i - 1] <= count[i], "%s: bucket le=%g holds %g, le=%g %g",
-		    histogram, le[i - 1], count[i - 1], le[i], count[i]);
+		ck_assert_msg(le[i - 1] < le[i], "%s: le %g after %g",
+		    histogram, le[i], le[i - 1]);
+		ck_assert_msg(count[i - 1] <= count[i],
+		    "%s: bucket le=%g holds %g, le=%g %g", histogram, le[i - 1],
+		    count[i - 1], le[i], count[i]);
 	}
 	ck_assert_msg(isinf(le[nbuckets - 1]) && le[nbuckets - 1] > 0,
 	    "%s: the last bucket is not +Inf", histogram);
@@ -559,7 +619,8 @@ assert_histogram(const char *text, const char *histogram, double samples)
 	ck_assert(sample(text, series) == samples);
 	ck_assert(count[nbuckets - 1] == samples);
 	snprintf(series, sizeof series, "%s_sum{pool=\"cpu\"}", histogram);
-	ck_assert(sample(text, series) >= 0 && sample(text, series) < samples * HARNESS_WAIT_SECONDS);
+	ck_assert(sample(text, series) >= 0 &&
+	    sample(text, series) < samples * HARNESS_WAIT_SECONDS);
 }
 
 #define HISTOGRAM_RUNS 5
@@ -571,18 +632,22 @@ START_TEST(histograms_count_every_grant_and_run)
 	struct lp_error err;
 	double started;
 
-	ck_assert_int_eq(lp_release(c, acquire_and_run(c, HISTOGRAM_RUNS), &err), LP_OK);
+	ck_assert_int_eq(
+	    lp_release(c, acquire_and_run(c, HISTOGRAM_RUNS), &err), LP_OK);
 	http_request("GET", "/metrics", &r);
 	ck_assert_int_eq(r.status, 200);
 	check_exposition(r.body);
-	assert_histogram(r.body, "leasepool_run_duration_seconds", HISTOGRAM_RUNS);
+	assert_histogram(r.body, "leasepool_run_duration_seconds",
+	    HISTOGRAM_RUNS);
 	assert_histogram(r.body, "leasepool_acquire_wait_seconds",
 	    (double)stats_int(c, "pools.cpu.counters.granted"));
 	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.granted"), 1);
 	/* The daemon started with this test's fixture, a moment ago by the test's own clock. */
 	started = sample(r.body, "process_start_time_seconds");
-	ck_assert_msg(started > (double)time(NULL) - 600 && started < (double)time(NULL) + 5,
-	    "process_start_time_seconds %f, now %lld", started, (long long)time(NULL));
+	ck_assert_msg(started > (double)time(NULL) - 600 &&
+		started < (double)time(NULL) + 5,
+	    "process_start_time_seconds %f, now %lld", started,
+	    (long long)time(NULL));
 	lp_client_free(c);
 }
 END_TEST
@@ -609,7 +674,7 @@ series_of(const char *text, char *out, size_t size)
 	size_t used = 0;
 
 	for (const char *p = take_line(text, line, sizeof line); p != NULL;
-	    p = take_line(p, line, sizeof line)) {
+	     p = take_line(p, line, sizeof line)) {
 		char *value = strrchr(line, ' ');
 
 		if (line[0] != '#' && value != NULL)
@@ -624,7 +689,8 @@ START_TEST(tool_prints_what_the_endpoint_serves)
 	static struct http_reply r;
 	static struct program p;
 	static char from_tool[65536], from_http[65536];
-	char *argv[] = { (char *)program_tool(), "-s", d.socket, "stats", "--prometheus", NULL };
+	char *argv[] = { (char *)program_tool(), "-s", d.socket, "stats",
+		"--prometheus", NULL };
 
 	ck_assert_int_eq(program_run(&p, argv, NULL, NULL), 0);
 	http_request("GET", "/metrics", &r);
@@ -637,7 +703,7 @@ END_TEST
 
 struct log_line {
 	const char *text;
-	unsigned seen;		/* lines holding it before */
+	unsigned seen; /* lines holding it before */
 };
 
 static bool
@@ -650,11 +716,12 @@ logged_again(void *arg)
 
 /* ---- what the metrics endpoint may take ---- */
 
-#define METRICS_CONNECTIONS_MAX 16	/* metrics.c's cap */
-#define IDLE_CONNECTIONS 200		/* well past the cap, and past the daemon's descriptors */
-#define DAEMON_FILES 160		/* the daemon's RLIMIT_NOFILE in that test */
-#define METRICS_BACKLOG 16		/* metrics.c's listen() backlog */
-#define TCP_LISTEN_STATE 0x0A		/* in /proc/net/tcp */
+#define METRICS_CONNECTIONS_MAX 16 /* metrics.c's cap */
+/* well past the cap, and past the daemon's descriptors */
+#define IDLE_CONNECTIONS 200
+#define DAEMON_FILES 160      /* the daemon's RLIMIT_NOFILE in that test */
+#define METRICS_BACKLOG 16    /* metrics.c's listen() backlog */
+#define TCP_LISTEN_STATE 0x0A /* in /proc/net/tcp */
 
 static int
 daemon_fds(void)
@@ -675,8 +742,10 @@ metrics_backlog_full(void *arg)
 
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, " %*u: %*x:%x %*x:%*x %x %*x:%x", &port, &state, &queued) == 3 &&
-		    port == (unsigned)metrics_port && state == TCP_LISTEN_STATE && queued > max)
+		if (sscanf(line, " %*u: %*x:%x %*x:%*x %x %*x:%x", &port,
+			&state, &queued) == 3 &&
+		    port == (unsigned)metrics_port &&
+		    state == TCP_LISTEN_STATE && queued > max)
 			max = queued;
 	fclose(f);
 	return max >= METRICS_BACKLOG;
@@ -686,12 +755,14 @@ metrics_backlog_full(void *arg)
 static int
 idle_connection(void)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 		.sin_port = htons((uint16_t)metrics_port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0 || errno == EINPROGRESS,
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0 ||
+		errno == EINPROGRESS,
 	    "connect: %s", strerror(errno));
 	return fd;
 }
@@ -740,51 +811,70 @@ END_TEST
 
 START_TEST(metrics_warns_of_an_address_beyond_the_loopback)
 {
-	static const char *const exposed[] = { "0.0.0.0:9464", "[::]:9464", "192.0.2.1:9464" };
-	static const char *const loopback[] = { "127.0.0.1:9464", "127.1.2.3:9464", "[::1]:9464",
-		"[::ffff:127.0.0.1]:9464" };
+	static const char *const exposed[] = { "0.0.0.0:9464", "[::]:9464",
+		"192.0.2.1:9464" };
+	static const char *const loopback[] = { "127.0.0.1:9464",
+		"127.1.2.3:9464", "[::1]:9464", "[::ffff:127.0.0.1]:9464" };
 	struct log_line warning = { "is not a loopback address", 0 };
 	char config[128], output[4096], want[128];
 
 	/* -t binds nothing: any address may be checked. */
 	for (size_t i = 0; i < sizeof exposed / sizeof exposed[0]; i++) {
-		snprintf(config, sizeof config, "[daemon]\nmetrics_listen = %s\n", exposed[i]);
-		ck_assert_int_eq(daemon_run_once(config, true, output, sizeof output), 0);
-		snprintf(want, sizeof want, "warning: metrics_listen %s is not a loopback address",
+		snprintf(config, sizeof config,
+		    "[daemon]\nmetrics_listen = %s\n", exposed[i]);
+		ck_assert_int_eq(
+		    daemon_run_once(config, true, output, sizeof output), 0);
+		snprintf(want, sizeof want,
+		    "warning: metrics_listen %s is not a loopback address",
 		    exposed[i]);
-		ck_assert_msg(strstr(output, want) != NULL, "%s: %s", exposed[i], output);
+		ck_assert_msg(strstr(output, want) != NULL, "%s: %s",
+		    exposed[i], output);
 	}
 	for (size_t i = 0; i < sizeof loopback / sizeof loopback[0]; i++) {
-		snprintf(config, sizeof config, "[daemon]\nmetrics_listen = %s\n", loopback[i]);
-		ck_assert_int_eq(daemon_run_once(config, true, output, sizeof output), 0);
-		ck_assert_msg(strstr(output, "warning") == NULL, "%s: %s", loopback[i], output);
+		snprintf(config, sizeof config,
+		    "[daemon]\nmetrics_listen = %s\n", loopback[i]);
+		ck_assert_int_eq(
+		    daemon_run_once(config, true, output, sizeof output), 0);
+		ck_assert_msg(strstr(output, "warning") == NULL, "%s: %s",
+		    loopback[i], output);
 	}
 	/* A daemon listening on every address says so in its log (only the loopback is used here). */
-	snprintf(config, sizeof config, "[daemon]\nmetrics_listen = 0.0.0.0:%d\n", free_port());
+	snprintf(config, sizeof config,
+	    "[daemon]\nmetrics_listen = 0.0.0.0:%d\n", free_port());
 	daemon_start(&d, config);
-	ck_assert_msg(wait_until(logged_again, &warning), "no warning in %s", d.log);
+	ck_assert_msg(wait_until(logged_again, &warning), "no warning in %s",
+	    d.log);
 }
 END_TEST
 
 START_TEST(metrics_listen_takes_numeric_addresses_only)
 {
-	static const char *const bad[] = { "localhost:9464", "127.0.0.1", "127.0.0.1:0", "[::1]", "nonsense" };
+	static const char *const bad[] = { "localhost:9464", "127.0.0.1",
+		"127.0.0.1:0", "[::1]", "nonsense" };
 	char config[128], output[4096];
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		snprintf(config, sizeof config, "[daemon]\nmetrics_listen = %s\n", bad[i]);
-		ck_assert_int_ne(daemon_run_once(config, true, output, sizeof output), 0);
-		ck_assert_msg(strstr(output, "metrics_listen: must be empty, or a numeric address") != NULL,
+		snprintf(config, sizeof config,
+		    "[daemon]\nmetrics_listen = %s\n", bad[i]);
+		ck_assert_int_ne(
+		    daemon_run_once(config, true, output, sizeof output), 0);
+		ck_assert_msg(
+		    strstr(output,
+			"metrics_listen: must be empty, or a numeric address") !=
+			NULL,
 		    "%s: %s", bad[i], output);
 	}
-	snprintf(config, sizeof config, "[daemon]\nmetrics_listen = [::1]:9464\n");
-	ck_assert_int_eq(daemon_run_once(config, true, output, sizeof output), 0);
+	snprintf(config, sizeof config,
+	    "[daemon]\nmetrics_listen = [::1]:9464\n");
+	ck_assert_int_eq(daemon_run_once(config, true, output, sizeof output),
+	    0);
 }
 END_TEST
 
 START_TEST(metrics_port_in_use_stops_the_start)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof sin;
 	char config[128], output[4096], want[64];
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status;
@@ -792,11 +882,13 @@ START_TEST(metrics_port_in_use_stops_the_start)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
 	ck_assert_int_eq(listen(fd, 1), 0);
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(config, sizeof config, "[daemon]\nmetrics_listen = 127.0.0.1:%d\n", ntohs(sin.sin_port));
+	snprintf(config, sizeof config,
+	    "[daemon]\nmetrics_listen = 127.0.0.1:%d\n", ntohs(sin.sin_port));
 	status = daemon_run_once(config, false, output, sizeof output);
 	close(fd);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
-	snprintf(want, sizeof want, "metrics_listen 127.0.0.1:%d: ", ntohs(sin.sin_port));
+	snprintf(want, sizeof want,
+	    "metrics_listen 127.0.0.1:%d: ", ntohs(sin.sin_port));
 	ck_assert_msg(strstr(output, want) != NULL, "%s", output);
 }
 END_TEST
@@ -817,7 +909,8 @@ padded_module(char *buf, size_t len)
 	char path[512];
 	size_t size;
 
-	snprintf(path, sizeof path, "%s/bytes.so", dir != NULL ? dir : "build/modules");
+	snprintf(path, sizeof path, "%s/bytes.so",
+	    dir != NULL ? dir : "build/modules");
 	size = strlen(path);
 	ck_assert_uint_le(size, len);
 	memset(buf, '/', len - size);
@@ -831,8 +924,8 @@ uid_list(char *buf, size_t len, unsigned count, unsigned last)
 	size_t used = 0;
 
 	for (unsigned i = 0; i < count; i++) {
-		used += (size_t)snprintf(buf + used, len - used, "%s%032u", i > 0 ? " " : "",
-		    i + 1 < count ? NOBODY_UID : last);
+		used += (size_t)snprintf(buf + used, len - used, "%s%032u",
+		    i > 0 ? " " : "", i + 1 < count ? NOBODY_UID : last);
 		ck_assert_uint_lt(used, len);
 	}
 }
@@ -844,11 +937,14 @@ long_lines_config(char *buf, size_t len, const char *users)
 	char modules[1001];
 
 	padded_module(modules, sizeof modules - 1);
-	snprintf(buf, len, "[daemon]\nmodules = %s\n[pool cpu]\nexecutors_min = 1\n"
-	    "executors_max = 1\nworkers = 1\nallow_users = %s\n", modules, users);
+	snprintf(buf, len,
+	    "[daemon]\nmodules = %s\n[pool cpu]\nexecutors_min = 1\n"
+	    "executors_max = 1\nworkers = 1\nallow_users = %s\n",
+	    modules, users);
 }
 
-static char long_config[4 * LP_CONFIG_LINE_MAX], long_users[2 * LP_CONFIG_LINE_MAX];
+static char long_config[4 * LP_CONFIG_LINE_MAX],
+    long_users[2 * LP_CONFIG_LINE_MAX];
 
 START_TEST(check_reads_lines_as_long_as_documented)
 {
@@ -856,14 +952,20 @@ START_TEST(check_reads_lines_as_long_as_documented)
 
 	uid_list(long_users, sizeof long_users, LP_IDS_MAX, getuid());
 	long_lines_config(long_config, sizeof long_config, long_users);
-	ck_assert_msg(daemon_run_once(long_config, true, output, sizeof output) == 0, "%s", output);
+	ck_assert_msg(
+	    daemon_run_once(long_config, true, output, sizeof output) == 0,
+	    "%s", output);
 	ck_assert_msg(strstr(output, "is valid") != NULL, "%s", output);
 
 	uid_list(long_users, sizeof long_users, 200, NOBODY_UID);
 	long_lines_config(long_config, sizeof long_config, long_users);
-	ck_assert_int_ne(daemon_run_once(long_config, true, output, sizeof output), 0);
-	ck_assert_msg(strstr(output, "leasepoold.conf:7: [pool cpu] allow_users") != NULL &&
-	    strstr(output, "4096 bytes") != NULL, "%s", output);
+	ck_assert_int_ne(
+	    daemon_run_once(long_config, true, output, sizeof output), 0);
+	ck_assert_msg(
+	    strstr(output, "leasepoold.conf:7: [pool cpu] allow_users") !=
+		    NULL &&
+		strstr(output, "4096 bytes") != NULL,
+	    "%s", output);
 }
 END_TEST
 
@@ -891,7 +993,8 @@ reload_with(const char *config, const char *logged)
 	ck_assert_int_ge(fputs(config, f), 0);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-	ck_assert_msg(wait_until(logged_again, &l), "no new '%s' in %s", logged, d.log);
+	ck_assert_msg(wait_until(logged_again, &l), "no new '%s' in %s", logged,
+	    d.log);
 }
 
 START_TEST(reload_reads_lines_as_long_as_documented)
@@ -920,14 +1023,17 @@ START_TEST(reload_reads_lines_as_long_as_documented)
 	long_lines_config(long_config, sizeof long_config, long_users);
 	reload_with(long_config, "reload failed");
 	snprintf(where, sizeof where, "%s:7: [pool cpu] allow_users", d.config);
-	ck_assert_msg(daemon_log_contains(&d, where), "no '%s' in %s", where, d.log);
+	ck_assert_msg(daemon_log_contains(&d, where), "no '%s' in %s", where,
+	    d.log);
 	ck_assert(daemon_log_contains(&d, "4096 bytes"));
 	ck_assert_int_eq(acquire_and_release(c), LP_OK);
 
 	/* The module at the end of the 1,000-byte modules line was loaded at the start. */
 	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
 	lp_args_str(a, "abc");
-	ck_assert_msg(lp_run(c, lease.id, "bytes.reverse", a, &v, &err) == LP_OK, "%s", err.message);
+	ck_assert_msg(lp_run(c, lease.id, "bytes.reverse", a, &v, &err) ==
+		LP_OK,
+	    "%s", err.message);
 	lp_value_free(v);
 	lp_args_free(a);
 	lp_client_free(c);
@@ -945,11 +1051,14 @@ source_file(const char *relative)
 	FILE *f;
 	size_t len;
 
-	snprintf(path, sizeof path, "%s/%s", root != NULL ? root : ".", relative);
+	snprintf(path, sizeof path, "%s/%s", root != NULL ? root : ".",
+	    relative);
 	f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "%s: %s (make check sets LP_SOURCE)", path, strerror(errno));
+	ck_assert_msg(f != NULL, "%s: %s (make check sets LP_SOURCE)", path,
+	    strerror(errno));
 	len = fread(text, 1, sizeof text - 1, f);
-	ck_assert_msg(feof(f), "%s: larger than %zu bytes", path, sizeof text - 1);
+	ck_assert_msg(feof(f), "%s: larger than %zu bytes", path,
+	    sizeof text - 1);
 	fclose(f);
 	text[len] = '\0';
 	return text;
@@ -965,37 +1074,44 @@ struct key_check {
  * its commented section; keys computed from the machine may show any value.
  */
 static void
-check_config_key(void *arg, const char *section, const char *name, const char *def)
+check_config_key(void *arg, const char *section, const char *name,
+    const char *def)
 {
 	const struct key_check *k = arg;
 	char line[256], current[16] = "";
 	size_t keylen = strlen(name);
 
 	for (const char *p = take_line(k->text, line, sizeof line); p != NULL;
-	    p = take_line(p, line, sizeof line)) {
+	     p = take_line(p, line, sizeof line)) {
 		const char *value;
 
 		if (strncmp(line, "#[", 2) == 0)
-			snprintf(current, sizeof current, "%s", strncmp(line, "#[pool ", 7) == 0 ? "pool" :
-			    strcmp(line, "#[daemon]") == 0 ? "daemon" : "?");
+			snprintf(current, sizeof current, "%s",
+			    strncmp(line, "#[pool ", 7) == 0   ? "pool" :
+				strcmp(line, "#[daemon]") == 0 ? "daemon" :
+								 "?");
 		if (line[0] != '#' || strncmp(line + 1, name, keylen) != 0 ||
 		    strncmp(line + 1 + keylen, " =", 2) != 0)
 			continue;
-		ck_assert_msg(strcmp(current, section) == 0, "%s: %s is under [%s], not [%s]",
-		    k->file, name, current, section);
+		ck_assert_msg(strcmp(current, section) == 0,
+		    "%s: %s is under [%s], not [%s]", k->file, name, current,
+		    section);
 		value = line + 1 + keylen + 2;
 		value += *value == ' ';
 		if (def != NULL)
-			ck_assert_msg(strcmp(value, def) == 0, "%s: #%s = %s, but the default is '%s'",
-			    k->file, name, value, def);
+			ck_assert_msg(strcmp(value, def) == 0,
+			    "%s: #%s = %s, but the default is '%s'", k->file,
+			    name, value, def);
 		return;
 	}
-	ck_abort_msg("%s has no line \"#%s = %s\"", k->file, name, def != NULL ? def : "...");
+	ck_abort_msg("%s has no line \"#%s = %s\"", k->file, name,
+	    def != NULL ? def : "...");
 }
 
 START_TEST(installed_config_lists_every_key_at_its_default)
 {
-	struct key_check k = { source_file("etc/leasepoold.conf"), "etc/leasepoold.conf" };
+	struct key_check k = { source_file("etc/leasepoold.conf"),
+		"etc/leasepoold.conf" };
 
 	config_each_key(check_config_key, &k);
 }
@@ -1016,13 +1132,17 @@ START_TEST(installed_config_uncommented_means_the_defaults)
 	for (const char *p = src; *p != '\0'; p++) {
 		bool line_start = p == src || p[-1] == '\n';
 
-		if (line_start && p[0] == '#' && (p[1] == '[' || (p[1] >= 'a' && p[1] <= 'z')))
+		if (line_start && p[0] == '#' &&
+		    (p[1] == '[' || (p[1] >= 'a' && p[1] <= 'z')))
 			continue;
 		text[used++] = *p;
 	}
 	text[used] = '\0';
-	ck_assert_msg(config_load_string(&file, text, "uncommented", err, sizeof err) == 0, "%s", err);
-	ck_assert_msg(config_load_string(&defaults, "[pool cpu]\n", "defaults", err, sizeof err) == 0,
+	ck_assert_msg(config_load_string(&file, text, "uncommented", err,
+			  sizeof err) == 0,
+	    "%s", err);
+	ck_assert_msg(config_load_string(&defaults, "[pool cpu]\n", "defaults",
+			  err, sizeof err) == 0,
 	    "%s", err);
 	ck_assert_uint_eq(file.npools, 1);
 	/* What the machine decides: the socket path and the workers per executor. */
@@ -1049,7 +1169,8 @@ check_man_key(void *arg, const char *section, const char *name, const char *def)
 
 START_TEST(man_page_describes_every_key)
 {
-	struct key_check k = { source_file("docs/leasepoold.conf.5"), "docs/leasepoold.conf.5" };
+	struct key_check k = { source_file("docs/leasepoold.conf.5"),
+		"docs/leasepoold.conf.5" };
 
 	config_each_key(check_man_key, &k);
 }
@@ -1064,8 +1185,11 @@ START_TEST(unit_waits_longer_than_the_drain)
 	char err[1024];
 
 	ck_assert_msg(stop != NULL, "the unit sets no TimeoutStopSec=");
-	ck_assert_msg(config_load_string(&defaults, "", "defaults", err, sizeof err) == 0, "%s", err);
-	ck_assert_double_gt(strtod(stop + strlen("\nTimeoutStopSec="), NULL), defaults.shutdown_timeout);
+	ck_assert_msg(
+	    config_load_string(&defaults, "", "defaults", err, sizeof err) == 0,
+	    "%s", err);
+	ck_assert_double_gt(strtod(stop + strlen("\nTimeoutStopSec="), NULL),
+	    defaults.shutdown_timeout);
 }
 END_TEST
 
@@ -1075,8 +1199,8 @@ START_TEST(daemon_options_long_and_short)
 {
 	char *version[] = { (char *)daemon_path(), "--version", NULL };
 	char *help[] = { (char *)daemon_path(), "--help", NULL };
-	char *check[] = { (char *)daemon_path(), "--check", "--socket", "/tmp/lp-options.sock",
-	    "--quiet", "--verbose", NULL };
+	char *check[] = { (char *)daemon_path(), "--check", "--socket",
+		"/tmp/lp-options.sock", "--quiet", "--verbose", NULL };
 	char *bogus[] = { (char *)daemon_path(), "--bogus", NULL };
 	static struct program p;
 
@@ -1087,10 +1211,14 @@ START_TEST(daemon_options_long_and_short)
 	ck_assert_str_eq(p.out, "leasepoold " LP_VERSION " (protocol 1)\n");
 	ck_assert_int_eq(program_run(&p, help, NULL, NULL), 0);
 	ck_assert_msg(strstr(p.out, "\n  -V, --version ") != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "\n  -c, --config=file ") != NULL, "%s", p.out);
-	ck_assert_msg(program_run(&p, check, NULL, NULL) == 0, "%s%s", p.out, p.err);
-	ck_assert_msg(strstr(p.out, "\n# socket /tmp/lp-options.sock (mode 0600)") != NULL, "%s",
+	ck_assert_msg(strstr(p.out, "\n  -c, --config=file ") != NULL, "%s",
 	    p.out);
+	ck_assert_msg(program_run(&p, check, NULL, NULL) == 0, "%s%s", p.out,
+	    p.err);
+	ck_assert_msg(
+	    strstr(p.out, "\n# socket /tmp/lp-options.sock (mode 0600)") !=
+		NULL,
+	    "%s", p.out);
 	ck_assert_int_eq(program_run(&p, bogus, NULL, NULL), 2);
 	ck_assert_msg(strstr(p.err, "usage: leasepoold") != NULL, "%s", p.err);
 }
@@ -1120,14 +1248,16 @@ static const char first_run_script[] =
 
 START_TEST(first_run_as_root_makes_the_runtime_directory)
 {
-	char *argv[] = { "/usr/bin/unshare", "--map-root-user", "--mount", "sh", "-c",
-	    (char *)first_run_script, (char *)daemon_path(), (char *)program_tool(), NULL };
+	char *argv[] = { "/usr/bin/unshare", "--map-root-user", "--mount", "sh",
+		"-c", (char *)first_run_script, (char *)daemon_path(),
+		(char *)program_tool(), NULL };
 	static struct program p;
 
-	ck_assert_msg(program_run(&p, argv, NULL, NULL) == 0, "status %d: %s%s", p.status,
-	    p.out, p.err);
+	ck_assert_msg(program_run(&p, argv, NULL, NULL) == 0, "status %d: %s%s",
+	    p.status, p.out, p.err);
 	ck_assert_msg(strstr(p.out, "mode 755\n") != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "/run/leasepool/leasepool.sock") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "/run/leasepool/leasepool.sock") != NULL,
+	    "%s", p.out);
 }
 END_TEST
 
@@ -1156,17 +1286,20 @@ struct key_count {
 
 /* A "key = value" line for each [daemon] key once, for each pool key once a pool. */
 static void
-check_printed_key(void *arg, const char *section, const char *name, const char *def)
+check_printed_key(void *arg, const char *section, const char *name,
+    const char *def)
 {
 	const struct key_count *k = arg;
-	unsigned want = strcmp(section, "daemon") == 0 ? 1 : k->npools, times = 0;
+	unsigned want = strcmp(section, "daemon") == 0 ? 1 : k->npools,
+		 times = 0;
 	char line[128];
 
 	snprintf(line, sizeof line, "\n%s =", name);
-	for (const char *p = strstr(k->text, line); p != NULL; p = strstr(p + 1, line))
+	for (const char *p = strstr(k->text, line); p != NULL;
+	     p = strstr(p + 1, line))
 		times++;
-	ck_assert_msg(times == want, "-t prints %s %u times, not %u:\n%s", name, times, want,
-	    k->text);
+	ck_assert_msg(times == want, "-t prints %s %u times, not %u:\n%s", name,
+	    times, want, k->text);
 }
 
 /* The lines of text but those the daemon says to stderr ("leasepoold: ..."), into buf. */
@@ -1178,9 +1311,10 @@ stdout_lines(const char *text, char *buf, size_t size)
 
 	buf[0] = '\0';
 	for (const char *p = take_line(text, line, sizeof line); p != NULL;
-	    p = take_line(p, line, sizeof line))
+	     p = take_line(p, line, sizeof line))
 		if (strncmp(line, "leasepoold: ", 12) != 0)
-			used += (size_t)snprintf(buf + used, size - used, "%s\n", line);
+			used += (size_t)snprintf(buf + used, size - used,
+			    "%s\n", line);
 	ck_assert_uint_lt(used, size);
 }
 
@@ -1192,18 +1326,23 @@ START_TEST(check_prints_every_key_as_a_file_that_reads_back)
 	struct key_count k = { text, 2 };
 	char err[1024];
 
-	ck_assert_msg(daemon_run_once(varied_config, true, output, sizeof output) == 0, "%s",
-	    output);
+	ck_assert_msg(
+	    daemon_run_once(varied_config, true, output, sizeof output) == 0,
+	    "%s", output);
 	stdout_lines(output, text, sizeof text);
 	ck_assert_msg(strncmp(text, "# configuration ", 16) == 0, "%s", text);
 	config_each_key(check_printed_key, &k);
-	ck_assert_msg(strstr(text, "\nallow_users = 0 12345\n") != NULL, "%s", text);
-	ck_assert_msg(config_load_string(&printed, text, "printed", err, sizeof err) == 0,
+	ck_assert_msg(strstr(text, "\nallow_users = 0 12345\n") != NULL, "%s",
+	    text);
+	ck_assert_msg(
+	    config_load_string(&printed, text, "printed", err, sizeof err) == 0,
 	    "%s:\n%s", err, text);
-	ck_assert_msg(config_load_string(&original, varied_config, "printed", err, sizeof err) == 0,
+	ck_assert_msg(config_load_string(&original, varied_config, "printed",
+			  err, sizeof err) == 0,
 	    "%s", err);
 	/* The socket is the harness's (-s). */
-	memcpy(original.socket_path, printed.socket_path, sizeof original.socket_path);
+	memcpy(original.socket_path, printed.socket_path,
+	    sizeof original.socket_path);
 	ck_assert_msg(memcmp(&printed, &original, sizeof printed) == 0,
 	    "-t printed a different configuration:\n%s", text);
 }
@@ -1213,7 +1352,8 @@ END_TEST
 
 START_TEST(daemon_replaces_only_a_socket)
 {
-	char dir[] = "/tmp/lp-place.XXXXXX", path[64], output[4096], text[16] = "";
+	char dir[] = "/tmp/lp-place.XXXXXX", path[64], output[4096],
+	     text[16] = "";
 	int status;
 	FILE *f;
 
@@ -1230,7 +1370,8 @@ START_TEST(daemon_replaces_only_a_socket)
 	fclose(f);
 	ck_assert_str_eq(text, "important\n");
 	/* -t says the same before anything starts. */
-	ck_assert_int_ne(daemon_run_once_at(path, "", true, output, sizeof output), 0);
+	ck_assert_int_ne(
+	    daemon_run_once_at(path, "", true, output, sizeof output), 0);
 	ck_assert_msg(strstr(output, "is not a socket") != NULL, "%s", output);
 	unlink(path);
 	rmdir(dir);
@@ -1247,10 +1388,13 @@ START_TEST(daemon_refuses_a_directory_others_may_write)
 	snprintf(path, sizeof path, "%s/leasepool.sock", dir);
 	status = daemon_run_once_at(path, "", false, output, sizeof output);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
-	ck_assert_msg(strstr(output, "writable by others") != NULL, "%s", output);
+	ck_assert_msg(strstr(output, "writable by others") != NULL, "%s",
+	    output);
 	ck_assert_int_eq(access(path, F_OK), -1);
-	ck_assert_int_ne(daemon_run_once_at(path, "", true, output, sizeof output), 0);
-	ck_assert_msg(strstr(output, "writable by others") != NULL, "%s", output);
+	ck_assert_int_ne(
+	    daemon_run_once_at(path, "", true, output, sizeof output), 0);
+	ck_assert_msg(strstr(output, "writable by others") != NULL, "%s",
+	    output);
 	rmdir(dir);
 }
 END_TEST
@@ -1261,12 +1405,13 @@ END_TEST
 static void
 assert_config_refused(bool check_only, const char *want)
 {
-	char *argv[] = { (char *)daemon_path(), check_only ? "-t" : "-v", "-c", d.config,
-	    "-s", d.socket, NULL };
+	char *argv[] = { (char *)daemon_path(), check_only ? "-t" : "-v", "-c",
+		d.config, "-s", d.socket, NULL };
 	struct program p;
 
 	ck_assert_int_eq(program_run(&p, argv, NULL, NULL), 1);
-	ck_assert_msg(strstr(p.err, want) != NULL, "'%s' does not say '%s'", p.err, want);
+	ck_assert_msg(strstr(p.err, want) != NULL, "'%s' does not say '%s'",
+	    p.err, want);
 	ck_assert_int_eq(access(d.socket, F_OK), -1);
 }
 
@@ -1278,11 +1423,14 @@ START_TEST(daemon_refuses_a_configuration_others_may_write)
 
 	daemon_start(&d, "[pool cpu]\nworkers = 1\n");
 	ck_assert_int_eq(chmod(d.config, 0666), 0);
-	snprintf(want, sizeof want, "not reading the configuration: %s is writable by others "
-	    "(mode 0666)", d.config);
+	snprintf(want, sizeof want,
+	    "not reading the configuration: %s is writable by others "
+	    "(mode 0666)",
+	    d.config);
 	/* A reload reads nothing, and says so. */
 	reload_with("[pool cpu]\nworkers = 2\n", "reload failed");
-	ck_assert_msg(daemon_log_contains(&d, want), "no '%s' in %s", want, d.log);
+	ck_assert_msg(daemon_log_contains(&d, want), "no '%s' in %s", want,
+	    d.log);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	assert_config_refused(true, want);
 	assert_config_refused(false, want);
@@ -1324,7 +1472,10 @@ serve_leases(void)
 
 /* What leases and their client leave in the log at debug. */
 static const char *const per_lease_lines[] = {
-	"lease 1 granted to", "lease 1 released by", "lease 2 of", "expired (0 runs in flight)",
+	"lease 1 granted to",
+	"lease 1 released by",
+	"lease 2 of",
+	"expired (0 runs in flight)",
 	"disconnected",
 };
 
@@ -1333,9 +1484,11 @@ START_TEST(default_log_has_no_per_lease_line)
 	daemon_start(&d, "[daemon]\nlog_level = notice\n" ONE_SMALL_POOL);
 	serve_leases();
 	ck_assert(daemon_log_contains(&d, "listening on"));
-	for (size_t i = 0; i < sizeof per_lease_lines / sizeof per_lease_lines[0]; i++)
+	for (size_t i = 0;
+	     i < sizeof per_lease_lines / sizeof per_lease_lines[0]; i++)
 		ck_assert_msg(!daemon_log_contains(&d, per_lease_lines[i]),
-		    "'%s' at the default level in %s", per_lease_lines[i], d.log);
+		    "'%s' at the default level in %s", per_lease_lines[i],
+		    d.log);
 }
 END_TEST
 
@@ -1343,7 +1496,8 @@ START_TEST(debug_log_follows_every_lease)
 {
 	daemon_start(&d, "[daemon]\nlog_level = info\n" ONE_SMALL_POOL);
 	serve_leases();
-	for (size_t i = 0; i < sizeof per_lease_lines / sizeof per_lease_lines[0]; i++)
+	for (size_t i = 0;
+	     i < sizeof per_lease_lines / sizeof per_lease_lines[0]; i++)
 		ck_assert_msg(daemon_log_contains(&d, per_lease_lines[i]),
 		    "no '%s' at debug in %s", per_lease_lines[i], d.log);
 }
@@ -1371,7 +1525,8 @@ START_TEST(log_counts_agree_with_their_nouns)
 	daemon_start(&d, ONE_SMALL_POOL);
 	/* The socket answers a moment before the line that says so is written. */
 	ck_assert(wait_until(logged_its_start, NULL));
-	ck_assert_msg(daemon_log_contains(&d, ", 1 pool)"), "no '1 pool' in %s", d.log);
+	ck_assert_msg(daemon_log_contains(&d, ", 1 pool)"), "no '1 pool' in %s",
+	    d.log);
 }
 END_TEST
 
@@ -1379,7 +1534,8 @@ START_TEST(log_lines_carry_an_iso_8601_time)
 {
 	/* POSIX TZ: five and a half hours east of UTC, an offset with minutes. */
 	const char *env[] = { "TZ=LPT-05:30", NULL };
-	int year, month, day, hour, minute, second, millis, off_hours, off_minutes;
+	int year, month, day, hour, minute, second, millis, off_hours,
+	    off_minutes;
 	struct tm tm = { 0 };
 	char line[4096], sign;
 	regex_t shape;
@@ -1387,13 +1543,21 @@ START_TEST(log_lines_carry_an_iso_8601_time)
 
 	daemon_start_env(&d, ONE_SMALL_POOL, env);
 	first_log_line(line, sizeof line);
-	ck_assert_int_eq(regcomp(&shape, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
-	    "\\.[0-9]{3}[+-][0-9]{2}:[0-9]{2} leasepoold\\[[0-9]+\\] [a-z]+: ", REG_EXTENDED | REG_NOSUB), 0);
-	ck_assert_msg(regexec(&shape, line, 0, NULL, 0) == 0, "not an ISO 8601 time: %s", line);
+	ck_assert_int_eq(
+	    regcomp(&shape,
+		"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+		"\\.[0-9]{3}[+-][0-9]{2}:[0-9]{2} leasepoold\\[[0-9]+\\] [a-z]+: ",
+		REG_EXTENDED | REG_NOSUB),
+	    0);
+	ck_assert_msg(regexec(&shape, line, 0, NULL, 0) == 0,
+	    "not an ISO 8601 time: %s", line);
 	regfree(&shape);
-	ck_assert_int_eq(sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c%2d:%2d", &year, &month, &day,
-	    &hour, &minute, &second, &millis, &sign, &off_hours, &off_minutes), 10);
-	ck_assert_msg(sign == '+' && off_hours == 5 && off_minutes == 30, "offset in %s", line);
+	ck_assert_int_eq(sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c%2d:%2d",
+			     &year, &month, &day, &hour, &minute, &second,
+			     &millis, &sign, &off_hours, &off_minutes),
+	    10);
+	ck_assert_msg(sign == '+' && off_hours == 5 && off_minutes == 30,
+	    "offset in %s", line);
 	tm.tm_year = year - 1900;
 	tm.tm_mon = month - 1;
 	tm.tm_mday = day;
@@ -1401,7 +1565,8 @@ START_TEST(log_lines_carry_an_iso_8601_time)
 	tm.tm_min = minute;
 	tm.tm_sec = second;
 	when = timegm(&tm) - (off_hours * 3600 + off_minutes * 60);
-	ck_assert_msg(labs((long)(when - time(NULL))) < 600, "%s is not about now", line);
+	ck_assert_msg(labs((long)(when - time(NULL))) < 600,
+	    "%s is not about now", line);
 }
 END_TEST
 
@@ -1417,8 +1582,10 @@ static const char unsafe_config[] =
     "workers = 1\n"
     "exec = yes\n";
 
-#define EXEC_AS_ROOT "warning: [pool cpu] exec = yes while the daemon runs as root"
-#define OPEN_SOCKET "warning: [daemon] socket_mode 0666 lets every local user connect"
+#define EXEC_AS_ROOT \
+	"warning: [pool cpu] exec = yes while the daemon runs as root"
+#define OPEN_SOCKET \
+	"warning: [daemon] socket_mode 0666 lets every local user connect"
 
 /* -t, the start and every reload say what is unsafe; exec only matters as root. */
 START_TEST(unsafe_settings_are_warned_of)
@@ -1427,15 +1594,20 @@ START_TEST(unsafe_settings_are_warned_of)
 	bool root = geteuid() == 0;
 	struct lp_client *c;
 
-	ck_assert_int_eq(daemon_run_once(unsafe_config, true, output, sizeof output), 0);
-	ck_assert_msg(strstr(output, "leasepoold: " OPEN_SOCKET) != NULL, "%s", output);
-	ck_assert_msg((strstr(output, "leasepoold: " EXEC_AS_ROOT) != NULL) == root, "%s", output);
+	ck_assert_int_eq(
+	    daemon_run_once(unsafe_config, true, output, sizeof output), 0);
+	ck_assert_msg(strstr(output, "leasepoold: " OPEN_SOCKET) != NULL, "%s",
+	    output);
+	ck_assert_msg((strstr(output, "leasepoold: " EXEC_AS_ROOT) != NULL) ==
+		root,
+	    "%s", output);
 
 	daemon_start(&d, unsafe_config);
 	ck_assert_uint_eq(daemon_log_count(&d, OPEN_SOCKET), 1);
 	ck_assert_uint_eq(daemon_log_count(&d, EXEC_AS_ROOT), root);
 	c = daemon_connect(&d);
-	ck_assert(lp_call(c, "reload", NULL, 0, NULL, &(struct lp_error){ 0 }) == LP_OK);
+	ck_assert(lp_call(c, "reload", NULL, 0, NULL,
+		      &(struct lp_error){ 0 }) == LP_OK);
 	ck_assert_uint_eq(daemon_log_count(&d, OPEN_SOCKET), 2);
 	ck_assert_uint_eq(daemon_log_count(&d, EXEC_AS_ROOT), 2 * root);
 	lp_client_free(c);
@@ -1484,11 +1656,17 @@ START_TEST(user_option_needs_root_and_a_user)
 	static struct program p;
 	char want[128];
 
-	ck_assert_int_eq(run_daemon(&p, false, "-t", "-u", "no-such-user-lp", (char *)NULL), 1);
-	ck_assert_str_eq(p.err, "leasepoold: -u no-such-user-lp: no user named no-such-user-lp\n");
+	ck_assert_int_eq(
+	    run_daemon(&p, false, "-t", "-u", "no-such-user-lp", (char *)NULL),
+	    1);
+	ck_assert_str_eq(p.err,
+	    "leasepoold: -u no-such-user-lp: no user named no-such-user-lp\n");
 	/* As root, the daemon is run as nobody: root may do it. */
-	ck_assert_int_eq(run_daemon(&p, geteuid() == 0, "-t", "-u", "root", (char *)NULL), 1);
-	snprintf(want, sizeof want, "leasepoold: -u root: only root can become another user, "
+	ck_assert_int_eq(
+	    run_daemon(&p, geteuid() == 0, "-t", "-u", "root", (char *)NULL),
+	    1);
+	snprintf(want, sizeof want,
+	    "leasepoold: -u root: only root can become another user, "
 	    "and leasepoold runs as uid ");
 	ck_assert_msg(strncmp(p.err, want, strlen(want)) == 0, "%s", p.err);
 	ck_assert_str_eq(p.out, "");
@@ -1547,9 +1725,9 @@ START_TEST(user_option_runs_everything_as_that_user)
 	static struct program p;
 	struct passwd pw = *getpwnam("nobody");
 	char regid[32];
-	char *tool[] = { "/usr/bin/setpriv", "--reuid=nobody", regid, "--clear-groups",
-	    (char *)program_tool(), "-s", d.socket, "run", "--kw", "argv=[\"id\",\"-u\"]",
-	    "exec", NULL };
+	char *tool[] = { "/usr/bin/setpriv", "--reuid=nobody", regid,
+		"--clear-groups", (char *)program_tool(), "-s", d.socket, "run",
+		"--kw", "argv=[\"id\",\"-u\"]", "exec", NULL };
 	char want[64];
 	struct stat st;
 	pid_t pid;
@@ -1563,9 +1741,11 @@ START_TEST(user_option_runs_everything_as_that_user)
 	ck_assert_uint_eq(st.st_uid, pw.pw_uid);
 	snprintf(regid, sizeof regid, "--regid=%u", (unsigned)pw.pw_gid);
 	ck_assert_int_eq(program_run(&p, tool + 4, NULL, NULL), 5);
-	ck_assert_msg(strstr(p.err, "cannot switch users") != NULL, "%s", p.err);
+	ck_assert_msg(strstr(p.err, "cannot switch users") != NULL, "%s",
+	    p.err);
 	ck_assert_int_eq(program_run(&p, tool, NULL, NULL), 0);
-	snprintf(want, sizeof want, "\"stdout\":\"%u\\n\"", (unsigned)pw.pw_uid);
+	snprintf(want, sizeof want, "\"stdout\":\"%u\\n\"",
+	    (unsigned)pw.pw_uid);
 	ck_assert_msg(strstr(p.out, want) != NULL, "%s", p.out);
 	ck_assert(!daemon_log_contains(&d, EXEC_AS_ROOT));
 
@@ -1575,14 +1755,17 @@ START_TEST(user_option_runs_everything_as_that_user)
 		struct lp_error err;
 		struct lp_client *c;
 
-		if (setgroups(0, NULL) == -1 || setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) == -1 ||
+		if (setgroups(0, NULL) == -1 ||
+		    setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) == -1 ||
 		    setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) == -1 ||
 		    (c = lp_connect(d.socket, &err)) == NULL)
 			_exit(2);
-		_exit(lp_call(c, "drain", NULL, 0, NULL, &err) == LP_OK ? 0 : 1);
+		_exit(
+		    lp_call(c, "drain", NULL, 0, NULL, &err) == LP_OK ? 0 : 1);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "status %#x", status);
 
 	status = daemon_stop(&d);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);

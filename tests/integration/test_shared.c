@@ -23,8 +23,8 @@
 #include "tests/integration/harness.h"
 #include "tests/suites.h"
 
-static void
-start_with(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void start_with(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static void
 start_with(const char *fmt, ...)
@@ -42,16 +42,19 @@ start_with(const char *fmt, ...)
 static void
 start_access(void)
 {
-	start_with("[daemon]\ndefault_pool = mine\n"
+	start_with(
+	    "[daemon]\ndefault_pool = mine\n"
 	    "[pool closed]\nexecutors_max = 1\nworkers = 1\nallow_users = 4000000\n"
 	    "[pool mine]\nexecutors_max = 1\nworkers = 1\nallow_users = 4000001\n"
-	    "allow_groups = %u\n", (unsigned)getgid());
+	    "allow_groups = %u\n",
+	    (unsigned)getgid());
 }
 
 static void
 start_limits(void)
 {
-	start_with("[daemon]\nmax_requests_per_connection = 3\nmax_result_bytes = 1M\n"
+	start_with(
+	    "[daemon]\nmax_requests_per_connection = 3\nmax_result_bytes = 1M\n"
 	    "modules = %s/testjobs.so\n"
 	    "[pool cpu]\nexecutors_max = 2\nworkers = 1\nmax_leases_per_client = 1\n"
 	    "max_lease_seconds = 100\n",
@@ -68,12 +71,14 @@ static void
 start_crowded(void)
 {
 	/* A crowd of one user. */
-	start_with("[daemon]\nmax_connections_per_user = 2000\n"
+	start_with(
+	    "[daemon]\nmax_connections_per_user = 2000\n"
 	    "[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\nworkers = 1\n");
 }
 
 /* Pool cpu admits only our uid, until a reload admits only another. */
-#define ADMITTING "[pool cpu]\nexecutors_max = 2\nworkers = 1\nallow_users = %u\n"
+#define ADMITTING \
+	"[pool cpu]\nexecutors_max = 2\nworkers = 1\nallow_users = %u\n"
 
 static void
 start_admitting_me(void)
@@ -90,13 +95,16 @@ START_TEST(pools_admit_only_their_users_and_groups)
 	struct lp_value *v;
 	struct lp_error err;
 
-	ck_assert_int_eq(lp_acquire(c, &closed, &lease, &err), LP_ERR_PERMISSION_DENIED);
+	ck_assert_int_eq(lp_acquire(c, &closed, &lease, &err),
+	    LP_ERR_PERMISSION_DENIED);
 	ck_assert_ptr_nonnull(strstr(err.message, "'closed'"));
-	ck_assert_int_eq(lp_submit(c, "closed", "echo", a, &v, &err), LP_ERR_PERMISSION_DENIED);
+	ck_assert_int_eq(lp_submit(c, "closed", "echo", a, &v, &err),
+	    LP_ERR_PERMISSION_DENIED);
 	ck_assert(daemon_log_contains(&d, "refused pool closed"));
 	/* Our own group is enough for "mine". */
 	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
-	ck_assert(lp_release(c, lease.id, &err) == LP_OK);	/* the grinder needs the executor */
+	/* the grinder needs the executor */
+	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
 	ck_assert(lp_submit(c, "mine", "echo", a, &v, &err) == LP_OK);
 	lp_value_free(v);
 	lp_args_free(a);
@@ -123,9 +131,12 @@ START_TEST(requests_in_flight_are_bounded)
 
 	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
 	for (int i = 0; i < 3; i++)
-		ck_assert(lp_run_async(c, lease.id, "sleep", slow, count_done, &done, &err) == LP_OK);
-	ck_assert_int_eq(lp_run(c, lease.id, "sleep", slow, &v, &err), LP_ERR_LIMIT_EXCEEDED);
-	ck_assert_ptr_nonnull(strstr(err.message, "max_requests_per_connection"));
+		ck_assert(lp_run_async(c, lease.id, "sleep", slow, count_done,
+			      &done, &err) == LP_OK);
+	ck_assert_int_eq(lp_run(c, lease.id, "sleep", slow, &v, &err),
+	    LP_ERR_LIMIT_EXCEEDED);
+	ck_assert_ptr_nonnull(
+	    strstr(err.message, "max_requests_per_connection"));
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
 	ck_assert_int_eq(done, 3);
 	/* Answered, they no longer count. */
@@ -143,7 +154,8 @@ START_TEST(leases_per_client_are_bounded)
 	struct lp_error err;
 
 	ck_assert(lp_acquire(a, NULL, &lease, &err) == LP_OK);
-	ck_assert_int_eq(lp_acquire(a, NULL, &lease, &err), LP_ERR_LIMIT_EXCEEDED);
+	ck_assert_int_eq(lp_acquire(a, NULL, &lease, &err),
+	    LP_ERR_LIMIT_EXCEEDED);
 	ck_assert_ptr_nonnull(strstr(err.message, "max_leases_per_client"));
 	ck_assert(lp_acquire(b, NULL, &lease, &err) == LP_OK);
 	lp_client_free(a);
@@ -162,8 +174,10 @@ START_TEST(oversized_result_is_an_error_for_that_run)
 	lp_args_int(big, 64 << 20);
 	lp_args_int(small, 1000);
 	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
-	ck_assert_int_eq(lp_run(c, lease.id, "testjobs.big", big, &v, &err), LP_ERR_LIMIT_EXCEEDED);
-	ck_assert(lp_run(c, lease.id, "testjobs.big", small, &v, &err) == LP_OK);
+	ck_assert_int_eq(lp_run(c, lease.id, "testjobs.big", big, &v, &err),
+	    LP_ERR_LIMIT_EXCEEDED);
+	ck_assert(
+	    lp_run(c, lease.id, "testjobs.big", small, &v, &err) == LP_OK);
 	lp_value_free(v);
 	lp_args_free(big);
 	lp_args_free(small);
@@ -194,7 +208,13 @@ END_TEST
 
 /* ---- a crowd: many connections at once ---- */
 
-enum step { WANT_LEASE, WANT_RUN, WANT_RELEASE, FINISHED, FAILED };
+enum step {
+	WANT_LEASE,
+	WANT_RUN,
+	WANT_RELEASE,
+	FINISHED,
+	FAILED
+};
 
 struct member {
 	struct lp_client *c;
@@ -219,7 +239,8 @@ member_done(struct lp_client *c, enum lp_err code, struct lp_value *result,
 		m->lease = lp_value_get(result, "lease")->via.u64;
 		m->step = WANT_RUN;
 	} else if (m->step == WANT_RUN) {
-		m->step = lp_value_int(result) == m->expected ? WANT_RELEASE : FAILED;
+		m->step =
+		    lp_value_int(result) == m->expected ? WANT_RELEASE : FAILED;
 	} else {
 		m->step = FINISHED;
 	}
@@ -237,21 +258,22 @@ member_next(struct member *m)
 
 	switch (m->step) {
 	case WANT_LEASE:
-		ck_assert(lp_call_async(m->c, "acquire", NULL, 0, member_done, m, &err) == LP_OK);
+		ck_assert(lp_call_async(m->c, "acquire", NULL, 0, member_done,
+			      m, &err) == LP_OK);
 		break;
 	case WANT_RUN:
 		lp_args_clear(crowd_args);
 		lp_args_int(crowd_args, m->expected);
-		ck_assert(lp_run_async(m->c, m->lease, "echo", crowd_args, member_done, m,
-		    &err) == LP_OK);
+		ck_assert(lp_run_async(m->c, m->lease, "echo", crowd_args,
+			      member_done, m, &err) == LP_OK);
 		break;
 	case WANT_RELEASE:
 		msgpack_sbuffer_init(&sb);
 		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 		msgpack_pack_map(&pk, 1);
 		lp_pack_kv_u64(&pk, "lease", m->lease);
-		ck_assert(lp_call_async(m->c, "release", sb.data, sb.size, member_done, m,
-		    &err) == LP_OK);
+		ck_assert(lp_call_async(m->c, "release", sb.data, sb.size,
+			      member_done, m, &err) == LP_OK);
 		msgpack_sbuffer_destroy(&sb);
 		break;
 	default:
@@ -261,7 +283,9 @@ member_next(struct member *m)
 
 START_TEST(a_thousand_connections_acquire_run_release)
 {
-	enum { N = 1000 };
+	enum {
+		N = 1000
+	};
 	static struct member crowd[N];
 	static struct pollfd fds[N];
 	struct rlimit rl;
@@ -272,28 +296,34 @@ START_TEST(a_thousand_connections_acquire_run_release)
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	rl.rlim_cur = rl.rlim_max;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-	ck_assert_msg(rl.rlim_cur > N + 64, "RLIMIT_NOFILE hard limit %lu is too low",
+	ck_assert_msg(rl.rlim_cur > N + 64,
+	    "RLIMIT_NOFILE hard limit %lu is too low",
 	    (unsigned long)rl.rlim_max);
 	crowd_args = lp_args_new();
 	for (int i = 0; i < N; i++) {
-		crowd[i] = (struct member){ .c = daemon_connect(&d), .expected = i };
+		crowd[i] =
+		    (struct member){ .c = daemon_connect(&d), .expected = i };
 		member_next(&crowd[i]);
 	}
 	while (finished < N) {
 		int n = 0;
 
 		for (int i = 0; i < N; i++) {
-			fds[i] = (struct pollfd){ .fd = lp_client_fd(crowd[i].c), .events = POLLIN };
+			fds[i] =
+			    (struct pollfd){ .fd = lp_client_fd(crowd[i].c),
+				    .events = POLLIN };
 			if (lp_client_want_write(crowd[i].c))
 				fds[i].events |= POLLOUT;
 		}
-		ck_assert_int_gt(poll(fds, N, (int)(HARNESS_WAIT_SECONDS * 1000)), 0);
+		ck_assert_int_gt(
+		    poll(fds, N, (int)(HARNESS_WAIT_SECONDS * 1000)), 0);
 		for (int i = 0; i < N; i++) {
 			struct lp_error err;
 
 			if (fds[i].revents != 0)
 				lp_client_process(crowd[i].c, &err);
-			ck_assert_msg(crowd[i].step != FAILED, "member %d failed", i);
+			ck_assert_msg(crowd[i].step != FAILED,
+			    "member %d failed", i);
 			n += crowd[i].step == FINISHED;
 		}
 		finished = n;
@@ -313,7 +343,9 @@ END_TEST
 /* Clients vanish while waiting, running and submitting: nothing they held stays held. */
 START_TEST(vanishing_clients_leak_nothing)
 {
-	enum { N = 40 };
+	enum {
+		N = 40
+	};
 	struct lp_client *clients[N], *watcher = daemon_connect(&d);
 	struct lp_args *slow = one_number(0.3);
 	struct lp_error err;
@@ -324,11 +356,14 @@ START_TEST(vanishing_clients_leak_nothing)
 
 		if (i < 2) {
 			ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
-			ck_assert(lp_run_async(c, lease.id, "sleep", slow, NULL, NULL, &err) == LP_OK);
+			ck_assert(lp_run_async(c, lease.id, "sleep", slow, NULL,
+				      NULL, &err) == LP_OK);
 		} else if (i % 2 == 0) {
-			ck_assert(lp_call_async(c, "acquire", NULL, 0, NULL, NULL, &err) == LP_OK);
+			ck_assert(lp_call_async(c, "acquire", NULL, 0, NULL,
+				      NULL, &err) == LP_OK);
 		} else {
-			ck_assert(lp_submit_async(c, NULL, "sleep", slow, NULL, NULL, &err) == LP_OK);
+			ck_assert(lp_submit_async(c, NULL, "sleep", slow, NULL,
+				      NULL, &err) == LP_OK);
 		}
 		ck_assert(lp_client_process(c, &err) == LP_OK);
 	}
@@ -357,9 +392,11 @@ worker_pids(struct lp_client *c, pid_t *pids, unsigned max)
 	unsigned n = 0;
 
 	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
-	leases = lp_map_get(lp_map_get(lp_value_get(v, "pools"), "cpu"), "leases");
+	leases =
+	    lp_map_get(lp_map_get(lp_value_get(v, "pools"), "cpu"), "leases");
 	if (leases->via.array.size > 0) {
-		const msgpack_object *w = lp_map_get(&leases->via.array.ptr[0], "workers");
+		const msgpack_object *w =
+		    lp_map_get(&leases->via.array.ptr[0], "workers");
 
 		for (uint32_t i = 0; i < w->via.array.size && n < max; i++)
 			pids[n++] = (pid_t)w->via.array.ptr[i].via.i64;
@@ -412,7 +449,9 @@ kill_a_worker(struct lp_client *watcher, unsigned *seed)
 static void
 runs_survive_kills(int kills, bool fork_server_first)
 {
-	enum { RUNS = 300 };
+	enum {
+		RUNS = 300
+	};
 	struct lp_client *c = daemon_connect(&d), *watcher = daemon_connect(&d);
 	static struct outcome answers[RUNS];
 	struct lp_args *work = lp_args_new();
@@ -425,19 +464,21 @@ runs_survive_kills(int kills, bool fork_server_first)
 	ck_assert(lp_acquire(c, NULL, &lease, &err) == LP_OK);
 	lp_args_int(work, 2000);
 	for (int i = 0; i < RUNS; i++)
-		ck_assert(lp_run_async(c, lease.id, "spin", work, record, &answers[i],
-		    &err) == LP_OK);
+		ck_assert(lp_run_async(c, lease.id, "spin", work, record,
+			      &answers[i], &err) == LP_OK);
 	while (answered < RUNS) {
 		struct pollfd p = { .fd = lp_client_fd(c), .events = POLLIN };
 
 		if (lp_client_want_write(c))
 			p.events |= POLLOUT;
-		ck_assert_int_ge(poll(&p, 1, (int)(HARNESS_WAIT_SECONDS * 1000)), 1);
+		ck_assert_int_ge(
+		    poll(&p, 1, (int)(HARNESS_WAIT_SECONDS * 1000)), 1);
 		ck_assert(lp_client_process(c, &err) == LP_OK);
 		answered = 0;
 		for (int i = 0; i < RUNS; i++)
 			answered += answers[i].done > 0;
-		if (done < kills && answered >= (done + 1) * RUNS / (kills + 2)) {
+		if (done < kills &&
+		    answered >= (done + 1) * RUNS / (kills + 2)) {
 			if (done == 0 && fork_server_first)
 				kill_fork_server(&d);
 			else
@@ -447,7 +488,8 @@ runs_survive_kills(int kills, bool fork_server_first)
 	}
 	for (int i = 0; i < RUNS; i++) {
 		ck_assert_int_eq(answers[i].done, 1);
-		ck_assert_msg(answers[i].code == LP_OK || answers[i].code == LP_ERR_WORKER_CRASHED,
+		ck_assert_msg(answers[i].code == LP_OK ||
+			answers[i].code == LP_ERR_WORKER_CRASHED,
 		    "run %d: %s", i, lp_err_name(answers[i].code));
 		ok += answers[i].code == LP_OK;
 		crashed += answers[i].code == LP_ERR_WORKER_CRASHED;
@@ -456,10 +498,13 @@ runs_survive_kills(int kills, bool fork_server_first)
 	ck_assert_int_eq(ok + crashed, RUNS);
 	/* Only the run a worker died in fails: those queued at it run elsewhere. */
 	ck_assert_int_le(crashed, kills - fork_server_first);
-	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.completed"), ok);
-	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.crashed"), crashed);
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.completed"),
+	    ok);
+	ck_assert_int_eq(stats_int(watcher, "pools.cpu.counters.crashed"),
+	    crashed);
 	/* The executor is whole again. */
-	ck_assert(wait_until(back_to_full_size, &(struct full_size){ watcher, 2 }));
+	ck_assert(
+	    wait_until(back_to_full_size, &(struct full_size){ watcher, 2 }));
 	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
 	ck_assert(wait_stats(watcher, "pools.cpu.executors.leased", 0));
 	lp_args_free(work);
@@ -490,7 +535,8 @@ assert_one_draining_lease_of_mine(struct lp_client *c)
 	struct lp_error err;
 
 	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
-	leases = lp_map_get(lp_map_get(lp_value_get(v, "pools"), "cpu"), "leases");
+	leases =
+	    lp_map_get(lp_map_get(lp_value_get(v, "pools"), "cpu"), "leases");
 	ck_assert_uint_eq(leases->via.array.size, 1);
 	l = &leases->via.array.ptr[0];
 	ck_assert(lp_obj_is_str(lp_map_get(l, "state"), "draining"));
@@ -516,7 +562,8 @@ START_TEST(draining_leases_count_until_their_runs_end)
 	sleep_async(c, lease.id, NULL, 60, 60, record, &slept);
 	ck_assert(lp_release(c, lease.id, &err) == LP_OK);
 	ck_assert_int_eq(slept.done, 0);
-	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err), LP_ERR_LIMIT_EXCEEDED);
+	ck_assert_int_eq(lp_acquire(c, NULL, &lease, &err),
+	    LP_ERR_LIMIT_EXCEEDED);
 	ck_assert_ptr_nonnull(strstr(err.message, "max_leases_per_client"));
 	assert_one_draining_lease_of_mine(c);
 	/* The run ends (its worker killed: no waiting out the sleep), and so does the claim. */
@@ -578,13 +625,17 @@ START_TEST(a_reload_that_lets_a_user_out_ends_its_leases)
 
 	ck_assert(lp_client_wait_all(w, &err) == LP_OK);
 	ck_assert_int_eq(waited.code, LP_ERR_PERMISSION_DENIED);
-	ck_assert_int_eq(lp_run(c, idle.id, "echo", a, &v, &err), LP_ERR_PERMISSION_DENIED);
+	ck_assert_int_eq(lp_run(c, idle.id, "echo", a, &v, &err),
+	    LP_ERR_PERMISSION_DENIED);
 	ck_assert_ptr_nonnull(strstr(err.message, "'cpu'"));
 	ck_assert_int_eq(stats_int(c, "pools.cpu.executors.leased"), 1);
-	ck_assert_int_eq(lp_renew(c, running.id, 0, NULL, &err), LP_ERR_PERMISSION_DENIED);
+	ck_assert_int_eq(lp_renew(c, running.id, 0, NULL, &err),
+	    LP_ERR_PERMISSION_DENIED);
 	/* Released by the refusals: their ids are unknown from then on. */
-	ck_assert_int_eq(lp_renew(c, idle.id, 0, NULL, &err), LP_ERR_NO_SUCH_LEASE);
-	ck_assert_int_eq(lp_run(c, running.id, "echo", a, &v, &err), LP_ERR_NO_SUCH_LEASE);
+	ck_assert_int_eq(lp_renew(c, idle.id, 0, NULL, &err),
+	    LP_ERR_NO_SUCH_LEASE);
+	ck_assert_int_eq(lp_run(c, running.id, "echo", a, &v, &err),
+	    LP_ERR_NO_SUCH_LEASE);
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
 	ck_assert_int_eq(slept.code, LP_OK);
 	ck_assert(wait_stats(c, "pools.cpu.executors.leased", 0));
@@ -597,7 +648,10 @@ END_TEST
 
 /* ---- a descriptor table full of clients ---- */
 
-enum { NOFILE = 64, CROWD = 80 };
+enum {
+	NOFILE = 64,
+	CROWD = 80
+};
 
 static void
 start_short_of_descriptors(void)
@@ -617,7 +671,8 @@ assert_echo(struct lp_client *c, uint64_t lease)
 	struct lp_error err;
 
 	lp_args_int(a, 7);
-	ck_assert_msg(lp_run(c, lease, "echo", a, &v, &err) == LP_OK, "echo: %s", err.message);
+	ck_assert_msg(lp_run(c, lease, "echo", a, &v, &err) == LP_OK,
+	    "echo: %s", err.message);
 	ck_assert_int_eq(lp_value_int(v), 7);
 	lp_value_free(v);
 	lp_args_free(a);
@@ -629,7 +684,8 @@ crowd_in(int *crowd)
 {
 	for (int i = 0; i < CROWD; i++)
 		ck_assert_int_ge(crowd[i] = raw_connect(&d), 0);
-	daemon_wait_log(&d, "accept: Too many open files (EMFILE; RLIMIT_NOFILE ");
+	daemon_wait_log(&d,
+	    "accept: Too many open files (EMFILE; RLIMIT_NOFILE ");
 }
 
 static void
@@ -687,26 +743,31 @@ START_TEST(a_full_descriptor_table_is_named_and_survived)
 	/* The descriptors a worker's start needs were kept from the clients. */
 	kill_and_replace_a_worker(c);
 	assert_echo(c, a.id);
-	ck_assert(lp_acquire(c, &(struct lp_acquire_opts){ .pool = "io" }, &threads, &err) == LP_OK);
+	ck_assert(lp_acquire(c, &(struct lp_acquire_opts){ .pool = "io" },
+		      &threads, &err) == LP_OK);
 	assert_echo(c, threads.id);
 	ck_assert(lp_acquire(c, NULL, &b, &err) == LP_OK);
 	assert_echo(c, b.id);
 
 	/* A worker due for recycling whose successor finds no room carries on. */
-	ck_assert(lp_acquire(c, &(struct lp_acquire_opts){ .pool = "recycled" }, &recycled,
-	    &err) == LP_OK);
+	ck_assert(lp_acquire(c, &(struct lp_acquire_opts){ .pool = "recycled" },
+		      &recycled, &err) == LP_OK);
 	assert_echo(c, recycled.id);
-	daemon_wait_log(&d, "pool recycled: a successor worker failed to start "
+	daemon_wait_log(&d,
+	    "pool recycled: a successor worker failed to start "
 	    "(Too many open files (EMFILE; RLIMIT_NOFILE ");
 	assert_echo(c, recycled.id);
 
 	/* A third executor's workers find no room left: named, not a crash loop. */
-	ck_assert(lp_call_async(waiter, "acquire", NULL, 0, record, &third, &err) == LP_OK);
+	ck_assert(lp_call_async(waiter, "acquire", NULL, 0, record, &third,
+		      &err) == LP_OK);
 	while (lp_client_want_write(waiter))
 		ck_assert(lp_client_process(waiter, &err) == LP_OK);
-	daemon_wait_log(&d, "pool cpu: no descriptor left in the daemon for a new "
+	daemon_wait_log(&d,
+	    "pool cpu: no descriptor left in the daemon for a new "
 	    "worker's channel: Too many open files (EMFILE; RLIMIT_NOFILE ");
-	ck_assert(daemon_log_contains(&d, "); not a crash: starting it again in "));
+	ck_assert(
+	    daemon_log_contains(&d, "); not a crash: starting it again in "));
 	ck_assert_int_eq(third.done, 0);
 	ck_assert(!daemon_log_contains(&d, "CRASH LOOP"));
 	ck_assert(!daemon_log_contains(&d, "malformed"));
@@ -757,8 +818,9 @@ END_TEST
 #define BUDGET_KIB 1024L
 #define NOBODY 65534
 
-#define BUDGET_CONFIG "[daemon]\nmax_user_buffer_bytes = %s\nsocket_mode = 0666\n" \
-    "[pool cpu]\nexecutors_max = 1\nworkers = 1\n"
+#define BUDGET_CONFIG \
+	"[daemon]\nmax_user_buffer_bytes = %s\nsocket_mode = 0666\n" \
+	"[pool cpu]\nexecutors_max = 1\nworkers = 1\n"
 
 static void
 start_budget(void)
@@ -770,7 +832,8 @@ start_budget(void)
 static void
 start_three_per_user(void)
 {
-	start_with("[daemon]\nmax_connections_per_user = 3\nsocket_mode = 0666\n"
+	start_with(
+	    "[daemon]\nmax_connections_per_user = 3\nsocket_mode = 0666\n"
 	    "[pool cpu]\nexecutors_max = 1\nworkers = 1\n");
 	daemon_open_to_others(&d);
 }
@@ -786,16 +849,20 @@ struct attack {
 	int fd[ATTACKERS];
 	size_t sent[ATTACKERS];
 	char *request;
-	int finisher;		/* the one the daemon reads to the end of its request */
-	unsigned closed;	/* "closed by the client" lines in the log before */
+	int finisher; /* the one the daemon reads to the end of its request */
+	unsigned closed; /* "closed by the client" lines in the log before */
 };
 
 /* A submit of echo whose argument fills the message to bytes. */
 static char *
 submit_of(size_t bytes)
 {
-	static const char head[] = "\x94\x00\xce\x00\x00\x00\x01\xa6submit"
-	    "\x91\x82\xa2" "fn\xa4" "echo\xa4" "args\x91\xc6";
+	static const char head[] =
+	    "\x94\x00\xce\x00\x00\x00\x01\xa6submit"
+	    "\x91\x82\xa2"
+	    "fn\xa4"
+	    "echo\xa4"
+	    "args\x91\xc6";
 	size_t len = sizeof head - 1, body = bytes - len - 4;
 	char *buf = calloc(1, bytes);
 
@@ -821,7 +888,8 @@ static void
 send_what_fits(int fd, const char *buf, size_t len, size_t *sent)
 {
 	while (*sent < len) {
-		ssize_t n = send(fd, buf + *sent, len - *sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = send(fd, buf + *sent, len - *sent,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n == -1 && errno == EAGAIN)
 			break;
@@ -835,7 +903,8 @@ static void
 attack_push(struct attack *a)
 {
 	for (int i = 0; i < ATTACKERS; i++)
-		send_what_fits(a->fd[i], a->request, ATTACK_BYTES - 10, &a->sent[i]);
+		send_what_fits(a->fd[i], a->request, ATTACK_BYTES - 10,
+		    &a->sent[i]);
 }
 
 static bool
@@ -898,7 +967,8 @@ attack_check_open(const struct attack *a)
 	for (int i = 0; i < ATTACKERS; i++) {
 		struct pollfd p = { .fd = a->fd[i], .events = POLLIN };
 
-		ck_assert_msg(poll(&p, 1, 0) == 0, "attacker %d was answered or closed", i);
+		ck_assert_msg(poll(&p, 1, 0) == 0,
+		    "attacker %d was answered or closed", i);
 	}
 }
 
@@ -932,7 +1002,8 @@ check_rss_bounded(long base_kib, size_t sent)
 	long grown = proc_status_kib(d.pid, "VmRSS") - base_kib;
 
 	ck_assert_msg(grown < BUDGET_KIB + ATTACK_BYTES / 1024 + 6 * 1024,
-	    "the daemon grew by %ld KiB under requests of %zu KiB", grown, sent / 1024);
+	    "the daemon grew by %ld KiB under requests of %zu KiB", grown,
+	    sent / 1024);
 }
 
 static uint64_t
@@ -992,7 +1063,8 @@ START_TEST(a_user_past_its_buffer_budget_waits)
 	check_rss_bounded(base, ATTACKERS * (size_t)ATTACK_BYTES);
 	attack_check_open(&at);
 	/* The same user's next request waits for the attack's bytes too... */
-	ck_assert(lp_submit_async(p.c, "cpu", "echo", a, record, &p.o, &err) == LP_OK);
+	ck_assert(lp_submit_async(p.c, "cpu", "echo", a, record, &p.o, &err) ==
+	    LP_OK);
 	ck_assert(wait_until(pending_waits, &p));
 	/* One attacker may finish its request: the daemon reads all it sends. */
 	ck_assert(wait_until(finisher_found, &at));
@@ -1020,7 +1092,8 @@ START_TEST(a_raised_budget_applies_at_once)
 
 	p.id = own_client_id(p.c);
 	attack_until_paused(&at);
-	ck_assert(lp_submit_async(p.c, "cpu", "echo", a, record, &p.o, &err) == LP_OK);
+	ck_assert(lp_submit_async(p.c, "cpu", "echo", a, record, &p.o, &err) ==
+	    LP_OK);
 	ck_assert(wait_until(pending_waits, &p));
 	snprintf(config, sizeof config, BUDGET_CONFIG, "64M");
 	daemon_reload(&d, config);
@@ -1057,8 +1130,9 @@ pipeline_start(struct pipeline *p)
 	p->len = PIPELINED * PIPELINED_BYTES + PIPELINED_BYTES / 2;
 	ck_assert_ptr_nonnull(p->stream = malloc(p->len));
 	for (size_t at = 0; at < p->len; at += PIPELINED_BYTES)
-		memcpy(p->stream + at, request, p->len - at < PIPELINED_BYTES ?
-		    p->len - at : PIPELINED_BYTES);
+		memcpy(p->stream + at, request,
+		    p->len - at < PIPELINED_BYTES ? p->len - at :
+						    PIPELINED_BYTES);
 	free(request);
 	ck_assert_int_ge(p->fd = raw_connect(&d), 0);
 	p->sent = 0;
@@ -1070,7 +1144,8 @@ pipeline_sent_or_waits(void *arg)
 	struct pipeline *p = arg;
 
 	send_what_fits(p->fd, p->stream, p->len, &p->sent);
-	return p->sent == p->len || daemon_log_contains(&d, "its connections wait");
+	return p->sent == p->len ||
+	    daemon_log_contains(&d, "its connections wait");
 }
 
 START_TEST(a_pipelining_client_past_its_budget_waits)
@@ -1100,7 +1175,8 @@ as_nobody(int (*body)(void))
 
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		if (setgroups(0, NULL) == -1 || setresgid(NOBODY, NOBODY, NOBODY) == -1 ||
+		if (setgroups(0, NULL) == -1 ||
+		    setresgid(NOBODY, NOBODY, NOBODY) == -1 ||
 		    setresuid(NOBODY, NOBODY, NOBODY) == -1)
 			_exit(100);
 		_exit(body());
@@ -1164,14 +1240,16 @@ fill_connections(struct lp_client *c[3])
 	do {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
-		ck_assert_msg(poll(&p, 1, (int)(HARNESS_WAIT_SECONDS * 1000)) == 1,
+		ck_assert_msg(poll(&p, 1, (int)(HARNESS_WAIT_SECONDS * 1000)) ==
+			1,
 		    "a fourth connection was neither refused nor closed");
 		n = read(fd, buf + len, sizeof buf - len);
 		len += n > 0 ? (size_t)n : 0;
 	} while (n > 0 && len < sizeof buf);
 	close(fd);
 	ck_assert(memmem(buf, len, "max_connections_per_user", 24) != NULL);
-	ck_assert(daemon_log_contains(&d, "that user has 3 connections (max_connections_per_user)"));
+	ck_assert(daemon_log_contains(&d,
+	    "that user has 3 connections (max_connections_per_user)"));
 }
 
 START_TEST(connections_per_user_are_bounded)
@@ -1222,7 +1300,8 @@ END_TEST
 static void
 start_private(void)
 {
-	start_with("[daemon]\nsocket_mode = 0666\n"
+	start_with(
+	    "[daemon]\nsocket_mode = 0666\n"
 	    "[pool cpu]\nexecutors_max = 2\nworkers = 1\nexec = yes\n"
 	    "[pool private]\nexecutors_max = 1\nworkers = 1\nexec = yes\nallow_users = %u\n",
 	    (unsigned)getuid());
@@ -1239,7 +1318,8 @@ lease_owned_by(const msgpack_object *stats, const char *pool, const char *owner)
 	snprintf(path, sizeof path, "pools.%s.leases", pool);
 	ck_assert_ptr_nonnull(leases = object_at(stats, path));
 	for (uint32_t i = 0; i < leases->via.array.size; i++) {
-		const msgpack_object *o = lp_map_get(&leases->via.array.ptr[i], "owner");
+		const msgpack_object *o =
+		    lp_map_get(&leases->via.array.ptr[i], "owner");
 
 		if (o != NULL && lp_obj_is_str(o, owner))
 			return &leases->via.array.ptr[i];
@@ -1255,7 +1335,8 @@ client_named(const msgpack_object *stats, const char *name)
 
 	ck_assert_ptr_nonnull(clients);
 	for (uint32_t i = 0; i < clients->via.array.size; i++)
-		if (lp_obj_is_str(lp_map_get(&clients->via.array.ptr[i], "name"), name))
+		if (lp_obj_is_str(
+			lp_map_get(&clients->via.array.ptr[i], "name"), name))
 			return &clients->via.array.ptr[i];
 	return NULL;
 }
@@ -1273,8 +1354,9 @@ names_of(const msgpack_object *hello, const char *key)
 	for (uint32_t i = 0; i < list->via.array.size; i++) {
 		const msgpack_object *n = &list->via.array.ptr[i];
 
-		used += (size_t)snprintf(names + used, sizeof names - used, "%s%.*s",
-		    i > 0 ? " " : "", (int)n->via.str.size, n->via.str.ptr);
+		used += (size_t)snprintf(names + used, sizeof names - used,
+		    "%s%.*s", i > 0 ? " " : "", (int)n->via.str.size,
+		    n->via.str.ptr);
 		ck_assert_uint_lt(used, sizeof names);
 	}
 	return names;
@@ -1282,10 +1364,10 @@ names_of(const msgpack_object *hello, const char *key)
 
 /* What one user must not find anywhere in the stats another user is shown. */
 struct secrets {
-	const char *prefix;		/* of each of their owners and client names */
-	int64_t pids[8];		/* their client's, their workers' */
+	const char *prefix; /* of each of their owners and client names */
+	int64_t pids[8];    /* their client's, their workers' */
 	unsigned npids;
-	int64_t uid;			/* the only uid and gid that may show */
+	int64_t uid; /* the only uid and gid that may show */
 };
 
 static void
@@ -1306,12 +1388,15 @@ assert_keeps(const msgpack_object *o, const struct secrets *s)
 
 	switch (o->type) {
 	case MSGPACK_OBJECT_STR:
-		ck_assert_msg(o->via.str.size < len || memcmp(o->via.str.ptr, s->prefix, len) != 0,
-		    "another user sees '%.*s'", (int)o->via.str.size, o->via.str.ptr);
+		ck_assert_msg(o->via.str.size < len ||
+			memcmp(o->via.str.ptr, s->prefix, len) != 0,
+		    "another user sees '%.*s'", (int)o->via.str.size,
+		    o->via.str.ptr);
 		break;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
 		for (unsigned i = 0; i < s->npids; i++)
-			ck_assert_msg(o->via.i64 != s->pids[i], "another user sees pid %lld",
+			ck_assert_msg(o->via.i64 != s->pids[i],
+			    "another user sees pid %lld",
 			    (long long)s->pids[i]);
 		break;
 	case MSGPACK_OBJECT_ARRAY:
@@ -1322,9 +1407,12 @@ assert_keeps(const msgpack_object *o, const struct secrets *s)
 		for (uint32_t i = 0; i < o->via.map.size; i++) {
 			const msgpack_object_kv *kv = &o->via.map.ptr[i];
 
-			if (lp_obj_is_str(&kv->key, "uid") || lp_obj_is_str(&kv->key, "gid"))
-				ck_assert_msg(kv->val.via.i64 == s->uid, "another user sees %s %lld",
-				    kv->key.via.str.ptr, (long long)kv->val.via.i64);
+			if (lp_obj_is_str(&kv->key, "uid") ||
+			    lp_obj_is_str(&kv->key, "gid"))
+				ck_assert_msg(kv->val.via.i64 == s->uid,
+				    "another user sees %s %lld",
+				    kv->key.via.str.ptr,
+				    (long long)kv->val.via.i64);
 			assert_keeps(&kv->val, s);
 		}
 		break;
@@ -1335,7 +1423,8 @@ assert_keeps(const msgpack_object *o, const struct secrets *s)
 
 /* As the other user: a name, a lease of pool cpu, then [hello, stats] for the test. */
 static bool
-look_as_another_user(struct lp_client *c, msgpack_packer *pk, void *arg, struct lp_error *err)
+look_as_another_user(struct lp_client *c, msgpack_packer *pk, void *arg,
+    struct lp_error *err)
 {
 	struct lp_acquire_opts opts = { .owner = "theirs: a lease" };
 	struct lp_value *hello, *stats = NULL;
@@ -1344,7 +1433,8 @@ look_as_another_user(struct lp_client *c, msgpack_packer *pk, void *arg, struct 
 
 	if (lp_hello(c, "theirs: a client", &hello, err) != LP_OK)
 		return false;
-	ok = lp_acquire(c, &opts, &lease, err) == LP_OK && lp_stats(c, NULL, &stats, err) == LP_OK;
+	ok = lp_acquire(c, &opts, &lease, err) == LP_OK &&
+	    lp_stats(c, NULL, &stats, err) == LP_OK;
 	if (ok) {
 		msgpack_pack_array(pk, 2);
 		msgpack_pack_object(pk, *lp_value_object(hello));
@@ -1362,7 +1452,8 @@ acquire_as(struct lp_client *c, const char *pool, const char *owner)
 	struct lp_lease lease;
 	struct lp_error err;
 
-	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK, "acquire: %s", err.message);
+	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK,
+	    "acquire: %s", err.message);
 }
 
 static void
@@ -1370,7 +1461,8 @@ hello_as(struct lp_client *c, const char *name, struct lp_value **v)
 {
 	struct lp_error err;
 
-	ck_assert_msg(lp_hello(c, name, v, &err) == LP_OK, "hello: %s", err.message);
+	ck_assert_msg(lp_hello(c, name, v, &err) == LP_OK, "hello: %s",
+	    err.message);
 }
 
 /*
@@ -1391,17 +1483,20 @@ START_TEST(the_daemons_user_sees_every_client_and_lease)
 	ck_assert(lp_stats(b, NULL, &v, &err) == LP_OK);
 	ck_assert_int_eq(int_at(lp_value_object(v), "connections"), 2);
 	ck_assert_uint_eq(lp_value_get(v, "clients")->via.array.size, 2);
-	ck_assert_ptr_nonnull(me = client_named(lp_value_object(v), "mine: a client"));
+	ck_assert_ptr_nonnull(
+	    me = client_named(lp_value_object(v), "mine: a client"));
 	ck_assert_int_eq(int_at(me, "pid"), getpid());
 	ck_assert_int_eq(int_at(me, "uid"), getuid());
-	ck_assert_ptr_nonnull(l = lease_owned_by(lp_value_object(v), "private", "mine: private"));
+	ck_assert_ptr_nonnull(
+	    l = lease_owned_by(lp_value_object(v), "private", "mine: private"));
 	ck_assert_int_eq(int_at(l, "pid"), getpid());
 	ck_assert_int_eq(int_at(l, "uid"), getuid());
 	ck_assert_uint_eq(lp_map_get(l, "workers")->via.array.size, 1);
 	lp_value_free(v);
 	hello_as(b, "mine: another", &v);
 	ck_assert_str_eq(names_of(lp_value_object(v), "pools"), "cpu private");
-	ck_assert_str_eq(names_of(lp_value_object(v), "exec_pools"), "cpu private");
+	ck_assert_str_eq(names_of(lp_value_object(v), "exec_pools"),
+	    "cpu private");
 	lp_value_free(v);
 	lp_client_free(a);
 	lp_client_free(b);
@@ -1429,12 +1524,15 @@ START_TEST(another_user_sees_its_own_and_counts_of_the_rest)
 	acquire_as(c, "cpu", "mine: cpu");
 	mine.pids[mine.npids++] = getpid();
 	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
-	add_worker_pids(&mine, lease_owned_by(lp_value_object(v), "private", "mine: private"));
-	add_worker_pids(&mine, lease_owned_by(lp_value_object(v), "cpu", "mine: cpu"));
+	add_worker_pids(&mine,
+	    lease_owned_by(lp_value_object(v), "private", "mine: private"));
+	add_worker_pids(&mine,
+	    lease_owned_by(lp_value_object(v), "cpu", "mine: cpu"));
 	lp_value_free(v);
 	ck_assert_uint_eq(mine.npids, 3);
 
-	other_user_start(&o, &d, OTHER_UID, OTHER_GID, look_as_another_user, NULL);
+	other_user_start(&o, &d, OTHER_UID, OTHER_GID, look_as_another_user,
+	    NULL);
 	hello = &o.reply.data.via.array.ptr[0];
 	stats = &o.reply.data.via.array.ptr[1];
 	ck_assert_str_eq(names_of(hello, "pools"), "cpu");
@@ -1443,26 +1541,32 @@ START_TEST(another_user_sees_its_own_and_counts_of_the_rest)
 	ck_assert_uint_eq(lp_map_get(stats, "clients")->via.array.size, 1);
 	ck_assert_ptr_nonnull(theirs = client_named(stats, "theirs: a client"));
 	ck_assert_int_eq(int_at(theirs, "pid"), o.pid);
-	ck_assert_ptr_nonnull(l = lease_owned_by(stats, "cpu", "theirs: a lease"));
+	ck_assert_ptr_nonnull(
+	    l = lease_owned_by(stats, "cpu", "theirs: a lease"));
 	ck_assert_int_eq(int_at(l, "pid"), o.pid);
 	ck_assert_int_eq(int_at(l, "uid"), OTHER_UID);
 	ck_assert_uint_eq(lp_map_get(l, "workers")->via.array.size, 1);
 	/* Ours, as counts. */
 	ck_assert_int_eq(int_at(stats, "connections"), 2);
-	ck_assert_uint_eq(object_at(stats, "pools.cpu.leases")->via.array.size, 1);
+	ck_assert_uint_eq(object_at(stats, "pools.cpu.leases")->via.array.size,
+	    1);
 	ck_assert_int_eq(int_at(stats, "pools.cpu.leases_by_state.active"), 2);
 	ck_assert_int_eq(int_at(stats, "pools.private.executors.leased"), 1);
-	ck_assert_int_eq(int_at(stats, "pools.private.leases_by_state.active"), 1);
-	ck_assert_uint_eq(object_at(stats, "pools.private.leases")->via.array.size, 0);
+	ck_assert_int_eq(int_at(stats, "pools.private.leases_by_state.active"),
+	    1);
+	ck_assert_uint_eq(
+	    object_at(stats, "pools.private.leases")->via.array.size, 0);
 	assert_keeps(stats, &mine);
 
 	/* Root sees theirs. */
 	ck_assert(lp_stats(c, NULL, &v, &err) == LP_OK);
 	ck_assert_uint_eq(lp_value_get(v, "clients")->via.array.size, 2);
-	ck_assert_ptr_nonnull(theirs = client_named(lp_value_object(v), "theirs: a client"));
+	ck_assert_ptr_nonnull(
+	    theirs = client_named(lp_value_object(v), "theirs: a client"));
 	ck_assert_int_eq(int_at(theirs, "pid"), o.pid);
 	ck_assert_int_eq(int_at(theirs, "uid"), OTHER_UID);
-	ck_assert_ptr_nonnull(l = lease_owned_by(lp_value_object(v), "cpu", "theirs: a lease"));
+	ck_assert_ptr_nonnull(
+	    l = lease_owned_by(lp_value_object(v), "cpu", "theirs: a lease"));
 	ck_assert_int_eq(int_at(l, "uid"), OTHER_UID);
 	ck_assert_uint_eq(lp_map_get(l, "workers")->via.array.size, 1);
 	lp_value_free(v);
@@ -1506,11 +1610,13 @@ shared_suite(void)
 	tcase_add_test(tc, killed_fork_server_loses_no_run);
 
 	/* Under valgrind the limit is not the kernel's: see "nofile" in the Makefile. */
-	tc = integration_case(s, "descriptors", start_short_of_descriptors, stop_daemon);
+	tc = integration_case(s, "descriptors", start_short_of_descriptors,
+	    stop_daemon);
 	tcase_set_tags(tc, "nofile");
 	tcase_add_test(tc, a_full_descriptor_table_is_named_and_survived);
 
-	tc = integration_case(s, "descriptors-reexec", start_short_of_descriptors, stop_daemon);
+	tc = integration_case(s, "descriptors-reexec",
+	    start_short_of_descriptors, stop_daemon);
 	tcase_set_tags(tc, "nofile reexec");
 	tcase_add_test(tc, a_fork_server_restarts_in_a_full_descriptor_table);
 

@@ -32,8 +32,8 @@
 
 struct setup {
 	unsigned io_workers;
-	double shutdown_timeout;	/* 0: 10 s */
-	const char *io_sizing;		/* NULL: one executor, always there */
+	double shutdown_timeout; /* 0: 10 s */
+	const char *io_sizing;	 /* NULL: one executor, always there */
 };
 
 /* A process pool cpu of one executor of one worker, and a thread pool io. */
@@ -59,8 +59,10 @@ start_pools(const struct setup *s)
 	    /* Three items make a batch at once; fewer wait long enough to be noticed. */
 	    "batch_size = 3\n"
 	    "batch_wait = 5\n",
-	    test_modules_dir(), s->shutdown_timeout > 0 ? s->shutdown_timeout : 10,
-	    s->io_sizing != NULL ? s->io_sizing : "executors_min = 1\nexecutors_max = 1\n",
+	    test_modules_dir(),
+	    s->shutdown_timeout > 0 ? s->shutdown_timeout : 10,
+	    s->io_sizing != NULL ? s->io_sizing :
+				   "executors_min = 1\nexecutors_max = 1\n",
 	    s->io_workers);
 	daemon_start(&d, config);
 }
@@ -77,13 +79,13 @@ args_rendezvous(int64_t n, double seconds)
 
 /* A run whose answer record() keeps in o. */
 static void
-run_async(struct lp_client *c, uint64_t lease, const char *fn, const struct lp_args *a,
-    struct outcome *o)
+run_async(struct lp_client *c, uint64_t lease, const char *fn,
+    const struct lp_args *a, struct outcome *o)
 {
 	struct lp_error err;
 
-	ck_assert_msg(lp_run_async(c, lease, fn, a, record, o, &err) == LP_OK, "run %s: %s",
-	    fn, err.message);
+	ck_assert_msg(lp_run_async(c, lease, fn, a, record, o, &err) == LP_OK,
+	    "run %s: %s", fn, err.message);
 	ck_assert(lp_client_process(c, &err) == LP_OK);
 }
 
@@ -122,7 +124,8 @@ run_bool(struct lp_client *c, uint64_t lease, const char *fn, double timeout)
 	struct lp_error err;
 	bool truth;
 
-	ck_assert_msg(lp_run_timeout(c, lease, fn, NULL, timeout, &v, &err) == LP_OK,
+	ck_assert_msg(lp_run_timeout(c, lease, fn, NULL, timeout, &v, &err) ==
+		LP_OK,
 	    "%s: %s", fn, err.message);
 	truth = lp_value_bool(v);
 	lp_value_free(v);
@@ -144,8 +147,10 @@ START_TEST(runs_of_one_lease_are_parallel_up_to_workers)
 	wait_outcomes(c, out, 4);
 	/* Each waited until all four were waiting together: four threads at once. */
 	for (int i = 0; i < 4; i++) {
-		ck_assert_msg(out[i].code == LP_OK, "rendezvous %d: %s", i, out[i].message);
-		ck_assert_msg(out[i].truth, "rendezvous %d: the four never ran together", i);
+		ck_assert_msg(out[i].code == LP_OK, "rendezvous %d: %s", i,
+		    out[i].message);
+		ck_assert_msg(out[i].truth,
+		    "rendezvous %d: the four never ran together", i);
 	}
 	ck_assert_int_eq(stats_int(c, "pools.io.counters.completed"), 4);
 	lp_args_free(meet4);
@@ -169,15 +174,17 @@ START_TEST(runs_beyond_workers_wait_for_a_thread)
 		run_async(c, lease, "locks.rendezvous", meet2, &pairs[i]);
 	wait_outcomes(c, pairs, 4);
 	for (int i = 0; i < 4; i++)
-		ck_assert_msg(pairs[i].code == LP_OK && pairs[i].truth, "pair %d did not meet: %s",
-		    i, pairs[i].message);
+		ck_assert_msg(pairs[i].code == LP_OK && pairs[i].truth,
+		    "pair %d did not meet: %s", i, pairs[i].message);
 	/* Never three: the third waits in the lease's queue until one of the first two gives up. */
 	for (int i = 0; i < 3; i++)
 		run_async(c, lease, "locks.rendezvous", meet3, &triple[i]);
 	wait_outcomes(c, triple, 3);
 	for (int i = 0; i < 3; i++) {
-		ck_assert_msg(triple[i].code == LP_OK, "rendezvous %d: %s", i, triple[i].message);
-		ck_assert_msg(!triple[i].truth, "rendezvous %d: three ran on two threads", i);
+		ck_assert_msg(triple[i].code == LP_OK, "rendezvous %d: %s", i,
+		    triple[i].message);
+		ck_assert_msg(!triple[i].truth,
+		    "rendezvous %d: three ran on two threads", i);
 	}
 	lp_args_free(meet2);
 	lp_args_free(meet3);
@@ -187,7 +194,10 @@ END_TEST
 
 START_TEST(many_runs_and_submits_are_all_answered)
 {
-	enum { RUNS = 2000, SUBMITS = 500 };
+	enum {
+		RUNS = 2000,
+		SUBMITS = 500
+	};
 	static struct outcome runs[RUNS], submits[SUBMITS];
 	struct lp_client *c;
 	struct lp_args *a = lp_args_new();
@@ -203,24 +213,29 @@ START_TEST(many_runs_and_submits_are_all_answered)
 	for (int i = 0; i < RUNS; i++) {
 		lp_args_clear(a);
 		lp_args_int(a, i * 7);
-		ck_assert(lp_run_async(c, lease, "echo", a, record, &runs[i], &err) == LP_OK);
+		ck_assert(lp_run_async(c, lease, "echo", a, record, &runs[i],
+			      &err) == LP_OK);
 	}
 	/* The grinder leases the other executor. */
 	for (int i = 0; i < SUBMITS; i++) {
 		lp_args_clear(a);
 		lp_args_int(a, -i);
-		ck_assert(lp_submit_async(c, "io", "echo", a, record, &submits[i], &err) == LP_OK);
+		ck_assert(lp_submit_async(c, "io", "echo", a, record,
+			      &submits[i], &err) == LP_OK);
 	}
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
 	for (int i = 0; i < RUNS; i++) {
-		ck_assert_msg(runs[i].code == LP_OK, "run %d: %s", i, runs[i].message);
+		ck_assert_msg(runs[i].code == LP_OK, "run %d: %s", i,
+		    runs[i].message);
 		ck_assert_int_eq(runs[i].value, i * 7);
 	}
 	for (int i = 0; i < SUBMITS; i++) {
-		ck_assert_msg(submits[i].code == LP_OK, "submit %d: %s", i, submits[i].message);
+		ck_assert_msg(submits[i].code == LP_OK, "submit %d: %s", i,
+		    submits[i].message);
 		ck_assert_int_eq(submits[i].value, -i);
 	}
-	ck_assert_int_eq(stats_int(c, "pools.io.counters.completed"), RUNS + SUBMITS);
+	ck_assert_int_eq(stats_int(c, "pools.io.counters.completed"),
+	    RUNS + SUBMITS);
 	lp_args_free(a);
 	lp_client_free(c);
 }
@@ -241,7 +256,8 @@ START_TEST(timeout_answers_at_once_and_the_thread_stays_stuck)
 	c = daemon_connect(&d);
 	lease = acquire_from(c, "io");
 	started = monotonic();
-	ck_assert_int_eq(lp_run_timeout(c, lease, "sleep", long_sleep, 0.2, &v, &err),
+	ck_assert_int_eq(
+	    lp_run_timeout(c, lease, "sleep", long_sleep, 0.2, &v, &err),
 	    LP_ERR_JOB_TIMEOUT);
 	/* Answered at its timeout, not when the thread is done 30 s later. */
 	ck_assert_double_lt(monotonic() - started, 15);
@@ -250,7 +266,8 @@ START_TEST(timeout_answers_at_once_and_the_thread_stays_stuck)
 	ck_assert_int_eq(stats_int(c, "pools.io.counters.timed_out"), 1);
 	/* The stuck thread gets nothing more: every echo goes to the other one, at once. */
 	for (int i = 0; i < 5; i++) {
-		ck_assert_msg(lp_run_timeout(c, lease, "echo", one, TAKE_TIMEOUT, &v, &err) == LP_OK,
+		ck_assert_msg(lp_run_timeout(c, lease, "echo", one,
+				  TAKE_TIMEOUT, &v, &err) == LP_OK,
 		    "echo %d: %s", i, err.message);
 		ck_assert_int_eq(lp_value_int(v), 1);
 		lp_value_free(v);
@@ -261,7 +278,8 @@ START_TEST(timeout_answers_at_once_and_the_thread_stays_stuck)
 	status = daemon_stop(&d);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	ck_assert(daemon_log_contains(&d, "left running: 1 thread still inside a job function"));
+	ck_assert(daemon_log_contains(&d,
+	    "left running: 1 thread still inside a job function"));
 	lp_args_free(long_sleep);
 	lp_args_free(one);
 }
@@ -270,7 +288,8 @@ END_TEST
 START_TEST(stuck_thread_serves_again_once_its_function_returns)
 {
 	struct lp_client *c;
-	struct lp_args *nap = one_number(1), *meet2 = args_rendezvous(2, MEET_SECONDS);
+	struct lp_args *nap = one_number(1),
+		       *meet2 = args_rendezvous(2, MEET_SECONDS);
 	struct outcome pair[2] = { 0 };
 	struct lp_value *v;
 	struct lp_error err;
@@ -288,8 +307,8 @@ START_TEST(stuck_thread_serves_again_once_its_function_returns)
 		run_async(c, lease, "locks.rendezvous", meet2, &pair[i]);
 	wait_outcomes(c, pair, 2);
 	for (int i = 0; i < 2; i++)
-		ck_assert_msg(pair[i].code == LP_OK && pair[i].truth, "rendezvous %d: %s", i,
-		    pair[i].message);
+		ck_assert_msg(pair[i].code == LP_OK && pair[i].truth,
+		    "rendezvous %d: %s", i, pair[i].message);
 	ck_assert_int_eq(stats_int(c, "pools.io.counters.completed"), 2);
 	lp_args_free(nap);
 	lp_args_free(meet2);
@@ -307,7 +326,8 @@ START_TEST(retired_executor_leaves_its_stuck_thread_to_finish)
 
 	lp_args_int(one, 1);
 	start_pools(&(struct setup){ .io_workers = 2,
-	    .io_sizing = "executors_min = 0\nexecutors_max = 1\nidle_seconds = 0.1\n" });
+	    .io_sizing =
+		"executors_min = 0\nexecutors_max = 1\nidle_seconds = 0.1\n" });
 	c = daemon_connect(&d);
 	lease = acquire_from(c, "io");
 	ck_assert_int_eq(lp_run_timeout(c, lease, "sleep", nap, 0.1, &v, &err),
@@ -316,7 +336,8 @@ START_TEST(retired_executor_leaves_its_stuck_thread_to_finish)
 	/* Idle above its target of none, the executor goes; its stuck thread cannot be joined yet. */
 	ck_assert(wait_stats(c, "pools.io.executors.total", 0));
 	ck_assert(wait_stats(c, "pools.io.stuck_workers", 0));
-	ck_assert(daemon_log_contains(&d, "thread 0 of a retired executor of pool io is free again"));
+	ck_assert(daemon_log_contains(&d,
+	    "thread 0 of a retired executor of pool io is free again"));
 	/* A new executor serves. */
 	lease = acquire_from(c, "io");
 	ck_assert(lp_run(c, lease, "echo", one, &v, &err) == LP_OK);
@@ -341,16 +362,20 @@ START_TEST(thread_unsafe_function_is_refused)
 	lp_args_str(a, "true");
 	lease = acquire_from(c, "io");
 	/* exec forks: never from a thread of the daemon. */
-	ck_assert_int_eq(lp_run(c, lease, "exec", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.message, "'exec' is not marked thread-safe") != NULL, "%s",
-	    err.message);
-	ck_assert_int_eq(lp_submit(c, "io", "exec", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(lp_run(c, lease, "exec", a, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(err.message, "'exec' is not marked thread-safe") !=
+		NULL,
+	    "%s", err.message);
+	ck_assert_int_eq(lp_submit(c, "io", "exec", a, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
 	ck_assert_ptr_nonnull(strstr(err.message, "run it on a process pool"));
 	/* Nothing ran, and the lease is as good as before. */
 	ck_assert_int_eq(stats_int(c, "pools.io.counters.failed"), 0);
 	ck_assert(run_bool(c, lease, "locks.take", TAKE_TIMEOUT));
 	/* A built-in's arguments are refused on a thread as on a process. */
-	ck_assert_int_eq(lp_run(c, lease, "echo", NULL, &v, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(lp_run(c, lease, "echo", NULL, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
 	lp_args_free(a);
 	lp_client_free(c);
 }
@@ -370,14 +395,16 @@ START_TEST(grinder_batch_past_its_timeout_gives_back_what_never_started)
 	for (int i = 0; i < 3; i++) {
 		lp_args_clear(a);
 		lp_args_int(a, 100 + i);
-		ck_assert(lp_submit_async(c, "io", "echo", a, record, &echoes[i], &err) == LP_OK);
+		ck_assert(lp_submit_async(c, "io", "echo", a, record,
+			      &echoes[i], &err) == LP_OK);
 	}
 	wait_outcomes(c, &slow, 1);
 	ck_assert_int_eq(slow.code, LP_ERR_JOB_TIMEOUT);
 	/* Given back, they make a batch of three with the fourth, on the other thread. */
 	wait_outcomes(c, echoes, 3);
 	for (int i = 0; i < 3; i++) {
-		ck_assert_msg(echoes[i].code == LP_OK, "echo %d: %s", i, echoes[i].message);
+		ck_assert_msg(echoes[i].code == LP_OK, "echo %d: %s", i,
+		    echoes[i].message);
 		ck_assert_int_eq(echoes[i].value, 100 + i);
 	}
 	ck_assert_int_eq(stats_int(c, "pools.io.grinder.batches"), 2);
@@ -395,7 +422,8 @@ START_TEST(stop_answers_busy_threads_stopping)
 	uint64_t lease;
 	int status;
 
-	start_pools(&(struct setup){ .io_workers = 2, .shutdown_timeout = 0.2 });
+	start_pools(
+	    &(struct setup){ .io_workers = 2, .shutdown_timeout = 0.2 });
 	c = daemon_connect(&d);
 	lease = acquire_from(c, "io");
 	run_async(c, lease, "locks.hold", long_hold, &held);
@@ -424,7 +452,8 @@ cpu_worker(struct lp_client *c)
 	pid_t pid = 0;
 
 	ck_assert(lp_stats(c, "cpu", &v, &err) == LP_OK);
-	leases = lp_map_get(lp_map_get(lp_value_get(v, "pools"), "cpu"), "leases");
+	leases =
+	    lp_map_get(lp_map_get(lp_value_get(v, "pools"), "cpu"), "leases");
 	ck_assert_int_eq(leases->via.array.size, 1);
 	workers = lp_map_get(&leases->via.array.ptr[0], "workers");
 	if (workers->via.array.size == 1)
@@ -485,14 +514,15 @@ worker_forked_while_a_thread_holds_a_lock(bool restart_fork_server)
 	io = acquire_from(c, "io");
 	probe = (struct lock_probe){ c, io };
 	run_async(c, io, "locks.hold", long_hold, &hold);
-	ck_assert_msg(wait_until(lock_held, &probe), "locks.hold never took the lock");
+	ck_assert_msg(wait_until(lock_held, &probe),
+	    "locks.hold never took the lock");
 	if (restart_fork_server)
 		kill_fork_server(&d);
 	wc = (struct worker_change){ .c = c, .old = cpu_worker(c) };
 	ck_assert_int_ne(wc.old, 0);
 	kill(wc.old, SIGKILL);
-	ck_assert_msg(wait_until(worker_replaced, &wc), "worker %d was not replaced",
-	    (int)wc.old);
+	ck_assert_msg(wait_until(worker_replaced, &wc),
+	    "worker %d was not replaced", (int)wc.old);
 	/* The lock was held all along: the new worker was forked while it was. */
 	ck_assert(lock_held(&probe));
 	ck_assert_msg(run_bool(c, cpu, "locks.take", TAKE_TIMEOUT),
@@ -533,11 +563,14 @@ threads_suite(void)
 	tcase_add_test(tc, timeout_answers_at_once_and_the_thread_stays_stuck);
 	tcase_add_test(tc, stuck_thread_serves_again_once_its_function_returns);
 	tcase_add_test(tc, retired_executor_leaves_its_stuck_thread_to_finish);
-	tcase_add_test(tc, grinder_batch_past_its_timeout_gives_back_what_never_started);
+	tcase_add_test(tc,
+	    grinder_batch_past_its_timeout_gives_back_what_never_started);
 	tcase_add_test(tc, stop_answers_busy_threads_stopping);
 
 	tc = integration_case(s, "fork-safety", NULL, stop_daemon);
-	tcase_add_test(tc, worker_forked_by_the_fork_server_while_a_thread_holds_a_lock);
-	tcase_add_test(tc, worker_forked_by_a_restarted_fork_server_while_a_thread_holds_a_lock);
+	tcase_add_test(tc,
+	    worker_forked_by_the_fork_server_while_a_thread_holds_a_lock);
+	tcase_add_test(tc,
+	    worker_forked_by_a_restarted_fork_server_while_a_thread_holds_a_lock);
 	return s;
 }

@@ -42,15 +42,15 @@ enum {
 
 /* One executor, so that a test can hold all of them; exec allowed but on noexec. */
 #define POOLS \
-    "[pool cpu]\n" \
-    "executors_min = 1\n" \
-    "executors_max = 1\n" \
-    "workers = 2\n" \
-    "exec = yes\n" \
-    "[pool noexec]\n" \
-    "executors_min = 0\n" \
-    "executors_max = 1\n" \
-    "workers = 1\n"
+	"[pool cpu]\n" \
+	"executors_min = 1\n" \
+	"executors_max = 1\n" \
+	"workers = 2\n" \
+	"exec = yes\n" \
+	"[pool noexec]\n" \
+	"executors_min = 0\n" \
+	"executors_max = 1\n" \
+	"workers = 1\n"
 
 static struct program p;
 
@@ -117,8 +117,10 @@ assert_error(int status, int want, const char *code)
 	char prefix[64];
 
 	snprintf(prefix, sizeof prefix, "leasepool: %s: ", code);
-	ck_assert_msg(status == want, "exit status %d, wanted %d; stderr: %s", status, want, p.err);
-	ck_assert_msg(strncmp(p.err, prefix, strlen(prefix)) == 0, "stderr: %s", p.err);
+	ck_assert_msg(status == want, "exit status %d, wanted %d; stderr: %s",
+	    status, want, p.err);
+	ck_assert_msg(strncmp(p.err, prefix, strlen(prefix)) == 0, "stderr: %s",
+	    p.err);
 	ck_assert_str_eq(p.out, "");
 }
 
@@ -129,7 +131,8 @@ hold_lease(struct lp_client *c)
 	struct lp_lease lease;
 	struct lp_error err;
 
-	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK, "acquire: %s", err.message);
+	ck_assert_msg(lp_acquire(c, &opts, &lease, &err) == LP_OK,
+	    "acquire: %s", err.message);
 	return lease.id;
 }
 
@@ -142,7 +145,9 @@ START_TEST(ping_through_the_environment)
 	snprintf(pid, sizeof pid, "pid %d,", (int)d.pid);
 	ck_assert_msg(strstr(p.out, "protocol 1, ") != NULL, "%s", p.out);
 	ck_assert_msg(strstr(p.out, pid) != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, " ms\npools: cpu (exec) noexec\nfunctions: ") != NULL, "%s", p.out);
+	ck_assert_msg(
+	    strstr(p.out, " ms\npools: cpu (exec) noexec\nfunctions: ") != NULL,
+	    "%s", p.out);
 	ck_assert_str_eq(p.err, "");
 }
 END_TEST
@@ -153,11 +158,17 @@ START_TEST(stats_table_shows_pools_and_leases)
 
 	hold_lease(c);
 	ck_assert_int_eq(tool("stats"), OK);
-	ck_assert_msg(strstr(p.out, "POOL    BACKEND  WORKERS") != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "\ncpu     process        2") != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "\nGRINDER  QUEUED  RUNNING  BATCHES") != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "FAILED  BATCH  WAIT  OLDEST\n") != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "held by the test  active") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "POOL    BACKEND  WORKERS") != NULL, "%s",
+	    p.out);
+	ck_assert_msg(strstr(p.out, "\ncpu     process        2") != NULL, "%s",
+	    p.out);
+	ck_assert_msg(strstr(p.out, "\nGRINDER  QUEUED  RUNNING  BATCHES") !=
+		NULL,
+	    "%s", p.out);
+	ck_assert_msg(strstr(p.out, "FAILED  BATCH  WAIT  OLDEST\n") != NULL,
+	    "%s", p.out);
+	ck_assert_msg(strstr(p.out, "held by the test  active") != NULL, "%s",
+	    p.out);
 	lp_client_free(c);
 }
 END_TEST
@@ -168,19 +179,25 @@ END_TEST
  */
 START_TEST(stats_of_another_user_count_our_leases)
 {
-	char *as_nobody[] = { "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-	    "--clear-groups", (char *)program_tool(), "-s", d.socket, "stats", NULL, NULL };
+	char *as_nobody[] = { "/usr/bin/setpriv", "--reuid=nobody",
+		"--regid=nogroup", "--clear-groups", (char *)program_tool(),
+		"-s", d.socket, "stats", NULL, NULL };
 	struct lp_client *c = daemon_connect(&d);
 
 	hold_lease(c);
 	ck_assert_int_eq(program_run(&p, as_nobody, NULL, NULL), OK);
 	ck_assert_msg(strstr(p.out, "held by the test") == NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "\nno live leases of yours\n"
-	    "1 lease of other users, not shown\n") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out,
+			  "\nno live leases of yours\n"
+			  "1 lease of other users, not shown\n") != NULL,
+	    "%s", p.out);
 	as_nobody[8] = "--prometheus";
 	ck_assert_int_eq(program_run(&p, as_nobody, NULL, NULL), OK);
-	ck_assert_msg(strstr(p.out, "\nleasepool_leases{pool=\"cpu\",state=\"active\"} 1\n") !=
-	    NULL, "%s", p.out);
+	ck_assert_msg(
+	    strstr(p.out,
+		"\nleasepool_leases{pool=\"cpu\",state=\"active\"} 1\n") !=
+		NULL,
+	    "%s", p.out);
 	lp_client_free(c);
 }
 END_TEST
@@ -195,7 +212,9 @@ START_TEST(stats_json_is_json)
 	snprintf(json, sizeof json, "%s", p.out);
 	ck_assert_int_eq(tool("run", "echo", json), OK);
 	ck_assert_msg(strncmp(p.out, "{\"version\":\"", 12) == 0, "%s", p.out);
-	ck_assert_msg(strstr(p.out, ",\"pools\":{\"cpu\":{\"backend\":\"process\",") != NULL,
+	ck_assert_msg(
+	    strstr(p.out, ",\"pools\":{\"cpu\":{\"backend\":\"process\",") !=
+		NULL,
 	    "%s", p.out);
 }
 END_TEST
@@ -226,7 +245,7 @@ static const struct {
 	{ "\"tab\\tquote\\\"\"", "\"tab\\tquote\\\"\"" },
 	{ "[1,[2,[3,[]]],{\"a\":null}]", "[1,[2,[3,[]]],{\"a\":null}]" },
 	{ "{\"k\":\"v\",\"n\":[1,2.5,-3],\"o\":{},\"b\":false}",
-	  "{\"k\":\"v\",\"n\":[1,2.5,-3],\"o\":{},\"b\":false}" },
+	    "{\"k\":\"v\",\"n\":[1,2.5,-3],\"o\":{},\"b\":false}" },
 	{ "{\"$base64\":\"AAEC/w==\"}", "{\"$base64\":\"AAEC/w==\"}" },
 	{ "{\"$base64\":\"aGk=\"}", "\"hi\"" },
 	{ "{\"$base64\":\"no base64!\"}", "{\"$base64\":\"no base64!\"}" },
@@ -237,7 +256,8 @@ START_TEST(run_echo_round_trips)
 	char want[256];
 
 	snprintf(want, sizeof want, "%s\n", echoes[_i].out);
-	ck_assert_msg(tool("run", "echo", echoes[_i].arg) == OK, "%s: %s", echoes[_i].arg, p.err);
+	ck_assert_msg(tool("run", "echo", echoes[_i].arg) == OK, "%s: %s",
+	    echoes[_i].arg, p.err);
 	ck_assert_str_eq(p.out, want);
 	ck_assert_str_eq(p.err, "");
 }
@@ -246,10 +266,12 @@ END_TEST
 /* echo takes exactly one argument: its refusals show what reached it. */
 START_TEST(run_passes_kwargs_and_only_the_first_word_is_fn)
 {
-	assert_error(tool("run", "echo", "3", "4"), REFUSED, "INVALID_ARGUMENT");
-	ck_assert_msg(strstr(p.err, "echo takes exactly one argument") != NULL, "%s", p.err);
-	assert_error(tool("run", "--kw", "n=[1]", "--kw", "s=x=y", "echo", "3"), REFUSED,
+	assert_error(tool("run", "echo", "3", "4"), REFUSED,
 	    "INVALID_ARGUMENT");
+	ck_assert_msg(strstr(p.err, "echo takes exactly one argument") != NULL,
+	    "%s", p.err);
+	assert_error(tool("run", "--kw", "n=[1]", "--kw", "s=x=y", "echo", "3"),
+	    REFUSED, "INVALID_ARGUMENT");
 	ck_assert_int_eq(tool("run", "echo", "3"), OK);
 	ck_assert_str_eq(p.out, "3\n");
 }
@@ -266,14 +288,17 @@ END_TEST
 START_TEST(drain_stops_the_pool_until_resume)
 {
 	ck_assert_int_eq(tool("drain"), OK);
-	ck_assert_str_eq(p.out, "pools cpu, noexec: draining (no new lease until resumed); "
+	ck_assert_str_eq(p.out,
+	    "pools cpu, noexec: draining (no new lease until resumed); "
 	    "0 executors leased\n");
 	assert_error(tool("-n", "run", "echo", "1"), BUSY, "UNAVAILABLE");
-	ck_assert_msg(strstr(p.err, "pool 'cpu' is draining") != NULL, "%s", p.err);
+	ck_assert_msg(strstr(p.err, "pool 'cpu' is draining") != NULL, "%s",
+	    p.err);
 	ck_assert_int_eq(tool("stats"), OK);
 	ck_assert_msg(strstr(p.out, "\ncpu (draining)  ") != NULL, "%s", p.out);
 	ck_assert_int_eq(tool("-p", "cpu", "resume"), OK);
-	ck_assert_str_eq(p.out, "pools cpu: granting leases; 0 executors leased\n");
+	ck_assert_str_eq(p.out,
+	    "pools cpu: granting leases; 0 executors leased\n");
 	/* Granted again, if perhaps not at once: an executor may still be starting. */
 	ck_assert_int_eq(tool("-t", "20", "run", "echo", "1"), OK);
 	assert_error(tool("-p", "nowhere", "drain"), REFUSED, "NO_SUCH_POOL");
@@ -296,14 +321,19 @@ START_TEST(config_prints_the_running_configuration)
 	char want[512];
 
 	ck_assert_int_eq(tool("config"), OK);
-	snprintf(want, sizeof want, "# the configuration of a running leasepoold, from %s\n"
-	    "[daemon]\nsocket = %s\nsocket_mode = 0600\n", d.config, d.socket);
+	snprintf(want, sizeof want,
+	    "# the configuration of a running leasepoold, from %s\n"
+	    "[daemon]\nsocket = %s\nsocket_mode = 0600\n",
+	    d.config, d.socket);
 	ck_assert_msg(strncmp(p.out, want, strlen(want)) == 0, "%s", p.out);
 	ck_assert_msg(strstr(p.out, "\nmodules =\n") != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "\n\n[pool cpu]\nbackend = process\n") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\n\n[pool cpu]\nbackend = process\n") !=
+		NULL,
+	    "%s", p.out);
 	ck_assert_msg(strstr(p.out, "\nworkers = 2\n") != NULL, "%s", p.out);
 	ck_assert_msg(strstr(p.out, "\nexec = yes\n") != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "\n\n[pool noexec]\n") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\n\n[pool noexec]\n") != NULL, "%s",
+	    p.out);
 	ck_assert_int_eq(tool("config", "--json"), OK);
 	ck_assert_msg(strstr(p.out, "\"exec\": \"no\"") != NULL, "%s", p.out);
 }
@@ -312,18 +342,23 @@ END_TEST
 /* The error names the command that the user types to look, not the protocol's method. */
 START_TEST(unknown_function_is_refused)
 {
-	assert_error(tool("run", "no.such.function"), REFUSED, "NO_SUCH_FUNCTION");
-	ck_assert_str_eq(p.err, "leasepool: NO_SUCH_FUNCTION: no function named 'no.such.function' "
+	assert_error(tool("run", "no.such.function"), REFUSED,
+	    "NO_SUCH_FUNCTION");
+	ck_assert_str_eq(p.err,
+	    "leasepool: NO_SUCH_FUNCTION: no function named 'no.such.function' "
 	    "(leasepool ping lists them)\n");
-	assert_error(tool("-p", "nowhere", "run", "echo", "1"), REFUSED, "NO_SUCH_POOL");
-	ck_assert_str_eq(p.err, "leasepool: NO_SUCH_POOL: no pool named 'nowhere' "
+	assert_error(tool("-p", "nowhere", "run", "echo", "1"), REFUSED,
+	    "NO_SUCH_POOL");
+	ck_assert_str_eq(p.err,
+	    "leasepool: NO_SUCH_POOL: no pool named 'nowhere' "
 	    "(leasepool ping lists them)\n");
 }
 END_TEST
 
 START_TEST(failed_job_is_the_jobs_problem)
 {
-	assert_error(tool("-j", "0.2", "run", "sleep", "30"), JOB_FAILED, "JOB_TIMEOUT");
+	assert_error(tool("-j", "0.2", "run", "sleep", "30"), JOB_FAILED,
+	    "JOB_TIMEOUT");
 	/* A built-in's bad argument is the caller's, not the job's: refused. */
 	assert_error(tool("run", "sleep", "-1"), REFUSED, "INVALID_ARGUMENT");
 }
@@ -373,15 +408,22 @@ START_TEST(bad_usage_exits_2)
 {
 	const char *const *u = usages[_i];
 
-	assert_error(tool_input(NULL, u[0], u[1], u[2], u[3], (const char *)NULL), USAGE, "USAGE");
+	assert_error(
+	    tool_input(NULL, u[0], u[1], u[2], u[3], (const char *)NULL), USAGE,
+	    "USAGE");
 }
 END_TEST
 
 START_TEST(ignored_option_is_named)
 {
 	assert_error(tool("--job-timeout", "5", "ping"), USAGE, "USAGE");
-	ck_assert_msg(strncmp(p.err, "leasepool: USAGE: ping takes no -j (--job-timeout)\n",
-	    strlen("leasepool: USAGE: ping takes no -j (--job-timeout)\n")) == 0, "%s", p.err);
+	ck_assert_msg(
+	    strncmp(p.err,
+		"leasepool: USAGE: ping takes no -j (--job-timeout)\n",
+		strlen(
+		    "leasepool: USAGE: ping takes no -j (--job-timeout)\n")) ==
+		0,
+	    "%s", p.err);
 	ck_assert_int_eq(tool("-p", "cpu", "stats", "--json"), OK);
 	ck_assert_int_eq(tool("-p", "cpu", "submit", "echo", "1"), OK);
 }
@@ -390,10 +432,15 @@ END_TEST
 START_TEST(help_documents_the_exit_statuses)
 {
 	ck_assert_int_eq(tool("help"), OK);
-	ck_assert_msg(strstr(p.out, "exit status:\n  0    success\n  1    the job failed") != NULL,
+	ck_assert_msg(
+	    strstr(p.out,
+		"exit status:\n  0    success\n  1    the job failed") != NULL,
 	    "%s", p.out);
-	ck_assert_msg(strstr(p.out, "  6    protocol or internal error\n  7    the daemon's socket may "
-	    "not be used") != NULL, "%s", p.out);
+	ck_assert_msg(
+	    strstr(p.out,
+		"  6    protocol or internal error\n  7    the daemon's socket may "
+		"not be used") != NULL,
+	    "%s", p.out);
 }
 END_TEST
 
@@ -405,16 +452,19 @@ START_TEST(help_and_version_long_and_short)
 	ck_assert_str_eq(p.out, "leasepool " LP_VERSION "\n");
 	ck_assert_int_eq(tool("--help"), OK);
 	ck_assert_msg(strstr(p.out, "\n  -V, --version ") != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "\n  -j, --job-timeout=seconds ") != NULL, "%s", p.out);
-	ck_assert_msg(strstr(p.out, "\n       leasepool -h | -V\n") != NULL, "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\n  -j, --job-timeout=seconds ") != NULL,
+	    "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\n       leasepool -h | -V\n") != NULL,
+	    "%s", p.out);
 	ck_assert_str_eq(p.err, "");
 }
 END_TEST
 
 START_TEST(long_options_mean_the_short_ones)
 {
-	char *argv[] = { (char *)program_tool(), "--socket", d.socket, "--pool=cpu", "--timeout",
-	    "20", "--job-timeout=10", "--owner", "long options", "run", "echo", "1", NULL };
+	char *argv[] = { (char *)program_tool(), "--socket", d.socket,
+		"--pool=cpu", "--timeout", "20", "--job-timeout=10", "--owner",
+		"long options", "run", "echo", "1", NULL };
 	struct lp_client *c = daemon_connect(&d);
 
 	ck_assert_msg(program_run(&p, argv, NULL, NULL) == OK, "%s", p.err);
@@ -432,23 +482,29 @@ START_TEST(no_daemon_exits_3)
 {
 	char dir[] = "/tmp/lp-runtime.XXXXXX", want[512];
 	char *plain[] = { (char *)program_tool(), "ping", NULL };
-	char *given[] = { (char *)program_tool(), "-s", "/nonexistent/leasepool.sock", "ping", NULL };
+	char *given[] = { (char *)program_tool(), "-s",
+		"/nonexistent/leasepool.sock", "ping", NULL };
 
 	ck_assert_int_eq(program_run(&p, given, NULL, NULL), UNREACHABLE);
-	ck_assert_str_eq(p.err, "leasepool: SYSTEM: cannot connect to leasepoold: "
+	ck_assert_str_eq(p.err,
+	    "leasepool: SYSTEM: cannot connect to leasepoold: "
 	    "/nonexistent/leasepool.sock: No such file or directory (given by -s)\n");
-	ck_assert_int_eq(program_run(&p, plain, "/nonexistent/leasepool.sock", NULL), UNREACHABLE);
-	ck_assert_str_eq(p.err, "leasepool: SYSTEM: cannot connect to leasepoold: "
+	ck_assert_int_eq(
+	    program_run(&p, plain, "/nonexistent/leasepool.sock", NULL),
+	    UNREACHABLE);
+	ck_assert_str_eq(p.err,
+	    "leasepool: SYSTEM: cannot connect to leasepoold: "
 	    "/nonexistent/leasepool.sock: No such file or directory "
 	    "(given by LEASEPOOL_SOCKET; -s chooses another)\n");
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	setenv("XDG_RUNTIME_DIR", dir, 1);
 	ck_assert_int_eq(program_run(&p, plain, NULL, NULL), UNREACHABLE);
-	snprintf(want, sizeof want, "leasepool: SYSTEM: cannot connect to leasepoold: no leasepoold "
+	snprintf(want, sizeof want,
+	    "leasepool: SYSTEM: cannot connect to leasepoold: no leasepoold "
 	    "socket at /run/leasepool/leasepool.sock, %s/leasepool.sock, /tmp/leasepool-%u.sock: "
-	    "start leasepoold, or set -s or LEASEPOOL_SOCKET to its socket\n", dir,
-	    (unsigned)getuid());
+	    "start leasepoold, or set -s or LEASEPOOL_SOCKET to its socket\n",
+	    dir, (unsigned)getuid());
 	ck_assert_str_eq(p.err, want);
 	rmdir(dir);
 }
@@ -471,18 +527,23 @@ START_TEST(permission_denied_has_its_own_status)
 {
 	char dir[] = "/tmp/lp-denied.XXXXXX", path[64], want[256];
 	/* root may connect anywhere: nobody may not. */
-	char *as_nobody[] = { "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-	    "--clear-groups", (char *)program_tool(), "-s", path, "ping", NULL };
+	char *as_nobody[] = { "/usr/bin/setpriv", "--reuid=nobody",
+		"--regid=nogroup", "--clear-groups", (char *)program_tool(),
+		"-s", path, "ping", NULL };
 	char *plain[] = { (char *)program_tool(), "ping", NULL };
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/leasepool.sock", dir);
 	bind_at(path);
 	ck_assert_int_eq(chmod(path, 0), 0);
-	ck_assert_int_eq(program_run(&p, getuid() == 0 ? as_nobody : as_nobody + 4, NULL, NULL),
+	ck_assert_int_eq(program_run(&p,
+			     getuid() == 0 ? as_nobody : as_nobody + 4, NULL,
+			     NULL),
 	    DENIED);
-	snprintf(want, sizeof want, "leasepool: PERMISSION_DENIED: may not use leasepoold's socket: "
-	    "%s: Permission denied (given by -s)\n", path);
+	snprintf(want, sizeof want,
+	    "leasepool: PERMISSION_DENIED: may not use leasepoold's socket: "
+	    "%s: Permission denied (given by -s)\n",
+	    path);
 	ck_assert_str_eq(p.err, want);
 
 	/* A default socket in a directory that anyone may write to could be anyone's. */
@@ -490,10 +551,14 @@ START_TEST(permission_denied_has_its_own_status)
 	ck_assert_int_eq(chmod(dir, 0777), 0);
 	setenv("XDG_RUNTIME_DIR", dir, 1);
 	ck_assert_int_eq(program_run(&p, plain, NULL, NULL), DENIED);
-	snprintf(want, sizeof want, "leasepool: PERMISSION_DENIED: may not use leasepoold's socket: "
-	    "not using %s: ", path);
+	snprintf(want, sizeof want,
+	    "leasepool: PERMISSION_DENIED: may not use leasepoold's socket: "
+	    "not using %s: ",
+	    path);
 	ck_assert_msg(strncmp(p.err, want, strlen(want)) == 0, "%s", p.err);
-	ck_assert_msg(strstr(p.err, "(set -s or LEASEPOOL_SOCKET to the socket to use)\n") != NULL,
+	ck_assert_msg(
+	    strstr(p.err,
+		"(set -s or LEASEPOOL_SOCKET to the socket to use)\n") != NULL,
 	    "%s", p.err);
 	unlink(path);
 	rmdir(dir);
@@ -514,7 +579,7 @@ END_TEST
 
 /* What a program run on a pseudo-terminal has written to it so far. */
 struct terminal {
-	int fd;			/* the master side, non-blocking */
+	int fd; /* the master side, non-blocking */
 	pid_t pid;
 	char text[4096];
 	size_t len;
@@ -547,7 +612,8 @@ terminal_shows(void *arg)
 	ssize_t n;
 
 	while (term->len < sizeof term->text - 1 &&
-	    (n = read(term->fd, term->text + term->len, sizeof term->text - 1 - term->len)) > 0) {
+	    (n = read(term->fd, term->text + term->len,
+		 sizeof term->text - 1 - term->len)) > 0) {
 		term->len += (size_t)n;
 		term->text[term->len] = '\0';
 	}
@@ -558,7 +624,8 @@ static void
 terminal_wait_for(struct terminal *term, const char *needle)
 {
 	term->needle = needle;
-	ck_assert_msg(wait_until(terminal_shows, term), "the terminal shows: %s", term->text);
+	ck_assert_msg(wait_until(terminal_shows, term),
+	    "the terminal shows: %s", term->text);
 }
 
 static unsigned
@@ -573,20 +640,22 @@ count(const char *text, const char *needle)
 
 START_TEST(run_says_on_a_terminal_that_it_waits)
 {
-	char *argv[] = { (char *)program_tool(), "-s", d.socket, "run", "echo", "1", NULL };
+	char *argv[] = { (char *)program_tool(), "-s", d.socket, "run", "echo",
+		"1", NULL };
 	struct lp_client *c = daemon_connect(&d);
 	uint64_t lease = hold_lease(c);
 	struct terminal term;
 	int status;
 
 	terminal_run(&term, argv);
-	terminal_wait_for(&term, "leasepool: waiting for an executor of pool cpu (1 of 1 leased)..."
+	terminal_wait_for(&term,
+	    "leasepool: waiting for an executor of pool cpu (1 of 1 leased)..."
 	    "\r\n");
 	ck_assert_int_eq(lp_release(c, lease, NULL), LP_OK);
 	terminal_wait_for(&term, "...\r\n1\r\n");
 	ck_assert_int_eq(waitpid(term.pid, &status, 0), term.pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == OK, "status %#x: %s", status,
-	    term.text);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == OK,
+	    "status %#x: %s", status, term.text);
 	ck_assert_uint_eq(count(term.text, "waiting for"), 1);
 	close(term.fd);
 	lp_client_free(c);
@@ -610,7 +679,8 @@ END_TEST
 START_TEST(exec_is_a_program_run_elsewhere)
 {
 	ck_assert_int_eq(tool_input("some input\n", "exec", "--", "sh", "-c",
-	    "cat; echo oops >&2; exit 3", (const char *)NULL), 3);
+			     "cat; echo oops >&2; exit 3", (const char *)NULL),
+	    3);
 	ck_assert_str_eq(p.out, "some input\n");
 	ck_assert_str_eq(p.err, "oops\n");
 }
@@ -620,11 +690,13 @@ END_TEST
 #define OUTPUT_MAX (1u << 20)
 
 /* Empty, one byte, around a pipe's 64 KiB, and around exec_output_max. */
-static const size_t stdin_sizes[] = { 0, 1, 65535, 65536, 65537, OUTPUT_MAX, OUTPUT_MAX + 1 };
+static const size_t stdin_sizes[] = { 0, 1, 65535, 65536, 65537, OUTPUT_MAX,
+	OUTPUT_MAX + 1 };
 
 START_TEST(exec_passes_stdin_of_any_size)
 {
-	size_t len = stdin_sizes[_i], want = len < OUTPUT_MAX ? len : OUTPUT_MAX;
+	size_t len = stdin_sizes[_i],
+	       want = len < OUTPUT_MAX ? len : OUTPUT_MAX;
 	char *input = malloc(len + 1), *output = malloc(want + 1);
 	int out = memfd_create("stdout", MFD_CLOEXEC);
 
@@ -633,12 +705,16 @@ START_TEST(exec_passes_stdin_of_any_size)
 	ck_assert_int_ge(out, 0);
 	fill_pattern(input, len);
 	/* A job timeout well inside the harness's bound: a stuck exec shows as one. */
-	ck_assert_msg(tool_bytes(input, len, out, "-j", "10", "exec", "cat", (const char *)NULL) ==
-	    OK, "%zu bytes: exit status %d; stderr: %s", len, p.status, p.err);
+	ck_assert_msg(tool_bytes(input, len, out, "-j", "10", "exec", "cat",
+			  (const char *)NULL) == OK,
+	    "%zu bytes: exit status %d; stderr: %s", len, p.status, p.err);
 	ck_assert_int_eq(pread(out, output, want + 1, 0), (ssize_t)want);
-	ck_assert_msg(memcmp(output, input, want) == 0, "%zu bytes through cat differ", len);
+	ck_assert_msg(memcmp(output, input, want) == 0,
+	    "%zu bytes through cat differ", len);
 	if (len > OUTPUT_MAX)
-		ck_assert_msg(strstr(p.err, "kept only the first exec_output_max bytes") != NULL,
+		ck_assert_msg(
+		    strstr(p.err,
+			"kept only the first exec_output_max bytes") != NULL,
 		    "stderr: %s", p.err);
 	else
 		ck_assert_str_eq(p.err, "");
@@ -668,12 +744,15 @@ START_TEST(exec_failures_quote_the_path)
 {
 	char path[256] = "/nonexistent/";
 
-	assert_error(tool("exec", "--", "/nonexistent/\x01\xff", "x"), EXEC_CANNOT_START,
-	    "JOB_FAILED");
-	ck_assert_msg(strstr(p.err, "cannot run '/nonexistent/?\?': ") != NULL, "%s", p.err);
-	assert_error(tool("exec", "-C", "/nonexistent/\x1b[2J", "true"), EXEC_CANNOT_START,
-	    "JOB_FAILED");
-	ck_assert_msg(strstr(p.err, "cannot change to directory '/nonexistent/?[2J': ") != NULL,
+	assert_error(tool("exec", "--", "/nonexistent/\x01\xff", "x"),
+	    EXEC_CANNOT_START, "JOB_FAILED");
+	ck_assert_msg(strstr(p.err, "cannot run '/nonexistent/?\?': ") != NULL,
+	    "%s", p.err);
+	assert_error(tool("exec", "-C", "/nonexistent/\x1b[2J", "true"),
+	    EXEC_CANNOT_START, "JOB_FAILED");
+	ck_assert_msg(
+	    strstr(p.err, "cannot change to directory '/nonexistent/?[2J': ") !=
+		NULL,
 	    "%s", p.err);
 	memset(path + strlen(path), 'p', 200);
 	assert_error(tool("exec", "--", path), EXEC_CANNOT_START, "JOB_FAILED");
@@ -690,16 +769,19 @@ END_TEST
  */
 START_TEST(exec_runs_a_program_named_in_any_bytes)
 {
-	size_t start = strlen("leasepool exec ") + strlen(d.dir) + strlen("/\xff");
+	size_t start =
+	    strlen("leasepool exec ") + strlen(d.dir) + strlen("/\xff");
 	char path[512];
 	int status;
 
-	snprintf(path, sizeof path, "%s/\xff%s", d.dir, (128 - start) % 2 == 0 ? "x" : "");
+	snprintf(path, sizeof path, "%s/\xff%s", d.dir,
+	    (128 - start) % 2 == 0 ? "x" : "");
 	for (int i = 0; i < 60; i++)
 		strcat(path, "\xc3\xa9");
 	ck_assert_int_eq(symlink("/bin/echo", path), 0);
 	status = tool("exec", path, "hi");
-	unlink(path);			/* before any assertion: the harness removes only its own files */
+	/* before any assertion: the harness removes only its own files */
+	unlink(path);
 	ck_assert_msg(status == OK, "stderr: %s", p.err);
 	ck_assert_str_eq(p.out, "hi\n");
 }
@@ -707,9 +789,12 @@ END_TEST
 
 START_TEST(exec_failures_of_its_own)
 {
-	assert_error(tool("exec", "--", "/nonexistent/program"), EXEC_CANNOT_START, "JOB_FAILED");
-	assert_error(tool("-j", "0.2", "exec", "sleep", "30"), EXEC_TIMED_OUT, "JOB_TIMEOUT");
-	assert_error(tool("-p", "noexec", "exec", "true"), EXEC_FAILED, "PERMISSION_DENIED");
+	assert_error(tool("exec", "--", "/nonexistent/program"),
+	    EXEC_CANNOT_START, "JOB_FAILED");
+	assert_error(tool("-j", "0.2", "exec", "sleep", "30"), EXEC_TIMED_OUT,
+	    "JOB_TIMEOUT");
+	assert_error(tool("-p", "noexec", "exec", "true"), EXEC_FAILED,
+	    "PERMISSION_DENIED");
 }
 END_TEST
 
@@ -720,15 +805,19 @@ END_TEST
 static void
 complete_va(const char *word, ...)
 {
-	static const char script[] = "source \"$1\" && shift && COMP_WORDS=(\"$@\") && "
+	static const char script[] =
+	    "source \"$1\" && shift && COMP_WORDS=(\"$@\") && "
 	    "COMP_CWORD=$(($# - 1)) && $(complete -p leasepool | sed -n 's/.* -F \\([^ ]*\\) .*/\\1/p') "
 	    "; printf '%s\\n' \"${COMPREPLY[@]}\"";
 	const char *source = getenv("LP_SOURCE");
-	char path[1024], *argv[ARGS_MAX] = { "/bin/bash", "-c", (char *)script, "bash", path };
+	char path[1024],
+	    *argv[ARGS_MAX] = { "/bin/bash", "-c", (char *)script, "bash",
+		    path };
 	int argc = 5;
 	va_list ap;
 
-	snprintf(path, sizeof path, "%s/client/tool/leasepool.bash", source != NULL ? source : ".");
+	snprintf(path, sizeof path, "%s/client/tool/leasepool.bash",
+	    source != NULL ? source : ".");
 	va_start(ap, word);
 	for (; word != NULL; word = va_arg(ap, const char *)) {
 		ck_assert_int_lt(argc, ARGS_MAX - 1);
@@ -770,7 +859,8 @@ tool_suite(void)
 	tcase_add_test(tc, ping_through_the_environment);
 	tcase_add_test(tc, stats_table_shows_pools_and_leases);
 	tcase_add_test(tc, stats_json_is_json);
-	tcase_add_loop_test(tc, run_echo_round_trips, 0, sizeof echoes / sizeof echoes[0]);
+	tcase_add_loop_test(tc, run_echo_round_trips, 0,
+	    sizeof echoes / sizeof echoes[0]);
 	tcase_add_test(tc, run_passes_kwargs_and_only_the_first_word_is_fn);
 	tcase_add_test(tc, submit_prints_the_result);
 	tcase_add_test(tc, help_documents_the_exit_statuses);
@@ -786,7 +876,8 @@ tool_suite(void)
 	tc = integration_case(s, "exit statuses", start, stop_daemon);
 	tcase_add_test(tc, unknown_function_is_refused);
 	tcase_add_test(tc, failed_job_is_the_jobs_problem);
-	tcase_add_loop_test(tc, bad_usage_exits_2, 0, sizeof usages / sizeof usages[0]);
+	tcase_add_loop_test(tc, bad_usage_exits_2, 0,
+	    sizeof usages / sizeof usages[0]);
 	tcase_add_test(tc, ignored_option_is_named);
 	tcase_add_test(tc, no_daemon_exits_3);
 	tcase_add_test(tc, permission_denied_has_its_own_status);

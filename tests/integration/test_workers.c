@@ -138,8 +138,9 @@ exec_args(const char *const argv[], const char *input, size_t len)
 
 /* Runs argv (NULL-terminated) through exec with len bytes of stdin; input may be NULL (none). */
 static enum lp_err
-run_exec(struct lp_client *c, uint64_t lease, const char *const argv[], const char *input,
-    size_t len, double timeout, struct lp_value **out, struct lp_error *err)
+run_exec(struct lp_client *c, uint64_t lease, const char *const argv[],
+    const char *input, size_t len, double timeout, struct lp_value **out,
+    struct lp_error *err)
 {
 	struct lp_args *a = exec_args(argv, input, len);
 	enum lp_err rc;
@@ -151,13 +152,14 @@ run_exec(struct lp_client *c, uint64_t lease, const char *const argv[], const ch
 
 /* Runs `sh -c script` through exec; stdin may be NULL. */
 static enum lp_err
-run_sh(struct lp_client *c, uint64_t lease, const char *script, const char *input,
-    double timeout, struct lp_value **out, struct lp_error *err)
+run_sh(struct lp_client *c, uint64_t lease, const char *script,
+    const char *input, double timeout, struct lp_value **out,
+    struct lp_error *err)
 {
 	const char *argv[] = { "sh", "-c", script, NULL };
 
-	return run_exec(c, lease, argv, input, input != NULL ? strlen(input) : 0, timeout, out,
-	    err);
+	return run_exec(c, lease, argv, input,
+	    input != NULL ? strlen(input) : 0, timeout, out, err);
 }
 
 static int64_t
@@ -166,7 +168,8 @@ result_int(const struct lp_value *v, const char *key)
 	const msgpack_object *o = lp_value_get(v, key);
 
 	ck_assert_ptr_nonnull(o);
-	return o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (int64_t)o->via.u64;
+	return o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 :
+							    (int64_t)o->via.u64;
 }
 
 static void
@@ -187,7 +190,8 @@ START_TEST(exec_returns_output_and_status)
 	struct lp_value *v;
 	struct lp_error err;
 
-	ck_assert(run_sh(c, id, "tr a-z A-Z; echo oops >&2; exit 3", "shout", 0, &v, &err) == LP_OK);
+	ck_assert(run_sh(c, id, "tr a-z A-Z; echo oops >&2; exit 3", "shout", 0,
+		      &v, &err) == LP_OK);
 	ck_assert_int_eq(result_int(v, "status"), 3);
 	ck_assert_int_eq(result_int(v, "signal"), 0);
 	assert_bytes(v, "stdout", "SHOUT");
@@ -211,7 +215,8 @@ START_TEST(exec_output_is_bounded)
 	struct lp_error err;
 
 	/* Far more than the pipe holds: the worker must keep draining, not block. */
-	ck_assert(run_sh(c, id, "head -c 1000000 /dev/zero | tr '\\0' x", NULL, 0, &v, &err) == LP_OK);
+	ck_assert(run_sh(c, id, "head -c 1000000 /dev/zero | tr '\\0' x", NULL,
+		      0, &v, &err) == LP_OK);
 	ck_assert_int_eq(result_int(v, "status"), 0);
 	ck_assert_int_eq(lp_value_get(v, "stdout")->via.bin.size, 64);
 	ck_assert(lp_value_get(v, "truncated")->via.boolean);
@@ -233,7 +238,8 @@ START_TEST(exec_reports_what_cannot_run)
 	ck_assert_ptr_nonnull(strstr(err.message, "/no/such!"));
 	lp_args_clear(a);
 	lp_kwargs_str(a, "argv", "not an array");
-	ck_assert_int_eq(lp_run(c, id, "exec", a, &v, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_int_eq(lp_run(c, id, "exec", a, &v, &err),
+	    LP_ERR_INVALID_ARGUMENT);
 	ck_assert_ptr_nonnull(strstr(err.message, "argv"));
 	lp_args_free(a);
 	lp_client_free(c);
@@ -242,7 +248,13 @@ END_TEST
 
 /* Empty, one byte, around a pipe's 64 KiB, a MiB, and one byte over exec_output_max. */
 static const size_t stdin_sizes[] = {
-	0, 1, 65535, 65536, 65537, 1u << 20, BIG_OUTPUT_MAX + 1,
+	0,
+	1,
+	65535,
+	65536,
+	65537,
+	1u << 20,
+	BIG_OUTPUT_MAX + 1,
 };
 
 static const char *const cat[] = { "cat", NULL };
@@ -251,7 +263,8 @@ START_TEST(exec_stdin_of_any_size_comes_back_through_cat)
 {
 	struct lp_client *c = daemon_connect(&d);
 	uint64_t id = acquire(c);
-	size_t len = stdin_sizes[_i], want = len < BIG_OUTPUT_MAX ? len : BIG_OUTPUT_MAX;
+	size_t len = stdin_sizes[_i],
+	       want = len < BIG_OUTPUT_MAX ? len : BIG_OUTPUT_MAX;
 	char *input = malloc(len + 1);
 	const msgpack_object *o;
 	struct lp_value *v;
@@ -261,15 +274,16 @@ START_TEST(exec_stdin_of_any_size_comes_back_through_cat)
 	ck_assert_ptr_nonnull(input);
 	fill_pattern(input, len);
 	rc = run_exec(c, id, cat, input, len, STDIN_TIMEOUT, &v, &err);
-	ck_assert_msg(rc == LP_OK, "%zu bytes through cat: %s: %s", len, lp_err_name(rc),
-	    err.message);
+	ck_assert_msg(rc == LP_OK, "%zu bytes through cat: %s: %s", len,
+	    lp_err_name(rc), err.message);
 	ck_assert_int_eq(result_int(v, "status"), 0);
 	ck_assert_ptr_nonnull(o = lp_value_get(v, "stdout"));
 	ck_assert_int_eq(o->type, MSGPACK_OBJECT_BIN);
 	ck_assert_uint_eq(o->via.bin.size, want);
-	ck_assert_msg(memcmp(o->via.bin.ptr, input, want) == 0, "%zu bytes through cat differ",
-	    len);
-	ck_assert(lp_value_get(v, "truncated")->via.boolean == (len > BIG_OUTPUT_MAX));
+	ck_assert_msg(memcmp(o->via.bin.ptr, input, want) == 0,
+	    "%zu bytes through cat differ", len);
+	ck_assert(lp_value_get(v, "truncated")->via.boolean ==
+	    (len > BIG_OUTPUT_MAX));
 	lp_value_free(v);
 	free(input);
 	lp_client_free(c);
@@ -282,7 +296,8 @@ START_TEST(exec_answers_a_program_that_leaves_its_stdin_unread)
 	uint64_t id = acquire(c);
 	const char *const head[] = { "head", "-c", "5", NULL };
 	const char *const quit[] = { "sh", "-c", "exit 7", NULL };
-	const char *const talk[] = { "sh", "-c", "head -c 100000 /dev/zero; exit 7", NULL };
+	const char *const talk[] = { "sh", "-c",
+		"head -c 100000 /dev/zero; exit 7", NULL };
 	size_t len = 1u << 20;
 	char *input = malloc(len);
 	struct lp_value *v;
@@ -291,17 +306,21 @@ START_TEST(exec_answers_a_program_that_leaves_its_stdin_unread)
 	ck_assert_ptr_nonnull(input);
 	fill_pattern(input, len);
 	/* Reads a little, then closes its stdin and exits. */
-	ck_assert(run_exec(c, id, head, input, len, STDIN_TIMEOUT, &v, &err) == LP_OK);
+	ck_assert(run_exec(c, id, head, input, len, STDIN_TIMEOUT, &v, &err) ==
+	    LP_OK);
 	ck_assert_int_eq(result_int(v, "status"), 0);
 	ck_assert_int_eq(lp_value_get(v, "stdout")->via.bin.size, 5);
-	ck_assert(memcmp(lp_value_get(v, "stdout")->via.bin.ptr, input, 5) == 0);
+	ck_assert(
+	    memcmp(lp_value_get(v, "stdout")->via.bin.ptr, input, 5) == 0);
 	lp_value_free(v);
 	/* Reads nothing. */
-	ck_assert(run_exec(c, id, quit, input, len, STDIN_TIMEOUT, &v, &err) == LP_OK);
+	ck_assert(run_exec(c, id, quit, input, len, STDIN_TIMEOUT, &v, &err) ==
+	    LP_OK);
 	ck_assert_int_eq(result_int(v, "status"), 7);
 	lp_value_free(v);
 	/* Reads nothing, and writes more than its stdout pipe holds before it exits. */
-	ck_assert(run_exec(c, id, talk, input, len, STDIN_TIMEOUT, &v, &err) == LP_OK);
+	ck_assert(run_exec(c, id, talk, input, len, STDIN_TIMEOUT, &v, &err) ==
+	    LP_OK);
 	ck_assert_int_eq(result_int(v, "status"), 7);
 	ck_assert_int_eq(lp_value_get(v, "stdout")->via.bin.size, 100000);
 	lp_value_free(v);
@@ -330,13 +349,14 @@ START_TEST(exec_timeout_kills_what_it_started)
 
 	snprintf(path, sizeof path, "%s/child.pid", d.dir);
 	snprintf(script, sizeof script, "sleep 300 & echo $! > %s; wait", path);
-	ck_assert_int_eq(run_sh(c, id, script, NULL, 0.5, &v, &err), LP_ERR_JOB_TIMEOUT);
+	ck_assert_int_eq(run_sh(c, id, script, NULL, 0.5, &v, &err),
+	    LP_ERR_JOB_TIMEOUT);
 	ck_assert_ptr_nonnull(f = fopen(path, "r"));
 	ck_assert_int_eq(fscanf(f, "%d", &child), 1);
 	fclose(f);
 	unlink(path);
-	ck_assert_msg(wait_until(process_gone, &child), "the background child %d survived",
-	    (int)child);
+	ck_assert_msg(wait_until(process_gone, &child),
+	    "the background child %d survived", (int)child);
 	/* And the lease works on the replacement worker. */
 	ck_assert(run_sh(c, id, "exit 0", NULL, 0, &v, &err) == LP_OK);
 	lp_value_free(v);
@@ -353,7 +373,8 @@ read_pid(const char *name)
 	int pid = 0;
 
 	snprintf(path, sizeof path, "%s/%s", d.dir, name);
-	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s: %s", path,
+	    strerror(errno));
 	ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
 	fclose(f);
 	unlink(path);
@@ -406,16 +427,19 @@ session_gone(void *arg)
 static void
 setsid_script(char *buf, size_t len, const char *then)
 {
-	snprintf(buf, len, "exec >/dev/null 2>&1; "
+	snprintf(buf, len,
+	    "exec >/dev/null 2>&1; "
 	    "setsid sh -c 'echo $$ > %s/sid.tmp && mv %s/sid.tmp %s/sid.pid; exec sleep 300' & "
-	    "while [ ! -e %s/sid.pid ]; do sleep 0.01; done; %s", d.dir, d.dir, d.dir, d.dir, then);
+	    "while [ ! -e %s/sid.pid ]; do sleep 0.01; done; %s",
+	    d.dir, d.dir, d.dir, d.dir, then);
 }
 
 static void
 assert_session_ends(pid_t sid)
 {
 	ck_assert_int_gt(sid, 1);
-	ck_assert_msg(wait_until(session_gone, &sid), "session %d of the job survived", (int)sid);
+	ck_assert_msg(wait_until(session_gone, &sid),
+	    "session %d of the job survived", (int)sid);
 }
 
 /* The script: a background process with no output to wait for. */
@@ -429,12 +453,15 @@ START_TEST(a_job_leaves_no_process_behind_its_answer)
 	pid_t bg;
 
 	snprintf(script, sizeof script,
-	    "exec >/dev/null 2>&1; sleep 300 & echo $! > %s/bg.pid; echo x", d.dir);
+	    "exec >/dev/null 2>&1; sleep 300 & echo $! > %s/bg.pid; echo x",
+	    d.dir);
 	ck_assert(run_sh(c, id, script, NULL, 0, &v, &err) == LP_OK);
 	lp_value_free(v);
 	bg = read_pid("bg.pid");
-	ck_assert_msg(wait_until(process_gone, &bg), "the background child %d survived", (int)bg);
-	daemon_wait_log(&d, "exec left 1 process running; the worker killed it");
+	ck_assert_msg(wait_until(process_gone, &bg),
+	    "the background child %d survived", (int)bg);
+	daemon_wait_log(&d,
+	    "exec left 1 process running; the worker killed it");
 	lp_client_free(c);
 }
 END_TEST
@@ -460,24 +487,27 @@ START_TEST(an_exec_job_is_not_followed_by_a_search_for_processes)
 	lp_client_free(c);
 	status = daemon_stop(&d);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert_msg(daemon_log_contains(&d, "looking for processes the modules' init left"),
+	ck_assert_msg(daemon_log_contains(&d,
+			  "looking for processes the modules' init left"),
 	    "no search at the worker's start in %s", d.log);
-	ck_assert_msg(!daemon_log_contains(&d, "looking for processes exec left"),
+	ck_assert_msg(
+	    !daemon_log_contains(&d, "looking for processes exec left"),
 	    "a search after an exec in %s", d.log);
 }
 END_TEST
 
 /* Runs a job that leaves a session of its own (then running `then`): the session's id. */
 static pid_t
-run_leaving_session(struct lp_client *c, uint64_t lease, const char *then, double timeout,
-    enum lp_err want)
+run_leaving_session(struct lp_client *c, uint64_t lease, const char *then,
+    double timeout, enum lp_err want)
 {
 	struct lp_value *v = NULL;
 	char script[512];
 	struct lp_error err;
 
 	setsid_script(script, sizeof script, then);
-	ck_assert_int_eq(run_sh(c, lease, script, NULL, timeout, &v, &err), want);
+	ck_assert_int_eq(run_sh(c, lease, script, NULL, timeout, &v, &err),
+	    want);
 	lp_value_free(v);
 	return read_pid("sid.pid");
 }
@@ -486,7 +516,8 @@ START_TEST(a_job_leaves_no_session_behind_its_answer)
 {
 	struct lp_client *c = daemon_connect(&d);
 
-	assert_session_ends(run_leaving_session(c, acquire(c), "echo done", 0, LP_OK));
+	assert_session_ends(
+	    run_leaving_session(c, acquire(c), "echo done", 0, LP_OK));
 	lp_client_free(c);
 }
 END_TEST
@@ -496,7 +527,8 @@ log_has_either(void *arg)
 {
 	const char *const *texts = arg;
 
-	return daemon_log_contains(&d, texts[0]) || daemon_log_contains(&d, texts[1]);
+	return daemon_log_contains(&d, texts[0]) ||
+	    daemon_log_contains(&d, texts[1]);
 }
 
 /*
@@ -515,25 +547,28 @@ assert_timeout_ends_session(bool kill_the_fork_server, const char *logged[2])
 
 	if (kill_the_fork_server)
 		kill_fork_server(&d);
-	assert_session_ends(run_leaving_session(c, id, "sleep 300", 1.0, LP_ERR_JOB_TIMEOUT));
-	ck_assert_msg(wait_until(log_has_either, logged), "no '%s' nor '%s' in %s", logged[0],
-	    logged[1], d.log);
+	assert_session_ends(
+	    run_leaving_session(c, id, "sleep 300", 1.0, LP_ERR_JOB_TIMEOUT));
+	ck_assert_msg(wait_until(log_has_either, logged),
+	    "no '%s' nor '%s' in %s", logged[0], logged[1], d.log);
 	lp_client_free(c);
 }
 
 /* The worker is killed at the timeout: what left its group goes to the fork server. */
 START_TEST(a_job_leaves_no_session_behind_its_timeout)
 {
-	assert_timeout_ends_session(false, (const char *[2]){
-	    "running; the fork server killed", "left running by workers that ended" });
+	assert_timeout_ends_session(false,
+	    (const char *[2]){ "running; the fork server killed",
+		"left running by workers that ended" });
 }
 END_TEST
 
 /* With its fork server dead, the worker is the daemon's child, and so is what it leaves. */
 START_TEST(a_job_leaves_no_session_behind_a_worker_the_daemon_adopted)
 {
-	assert_timeout_ends_session(true, (const char *[2]){
-	    "running; the daemon killed", "left running by workers of a fork server that died" });
+	assert_timeout_ends_session(true,
+	    (const char *[2]){ "running; the daemon killed",
+		"left running by workers of a fork server that died" });
 }
 END_TEST
 
@@ -619,12 +654,14 @@ START_TEST(the_stop_leaves_no_worker_or_process_behind)
 	ck_assert_uint_eq(n, 2);
 	status = daemon_stop(&d);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert_msg(proc_state(fork_server) == '?', "the fork server %d outlived the daemon",
-	    (int)fork_server);
+	ck_assert_msg(proc_state(fork_server) == '?',
+	    "the fork server %d outlived the daemon", (int)fork_server);
 	for (unsigned i = 0; i < n; i++)
-		ck_assert_msg(proc_state(workers[i]) == '?', "worker %d outlived the daemon (%c)",
-		    (int)workers[i], proc_state(workers[i]));
-	ck_assert_msg(session_gone(&sid), "session %d of the job outlived the daemon", (int)sid);
+		ck_assert_msg(proc_state(workers[i]) == '?',
+		    "worker %d outlived the daemon (%c)", (int)workers[i],
+		    proc_state(workers[i]));
+	ck_assert_msg(session_gone(&sid),
+	    "session %d of the job outlived the daemon", (int)sid);
 	lp_args_free(a);
 	lp_client_free(c);
 }
@@ -637,7 +674,8 @@ START_TEST(exec_needs_a_pool_that_allows_it)
 	struct lp_value *v;
 	struct lp_error err;
 
-	ck_assert_int_eq(run_sh(c, id, "exit 0", NULL, 0, &v, &err), LP_ERR_PERMISSION_DENIED);
+	ck_assert_int_eq(run_sh(c, id, "exit 0", NULL, 0, &v, &err),
+	    LP_ERR_PERMISSION_DENIED);
 	ck_assert_ptr_nonnull(strstr(err.message, "'cpu'"));
 	ck_assert(daemon_log_contains(&d, "exec refused"));
 	lp_client_free(c);
@@ -692,7 +730,9 @@ new_worker_serves(void *arg)
  */
 START_TEST(workers_are_recycled_under_a_stream_of_runs)
 {
-	enum { PAIRS = 40 };
+	enum {
+		PAIRS = 40
+	};
 	struct lp_client *c = daemon_connect(&d);
 	static struct outcome pids[PAIRS], spins[PAIRS];
 	struct lp_args *two_ms = lp_args_new();
@@ -703,10 +743,10 @@ START_TEST(workers_are_recycled_under_a_stream_of_runs)
 
 	lp_args_int(two_ms, 2000);
 	for (int i = 0; i < PAIRS; i++) {
-		ck_assert(lp_run_async(c, lease, "testjobs.pid", NULL, record, &pids[i],
-		    &err) == LP_OK);
-		ck_assert(lp_run_async(c, lease, "spin", two_ms, record, &spins[i],
-		    &err) == LP_OK);
+		ck_assert(lp_run_async(c, lease, "testjobs.pid", NULL, record,
+			      &pids[i], &err) == LP_OK);
+		ck_assert(lp_run_async(c, lease, "spin", two_ms, record,
+			      &spins[i], &err) == LP_OK);
 	}
 	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
 	for (int i = 0; i < PAIRS; i++) {
@@ -814,15 +854,18 @@ START_TEST(reload_changes_sizes_and_timeouts_without_dropping_work)
 	uint64_t id = acquire(a);
 
 	lp_args_double(slow, 0.5);
-	ck_assert(lp_run_async(a, id, "sleep", slow, NULL, NULL, &err) == LP_OK);
+	ck_assert(
+	    lp_run_async(a, id, "sleep", slow, NULL, NULL, &err) == LP_OK);
 	ck_assert(lp_client_process(a, &err) == LP_OK);
 	ck_assert(wait_stats(b, "pools.cpu.runs_in_flight", 1));
-	rewrite_config("[pool cpu]\nexecutors_max = 2\nworkers = 1\njob_timeout = 0.3\n"
+	rewrite_config(
+	    "[pool cpu]\nexecutors_max = 2\nworkers = 1\njob_timeout = 0.3\n"
 	    "socket_mode = 0600\n");
 	/* socket_mode is not a pool key: the whole file is refused, nothing changes. */
 	reload_and_wait("reload failed");
 	ck_assert_int_eq(stats_int(b, "pools.cpu.executors.max"), 1);
-	rewrite_config("[daemon]\nsocket_mode = 0660\n"
+	rewrite_config(
+	    "[daemon]\nsocket_mode = 0660\n"
 	    "[pool cpu]\nexecutors_max = 2\nworkers = 1\njob_timeout = 0.3\n");
 	reload_and_wait("configuration reloaded");
 	ck_assert(daemon_log_contains(&d, "socket_mode changed"));
@@ -834,7 +877,8 @@ START_TEST(reload_changes_sizes_and_timeouts_without_dropping_work)
 	/* The new job_timeout applies to new runs. */
 	lp_args_clear(slow);
 	lp_args_double(slow, 30);
-	ck_assert_int_eq(lp_run(b, second.id, "sleep", slow, &v, &err), LP_ERR_JOB_TIMEOUT);
+	ck_assert_int_eq(lp_run(b, second.id, "sleep", slow, &v, &err),
+	    LP_ERR_JOB_TIMEOUT);
 	lp_args_free(slow);
 	lp_client_free(a);
 	lp_client_free(b);
@@ -842,8 +886,8 @@ START_TEST(reload_changes_sizes_and_timeouts_without_dropping_work)
 END_TEST
 
 static enum lp_err
-run_str(struct lp_client *c, uint64_t lease, const char *fn, const char *arg, int64_t num,
-    struct lp_error *err)
+run_str(struct lp_client *c, uint64_t lease, const char *fn, const char *arg,
+    int64_t num, struct lp_error *err)
 {
 	struct lp_args *a = lp_args_new();
 	struct lp_value *v = NULL;
@@ -868,7 +912,8 @@ START_TEST(worker_output_reaches_the_log_tagged)
 	char *flood, *longline;
 
 	ck_assert(lp_acquire(c, &opts, &lease, &err) == LP_OK);
-	ck_assert(run_str(c, lease.id, "testjobs.print", "hello from the job\n", 0, &err) == LP_OK);
+	ck_assert(run_str(c, lease.id, "testjobs.print", "hello from the job\n",
+		      0, &err) == LP_OK);
 	daemon_wait_log(&d, "testjobs.print for alice: hello from the job");
 	/*
 	 * An endless line is cut, not buffered without bound.  Before the
@@ -877,14 +922,16 @@ START_TEST(worker_output_reaches_the_log_tagged)
 	ck_assert_ptr_nonnull(longline = malloc(5001));
 	memset(longline, 'y', 5000);
 	longline[5000] = '\0';
-	ck_assert(run_str(c, lease.id, "testjobs.print", longline, 0, &err) == LP_OK);
+	ck_assert(
+	    run_str(c, lease.id, "testjobs.print", longline, 0, &err) == LP_OK);
 	daemon_wait_log(&d, "yyyy [...]");
 	/* A flood is cut down to a burst, and what was dropped is counted. */
 	ck_assert_ptr_nonnull(flood = malloc(2 * 2000 + 1));
 	for (int i = 0; i < 2000; i++)
 		memcpy(flood + 2 * i, "x\n", 2);
 	flood[4000] = '\0';
-	ck_assert(run_str(c, lease.id, "testjobs.print", flood, 0, &err) == LP_OK);
+	ck_assert(
+	    run_str(c, lease.id, "testjobs.print", flood, 0, &err) == LP_OK);
 	daemon_wait_log(&d, "lines of output dropped");
 	free(flood);
 	free(longline);
@@ -922,9 +969,11 @@ stream_send(struct stream *s)
 {
 	struct lp_error err;
 
-	for (; s->sent < s->total && s->sent - s->answered < STREAM_DEPTH; s->sent++)
-		ck_assert_msg(lp_run_async(s->c, s->lease, "spin", s->args, stream_answered, s,
-		    &err) == LP_OK, "run: %s", err.message);
+	for (; s->sent < s->total && s->sent - s->answered < STREAM_DEPTH;
+	     s->sent++)
+		ck_assert_msg(lp_run_async(s->c, s->lease, "spin", s->args,
+				  stream_answered, s, &err) == LP_OK,
+		    "run: %s", err.message);
 }
 
 static void
@@ -934,7 +983,8 @@ stream_more(struct stream *s, unsigned runs)
 
 	s->total += runs;
 	stream_send(s);
-	ck_assert_msg(lp_client_wait_all(s->c, &err) == LP_OK, "wait: %s", err.message);
+	ck_assert_msg(lp_client_wait_all(s->c, &err) == LP_OK, "wait: %s",
+	    err.message);
 	ck_assert_uint_eq(s->answered, s->total);
 	ck_assert_uint_eq(s->failed, 0);
 }
@@ -947,13 +997,17 @@ stream_more(struct stream *s, unsigned runs)
  */
 START_TEST(a_worker_that_is_never_idle_costs_no_memory_per_run)
 {
-	enum { RUNS = 300000 };
+	enum {
+		RUNS = 300000
+	};
 	struct lp_client *c = daemon_connect(&d);
-	struct stream s = { .c = c, .lease = acquire(c), .args = lp_args_new() };
+	struct stream s = { .c = c,
+		.lease = acquire(c),
+		.args = lp_args_new() };
 	long before;
 
 	lp_args_int(s.args, 10);
-	stream_more(&s, 20000);		/* the heap's working size */
+	stream_more(&s, 20000); /* the heap's working size */
 	before = proc_status_kib(d.pid, "RssAnon");
 	stream_more(&s, RUNS);
 	/* A run pointer kept per run would be 2.3 MiB. */
@@ -975,14 +1029,16 @@ START_TEST(memory_limit_contains_a_greedy_job)
 	rc = run_str(c, lease.id, "testjobs.alloc", NULL, 1024, &err);
 	ck_assert_msg(rc == LP_ERR_JOB_FAILED || rc == LP_ERR_WORKER_CRASHED,
 	    "alloc of 1 GiB: %s", lp_err_name(rc));
-	ck_assert(run_str(c, lease.id, "testjobs.alloc", NULL, 16, &err) == LP_OK);
+	ck_assert(
+	    run_str(c, lease.id, "testjobs.alloc", NULL, 16, &err) == LP_OK);
 	lp_client_free(c);
 }
 END_TEST
 
 /* An echo of size bytes: LP_OK, or the code of its error with the message in err. */
 static enum lp_err
-echo_bytes(struct lp_client *c, uint64_t lease, size_t size, struct lp_error *err)
+echo_bytes(struct lp_client *c, uint64_t lease, size_t size,
+    struct lp_error *err)
 {
 	char *big = malloc(size + 1);
 	enum lp_err rc;
@@ -1000,8 +1056,10 @@ assert_out_of_memory(struct lp_client *c, uint64_t lease, size_t size)
 {
 	struct lp_error err;
 
-	ck_assert_int_eq(echo_bytes(c, lease, size, &err), LP_ERR_LIMIT_EXCEEDED);
-	ck_assert_msg(strstr(err.message, "out of memory (memory_limit 64K)") != NULL,
+	ck_assert_int_eq(echo_bytes(c, lease, size, &err),
+	    LP_ERR_LIMIT_EXCEEDED);
+	ck_assert_msg(strstr(err.message, "out of memory (memory_limit 64K)") !=
+		NULL,
 	    "echo of %zu bytes: %s", size, err.message);
 }
 
@@ -1027,7 +1085,8 @@ END_TEST
 static void
 start_tiny_exec_pool(void)
 {
-	daemon_start(&d, "[pool cpu]\nexecutors_max = 1\nworkers = 1\nexec = yes\n"
+	daemon_start(&d,
+	    "[pool cpu]\nexecutors_max = 1\nworkers = 1\nexec = yes\n"
 	    "memory_limit = 64K\n");
 }
 
@@ -1057,9 +1116,10 @@ START_TEST(exec_out_of_memory_says_so)
 		}
 		failed++;
 		ck_assert_msg(strstr(err.message, "out of memory") != NULL ||
-		    strstr(err.message, "Cannot allocate memory") != NULL,
+			strstr(err.message, "Cannot allocate memory") != NULL,
 		    "%zu bytes: %s", len, err.message);
-		ck_assert_msg(strstr(err.message, "cannot start programs") == NULL,
+		ck_assert_msg(strstr(err.message, "cannot start programs") ==
+			NULL,
 		    "%zu bytes: %s", len, err.message);
 	}
 	ck_assert_uint_gt(failed, 0);
@@ -1098,18 +1158,21 @@ workers_suite(void)
 	tcase_add_test(tc, exec_reports_what_cannot_run);
 	tcase_add_test(tc, exec_timeout_kills_what_it_started);
 	tcase_add_test(tc, a_job_leaves_no_process_behind_its_answer);
-	tcase_add_test(tc, an_exec_job_is_not_followed_by_a_search_for_processes);
+	tcase_add_test(tc,
+	    an_exec_job_is_not_followed_by_a_search_for_processes);
 	tcase_add_test(tc, a_job_leaves_no_session_behind_its_answer);
 	tcase_add_test(tc, a_job_leaves_no_session_behind_its_timeout);
-	tcase_add_test(tc, a_job_leaves_no_session_behind_a_worker_the_daemon_adopted);
+	tcase_add_test(tc,
+	    a_job_leaves_no_session_behind_a_worker_the_daemon_adopted);
 	tcase_add_test(tc, a_recycled_worker_leaves_no_process_behind);
 	tcase_add_test(tc, worker_is_recycled_after_max_jobs);
 	tcase_add_test(tc, worker_holds_only_its_channel);
 	tcase_add_test(tc, workers_run_as_batch_tasks_unless_told_otherwise);
 
-	tc = integration_case(s, "exec stdin", start_big_exec_pool, stop_daemon);
-	tcase_add_loop_test(tc, exec_stdin_of_any_size_comes_back_through_cat, 0,
-	    sizeof stdin_sizes / sizeof stdin_sizes[0]);
+	tc =
+	    integration_case(s, "exec stdin", start_big_exec_pool, stop_daemon);
+	tcase_add_loop_test(tc, exec_stdin_of_any_size_comes_back_through_cat,
+	    0, sizeof stdin_sizes / sizeof stdin_sizes[0]);
 	tcase_add_test(tc, exec_answers_a_program_that_leaves_its_stdin_unread);
 
 	tc = integration_case(s, "stop", start_stopping_pool, stop_daemon);
@@ -1123,14 +1186,17 @@ workers_suite(void)
 	 * so no address-space limit can hold a sanitized worker.  `make check`
 	 * runs it.
 	 */
-	tc = integration_case(s, "memory limit", start_limited_pool, stop_daemon);
+	tc = integration_case(s, "memory limit", start_limited_pool,
+	    stop_daemon);
 	tcase_add_test(tc, memory_limit_contains_a_greedy_job);
 	tcase_add_test(tc, a_reload_of_memory_limit_reaches_running_workers);
 
-	tc = integration_case(s, "tiny memory limit", start_tiny_pool, stop_daemon);
+	tc = integration_case(s, "tiny memory limit", start_tiny_pool,
+	    stop_daemon);
 	tcase_add_test(tc, memory_limit_failures_say_so);
 
-	tc = integration_case(s, "tiny memory limit exec", start_tiny_exec_pool, stop_daemon);
+	tc = integration_case(s, "tiny memory limit exec", start_tiny_exec_pool,
+	    stop_daemon);
 	tcase_add_test(tc, exec_out_of_memory_says_so);
 
 	/* Nor under ASan: its quarantine holds on to freed memory. */
@@ -1138,13 +1204,16 @@ workers_suite(void)
 	tcase_add_test(tc, a_worker_that_is_never_idle_costs_no_memory_per_run);
 #endif
 
-	tc = integration_case(s, "recycling", start_recycling_pool, stop_daemon);
+	tc =
+	    integration_case(s, "recycling", start_recycling_pool, stop_daemon);
 	tcase_add_test(tc, workers_are_recycled_under_a_stream_of_runs);
 
-	tc = integration_case(s, "exec refused", start_no_exec_pool, stop_daemon);
+	tc = integration_case(s, "exec refused", start_no_exec_pool,
+	    stop_daemon);
 	tcase_add_test(tc, exec_needs_a_pool_that_allows_it);
 
 	tc = integration_case(s, "reload", start_no_exec_pool, stop_daemon);
-	tcase_add_test(tc, reload_changes_sizes_and_timeouts_without_dropping_work);
+	tcase_add_test(tc,
+	    reload_changes_sizes_and_timeouts_without_dropping_work);
 	return s;
 }

@@ -6,7 +6,8 @@
 #include <leasepool/job.h>
 
 static int
-job_noop(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_noop(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	msgpack_pack_nil(lp_job_result(job));
 	return 0;

@@ -33,10 +33,10 @@ static pthread_mutex_t the_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	pthread_once_t once;
 	pthread_mutex_t lock;
-	pthread_cond_t changed;		/* on the monotonic clock */
-	unsigned releases;		/* release calls so far */
-	unsigned waiting;		/* rendezvous callers of the current round */
-	unsigned rounds;		/* rendezvous rounds that met */
+	pthread_cond_t changed; /* on the monotonic clock */
+	unsigned releases;	/* release calls so far */
+	unsigned waiting;	/* rendezvous callers of the current round */
+	unsigned rounds;	/* rendezvous rounds that met */
 } meet = {
 	.once = PTHREAD_ONCE_INIT,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -98,18 +98,21 @@ pack_bool(struct lp_job *job, bool v)
 static bool
 meet_wait(const struct timespec *deadline)
 {
-	return pthread_cond_timedwait(&meet.changed, &meet.lock, deadline) != ETIMEDOUT;
+	return pthread_cond_timedwait(&meet.changed, &meet.lock, deadline) !=
+	    ETIMEDOUT;
 }
 
 static int
-hold(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+hold(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	struct timespec deadline;
 	unsigned releases;
 	double seconds;
 	bool released;
 
-	if (args->via.array.size != 1 || !seconds_arg(&args->via.array.ptr[0], &seconds))
+	if (args->via.array.size != 1 ||
+	    !seconds_arg(&args->via.array.ptr[0], &seconds))
 		return lp_job_fail(job, "hold takes a number of seconds");
 	pthread_once(&meet.once, meet_init);
 	deadline = deadline_after(seconds);
@@ -130,7 +133,8 @@ hold(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwarg
 }
 
 static int
-held(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+held(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	bool busy = pthread_mutex_trylock(&the_lock) == EBUSY;
 
@@ -141,7 +145,8 @@ held(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwarg
 }
 
 static int
-release(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+release(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	pthread_once(&meet.once, meet_init);
 	pthread_mutex_lock(&meet.lock);
@@ -153,7 +158,8 @@ release(struct lp_job *job, const msgpack_object *args, const msgpack_object *kw
 }
 
 static int
-take(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+take(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	pthread_mutex_lock(&the_lock);
 	pthread_mutex_unlock(&the_lock);
@@ -162,7 +168,8 @@ take(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwarg
 }
 
 static int
-rendezvous(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+rendezvous(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	const msgpack_object *a = args->via.array.ptr;
 	struct timespec deadline;
@@ -170,9 +177,11 @@ rendezvous(struct lp_job *job, const msgpack_object *args, const msgpack_object 
 	double seconds;
 	bool met;
 
-	if (args->via.array.size != 2 || a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	if (args->via.array.size != 2 ||
+	    a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 	    a[0].via.u64 > 1000000 || !seconds_arg(&a[1], &seconds))
-		return lp_job_fail(job, "rendezvous takes a number of callers and of seconds");
+		return lp_job_fail(job,
+		    "rendezvous takes a number of callers and of seconds");
 	pthread_once(&meet.once, meet_init);
 	deadline = deadline_after(seconds);
 	pthread_mutex_lock(&meet.lock);

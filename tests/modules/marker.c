@@ -12,7 +12,7 @@
 
 #include <leasepool/job.h>
 
-static void __attribute__((constructor))
+static __attribute__((constructor)) void
 leave_mark(void)
 {
 	char mark[PATH_MAX];
@@ -27,7 +27,8 @@ leave_mark(void)
 }
 
 static int
-job_noop(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_noop(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	msgpack_pack_nil(lp_job_result(job));
 	return 0;

@@ -55,9 +55,11 @@ uint_arg(struct lp_job *job, const msgpack_object *args, uint64_t *v)
 }
 
 static bool
-str_arg(struct lp_job *job, const msgpack_object *args, const char **p, size_t *len)
+str_arg(struct lp_job *job, const msgpack_object *args, const char **p,
+    size_t *len)
 {
-	if (args->via.array.size != 1 || args->via.array.ptr[0].type != MSGPACK_OBJECT_STR) {
+	if (args->via.array.size != 1 ||
+	    args->via.array.ptr[0].type != MSGPACK_OBJECT_STR) {
 		lp_job_fail(job, "takes one string");
 		return false;
 	}
@@ -75,13 +77,15 @@ touch(volatile char *p, size_t len)
 }
 
 static int
-job_abort(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_abort(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	abort();
 }
 
 static int
-job_segv(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_segv(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	/* A sanitizer's SEGV handler would turn the signal into exit(1). */
 	signal(SIGSEGV, SIG_DFL);
@@ -90,7 +94,8 @@ job_segv(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 }
 
 static int
-job_exit(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_exit(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	uint64_t code;
 
@@ -100,7 +105,8 @@ job_exit(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 }
 
 static int
-job_fork(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_fork(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	uint64_t stay;
 	pid_t pid;
@@ -120,7 +126,8 @@ job_fork(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 }
 
 static int
-job_hang(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_hang(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	/* pause() only ever returns after a handled signal, and none is handled. */
 	while (pause() == -1 && errno == EINTR)
@@ -129,7 +136,8 @@ job_hang(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 }
 
 static int
-job_fail(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_fail(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	const char *msg;
 	size_t len;
@@ -140,15 +148,18 @@ job_fail(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 }
 
 static int
-job_leak(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_leak(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	uint64_t mib;
 	void **block;
 
 	if (!uint_arg(job, args, &mib))
 		return -1;
-	if (mib > SIZE_MAX / MIB || (block = malloc(mib * MIB + sizeof *block)) == NULL)
-		return lp_job_fail(job, "cannot allocate %llu MiB", (unsigned long long)mib);
+	if (mib > SIZE_MAX / MIB ||
+	    (block = malloc(mib * MIB + sizeof *block)) == NULL)
+		return lp_job_fail(job, "cannot allocate %llu MiB",
+		    (unsigned long long)mib);
 	touch((volatile char *)block, mib * MIB + sizeof *block);
 	*block = leaked;
 	leaked = block;
@@ -158,7 +169,8 @@ job_leak(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 }
 
 static int
-job_alloc(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_alloc(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	volatile char *p;
 	uint64_t mib;
@@ -166,7 +178,8 @@ job_alloc(struct lp_job *job, const msgpack_object *args, const msgpack_object *
 	if (!uint_arg(job, args, &mib))
 		return -1;
 	if (mib > SIZE_MAX / MIB || (p = malloc(mib * MIB)) == NULL)
-		return lp_job_fail(job, "cannot allocate %llu MiB", (unsigned long long)mib);
+		return lp_job_fail(job, "cannot allocate %llu MiB",
+		    (unsigned long long)mib);
 	touch(p, mib * MIB);
 	free((void *)p);
 	msgpack_pack_true(lp_job_result(job));
@@ -174,7 +187,8 @@ job_alloc(struct lp_job *job, const msgpack_object *args, const msgpack_object *
 }
 
 static int
-job_big(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_big(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	static const char zeros[4096];
 	msgpack_packer *pk = lp_job_result(job);
@@ -195,14 +209,16 @@ job_big(struct lp_job *job, const msgpack_object *args, const msgpack_object *kw
 }
 
 static int
-job_pid(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_pid(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	msgpack_pack_int64(lp_job_result(job), getpid());
 	return 0;
 }
 
 static int
-job_inited(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_inited(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	if (init_pid == getpid())
 		msgpack_pack_true(lp_job_result(job));
@@ -212,7 +228,8 @@ job_inited(struct lp_job *job, const msgpack_object *args, const msgpack_object 
 }
 
 static int
-job_two(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_two(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	msgpack_pack_nil(lp_job_result(job));
 	msgpack_pack_nil(lp_job_result(job));
@@ -220,7 +237,8 @@ job_two(struct lp_job *job, const msgpack_object *args, const msgpack_object *kw
 }
 
 static int
-job_none(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_none(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	return 0;
 }
@@ -239,7 +257,8 @@ write_all(int fd, const char *p, size_t len)
 }
 
 static int
-job_print(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_print(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	const char *text;
 	size_t len;
@@ -253,7 +272,8 @@ job_print(struct lp_job *job, const msgpack_object *args, const msgpack_object *
 }
 
 static int
-job_args(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_args(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	msgpack_packer *pk = lp_job_result(job);
 
@@ -264,7 +284,8 @@ job_args(struct lp_job *job, const msgpack_object *args, const msgpack_object *k
 }
 
 static int
-job_fini_file(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_fini_file(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	const char *path;
 	size_t len;

@@ -8,7 +8,8 @@
 int lp_job_no_such_function(struct lp_job *job);
 
 static int
-job_noop(struct lp_job *job, const msgpack_object *args, const msgpack_object *kwargs)
+job_noop(struct lp_job *job, const msgpack_object *args,
+    const msgpack_object *kwargs)
 {
 	return lp_job_no_such_function(job);
 }

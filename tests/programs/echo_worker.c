@@ -16,8 +16,18 @@
 
 #include <msgpack.h>
 
-enum { READY = 1, JOB = 2, RESULT = 3, RECALL = 4 };
-enum { OK = 0, NO_SUCH_FUNCTION = 5, JOB_FAILED = 13, INTERNAL = 16 };
+enum {
+	READY = 1,
+	JOB = 2,
+	RESULT = 3,
+	RECALL = 4
+};
+enum {
+	OK = 0,
+	NO_SUCH_FUNCTION = 5,
+	JOB_FAILED = 13,
+	INTERNAL = 16
+};
 
 static int
 read_all(void *buf, size_t len)
@@ -58,7 +68,8 @@ put32(unsigned char *p, uint32_t v)
 static uint32_t
 get32(const unsigned char *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
 }
 
 static void
@@ -83,7 +94,8 @@ send_error(uint32_t job, int code, const char *message)
 static double
 number(const msgpack_object *args)
 {
-	const msgpack_object *a = args->via.array.size > 0 ? &args->via.array.ptr[0] : NULL;
+	const msgpack_object *a =
+	    args->via.array.size > 0 ? &args->via.array.ptr[0] : NULL;
 
 	if (a != NULL && a->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 		return (double)a->via.u64;
@@ -99,19 +111,23 @@ run_job(uint32_t id, const msgpack_object *job)
 	char fn[64], msg[128];
 
 	if (job->type != MSGPACK_OBJECT_ARRAY || job->via.array.size != 3 ||
-	    (e = job->via.array.ptr)[0].type != MSGPACK_OBJECT_STR || e[1].type != MSGPACK_OBJECT_ARRAY ||
+	    (e = job->via.array.ptr)[0].type != MSGPACK_OBJECT_STR ||
+	    e[1].type != MSGPACK_OBJECT_ARRAY ||
 	    e[2].type != MSGPACK_OBJECT_MAP) {
-		send_error(id, INTERNAL, "a job that is not [fn, args, kwargs]");
+		send_error(id, INTERNAL,
+		    "a job that is not [fn, args, kwargs]");
 		return;
 	}
-	snprintf(fn, sizeof fn, "%.*s", (int)e[0].via.str.size, e[0].via.str.ptr);
+	snprintf(fn, sizeof fn, "%.*s", (int)e[0].via.str.size,
+	    e[0].via.str.ptr);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	if (strcmp(fn, "echo") == 0 && e[1].via.array.size > 0) {
 		msgpack_pack_object(&pk, e[1].via.array.ptr[0]);
 	} else if (strcmp(fn, "sleep") == 0) {
 		double s = number(&e[1]);
-		struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+		struct timespec ts = { (time_t)s,
+			(long)((s - (double)(time_t)s) * 1e9) };
 
 		nanosleep(&ts, NULL);
 		msgpack_pack_nil(&pk);
@@ -140,7 +156,8 @@ run_job(uint32_t id, const msgpack_object *job)
 			fclose(f);
 		msgpack_pack_array(&pk, 3);
 		msgpack_pack_str_with_body(&pk, pool, strlen(pool));
-		msgpack_pack_int64(&pk, atoll(getenv("LEASEPOOL_MAX_RESULT_BYTES")));
+		msgpack_pack_int64(&pk,
+		    atoll(getenv("LEASEPOOL_MAX_RESULT_BYTES")));
 		msgpack_pack_str_with_body(&pk, caps, strlen(caps));
 	} else if (strcmp(fn, "crash") == 0) {
 		raise(SIGKILL);
@@ -148,9 +165,13 @@ run_job(uint32_t id, const msgpack_object *job)
 		write_all("this is not a frame\n", 20);
 		pause();
 	} else {
-		snprintf(msg, sizeof msg, strcmp(fn, "fail") == 0 ? "%s failed on purpose" :
-		    "no function named '%s'", fn);
-		send_error(id, strcmp(fn, "fail") == 0 ? JOB_FAILED : NO_SUCH_FUNCTION, msg);
+		snprintf(msg, sizeof msg,
+		    strcmp(fn, "fail") == 0 ? "%s failed on purpose" :
+					      "no function named '%s'",
+		    fn);
+		send_error(id,
+		    strcmp(fn, "fail") == 0 ? JOB_FAILED : NO_SUCH_FUNCTION,
+		    msg);
 		msgpack_sbuffer_destroy(&sb);
 		return;
 	}
@@ -176,11 +197,14 @@ main(int argc, char **argv)
 		msgpack_unpacked u;
 
 		if (h[8] == RECALL && len == 0)
-			continue;	/* this worker never looks for one: too late */
-		if (h[8] != JOB || (payload = malloc(len + 1)) == NULL || read_all(payload, len) == -1)
+			/* this worker never looks for one: too late */
+			continue;
+		if (h[8] != JOB || (payload = malloc(len + 1)) == NULL ||
+		    read_all(payload, len) == -1)
 			return 2;
 		msgpack_unpacked_init(&u);
-		if (msgpack_unpack_next(&u, payload, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
+		if (msgpack_unpack_next(&u, payload, len, NULL) !=
+			MSGPACK_UNPACK_SUCCESS ||
 		    u.data.type != MSGPACK_OBJECT_ARRAY)
 			return 2;
 		for (uint32_t i = 0; i < u.data.via.array.size; i++)

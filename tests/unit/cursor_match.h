@@ -40,7 +40,8 @@ cursor_matches(struct lp_cursor *c, const msgpack_object *o)
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		/* Bit for bit: NaN equals nothing. */
-		return memcmp(&head.via.f64, &o->via.f64, sizeof o->via.f64) == 0;
+		return memcmp(&head.via.f64, &o->via.f64, sizeof o->via.f64) ==
+		    0;
 	default:
 		/* Strings, bins and exts by content: the same bytes, read in place. */
 		return msgpack_object_equal(head, *o);

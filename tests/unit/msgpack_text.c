@@ -15,13 +15,13 @@
 #include "tests/unit/msgpack_text.h"
 
 struct cursor {
-	const char *text;	/* the whole text, for error messages */
+	const char *text; /* the whole text, for error messages */
 	const char *p;
 };
 
 static void value(struct cursor *c, msgpack_packer *pk);
 
-static void __attribute__((noreturn))
+static __attribute__((noreturn)) void
 syntax_error(const struct cursor *c, const char *what)
 {
 	ck_abort_msg("msgpack text: %s at offset %d of \"%s\"", what,
@@ -60,7 +60,7 @@ quoted(struct cursor *c, char **out)
 	size_t len = 0, size = 16, unit, n = 1, i;
 	char *s = malloc(size), *r;
 
-	c->p++;		/* the opening quote */
+	c->p++; /* the opening quote */
 	while (*c->p != '\'') {
 		if (*c->p == '\0')
 			syntax_error(c, "unterminated string");
@@ -133,8 +133,9 @@ number(struct cursor *c, msgpack_packer *pk)
 		syntax_error(c, "not a value");
 	f32 = *end == 'f';
 	c->p = end + f32;
-	integer = !f32 && strspn(start + (*start == '-'), "0123456789") ==
-	    (size_t)(end - start - (*start == '-'));
+	integer = !f32 &&
+	    strspn(start + (*start == '-'), "0123456789") ==
+		(size_t)(end - start - (*start == '-'));
 	if (pk == NULL)
 		return;
 	if (!integer && f32)
@@ -270,8 +271,8 @@ mt_decode(struct mt_object *m, const char *fmt, ...)
 	free(text);
 
 	msgpack_zone_init(&m->zone, 1024);
-	ret = msgpack_unpack(m->sbuf.data, m->sbuf.size, &off, &m->zone,
-	    &m->obj);
+	ret =
+	    msgpack_unpack(m->sbuf.data, m->sbuf.size, &off, &m->zone, &m->obj);
 	ck_assert_int_eq(ret, MSGPACK_UNPACK_SUCCESS);
 	return &m->obj;
 }

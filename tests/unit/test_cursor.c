@@ -16,24 +16,28 @@
 
 /* One value of every kind and every width, written in hex. */
 static const char *const encodings[] = {
-	"c0", "c2", "c3",
-	"00", "05", "7f", "e0", "ff",				/* fixints */
-	"ccff", "cd0100", "ce00010000", "cfffffffffffffffff",
-	"d005", "d080", "d1ff00", "d17fff", "d280000000",	/* int 8..32, both signs */
-	"d38000000000000000", "d30000000000000007",		/* int 64 */
-	"ca3fc00000", "ca7fc00000", "caff800000",		/* 1.5f, nanf, -inf f */
-	"cb3ff8000000000000", "cbfff8000000000000",		/* 1.5, NaN */
-	"a0", "a3616263", "bf" "61616161616161616161616161616161"
-	    "616161616161616161616161616161",			/* fixstr of 31 */
-	"d903616263", "da000161", "db0000000161",		/* str 8..32 */
-	"c4020001", "c50001ff", "c600000000",			/* bin 8..32 */
-	"c702056162", "c80001fe61", "c90000000001",		/* ext 8..32 */
-	"d40161", "d5016162", "d60161626364",			/* fixext 1, 2, 4 */
-	"d7016162636465666768",					/* fixext 8 */
-	"d80161626364656667686162636465666768",			/* fixext 16 */
-	"90", "93010203", "dc0002c0c2", "dd00000001c3",		/* arrays */
-	"80", "81a16101", "de00010102", "df00000001c0c0",	/* maps */
-	"92" "81a161" "93c0c2c3" "a3616263",			/* nested */
+	"c0", "c2", "c3", "00", "05", "7f", "e0", "ff", /* fixints */
+	"ccff", "cd0100", "ce00010000", "cfffffffffffffffff", "d005", "d080",
+	"d1ff00", "d17fff", "d280000000",	    /* int 8..32, both signs */
+	"d38000000000000000", "d30000000000000007", /* int 64 */
+	"ca3fc00000", "ca7fc00000", "caff800000",   /* 1.5f, nanf, -inf f */
+	"cb3ff8000000000000", "cbfff8000000000000", /* 1.5, NaN */
+	"a0", "a3616263",
+	"bf"
+	"61616161616161616161616161616161"
+	"616161616161616161616161616161",		  /* fixstr of 31 */
+	"d903616263", "da000161", "db0000000161",	  /* str 8..32 */
+	"c4020001", "c50001ff", "c600000000",		  /* bin 8..32 */
+	"c702056162", "c80001fe61", "c90000000001",	  /* ext 8..32 */
+	"d40161", "d5016162", "d60161626364",		  /* fixext 1, 2, 4 */
+	"d7016162636465666768",				  /* fixext 8 */
+	"d80161626364656667686162636465666768",		  /* fixext 16 */
+	"90", "93010203", "dc0002c0c2", "dd00000001c3",	  /* arrays */
+	"80", "81a16101", "de00010102", "df00000001c0c0", /* maps */
+	"92"
+	"81a161"
+	"93c0c2c3"
+	"a3616263", /* nested */
 };
 #define NENCODINGS (sizeof encodings / sizeof encodings[0])
 
@@ -59,7 +63,8 @@ START_TEST(test_reads_as_msgpack_c)
 	struct lp_cursor c;
 
 	msgpack_zone_init(&zone, 1024);
-	ck_assert_int_eq(msgpack_unpack((const char *)buf, len, &off, &zone, &obj),
+	ck_assert_int_eq(
+	    msgpack_unpack((const char *)buf, len, &off, &zone, &obj),
 	    MSGPACK_UNPACK_SUCCESS);
 	ck_assert_uint_eq(off, len);
 	lp_cursor_init(&c, buf, len);
@@ -98,8 +103,8 @@ START_TEST(test_cut_short)
 
 	for (size_t cut = 0; cut < len; cut++) {
 		lp_cursor_init(&c, buf, cut);
-		ck_assert_msg(!lp_cursor_value(&c, &head, &raw), "%s cut at %zu",
-		    encodings[_i], cut);
+		ck_assert_msg(!lp_cursor_value(&c, &head, &raw),
+		    "%s cut at %zu", encodings[_i], cut);
 		ck_assert_ptr_eq(c.p, buf);
 	}
 }
@@ -107,7 +112,8 @@ END_TEST
 
 START_TEST(test_reserved_byte)
 {
-	static const unsigned char alone[] = { 0xc1 }, inside[] = { 0x92, 0x01, 0xc1 };
+	static const unsigned char alone[] = { 0xc1 },
+				   inside[] = { 0x92, 0x01, 0xc1 };
 	msgpack_object head;
 	struct lp_cursor c;
 	struct lp_raw raw;
@@ -124,8 +130,10 @@ END_TEST
 /* A count of four billion with two bytes behind it ends with the bytes. */
 START_TEST(test_declared_counts_are_not_trusted)
 {
-	static const unsigned char array[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02 };
-	static const unsigned char str[] = { 0xdb, 0xff, 0xff, 0xff, 0xff, 0x61 };
+	static const unsigned char array[] = { 0xdd, 0xff, 0xff, 0xff, 0xff,
+		0x01, 0x02 };
+	static const unsigned char str[] = { 0xdb, 0xff, 0xff, 0xff, 0xff,
+		0x61 };
 	msgpack_object head;
 	struct lp_cursor c;
 	struct lp_raw raw;
@@ -148,11 +156,11 @@ START_TEST(test_value_depth)
 		const char *hex;
 		unsigned depth;
 	} cases[] = {
-		{ "05", 0 }, { "a161", 0 }, { "90", 1 }, { "80", 1 }, { "9190", 2 },
-		{ "929090", 2 },			/* siblings do not add up */
-		{ "930191a1619190", 3 },		/* [1, ['a'], [[]]] */
-		{ "81a1619180", 3 },			/* {a: [{}]} */
-		{ "9291919190c0", 5 },			/* [[[[[]]]], nil] */
+		{ "05", 0 }, { "a161", 0 }, { "90", 1 }, { "80", 1 },
+		{ "9190", 2 }, { "929090", 2 }, /* siblings do not add up */
+		{ "930191a1619190", 3 },	/* [1, ['a'], [[]]] */
+		{ "81a1619180", 3 },		/* {a: [{}]} */
+		{ "9291919190c0", 5 },		/* [[[[[]]]], nil] */
 	};
 	unsigned char buf[16];
 	msgpack_object head;
@@ -161,7 +169,8 @@ START_TEST(test_value_depth)
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		lp_cursor_init(&c, buf, from_hex(cases[i].hex, buf));
-		ck_assert_msg(lp_cursor_value(&c, &head, &raw), "%s", cases[i].hex);
+		ck_assert_msg(lp_cursor_value(&c, &head, &raw), "%s",
+		    cases[i].hex);
 		ck_assert_uint_eq(raw.depth, cases[i].depth);
 	}
 }

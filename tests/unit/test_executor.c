@@ -21,26 +21,27 @@
 struct fake_slot {
 	struct exec_slot es;
 	bool busy;
-	unsigned gives;		/* batches handed to it */
+	unsigned gives; /* batches handed to it */
 	unsigned recalls;
 };
 
 struct fake_exec {
-	struct engine e;	/* first, as a backend's: the stop frees it */
+	struct engine e; /* first, as a backend's: the stop frees it */
 	struct fake_slot *slots[NSLOTS];
 };
 
 static struct {
-	unsigned share;		/* runs per batch of the queue */
+	unsigned share; /* runs per batch of the queue */
 	size_t batch_bytes;
 	/* The feed: items it hands out, then what came back. */
 	struct run *items[MAX_RUNS];
 	unsigned nitems;
 	struct run *requeued[MAX_RUNS];
 	unsigned nrequeued;
-	size_t take_max_bytes;	/* what the last take was allowed */
+	size_t take_max_bytes; /* what the last take was allowed */
 	bool waiting, recall_due;
-	unsigned nbatch_at_requeue;	/* of the slot, when the feed got its items back */
+	/* of the slot, when the feed got its items back */
+	unsigned nbatch_at_requeue;
 	struct exec_slot *requeued_from;
 	/* What the owner was told, in order. */
 	struct run *answered[MAX_RUNS];
@@ -87,15 +88,19 @@ new_run(bool item, size_t len)
 {
 	static const struct run_caller caller = { 0 };
 	static char args[256];
-	struct run_job job = { .fn = { "echo", 4 }, .timeout = 5, .owner = { "batch", 5 } };
+	struct run_job job = { .fn = { "echo", 4 },
+		.timeout = 5,
+		.owner = { "batch", 5 } };
 	struct run *r;
 
 	ck_assert_uint_lt(len, sizeof args);
-	memset(args, 0x90, sizeof args);	/* empty arrays: their length is all that counts */
+	/* empty arrays: their length is all that counts */
+	memset(args, 0x90, sizeof args);
 	job.args = (struct lp_raw){ .ptr = args, .len = len, .depth = 1 };
 	r = run_new(&owner, &caller, 1, &pool, NULL, &job);
 	if (item)
-		r->grinder = (struct grinder *)&fake;	/* only compared with NULL */
+		/* only compared with NULL */
+		r->grinder = (struct grinder *)&fake;
 	return r;
 }
 
@@ -143,7 +148,7 @@ give(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n)
 	struct fake_slot *f = EXEC_SLOT_OWNER(s, struct fake_slot);
 
 	ck_assert(!f->busy);
-	ck_assert_uint_eq(s->nbatch, n);	/* the engine added them already */
+	ck_assert_uint_eq(s->nbatch, n); /* the engine added them already */
 	ck_assert_mem_eq(s->batch, runs, n * sizeof *runs);
 	f->busy = true;
 	f->gives++;
@@ -173,7 +178,8 @@ feed_take_items(void *arg, struct run **out, unsigned max, size_t max_bytes)
 
 	fake.take_max_bytes = max_bytes;
 	memcpy(out, fake.items, n * sizeof *out);
-	memmove(fake.items, fake.items + n, (fake.nitems - n) * sizeof *fake.items);
+	memmove(fake.items, fake.items + n,
+	    (fake.nitems - n) * sizeof *fake.items);
 	fake.nitems -= n;
 	return n;
 }
@@ -271,7 +277,8 @@ START_TEST(runs_queue_until_a_slot_is_idle)
 	executor_pump(&fe->e);
 	ck_assert_uint_eq(slots[1].gives, 1);
 	ck_assert_uint_eq(slots[1].es.nbatch, 1);
-	ck_assert_ptr_eq(slots[1].es.batch[0], r[0]);	/* in the order they came */
+	/* in the order they came */
+	ck_assert_ptr_eq(slots[1].es.batch[0], r[0]);
 	ck_assert_uint_eq(fe->e.nqueued, 2);
 	ck_assert_ptr_eq(TAILQ_FIRST(&fe->e.queue), r[1]);
 	slots[0].busy = false;
@@ -307,7 +314,7 @@ START_TEST(a_batch_stops_short_of_the_byte_limit_past_its_first_run)
 	struct run *big = new_run(false, 100), *small = new_run(false, 1);
 
 	fake.share = 4;
-	fake.batch_bytes = big->len;	/* the first run fits whatever its size */
+	fake.batch_bytes = big->len; /* the first run fits whatever its size */
 	slots[1].busy = true;
 	TAILQ_INSERT_TAIL(&fe->e.queue, big, queue_link);
 	TAILQ_INSERT_TAIL(&fe->e.queue, small, queue_link);
@@ -398,17 +405,20 @@ START_TEST(busy_batches_are_recalled_only_while_the_feed_waits)
 	ex.feed = &feed;
 	for (unsigned i = 0; i < 4; i++)
 		fake.items[fake.nitems++] = new_run(true, 1);
-	executor_pump(&fe->e);	/* one batch of all four: slot 1 stays idle */
+	executor_pump(&fe->e); /* one batch of all four: slot 1 stays idle */
 	fake.recall_due = true;
 	executor_pump(&fe->e);
-	ck_assert_uint_eq(slots[0].recalls, 0);	/* a slot is idle: nothing waits for one */
+	/* a slot is idle: nothing waits for one */
+	ck_assert_uint_eq(slots[0].recalls, 0);
 	slots[1].busy = true;
 	executor_pump(&fe->e);
-	ck_assert_uint_eq(slots[0].recalls, 0);	/* the feed has nothing waiting */
+	/* the feed has nothing waiting */
+	ck_assert_uint_eq(slots[0].recalls, 0);
 	fake.waiting = true;
 	executor_pump(&fe->e);
 	ck_assert_uint_eq(slots[0].recalls, 1);
-	ck_assert_uint_eq(slots[1].recalls, 0);	/* nothing handed, nothing to recall */
+	/* nothing handed, nothing to recall */
+	ck_assert_uint_eq(slots[1].recalls, 0);
 	drop_batch(&slots[0]);
 	slots[1].busy = false;
 }
@@ -425,8 +435,9 @@ START_TEST(a_stop_answers_queued_then_running_runs_stopping)
 	for (unsigned i = 0; i < 4; i++)
 		executor_submit(&ex, r[i] = new_run(false, 1));
 	slots[0].busy = false;
-	executor_pump(&fe->e);	/* slot 0 runs r[0], r[1] waits behind it */
-	ck_assert_ptr_eq(exec_slot_next(&slots[0].es), r[0]);	/* r[0] was answered */
+	executor_pump(&fe->e); /* slot 0 runs r[0], r[1] waits behind it */
+	/* r[0] was answered */
+	ck_assert_ptr_eq(exec_slot_next(&slots[0].es), r[0]);
 	run_free(r[0]);
 
 	/* Another kind's executors are not this stop's. */
@@ -437,7 +448,8 @@ START_TEST(a_stop_answers_queued_then_running_runs_stopping)
 	executors_stop(&t, LP_BACKEND_THREAD, &stopped);
 	ck_assert_ptr_null(ex.backend);
 	exec_slot_stop(&slots[0].es, &stopped);
-	ck_assert_uint_eq(fake.nanswered, 0);	/* answered last, when the backend is torn down */
+	/* answered last, when the backend is torn down */
+	ck_assert_uint_eq(fake.nanswered, 0);
 	executors_answer_stopped(&stopped);
 	ck_assert_uint_eq(fake.nanswered, 3);
 	ck_assert_ptr_eq(fake.answered[0], r[2]);
@@ -458,13 +470,15 @@ executor_suite(void)
 	tc = unit_case(s, "queue", setup, teardown);
 	tcase_add_test(tc, runs_queue_until_a_slot_is_idle);
 	tcase_add_test(tc, an_idle_slot_takes_its_share_in_one_batch);
-	tcase_add_test(tc, a_batch_stops_short_of_the_byte_limit_past_its_first_run);
+	tcase_add_test(tc,
+	    a_batch_stops_short_of_the_byte_limit_past_its_first_run);
 	tc = unit_case(s, "feed", setup, teardown);
 	tcase_add_test(tc, idle_slots_take_the_feeds_batches);
 	tcase_add_test(tc, a_poke_before_the_executor_started_does_nothing);
 	tcase_add_test(tc, busy_batches_are_recalled_only_while_the_feed_waits);
 	tc = unit_case(s, "requeue", setup, teardown);
-	tcase_add_test(tc, runs_a_batch_never_started_go_back_to_the_head_of_the_queue);
+	tcase_add_test(tc,
+	    runs_a_batch_never_started_go_back_to_the_head_of_the_queue);
 	tcase_add_test(tc, items_a_batch_never_started_go_back_to_the_feed);
 	tc = unit_case(s, "stop", setup, teardown);
 	tcase_add_test(tc, a_stop_answers_queued_then_running_runs_stopping);

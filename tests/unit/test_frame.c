@@ -80,8 +80,8 @@ static const struct sample samples[] = {
 	SAMPLE("map 32 empty", 0xdf, 0x00, 0x00, 0x00, 0x00),
 	SAMPLE("nested", 0x92, 0x81, 0xa1, 'k', 0x91, 0xc0, 0xdc, 0x00, 0x01,
 	    0xde, 0x00, 0x01, 0xd9, 0x01, 'x', 0xcb, 0, 0, 0, 0, 0, 0, 0, 0),
-	SAMPLE("request", 0x94, 0x00, 0x01, 0xa5, 'h', 'e', 'l', 'l', 'o',
-	    0x91, 0x80),
+	SAMPLE("request", 0x94, 0x00, 0x01, 0xa5, 'h', 'e', 'l', 'l', 'o', 0x91,
+	    0x80),
 };
 #define NSAMPLES (sizeof samples / sizeof samples[0])
 
@@ -267,7 +267,7 @@ samples_stream(size_t *len, size_t *ends)
 }
 
 struct split {
-	size_t first;	/* the first piece, then everything */
+	size_t first; /* the first piece, then everything */
 	size_t calls;
 };
 
@@ -293,16 +293,18 @@ START_TEST(test_back_to_back)
 	uint8_t *buf = samples_stream(&len, want);
 
 	lp_framer_init(&f, BIG, LP_FRAME_DEPTH_MAX);
-	ck_assert_uint_eq(frame_stream(&f, buf, len, one_byte, NULL, got,
-	    NSAMPLES), NSAMPLES);
+	ck_assert_uint_eq(
+	    frame_stream(&f, buf, len, one_byte, NULL, got, NSAMPLES),
+	    NSAMPLES);
 	ck_assert_mem_eq(got, want, sizeof want);
 
 	for (i = 0; i <= len; i++) {
 		sp.first = i;
 		sp.calls = 0;
 		lp_framer_init(&f, BIG, LP_FRAME_DEPTH_MAX);
-		ck_assert_uint_eq(frame_stream(&f, buf, len, split_piece, &sp,
-		    got, NSAMPLES), NSAMPLES);
+		ck_assert_uint_eq(
+		    frame_stream(&f, buf, len, split_piece, &sp, got, NSAMPLES),
+		    NSAMPLES);
 		ck_assert_mem_eq(got, want, sizeof want);
 	}
 	free(buf);
@@ -371,7 +373,7 @@ END_TEST
 START_TEST(test_limit_per_message)
 {
 	static const uint8_t two[] = { 0xa3, 'a', 'b', 'c', 0xa3, 'd', 'e',
-	    'f' };
+		'f' };
 	struct lp_framer f;
 	size_t used;
 
@@ -464,10 +466,10 @@ END_TEST
 /* Depth is nesting, not a count of containers: siblings reuse a level. */
 START_TEST(test_depth_siblings)
 {
-	static const uint8_t siblings[] = { 0x94, 0x91, 0x01, 0x91, 0x02,
-	    0x81, 0x01, 0x03, 0x90 };
+	static const uint8_t siblings[] = { 0x94, 0x91, 0x01, 0x91, 0x02, 0x81,
+		0x01, 0x03, 0x90 };
 	static const uint8_t deep_then_shallow[] = { 0x92, 0x91, 0x91, 0x01,
-	    0x91, 0x91, 0x02 };
+		0x91, 0x91, 0x02 };
 	struct lp_framer f;
 
 	lp_framer_init(&f, BIG, 2);
@@ -541,7 +543,7 @@ START_TEST(test_long_payload)
 	uint8_t *buf = calloc(1, len);
 	struct lp_framer f;
 
-	buf[0] = 0xc6;		/* bin 32 */
+	buf[0] = 0xc6; /* bin 32 */
 	buf[3] = BIG >> 8 & 0xff;
 	buf[2] = BIG >> 16 & 0xff;
 	lp_framer_init(&f, len, LP_FRAME_DEPTH_MAX);
@@ -556,7 +558,7 @@ END_TEST
 START_TEST(test_error_strings)
 {
 	static const enum lp_frame_error errors[] = { LP_FRAME_OK,
-	    LP_FRAME_MALFORMED, LP_FRAME_TOO_BIG, LP_FRAME_TOO_DEEP };
+		LP_FRAME_MALFORMED, LP_FRAME_TOO_BIG, LP_FRAME_TOO_DEEP };
 	size_t i, j, n = sizeof errors / sizeof errors[0];
 
 	for (i = 0; i < n; i++) {
@@ -607,7 +609,7 @@ random_byte(uint64_t *state, bool tame)
 START_TEST(test_random_stream)
 {
 	static const struct {
-		size_t done, errors;	/* at least, as a sanity check */
+		size_t done, errors; /* at least, as a sanity check */
 	} want[] = { { 500, 50 }, { 100000, 500 } };
 	size_t len = 1u << 20, pos = 0, start = 0, stop, used, i;
 	size_t done = 0, errors = 0;
@@ -631,7 +633,8 @@ START_TEST(test_random_stream)
 				assert_unpacks(buf + start, pos - start);
 				done++;
 			} else if (st == LP_FRAME_ERROR) {
-				lp_framer_init(&f, 1u << 16, LP_FRAME_DEPTH_MAX);
+				lp_framer_init(&f, 1u << 16,
+				    LP_FRAME_DEPTH_MAX);
 				errors++;
 			}
 			if (st != LP_FRAME_MORE)
@@ -648,10 +651,25 @@ END_TEST
 START_TEST(test_wire_header_big_endian)
 {
 	const struct wire_header h = {
-		.len = 0x01020304, .job = 0x05060708, .type = WIRE_RESULT, .code = 13, .flags = 0x0a0b,
+		.len = 0x01020304,
+		.job = 0x05060708,
+		.type = WIRE_RESULT,
+		.code = 13,
+		.flags = 0x0a0b,
 	};
 	const unsigned char want[WIRE_HEADER_BYTES] = {
-		1, 2, 3, 4, 5, 6, 7, 8, WIRE_RESULT, 13, 0x0a, 0x0b,
+		1,
+		2,
+		3,
+		4,
+		5,
+		6,
+		7,
+		8,
+		WIRE_RESULT,
+		13,
+		0x0a,
+		0x0b,
 	};
 	unsigned char bytes[WIRE_HEADER_BYTES];
 	struct wire_header back;

@@ -101,7 +101,7 @@ START_TEST(test_empty)
 	ck_assert_ptr_null(heap_top(&h));
 	ck_assert(!heap_contains(&d));
 	ck_assert_int_eq(d.kind, 7);
-	heap_remove(&h, &d);	/* not in the heap: nothing happens */
+	heap_remove(&h, &d); /* not in the heap: nothing happens */
 	ck_assert_uint_eq(h.len, 0);
 	heap_free(&h);
 	ck_assert_ptr_null(heap_top(&h));
@@ -123,31 +123,31 @@ START_TEST(test_fixed_sequence)
 	}
 	ck_assert_uint_eq(h.len, 7);
 	ck_assert_ptr_eq(heap_top(&h), &items[3]);
-	ck_assert_int_eq(heap_top(&h)->kind, 3);	/* kind survives insertion */
+	ck_assert_int_eq(heap_top(&h)->kind, 3); /* kind survives insertion */
 
-	heap_set(&h, &items[4], 0);	/* latest becomes earliest */
+	heap_set(&h, &items[4], 0); /* latest becomes earliest */
 	assert_heap_order(&h);
 	ck_assert_uint_eq(h.len, 7);
 	ck_assert_ptr_eq(heap_top(&h), &items[4]);
 
-	heap_set(&h, &items[4], 10);	/* and latest again */
+	heap_set(&h, &items[4], 10); /* and latest again */
 	assert_heap_order(&h);
 	ck_assert_ptr_eq(heap_top(&h), &items[3]);
 
-	heap_remove(&h, &items[3]);	/* the top */
+	heap_remove(&h, &items[3]); /* the top */
 	assert_heap_order(&h);
 	ck_assert_ptr_eq(heap_top(&h), &items[5]);
 
-	heap_remove(&h, &items[2]);	/* from the middle */
-	heap_remove(&h, &items[2]);	/* twice is harmless */
+	heap_remove(&h, &items[2]); /* from the middle */
+	heap_remove(&h, &items[2]); /* twice is harmless */
 	assert_heap_order(&h);
 	ck_assert_uint_eq(h.len, 5);
 
-	ck_assert_ptr_eq(pop(&h), &items[5]);	/* 2 */
-	ck_assert_ptr_eq(pop(&h), &items[1]);	/* 3 */
-	ck_assert_ptr_eq(pop(&h), &items[0]);	/* 5 */
-	ck_assert_ptr_eq(pop(&h), &items[6]);	/* 7 */
-	ck_assert_ptr_eq(pop(&h), &items[4]);	/* 10 */
+	ck_assert_ptr_eq(pop(&h), &items[5]); /* 2 */
+	ck_assert_ptr_eq(pop(&h), &items[1]); /* 3 */
+	ck_assert_ptr_eq(pop(&h), &items[0]); /* 5 */
+	ck_assert_ptr_eq(pop(&h), &items[6]); /* 7 */
+	ck_assert_ptr_eq(pop(&h), &items[4]); /* 10 */
 	ck_assert_ptr_null(heap_top(&h));
 	heap_free(&h);
 }
@@ -214,7 +214,7 @@ START_TEST(test_reinsert)
 	heap_set(&h, &items[0], 6);
 	ck_assert(heap_contains(&items[0]));
 	ck_assert_uint_eq(h.len, 2);
-	heap_set(&h, &items[0], 6);	/* same deadline again */
+	heap_set(&h, &items[0], 6); /* same deadline again */
 	heap_set(&h, &items[1], 7);
 	ck_assert_uint_eq(h.len, 2);
 	assert_heap_order(&h);
@@ -244,7 +244,7 @@ START_TEST(test_growth)
 	ck_assert_uint_eq(h.len, 0);
 	ck_assert_uint_eq(h.cap, 0);
 
-	heap_set(&h, &items[0], 1);	/* usable again after heap_free */
+	heap_set(&h, &items[0], 1); /* usable again after heap_free */
 	ck_assert_ptr_eq(heap_top(&h), &items[0]);
 	heap_free(&h);
 }
@@ -274,22 +274,28 @@ START_TEST(test_random_operations)
 			len -= in[i];
 			in[i] = false;
 		} else {
-			heap_set(&h, &items[i], (double)random_below(&seed, 50) / 4);
+			heap_set(&h, &items[i],
+			    (double)random_below(&seed, 50) / 4);
 			len += !in[i];
 			in[i] = true;
 		}
 		if (h.len != len)
-			ck_abort_msg("step %d: %zu items, %zu expected", step, h.len, len);
+			ck_abort_msg("step %d: %zu items, %zu expected", step,
+			    h.len, len);
 		assert_heap_order(&h);
 		for (size_t j = 0; j < NITEMS; j++) {
 			if (heap_contains(&items[j]) != in[j])
-				ck_abort_msg("step %d: item %zu %s the heap", step, j,
+				ck_abort_msg("step %d: item %zu %s the heap",
+				    step, j,
 				    in[j] ? "missing from" : "still in");
 			if (in[j] && items[j].when < earliest)
 				earliest = items[j].when;
 		}
-		if (len == 0 ? heap_top(&h) != NULL : heap_top(&h)->when != earliest)
-			ck_abort_msg("step %d: the top is not the earliest (%g)", step, earliest);
+		if (len == 0 ? heap_top(&h) != NULL :
+			       heap_top(&h)->when != earliest)
+			ck_abort_msg(
+			    "step %d: the top is not the earliest (%g)", step,
+			    earliest);
 	}
 	ck_assert_uint_eq(drain_in_order(&h), len);
 	heap_free(&h);

@@ -32,7 +32,8 @@
 	"[pool cpu]\nexecutors_min = 0\nexecutors_max = 3\nworkers = 1\n" \
 	"lease_seconds = 10\ngrace_seconds = 5\n"
 /* Two pools. */
-#define TWO_POOLS ONE_EXECUTOR \
+#define TWO_POOLS \
+	ONE_EXECUTOR \
 	"[pool io]\nexecutors_min = 1\nexecutors_max = 1\nworkers = 1\n"
 
 #define RECORDS_MAX 4096
@@ -40,7 +41,7 @@
 struct grant_record {
 	uint32_t tag;
 	struct holder *holder;
-	struct lease *lease;		/* valid until released and drained */
+	struct lease *lease; /* valid until released and drained */
 	uint64_t lease_id;
 };
 
@@ -61,19 +62,20 @@ struct recorder {
 	size_t nexpired;
 	struct executor *started[RECORDS_MAX];
 	size_t nstarted;
-	size_t nready;			/* started[0 .. nready) are up */
-	size_t nstopped;		/* retired by adaptive sizing, or withdrawn by a stop */
-	struct deadline *mine[RECORDS_MAX];	/* the test's own deadlines */
+	size_t nready; /* started[0 .. nready) are up */
+	/* retired by adaptive sizing, or withdrawn by a stop */
+	size_t nstopped;
+	struct deadline *mine[RECORDS_MAX]; /* the test's own deadlines */
 	size_t nmine;
-	struct deadline *passed[RECORDS_MAX];	/* of them, those handed back */
+	struct deadline *passed[RECORDS_MAX]; /* of them, those handed back */
 	size_t npassed;
-	size_t nchanged;		/* deadlines_changed */
+	size_t nchanged; /* deadlines_changed */
 };
 
 static struct fixture {
 	struct config cfg;
 	struct lease_table table;
-	struct pool *pool;		/* the first pool, "cpu" */
+	struct pool *pool; /* the first pool, "cpu" */
 	struct holder alice, bob, carol;
 	struct recorder rec;
 	bool running;
@@ -96,13 +98,15 @@ executor_problem(const struct executor *ex, const struct pool *p)
 	switch (ex->state) {
 	case EXECUTOR_STARTING:
 	case EXECUTOR_FREE:
-		return l != NULL ? "holds a lease while starting or free" : NULL;
+		return l != NULL ? "holds a lease while starting or free" :
+				   NULL;
 	case EXECUTOR_LEASED:
 		if (l == NULL || l->executor != ex)
 			return "leased without its lease";
 		if (l->state != LEASE_ACTIVE || l->holder == NULL)
 			return "leased to a lease that ended";
-		if (!heap_contains(&l->deadline) || l->deadline.when != l->hard_expiry)
+		if (!heap_contains(&l->deadline) ||
+		    l->deadline.when != l->hard_expiry)
 			return "its lease has no deadline at its hard expiry";
 		if (l->soft_expiry > l->hard_expiry)
 			return "its lease's soft expiry is after its hard expiry";
@@ -129,51 +133,63 @@ check_pool(const struct pool *p)
 	unsigned total = 0, starting = 0, idle = 0, leased = 0, active = 0;
 	unsigned listed_free = 0, waiting = 0;
 
-	TAILQ_FOREACH(ex, &p->executors, link) {
+	TAILQ_FOREACH (ex, &p->executors, link) {
 		if ((problem = executor_problem(ex, p)) != NULL)
-			ck_abort_msg("executor %u (state %d) %s", ex->id, (int)ex->state, problem);
+			ck_abort_msg("executor %u (state %d) %s", ex->id,
+			    (int)ex->state, problem);
 		if (ex->reserved != NULL && ex->reserved->reserved != ex)
-			ck_abort_msg("executor %u reserved for a waiter that is not", ex->id);
+			ck_abort_msg(
+			    "executor %u reserved for a waiter that is not",
+			    ex->id);
 		total++;
 		starting += ex->state == EXECUTOR_STARTING;
 		idle += ex->state == EXECUTOR_FREE;
-		leased += ex->state == EXECUTOR_LEASED || ex->state == EXECUTOR_DRAINING;
+		leased += ex->state == EXECUTOR_LEASED ||
+		    ex->state == EXECUTOR_DRAINING;
 		active += ex->state == EXECUTOR_LEASED;
 	}
-	TAILQ_FOREACH(ex, &p->free, free_link) {
+	TAILQ_FOREACH (ex, &p->free, free_link) {
 		if (ex->state != EXECUTOR_FREE)
-			ck_abort_msg("executor %u on the free list in state %d", ex->id,
-			    (int)ex->state);
+			ck_abort_msg("executor %u on the free list in state %d",
+			    ex->id, (int)ex->state);
 		listed_free++;
 	}
-	TAILQ_FOREACH(w, &p->waiters, pool_link) {
+	TAILQ_FOREACH (w, &p->waiters, pool_link) {
 		if (w->pool != p)
-			ck_abort_msg("waiter %u in the wrong pool", (unsigned)w->tag);
-		if (w->reserved != NULL && (w->reserved->reserved != w ||
-		    w->reserved->state != EXECUTOR_STARTING))
-			ck_abort_msg("waiter %u reserved an executor not starting for it",
+			ck_abort_msg("waiter %u in the wrong pool",
+			    (unsigned)w->tag);
+		if (w->reserved != NULL &&
+		    (w->reserved->reserved != w ||
+			w->reserved->state != EXECUTOR_STARTING))
+			ck_abort_msg(
+			    "waiter %u reserved an executor not starting for it",
 			    (unsigned)w->tag);
 		waiting++;
 	}
-	if (p->nexecutors != total || p->nstarting != starting || p->nfree != idle ||
-	    p->nfree != listed_free || lease_pool_leased(p) != leased ||
-	    p->nwaiters != waiting)
-		ck_abort_msg("pool '%s' counts: nexecutors %u (counted %u), nstarting %u (%u), "
-		    "nfree %u (%u, %u listed), leased %u (%u), nwaiters %u (%u)", p->cfg.name,
-		    p->nexecutors, total, p->nstarting, starting, p->nfree, idle, listed_free,
-		    lease_pool_leased(p), leased, p->nwaiters, waiting);
+	if (p->nexecutors != total || p->nstarting != starting ||
+	    p->nfree != idle || p->nfree != listed_free ||
+	    lease_pool_leased(p) != leased || p->nwaiters != waiting)
+		ck_abort_msg(
+		    "pool '%s' counts: nexecutors %u (counted %u), nstarting %u (%u), "
+		    "nfree %u (%u, %u listed), leased %u (%u), nwaiters %u (%u)",
+		    p->cfg.name, p->nexecutors, total, p->nstarting, starting,
+		    p->nfree, idle, listed_free, lease_pool_leased(p), leased,
+		    p->nwaiters, waiting);
 	if (p->nfree + lease_pool_leased(p) + p->nstarting != p->nexecutors ||
 	    p->nexecutors > p->cfg.executors_max)
-		ck_abort_msg("pool '%s': %u free + %u leased + %u starting of %u, at most %u",
-		    p->cfg.name, p->nfree, lease_pool_leased(p), p->nstarting, p->nexecutors,
-		    p->cfg.executors_max);
+		ck_abort_msg(
+		    "pool '%s': %u free + %u leased + %u starting of %u, at most %u",
+		    p->cfg.name, p->nfree, lease_pool_leased(p), p->nstarting,
+		    p->nexecutors, p->cfg.executors_max);
 	/* Nobody waits while an executor is free. */
 	if (p->nfree > 0 && p->nwaiters > 0)
-		ck_abort_msg("pool '%s': %u waiting while %u free", p->cfg.name, p->nwaiters,
-		    p->nfree);
+		ck_abort_msg("pool '%s': %u waiting while %u free", p->cfg.name,
+		    p->nwaiters, p->nfree);
 	/* Every lease granted has ended once, or is still active. */
-	if (p->counters.granted != p->counters.released + p->counters.expired + active)
-		ck_abort_msg("pool '%s': granted %llu != released %llu + expired %llu + active %u",
+	if (p->counters.granted !=
+	    p->counters.released + p->counters.expired + active)
+		ck_abort_msg(
+		    "pool '%s': granted %llu != released %llu + expired %llu + active %u",
 		    p->cfg.name, (unsigned long long)p->counters.granted,
 		    (unsigned long long)p->counters.released,
 		    (unsigned long long)p->counters.expired, active);
@@ -196,21 +212,24 @@ check_table(void)
 		const struct waiter *w;
 
 		check_pool(p);
-		TAILQ_FOREACH(ex, &p->executors, link) {
+		TAILQ_FOREACH (ex, &p->executors, link) {
 			if (ex->state == EXECUTOR_LEASED) {
-				if (deadlines++ == 0 || ex->lease->hard_expiry < earliest)
+				if (deadlines++ == 0 ||
+				    ex->lease->hard_expiry < earliest)
 					earliest = ex->lease->hard_expiry;
 			}
 			/* Only a free executor waits to be retired. */
 			if (heap_contains(&ex->idle)) {
 				ck_assert_int_eq(ex->state, EXECUTOR_FREE);
-				if (deadlines++ == 0 || ex->idle.when < earliest)
+				if (deadlines++ == 0 ||
+				    ex->idle.when < earliest)
 					earliest = ex->idle.when;
 			}
 		}
-		TAILQ_FOREACH(w, &p->waiters, pool_link)
+		TAILQ_FOREACH (w, &p->waiters, pool_link)
 			if (heap_contains(&w->deadline)) {
-				if (deadlines++ == 0 || w->deadline.when < earliest)
+				if (deadlines++ == 0 ||
+				    w->deadline.when < earliest)
 					earliest = w->deadline.when;
 			}
 	}
@@ -220,7 +239,8 @@ check_table(void)
 				earliest = fx.rec.mine[i]->when;
 		}
 	if (t->deadlines.len != deadlines)
-		ck_abort_msg("%zu deadlines in the heap, %zu live", t->deadlines.len, deadlines);
+		ck_abort_msg("%zu deadlines in the heap, %zu live",
+		    t->deadlines.len, deadlines);
 	if (deadlines > 0 && heap_top(&t->deadlines)->when != earliest)
 		ck_abort_msg("earliest deadline %g, heap top %g", earliest,
 		    heap_top(&t->deadlines)->when);
@@ -349,7 +369,8 @@ start_table_cold(const char *ini)
 {
 	char err[512];
 
-	ck_assert_msg(config_load_string(&fx.cfg, ini, "test.conf", err, sizeof err) == 0,
+	ck_assert_msg(
+	    config_load_string(&fx.cfg, ini, "test.conf", err, sizeof err) == 0,
 	    "%s", err);
 	memset(&fx.rec, 0, sizeof fx.rec);
 	lease_table_init(&fx.table, &fx.cfg, &recording_events, &fx.rec);
@@ -489,7 +510,8 @@ advance(double now)
 	double next = lease_table_advance(&fx.table, now);
 
 	check_table();
-	ck_assert_msg(next == 0 || next > now, "next deadline %g is not after %g", next, now);
+	ck_assert_msg(next == 0 || next > now,
+	    "next deadline %g is not after %g", next, now);
 	return next;
 }
 
@@ -506,7 +528,8 @@ assert_counters(const struct pool *p, struct pool_counters want)
 static void
 assert_mentions(const char *text, const char *part)
 {
-	ck_assert_msg(strstr(text, part) != NULL, "'%s' does not mention '%s'", text, part);
+	ck_assert_msg(strstr(text, part) != NULL, "'%s' does not mention '%s'",
+	    text, part);
 }
 
 static const struct grant_record *
@@ -530,7 +553,7 @@ START_TEST(test_warm_starts_executors_min)
 	ck_assert_uint_eq(fx.pool->nstarting, 0);
 	ck_assert_int_eq(fx.rec.started[0]->state, EXECUTOR_FREE);
 
-	lease_table_warm(&fx.table, 0);	/* already warm: nothing more */
+	lease_table_warm(&fx.table, 0); /* already warm: nothing more */
 	ck_assert_uint_eq(fx.rec.nstarted, 2);
 }
 END_TEST
@@ -542,7 +565,7 @@ END_TEST
 START_TEST(test_executor_ready_changes_deadlines)
 {
 	start_table_cold("[pool cpu]\nexecutors_min = 1\n");
-	acquire_queued(&fx.alice, 1, 0, 0);	/* it waits for the executor */
+	acquire_queued(&fx.alice, 1, 0, 0); /* it waits for the executor */
 	ck_assert_uint_eq(fx.rec.nchanged, 0);
 	bring_up_one(1);
 	ck_assert_uint_eq(fx.rec.ngrants, 1);
@@ -568,8 +591,8 @@ START_TEST(test_acquire_granted_at_once)
 	ck_assert_ptr_eq(l->executor->lease, l);
 	ck_assert_str_eq(l->owner, "nightly-build");
 	ck_assert(l->acquired == 3);
-	ck_assert(l->soft_expiry == 13);	/* the pool's 10 s */
-	ck_assert(l->hard_expiry == 18);	/* and 5 s of grace */
+	ck_assert(l->soft_expiry == 13); /* the pool's 10 s */
+	ck_assert(l->hard_expiry == 18); /* and 5 s of grace */
 	ck_assert_uint_eq(l->runs, 0);
 	ck_assert_ptr_eq(TAILQ_FIRST(&fx.alice.leases), l);
 	ck_assert_uint_eq(lease_pool_leased(fx.pool), 1);
@@ -597,7 +620,8 @@ START_TEST(test_owner_copied_and_bounded)
 
 	start_table("[pool cpu]\nexecutors_min = 3\nexecutors_max = 3\n");
 	ck_assert_int_eq(acquire_with(&fx.alice, &req, 0, &l, &err), LP_OK);
-	ck_assert_str_eq(l->owner, "batch-7");	/* owner_len bytes, not up to NUL */
+	ck_assert_str_eq(l->owner,
+	    "batch-7"); /* owner_len bytes, not up to NUL */
 
 	memset(longname, 'o', sizeof longname);
 	req.owner = longname;
@@ -615,9 +639,12 @@ END_TEST
 START_TEST(test_pool_lookup)
 {
 	start_table(TWO_POOLS);
-	ck_assert_ptr_eq(lease_table_pool(&fx.table, "cpu", 3), &fx.table.pools[0]);
-	ck_assert_ptr_eq(lease_table_pool(&fx.table, "io", 2), &fx.table.pools[1]);
-	ck_assert_ptr_eq(lease_table_pool(&fx.table, "cpus", 3), &fx.table.pools[0]);
+	ck_assert_ptr_eq(lease_table_pool(&fx.table, "cpu", 3),
+	    &fx.table.pools[0]);
+	ck_assert_ptr_eq(lease_table_pool(&fx.table, "io", 2),
+	    &fx.table.pools[1]);
+	ck_assert_ptr_eq(lease_table_pool(&fx.table, "cpus", 3),
+	    &fx.table.pools[0]);
 	ck_assert_ptr_null(lease_table_pool(&fx.table, "cpus", 4));
 	ck_assert_ptr_null(lease_table_pool(&fx.table, "cp", 2));
 	ck_assert_ptr_null(lease_table_pool(&fx.table, "", 0));
@@ -636,7 +663,8 @@ START_TEST(test_unavailable_without_wait)
 	acquire_refused(&fx.alice, false, 1, LP_ERR_UNAVAILABLE, &err);
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.bob.leases));
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.bob.waiters));
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .unavailable = 2 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 1, .unavailable = 2 });
 }
 END_TEST
 
@@ -665,7 +693,8 @@ START_TEST(test_waiter_granted_on_release)
 	ck_assert(g->lease->hard_expiry == 18);
 	ck_assert_uint_eq(fx.pool->nwaiters, 0);
 	ck_assert_uint_eq(fx.pool->nfree, 0);
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 2, .released = 1 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 2, .released = 1 });
 }
 END_TEST
 
@@ -682,9 +711,9 @@ START_TEST(test_acquire_wait_recorded_at_grant)
 	ck_assert_uint_eq(histogram_count(h), 1);
 	release(l, 3.5);
 	ck_assert_uint_eq(histogram_count(h), fx.pool->counters.granted);
-	ck_assert_uint_eq(h->counts[0], 1);		/* alice, at once */
+	ck_assert_uint_eq(h->counts[0], 1); /* alice, at once */
 	ck_assert(histogram_bounds[5] < 2.5 && 2.5 <= histogram_bounds[6]);
-	ck_assert_uint_eq(h->counts[6], 1);		/* bob, 2.5 s */
+	ck_assert_uint_eq(h->counts[6], 1); /* bob, 2.5 s */
 	ck_assert(h->sum == 2.5);
 }
 END_TEST
@@ -692,8 +721,11 @@ END_TEST
 /* A waiter's own lease_seconds and owner carry over to its lease. */
 START_TEST(test_waiter_terms_used_at_grant)
 {
-	struct acquire req = { .wait = true, .lease_seconds = 3, .owner = "bob",
-	    .owner_len = 3, .tag = 1 };
+	struct acquire req = { .wait = true,
+		.lease_seconds = 3,
+		.owner = "bob",
+		.owner_len = 3,
+		.tag = 1 };
 	struct lease *held, *l;
 	struct lp_error err;
 
@@ -754,8 +786,8 @@ START_TEST(test_acquire_timeout_at_deadline)
 	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
-	l = acquire_now(&fx.alice, 100, 0);	/* hard expiry at 105 */
-	acquire_queued(&fx.bob, 9, 5, 10);	/* gives up at 15 */
+	l = acquire_now(&fx.alice, 100, 0); /* hard expiry at 105 */
+	acquire_queued(&fx.bob, 9, 5, 10);  /* gives up at 15 */
 	ck_assert(advance(12) == 15);
 	ck_assert(advance(14.999) == 15);
 	ck_assert_uint_eq(fx.rec.nfailures, 0);
@@ -768,7 +800,8 @@ START_TEST(test_acquire_timeout_at_deadline)
 	ck_assert_int_eq(fx.rec.failures[0].code, LP_ERR_TIMEOUT);
 	assert_mentions(fx.rec.failures[0].message, "'cpu'");
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.bob.waiters));
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .acquire_timeouts = 1 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 1, .acquire_timeouts = 1 });
 
 	/* The waiter is gone: the executor stays free. */
 	release(l, 20);
@@ -789,9 +822,10 @@ START_TEST(test_granted_waiter_timeout_cancelled)
 	acquire_queued(&fx.bob, 1, 5, 0);
 	release(l, 2);
 	ck_assert_uint_eq(fx.rec.ngrants, 1);
-	ck_assert(advance(6) == 17);	/* bob's lease: 2 + 10 + 5 */
+	ck_assert(advance(6) == 17); /* bob's lease: 2 + 10 + 5 */
 	ck_assert_uint_eq(fx.rec.nfailures, 0);
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 2, .released = 1 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 2, .released = 1 });
 }
 END_TEST
 
@@ -801,7 +835,7 @@ START_TEST(test_runs_accepted_in_grace_window)
 	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
-	l = acquire_now(&fx.alice, 0, 0);	/* soft 10, hard 15 */
+	l = acquire_now(&fx.alice, 0, 0); /* soft 10, hard 15 */
 	run_accepted(l, 9.5);
 	run_accepted(l, 10);
 	ck_assert(advance(14.5) == 15);
@@ -850,7 +884,8 @@ START_TEST(test_advance_revokes_at_hard_expiry)
 	ck_assert_uint_eq(fx.rec.nexpired, 1);
 	ck_assert_uint_eq(fx.rec.expired_ids[0], id);
 	ck_assert_uint_eq(fx.pool->nfree, 1);
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .expired = 1 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 1, .expired = 1 });
 
 	/* Expired leases stay the holder's until released, refusing work. */
 	ck_assert_ptr_eq(lease_find(&fx.alice, id), l);
@@ -858,7 +893,8 @@ START_TEST(test_advance_revokes_at_hard_expiry)
 	run_refused(l, 16);
 	release(l, 17);
 	ck_assert_ptr_null(lease_find(&fx.alice, id));
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .expired = 1 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 1, .expired = 1 });
 }
 END_TEST
 
@@ -880,7 +916,8 @@ START_TEST(test_release_with_runs_in_flight_drains)
 	ck_assert_uint_eq(lease_pool_leased(fx.pool), 1);
 	ck_assert_uint_eq(fx.rec.ngrants, 0);
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.alice.leases));
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .released = 1 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 1, .released = 1 });
 
 	nchanged = fx.rec.nchanged;
 	run_end(l, 4);
@@ -888,8 +925,9 @@ START_TEST(test_release_with_runs_in_flight_drains)
 	ck_assert_uint_eq(fx.rec.ngrants, 0);
 
 	ck_assert_uint_eq(fx.rec.nchanged, nchanged + 1);
-	run_end(l, 5);	/* the last run: l is freed, the executor goes to bob */
-	ck_assert_uint_eq(fx.rec.nchanged, nchanged + 2);	/* bob's lease has an expiry: the timer is re-armed */
+	run_end(l, 5); /* the last run: l is freed, the executor goes to bob */
+	/* bob's lease has an expiry: the timer is re-armed */
+	ck_assert_uint_eq(fx.rec.nchanged, nchanged + 2);
 	ck_assert_uint_eq(fx.rec.ngrants, 1);
 	ck_assert_ptr_eq(last_grant()->lease->executor, ex);
 	ck_assert(last_grant()->lease->acquired == 5);
@@ -931,12 +969,13 @@ START_TEST(test_expiry_with_runs_in_flight)
 	ck_assert_uint_eq(fx.rec.ngrants, 0);
 	run_refused(l, 16);
 
-	release(l, 17);		/* already ended: not counted as released */
+	release(l, 17); /* already ended: not counted as released */
 	ck_assert_int_eq(ex->state, EXECUTOR_DRAINING);
 	run_end(l, 18);
 	ck_assert_uint_eq(last_grant()->tag, 1);
 	ck_assert_ptr_eq(last_grant()->lease->executor, ex);
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 2, .expired = 1 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 2, .expired = 1 });
 }
 END_TEST
 
@@ -986,7 +1025,8 @@ START_TEST(test_released_lease_not_found)
 	release(l, 1);
 	ck_assert_ptr_null(lease_find(&fx.alice, id));
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.alice.leases));
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .released = 1 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 1, .released = 1 });
 	/* The next lease gets a new id. */
 	ck_assert_uint_ne(acquire_now(&fx.alice, 0, 2)->id, id);
 }
@@ -1016,24 +1056,26 @@ END_TEST
 
 START_TEST(test_holder_drop_withdraws_and_releases)
 {
-	start_table("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n"
+	start_table(
+	    "[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n"
 	    "lease_seconds = 10\ngrace_seconds = 5\n");
 	acquire_now(&fx.alice, 0, 0);
 	acquire_now(&fx.alice, 0, 0);
-	acquire_queued(&fx.alice, 1, 3, 0);	/* would time out at 3 */
+	acquire_queued(&fx.alice, 1, 3, 0); /* would time out at 3 */
 	acquire_queued(&fx.bob, 2, 0, 0);
 
 	lease_holder_drop(&fx.alice, 1);
 	check_table();
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.alice.leases));
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.alice.waiters));
-	ck_assert_uint_eq(fx.rec.nfailures, 0);		/* withdrawn, not answered */
+	ck_assert_uint_eq(fx.rec.nfailures, 0); /* withdrawn, not answered */
 	ck_assert_uint_eq(fx.rec.ngrants, 1);
 	ck_assert_uint_eq(last_grant()->tag, 2);
 	ck_assert_ptr_eq(last_grant()->holder, &fx.bob);
 	ck_assert_uint_eq(fx.pool->nfree, 1);
 	ck_assert_uint_eq(fx.pool->nwaiters, 0);
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 3, .released = 2 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 3, .released = 2 });
 
 	/* The withdrawn waiter's timeout is gone too. */
 	ck_assert(advance(3) == 16);
@@ -1069,7 +1111,8 @@ START_TEST(test_holder_drop_with_expired_lease)
 	lease_holder_drop(&fx.alice, 16);
 	check_table();
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.alice.leases));
-	assert_counters(fx.pool, (struct pool_counters){ .granted = 1, .expired = 1 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = 1, .expired = 1 });
 }
 END_TEST
 
@@ -1095,7 +1138,7 @@ START_TEST(test_expired_leases_remembered_up_to_a_bound)
 	}
 	ck_assert_uint_eq(fx.rec.nexpired, n);
 	ck_assert_uint_eq(fx.alice.nexpired, LEASE_EXPIRED_REMEMBERED);
-	TAILQ_FOREACH(l, &fx.alice.leases, holder_link)
+	TAILQ_FOREACH (l, &fx.alice.leases, holder_link)
 		held++;
 	ck_assert_uint_eq(held, LEASE_EXPIRED_REMEMBERED);
 	ck_assert_ptr_null(lease_find(&fx.alice, ids[0]));
@@ -1111,7 +1154,8 @@ START_TEST(test_expired_leases_remembered_up_to_a_bound)
 	advance(now + 15);
 	ck_assert_uint_eq(fx.alice.nexpired, LEASE_EXPIRED_REMEMBERED);
 	ck_assert_ptr_nonnull(lease_find(&fx.alice, ids[2]));
-	assert_counters(fx.pool, (struct pool_counters){ .granted = n + 1, .expired = n + 1 });
+	assert_counters(fx.pool,
+	    (struct pool_counters){ .granted = n + 1, .expired = n + 1 });
 	lease_holder_drop(&fx.alice, now + 16);
 	ck_assert_uint_eq(fx.alice.nexpired, 0);
 	check_table();
@@ -1125,7 +1169,7 @@ START_TEST(test_renew_pushes_expiry)
 	double granted;
 
 	start_table(ONE_EXECUTOR);
-	l = acquire_now(&fx.alice, 0, 0);	/* hard expiry 15 */
+	l = acquire_now(&fx.alice, 0, 0); /* hard expiry 15 */
 	ck_assert_int_eq(lease_renew(l, 0, 8, &granted, &err), LP_OK);
 	ck_assert(granted == 10);
 	ck_assert(l->soft_expiry == 18);
@@ -1172,11 +1216,12 @@ START_TEST(test_renew_refused_after_revocation)
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);
 	advance(15);
-	ck_assert_int_eq(lease_renew(l, 10, 16, &granted, &err), LP_ERR_LEASE_EXPIRED);
+	ck_assert_int_eq(lease_renew(l, 10, 16, &granted, &err),
+	    LP_ERR_LEASE_EXPIRED);
 	ck_assert_int_eq(err.code, LP_ERR_LEASE_EXPIRED);
 	ck_assert(granted == -1);
 	ck_assert_int_eq(l->state, LEASE_EXPIRED);
-	ck_assert(advance(16) == 0);	/* no deadline came back */
+	ck_assert(advance(16) == 0); /* no deadline came back */
 }
 END_TEST
 
@@ -1193,7 +1238,8 @@ START_TEST(test_renew_refused_past_hard_expiry_before_advance)
 
 	start_table(ONE_EXECUTOR);
 	l = acquire_now(&fx.alice, 0, 0);
-	ck_assert_int_eq(lease_renew(l, 10, 15, &granted, &err), LP_ERR_LEASE_EXPIRED);
+	ck_assert_int_eq(lease_renew(l, 10, 15, &granted, &err),
+	    LP_ERR_LEASE_EXPIRED);
 	ck_assert_int_eq(l->state, LEASE_EXPIRED);
 	ck_assert_uint_eq(fx.rec.nexpired, 1);
 }
@@ -1207,12 +1253,15 @@ END_TEST
  */
 START_TEST(test_terms_capped_by_max_lease_seconds)
 {
-	struct acquire forever = { .wait = true, .lease_seconds = 1e6, .tag = 1 };
+	struct acquire forever = { .wait = true,
+		.lease_seconds = 1e6,
+		.tag = 1 };
 	struct lease *l, *queued;
 	struct lp_error err;
 	double granted;
 
-	start_table("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\nlease_seconds = 10\n"
+	start_table(
+	    "[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\nlease_seconds = 10\n"
 	    "max_lease_seconds = 100\ngrace_seconds = 5\n");
 	l = acquire_now(&fx.alice, 1e6, 0);
 	ck_assert(l->soft_expiry == 100);
@@ -1227,7 +1276,8 @@ START_TEST(test_terms_capped_by_max_lease_seconds)
 
 	fx.bob.grinder = (struct grinder *)&fx;
 	ck_assert(acquire_now(&fx.bob, 1e6, 60)->soft_expiry == 60 + 1e6);
-	ck_assert_int_eq(acquire_with(&fx.carol, &forever, 60, &queued, &err), LP_OK);
+	ck_assert_int_eq(acquire_with(&fx.carol, &forever, 60, &queued, &err),
+	    LP_OK);
 	ck_assert_ptr_null(queued);
 	release(l, 70);
 	ck_assert_uint_eq(last_grant()->tag, 1);
@@ -1240,14 +1290,14 @@ START_TEST(test_advance_returns_next_deadline)
 	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
-	ck_assert(advance(0) == 0);		/* nothing at all */
+	ck_assert(advance(0) == 0); /* nothing at all */
 	l = acquire_now(&fx.alice, 0, 0);
 	ck_assert(advance(1) == 15);
-	acquire_queued(&fx.bob, 1, 2, 1);	/* times out at 3 */
-	acquire_queued(&fx.carol, 2, 0, 1);	/* no timeout: no deadline */
+	acquire_queued(&fx.bob, 1, 2, 1);   /* times out at 3 */
+	acquire_queued(&fx.carol, 2, 0, 1); /* no timeout: no deadline */
 	ck_assert(advance(1) == 3);
 	ck_assert(advance(3) == 15);
-	release(l, 4);				/* carol gets it: 4 + 15 */
+	release(l, 4); /* carol gets it: 4 + 15 */
 	ck_assert(advance(4) == 19);
 	release(last_grant()->lease, 5);
 	ck_assert(advance(5) == 0);
@@ -1270,7 +1320,7 @@ START_TEST(test_user_deadlines_share_the_heap)
 	struct lease *l;
 
 	start_table(ONE_EXECUTOR);
-	l = acquire_now(&fx.alice, 0, 0);	/* hard expiry at 15 */
+	l = acquire_now(&fx.alice, 0, 0); /* hard expiry at 15 */
 	ck_assert(!my_deadline(&late, 20));
 	ck_assert(my_deadline(&early, 5));
 	ck_assert(!my_deadline(&cancelled, 7));
@@ -1295,7 +1345,8 @@ START_TEST(test_short_lease_after_long_expires_on_time)
 	struct lease *shorter;
 	uint64_t id;
 
-	start_table("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n"
+	start_table(
+	    "[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n"
 	    "lease_seconds = 10\ngrace_seconds = 5\n");
 	acquire_now(&fx.alice, 1000, 0);
 	ck_assert(advance(0) == 1005);
@@ -1314,7 +1365,8 @@ START_TEST(test_tiny_lease_without_grace)
 	struct lease *l;
 	double deadline;
 
-	start_table("[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\ngrace_seconds = 0\n");
+	start_table(
+	    "[pool cpu]\nexecutors_min = 1\nexecutors_max = 1\ngrace_seconds = 0\n");
 	l = acquire_now(&fx.alice, 0.05, 100);
 	ck_assert(l->soft_expiry == l->hard_expiry);
 	deadline = advance(100);
@@ -1330,13 +1382,13 @@ START_TEST(test_grows_on_demand_up_to_max)
 {
 	start_table_cold("[pool cpu]\nexecutors_min = 1\nexecutors_max = 3\n");
 	ck_assert_uint_eq(fx.rec.nstarted, 1);
-	acquire_queued(&fx.alice, 1, 0, 0);	/* the warming executor will do */
+	acquire_queued(&fx.alice, 1, 0, 0); /* the warming executor will do */
 	ck_assert_uint_eq(fx.rec.nstarted, 1);
 	acquire_queued(&fx.bob, 2, 0, 0);
 	ck_assert_uint_eq(fx.rec.nstarted, 2);
 	acquire_queued(&fx.carol, 3, 0, 0);
 	ck_assert_uint_eq(fx.rec.nstarted, 3);
-	acquire_queued(&fx.alice, 4, 0, 0);	/* at executors_max */
+	acquire_queued(&fx.alice, 4, 0, 0); /* at executors_max */
 	acquire_queued(&fx.bob, 5, 0, 0);
 	ck_assert_uint_eq(fx.rec.nstarted, 3);
 	ck_assert_uint_eq(fx.pool->nexecutors, 3);
@@ -1355,7 +1407,8 @@ START_TEST(test_grows_on_demand_up_to_max)
 END_TEST
 
 /* Adaptive sizing: a pool of 1 to 8 executors, 10 units each, idle for 5 s before it goes. */
-#define SCALING "[pool cpu]\nexecutors_min = 1\nexecutors_max = 8\n" \
+#define SCALING \
+	"[pool cpu]\nexecutors_min = 1\nexecutors_max = 8\n" \
 	"units_per_executor = 10\nidle_seconds = 5\n"
 
 START_TEST(test_scale_up_starts_to_target)
@@ -1367,7 +1420,7 @@ START_TEST(test_scale_up_starts_to_target)
 	ck_assert_uint_eq(fx.rec.nstarted, 4);
 	bring_up_all(1);
 	ck_assert_uint_eq(fx.pool->nfree, 4);
-	lease_pool_scale(fx.pool, 1000, 1);	/* capped by executors_max */
+	lease_pool_scale(fx.pool, 1000, 1); /* capped by executors_max */
 	ck_assert_uint_eq(fx.pool->target, 8);
 	ck_assert_uint_eq(fx.rec.nstarted, 8);
 	check_table();
@@ -1414,7 +1467,8 @@ START_TEST(test_idle_executor_leased_again_stays)
 	lease_pool_scale(fx.pool, 20, 0);
 	bring_up_all(0);
 	lease_pool_scale(fx.pool, 0, 1);
-	acquire_now(&fx.alice, 0, 2);	/* takes a free executor before its time is up */
+	/* takes a free executor before its time is up */
+	acquire_now(&fx.alice, 0, 2);
 	lease_table_advance(&fx.table, 50);
 	ck_assert_uint_eq(fx.rec.nstopped, 0);
 	ck_assert_uint_eq(fx.pool->nexecutors, 2);
@@ -1425,7 +1479,7 @@ END_TEST
 START_TEST(test_below_min_started_again)
 {
 	start_table(SCALING);
-	fx.pool->cfg.executors_min = 3;	/* as a reload does */
+	fx.pool->cfg.executors_min = 3; /* as a reload does */
 	lease_table_warm(&fx.table, 1);
 	ck_assert_uint_eq(fx.rec.nstarted, 3);
 	ck_assert_uint_eq(fx.pool->target, 3);
@@ -1449,10 +1503,11 @@ START_TEST(test_reload_raising_max_serves_waiters)
 	for (uint32_t tag = 1; tag <= 3; tag++)
 		acquire_queued(tag < 3 ? &fx.bob : &fx.carol, tag, 20, tag);
 	ck_assert_uint_eq(fx.rec.nstarted, 1);
-	fx.pool->cfg.executors_max = 3;	/* as a reload does */
+	fx.pool->cfg.executors_max = 3; /* as a reload does */
 	lease_table_warm(&fx.table, 4);
 	ck_assert_uint_eq(fx.rec.nstarted, 3);
-	acquire_queued(&fx.carol, 4, 20, 5);	/* behind them, though there is room */
+	/* behind them, though there is room */
+	acquire_queued(&fx.carol, 4, 20, 5);
 	ck_assert_uint_eq(fx.rec.nstarted, 3);
 	bring_up_all(6);
 	release(held, 7);
@@ -1505,7 +1560,8 @@ START_TEST(test_max_leases_per_client)
 {
 	struct lp_error err;
 
-	start_table("[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n"
+	start_table(
+	    "[pool cpu]\nexecutors_min = 2\nexecutors_max = 2\n"
 	    "max_leases_per_client = 1\n");
 	acquire_now(&fx.alice, 0, 0);
 	acquire_refused(&fx.alice, true, 0, LP_ERR_LIMIT_EXCEEDED, &err);
@@ -1522,7 +1578,8 @@ START_TEST(test_max_leases_per_user)
 {
 	struct lp_error err;
 
-	start_table("[pool cpu]\nexecutors_min = 4\nexecutors_max = 4\n"
+	start_table(
+	    "[pool cpu]\nexecutors_min = 4\nexecutors_max = 4\n"
 	    "max_leases_per_user = 2\n");
 	fx.alice.uid = fx.carol.uid = 1000;
 	fx.bob.uid = 2000;
@@ -1547,7 +1604,8 @@ START_TEST(test_draining_leases_count_against_the_limits)
 	struct lease *released, *expired;
 	struct lp_error err;
 
-	start_table("[pool cpu]\nexecutors_min = 4\nexecutors_max = 4\n"
+	start_table(
+	    "[pool cpu]\nexecutors_min = 4\nexecutors_max = 4\n"
 	    "lease_seconds = 10\ngrace_seconds = 5\n"
 	    "max_leases_per_client = 1\nmax_leases_per_user = 2\n");
 	set_uids(1000, 2000, 1000);
@@ -1624,7 +1682,7 @@ START_TEST(test_grows_only_when_needed)
 
 	start_table(ONE_TO_TWO);
 	ck_assert_int_eq(acquire_with(&fx.alice, &req, 0, &l, &err), LP_OK);
-	ck_assert_ptr_nonnull(l);		/* granted at once, though it would wait */
+	ck_assert_ptr_nonnull(l); /* granted at once, though it would wait */
 	ck_assert_uint_eq(fx.rec.nstarted, 1);
 	acquire_queued(&fx.bob, 2, 0, 0);
 	ck_assert_uint_eq(fx.rec.nstarted, 2);
@@ -1654,14 +1712,15 @@ START_TEST(test_nowait_starts_an_executor_below_max)
 	struct lp_error err;
 
 	start_table(ZERO_TO_THREE);
-	set_uids(1000, 2000, 3000);		/* waiters of different users take turns */
+	set_uids(1000, 2000, 3000); /* waiters of different users take turns */
 	acquire_queued(&fx.alice, 1, 0, 0);
 	bring_up_all(0);
 	ck_assert_uint_eq(last_grant()->tag, 1);
 	acquire_queued(&fx.bob, 2, 0, 1);
 	acquire_nowait_queued(&fx.bob, 3, 1);
 	ck_assert_uint_eq(fx.rec.nstarted, 3);
-	acquire_queued(&fx.carol, 4, 0, 1);	/* at executors_max: carol waits for a lease */
+	/* at executors_max: carol waits for a lease */
+	acquire_queued(&fx.carol, 4, 0, 1);
 	ck_assert_uint_eq(fx.rec.nstarted, 3);
 	bring_up_one(2);
 	ck_assert_uint_eq(last_grant()->tag, 2);
@@ -1742,7 +1801,8 @@ START_TEST(test_nowait_never_waits_for_a_failing_or_drained_pool)
 	ck_assert_uint_eq(fx.rec.failures[0].tag, 2);
 	ck_assert_int_eq(fx.rec.failures[0].code, LP_ERR_UNAVAILABLE);
 	assert_mentions(fx.rec.failures[0].message, "draining");
-	ck_assert_uint_eq(fx.pool->nwaiters, 1);	/* alice waits for the resume */
+	/* alice waits for the resume */
+	ck_assert_uint_eq(fx.pool->nwaiters, 1);
 	ck_assert_uint_eq(fx.pool->counters.unavailable, 1);
 }
 END_TEST
@@ -1778,7 +1838,8 @@ START_TEST(test_pool_failing_fails_waiters)
 	for (uint32_t i = 0; i < 2; i++) {
 		ck_assert_uint_eq(fx.rec.failures[i].tag, i + 1);
 		ck_assert_int_eq(fx.rec.failures[i].code, LP_ERR_UNAVAILABLE);
-		assert_mentions(fx.rec.failures[i].message, "module init crashed");
+		assert_mentions(fx.rec.failures[i].message,
+		    "module init crashed");
 		assert_mentions(fx.rec.failures[i].message, "'cpu'");
 	}
 	ck_assert_uint_eq(fx.pool->nwaiters, 0);
@@ -1787,8 +1848,8 @@ START_TEST(test_pool_failing_fails_waiters)
 	acquire_refused(&fx.carol, true, 1, LP_ERR_UNAVAILABLE, &err);
 	assert_mentions(err.message, "module init crashed");
 	ck_assert_ptr_null(TAILQ_FIRST(&fx.carol.waiters));
-	ck_assert_uint_eq(fx.rec.nstarted, 2);	/* and nothing more is started */
-	ck_assert(advance(10) == 0);		/* alice's timeout went with her */
+	ck_assert_uint_eq(fx.rec.nstarted, 2); /* and nothing more is started */
+	ck_assert(advance(10) == 0); /* alice's timeout went with her */
 	ck_assert_uint_eq(fx.rec.nfailures, 2);
 
 	/* An executor that does come up still serves. */
@@ -1893,7 +1954,7 @@ START_TEST(test_stop_starts_nothing_more)
 	ck_assert_uint_eq(fx.pool->nexecutors, 2);
 	ck_assert_uint_eq(fx.pool->target, 0);
 	lease_pool_scale(fx.pool, 80, 2);
-	fx.pool->cfg.executors_min = 4;	/* as a reload does */
+	fx.pool->cfg.executors_min = 4; /* as a reload does */
 	lease_table_warm(&fx.table, 3);
 	ck_assert_uint_eq(fx.rec.nstarted, 3);
 	ck_assert_uint_eq(fx.pool->nstarting, 0);
@@ -1948,10 +2009,10 @@ struct simulation {
 	uint64_t seed;
 	double now;
 	struct holder *holders[3];
-	struct lease *runs[RUNS_MAX];	/* one entry per run in flight */
+	struct lease *runs[RUNS_MAX]; /* one entry per run in flight */
 	size_t nruns;
 	uint32_t next_tag;
-	unsigned char answered[RANDOM_STEPS + 1];	/* by tag */
+	unsigned char answered[RANDOM_STEPS + 1]; /* by tag */
 	size_t seen_grants, seen_failures;
 	uint64_t queued, withdrawn;
 };
@@ -1978,7 +2039,7 @@ nth_lease(struct holder *h, unsigned n)
 {
 	struct lease *l;
 
-	TAILQ_FOREACH(l, &h->leases, holder_link)
+	TAILQ_FOREACH (l, &h->leases, holder_link)
 		if (n-- == 0)
 			return l;
 	return NULL;
@@ -1990,7 +2051,7 @@ count_waiters(const struct holder *h)
 	const struct waiter *w;
 	unsigned n = 0;
 
-	TAILQ_FOREACH(w, &h->waiters, holder_link)
+	TAILQ_FOREACH (w, &h->waiters, holder_link)
 		n++;
 	return n;
 }
@@ -2005,14 +2066,18 @@ check_answers(struct simulation *sim)
 		uint32_t tag = fx.rec.grants[sim->seen_grants].tag;
 
 		if (sim->answered[tag] != 0)
-			ck_abort_msg("acquire %u granted after an answer or withdrawal", tag);
+			ck_abort_msg(
+			    "acquire %u granted after an answer or withdrawal",
+			    tag);
 		sim->answered[tag] = 1;
 	}
 	for (; sim->seen_failures < fx.rec.nfailures; sim->seen_failures++) {
 		uint32_t tag = fx.rec.failures[sim->seen_failures].tag;
 
 		if (sim->answered[tag] != 0)
-			ck_abort_msg("acquire %u failed after an answer or withdrawal", tag);
+			ck_abort_msg(
+			    "acquire %u failed after an answer or withdrawal",
+			    tag);
 		sim->answered[tag] = 1;
 	}
 	for (size_t i = 0; i < 3; i++)
@@ -2082,8 +2147,9 @@ random_step(struct simulation *sim)
 		}
 		break;
 	case 6:
-		if (l != NULL && lease_renew(l, pick(sim, 2) ? 0 : 1 + pick(sim, 20),
-		    sim->now, &granted, &err) == LP_OK)
+		if (l != NULL &&
+		    lease_renew(l, pick(sim, 2) ? 0 : 1 + pick(sim, 20),
+			sim->now, &granted, &err) == LP_OK)
 			ck_assert(granted > 0);
 		check_table();
 		break;
@@ -2102,7 +2168,7 @@ random_step(struct simulation *sim)
 			struct waiter *w;
 
 			/* Withdrawn: never to be answered. */
-			TAILQ_FOREACH(w, &h->waiters, holder_link) {
+			TAILQ_FOREACH (w, &h->waiters, holder_link) {
 				sim->answered[w->tag] = 2;
 				sim->withdrawn++;
 			}
@@ -2133,7 +2199,8 @@ START_TEST(test_random_operations)
 	sim.holders[0] = &fx.alice;
 	sim.holders[1] = &fx.bob;
 	sim.holders[2] = &fx.carol;
-	start_table_cold("[pool cpu]\nexecutors_min = 1\nexecutors_max = 3\n"
+	start_table_cold(
+	    "[pool cpu]\nexecutors_min = 1\nexecutors_max = 3\n"
 	    "lease_seconds = 4\ngrace_seconds = 1\n");
 	for (int step = 0; step < RANDOM_STEPS; step++)
 		random_step(&sim);
@@ -2199,7 +2266,8 @@ lease_suite(void)
 	tcase_add_test(tc, test_nowait_starts_an_executor_below_max);
 	tcase_add_test(tc, test_nowait_takes_a_spare_starting_executor);
 	tcase_add_test(tc, test_nowait_reservation_ends_with_its_waiter);
-	tcase_add_test(tc, test_nowait_never_waits_for_a_failing_or_drained_pool);
+	tcase_add_test(tc,
+	    test_nowait_never_waits_for_a_failing_or_drained_pool);
 	tcase_add_test(tc, test_scale_up_starts_to_target);
 	tcase_add_test(tc, test_scale_down_never_takes_a_leased_executor);
 	tcase_add_test(tc, test_idle_executor_leased_again_stays);

@@ -35,8 +35,10 @@ END_TEST
 START_TEST(test_a_stream_of_short_runs_polls)
 {
 	/* From an idle daemon's mean: a stream is recognised within a few dozen inputs. */
-	ck_assert(policy_loop_polls(after(1e-3, 3e-6, 30), BUSY_POLL, IN_FLIGHT));
-	ck_assert(!policy_loop_polls(after(1e-3, 3e-6, 10), BUSY_POLL, IN_FLIGHT));
+	ck_assert(
+	    policy_loop_polls(after(1e-3, 3e-6, 30), BUSY_POLL, IN_FLIGHT));
+	ck_assert(
+	    !policy_loop_polls(after(1e-3, 3e-6, 10), BUSY_POLL, IN_FLIGHT));
 }
 END_TEST
 
@@ -44,9 +46,12 @@ START_TEST(test_one_stall_does_not_end_polling)
 {
 	double mean = after(1e-3, 3e-6, 100);
 
-	ck_assert(policy_loop_polls(policy_mean_gap(mean, 150e-6), BUSY_POLL, IN_FLIGHT));
+	ck_assert(policy_loop_polls(policy_mean_gap(mean, 150e-6), BUSY_POLL,
+	    IN_FLIGHT));
 	/* A gap of an hour counts as 1 ms, so it is soon forgotten too. */
-	ck_assert(policy_loop_polls(after(policy_mean_gap(mean, 3600), 3e-6, 30), BUSY_POLL, IN_FLIGHT));
+	ck_assert(
+	    policy_loop_polls(after(policy_mean_gap(mean, 3600), 3e-6, 30),
+		BUSY_POLL, IN_FLIGHT));
 }
 END_TEST
 
@@ -65,8 +70,10 @@ END_TEST
 START_TEST(test_cpu_bound_jobs_do_not_poll)
 {
 	/* 1 ms jobs on two workers: results and the next runs come ~250 us apart. */
-	ck_assert(!policy_loop_polls(after(3e-6, 250e-6, 30), BUSY_POLL, IN_FLIGHT));
-	ck_assert(!policy_loop_polls(after(1e-3, 250e-6, 1000), BUSY_POLL, IN_FLIGHT));
+	ck_assert(
+	    !policy_loop_polls(after(3e-6, 250e-6, 30), BUSY_POLL, IN_FLIGHT));
+	ck_assert(!policy_loop_polls(after(1e-3, 250e-6, 1000), BUSY_POLL,
+	    IN_FLIGHT));
 }
 END_TEST
 
@@ -120,7 +127,8 @@ loop_suite(void)
 	tcase_add_test(tc, test_a_few_runs_in_flight_do_not_poll);
 	tcase_add_test(tc, test_cpu_bound_jobs_do_not_poll);
 	tcase_add_test(tc, test_mean_stays_within_its_inputs);
-	tcase_add_test(tc, test_only_a_lease_s_frame_of_several_runs_is_a_stream);
+	tcase_add_test(tc,
+	    test_only_a_lease_s_frame_of_several_runs_is_a_stream);
 	tcase_add_test(tc, test_a_worker_polls_after_a_short_frame_of_a_stream);
 	tcase_add_test(tc, test_a_worker_sleeps_at_once_otherwise);
 	return s;

@@ -16,7 +16,15 @@
 #include "tests/suites.h"
 #include "tests/unit/msgpack_text.h"
 
-enum kind { NAME, LABEL, BOOL, LEASE, DURATION, ARRAY, MAP };
+enum kind {
+	NAME,
+	LABEL,
+	BOOL,
+	LEASE,
+	DURATION,
+	ARRAY,
+	MAP
+};
 
 /* PROTOCOL.md's parameters, written out independently of params.c. */
 static const struct spec {
@@ -50,22 +58,29 @@ static const struct spec {
 
 /* A valid value of each kind, and what the error says for a wrong one. */
 static const char *const good_value[] = {
-	[NAME] = "'p'", [LABEL] = "'o'", [BOOL] = "false", [LEASE] = "7",
-	[DURATION] = "1.5", [ARRAY] = "[1]", [MAP] = "{a: 1}",
+	[NAME] = "'p'",
+	[LABEL] = "'o'",
+	[BOOL] = "false",
+	[LEASE] = "7",
+	[DURATION] = "1.5",
+	[ARRAY] = "[1]",
+	[MAP] = "{a: 1}",
 };
 static const char *const expected[] = {
-	[NAME] = "must be a string", [LABEL] = "must be a string",
+	[NAME] = "must be a string",
+	[LABEL] = "must be a string",
 	[BOOL] = "must be true or false",
 	[LEASE] = "must be a lease id (an integer > 0)",
 	[DURATION] = "must be a finite number of seconds > 0",
-	[ARRAY] = "must be an array", [MAP] = "must be a map",
+	[ARRAY] = "must be an array",
+	[MAP] = "must be a map",
 };
 
 /* Wrong values of each kind; NULL ends a list. */
 static const char *const bad_strings[] = { "nil", "true", "1", "-1", "1.5",
 	"b'x'", "x'x'", "[]", "['x']", "{}", NULL };
-static const char *const bad_bools[] = { "nil", "0", "1", "'true'", "1.0",
-	"[]", "{}", "b''", NULL };
+static const char *const bad_bools[] = { "nil", "0", "1", "'true'", "1.0", "[]",
+	"{}", "b''", NULL };
 static const char *const bad_leases[] = { "0", "-1", "0.5", "1.0", "1.0f",
 	"true", "'1'", "nil", "b'1'", "[1]", "{}", "-9223372036854775808",
 	NULL };
@@ -77,8 +92,12 @@ static const char *const bad_arrays[] = { "nil", "{}", "'x'", "1", "true",
 static const char *const bad_maps[] = { "nil", "[]", "'x'", "1", "true",
 	"[[a, 1]]", NULL };
 static const char *const *const bad_values[] = {
-	[NAME] = bad_strings, [LABEL] = bad_strings, [BOOL] = bad_bools,
-	[LEASE] = bad_leases, [DURATION] = bad_durations, [ARRAY] = bad_arrays,
+	[NAME] = bad_strings,
+	[LABEL] = bad_strings,
+	[BOOL] = bad_bools,
+	[LEASE] = bad_leases,
+	[DURATION] = bad_durations,
+	[ARRAY] = bad_arrays,
 	[MAP] = bad_maps,
 };
 
@@ -94,23 +113,25 @@ request_text(const struct spec *s, const char *value)
 	size_t i;
 
 	for (i = 0; i < NSPECS; i++) {
-		if (strcmp(specs[i].method, s->method) != 0 || !specs[i].required ||
-		    &specs[i] == s)
+		if (strcmp(specs[i].method, s->method) != 0 ||
+		    !specs[i].required || &specs[i] == s)
 			continue;
 		ck_assert_int_ge(asprintf(&text, "%s%s%s: %s", map, sep,
-		    specs[i].param, good_value[specs[i].kind]), 0);
+				     specs[i].param, good_value[specs[i].kind]),
+		    0);
 		free(map);
 		map = text;
 		sep = ", ";
 	}
 	if (value != NULL) {
-		ck_assert_int_ge(asprintf(&text, "%s%s%s: %s", map, sep,
-		    s->param, value), 0);
+		ck_assert_int_ge(
+		    asprintf(&text, "%s%s%s: %s", map, sep, s->param, value),
+		    0);
 		free(map);
 		map = text;
 	}
-	ck_assert_int_ge(asprintf(&text, "[0, 9, '%s', [{%s}]]", s->method,
-	    map), 0);
+	ck_assert_int_ge(
+	    asprintf(&text, "[0, 9, '%s', [{%s}]]", s->method, map), 0);
 	free(map);
 	return text;
 }
@@ -134,8 +155,7 @@ decode_fails(const char *text, enum lp_err code, const char *says)
 	bool known = false;
 
 	ck_assert_msg(decode_text(&o, text, &req, &err, &known) == code,
-	    "%s: got %s: %s", text, lp_err_name(err.code),
-	    err.message);
+	    "%s: got %s: %s", text, lp_err_name(err.code), err.message);
 	ck_assert_int_eq(err.code, code);
 	ck_assert_msg(known, "%s: msgid not known", text);
 	ck_assert_uint_eq(req.msgid, 9);
@@ -210,7 +230,8 @@ START_TEST(test_duplicate)
 	char *value, *text, says[64];
 
 	ck_assert_int_ge(asprintf(&value, "%s, %s: %s", good_value[s->kind],
-	    s->param, good_value[s->kind]), 0);
+			     s->param, good_value[s->kind]),
+	    0);
 	text = request_text(s, value);
 	snprintf(says, sizeof says, "duplicate parameter '%s'", s->param);
 	decode_fails(text, LP_ERR_INVALID_ARGUMENT, says);
@@ -286,9 +307,15 @@ START_TEST(test_durations)
 		const char *text;
 		double want;
 	} good[] = {
-		{ "1.5", 1.5 }, { "1.5f", 1.5 }, { "2", 2 }, { "0.001", 0.001 },
-		{ "1e-300", 1e-300 }, { "1000000000", 1e9 }, { "1e9", 1e9 },
-		{ "1e9f", 1e9 }, { "0.25f", 0.25 },
+		{ "1.5", 1.5 },
+		{ "1.5f", 1.5 },
+		{ "2", 2 },
+		{ "0.001", 0.001 },
+		{ "1e-300", 1e-300 },
+		{ "1000000000", 1e9 },
+		{ "1e9", 1e9 },
+		{ "1e9f", 1e9 },
+		{ "0.25f", 0.25 },
 	};
 	static const char *const too_long[] = { "1000000001", "1e300",
 		"18446744073709551615", "3e38f" };
@@ -298,8 +325,10 @@ START_TEST(test_durations)
 	size_t i;
 
 	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
-		snprintf(text, sizeof text, "[0, 9, 'acquire', [{timeout: %s, "
-		    "lease_seconds: %s}]]", good[i].text, good[i].text);
+		snprintf(text, sizeof text,
+		    "[0, 9, 'acquire', [{timeout: %s, "
+		    "lease_seconds: %s}]]",
+		    good[i].text, good[i].text);
 		decode_ok(&o, text, &req);
 		ck_assert(req.p.acquire.has_timeout);
 		ck_assert(req.p.acquire.has_lease_seconds);
@@ -308,13 +337,16 @@ START_TEST(test_durations)
 		mt_free(&o);
 	}
 	for (i = 0; i < sizeof too_long / sizeof too_long[0]; i++) {
-		snprintf(text, sizeof text, "[0, 9, 'renew', [{lease: 1, "
-		    "lease_seconds: %s}]]", too_long[i]);
+		snprintf(text, sizeof text,
+		    "[0, 9, 'renew', [{lease: 1, "
+		    "lease_seconds: %s}]]",
+		    too_long[i]);
 		decode_fails(text, LP_ERR_INVALID_ARGUMENT,
 		    "parameter 'lease_seconds' must be at most 1e+09 seconds");
 	}
 	decode_fails("[0, 9, 'run', [{lease: 1, fn: 'f', timeout: nan}]]",
-	    LP_ERR_INVALID_ARGUMENT, "parameter 'timeout' must be a finite "
+	    LP_ERR_INVALID_ARGUMENT,
+	    "parameter 'timeout' must be a finite "
 	    "number of seconds > 0, got NaN");
 	decode_fails("[0, 9, 'run', [{lease: 1, fn: 'f', timeout: -inf}]]",
 	    LP_ERR_INVALID_ARGUMENT, "got -inf");
@@ -340,11 +372,13 @@ START_TEST(test_packed_nan)
 	msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
 	lp_pack_request(&pk, 3, "acquire", 1);
 	lp_pack_kv_double(&pk, "timeout", NAN);
-	ck_assert_int_eq(lp_request_decode(sbuf.data, sbuf.size, &req, &err, &known),
+	ck_assert_int_eq(
+	    lp_request_decode(sbuf.data, sbuf.size, &req, &err, &known),
 	    LP_ERR_INVALID_ARGUMENT);
 	ck_assert(known);
 	ck_assert_uint_eq(req.msgid, 3);
-	ck_assert_str_eq(err.message, "parameter 'timeout' must be a finite "
+	ck_assert_str_eq(err.message,
+	    "parameter 'timeout' must be a finite "
 	    "number of seconds > 0, got NaN");
 	msgpack_sbuffer_destroy(&sbuf);
 }
@@ -399,9 +433,11 @@ START_TEST(test_strings)
 	size_t i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		required = strcmp(cases[i].method, "run") == 0 ?
-		    "lease: 1, " : strcmp(cases[i].method, "submit") == 0 &&
-		    strcmp(cases[i].param, "fn") != 0 ? "fn: 'f', " : "";
+		required = strcmp(cases[i].method, "run") == 0 ? "lease: 1, " :
+		    strcmp(cases[i].method, "submit") == 0 &&
+			strcmp(cases[i].param, "fn") != 0 ?
+								 "fn: 'f', " :
+								 "";
 		snprintf(text, sizeof text, "[0, 9, '%s', [{%s%s: 'x'*%u}]]",
 		    cases[i].method, required, cases[i].param, cases[i].max);
 		decode_ok(&o, text, &req);
@@ -410,18 +446,23 @@ START_TEST(test_strings)
 		snprintf(text, sizeof text, "[0, 9, '%s', [{%s%s: 'x'*%u}]]",
 		    cases[i].method, required, cases[i].param,
 		    cases[i].max + 1);
-		snprintf(says, sizeof says, "parameter '%s' must be at most %u "
-		    "bytes, got %u", cases[i].param, cases[i].max,
-		    cases[i].max + 1);
+		snprintf(says, sizeof says,
+		    "parameter '%s' must be at most %u "
+		    "bytes, got %u",
+		    cases[i].param, cases[i].max, cases[i].max + 1);
 		decode_fails(text, LP_ERR_INVALID_ARGUMENT, says);
 
 		/* UTF-8, strictly: an overlong NUL is refused, a euro sign welcome. */
-		snprintf(text, sizeof text, "[0, 9, '%s', [{%s%s: 'x\\xc0\\x80'}]]",
-		    cases[i].method, required, cases[i].param);
-		snprintf(says, sizeof says, "parameter '%s' must be UTF-8, got byte 0xc0 at "
-		    "offset 1", cases[i].param);
+		snprintf(text, sizeof text,
+		    "[0, 9, '%s', [{%s%s: 'x\\xc0\\x80'}]]", cases[i].method,
+		    required, cases[i].param);
+		snprintf(says, sizeof says,
+		    "parameter '%s' must be UTF-8, got byte 0xc0 at "
+		    "offset 1",
+		    cases[i].param);
 		decode_fails(text, LP_ERR_INVALID_ARGUMENT, says);
-		snprintf(text, sizeof text, "[0, 9, '%s', [{%s%s: '\\xe2\\x82\\xac'}]]",
+		snprintf(text, sizeof text,
+		    "[0, 9, '%s', [{%s%s: '\\xe2\\x82\\xac'}]]",
 		    cases[i].method, required, cases[i].param);
 		decode_ok(&o, text, &req);
 		mt_free(&o);
@@ -432,8 +473,10 @@ START_TEST(test_strings)
 			decode_ok(&o, text, &req);
 			mt_free(&o);
 		} else {
-			snprintf(says, sizeof says, "parameter '%s' must not be "
-			    "empty", cases[i].param);
+			snprintf(says, sizeof says,
+			    "parameter '%s' must not be "
+			    "empty",
+			    cases[i].param);
 			decode_fails(text, LP_ERR_INVALID_ARGUMENT, says);
 		}
 	}
@@ -510,11 +553,20 @@ START_TEST(test_error_form)
 		const char *value;
 		enum lp_error_form form;
 	} good[] = {
-		{ "'map'", LP_ERRORS_MAP }, { "'string'", LP_ERRORS_STRING },
+		{ "'map'", LP_ERRORS_MAP },
+		{ "'string'", LP_ERRORS_STRING },
 		{ "'array'", LP_ERRORS_ARRAY },
 	};
 	static const char *const bad[] = {
-		"'MAP'", "''", "'str'", "'arrays'", "b'map'", "1", "nil", "true", "['map']",
+		"'MAP'",
+		"''",
+		"'str'",
+		"'arrays'",
+		"b'map'",
+		"1",
+		"nil",
+		"true",
+		"['map']",
 	};
 	char text[128];
 	struct lp_request req;
@@ -522,14 +574,16 @@ START_TEST(test_error_form)
 	size_t i;
 
 	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
-		snprintf(text, sizeof text, "[0, 9, 'hello', [{errors: %s}]]", good[i].value);
+		snprintf(text, sizeof text, "[0, 9, 'hello', [{errors: %s}]]",
+		    good[i].value);
 		decode_ok(&o, text, &req);
 		ck_assert(req.p.hello.has_errors);
 		ck_assert_int_eq(req.p.hello.errors, good[i].form);
 		mt_free(&o);
 	}
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		snprintf(text, sizeof text, "[0, 9, 'hello', [{errors: %s}]]", bad[i]);
+		snprintf(text, sizeof text, "[0, 9, 'hello', [{errors: %s}]]",
+		    bad[i]);
 		decode_fails(text, LP_ERR_INVALID_ARGUMENT,
 		    "parameter 'errors' must be \"map\", \"string\" or \"array\", got ");
 	}
@@ -549,8 +603,10 @@ START_TEST(test_all_params)
 	assert_str(req.p.hello.client, "cli");
 	mt_free(&o);
 
-	decode_ok(&o, "[0, 9, 'acquire', [{timeout: 3, wait: false, "
-	    "lease_seconds: 2.5f, owner: 'me', pool: 'gpu'}]]", &req);
+	decode_ok(&o,
+	    "[0, 9, 'acquire', [{timeout: 3, wait: false, "
+	    "lease_seconds: 2.5f, owner: 'me', pool: 'gpu'}]]",
+	    &req);
 	ck_assert(req.p.acquire.has_pool && req.p.acquire.has_owner);
 	assert_str(req.p.acquire.pool, "gpu");
 	assert_str(req.p.acquire.owner, "me");
@@ -561,8 +617,10 @@ START_TEST(test_all_params)
 	ck_assert_double_eq(req.p.acquire.timeout, 3);
 	mt_free(&o);
 
-	decode_ok(&o, "[0, 9, 'run', [{lease: 5, fn: 'm.f', args: [1, 'two'], "
-	    "kwargs: {k: nil}, timeout: 0.5}]]", &req);
+	decode_ok(&o,
+	    "[0, 9, 'run', [{lease: 5, fn: 'm.f', args: [1, 'two'], "
+	    "kwargs: {k: nil}, timeout: 0.5}]]",
+	    &req);
 	ck_assert_int_eq(req.method, LP_METHOD_RUN);
 	assert_str(req.p.run.fn, "m.f");
 	assert_raw(req.p.run.args, "[1, 'two']");
@@ -577,8 +635,10 @@ START_TEST(test_all_params)
 	ck_assert_double_eq(req.p.renew.lease_seconds, 60);
 	mt_free(&o);
 
-	decode_ok(&o, "[0, 9, 'submit', [{fn: 'echo', args: [], kwargs: {}, "
-	    "pool: 'p', owner: '', timeout: 1}]]", &req);
+	decode_ok(&o,
+	    "[0, 9, 'submit', [{fn: 'echo', args: [], kwargs: {}, "
+	    "pool: 'p', owner: '', timeout: 1}]]",
+	    &req);
 	assert_str(req.p.submit.fn, "echo");
 	assert_raw(req.p.submit.args, "[]");
 	assert_raw(req.p.submit.kwargs, "{}");
@@ -616,7 +676,8 @@ START_TEST(test_pack_roundtrip)
 	msgpack_pack_map(&pk, 0);
 	lp_pack_kv_double(&pk, "timeout", 30);
 
-	ck_assert_msg(lp_request_decode(sbuf.data, sbuf.size, &req, &err, &known) == LP_OK,
+	ck_assert_msg(lp_request_decode(sbuf.data, sbuf.size, &req, &err,
+			  &known) == LP_OK,
 	    "%s", err.message);
 	ck_assert_uint_eq(req.msgid, 77);
 	ck_assert_int_eq(req.method, LP_METHOD_RUN);
@@ -639,8 +700,10 @@ START_TEST(test_length_and_depth)
 		{ "[0, 9, 'stats', [{}]]", 3 },
 		{ "[0, 9, 'run', [{lease: 5, fn: 'f'}]]", 3 },
 		{ "[0, 9, 'run', [{lease: 5, fn: 'f', args: []}]]", 4 },
-		{ "[0, 9, 'run', [{lease: 5, fn: 'f', args: [[[]], 1], kwargs: {}}]]", 6 },
-		{ "[0, 9, 'submit', [{fn: 'f', kwargs: {a: [{}]}, args: [1]}]]", 6 },
+		{ "[0, 9, 'run', [{lease: 5, fn: 'f', args: [[[]], 1], kwargs: {}}]]",
+		    6 },
+		{ "[0, 9, 'submit', [{fn: 'f', kwargs: {a: [{}]}, args: [1]}]]",
+		    6 },
 	};
 	struct lp_request req;
 	struct lp_error err;
@@ -652,8 +715,9 @@ START_TEST(test_length_and_depth)
 		mt_decode(&o, "%s", cases[i].text);
 		len = o.sbuf.size;
 		msgpack_sbuffer_write(&o.sbuf, "\xc1\x93", 2);
-		ck_assert_msg(lp_request_decode(o.sbuf.data, o.sbuf.size, &req, &err,
-		    &known) == LP_OK, "%s: %s", cases[i].text, err.message);
+		ck_assert_msg(lp_request_decode(o.sbuf.data, o.sbuf.size, &req,
+				  &err, &known) == LP_OK,
+		    "%s: %s", cases[i].text, err.message);
 		ck_assert_uint_eq(req.len, len);
 		ck_assert_uint_eq(req.depth, cases[i].depth);
 		mt_free(&o);
@@ -664,8 +728,8 @@ END_TEST
 START_TEST(test_methods)
 {
 	static const char *const names[] = { "hello", "acquire", "run",
-		"release", "renew", "submit", "stats", "scale", "reload", "drain", "resume",
-		"config", "ping" };
+		"release", "renew", "submit", "stats", "scale", "reload",
+		"drain", "resume", "config", "ping" };
 	enum lp_method m;
 	struct lp_str s;
 	unsigned i;
@@ -714,11 +778,15 @@ START_TEST(test_not_a_request)
 {
 	static const struct {
 		const char *text;
-		long msgid;	/* -1: no msgid to answer */
+		long msgid; /* -1: no msgid to answer */
 	} cases[] = {
-		{ "[1, 9, nil, true]", -1 }, { "{}", -1 }, { "[2, 'hello']", -1 },
-		{ "[2, 1, []]", -1 }, { "[2, 'hello', {}]", -1 },
-		{ "[0]", 0 }, { "[0, -9, 'hello', [{}]]", 0 },
+		{ "[1, 9, nil, true]", -1 },
+		{ "{}", -1 },
+		{ "[2, 'hello']", -1 },
+		{ "[2, 1, []]", -1 },
+		{ "[2, 'hello', {}]", -1 },
+		{ "[0]", 0 },
+		{ "[0, -9, 'hello', [{}]]", 0 },
 		{ "[0, 'x', 'hello', [{}]]", 0 },
 	};
 	struct lp_request req;
@@ -729,16 +797,20 @@ START_TEST(test_not_a_request)
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		known = cases[i].msgid < 0;
-		ck_assert_int_eq(decode_text(&o, cases[i].text, &req, &err, &known),
+		ck_assert_int_eq(
+		    decode_text(&o, cases[i].text, &req, &err, &known),
 		    LP_ERR_INVALID_REQUEST);
-		ck_assert_msg(known == (cases[i].msgid >= 0), "%s", cases[i].text);
+		ck_assert_msg(known == (cases[i].msgid >= 0), "%s",
+		    cases[i].text);
 		if (known)
 			ck_assert_uint_eq(req.msgid, cases[i].msgid);
 		mt_free(&o);
 	}
 	decode_fails("[0, 9, 'hello', {}]", LP_ERR_INVALID_REQUEST, "params");
-	decode_fails("[0, 9, 'hello', [{}, {}]]", LP_ERR_INVALID_REQUEST, "2 elements");
-	decode_fails("[0, 9, 'hello', [[]]]", LP_ERR_INVALID_REQUEST, "must be a map");
+	decode_fails("[0, 9, 'hello', [{}, {}]]", LP_ERR_INVALID_REQUEST,
+	    "2 elements");
+	decode_fails("[0, 9, 'hello', [[]]]", LP_ERR_INVALID_REQUEST,
+	    "must be a map");
 	decode_fails("[0, 9, 7, [{}]]", LP_ERR_INVALID_REQUEST, "method");
 }
 END_TEST
@@ -747,7 +819,8 @@ END_TEST
 START_TEST(test_empty_params)
 {
 	static const char *const texts[] = {
-		"[0, 9, 'stats', []]", "[0, 9, 'stats', [nil]]",
+		"[0, 9, 'stats', []]",
+		"[0, 9, 'stats', [nil]]",
 	};
 	struct lp_request req;
 	struct lp_error err;
@@ -756,7 +829,8 @@ START_TEST(test_empty_params)
 	bool known;
 
 	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-		ck_assert_msg(decode_text(&o, texts[i], &req, &err, &known) == LP_OK,
+		ck_assert_msg(decode_text(&o, texts[i], &req, &err, &known) ==
+			LP_OK,
 		    "%s: %s", texts[i], err.message);
 		ck_assert_int_eq(req.method, LP_METHOD_STATS);
 		ck_assert(!req.p.stats.has_pool);
@@ -764,7 +838,9 @@ START_TEST(test_empty_params)
 		ck_assert_uint_eq(req.depth, 2);
 		mt_free(&o);
 	}
-	ck_assert_int_eq(decode_text(&o, "[0, 9, 'acquire', [nil]]", &req, &err, &known), LP_OK);
+	ck_assert_int_eq(
+	    decode_text(&o, "[0, 9, 'acquire', [nil]]", &req, &err, &known),
+	    LP_OK);
 	ck_assert(req.p.acquire.wait);
 	mt_free(&o);
 	decode_fails("[0, 9, 'release', []]", LP_ERR_INVALID_ARGUMENT,
@@ -786,7 +862,8 @@ START_TEST(test_notification)
 		const char *text;
 		unsigned depth;
 	} cases[] = {
-		{ "[2, b'nvim_set_client_info', ['c', {}, 'remote', {}, {}]]", 3 },
+		{ "[2, b'nvim_set_client_info', ['c', {}, 'remote', {}, {}]]",
+		    3 },
 		{ "[2, 'anything', []]", 2 },
 		{ "[2, 'hello', [{}]]", 3 },
 	};
@@ -800,8 +877,9 @@ START_TEST(test_notification)
 		mt_decode(&o, "%s", cases[i].text);
 		len = o.sbuf.size;
 		msgpack_sbuffer_write(&o.sbuf, "\xc1", 1);
-		ck_assert_msg(lp_request_decode(o.sbuf.data, o.sbuf.size, &req, &err,
-		    &known) == LP_OK, "%s: %s", cases[i].text, err.message);
+		ck_assert_msg(lp_request_decode(o.sbuf.data, o.sbuf.size, &req,
+				  &err, &known) == LP_OK,
+		    "%s: %s", cases[i].text, err.message);
 		ck_assert(req.notification);
 		ck_assert_uint_eq(req.len, len);
 		ck_assert_uint_eq(req.depth, cases[i].depth);

@@ -66,18 +66,20 @@ make_file(const char *p, mode_t m)
 }
 
 static void
-assert_type_state(mode_t type, const struct lp_trusted_uids *t, enum lp_path_state want,
-    const char *reason)
+assert_type_state(mode_t type, const struct lp_trusted_uids *t,
+    enum lp_path_state want, const char *reason)
 {
 	enum lp_path_state got = lp_path_check(path, type, t, why, sizeof why);
 
 	ck_assert_msg(got == want, "state %d, want %d: %s", got, want, why);
 	if (reason != NULL)
-		ck_assert_msg(strstr(why, reason) != NULL, "'%s' does not say '%s'", why, reason);
+		ck_assert_msg(strstr(why, reason) != NULL,
+		    "'%s' does not say '%s'", why, reason);
 }
 
 static void
-assert_state(const struct lp_trusted_uids *t, enum lp_path_state want, const char *reason)
+assert_state(const struct lp_trusted_uids *t, enum lp_path_state want,
+    const char *reason)
 {
 	assert_type_state(S_IFSOCK, t, want, reason);
 }
@@ -109,7 +111,8 @@ our_group_may_write(void)
 	const struct passwd *pw = getpwuid(getuid());
 
 	return getuid() != 0 && pw != NULL && has_private_group(pw) ?
-	    LP_PATH_TRUSTED : LP_PATH_UNTRUSTED;
+	    LP_PATH_TRUSTED :
+	    LP_PATH_UNTRUSTED;
 }
 
 START_TEST(own_socket_in_private_directory_is_trusted)
@@ -131,7 +134,8 @@ END_TEST
 START_TEST(a_strangers_socket_is_not_trusted)
 {
 	/* Trusting only a uid that owns nothing here makes the socket a stranger's. */
-	const struct lp_trusted_uids other = { .uid = { getuid() + 4242 }, .n = 1 };
+	const struct lp_trusted_uids other = { .uid = { getuid() + 4242 },
+		.n = 1 };
 
 	make_socket();
 	assert_state(&other, LP_PATH_UNTRUSTED, "belongs to uid");
@@ -203,7 +207,8 @@ END_TEST
 START_TEST(a_file_others_may_write_is_not_trusted)
 {
 	make_file(path, 0666);
-	assert_file_state(LP_PATH_UNTRUSTED, "is writable by others (mode 0666)");
+	assert_file_state(LP_PATH_UNTRUSTED,
+	    "is writable by others (mode 0666)");
 	ck_assert_int_eq(chmod(path, 0620), 0);
 	assert_file_state(our_group_may_write(), NULL);
 	ck_assert_int_eq(chmod(path, 0602), 0);
@@ -227,7 +232,8 @@ END_TEST
 
 START_TEST(a_strangers_file_is_not_trusted)
 {
-	const struct lp_trusted_uids other = { .uid = { getuid() + 4242 }, .n = 1 };
+	const struct lp_trusted_uids other = { .uid = { getuid() + 4242 },
+		.n = 1 };
 
 	make_file(path, 0644);
 	assert_type_state(S_IFREG, &other, LP_PATH_UNTRUSTED, "belongs to uid");
@@ -287,9 +293,11 @@ START_TEST(only_the_owners_private_group_may_write)
 	if (getuid() != 0)
 		return;
 	setpwent();
-	while ((pw = getpwent()) != NULL && (pw->pw_uid == 0 || !has_private_group(pw)))
+	while ((pw = getpwent()) != NULL &&
+	    (pw->pw_uid == 0 || !has_private_group(pw)))
 		;
-	ck_assert_msg(pw != NULL, "no user but root has a private group to lend a file to");
+	ck_assert_msg(pw != NULL,
+	    "no user but root has a private group to lend a file to");
 	owner.uid[owner.n++] = pw->pw_uid;
 	ck_assert_int_eq(chown(path, pw->pw_uid, pw->pw_gid), 0);
 	ck_assert_int_eq(chmod(path, 0664), 0);

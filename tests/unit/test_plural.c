@@ -27,7 +27,8 @@ START_TEST(zero_and_more_are_plural)
 	ck_assert_str_eq(counted(0, "pool"), "0 pools");
 	ck_assert_str_eq(counted(2, "connection"), "2 connections");
 	ck_assert_str_eq(counted(11, "lease"), "11 leases");
-	ck_assert_str_eq(counted(18446744073709551615ULL, "run"), "18446744073709551615 runs");
+	ck_assert_str_eq(counted(18446744073709551615ULL, "run"),
+	    "18446744073709551615 runs");
 }
 END_TEST
 
@@ -35,8 +36,8 @@ START_TEST(nouns_in_es_take_es)
 {
 	char text[64];
 
-	snprintf(text, sizeof text, "%d process%s, %d process%s", 1, lp_plural_es(1), 3,
-	    lp_plural_es(3));
+	snprintf(text, sizeof text, "%d process%s, %d process%s", 1,
+	    lp_plural_es(1), 3, lp_plural_es(3));
 	ck_assert_str_eq(text, "1 process, 3 processes");
 }
 END_TEST

@@ -62,7 +62,8 @@ to_text(void *arg, const char *s, size_t len)
 }
 
 static void
-pack_buckets(msgpack_packer *pk, const double *bounds, const unsigned *counts, unsigned n)
+pack_buckets(msgpack_packer *pk, const double *bounds, const unsigned *counts,
+    unsigned n)
 {
 	lp_pack_cstr(pk, "buckets");
 	msgpack_pack_array(pk, n);
@@ -106,7 +107,8 @@ render(void (*pack_wait)(msgpack_packer *pk))
 		pack_wait(&pk);
 	}
 	msgpack_unpacked_init(&u);
-	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, NULL),
+	    MSGPACK_UNPACK_SUCCESS);
 	text_len = 0;
 	text[0] = '\0';
 	ck_assert_int_eq(lp_prometheus_write(&u.data, to_text, NULL), 0);
@@ -123,7 +125,8 @@ assert_text_has(const char *part)
 START_TEST(histogram_renders_cumulative_buckets_sum_and_count)
 {
 	render(NULL);
-	assert_text_has("# TYPE leasepool_run_duration_seconds histogram\n"
+	assert_text_has(
+	    "# TYPE leasepool_run_duration_seconds histogram\n"
 	    "leasepool_run_duration_seconds_bucket{pool=\"cpu\",le=\"1e-05\"} 0\n"
 	    "leasepool_run_duration_seconds_bucket{pool=\"cpu\",le=\"0.001\"} 2\n"
 	    "leasepool_run_duration_seconds_bucket{pool=\"cpu\",le=\"1\"} 3\n"
@@ -136,7 +139,8 @@ END_TEST
 START_TEST(start_time_is_a_gauge_in_unix_seconds)
 {
 	render(NULL);
-	assert_text_has("# TYPE process_start_time_seconds gauge\n"
+	assert_text_has(
+	    "# TYPE process_start_time_seconds gauge\n"
 	    "process_start_time_seconds 1796611065.25\n");
 }
 END_TEST
@@ -192,7 +196,8 @@ START_TEST(garbled_histogram_is_left_out_whole)
 {
 	render(pack_bucket_of_strings);
 	ck_assert_ptr_null(strstr(text, "leasepool_acquire_wait_seconds_"));
-	assert_text_has("leasepool_run_duration_seconds_count{pool=\"cpu\"} 3\n");
+	assert_text_has(
+	    "leasepool_run_duration_seconds_count{pool=\"cpu\"} 3\n");
 	render(pack_without_count);
 	ck_assert_ptr_null(strstr(text, "leasepool_acquire_wait_seconds_"));
 	render(pack_count_of_text);

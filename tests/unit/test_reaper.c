@@ -30,7 +30,8 @@ write_file(const char *name, const char *text)
 	FILE *f;
 
 	snprintf(path, sizeof path, "%s/%s", group, name);
-	ck_assert_msg((f = fopen(path, "w")) != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_msg((f = fopen(path, "w")) != NULL, "%s: %s", path,
+	    strerror(errno));
 	fputs(text, f);
 	ck_assert_int_eq(fclose(f), 0);
 }
@@ -55,8 +56,10 @@ START_TEST(a_stop_counts_the_children_that_would_not_die)
 	unsigned stuck;
 	pid_t child;
 
-	snprintf(group, sizeof group, FREEZER "/leasepool-test-%d", (int)getpid());
-	ck_assert_msg(mkdir(group, 0700) == 0, "%s: %s", group, strerror(errno));
+	snprintf(group, sizeof group, FREEZER "/leasepool-test-%d",
+	    (int)getpid());
+	ck_assert_msg(mkdir(group, 0700) == 0, "%s: %s", group,
+	    strerror(errno));
 	if ((child = fork()) == 0) {
 		for (;;)
 			pause();
@@ -84,6 +87,7 @@ reaper_suite(void)
 	TCase *tc = unit_case(s, "stop", NULL, NULL);
 
 	if (geteuid() == 0 && access(FREEZER "/cgroup.procs", W_OK) == 0)
-		tcase_add_test(tc, a_stop_counts_the_children_that_would_not_die);
+		tcase_add_test(tc,
+		    a_stop_counts_the_children_that_would_not_die);
 	return s;
 }

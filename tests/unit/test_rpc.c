@@ -56,7 +56,7 @@ END_TEST
 START_TEST(test_err_unknown_names)
 {
 	ck_assert_str_eq(lp_err_name(LP_ERR__COUNT), "UNKNOWN");
-	ck_assert_str_eq(lp_err_name((enum lp_err)-1), "UNKNOWN");
+	ck_assert_str_eq(lp_err_name((enum lp_err) - 1), "UNKNOWN");
 	ck_assert_int_eq(lp_err_from_name("FROBNICATED", 11), LP_ERR_INTERNAL);
 	ck_assert_int_eq(lp_err_from_name("", 0), LP_ERR_INTERNAL);
 	/* Lengths count, not NUL terminators. */
@@ -89,15 +89,25 @@ START_TEST(test_describe)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{ "nil", "nil" }, { "true", "true" }, { "false", "false" },
-		{ "7", "7" }, { "-3", "-3" },
+		{ "nil", "nil" },
+		{ "true", "true" },
+		{ "false", "false" },
+		{ "7", "7" },
+		{ "-3", "-3" },
 		{ "18446744073709551615", "18446744073709551615" },
 		{ "-9223372036854775808", "-9223372036854775808" },
-		{ "0.5", "0.5" }, { "1.5f", "1.5" }, { "-0.0", "-0" },
-		{ "nan", "NaN" }, { "nanf", "NaN" }, { "inf", "+inf" },
-		{ "-inf", "-inf" }, { "-inff", "-inf" },
-		{ "'secret'", "a string" }, { "b'x'", "binary data" },
-		{ "x'x'", "an extension value" }, { "[1]", "an array" },
+		{ "0.5", "0.5" },
+		{ "1.5f", "1.5" },
+		{ "-0.0", "-0" },
+		{ "nan", "NaN" },
+		{ "nanf", "NaN" },
+		{ "inf", "+inf" },
+		{ "-inf", "-inf" },
+		{ "-inff", "-inf" },
+		{ "'secret'", "a string" },
+		{ "b'x'", "binary data" },
+		{ "x'x'", "an extension value" },
+		{ "[1]", "an array" },
 		{ "{}", "a map" },
 	};
 	char buf[LP_OBJ_DESCRIBE_MAX];
@@ -106,8 +116,10 @@ START_TEST(test_describe)
 	size_t i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		ck_assert_str_eq(lp_obj_describe(mt_decode(&m, "%s",
-		    cases[i].text), buf, sizeof buf), cases[i].want);
+		ck_assert_str_eq(
+		    lp_obj_describe(mt_decode(&m, "%s", cases[i].text), buf,
+			sizeof buf),
+		    cases[i].want);
 		mt_free(&m);
 	}
 	ck_assert_str_ne(lp_obj_describe(&corrupt, buf, sizeof buf), "");
@@ -161,8 +173,9 @@ packed_decode(struct packed *p)
 	size_t off = 0;
 
 	msgpack_zone_init(&p->zone, 1024);
-	ck_assert_int_eq(msgpack_unpack(p->sbuf.data, p->sbuf.size, &off,
-	    &p->zone, &p->obj), MSGPACK_UNPACK_SUCCESS);
+	ck_assert_int_eq(
+	    msgpack_unpack(p->sbuf.data, p->sbuf.size, &off, &p->zone, &p->obj),
+	    MSGPACK_UNPACK_SUCCESS);
 	return &p->obj;
 }
 
@@ -247,18 +260,19 @@ START_TEST(test_response_error_roundtrip)
 		lp_error_set(&out, names[_i].code, "it broke: %s",
 		    names[_i].name);
 		out.signal = sig ? 9 : 0;
-		lp_pack_response_error(packed_start(&p), 7, &out, LP_ERRORS_MAP);
+		lp_pack_response_error(packed_start(&p), 7, &out,
+		    LP_ERRORS_MAP);
 		parse_ok(packed_decode(&p), &m);
 
 		ck_assert_int_eq(m.kind, LP_MSG_RESPONSE);
 		ck_assert_uint_eq(m.msgid, 7);
 		ck_assert_int_eq(m.result->type, MSGPACK_OBJECT_NIL);
 		ck_assert_uint_eq(m.error->via.map.size, sig ? 3 : 2);
-		ck_assert(lp_obj_is_str(lp_map_get(m.error, "code"),
-		    names[_i].name));
+		ck_assert(
+		    lp_obj_is_str(lp_map_get(m.error, "code"), names[_i].name));
 		lp_response_error(m.error, &in);
-		ck_assert_int_eq(in.code, names[_i].wire ? names[_i].code :
-		    LP_ERR_INTERNAL);
+		ck_assert_int_eq(in.code,
+		    names[_i].wire ? names[_i].code : LP_ERR_INTERNAL);
 		ck_assert_str_eq(in.message, out.message);
 		ck_assert_int_eq(in.signal, out.signal);
 		packed_free(&p);
@@ -318,9 +332,16 @@ END_TEST
 START_TEST(test_response_error_malformed)
 {
 	static const char *const bad[] = {
-		"nil", "1", "'TIMEOUT'", "[]", "{}", "{code: 'TIMEOUT'}",
-		"{message: 'm'}", "{code: 1, message: 'm'}",
-		"{code: 'TIMEOUT', message: 1}", "{code: b'TIMEOUT', message: 'm'}",
+		"nil",
+		"1",
+		"'TIMEOUT'",
+		"[]",
+		"{}",
+		"{code: 'TIMEOUT'}",
+		"{message: 'm'}",
+		"{code: 1, message: 'm'}",
+		"{code: 'TIMEOUT', message: 1}",
+		"{code: b'TIMEOUT', message: 'm'}",
 		"{code: 'TIMEOUT', message: nil}",
 	};
 	struct lp_error err;
@@ -349,8 +370,8 @@ START_TEST(test_response_error_lenient)
 		{ "{code: 'FROBNICATED', message: 'm'}", LP_ERR_INTERNAL, 0 },
 		{ "{code: 'OK', message: 'm'}", LP_ERR_INTERNAL, 0 },
 		{ "{code: 'DISCONNECTED', message: 'm'}", LP_ERR_INTERNAL, 0 },
-		{ "{message: 'm', extra: [1], code: 'STOPPING'}", LP_ERR_STOPPING,
-		    0 },
+		{ "{message: 'm', extra: [1], code: 'STOPPING'}",
+		    LP_ERR_STOPPING, 0 },
 		{ "{code: 'WORKER_CRASHED', message: 'm', signal: 11}",
 		    LP_ERR_WORKER_CRASHED, 11 },
 		{ "{code: 'WORKER_CRASHED', message: 'm', signal: -1}",
@@ -379,8 +400,10 @@ START_TEST(test_response_error_truncates)
 	struct lp_error err;
 	struct mt_object m;
 
-	lp_response_error(mt_decode(&m, "{code: 'JOB_FAILED', message: "
-	    "'x'*100000}"), &err);
+	lp_response_error(mt_decode(&m,
+			      "{code: 'JOB_FAILED', message: "
+			      "'x'*100000}"),
+	    &err);
 	ck_assert_int_eq(err.code, LP_ERR_JOB_FAILED);
 	ck_assert_uint_eq(strlen(err.message), LP_ERROR_MESSAGE_MAX - 1);
 	mt_free(&m);
@@ -427,7 +450,8 @@ static const struct {
 	{ "[0, 1, 'hello', [{}], nil]", 1, "4 elements, got 5" },
 	{ "[0, nil, 'hello', [{}]]", 0, "msgid" },
 	{ "[0, true, 'hello', [{}]]", 0, "msgid" },
-	{ "[0, -1, 'hello', [{}]]", 0, "msgid must be an unsigned 32-bit "
+	{ "[0, -1, 'hello', [{}]]", 0,
+	    "msgid must be an unsigned 32-bit "
 	    "integer, got -1" },
 	{ "[0, 4294967296, 'hello', [{}]]", 0, "got 4294967296" },
 	{ "[0, 1.0, 'hello', [{}]]", 0, "msgid" },
@@ -440,14 +464,16 @@ static const struct {
 	{ "[0, 1, nil, [{}]]", 1, "method must be a string, got nil" },
 	{ "[0, 1, 1, [{}]]", 1, "method must be a string" },
 	{ "[0, 1, true, [{}]]", 1, "method must be a string" },
-	{ "[0, 1, b'hello', [{}]]", 1, "method must be a string, got "
+	{ "[0, 1, b'hello', [{}]]", 1,
+	    "method must be a string, got "
 	    "binary data" },
 	{ "[0, 1, x'hello', [{}]]", 1, "method must be a string" },
 	{ "[0, 1, ['hello'], [{}]]", 1, "method must be a string" },
 	{ "[0, 1, {}, [{}]]", 1, "method must be a string" },
 	/* A request's params. */
 	{ "[0, 1, 'hello', nil]", 1, "params" },
-	{ "[0, 1, 'hello', {}]", 1, "params must be an array holding one "
+	{ "[0, 1, 'hello', {}]", 1,
+	    "params must be an array holding one "
 	    "map, got a map" },
 	{ "[0, 1, 'hello', 'x']", 1, "params" },
 	{ "[0, 1, 'hello', 1]", 1, "params" },
@@ -485,8 +511,9 @@ START_TEST(test_bad_envelope)
 	struct mt_object o;
 	bool known = bad_envelopes[_i].msgid < 0;
 
-	ck_assert_int_eq(lp_message_parse(mt_decode(&o, "%s",
-	    bad_envelopes[_i].text), &m, &err, &known),
+	ck_assert_int_eq(
+	    lp_message_parse(mt_decode(&o, "%s", bad_envelopes[_i].text), &m,
+		&err, &known),
 	    LP_ERR_INVALID_REQUEST);
 	ck_assert_int_eq(err.code, LP_ERR_INVALID_REQUEST);
 	ck_assert_msg(known == (bad_envelopes[_i].msgid >= 0), "%s",
@@ -521,7 +548,8 @@ START_TEST(test_good_envelopes)
 
 	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
 		ck_assert_msg(lp_message_parse(mt_decode(&o, "%s", good[i]), &m,
-		    &err, &known) == LP_OK, "%s: %s", good[i], err.message);
+				  &err, &known) == LP_OK,
+		    "%s: %s", good[i], err.message);
 		ck_assert_int_eq(known, m.kind == LP_MSG_REQUEST);
 		mt_free(&o);
 	}
@@ -532,7 +560,9 @@ END_TEST
 START_TEST(test_empty_params)
 {
 	static const char *const texts[] = {
-		"[0, 3, 'stats', []]", "[0, 3, 'stats', [nil]]", "[2, 'x', []]",
+		"[0, 3, 'stats', []]",
+		"[0, 3, 'stats', [nil]]",
+		"[2, 'x', []]",
 		"[2, 'x', [nil]]",
 	};
 	struct lp_error err;
@@ -542,8 +572,9 @@ START_TEST(test_empty_params)
 	size_t i;
 
 	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-		ck_assert_msg(lp_message_parse(mt_decode(&o, "%s", texts[i]), &m,
-		    &err, &known) == LP_OK, "%s: %s", texts[i], err.message);
+		ck_assert_msg(lp_message_parse(mt_decode(&o, "%s", texts[i]),
+				  &m, &err, &known) == LP_OK,
+		    "%s: %s", texts[i], err.message);
 		ck_assert_int_eq(m.params->type, MSGPACK_OBJECT_MAP);
 		ck_assert_uint_eq(m.params->via.map.size, 0);
 		mt_free(&o);

@@ -15,10 +15,10 @@
 
 static struct {
 	unsigned results, errors, ended, ended_ok, drained;
-	struct run *answered;		/* the run of the last answer */
+	struct run *answered; /* the run of the last answer */
 	size_t result_len;
 	struct lp_error err;
-	size_t charged;			/* the budget of user, as the owner counts it */
+	size_t charged; /* the budget of user, as the owner counts it */
 } seen;
 
 /* Whose budget the runs count against: only its address matters to run.c. */
@@ -30,7 +30,7 @@ fake_result(struct run *r, struct evbuffer *src, size_t len)
 	seen.results++;
 	seen.answered = r;
 	seen.result_len = len;
-	evbuffer_drain(src, len);	/* the result is the owner's to move out */
+	evbuffer_drain(src, len); /* the result is the owner's to move out */
 }
 
 static void
@@ -44,7 +44,7 @@ fake_error(struct run *r, const struct lp_error *err)
 static void
 fake_ended(struct run *r, bool ok)
 {
-	ck_assert_ptr_eq(r, seen.answered);	/* after its answer */
+	ck_assert_ptr_eq(r, seen.answered); /* after its answer */
 	seen.ended++;
 	seen.ended_ok += ok;
 }
@@ -79,8 +79,11 @@ static const struct run_owner fake_owner = {
 };
 
 static const gid_t groups[] = { 20, 27 };
-static const struct run_caller caller = { .user = user, .uid = 1000, .gid = 100,
-	.groups = groups, .ngroups = 2 };
+static const struct run_caller caller = { .user = user,
+	.uid = 1000,
+	.gid = 100,
+	.groups = groups,
+	.ngroups = 2 };
 static struct pool pools[2];
 
 static void
@@ -102,7 +105,8 @@ teardown(void)
 static struct run *
 item(struct pool *pool, const char *fn)
 {
-	struct run_job job = { .fn = { fn, (uint32_t)strlen(fn) }, .timeout = 5,
+	struct run_job job = { .fn = { fn, (uint32_t)strlen(fn) },
+		.timeout = 5,
 		.owner = { "batch", 5 } };
 
 	return run_new(&fake_owner, &caller, 7, pool, NULL, &job);
@@ -133,7 +137,8 @@ START_TEST(result_reaches_the_owner_once)
 	ck_assert_uint_eq(seen.results, 1);
 	ck_assert_uint_eq(seen.errors, 0);
 	ck_assert_uint_eq(seen.result_len, 10);
-	ck_assert_uint_eq(evbuffer_get_length(out), 4);	/* what follows the result stays */
+	/* what follows the result stays */
+	ck_assert_uint_eq(evbuffer_get_length(out), 4);
 	ck_assert_uint_eq(seen.ended, 1);
 	ck_assert_uint_eq(seen.ended_ok, 1);
 	ck_assert_uint_eq(seen.charged, 0);
@@ -177,8 +182,10 @@ START_TEST(errors_counted_per_pool)
 	ck_assert_uint_eq(pools[0].counters.runs_failed, 2);
 	ck_assert_uint_eq(pools[0].counters.runs_completed, 0);
 	ck_assert_uint_eq(pools[1].counters.runs_completed, 1);
-	ck_assert_uint_eq(pools[1].counters.runs_failed + pools[1].counters.runs_timed_out +
-	    pools[1].counters.runs_crashed, 0);
+	ck_assert_uint_eq(pools[1].counters.runs_failed +
+		pools[1].counters.runs_timed_out +
+		pools[1].counters.runs_crashed,
+	    0);
 	ck_assert_uint_eq(histogram_count(&pools[0].counters.run_duration), 5);
 	ck_assert_uint_eq(histogram_count(&pools[1].counters.run_duration), 1);
 	evbuffer_free(out);
@@ -195,7 +202,7 @@ START_TEST(drained_when_the_last_run_goes)
 	ck_assert_uint_eq(runs_in_flight(), 3);
 	run_answer_result(a, out, 1);
 	ck_assert_uint_eq(runs_in_flight(), 2);
-	run_free(b);		/* its client went before it ran: nobody is answered */
+	run_free(b); /* its client went before it ran: nobody is answered */
 	ck_assert_uint_eq(runs_in_flight(), 1);
 	ck_assert_uint_eq(seen.results + seen.errors, 1);
 	ck_assert_uint_eq(seen.drained, 0);
@@ -213,8 +220,10 @@ START_TEST(payload_as_the_worker_reads_it)
 	msgpack_sbuffer want;
 	msgpack_packer pk;
 	/* A submit item: its owner is the client's, or empty. */
-	struct run_job job = { .fn = { "exec", 4 }, .owner = { "", 0 },
-		.args = { .ptr = "\x91\x01", .len = 2, .depth = 1 }, .as_caller = true };
+	struct run_job job = { .fn = { "exec", 4 },
+		.owner = { "", 0 },
+		.args = { .ptr = "\x91\x01", .len = 2, .depth = 1 },
+		.as_caller = true };
 	struct run *r;
 
 	msgpack_sbuffer_init(&want);

@@ -17,40 +17,40 @@ static const struct {
 	const char *s;
 	size_t len;
 } valid[] = {
-	{ BYTES("") },
-	{ BYTES("plain ASCII, \x01 and \x7f included") },
-	{ BYTES("\xc2\x80") },			/* U+0080, the first of two bytes */
-	{ BYTES("\xdf\xbf") },			/* U+07FF */
-	{ BYTES("\xe0\xa0\x80") },		/* U+0800, the first of three */
-	{ BYTES("\xed\x9f\xbf") },		/* U+D7FF, just below the surrogates */
-	{ BYTES("\xee\x80\x80") },		/* U+E000, just above them */
-	{ BYTES("\xef\xbf\xbf") },		/* U+FFFF */
-	{ BYTES("\xf0\x90\x80\x80") },		/* U+10000, the first of four */
-	{ BYTES("\xf4\x8f\xbf\xbf") },		/* U+10FFFF, the last code point */
-	{ BYTES("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") },	/* é, €, an emoji */
+	{ BYTES("") }, { BYTES("plain ASCII, \x01 and \x7f included") },
+	{ BYTES("\xc2\x80") },	       /* U+0080, the first of two bytes */
+	{ BYTES("\xdf\xbf") },	       /* U+07FF */
+	{ BYTES("\xe0\xa0\x80") },     /* U+0800, the first of three */
+	{ BYTES("\xed\x9f\xbf") },     /* U+D7FF, just below the surrogates */
+	{ BYTES("\xee\x80\x80") },     /* U+E000, just above them */
+	{ BYTES("\xef\xbf\xbf") },     /* U+FFFF */
+	{ BYTES("\xf0\x90\x80\x80") }, /* U+10000, the first of four */
+	{ BYTES("\xf4\x8f\xbf\xbf") }, /* U+10FFFF, the last code point */
+	{ BYTES(
+	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") }, /* é, €, an emoji */
 };
 
 static const struct {
 	const char *s;
 	size_t len;
-	size_t bad;				/* the offset the check names */
+	size_t bad; /* the offset the check names */
 } invalid[] = {
 	/* Bytes that continue a character, alone. */
 	{ BYTES("\x80"), 0 },
 	{ BYTES("ab\xbf"), 2 },
 	{ BYTES("\xc3\xa9\xa9"), 2 },
 	/* Overlong forms: each could have been written shorter. */
-	{ BYTES("\xc0\x80"), 0 },		/* NUL in two bytes */
+	{ BYTES("\xc0\x80"), 0 }, /* NUL in two bytes */
 	{ BYTES("\xc1\xbf"), 0 },
 	{ BYTES("\xe0\x80\x80"), 0 },
-	{ BYTES("\xe0\x9f\xbf"), 0 },		/* U+07FF in three */
+	{ BYTES("\xe0\x9f\xbf"), 0 }, /* U+07FF in three */
 	{ BYTES("\xf0\x80\x80\x80"), 0 },
-	{ BYTES("\xf0\x8f\xbf\xbf"), 0 },	/* U+FFFF in four */
+	{ BYTES("\xf0\x8f\xbf\xbf"), 0 }, /* U+FFFF in four */
 	/* UTF-16 surrogates. */
-	{ BYTES("\xed\xa0\x80"), 0 },		/* U+D800 */
-	{ BYTES("x\xed\xbf\xbf"), 1 },		/* U+DFFF */
+	{ BYTES("\xed\xa0\x80"), 0 },  /* U+D800 */
+	{ BYTES("x\xed\xbf\xbf"), 1 }, /* U+DFFF */
 	/* Past U+10FFFF, and bytes UTF-8 never uses. */
-	{ BYTES("\xf4\x90\x80\x80"), 0 },	/* U+110000 */
+	{ BYTES("\xf4\x90\x80\x80"), 0 }, /* U+110000 */
 	{ BYTES("\xf5\x80\x80\x80"), 0 },
 	{ BYTES("\xfe"), 0 },
 	{ BYTES("\xff"), 0 },
@@ -58,8 +58,12 @@ static const struct {
 	{ BYTES("\xc2"), 0 },
 	{ BYTES("ok\xe0\xa0"), 2 },
 	{ BYTES("\xf0\x90\x80"), 0 },
-	{ BYTES("\xe2\x82" "A"), 0 },
-	{ BYTES("\xf0\x9f\x98" "\xc3\xa9"), 0 },
+	{ BYTES("\xe2\x82"
+		"A"),
+	    0 },
+	{ BYTES("\xf0\x9f\x98"
+		"\xc3\xa9"),
+	    0 },
 	/* The findings of the issue: an owner of ff c0 80. */
 	{ BYTES("\xff\xc0\x80"), 0 },
 	{ BYTES("\xc3\xa9\xc0\x80"), 2 },
@@ -69,7 +73,8 @@ START_TEST(test_valid)
 {
 	size_t bad = 12345;
 
-	ck_assert_msg(lp_utf8_valid(valid[_i].s, valid[_i].len, &bad), "valid[%d]", _i);
+	ck_assert_msg(lp_utf8_valid(valid[_i].s, valid[_i].len, &bad),
+	    "valid[%d]", _i);
 	ck_assert_uint_eq(bad, 12345);
 }
 END_TEST
@@ -78,7 +83,8 @@ START_TEST(test_invalid)
 {
 	size_t bad = 12345;
 
-	ck_assert_msg(!lp_utf8_valid(invalid[_i].s, invalid[_i].len, &bad), "invalid[%d]", _i);
+	ck_assert_msg(!lp_utf8_valid(invalid[_i].s, invalid[_i].len, &bad),
+	    "invalid[%d]", _i);
 	ck_assert_uint_eq(bad, invalid[_i].bad);
 }
 END_TEST
@@ -86,12 +92,17 @@ END_TEST
 START_TEST(test_char_lengths)
 {
 	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"A", 1), 1);
-	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xc3\xa9", 2), 2);
-	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xe2\x82\xac", 3), 3);
-	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
+	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xc3\xa9", 2),
+	    2);
+	ck_assert_uint_eq(
+	    lp_utf8_char((const unsigned char *)"\xe2\x82\xac", 3), 3);
+	ck_assert_uint_eq(
+	    lp_utf8_char((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
 	/* Only the first character counts; len bounds what may be read. */
-	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xc3\xa9\xff", 3), 2);
-	ck_assert_uint_eq(lp_utf8_char((const unsigned char *)"\xe2\x82\xac", 2), 0);
+	ck_assert_uint_eq(
+	    lp_utf8_char((const unsigned char *)"\xc3\xa9\xff", 3), 2);
+	ck_assert_uint_eq(
+	    lp_utf8_char((const unsigned char *)"\xe2\x82\xac", 2), 0);
 }
 END_TEST
 
@@ -175,14 +186,22 @@ START_TEST(test_escape)
 	/* UTF-8 shows as itself, except C1 controls; other bytes are escaped. */
 	assert_escape(BYTES("caf\xc3\xa9 \xe2\x82\xac \xc2\xa0"), 64,
 	    "caf\xc3\xa9 \xe2\x82\xac \xc2\xa0");
-	assert_escape(BYTES("\xc2\x9b" "1m"), 64, "\\xc2\\x9b" "1m");
+	assert_escape(BYTES("\xc2\x9b"
+			    "1m"),
+	    64,
+	    "\\xc2\\x9b"
+	    "1m");
 	assert_escape(BYTES("\xff\xc0\x80"), 64, "\\xff\\xc0\\x80");
 	assert_escape(BYTES("\xe2\x82"), 64, "\\xe2\\x82");
 	/* The room left ends the text between escapes and between characters. */
 	assert_escape(BYTES("ab\ncd"), 6, "ab\\nc");
 	assert_escape(BYTES("ab\ncd"), 4, "ab");
-	assert_escape(BYTES("a\xc3\xa9" "b"), 4, "a\xc3\xa9");
-	assert_escape(BYTES("a\xc3\xa9" "b"), 3, "a");
+	assert_escape(BYTES("a\xc3\xa9"
+			    "b"),
+	    4, "a\xc3\xa9");
+	assert_escape(BYTES("a\xc3\xa9"
+			    "b"),
+	    3, "a");
 	assert_escape(BYTES("abc"), 1, "");
 }
 END_TEST
@@ -195,7 +214,8 @@ text_suite(void)
 
 	tc = unit_case(s, "utf8", NULL, NULL);
 	tcase_add_loop_test(tc, test_valid, 0, sizeof valid / sizeof valid[0]);
-	tcase_add_loop_test(tc, test_invalid, 0, sizeof invalid / sizeof invalid[0]);
+	tcase_add_loop_test(tc, test_invalid, 0,
+	    sizeof invalid / sizeof invalid[0]);
 	tcase_add_test(tc, test_char_lengths);
 	tcase_add_test(tc, test_repair);
 
