@@ -473,7 +473,8 @@ exec_fork_server(int chan)
  * away.  A restart happens while the thread backend may be running jobs:
  * the child execs a fresh fork server instead (forkserver_main()).
  */
-static void
+/* 0, or the errno of the socketpair or the fork that failed. */
+static int
 fs_fork(bool by_exec)
 {
 	pid_t parent = getpid();
@@ -485,11 +486,15 @@ fs_fork(bool by_exec)
 	error = errno;
 	fdreserve_refill();
 	if (made == -1)
-		fatalx("fork server: socketpair: %s", fdreserve_why(error));
+		return error;
 	snprintf(fs.chan_arg, sizeof fs.chan_arg, "%d", sv[1]);
 	snprintf(fs.pid_arg, sizeof fs.pid_arg, "%d", (int)parent);
-	if ((fs.pid = fork()) == -1)
-		fatalx("fork server: fork: %s", strerror(errno));
+	if ((fs.pid = fork()) == -1) {
+		error = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return error;
+	}
 	if (fs.pid == 0) {
 		if (by_exec)
 			exec_fork_server(sv[1]);
@@ -507,12 +512,29 @@ fs_fork(bool by_exec)
 		fatalx("fork server: out of memory");
 	event_add(fs.ev_read, NULL);
 	log_info("fork server started, pid %d", (int)fs.pid);
+	return 0;
 }
 
+static void restart_later(void);
+
+/*
+ * A restart that cannot fork (no memory, no descriptors, the process limit)
+ * is not the end of the daemon: the workers waiting for it fail to start,
+ * which their pools' crash-loop guard reports, and it tries again later.
+ */
 static void
 fs_restart(evutil_socket_t fd, short what, void *arg)
 {
-	fs_fork(true);
+	int error = fs_fork(true);
+
+	if (error != 0) {
+		log_err("fork server: cannot start a new one: %s",
+		    fdreserve_why(error));
+		fs.events->unavailable(error);
+		fs.quick_deaths++;
+		restart_later();
+		return;
+	}
 	fs.events->restarted();
 }
 
@@ -520,6 +542,8 @@ void
 forkserver_start(struct event_base *base,
     const struct forkserver_events *events, const char *modules)
 {
+	int error;
+
 	fs.base = base;
 	fs.events = events;
 	if ((fs.modules = strdup(modules)) == NULL ||
@@ -534,7 +558,8 @@ forkserver_start(struct event_base *base,
 	/* Workers outlive a dead fork server: make the daemon their new parent. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-	fs_fork(false);
+	if ((error = fs_fork(false)) != 0)
+		fatalx("fork server: %s", fdreserve_why(error));
 }
 
 pid_t
@@ -591,9 +616,7 @@ forkserver_stop(void)
 void
 forkserver_died(int status)
 {
-	struct timeval tv;
 	char how[64];
-	double delay;
 
 	if (WIFSIGNALED(status))
 		snprintf(how, sizeof how, "was killed by signal %d",
@@ -614,13 +637,21 @@ forkserver_died(int status)
 		fs_restart(-1, 0, NULL);
 		return;
 	}
-	delay = RESTART_DELAY_FIRST * pow(2, fs.quick_deaths - 2);
+	log_err("fork server %d %s, %u times in a row soon after its start",
+	    (int)fs.pid, how, fs.quick_deaths);
+	restart_later();
+}
+
+/* The next restart, later the more quick deaths or failed starts in a row. */
+static void
+restart_later(void)
+{
+	double delay = RESTART_DELAY_FIRST * pow(2, fs.quick_deaths - 2);
+	struct timeval tv;
+
 	if (delay > RESTART_DELAY_MAX)
 		delay = RESTART_DELAY_MAX;
-	log_err(
-	    "fork server %d %s, %u times in a row soon after its start; "
-	    "starting a new one in %.1f s",
-	    (int)fs.pid, how, fs.quick_deaths, delay);
+	log_err("fork server: starting a new one in %.1f s", delay);
 	tv.tv_sec = (time_t)delay;
 	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
 	evtimer_add(fs.ev_restart, &tv);

@@ -42,6 +42,8 @@ struct forkserver_events {
 	void (*died)(void);
 	/* The fork server was restarted: every unanswered request is lost; ask again. */
 	void (*restarted)(void);
+	/* No fork server could be started (error): the workers waiting for one fail to start. */
+	void (*unavailable)(int error);
 };
 
 /* modules: the list the daemon loaded, for a restarted fork server to load. */

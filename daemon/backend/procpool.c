@@ -1324,6 +1324,29 @@ on_restarted(void)
 			spawn_now(w);
 }
 
+/*
+ * Every worker that waited for the fork server fails to start, as if it
+ * had said so.  Tokens first: a failure may free or start other workers.
+ */
+static void
+on_forkserver_unavailable(int error)
+{
+	struct worker *w;
+	uint32_t *tokens;
+	size_t n = 0, cap = 0;
+
+	LIST_FOREACH (w, &pp.workers, link)
+		cap++;
+	tokens = xcalloc(cap, sizeof *tokens);
+	LIST_FOREACH (w, &pp.workers, link)
+		if (w->state == WORKER_SPAWNING &&
+		    !evtimer_pending(w->ev_timer, NULL))
+			tokens[n++] = w->token;
+	for (size_t i = 0; i < n; i++)
+		on_spawn_failed(tokens[i], error, "the daemon");
+	free(tokens);
+}
+
 const struct forkserver_events procpool_forkserver_events = {
 	.spawned = on_spawned,
 	.spawn_failed = on_spawn_failed,
@@ -1331,6 +1354,7 @@ const struct forkserver_events procpool_forkserver_events = {
 	.leftovers = on_leftovers,
 	.died = on_died,
 	.restarted = on_restarted,
+	.unavailable = on_forkserver_unavailable,
 };
 
 static unsigned
