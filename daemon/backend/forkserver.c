@@ -60,43 +60,53 @@ struct fs_msg {
 
 /* ---- the fork server process ---- */
 
-/* The workers it forked that it has not reaped yet: its other children are leftovers of jobs. */
+/*
+ * The workers it forked that it has not reaped yet: its other children are
+ * leftovers of jobs.  A worker program does not clean up after its jobs as
+ * the built-in worker does, so what it leaves is killed however it ends.
+ */
+struct fs_worker {
+	pid_t pid;
+	bool program;
+};
+
 static struct {
-	pid_t *pids;
+	struct fs_worker *workers;
 	size_t n, cap;
 } fsw;
 
 static void
-workers_add(pid_t pid)
+workers_add(pid_t pid, bool program)
 {
 	if (fsw.n == fsw.cap) {
 		size_t cap = fsw.cap ? fsw.cap * 2 : 64;
-		pid_t *p = reallocarray(fsw.pids, cap, sizeof *p);
+		struct fs_worker *w = reallocarray(fsw.workers, cap, sizeof *w);
 
-		if (p == NULL)
+		if (w == NULL)
 			_exit(1); /* the daemon restarts us */
-		fsw.pids = p;
+		fsw.workers = w;
 		fsw.cap = cap;
 	}
-	fsw.pids[fsw.n++] = pid;
+	fsw.workers[fsw.n++] = (struct fs_worker){ pid, program };
 }
 
 static bool
 is_worker(pid_t pid, void *arg)
 {
 	for (size_t i = 0; i < fsw.n; i++)
-		if (fsw.pids[i] == pid)
+		if (fsw.workers[i].pid == pid)
 			return true;
 	return false;
 }
 
-/* False for a child that is no worker. */
+/* False for a child that is no worker; else *removed is what it was. */
 static bool
-workers_remove(pid_t pid)
+workers_remove(pid_t pid, struct fs_worker *removed)
 {
 	for (size_t i = 0; i < fsw.n; i++) {
-		if (fsw.pids[i] == pid) {
-			fsw.pids[i] = fsw.pids[--fsw.n];
+		if (fsw.workers[i].pid == pid) {
+			*removed = fsw.workers[i];
+			fsw.workers[i] = fsw.workers[--fsw.n];
 			return true;
 		}
 	}
@@ -278,7 +288,7 @@ fs_spawn(int chan, uint32_t token, const struct worker_limits *limits)
 	}
 	if (pid == 0)
 		worker_start(p[DOWN][0], p[UP][1], p[LOG][1], limits);
-	workers_add(pid);
+	workers_add(pid, limits->program[0] != '\0');
 	m.pid = pid;
 	fds[0] = p[DOWN][1];
 	fds[1] = p[UP][0];
@@ -309,16 +319,17 @@ fs_reap(int chan)
 {
 	struct fs_msg m = { .type = FS_EXITED };
 	bool leftover_ended = false;
+	struct fs_worker w;
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
-		if (!workers_remove(pid)) {
+		if (!workers_remove(pid, &w)) {
 			leftover_ended = true;
 			continue;
 		}
 		/* Before its exit status: the daemon still knows the worker then. */
-		if (!reaper_clean_exit(status))
+		if (w.program || !reaper_clean_exit(status))
 			fs_kill_leftovers(chan, pid);
 		m.pid = pid;
 		m.status = status;

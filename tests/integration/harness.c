@@ -43,6 +43,14 @@ pause_briefly(void)
 }
 
 bool
+process_gone(void *arg)
+{
+	pid_t pid = *(pid_t *)arg;
+
+	return kill(pid, 0) == -1 && errno == ESRCH;
+}
+
+bool
 wait_until(bool (*cond)(void *arg), void *arg)
 {
 	/* Under valgrind everything the daemon does takes many times longer. */

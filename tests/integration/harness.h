@@ -81,6 +81,8 @@ bool in_path(const char *program);
 
 /* Polls cond every few milliseconds until it holds or the bound passes. */
 bool wait_until(bool (*cond)(void *arg), void *arg);
+/* For wait_until: the process *(pid_t *)arg no longer exists (reaped, not a zombie). */
+bool process_gone(void *arg);
 
 /* Waits within the bound for child pid to exit, and gets its wait status; false if it did not. */
 bool wait_exit(pid_t pid, int *status);

@@ -204,6 +204,27 @@ START_TEST(a_program_is_recycled_after_max_jobs)
 }
 END_TEST
 
+START_TEST(what_a_recycled_program_leaves_ends_with_it)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	int64_t first = worker_pid(c, lease), orphan = 0;
+	struct lp_error err;
+	pid_t pid;
+
+	ck_assert_int_eq(run_one(c, lease, "orphan", 0, 0, &orphan, &err),
+	    LP_OK);
+	pid = (pid_t)orphan;
+	ck_assert_int_eq(kill(pid, 0), 0);
+	/* The third job ends the worker's term; it exits on end of file. */
+	ck_assert_int_eq(worker_pid(c, lease), first);
+	wait_new_worker(c, lease, first);
+	ck_assert_msg(wait_until(process_gone, &pid),
+	    "process %d, left by a program that exited, survived", (int)pid);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(program_output_reaches_the_log_tagged)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -404,6 +425,7 @@ programs_suite(void)
 	tcase_add_test(tc,
 	    a_job_timeout_kills_the_program_and_the_pool_goes_on);
 	tcase_add_test(tc, a_program_is_recycled_after_max_jobs);
+	tcase_add_test(tc, what_a_recycled_program_leaves_ends_with_it);
 	tcase_add_test(tc, program_output_reaches_the_log_tagged);
 	tcase_add_test(tc, protocol_garbage_is_a_crash_and_the_pool_goes_on);
 	tcase_add_test(tc, a_result_over_max_result_bytes_is_limit_exceeded);

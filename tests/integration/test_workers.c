@@ -329,14 +329,6 @@ START_TEST(exec_answers_a_program_that_leaves_its_stdin_unread)
 }
 END_TEST
 
-static bool
-process_gone(void *arg)
-{
-	pid_t pid = *(pid_t *)arg;
-
-	return kill(pid, 0) == -1 && errno == ESRCH;
-}
-
 START_TEST(exec_timeout_kills_what_it_started)
 {
 	struct lp_client *c = daemon_connect(&d);

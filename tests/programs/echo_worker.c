@@ -145,6 +145,18 @@ run_job(uint32_t id, const msgpack_object *job)
 		msgpack_pack_nil(&pk);
 	} else if (strcmp(fn, "pid") == 0) {
 		msgpack_pack_int64(&pk, getpid());
+	} else if (strcmp(fn, "orphan") == 0) {
+		/* A process that outlives its job, as a careless program leaves one. */
+		pid_t child = fork();
+
+		if (child == 0) {
+			close(3);
+			close(4);
+			setsid();
+			pause();
+			_exit(0);
+		}
+		msgpack_pack_int64(&pk, child);
 	} else if (strcmp(fn, "env") == 0) {
 		char line[256] = "", caps[64] = "?";
 		const char *pool = getenv("LEASEPOOL_POOL");
