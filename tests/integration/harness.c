@@ -50,6 +50,32 @@ process_gone(void *arg)
 	return kill(pid, 0) == -1 && errno == ESRCH;
 }
 
+int64_t
+run_pid(struct lp_client *c, uint64_t lease, const char *fn)
+{
+	struct lp_value *v = NULL;
+	struct lp_error err;
+	int64_t pid;
+
+	ck_assert_msg(lp_run(c, lease, fn, NULL, &v, &err) == LP_OK, "%s: %s",
+	    fn, err.message);
+	pid = lp_value_int(v);
+	lp_value_free(v);
+	ck_assert_int_gt(pid, 0);
+	return pid;
+}
+
+void
+wait_new_worker(struct lp_client *c, uint64_t lease, const char *fn,
+    int64_t old)
+{
+	double until = monotonic() + HARNESS_WAIT_SECONDS;
+
+	while (run_pid(c, lease, fn) == old)
+		ck_assert_msg(monotonic() < until,
+		    "worker %lld was never replaced", (long long)old);
+}
+
 bool
 wait_until(bool (*cond)(void *arg), void *arg)
 {

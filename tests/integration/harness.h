@@ -84,6 +84,16 @@ bool wait_until(bool (*cond)(void *arg), void *arg);
 /* For wait_until: the process *(pid_t *)arg no longer exists (reaped, not a zombie). */
 bool process_gone(void *arg);
 
+/* The pid a job fn (no arguments) answers on lease: the worker that ran it. */
+int64_t run_pid(struct lp_client *c, uint64_t lease, const char *fn);
+/*
+ * Waits within the bound until fn runs on another worker than old: a
+ * successor takes over once it is ready, and the old worker may run a
+ * job meanwhile.
+ */
+void wait_new_worker(struct lp_client *c, uint64_t lease, const char *fn,
+    int64_t old);
+
 /* Waits within the bound for child pid to exit, and gets its wait status; false if it did not. */
 bool wait_exit(pid_t pid, int *status);
 

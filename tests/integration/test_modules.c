@@ -795,15 +795,7 @@ END_TEST
 static int64_t
 worker_pid(struct lp_client *c, uint64_t lease)
 {
-	struct lp_value *v;
-	struct lp_error err;
-	int64_t pid;
-
-	ck_assert_msg(lp_run(c, lease, "testjobs.pid", NULL, &v, &err) == LP_OK,
-	    "%s", err.message);
-	pid = lp_value_int(v);
-	lp_value_free(v);
-	return pid;
+	return run_pid(c, lease, "testjobs.pid");
 }
 
 /* A crash is the client's WORKER_CRASHED; the lease then runs on a new worker, set up by init. */
@@ -1343,7 +1335,7 @@ acquire_on(struct lp_client *c, const char *pool)
 }
 
 static pid_t
-run_pid(struct lp_client *c, uint64_t lease, const char *fn, int64_t n)
+run_pid_arg(struct lp_client *c, uint64_t lease, const char *fn, int64_t n)
 {
 	struct lp_value *v = run_int(c, lease, fn, n);
 	pid_t pid = (pid_t)lp_value_int(v);
@@ -1372,16 +1364,16 @@ START_TEST(a_thread_jobs_child_outlives_an_adoption_that_ended)
 
 	kill_fork_server(&d);
 	/* Its one job done, the adopted worker is retired, and ends. */
-	adopted = run_pid(c, cpu, "testjobs.pid", 0);
+	adopted = run_pid_arg(c, cpu, "testjobs.pid", 0);
 	ck_assert_msg(wait_until(gone, &adopted),
 	    "the adopted worker %d did not end", (int)adopted);
 
-	stays = run_pid(c, io, "testjobs.fork", 1);
-	ends = run_pid(c, io, "testjobs.fork", 0);
+	stays = run_pid_arg(c, io, "testjobs.fork", 1);
+	ends = run_pid_arg(c, io, "testjobs.fork", 0);
 	ck_assert_msg(wait_until(gone, &ends), "the daemon did not reap %d",
 	    (int)ends);
 	/* A round trip: the daemon is past the SIGCHLD that reaped it. */
-	run_pid(c, io, "testjobs.fork", 0);
+	run_pid_arg(c, io, "testjobs.fork", 0);
 	ck_assert_msg(strchr("?Z", proc_state(stays)) == NULL &&
 		kill(stays, 0) == 0,
 	    "the thread job's child %d was killed", (int)stays);

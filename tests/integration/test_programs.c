@@ -69,23 +69,7 @@ run_one(struct lp_client *c, uint64_t lease, const char *fn, int64_t num,
 static int64_t
 worker_pid(struct lp_client *c, uint64_t lease)
 {
-	struct lp_error err;
-	int64_t pid = -1;
-
-	ck_assert_int_eq(run_one(c, lease, "pid", 0, 0, &pid, &err), LP_OK);
-	ck_assert_int_gt(pid, 0);
-	return pid;
-}
-
-/* A successor takes over once it is ready: the old worker may run a job meanwhile. */
-static void
-wait_new_worker(struct lp_client *c, uint64_t lease, int64_t old)
-{
-	double until = monotonic() + HARNESS_WAIT_SECONDS;
-
-	while (worker_pid(c, lease) == old)
-		ck_assert_msg(monotonic() < until,
-		    "worker %lld was never replaced", (long long)old);
+	return run_pid(c, lease, "pid");
 }
 
 START_TEST(program_answers_runs_and_submissions)
@@ -199,7 +183,7 @@ START_TEST(a_program_is_recycled_after_max_jobs)
 
 	ck_assert_int_eq(worker_pid(c, lease), first);
 	ck_assert_int_eq(worker_pid(c, lease), first);
-	wait_new_worker(c, lease, first);
+	wait_new_worker(c, lease, "pid", first);
 	lp_client_free(c);
 }
 END_TEST
@@ -218,7 +202,7 @@ START_TEST(what_a_recycled_program_leaves_ends_with_it)
 	ck_assert_int_eq(kill(pid, 0), 0);
 	/* The third job ends the worker's term; it exits on end of file. */
 	ck_assert_int_eq(worker_pid(c, lease), first);
-	wait_new_worker(c, lease, first);
+	wait_new_worker(c, lease, "pid", first);
 	ck_assert_msg(wait_until(process_gone, &pid),
 	    "process %d, left by a program that exited, survived", (int)pid);
 	lp_client_free(c);
@@ -356,7 +340,7 @@ START_TEST(a_reloaded_program_replaces_the_workers)
 
 	program_config(config, sizeof config, "--reloaded", "");
 	daemon_reload(&d, config);
-	wait_new_worker(c, lease, before);
+	wait_new_worker(c, lease, "pid", before);
 	lp_client_free(c);
 }
 END_TEST

@@ -71,16 +71,7 @@ run_python(struct lp_client *c, uint64_t lease, const char *fn,
 static int64_t
 worker_pid(struct lp_client *c, uint64_t lease)
 {
-	struct lp_value *v = NULL;
-	struct lp_error err;
-	int64_t pid;
-
-	ck_assert_int_eq(run_python(c, lease, "pyjobs:pid", NULL, 0, &v, &err),
-	    LP_OK);
-	pid = lp_value_int(v);
-	lp_value_free(v);
-	ck_assert_int_gt(pid, 0);
-	return pid;
+	return run_pid(c, lease, "pyjobs:pid");
 }
 
 /* The values the round trip sends, one msgpack type (or corner of one) each. */
@@ -348,14 +339,10 @@ START_TEST(a_worker_is_recycled_after_max_jobs)
 	struct lp_client *c = daemon_connect(&d);
 	uint64_t lease = acquire(c);
 	int64_t first = worker_pid(c, lease);
-	double until = monotonic() + HARNESS_WAIT_SECONDS;
 
 	ck_assert_int_eq(worker_pid(c, lease), first);
 	ck_assert_int_eq(worker_pid(c, lease), first);
-	/* A successor takes over once it is ready: the old worker may run a job meanwhile. */
-	while (worker_pid(c, lease) == first)
-		ck_assert_msg(monotonic() < until,
-		    "worker %lld was never replaced", (long long)first);
+	wait_new_worker(c, lease, "pyjobs:pid", first);
 	lp_client_free(c);
 }
 END_TEST
