@@ -3,6 +3,7 @@
  * Names of the error codes: the strings PROTOCOL.md puts on the wire, and
  * names for the client-only codes so that every code prints as something.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "leasepool/errors.h"
@@ -28,6 +29,7 @@ static const char *const err_names[LP_ERR__COUNT] = {
 	[LP_ERR_DISCONNECTED] = "DISCONNECTED",
 	[LP_ERR_PROTOCOL] = "PROTOCOL",
 	[LP_ERR_SYSTEM] = "SYSTEM",
+	[LP_ERR_CANCELLED] = "CANCELLED",
 };
 
 const char *
@@ -36,6 +38,13 @@ lp_err_name(enum lp_err code)
 	if ((unsigned)code >= LP_ERR__COUNT)
 		return "UNKNOWN";
 	return err_names[code];
+}
+
+static bool
+lp_err_on_wire(enum lp_err code)
+{
+	return (code >= LP_ERR_INVALID_REQUEST && code <= LP_ERR_INTERNAL) ||
+	    code == LP_ERR_CANCELLED;
 }
 
 /*
@@ -48,7 +57,9 @@ lp_err_from_name(const char *name, unsigned len)
 {
 	enum lp_err code;
 
-	for (code = LP_ERR_INVALID_REQUEST; code <= LP_ERR_INTERNAL; code++) {
+	for (code = LP_ERR_INVALID_REQUEST; code < LP_ERR__COUNT; code++) {
+		if (!lp_err_on_wire(code))
+			continue;
 		if (strlen(err_names[code]) == len &&
 		    memcmp(err_names[code], name, len) == 0)
 			return code;

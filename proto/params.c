@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/params.h"
@@ -28,6 +29,7 @@ enum param_type {
 	PARAM_MAP,	  /* kept as its encoding */
 	PARAM_COUNT,	  /* an integer from 0 to LP_COUNT_MAX: scale's units */
 	PARAM_ERROR_FORM, /* "map", "string" or "array": hello's errors */
+	PARAM_MSGID,	  /* a request's msgid: an integer from 0 to 2^32-1 */
 };
 
 /* The C type of the field each parameter type is stored in. */
@@ -40,6 +42,7 @@ enum param_type {
 #define CTYPE_MAP struct lp_raw
 #define CTYPE_COUNT uint64_t
 #define CTYPE_ERROR_FORM enum lp_error_form
+#define CTYPE_MSGID uint32_t
 
 /*
  * offsetof(struct st, f), refusing to compile unless f has type T: a
@@ -128,18 +131,26 @@ static const struct param drain_params[] = {
 	OPTIONAL(lp_drain_params, pool, NAME, LP_NAME_MAX),
 };
 
+static const struct param cancel_params[] = {
+	OPTIONAL(lp_cancel_params, msgid, MSGID, 0),
+	OPTIONAL(lp_cancel_params, lease, LEASE, 0),
+};
+
 static const struct method {
 	const char *name;
 	uint32_t name_len;
 	const struct param *params;
 	unsigned nparams; /* at most 32: one bit each while decoding */
+	/* of the params with these bits, exactly one is given (0: no such rule) */
+	uint32_t one_of;
 } methods[LP_METHOD__COUNT] = {
 /* clang-format 14 garbles a braced initializer in a macro. */
 /* clang-format off */
-#define METHOD(name, table) \
+#define METHOD_ONE_OF(name, table, one_of) \
 	{ name, sizeof name - 1, table, \
-	    nitems(table) + BUILD_ZERO(nitems(table) <= 32) }
-#define NO_PARAMS(name) { name, sizeof name - 1, NULL, 0 }
+	    nitems(table) + BUILD_ZERO(nitems(table) <= 32), one_of }
+#define METHOD(name, table) METHOD_ONE_OF(name, table, 0)
+#define NO_PARAMS(name) { name, sizeof name - 1, NULL, 0, 0 }
 	/* clang-format on */
 	[LP_METHOD_HELLO] = METHOD("hello", hello_params),
 	[LP_METHOD_ACQUIRE] = METHOD("acquire", acquire_params),
@@ -154,8 +165,10 @@ static const struct method {
 	[LP_METHOD_RESUME] = METHOD("resume", drain_params),
 	[LP_METHOD_CONFIG] = NO_PARAMS("config"),
 	[LP_METHOD_PING] = NO_PARAMS("ping"),
+	[LP_METHOD_CANCEL] = METHOD_ONE_OF("cancel", cancel_params, 0x3),
 #undef NO_PARAMS
 #undef METHOD
+#undef METHOD_ONE_OF
 };
 
 /* name, of name_len bytes, is from a table, never empty; every request looks a few up. */
@@ -305,6 +318,14 @@ decode_value(const struct param *p, const msgpack_object *v,
 		return LP_OK;
 	case PARAM_ERROR_FORM:
 		return decode_error_form(p, v, field, err);
+	case PARAM_MSGID:
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    v->via.u64 > UINT32_MAX)
+			return param_expected(p,
+			    "a msgid (an integer from 0 to 4294967295)", v,
+			    err);
+		*(uint32_t *)field = (uint32_t)v->via.u64;
+		return LP_OK;
 	case PARAM_ARRAY:
 		if (v->type != MSGPACK_OBJECT_ARRAY)
 			return param_expected(p, "an array", v, err);
@@ -342,6 +363,25 @@ params_defaults(const struct method *md, char *base)
 			*(bool *)(base + md->params[i].offset) =
 			    md->params[i].bool_default;
 	}
+}
+
+/* "cancel takes exactly one of 'msgid' and 'lease'" */
+static enum lp_err
+one_of_error(const struct method *md, struct lp_error *err)
+{
+	char names[128] = "";
+	size_t at = 0;
+
+	for (unsigned k = 0, n = 0; k < md->nparams; k++) {
+		if ((md->one_of & (UINT32_C(1) << k)) == 0)
+			continue;
+		at += (size_t)snprintf(names + at, sizeof names - at, "%s'%s'",
+		    n++ == 0 ? "" : " and ", md->params[k].name);
+		if (at >= sizeof names)
+			break;
+	}
+	return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
+	    "%s takes exactly one of %s", md->name, names);
 }
 
 /*
@@ -394,6 +434,8 @@ params_decode(const struct method *md, struct lp_cursor *c, uint32_t npairs,
 			return lp_error_set(err, LP_ERR_INVALID_ARGUMENT,
 			    "missing parameter '%s'", md->params[k].name);
 	}
+	if (md->one_of != 0 && __builtin_popcount(seen & md->one_of) != 1)
+		return one_of_error(md, err);
 	return LP_OK;
 }
 

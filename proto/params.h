@@ -35,6 +35,7 @@ enum lp_method {
 	LP_METHOD_RESUME,
 	LP_METHOD_CONFIG,
 	LP_METHOD_PING,
+	LP_METHOD_CANCEL,
 	LP_METHOD__COUNT
 };
 
@@ -109,6 +110,13 @@ struct lp_drain_params {
 	struct lp_str pool;
 };
 
+/* cancel: one request of the connection, or every run on one of its leases. */
+struct lp_cancel_params {
+	bool has_msgid, has_lease; /* exactly one */
+	uint32_t msgid;
+	uint64_t lease;
+};
+
 /* A request whose envelope and parameters have both been checked. */
 struct lp_request {
 	/*
@@ -132,6 +140,7 @@ struct lp_request {
 		struct lp_stats_params stats;
 		struct lp_scale_params scale;
 		struct lp_drain_params drain; /* drain and resume */
+		struct lp_cancel_params cancel;
 	} p;
 };
 

@@ -107,6 +107,8 @@ static const struct key keys[] = {
 	    31536000, "10", true },
 	{ SECTION_POOL, "job_timeout", KEY_SECONDS, P(job_timeout), 1e-3,
 	    31536000, "300", true },
+	{ SECTION_POOL, "cancel_grace", KEY_SECONDS, P(cancel_grace), 0, 3600,
+	    "1", true },
 	{ SECTION_POOL, "exec", KEY_BOOL, P(exec), 0, 0, "no", true },
 	{ SECTION_POOL, "exec_output_max", KEY_BYTES, P(exec_output_max), 0,
 	    1 << 30, "1M", true },

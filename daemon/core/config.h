@@ -47,6 +47,8 @@ struct pool_config {
 	double max_lease_seconds; /* the longest term a client may ask for */
 	double grace_seconds;
 	double job_timeout;
+	/* a cancelled job's worker gets SIGTERM, then SIGKILL this much later */
+	double cancel_grace;
 	bool exec; /* the exec built-in may run here */
 	/* bytes of stdout, and of stderr, an exec keeps */
 	unsigned exec_output_max;

@@ -34,6 +34,11 @@ enum lp_err {
 	LP_ERR_DISCONNECTED, /* the connection is gone */
 	LP_ERR_PROTOCOL,     /* the daemon sent something we cannot read */
 	LP_ERR_SYSTEM,	     /* a system call failed; see the message */
+	/*
+	 * On the wire too: the request was cancelled (the cancel method).
+	 * Added last, so that no code of an earlier version changes number.
+	 */
+	LP_ERR_CANCELLED,
 	LP_ERR__COUNT
 };
 

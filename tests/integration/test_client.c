@@ -344,6 +344,7 @@ fake_request(struct fake *f, msgpack_packer *pk, const struct lp_request *r,
 	case LP_METHOD_RESUME:
 	case LP_METHOD_CONFIG:
 	case LP_METHOD_PING:
+	case LP_METHOD_CANCEL:
 	case LP_METHOD__COUNT:
 		break;
 	}

@@ -410,6 +410,45 @@ START_TEST(test_leases)
 }
 END_TEST
 
+/* cancel names one request by its msgid, or one lease: exactly one of them. */
+START_TEST(test_cancel)
+{
+	struct lp_request req;
+	struct mt_object o;
+
+	decode_ok(&o, "[0, 9, 'cancel', [{msgid: 0}]]", &req);
+	ck_assert(req.p.cancel.has_msgid && !req.p.cancel.has_lease);
+	ck_assert_uint_eq(req.p.cancel.msgid, 0);
+	mt_free(&o);
+	decode_ok(&o, "[0, 9, 'cancel', [{msgid: 4294967295}]]", &req);
+	ck_assert_uint_eq(req.p.cancel.msgid, UINT32_MAX);
+	mt_free(&o);
+	decode_ok(&o, "[0, 9, 'cancel', [{lease: 3}]]", &req);
+	ck_assert(req.p.cancel.has_lease && !req.p.cancel.has_msgid);
+	ck_assert_uint_eq(req.p.cancel.lease, 3);
+	mt_free(&o);
+
+	decode_fails("[0, 9, 'cancel', [{}]]", LP_ERR_INVALID_ARGUMENT,
+	    "cancel takes exactly one of 'msgid' and 'lease'");
+	decode_fails("[0, 9, 'cancel', [{msgid: 1, lease: 1}]]",
+	    LP_ERR_INVALID_ARGUMENT,
+	    "cancel takes exactly one of 'msgid' and 'lease'");
+	decode_fails("[0, 9, 'cancel', [{msgid: 4294967296}]]",
+	    LP_ERR_INVALID_ARGUMENT,
+	    "parameter 'msgid' must be a msgid (an integer from 0 to 4294967295), got 4294967296");
+	decode_fails("[0, 9, 'cancel', [{msgid: -1}]]", LP_ERR_INVALID_ARGUMENT,
+	    "got -1");
+	decode_fails("[0, 9, 'cancel', [{msgid: 1.5}]]",
+	    LP_ERR_INVALID_ARGUMENT, "got 1.5");
+	decode_fails("[0, 9, 'cancel', [{msgid: '1'}]]",
+	    LP_ERR_INVALID_ARGUMENT, "got a string");
+	decode_fails("[0, 9, 'cancel', [{lease: 0}]]", LP_ERR_INVALID_ARGUMENT,
+	    "must be a lease id");
+	decode_fails("[0, 9, 'cancel', [{job: 1}]]", LP_ERR_INVALID_ARGUMENT,
+	    "unknown parameter 'job' for cancel");
+}
+END_TEST
+
 START_TEST(test_strings)
 {
 	static const struct {
@@ -729,7 +768,7 @@ START_TEST(test_methods)
 {
 	static const char *const names[] = { "hello", "acquire", "run",
 		"release", "renew", "submit", "stats", "scale", "reload",
-		"drain", "resume", "config", "ping" };
+		"drain", "resume", "config", "ping", "cancel" };
 	enum lp_method m;
 	struct lp_str s;
 	unsigned i;
@@ -905,6 +944,7 @@ params_suite(void)
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_packed_nan);
 	tcase_add_test(tc, test_leases);
+	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_all_params);

@@ -39,6 +39,7 @@ static const struct {
 	{ LP_ERR_DISCONNECTED, "DISCONNECTED", false },
 	{ LP_ERR_PROTOCOL, "PROTOCOL", false },
 	{ LP_ERR_SYSTEM, "SYSTEM", false },
+	{ LP_ERR_CANCELLED, "CANCELLED", true },
 };
 #define NNAMES (sizeof names / sizeof names[0])
 
