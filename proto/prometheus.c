@@ -124,6 +124,12 @@ static const struct metric metrics[] = {
 	    "timed_out", "result", "timed_out" },
 	{ "leasepool_runs_total", NULL, NULL, POOL_VALUE, "counters", "crashed",
 	    "result", "crashed" },
+	{ "leasepool_runs_cancelled_total", COUNTER,
+	    "Runs and submitted items cancelled: before they started (queued), "
+	    "or while they ran (running).",
+	    POOL_VALUE, "cancelled", "queued", "stage", "queued" },
+	{ "leasepool_runs_cancelled_total", NULL, NULL, POOL_VALUE, "cancelled",
+	    "running", "stage", "running" },
 	{ "leasepool_acquire_wait_seconds", HISTOGRAM,
 	    "Seconds from an acquire to its lease; 0 when an executor was free.",
 	    POOL_HISTOGRAM, "acquire_wait_seconds", NULL, NULL, NULL },

@@ -65,6 +65,7 @@ take_queued(struct engine *e, struct run **batch, unsigned max)
 		batch[i] = r;
 		TAILQ_REMOVE(&e->queue, r, queue_link);
 		e->nqueued--;
+		r->queued = false;
 	}
 	return i;
 }
@@ -136,6 +137,7 @@ executor_submit(struct executor *ex, struct run *r)
 
 	TAILQ_INSERT_TAIL(&e->queue, r, queue_link);
 	e->nqueued++;
+	r->queued = true;
 	executor_pump(e);
 }
 
@@ -175,9 +177,68 @@ executor_requeue(struct engine *e, struct exec_slot *s, unsigned first)
 	while (s->nbatch > first) {
 		struct run *r = s->batch[--s->nbatch];
 
+		if (r->cancelled) {
+			run_discard(r);
+			continue;
+		}
 		TAILQ_INSERT_HEAD(&e->queue, r, queue_link);
 		e->nqueued++;
+		r->queued = true;
 	}
+}
+
+/* The slot whose batch holds r, not answered yet, and where; NULL if none. */
+static struct exec_slot *
+slot_holding(struct engine *e, const struct run *r, unsigned *at)
+{
+	for (unsigned i = 0; i < e->nslots; i++) {
+		struct exec_slot *s = e->ops->slot(e, i);
+
+		for (unsigned j = s != NULL ? s->done : 0;
+		     s != NULL && j < s->nbatch; j++) {
+			if (s->batch[j] == r) {
+				*at = j;
+				return s;
+			}
+		}
+	}
+	return NULL;
+}
+
+enum run_cancel
+executor_cancel(struct executor *ex, struct run *r)
+{
+	struct engine *e = ex->backend;
+	struct exec_slot *s;
+	unsigned at;
+
+	if (r->queued) {
+		TAILQ_REMOVE(&e->queue, r, queue_link);
+		e->nqueued--;
+		r->queued = false;
+		run_answer_cancelled(r, RUN_WITHDRAWN);
+		run_discard(r);
+		return RUN_WITHDRAWN;
+	}
+	/* A thread stuck past its timeout holds a run answered already. */
+	if (e == NULL || (s = slot_holding(e, r, &at)) == NULL) {
+		run_answer_cancelled(r, RUN_DISCARDED);
+		return RUN_DISCARDED;
+	}
+	if (at > s->done) {
+		/* The worker has it, not started: a recall brings it back, and it goes. */
+		run_answer_cancelled(r, RUN_WITHDRAWN);
+		e->ops->recall(e, s);
+		return RUN_WITHDRAWN;
+	}
+	/* Others' items run in its batch: they must not pay for this one. */
+	if (r->grinder != NULL || e->ops->interrupt == NULL) {
+		run_answer_cancelled(r, RUN_DISCARDED);
+		return RUN_DISCARDED;
+	}
+	run_answer_cancelled(r, RUN_STOPPED);
+	e->ops->interrupt(e, s);
+	return RUN_STOPPED;
 }
 
 void

@@ -51,6 +51,11 @@ struct executor_ops {
 	    struct run **runs, unsigned n);
 	/* s is to stop after the run it runs; what it never started is requeued. */
 	void (*recall)(struct engine *e, struct exec_slot *s);
+	/*
+	 * May be NULL (a thread cannot be stopped).  The run s runs was
+	 * cancelled: stop it, and requeue what s never started.
+	 */
+	void (*interrupt)(struct engine *e, struct exec_slot *s);
 	/* May be NULL.  The stop frees e: what of it is the backend's, besides e itself. */
 	void (*release)(struct engine *e);
 };
@@ -89,6 +94,14 @@ void exec_slot_forget_done(struct exec_slot *s);
  * in order, to run on another worker.
  */
 void executor_requeue(struct engine *e, struct exec_slot *s, unsigned first);
+
+/*
+ * r, a run of ex's lease or an item of its feed taken from the feed's
+ * queue, is cancelled: answered CANCELLED, and withdrawn from the queue or
+ * its worker, or stopped with its worker when the backend can.  Returns
+ * how far it had gone.
+ */
+enum run_cancel executor_cancel(struct executor *ex, struct run *r);
 
 /*
  * The stop: the executors of t's pools of kind lose their engine state

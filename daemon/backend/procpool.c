@@ -78,8 +78,10 @@ struct worker {
 	 * starts in batch; 0: none), sent while the first one's last job runs.
 	 */
 	struct exec_slot es;
-	/* 1 + the index of the job killed for its timeout; 0: none */
+	/* 1 + the index of the job killed for its timeout, or cancelled; 0: none */
 	unsigned timed_out;
+	/* cancelled: SIGTERM was sent, SIGKILL follows at the timer */
+	bool terminating;
 	/* its grinder batch was recalled; no WIRE_RECALLED yet */
 	bool recalling;
 	bool broke_protocol; /* killed for what it wrote: its run is told so */
@@ -413,9 +415,14 @@ add_header(struct worker *w, const struct wire_header *h)
 	evbuffer_add(w->out, bytes, sizeof bytes);
 }
 
-/* One frame, [job, job, ...] with each job as its run packed it (already in w's batch); returns its id. */
+/*
+ * One frame, [job, job, ...] with each job as its run packed it (already
+ * in w's batch); returns its id.  ahead: sent while w still runs another
+ * frame.  A frame whose jobs may wait there can be recalled (a cancel, or
+ * another user's turn at the grinder).
+ */
 static uint32_t
-frame_send(struct worker *w, struct run **runs, unsigned n)
+frame_send(struct worker *w, struct run **runs, unsigned n, bool ahead)
 {
 	struct wire_header h = { .type = WIRE_JOB };
 	unsigned char head[FRAME_HEAD_BYTES];
@@ -433,7 +440,7 @@ frame_send(struct worker *w, struct run **runs, unsigned n)
 	h.job = ++pp.next_job;
 	if (policy_stream_frame(n, runs[0]->grinder != NULL))
 		h.flags = WIRE_STREAM;
-	if (runs[0]->grinder != NULL && n > 1)
+	if (n > 1 || ahead)
 		h.flags |= WIRE_RECALLABLE;
 	add_header(w, &h);
 	evbuffer_add(w->out, head, headlen);
@@ -464,7 +471,7 @@ worker_give(struct engine *e, struct exec_slot *s, struct run **runs,
 
 	w->recalling = false;
 	w->state = WORKER_BUSY;
-	w->job_id = frame_send(w, runs, n);
+	w->job_id = frame_send(w, runs, n, false);
 	note_running(w, runs[0]);
 }
 
@@ -489,7 +496,7 @@ job_budget(const struct worker *w)
 static bool
 takes_next_frame(struct worker *w)
 {
-	return w->state == WORKER_BUSY && w->timed_out == 0 &&
+	return w->state == WORKER_BUSY && w->timed_out == 0 && !w->recalling &&
 	    w->next_frame == 0 && w->es.done + 1 == w->es.nbatch &&
 	    w->es.batch[w->es.done]->grinder == NULL && w->successor == NULL &&
 	    job_budget(w) > 0;
@@ -525,7 +532,7 @@ worker_hand_more(struct engine *e, struct exec_slot *s, struct run **runs,
 	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
 
 	w->next_frame = s->nbatch - n;
-	w->next_job_id = frame_send(w, runs, n);
+	w->next_job_id = frame_send(w, runs, n, true);
 }
 
 /*
@@ -551,16 +558,19 @@ frame_jobs_max(void)
 }
 
 /*
- * Every worker is busy: a feed's batch of one user's items would hold
- * another user's for more than one item's time.  Its worker is told to end
- * the batch after the job it runs; it says so with WIRE_RECALLED, after
- * the results of what it ran, and the rest go back to the feed then.
+ * What w has not started is wanted back: a run of it was cancelled, or a
+ * feed's batch of one user's items would hold another user's for more than
+ * one item's time.  Its worker is told to end the frame before its next
+ * job; it says so with WIRE_RECALLED, after the results of what it ran,
+ * and the rest go back to the queue then.  A frame sent ahead is the one
+ * recalled: the one before it runs its last job.
  */
 static void
 worker_recall(struct engine *e, struct exec_slot *s)
 {
 	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
-	struct wire_header h = { .type = WIRE_RECALL, .job = w->job_id };
+	struct wire_header h = { .type = WIRE_RECALL,
+		.job = w->next_frame != 0 ? w->next_job_id : w->job_id };
 
 	if (w->state != WORKER_BUSY || w->recalling || w->timed_out != 0)
 		return;
@@ -583,6 +593,37 @@ idle_slot(struct engine *e)
 	return w != NULL ? &w->es : NULL;
 }
 
+/*
+ * Its running job was cancelled: the worker's process group gets SIGTERM,
+ * so that a program may clean up, and SIGKILL after cancel_grace, or as
+ * soon as the job answers.  Then it is settled and replaced as after a
+ * timeout: what it never started runs elsewhere.
+ */
+static void
+worker_interrupt(struct engine *e, struct exec_slot *s)
+{
+	struct worker *w = EXEC_SLOT_OWNER(s, struct worker);
+	double grace = w->pool->cfg.cancel_grace;
+
+	if (w->state != WORKER_BUSY || w->timed_out != 0)
+		return;
+	log_info("%s: '%s' was cancelled; stopping the worker", worker_label(w),
+	    w->es.batch[w->es.done]->fn);
+	/* Should it live through the grace, it starts nothing more of this. */
+	if (w->es.done + 1 < w->es.nbatch)
+		worker_recall(e, s);
+	w->timed_out = w->es.done + 1;
+	if (grace == 0) {
+		kill_worker(w);
+		timer_start(w, STATUS_WAIT);
+		return;
+	}
+	kill(-w->pid, SIGTERM);
+	kill(w->pid, SIGTERM);
+	w->terminating = true;
+	timer_start(w, grace);
+}
+
 static const struct executor_ops pexec_ops = {
 	.slot = worker_slot,
 	.idle_slot = idle_slot,
@@ -592,6 +633,7 @@ static const struct executor_ops pexec_ops = {
 	.takes_more = worker_takes_more,
 	.hand_more = worker_hand_more,
 	.recall = worker_recall,
+	.interrupt = worker_interrupt,
 };
 
 static void
@@ -891,6 +933,15 @@ worker_result(struct worker *w, const struct wire_header *h)
 	r = exec_slot_next(&w->es);
 	if (h->flags != 0)
 		log_leftovers(w, r->fn, r->owner, h->flags, "worker");
+	/*
+	 * Its cancelled job ended within the grace, and the worker lives (an
+	 * exec's program cleaned up): it carries on, and SIGKILL is off.
+	 */
+	if (w->terminating && w->es.done == w->timed_out) {
+		w->terminating = false;
+		w->timed_out = 0;
+		evtimer_del(w->ev_timer);
+	}
 	/* Its first frame is answered: the results that follow are the next one's. */
 	if (w->next_frame != 0 && w->es.done == w->next_frame) {
 		w->job_id = w->next_job_id;
@@ -1109,8 +1160,15 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 		break;
 	case WORKER_IDLE:
 	case WORKER_BUSY:
+		if (w->terminating) { /* cancel_grace is over */
+			w->terminating = false;
+			kill_worker(w);
+			timer_start(w, STATUS_WAIT);
+			break;
+		}
 		if (w->timed_out != 0) {
-			worker_lost(w, "killed after a job timeout", 0, false);
+			worker_lost(w, "killed after a job timeout or a cancel",
+			    0, false);
 			break;
 		}
 		if (w->state == WORKER_IDLE)

@@ -283,8 +283,30 @@ refuse_frame(int fd, uint32_t id, const void *head, size_t headlen, size_t len,
 #define RECALL_LOOK_EVERY 100e-6
 
 /*
- * Before the next job of a recallable frame: whether the daemon recalled
- * the rest of it.  Only a WIRE_RECALL can come while the frame runs.
+ * The next frame's header, when a look for a recall read it: a frame may
+ * follow the one that runs (the daemon sends the next one while the last
+ * job of this one runs), and the recall of that next one comes after it.
+ */
+static struct wire_header next_header;
+static bool has_next_header;
+
+/* The next frame's header: the one a look read, or the next from the daemon. */
+static bool
+next_frame_header(int in, struct wire_header *h)
+{
+	if (has_next_header) {
+		*h = next_header;
+		has_next_header = false;
+		return true;
+	}
+	return read_header(in, h);
+}
+
+/*
+ * Before a job of a recallable frame, the first one too: whether the
+ * daemon recalled the rest of it (a job was cancelled, or the grinder
+ * gives another user's items a turn).  Only a RECALL, or the next frame,
+ * can come while a frame runs.
  */
 static bool
 recalled(int in, uint32_t id, double *looked)
@@ -293,21 +315,26 @@ recalled(int in, uint32_t id, double *looked)
 	struct wire_header h;
 	double now = monotonic_now();
 
-	if (now - *looked < RECALL_LOOK_EVERY)
+	if (has_next_header || now - *looked < RECALL_LOOK_EVERY)
 		return false;
 	*looked = now;
 	if (poll(&p, 1, 0) != 1)
 		return false;
 	if (!read_header(in, &h))
 		_exit(0); /* the daemon is gone */
+	if (h.type == WIRE_JOB) {
+		next_header = h;
+		has_next_header = true;
+		return false;
+	}
 	if (h.type != WIRE_RECALL || h.len != 0)
 		_exit(2); /* the daemon's bug: it will see us die */
 	return h.job == id;
 }
 
 /*
- * A frame holds an array of jobs: one for a run, many for a batch of the
- * grinder, which the daemon may recall between two jobs.
+ * A frame holds an array of jobs: runs of a lease, or a batch of the
+ * grinder.  The daemon may recall a recallable one before any of its jobs.
  */
 static void
 run_jobs(int in, int fd, const struct wire_header *h, const char *payload,
@@ -318,7 +345,8 @@ run_jobs(int in, int fd, const struct wire_header *h, const char *payload,
 	msgpack_unpack_return rc;
 	msgpack_object o;
 	size_t off = 0;
-	double looked = monotonic_now();
+	/* Since the last look, whichever frame it was in. */
+	static double looked;
 
 	rc = msgpack_unpack(payload, len, &off, zone, &o);
 	if (rc == MSGPACK_UNPACK_NOMEM_ERROR) {
@@ -328,8 +356,7 @@ run_jobs(int in, int fd, const struct wire_header *h, const char *payload,
 	if (rc != MSGPACK_UNPACK_SUCCESS || o.type != MSGPACK_OBJECT_ARRAY)
 		_exit(2); /* the daemon's bug: it will see us die */
 	for (uint32_t i = 0; i < o.via.array.size; i++) {
-		if (i > 0 && (h->flags & WIRE_RECALLABLE) &&
-		    recalled(in, id, &looked)) {
+		if ((h->flags & WIRE_RECALLABLE) && recalled(in, id, &looked)) {
 			send_frame(fd, id, WIRE_RECALLED, LP_OK, 0, NULL, 0);
 			return;
 		}
@@ -387,9 +414,23 @@ poll_for_frame(int in, double busy_poll)
 	}
 }
 
+/*
+ * A cancel's SIGTERM ends the job (docs/worker-protocol.md): at once, as
+ * by default, unless a program of exec runs, which gets it from its
+ * spawner and may clean up; we wait for it as for any program.
+ */
+static void
+on_sigterm(int sig)
+{
+	if (!exec_program_runs())
+		_exit(128 + sig);
+}
+
 void
 worker_main(int in, int out, const struct worker_limits *limits)
 {
+	struct sigaction term = { .sa_handler = on_sigterm,
+		.sa_flags = SA_RESTART };
 	struct wire_header h;
 	struct lp_job job;
 	msgpack_zone zone;
@@ -411,13 +452,14 @@ worker_main(int in, int out, const struct worker_limits *limits)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* A program that exec quits early must not kill us through its stdin pipe. */
 	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGTERM, &term, NULL);
 	exec_set_output_max(limits->exec_output_max);
 	jobs_init(&job);
 	msgpack_zone_init(&zone, 4096);
 	if (modules_worker_init() != 0)
 		_exit(70);
 	send_frame(out, 0, WIRE_READY, LP_OK, end_job_processes(NULL), NULL, 0);
-	while (read_header(in, &h)) {
+	while (next_frame_header(in, &h)) {
 		/* For a frame that ended before the recall came. */
 		if (h.type == WIRE_RECALL && h.len == 0)
 			continue;
@@ -440,7 +482,8 @@ worker_main(int in, int out, const struct worker_limits *limits)
 		if (!spawner_alive())
 			/* exec cannot work here any more: the daemon replaces us */
 			break;
-		if (policy_worker_polls(h.flags & WIRE_STREAM,
+		if (!has_next_header &&
+		    policy_worker_polls(h.flags & WIRE_STREAM,
 			monotonic_now() - started, busy_poll))
 			poll_for_frame(in, busy_poll);
 	}

@@ -137,6 +137,9 @@ struct pool_counters {
 	uint64_t runs_failed; /* JOB_FAILED and other errors from the job */
 	uint64_t runs_timed_out;
 	uint64_t runs_crashed;
+	/* Cancelled before they started; and while they ran (or in a batch). */
+	uint64_t cancelled_queued;
+	uint64_t cancelled_running;
 	/* Seconds from an acquire to its lease: 0 when one was free. */
 	struct histogram acquire_wait;
 	/* Seconds from a run's (or submitted item's) acceptance to its answer. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,7 +123,8 @@ run_end(struct run *r, bool ok)
 void
 run_answer_result(struct run *r, struct evbuffer *src, size_t len)
 {
-	r->pool->counters.runs_completed++;
+	if (!r->cancelled)
+		r->pool->counters.runs_completed++;
 	r->owned_by->result(r, src, len);
 	run_end(r, true);
 }
@@ -132,7 +134,9 @@ run_answer_error(struct run *r, const struct lp_error *err)
 {
 	struct pool_counters *n = &r->pool->counters;
 
-	switch (err->code) {
+	switch (r->cancelled ? LP_OK : err->code) {
+	case LP_OK:
+		break;
 	case LP_ERR_JOB_TIMEOUT:
 	case LP_ERR_TIMEOUT: /* a submission no worker took in time */
 		n->runs_timed_out++;
@@ -144,6 +148,35 @@ run_answer_error(struct run *r, const struct lp_error *err)
 		n->runs_failed++;
 	}
 	r->owned_by->error(r, err);
+	run_end(r, false);
+}
+
+void
+run_answer_cancelled(struct run *r, enum run_cancel how)
+{
+	static const char *const says[] = {
+		[RUN_WITHDRAWN] = "cancelled before it started",
+		[RUN_STOPPED] = "cancelled while it ran; its worker is stopped",
+		[RUN_DISCARDED] =
+		    "cancelled while it ran, which it goes on doing "
+		    "(a thread, or a batch of the grinder); its "
+		    "result is discarded",
+	};
+	struct lp_error err = { .code = LP_ERR_CANCELLED };
+
+	snprintf(err.message, sizeof err.message, "'%s' %s", r->fn, says[how]);
+	if (how == RUN_WITHDRAWN)
+		r->pool->counters.cancelled_queued++;
+	else
+		r->pool->counters.cancelled_running++;
+	r->cancelled = true;
+	r->owned_by->error(r, &err);
+	r->conn = NULL;
+}
+
+void
+run_discard(struct run *r)
+{
 	run_end(r, false);
 }
 

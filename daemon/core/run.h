@@ -72,6 +72,10 @@ struct run {
 	double accepted;
 	struct deadline deadline; /* a submit item's, while it is queued */
 	bool hurried; /* a queued submit item that waits for no batch_wait */
+	/* waiting in its executor's queue or its grinder's, for a worker */
+	bool queued;
+	/* answered CANCELLED while it ran: what it ends with goes nowhere */
+	bool cancelled;
 	size_t len;
 	char payload[]; /* the job as the worker reads it: [fn, args, kwargs] */
 };
@@ -100,6 +104,25 @@ void run_free(struct run *r);
 /* Answers with len bytes of packed result taken from src, through r's owner; r is freed. */
 void run_answer_result(struct run *r, struct evbuffer *src, size_t len);
 void run_answer_error(struct run *r, const struct lp_error *err);
+
+/* How far a cancelled run had gone. */
+enum run_cancel {
+	RUN_WITHDRAWN, /* it never starts */
+	RUN_STOPPED,   /* it ran, and its worker is being stopped */
+	/* it runs on (a thread, or in a batch with others' items) */
+	RUN_DISCARDED,
+};
+
+/*
+ * r is answered CANCELLED, and counted so.  It stays in flight, its lease
+ * counted, until it ends: at once by run_discard() when it was queued,
+ * else when its backend is done with it; what it ends with then goes
+ * nowhere and counts for nothing more.
+ */
+void run_answer_cancelled(struct run *r, enum run_cancel how);
+
+/* A cancelled run that will not run ends, unanswered. */
+void run_discard(struct run *r);
 
 /* Runs from run_new() to run_free(): what a drain waits for. */
 unsigned runs_in_flight(void);

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,13 @@ static uint64_t output_max = 1u << 20;
 /* Who the job being run is for; has_caller false: not an exec. */
 static struct spawn_user caller;
 static bool has_caller;
+static volatile sig_atomic_t program_runs;
+
+bool
+exec_program_runs(void)
+{
+	return program_runs != 0;
+}
 
 bool
 exec_is(struct lp_str fn)
@@ -410,6 +418,7 @@ run_program(struct lp_job *job, const struct exec_request *r)
 		close_pipes(p, made);
 		return lp_job_fail(job, "exec: pipe: %s", strerror(e));
 	}
+	program_runs = 1;
 	e = spawner_run(&caller, r->argv, r->envp, r->cwd,
 	    (int[SPAWN_FDS]){ p[IN][0], p[OUT][1], p[ERR][1], p[REPORT][1] });
 	close(p[IN][0]);
@@ -436,6 +445,7 @@ run_program(struct lp_job *job, const struct exec_request *r)
 	}
 	if (asked)
 		e = spawner_wait(&status);
+	program_runs = 0;
 	if (e != 0)
 		return lp_job_fail(job,
 		    "exec: the worker cannot start programs any more (%s); "

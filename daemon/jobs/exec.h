@@ -17,6 +17,9 @@ bool exec_is(struct lp_str fn);
 /* The pool's exec_output_max, given to the worker when it starts. */
 void exec_set_output_max(uint64_t bytes);
 
+/* Whether a program of exec runs now: safe in a signal handler. */
+bool exec_program_runs(void);
+
 /*
  * Before each job: o is the [uid, gid, [groups]] the daemon added to an
  * exec's job (NULL: none).  False when it is malformed.

@@ -165,6 +165,21 @@ become(const struct spawn_user *who, bool can_switch)
 	return syscall(SYS_capset, &h, none) == 0;
 }
 
+/* The program that runs now, when it is another user's: a cancel's SIGTERM is passed on to it. */
+static volatile pid_t foreign_program;
+
+/*
+ * The worker's process group got SIGTERM: its job was cancelled.  The
+ * spawner stays to wait for the program, which the signal reached unless
+ * it runs as another user, which only the spawner may signal.
+ */
+static void
+on_sigterm(int sig)
+{
+	if (foreign_program > 0)
+		kill(foreign_program, sig);
+}
+
 /* In the program's process: wire the pipes, become the caller, then the program. */
 static __attribute__((noreturn)) void
 program(const struct spawn_request *r, char *strings, const int fds[SPAWN_FDS],
@@ -175,8 +190,9 @@ program(const struct spawn_request *r, char *strings, const int fds[SPAWN_FDS],
 	     **envp = vector(&strings, r->envc);
 	int rep = fds[3];
 
-	/* the worker ignores it; the program must not */
+	/* the worker ignores it, the spawner passes it on; the program must not */
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	/* only the worker's end of its stdin is non-blocking */
 	fcntl(fds[0], F_SETFL, 0);
 	for (int i = 0; i < 3; i++)
@@ -217,6 +233,8 @@ start(int sock, bool can_switch)
 		pid = -1;
 	} else if (pid == 0) {
 		program(&r, strings, fds, can_switch);
+	} else if (r.who.uid != getuid()) {
+		foreign_program = pid;
 	}
 	for (int i = 0; i < SPAWN_FDS; i++)
 		close(fds[i]);
@@ -233,6 +251,10 @@ spawner_main(int sock, pid_t worker)
 	pid_t pid;
 
 	prctl(PR_SET_NAME, "leasepool-exec");
+	sigaction(SIGTERM,
+	    &(struct sigaction){ .sa_handler = on_sigterm,
+		.sa_flags = SA_RESTART },
+	    NULL);
 	/* What a program leaves stays ours to kill, setsid or not (reaper.h). */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -251,6 +273,7 @@ spawner_main(int sock, pid_t worker)
 			while (
 			    waitpid(pid, &a.status, 0) == -1 && errno == EINTR)
 				continue;
+		foreign_program = 0;
 		a.killed = reaper_kill_all(NULL, NULL);
 		if (!io_full(sock, &a, sizeof a, true))
 			break;

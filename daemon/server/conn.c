@@ -141,21 +141,34 @@ conn_remove_run(struct conn *c, struct run *r)
 	c->nruns--;
 }
 
-/* A connection waits for few acquires at once: its waiters are looked at one by one. */
-bool
-conn_msgid_in_flight(const struct conn *c, uint32_t msgid)
+struct run *
+conn_run_of(const struct conn *c, uint32_t msgid)
 {
-	const struct waiter *w;
-	const struct run *r;
+	struct run *r;
 
 	LIST_FOREACH (r, &c->runs_by_msgid[msgid % CONN_MSGID_BUCKETS],
 	    msgid_link)
 		if (r->msgid == msgid)
-			return true;
+			return r;
+	return NULL;
+}
+
+/* A connection waits for few acquires at once: its waiters are looked at one by one. */
+bool
+conn_acquire_waits(const struct conn *c, uint32_t msgid)
+{
+	const struct waiter *w;
+
 	TAILQ_FOREACH (w, &c->holder.waiters, holder_link)
 		if (w->tag == msgid)
 			return true;
 	return false;
+}
+
+bool
+conn_msgid_in_flight(const struct conn *c, uint32_t msgid)
+{
+	return conn_run_of(c, msgid) != NULL || conn_acquire_waits(c, msgid);
 }
 
 struct run_caller

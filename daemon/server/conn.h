@@ -73,6 +73,10 @@ void conn_remove_run(struct conn *c, struct run *r);
 
 /* Whether a run, submission or waiting acquire of c's with this msgid is unanswered. */
 bool conn_msgid_in_flight(const struct conn *c, uint32_t msgid);
+/* c's unanswered run or submission with this msgid, or NULL. */
+struct run *conn_run_of(const struct conn *c, uint32_t msgid);
+/* Whether c's acquire with this msgid waits for a lease. */
+bool conn_acquire_waits(const struct conn *c, uint32_t msgid);
 
 /* c asks for a run: its connection, its user's budget, and as whom an exec runs. */
 struct run_caller conn_caller(struct conn *c);

@@ -472,6 +472,66 @@ do_scale(struct conn *c, const struct lp_request *req)
 	conn_send(c);
 }
 
+/* A run of c's, or an item, cancelled: counted in by its stage. */
+static void
+cancel_one(struct run *r, uint64_t counts[2])
+{
+	enum run_cancel how = r->grinder != NULL ?
+	    grinder_cancel(r) :
+	    executor_cancel(r->lease->executor, r);
+
+	counts[how == RUN_WITHDRAWN ? 0 : 1]++;
+}
+
+/*
+ * Cancels one request of c's (by its msgid) or every run on one of its
+ * leases.  Each is answered CANCELLED before the cancel itself is.  A
+ * msgid with nothing in flight was answered already: the race is normal.
+ */
+static void
+do_cancel(struct conn *c, const struct lp_request *req)
+{
+	const struct lp_cancel_params *p = &req->p.cancel;
+	uint64_t counts[2] = { 0, 0 }, finished = 0;
+	struct run *r, *next;
+	struct lease *l;
+	msgpack_packer *pk;
+
+	if (p->has_msgid && conn_acquire_waits(c, p->msgid)) {
+		answer_error(c, req->msgid, LP_ERR_INVALID_ARGUMENT,
+		    "msgid %" PRIu32
+		    " is an acquire waiting for a lease; cancel takes a run or a submit",
+		    p->msgid);
+		return;
+	}
+	if (p->has_msgid) {
+		if ((r = conn_run_of(c, p->msgid)) != NULL)
+			cancel_one(r, counts);
+		else
+			finished++;
+	} else {
+		if ((l = find_lease(c, req->msgid, p->lease)) == NULL)
+			return;
+		/* A cancel may end others of the list (a recall requeues, a thread's ends). */
+		for (r = TAILQ_FIRST(&c->runs); r != NULL; r = next) {
+			next = TAILQ_NEXT(r, conn_link);
+			if (r->lease == l && r->grinder == NULL)
+				cancel_one(r, counts);
+		}
+	}
+	log_debug("%s cancelled %" PRIu64 " queued and %" PRIu64
+		  " running request%s",
+	    conn_label(c), counts[0], counts[1],
+	    lp_plural(counts[0] + counts[1]));
+	pk = conn_packer();
+	lp_pack_response_ok(pk, req->msgid);
+	msgpack_pack_map(pk, 3);
+	lp_pack_kv_u64(pk, "queued", counts[0]);
+	lp_pack_kv_u64(pk, "running", counts[1]);
+	lp_pack_kv_u64(pk, "finished", finished);
+	conn_send(c);
+}
+
 /* Is the daemon there and reading: the cheapest round trip. */
 static void
 do_ping(struct conn *c, const struct lp_request *req)
@@ -499,6 +559,7 @@ dispatch(struct conn *c, const struct lp_request *req)
 		[LP_METHOD_RESUME] = admin_resume,
 		[LP_METHOD_CONFIG] = admin_config,
 		[LP_METHOD_PING] = do_ping,
+		[LP_METHOD_CANCEL] = do_cancel,
 	};
 
 	/* Two answers to one msgid could not be told apart: the second request is refused. */

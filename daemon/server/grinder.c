@@ -244,6 +244,7 @@ grinder_submit(struct conn *c, uint32_t msgid, struct pool *pool,
 	TAILQ_INSERT_TAIL(&q->items, r, queue_link);
 	TAILQ_INSERT_TAIL(&g->by_age, r, age_link);
 	g->queued++;
+	r->queued = true;
 	/* Waiting for batch_wait would use up its whole timeout. */
 	if (timeout <= pool->cfg.batch_wait)
 		hurry(g, r);
@@ -259,6 +260,7 @@ unqueue(struct gqueue *q, struct run *r)
 	TAILQ_REMOVE(&q->g->by_age, r, age_link);
 	lease_deadline_cancel(&server.leases, &r->deadline);
 	q->g->queued--;
+	r->queued = false;
 	if (r->hurried) {
 		r->hurried = false;
 		q->g->hurried--;
@@ -431,6 +433,7 @@ requeue_items(void *arg, struct run **items, unsigned n)
 		TAILQ_INSERT_HEAD(&q->items, r, queue_link);
 		TAILQ_INSERT_HEAD(&g->by_age, r, age_link);
 		g->queued++;
+		r->queued = true;
 		hurry(g, r);
 		ring_join(q);
 	}
@@ -480,9 +483,10 @@ item_ended(struct run *r, bool ok)
 	struct grinder *g = r->grinder;
 
 	g->running--;
-	if (ok)
+	/* A cancelled item was counted so when it was answered. */
+	if (!r->cancelled && ok)
 		g->completed++;
-	else
+	else if (!r->cancelled)
 		g->failed++;
 	release_if_idle(g);
 }
@@ -537,6 +541,21 @@ grinder_deadline(struct deadline *d)
 	    g->pool->cfg.name, d->when - r->accepted);
 	fail_item(g, r, &err);
 	grinder_kick(g);
+}
+
+enum run_cancel
+grinder_cancel(struct run *r)
+{
+	struct grinder *g = r->grinder;
+
+	if (!r->queued)
+		return executor_cancel(r->lease->executor, r);
+	unqueue(queue_of(g, r->conn), r);
+	g->running++; /* run_discard() ends it through item_ended() */
+	run_answer_cancelled(r, RUN_WITHDRAWN);
+	run_discard(r);
+	grinder_kick(g);
+	return RUN_WITHDRAWN;
 }
 
 void

@@ -39,6 +39,12 @@ void grinder_submit(struct conn *c, uint32_t msgid, struct pool *pool,
 /* The deadline of a queued item passed: it is answered TIMEOUT. */
 void grinder_deadline(struct deadline *d);
 
+/*
+ * The item r is cancelled: withdrawn when it is queued, else as its
+ * executor cancels it (executor_cancel()).  How far it had gone.
+ */
+enum run_cancel grinder_cancel(struct run *r);
+
 /* The client is gone: its queued items go, unrun. */
 void grinder_drop_conn(struct conn *c);
 

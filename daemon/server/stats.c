@@ -143,7 +143,7 @@ pack_pool(msgpack_packer *pk, const struct pool *p, const struct conn *viewer,
 		}
 	}
 	lp_pack_cstr(pk, p->cfg.name);
-	msgpack_pack_map(pk, 16);
+	msgpack_pack_map(pk, 17);
 	lp_pack_kv_str(pk, "backend", config_backend_name(p->cfg.backend));
 	lp_pack_kv_str(pk, "worker_program", p->cfg.worker_program);
 	lp_pack_kv_u64(pk, "workers", p->cfg.workers);
@@ -167,6 +167,10 @@ pack_pool(msgpack_packer *pk, const struct pool *p, const struct conn *viewer,
 	lp_pack_kv_u64(pk, "stuck_workers", stuck_workers(p));
 	lp_pack_cstr(pk, "counters");
 	pack_counters(pk, &p->counters);
+	lp_pack_cstr(pk, "cancelled");
+	msgpack_pack_map(pk, 2);
+	lp_pack_kv_u64(pk, "queued", p->counters.cancelled_queued);
+	lp_pack_kv_u64(pk, "running", p->counters.cancelled_running);
 	pack_histogram(pk, "acquire_wait_seconds", &p->counters.acquire_wait);
 	pack_histogram(pk, "run_duration_seconds", &p->counters.run_duration);
 	lp_pack_cstr(pk, "grinder");

@@ -57,6 +57,8 @@ class Channel:
 
     def __init__(self) -> None:
         self.buffer = bytearray()
+        # When the last look for a RECALL was, in whichever frame.
+        self.last_look = 0
         self.poller = select.poll()
         self.poller.register(FROM_DAEMON, select.POLLIN)
 
@@ -184,12 +186,14 @@ def serve(channel: Channel, runner: Runner) -> NoReturn:
 
 
 def run_frame(channel: Channel, runner: Runner, frame_id: int, recallable: bool, jobs: List[object]) -> None:
-    last_look = time.monotonic_ns() if recallable else 0
     for job in jobs:
+        # Before every job, the first one too: a frame sent while the last job
+        # of another ran may be recalled before it starts (a job of it was
+        # cancelled).
         if recallable:
             now = time.monotonic_ns()
-            if now - last_look >= RECALL_LOOK_INTERVAL_NS:
-                last_look = now
+            if now - channel.last_look >= RECALL_LOOK_INTERVAL_NS:
+                channel.last_look = now
                 if channel.recalled(frame_id):
                     channel.send(RECALLED, frame_id, 0, b"")
                     return
