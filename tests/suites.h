@@ -34,6 +34,7 @@
 	X(tool) \
 	X(examples) \
 	X(threads) \
+	X(cancel) \
 	X(service)
 
 #define LP_SUITE_DECL(name) Suite *name##_suite(void);

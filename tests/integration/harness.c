@@ -43,6 +43,12 @@ pause_briefly(void)
 }
 
 bool
+file_exists(void *arg)
+{
+	return access(arg, F_OK) == 0;
+}
+
+bool
 process_gone(void *arg)
 {
 	pid_t pid = *(pid_t *)arg;
@@ -1062,4 +1068,26 @@ other_user_end(struct other_user *o)
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
 	    "the other user's process ended with status %#x", r.status);
 	msgpack_unpacked_destroy(&o->reply);
+}
+
+struct lp_args *
+exec_args(const char *const argv[], const char *input, size_t len)
+{
+	struct lp_args *a = lp_args_new();
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint32_t argc = 0;
+
+	while (argv[argc] != NULL)
+		argc++;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, argc);
+	for (uint32_t i = 0; i < argc; i++)
+		lp_pack_cstr(&pk, argv[i]);
+	lp_kwargs_raw(a, "argv", sb.data, sb.size);
+	if (input != NULL)
+		lp_kwargs_bin(a, "stdin", input, len);
+	msgpack_sbuffer_destroy(&sb);
+	return a;
 }

@@ -81,6 +81,9 @@ bool in_path(const char *program);
 
 /* Polls cond every few milliseconds until it holds or the bound passes. */
 bool wait_until(bool (*cond)(void *arg), void *arg);
+/* A wait_until() condition: the file at path arg exists. */
+bool file_exists(void *arg);
+
 /* For wait_until: the process *(pid_t *)arg no longer exists (reaped, not a zombie). */
 bool process_gone(void *arg);
 
@@ -181,6 +184,10 @@ long proc_status_kib(pid_t pid, const char *name);
 
 /* How many descriptors pid holds open (/proc/PID/fd); the test fails when it cannot tell. */
 int proc_fd_count(pid_t pid);
+
+/* The arguments of exec for argv (NULL-terminated) with len bytes of stdin; input may be NULL (none). */
+struct lp_args *exec_args(const char *const argv[], const char *input,
+    size_t len);
 
 /* A raw Unix-socket connection to d, for bytes no client library would send. */
 int raw_connect(const struct daemon *d);

@@ -894,12 +894,6 @@ START_TEST(what_a_module_prints_reaches_the_log)
 }
 END_TEST
 
-static bool
-file_exists(void *arg)
-{
-	return access(arg, F_OK) == 0;
-}
-
 START_TEST(fini_runs_when_workers_stop)
 {
 	struct lp_client *c = daemon_connect(&d);

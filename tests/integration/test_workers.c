@@ -113,29 +113,6 @@ start_no_exec_pool(void)
 	daemon_start(&d, no_exec_pool);
 }
 
-/* The arguments of exec for argv (NULL-terminated) with len bytes of stdin; input may be NULL (none). */
-static struct lp_args *
-exec_args(const char *const argv[], const char *input, size_t len)
-{
-	struct lp_args *a = lp_args_new();
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	uint32_t argc = 0;
-
-	while (argv[argc] != NULL)
-		argc++;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, argc);
-	for (uint32_t i = 0; i < argc; i++)
-		lp_pack_cstr(&pk, argv[i]);
-	lp_kwargs_raw(a, "argv", sb.data, sb.size);
-	if (input != NULL)
-		lp_kwargs_bin(a, "stdin", input, len);
-	msgpack_sbuffer_destroy(&sb);
-	return a;
-}
-
 /* Runs argv (NULL-terminated) through exec with len bytes of stdin; input may be NULL (none). */
 static enum lp_err
 run_exec(struct lp_client *c, uint64_t lease, const char *const argv[],

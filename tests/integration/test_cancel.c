@@ -1,0 +1,485 @@
+/*
+ * cancel against a real daemon: a run withdrawn while it waits never
+ * starts, a running one is stopped with its worker's process group, a
+ * program that handles SIGTERM cleans up within cancel_grace, nothing an
+ * exec started is left, a thread runs on with its answer discarded, the
+ * stats count each case, and bad cancels change nothing.
+ *
+ * The jobs are exec programs that leave files behind: a file proves that a
+ * job started or cleaned up, and its absence, once a later run of the same
+ * worker has answered, that it never ran.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto/rpc.h"
+#include "tests/integration/fixture.h"
+#include "tests/integration/harness.h"
+#include "tests/suites.h"
+
+/* What a cancel answered. */
+struct cancelled {
+	long long queued, running, finished;
+};
+
+/* One executor of one process worker that may exec, and a thread pool. */
+static void
+start_pools(double cancel_grace)
+{
+	char config[1024];
+
+	snprintf(config, sizeof config,
+	    "[pool cpu]\n"
+	    "executors_min = 1\n"
+	    "executors_max = 1\n"
+	    "workers = 1\n"
+	    "exec = yes\n"
+	    "cancel_grace = %g\n"
+	    "[pool io]\n"
+	    "backend = thread\n"
+	    "executors_min = 1\n"
+	    "executors_max = 1\n"
+	    "workers = 1\n",
+	    cancel_grace);
+	daemon_start(&d, config);
+}
+
+static void
+start_grace_1(void)
+{
+	start_pools(1);
+}
+
+/* A grace longer than any clean-up here takes, so that SIGKILL cannot be what ended it. */
+static void
+start_grace_30(void)
+{
+	start_pools(30);
+}
+
+static void
+start_grace_0(void)
+{
+	start_pools(0);
+}
+
+/* d's directory/name, in path. */
+static char *
+in_dir(char *path, size_t size, const char *name)
+{
+	snprintf(path, size, "%s/%s", d.dir, name);
+	return path;
+}
+
+/* script, run by sh through exec on lease, answered to o. */
+static void
+shell_async(struct lp_client *c, uint64_t lease, const char *script,
+    struct outcome *o)
+{
+	struct lp_args *a =
+	    exec_args((const char *[]){ "sh", "-c", script, NULL }, NULL, 0);
+	struct lp_error err;
+
+	ck_assert(lp_run_async(c, lease, "exec", a, record, o, &err) == LP_OK);
+	lp_args_free(a);
+}
+
+/* The pid a script wrote to path once it started: the test waits for it. */
+static pid_t
+started_pid(const char *path)
+{
+	long pid = 0;
+	FILE *f;
+
+	ck_assert_msg(wait_until(file_exists, (void *)path),
+	    "the job never started: no %s", path);
+	/* The file is created, then written: wait for the whole number. */
+	for (int tries = 0; pid <= 0 && tries < 1000; tries++) {
+		ck_assert_ptr_nonnull(f = fopen(path, "r"));
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+		if (pid <= 0)
+			usleep(1000);
+	}
+	ck_assert_int_gt(pid, 0);
+	return (pid_t)pid;
+}
+
+/* cancel with params {key: id}; the test fails unless it succeeds. */
+static struct cancelled
+cancel(struct lp_client *c, const char *key, uint64_t id)
+{
+	struct cancelled got;
+	struct lp_value *v;
+	struct lp_error err;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	lp_pack_cstr(&pk, key);
+	msgpack_pack_uint64(&pk, id);
+	ck_assert_msg(lp_call(c, "cancel", sb.data, sb.size, &v, &err) == LP_OK,
+	    "cancel: %s", err.message);
+	msgpack_sbuffer_destroy(&sb);
+	got.queued = int_at(lp_value_object(v), "queued");
+	got.running = int_at(lp_value_object(v), "running");
+	got.finished = int_at(lp_value_object(v), "finished");
+	lp_value_free(v);
+	return got;
+}
+
+/* lease's worker answers echo: what it was given before has been answered or withdrawn. */
+static void
+echo_answers(struct lp_client *c, uint64_t lease)
+{
+	struct lp_args *a = lp_args_new();
+	struct lp_value *v;
+	struct lp_error err;
+
+	lp_args_int(a, 7);
+	ck_assert_msg(lp_run(c, lease, "echo", a, &v, &err) == LP_OK,
+	    "echo after the cancel: %s", err.message);
+	ck_assert_int_eq(lp_value_int(v), 7);
+	lp_value_free(v);
+	lp_args_free(a);
+}
+
+static void
+assert_cancelled(const struct outcome *o, const char *says)
+{
+	ck_assert_int_eq(o->done, 1);
+	ck_assert_msg(o->code == LP_ERR_CANCELLED, "answered %s: %s",
+	    lp_err_name(o->code), o->message);
+	ck_assert_msg(strstr(o->message, says) != NULL, "'%s' does not say '%s'",
+	    o->message, says);
+}
+
+/*
+ * A running program and one queued behind it, both cancelled with their
+ * lease: the first is stopped, the second never starts, and the lease runs
+ * the next job on a fresh worker.
+ */
+START_TEST(cancel_lease_stops_running_and_withdraws_queued)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	struct outcome running = { 0 }, queued = { 0 };
+	char started[160], marker[160], script[512];
+	struct cancelled got;
+	pid_t job;
+
+	in_dir(started, sizeof started, "started");
+	in_dir(marker, sizeof marker, "marker");
+	snprintf(script, sizeof script, "echo $$ > %s; exec sleep 60",
+	    started);
+	shell_async(c, lease, script, &running);
+	snprintf(script, sizeof script, "touch %s", marker);
+	shell_async(c, lease, script, &queued);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	job = started_pid(started);
+
+	got = cancel(c, "lease", lease);
+	ck_assert_int_eq(got.queued, 1);
+	ck_assert_int_eq(got.running, 1);
+	ck_assert_int_eq(got.finished, 0);
+	/* Both were answered before the cancel itself. */
+	assert_cancelled(&running, "while it ran");
+	assert_cancelled(&queued, "before it started");
+	ck_assert_msg(wait_until(process_gone, &job),
+	    "the cancelled program %d still runs", (int)job);
+	echo_answers(c, lease);
+	ck_assert_msg(access(marker, F_OK) == -1,
+	    "the job cancelled while queued ran");
+	ck_assert_int_eq(stats_int(c, "pools.cpu.cancelled.queued"), 1);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.cancelled.running"), 1);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.failed"), 0);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.timed_out"), 0);
+	daemon_wait_log(&d, "'exec' was cancelled; stopping the worker");
+	lp_client_free(c);
+}
+END_TEST
+
+/* What an exec started, in its own process group or not, ends with it. */
+START_TEST(cancel_leaves_no_process)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	struct outcome o = { 0 };
+	char first[160], second[160], script[512];
+	pid_t pids[2];
+
+	in_dir(first, sizeof first, "first");
+	in_dir(second, sizeof second, "second");
+	snprintf(script, sizeof script,
+	    "sleep 100 & echo $! > %s; setsid sleep 100 & echo $! > %s; wait",
+	    first, second);
+	shell_async(c, lease, script, &o);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	pids[0] = started_pid(first);
+	pids[1] = started_pid(second);
+	ck_assert_int_eq(cancel(c, "lease", lease).running, 1);
+	assert_cancelled(&o, "while it ran");
+	for (int i = 0; i < 2; i++)
+		ck_assert_msg(wait_until(process_gone, &pids[i]),
+		    "process %d of the cancelled job is left", (int)pids[i]);
+	echo_answers(c, lease);
+	lp_client_free(c);
+}
+END_TEST
+
+/*
+ * cancel_grace: a program that handles SIGTERM cleans up, and the worker,
+ * which lived through it, takes the next run once the program has ended.
+ */
+START_TEST(cancel_grace_lets_a_program_clean_up)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	struct outcome o = { 0 };
+	char started[160], cleaned[160], script[512];
+
+	in_dir(started, sizeof started, "started");
+	in_dir(cleaned, sizeof cleaned, "cleaned");
+	snprintf(script, sizeof script,
+	    "trap 'touch %s; exit 0' TERM; echo $$ > %s; "
+	    "sleep 100 & wait",
+	    cleaned, started);
+	shell_async(c, lease, script, &o);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	started_pid(started);
+	ck_assert_int_eq(cancel(c, "lease", lease).running, 1);
+	assert_cancelled(&o, "while it ran");
+	echo_answers(c, lease);
+	ck_assert_msg(access(cleaned, F_OK) == 0,
+	    "the program did not clean up before the next run");
+	lp_client_free(c);
+}
+END_TEST
+
+/* cancel_grace = 0: SIGKILL at once, nothing to handle. */
+START_TEST(cancel_grace_zero_kills_at_once)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	struct outcome o = { 0 };
+	char started[160], cleaned[160], script[512];
+	pid_t job;
+
+	in_dir(started, sizeof started, "started");
+	in_dir(cleaned, sizeof cleaned, "cleaned");
+	snprintf(script, sizeof script,
+	    "trap 'touch %s; exit 0' TERM; echo $$ > %s; "
+	    "sleep 100 & wait",
+	    cleaned, started);
+	shell_async(c, lease, script, &o);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	job = started_pid(started);
+	ck_assert_int_eq(cancel(c, "lease", lease).running, 1);
+	assert_cancelled(&o, "while it ran");
+	ck_assert(wait_until(process_gone, &job));
+	echo_answers(c, lease);
+	ck_assert_msg(access(cleaned, F_OK) == -1,
+	    "the program got SIGTERM though cancel_grace is 0");
+	lp_client_free(c);
+}
+END_TEST
+
+/*
+ * A job that ignores SIGTERM is killed once cancel_grace is over, and its
+ * worker replaced.
+ */
+START_TEST(cancel_kills_after_the_grace)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	struct outcome o = { 0 };
+	char started[160], script[512];
+	pid_t job;
+
+	in_dir(started, sizeof started, "started");
+	snprintf(script, sizeof script,
+	    "trap '' TERM; echo $$ > %s; while :; do sleep 1; done", started);
+	shell_async(c, lease, script, &o);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	job = started_pid(started);
+	ck_assert_int_eq(cancel(c, "lease", lease).running, 1);
+	assert_cancelled(&o, "while it ran");
+	ck_assert_msg(wait_until(process_gone, &job),
+	    "the program that ignores SIGTERM outlived cancel_grace");
+	echo_answers(c, lease);
+	lp_client_free(c);
+}
+END_TEST
+
+/*
+ * A thread cannot be stopped: its run is answered CANCELLED at once, its
+ * result is discarded, and the lease's next run waits for the thread.
+ */
+START_TEST(cancel_on_a_thread_discards)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire_from(c, "io");
+	struct outcome o = { 0 };
+	struct cancelled got;
+
+	sleep_async(c, lease, NULL, 5, 60, record, &o);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	ck_assert(wait_stats(c, "pools.io.runs_in_flight", 1));
+	got = cancel(c, "lease", lease);
+	ck_assert_int_eq(got.running, 1);
+	assert_cancelled(&o, "goes on doing");
+	/* Its thread still counts as busy: the lease's run waits for it, then runs. */
+	ck_assert_int_eq(stats_int(c, "pools.io.runs_in_flight"), 1);
+	echo_answers(c, lease);
+	ck_assert_int_eq(stats_int(c, "pools.io.cancelled.running"), 1);
+	ck_assert_int_eq(stats_int(c, "pools.io.counters.completed"), 1);
+	ck_assert_int_eq(o.done, 1);
+	lp_client_free(c);
+}
+END_TEST
+
+/* A msgid with nothing in flight was answered already: counted, not an error. */
+START_TEST(cancel_of_an_answered_request_is_finished)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct cancelled got = cancel(c, "msgid", 4000000000u);
+
+	ck_assert_int_eq(got.queued, 0);
+	ck_assert_int_eq(got.running, 0);
+	ck_assert_int_eq(got.finished, 1);
+	lp_client_free(c);
+}
+END_TEST
+
+/* params as text for lp_call's "cancel": the error it gets, and its message. */
+static void
+cancel_fails(struct lp_client *c, const msgpack_sbuffer *params,
+    enum lp_err code, const char *says)
+{
+	struct lp_value *v = NULL;
+	struct lp_error err;
+
+	ck_assert_int_eq(lp_call(c, "cancel", params->data, params->size, &v,
+			     &err),
+	    code);
+	ck_assert_ptr_null(v);
+	ck_assert_msg(strstr(err.message, says) != NULL,
+	    "'%s' does not say '%s'", err.message, says);
+}
+
+/*
+ * Wrong types, a lease of another connection, the msgid of an acquire
+ * that waits: refused, and the other connection's run and the waiting
+ * acquire carry on as if nothing had been asked.
+ */
+START_TEST(bad_cancels_change_nothing)
+{
+	struct lp_client *c = daemon_connect(&d),
+			 *other = daemon_connect(&d);
+	uint64_t lease = acquire(other);
+	struct outcome o = { 0 }, waiting = { 0 };
+	bool named_acquire = false;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	sleep_async(other, lease, NULL, 0.5, 60, record, &o);
+	ck_assert(lp_client_process(other, NULL) == LP_OK);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+
+	msgpack_pack_map(&pk, 1);
+	lp_pack_cstr(&pk, "msgid");
+	lp_pack_cstr(&pk, "1");
+	cancel_fails(c, &sb, LP_ERR_INVALID_ARGUMENT,
+	    "parameter 'msgid' must be a msgid");
+
+	msgpack_sbuffer_clear(&sb);
+	msgpack_pack_map(&pk, 1);
+	lp_pack_cstr(&pk, "msgid");
+	msgpack_pack_double(&pk, 0.0 / 0.0);
+	cancel_fails(c, &sb, LP_ERR_INVALID_ARGUMENT,
+	    "parameter 'msgid' must be a msgid");
+
+	msgpack_sbuffer_clear(&sb);
+	msgpack_pack_map(&pk, 0);
+	cancel_fails(c, &sb, LP_ERR_INVALID_ARGUMENT,
+	    "cancel takes exactly one of 'msgid' and 'lease'");
+
+	msgpack_sbuffer_clear(&sb);
+	msgpack_pack_map(&pk, 1);
+	lp_pack_cstr(&pk, "lease");
+	msgpack_pack_uint64(&pk, lease);
+	cancel_fails(c, &sb, LP_ERR_NO_SUCH_LEASE, "no lease");
+
+	/* The only executor is other's: c's acquire waits, and is not a run. */
+	acquire_async(c, 0, record, &waiting);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	ck_assert(wait_stats(c, "pools.cpu.waiting", 1));
+	/* The acquire is c's only request in flight: whichever msgid it has, the others are free. */
+	for (uint32_t msgid = 0; msgid < 64; msgid++) {
+		struct lp_value *v = NULL;
+		struct lp_error err;
+		enum lp_err code;
+
+		msgpack_sbuffer_clear(&sb);
+		msgpack_pack_map(&pk, 1);
+		lp_pack_cstr(&pk, "msgid");
+		msgpack_pack_uint32(&pk, msgid);
+		code = lp_call(c, "cancel", sb.data, sb.size, &v, &err);
+		if (code == LP_OK) {
+			ck_assert_int_eq(int_at(lp_value_object(v), "finished"),
+			    1);
+			lp_value_free(v);
+			continue;
+		}
+		ck_assert_int_eq(code, LP_ERR_INVALID_ARGUMENT);
+		ck_assert_msg(strstr(err.message,
+				  "is an acquire waiting for a lease") != NULL,
+		    "%s", err.message);
+		named_acquire = true;
+	}
+	ck_assert_msg(named_acquire, "no cancel named the waiting acquire");
+	msgpack_sbuffer_destroy(&sb);
+
+	wait_outcome(other, &o);
+	ck_assert_int_eq(o.code, LP_OK);
+	ck_assert_int_eq(waiting.done, 0);
+	ck_assert(lp_release(other, lease, NULL) == LP_OK);
+	wait_outcome(c, &waiting);
+	ck_assert_int_eq(waiting.code, LP_OK);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.cancelled.queued"), 0);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.cancelled.running"), 0);
+	lp_client_free(other);
+	lp_client_free(c);
+}
+END_TEST
+
+Suite *
+cancel_suite(void)
+{
+	Suite *s = suite_create("cancel");
+	TCase *tc;
+
+	tc = integration_case(s, "grace 1 s", start_grace_1, stop_daemon);
+	tcase_add_test(tc, cancel_lease_stops_running_and_withdraws_queued);
+	tcase_add_test(tc, cancel_leaves_no_process);
+	tcase_add_test(tc, cancel_kills_after_the_grace);
+	tcase_add_test(tc, cancel_on_a_thread_discards);
+	tcase_add_test(tc, cancel_of_an_answered_request_is_finished);
+	tcase_add_test(tc, bad_cancels_change_nothing);
+
+	tc = integration_case(s, "grace 30 s", start_grace_30, stop_daemon);
+	tcase_add_test(tc, cancel_grace_lets_a_program_clean_up);
+
+	tc = integration_case(s, "grace 0", start_grace_0, stop_daemon);
+	tcase_add_test(tc, cancel_grace_zero_kills_at_once);
+	return s;
+}
