@@ -14,6 +14,7 @@
 	X(lease) \
 	X(executor) \
 	X(run) \
+	X(grinder_unit) \
 	X(heap) \
 	X(path_trust) \
 	X(plural) \

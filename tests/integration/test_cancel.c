@@ -158,8 +158,8 @@ assert_cancelled(const struct outcome *o, const char *says)
 	ck_assert_int_eq(o->done, 1);
 	ck_assert_msg(o->code == LP_ERR_CANCELLED, "answered %s: %s",
 	    lp_err_name(o->code), o->message);
-	ck_assert_msg(strstr(o->message, says) != NULL, "'%s' does not say '%s'",
-	    o->message, says);
+	ck_assert_msg(strstr(o->message, says) != NULL,
+	    "'%s' does not say '%s'", o->message, says);
 }
 
 /*
@@ -178,8 +178,7 @@ START_TEST(cancel_lease_stops_running_and_withdraws_queued)
 
 	in_dir(started, sizeof started, "started");
 	in_dir(marker, sizeof marker, "marker");
-	snprintf(script, sizeof script, "echo $$ > %s; exec sleep 60",
-	    started);
+	snprintf(script, sizeof script, "echo $$ > %s; exec sleep 60", started);
 	shell_async(c, lease, script, &running);
 	snprintf(script, sizeof script, "touch %s", marker);
 	shell_async(c, lease, script, &queued);
@@ -367,9 +366,8 @@ cancel_fails(struct lp_client *c, const msgpack_sbuffer *params,
 	struct lp_value *v = NULL;
 	struct lp_error err;
 
-	ck_assert_int_eq(lp_call(c, "cancel", params->data, params->size, &v,
-			     &err),
-	    code);
+	ck_assert_int_eq(
+	    lp_call(c, "cancel", params->data, params->size, &v, &err), code);
 	ck_assert_ptr_null(v);
 	ck_assert_msg(strstr(err.message, says) != NULL,
 	    "'%s' does not say '%s'", err.message, says);
@@ -382,8 +380,7 @@ cancel_fails(struct lp_client *c, const msgpack_sbuffer *params,
  */
 START_TEST(bad_cancels_change_nothing)
 {
-	struct lp_client *c = daemon_connect(&d),
-			 *other = daemon_connect(&d);
+	struct lp_client *c = daemon_connect(&d), *other = daemon_connect(&d);
 	uint64_t lease = acquire(other);
 	struct outcome o = { 0 }, waiting = { 0 };
 	bool named_acquire = false;
