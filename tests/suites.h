@@ -15,6 +15,7 @@
 	X(executor) \
 	X(run) \
 	X(grinder_unit) \
+	X(dispatch) \
 	X(heap) \
 	X(path_trust) \
 	X(plural) \
