@@ -328,9 +328,10 @@ tp_init(void)
 	/*
 	 * One malloc arena for every thread.  glibc would give each thread that
 	 * allocates an arena of its own, and malloc_trim() cannot give back the
-	 * free top of those: after the bench's load they kept up to 1.1 MiB in
-	 * an idle daemon.  Jobs on threads allocate little (a result, a
-	 * completion), and most of that from their per-thread cache.
+	 * free top of those: after the bench's load an idle daemon kept them
+	 * (bench/README.md, T, measures what this and the trims save).  Jobs on
+	 * threads allocate little (a result, a completion), and most of that
+	 * from their per-thread cache.
 	 */
 	mallopt(M_ARENA_MAX, 1);
 	LIST_INIT(&tp.slots);
@@ -721,8 +722,9 @@ threadpool_stop_executor(struct executor *ex)
 	}
 	/*
 	 * Its threads' caches went back to the arena as they ended, and glibc
-	 * keeps free pages: 64 threads left 0.9 MiB behind in an idle daemon.
-	 * An executor stopping is rare enough to give them back.
+	 * keeps free pages, which an idle daemon would hold on to
+	 * (bench/README.md, T).  An executor stopping is rare enough to give
+	 * them back.
 	 */
 	malloc_trim(0);
 	event_free(te->ev_start);

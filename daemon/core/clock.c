@@ -35,9 +35,10 @@ clock_now(void)
 
 /*
  * A pipelined run read the clock four times (accepted, lease used, lease
- * freed, deadlines): 5 % of the daemon's time per run.  The requests or
- * results of one read all happened when it was read, to within the few
- * microseconds it takes to handle them.
+ * freed, deadlines), a share of the daemon's time per run that showed in
+ * its profile (bench/README.md, K).  The requests or results of one read
+ * all happened when it was read, to within the little time it takes to
+ * handle them.
  */
 double
 clock_hold(void)

@@ -73,7 +73,7 @@ run_new(const struct run_owner *owner, const struct run_caller *caller,
 	r->msgid = msgid;
 	r->pool = pool;
 	r->lease = lease;
-	/* Validated to fit; memset ended it.  (snprintf here was 2 % of a pipelined run.) */
+	/* Validated to fit; memset ended it.  snprintf here showed in profiles (bench/README.md). */
 	memcpy(r->fn, job->fn.ptr,
 	    job->fn.len < sizeof r->fn ? job->fn.len : sizeof r->fn - 1);
 	r->timeout = job->timeout;

@@ -86,7 +86,7 @@ job_spin(struct lp_job *job, const msgpack_object *args,
 		return jobs_refuse(job,
 		    "spin takes one number of microseconds >= 0");
 	until = monotonic_now() + micros / 1e6;
-	/* Read the clock every 1024 iterations: cheap, and still precise to ~10 us. */
+	/* Read the clock every 1024 iterations: cheap, and a spin ends at most that many late. */
 	do {
 		for (int i = 0; i < 1024; i++)
 			iterations++;

@@ -462,9 +462,10 @@ conn_message(struct conn *c, const char *msg, size_t len)
 /*
  * A whole request at the start of buf that is valid and within the
  * framer's limits is dispatched without being framed first: decoding it
- * finds where it ends, and framing it too was a sixth of the daemon's work
- * per run.  Anything else, a message cut by the read or one that breaks a
- * rule, takes the framer's way and gets the answer it always did.
+ * finds where it ends, and framing it too was a large share of the
+ * daemon's work per run (bench/README.md, U).  Anything else, a message
+ * cut by the read or one that breaks a rule, takes the framer's way and
+ * gets the answer it always did.
  */
 static bool
 conn_request_in_place(struct conn *c, const char *buf, size_t len, size_t *used)
