@@ -328,6 +328,7 @@ void measure_threads(struct bench_ctx *);      /* runs.c */
 void measure_python(struct bench_ctx *);       /* runs.c */
 void measure_submit(struct bench_ctx *);       /* submit.c */
 void measure_submit_crowd(struct bench_ctx *); /* submit.c */
+void measure_cancel(struct bench_ctx *);       /* cancel.c */
 void measure_acquire(struct bench_ctx *);      /* leases.c */
 void measure_contended(struct bench_ctx *);    /* leases.c */
 void measure_memory(struct bench_ctx *);       /* memory.c */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cancel against a real daemon: a run withdrawn while it waits never
  * starts, a running one is stopped with its worker's process group, a
