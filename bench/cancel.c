@@ -21,17 +21,17 @@ static const struct figure_def cancel_defs[] = {
 	    "cancel.echo16.p50_us", TARGET_NONE, 0 },
 	{ "cancel.running.p99_us", "cancel of a running spin, p99", UNIT_USEC,
 	    "cancel.echo16.p99_us", TARGET_NONE, 0 },
-	{ "cancel.running.p999_us", "cancel of a running spin, p99.9", UNIT_USEC,
-	    "cancel.echo16.p999_us", TARGET_NONE, 0 },
+	{ "cancel.running.p999_us", "cancel of a running spin, p99.9",
+	    UNIT_USEC, "cancel.echo16.p999_us", TARGET_NONE, 0 },
 };
 
 static const struct figure_def echo_defs[] = {
-	{ "cancel.echo16.p50_us", "sequential echo beside it, p50", UNIT_USEC, NULL,
-	    TARGET_NONE, 0 },
-	{ "cancel.echo16.p99_us", "sequential echo beside it, p99", UNIT_USEC, NULL,
-	    TARGET_NONE, 0 },
-	{ "cancel.echo16.p999_us", "sequential echo beside it, p99.9", UNIT_USEC, NULL,
-	    TARGET_NONE, 0 },
+	{ "cancel.echo16.p50_us", "sequential echo beside it, p50", UNIT_USEC,
+	    NULL, TARGET_NONE, 0 },
+	{ "cancel.echo16.p99_us", "sequential echo beside it, p99", UNIT_USEC,
+	    NULL, TARGET_NONE, 0 },
+	{ "cancel.echo16.p999_us", "sequential echo beside it, p99.9",
+	    UNIT_USEC, NULL, TARGET_NONE, 0 },
 };
 
 /* When a request was answered, and how. */
@@ -133,8 +133,8 @@ measure_cancel(struct bench_ctx *ctx)
 
 	samples_init(&s, n);
 	for (size_t i = 0; i < n; i++) {
-		samples_add(&s, cancel_once(c, lease.id, spin, params.data,
-				    params.size));
+		samples_add(&s,
+		    cancel_once(c, lease.id, spin, params.data, params.size));
 		/* The stopped worker's replacement is ready once it answers. */
 		echo_once(&echo);
 	}

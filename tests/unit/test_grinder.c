@@ -336,6 +336,60 @@ START_TEST(stats_count_batches_and_items)
 }
 END_TEST
 
+/* The answer to msgid: its code, and its message says says. */
+static void
+check_answer(unsigned i, uint32_t msgid, enum lp_err code, const char *says)
+{
+	ck_assert_uint_gt(fake_answers.n, i);
+	ck_assert_uint_eq(fake_answers.a[i].msgid, msgid);
+	ck_assert_int_eq(fake_answers.a[i].code, code);
+	ck_assert_msg(strstr(fake_answers.a[i].message, says) != NULL,
+	    "'%s' does not say '%s'", fake_answers.a[i].message, says);
+}
+
+/*
+ * Cancelled while queued, an item leaves the queue unrun; cancelled in a
+ * batch not started, it is recalled and never runs; cancelled running, it
+ * runs on (others' items share its batch) and its result goes nowhere.
+ */
+START_TEST(cancelled_items_are_answered_once_and_never_run_unless_running)
+{
+	static const uint32_t taken[] = { 1, 2, 3 };
+	struct fake_worker *w;
+	struct conn *c;
+
+	start(1, 3, 60);
+	c = fake_conn_new(&alice, 1000);
+	for (uint32_t m = 1; m <= 5; m++)
+		submit(c, m, WAITS);
+	w = fake_worker(pool, 0);
+	check_batch(w, taken, 3);
+
+	ck_assert_int_eq(grinder_cancel(conn_run_of(c, 4)), RUN_WITHDRAWN);
+	check_answer(0, 4, LP_ERR_CANCELLED, "before it started");
+	ck_assert_int_eq(grinder_cancel(conn_run_of(c, 3)), RUN_WITHDRAWN);
+	check_answer(1, 3, LP_ERR_CANCELLED, "before it started");
+	ck_assert_uint_eq(w->recalls, 1);
+	ck_assert_int_eq(grinder_cancel(conn_run_of(c, 1)), RUN_DISCARDED);
+	check_answer(2, 1, LP_ERR_CANCELLED, "its result is discarded");
+	ck_assert_ptr_null(conn_run_of(c, 1));
+
+	/* 1 ends unheard; 2 was given back by the recall, and goes again with 5. */
+	fake_worker_finish(pool, 0);
+	ck_assert_uint_eq(fake_answers.n, 3);
+	check_batch(w, (const uint32_t[]){ 2, 5 }, 2);
+	fake_worker_finish(pool, 0);
+	fake_worker_finish(pool, 0);
+	check_answer(3, 2, LP_OK, "");
+	check_answer(4, 5, LP_OK, "");
+	ck_assert_uint_eq(fake_answers.n, 5);
+	ck_assert_uint_eq(pool->counters.cancelled_queued, 2);
+	ck_assert_uint_eq(pool->counters.cancelled_running, 1);
+	ck_assert_double_eq(grinder_stat("completed", clock_now()), 2);
+	ck_assert_double_eq(grinder_stat("failed", clock_now()), 0);
+}
+END_TEST
+
 Suite *
 grinder_unit_suite(void)
 {
@@ -354,5 +408,7 @@ grinder_unit_suite(void)
 	tcase_add_test(tc, a_queued_item_past_its_deadline_is_answered_timeout);
 	tcase_add_test(tc, a_client_that_goes_takes_its_queued_items);
 	tcase_add_test(tc, stats_count_batches_and_items);
+	tcase_add_test(tc,
+	    cancelled_items_are_answered_once_and_never_run_unless_running);
 	return s;
 }
