@@ -288,7 +288,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 # Not those tagged nofile: valgrind keeps descriptors of its own under the
 # daemon's RLIMIT_NOFILE, and refuses (EBADF) any use of one that the
 # kernel, out of room below, passes the daemon among them.
-VALGRIND_SUITES ?= daemon grinder shared
+VALGRIND_SUITES ?= daemon grinder shared cancel
 check-valgrind: all $(TESTS) $(TEST_MODULES)
 	@for suite in $(VALGRIND_SUITES); do \
 		echo "== $$suite under valgrind"; \
