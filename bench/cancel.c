@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * How long a cancel takes to stop a running job: from the cancel request
  * to the CANCELLED answer of a spin that runs on a process worker, next to
