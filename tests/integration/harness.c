@@ -1091,3 +1091,28 @@ exec_args(const char *const argv[], const char *input, size_t len)
 	msgpack_sbuffer_destroy(&sb);
 	return a;
 }
+
+/* cancel with params {key: id}; the test fails unless it succeeds. */
+struct cancelled
+cancel_by(struct lp_client *c, const char *key, uint64_t id)
+{
+	struct cancelled got;
+	struct lp_value *v;
+	struct lp_error err;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	lp_pack_cstr(&pk, key);
+	msgpack_pack_uint64(&pk, id);
+	ck_assert_msg(lp_call(c, "cancel", sb.data, sb.size, &v, &err) == LP_OK,
+	    "cancel: %s", err.message);
+	msgpack_sbuffer_destroy(&sb);
+	got.queued = int_at(lp_value_object(v), "queued");
+	got.running = int_at(lp_value_object(v), "running");
+	got.finished = int_at(lp_value_object(v), "finished");
+	lp_value_free(v);
+	return got;
+}

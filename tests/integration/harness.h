@@ -189,6 +189,14 @@ int proc_fd_count(pid_t pid);
 struct lp_args *exec_args(const char *const argv[], const char *input,
     size_t len);
 
+/* What a cancel answered. */
+struct cancelled {
+	long long queued, running, finished;
+};
+
+/* cancel with params {key: id} ("msgid" or "lease"); the test fails unless it succeeds. */
+struct cancelled cancel_by(struct lp_client *c, const char *key, uint64_t id);
+
 /* A raw Unix-socket connection to d, for bytes no client library would send. */
 int raw_connect(const struct daemon *d);
 

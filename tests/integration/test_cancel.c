@@ -23,11 +23,6 @@
 #include "tests/integration/harness.h"
 #include "tests/suites.h"
 
-/* What a cancel answered. */
-struct cancelled {
-	long long queued, running, finished;
-};
-
 /* One executor of one process worker that may exec, and a thread pool. */
 static void
 start_pools(double cancel_grace)
@@ -112,31 +107,6 @@ started_pid(const char *path)
 	return (pid_t)pid;
 }
 
-/* cancel with params {key: id}; the test fails unless it succeeds. */
-static struct cancelled
-cancel(struct lp_client *c, const char *key, uint64_t id)
-{
-	struct cancelled got;
-	struct lp_value *v;
-	struct lp_error err;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 1);
-	lp_pack_cstr(&pk, key);
-	msgpack_pack_uint64(&pk, id);
-	ck_assert_msg(lp_call(c, "cancel", sb.data, sb.size, &v, &err) == LP_OK,
-	    "cancel: %s", err.message);
-	msgpack_sbuffer_destroy(&sb);
-	got.queued = int_at(lp_value_object(v), "queued");
-	got.running = int_at(lp_value_object(v), "running");
-	got.finished = int_at(lp_value_object(v), "finished");
-	lp_value_free(v);
-	return got;
-}
-
 /* lease's worker answers echo: what it was given before has been answered or withdrawn. */
 static void
 echo_answers(struct lp_client *c, uint64_t lease)
@@ -186,7 +156,7 @@ START_TEST(cancel_lease_stops_running_and_withdraws_queued)
 	ck_assert(lp_client_process(c, NULL) == LP_OK);
 	job = started_pid(started);
 
-	got = cancel(c, "lease", lease);
+	got = cancel_by(c, "lease", lease);
 	ck_assert_int_eq(got.queued, 1);
 	ck_assert_int_eq(got.running, 1);
 	ck_assert_int_eq(got.finished, 0);
@@ -225,7 +195,7 @@ START_TEST(cancel_leaves_no_process)
 	ck_assert(lp_client_process(c, NULL) == LP_OK);
 	pids[0] = started_pid(first);
 	pids[1] = started_pid(second);
-	ck_assert_int_eq(cancel(c, "lease", lease).running, 1);
+	ck_assert_int_eq(cancel_by(c, "lease", lease).running, 1);
 	assert_cancelled(&o, "while it ran");
 	for (int i = 0; i < 2; i++)
 		ck_assert_msg(wait_until(process_gone, &pids[i]),
@@ -255,7 +225,7 @@ START_TEST(cancel_grace_lets_a_program_clean_up)
 	shell_async(c, lease, script, &o);
 	ck_assert(lp_client_process(c, NULL) == LP_OK);
 	started_pid(started);
-	ck_assert_int_eq(cancel(c, "lease", lease).running, 1);
+	ck_assert_int_eq(cancel_by(c, "lease", lease).running, 1);
 	assert_cancelled(&o, "while it ran");
 	echo_answers(c, lease);
 	ck_assert_msg(access(cleaned, F_OK) == 0,
@@ -282,7 +252,7 @@ START_TEST(cancel_grace_zero_kills_at_once)
 	shell_async(c, lease, script, &o);
 	ck_assert(lp_client_process(c, NULL) == LP_OK);
 	job = started_pid(started);
-	ck_assert_int_eq(cancel(c, "lease", lease).running, 1);
+	ck_assert_int_eq(cancel_by(c, "lease", lease).running, 1);
 	assert_cancelled(&o, "while it ran");
 	ck_assert(wait_until(process_gone, &job));
 	echo_answers(c, lease);
@@ -310,7 +280,7 @@ START_TEST(cancel_kills_after_the_grace)
 	shell_async(c, lease, script, &o);
 	ck_assert(lp_client_process(c, NULL) == LP_OK);
 	job = started_pid(started);
-	ck_assert_int_eq(cancel(c, "lease", lease).running, 1);
+	ck_assert_int_eq(cancel_by(c, "lease", lease).running, 1);
 	assert_cancelled(&o, "while it ran");
 	ck_assert_msg(wait_until(process_gone, &job),
 	    "the program that ignores SIGTERM outlived cancel_grace");
@@ -333,7 +303,7 @@ START_TEST(cancel_on_a_thread_discards)
 	sleep_async(c, lease, NULL, 5, 60, record, &o);
 	ck_assert(lp_client_process(c, NULL) == LP_OK);
 	ck_assert(wait_stats(c, "pools.io.runs_in_flight", 1));
-	got = cancel(c, "lease", lease);
+	got = cancel_by(c, "lease", lease);
 	ck_assert_int_eq(got.running, 1);
 	assert_cancelled(&o, "goes on doing");
 	/* Its thread still counts as busy: the lease's run waits for it, then runs. */
@@ -350,7 +320,7 @@ END_TEST
 START_TEST(cancel_of_an_answered_request_is_finished)
 {
 	struct lp_client *c = daemon_connect(&d);
-	struct cancelled got = cancel(c, "msgid", 4000000000u);
+	struct cancelled got = cancel_by(c, "msgid", 4000000000u);
 
 	ck_assert_int_eq(got.queued, 0);
 	ck_assert_int_eq(got.running, 0);

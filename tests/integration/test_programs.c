@@ -175,6 +175,32 @@ START_TEST(a_job_timeout_kills_the_program_and_the_pool_goes_on)
 }
 END_TEST
 
+/* A cancelled job's program gets SIGTERM, which ends it; another takes its place. */
+START_TEST(a_cancelled_job_ends_its_program)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	pid_t old = (pid_t)worker_pid(c, lease);
+	struct lp_args *a = lp_args_new();
+	struct outcome o = { 0 };
+	struct lp_error err;
+
+	lp_args_int(a, 60);
+	ck_assert(
+	    lp_run_async(c, lease, "sleep", a, record, &o, &err) == LP_OK);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	ck_assert(wait_stats(c, "pools.prog.runs_in_flight", 1));
+	ck_assert_int_eq(cancel_by(c, "lease", lease).running, 1);
+	ck_assert_int_eq(o.done, 1);
+	ck_assert_int_eq(o.code, LP_ERR_CANCELLED);
+	ck_assert_msg(wait_until(process_gone, &old),
+	    "the cancelled job's program %d still runs", (int)old);
+	ck_assert_int_ne(worker_pid(c, lease), old);
+	lp_args_free(a);
+	lp_client_free(c);
+}
+END_TEST
+
 START_TEST(a_program_is_recycled_after_max_jobs)
 {
 	struct lp_client *c = daemon_connect(&d);
@@ -408,6 +434,7 @@ programs_suite(void)
 	tcase_add_test(tc, a_crashed_program_is_answered_and_replaced);
 	tcase_add_test(tc,
 	    a_job_timeout_kills_the_program_and_the_pool_goes_on);
+	tcase_add_test(tc, a_cancelled_job_ends_its_program);
 	tcase_add_test(tc, a_program_is_recycled_after_max_jobs);
 	tcase_add_test(tc, what_a_recycled_program_leaves_ends_with_it);
 	tcase_add_test(tc, program_output_reaches_the_log_tagged);
