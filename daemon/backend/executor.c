@@ -205,6 +205,21 @@ slot_holding(struct engine *e, const struct run *r, unsigned *at)
 	return NULL;
 }
 
+/*
+ * Whether stopping r's worker costs no one but r's client: what the batch
+ * has not started goes back to the queue, but a feed's batch may hold
+ * another client's items, who must not wait for a worker to restart.
+ */
+static bool
+alone_in_batch(const struct exec_slot *s, const struct run *r)
+{
+	for (unsigned j = s->done + 1; r->grinder != NULL && j < s->nbatch;
+	     j++)
+		if (s->batch[j]->conn != r->conn && !s->batch[j]->cancelled)
+			return false;
+	return true;
+}
+
 enum run_cancel
 executor_cancel(struct executor *ex, struct run *r)
 {
@@ -231,8 +246,7 @@ executor_cancel(struct executor *ex, struct run *r)
 		e->ops->recall(e, s);
 		return RUN_WITHDRAWN;
 	}
-	/* Others' items run in its batch: they must not pay for this one. */
-	if (r->grinder != NULL || e->ops->interrupt == NULL) {
+	if (e->ops->interrupt == NULL || !alone_in_batch(s, r)) {
 		run_answer_cancelled(r, RUN_DISCARDED);
 		return RUN_DISCARDED;
 	}
