@@ -11,6 +11,8 @@ pipelines them::
             squares = await asyncio.gather(*(lease.run("mymod:square", i) for i in range(64)))
         print(await client.submit("mymod:square", 7))
 
+Cancelling a task that awaits a run or a submission stops the job on
+the daemon too (``cancel``).
 A daemon that stops or dies fails every pending await with
 ``DisconnectedError`` at once.  Closing the connection, by ``close()``,
 by the garbage collector or when the event loop ends the reader task,
@@ -53,6 +55,9 @@ _READERS: set[asyncio.Task[None]] = set()
 
 # What becomes of the answer to a request whose awaiter went away: given the result.
 Orphan = Callable[[Any], None]
+# The methods whose requests the daemon can cancel: an awaiter of one of
+# them that is cancelled stops the job, rather than leave it running for nobody.
+CANCELLABLE = frozenset({"run", "submit"})
 
 
 def function_name(fn: str | Callable[..., Any]) -> str:
@@ -136,22 +141,27 @@ class _Connection:
                 await self.writer.drain()
             return await future
         except asyncio.CancelledError:
-            self._abandon(msgid, future, orphan)
+            self._abandon(method, msgid, future, orphan)
             raise
 
     def send_only(self, method: str, params: dict[str, Any]) -> None:
         """Sends a request whose answer nobody awaits: it is discarded."""
         self._send(method, params, None)[1].cancel()
 
-    def _abandon(self, msgid: int, future: asyncio.Future[Any], orphan: Orphan | None) -> None:
-        """The awaiter of msgid was cancelled: its answer goes to orphan, or nowhere.
+    def _abandon(self, method: str, msgid: int, future: asyncio.Future[Any],
+                 orphan: Orphan | None) -> None:
+        """The awaiter of msgid was cancelled: the daemon is told to cancel a
+        run or a submission, and the answer goes to orphan, or nowhere.
 
-        The one place to tell the daemon, once the protocol can cancel a
-        request; until then the request runs to its end and its entry
-        stays, to recognise the answer.
+        Told without waiting, for the awaiter is gone.  The entry stays
+        until the answer comes (CANCELLED, or the result that crossed the
+        cancel), so that it is recognised and dropped, and msgid is not
+        reused before the cancel that names it has been sent.
         """
         if self.pending.get(msgid, (None, None))[0] is future:
             future.cancel()
+            if method in CANCELLABLE:
+                self.send_only("cancel", {"msgid": msgid})
         elif (orphan is not None and future.done() and not future.cancelled()
                 and future.exception() is None):
             # Answered, but cancelled before the awaiter saw the answer.
@@ -271,7 +281,8 @@ class Lease:
         ``function_name``).  timeout (seconds) may shorten the pool's
         ``job_timeout``, never lengthen it; a job keyword argument named
         ``timeout`` cannot be passed.  Cancelling the awaiting task
-        discards the answer.
+        cancels the run: queued, it never starts; running, its worker is
+        stopped (a thread's result is discarded).
         """
         params = _job_params(fn, args, kwargs, timeout)
         return await self.client.call("run", {"lease": self.id, **params})
@@ -352,7 +363,8 @@ class Client:
         """Runs one small job through the pool's grinder, without a lease, and returns its result.
 
         fn as for ``Lease.run``; job keyword arguments named ``owner``,
-        ``pool`` or ``timeout`` cannot be passed.
+        ``pool`` or ``timeout`` cannot be passed.  Cancelling the awaiting
+        task cancels the submission, as for ``Lease.run``.
         """
         params = _job_params(fn, args, kwargs, timeout)
         return await self.call("submit", {**params, **_without_none(owner=owner, pool=pool)})

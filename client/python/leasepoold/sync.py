@@ -11,7 +11,8 @@ are pipelined on its one connection::
             print(lease.run("mymod:square", 7))
 
 A ``KeyboardInterrupt`` (or any exception) while a call waits cancels the
-call in the loop, as cancelling an awaiting task does.
+call in the loop, as cancelling an awaiting task does: a run or a
+submission stops on the daemon too.
 """
 
 from __future__ import annotations

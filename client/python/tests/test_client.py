@@ -210,20 +210,6 @@ async def test_function_objects_are_sent_by_module_and_name(client: leasepoold.C
             await lease.run(top_level_job, 1)
 
 
-async def test_a_cancelled_run_leaves_the_client_usable(client: leasepoold.Client) -> None:
-    async with await client.acquire(owner="cancel", pool="one") as lease:
-        run = asyncio.ensure_future(lease.run("sleep", 0.5))
-
-        await eventually(lambda: in_flight(client, "one", 1), "the sleep running")
-        run.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await run
-        assert await lease.run("echo", "after") == "after"  # queued behind the sleep
-
-        await eventually(lambda: in_flight(client, "one", 0), "the cancelled run's answer")
-        assert await client.hello()
-
-
 async def test_an_acquire_cancelled_while_waiting_leaks_no_lease(client: leasepoold.Client) -> None:
     holder = await client.acquire(owner="holder", pool="one")
     waiter = asyncio.ensure_future(client.acquire(owner="waiter", pool="one"))

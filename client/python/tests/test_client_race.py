@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import msgpack
 import pytest
@@ -73,5 +74,90 @@ async def test_what_cannot_be_read_fails_pending_calls_and_drops_the_connection(
         await asyncio.wait_for(pending, 30)
     with pytest.raises(leasepoold.DisconnectedError, match="cannot read"):
         await client.hello()
+    await client.close()
+    theirs.close()
+
+
+def next_request(theirs: socket.socket, daemon: msgpack.Unpacker) -> list[Any]:
+    """The next request the client sent: [0, msgid, method, params]."""
+    while True:
+        for request in daemon:
+            return list(request)
+        daemon.feed(theirs.recv(4096))
+
+
+def answer(theirs: socket.socket, msgid: int, error: Any, result: Any) -> None:
+    theirs.sendall(msgpack.packb([1, msgid, error, result]))
+
+
+async def hello_is_the_next_request(client: leasepoold.Client, theirs: socket.socket,
+                                    daemon: msgpack.Unpacker) -> None:
+    """Sends a hello and answers it: nothing else was sent before it, and the
+    connection still reads answers."""
+    hello = asyncio.ensure_future(client.hello())
+    await asyncio.sleep(0)  # the hello is sent
+    _, msgid, method, _ = next_request(theirs, daemon)
+    assert method == "hello"
+    answer(theirs, msgid, None, {"protocol": 1})
+    assert await asyncio.wait_for(hello, 30) == {"protocol": 1}
+
+
+CANCELLED = {"code": "CANCELLED", "message": "cancelled while it ran; its worker is stopped"}
+
+
+# The daemon answers the cancelled submission CANCELLED, or the result it
+# sent before the cancel came, which the cancel then counts as finished.
+@pytest.mark.parametrize("error, result, counts", [
+    (CANCELLED, None, {"queued": 0, "running": 1, "finished": 0}),
+    (None, "done", {"queued": 0, "running": 0, "finished": 1}),
+])
+async def test_a_cancelled_submit_is_cancelled_on_the_daemon_and_its_answer_dropped(
+        error: Any, result: Any, counts: dict[str, int]) -> None:
+    client, theirs = await fake_daemon()
+    daemon = msgpack.Unpacker(raw=False)
+    submit = asyncio.ensure_future(client.submit("sleep", 600))
+    await asyncio.sleep(0)  # the submit is sent
+    _, msgid, method, _ = next_request(theirs, daemon)
+    assert method == "submit"
+    submit.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await submit
+    _, cancel_msgid, method, params = next_request(theirs, daemon)
+    assert (method, params) == ("cancel", [{"msgid": msgid}])
+    answer(theirs, msgid, error, result)
+    answer(theirs, cancel_msgid, None, counts)
+    await hello_is_the_next_request(client, theirs, daemon)
+    assert not client._connection.pending
+    await client.close()
+    theirs.close()
+
+
+async def test_a_run_answered_before_its_awaiter_is_cancelled_sends_no_cancel() -> None:
+    client, theirs = await fake_daemon()
+    daemon = msgpack.Unpacker(raw=False)
+    run = asyncio.ensure_future(leasepoold.Lease(client, "racer", GRANTED).run("echo", 1))
+    await asyncio.sleep(0)  # the run is sent
+    _, msgid, method, _ = next_request(theirs, daemon)
+    assert method == "run"
+    # The answer is in before the awaiter runs again, and the cancel too.
+    client._connection._answer(msgid, None, 1)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    await hello_is_the_next_request(client, theirs, daemon)
+    await client.close()
+    theirs.close()
+
+
+async def test_only_runs_and_submissions_are_cancelled_on_the_daemon() -> None:
+    client, theirs = await fake_daemon()
+    daemon = msgpack.Unpacker(raw=False)
+    acquire = asyncio.ensure_future(client.acquire(owner="waiter"))
+    await asyncio.sleep(0)  # the acquire is sent
+    assert next_request(theirs, daemon)[2] == "acquire"
+    acquire.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await acquire
+    await hello_is_the_next_request(client, theirs, daemon)  # the daemon refuses to cancel an acquire
     await client.close()
     theirs.close()
