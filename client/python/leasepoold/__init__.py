@@ -10,18 +10,19 @@ functions of Python modules (docs/worker-protocol.md).
 from . import sync
 from .client import Client, Lease, connect, function_name
 from .errors import (ConnectError, DisconnectedError, InternalError, InvalidArgumentError,
-                     InvalidRequestError, JobError, JobTimeoutError, LeaseExpiredError,
-                     LeasePoolError, LeaseUnavailableError, LimitExceededError,
-                     NoSuchFunctionError, NoSuchLeaseError, NoSuchPoolError,
-                     PermissionDeniedError, ProtocolError, StoppingError, TimeoutError,
-                     UnknownMethodError, WorkerCrashedError)
+                     InvalidRequestError, JobCancelledError, JobError, JobTimeoutError,
+                     LeaseExpiredError, LeasePoolError, LeaseUnavailableError,
+                     LimitExceededError, NoSuchFunctionError, NoSuchLeaseError,
+                     NoSuchPoolError, PermissionDeniedError, ProtocolError, StoppingError,
+                     TimeoutError, UnknownMethodError, WorkerCrashedError)
 from .sync import SyncClient, SyncLease
 
 __all__ = [
     "Client", "Lease", "connect", "function_name", "sync", "SyncClient", "SyncLease",
     "LeasePoolError", "ConnectError", "DisconnectedError", "InternalError",
-    "InvalidArgumentError", "InvalidRequestError", "JobError", "JobTimeoutError",
-    "LeaseExpiredError", "LeaseUnavailableError", "LimitExceededError", "NoSuchFunctionError",
-    "NoSuchLeaseError", "NoSuchPoolError", "PermissionDeniedError", "ProtocolError",
-    "StoppingError", "TimeoutError", "UnknownMethodError", "WorkerCrashedError",
+    "InvalidArgumentError", "InvalidRequestError", "JobCancelledError", "JobError",
+    "JobTimeoutError", "LeaseExpiredError", "LeaseUnavailableError", "LimitExceededError",
+    "NoSuchFunctionError", "NoSuchLeaseError", "NoSuchPoolError", "PermissionDeniedError",
+    "ProtocolError", "StoppingError", "TimeoutError", "UnknownMethodError",
+    "WorkerCrashedError",
 ]

@@ -12,7 +12,7 @@ pipelines them::
         print(await client.submit("mymod:square", 7))
 
 Cancelling a task that awaits a run or a submission stops the job on
-the daemon too (``cancel``).
+the daemon too (``cancel``); ``Lease.cancel`` stops every run of a lease.
 A daemon that stops or dies fails every pending await with
 ``DisconnectedError`` at once.  Closing the connection, by ``close()``,
 by the garbage collector or when the event loop ends the reader task,
@@ -287,6 +287,17 @@ class Lease:
         params = _job_params(fn, args, kwargs, timeout)
         return await self.client.call("run", {"lease": self.id, **params})
 
+    async def cancel(self) -> dict[str, int]:
+        """Cancels every run of this lease in flight, whichever tasks await them.
+
+        As cancelling those tasks does, except that each of them gets
+        ``JobCancelledError`` rather than being cancelled itself.  Returns
+        the daemon's counts, ``{"queued": n, "running": n, "finished": 0}``.
+        The lease stays held: later runs run on it.
+        """
+        counts: dict[str, int] = await self.client.call("cancel", {"lease": self.id})
+        return counts
+
     async def renew(self, seconds: float | None = None) -> float:
         """Starts a new term of seconds (default: the pool's) from now; returns the term granted."""
         answer = await self.client.call("renew", _without_none(lease=self.id, lease_seconds=seconds))
@@ -294,7 +305,7 @@ class Lease:
         return self.lease_seconds
 
     async def release(self) -> None:
-        """Gives the executor back; runs already accepted still finish.
+        """Gives the executor back; runs already accepted still finish (``cancel`` stops them).
 
         Releasing twice is harmless, and so is releasing over a lost
         connection: the daemon released the lease when it went.

@@ -32,6 +32,7 @@ __all__ = [
     "StoppingError",
     "JobError",
     "JobTimeoutError",
+    "JobCancelledError",
     "WorkerCrashedError",
     "InternalError",
     "DisconnectedError",
@@ -157,6 +158,18 @@ class JobTimeoutError(LeasePoolError):
     code = "JOB_TIMEOUT"
 
 
+class JobCancelledError(LeasePoolError):
+    """A run was cancelled by ``Lease.cancel``, or another ``cancel`` request
+    of the connection (``CANCELLED``).
+
+    The message says whether the job had started.  A task cancelled while
+    it awaits a job gets ``asyncio.CancelledError``, as asyncio wants, not
+    this.
+    """
+
+    code = "CANCELLED"
+
+
 class WorkerCrashedError(LeasePoolError):
     """The worker died while it ran the job (``WORKER_CRASHED``).
 
@@ -206,7 +219,7 @@ _WIRE_CLASSES: tuple[type[LeasePoolError], ...] = (
     InvalidRequestError, UnknownMethodError, InvalidArgumentError, NoSuchPoolError,
     NoSuchFunctionError, NoSuchLeaseError, LeaseExpiredError, LeaseUnavailableError,
     TimeoutError, PermissionDeniedError, LimitExceededError, StoppingError, JobError,
-    JobTimeoutError, WorkerCrashedError, InternalError,
+    JobTimeoutError, JobCancelledError, WorkerCrashedError, InternalError,
 )
 _BY_CODE = {cls.code: cls for cls in _WIRE_CLASSES}
 

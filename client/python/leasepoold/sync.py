@@ -12,7 +12,9 @@ are pipelined on its one connection::
 
 A ``KeyboardInterrupt`` (or any exception) while a call waits cancels the
 call in the loop, as cancelling an awaiting task does: a run or a
-submission stops on the daemon too.
+submission stops on the daemon too.  ``SyncLease.cancel`` from another
+thread stops the lease's runs; the threads waiting for them get
+``JobCancelledError``.
 """
 
 from __future__ import annotations
@@ -90,6 +92,10 @@ class SyncLease:
             **kwargs: Any) -> Any:
         """As ``Lease.run``."""
         return self._loop.run(self._lease.run(fn, *args, timeout=timeout, **kwargs))
+
+    def cancel(self) -> dict[str, int]:
+        """As ``Lease.cancel``: the threads waiting for the runs get ``JobCancelledError``."""
+        return self._loop.run(self._lease.cancel())
 
     def renew(self, seconds: float | None = None) -> float:
         """As ``Lease.renew``."""

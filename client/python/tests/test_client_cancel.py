@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: ISC
 """Cancellation against a real leasepoold: a task cancelled while it awaits
-a run or a submission stops the job on the daemon."""
+a run or a submission stops the job on the daemon, and Lease.cancel stops
+every run of a lease."""
 
 from __future__ import annotations
 
@@ -74,6 +75,26 @@ async def test_a_submit_past_its_wait_for_is_cancelled(client: leasepoold.Client
     await eventually(one_more_cancelled, "the submission cancelled, queued or running")
     assert await asyncio.wait_for(client.submit("echo", "after", pool="one"), BOUND) == "after"
     await eventually(lambda: nothing_pending(client), "the CANCELLED answer dropped")
+
+
+async def test_lease_cancel_stops_its_running_and_queued_runs(client: leasepoold.Client) -> None:
+    before = await cancelled(client, "one")
+    async with await client.acquire(owner="cancel-all", pool="one") as lease:
+        assert await lease.cancel() == {"queued": 0, "running": 0, "finished": 0}
+        assert await lease.run("echo", "ready") == "ready"  # its worker is up: the sleep starts at once
+        running = asyncio.ensure_future(lease.run("sleep", SLEEP))
+        queued = asyncio.ensure_future(lease.run("echo", "never"))
+        await eventually(lambda: in_flight(client, "one", 2), "a run running and one queued")
+
+        assert await lease.cancel() == {"queued": 1, "running": 1, "finished": 0}
+        for run in (running, queued):
+            with pytest.raises(leasepoold.JobCancelledError):
+                await asyncio.wait_for(run, BOUND)
+        after = {"queued": before["queued"] + 1, "running": before["running"] + 1}
+        await eventually(lambda: counted(client, "one", after), "both runs counted cancelled")
+        assert await asyncio.wait_for(lease.run("echo", "after"), BOUND) == "after"
+    with pytest.raises(leasepoold.NoSuchLeaseError):
+        await lease.cancel()
 
 
 async def test_a_cancel_racing_the_answer_gives_the_result_or_cancels_never_both(

@@ -50,6 +50,27 @@ def test_threads_share_one_client(daemon: Daemon) -> None:  # noqa: F811
     assert results == {n: [[n, i] for i in range(25)] for n in range(4)}
 
 
+def test_a_lease_cancelled_by_another_thread_fails_the_waiting_run(daemon: Daemon) -> None:  # noqa: F811
+    counts: list[dict[str, int]] = []
+    with sync.connect(daemon.socket) as client:
+        with client.acquire(owner="cancelled", pool="one") as lease:
+            def cancel_once_running() -> None:
+                deadline = time.monotonic() + 30
+                while client.stats("one")["pools"]["one"]["runs_in_flight"] != 1:
+                    if time.monotonic() > deadline:
+                        return  # the run then times out: not what the test expects
+                    time.sleep(0.01)
+                counts.append(lease.cancel())
+
+            canceller = threading.Thread(target=cancel_once_running)
+            canceller.start()
+            with pytest.raises(leasepoold.JobCancelledError):
+                lease.run("sleep", 600, timeout=60)
+            canceller.join()
+            assert counts == [{"queued": 0, "running": 1, "finished": 0}]
+            assert lease.run("echo", "after") == "after"
+
+
 def test_connect_to_nothing_stops_the_loop_thread(tmp_path: Any) -> None:
     before = threading.active_count()
     with pytest.raises(leasepoold.ConnectError):

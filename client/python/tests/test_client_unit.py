@@ -57,6 +57,8 @@ def test_each_code_has_its_class() -> None:
     sentence = error_from_wire({"code": "JOB_FAILED", "message": "echo takes one argument"})
     assert isinstance(sentence, leasepoold.JobError)
     assert (sentence.remote_type, sentence.remote_message) == (None, "echo takes one argument")
+    cancelled = error_from_wire({"code": "CANCELLED", "message": "cancelled before it started"})
+    assert type(cancelled) is leasepoold.JobCancelledError and cancelled.code == "CANCELLED"
 
 
 def test_unknown_codes_are_internal_and_malformed_errors_are_protocol() -> None:
