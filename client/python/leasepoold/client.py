@@ -189,6 +189,9 @@ class _Connection:
             # Sent just before the daemon closes the connection: the reason it gives.
             reason = error_from_wire(message[2][0])
             raise DisconnectedError(f"leasepoold closed the connection ({reason.code}: {reason})")
+        elif (isinstance(message, list) and len(message) == 3 and message[0] == NOTIFICATION
+                and isinstance(message[1], str)):
+            pass  # a notification of a newer daemon: docs/protocol.md says to ignore it
         else:
             raise ProtocolError(f"the daemon sent a message that is no response: {message!r:.200}")
 

@@ -64,11 +64,10 @@ async def test_a_cancelled_run_stops_its_worker_and_the_lease_runs_on(
 
 async def test_a_submit_past_its_wait_for_is_cancelled(client: leasepoold.Client) -> None:
     before = await cancelled(client, "one")
-    # Far longer than the wait, yet short: a running item of the grinder
-    # may be left to run on, its result discarded (a batch's others must
-    # not pay), and the pool has one worker.
+    # Alone in its batch, the item stops with its worker: the pool's only
+    # worker is free for the next submission long before the sleep would end.
     with pytest.raises(builtins.TimeoutError):
-        await asyncio.wait_for(client.submit("sleep", 3, pool="one"), 0.2)
+        await asyncio.wait_for(client.submit("sleep", SLEEP, pool="one"), 0.2)
 
     async def one_more_cancelled() -> bool:
         return sum((await cancelled(client, "one")).values()) == sum(before.values()) + 1

@@ -48,6 +48,17 @@ async def test_a_lease_granted_as_its_acquire_is_cancelled_is_released() -> None
     theirs.close()
 
 
+async def test_a_notification_it_does_not_know_is_ignored() -> None:
+    client, theirs = await fake_daemon()
+    answer = asyncio.ensure_future(client.call("ping", {}))
+    await asyncio.sleep(0)  # the ping is sent
+    (_, msgid, _, _) = msgpack.unpackb(theirs.recv(4096))
+    theirs.sendall(msgpack.packb([2, "progress", [{"done": 1}]]) + msgpack.packb([1, msgid, None, True]))
+    assert await asyncio.wait_for(answer, 30) is True
+    await client.close()
+    theirs.close()
+
+
 async def test_a_result_that_is_not_utf8_keeps_its_bytes() -> None:
     client, theirs = await fake_daemon()
     answer = asyncio.ensure_future(client.call("submit", {"fn": "echo"}))
