@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Names of the error codes: the strings PROTOCOL.md puts on the wire, and
+ * Names of the error codes: the strings docs/protocol.md puts on the wire, and
  * names for the client-only codes so that every code prints as something.
  */
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Strict checking of each method's named parameters (PROTOCOL.md,
- * "Methods").  One table per method says each parameter's name, type and
+ * Strict checking of each method's named parameters (docs/protocol.md,
+ * "Validation").  One table per method says each parameter's name, type and
  * range; unknown or duplicate keys, wrong types, NaN, infinite, zero or
  * negative durations are INVALID_ARGUMENT with a message that names the
  * parameter.  The decoded structs point into the message's buffer.

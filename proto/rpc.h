@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * msgpack-RPC envelopes (PROTOCOL.md, "Messages"): encoding requests,
+ * msgpack-RPC envelopes (docs/protocol.md, "Messages"): encoding requests,
  * responses and notifications, and checking the shape of a decoded message.
  * Method parameters are checked by params.h.  No I/O here.
  */
@@ -17,7 +17,7 @@
 #define LP_PROTOCOL_VERSION 1
 
 /* Limits the protocol itself sets; the daemon's own are in its configuration. */
-#define LP_OWNER_MAX 128 /* PROTOCOL.md: owner is at most 128 bytes */
+#define LP_OWNER_MAX 128 /* docs/protocol.md: owner is at most 128 bytes */
 #define LP_NAME_MAX 255	 /* pool and function names */
 
 enum lp_msg_kind {

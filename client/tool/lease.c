@@ -18,7 +18,7 @@
 #include "proto/rpc.h"
 #include "proto/text.h"
 
-/* PROTOCOL.md: an owner label holds at most 128 bytes. */
+/* docs/protocol.md: an owner label holds at most 128 bytes. */
 #define OWNER_MAX 128
 
 /* Long enough that an executor starting for us goes unmentioned. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The built-in jobs of PROTOCOL.md: echo, sleep, spin, and exec (in exec.c). */
+/* The built-in jobs of docs/protocol.md: echo, sleep, spin, and exec (in exec.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * leasepool error codes: the protocol's codes (PROTOCOL.md, "Error codes")
+ * leasepool error codes: the protocol's codes (docs/protocol.md, "Error codes")
  * plus the few that only a client can observe.  Shared by the daemon, the
  * protocol layer and libleasepool, so one number means one thing everywhere.
  */

@@ -26,7 +26,7 @@ enum kind {
 	MAP
 };
 
-/* PROTOCOL.md's parameters, written out independently of params.c. */
+/* docs/protocol.md's parameters, written out independently of params.c. */
 static const struct spec {
 	const char *method, *param;
 	enum kind kind;
