@@ -115,7 +115,7 @@ TEST_MODULES := $(patsubst tests/modules/%.c,$(BUILD)/tests/modules/%.so,$(TEST_
 TEST_PROGRAMS := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TEST_PROGRAM_SRC))
 
 .PHONY: all check check-sanitize check-tsan check-valgrind fuzz fuzz-smoke demo demo-python bench benchmark install uninstall clean deps \
-	lint-man check-install check-completion check-layers check-python check-spdx abi-check abi-baseline dist distcheck format format-check
+	lint-man check-install check-completion check-layers check-contract check-python check-spdx abi-check abi-baseline dist distcheck format format-check
 
 all: $(DAEMON) $(LIB_A) $(LIB_SO) $(if $(TOOL_SRC),$(TOOL)) $(EXAMPLES) $(MODULES)
 
@@ -211,7 +211,7 @@ $(INTEROP)/node/node_modules/.package-lock.json: tests/interop/node/package.json
 	cp tests/interop/node/package.json tests/interop/node/package-lock.json $(INTEROP)/node/
 	cd $(INTEROP)/node && $(NPM) ci --no-audit --no-fund --loglevel=error
 
-check: check-layers all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) $(INTEROP_CLIENTS) lint-man check-install check-completion check-python check-spdx
+check: check-layers check-contract all $(TESTS) $(TEST_MODULES) $(TEST_PROGRAMS) $(README_PROGRAMS) $(INTEROP_CLIENTS) lint-man check-install check-completion check-python check-spdx
 	LP_DAEMON=$(abspath $(DAEMON)) LP_TOOL=$(abspath $(TOOL)) LP_EXAMPLES=$(abspath $(BUILD)/examples) \
 		LP_README=$(abspath $(BUILD)/readme) LP_INTEROP=$(abspath $(INTEROP)) \
 		LP_MODULES=$(abspath $(BUILD)/modules) LP_TEST_MODULES=$(abspath $(BUILD)/tests/modules) \
@@ -222,6 +222,11 @@ MAN_PAGES := $(sort $(wildcard docs/*.[1-8]))
 # The layering rule of daemon/ (README.md, Layout), checked before anything is built.
 check-layers:
 	@sh scripts/check-layers.sh
+
+# docs/protocol.md and docs/leasepoold.conf.5 name every method, error code,
+# answer key and configuration key of the code (scripts/check-contract.sh).
+check-contract:
+	@sh scripts/check-contract.sh
 
 # The C style: .clang-format (clang-format 14) after scripts/format.sh's two rewrites.
 format:
