@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
-"""Plays leasepoold's side of the worker channel (WORKER-PROTOCOL-SPEC,
-docs/worker-protocol.md) against `python3 -m leasepoold.worker`, run with
+"""Plays leasepoold's side of the worker channel (docs/worker-protocol.md)
+against `python3 -m leasepoold.worker`, run with
 pipes on its fds 3 and 4 the way the daemon's fork server runs it."""
 
 import fcntl
