@@ -386,8 +386,11 @@ distcheck: dist
 	$(MAKE) -C $$dir/$(DIST) BUILD=build check && \
 	rm -rf $$dir && echo "distcheck: $(BUILD)/$(DIST).tar.gz builds and passes make check"
 
-# The installed library: libleasepool.so -> .so.1 (the SONAME) -> .so.1.0.0.
-SOFULL := $(SOVERSION).0.0
+# The installed library: libleasepool.so -> .so.1 (the SONAME) -> .so.1.1.0.
+# The minor number counts additions to the ABI, each a symbol version of
+# its own in client/lib/libleasepool.map (LEASEPOOL_1.1 ...).
+SOMINOR := 1
+SOFULL := $(SOVERSION).$(SOMINOR).0
 SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g; s|@BINDIR@|$(BINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	-e 's|@MODULEDIR@|$(MODULEDIR)|g; s|@PREFIX@|$(PREFIX)|g; s|@LIBDIR@|$(LIBDIR)|g' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g; s|@VERSION@|$(VERSION)|g'

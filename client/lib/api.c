@@ -58,10 +58,18 @@ lp_run_async(struct lp_client *c, uint64_t lease, const char *fn,
     const struct lp_args *args, lp_done_cb *done, void *arg,
     struct lp_error *err)
 {
+	return lp_run_start(c, lease, fn, args, 0, done, arg, NULL, err);
+}
+
+enum lp_err
+lp_run_start(struct lp_client *c, uint64_t lease, const char *fn,
+    const struct lp_args *args, double timeout, lp_done_cb *done, void *arg,
+    uint64_t *call, struct lp_error *err)
+{
 	struct params ps = { 0 };
 
-	run_params(&ps, lease, fn, args, 0);
-	return lpc_call_queue(c, "run", &ps, done, arg, err);
+	run_params(&ps, lease, fn, args, timeout);
+	return lpc_call_queue(c, "run", &ps, done, arg, call, err);
 }
 
 static void
@@ -88,8 +96,16 @@ lp_submit_async(struct lp_client *c, const char *pool, const char *fn,
     const struct lp_args *args, lp_done_cb *done, void *arg,
     struct lp_error *err)
 {
+	return lp_submit_start(c, pool, fn, args, done, arg, NULL, err);
+}
+
+enum lp_err
+lp_submit_start(struct lp_client *c, const char *pool, const char *fn,
+    const struct lp_args *args, lp_done_cb *done, void *arg, uint64_t *call,
+    struct lp_error *err)
+{
 	struct params ps = { 0 };
 
 	submit_params(&ps, pool, fn, args);
-	return lpc_call_queue(c, "submit", &ps, done, arg, err);
+	return lpc_call_queue(c, "submit", &ps, done, arg, call, err);
 }

@@ -4,14 +4,16 @@
  * request, completing it when its answer arrives (in completion order, not
  * request order), and the blocking call built on top.
  *
- * The table is indexed by msgid & (ncalls - 1) and kept at most half full.
- * A new request takes the next msgid whose slot is free, which also skips
- * every id still pending after the counter wraps.  Doubling the table never
- * collides: ids apart in the low bits stay apart in more of them.
+ * The table is indexed by id & (ncalls - 1) and kept at most half full.
+ * A new request takes the next id whose slot is free, which also skips
+ * every msgid still pending once the ids pass 2^32 and msgids (their low 32
+ * bits) come round again.  Doubling the table never collides: ids apart in
+ * the low bits stay apart in more of them.
  *
  * Every queued request's callback runs exactly once: with its answer, or
  * with the error that ended the connection, or when the client is freed.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +32,7 @@ calls_grow(struct lp_client *c)
 		return false;
 	for (i = 0; i < c->ncalls; i++) {
 		if (c->calls[i].used)
-			calls[c->calls[i].msgid & (n - 1)] = c->calls[i];
+			calls[c->calls[i].id & (n - 1)] = c->calls[i];
 	}
 	free(c->calls);
 	c->calls = calls;
@@ -45,10 +47,10 @@ calls_add(struct lp_client *c, lp_done_cb *done, void *arg)
 
 	if (c->pending >= c->ncalls / 2 && !calls_grow(c))
 		return NULL;
-	while (c->calls[c->next_msgid & (c->ncalls - 1)].used)
-		c->next_msgid++;
-	call = &c->calls[c->next_msgid & (c->ncalls - 1)];
-	*call = (struct call){ c->next_msgid++, true, done, arg };
+	while (c->calls[c->next_call & (c->ncalls - 1)].used)
+		c->next_call++;
+	call = &c->calls[c->next_call & (c->ncalls - 1)];
+	*call = (struct call){ c->next_call++, true, done, arg };
 	c->pending++;
 	return call;
 }
@@ -62,12 +64,23 @@ calls_take(struct lp_client *c, uint32_t msgid, struct call *out)
 	if (c->ncalls == 0)
 		return false;
 	call = &c->calls[msgid & (c->ncalls - 1)];
-	if (!call->used || call->msgid != msgid)
+	if (!call->used || (uint32_t)call->id != msgid)
 		return false;
 	*out = *call;
 	call->used = false;
 	c->pending--;
 	return true;
+}
+
+static bool
+calls_pending(const struct lp_client *c, uint64_t id)
+{
+	const struct call *call;
+
+	if (c->ncalls == 0)
+		return false;
+	call = &c->calls[id & (c->ncalls - 1)];
+	return call->used && call->id == id;
 }
 
 static void
@@ -88,7 +101,7 @@ lpc_call_fail_all(struct lp_client *c, const struct lp_error *why)
 
 	/* Callbacks cannot add to the table: the connection is dead. */
 	for (i = 0; i < c->ncalls; i++) {
-		if (calls_take(c, c->calls[i].msgid, &call))
+		if (calls_take(c, (uint32_t)c->calls[i].id, &call))
 			call_done(c, &call, why->code, NULL, why);
 	}
 }
@@ -101,15 +114,18 @@ lpc_calls_free(struct lp_client *c)
 	c->ncalls = 0;
 }
 
+/* *id (may be NULL) gets the request's id, or 0 when it was not queued. */
 enum lp_err
 lpc_call_queue(struct lp_client *c, const char *method, const struct params *ps,
-    lp_done_cb *done, void *arg, struct lp_error *err)
+    lp_done_cb *done, void *arg, uint64_t *id, struct lp_error *err)
 {
 	bool was_idle = !lp_client_want_write(c);
 	size_t mark = c->out.len;
 	msgpack_packer pk;
 	struct call *call, dropped;
 
+	if (id != NULL)
+		*id = 0;
 	if (c->dead)
 		return lpc_conn_dead_error(c, err);
 	if (ps->failed)
@@ -120,15 +136,17 @@ lpc_call_queue(struct lp_client *c, const char *method, const struct params *ps,
 		    "out of memory for a request");
 
 	msgpack_packer_init(&pk, &c->out, lpc_buf_write);
-	lp_pack_request(&pk, call->msgid, method, ps->entries);
+	lp_pack_request(&pk, (uint32_t)call->id, method, ps->entries);
 	lpc_params_pack(&pk, ps);
 	if (c->out.failed) {
 		c->out.len = mark;
 		c->out.failed = false;
-		calls_take(c, call->msgid, &dropped);
+		calls_take(c, (uint32_t)call->id, &dropped);
 		return lpc_error_set(err, LP_ERR_SYSTEM,
 		    "out of memory for a request");
 	}
+	if (id != NULL)
+		*id = call->id;
 	if (was_idle && c->queue_cb != NULL)
 		c->queue_cb(c, c->queue_arg);
 	return lpc_error_ok(err);
@@ -224,7 +242,7 @@ lpc_call_wait(struct lp_client *c, const char *method, const struct params *ps,
 
 	if (result != NULL)
 		*result = NULL;
-	code = lpc_call_queue(c, method, ps, waiter_done, &w, err);
+	code = lpc_call_queue(c, method, ps, waiter_done, &w, NULL, err);
 	if (code != LP_OK)
 		return code;
 	while (!w.done)
@@ -240,12 +258,46 @@ enum lp_err
 lp_call_async(struct lp_client *c, const char *method, const void *params,
     size_t params_len, lp_done_cb *done, void *arg, struct lp_error *err)
 {
+	return lp_call_start(c, method, params, params_len, done, arg, NULL,
+	    err);
+}
+
+enum lp_err
+lp_call_start(struct lp_client *c, const char *method, const void *params,
+    size_t params_len, lp_done_cb *done, void *arg, uint64_t *call,
+    struct lp_error *err)
+{
 	struct params ps = { 0 };
 	enum lp_err code;
 
+	if (call != NULL)
+		*call = 0;
 	if ((code = lpc_params_raw(&ps, params, params_len, err)) != LP_OK)
 		return code;
-	return lpc_call_queue(c, method, &ps, done, arg, err);
+	return lpc_call_queue(c, method, &ps, done, arg, call, err);
+}
+
+/*
+ * An id this client never gave is the caller's mistake; one it gave that
+ * is no longer in the table was answered (or failed with the connection),
+ * and its callback has run: nothing is left to cancel, and the daemon would
+ * only count it finished.  Otherwise the daemon answers the cancelled
+ * request before the cancel, so once the cancel's answer is in, the
+ * request's callback has run, with CANCELLED or with its answer; a
+ * refusal (an acquire is no run) leaves the request as it was.
+ */
+enum lp_err
+lp_cancel(struct lp_client *c, uint64_t call, struct lp_error *err)
+{
+	struct params ps = { 0 };
+
+	if (call == 0 || call >= c->next_call)
+		return lpc_error_set(err, LP_ERR_INVALID_ARGUMENT,
+		    "this client never started a request %" PRIu64, call);
+	if (!calls_pending(c, call))
+		return lpc_error_ok(err);
+	lpc_params_u64(&ps, "msgid", (uint32_t)call);
+	return lpc_call_wait(c, "cancel", &ps, NULL, err);
 }
 
 enum lp_err

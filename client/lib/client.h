@@ -34,9 +34,13 @@ struct buf {
 	bool failed;
 };
 
-/* A request waiting for its answer; msgid & mask is its slot. */
+/*
+ * A request waiting for its answer.  Its id never repeats on a client, so
+ * that an id kept after the answer cannot name a later request; the msgid
+ * on the wire is its low 32 bits, and msgid & mask its slot.
+ */
 struct call {
-	uint32_t msgid;
+	uint64_t id;
 	bool used;
 	lp_done_cb *done;
 	void *arg;
@@ -57,7 +61,7 @@ struct lp_client {
 	struct call *calls; /* indexed by msgid & (ncalls - 1) */
 	uint32_t ncalls;    /* a power of two, or 0 */
 	uint32_t pending;
-	uint32_t next_msgid;
+	uint64_t next_call; /* from 1: 0 names no request */
 
 	uint64_t released[LP_RELEASED_MAX];
 	unsigned nreleased;
@@ -126,7 +130,7 @@ void lpc_conn_wait(struct lp_client *);
 
 /* call.c */
 enum lp_err lpc_call_queue(struct lp_client *, const char *,
-    const struct params *, lp_done_cb *, void *, struct lp_error *);
+    const struct params *, lp_done_cb *, void *, uint64_t *, struct lp_error *);
 enum lp_err lpc_call_wait(struct lp_client *, const char *,
     const struct params *, struct lp_value **, struct lp_error *);
 void lpc_call_dispatch(struct lp_client *, msgpack_zone *,

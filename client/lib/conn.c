@@ -168,6 +168,7 @@ lp_connect(const char *path, struct lp_error *err)
 		free(c);
 		return NULL;
 	}
+	c->next_call = 1;
 	lp_framer_init(&c->framer, LP_CLIENT_MESSAGE_MAX, LP_FRAME_DEPTH_MAX);
 	lpc_error_ok(err);
 	return c;

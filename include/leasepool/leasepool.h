@@ -197,6 +197,37 @@ enum lp_err lp_submit_async(struct lp_client *c, const char *pool,
     const char *fn, const struct lp_args *args, lp_done_cb *done, void *arg,
     struct lp_error *err);
 
+/*
+ * The same, and *call (may be NULL) gets the request's id, for lp_cancel;
+ * 0 when it was not queued.  Ids count up from 1 and never repeat on a
+ * client.  lp_run_start takes a timeout as lp_run_timeout does (0: the
+ * pool's).  Since libleasepool 1.1 (LEASEPOOL_1.1).
+ */
+enum lp_err lp_call_start(struct lp_client *c, const char *method,
+    const void *params, size_t params_len, lp_done_cb *done, void *arg,
+    uint64_t *call, struct lp_error *err);
+enum lp_err lp_run_start(struct lp_client *c, uint64_t lease, const char *fn,
+    const struct lp_args *args, double timeout, lp_done_cb *done, void *arg,
+    uint64_t *call, struct lp_error *err);
+enum lp_err lp_submit_start(struct lp_client *c, const char *pool,
+    const char *fn, const struct lp_args *args, lp_done_cb *done, void *arg,
+    uint64_t *call, struct lp_error *err);
+
+/*
+ * Cancels a run or a submit started on c and not yet answered: the daemon
+ * withdraws it, or stops the worker running it, and its callback gets
+ * LP_ERR_CANCELLED, once.  (A thread cannot be stopped, nor a grinder item
+ * batched with others: it runs on and its result is dropped.)  Blocks for
+ * the daemon's answer, one round trip; once it returns LP_OK the callback
+ * has run, with LP_ERR_CANCELLED or with an answer that came first.
+ *
+ * LP_OK, sending nothing, for a request already answered (or failed with
+ * the connection): that race is normal.  LP_ERR_INVALID_ARGUMENT for an id
+ * that this client never gave, and from the daemon for a request that is
+ * not a run or a submit (an acquire waiting).  Since libleasepool 1.1.
+ */
+enum lp_err lp_cancel(struct lp_client *c, uint64_t call, struct lp_error *err);
+
 /* The socket, for the caller's event loop (non-blocking). */
 int lp_client_fd(const struct lp_client *c);
 /* True when queued bytes wait to be written: watch the fd for writing. */

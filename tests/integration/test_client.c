@@ -282,6 +282,33 @@ fake_renew(msgpack_packer *pk, uint32_t msgid, const struct lp_renew_params *p)
 	    p->has_lease_seconds ? p->lease_seconds : 30);
 }
 
+/*
+ * A held job is withdrawn as queued, answered CANCELLED before the cancel
+ * itself; any other msgid counts as finished, as the daemon counts it.
+ */
+static void
+fake_cancel(struct fake *f, msgpack_packer *pk, uint32_t msgid,
+    const struct lp_cancel_params *p)
+{
+	bool withdrawn;
+	size_t i;
+
+	fake_assert(p->has_msgid);
+	for (i = 0; i < f->nheld && f->held[i].msgid != p->msgid; i++)
+		continue;
+	if ((withdrawn = i < f->nheld)) {
+		reply_error(pk, p->msgid, LP_ERR_CANCELLED, 0,
+		    "cancelled before it started");
+		memmove(f->held + i, f->held + i + 1,
+		    (--f->nheld - i) * sizeof *f->held);
+	}
+	lp_pack_response_ok(pk, msgid);
+	msgpack_pack_map(pk, 3);
+	lp_pack_kv_u64(pk, "queued", withdrawn);
+	lp_pack_kv_u64(pk, "running", 0);
+	lp_pack_kv_u64(pk, "finished", !withdrawn);
+}
+
 /* m is r as an object, for the jobs that read their arguments. */
 static bool
 fake_request(struct fake *f, msgpack_packer *pk, const struct lp_request *r,
@@ -339,12 +366,14 @@ fake_request(struct fake *f, msgpack_packer *pk, const struct lp_request *r,
 		msgpack_pack_map(pk, 1);
 		lp_pack_kv_u64(pk, "target", r->p.scale.units);
 		break;
+	case LP_METHOD_CANCEL:
+		fake_cancel(f, pk, id, &r->p.cancel);
+		break;
 	case LP_METHOD_RELOAD:
 	case LP_METHOD_DRAIN:
 	case LP_METHOD_RESUME:
 	case LP_METHOD_CONFIG:
 	case LP_METHOD_PING:
-	case LP_METHOD_CANCEL:
 	case LP_METHOD__COUNT:
 		break;
 	}
@@ -635,6 +664,18 @@ submit_async(const char *fn, int64_t v, struct seen *s)
 {
 	assert_code(lp_submit_async(c, NULL, fn, int_args(v), record, s, &err),
 	    LP_OK);
+}
+
+/* The same, and the request's id, for lp_cancel. */
+static uint64_t
+submit_start(const char *fn, int64_t v, struct seen *s)
+{
+	uint64_t id;
+
+	assert_code(
+	    lp_submit_start(c, NULL, fn, int_args(v), record, s, &id, &err),
+	    LP_OK);
+	return id;
 }
 
 static void
@@ -1051,6 +1092,14 @@ START_TEST(test_run_timeout)
 }
 END_TEST
 
+/*
+ * The codes the daemon can send: those up to LP_ERR_INTERNAL, then those
+ * added after the client's own, from LP_ERR_CANCELLED on.
+ */
+#define WIRE_CODES \
+	(LP_ERR_INTERNAL - LP_ERR_INVALID_REQUEST + 1 + LP_ERR__COUNT - \
+	    LP_ERR_CANCELLED)
+
 /* Every code the daemon can send arrives as itself, with its message. */
 START_TEST(test_error_codes)
 {
@@ -1058,6 +1107,8 @@ START_TEST(test_error_codes)
 	char fn[64], msg[64];
 	struct lp_value *v = (struct lp_value *)&v;
 
+	if (code > LP_ERR_INTERNAL)
+		code = LP_ERR_CANCELLED + (code - LP_ERR_INTERNAL - 1);
 	snprintf(fn, sizeof fn, "fail:%s", lp_err_name(code));
 	snprintf(msg, sizeof msg, "job says %s", lp_err_name(code));
 	assert_code(lp_submit(c, NULL, fn, NULL, &v, &err), code);
@@ -1299,19 +1350,23 @@ START_TEST(test_pipelined)
 }
 END_TEST
 
-/* msgids wrap at 2^32 and never reuse one still pending. */
+/* msgids, the ids' low 32 bits, wrap at 2^32 and never reuse one still pending. */
 START_TEST(test_msgid_wrap)
 {
+	const uint64_t round = (uint64_t)1 << 32;
 	struct seen s[6] = { 0 };
 	int i;
 
-	c->next_msgid = UINT32_MAX - 1;
+	c->next_call = round - 2;
 	for (i = 0; i < 4; i++)
 		submit_async("hold", i, &s[i]);
-	/* Ids UINT32_MAX - 1 up to 1 are pending: the next free one is 2. */
-	c->next_msgid = UINT32_MAX;
+	/*
+	 * A round later, msgids UINT32_MAX - 1 up to 1 are still pending: the
+	 * next free one is 2.
+	 */
+	c->next_call = 2 * round - 1;
 	submit_async("hold", 4, &s[4]);
-	ck_assert_uint_eq(c->next_msgid, 3);
+	ck_assert_uint_eq(c->next_call, 2 * round + 3);
 	submit_async("flush", 0, &s[5]);
 	assert_code(lp_client_wait_all(c, &err), LP_OK);
 	for (i = 0; i < 5; i++) {
@@ -1380,6 +1435,149 @@ START_TEST(test_poll_loop)
 	}
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(s[i].value, i);
+}
+END_TEST
+
+/* ---- requests named by an id, and cancel ---- */
+
+START_TEST(test_start_gives_ids)
+{
+	uint64_t lease = acquire(), ids[3];
+	struct seen s[3] = { 0 };
+	const msgpack_object *p;
+
+	assert_code(lp_run_start(c, lease, "echo", int_args(1), 2.5, record,
+			&s[0], &ids[0], &err),
+	    LP_OK);
+	assert_code(lp_submit_start(c, "io", "echo", int_args(2), record, &s[1],
+			&ids[1], &err),
+	    LP_OK);
+	assert_code(
+	    lp_call_start(c, "hello", NULL, 0, record, &s[2], &ids[2], &err),
+	    LP_OK);
+	/* They count up from 1. */
+	ck_assert(ids[0] >= 1 && ids[1] > ids[0] && ids[2] > ids[1]);
+	assert_code(lp_client_wait_all(c, &err), LP_OK);
+	assert_seen(&s[0], LP_OK);
+	ck_assert_int_eq(s[0].value, 1);
+	assert_seen(&s[1], LP_OK);
+	ck_assert_int_eq(s[1].value, 2);
+	assert_seen(&s[2], LP_OK);
+
+	/* The run's own timeout goes with it; 0 leaves it to the pool. */
+	assert_code(
+	    lp_run_start(c, lease, "echo", NULL, 2.5, NULL, NULL, NULL, &err),
+	    LP_OK);
+	p = last_request("run", NULL);
+	ck_assert_double_eq(get_double(p, "timeout"), 2.5);
+	assert_code(
+	    lp_run_start(c, lease, "echo", NULL, 0, NULL, NULL, NULL, &err),
+	    LP_OK);
+	ck_assert_ptr_null(lp_map_get(last_request("run", NULL), "timeout"));
+
+	/* A request that was not queued has no id. */
+	assert_code(
+	    lp_call_start(c, "hello", "\x90", 1, record, &s[0], &ids[0], &err),
+	    LP_ERR_INVALID_ARGUMENT);
+	ck_assert_uint_eq(ids[0], 0);
+}
+END_TEST
+
+START_TEST(test_cancel_pending)
+{
+	uint64_t lease = acquire(), held;
+	struct seen s[2] = { 0 };
+	const msgpack_object *p;
+	unsigned before, after;
+
+	assert_code(lp_run_start(c, lease, "hold", int_args(1), 0, record,
+			&s[0], &held, &err),
+	    LP_OK);
+	submit_start("hold", 2, &s[1]);
+	assert_code(lp_cancel(c, held, &err), LP_OK);
+	/* Answered by the time lp_cancel returns, with the daemon's message. */
+	assert_seen(&s[0], LP_ERR_CANCELLED);
+	ck_assert_str_eq(s[0].err.message, "cancelled before it started");
+	ck_assert_uint_eq(lp_client_pending(c), 1);
+	p = last_request("cancel", &before);
+	ck_assert_uint_eq(map_size(p), 1);
+	ck_assert_uint_eq(lp_map_get(p, "msgid")->via.u64, (uint32_t)held);
+
+	/* Once only: a cancel of an answered request sends nothing. */
+	assert_code(lp_cancel(c, held, &err), LP_OK);
+	last_request("cancel", &after);
+	ck_assert_uint_eq(after, before);
+	ck_assert_int_eq(s[0].fired, 1);
+
+	/* The other request was not touched. */
+	ck_assert_int_eq(s[1].fired, 0);
+	assert_code(lp_submit(c, NULL, "flush", NULL, NULL, &err), LP_OK);
+	assert_seen(&s[1], LP_OK);
+	ck_assert_int_eq(s[1].value, 2);
+}
+END_TEST
+
+/* The daemon answered before the cancel reached it: that answer stands. */
+START_TEST(test_cancel_after_the_answer)
+{
+	struct seen s = { 0 };
+	uint64_t id = submit_start("echo", 5, &s);
+
+	/* Not even sent yet: the cancel follows it on the connection. */
+	assert_code(lp_cancel(c, id, &err), LP_OK);
+	assert_seen(&s, LP_OK);
+	ck_assert_int_eq(s.value, 5);
+	/* The client could not know: it asked. */
+	last_request("cancel", NULL);
+}
+END_TEST
+
+START_TEST(test_cancel_unknown_id)
+{
+	struct seen s = { 0 };
+	unsigned before, after;
+
+	assert_code(lp_cancel(c, 0, &err), LP_ERR_INVALID_ARGUMENT);
+	submit_start("echo", 0, &s);
+	assert_code(lp_client_wait_all(c, &err), LP_OK);
+	last_request("submit", &before);
+	assert_code(lp_cancel(c, c->next_call, &err), LP_ERR_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(err.message, "never started") != NULL, "%s",
+	    err.message);
+	assert_code(lp_cancel(c, UINT64_MAX, &err), LP_ERR_INVALID_ARGUMENT);
+	last_request("submit", &after);
+	ck_assert_uint_eq(after, before);
+}
+END_TEST
+
+/* An id kept a round of msgids too long names no later request. */
+START_TEST(test_cancel_stale_id)
+{
+	struct seen s[2] = { 0 };
+	uint64_t stale = submit_start("echo", 0, &s[0]);
+
+	assert_code(lp_client_wait_all(c, &err), LP_OK);
+	c->next_call = stale + ((uint64_t)1 << 32);
+	ck_assert_uint_eq((uint32_t)submit_start("hold", 7, &s[1]),
+	    (uint32_t)stale);
+	assert_code(lp_cancel(c, stale, &err), LP_OK);
+	assert_code(lp_submit(c, NULL, "flush", NULL, NULL, &err), LP_OK);
+	assert_seen(&s[1], LP_OK);
+	ck_assert_int_eq(s[1].value, 7);
+}
+END_TEST
+
+/* A request that failed with the connection is answered too. */
+START_TEST(test_cancel_disconnected)
+{
+	struct seen s = { 0 };
+	uint64_t id = submit_start("hold", 0, &s);
+
+	assert_code(lp_submit(c, NULL, "close", NULL, NULL, &err),
+	    LP_ERR_DISCONNECTED);
+	assert_seen(&s, LP_ERR_DISCONNECTED);
+	assert_code(lp_cancel(c, id, &err), LP_OK);
+	ck_assert_int_eq(s.fired, 1);
 }
 END_TEST
 
@@ -1665,8 +1863,7 @@ client_suite(void)
 	tcase_add_test(tc, test_renew);
 	tcase_add_test(tc, test_run_args);
 	tcase_add_test(tc, test_run_timeout);
-	tcase_add_loop_test(tc, test_error_codes, 0,
-	    LP_ERR_INTERNAL - LP_ERR_INVALID_REQUEST + 1);
+	tcase_add_loop_test(tc, test_error_codes, 0, WIRE_CODES);
 	tcase_add_test(tc, test_worker_crashed);
 	tcase_add_test(tc, test_submit);
 	tcase_add_test(tc, test_stats);
@@ -1681,6 +1878,14 @@ client_suite(void)
 	tcase_add_test(tc, test_blocking_in_callback);
 	tcase_add_test(tc, test_poll_loop);
 	tcase_add_test(tc, test_libevent);
+
+	tc = integration_case(s, "cancel", setup, teardown);
+	tcase_add_test(tc, test_start_gives_ids);
+	tcase_add_test(tc, test_cancel_pending);
+	tcase_add_test(tc, test_cancel_after_the_answer);
+	tcase_add_test(tc, test_cancel_unknown_id);
+	tcase_add_test(tc, test_cancel_stale_id);
+	tcase_add_test(tc, test_cancel_disconnected);
 
 	tc = integration_case(s, "disconnect", setup, teardown);
 	tcase_add_test(tc, test_peer_closes);
