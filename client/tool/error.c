@@ -49,8 +49,9 @@ exit_status(enum lp_err code)
 	case LP_ERR_JOB_FAILED:
 	case LP_ERR_JOB_TIMEOUT:
 	case LP_ERR_WORKER_CRASHED:
-	case LP_ERR_CANCELLED:
 		return TOOL_JOB_FAILED;
+	case LP_ERR_CANCELLED:
+		return TOOL_INTERRUPTED;
 	case LP_ERR_DISCONNECTED:
 		return TOOL_UNREACHABLE;
 	case LP_ERR_UNAVAILABLE:

@@ -30,6 +30,8 @@ exec_failure(const struct lp_error *err)
 		return EXEC_TIMED_OUT;
 	case LP_ERR_JOB_FAILED:
 		return EXEC_CANNOT_START;
+	case LP_ERR_CANCELLED:
+		return TOOL_INTERRUPTED;
 	default:
 		return EXEC_FAILED;
 	}

@@ -209,14 +209,12 @@ acquire(struct tool *t, uint64_t *lease, struct lp_error *err)
 	struct acquiring a = { .t = t,
 		.notice_at = monotonic() + NOTICE_DELAY };
 
-	if (send_acquire(&a) != LP_OK) {
-		*err = a.err;
-		return err->code;
+	if (send_acquire(&a) == LP_OK) {
+		if (!t->acquire.nowait && isatty(STDERR_FILENO))
+			ask_stats(&a);
+		while (!a.done || a.asking)
+			wait_for_answers(&a);
 	}
-	if (!t->acquire.nowait && isatty(STDERR_FILENO))
-		ask_stats(&a);
-	while (!a.done || a.asking)
-		wait_for_answers(&a);
 	*lease = a.lease;
 	*err = a.err;
 	return err->code;
@@ -226,13 +224,17 @@ enum lp_err
 lease_and_run(struct tool *t, const char *fn, const struct lp_args *args,
     struct lp_value **result, struct lp_error *err)
 {
+	struct job job;
 	uint64_t lease;
 	enum lp_err rc;
 
 	if ((rc = acquire(t, &lease, err)) != LP_OK)
 		return rc;
-	rc = lp_run_timeout(t->client, lease, fn, args, t->job_timeout, result,
-	    err);
+	job_begin(&job);
+	rc = lp_run_start(t->client, lease, fn, args, t->job_timeout,
+	    job_answered, &job, &job.call, err);
+	if (rc == LP_OK)
+		rc = job_wait(t, &job, result, err);
 	/* Nothing to report: the lease is gone either way, and the run's outcome is what counts. */
 	lp_release(t->client, lease, NULL);
 	return rc;

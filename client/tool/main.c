@@ -108,9 +108,12 @@ cmd_help(struct tool *t, int argc, char **argv)
 	    "  6    protocol or internal error\n"
 	    "  7    the daemon's socket may not be used: permission denied, or a default\n"
 	    "       socket that another user could have put there\n"
+	    "  130  interrupted: Ctrl-C during run, exec or submit cancels the job on the\n"
+	    "       daemon and waits for its answer (Ctrl-C again: leave at once), then\n"
+	    "       leasepool ends by SIGINT, which a shell reports as 130\n"
 	    "  exec exits with the program's status (128+N when signal N killed it), or\n"
 	    "  124 when it ran past its timeout, 125 when leasepool failed (see stderr),\n"
-	    "  127 when it could not be started, 2 on a usage error.\n"
+	    "  127 when it could not be started, 2 on a usage error, 130 when interrupted.\n"
 	    "Errors are reported on stderr as \"leasepool: CODE: message\".\n",
 	    t->socket != NULL ? t->socket : lp_default_socket());
 	return TOOL_OK;
@@ -257,5 +260,5 @@ main(int argc, char **argv)
 		return usage_error("no command given");
 	status = dispatch(&t, given, argc - optind, argv + optind);
 	lp_client_free(t.client);
-	return flush_stdout(status);
+	return interrupt_exit(flush_stdout(status));
 }

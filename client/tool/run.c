@@ -13,7 +13,13 @@ static enum lp_err
 submit(struct tool *t, const char *fn, const struct lp_args *args,
     struct lp_value **result, struct lp_error *err)
 {
-	return lp_submit(t->client, t->acquire.pool, fn, args, result, err);
+	struct job job;
+
+	job_begin(&job);
+	if (lp_submit_start(t->client, t->acquire.pool, fn, args, job_answered,
+		&job, &job.call, err) != LP_OK)
+		return err->code;
+	return job_wait(t, &job, result, err);
 }
 
 static int

@@ -29,6 +29,7 @@ enum tool_exit {
 	TOOL_BROKEN = 6,      /* protocol or internal error */
 	TOOL_DENIED = 7,      /* the daemon's socket is not ours to use */
 	EXEC_TIMED_OUT = 124,
+	TOOL_INTERRUPTED = 130, /* Ctrl-C: 128 + SIGINT, as a shell says it */
 	EXEC_FAILED = 125,
 	EXEC_CANNOT_START = 127,
 };
@@ -59,6 +60,22 @@ enum tool_exit tool_connect(struct tool *t);
 /* call.c: method called with {pool} when pool is given, else {}; returns an exit status. */
 int tool_call(struct tool *t, const char *method, const char *pool,
     json_t **result);
+
+/* cancel.c: a job that Ctrl-C cancels on the daemon. */
+struct job {
+	uint64_t call;
+	bool done;
+	struct lp_value *result;
+	struct lp_error err;
+};
+
+/* job_begin, then lp_run_start or lp_submit_start(..., job_answered, job, &job->call, err). */
+void job_begin(struct job *job);
+lp_done_cb job_answered;
+enum lp_err job_wait(struct tool *t, struct job *job, struct lp_value **result,
+    struct lp_error *err);
+/* main's last step: after a Ctrl-C, ends the tool by SIGINT; else returns status. */
+int interrupt_exit(int status);
 
 /* lease.c */
 double monotonic(void);

@@ -441,6 +441,8 @@ START_TEST(help_documents_the_exit_statuses)
 		"  6    protocol or internal error\n  7    the daemon's socket may "
 		"not be used") != NULL,
 	    "%s", p.out);
+	ck_assert_msg(strstr(p.out, "\n  130  interrupted: Ctrl-C") != NULL,
+	    "%s", p.out);
 }
 END_TEST
 
@@ -787,6 +789,58 @@ START_TEST(exec_runs_a_program_named_in_any_bytes)
 }
 END_TEST
 
+/* For wait_until: the pid a job wrote to path, once it has (whole: it moved the file there). */
+struct pid_file {
+	char path[128];
+	int pid;
+};
+
+static bool
+pid_written(void *arg)
+{
+	struct pid_file *f = arg;
+	FILE *file = fopen(f->path, "r");
+	bool read = file != NULL && fscanf(file, "%d", &f->pid) == 1;
+
+	if (file != NULL)
+		fclose(file);
+	return read;
+}
+
+/*
+ * Issue 32: Ctrl-C, typed on the tool's terminal while the program runs,
+ * stops the program on its worker: it never gets to its last command.
+ * The tool reports the daemon's CANCELLED and ends by SIGINT.
+ */
+START_TEST(exec_interrupted_stops_the_program)
+{
+	char marker[128], script[1024];
+	char *argv[] = { (char *)program_tool(), "-s", d.socket, "exec", "sh",
+		"-c", script, NULL };
+	struct pid_file started;
+	struct terminal term;
+	int status;
+
+	snprintf(started.path, sizeof started.path, "%s/started", d.dir);
+	snprintf(marker, sizeof marker, "%s/marker", d.dir);
+	snprintf(script, sizeof script,
+	    "echo $$ > %s.tmp && mv %s.tmp %s && sleep 3 && touch %s",
+	    started.path, started.path, started.path, marker);
+	terminal_run(&term, argv);
+	ck_assert_msg(wait_until(pid_written, &started),
+	    "the program did not start");
+	ck_assert_int_eq(write(term.fd, "\x03", 1), 1);
+	terminal_wait_for(&term, "leasepool: CANCELLED: ");
+	ck_assert(wait_exit(term.pid, &status));
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT,
+	    "status %#x: %s", status, term.text);
+	/* Gone, by the end of its sleep at the latest: it had no time to touch the marker. */
+	ck_assert(wait_until(process_gone, &started.pid));
+	ck_assert_msg(access(marker, F_OK) == -1, "the program ran to its end");
+	close(term.fd);
+}
+END_TEST
+
 START_TEST(exec_failures_of_its_own)
 {
 	assert_error(tool("exec", "--", "/nonexistent/program"),
@@ -897,5 +951,6 @@ tool_suite(void)
 	    sizeof stdin_sizes / sizeof stdin_sizes[0]);
 	tcase_add_test(tc, exec_runs_a_program_named_in_any_bytes);
 	tcase_add_test(tc, exec_failures_quote_the_path);
+	tcase_add_test(tc, exec_interrupted_stops_the_program);
 	return s;
 }
