@@ -430,6 +430,100 @@ START_TEST(bad_cancels_change_nothing)
 }
 END_TEST
 
+/* fn(arg) started on lease through the library, answered to o: its id, for lp_cancel. */
+static uint64_t
+run_started(struct lp_client *c, uint64_t lease, const char *fn, double arg,
+    struct outcome *o)
+{
+	struct lp_args *a = one_number(arg);
+	struct lp_error err;
+	uint64_t call;
+
+	ck_assert_msg(
+	    lp_run_start(c, lease, fn, a, 0, record, o, &call, &err) == LP_OK,
+	    "%s", err.message);
+	lp_args_free(a);
+	return call;
+}
+
+/* The cpu pool's runs cancelled, before they started and while they ran. */
+static long long
+cancelled_runs(struct lp_client *c)
+{
+	return stats_int(c, "pools.cpu.cancelled.queued") +
+	    stats_int(c, "pools.cpu.cancelled.running");
+}
+
+/*
+ * Through the library: a run in flight that lp_cancel cancels is answered
+ * CANCELLED, once, by the time lp_cancel returns; cancelling it again is
+ * harmless, and the lease runs on.
+ */
+START_TEST(lp_cancel_answers_a_run_cancelled_once)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	struct outcome run = { 0 };
+	uint64_t call = run_started(c, lease, "sleep", 60, &run);
+	struct lp_error err;
+
+	ck_assert(wait_stats(c, "pools.cpu.runs_in_flight", 1));
+	ck_assert_msg(lp_cancel(c, call, &err) == LP_OK, "%s", err.message);
+	assert_cancelled(&run, "'sleep' cancelled");
+	ck_assert_int_eq(cancelled_runs(c), 1);
+
+	ck_assert_int_eq(lp_cancel(c, call, &err), LP_OK);
+	echo_answers(c, lease);
+	ck_assert_int_eq(run.done, 1);
+	lp_client_free(c);
+}
+END_TEST
+
+/* The answer came first: lp_cancel asks nothing, and it is no error. */
+START_TEST(lp_cancel_of_an_answered_run_is_harmless)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c);
+	struct outcome run = { 0 };
+	uint64_t call = run_started(c, lease, "echo", 1, &run);
+	struct lp_error err;
+
+	wait_outcome(c, &run);
+	ck_assert_int_eq(run.code, LP_OK);
+	ck_assert_int_eq(lp_cancel(c, call, &err), LP_OK);
+	ck_assert_int_eq(run.done, 1);
+	ck_assert_int_eq(cancelled_runs(c), 0);
+	lp_client_free(c);
+}
+END_TEST
+
+/* An acquire is not a run: lp_cancel says the daemon's refusal, and it waits on. */
+START_TEST(lp_cancel_of_a_waiting_acquire_is_refused)
+{
+	struct lp_client *holder = daemon_connect(&d),
+			 *waiter = daemon_connect(&d);
+	uint64_t lease = acquire(holder), call;
+	struct outcome granted = { 0 };
+	struct lp_error err;
+
+	ck_assert_int_eq(lp_call_start(waiter, "acquire", NULL, 0, record,
+			     &granted, &call, &err),
+	    LP_OK);
+	ck_assert_int_eq(lp_client_process(waiter, &err), LP_OK);
+	ck_assert(wait_stats(holder, "pools.cpu.waiting", 1));
+	ck_assert_int_eq(lp_cancel(waiter, call, &err),
+	    LP_ERR_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(err.message, "acquire waiting") != NULL, "%s",
+	    err.message);
+	ck_assert_int_eq(granted.done, 0);
+	ck_assert_int_eq(lp_release(holder, lease, &err), LP_OK);
+	wait_outcome(waiter, &granted);
+	ck_assert_int_eq(granted.code, LP_OK);
+	lp_client_free(waiter);
+	lp_client_free(holder);
+}
+END_TEST
+
 Suite *
 cancel_suite(void)
 {
@@ -449,5 +543,11 @@ cancel_suite(void)
 
 	tc = integration_case(s, "grace 0", start_grace_0, stop_daemon);
 	tcase_add_test(tc, cancel_grace_zero_kills_at_once);
+
+	tc = integration_case(s, "through the library", start_grace_1,
+	    stop_daemon);
+	tcase_add_test(tc, lp_cancel_answers_a_run_cancelled_once);
+	tcase_add_test(tc, lp_cancel_of_an_answered_run_is_harmless);
+	tcase_add_test(tc, lp_cancel_of_a_waiting_acquire_is_refused);
 	return s;
 }
