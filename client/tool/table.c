@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The stats table for people: a line about the daemon; per pool, a row for
- * its executors, one for its counters and one for its grinder; a row per
+ * its executors, one for its counters (runs cancelled among them, before
+ * they started and while they ran) and one for its grinder; a row per
  * live lease.  Columns are as wide as their widest cell; numbers align on
  * the right.  A reader who is not root or the daemon's user is shown only
  * its own leases, and a count of the others'.
@@ -226,17 +227,21 @@ print_counters(FILE *f, json_t *pools)
 		{ "FAILED", true },
 		{ "TIMED OUT", true },
 		{ "CRASHED", true },
+		{ "CANCELLED QUEUED", true },
+		{ "CANCELLED RUNNING", true },
 	};
 	static const char *const counters[] = {
-		"granted",
-		"released",
-		"expired",
-		"acquire_timeouts",
-		"unavailable",
-		"completed",
-		"failed",
-		"timed_out",
-		"crashed",
+		"counters.granted",
+		"counters.released",
+		"counters.expired",
+		"counters.acquire_timeouts",
+		"counters.unavailable",
+		"counters.completed",
+		"counters.failed",
+		"counters.timed_out",
+		"counters.crashed",
+		"cancelled.queued",
+		"cancelled.running",
 	};
 	struct table t = { cols, sizeof cols / sizeof cols[0], NULL, 0, 0 };
 	const char *name;
@@ -244,13 +249,11 @@ print_counters(FILE *f, json_t *pools)
 
 	json_object_foreach(pools, name, p)
 	{
-		json_t *n = member(p, "counters");
-
 		table_cell(&t, "%s", name);
 		for (size_t i = 0; i < sizeof counters / sizeof counters[0];
 		     i++)
 			table_cell(&t, "%" JSON_INTEGER_FORMAT,
-			    number(n, counters[i]));
+			    number(p, counters[i]));
 	}
 	table_print(f, &t);
 }

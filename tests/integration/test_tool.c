@@ -807,10 +807,31 @@ pid_written(void *arg)
 	return read;
 }
 
+/* stats' counters row of pool ends with its runs cancelled before they started and while they ran. */
+static void
+assert_cancelled_runs(const char *pool, int queued, int running)
+{
+	static const char header[] = "CANCELLED QUEUED  CANCELLED RUNNING\n";
+	char row[64], want[64];
+	const char *at, *end;
+
+	ck_assert_int_eq(tool("stats"), OK);
+	snprintf(row, sizeof row, "%s%s ", header, pool);
+	ck_assert_msg((at = strstr(p.out, row)) != NULL, "%s", p.out);
+	at += sizeof header - 1;
+	end = strchr(at, '\n');
+	snprintf(want, sizeof want, "%*d  %*d", (int)strlen("CANCELLED QUEUED"),
+	    queued, (int)strlen("CANCELLED RUNNING"), running);
+	ck_assert_msg((size_t)(end - at) > strlen(want) &&
+		strncmp(end - strlen(want), want, strlen(want)) == 0,
+	    "%s", p.out);
+}
+
 /*
  * Issue 32: Ctrl-C, typed on the tool's terminal while the program runs,
  * stops the program on its worker: it never gets to its last command.
- * The tool reports the daemon's CANCELLED and ends by SIGINT.
+ * The tool reports the daemon's CANCELLED and ends by SIGINT; its stats
+ * table counts the run cancelled while it ran.
  */
 START_TEST(exec_interrupted_stops_the_program)
 {
@@ -838,6 +859,7 @@ START_TEST(exec_interrupted_stops_the_program)
 	ck_assert(wait_until(process_gone, &started.pid));
 	ck_assert_msg(access(marker, F_OK) == -1, "the program ran to its end");
 	close(term.fd);
+	assert_cancelled_runs("cpu", 0, 1);
 }
 END_TEST
 
