@@ -56,6 +56,27 @@ process_gone(void *arg)
 	return kill(pid, 0) == -1 && errno == ESRCH;
 }
 
+pid_t
+started_pid(const char *path)
+{
+	long pid = 0;
+	FILE *f;
+
+	ck_assert_msg(wait_until(file_exists, (void *)path),
+	    "the job never started: no %s", path);
+	/* The file is created, then written: wait for the whole number. */
+	for (int tries = 0; pid <= 0 && tries < 1000; tries++) {
+		ck_assert_ptr_nonnull(f = fopen(path, "r"));
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+		if (pid <= 0)
+			pause_briefly();
+	}
+	ck_assert_int_gt(pid, 0);
+	return (pid_t)pid;
+}
+
 int64_t
 run_pid(struct lp_client *c, uint64_t lease, const char *fn)
 {

@@ -86,6 +86,8 @@ bool file_exists(void *arg);
 
 /* For wait_until: the process *(pid_t *)arg no longer exists (reaped, not a zombie). */
 bool process_gone(void *arg);
+/* The pid a job's script wrote to path once it started: waits within the bound for it. */
+pid_t started_pid(const char *path);
 
 /* The pid a job fn (no arguments) answers on lease: the worker that ran it. */
 int64_t run_pid(struct lp_client *c, uint64_t lease, const char *fn);

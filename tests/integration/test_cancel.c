@@ -85,28 +85,6 @@ shell_async(struct lp_client *c, uint64_t lease, const char *script,
 	lp_args_free(a);
 }
 
-/* The pid a script wrote to path once it started: the test waits for it. */
-static pid_t
-started_pid(const char *path)
-{
-	long pid = 0;
-	FILE *f;
-
-	ck_assert_msg(wait_until(file_exists, (void *)path),
-	    "the job never started: no %s", path);
-	/* The file is created, then written: wait for the whole number. */
-	for (int tries = 0; pid <= 0 && tries < 1000; tries++) {
-		ck_assert_ptr_nonnull(f = fopen(path, "r"));
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = 0;
-		fclose(f);
-		if (pid <= 0)
-			usleep(1000);
-	}
-	ck_assert_int_gt(pid, 0);
-	return (pid_t)pid;
-}
-
 /* lease's worker answers echo: what it was given before has been answered or withdrawn. */
 static void
 echo_answers(struct lp_client *c, uint64_t lease)

@@ -789,24 +789,6 @@ START_TEST(exec_runs_a_program_named_in_any_bytes)
 }
 END_TEST
 
-/* For wait_until: the pid a job wrote to path, once it has (whole: it moved the file there). */
-struct pid_file {
-	char path[128];
-	int pid;
-};
-
-static bool
-pid_written(void *arg)
-{
-	struct pid_file *f = arg;
-	FILE *file = fopen(f->path, "r");
-	bool read = file != NULL && fscanf(file, "%d", &f->pid) == 1;
-
-	if (file != NULL)
-		fclose(file);
-	return read;
-}
-
 /* stats' counters row of pool ends with its runs cancelled before they started and while they ran. */
 static void
 assert_cancelled_runs(const char *pool, int queued, int running)
@@ -835,28 +817,26 @@ assert_cancelled_runs(const char *pool, int queued, int running)
  */
 START_TEST(exec_interrupted_stops_the_program)
 {
-	char marker[128], script[1024];
+	char started[128], marker[128], script[512];
 	char *argv[] = { (char *)program_tool(), "-s", d.socket, "exec", "sh",
 		"-c", script, NULL };
-	struct pid_file started;
 	struct terminal term;
+	pid_t job;
 	int status;
 
-	snprintf(started.path, sizeof started.path, "%s/started", d.dir);
+	snprintf(started, sizeof started, "%s/started", d.dir);
 	snprintf(marker, sizeof marker, "%s/marker", d.dir);
-	snprintf(script, sizeof script,
-	    "echo $$ > %s.tmp && mv %s.tmp %s && sleep 3 && touch %s",
-	    started.path, started.path, started.path, marker);
+	snprintf(script, sizeof script, "echo $$ > %s && sleep 3 && touch %s",
+	    started, marker);
 	terminal_run(&term, argv);
-	ck_assert_msg(wait_until(pid_written, &started),
-	    "the program did not start");
+	job = started_pid(started);
 	ck_assert_int_eq(write(term.fd, "\x03", 1), 1);
 	terminal_wait_for(&term, "leasepool: CANCELLED: ");
 	ck_assert(wait_exit(term.pid, &status));
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT,
 	    "status %#x: %s", status, term.text);
 	/* Gone, by the end of its sleep at the latest: it had no time to touch the marker. */
-	ck_assert(wait_until(process_gone, &started.pid));
+	ck_assert(wait_until(process_gone, &job));
 	ck_assert_msg(access(marker, F_OK) == -1, "the program ran to its end");
 	close(term.fd);
 	assert_cancelled_runs("cpu", 0, 1);
