@@ -213,8 +213,7 @@ slot_holding(struct engine *e, const struct run *r, unsigned *at)
 static bool
 alone_in_batch(const struct exec_slot *s, const struct run *r)
 {
-	for (unsigned j = s->done + 1; r->grinder != NULL && j < s->nbatch;
-	     j++)
+	for (unsigned j = s->done + 1; r->grinder != NULL && j < s->nbatch; j++)
 		if (s->batch[j]->conn != r->conn && !s->batch[j]->cancelled)
 			return false;
 	return true;

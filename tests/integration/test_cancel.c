@@ -36,6 +36,15 @@ start_pools(double cancel_grace)
 	    "workers = 1\n"
 	    "exec = yes\n"
 	    "cancel_grace = %g\n"
+	    /* Submissions wait for a batch, unless they cannot wait. */
+	    "batch_size = 64\n"
+	    "batch_wait = 60\n"
+	    "[pool one]\n"
+	    "executors_min = 1\n"
+	    "executors_max = 1\n"
+	    "workers = 1\n"
+	    "exec = yes\n"
+	    "batch_size = 1\n"
 	    "[pool io]\n"
 	    "backend = thread\n"
 	    "executors_min = 1\n"
@@ -323,16 +332,15 @@ cancel_fails(struct lp_client *c, const msgpack_sbuffer *params,
 }
 
 /*
- * Wrong types, a lease of another connection, the msgid of an acquire
- * that waits: refused, and the other connection's run and the waiting
- * acquire carry on as if nothing had been asked.
+ * Wrong types, a lease of another connection: refused, and the other
+ * connection's run carries on as if nothing had been asked.  (A waiting
+ * acquire's msgid: lp_cancel_of_a_waiting_acquire_is_refused.)
  */
 START_TEST(bad_cancels_change_nothing)
 {
 	struct lp_client *c = daemon_connect(&d), *other = daemon_connect(&d);
 	uint64_t lease = acquire(other);
-	struct outcome o = { 0 }, waiting = { 0 };
-	bool named_acquire = false;
+	struct outcome o = { 0 };
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
@@ -365,42 +373,11 @@ START_TEST(bad_cancels_change_nothing)
 	msgpack_pack_uint64(&pk, lease);
 	cancel_fails(c, &sb, LP_ERR_NO_SUCH_LEASE, "no lease");
 
-	/* The only executor is other's: c's acquire waits, and is not a run. */
-	acquire_async(c, 0, record, &waiting);
-	ck_assert(lp_client_process(c, NULL) == LP_OK);
-	ck_assert(wait_stats(c, "pools.cpu.waiting", 1));
-	/* The acquire is c's only request in flight: whichever msgid it has, the others are free. */
-	for (uint32_t msgid = 0; msgid < 64; msgid++) {
-		struct lp_value *v = NULL;
-		struct lp_error err;
-		enum lp_err code;
-
-		msgpack_sbuffer_clear(&sb);
-		msgpack_pack_map(&pk, 1);
-		lp_pack_cstr(&pk, "msgid");
-		msgpack_pack_uint32(&pk, msgid);
-		code = lp_call(c, "cancel", sb.data, sb.size, &v, &err);
-		if (code == LP_OK) {
-			ck_assert_int_eq(int_at(lp_value_object(v), "finished"),
-			    1);
-			lp_value_free(v);
-			continue;
-		}
-		ck_assert_int_eq(code, LP_ERR_INVALID_ARGUMENT);
-		ck_assert_msg(strstr(err.message,
-				  "is an acquire waiting for a lease") != NULL,
-		    "%s", err.message);
-		named_acquire = true;
-	}
-	ck_assert_msg(named_acquire, "no cancel named the waiting acquire");
 	msgpack_sbuffer_destroy(&sb);
 
+	/* other's run, on the lease c named, ran to its end. */
 	wait_outcome(other, &o);
 	ck_assert_int_eq(o.code, LP_OK);
-	ck_assert_int_eq(waiting.done, 0);
-	ck_assert(lp_release(other, lease, NULL) == LP_OK);
-	wait_outcome(c, &waiting);
-	ck_assert_int_eq(waiting.code, LP_OK);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.cancelled.queued"), 0);
 	ck_assert_int_eq(stats_int(c, "pools.cpu.cancelled.running"), 0);
 	lp_client_free(other);
@@ -502,6 +479,154 @@ START_TEST(lp_cancel_of_a_waiting_acquire_is_refused)
 }
 END_TEST
 
+/* The running job goes on; the one queued behind it, cancelled by its id, never starts. */
+START_TEST(cancel_by_msgid_withdraws_a_queued_run_only)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c), queued_call;
+	struct outcome running = { 0 }, queued = { 0 };
+	char started[160], marker[160], script[512];
+	struct lp_args *a;
+	struct lp_error err;
+
+	in_dir(started, sizeof started, "started");
+	in_dir(marker, sizeof marker, "marker");
+	snprintf(script, sizeof script, "echo $$ > %s; sleep 1", started);
+	shell_async(c, lease, script, &running);
+	snprintf(script, sizeof script, "touch %s", marker);
+	a = exec_args((const char *[]){ "sh", "-c", script, NULL }, NULL, 0);
+	ck_assert(lp_run_start(c, lease, "exec", a, 0, record, &queued,
+		      &queued_call, &err) == LP_OK);
+	lp_args_free(a);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	started_pid(started);
+	ck_assert_msg(lp_cancel(c, queued_call, &err) == LP_OK, "%s",
+	    err.message);
+	assert_cancelled(&queued, "before it started");
+	wait_outcome(c, &running);
+	ck_assert_msg(running.code == LP_OK, "the running job got %s: %s",
+	    lp_err_name(running.code), running.message);
+	echo_answers(c, lease);
+	ck_assert_msg(access(marker, F_OK) == -1,
+	    "the run cancelled while queued ran");
+	ck_assert_int_eq(stats_int(c, "pools.cpu.cancelled.queued"), 1);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.cancelled.running"), 0);
+	lp_client_free(c);
+}
+END_TEST
+
+/* A submission waiting for its batch, cancelled, leaves the grinder's queue unrun. */
+START_TEST(cancel_withdraws_a_queued_submission)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome queued = { 0 }, hurried = { 0 };
+	char marker[160], script[512];
+	struct lp_args *a;
+	struct lp_error err;
+	uint64_t call;
+
+	in_dir(marker, sizeof marker, "marker");
+	snprintf(script, sizeof script, "touch %s", marker);
+	a = exec_args((const char *[]){ "sh", "-c", script, NULL }, NULL, 0);
+	ck_assert(lp_submit_start(c, "cpu", "exec", a, record, &queued, &call,
+		      &err) == LP_OK);
+	lp_args_free(a);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	ck_assert(wait_stats(c, "pools.cpu.grinder.queue", 1));
+	ck_assert_msg(lp_cancel(c, call, &err) == LP_OK, "%s", err.message);
+	assert_cancelled(&queued, "before it started");
+	ck_assert_int_eq(stats_int(c, "pools.cpu.grinder.queue"), 0);
+	/* An item that cannot wait goes at once, with anything still queued. */
+	sleep_async(c, 0, "cpu", 0, 1, record, &hurried);
+	wait_outcome(c, &hurried);
+	ck_assert_int_eq(hurried.code, LP_OK);
+	ck_assert_msg(access(marker, F_OK) == -1,
+	    "the submission cancelled while queued ran");
+	ck_assert_int_eq(stats_int(c, "pools.cpu.cancelled.queued"), 1);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.grinder.failed"), 0);
+	lp_client_free(c);
+}
+END_TEST
+
+#define RACERS 1000
+
+/*
+ * Cancels racing runs that finish: each run is answered exactly once,
+ * with its result or CANCELLED, and the stats count the cancelled ones.
+ */
+START_TEST(cancels_racing_answers_answer_each_once)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c), *calls = calloc(RACERS, sizeof *calls);
+	struct outcome *o = calloc(RACERS, sizeof *o);
+	struct lp_args *a = lp_args_new();
+	long long ok = 0, cancelled = 0;
+	struct lp_error err;
+
+	ck_assert(calls != NULL && o != NULL && a != NULL);
+	lp_args_int(a, 7);
+	for (unsigned i = 0; i < RACERS; i++)
+		ck_assert(lp_run_start(c, lease, "echo", a, 0, record, &o[i],
+			      &calls[i], &err) == LP_OK);
+	for (unsigned i = 0; i < RACERS; i++)
+		ck_assert_msg(lp_cancel(c, calls[i], &err) == LP_OK,
+		    "cancel %u: %s", i, err.message);
+	ck_assert(lp_client_wait_all(c, &err) == LP_OK);
+	for (unsigned i = 0; i < RACERS; i++) {
+		ck_assert_int_eq(o[i].done, 1);
+		if (o[i].code == LP_OK)
+			ok++;
+		else if (o[i].code == LP_ERR_CANCELLED)
+			cancelled++;
+		else
+			ck_abort_msg("run %u answered %s: %s", i,
+			    lp_err_name(o[i].code), o[i].message);
+	}
+	ck_assert_int_eq(ok + cancelled, RACERS);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.cancelled.queued") +
+		stats_int(c, "pools.cpu.cancelled.running"),
+	    cancelled);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.completed"), ok);
+	echo_answers(c, lease);
+	lp_args_free(a);
+	free(o);
+	free(calls);
+	lp_client_free(c);
+}
+END_TEST
+
+/* A submission alone in its batch stops with its worker, as a run does. */
+START_TEST(cancel_stops_a_submission_alone_in_its_batch)
+{
+	struct lp_client *c = daemon_connect(&d);
+	struct outcome o = { 0 }, after = { 0 };
+	char started[160], script[512];
+	struct lp_args *a;
+	struct lp_error err;
+	uint64_t call;
+	pid_t job;
+
+	in_dir(started, sizeof started, "started");
+	snprintf(script, sizeof script, "echo $$ > %s; exec sleep 60", started);
+	a = exec_args((const char *[]){ "sh", "-c", script, NULL }, NULL, 0);
+	ck_assert(lp_submit_start(c, "one", "exec", a, record, &o, &call,
+		      &err) == LP_OK);
+	lp_args_free(a);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	job = started_pid(started);
+	ck_assert_msg(lp_cancel(c, call, &err) == LP_OK, "%s", err.message);
+	assert_cancelled(&o, "its worker is stopped");
+	ck_assert_msg(wait_until(process_gone, &job),
+	    "the cancelled submission's program %d still runs", (int)job);
+	/* The pool's only worker is free again: the next submission runs. */
+	sleep_async(c, 0, "one", 0, 60, record, &after);
+	wait_outcome(c, &after);
+	ck_assert_int_eq(after.code, LP_OK);
+	ck_assert_int_eq(stats_int(c, "pools.one.cancelled.running"), 1);
+	lp_client_free(c);
+}
+END_TEST
+
 Suite *
 cancel_suite(void)
 {
@@ -527,5 +652,9 @@ cancel_suite(void)
 	tcase_add_test(tc, lp_cancel_answers_a_run_cancelled_once);
 	tcase_add_test(tc, lp_cancel_of_an_answered_run_is_harmless);
 	tcase_add_test(tc, lp_cancel_of_a_waiting_acquire_is_refused);
+	tcase_add_test(tc, cancel_by_msgid_withdraws_a_queued_run_only);
+	tcase_add_test(tc, cancel_withdraws_a_queued_submission);
+	tcase_add_test(tc, cancel_stops_a_submission_alone_in_its_batch);
+	tcase_add_test(tc, cancels_racing_answers_answer_each_once);
 	return s;
 }
