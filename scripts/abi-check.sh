@@ -40,7 +40,8 @@ trap 'rm -f "$report"' EXIT
 # abidiff's status is a bit mask: 1 an error, 2 a usage error, 4 an ABI
 # change, 8 an incompatible one.  Without the added symbols, any change left
 # is a break: a removal, or a changed signature or type.
-abidiff --no-added-syms --headers-dir2 "$headers" "$base" "$lib" >"$report" 2>&1
+abidiff --no-added-syms --suppressions abi/suppressions.txt \
+    --headers-dir2 "$headers" "$base" "$lib" >"$report" 2>&1
 status=$?
 if [ $((status & 3)) -ne 0 ]; then
 	cat "$report" >&2
