@@ -5,7 +5,10 @@
  * a sequential echo's round trip measured in the same pass.  Each cancel
  * stops its worker; the next sample waits until the replacement answers.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "bench/bench.h"
 #include "proto/rpc.h"
@@ -54,14 +57,20 @@ answered(struct lp_client *c, enum lp_err code, struct lp_value *result,
 	lp_value_free(result);
 }
 
+/* Sleeps in poll() between reads: a client spinning would take the CPU the daemon needs. */
 static void
 wait_for(struct lp_client *c, const struct answer *a)
 {
+	struct pollfd pfd = { .fd = lp_client_fd(c) };
 	struct lp_error err;
 
-	while (!a->done)
+	while (!a->done) {
+		pfd.events = POLLIN | (lp_client_want_write(c) ? POLLOUT : 0);
+		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+			bench_fatal("poll: %s", strerror(errno));
 		if (lp_client_process(c, &err) != LP_OK)
 			bench_fatal("cancel: %s", err.message);
+	}
 }
 
 struct echo_op {
