@@ -81,17 +81,27 @@ in_dir(char *path, size_t size, const char *name)
 	return path;
 }
 
-/* script, run by sh through exec on lease, answered to o. */
-static void
-shell_async(struct lp_client *c, uint64_t lease, const char *script,
-    struct outcome *o)
+/*
+ * script, run by sh through exec on lease, or submitted to pool when lease
+ * is 0, and sent; answered to o.  Its id, for lp_cancel.
+ */
+static uint64_t
+shell_async(struct lp_client *c, uint64_t lease, const char *pool,
+    const char *script, struct outcome *o)
 {
 	struct lp_args *a =
 	    exec_args((const char *[]){ "sh", "-c", script, NULL }, NULL, 0);
 	struct lp_error err;
+	uint64_t call;
 
-	ck_assert(lp_run_async(c, lease, "exec", a, record, o, &err) == LP_OK);
+	ck_assert_msg((lease != 0 ? lp_run_start(c, lease, "exec", a, 0, record,
+					o, &call, &err) :
+				    lp_submit_start(c, pool, "exec", a, record,
+					o, &call, &err)) == LP_OK,
+	    "%s", err.message);
 	lp_args_free(a);
+	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	return call;
 }
 
 /* lease's worker answers echo: what it was given before has been answered or withdrawn. */
@@ -137,10 +147,9 @@ START_TEST(cancel_lease_stops_running_and_withdraws_queued)
 	in_dir(started, sizeof started, "started");
 	in_dir(marker, sizeof marker, "marker");
 	snprintf(script, sizeof script, "echo $$ > %s; exec sleep 60", started);
-	shell_async(c, lease, script, &running);
+	shell_async(c, lease, NULL, script, &running);
 	snprintf(script, sizeof script, "touch %s", marker);
-	shell_async(c, lease, script, &queued);
-	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	shell_async(c, lease, NULL, script, &queued);
 	job = started_pid(started);
 
 	got = cancel_by(c, "lease", lease);
@@ -178,8 +187,7 @@ START_TEST(cancel_leaves_no_process)
 	snprintf(script, sizeof script,
 	    "sleep 100 & echo $! > %s; setsid sleep 100 & echo $! > %s; wait",
 	    first, second);
-	shell_async(c, lease, script, &o);
-	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	shell_async(c, lease, NULL, script, &o);
 	pids[0] = started_pid(first);
 	pids[1] = started_pid(second);
 	ck_assert_int_eq(cancel_by(c, "lease", lease).running, 1);
@@ -209,8 +217,7 @@ START_TEST(cancel_grace_lets_a_program_clean_up)
 	    "trap 'touch %s; exit 0' TERM; echo $$ > %s; "
 	    "sleep 100 & wait",
 	    cleaned, started);
-	shell_async(c, lease, script, &o);
-	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	shell_async(c, lease, NULL, script, &o);
 	started_pid(started);
 	ck_assert_int_eq(cancel_by(c, "lease", lease).running, 1);
 	assert_cancelled(&o, "while it ran");
@@ -236,8 +243,7 @@ START_TEST(cancel_grace_zero_kills_at_once)
 	    "trap 'touch %s; exit 0' TERM; echo $$ > %s; "
 	    "sleep 100 & wait",
 	    cleaned, started);
-	shell_async(c, lease, script, &o);
-	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	shell_async(c, lease, NULL, script, &o);
 	job = started_pid(started);
 	ck_assert_int_eq(cancel_by(c, "lease", lease).running, 1);
 	assert_cancelled(&o, "while it ran");
@@ -264,8 +270,7 @@ START_TEST(cancel_kills_after_the_grace)
 	in_dir(started, sizeof started, "started");
 	snprintf(script, sizeof script,
 	    "trap '' TERM; echo $$ > %s; while :; do sleep 1; done", started);
-	shell_async(c, lease, script, &o);
-	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	shell_async(c, lease, NULL, script, &o);
 	job = started_pid(started);
 	ck_assert_int_eq(cancel_by(c, "lease", lease).running, 1);
 	assert_cancelled(&o, "while it ran");
@@ -486,19 +491,14 @@ START_TEST(cancel_by_msgid_withdraws_a_queued_run_only)
 	uint64_t lease = acquire(c), queued_call;
 	struct outcome running = { 0 }, queued = { 0 };
 	char started[160], marker[160], script[512];
-	struct lp_args *a;
 	struct lp_error err;
 
 	in_dir(started, sizeof started, "started");
 	in_dir(marker, sizeof marker, "marker");
 	snprintf(script, sizeof script, "echo $$ > %s; sleep 1", started);
-	shell_async(c, lease, script, &running);
+	shell_async(c, lease, NULL, script, &running);
 	snprintf(script, sizeof script, "touch %s", marker);
-	a = exec_args((const char *[]){ "sh", "-c", script, NULL }, NULL, 0);
-	ck_assert(lp_run_start(c, lease, "exec", a, 0, record, &queued,
-		      &queued_call, &err) == LP_OK);
-	lp_args_free(a);
-	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	queued_call = shell_async(c, lease, NULL, script, &queued);
 	started_pid(started);
 	ck_assert_msg(lp_cancel(c, queued_call, &err) == LP_OK, "%s",
 	    err.message);
@@ -521,17 +521,12 @@ START_TEST(cancel_withdraws_a_queued_submission)
 	struct lp_client *c = daemon_connect(&d);
 	struct outcome queued = { 0 }, hurried = { 0 };
 	char marker[160], script[512];
-	struct lp_args *a;
 	struct lp_error err;
 	uint64_t call;
 
 	in_dir(marker, sizeof marker, "marker");
 	snprintf(script, sizeof script, "touch %s", marker);
-	a = exec_args((const char *[]){ "sh", "-c", script, NULL }, NULL, 0);
-	ck_assert(lp_submit_start(c, "cpu", "exec", a, record, &queued, &call,
-		      &err) == LP_OK);
-	lp_args_free(a);
-	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	call = shell_async(c, 0, "cpu", script, &queued);
 	ck_assert(wait_stats(c, "pools.cpu.grinder.queue", 1));
 	ck_assert_msg(lp_cancel(c, call, &err) == LP_OK, "%s", err.message);
 	assert_cancelled(&queued, "before it started");
@@ -601,18 +596,13 @@ START_TEST(cancel_stops_a_submission_alone_in_its_batch)
 	struct lp_client *c = daemon_connect(&d);
 	struct outcome o = { 0 }, after = { 0 };
 	char started[160], script[512];
-	struct lp_args *a;
 	struct lp_error err;
 	uint64_t call;
 	pid_t job;
 
 	in_dir(started, sizeof started, "started");
 	snprintf(script, sizeof script, "echo $$ > %s; exec sleep 60", started);
-	a = exec_args((const char *[]){ "sh", "-c", script, NULL }, NULL, 0);
-	ck_assert(lp_submit_start(c, "one", "exec", a, record, &o, &call,
-		      &err) == LP_OK);
-	lp_args_free(a);
-	ck_assert(lp_client_process(c, NULL) == LP_OK);
+	call = shell_async(c, 0, "one", script, &o);
 	job = started_pid(started);
 	ck_assert_msg(lp_cancel(c, call, &err) == LP_OK, "%s", err.message);
 	assert_cancelled(&o, "its worker is stopped");
