@@ -31,6 +31,7 @@ static const char *const examples[] = {
 	"06_expiry",
 	"07_async_libevent",
 	"08_batched_submit",
+	"09_cancel",
 };
 
 #define NEXAMPLES (sizeof examples / sizeof examples[0])
