@@ -729,6 +729,30 @@ START_TEST(test_pack_roundtrip)
 }
 END_TEST
 
+/*
+ * text, followed by the bytes of after (which must not be read), decodes
+ * into *req as one message of text's length and of depth containers.
+ */
+static void
+decode_followed(const char *text, const char *after, unsigned depth,
+    struct lp_request *req)
+{
+	struct lp_error err;
+	struct mt_object o;
+	size_t len;
+	bool known;
+
+	mt_decode(&o, "%s", text);
+	len = o.sbuf.size;
+	msgpack_sbuffer_write(&o.sbuf, after, strlen(after));
+	ck_assert_msg(lp_request_decode(o.sbuf.data, o.sbuf.size, req, &err,
+			  &known) == LP_OK,
+	    "%s: %s", text, err.message);
+	ck_assert_uint_eq(req->len, len);
+	ck_assert_uint_eq(req->depth, depth);
+	mt_free(&o);
+}
+
 /* A request's bytes and depth, as the framer counts them; what follows it is not read. */
 START_TEST(test_length_and_depth)
 {
@@ -745,22 +769,10 @@ START_TEST(test_length_and_depth)
 		    6 },
 	};
 	struct lp_request req;
-	struct lp_error err;
-	struct mt_object o;
-	size_t len;
-	bool known;
 
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		mt_decode(&o, "%s", cases[i].text);
-		len = o.sbuf.size;
-		msgpack_sbuffer_write(&o.sbuf, "\xc1\x93", 2);
-		ck_assert_msg(lp_request_decode(o.sbuf.data, o.sbuf.size, &req,
-				  &err, &known) == LP_OK,
-		    "%s: %s", cases[i].text, err.message);
-		ck_assert_uint_eq(req.len, len);
-		ck_assert_uint_eq(req.depth, cases[i].depth);
-		mt_free(&o);
-	}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		decode_followed(cases[i].text, "\xc1\x93", cases[i].depth,
+		    &req);
 }
 END_TEST
 
@@ -907,22 +919,10 @@ START_TEST(test_notification)
 		{ "[2, 'hello', [{}]]", 3 },
 	};
 	struct lp_request req;
-	struct lp_error err;
-	struct mt_object o;
-	size_t len;
-	bool known;
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		mt_decode(&o, "%s", cases[i].text);
-		len = o.sbuf.size;
-		msgpack_sbuffer_write(&o.sbuf, "\xc1", 1);
-		ck_assert_msg(lp_request_decode(o.sbuf.data, o.sbuf.size, &req,
-				  &err, &known) == LP_OK,
-		    "%s: %s", cases[i].text, err.message);
+		decode_followed(cases[i].text, "\xc1", cases[i].depth, &req);
 		ck_assert(req.notification);
-		ck_assert_uint_eq(req.len, len);
-		ck_assert_uint_eq(req.depth, cases[i].depth);
-		mt_free(&o);
 	}
 }
 END_TEST
