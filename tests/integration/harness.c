@@ -1137,3 +1137,19 @@ cancel_by(struct lp_client *c, const char *key, uint64_t id)
 	lp_value_free(v);
 	return got;
 }
+
+void
+assert_crash_loop(const struct daemon *d, struct lp_client *c, const char *pool)
+{
+	struct lp_acquire_opts opts = { .timeout = HARNESS_WAIT_SECONDS };
+	struct lp_lease lease;
+	struct lp_error err;
+	char said[128];
+
+	ck_assert_int_eq(lp_acquire(c, &opts, &lease, &err),
+	    LP_ERR_UNAVAILABLE);
+	ck_assert_msg(strstr(err.message, "crash loop") != NULL, "%s",
+	    err.message);
+	snprintf(said, sizeof said, "pool %s: CRASH LOOP", pool);
+	daemon_wait_log(d, said);
+}

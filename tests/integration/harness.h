@@ -199,6 +199,13 @@ struct cancelled {
 /* cancel with params {key: id} ("msgid" or "lease"); the test fails unless it succeeds. */
 struct cancelled cancel_by(struct lp_client *c, const char *key, uint64_t id);
 
+/*
+ * c's acquire on its default pool, pool, is refused UNAVAILABLE: its
+ * workers cannot start, which d's log says (the crash-loop guard).
+ */
+void assert_crash_loop(const struct daemon *d, struct lp_client *c,
+    const char *pool);
+
 /* A raw Unix-socket connection to d, for bytes no client library would send. */
 int raw_connect(const struct daemon *d);
 

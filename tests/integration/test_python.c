@@ -369,16 +369,9 @@ END_TEST
 
 START_TEST(a_module_that_fails_to_import_is_a_crash_loop)
 {
-	struct lp_acquire_opts opts = { .timeout = HARNESS_WAIT_SECONDS };
 	struct lp_client *c = daemon_connect(&d);
-	struct lp_lease lease;
-	struct lp_error err;
 
-	ck_assert_int_eq(lp_acquire(c, &opts, &lease, &err),
-	    LP_ERR_UNAVAILABLE);
-	ck_assert_msg(strstr(err.message, "crash loop") != NULL, "%s",
-	    err.message);
-	daemon_wait_log(&d, "pool python: CRASH LOOP");
+	assert_crash_loop(&d, c, "python");
 	ck_assert(daemon_log_contains(&d, "Traceback (most recent call last)"));
 	ck_assert(
 	    daemon_log_contains(&d, "RuntimeError: pybroken cannot start"));
