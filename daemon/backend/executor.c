@@ -234,7 +234,7 @@ executor_cancel(struct executor *ex, struct run *r)
 		run_discard(r);
 		return RUN_WITHDRAWN;
 	}
-	/* A thread stuck past its timeout holds a run answered already. */
+	/* Its worker died and left its slot: the exit status will answer it. */
 	if (e == NULL || (s = slot_holding(e, r, &at)) == NULL) {
 		run_answer_cancelled(r, RUN_DISCARDED);
 		return RUN_DISCARDED;

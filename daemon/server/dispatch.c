@@ -512,7 +512,7 @@ do_cancel(struct conn *c, const struct lp_request *req)
 	} else {
 		if ((l = find_lease(c, req->msgid, p->lease)) == NULL)
 			return;
-		/* A cancel may end others of the list (a recall requeues, a thread's ends). */
+		/* Its CANCELLED answer takes r off the list. */
 		for (r = TAILQ_FIRST(&c->runs); r != NULL; r = next) {
 			next = TAILQ_NEXT(r, conn_link);
 			if (r->lease == l && r->grinder == NULL)
