@@ -594,6 +594,24 @@ idle_slot(struct engine *e)
 }
 
 /*
+ * The built-in worker is told which job the SIGTERM is for, counted by
+ * results as it counts them: should that job answer before the signal
+ * lands, the worker ignores it instead of ending the job after it.  A
+ * worker program's process group gets it plainly (docs/worker-protocol.md),
+ * as does the built-in worker's should the signal not queue.
+ */
+static void
+signal_cancel(const struct worker *w)
+{
+	union sigval job = { .sival_int = (int)(w->jobs + 1) };
+
+	if (w->limits.program[0] == '\0' && sigqueue(w->pid, SIGTERM, job) == 0)
+		return;
+	kill(-w->pid, SIGTERM);
+	kill(w->pid, SIGTERM);
+}
+
+/*
  * Its running job was cancelled: the worker's process group gets SIGTERM,
  * so that a program may clean up, and SIGKILL after cancel_grace, or as
  * soon as the job answers.  Then it is settled and replaced as after a
@@ -618,8 +636,7 @@ worker_interrupt(struct engine *e, struct exec_slot *s)
 		timer_start(w, STATUS_WAIT);
 		return;
 	}
-	kill(-w->pid, SIGTERM);
-	kill(w->pid, SIGTERM);
+	signal_cancel(w);
 	w->terminating = true;
 	timer_start(w, grace);
 }

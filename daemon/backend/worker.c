@@ -56,6 +56,15 @@ read_header(int fd, struct wire_header *h)
 	return true;
 }
 
+/*
+ * The results this worker has sent, and the number of the job that runs
+ * now (that count plus one; 0 between jobs): a cancel's SIGTERM names the
+ * job it is for, counted the same way by the daemon, and one that comes
+ * after that job answered must not end the next.
+ */
+static unsigned results_sent;
+static volatile sig_atomic_t job_running;
+
 static void
 send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code,
     uint16_t killed, const void *payload, size_t len)
@@ -75,6 +84,10 @@ send_frame(int fd, uint32_t job, enum wire_type type, enum lp_err code,
 	int cnt = len > 0 ? 2 : 1;
 
 	wire_encode(&h, bytes);
+	if (type == WIRE_RESULT) {
+		job_running = 0;
+		results_sent++;
+	}
 	while (cnt > 0) {
 		ssize_t n = writev(fd, iov, cnt);
 
@@ -206,6 +219,7 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 	char msg[256];
 	uint16_t killed;
 
+	job_running = (sig_atomic_t)(results_sent + 1);
 	if (!parse_job(o, &fn, &args, &kwargs)) {
 		send_error(fd, id, LP_ERR_INTERNAL, 0,
 		    "worker received a malformed job");
@@ -417,11 +431,19 @@ poll_for_frame(int in, double busy_poll)
 /*
  * A cancel's SIGTERM ends the job (docs/worker-protocol.md): at once, as
  * by default, unless a program of exec runs, which gets it from its
- * spawner and may clean up; we wait for it as for any program.
+ * spawner and may clean up; we wait for it as for any program.  The
+ * daemon queues it to the worker alone, with the job's number: only while
+ * that job runs does it go on to the whole process group, this worker
+ * included, which then takes it as any other SIGTERM.
  */
 static void
-on_sigterm(int sig)
+on_sigterm(int sig, siginfo_t *info, void *context)
 {
+	if (info->si_code == SI_QUEUE) {
+		if (info->si_value.sival_int == job_running && job_running != 0)
+			kill(0, sig);
+		return;
+	}
 	if (!exec_program_runs())
 		_exit(128 + sig);
 }
@@ -429,8 +451,8 @@ on_sigterm(int sig)
 void
 worker_main(int in, int out, const struct worker_limits *limits)
 {
-	struct sigaction term = { .sa_handler = on_sigterm,
-		.sa_flags = SA_RESTART };
+	struct sigaction term = { .sa_sigaction = on_sigterm,
+		.sa_flags = SA_RESTART | SA_SIGINFO };
 	struct wire_header h;
 	struct lp_job job;
 	msgpack_zone zone;

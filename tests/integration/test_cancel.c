@@ -301,6 +301,68 @@ START_TEST(cancel_on_a_thread_discards)
 }
 END_TEST
 
+/*
+ * A cancel that reaches the daemon after its job answered, but before the
+ * daemon has read that answer: the daemon still takes the job for running
+ * and stops it, but the worker has gone on to the next job, which the
+ * cancel must not end.  The daemon is stopped while the job finishes, so
+ * that the cancel is read first.
+ */
+START_TEST(a_late_cancel_spares_the_next_job)
+{
+	struct lp_client *c = daemon_connect(&d);
+	uint64_t lease = acquire(c), first;
+	struct outcome cancelled = { 0 }, a = { 0 }, b = { 0 };
+	char started[160], go[160], next[160], done[160], script[512];
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct lp_error err;
+	FILE *f;
+
+	in_dir(started, sizeof started, "started");
+	in_dir(go, sizeof go, "go");
+	in_dir(next, sizeof next, "next");
+	in_dir(done, sizeof done, "done");
+	snprintf(script, sizeof script,
+	    "echo $$ > %s; until [ -e %s ]; do sleep 0.01; done", started, go);
+	first = shell_async(c, lease, NULL, script, &a);
+	snprintf(script, sizeof script, "echo $$ > %s; sleep 0.2; touch %s",
+	    next, done);
+	shell_async(c, lease, NULL, script, &b);
+	started_pid(started);
+	/* A round trip: the daemon has sent the second job on to the worker. */
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 0);
+
+	ck_assert_int_eq(kill(d.pid, SIGSTOP), 0);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	lp_pack_cstr(&pk, "msgid");
+	msgpack_pack_uint64(&pk, first);
+	ck_assert(lp_call_async(c, "cancel", sb.data, sb.size, record,
+		      &cancelled, &err) == LP_OK);
+	msgpack_sbuffer_destroy(&sb);
+	while (lp_client_want_write(c))
+		ck_assert(lp_client_process(c, NULL) == LP_OK);
+	ck_assert((f = fopen(go, "w")) != NULL);
+	fclose(f);
+	/* The second job runs: the first one's answer waits behind the cancel. */
+	started_pid(next);
+	ck_assert_int_eq(kill(d.pid, SIGCONT), 0);
+
+	wait_outcome(c, &b);
+	ck_assert_msg(b.code == LP_OK, "the next job answered %s: %s",
+	    lp_err_name(b.code), b.message);
+	ck_assert_msg(access(done, F_OK) == 0, "the next job was stopped");
+	wait_outcome(c, &cancelled);
+	ck_assert_int_eq(cancelled.code, LP_OK);
+	ck_assert_int_eq(a.done, 1);
+	ck_assert_int_eq(stats_int(c, "pools.cpu.counters.crashed"), 0);
+	echo_answers(c, lease);
+	lp_client_free(c);
+}
+END_TEST
+
 /* A msgid with nothing in flight was answered already: counted, not an error. */
 START_TEST(cancel_of_an_answered_request_is_finished)
 {
@@ -622,6 +684,7 @@ cancel_suite(void)
 	tcase_add_test(tc, cancel_kills_after_the_grace);
 	tcase_add_test(tc, cancel_on_a_thread_discards);
 	tcase_add_test(tc, cancel_of_an_answered_request_is_finished);
+	tcase_add_test(tc, a_late_cancel_spares_the_next_job);
 	tcase_add_test(tc, bad_cancels_change_nothing);
 
 	tc = integration_case(s, "grace 30 s", start_grace_30, stop_daemon);
