@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 
+#include "daemon/core/alloc.h"
 #include "daemon/core/clock.h"
 #include "daemon/core/log.h"
 #include "daemon/server/conn.h"
@@ -100,8 +101,6 @@ conn_accept(int fd)
 	c->holder.gid = cred.gid;
 	read_peer_groups(c);
 	TAILQ_INIT(&c->runs);
-	for (unsigned i = 0; i < CONN_MSGID_BUCKETS; i++)
-		LIST_INIT(&c->runs_by_msgid[i]);
 	LIST_INIT(&c->grinds);
 	lp_framer_init(&c->framer, server.cfg.max_message_bytes,
 	    server.cfg.max_depth);
@@ -124,12 +123,44 @@ conn_accept(int fd)
 	log_debug("%s connected", conn_label(c));
 }
 
+/*
+ * The msgid table grows with the runs in flight, keeping its chains this
+ * long on average, and is never shrunk: a connection that ran something
+ * will likely run more.  One that never ran anything (most idle ones)
+ * has none.
+ */
+#define MSGID_CHAIN_AVERAGE 2
+#define MSGID_BUCKETS_FIRST 8
+
+static struct run_chain *
+msgid_chain(const struct conn *c, uint32_t msgid)
+{
+	return &c->runs_by_msgid[msgid & (c->nbuckets - 1)];
+}
+
+/* A table four times as large, every run in flight in it again. */
+static void
+msgid_table_grow(struct conn *c)
+{
+	unsigned n = c->nbuckets == 0 ? MSGID_BUCKETS_FIRST : 4 * c->nbuckets;
+	struct run *r;
+
+	free(c->runs_by_msgid);
+	c->runs_by_msgid = xcalloc(n, sizeof *c->runs_by_msgid);
+	c->nbuckets = n;
+	for (unsigned i = 0; i < n; i++)
+		LIST_INIT(&c->runs_by_msgid[i]);
+	TAILQ_FOREACH (r, &c->runs, conn_link)
+		LIST_INSERT_HEAD(msgid_chain(c, r->msgid), r, msgid_link);
+}
+
 void
 conn_add_run(struct conn *c, struct run *r)
 {
+	if (c->nruns >= MSGID_CHAIN_AVERAGE * c->nbuckets)
+		msgid_table_grow(c);
 	TAILQ_INSERT_TAIL(&c->runs, r, conn_link);
-	LIST_INSERT_HEAD(&c->runs_by_msgid[r->msgid % CONN_MSGID_BUCKETS], r,
-	    msgid_link);
+	LIST_INSERT_HEAD(msgid_chain(c, r->msgid), r, msgid_link);
 	c->nruns++;
 }
 
@@ -146,8 +177,9 @@ conn_run_of(const struct conn *c, uint32_t msgid)
 {
 	struct run *r;
 
-	LIST_FOREACH (r, &c->runs_by_msgid[msgid % CONN_MSGID_BUCKETS],
-	    msgid_link)
+	if (c->nbuckets == 0)
+		return NULL;
+	LIST_FOREACH (r, msgid_chain(c, msgid), msgid_link)
 		if (r->msgid == msgid)
 			return r;
 	return NULL;
@@ -248,6 +280,7 @@ conn_free(struct conn *c)
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	free(c->in);
+	free(c->runs_by_msgid);
 	free(c);
 }
 

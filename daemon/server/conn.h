@@ -26,8 +26,7 @@
 
 struct gqueue;
 
-/* Enough that a lookup among a few thousand runs in flight looks at a few dozen. */
-#define CONN_MSGID_BUCKETS 64
+LIST_HEAD(run_chain, run);
 
 struct conn {
 	uint64_t id;
@@ -43,8 +42,9 @@ struct conn {
 	struct holder holder;  /* its leases and waiting acquires */
 	struct run_queue runs; /* accepted, unanswered */
 	unsigned nruns;
-	/* the same, by msgid % buckets */
-	LIST_HEAD(, run) runs_by_msgid[CONN_MSGID_BUCKETS];
+	/* the same, in nbuckets chains by msgid; none before its first run */
+	struct run_chain *runs_by_msgid;
+	unsigned nbuckets; /* a power of two */
 	/* supplementary groups, from SO_PEERGROUPS */
 	gid_t groups[LP_PEER_GROUPS_MAX];
 	unsigned ngroups;

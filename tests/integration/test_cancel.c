@@ -542,10 +542,15 @@ END_TEST
 /* The running job goes on; the one queued behind it, cancelled by its id, never starts. */
 START_TEST(cancel_by_msgid_withdraws_a_queued_run_only)
 {
+	enum {
+		/* more than the connection's first msgid table holds */
+		BEHIND = 40
+	};
 	struct lp_client *c = daemon_connect(&d);
 	uint64_t lease = acquire(c), queued_call;
-	struct outcome running = { 0 }, queued = { 0 };
+	struct outcome running = { 0 }, queued = { 0 }, behind[BEHIND] = { 0 };
 	char started[160], marker[160], script[512];
+	struct lp_args *seven = one_number(7);
 	struct lp_error err;
 
 	in_dir(started, sizeof started, "started");
@@ -554,6 +559,9 @@ START_TEST(cancel_by_msgid_withdraws_a_queued_run_only)
 	shell_async(c, lease, NULL, script, &running);
 	snprintf(script, sizeof script, "touch %s", marker);
 	queued_call = shell_async(c, lease, NULL, script, &queued);
+	for (int i = 0; i < BEHIND; i++)
+		ck_assert(lp_run_async(c, lease, "echo", seven, record,
+			      &behind[i], &err) == LP_OK);
 	started_pid(started);
 	ck_assert_msg(lp_cancel(c, queued_call, &err) == LP_OK, "%s",
 	    err.message);
@@ -561,6 +569,11 @@ START_TEST(cancel_by_msgid_withdraws_a_queued_run_only)
 	wait_outcome(c, &running);
 	ck_assert_msg(running.code == LP_OK, "the running job got %s: %s",
 	    lp_err_name(running.code), running.message);
+	for (int i = 0; i < BEHIND; i++) {
+		wait_outcome(c, &behind[i]);
+		ck_assert_int_eq(behind[i].code, LP_OK);
+	}
+	lp_args_free(seven);
 	echo_answers(c, lease);
 	ck_assert_msg(access(marker, F_OK) == -1,
 	    "the run cancelled while queued ran");
