@@ -47,12 +47,11 @@ struct lp_executor_feed {
 	 * or they were recalled), in order: queue them again.
 	 */
 	void (*requeue)(void *arg, struct run **items, unsigned n);
-	/* It has items queued: a busy batch may have to give some back. */
-	bool (*waiting)(void *arg);
 	/*
 	 * What is left of a running batch, n items: the one running, then
 	 * those not started.  True when those not started are to be recalled
-	 * and requeued.
+	 * and requeued.  Asked when the feed says another user waits
+	 * (executor_feed_turn).
 	 */
 	bool (*recall_due)(void *arg, struct run *const *items, unsigned n);
 };
@@ -71,12 +70,6 @@ static inline void
 feed_requeue(struct executor *ex, struct run **items, unsigned n)
 {
 	ex->feed->requeue(ex->feed_arg, items, n);
-}
-
-static inline bool
-feed_waiting(const struct executor *ex)
-{
-	return ex->feed != NULL && ex->feed->waiting(ex->feed_arg);
 }
 
 static inline bool

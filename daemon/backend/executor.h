@@ -76,7 +76,9 @@ void executor_init(struct engine *e, struct executor *ex,
 void executor_submit(struct executor *ex, struct run *r);
 /* ex's feed has work (nothing while ex is still starting). */
 void executor_poke(struct executor *ex);
-/* Gives idle workers what is queued, then what the feed has; recalls when it waits. */
+/* Another user waits at ex's feed: batches due for a recall (feed_recall_due) get one. */
+void executor_feed_turn(struct executor *ex);
+/* Gives idle workers what is queued, then what the feed has. */
 void executor_pump(struct engine *e);
 
 /* The backend's state of pool p, size bytes, zeroed the first time; the stop frees it. */

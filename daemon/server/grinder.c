@@ -53,6 +53,7 @@ struct grinder {
 	LIST_HEAD(, guser) users;
 	TAILQ_HEAD(, guser) ring;
 	unsigned nring;		  /* users with items queued */
+	bool turn_due;		  /* a user joined the ring: see grinder_kick */
 	TAILQ_HEAD(, run) by_age; /* every queued item, oldest first */
 	unsigned queued;
 	/* of them, requeued or short of time: no batch wait */
@@ -166,6 +167,7 @@ ring_join(struct gqueue *q)
 		TAILQ_INSERT_TAIL(&u->g->ring, u, ring_link);
 		u->in_ring = true;
 		u->g->nring++;
+		u->g->turn_due = true;
 	}
 }
 
@@ -348,6 +350,11 @@ grinder_kick(struct grinder *g)
 		return;
 	}
 	executor_poke(g->lease->executor);
+	/* What a user who joined the ring now may take back from another's batches. */
+	if (g->turn_due) {
+		g->turn_due = false;
+		executor_feed_turn(g->lease->executor);
+	}
 	if (g->queued > 0)
 		arm_timer(g, clock_now());
 }
@@ -440,14 +447,6 @@ requeue_items(void *arg, struct run **items, unsigned n)
 	grinder_kick(g);
 }
 
-static bool
-items_waiting(void *arg)
-{
-	const struct grinder *g = arg;
-
-	return g->nring > 0;
-}
-
 /*
  * What is left of a running batch, n items (answered ones are freed): the
  * one running, then those not started.  True when they are one user's and
@@ -472,7 +471,6 @@ recall_due(void *arg, struct run *const *items, unsigned n)
 static const struct lp_executor_feed grinder_feed = {
 	.take = take_batch,
 	.requeue = requeue_items,
-	.waiting = items_waiting,
 	.recall_due = recall_due,
 };
 

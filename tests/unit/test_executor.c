@@ -39,7 +39,7 @@ static struct {
 	struct run *requeued[MAX_RUNS];
 	unsigned nrequeued;
 	size_t take_max_bytes; /* what the last take was allowed */
-	bool waiting, recall_due;
+	bool recall_due;
 	/* of the slot, when the feed got its items back */
 	unsigned nbatch_at_requeue;
 	struct exec_slot *requeued_from;
@@ -194,12 +194,6 @@ feed_requeue_items(void *arg, struct run **items, unsigned n)
 }
 
 static bool
-feed_is_waiting(void *arg)
-{
-	return fake.waiting;
-}
-
-static bool
 feed_recall_is_due(void *arg, struct run *const *items, unsigned n)
 {
 	return fake.recall_due;
@@ -208,7 +202,6 @@ feed_recall_is_due(void *arg, struct run *const *items, unsigned n)
 static const struct lp_executor_feed feed = {
 	.take = feed_take_items,
 	.requeue = feed_requeue_items,
-	.waiting = feed_is_waiting,
 	.recall_due = feed_recall_is_due,
 };
 
@@ -400,22 +393,21 @@ START_TEST(items_a_batch_never_started_go_back_to_the_feed)
 }
 END_TEST
 
-START_TEST(busy_batches_are_recalled_only_while_the_feed_waits)
+START_TEST(busy_batches_are_recalled_only_at_a_turn_of_the_feed)
 {
 	ex.feed = &feed;
 	for (unsigned i = 0; i < 4; i++)
 		fake.items[fake.nitems++] = new_run(true, 1);
 	executor_pump(&fe->e); /* one batch of all four: slot 1 stays idle */
 	fake.recall_due = true;
-	executor_pump(&fe->e);
+	executor_feed_turn(&ex);
 	/* a slot is idle: nothing waits for one */
 	ck_assert_uint_eq(slots[0].recalls, 0);
 	slots[1].busy = true;
 	executor_pump(&fe->e);
-	/* the feed has nothing waiting */
+	/* a pump is no turn: another user's items may not be waiting */
 	ck_assert_uint_eq(slots[0].recalls, 0);
-	fake.waiting = true;
-	executor_pump(&fe->e);
+	executor_feed_turn(&ex);
 	ck_assert_uint_eq(slots[0].recalls, 1);
 	/* nothing handed, nothing to recall */
 	ck_assert_uint_eq(slots[1].recalls, 0);
@@ -475,7 +467,8 @@ executor_suite(void)
 	tc = unit_case(s, "feed", setup, teardown);
 	tcase_add_test(tc, idle_slots_take_the_feeds_batches);
 	tcase_add_test(tc, a_poke_before_the_executor_started_does_nothing);
-	tcase_add_test(tc, busy_batches_are_recalled_only_while_the_feed_waits);
+	tcase_add_test(tc,
+	    busy_batches_are_recalled_only_at_a_turn_of_the_feed);
 	tc = unit_case(s, "requeue", setup, teardown);
 	tcase_add_test(tc,
 	    runs_a_batch_never_started_go_back_to_the_head_of_the_queue);
