@@ -90,6 +90,7 @@ struct worker {
 	uint32_t next_job_id;
 	unsigned jobs;		     /* answered, for max_jobs_per_worker */
 	struct worker_limits limits; /* what it was forked with */
+	unsigned limits_reload; /* pp.reloads when they were last current */
 	/* Recycling: started before this one stops, it takes the slot once ready. */
 	struct worker *successor;
 	struct worklog *log;
@@ -120,6 +121,7 @@ static struct {
 	LIST_HEAD(, worker) workers; /* every worker, dead ones included */
 	uint32_t next_token;
 	uint32_t next_job;
+	unsigned reloads; /* a worker's limits may be stale after one */
 	/*
 	 * From a fork server's death until none of its workers, nor anything
 	 * they left, is alive: the daemon's children are theirs to look after.
@@ -296,6 +298,7 @@ static void
 spawn_now(struct worker *w)
 {
 	w->limits = pool_limits(w->pool);
+	w->limits_reload = pp.reloads;
 	w->token = ++pp.next_token;
 	forkserver_spawn(w->token, &w->limits);
 }
@@ -767,13 +770,24 @@ worker_lost(struct worker *w, const char *why, int status, bool status_known)
 	pump(pe);
 }
 
-/* A reload changed what it was forked with (memory_limit, sched_batch, ...). */
+/*
+ * A reload changed what it was forked with (memory_limit, sched_batch,
+ * ...).  Asked whenever a worker goes idle, so not compared again until
+ * the next reload: the limits are kilobytes, the program's path among
+ * them.
+ */
 static bool
-limits_stale(const struct worker *w)
+limits_stale(struct worker *w)
 {
-	struct worker_limits now = pool_limits(w->pool);
+	struct worker_limits now;
 
-	return memcmp(&now, &w->limits, sizeof now) != 0;
+	if (w->limits_reload == pp.reloads)
+		return false;
+	now = pool_limits(w->pool);
+	if (memcmp(&now, &w->limits, sizeof now) != 0)
+		return true;
+	w->limits_reload = pp.reloads;
+	return false;
 }
 
 /* The successor is ready and old is idle: old leaves, its channel closes, it exits. */
@@ -1377,6 +1391,7 @@ procpool_reload(void)
 {
 	struct worker *w;
 
+	pp.reloads++;
 	LIST_FOREACH (w, &pp.workers, link)
 		if (w->state == WORKER_IDLE || w->state == WORKER_BUSY)
 			recycle_if_due(w);
