@@ -81,9 +81,9 @@ give(struct engine *e, struct exec_slot *s, struct run **runs, unsigned n)
 /*
  * Another user's items wait at the feed: a batch that would hold them for
  * more than one item's time gives back what it has not started.  Only at
- * that turn, not at every pump: a walk over every worker at each
- * submission cost the grinder a tenth of its rate.  Not while a worker is
- * idle: the pump has just given it what waits.
+ * that turn, not at every pump: at every submission, a walk over every
+ * worker costs the grinder in proportion to the workers (bench/README.md).
+ * Not while a worker is idle: the pump has just given it what waits.
  */
 void
 executor_feed_turn(struct executor *ex)
