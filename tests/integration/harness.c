@@ -426,6 +426,8 @@ daemon_cleanup(struct daemon *d)
 	if (d->pid > 0) {
 		kill(d->pid, SIGTERM);
 		kill(d->pid, SIGTERM);
+		/* A test that failed while it held the daemon stopped (SIGSTOP). */
+		kill(d->pid, SIGCONT);
 		if (!wait_exit(d->pid, &status)) {
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, NULL, 0);
