@@ -104,12 +104,17 @@ wait_new_worker(struct lp_client *c, uint64_t lease, const char *fn,
 }
 
 bool
+daemon_wrapped(void)
+{
+	return getenv("LP_DAEMON_WRAPPER") != NULL;
+}
+
+bool
 wait_until(bool (*cond)(void *arg), void *arg)
 {
 	/* Under valgrind everything the daemon does takes many times longer. */
-	double bound = getenv("LP_DAEMON_WRAPPER") != NULL ?
-	    6 * HARNESS_WAIT_SECONDS :
-	    HARNESS_WAIT_SECONDS;
+	double bound =
+	    daemon_wrapped() ? 6 * HARNESS_WAIT_SECONDS : HARNESS_WAIT_SECONDS;
 	double until = monotonic() + bound;
 
 	while (!cond(arg)) {

@@ -81,6 +81,8 @@ bool in_path(const char *program);
 
 /* Polls cond every few milliseconds until it holds or the bound passes. */
 bool wait_until(bool (*cond)(void *arg), void *arg);
+/* The daemon runs under LP_DAEMON_WRAPPER (valgrind in check-valgrind). */
+bool daemon_wrapped(void);
 /* A wait_until() condition: the file at path arg exists. */
 bool file_exists(void *arg);
 
