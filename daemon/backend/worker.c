@@ -208,14 +208,17 @@ parse_job(const msgpack_object *o, const msgpack_object **fn,
  */
 #define YIELD_AFTER 100e-6
 
-/* Runs one job and answers it at once, so a crash later in the batch loses no finished result. */
-static void
+/*
+ * Runs one job and answers it at once, so a crash later in the batch
+ * loses no finished result.  Returns the time it ended, read anyway.
+ */
+static double
 run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
     const struct worker_limits *limits)
 {
 	const msgpack_object *fn, *args, *kwargs;
 	const struct lp_job_function *f;
-	double started;
+	double started, ended;
 	char msg[256];
 	uint16_t killed;
 
@@ -223,12 +226,12 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 	if (!parse_job(o, &fn, &args, &kwargs)) {
 		send_error(fd, id, LP_ERR_INTERNAL, 0,
 		    "worker received a malformed job");
-		return;
+		return monotonic_now();
 	}
 	if ((f = jobs_find(fn->via.str.ptr, fn->via.str.size)) == NULL) {
 		send_error(fd, id, LP_ERR_NO_SUCH_FUNCTION, 0,
 		    "no such function in the worker");
-		return;
+		return monotonic_now();
 	}
 	jobs_reset(job);
 	started = monotonic_now();
@@ -248,13 +251,14 @@ run_job(int fd, uint32_t id, const msgpack_object *o, struct lp_job *job,
 		send_frame(fd, id, WIRE_RESULT, LP_OK, killed, job->result.data,
 		    job->result.size);
 	}
-	if (monotonic_now() - started >= YIELD_AFTER)
+	if ((ended = monotonic_now()) - started >= YIELD_AFTER)
 		sched_yield();
 	/* A huge result should not pin its memory for the worker's whole life. */
 	if (job->result.alloc > (1u << 20)) {
 		jobs_destroy(job);
 		jobs_init(job);
 	}
+	return ended;
 }
 
 /* How many jobs a frame holds, from the msgpack array header it starts with. */
@@ -323,11 +327,10 @@ next_frame_header(int in, struct wire_header *h)
  * can come while a frame runs.
  */
 static bool
-recalled(int in, uint32_t id, double *looked)
+recalled(int in, uint32_t id, double now, double *looked)
 {
 	struct pollfd p = { .fd = in, .events = POLLIN };
 	struct wire_header h;
-	double now = monotonic_now();
 
 	if (has_next_header || now - *looked < RECALL_LOOK_EVERY)
 		return false;
@@ -349,10 +352,12 @@ recalled(int in, uint32_t id, double *looked)
 /*
  * A frame holds an array of jobs: runs of a lease, or a batch of the
  * grinder.  The daemon may recall a recallable one before any of its jobs.
+ * now: the time the frame starts, then the time its last job ended.
  */
 static void
 run_jobs(int in, int fd, const struct wire_header *h, const char *payload,
-    msgpack_zone *zone, struct lp_job *job, const struct worker_limits *limits)
+    msgpack_zone *zone, struct lp_job *job, const struct worker_limits *limits,
+    double now)
 {
 	uint32_t id = h->job;
 	size_t len = h->len;
@@ -370,11 +375,12 @@ run_jobs(int in, int fd, const struct wire_header *h, const char *payload,
 	if (rc != MSGPACK_UNPACK_SUCCESS || o.type != MSGPACK_OBJECT_ARRAY)
 		_exit(2); /* the daemon's bug: it will see us die */
 	for (uint32_t i = 0; i < o.via.array.size; i++) {
-		if ((h->flags & WIRE_RECALLABLE) && recalled(in, id, &looked)) {
+		if ((h->flags & WIRE_RECALLABLE) &&
+		    recalled(in, id, now, &looked)) {
 			send_frame(fd, id, WIRE_RECALLED, LP_OK, 0, NULL, 0);
 			return;
 		}
-		run_job(fd, id, &o.via.array.ptr[i], job, limits);
+		now = run_job(fd, id, &o.via.array.ptr[i], job, limits);
 	}
 }
 
@@ -499,7 +505,7 @@ worker_main(int in, int out, const struct worker_limits *limits)
 		if (!read_full(in, buf, h.len))
 			break;
 		started = monotonic_now();
-		run_jobs(in, out, &h, buf, &zone, &job, limits);
+		run_jobs(in, out, &h, buf, &zone, &job, limits, started);
 		msgpack_zone_clear(&zone);
 		if (!spawner_alive())
 			/* exec cannot work here any more: the daemon replaces us */
