@@ -44,7 +44,7 @@ out=$(mktemp -d /tmp/lp-compare.XXXXXX)
 i=1
 while [ "$i" -le "$pairs" ]; do
 	for side in before after; do
-		eval "tree=\$$side"
+		if [ "$side" = before ]; then tree=$before; else tree=$after; fi
 		echo "pair $i/$pairs: $side ($tree)" >&2
 		"$tree/build/leasepool-bench" --daemon "$tree/build/leasepoold" \
 			--only "$name" --reps "$reps" --json "$out/$side.$i.json" \
